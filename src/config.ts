@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { ConfigError } from './errors';
+
+const embeddingEncodings = ['list', 'binary'] as const;
+export type EmbeddingEncoding = (typeof embeddingEncodings)[number];
+
+const configSchema = z.object({
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** DynamoDB Local, LocalStack or any other endpoint; unset means the region's AWS endpoint. */
+  DYNAMODB_ENDPOINT: z.string().url().optional(),
+  TABLE_VECTOR_EMBEDDINGS: z.string().min(1).default('VectorEmbeddings'),
+  TABLE_BOT_COLLECTIONS: z.string().min(1).default('BotCollections'),
+  TABLE_BOT_DOCUMENTS: z.string().min(1).default('BotDocuments'),
+  /** How the write path stores `embedding`: the design's List<Number>, or packed little-endian float32 Binary. */
+  EMBEDDING_ENCODING: z.enum(embeddingEncodings).default('list'),
+  DEFAULT_EMBEDDING_DIMENSION: z.coerce.number().int().positive().default(384),
+  /** redis:// or rediss:// (ElastiCache in transit encryption), password in the URL. Unset: no snapshot cache. */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .optional(),
+  REDIS_KEY_PREFIX: z.string().min(1).default('vs'),
+  /**
+   * `authorizer`: API Gateway's JWT authorizer verified the token; trust its claims.
+   * `local-key`: verify the Bearer token here with LOCAL_JWT_SECRET (serverless-offline and tests).
+   */
+  AUTH_MODE: z.enum(['authorizer', 'local-key']).default('authorizer'),
+  LOCAL_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_ISSUER: z.string().min(1).default('ddb-vector-sync-local'),
+  JWT_AUDIENCE: z.string().min(1).default('ddb-vector-sync'),
+});
+
+export type Config = {
+  region: string;
+  dynamodbEndpoint: string | undefined;
+  tables: { vectorEmbeddings: string; botCollections: string; botDocuments: string };
+  embeddingEncoding: EmbeddingEncoding;
+  defaultEmbeddingDimension: number;
+  redisUrl: string | undefined;
+  redisKeyPrefix: string;
+  auth:
+    | { mode: 'authorizer'; issuer: string; audience: string }
+    | { mode: 'local-key'; secret: string; issuer: string; audience: string };
+};
+
+/**
+ * Reads the configuration once from the environment.
+ * @throws ConfigError naming the variable that is missing or malformed.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  if (e.AUTH_MODE === 'local-key' && e.LOCAL_JWT_SECRET === undefined) {
+    throw new ConfigError('LOCAL_JWT_SECRET must be set (32+ characters) when AUTH_MODE=local-key');
+  }
+  return {
+    region: e.AWS_REGION,
+    dynamodbEndpoint: e.DYNAMODB_ENDPOINT,
+    tables: {
+      vectorEmbeddings: e.TABLE_VECTOR_EMBEDDINGS,
+      botCollections: e.TABLE_BOT_COLLECTIONS,
+      botDocuments: e.TABLE_BOT_DOCUMENTS,
+    },
+    embeddingEncoding: e.EMBEDDING_ENCODING,
+    defaultEmbeddingDimension: e.DEFAULT_EMBEDDING_DIMENSION,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    auth:
+      e.AUTH_MODE === 'local-key' && e.LOCAL_JWT_SECRET !== undefined
+        ? { mode: 'local-key', secret: e.LOCAL_JWT_SECRET, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE }
+        : { mode: 'authorizer', issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+  };
+}

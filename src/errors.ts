@@ -1,0 +1,58 @@
+/**
+ * Every error the domain raises on purpose. Only handlers turn these into status codes:
+ * 4xx bodies repeat `message` (it says what was wrong); anything else becomes a generic 500.
+ */
+
+/** Input that breaks the contract. `field` is the path of the offending value, e.g. `chunks[3].embedding`. */
+export class ValidationError extends Error {
+  override readonly name = 'ValidationError';
+  constructor(
+    message: string,
+    readonly field: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class UnauthorizedError extends Error {
+  override readonly name = 'UnauthorizedError';
+}
+
+export class ForbiddenError extends Error {
+  override readonly name = 'ForbiddenError';
+}
+
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+}
+
+export class ConflictError extends Error {
+  override readonly name = 'ConflictError';
+}
+
+export class PayloadTooLargeError extends Error {
+  override readonly name = 'PayloadTooLargeError';
+}
+
+/** BatchWrite gave up with items still unprocessed; `unwritten` names them (bot_id/chunk_id). */
+export class WriteIncompleteError extends Error {
+  override readonly name = 'WriteIncompleteError';
+  constructor(
+    message: string,
+    readonly unwritten: string[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A missing or malformed setting; the message names the variable and what it should hold. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** A local prerequisite (Java, redis-server) is missing; the message says what to install or set. */
+export class PrerequisiteError extends Error {
+  override readonly name = 'PrerequisiteError';
+}

@@ -1,0 +1,76 @@
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  type DynamoDBClient,
+  ResourceInUseException,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import definitions from '../../infra/tables.json';
+import type { Config } from '../config';
+
+/** The logical tables of infra/tables.json, the one definition shared with serverless.yml and LocalStack. */
+export type TableKey = 'VectorEmbeddings' | 'BotCollections' | 'BotDocuments';
+export const tableKeys: readonly TableKey[] = ['VectorEmbeddings', 'BotCollections', 'BotDocuments'];
+
+export const FILENAME_INDEX = 'filename-index';
+
+/** Which configured name each logical table is deployed under. */
+export function tableNameFor(key: TableKey, names: Config['tables']): string {
+  switch (key) {
+    case 'VectorEmbeddings':
+      return names.vectorEmbeddings;
+    case 'BotCollections':
+      return names.botCollections;
+    case 'BotDocuments':
+      return names.botDocuments;
+  }
+}
+
+/**
+ * The CreateTable request for one logical table. The JSON file is CloudFormation-shaped
+ * (`StreamSpecification` has no `StreamEnabled`), the API wants `StreamEnabled: true`.
+ */
+export function createTableInput(key: TableKey, tableName: string): CreateTableCommandInput {
+  const definition = definitions[key];
+  const input: CreateTableCommandInput = {
+    TableName: tableName,
+    AttributeDefinitions: definition.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
+    KeySchema: definition.KeySchema as CreateTableCommandInput['KeySchema'],
+    BillingMode: definition.BillingMode as CreateTableCommandInput['BillingMode'],
+  };
+  if ('GlobalSecondaryIndexes' in definition) {
+    input.GlobalSecondaryIndexes =
+      definition.GlobalSecondaryIndexes as CreateTableCommandInput['GlobalSecondaryIndexes'];
+  }
+  if ('StreamSpecification' in definition) {
+    input.StreamSpecification = {
+      StreamEnabled: true,
+      StreamViewType: definition.StreamSpecification.StreamViewType as 'NEW_AND_OLD_IMAGES',
+    };
+  }
+  return input;
+}
+
+/**
+ * Creates every table that does not exist yet and waits until all are ACTIVE.
+ * Idempotent: tables that already exist are left as they are.
+ */
+export async function ensureTables(
+  client: DynamoDBClient,
+  names: Config['tables'],
+): Promise<{ created: string[]; existing: string[] }> {
+  const created: string[] = [];
+  const existing: string[] = [];
+  for (const key of tableKeys) {
+    const tableName = tableNameFor(key, names);
+    try {
+      await client.send(new CreateTableCommand(createTableInput(key, tableName)));
+      created.push(tableName);
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+      existing.push(tableName);
+    }
+    await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1 }, { TableName: tableName });
+  }
+  return { created, existing };
+}
