@@ -1,0 +1,49 @@
+/** Free-form key/values stored with a chunk and returned with search results. */
+export type ChunkMetadata = Record<string, unknown>;
+
+/** One item of VectorEmbeddings with its embedding decoded, whichever encoding stored it. */
+export type StoredChunk = {
+  bot_id: string;
+  chunk_id: string;
+  embedding: Float32Array;
+  text: string;
+  filename: string;
+  file_size: number;
+  chunk_index: number;
+  created_at: string;
+  metadata: ChunkMetadata;
+};
+
+export type BotStatus = 'active' | 'inactive' | 'deleted';
+
+/** One item of BotCollections. `user_id` is absent for a bot that only the stream handler has seen. */
+export type BotCollection = {
+  bot_id: string;
+  user_id?: string;
+  name?: string;
+  total_chunks: number;
+  total_documents: number;
+  embedding_dimension: number;
+  created_at: string;
+  updated_at: string;
+  status: BotStatus;
+  /** Bumped whenever a snapshot update could not reach Redis; a snapshot built under another epoch is stale. */
+  snapshot_epoch?: number;
+};
+
+/** One item of BotDocuments: a document of a bot that has at least one chunk. */
+export type DocumentSummary = {
+  filename: string;
+  chunk_count: number;
+  file_size: number;
+  created_at: string;
+  updated_at: string;
+};
+
+/** What search returns per chunk: the design document's result shape plus chunk_id. */
+export type SearchHit = {
+  chunk_id: string;
+  text: string;
+  score: number;
+  metadata: { filename: string; chunk_index: number } & ChunkMetadata;
+};

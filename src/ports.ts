@@ -1,0 +1,119 @@
+import type { ChunkMetadata, StoredChunk } from './domain/types';
+
+/**
+ * What the Redis snapshot keeps per chunk besides its vector (text is kept apart and fetched for the
+ * top results only).
+ */
+export type SnapshotRow = {
+  chunk_id: string;
+  filename: string;
+  chunk_index: number;
+  metadata: ChunkMetadata;
+};
+
+/** One change to a bot's snapshot, as a stream record implies it. Applying one twice is harmless. */
+export type SnapshotChange =
+  | { kind: 'upsert'; row: SnapshotRow; text: string; embedding: Float32Array }
+  | { kind: 'delete'; chunk_id: string };
+
+/**
+ * A bot's snapshot as read in one atomic step. `vectors` holds `rows.length` L2-normalised vectors of
+ * `dimension` floats, row i at offset i * dimension, so cosine similarity is a dot product.
+ */
+export type Snapshot = {
+  botId: string;
+  /** Changes whenever the content changes, and never repeats for different content (survives FLUSHALL). */
+  version: string;
+  /** The BotCollections.snapshot_epoch it was built under; a different current epoch means stale. */
+  epoch: number;
+  dimension: number;
+  rows: SnapshotRow[];
+  vectors: Float32Array;
+};
+
+/** Held by the one rebuild of a bot that may run at a time. */
+export type RebuildTicket = { botId: string; token: string; epoch: number };
+
+/**
+ * The per-bot vector snapshot in Redis. Invariant: a bot's snapshot is either exactly what
+ * VectorEmbeddings holds (valid embeddings only) or absent.
+ */
+export interface SnapshotStore {
+  /** Applies a bot's changes in order if its snapshot is present; remembers them if a rebuild runs; else nothing. */
+  applyChanges(botId: string, changes: SnapshotChange[]): Promise<void>;
+  /** Version and epoch of a present, complete snapshot (one round trip), or null. */
+  currentVersion(botId: string): Promise<{ version: string; epoch: number } | null>;
+  /** The whole snapshot read atomically, or null when it is absent or found inconsistent (then it is dropped). */
+  read(botId: string): Promise<Snapshot | null>;
+  /** Texts of the given chunks; null when any is missing (then the snapshot cannot be trusted). */
+  texts(botId: string, chunkIds: string[]): Promise<string[] | null>;
+  /** Claims the bot's one rebuild slot; null when another rebuild holds it. */
+  beginRebuild(botId: string, epoch: number): Promise<RebuildTicket | null>;
+  /**
+   * Publishes a snapshot read from DynamoDB after beginRebuild. Chunks changed by stream records while it
+   * was read are re-read through `reread` (strongly consistent). Returns false when it gave up (the ticket
+   * was lost, or changes kept arriving); the snapshot then stays absent.
+   */
+  commitRebuild(
+    ticket: RebuildTicket,
+    chunks: StoredChunk[],
+    reread: (chunkIds: string[]) => Promise<StoredChunk[]>,
+  ): Promise<boolean>;
+  /** Removes every key of the bot's snapshot. */
+  drop(botId: string): Promise<void>;
+}
+
+/** A chunk key with the position it holds in its document. */
+export type ChunkKey = { chunk_id: string; chunk_index: number };
+
+/** VectorEmbeddings. Every read follows LastEvaluatedKey; every write is batched and retried. */
+export interface ChunkStore {
+  /**
+   * Writes chunks with BatchWriteItem in groups of 25, retrying UnprocessedItems with backoff and jitter.
+   * @throws WriteIncompleteError naming the chunks still unwritten after the last attempt.
+   */
+  put(chunks: StoredChunk[]): Promise<void>;
+  /** Deletes the named chunks of a bot (batched like put). */
+  delete(botId: string, chunkIds: string[]): Promise<void>;
+  /** Keys of one document's chunks, through filename-index (all pages). */
+  documentChunkKeys(botId: string, filename: string): Promise<ChunkKey[]>;
+  /** Chunk ids of every chunk of a bot, page by page, reading keys only. */
+  botChunkIds(botId: string): AsyncIterable<string[]>;
+  /**
+   * Every chunk of a bot, page by page. Items whose embedding cannot be decoded are passed to
+   * `onInvalid` and left out. `withText: false` leaves `text` empty and does not read it.
+   */
+  readBot(
+    botId: string,
+    options: { consistent: boolean; withText: boolean; onInvalid?: (chunkId: string, error: Error) => void },
+  ): AsyncIterable<StoredChunk[]>;
+  /** The named chunks (BatchGetItem, all pages); absent or undecodable ones are left out. */
+  get(botId: string, chunkIds: string[], options: { consistent: boolean }): Promise<StoredChunk[]>;
+}
+
+/** BotCollections fields that owners set; counts and stream bookkeeping belong to the stream handler. */
+export type BotSettings = { name?: string; embedding_dimension?: number };
+
+/** BotCollections, as the write path and the HTTP API see it. */
+export interface BotRegistry {
+  get(botId: string): Promise<import('./domain/types').BotCollection | undefined>;
+  /**
+   * Creates the bot's record if it has none (owner optional: upstream ingestion may name one), never
+   * overwriting an existing owner, name or status. Returns the record as it is afterwards.
+   */
+  ensure(
+    botId: string,
+    init: BotSettings & { user_id?: string },
+  ): Promise<import('./domain/types').BotCollection>;
+  /**
+   * Creates the bot owned by `userId`, or updates it when `userId` already owns it (or nobody does yet).
+   * @throws ConflictError when another user owns it.
+   */
+  putOwned(
+    botId: string,
+    userId: string,
+    settings: BotSettings,
+  ): Promise<import('./domain/types').BotCollection>;
+  /** Sets status to 'deleted' (counts reach 0 through the stream as the chunks go). */
+  markDeleted(botId: string): Promise<void>;
+}
