@@ -1,0 +1,37 @@
+import { loadConfig } from '../../src/config';
+import { ConfigError } from '../../src/errors';
+
+describe('config', () => {
+  it('runs on embedded defaults with nothing set', () => {
+    const config = loadConfig({});
+    expect(config.tables).toEqual({
+      vectorEmbeddings: 'VectorEmbeddings',
+      botCollections: 'BotCollections',
+      botDocuments: 'BotDocuments',
+    });
+    expect(config.embeddingEncoding).toBe('list');
+    expect(config.defaultEmbeddingDimension).toBe(384);
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.auth.mode).toBe('authorizer');
+  });
+
+  it('accepts an ElastiCache URL with TLS and a password', () => {
+    expect(loadConfig({ REDIS_URL: 'rediss://:secret@cache.example:6379' }).redisUrl).toBe(
+      'rediss://:secret@cache.example:6379',
+    );
+  });
+
+  it('names the variable that is malformed', () => {
+    expect(() => loadConfig({ EMBEDDING_ENCODING: 'json' })).toThrow(ConfigError);
+    expect(() => loadConfig({ EMBEDDING_ENCODING: 'json' })).toThrow(/EMBEDDING_ENCODING/);
+    expect(() => loadConfig({ REDIS_URL: 'localhost:6379' })).toThrow(
+      /REDIS_URL: must start with redis:\/\//,
+    );
+  });
+
+  it('requires the local signing key when tokens are verified locally', () => {
+    expect(() => loadConfig({ AUTH_MODE: 'local-key' })).toThrow(/LOCAL_JWT_SECRET must be set/);
+    const config = loadConfig({ AUTH_MODE: 'local-key', LOCAL_JWT_SECRET: 'x'.repeat(32) });
+    expect(config.auth).toMatchObject({ mode: 'local-key', secret: 'x'.repeat(32) });
+  });
+});
