@@ -1,0 +1,217 @@
+/**
+ * Exact top-k by cosine similarity over packed vectors. Vectors are stored L2-normalised, so cosine
+ * similarity is a dot product. The hot loop reads typed arrays only; per-row objects (ids) are touched
+ * only for the few rows that enter the running top-k or tie with its worst entry.
+ */
+
+/** One selected row: its index in the packed matrix (or the caller's own payload) and its score. */
+export type ScoredRef<T> = { ref: T; score: number };
+
+/**
+ * Returns `vector` scaled to unit length, in float64 so that the query adds no rounding of its own.
+ * A zero vector has no direction: it comes back as null.
+ */
+export function normalise(vector: ArrayLike<number>): Float64Array | null {
+  let sumOfSquares = 0;
+  for (let i = 0; i < vector.length; i++) {
+    const x = vector[i] as number;
+    sumOfSquares += x * x;
+  }
+  if (sumOfSquares === 0 || !Number.isFinite(sumOfSquares)) return null;
+  const norm = Math.sqrt(sumOfSquares);
+  const out = new Float64Array(vector.length);
+  for (let i = 0; i < vector.length; i++) out[i] = (vector[i] as number) / norm;
+  return out;
+}
+
+/**
+ * Cosine similarity of a raw (not normalised) vector with a unit query: dot / |vector|, 0 for a zero
+ * vector (it points nowhere, so it is similar to nothing).
+ */
+export function cosineWithUnitQuery(vector: ArrayLike<number>, unitQuery: ArrayLike<number>): number {
+  let dot = 0;
+  let sumOfSquares = 0;
+  for (let i = 0; i < vector.length; i++) {
+    const x = vector[i] as number;
+    dot += x * (unitQuery[i] as number);
+    sumOfSquares += x * x;
+  }
+  return sumOfSquares === 0 ? 0 : dot / Math.sqrt(sumOfSquares);
+}
+
+/**
+ * Keeps the best `k` of the items offered to it: higher score first, equal scores by ascending id
+ * (UTF-16 code unit order, as `<` compares strings). A min-heap of size k whose root is the worst kept
+ * item, so an offer costs O(1) when it cannot enter and O(log k) when it can; no full sort.
+ */
+export class TopKSelector<T> {
+  private readonly scores: Float64Array;
+  private readonly ids: string[];
+  private readonly refs: T[];
+  private size = 0;
+
+  constructor(readonly k: number) {
+    if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, got ${k}`);
+    this.scores = new Float64Array(k);
+    this.ids = new Array<string>(k);
+    this.refs = new Array<T>(k);
+  }
+
+  /**
+   * Whether an item with this score could enter (the id decides only on an exact tie with the worst kept
+   * item). Lets the caller skip looking up the id of rows that cannot make it.
+   */
+  mightAccept(score: number): boolean {
+    return this.size < this.k || score >= (this.scores[0] as number);
+  }
+
+  /** Offers one item; it is kept if it beats the worst kept item (or there is room). */
+  offer(score: number, id: string, ref: T): void {
+    if (this.size < this.k) {
+      const at = this.size++;
+      this.scores[at] = score;
+      this.ids[at] = id;
+      this.refs[at] = ref;
+      this.siftUp(at);
+      return;
+    }
+    if (!this.isWorse(this.scores[0] as number, this.ids[0] as string, score, id)) return;
+    this.scores[0] = score;
+    this.ids[0] = id;
+    this.refs[0] = ref;
+    this.siftDown(0);
+  }
+
+  /** The kept items, best first. */
+  sorted(): ScoredRef<T>[] {
+    const order = Array.from({ length: this.size }, (_, i) => i);
+    order.sort((a, b) =>
+      this.isWorse(
+        this.scores[a] as number,
+        this.ids[a] as string,
+        this.scores[b] as number,
+        this.ids[b] as string,
+      )
+        ? 1
+        : -1,
+    );
+    return order.map((i) => ({ ref: this.refs[i] as T, score: this.scores[i] as number }));
+  }
+
+  /** Whether (scoreA, idA) ranks below (scoreB, idB). */
+  private isWorse(scoreA: number, idA: string, scoreB: number, idB: string): boolean {
+    return scoreA < scoreB || (scoreA === scoreB && idA > idB);
+  }
+
+  private worseAt(a: number, b: number): boolean {
+    return this.isWorse(
+      this.scores[a] as number,
+      this.ids[a] as string,
+      this.scores[b] as number,
+      this.ids[b] as string,
+    );
+  }
+
+  private swap(a: number, b: number): void {
+    const score = this.scores[a] as number;
+    this.scores[a] = this.scores[b] as number;
+    this.scores[b] = score;
+    const id = this.ids[a] as string;
+    this.ids[a] = this.ids[b] as string;
+    this.ids[b] = id;
+    const ref = this.refs[a] as T;
+    this.refs[a] = this.refs[b] as T;
+    this.refs[b] = ref;
+  }
+
+  private siftUp(start: number): void {
+    let i = start;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.worseAt(i, parent)) return;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  private siftDown(start: number): void {
+    let i = start;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= this.size) return;
+      const right = left + 1;
+      const worstChild = right < this.size && this.worseAt(right, left) ? right : left;
+      if (!this.worseAt(worstChild, i)) return;
+      this.swap(i, worstChild);
+      i = worstChild;
+    }
+  }
+}
+
+/**
+ * A scores buffer reused across searches: it grows to the largest bot seen and is never shrunk, so a warm
+ * container does not allocate (and first-touch) a fresh buffer per query. Safe to share within one
+ * process because scoring is synchronous.
+ */
+export class ScoreBuffer {
+  private buffer = new Float64Array(0);
+
+  /** A view of at least `rows` scores; its contents are overwritten by the next call. */
+  take(rows: number): Float64Array {
+    if (this.buffer.length < rows) this.buffer = new Float64Array(Math.max(rows, this.buffer.length * 2));
+    return this.buffer.subarray(0, rows);
+  }
+}
+
+/** What `topKByDotProduct` needs besides the vectors. */
+export type TopKOptions = {
+  k: number;
+  /** Rows with a score below this are left out. */
+  scoreThreshold?: number;
+  /** Row i takes part only when mask[i] !== 0 (pre-computed from a filter). */
+  mask?: Uint8Array;
+  /** Scores land here; pass one per process to avoid allocating per query. */
+  scores?: ScoreBuffer;
+};
+
+/**
+ * The best `k` rows of a packed matrix of `rowCount` unit vectors (`vectors`, row i at i * dimension)
+ * against a unit query, by dot product: best first, ties by ascending id (`idOf(row)`).
+ * @throws RangeError when the query's length is not `dimension` or the matrix is shorter than rowCount rows.
+ */
+export function topKByDotProduct(
+  vectors: Float32Array,
+  dimension: number,
+  rowCount: number,
+  unitQuery: Float64Array,
+  idOf: (row: number) => string,
+  options: TopKOptions,
+): ScoredRef<number>[] {
+  if (unitQuery.length !== dimension) {
+    throw new RangeError(`query has ${unitQuery.length} dimensions, the vectors have ${dimension}`);
+  }
+  if (vectors.length < rowCount * dimension) {
+    throw new RangeError(
+      `${rowCount} rows of ${dimension} need ${rowCount * dimension} floats, got ${vectors.length}`,
+    );
+  }
+  const scores = options.scores?.take(rowCount) ?? new Float64Array(rowCount);
+  const mask = options.mask;
+  // Pass 1: a straight dot product per row over typed arrays only (the loop V8 optimises best).
+  for (let row = 0, offset = 0; row < rowCount; row++, offset += dimension) {
+    if (mask !== undefined && mask[row] === 0) continue;
+    let dot = 0;
+    for (let i = 0; i < dimension; i++) dot += (vectors[offset + i] as number) * (unitQuery[i] as number);
+    scores[row] = dot;
+  }
+  // Pass 2: selection. Most rows fail `mightAccept` and never touch their id.
+  const selector = new TopKSelector<number>(options.k);
+  const threshold = options.scoreThreshold ?? Number.NEGATIVE_INFINITY;
+  for (let row = 0; row < rowCount; row++) {
+    if (mask !== undefined && mask[row] === 0) continue;
+    const score = scores[row] as number;
+    if (score < threshold || !selector.mightAccept(score)) continue;
+    selector.offer(score, idOf(row), row);
+  }
+  return selector.sorted();
+}

@@ -1,0 +1,66 @@
+import { searchRequestSchema } from '../../src/domain/search-request';
+import { ValidationError } from '../../src/errors';
+import { parseJsonBody, parseWith } from '../../src/http/request';
+
+function fieldOf(body: unknown): string {
+  try {
+    parseWith(searchRequestSchema, body);
+  } catch (error) {
+    if (error instanceof ValidationError) return error.field;
+    throw error;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('search request', () => {
+  it('defaults limit to 5 and leaves threshold and filter unset', () => {
+    expect(parseWith(searchRequestSchema, { embedding: [0.1, 0.2] })).toEqual({
+      embedding: [0.1, 0.2],
+      limit: 5,
+    });
+  });
+
+  it('accepts a filename list and metadata equality', () => {
+    const request = parseWith(searchRequestSchema, {
+      embedding: [1],
+      limit: 100,
+      score_threshold: 0.3,
+      filter: { filename: ['a.pdf', 'b.pdf'], metadata: { lang: 'en', page: 3, draft: false } },
+    });
+    expect(request.filter).toEqual({
+      filename: ['a.pdf', 'b.pdf'],
+      metadata: { lang: 'en', page: 3, draft: false },
+    });
+  });
+
+  it.each([
+    [{}, 'embedding'],
+    [{ embedding: [] }, 'embedding'],
+    [{ embedding: ['x'] }, 'embedding[0]'],
+    [{ embedding: [1, null] }, 'embedding[1]'],
+    [{ embedding: [1], limit: 0 }, 'limit'],
+    [{ embedding: [1], limit: 101 }, 'limit'],
+    [{ embedding: [1], limit: 2.5 }, 'limit'],
+    [{ embedding: [1], score_threshold: 'high' }, 'score_threshold'],
+    [{ embedding: [1], score_threshold: 2 }, 'score_threshold'],
+    [{ embedding: [1], filter: { filename: 7 } }, 'filter.filename'],
+    [{ embedding: [1], filter: { filename: [] } }, 'filter.filename'],
+    [{ embedding: [1], filter: { metadata: { lang: { nested: true } } } }, 'filter.metadata.lang'],
+    [{ embedding: [1], filter: { owner: 'x' } }, 'filter.owner'],
+    [{ embedding: [1], top_k: 3 }, 'top_k'],
+    [[1, 2], 'body'],
+  ])('rejects %j naming field %s', (body, field) => {
+    expect(fieldOf(body)).toBe(field);
+  });
+
+  it('rejects a body that is not JSON, naming the body', () => {
+    expect(() => parseJsonBody({ body: '{"embedding": [1,' }, searchRequestSchema)).toThrow(
+      expect.objectContaining({ field: 'body' }),
+    );
+  });
+
+  it('reads a base64-encoded body', () => {
+    const body = Buffer.from(JSON.stringify({ embedding: [1, 2], limit: 2 })).toString('base64');
+    expect(parseJsonBody({ body, isBase64Encoded: true }, searchRequestSchema).limit).toBe(2);
+  });
+});
