@@ -117,3 +117,53 @@ export interface BotRegistry {
   /** Sets status to 'deleted' (counts reach 0 through the stream as the chunks go). */
   markDeleted(botId: string): Promise<void>;
 }
+
+/** A bot's counts and stream bookkeeping in BotCollections, as the stream handler reads them. */
+export type BotCountsState = {
+  /** Whether BotCollections has an item for the bot. */
+  exists: boolean;
+  /** `stream_seq`: the newest stream sequence number already counted (numeric string), or undefined. */
+  watermark: string | undefined;
+  snapshotEpoch: number;
+  /** The owner's setting, undefined when the bot has no record or none was set. */
+  embeddingDimension: number | undefined;
+  totalChunks: number;
+  totalDocuments: number;
+};
+
+/** One document's BotDocuments item after a write; `chunkCount` 0 deletes the item. */
+export type DocumentWrite = {
+  filename: string;
+  chunkCount: number;
+  fileSize: number;
+  createdAt: string;
+};
+
+/**
+ * One atomic step of the counts: absolute values, applied only if the bot's watermark is still
+ * `expectedWatermark` (undefined: none yet), leaving it at `watermark`.
+ */
+export type CountsWrite = {
+  expectedWatermark: string | undefined;
+  watermark: string;
+  totalChunks: number;
+  totalDocuments: number;
+  documents: DocumentWrite[];
+  bumpSnapshotEpoch: boolean;
+  updatedAt: string;
+};
+
+/** BotCollections counts and BotDocuments, as the stream handler (their only writer) needs them. */
+export interface BotStats {
+  /** The bot's counts and watermark, read strongly consistently. */
+  read(botId: string): Promise<BotCountsState>;
+  /** The named documents (strongly consistent, all pages); absent ones are left out. */
+  readDocuments(botId: string, filenames: string[]): Promise<Map<string, import('./domain/count-deltas').DocumentState>>;
+  /**
+   * Commits the writes in order, one transaction each. Stops at the first whose watermark condition
+   * failed (someone else counted in between): `conflict` true, `committed` how many went through.
+   */
+  apply(botId: string, writes: CountsWrite[]): Promise<{ committed: number; conflict: boolean }>;
+  /** Bumps `snapshot_epoch` on its own, for a snapshot failure after the counts were already committed. */
+  bumpSnapshotEpoch(botId: string, updatedAt: string): Promise<void>;
+}

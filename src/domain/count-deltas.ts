@@ -1,0 +1,143 @@
+import type { StreamChange } from './stream-change';
+
+/** A document of a bot as BotDocuments holds it (an absent item is a document with no chunks). */
+export type DocumentState = { chunkCount: number; fileSize: number; createdAt: string };
+
+/** A document a batch touched: its count before and after, and what its BotDocuments item becomes. */
+export type DocumentOutcome = {
+  filename: string;
+  before: number;
+  /** 0 means the document is gone: its BotDocuments item is deleted. */
+  after: number;
+  fileSize: number;
+  createdAt: string;
+};
+
+export type CountDeltas = {
+  /** Every document the changes touched, in the order first touched. */
+  documents: DocumentOutcome[];
+  totalChunksDelta: number;
+  totalDocumentsDelta: number;
+  /**
+   * Documents that a change would have taken below zero chunks (a REMOVE of a chunk never counted). They
+   * stop at zero; a non-empty list means the counts had drifted before this batch.
+   */
+  belowZero: string[];
+};
+
+type Working = { filename: string; before: number; count: number; fileSize: number; createdAt: string };
+
+/**
+ * The count changes implied by one bot's stream records, applied in order to the bot's current documents.
+ * INSERT adds a chunk to its document, REMOVE takes one from the old image's document, MODIFY moves one
+ * from the old image's document to the new image's (nothing when the filename did not change). A document
+ * whose count reaches zero is gone; one that comes back takes created_at from the image that revived it.
+ * total_chunks moves with the sum of the document counts, so the two always agree.
+ *
+ * @param changes one bot's records, oldest first, none of them counted yet
+ * @param current the bot's documents before the changes, at least every filename the changes name
+ * @param now ISO timestamp for documents whose images carry no created_at
+ */
+export function computeCountDeltas(
+  changes: readonly StreamChange[],
+  current: ReadonlyMap<string, DocumentState>,
+  now: string,
+): CountDeltas {
+  const touched = new Map<string, Working>();
+  const belowZero = new Set<string>();
+  const documentOf = (filename: string): Working => {
+    let doc = touched.get(filename);
+    if (doc === undefined) {
+      const state = current.get(filename);
+      const count = state?.chunkCount ?? 0;
+      doc = {
+        filename,
+        before: count,
+        count,
+        fileSize: state?.fileSize ?? 0,
+        createdAt: state?.createdAt ?? now,
+      };
+      touched.set(filename, doc);
+    }
+    return doc;
+  };
+  const add = (image: NonNullable<StreamChange['newImage']>) => {
+    const doc = documentOf(image.filename);
+    if (doc.count === 0) doc.createdAt = image.createdAt ?? now;
+    doc.count += 1;
+    if (image.fileSize !== undefined) doc.fileSize = image.fileSize;
+  };
+  const take = (image: NonNullable<StreamChange['oldImage']>) => {
+    const doc = documentOf(image.filename);
+    if (doc.count === 0) {
+      belowZero.add(image.filename);
+      return;
+    }
+    doc.count -= 1;
+  };
+
+  for (const change of changes) {
+    const { oldImage, newImage } = change;
+    if (change.eventName === 'INSERT' && newImage !== undefined) {
+      add(newImage);
+    } else if (change.eventName === 'REMOVE' && oldImage !== undefined) {
+      take(oldImage);
+    } else if (change.eventName === 'MODIFY' && oldImage !== undefined && newImage !== undefined) {
+      if (oldImage.filename === newImage.filename) {
+        const doc = documentOf(newImage.filename);
+        if (newImage.fileSize !== undefined) doc.fileSize = newImage.fileSize;
+      } else {
+        take(oldImage);
+        add(newImage);
+      }
+    }
+  }
+
+  let totalChunksDelta = 0;
+  let totalDocumentsDelta = 0;
+  const documents: DocumentOutcome[] = [];
+  for (const doc of touched.values()) {
+    totalChunksDelta += doc.count - doc.before;
+    totalDocumentsDelta += (doc.count > 0 ? 1 : 0) - (doc.before > 0 ? 1 : 0);
+    documents.push({
+      filename: doc.filename,
+      before: doc.before,
+      after: doc.count,
+      fileSize: doc.fileSize,
+      createdAt: doc.createdAt,
+    });
+  }
+  return { documents, totalChunksDelta, totalDocumentsDelta, belowZero: [...belowZero] };
+}
+
+/** The documents one record touches (one, or two for a MODIFY that moves a chunk). */
+export function filenamesOf(change: StreamChange): string[] {
+  const names = new Set<string>();
+  if (change.oldImage !== undefined) names.add(change.oldImage.filename);
+  if (change.newImage !== undefined) names.add(change.newImage.filename);
+  return [...names];
+}
+
+/**
+ * Cuts one bot's records into consecutive runs that each touch at most `maxDocuments` documents, so the
+ * counts of a run fit one TransactWriteItems (100 items: the bot's item plus 99 documents). Each run is
+ * committed with the watermark of its last record, so a crash between runs loses nothing.
+ */
+export function splitByDocumentLimit(changes: readonly StreamChange[], maxDocuments = 99): StreamChange[][] {
+  if (maxDocuments < 2) throw new RangeError('maxDocuments must be at least 2 (a MODIFY can touch two)');
+  const runs: StreamChange[][] = [];
+  let run: StreamChange[] = [];
+  let names = new Set<string>();
+  for (const change of changes) {
+    const added = filenamesOf(change).filter((name) => !names.has(name));
+    if (names.size + added.length > maxDocuments) {
+      runs.push(run);
+      run = [];
+      names = new Set();
+    }
+    run.push(change);
+    for (const name of filenamesOf(change)) names.add(name);
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}

@@ -1,0 +1,190 @@
+import { DynamoDBStreamChangeRecordBase } from '@aws-lambda-powertools/parser/schemas/dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { ValidationError } from '../errors';
+import type { SnapshotChange } from '../ports';
+import { decodeEmbedding } from './embedding-codec';
+import type { ChunkMetadata } from './types';
+
+/** What a VectorEmbeddings stream image says about a chunk, as far as counts and snapshots need it. */
+export type ChunkImage = {
+  filename: string;
+  fileSize: number | undefined;
+  createdAt: string | undefined;
+  chunkIndex: unknown;
+  text: unknown;
+  metadata: unknown;
+  /** As stored: number[] (List<Number>), base64 string (Binary in Lambda's JSON) or Uint8Array (Binary via the SDK). */
+  embedding: unknown;
+};
+
+/** One VectorEmbeddings stream record, validated and unmarshalled. */
+export type StreamChange = {
+  eventId: string;
+  eventName: 'INSERT' | 'MODIFY' | 'REMOVE';
+  /** As delivered; the identifier a partial batch response names. */
+  sequenceNumber: string;
+  /** The same number for ordering: 21 to 40 digits, beyond what a JavaScript number holds exactly. */
+  sequence: bigint;
+  botId: string;
+  chunkId: string;
+  oldImage: ChunkImage | undefined;
+  newImage: ChunkImage | undefined;
+};
+
+/**
+ * The parts of a Lambda stream record we rely on, built on Powertools' schema of the change record (kept
+ * marshalled: we unmarshall with the SDK's util-dynamodb, which leaves Binary as delivered).
+ */
+const recordSchema = z.object({
+  eventID: z.string().min(1),
+  eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
+  dynamodb: DynamoDBStreamChangeRecordBase.pick({
+    Keys: true,
+    NewImage: true,
+    OldImage: true,
+    SequenceNumber: true,
+  }).extend({ SequenceNumber: z.string().regex(/^\d{1,64}$/, 'must be a string of digits') }),
+});
+
+const keySchema = z.object({ bot_id: z.string().min(1), chunk_id: z.string().min(1) });
+
+/** The sequence number of a raw record, if it has one that can be named in a partial batch response. */
+export function sequenceNumberOf(record: DynamoDBRecord): string | undefined {
+  const value = record.dynamodb?.SequenceNumber;
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function unmarshallImage(image: Record<string, unknown>, field: string): Record<string, unknown> {
+  try {
+    return unmarshall(image as Record<string, AttributeValue>);
+  } catch (error) {
+    throw new ValidationError(`${field} cannot be unmarshalled: ${(error as Error).message}`, field, {
+      cause: error,
+    });
+  }
+}
+
+function toImage(item: Record<string, unknown>, field: string): ChunkImage {
+  const { filename, file_size: fileSize, created_at: createdAt } = item;
+  if (typeof filename !== 'string' || filename.length === 0) {
+    throw new ValidationError(`${field}.filename must be a non-empty string`, `${field}.filename`);
+  }
+  return {
+    filename,
+    fileSize: typeof fileSize === 'number' && Number.isFinite(fileSize) ? fileSize : undefined,
+    createdAt: typeof createdAt === 'string' ? createdAt : undefined,
+    chunkIndex: item.chunk_index,
+    text: item.text,
+    metadata: item.metadata,
+    embedding: item.embedding,
+  };
+}
+
+/**
+ * Parses one record of the VectorEmbeddings stream (NEW_AND_OLD_IMAGES).
+ * @throws ValidationError naming the field when the record is not one VectorEmbeddings can produce:
+ * no keys, a missing image for its event, an image without a filename.
+ */
+export function parseStreamRecord(record: DynamoDBRecord): StreamChange {
+  const parsed = recordSchema.safeParse(record);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue === undefined ? 'record' : issue.path.join('.');
+    throw new ValidationError(`stream record ${field}: ${issue?.message ?? 'invalid'}`, field);
+  }
+  const { eventID, eventName, dynamodb } = parsed.data;
+  const keys = keySchema.safeParse(unmarshallImage(dynamodb.Keys, 'dynamodb.Keys'));
+  if (!keys.success) {
+    throw new ValidationError('dynamodb.Keys must hold string bot_id and chunk_id', 'dynamodb.Keys');
+  }
+  const oldImage =
+    dynamodb.OldImage === undefined
+      ? undefined
+      : toImage(unmarshallImage(dynamodb.OldImage, 'dynamodb.OldImage'), 'dynamodb.OldImage');
+  const newImage =
+    dynamodb.NewImage === undefined
+      ? undefined
+      : toImage(unmarshallImage(dynamodb.NewImage, 'dynamodb.NewImage'), 'dynamodb.NewImage');
+  if (eventName !== 'REMOVE' && newImage === undefined) {
+    throw new ValidationError(`${eventName} record has no NewImage`, 'dynamodb.NewImage');
+  }
+  if (eventName !== 'INSERT' && oldImage === undefined) {
+    throw new ValidationError(`${eventName} record has no OldImage`, 'dynamodb.OldImage');
+  }
+  return {
+    eventId: eventID,
+    eventName,
+    sequenceNumber: dynamodb.SequenceNumber,
+    sequence: BigInt(dynamodb.SequenceNumber),
+    botId: keys.data.bot_id,
+    chunkId: keys.data.chunk_id,
+    oldImage,
+    newImage,
+  };
+}
+
+/** Whether a record is newer than a watermark; both are compared as integers, never as text or floats. */
+export function isAfterWatermark(
+  change: Pick<StreamChange, 'sequence'>,
+  watermark: string | undefined,
+): boolean {
+  return watermark === undefined || change.sequence > BigInt(watermark);
+}
+
+function isPlainObject(value: unknown): value is ChunkMetadata {
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
+  );
+}
+
+/**
+ * What a change means for the bot's snapshot: the chunk as it now is, or its deletion. A new image that
+ * cannot be searched (embedding malformed or of another dimension than the bot's, no chunk_index or
+ * text) yields a deletion plus the reason, so the snapshot never serves it and the record is reported.
+ */
+export function snapshotChangeOf(
+  change: StreamChange,
+  dimension: number,
+): { change: SnapshotChange; invalid: ValidationError | undefined } {
+  const image = change.newImage;
+  const deletion: SnapshotChange = { kind: 'delete', chunk_id: change.chunkId };
+  if (change.eventName === 'REMOVE' || image === undefined) return { change: deletion, invalid: undefined };
+  try {
+    const embedding = decodeEmbedding(image.embedding, 'NewImage.embedding');
+    if (embedding.length !== dimension) {
+      throw new ValidationError(
+        `NewImage.embedding has ${embedding.length} dimensions, the bot's embedding_dimension is ${dimension}`,
+        'NewImage.embedding',
+      );
+    }
+    if (typeof image.chunkIndex !== 'number' || !Number.isInteger(image.chunkIndex)) {
+      throw new ValidationError('NewImage.chunk_index must be an integer', 'NewImage.chunk_index');
+    }
+    if (typeof image.text !== 'string') {
+      throw new ValidationError('NewImage.text must be a string', 'NewImage.text');
+    }
+    if (image.metadata !== undefined && !isPlainObject(image.metadata)) {
+      throw new ValidationError('NewImage.metadata must be a map', 'NewImage.metadata');
+    }
+    return {
+      change: {
+        kind: 'upsert',
+        row: {
+          chunk_id: change.chunkId,
+          filename: image.filename,
+          chunk_index: image.chunkIndex,
+          metadata: image.metadata ?? {},
+        },
+        text: image.text,
+        embedding,
+      },
+      invalid: undefined,
+    };
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    return { change: deletion, invalid: error };
+  }
+}
