@@ -1,0 +1,123 @@
+/**
+ * Pure parts of the Redis snapshot: how vectors and rows are encoded, and how a read snapshot is checked
+ * and compacted. No Redis here, so all of it is unit-tested.
+ */
+import type { SnapshotRow } from '../../ports';
+
+/**
+ * Writes `vector` scaled to unit length into `target` at `offset` (float32), so that cosine similarity is
+ * a dot product. The norm is summed in float64. A zero vector stays zero (it is similar to nothing).
+ * Returns false, writing nothing useful, when the vector holds a non-finite value.
+ */
+export function writeUnitVector(vector: ArrayLike<number>, target: Float32Array, offset: number): boolean {
+  let sumOfSquares = 0;
+  for (let i = 0; i < vector.length; i++) {
+    const x = vector[i] as number;
+    sumOfSquares += x * x;
+  }
+  if (!Number.isFinite(sumOfSquares)) return false;
+  const scale = sumOfSquares === 0 ? 0 : 1 / Math.sqrt(sumOfSquares);
+  for (let i = 0; i < vector.length; i++) target[offset + i] = (vector[i] as number) * scale;
+  return true;
+}
+
+/** The unit vector as float32 little-endian bytes, or null when it holds a non-finite value. */
+export function unitVectorBytes(vector: ArrayLike<number>): Buffer | null {
+  const out = new Float32Array(vector.length);
+  if (!writeUnitVector(vector, out, 0)) return null;
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** The rows hash value of a chunk. */
+export function encodeRow(row: SnapshotRow): string {
+  return JSON.stringify({
+    chunk_id: row.chunk_id,
+    filename: row.filename,
+    chunk_index: row.chunk_index,
+    metadata: row.metadata,
+  });
+}
+
+/** A rows hash value back as a row, or null when it is not one (then the snapshot cannot be trusted). */
+export function decodeRow(json: string): SnapshotRow | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const { chunk_id, filename, chunk_index, metadata } = value as Record<string, unknown>;
+  if (typeof chunk_id !== 'string' || typeof filename !== 'string' || typeof chunk_index !== 'number')
+    return null;
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return null;
+  return { chunk_id, filename, chunk_index, metadata: metadata as SnapshotRow['metadata'] };
+}
+
+/**
+ * The dimension a rebuilt snapshot keeps: the most common one among the chunks (ties: the first met), so
+ * that a stray chunk of another model does not decide for the bot. 0 when there are no vectors.
+ */
+export function chooseDimension(vectors: Iterable<{ embedding: ArrayLike<number> }>): number {
+  const counts = new Map<number, number>();
+  let best = 0;
+  let bestCount = 0;
+  for (const { embedding } of vectors) {
+    const dim = embedding.length;
+    if (dim === 0) continue;
+    const count = (counts.get(dim) ?? 0) + 1;
+    counts.set(dim, count);
+    if (count > bestCount) {
+      best = dim;
+      bestCount = count;
+    }
+  }
+  return best;
+}
+
+/** Rows of a snapshot in slot order, with the slot each one occupies. */
+export type DecodedRows = { rows: SnapshotRow[]; slots: Uint32Array };
+
+/**
+ * Decodes the rows hash (slot -> row JSON) of a snapshot with `slotCount` slots, in ascending slot order.
+ * Returns null when any field is not a canonical slot number below `slotCount`, or any value is not a row.
+ */
+export function decodeRowsHash(hash: Record<string, string>, slotCount: number): DecodedRows | null {
+  const fields = Object.keys(hash);
+  const slots = new Uint32Array(fields.length);
+  const order: number[] = new Array(fields.length);
+  let sorted = true;
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i] as string;
+    const slot = Number(field);
+    if (!Number.isInteger(slot) || slot < 0 || slot >= slotCount || String(slot) !== field) return null;
+    slots[i] = slot;
+    order[i] = i;
+    if (i > 0 && slot < (slots[i - 1] as number)) sorted = false;
+  }
+  // V8 keeps integer-like keys in ascending order already; sort only if that ever stops being true.
+  if (!sorted) order.sort((a, b) => (slots[a] as number) - (slots[b] as number));
+  const rows: SnapshotRow[] = new Array(fields.length);
+  const orderedSlots = new Uint32Array(fields.length);
+  for (let i = 0; i < order.length; i++) {
+    const from = order[i] as number;
+    const row = decodeRow(hash[fields[from] as string] as string);
+    if (row === null) return null;
+    rows[i] = row;
+    orderedSlots[i] = slots[from] as number;
+  }
+  return { rows, slots: orderedSlots };
+}
+
+/**
+ * Moves the vectors of the given slots (ascending, distinct) to the front of `vectors`, row i to offset
+ * i * dim, in place: since slot[i] >= i, every move reads a slot not yet overwritten. Returns the view of
+ * the compacted rows. No allocation, so a 150 MB snapshot costs no second 150 MB of fresh memory.
+ */
+export function compactSlots(vectors: Float32Array, dim: number, slots: Uint32Array): Float32Array {
+  for (let i = 0; i < slots.length; i++) {
+    const slot = slots[i] as number;
+    if (slot !== i) vectors.copyWithin(i * dim, slot * dim, (slot + 1) * dim);
+  }
+  return vectors.subarray(0, slots.length * dim);
+}

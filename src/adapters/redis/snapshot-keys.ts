@@ -1,0 +1,66 @@
+/**
+ * Redis key names of a bot's snapshot. Every key of a bot carries the bot id as its hash tag
+ * (`{...}`), so all of them live in one Redis Cluster slot and one Lua script or MULTI may touch them all.
+ */
+
+/** The five keys that hold a snapshot's content, plus its meta hash. */
+export type SnapshotDataKeys = {
+  /** Hash: dim, slots, live, build, seq, epoch. */
+  meta: string;
+  /** String: float32 little-endian unit vectors, slot i at byte offset i * dim * 4. */
+  vectors: string;
+  /** Hash: slot -> JSON of chunk_id, filename, chunk_index, metadata. */
+  rows: string;
+  /** Hash: chunk_id -> slot. */
+  index: string;
+  /** Hash: chunk_id -> text. */
+  texts: string;
+  /** List of slots that no chunk holds, reused before the blob grows. */
+  free: string;
+};
+
+/** A bot's live snapshot keys and the keys of its rebuild protocol. */
+export type BotSnapshotKeys = SnapshotDataKeys & {
+  /** Hash with a TTL: token, epoch, dirty (how many ids were ever added to `dirty`). Also the rebuild lock. */
+  building: string;
+  /** Set of chunk ids changed by stream records while a rebuild runs. */
+  dirty: string;
+};
+
+/**
+ * The bot id as a hash tag body. Redis takes the tag up to the first `}`, so braces (and `%`, to keep the
+ * mapping one-to-one) are percent-encoded: two different bots never share a key, whatever their ids hold.
+ */
+export function encodeBotIdForKey(botId: string): string {
+  return botId.replace(/[%{}]/g, (c) => (c === '%' ? '%25' : c === '{' ? '%7B' : '%7D'));
+}
+
+function dataKeys(base: string): SnapshotDataKeys {
+  return {
+    meta: `${base}:meta`,
+    vectors: `${base}:vec`,
+    rows: `${base}:rows`,
+    index: `${base}:idx`,
+    texts: `${base}:text`,
+    free: `${base}:free`,
+  };
+}
+
+/** Keys of the bot's snapshot under `prefix`: `${prefix}:{${botId}}:<part>`. */
+export function snapshotKeys(prefix: string, botId: string): BotSnapshotKeys {
+  const base = `${prefix}:{${encodeBotIdForKey(botId)}}`;
+  return { ...dataKeys(base), building: `${base}:building`, dirty: `${base}:dirty` };
+}
+
+/**
+ * Keys where a rebuild stages the snapshot it is about to publish (same hash tag, so the commit can
+ * RENAME them into place). The token keeps two rebuilds' staging apart.
+ */
+export function stagingKeys(prefix: string, botId: string, token: string): SnapshotDataKeys {
+  return dataKeys(`${prefix}:{${encodeBotIdForKey(botId)}}:staging:${token}`);
+}
+
+/** Data keys in the order every snapshot Lua script takes them (KEYS[1..6]). */
+export function dataKeyList(keys: SnapshotDataKeys): string[] {
+  return [keys.meta, keys.vectors, keys.rows, keys.index, keys.texts, keys.free];
+}

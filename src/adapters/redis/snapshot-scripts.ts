@@ -1,0 +1,240 @@
+/**
+ * The Lua scripts of the Redis snapshot store. Each runs atomically inside Redis, touches only keys of
+ * one bot (one hash tag, so it runs on Redis Cluster), and costs O(1) plus O(what it is given): no script
+ * scans a whole snapshot. Every script that takes the data keys takes them as KEYS[1..6] in the order of
+ * `dataKeyList` (meta, vec, rows, idx, text, free). See docs/snapshot.md for the invariants they keep.
+ */
+
+/**
+ * Shared prelude. `snapshot_state` checks, in O(1), that the six data keys agree with the meta hash:
+ * a key evicted or lost changes a length, so any partial snapshot is caught here.
+ * Returns 'absent' (no meta), 'broken', or 'ok', dim, slots, live.
+ */
+const PRELUDE = `
+local function snapshot_state(k)
+  local m = redis.call('HMGET', k[1], 'dim', 'slots', 'live')
+  if not m[1] then
+    return 'absent'
+  end
+  local dim, slots, live = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
+  if not dim or not slots or not live or live > slots or live < 0
+    or redis.call('STRLEN', k[2]) ~= slots * dim * 4
+    or redis.call('HLEN', k[3]) ~= live
+    or redis.call('HLEN', k[4]) ~= live
+    or redis.call('HLEN', k[5]) ~= live
+    or redis.call('LLEN', k[6]) ~= slots - live then
+    return 'broken'
+  end
+  return 'ok', dim, slots, live
+end
+
+local function unlink_data(k)
+  redis.call('UNLINK', k[1], k[2], k[3], k[4], k[5], k[6])
+end
+
+local function has_orphans(k)
+  return redis.call('EXISTS', k[2], k[3], k[4], k[5], k[6]) > 0
+end
+`;
+
+/**
+ * Applies one batch of changes.
+ * KEYS: 6 data keys, building, dirty.
+ * ARGV[1]: '' for the live snapshot; for a staging snapshot, the TTL (ms) its keys keep.
+ * ARGV[2..]: changes in order, 'u', chunk_id, vector bytes, row JSON, text  |  'd', chunk_id.
+ * Returns 'absent', 'dropped' (found broken and deleted), or 'applied'.
+ */
+export const APPLY_CHANGES_LUA = `${PRELUDE}
+local k = { KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6] }
+local building, dirty = KEYS[7], KEYS[8]
+local staging_ttl = ARGV[1]
+
+-- A running rebuild re-reads every chunk touched while it read DynamoDB. The counter beside the set lets
+-- the commit see that the set was evicted (then SCARD no longer equals the counter).
+if staging_ttl == '' and redis.call('EXISTS', building) == 1 then
+  local added = 0
+  local i = 2
+  while i <= #ARGV do
+    added = added + redis.call('SADD', dirty, ARGV[i + 1])
+    if ARGV[i] == 'u' then i = i + 5 else i = i + 2 end
+  end
+  if added > 0 then
+    redis.call('HINCRBY', building, 'dirty', added)
+  end
+  local ttl = redis.call('PTTL', building)
+  if ttl > 0 then
+    redis.call('PEXPIRE', dirty, ttl)
+  end
+end
+
+local state, dim, slots, live = snapshot_state(k)
+if state == 'absent' then
+  if has_orphans(k) then unlink_data(k) end
+  return 'absent'
+end
+if state == 'broken' then
+  unlink_data(k)
+  return 'dropped'
+end
+
+local touched = false
+local function remove(id)
+  local slot = redis.call('HGET', k[4], id)
+  if slot then
+    redis.call('HDEL', k[4], id)
+    redis.call('HDEL', k[3], slot)
+    redis.call('HDEL', k[5], id)
+    redis.call('RPUSH', k[6], slot)
+    live = live - 1
+    touched = true
+  end
+end
+
+local i = 2
+while i <= #ARGV do
+  local id = ARGV[i + 1]
+  if ARGV[i] == 'u' then
+    local bytes = ARGV[i + 2]
+    -- An empty snapshot takes the dimension of the first vector it receives.
+    if slots == 0 and #bytes > 0 and #bytes % 4 == 0 then dim = #bytes / 4 end
+    if dim > 0 and #bytes == dim * 4 then
+      local slot = redis.call('HGET', k[4], id)
+      if not slot then
+        slot = redis.call('RPOP', k[6])
+        if not slot then
+          slot = slots
+          slots = slots + 1
+        end
+        redis.call('HSET', k[4], id, slot)
+        live = live + 1
+      end
+      redis.call('SETRANGE', k[2], tonumber(slot) * dim * 4, bytes)
+      redis.call('HSET', k[3], slot, ARGV[i + 3])
+      redis.call('HSET', k[5], id, ARGV[i + 4])
+      touched = true
+    else
+      -- A vector of another dimension is not a valid embedding for this snapshot: the chunk leaves it.
+      remove(id)
+    end
+    i = i + 5
+  else
+    remove(id)
+    i = i + 2
+  end
+end
+
+if live == 0 and slots > 0 then
+  -- Nothing left: forget the blob and the dimension, so the bot may start over with another model.
+  redis.call('UNLINK', k[2], k[6])
+  slots = 0
+  dim = 0
+end
+redis.call('HSET', k[1], 'dim', dim, 'slots', slots, 'live', live)
+if touched then
+  redis.call('HINCRBY', k[1], 'seq', 1)
+end
+if staging_ttl ~= '' then
+  for j = 1, 6 do
+    redis.call('PEXPIRE', k[j], staging_ttl)
+  end
+end
+return 'applied'
+`;
+
+/**
+ * Version of a whole snapshot. KEYS: 6 data keys. Returns [build, seq, epoch], or nil when the snapshot
+ * is absent or broken (a broken one, or orphans of an evicted meta hash, are deleted).
+ */
+export const SNAPSHOT_VERSION_LUA = `${PRELUDE}
+local k = { KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6] }
+local state = snapshot_state(k)
+if state == 'absent' then
+  if has_orphans(k) then unlink_data(k) end
+  return false
+end
+if state == 'broken' then
+  unlink_data(k)
+  return false
+end
+return redis.call('HMGET', k[1], 'build', 'seq', 'epoch')
+`;
+
+/**
+ * Deletes a snapshot that a reader found broken, unless it changed since: a rebuild may have published a
+ * good one in the meantime. KEYS: 6 data keys. ARGV[1]: the version read ('' when meta was absent).
+ * Returns 1 when it deleted.
+ */
+export const DROP_IF_UNCHANGED_LUA = `
+local m = redis.call('HMGET', KEYS[1], 'build', 'seq')
+local current = ''
+if m[1] then current = m[1] .. ':' .. (m[2] or '0') end
+if current ~= ARGV[1] then return 0 end
+redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+return 1
+`;
+
+/**
+ * Claims the bot's rebuild slot. KEYS: building, dirty. ARGV: token, epoch, ttl ms.
+ * Returns 1 when claimed, 0 when another rebuild holds it.
+ */
+export const BEGIN_REBUILD_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'token', ARGV[1], 'epoch', ARGV[2], 'dirty', 0)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`;
+
+/**
+ * Takes the ids changed since the last take, and empties the set. KEYS: building, dirty. ARGV: token.
+ * Returns {'ok', ids}, {'lost'} (the slot is not ours any more) or {'evicted'} (ids went missing).
+ */
+export const TAKE_DIRTY_LUA = `
+local b = redis.call('HMGET', KEYS[1], 'token', 'dirty')
+if b[1] ~= ARGV[1] then return { 'lost' } end
+if tonumber(b[2]) ~= redis.call('SCARD', KEYS[2]) then return { 'evicted' } end
+local ids = redis.call('SMEMBERS', KEYS[2])
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'dirty', 0)
+return { 'ok', ids }
+`;
+
+/**
+ * Publishes the staged snapshot. KEYS: 6 data keys, building, dirty, 6 staging keys.
+ * ARGV: token, epoch, build id.
+ * Returns 'published', 'changed' (ids arrived since the last take), 'lost', 'evicted', or
+ * 'staging-broken' (a staging key was evicted).
+ */
+export const COMMIT_REBUILD_LUA = `${PRELUDE}
+local k = { KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6] }
+local building, dirty = KEYS[7], KEYS[8]
+local s = { KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14] }
+local b = redis.call('HMGET', building, 'token', 'dirty')
+if b[1] ~= ARGV[1] then return 'lost' end
+local pending = redis.call('SCARD', dirty)
+if tonumber(b[2]) ~= pending then return 'evicted' end
+if pending > 0 then return 'changed' end
+if snapshot_state(s) ~= 'ok' then return 'staging-broken' end
+unlink_data(k)
+for j = 1, 6 do
+  if redis.call('EXISTS', s[j]) == 1 then
+    redis.call('RENAME', s[j], k[j])
+    redis.call('PERSIST', k[j])
+  end
+end
+redis.call('HSET', k[1], 'build', ARGV[3], 'seq', 0, 'epoch', ARGV[2])
+redis.call('UNLINK', building, dirty)
+return 'published'
+`;
+
+/**
+ * Ends a rebuild in any outcome: frees the slot if this token still holds it, deletes the staging keys.
+ * KEYS: building, dirty, 6 staging keys. ARGV: token.
+ */
+export const RELEASE_REBUILD_LUA = `
+if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
+  redis.call('UNLINK', KEYS[1], KEYS[2])
+end
+redis.call('UNLINK', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
+return 1
+`;

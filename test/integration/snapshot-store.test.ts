@@ -1,0 +1,386 @@
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
+import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
+import type { StoredChunk } from '../../src/domain/types';
+import type { Snapshot, SnapshotChange, SnapshotRow } from '../../src/ports';
+
+const PREFIX = 'vs-test';
+const DIM = 8;
+
+const redis = new Redis(process.env.REDIS_URL as string);
+const store = new RedisSnapshotStore(redis, PREFIX);
+afterAll(() => redis.quit());
+
+function newBotId(): string {
+  return `bot-${randomUUID()}`;
+}
+
+/** A deterministic pseudo-random vector (not unit length, so normalisation shows). */
+function vectorFor(seed: number, dim = DIM): Float32Array {
+  const out = new Float32Array(dim);
+  let x = (seed + 1) * 2654435761;
+  for (let i = 0; i < dim; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    out[i] = (x / 2147483648) * 4 - 2;
+  }
+  return out;
+}
+
+function chunk(botId: string, i: number, overrides: Partial<StoredChunk> = {}): StoredChunk {
+  return {
+    bot_id: botId,
+    chunk_id: `chunk-${i}`,
+    embedding: vectorFor(i),
+    text: `text of chunk ${i}`,
+    filename: `doc-${i % 3}.txt`,
+    file_size: 1000,
+    chunk_index: i,
+    created_at: '2026-01-01T00:00:00.000Z',
+    metadata: { page: i, tags: ['a', String(i)] },
+    ...overrides,
+  };
+}
+
+function upsertOf(c: StoredChunk): SnapshotChange {
+  return {
+    kind: 'upsert',
+    row: { chunk_id: c.chunk_id, filename: c.filename, chunk_index: c.chunk_index, metadata: c.metadata },
+    text: c.text,
+    embedding: c.embedding,
+  };
+}
+
+function unit(vector: Float32Array): number[] {
+  const norm = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0));
+  return Array.from(vector, (x) => Math.fround(x / norm));
+}
+
+type Content = Record<string, { row: SnapshotRow; vector: number[] }>;
+
+/** A snapshot as chunk id -> row and vector, so comparisons ignore slot order. */
+function contentOf(snapshot: Snapshot): Content {
+  const out: Content = {};
+  snapshot.rows.forEach((row, i) => {
+    out[row.chunk_id] = {
+      row,
+      vector: Array.from(snapshot.vectors.subarray(i * snapshot.dimension, (i + 1) * snapshot.dimension)),
+    };
+  });
+  expect(snapshot.vectors.length).toBe(snapshot.rows.length * snapshot.dimension);
+  return out;
+}
+
+/** What a snapshot of exactly these chunks must hold. */
+function expectedContent(chunks: Iterable<StoredChunk>): Content {
+  const out: Content = {};
+  for (const c of chunks) {
+    out[c.chunk_id] = {
+      row: { chunk_id: c.chunk_id, filename: c.filename, chunk_index: c.chunk_index, metadata: c.metadata },
+      vector: unit(c.embedding),
+    };
+  }
+  return out;
+}
+
+function expectContent(actual: Content, expected: Content): void {
+  expect(Object.keys(actual).sort()).toEqual(Object.keys(expected).sort());
+  for (const [id, { row, vector }] of Object.entries(expected)) {
+    const got = actual[id];
+    expect(got?.row).toEqual(row);
+    got?.vector.forEach((x, d) => expect(x).toBeCloseTo(vector[d] as number, 6));
+  }
+}
+
+/** Publishes a snapshot of `chunks` through the rebuild protocol, as the search path does. */
+async function publish(botId: string, chunks: StoredChunk[], epoch = 1): Promise<void> {
+  const ticket = await store.beginRebuild(botId, epoch);
+  if (ticket === null) throw new Error('rebuild slot taken');
+  expect(await store.commitRebuild(ticket, chunks, async () => [])).toBe(true);
+}
+
+async function keysOf(botId: string): Promise<string[]> {
+  const k = snapshotKeys(PREFIX, botId);
+  const names = [k.meta, k.vectors, k.rows, k.index, k.texts, k.free, k.building, k.dirty];
+  const exists = await Promise.all(names.map((name) => redis.exists(name)));
+  return names.filter((_, i) => exists[i] === 1);
+}
+
+describe('redis snapshot store', () => {
+  it('reads back exactly the chunks a rebuild published, with unit vectors', async () => {
+    const botId = newBotId();
+    const chunks = Array.from({ length: 50 }, (_, i) => chunk(botId, i));
+
+    await publish(botId, chunks, 7);
+    const snapshot = await store.read(botId);
+
+    expect(snapshot).not.toBeNull();
+    expect(snapshot?.epoch).toBe(7);
+    expect(snapshot?.dimension).toBe(DIM);
+    expectContent(contentOf(snapshot as Snapshot), expectedContent(chunks));
+    expect(await store.texts(botId, ['chunk-3', 'chunk-49'])).toEqual([
+      'text of chunk 3',
+      'text of chunk 49',
+    ]);
+    expect(await store.currentVersion(botId)).toEqual({ version: snapshot?.version, epoch: 7 });
+  });
+
+  it('publishes an empty snapshot for a bot with no chunks, which then takes its first upsert', async () => {
+    const botId = newBotId();
+    await publish(botId, []);
+    expect((await store.read(botId))?.rows).toEqual([]);
+
+    const first = chunk(botId, 1);
+    await store.applyChanges(botId, [upsertOf(first)]);
+
+    const snapshot = await store.read(botId);
+    expect(snapshot?.dimension).toBe(DIM);
+    expectContent(contentOf(snapshot as Snapshot), expectedContent([first]));
+  });
+
+  it('applies upserts, overwrites, deletes and a move to another file in order', async () => {
+    const botId = newBotId();
+    const truth = new Map<string, StoredChunk>();
+    for (let i = 0; i < 20; i++) truth.set(`chunk-${i}`, chunk(botId, i));
+    await publish(botId, [...truth.values()]);
+
+    const added = chunk(botId, 100);
+    const overwritten = chunk(botId, 4, { embedding: vectorFor(999), text: 'new text', metadata: { v: 2 } });
+    const moved = chunk(botId, 5, { filename: 'elsewhere.md', chunk_index: 0 });
+    const changes: SnapshotChange[] = [
+      upsertOf(added),
+      upsertOf(overwritten),
+      { kind: 'delete', chunk_id: 'chunk-7' },
+      upsertOf(moved),
+      { kind: 'delete', chunk_id: 'chunk-8' },
+      { kind: 'delete', chunk_id: 'never-existed' },
+      upsertOf(chunk(botId, 101)),
+      { kind: 'delete', chunk_id: 'chunk-101' },
+    ];
+    truth.set(added.chunk_id, added);
+    truth.set(overwritten.chunk_id, overwritten);
+    truth.delete('chunk-7');
+    truth.set(moved.chunk_id, moved);
+    truth.delete('chunk-8');
+
+    await store.applyChanges(botId, changes);
+    const snapshot = await store.read(botId);
+
+    expectContent(contentOf(snapshot as Snapshot), expectedContent(truth.values()));
+    expect(await store.texts(botId, ['chunk-4', 'chunk-100'])).toEqual(['new text', 'text of chunk 100']);
+    expect(await store.texts(botId, ['chunk-7'])).toBeNull();
+  });
+
+  it('reuses the slots of deleted chunks instead of growing the blob', async () => {
+    const botId = newBotId();
+    await publish(
+      botId,
+      Array.from({ length: 10 }, (_, i) => chunk(botId, i)),
+    );
+    const keys = snapshotKeys(PREFIX, botId);
+    const before = await redis.strlen(keys.vectors);
+
+    await store.applyChanges(botId, [
+      { kind: 'delete', chunk_id: 'chunk-2' },
+      { kind: 'delete', chunk_id: 'chunk-6' },
+    ]);
+    await store.applyChanges(botId, [upsertOf(chunk(botId, 20)), upsertOf(chunk(botId, 21))]);
+
+    expect(await redis.strlen(keys.vectors)).toBe(before);
+    expect((await store.read(botId))?.rows).toHaveLength(10);
+  });
+
+  it('leaves the same content when a batch is applied twice', async () => {
+    const botId = newBotId();
+    await publish(
+      botId,
+      Array.from({ length: 10 }, (_, i) => chunk(botId, i)),
+    );
+    const batch: SnapshotChange[] = [
+      upsertOf(chunk(botId, 30)),
+      { kind: 'delete', chunk_id: 'chunk-1' },
+      upsertOf(chunk(botId, 2, { filename: 'moved.txt' })),
+    ];
+
+    await store.applyChanges(botId, batch);
+    const once = contentOf((await store.read(botId)) as Snapshot);
+    await store.applyChanges(botId, batch);
+    const twice = contentOf((await store.read(botId)) as Snapshot);
+
+    expect(twice).toEqual(once);
+  });
+
+  it('splits a batch larger than one script call and still applies all of it in order', async () => {
+    const botId = newBotId();
+    const small = new RedisSnapshotStore(redis, PREFIX, { maxCallBytes: 2000 });
+    await publish(botId, []);
+    const chunks = Array.from({ length: 60 }, (_, i) => chunk(botId, i));
+
+    await small.applyChanges(botId, [...chunks.map(upsertOf), { kind: 'delete', chunk_id: 'chunk-0' }]);
+
+    expectContent(contentOf((await store.read(botId)) as Snapshot), expectedContent(chunks.slice(1)));
+  });
+
+  it('takes a chunk out when its new embedding has another dimension', async () => {
+    const botId = newBotId();
+    const chunks = Array.from({ length: 5 }, (_, i) => chunk(botId, i));
+    await publish(botId, chunks);
+
+    await store.applyChanges(botId, [upsertOf(chunk(botId, 3, { embedding: vectorFor(3, DIM + 1) }))]);
+
+    expectContent(
+      contentOf((await store.read(botId)) as Snapshot),
+      expectedContent(chunks.filter((c) => c.chunk_id !== 'chunk-3')),
+    );
+  });
+
+  it('rejects a change with an empty chunk id and writes nothing of its batch', async () => {
+    const botId = newBotId();
+    await publish(botId, [chunk(botId, 1)]);
+    const before = await store.currentVersion(botId);
+
+    await expect(
+      store.applyChanges(botId, [upsertOf(chunk(botId, 2)), { kind: 'delete', chunk_id: '' }]),
+    ).rejects.toMatchObject({ name: 'ValidationError', field: 'changes[1].chunk_id' });
+
+    expect(await store.currentVersion(botId)).toEqual(before);
+    expect((await store.read(botId))?.rows.map((r) => r.chunk_id)).toEqual(['chunk-1']);
+  });
+
+  it('does nothing when the snapshot is absent', async () => {
+    const botId = newBotId();
+
+    await store.applyChanges(botId, [upsertOf(chunk(botId, 1)), { kind: 'delete', chunk_id: 'chunk-2' }]);
+
+    expect(await keysOf(botId)).toEqual([]);
+    expect(await store.read(botId)).toBeNull();
+    expect(await store.currentVersion(botId)).toBeNull();
+  });
+
+  it('changes the version on every apply and never repeats it across rebuilds', async () => {
+    const botId = newBotId();
+    const chunks = [chunk(botId, 1)];
+    await publish(botId, chunks);
+    const seen = new Set<string>();
+    const first = await store.currentVersion(botId);
+    seen.add(first?.version as string);
+
+    for (let i = 0; i < 3; i++) {
+      await store.applyChanges(botId, [upsertOf(chunk(botId, 10 + i))]);
+      seen.add((await store.currentVersion(botId))?.version as string);
+    }
+    await redis.unlink(...(await keysOf(botId)));
+    await publish(botId, chunks);
+    const rebuilt = await store.currentVersion(botId);
+
+    expect(seen.size).toBe(4);
+    expect(rebuilt?.version.endsWith(':0')).toBe(true);
+    expect(first?.version.endsWith(':0')).toBe(true);
+    expect(rebuilt?.version).not.toBe(first?.version);
+  });
+
+  it('keeps the version when a batch changes nothing', async () => {
+    const botId = newBotId();
+    await publish(botId, [chunk(botId, 1)]);
+    const before = await store.currentVersion(botId);
+
+    await store.applyChanges(botId, [{ kind: 'delete', chunk_id: 'not-there' }]);
+
+    expect(await store.currentVersion(botId)).toEqual(before);
+  });
+
+  it('removes every key of the bot on drop', async () => {
+    const botId = newBotId();
+    await publish(botId, [chunk(botId, 1), chunk(botId, 2)]);
+    await store.applyChanges(botId, [{ kind: 'delete', chunk_id: 'chunk-1' }]);
+
+    await store.drop(botId);
+
+    expect(await keysOf(botId)).toEqual([]);
+    expect(await store.read(botId)).toBeNull();
+  });
+
+  it('keeps bots apart, including ids that contain braces', async () => {
+    const braced = `a}{b-${randomUUID()}`;
+    const plain = `a-${randomUUID()}`;
+    await publish(braced, [chunk(braced, 1)]);
+    await publish(plain, [chunk(plain, 2)]);
+
+    await store.drop(plain);
+
+    expect((await store.read(braced))?.rows.map((r) => r.chunk_id)).toEqual(['chunk-1']);
+    expect(await store.read(plain)).toBeNull();
+  });
+});
+
+describe('redis snapshot store when keys disappear', () => {
+  const kinds = ['meta', 'vectors', 'rows', 'index', 'texts', 'free'] as const;
+
+  it.each(kinds)('drops the whole snapshot when its %s key was evicted', async (kind) => {
+    const botId = newBotId();
+    await publish(
+      botId,
+      Array.from({ length: 6 }, (_, i) => chunk(botId, i)),
+    );
+    // A deleted chunk leaves its slot on the free list, so every key kind exists.
+    await store.applyChanges(botId, [{ kind: 'delete', chunk_id: 'chunk-0' }]);
+    expect(await keysOf(botId)).toHaveLength(6);
+
+    await redis.del(snapshotKeys(PREFIX, botId)[kind]);
+
+    expect(await store.read(botId)).toBeNull();
+    expect(await keysOf(botId)).toEqual([]);
+  });
+
+  it.each(kinds)('reports no version and deletes the rest when its %s key was evicted', async (kind) => {
+    const botId = newBotId();
+    await publish(
+      botId,
+      Array.from({ length: 6 }, (_, i) => chunk(botId, i)),
+    );
+    await store.applyChanges(botId, [{ kind: 'delete', chunk_id: 'chunk-0' }]);
+
+    await redis.del(snapshotKeys(PREFIX, botId)[kind]);
+
+    expect(await store.currentVersion(botId)).toBeNull();
+    expect(await keysOf(botId)).toEqual([]);
+  });
+
+  it.each(kinds)(
+    'does not resurrect a partial snapshot when changes arrive after its %s key was evicted',
+    async (kind) => {
+      const botId = newBotId();
+      await publish(
+        botId,
+        Array.from({ length: 6 }, (_, i) => chunk(botId, i)),
+      );
+      await store.applyChanges(botId, [{ kind: 'delete', chunk_id: 'chunk-0' }]);
+
+      await redis.del(snapshotKeys(PREFIX, botId)[kind]);
+      await store.applyChanges(botId, [upsertOf(chunk(botId, 9)), { kind: 'delete', chunk_id: 'chunk-1' }]);
+
+      expect(await keysOf(botId)).toEqual([]);
+      expect(await store.read(botId)).toBeNull();
+    },
+  );
+
+  it('reports a texts miss when a text was lost, so search cannot return a chunk without its text', async () => {
+    const botId = newBotId();
+    await publish(botId, [chunk(botId, 1), chunk(botId, 2)]);
+
+    await redis.hdel(snapshotKeys(PREFIX, botId).texts, 'chunk-2');
+
+    expect(await store.texts(botId, ['chunk-1', 'chunk-2'])).toBeNull();
+    expect(await store.read(botId)).toBeNull();
+  });
+
+  it('drops a snapshot whose blob length disagrees with its slot count', async () => {
+    const botId = newBotId();
+    await publish(botId, [chunk(botId, 1), chunk(botId, 2)]);
+
+    await redis.append(snapshotKeys(PREFIX, botId).vectors, 'xxxx');
+
+    expect(await store.read(botId)).toBeNull();
+    expect(await keysOf(botId)).toEqual([]);
+  });
+});
