@@ -1,5 +1,10 @@
 /** Two projects: unit tests need no services; integration tests get DynamoDB Local and Redis from the global setup. */
-const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+const transform = {
+  '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }],
+  // jose ships ES modules only; jest's CommonJS runtime needs them transformed.
+  '^.+/node_modules/jose/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+};
+const transformIgnorePatterns = ['/node_modules/(?!jose/)'];
 
 module.exports = {
   projects: [
@@ -7,12 +12,14 @@ module.exports = {
       displayName: 'unit',
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
       transform,
+      transformIgnorePatterns,
       testEnvironment: 'node',
     },
     {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       transform,
+      transformIgnorePatterns,
       testEnvironment: 'node',
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
       globalTeardown: '<rootDir>/test/integration/global-teardown.ts',
