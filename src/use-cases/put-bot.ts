@@ -1,0 +1,43 @@
+import type { PutBotRequest } from '../domain/bot-request';
+import type { BotCollection } from '../domain/types';
+import { ConflictError } from '../errors';
+import type { BotRegistry } from '../ports';
+
+/**
+ * Creates the bot owned by `userId` (dimension `defaultDimension` unless given) or updates the caller's own.
+ * Returns the record afterwards and whether this call created it.
+ * @throws ConflictError when another user owns the bot, or when the dimension would change while the bot
+ * still has chunks (they would no longer be comparable with queries).
+ */
+export async function putBot(
+  bots: Pick<BotRegistry, 'get' | 'putOwned'>,
+  botId: string,
+  userId: string,
+  request: PutBotRequest,
+  defaultDimension: number,
+): Promise<{ bot: BotCollection; created: boolean }> {
+  const existing = await bots.get(botId);
+  if (existing?.user_id !== undefined && existing.user_id !== userId) {
+    throw new ConflictError(`bot ${botId} belongs to another user`);
+  }
+  if (
+    existing !== undefined &&
+    request.embedding_dimension !== undefined &&
+    request.embedding_dimension !== existing.embedding_dimension &&
+    existing.total_chunks > 0
+  ) {
+    throw new ConflictError(
+      `embedding_dimension cannot change from ${existing.embedding_dimension} while the bot has ${existing.total_chunks} chunks`,
+    );
+  }
+  const settings = {
+    ...(request.name === undefined ? {} : { name: request.name }),
+    ...(request.embedding_dimension !== undefined
+      ? { embedding_dimension: request.embedding_dimension }
+      : existing === undefined
+        ? { embedding_dimension: defaultDimension }
+        : {}),
+  };
+  const bot = await bots.putOwned(botId, userId, settings);
+  return { bot, created: existing === undefined };
+}
