@@ -63,7 +63,7 @@ describe('http request parsing', () => {
     );
   });
 
-  it.each([
+  it.each<[Record<string, string>, string]>([
     [{}, 'missing'],
     [{ filename: '' }, 'empty'],
     [{ filename: '%E0%A4%A' }, 'badly encoded'],
