@@ -1,0 +1,185 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { BotCollection, BotStatus } from '../../domain/types';
+import { ConflictError } from '../../errors';
+import type { BotRegistry, BotSettings } from '../../ports';
+
+export type DynamoBotRegistryOptions = {
+  /** The BotCollections table's deployed name. */
+  table: string;
+  /** embedding_dimension of a bot created without one. */
+  defaultEmbeddingDimension: number;
+  /** Injected in tests; the wall clock otherwise. */
+  now?: () => Date;
+};
+
+type Item = Record<string, unknown>;
+
+const statuses: readonly BotStatus[] = ['active', 'inactive', 'deleted'];
+
+/**
+ * The owner's fields of BotCollections on DynamoDB. Every write is one UpdateItem that touches only the
+ * fields this side owns (user_id, name, status, embedding_dimension); created_at and updated_at are
+ * only ever set with if_not_exists, and the counts and stream bookkeeping (total_chunks,
+ * total_documents, stream_seq, snapshot_epoch) are never written here, so a concurrent stream batch
+ * and an owner's update cannot undo each other.
+ */
+export class DynamoBotRegistry implements BotRegistry {
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly options: DynamoBotRegistryOptions,
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** The bot's record (strongly consistent), or undefined when it has none. */
+  async get(botId: string): Promise<BotCollection | undefined> {
+    const { Item: item } = await this.client.send(
+      new GetCommand({ TableName: this.options.table, Key: { bot_id: botId }, ConsistentRead: true }),
+    );
+    return item === undefined ? undefined : this.toBotCollection(item);
+  }
+
+  async ensure(botId: string, init: BotSettings & { user_id?: string }): Promise<BotCollection> {
+    const sets = new Assignments(this.now().toISOString());
+    sets.ifNotExists('status', 'active');
+    sets.ifNotExists(
+      'embedding_dimension',
+      init.embedding_dimension ?? this.options.defaultEmbeddingDimension,
+    );
+    if (init.user_id !== undefined) sets.ifNotExists('user_id', init.user_id);
+    if (init.name !== undefined) sets.ifNotExists('name', init.name);
+    return this.update(botId, sets);
+  }
+
+  /** @throws ConflictError when another user owns the bot. */
+  async putOwned(botId: string, userId: string, settings: BotSettings): Promise<BotCollection> {
+    const sets = new Assignments(this.now().toISOString());
+    sets.set('user_id', userId);
+    if (settings.name !== undefined) sets.set('name', settings.name);
+    if (settings.embedding_dimension !== undefined)
+      sets.set('embedding_dimension', settings.embedding_dimension);
+    else sets.ifNotExists('embedding_dimension', this.options.defaultEmbeddingDimension);
+    sets.ifNotExists('status', 'active');
+    try {
+      const bot = await this.update(botId, sets, {
+        ConditionExpression: 'attribute_not_exists(#user_id) OR #user_id = :user_id',
+      });
+      // An owner putting a bot they deleted brings it back.
+      if (bot.status === 'deleted' && (await this.reactivate(botId))) return { ...bot, status: 'active' };
+      return bot;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new ConflictError(`bot ${botId} belongs to another user`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /** Does nothing for a bot without a record (there is nothing to mark). */
+  async markDeleted(botId: string): Promise<void> {
+    await this.conditionalStatus(botId, 'deleted', 'attribute_exists(bot_id)');
+  }
+
+  /**
+   * Makes a bot whose status is 'deleted' active again (new content arrived for it); any other status is
+   * left alone. Returns whether it changed anything.
+   */
+  async reactivate(botId: string): Promise<boolean> {
+    return this.conditionalStatus(botId, 'active', '#status = :deleted', { ':deleted': 'deleted' });
+  }
+
+  private async conditionalStatus(
+    botId: string,
+    status: BotStatus,
+    condition: string,
+    values: Item = {},
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.options.table,
+          Key: { bot_id: botId },
+          UpdateExpression: 'SET #status = :status',
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':status': status, ...values },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  private async update(
+    botId: string,
+    sets: Assignments,
+    extra: { ConditionExpression?: string } = {},
+  ): Promise<BotCollection> {
+    const { Attributes: item } = await this.client.send(
+      new UpdateCommand({
+        TableName: this.options.table,
+        Key: { bot_id: botId },
+        UpdateExpression: sets.expression(),
+        ExpressionAttributeNames: sets.names,
+        ExpressionAttributeValues: sets.values,
+        ReturnValues: 'ALL_NEW',
+        ...extra,
+      }),
+    );
+    return this.toBotCollection(item ?? { bot_id: botId });
+  }
+
+  private toBotCollection(item: Item): BotCollection {
+    const now = this.now().toISOString();
+    const status = statuses.find((s) => s === item.status) ?? 'active';
+    const bot: BotCollection = {
+      bot_id: String(item.bot_id),
+      total_chunks: numberOr(item.total_chunks, 0),
+      total_documents: numberOr(item.total_documents, 0),
+      embedding_dimension: numberOr(item.embedding_dimension, this.options.defaultEmbeddingDimension),
+      created_at: typeof item.created_at === 'string' ? item.created_at : now,
+      updated_at: typeof item.updated_at === 'string' ? item.updated_at : now,
+      status,
+    };
+    if (typeof item.user_id === 'string') bot.user_id = item.user_id;
+    if (typeof item.name === 'string') bot.name = item.name;
+    if (typeof item.snapshot_epoch === 'number') bot.snapshot_epoch = item.snapshot_epoch;
+    return bot;
+  }
+}
+
+const numberOr = (value: unknown, fallback: number): number =>
+  typeof value === 'number' && Number.isFinite(value) ? value : fallback;
+
+/** The SET clauses of one UpdateItem; created_at and updated_at are always defaulted, never overwritten. */
+class Assignments {
+  readonly names: Record<string, string> = {};
+  readonly values: Item = {};
+  private readonly clauses: string[] = [];
+
+  constructor(now: string) {
+    this.ifNotExists('created_at', now);
+    this.ifNotExists('updated_at', now);
+  }
+
+  set(field: string, value: unknown): void {
+    this.names[`#${field}`] = field;
+    this.values[`:${field}`] = value;
+    this.clauses.push(`#${field} = :${field}`);
+  }
+
+  ifNotExists(field: string, value: unknown): void {
+    this.names[`#${field}`] = field;
+    this.values[`:${field}`] = value;
+    this.clauses.push(`#${field} = if_not_exists(#${field}, :${field})`);
+  }
+
+  expression(): string {
+    return `SET ${this.clauses.join(', ')}`;
+  }
+}

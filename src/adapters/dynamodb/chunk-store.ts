@@ -1,0 +1,310 @@
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { EmbeddingEncoding } from '../../config';
+import { documentChunkIdPrefix } from '../../domain/chunk-id';
+import { decodeEmbedding, encodeEmbedding } from '../../domain/embedding-codec';
+import type { ChunkMetadata, StoredChunk } from '../../domain/types';
+import { ValidationError, WriteIncompleteError } from '../../errors';
+import type { ChunkKey, ChunkStore } from '../../ports';
+import { FILENAME_INDEX } from '../../tables/definition';
+import { defaultRetryPolicy, type RetryPolicy, sendWithRetry } from './retry-unprocessed';
+
+export type DynamoChunkStoreOptions = {
+  /** The VectorEmbeddings table's deployed name. */
+  table: string;
+  /** How `put` stores embeddings; every read accepts both encodings whatever this says. */
+  embeddingEncoding: EmbeddingEncoding;
+  /** Retries of UnprocessedItems / UnprocessedKeys. */
+  retryPolicy?: RetryPolicy;
+  /** BatchWriteItem calls in flight at once. */
+  writeConcurrency?: number;
+  /** Injected in tests; a real timer otherwise. */
+  sleep?: (ms: number) => Promise<void>;
+};
+
+/** A document's chunk key with the created_at it was stored with (absent on items written without one). */
+export type DocumentChunkKey = ChunkKey & { created_at?: string };
+
+type Item = Record<string, unknown>;
+type WriteRequest = { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } };
+
+/** BatchWriteItem takes at most 25 requests, BatchGetItem at most 100 keys. */
+const WRITE_BATCH = 25;
+const GET_BATCH = 100;
+
+/**
+ * VectorEmbeddings on DynamoDB. Every Query follows LastEvaluatedKey (a bot's chunks span many 1 MB
+ * pages), every batch call retries what DynamoDB left unprocessed, and every read decodes both embedding
+ * encodings, so items written by the design document's own code (List<Number>) keep working.
+ */
+export class DynamoChunkStore implements ChunkStore {
+  private readonly retryPolicy: RetryPolicy;
+  private readonly writeConcurrency: number;
+
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly options: DynamoChunkStoreOptions,
+  ) {
+    this.retryPolicy = options.retryPolicy ?? defaultRetryPolicy;
+    this.writeConcurrency = options.writeConcurrency ?? 4;
+  }
+
+  /**
+   * @throws ValidationError when two chunks share a key (BatchWriteItem would reject the whole batch).
+   * @throws WriteIncompleteError naming every chunk still unwritten after the last attempt.
+   */
+  async put(chunks: StoredChunk[]): Promise<void> {
+    const seen = new Set<string>();
+    for (const chunk of chunks) {
+      const name = `${chunk.bot_id}/${chunk.chunk_id}`;
+      if (seen.has(name)) throw new ValidationError(`chunk ${name} appears twice in one write`, 'chunk_id');
+      seen.add(name);
+    }
+    await this.writeAll(
+      chunks.map((chunk) => ({ PutRequest: { Item: this.toItem(chunk) } })),
+      'put',
+    );
+  }
+
+  /** @throws WriteIncompleteError naming every chunk still undeleted after the last attempt. */
+  async delete(botId: string, chunkIds: string[]): Promise<void> {
+    const unique = [...new Set(chunkIds)];
+    await this.writeAll(
+      unique.map((chunkId) => ({ DeleteRequest: { Key: { bot_id: botId, chunk_id: chunkId } } })),
+      'delete',
+    );
+  }
+
+  /**
+   * Keys of one document's chunks. The filename-index GSI finds every chunk whatever its id, but a GSI is
+   * only eventually consistent: chunks written a moment ago may be missing from it. Deterministic ids share
+   * a per-document prefix, so a strongly consistent Query of the base table finds those too; the union of
+   * both is what a re-ingest must replace.
+   */
+  async documentChunkKeys(botId: string, filename: string): Promise<DocumentChunkKey[]> {
+    const keys = new Map<string, DocumentChunkKey>();
+    const names = { '#chunk_id': 'chunk_id', '#chunk_index': 'chunk_index', '#created_at': 'created_at' };
+    const projection = '#chunk_id, #chunk_index, #created_at';
+    const fromIndex = this.queryAll({
+      TableName: this.options.table,
+      IndexName: FILENAME_INDEX,
+      KeyConditionExpression: 'bot_id = :bot AND #filename = :filename',
+      ProjectionExpression: projection,
+      ExpressionAttributeNames: { ...names, '#filename': 'filename' },
+      ExpressionAttributeValues: { ':bot': botId, ':filename': filename },
+    });
+    for await (const page of fromIndex) for (const item of page) addKey(keys, item);
+    // The base table's answer is current, so it wins over the index's where both have a chunk.
+    const fromTable = this.queryAll({
+      TableName: this.options.table,
+      KeyConditionExpression: 'bot_id = :bot AND begins_with(#chunk_id, :prefix)',
+      FilterExpression: '#filename = :filename',
+      ConsistentRead: true,
+      ProjectionExpression: projection,
+      ExpressionAttributeNames: { ...names, '#filename': 'filename' },
+      ExpressionAttributeValues: {
+        ':bot': botId,
+        ':prefix': documentChunkIdPrefix(filename),
+        ':filename': filename,
+      },
+    });
+    for await (const page of fromTable) for (const item of page) addKey(keys, item);
+    return [...keys.values()];
+  }
+
+  /** Strongly consistent, so that deleting a bot also finds chunks written a moment ago. */
+  async *botChunkIds(botId: string): AsyncIterable<string[]> {
+    const pages = this.queryAll({
+      TableName: this.options.table,
+      KeyConditionExpression: 'bot_id = :bot',
+      ConsistentRead: true,
+      ProjectionExpression: '#chunk_id',
+      ExpressionAttributeNames: { '#chunk_id': 'chunk_id' },
+      ExpressionAttributeValues: { ':bot': botId },
+    });
+    for await (const page of pages) {
+      const ids = page.map((item) => item.chunk_id).filter((id): id is string => typeof id === 'string');
+      if (ids.length > 0) yield ids;
+    }
+  }
+
+  async *readBot(
+    botId: string,
+    options: { consistent: boolean; withText: boolean; onInvalid?: (chunkId: string, error: Error) => void },
+  ): AsyncIterable<StoredChunk[]> {
+    const attributes = [
+      'bot_id',
+      'chunk_id',
+      'embedding',
+      'filename',
+      'file_size',
+      'chunk_index',
+      'created_at',
+      'metadata',
+      ...(options.withText ? ['text'] : []),
+    ];
+    const pages = this.queryAll({
+      TableName: this.options.table,
+      KeyConditionExpression: '#bot_id = :bot',
+      ConsistentRead: options.consistent,
+      ProjectionExpression: attributes.map((name) => `#${name}`).join(', '),
+      ExpressionAttributeNames: Object.fromEntries(attributes.map((name) => [`#${name}`, name])),
+      ExpressionAttributeValues: { ':bot': botId },
+    });
+    for await (const page of pages) {
+      const chunks = this.decodeAll(page, options.onInvalid);
+      if (chunks.length > 0) yield chunks;
+    }
+  }
+
+  /** @throws Error when DynamoDB still leaves keys unprocessed after the last attempt. */
+  async get(botId: string, chunkIds: string[], options: { consistent: boolean }): Promise<StoredChunk[]> {
+    const unique = [...new Set(chunkIds)];
+    const found: StoredChunk[] = [];
+    for (let start = 0; start < unique.length; start += GET_BATCH) {
+      const keys: Item[] = unique
+        .slice(start, start + GET_BATCH)
+        .map((chunkId) => ({ bot_id: botId, chunk_id: chunkId }));
+      const left = await sendWithRetry(
+        keys,
+        async (batch) => {
+          const response = await this.client.send(
+            new BatchGetCommand({
+              RequestItems: { [this.options.table]: { Keys: batch, ConsistentRead: options.consistent } },
+            }),
+          );
+          found.push(...this.decodeAll(response.Responses?.[this.options.table] ?? []));
+          return (response.UnprocessedKeys?.[this.options.table]?.Keys ?? []) as Item[];
+        },
+        this.retryOptions(),
+      );
+      if (left.length > 0) {
+        throw new Error(`BatchGetItem left ${left.length} keys of bot ${botId} unprocessed after retries`);
+      }
+    }
+    return found;
+  }
+
+  private toItem(chunk: StoredChunk): Item {
+    return {
+      bot_id: chunk.bot_id,
+      chunk_id: chunk.chunk_id,
+      embedding: encodeEmbedding(chunk.embedding, this.options.embeddingEncoding),
+      text: chunk.text,
+      filename: chunk.filename,
+      file_size: chunk.file_size,
+      chunk_index: chunk.chunk_index,
+      created_at: chunk.created_at,
+      metadata: chunk.metadata,
+    };
+  }
+
+  private decodeAll(items: Item[], onInvalid?: (chunkId: string, error: Error) => void): StoredChunk[] {
+    const chunks: StoredChunk[] = [];
+    for (const item of items) {
+      try {
+        chunks.push(toStoredChunk(item));
+      } catch (error) {
+        onInvalid?.(String(item.chunk_id), error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+    return chunks;
+  }
+
+  private async *queryAll(input: QueryCommandInput): AsyncIterable<Item[]> {
+    let exclusiveStartKey: Item | undefined;
+    do {
+      const response = await this.client.send(
+        new QueryCommand({
+          ...input,
+          ...(exclusiveStartKey === undefined ? {} : { ExclusiveStartKey: exclusiveStartKey }),
+        }),
+      );
+      yield response.Items ?? [];
+      exclusiveStartKey = response.LastEvaluatedKey;
+    } while (exclusiveStartKey !== undefined);
+  }
+
+  private async writeAll(requests: WriteRequest[], action: 'put' | 'delete'): Promise<void> {
+    const groups: WriteRequest[][] = [];
+    for (let start = 0; start < requests.length; start += WRITE_BATCH) {
+      groups.push(requests.slice(start, start + WRITE_BATCH));
+    }
+    const unwritten: WriteRequest[] = [];
+    let next = 0;
+    const worker = async () => {
+      for (let group = groups[next++]; group !== undefined; group = groups[next++]) {
+        unwritten.push(
+          ...(await sendWithRetry(group, (batch) => this.batchWrite(batch), this.retryOptions())),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.writeConcurrency, groups.length) }, worker));
+    if (unwritten.length > 0) {
+      const names = unwritten.map(requestName);
+      const shown = names.slice(0, 10).join(', ');
+      const more = names.length > 10 ? ` and ${names.length - 10} more` : '';
+      throw new WriteIncompleteError(
+        `BatchWriteItem (${action}) left ${names.length} of ${requests.length} items unwritten after ${this.retryPolicy.maxAttempts} attempts: ${shown}${more}`,
+        names,
+      );
+    }
+  }
+
+  private async batchWrite(batch: WriteRequest[]): Promise<WriteRequest[]> {
+    const response = await this.client.send(
+      new BatchWriteCommand({ RequestItems: { [this.options.table]: batch as never } }),
+    );
+    return (response.UnprocessedItems?.[this.options.table] ?? []) as WriteRequest[];
+  }
+
+  private retryOptions() {
+    return {
+      policy: this.retryPolicy,
+      ...(this.options.sleep === undefined ? {} : { sleep: this.options.sleep }),
+    };
+  }
+}
+
+function requestName(request: WriteRequest): string {
+  const key = request.PutRequest?.Item ?? request.DeleteRequest?.Key ?? {};
+  return `${String(key.bot_id)}/${String(key.chunk_id)}`;
+}
+
+function addKey(keys: Map<string, DocumentChunkKey>, item: Item): void {
+  if (typeof item.chunk_id !== 'string') return;
+  keys.set(item.chunk_id, {
+    chunk_id: item.chunk_id,
+    chunk_index: typeof item.chunk_index === 'number' ? item.chunk_index : -1,
+    ...(typeof item.created_at === 'string' ? { created_at: item.created_at } : {}),
+  });
+}
+
+/**
+ * One VectorEmbeddings item as a StoredChunk, whichever encoding holds its embedding. Fields the design
+ * marks optional in practice (metadata, file_size) get neutral defaults; `text` is '' when not read.
+ * @throws ValidationError when the embedding cannot be decoded.
+ */
+export function toStoredChunk(item: Item): StoredChunk {
+  const chunkId = String(item.chunk_id);
+  const metadata = item.metadata;
+  return {
+    bot_id: String(item.bot_id),
+    chunk_id: chunkId,
+    embedding: decodeEmbedding(item.embedding, `chunk ${chunkId} embedding`),
+    text: typeof item.text === 'string' ? item.text : '',
+    filename: typeof item.filename === 'string' ? item.filename : '',
+    file_size: typeof item.file_size === 'number' ? item.file_size : 0,
+    chunk_index: typeof item.chunk_index === 'number' ? item.chunk_index : 0,
+    created_at: typeof item.created_at === 'string' ? item.created_at : '',
+    metadata:
+      typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)
+        ? (metadata as ChunkMetadata)
+        : {},
+  };
+}
