@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
 import { loadConfig } from '../../src/config';
+import type { SearchFilter } from '../../src/domain/search-request';
 import type { SearchHit } from '../../src/domain/types';
 import {
   bruteForceTopK,
@@ -102,7 +103,7 @@ describe('search sources', () => {
     const botId = await botWithChunks(300, 4);
     const all = await readWholeBot(world.chunks, botId);
     const query = randomVector(dimension, rng(102));
-    const cases = [
+    const cases: { filter?: SearchFilter; scoreThreshold?: number }[] = [
       { filter: { filename: 'doc-3.txt' } },
       { filter: { filename: ['doc-1.txt', 'doc-2.txt'], metadata: { lang: 'de' } } },
       { filter: { metadata: { part: 2 } } },
