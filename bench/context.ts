@@ -1,0 +1,136 @@
+import { type BenchDataset, prefixOf, storedChunk } from './data';
+import type { BenchEnvironment } from './environment';
+import { count } from './format';
+import { type LoadResult, loadChunks } from './load';
+import { machineInfo } from './machine';
+import { timeQueries } from './measure';
+import type { SearchMethod } from './methods/method';
+import type { BenchOptions } from './options';
+import type { Progress } from './progress';
+import type { BenchResults, MethodKey } from './results';
+import { meanRecallAtK, summarize } from './stats';
+
+export const DIMENSION = 384;
+export const K = 10;
+/** Every generated chunk carries this created_at, so runs write identical items. */
+export const CREATED_AT = '2026-01-01T00:00:00.000Z';
+
+export type Encoding = 'list' | 'binary';
+
+/** What one size needs: the rows, the queries, and the exact answers every method is checked against. */
+export type SizeContext = {
+  n: number;
+  dataset: BenchDataset;
+  queries: Float32Array[];
+  exact: string[][];
+};
+
+/** State shared by the suites of one run: options, services, the data, and the results so far. */
+export class BenchContext {
+  readonly results: BenchResults;
+  private readonly loads = new Map<string, LoadResult>();
+
+  constructor(
+    readonly options: BenchOptions,
+    readonly progress: Progress,
+    readonly env: BenchEnvironment,
+    private readonly data: BenchDataset,
+  ) {
+    this.results = {
+      machine: machineInfo(),
+      mode: options.mode,
+      dimension: DIMENSION,
+      queries: options.queries,
+      k: K,
+      totalSeconds: 0,
+      latency: [],
+      writeCost: [],
+      batchCost: [],
+      freshness: [],
+      memory: [],
+      notes: [],
+    };
+  }
+
+  /** The first n generated chunks (n up to the largest size of the run). */
+  dataset(n: number): BenchDataset {
+    if (n > this.data.count) throw new Error(`only ${this.data.count} chunks were generated, ${n} asked`);
+    return prefixOf(this.data, n);
+  }
+
+  note(message: string): void {
+    if (!this.results.notes.includes(message)) this.results.notes.push(message);
+  }
+
+  skip(method: MethodKey, n: number, reason: string): void {
+    this.progress.note(`${method} at ${count(n)}: skipped (${reason})`);
+    this.results.latency.push({ method, n, skipped: reason });
+  }
+
+  /** Times one method at one size; records median, p95 and recall@k against the exact answers. */
+  async time(
+    key: MethodKey,
+    size: SizeContext,
+    method: SearchMethod,
+    runs: number,
+    options: {
+      warmup?: number;
+      minRuns?: number;
+      before?: () => Promise<void> | void;
+      note?: string;
+    } = {},
+  ): Promise<void> {
+    const label = `${key} at ${count(size.n)}`;
+    const timing = await timeQueries(method, size.queries, {
+      runs,
+      minRuns: options.minRuns ?? 3,
+      budgetMs: this.options.budgetMsPerMethod,
+      warmup: options.warmup ?? 1,
+      k: K,
+      ...(options.before === undefined ? {} : { before: options.before }),
+      onProgress: (done, total) => this.progress.count(label, done, total),
+    });
+    const exact = timing.answers.map((_, i) => size.exact[i % size.exact.length] as string[]);
+    const summary = summarize(timing.samplesMs);
+    const recall = meanRecallAtK(exact, timing.answers, K);
+    this.results.latency.push({
+      method: key,
+      n: size.n,
+      summary,
+      recall,
+      ...(options.note === undefined ? {} : { note: options.note }),
+    });
+    this.progress.note(
+      `${label}: median ${summary.median.toFixed(3)} ms, p95 ${summary.p95.toFixed(3)} ms, recall@${K} ${recall.toFixed(3)}`,
+    );
+  }
+
+  botId(encoding: Encoding, n: number): string {
+    return `bench-${encoding}-${count(n)}`;
+  }
+
+  /** Loads the bot of this size and encoding into DynamoDB Local once; later calls reuse it. */
+  async loaded(n: number, encoding: Encoding): Promise<string> {
+    const botId = this.botId(encoding, n);
+    if (!this.loads.has(botId)) {
+      const dataset = this.dataset(n);
+      this.progress.note(`loading ${count(n)} chunks (${encoding}) into DynamoDB Local`);
+      const result = await loadChunks(
+        this.env.documents,
+        this.env.config.tables.vectorEmbeddings,
+        n,
+        (row) => storedChunk(dataset, botId, row, CREATED_AT),
+        encoding,
+        { onProgress: (done) => this.progress.count(`load ${botId}`, done, n) },
+      );
+      this.progress.note(`loaded ${botId} in ${(result.milliseconds / 1000).toFixed(1)} s`);
+      this.loads.set(botId, result);
+    }
+    return botId;
+  }
+
+  /** The load of a bot, if this run loaded it. */
+  loadOf(botId: string): LoadResult | undefined {
+    return this.loads.get(botId);
+  }
+}

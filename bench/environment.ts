@@ -1,0 +1,44 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient, createDynamoDbClient } from '../src/clients';
+import { type Config, loadConfig } from '../src/config';
+import { type LocalStack, startLocalStack } from '../src/local/stack';
+import { ensureTables } from '../src/tables/definition';
+
+/** The bench's own DynamoDB Local and redis-server, with clients and tables. */
+export type BenchEnvironment = {
+  stack: LocalStack;
+  config: Config;
+  dynamodb: DynamoDBClient;
+  documents: DynamoDBDocumentClient;
+  close(): Promise<void>;
+};
+
+/**
+ * Starts private services on free ports (never the ones in DYNAMODB_ENDPOINT / REDIS_URL: the bench
+ * flushes Redis and fills tables), creates the tables, and points this process's environment at them
+ * so that code wired through baseDeps() (the stream handler) talks to the same services.
+ */
+export async function startBenchEnvironment(log: (message: string) => void): Promise<BenchEnvironment> {
+  const stack = await startLocalStack({}, log);
+  const env = {
+    DYNAMODB_ENDPOINT: stack.dynamodb.url,
+    REDIS_URL: stack.redis.url,
+    AWS_REGION: 'us-east-1',
+    REDIS_KEY_PREFIX: 'bench',
+  };
+  Object.assign(process.env, env);
+  const config = loadConfig({ ...process.env, ...env });
+  const dynamodb = createDynamoDbClient(config);
+  await ensureTables(dynamodb, config.tables);
+  return {
+    stack,
+    config,
+    dynamodb,
+    documents: createDocumentClient(dynamodb),
+    async close() {
+      dynamodb.destroy();
+      await stack.stop();
+    },
+  };
+}

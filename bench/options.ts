@@ -1,0 +1,66 @@
+/** What one run of the benchmark measures, from its command-line flags. */
+export type BenchOptions = {
+  mode: 'quick' | 'full';
+  /** Sizes for the in-memory and Redis methods. */
+  sizes: number[];
+  /** Sizes loaded into DynamoDB Local (packed Binary). */
+  dynamoSizes: number[];
+  /** Sizes loaded into DynamoDB Local with List<Number> embeddings, for (a) and (b, List). */
+  listSizes: number[];
+  /** Sizes at which (c) is also timed against a stock redis-server (no MALLOC_CONF). */
+  stockRedisSizes: number[];
+  /** Distinct query vectors (timed queries cycle through them). */
+  queries: number;
+  runs: {
+    inMemory: number;
+    snapshotCold: number;
+    snapshotWarm: number;
+    dynamoBinary: number;
+    dynamoList: number;
+  };
+  /** Timing of one method at one size stops after this much (once it has its minimum runs). */
+  budgetMsPerMethod: number;
+  freshnessRuns: number;
+  seed: number;
+};
+
+export const USAGE = `npm run bench -- [--quick] [--list-10k]
+  --quick     smaller sizes and fewer queries (under two minutes)
+  --list-10k  also time (a) and (b, List) at 10k chunks: one run each, several minutes,
+              all of it DynamoDB Local parsing List<Number> items`;
+
+/** @throws Error naming an unknown flag. */
+export function parseOptions(argv: string[]): BenchOptions {
+  const flags = new Set(argv);
+  for (const flag of flags) {
+    if (flag !== '--quick' && flag !== '--list-10k') throw new Error(`unknown flag ${flag}\n${USAGE}`);
+  }
+  const quick = flags.has('--quick');
+  const listSizes = flags.has('--list-10k') ? [1_000, 10_000] : [1_000];
+  if (quick) {
+    return {
+      mode: 'quick',
+      sizes: [1_000, 10_000],
+      dynamoSizes: [1_000],
+      listSizes: [1_000],
+      stockRedisSizes: [1_000],
+      queries: 20,
+      runs: { inMemory: 40, snapshotCold: 8, snapshotWarm: 40, dynamoBinary: 5, dynamoList: 1 },
+      budgetMsPerMethod: 3_000,
+      freshnessRuns: 2,
+      seed: 20_241_124,
+    };
+  }
+  return {
+    mode: 'full',
+    sizes: [1_000, 10_000, 100_000],
+    dynamoSizes: [1_000, 10_000],
+    listSizes,
+    stockRedisSizes: [1_000, 10_000, 100_000],
+    queries: 100,
+    runs: { inMemory: 200, snapshotCold: 30, snapshotWarm: 200, dynamoBinary: 10, dynamoList: 5 },
+    budgetMsPerMethod: 20_000,
+    freshnessRuns: 6,
+    seed: 20_241_124,
+  };
+}

@@ -1,0 +1,181 @@
+import { bytes, count, markdownTable, ms, textTable, times } from './format';
+import { type BenchResults, type LatencyRow, METHOD_KEYS, METHODS } from './results';
+
+type Table = { title: string; header: string[]; rows: string[][]; footnote?: string };
+
+function measured(rows: LatencyRow[], method: string, n: number) {
+  const row = rows.find((r) => r.method === method && r.n === n);
+  return row !== undefined && 'summary' in row ? row : undefined;
+}
+
+function latencyTable(results: BenchResults): Table {
+  const rows: string[][] = [];
+  const sizes = [...new Set(results.latency.map((r) => r.n))].sort((a, b) => a - b);
+  for (const n of sizes) {
+    for (const method of METHOD_KEYS) {
+      const row = results.latency.find((r) => r.method === method && r.n === n);
+      if (row === undefined) continue;
+      const label = METHODS[method].label;
+      if (!('summary' in row)) {
+        rows.push([label, count(n), '–', '–', '–', '–', '–', '–', `skipped: ${row.skipped}`]);
+        continue;
+      }
+      const baseline = measured(results.latency, 'a', n);
+      const reference = measured(results.latency, 'e', n);
+      rows.push([
+        label,
+        count(n),
+        String(row.summary.samples),
+        ms(row.summary.median),
+        ms(row.summary.p95),
+        baseline === undefined ? '–' : times(baseline.summary.median / row.summary.median),
+        reference === undefined ? '–' : times(row.summary.median / reference.summary.median),
+        row.recall.toFixed(3),
+        row.note ?? '',
+      ]);
+    }
+  }
+  return {
+    title: `Search latency (top-${results.k}, ${results.dimension}-d, one query at a time)`,
+    header: [
+      'method',
+      'N',
+      'runs',
+      'median ms',
+      'p95 ms',
+      '(a) ÷ this',
+      'this ÷ (e)',
+      `recall@${results.k}`,
+      '',
+    ],
+    rows,
+    footnote:
+      '(a) ÷ this: how many times faster than the design document baseline at the same N. ' +
+      'this ÷ (e): how many times the time of a native brute-force scan over the same vectors.',
+  };
+}
+
+function writeCostTable(results: BenchResults): Table {
+  return {
+    title: 'Write cost per chunk (BatchWriteItem into VectorEmbeddings)',
+    header: [
+      'encoding',
+      'item bytes',
+      'WCU table',
+      'WCU filename-index',
+      'WCU total',
+      'reported by DynamoDB Local',
+    ],
+    rows: results.writeCost.map((row) => [
+      row.encoding === 'list' ? 'List<Number> (design)' : 'packed float32 Binary',
+      String(Math.round(row.itemBytes)),
+      String(row.computedUnits.table),
+      String(row.computedUnits.index),
+      String(row.computedUnits.table + row.computedUnits.index),
+      row.reportedUnitsPerChunk === undefined ? 'not reported' : row.reportedUnitsPerChunk.toFixed(2),
+    ]),
+    footnote:
+      'Computed with DynamoDB item-size rules (1 WCU per started KB per write; the filename-index GSI projects ALL, ' +
+      'so each chunk is written twice). An overwrite is charged on the larger of the old and new item.',
+  };
+}
+
+function batchCostTable(results: BenchResults): Table {
+  return {
+    title: 'Cost of one stream batch (handler writes, per batch)',
+    header: ['bot size', 'records', 'Redis bytes in', 'per record', 'DynamoDB WCU', ''],
+    rows: results.batchCost.map((row) => [
+      count(row.botSize),
+      String(row.records),
+      bytes(row.redisBytesIn),
+      bytes(Math.round(row.redisBytesIn / row.records)),
+      row.dynamoWriteUnits === undefined ? 'not reported' : row.dynamoWriteUnits.toFixed(1),
+      row.note ?? '',
+    ]),
+  };
+}
+
+function freshnessTable(results: BenchResults): Table {
+  return {
+    title: 'Freshness: last BatchWrite returned -> counts and snapshot reflect it (local stream runner)',
+    header: ['chunks written', 'runs', 'p50 ms', 'p95 ms', ''],
+    rows: results.freshness.map((row) => [
+      String(row.chunks),
+      String(row.runs),
+      ms(row.p50Ms),
+      ms(row.p95Ms),
+      row.note ?? '',
+    ]),
+  };
+}
+
+function memoryTable(results: BenchResults): Table {
+  return {
+    title: 'Memory of the search path (child process, process.resourceUsage().maxRSS)',
+    header: ['N', 'RSS before first search MiB', 'peak RSS MiB', 'growth MiB', ''],
+    rows: results.memory.map((row) => [
+      count(row.n),
+      row.idleRssMiB.toFixed(0),
+      row.peakRssMiB.toFixed(0),
+      (row.peakRssMiB - row.idleRssMiB).toFixed(0),
+      row.note ?? '',
+    ]),
+  };
+}
+
+function tables(results: BenchResults): Table[] {
+  return [
+    latencyTable(results),
+    writeCostTable(results),
+    batchCostTable(results),
+    freshnessTable(results),
+    memoryTable(results),
+  ].filter((table) => table.rows.length > 0);
+}
+
+function machineLines(results: BenchResults): string[] {
+  const m = results.machine;
+  return [
+    `date: ${m.date} (${results.mode} run, ${results.totalSeconds.toFixed(0)} s)`,
+    `machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB`,
+    `Node ${m.node}; redis-server ${m.redisServer} with MALLOC_CONF=${m.redisMallocConf}`,
+    `DynamoDB Local ${m.dynamoDbLocal} on ${m.java}`,
+    `usearch ${m.usearch}; @lancedb/lancedb ${m.lancedb}`,
+  ];
+}
+
+/** The results as plain text for the terminal. */
+export function renderText(results: BenchResults): string {
+  const parts = [machineLines(results).join('\n')];
+  for (const table of tables(results)) {
+    parts.push(`${table.title}\n${textTable(table.header, table.rows)}`);
+  }
+  if (results.notes.length > 0) parts.push(`Notes:\n${results.notes.map((n) => `- ${n}`).join('\n')}`);
+  return `${parts.join('\n\n')}\n`;
+}
+
+/** The results as bench/results.md. */
+export function renderMarkdown(results: BenchResults): string {
+  const parts = [
+    '# Benchmark results',
+    'Generated by `npm run bench` (do not edit by hand). How to run it and what each figure means: ' +
+      '[docs/benchmark.md](../docs/benchmark.md).',
+    machineLines(results)
+      .map((line) => `- ${line}`)
+      .join('\n'),
+    '![Search latency against N](latency.svg)',
+  ];
+  for (const table of tables(results)) {
+    parts.push(`## ${table.title}\n\n${markdownTable(table.header, table.rows)}`);
+    if (table.footnote !== undefined) parts.push(table.footnote);
+  }
+  parts.push(
+    `## Methods\n\n${METHOD_KEYS.filter((key) => results.latency.some((r) => r.method === key))
+      .map((key) => `- **${METHODS[key].label}**: ${METHODS[key].what}`)
+      .join('\n')}`,
+  );
+  if (results.notes.length > 0) {
+    parts.push(`## Notes\n\n${results.notes.map((n) => `- ${n}`).join('\n')}`);
+  }
+  return `${parts.join('\n\n')}\n`;
+}

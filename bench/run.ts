@@ -1,0 +1,82 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { latencyChart } from './chart';
+import { BenchContext, DIMENSION, K, type SizeContext } from './context';
+import { generateDataset, generateQueries } from './data';
+import { startBenchEnvironment } from './environment';
+import { count } from './format';
+import { type BenchOptions, parseOptions, USAGE } from './options';
+import { stderrProgress } from './progress';
+import { renderMarkdown, renderText } from './report';
+import { exactTopK } from './stats';
+import { dynamoMethods, inMemoryMethods, snapshotMethods } from './suites/search-latency';
+import { writeCost } from './suites/write-cost';
+
+async function runSuites(context: BenchContext): Promise<void> {
+  const { options, progress } = context;
+  const queries = generateQueries({
+    count: 0,
+    dimension: DIMENSION,
+    seed: options.seed,
+    queries: options.queries,
+  });
+  const sizes = [...new Set([...options.sizes, ...options.dynamoSizes, ...options.listSizes])].sort(
+    (a, b) => a - b,
+  );
+  for (const n of sizes) {
+    const dataset = context.dataset(n);
+    progress.note(`exact top-${K} of ${queries.length} queries over ${count(n)} chunks (the reference)`);
+    const exact = queries.map((query) =>
+      exactTopK(dataset.vectors, DIMENSION, query, K).map((row) => dataset.chunkIds[row] as string),
+    );
+    const size: SizeContext = { n, dataset, queries, exact };
+    if (options.sizes.includes(n)) {
+      await inMemoryMethods(context, size);
+      await snapshotMethods(context, size);
+    }
+    if (options.dynamoSizes.includes(n) || options.listSizes.includes(n)) await dynamoMethods(context, size);
+  }
+  await writeCost(context);
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  let options: BenchOptions;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const progress = stderrProgress();
+  const started = performance.now();
+  progress.note(`bench (${options.mode}): starting DynamoDB Local and redis-server`);
+  const env = await startBenchEnvironment((m) => progress.note(m));
+  const largest = Math.max(...options.sizes, ...options.dynamoSizes, ...options.listSizes);
+  progress.note(`generating ${count(largest)} chunks (${DIMENSION}-d, seed ${options.seed})`);
+  const data = generateDataset({ count: largest, dimension: DIMENSION, seed: options.seed });
+  const context = new BenchContext(options, progress, env, data);
+  try {
+    await runSuites(context);
+  } finally {
+    await env.close();
+  }
+  const { results } = context;
+  results.totalSeconds = (performance.now() - started) / 1000;
+  writeFileSync(join(__dirname, 'results.md'), renderMarkdown(results));
+  const title = `Search latency against N (${results.mode} run, ${results.machine.date.slice(0, 10)})`;
+  writeFileSync(join(__dirname, 'latency.svg'), latencyChart(results.latency, title));
+  process.stdout.write(`\n${renderText(results)}`);
+  progress.note(`wrote bench/results.md and bench/latency.svg in ${results.totalSeconds.toFixed(0)} s`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,87 @@
+import { generateDataset, generateQueries, prefixOf } from '../../bench/data';
+import { itemSize, significantDigits, valueSize, writeUnits } from '../../bench/item-size';
+import { seededRng } from '../../bench/rng';
+import { exactTopK, meanRecallAtK, percentile, recallAtK } from '../../bench/stats';
+
+describe('bench seeded data', () => {
+  it('draws the same numbers from the same seed and different ones from another', () => {
+    const a = seededRng(7);
+    const b = seededRng(7);
+    const c = seededRng(8);
+    const fromA = Array.from({ length: 5 }, () => a.next());
+    expect(Array.from({ length: 5 }, () => b.next())).toEqual(fromA);
+    expect(Array.from({ length: 5 }, () => c.next())).not.toEqual(fromA);
+  });
+
+  it('generates unit vectors, ~500-character texts, and a smaller dataset as a prefix of a larger one', () => {
+    const small = generateDataset({ count: 50, dimension: 16, seed: 3 });
+    const large = generateDataset({ count: 200, dimension: 16, seed: 3 });
+    for (let row = 0; row < small.count; row++) {
+      let norm = 0;
+      for (let d = 0; d < 16; d++) norm += (small.vectors[row * 16 + d] as number) ** 2;
+      expect(Math.sqrt(norm)).toBeCloseTo(1, 5);
+      expect((small.texts[row] as string).length).toBeGreaterThanOrEqual(450);
+      expect((small.texts[row] as string).length).toBeLessThanOrEqual(550);
+    }
+    const prefix = prefixOf(large, 50);
+    expect(Array.from(prefix.vectors)).toEqual(Array.from(small.vectors));
+    expect(prefix.chunkIds).toEqual(small.chunkIds);
+    expect(new Set(large.chunkIds).size).toBe(200);
+  });
+
+  it('draws queries near the data: each query has a neighbour far closer than a random direction', () => {
+    const data = generateDataset({ count: 500, dimension: 64, seed: 11, clusters: 5 });
+    const [query] = generateQueries({ count: 0, dimension: 64, seed: 11, clusters: 5, queries: 1 });
+    const [best] = exactTopK(data.vectors, 64, query as Float32Array, 1);
+    let dot = 0;
+    for (let d = 0; d < 64; d++)
+      dot += (data.vectors[(best as number) * 64 + d] as number) * (query?.[d] as number);
+    expect(dot).toBeGreaterThan(0.4);
+  });
+});
+
+describe('bench statistics', () => {
+  it('interpolates percentiles between closest ranks', () => {
+    expect(percentile([4, 1, 3, 2], 50)).toBe(2.5);
+    expect(percentile([1, 2, 3, 4, 5], 95)).toBeCloseTo(4.8);
+    expect(percentile([7], 95)).toBe(7);
+    expect(percentile([], 50)).toBeNaN();
+  });
+
+  it('counts recall@k as the share of the exact top-k that a result contains', () => {
+    expect(recallAtK(['a', 'b', 'c', 'd'], ['a', 'x', 'c', 'y'], 4)).toBe(0.5);
+    expect(recallAtK(['a', 'b'], ['b', 'a', 'c'], 2)).toBe(1);
+    expect(recallAtK(['a', 'b'], ['c', 'a'], 1)).toBe(0);
+    expect(meanRecallAtK([['a'], ['b']], [['a'], ['c']], 1)).toBe(0.5);
+  });
+
+  it('finds the exact top-k by dot product, best first, ties by lower row', () => {
+    const vectors = Float32Array.from([1, 0, 0, 1, 0.6, 0.8, 1, 0, -1, 0]);
+    const query = Float32Array.from([1, 0]);
+    expect(exactTopK(vectors, 2, query, 3)).toEqual([0, 3, 2]);
+    expect(exactTopK(vectors, 2, query, 10)).toEqual([0, 3, 2, 1, 4]);
+  });
+});
+
+describe('bench DynamoDB item sizes', () => {
+  it('sizes numbers by their significant digits, zeros trimmed', () => {
+    expect(significantDigits(0.012345)).toBe(5);
+    expect(significantDigits(1200)).toBe(2);
+    expect(significantDigits(1e-7)).toBe(1);
+    expect(valueSize(0.012345)).toBe(4);
+  });
+
+  it('adds 3 bytes per list or map and 1 byte per element', () => {
+    expect(valueSize([])).toBe(3);
+    expect(valueSize([1, 2])).toBe(3 + 2 * (2 + 1));
+    expect(valueSize({ ab: 'xyz' })).toBe(3 + 2 + 3 + 1);
+  });
+
+  it('charges one write unit per started kilobyte of the item', () => {
+    const item = { bot_id: 'b', chunk_id: 'c', embedding: new Uint8Array(1536) };
+    expect(itemSize(item)).toBe(6 + 1 + 8 + 1 + 9 + 1536);
+    expect(writeUnits(itemSize(item))).toBe(2);
+    expect(writeUnits(1024)).toBe(1);
+    expect(writeUnits(1025)).toBe(2);
+  });
+});
