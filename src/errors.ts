@@ -56,3 +56,8 @@ export class ConfigError extends Error {
 export class PrerequisiteError extends Error {
   override readonly name = 'PrerequisiteError';
 }
+
+/** The local stream runner's `drain()` ran out of time; the message says which shards still hold records. */
+export class DrainTimeoutError extends Error {
+  override readonly name = 'DrainTimeoutError';
+}
