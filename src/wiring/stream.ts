@@ -1,0 +1,42 @@
+import { DynamoBotStats } from '../adapters/dynamodb/bot-stats';
+import { RedisSnapshotStore } from '../adapters/redis/snapshot-store';
+import type { SyncStreamBatchDeps } from '../use-cases/sync-stream-batch';
+import { type BaseDeps, baseDeps } from './base';
+
+/** What handlers/stream-sync.ts needs: the use case's dependencies plus the logger and metrics to report. */
+export type StreamDeps = {
+  sync: SyncStreamBatchDeps;
+  logger: BaseDeps['logger'];
+  metrics: BaseDeps['metrics'];
+};
+
+let deps: StreamDeps | undefined;
+
+/**
+ * Builds the stream handler's dependencies once per container. Without REDIS_URL there is no snapshot
+ * cache to keep current: the handler maintains counts only, and says so once (not on every batch).
+ */
+export function streamDeps(): StreamDeps {
+  if (deps === undefined) {
+    const base = baseDeps();
+    const { config, logger } = base;
+    if (base.redis === null) {
+      logger.warn('REDIS_URL is unset: the stream handler keeps counts only, no snapshots are maintained');
+    }
+    deps = {
+      sync: {
+        stats: new DynamoBotStats(base.documents, {
+          botCollectionsTable: config.tables.botCollections,
+          botDocumentsTable: config.tables.botDocuments,
+          defaultEmbeddingDimension: config.defaultEmbeddingDimension,
+        }),
+        snapshots: base.redis === null ? null : new RedisSnapshotStore(base.redis, config.redisKeyPrefix),
+        log: logger,
+        defaultEmbeddingDimension: config.defaultEmbeddingDimension,
+      },
+      logger,
+      metrics: base.metrics,
+    };
+  }
+  return deps;
+}
