@@ -1,0 +1,31 @@
+import type { IngestionMessage } from '../domain/ingestion-messages';
+import type { ChunkStore } from '../ports';
+import { type DeleteBotResult, deleteBot } from './delete-bot';
+import { type DeleteDocumentResult, deleteDocument } from './delete-document';
+import { type UpsertDocumentDeps, type UpsertDocumentResult, upsertDocument } from './upsert-document';
+
+export type IngestDeps = UpsertDocumentDeps & {
+  chunks: UpsertDocumentDeps['chunks'] & Pick<ChunkStore, 'botChunkIds'>;
+  bots: UpsertDocumentDeps['bots'] & { markDeleted(botId: string): Promise<void> };
+};
+
+/** What one message did, tagged with its type. */
+export type IngestResult =
+  | ({ type: 'upsert_document' } & UpsertDocumentResult)
+  | ({ type: 'delete_document' } & DeleteDocumentResult)
+  | ({ type: 'delete_bot' } & DeleteBotResult);
+
+/**
+ * Applies one parsed ingestion message. Every message type is safe to apply twice.
+ * @throws as the use case of its type: ValidationError, ConflictError, WriteIncompleteError.
+ */
+export async function ingestMessage(deps: IngestDeps, message: IngestionMessage): Promise<IngestResult> {
+  switch (message.type) {
+    case 'upsert_document':
+      return { type: message.type, ...(await upsertDocument(deps, message)) };
+    case 'delete_document':
+      return { type: message.type, ...(await deleteDocument(deps.chunks, message)) };
+    case 'delete_bot':
+      return { type: message.type, ...(await deleteBot(deps, message)) };
+  }
+}

@@ -1,0 +1,114 @@
+import type { EmbeddingEncoding } from '../config';
+import { validateDocument } from '../domain/document-validation';
+import type { UpsertDocumentMessage } from '../domain/ingestion-messages';
+import type { StoredChunk } from '../domain/types';
+import { ConflictError } from '../errors';
+import type { BotRegistry, ChunkKey, ChunkStore } from '../ports';
+
+export type UpsertDocumentDeps = {
+  bots: Pick<BotRegistry, 'get' | 'ensure'> & {
+    /** Makes a 'deleted' bot active again; leaves any other status alone. */
+    reactivate(botId: string): Promise<boolean>;
+  };
+  chunks: Pick<ChunkStore, 'put' | 'delete'> & {
+    /** As ChunkStore's, plus the created_at each chunk was stored with. */
+    documentChunkKeys(botId: string, filename: string): Promise<Array<ChunkKey & { created_at?: string }>>;
+  };
+  /** The dimension of a bot that has no record yet. */
+  defaultEmbeddingDimension: number;
+  embeddingEncoding: EmbeddingEncoding;
+  now?: () => Date;
+};
+
+export type UpsertDocumentResult = {
+  bot_id: string;
+  filename: string;
+  total_chunks: number;
+  /** Chunks this message wrote. */
+  written: number;
+  /** Stale chunks of the document it removed (its range no longer holds them, or beyond total_chunks). */
+  deleted: number;
+  /** Whether the bot had no record before this message. */
+  created_bot: boolean;
+};
+
+/**
+ * Writes one document's chunks (all of them, or one contiguous part of a split document) and removes the
+ * chunks of the document the new version no longer has. Everything is validated before anything is
+ * written; a bot without a record gets one (owned by `owner_user_id` if given), and a bot marked deleted
+ * becomes active again. Delivering the same message again leaves the same state.
+ * @throws ValidationError naming the offending field; nothing is written.
+ * @throws ConflictError when `owner_user_id` names someone other than the bot's owner; nothing is written.
+ * @throws WriteIncompleteError when DynamoDB kept refusing some chunks (delivering the message again is safe).
+ */
+export async function upsertDocument(
+  deps: UpsertDocumentDeps,
+  message: UpsertDocumentMessage,
+): Promise<UpsertDocumentResult> {
+  const bot = await deps.bots.get(message.bot_id);
+  const document = validateDocument(message, {
+    dimension: bot?.embedding_dimension ?? deps.defaultEmbeddingDimension,
+    encoding: deps.embeddingEncoding,
+  });
+  const owner = document.owner_user_id;
+  if (owner !== undefined && bot?.user_id !== undefined && bot.user_id !== owner) {
+    throw new ConflictError(`owner_user_id ${owner} does not own bot ${document.bot_id}`);
+  }
+
+  const existing = await deps.chunks.documentChunkKeys(document.bot_id, document.filename);
+  // Keep the document's first created_at across re-ingests and redeliveries unless the message gives one.
+  const createdAt =
+    document.created_at ??
+    earliest(existing.map((key) => key.created_at)) ??
+    (deps.now?.() ?? new Date()).toISOString();
+
+  if (bot === undefined || (owner !== undefined && bot.user_id === undefined)) {
+    await deps.bots.ensure(document.bot_id, owner === undefined ? {} : { user_id: owner });
+  }
+  if (bot?.status === 'deleted') await deps.bots.reactivate(document.bot_id);
+
+  const stored: StoredChunk[] = document.chunks.map((chunk) => ({
+    bot_id: document.bot_id,
+    chunk_id: chunk.chunk_id,
+    embedding: chunk.embedding,
+    text: chunk.text,
+    filename: document.filename,
+    file_size: document.file_size,
+    chunk_index: chunk.chunk_index,
+    created_at: createdAt,
+    metadata: chunk.metadata,
+  }));
+  await deps.chunks.put(stored);
+
+  // Written first, removed second: a reader never sees the document with neither version of a chunk.
+  const kept = new Set(stored.map((chunk) => chunk.chunk_id));
+  const wholeDocument = document.first_index === 0 && document.last_index === document.total_chunks - 1;
+  const stale = existing.filter(
+    (key) =>
+      !kept.has(key.chunk_id) &&
+      (wholeDocument ||
+        key.chunk_index >= document.total_chunks ||
+        (key.chunk_index >= document.first_index && key.chunk_index <= document.last_index)),
+  );
+  if (stale.length > 0) {
+    await deps.chunks.delete(
+      document.bot_id,
+      stale.map((key) => key.chunk_id),
+    );
+  }
+  return {
+    bot_id: document.bot_id,
+    filename: document.filename,
+    total_chunks: document.total_chunks,
+    written: stored.length,
+    deleted: stale.length,
+    created_bot: bot === undefined,
+  };
+}
+
+function earliest(timestamps: Array<string | undefined>): string | undefined {
+  let first: string | undefined;
+  for (const t of timestamps)
+    if (t !== undefined && t !== '' && (first === undefined || t < first)) first = t;
+  return first;
+}
