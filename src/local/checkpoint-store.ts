@@ -20,7 +20,7 @@ export class MemoryCheckpointStore implements CheckpointStore {
   private readonly mappings = new Map<string, Record<string, ShardCheckpoint>>();
 
   async load(mappingId: string): Promise<Record<string, ShardCheckpoint>> {
-    return { ...(this.mappings.get(mappingId) ?? {}) };
+    return structuredClone(this.mappings.get(mappingId) ?? {});
   }
 
   async save(mappingId: string, shardId: string, checkpoint: ShardCheckpoint): Promise<void> {
@@ -61,7 +61,7 @@ export class FileCheckpointStore implements CheckpointStore {
 
   async load(mappingId: string): Promise<Record<string, ShardCheckpoint>> {
     const state = await this.read();
-    return { ...(state.mappings[mappingId] ?? {}) };
+    return structuredClone(state.mappings[mappingId] ?? {});
   }
 
   save(mappingId: string, shardId: string, checkpoint: ShardCheckpoint): Promise<void> {

@@ -95,8 +95,8 @@ export function bufferRecord(record: SdkStreamRecord, streamArn: string, region:
 
 /** Bytes of the JSON payload `{"Records":[...]}` for these records. */
 export function payloadBytes(records: readonly BufferedRecord[]): number {
-  let bytes = 14;
-  for (const r of records) bytes += r.bytes + 1;
+  let bytes = '{"Records":[]}'.length + Math.max(0, records.length - 1);
+  for (const r of records) bytes += r.bytes;
   return bytes;
 }
 

@@ -11,7 +11,11 @@ import {
   PutItemCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import {
+  DynamoDBStreamsClient,
+  ExpiredIteratorException,
+  GetRecordsCommand,
+} from '@aws-sdk/client-dynamodb-streams';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { parse } from 'yaml';
 import { createDynamoDbClient } from '../../src/clients';
@@ -22,6 +26,7 @@ import {
   type FailedBatch,
   FileCheckpointStore,
   loadStreamSettings,
+  MemoryCheckpointStore,
   StreamRunner,
   type StreamRunnerLog,
   type StreamRunnerOptions,
@@ -389,6 +394,110 @@ describe('local stream runner', () => {
     const chunkIds = calls.flatMap((c) => c.event.Records.map((r) => r.dynamodb?.Keys?.chunk_id?.S));
     expect(new Set(chunkIds).size).toBe(250);
     expect(chunkIds[99]).toBe(chunkIds[100]);
+  });
+
+  it('delivers Binary attributes as base64 strings, also inside lists, maps and sets', async () => {
+    const { tableName } = await createStreamTable();
+    await dynamodb.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: {
+          pk: { S: 'bin' },
+          vector: { B: new Uint8Array(new Float32Array([1, -2.5]).buffer) },
+          set: { BS: [new Uint8Array([1, 2]), new Uint8Array([255])] },
+          list: { L: [{ B: new Uint8Array([7]) }, { M: { nested: { B: new Uint8Array([8, 9]) } } }] },
+        },
+      }),
+    );
+    const { calls, handler } = recordingHandler();
+    const runner = await startRunner(tableName, handler, {});
+    await runner.drain(20_000);
+
+    const image = calls[0]?.event.Records[0]?.dynamodb?.NewImage;
+    expect(image?.vector).toEqual({ B: Buffer.from(new Float32Array([1, -2.5]).buffer).toString('base64') });
+    expect(image?.set?.BS?.sort()).toEqual(['AQI=', '/w=='].sort());
+    expect(image?.list).toEqual({ L: [{ B: 'Bw==' }, { M: { nested: { B: 'CAk=' } } }] });
+    expect(DynamoDBStreamSchema.safeParse(calls[0]?.event).success).toBe(true);
+  });
+
+  it('starting at LATEST delivers only what is written after the start', async () => {
+    const { tableName } = await createStreamTable();
+    await putItems(tableName, 0, 3);
+    const { calls, handler } = recordingHandler();
+    const runner = await startRunner(tableName, handler, { startingPosition: 'LATEST' });
+    await runner.drain(20_000);
+    await putItems(tableName, 3, 2);
+    await runner.drain(20_000);
+
+    expect(calls.flatMap((c) => c.keys)).toEqual(['item-0003', 'item-0004']);
+  });
+
+  it('waits up to maximumBatchingWindow to fill a batch', async () => {
+    const { tableName } = await createStreamTable();
+    const { calls, handler } = recordingHandler();
+    const runner = await startRunner(tableName, handler, { batchSize: 100, maximumBatchingWindow: 3 });
+    await runner.drain(20_000);
+    await putItems(tableName, 0, 5);
+    await runner.drain(20_000);
+
+    expect(calls.map((c) => c.keys)).toEqual([
+      ['item-0000', 'item-0001', 'item-0002', 'item-0003', 'item-0004'],
+    ]);
+  });
+
+  it('renews an expired shard iterator after the last record read, losing and repeating nothing', async () => {
+    const { tableName } = await createStreamTable();
+    await putItems(tableName, 0, 6);
+    let getRecordsCalls = 0;
+    const expiring = {
+      send: (command: unknown) => {
+        if (command instanceof GetRecordsCommand && ++getRecordsCalls % 2 === 0) {
+          return Promise.reject(new ExpiredIteratorException({ message: 'Iterator expired', $metadata: {} }));
+        }
+        return streams.send(command as GetRecordsCommand);
+      },
+    } as unknown as DynamoDBStreamsClient;
+    const { calls, handler } = recordingHandler();
+    const runner = await startRunner(tableName, handler, { batchSize: 2 }, { streamsClient: expiring });
+    await runner.drain(20_000);
+
+    expect(getRecordsCalls).toBeGreaterThan(4);
+    expect(calls.flatMap((c) => c.keys)).toEqual(Array.from({ length: 6 }, (_, i) => `item-000${i}`));
+  });
+
+  it('stops gracefully: the invocation under way completes and is checkpointed, so a restart does not repeat it', async () => {
+    const { tableName } = await createStreamTable();
+    await putItems(tableName, 0, 4);
+    const checkpoints = new MemoryCheckpointStore();
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let entered: () => void = () => {};
+    const inside = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const slow = recordingHandler();
+    const runner = await startRunner(
+      tableName,
+      async (event, context) => {
+        await slow.handler(event, context);
+        entered();
+        await released;
+      },
+      { batchSize: 2 },
+      { checkpoints },
+    );
+    await inside;
+    const stopped = runner.stop();
+    release();
+    await stopped;
+    const again = recordingHandler();
+    const restarted = await startRunner(tableName, again.handler, { batchSize: 2 }, { checkpoints });
+    await restarted.drain(20_000);
+
+    expect(slow.calls.map((c) => c.keys)).toEqual([['item-0000', 'item-0001']]);
+    expect(again.calls.flatMap((c) => c.keys)).toEqual(['item-0002', 'item-0003']);
   });
 
   it('drain reports what is stuck when a batch keeps failing with unlimited retries', async () => {
