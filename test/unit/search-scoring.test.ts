@@ -59,6 +59,18 @@ describe('top-k by dot product', () => {
     }
   });
 
+  it('scores dimensions that are not a multiple of four exactly', () => {
+    const odd = 7;
+    const oddVectors = packedUnitVectors(50, odd, rng(11));
+    const query = normalise(Array.from({ length: odd }, (_, i) => i - 3)) as Float64Array;
+    const top = topKByDotProduct(oddVectors, odd, 50, query, idOf, { k: 50 });
+    const expected = bruteForce(oddVectors, odd, ids.slice(0, 50), query);
+    expect(top.map((hit) => hit.ref)).toEqual(expected.map((hit) => hit.row));
+    top.forEach((hit, i) => {
+      expect(hit.score).toBeCloseTo(expected[i]?.score as number, 12);
+    });
+  });
+
   it('breaks equal scores by ascending chunk_id', () => {
     const same = packedUnitVectors(1, dimension, rng(7));
     const copies = new Float32Array(4 * dimension);
