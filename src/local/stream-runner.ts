@@ -221,6 +221,10 @@ export class StreamRunner {
     this.functionArn = localFunctionArn(this.options.functionName, this.region);
     this.mappingId = `${this.options.functionName}|${streamArn}`;
     const saved = await this.checkpoints.load(this.mappingId);
+    // A runner started again after stop() resumes from the store, like a new process would.
+    this.shards.clear();
+    this.lastRefreshStart = Number.NEGATIVE_INFINITY;
+    this.lastRefreshDone = Number.NEGATIVE_INFINITY;
     this.running = true;
     this.stopping = false;
     const s = this.settings;
@@ -234,6 +238,15 @@ export class StreamRunner {
       onFailure: this.failureFile?.path ?? s.onFailureDestination ?? 'none',
       resumedShards: Object.keys(saved).length,
     });
+    if (
+      s.onFailureDestination !== undefined &&
+      this.failureFile === undefined &&
+      this.options.onFailure === undefined
+    ) {
+      this.log.warn(
+        `the stream event sends failed batches to ${s.onFailureDestination}; locally pass onFailureFile or onFailure, until then they are only logged`,
+      );
+    }
     this.loop = this.run(saved);
   }
 

@@ -500,6 +500,20 @@ describe('local stream runner', () => {
     expect(again.calls.flatMap((c) => c.keys)).toEqual(['item-0002', 'item-0003']);
   });
 
+  it('started again after stop(), the same runner resumes where it stopped', async () => {
+    const { tableName } = await createStreamTable();
+    await putItems(tableName, 0, 2);
+    const { calls, handler } = recordingHandler();
+    const runner = await startRunner(tableName, handler, {});
+    await runner.drain(20_000);
+    await runner.stop();
+    await putItems(tableName, 2, 2);
+    await runner.start();
+    await runner.drain(20_000);
+
+    expect(calls.flatMap((c) => c.keys)).toEqual(['item-0000', 'item-0001', 'item-0002', 'item-0003']);
+  });
+
   it('drain reports what is stuck when a batch keeps failing with unlimited retries', async () => {
     const { tableName } = await createStreamTable();
     await putItems(tableName, 0, 1);
