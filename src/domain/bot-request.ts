@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { upsertDocumentMessageSchema } from './ingestion-messages';
 
 /** The body of `PUT /bots/{botId}`: settings the owner chooses. Both optional; an empty body is `{}`. */
 export const putBotRequestSchema = z
@@ -23,3 +24,13 @@ export const listDocumentsQuerySchema = z
     cursor: z.string().min(1).max(4096).optional(),
   })
   .strict();
+
+/**
+ * The body of `POST /bots/{botId}/documents`: the ingestion queue's `upsert_document` message without
+ * `type` and `bot_id` (the path names the bot) and without `owner_user_id` (the caller owns the bot).
+ */
+export const upsertDocumentRequestSchema = upsertDocumentMessageSchema
+  .omit({ type: true, bot_id: true, owner_user_id: true })
+  .strict();
+
+export type UpsertDocumentRequest = z.infer<typeof upsertDocumentRequestSchema>;

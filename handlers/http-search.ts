@@ -1,0 +1,22 @@
+import { searchRequestSchema } from '../src/domain/search-request';
+import { parseJsonBody, pathParameter } from '../src/http/request';
+import { json } from '../src/http/responses';
+import { httpRoute } from '../src/http/route';
+import { requireOwnedBot } from '../src/use-cases/authorize-bot';
+import { httpDeps, httpLogger } from '../src/wiring/http';
+
+/** POST /bots/{botId}/search: the caller's bot's top chunks for an embedding. */
+export const handler = httpRoute(httpLogger, async (event) => {
+  const deps = httpDeps();
+  const userId = await deps.authenticate(event);
+  const botId = pathParameter(event, 'botId');
+  const bot = await requireOwnedBot(deps.bots, botId, userId);
+  const request = parseJsonBody(event, searchRequestSchema);
+  const { results, source } = await deps.search(botId, request.embedding, {
+    bot,
+    limit: request.limit,
+    ...(request.score_threshold === undefined ? {} : { scoreThreshold: request.score_threshold }),
+    ...(request.filter === undefined ? {} : { filter: request.filter }),
+  });
+  return json(200, { results, source });
+});
