@@ -3,10 +3,23 @@ import Redis from 'ioredis';
 import { snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import type { StoredChunk } from '../../src/domain/types';
-import type { Snapshot, SnapshotChange, SnapshotRow } from '../../src/ports';
+import type { Snapshot, SnapshotChange } from '../../src/ports';
+import {
+  chunk,
+  contentOf,
+  SNAPSHOT_TEST_DIM as DIM,
+  existingSnapshotKeys,
+  expectContent,
+  expectedContent,
+  publishSnapshot,
+  upsertOf,
+  vectorFor,
+} from '../fixtures/snapshot-chunks';
 
 const PREFIX = 'vs-test';
-const DIM = 8;
+
+// The project-level testTimeout is not applied by jest to projects; large snapshots need more than 5 s here.
+jest.setTimeout(120_000);
 
 const redis = new Redis(process.env.REDIS_URL as string);
 const store = new RedisSnapshotStore(redis, PREFIX);
@@ -16,94 +29,12 @@ function newBotId(): string {
   return `bot-${randomUUID()}`;
 }
 
-/** A deterministic pseudo-random vector (not unit length, so normalisation shows). */
-function vectorFor(seed: number, dim = DIM): Float32Array {
-  const out = new Float32Array(dim);
-  let x = (seed + 1) * 2654435761;
-  for (let i = 0; i < dim; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    out[i] = (x / 2147483648) * 4 - 2;
-  }
-  return out;
+function publish(botId: string, chunks: StoredChunk[], epoch = 1): Promise<void> {
+  return publishSnapshot(store, botId, chunks, epoch);
 }
 
-function chunk(botId: string, i: number, overrides: Partial<StoredChunk> = {}): StoredChunk {
-  return {
-    bot_id: botId,
-    chunk_id: `chunk-${i}`,
-    embedding: vectorFor(i),
-    text: `text of chunk ${i}`,
-    filename: `doc-${i % 3}.txt`,
-    file_size: 1000,
-    chunk_index: i,
-    created_at: '2026-01-01T00:00:00.000Z',
-    metadata: { page: i, tags: ['a', String(i)] },
-    ...overrides,
-  };
-}
-
-function upsertOf(c: StoredChunk): SnapshotChange {
-  return {
-    kind: 'upsert',
-    row: { chunk_id: c.chunk_id, filename: c.filename, chunk_index: c.chunk_index, metadata: c.metadata },
-    text: c.text,
-    embedding: c.embedding,
-  };
-}
-
-function unit(vector: Float32Array): number[] {
-  const norm = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0));
-  return Array.from(vector, (x) => Math.fround(x / norm));
-}
-
-type Content = Record<string, { row: SnapshotRow; vector: number[] }>;
-
-/** A snapshot as chunk id -> row and vector, so comparisons ignore slot order. */
-function contentOf(snapshot: Snapshot): Content {
-  const out: Content = {};
-  snapshot.rows.forEach((row, i) => {
-    out[row.chunk_id] = {
-      row,
-      vector: Array.from(snapshot.vectors.subarray(i * snapshot.dimension, (i + 1) * snapshot.dimension)),
-    };
-  });
-  expect(snapshot.vectors.length).toBe(snapshot.rows.length * snapshot.dimension);
-  return out;
-}
-
-/** What a snapshot of exactly these chunks must hold. */
-function expectedContent(chunks: Iterable<StoredChunk>): Content {
-  const out: Content = {};
-  for (const c of chunks) {
-    out[c.chunk_id] = {
-      row: { chunk_id: c.chunk_id, filename: c.filename, chunk_index: c.chunk_index, metadata: c.metadata },
-      vector: unit(c.embedding),
-    };
-  }
-  return out;
-}
-
-function expectContent(actual: Content, expected: Content): void {
-  expect(Object.keys(actual).sort()).toEqual(Object.keys(expected).sort());
-  for (const [id, { row, vector }] of Object.entries(expected)) {
-    const got = actual[id];
-    expect(got?.row).toEqual(row);
-    got?.vector.forEach((x, d) => expect(x).toBeCloseTo(vector[d] as number, 6));
-  }
-}
-
-/** Publishes a snapshot of `chunks` through the rebuild protocol, as the search path does. */
-async function publish(botId: string, chunks: StoredChunk[], epoch = 1): Promise<void> {
-  const ticket = await store.beginRebuild(botId, epoch);
-  if (ticket === null) throw new Error('rebuild slot taken');
-  expect(await store.commitRebuild(ticket, chunks, async () => [])).toBe(true);
-}
-
-async function keysOf(botId: string): Promise<string[]> {
-  const k = snapshotKeys(PREFIX, botId);
-  const names = [k.meta, k.vectors, k.rows, k.index, k.texts, k.free, k.building, k.dirty];
-  const exists = await Promise.all(names.map((name) => redis.exists(name)));
-  return names.filter((_, i) => exists[i] === 1);
+function keysOf(botId: string): Promise<string[]> {
+  return existingSnapshotKeys(redis, PREFIX, botId);
 }
 
 describe('redis snapshot store', () => {

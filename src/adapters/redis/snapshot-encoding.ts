@@ -60,13 +60,13 @@ export function decodeRow(json: string): SnapshotRow | null {
  */
 export function chooseDimension(vectors: Iterable<{ embedding: ArrayLike<number> }>): number {
   const counts = new Map<number, number>();
+  for (const { embedding } of vectors) {
+    if (embedding.length > 0) counts.set(embedding.length, (counts.get(embedding.length) ?? 0) + 1);
+  }
   let best = 0;
   let bestCount = 0;
-  for (const { embedding } of vectors) {
-    const dim = embedding.length;
-    if (dim === 0) continue;
-    const count = (counts.get(dim) ?? 0) + 1;
-    counts.set(dim, count);
+  // A Map iterates in insertion order, so on a tie the dimension met first wins.
+  for (const [dim, count] of counts) {
     if (count > bestCount) {
       best = dim;
       bestCount = count;

@@ -1,0 +1,151 @@
+import { float32View } from '../../src/adapters/redis/float32-view';
+import {
+  chooseDimension,
+  compactSlots,
+  decodeRow,
+  decodeRowsHash,
+  encodeRow,
+  unitVectorBytes,
+  writeUnitVector,
+} from '../../src/adapters/redis/snapshot-encoding';
+import { encodeBotIdForKey, snapshotKeys, stagingKeys } from '../../src/adapters/redis/snapshot-keys';
+
+describe('snapshot keys', () => {
+  it('puts every key of a bot under the bot id as its hash tag', () => {
+    const keys = snapshotKeys('vs', 'bot-1');
+    for (const key of Object.values(keys)) expect(key.startsWith('vs:{bot-1}:')).toBe(true);
+    expect(new Set(Object.values(keys)).size).toBe(Object.values(keys).length);
+  });
+
+  it('stages a rebuild under the same hash tag, apart per token', () => {
+    const a = stagingKeys('vs', 'bot-1', 't1');
+    const b = stagingKeys('vs', 'bot-1', 't2');
+    expect(a.vectors).toBe('vs:{bot-1}:staging:t1:vec');
+    expect(a.meta).not.toBe(b.meta);
+  });
+
+  it('encodes braces and percent signs, so a bot id can neither cut the hash tag short nor collide', () => {
+    expect(encodeBotIdForKey('a}b{c%')).toBe('a%7Db%7Bc%25');
+    expect(encodeBotIdForKey('a%7Db')).not.toBe(encodeBotIdForKey('a}b'));
+    expect(snapshotKeys('vs', 'x}y').meta).toBe('vs:{x%7Dy}:meta');
+  });
+});
+
+describe('snapshot vectors', () => {
+  it('scales a vector to unit length', () => {
+    const bytes = unitVectorBytes([3, 4]) as Buffer;
+    expect(Array.from(float32View(new Uint8Array(bytes)))).toEqual([Math.fround(0.6), Math.fround(0.8)]);
+  });
+
+  it('keeps a zero vector zero instead of dividing by zero', () => {
+    const out = new Float32Array(3).fill(9);
+    expect(writeUnitVector([0, 0, 0], out, 0)).toBe(true);
+    expect(Array.from(out)).toEqual([0, 0, 0]);
+  });
+
+  it('refuses a vector holding a non-finite value', () => {
+    expect(unitVectorBytes([1, Number.POSITIVE_INFINITY])).toBeNull();
+    expect(unitVectorBytes([1, Number.NaN])).toBeNull();
+  });
+
+  it('writes at the given offset and leaves the rest alone', () => {
+    const out = new Float32Array(4);
+    writeUnitVector([0, 2], out, 2);
+    expect(Array.from(out)).toEqual([0, 0, 0, 1]);
+  });
+});
+
+describe('float32View', () => {
+  it('shares the bytes when they are aligned', () => {
+    const backing = new Float32Array([1, 2, 3]);
+    const view = float32View(new Uint8Array(backing.buffer, 4, 8));
+    expect(Array.from(view)).toEqual([2, 3]);
+    backing[1] = 7;
+    expect(view[0]).toBe(7);
+  });
+
+  it('copies the bytes when they start mid-word', () => {
+    const bytes = new Uint8Array(9);
+    bytes.set(new Uint8Array(new Float32Array([1.5, -2]).buffer), 1);
+    const view = float32View(bytes.subarray(1));
+    expect(Array.from(view)).toEqual([1.5, -2]);
+    expect(view.byteOffset % 4).toBe(0);
+  });
+
+  it('rejects a length that is not whole floats', () => {
+    expect(() => float32View(new Uint8Array(6))).toThrow(RangeError);
+  });
+});
+
+describe('snapshot rows', () => {
+  const row = { chunk_id: 'c1', filename: 'a.txt', chunk_index: 3, metadata: { lang: 'en', n: [1, 2] } };
+
+  it('round-trips a row through its JSON', () => {
+    expect(decodeRow(encodeRow(row))).toEqual(row);
+  });
+
+  it('stores only the row fields, whatever else the object carries', () => {
+    const withExtra = { ...row, text: 'not here', embedding: [1] };
+    expect(JSON.parse(encodeRow(withExtra))).toEqual(row);
+  });
+
+  it.each([
+    ['not JSON', '{'],
+    ['not an object', '"x"'],
+    ['no chunk id', JSON.stringify({ filename: 'a', chunk_index: 0, metadata: {} })],
+    [
+      'a string chunk index',
+      JSON.stringify({ chunk_id: 'c', filename: 'a', chunk_index: '0', metadata: {} }),
+    ],
+    ['array metadata', JSON.stringify({ chunk_id: 'c', filename: 'a', chunk_index: 0, metadata: [] })],
+  ])('refuses a stored row that is %s', (_, json) => {
+    expect(decodeRow(json)).toBeNull();
+  });
+
+  it('decodes the rows hash in slot order with each row slot', () => {
+    const hash = {
+      '5': encodeRow({ ...row, chunk_id: 'five' }),
+      '0': encodeRow(row),
+      '2': encodeRow({ ...row, chunk_id: 'two' }),
+    };
+    const decoded = decodeRowsHash(hash, 6);
+    expect(decoded?.rows.map((r) => r.chunk_id)).toEqual(['c1', 'two', 'five']);
+    expect(Array.from(decoded?.slots ?? [])).toEqual([0, 2, 5]);
+  });
+
+  it.each([
+    ['a slot past the end', { '6': encodeRow(row) }],
+    ['a negative slot', { '-1': encodeRow(row) }],
+    ['a non-canonical slot', { '01': encodeRow(row) }],
+    ['a slot that is no number', { x: encodeRow(row) }],
+    ['a broken row', { '1': 'nope' }],
+  ])('refuses a rows hash with %s', (_, hash) => {
+    expect(decodeRowsHash(hash as Record<string, string>, 6)).toBeNull();
+  });
+});
+
+describe('compactSlots', () => {
+  it('moves live slots to the front in place, row i at offset i * dim', () => {
+    const vectors = new Float32Array([0, 0, 1, 1, 2, 2, 3, 3, 4, 4]);
+    const compacted = compactSlots(vectors, 2, new Uint32Array([1, 3, 4]));
+    expect(Array.from(compacted)).toEqual([1, 1, 3, 3, 4, 4]);
+    expect(compacted.buffer).toBe(vectors.buffer);
+  });
+
+  it('returns an empty view when no slot is live', () => {
+    expect(compactSlots(new Float32Array(4), 2, new Uint32Array(0))).toHaveLength(0);
+  });
+});
+
+describe('chooseDimension', () => {
+  it('keeps the dimension most vectors have', () => {
+    const v = (n: number) => ({ embedding: new Float32Array(n) });
+    expect(chooseDimension([v(3), v(8), v(8), v(3), v(8)])).toBe(8);
+  });
+
+  it('breaks a tie by the first dimension met, and ignores empty vectors', () => {
+    const v = (n: number) => ({ embedding: new Float32Array(n) });
+    expect(chooseDimension([v(0), v(0), v(4), v(2), v(2), v(4)])).toBe(4);
+    expect(chooseDimension([])).toBe(0);
+  });
+});
