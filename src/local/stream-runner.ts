@@ -117,6 +117,8 @@ type ShardState = {
   lastEmptyPollStart: number;
   /** What the shard is stuck on, for a drain timeout. */
   pendingNote: string | undefined;
+  /** Naps of this shard's poller and deliverer, cut short when the buffer changes. */
+  waiters: Set<() => void>;
 };
 
 function errorName(error: unknown): string {
@@ -353,6 +355,7 @@ export class StreamRunner {
             task: undefined,
             lastEmptyPollStart: Number.NEGATIVE_INFINITY,
             pendingNote: undefined,
+            waiters: new Set(),
           });
         }
         first = false;
@@ -416,72 +419,81 @@ export class StreamRunner {
     return ShardIterator ?? null;
   }
 
-  /** Reads one shard until it is closed and done, or the runner stops. */
+  /**
+   * Reads one shard until it is closed and done, or the runner stops. Polling and delivery run side by
+   * side, as in Lambda: the next records are fetched while the handler works on the current batch.
+   */
   private async readShard(shard: ShardState): Promise<void> {
+    const polling = this.pollShard(shard);
+    await this.deliverShard(shard);
+    await polling;
+    if (!this.stopping && shard.iterator === null && shard.buffer.length === 0) await this.finishShard(shard);
+  }
+
+  /** Waits `ms`, or less when this shard's buffer changed (or on drain and stop). */
+  private napShard(shard: ShardState, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        shard.waiters.delete(done);
+        this.sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      shard.waiters.add(done);
+      this.sleepers.add(done);
+    });
+  }
+
+  private wakeShard(shard: ShardState): void {
+    for (const wake of [...shard.waiters]) wake();
+  }
+
+  /** Fills the shard's buffer (up to two batches ahead) until the shard is closed or the runner stops. */
+  private async pollShard(shard: ShardState): Promise<void> {
     const batchSize = this.settings.batchSize;
+    const readAhead = 2 * batchSize;
     let failures = 0;
-    while (!this.stopping) {
+    while (!this.stopping && shard.iterator !== null) {
+      if (shard.buffer.length >= readAhead) {
+        await this.napShard(shard, this.pollIntervalMs);
+        continue;
+      }
       try {
-        if (shard.iterator === undefined) shard.iterator = await this.newIterator(shard);
-        let foundNothing = false;
-        if (typeof shard.iterator === 'string' && shard.buffer.length < batchSize) {
-          const pollStart = performance.now();
-          const answer = await this.options.streamsClient.send(
-            new GetRecordsCommand({
-              ShardIterator: shard.iterator,
-              Limit: Math.min(GET_RECORDS_LIMIT, batchSize),
-            }),
-          );
-          let added = 0;
-          for (const record of answer.Records ?? []) {
-            const buffered = bufferRecord(record, this.streamArnValue ?? '', this.region);
-            // A renewed iterator may hand back records already read: keep each sequence number once.
-            if (
-              shard.readPosition !== undefined &&
-              BigInt(buffered.sequenceNumber) <= BigInt(shard.readPosition)
-            ) {
-              continue;
-            }
-            shard.buffer.push(buffered);
-            shard.readPosition = buffered.sequenceNumber;
-            added++;
-          }
-          shard.iterator = answer.NextShardIterator ?? null;
-          if (added === 0) {
-            foundNothing = true;
-            shard.lastEmptyPollStart = pollStart;
-          } else {
-            shard.windowStart ??= performance.now();
-          }
-        }
-        failures = 0;
-        if (shard.buffer.length === 0) {
-          if (shard.iterator === null) {
-            await this.finishShard(shard);
-            return;
-          }
-          await this.nap(this.pollIntervalMs);
+        if (shard.iterator === undefined) {
+          shard.iterator = await this.newIterator(shard);
           continue;
         }
-        const windowMs = this.settings.maximumBatchingWindow * 1000;
-        const waited = performance.now() - (shard.windowStart ?? performance.now());
-        const ready =
-          shard.buffer.length >= batchSize ||
-          payloadBytes(shard.buffer) >= MAX_PAYLOAD_BYTES ||
-          shard.iterator === null ||
-          waited >= windowMs;
-        if (ready) {
-          const batch = this.takeBatch(shard);
-          shard.busy = true;
-          try {
-            await this.deliver(shard, batch);
-          } finally {
-            shard.busy = false;
+        const pollStart = performance.now();
+        const answer = await this.options.streamsClient.send(
+          new GetRecordsCommand({
+            ShardIterator: shard.iterator,
+            Limit: Math.min(GET_RECORDS_LIMIT, batchSize),
+          }),
+        );
+        let added = 0;
+        for (const record of answer.Records ?? []) {
+          const buffered = bufferRecord(record, this.streamArnValue ?? '', this.region);
+          // A renewed iterator may hand back records already read: keep each sequence number once.
+          if (
+            shard.readPosition !== undefined &&
+            BigInt(buffered.sequenceNumber) <= BigInt(shard.readPosition)
+          ) {
+            continue;
           }
-          // Lambda starts the next batching window when the previous invocation completes.
-          shard.windowStart = shard.buffer.length > 0 ? performance.now() : undefined;
-        } else if (foundNothing) {
-          await this.nap(Math.min(this.pollIntervalMs, windowMs - waited));
+          shard.buffer.push(buffered);
+          shard.readPosition = buffered.sequenceNumber;
+          added++;
+        }
+        shard.iterator = answer.NextShardIterator ?? null;
+        failures = 0;
+        if (added > 0) {
+          shard.windowStart ??= performance.now();
+          this.wakeShard(shard);
+        } else {
+          shard.lastEmptyPollStart = pollStart;
+          if (shard.iterator === null) this.wakeShard(shard);
+          else await this.napShard(shard, this.pollIntervalMs);
         }
       } catch (error) {
         failures++;
@@ -508,6 +520,40 @@ export class StreamRunner {
           Math.min(this.retryDelay.max * 5, this.retryDelay.base * 2 ** Math.min(failures, 8)),
         );
       }
+    }
+    this.wakeShard(shard);
+  }
+
+  /** Invokes the handler batch after batch as the buffer allows (batch size, payload, batching window). */
+  private async deliverShard(shard: ShardState): Promise<void> {
+    const batchSize = this.settings.batchSize;
+    const windowMs = this.settings.maximumBatchingWindow * 1000;
+    while (!this.stopping) {
+      if (shard.buffer.length === 0) {
+        if (shard.iterator === null) return;
+        await this.napShard(shard, this.pollIntervalMs);
+        continue;
+      }
+      const waited = performance.now() - (shard.windowStart ?? performance.now());
+      const ready =
+        shard.buffer.length >= batchSize ||
+        payloadBytes(shard.buffer) >= MAX_PAYLOAD_BYTES ||
+        shard.iterator === null ||
+        waited >= windowMs;
+      if (!ready) {
+        await this.napShard(shard, Math.min(this.pollIntervalMs, windowMs - waited));
+        continue;
+      }
+      const batch = this.takeBatch(shard);
+      shard.busy = true;
+      this.wakeShard(shard);
+      try {
+        await this.deliver(shard, batch);
+      } finally {
+        shard.busy = false;
+      }
+      // Lambda starts the next batching window when the previous invocation completes.
+      shard.windowStart = shard.buffer.length > 0 ? performance.now() : undefined;
     }
   }
 
