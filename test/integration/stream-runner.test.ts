@@ -237,13 +237,20 @@ describe('local stream runner', () => {
       if (event.Records.some((r) => r.dynamodb?.Keys?.pk?.S === 'item-0001')) throw new Error('poison');
       return undefined;
     });
+    const logged: string[] = [];
+    const capture = (message: string) => void logged.push(message);
     const runner = await startRunner(
       tableName,
       handler,
       { batchSize: 3, maximumRetryAttempts: 2, bisectBatchOnFunctionError: false },
-      { onFailureFile: failureFile, onFailure: (failed) => void callbacks.push(failed) },
+      {
+        onFailureFile: failureFile,
+        onFailure: (failed) => void callbacks.push(failed),
+        log: { debug() {}, info: capture, warn: capture, error: capture },
+      },
     );
     await runner.drain(20_000);
+    await runner.stop();
 
     const poisonBatch = ['item-0000', 'item-0001', 'item-0002'];
     expect(calls.map((c) => c.keys)).toEqual([
@@ -275,6 +282,15 @@ describe('local stream runner', () => {
     expect(callbacks.map((c) => c.event.Records.map((_, i) => keyOf(c.event, i)))).toEqual([poisonBatch]);
     expect(callbacks[0]?.reason).toContain('poison');
     expect(runner.stats()).toMatchObject({ failedBatches: 1, failedRecords: 3, retries: 2 });
+    expect(logged).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/batch of 3 record\(s\) .* failed: handler threw Error: poison; retry 1\/2/),
+        expect.stringMatching(
+          /given up \(RetryAttemptsExhausted\) after 3 invocation\(s\).*on-failure\.jsonl/,
+        ),
+        'delivered 3 record(s) in 4 invocation(s); 2 retries, 0 bisections, 1 batch(es) (3 records) to on-failure',
+      ]),
+    );
   });
 
   it('bisects a batch with one poison record: the good records succeed, only the poison record goes to on-failure', async () => {
