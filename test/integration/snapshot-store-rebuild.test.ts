@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
-import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
+import { RedisSnapshotStore, type SnapshotStoreEvent } from '../../src/adapters/redis/snapshot-store';
 import type { StoredChunk } from '../../src/domain/types';
 import type { Snapshot, SnapshotChange } from '../../src/ports';
 import {
@@ -286,5 +286,24 @@ describe('snapshot rebuild', () => {
     expect(await redis.strlen(snapshotKeys(PREFIX, botId).vectors)).toBe(chunks.length * dim * 4);
     expectContent(contentOf(snapshot as Snapshot), expectedContent(chunks));
     await store.drop(botId);
+  });
+
+  it('reports every rebuild outcome and every snapshot it found broken', async () => {
+    const events: SnapshotStoreEvent[] = [];
+    const observed = new RedisSnapshotStore(redis, PREFIX, { onEvent: (event) => events.push(event) });
+    const botId = newBotId();
+    await publishSnapshot(observed, botId, [chunk(botId, 1), chunk(botId, 2)]);
+    const ticket = await observed.beginRebuild(botId, 2);
+    await observed.applyChanges(botId, [upsertOf(chunk(botId, 3))]);
+    await redis.del(snapshotKeys(PREFIX, botId).dirty);
+    await observed.commitRebuild(ticket as NonNullable<typeof ticket>, [chunk(botId, 1)], async () => []);
+    await redis.del(snapshotKeys(PREFIX, botId).rows);
+    await observed.currentVersion(botId);
+
+    expect(events).toEqual([
+      { kind: 'rebuild', botId, outcome: 'published', rounds: 1, chunks: 2 },
+      { kind: 'rebuild', botId, outcome: 'evicted', rounds: 1, chunks: 1 },
+      { kind: 'dropped', botId, foundBy: 'currentVersion' },
+    ]);
   });
 });

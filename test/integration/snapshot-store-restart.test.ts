@@ -68,6 +68,23 @@ describe('redis snapshot store across FLUSHALL, restarts and real eviction', () 
     expectContent(contentOf((await store.read(botId)) as Snapshot), expectedContent(chunks));
   });
 
+  it('never lands a batch late: a call that reaches Redis after its deadline changes nothing', async () => {
+    const botId = `bot-${randomUUID()}`;
+    await publishSnapshot(store, botId, [chunk(botId, 1)]);
+    const before = await store.currentVersion(botId);
+    const hasty = new RedisSnapshotStore(redis, PREFIX, { applyTimeoutMs: 100 });
+    const admin = new Redis(server.url);
+
+    // Redis holds every client's commands for 600 ms, as a network stall or a frozen Lambda would.
+    await admin.call('CLIENT', 'PAUSE', '600', 'ALL');
+    await expect(hasty.applyChanges(botId, [upsertOf(chunk(botId, 2))])).rejects.toThrow('within 100 ms');
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    admin.disconnect();
+
+    expect(await store.currentVersion(botId)).toEqual(before);
+    expect((await store.read(botId))?.rows.map((row) => row.chunk_id)).toEqual(['chunk-1']);
+  });
+
   it('leaves every bot either exactly right or absent when Redis evicts keys at random', async () => {
     const bots = Array.from({ length: 40 }, () => `bot-${randomUUID()}`);
     const dim = 64;

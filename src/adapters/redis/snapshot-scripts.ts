@@ -41,19 +41,32 @@ end
  * Applies one batch of changes.
  * KEYS: 6 data keys, building, dirty.
  * ARGV[1]: '' for the live snapshot; for a staging snapshot, the TTL (ms) its keys keep.
- * ARGV[2..]: changes in order, 'u', chunk_id, vector bytes, row JSON, text  |  'd', chunk_id.
- * Returns 'absent', 'dropped' (found broken and deleted), or 'applied'.
+ * ARGV[2]: the caller's deadline in Unix ms ('' for none): past it the caller has given up on this call.
+ * ARGV[3..]: changes in order, 'u', chunk_id, vector bytes, row JSON, text  |  'd', chunk_id.
+ * Returns 'expired' (ran after the deadline, changed nothing), 'absent', 'dropped' (found broken and
+ * deleted), or 'applied'.
  */
 export const APPLY_CHANGES_LUA = `${PRELUDE}
 local k = { KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6] }
 local building, dirty = KEYS[7], KEYS[8]
 local staging_ttl = ARGV[1]
+local FIRST = 3
+
+-- A call that reaches Redis after its caller gave up (a reconnect re-sent it, a frozen Lambda thawed)
+-- must not land: the caller has already reported the snapshot stale, and a later batch or a rebuild
+-- may have written newer values since.
+if ARGV[2] ~= '' then
+  local t = redis.call('TIME')
+  if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[2]) then
+    return 'expired'
+  end
+end
 
 -- A running rebuild re-reads every chunk touched while it read DynamoDB. The counter beside the set lets
 -- the commit see that the set was evicted (then SCARD no longer equals the counter).
 if staging_ttl == '' and redis.call('EXISTS', building) == 1 then
   local added = 0
-  local i = 2
+  local i = FIRST
   while i <= #ARGV do
     added = added + redis.call('SADD', dirty, ARGV[i + 1])
     if ARGV[i] == 'u' then i = i + 5 else i = i + 2 end
@@ -69,7 +82,10 @@ end
 
 local state, dim, slots, live = snapshot_state(k)
 if state == 'absent' then
-  if has_orphans(k) then unlink_data(k) end
+  if has_orphans(k) then
+    unlink_data(k)
+    return 'dropped'
+  end
   return 'absent'
 end
 if state == 'broken' then
@@ -90,7 +106,7 @@ local function remove(id)
   end
 end
 
-local i = 2
+local i = FIRST
 while i <= #ARGV do
   local id = ARGV[i + 1]
   if ARGV[i] == 'u' then
@@ -142,19 +158,22 @@ return 'applied'
 `;
 
 /**
- * Version of a whole snapshot. KEYS: 6 data keys. Returns [build, seq, epoch], or nil when the snapshot
- * is absent or broken (a broken one, or orphans of an evicted meta hash, are deleted).
+ * Version of a whole snapshot. KEYS: 6 data keys. Returns [build, seq, epoch]; 'absent'; or 'dropped'
+ * when it was broken or left orphans of an evicted meta hash, which it deleted.
  */
 export const SNAPSHOT_VERSION_LUA = `${PRELUDE}
 local k = { KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6] }
 local state = snapshot_state(k)
 if state == 'absent' then
-  if has_orphans(k) then unlink_data(k) end
-  return false
+  if has_orphans(k) then
+    unlink_data(k)
+    return 'dropped'
+  end
+  return 'absent'
 end
 if state == 'broken' then
   unlink_data(k)
-  return false
+  return 'dropped'
 end
 return redis.call('HMGET', k[1], 'build', 'seq', 'epoch')
 `;

@@ -40,7 +40,26 @@ export type RedisSnapshotStoreOptions = {
   maxCommitRounds?: number;
   /** Upper bound of ARGV bytes in one applyChanges script call; larger batches are split. Default 8 MiB. */
   maxCallBytes?: number;
+  /**
+   * How long applyChanges waits for Redis (ms) before it throws. The deadline travels with the script,
+   * which does nothing if it only reaches Redis later, so a change the caller reported as failed never
+   * lands late. Keep it below the caller's own timeout. Default 5 s.
+   */
+  applyTimeoutMs?: number;
+  /** Told about snapshots found broken and about every rebuild's outcome (for logs and metrics). */
+  onEvent?: (event: SnapshotStoreEvent) => void;
 };
+
+/** What the store reports through `onEvent`. */
+export type SnapshotStoreEvent =
+  | { kind: 'dropped'; botId: string; foundBy: 'applyChanges' | 'currentVersion' | 'read' }
+  | { kind: 'rebuild'; botId: string; outcome: RebuildOutcome; rounds: number; chunks: number };
+
+/**
+ * How a commit ended: published; or gave up because the ticket lost its slot, the dirty set was evicted,
+ * changes kept arriving, or a staged key was evicted.
+ */
+export type RebuildOutcome = 'published' | 'lost' | 'evicted' | 'changing' | 'staging-broken';
 
 type ScriptName = keyof typeof SCRIPTS;
 type ScriptArg = string | Buffer | number;
@@ -76,6 +95,8 @@ export class RedisSnapshotStore implements SnapshotStore {
   private readonly rebuildTtlMs: number;
   private readonly maxCommitRounds: number;
   private readonly maxCallBytes: number;
+  private readonly applyTimeoutMs: number;
+  private readonly onEvent: (event: SnapshotStoreEvent) => void;
 
   constructor(
     private readonly client: Redis | Cluster,
@@ -86,6 +107,8 @@ export class RedisSnapshotStore implements SnapshotStore {
     this.rebuildTtlMs = options.rebuildTtlMs ?? 5 * 60_000;
     this.maxCommitRounds = options.maxCommitRounds ?? 5;
     this.maxCallBytes = options.maxCallBytes ?? 8 * 1024 * 1024;
+    this.applyTimeoutMs = options.applyTimeoutMs ?? 5000;
+    this.onEvent = options.onEvent ?? (() => {});
     for (const [name, definition] of Object.entries(SCRIPTS)) {
       client.defineCommand(name, definition);
     }
@@ -97,20 +120,34 @@ export class RedisSnapshotStore implements SnapshotStore {
    * snapshot's) takes the chunk out of the snapshot, as VectorEmbeddings no longer holds a valid one.
    * @throws ValidationError naming the change when a chunk id is empty or a row cannot be encoded;
    *   then nothing of the batch is sent.
+   * @throws Error when Redis fails or does not answer within `applyTimeoutMs`; then the changes may be
+   *   partly applied or not at all, and never later than the deadline: the caller marks the snapshot stale.
    */
   async applyChanges(botId: string, changes: SnapshotChange[]): Promise<void> {
     if (changes.length === 0) return;
     const keys = snapshotKeys(this.prefix, botId);
     const encoded = encodeChanges(changes);
+    const deadline = Date.now() + this.applyTimeoutMs;
     for (const args of this.splitIntoCalls(encoded)) {
-      await this.call('vsSnapshotApply', ...liveApplyKeys(keys), '', ...args);
+      const outcome = await withDeadline(
+        this.call('vsSnapshotApply', ...liveApplyKeys(keys), '', String(deadline), ...args),
+        deadline,
+        `the snapshot update of ${botId} did not finish within ${this.applyTimeoutMs} ms`,
+      );
+      if (outcome === 'expired') {
+        throw new Error(
+          `the snapshot update of ${botId} reached Redis after its ${this.applyTimeoutMs} ms deadline`,
+        );
+      }
+      if (outcome === 'dropped') this.onEvent({ kind: 'dropped', botId, foundBy: 'applyChanges' });
     }
   }
 
   async currentVersion(botId: string): Promise<{ version: string; epoch: number } | null> {
     const keys = snapshotKeys(this.prefix, botId);
-    const reply = (await this.call('vsSnapshotVersion', ...dataKeyList(keys))) as (string | null)[] | null;
-    if (reply === null) return null;
+    const reply = (await this.call('vsSnapshotVersion', ...dataKeyList(keys))) as (string | null)[] | string;
+    if (reply === 'dropped') this.onEvent({ kind: 'dropped', botId, foundBy: 'currentVersion' });
+    if (!Array.isArray(reply)) return null;
     const [build, seq, epoch] = reply;
     if (build == null || epoch == null) return null;
     return { version: `${build}:${seq ?? '0'}`, epoch: Number(epoch) };
@@ -137,7 +174,7 @@ export class RedisSnapshotStore implements SnapshotStore {
       blob !== null || Object.keys(rowsHash).length > 0 || indexLength + textsLength + freeLength > 0;
     if (dimField == null || build == null) {
       // No meta: whatever else is there is the orphan of an evicted meta hash.
-      if (anyData) await this.call('vsSnapshotDropIfUnchanged', ...dataKeyList(keys), '');
+      if (anyData) await this.dropIfUnchanged(botId, keys, '');
       return null;
     }
     const version = `${build}:${seq ?? '0'}`;
@@ -158,7 +195,7 @@ export class RedisSnapshotStore implements SnapshotStore {
       freeLength === slotCount - live &&
       epochField != null;
     if (!consistent) {
-      await this.call('vsSnapshotDropIfUnchanged', ...dataKeyList(keys), version);
+      await this.dropIfUnchanged(botId, keys, version);
       return null;
     }
     const all = blob === null ? new Float32Array(0) : float32View(blob);
@@ -206,14 +243,20 @@ export class RedisSnapshotStore implements SnapshotStore {
   ): Promise<boolean> {
     const keys = snapshotKeys(this.prefix, ticket.botId);
     const staging = stagingKeys(this.prefix, ticket.botId, ticket.token);
+    let rounds = 0;
+    const finish = (outcome: RebuildOutcome): boolean => {
+      this.onEvent({ kind: 'rebuild', botId: ticket.botId, outcome, rounds, chunks: chunks.length });
+      return outcome === 'published';
+    };
     try {
       await this.writeStaging(staging, chunks);
-      for (let round = 0; round < this.maxCommitRounds; round++) {
+      while (rounds < this.maxCommitRounds) {
+        rounds += 1;
         const taken = (await this.call('vsSnapshotTakeDirty', keys.building, keys.dirty, ticket.token)) as [
-          string,
+          'ok' | 'lost' | 'evicted',
           string[]?,
         ];
-        if (taken[0] !== 'ok') return false;
+        if (taken[0] !== 'ok') return finish(taken[0]);
         const changed = taken[1] ?? [];
         if (changed.length > 0) {
           const current = await reread(changed);
@@ -223,6 +266,7 @@ export class RedisSnapshotStore implements SnapshotStore {
               'vsSnapshotApply',
               ...stagingApplyKeys(staging, keys),
               String(this.rebuildTtlMs),
+              '',
               ...piece,
             );
           }
@@ -237,10 +281,9 @@ export class RedisSnapshotStore implements SnapshotStore {
           String(ticket.epoch),
           randomBytes(12).toString('base64url'),
         );
-        if (outcome === 'published') return true;
-        if (outcome !== 'changed') return false;
+        if (outcome !== 'changed') return finish(outcome as RebuildOutcome);
       }
-      return false;
+      return finish('changing');
     } finally {
       // A failure here leaves the slot to expire on its own (rebuildTtlMs); it must not hide the outcome.
       await this.call(
@@ -256,6 +299,11 @@ export class RedisSnapshotStore implements SnapshotStore {
   async drop(botId: string): Promise<void> {
     const keys = snapshotKeys(this.prefix, botId);
     await this.client.unlink(...dataKeyList(keys), keys.building, keys.dirty);
+  }
+
+  private async dropIfUnchanged(botId: string, keys: BotSnapshotKeys, version: string): Promise<void> {
+    const dropped = await this.call('vsSnapshotDropIfUnchanged', ...dataKeyList(keys), version);
+    if (dropped === 1) this.onEvent({ kind: 'dropped', botId, foundBy: 'read' });
   }
 
   private call(name: ScriptName, ...args: ScriptArg[]): Promise<unknown> {
@@ -412,6 +460,19 @@ function liveApplyKeys(keys: BotSnapshotKeys): string[] {
 /** Staging is never a rebuild's target, so it passes the bot's building/dirty keys only to fill KEYS. */
 function stagingApplyKeys(staging: SnapshotDataKeys, keys: BotSnapshotKeys): string[] {
   return [...dataKeyList(staging), keys.building, keys.dirty];
+}
+
+/** The promise's value, or a rejection with `message` once `deadline` (Unix ms) has passed. */
+async function withDeadline<T>(promise: Promise<T>, deadline: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function isFinite32(vector: Float32Array): boolean {
