@@ -26,6 +26,9 @@ export async function startBenchEnvironment(log: (message: string) => void): Pro
     REDIS_URL: stack.redis.url,
     AWS_REGION: 'us-east-1',
     REDIS_KEY_PREFIX: 'bench',
+    // The stream handler runs in this process: keep its logs and metrics off the bench's output.
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+    POWERTOOLS_METRICS_DISABLED: 'true',
   };
   Object.assign(process.env, env);
   const config = loadConfig({ ...process.env, ...env });

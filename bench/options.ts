@@ -1,6 +1,11 @@
 /** What one run of the benchmark measures, from its command-line flags. */
+export const SUITES = ['latency', 'write', 'batch', 'freshness', 'memory'] as const;
+export type Suite = (typeof SUITES)[number];
+
 export type BenchOptions = {
   mode: 'quick' | 'full';
+  /** The suites to run (all unless --only names some). */
+  suites: Suite[];
   /** Sizes for the in-memory and Redis methods. */
   sizes: number[];
   /** Sizes loaded into DynamoDB Local (packed Binary). */
@@ -18,32 +23,48 @@ export type BenchOptions = {
     dynamoBinary: number;
     dynamoList: number;
   };
+  /** Sizes of the memory and stream-batch-cost suites. */
+  memorySizes: number[];
+  batchCostSizes: number[];
   /** Timing of one method at one size stops after this much (once it has its minimum runs). */
   budgetMsPerMethod: number;
   freshnessRuns: number;
   seed: number;
 };
 
-export const USAGE = `npm run bench -- [--quick] [--list-10k]
+export const USAGE = `npm run bench -- [--quick] [--list-10k] [--only=latency,write,batch,freshness,memory]
   --quick     smaller sizes and fewer queries (under two minutes)
+  --only=...  run only the named suites (results.md then holds only their tables)
   --list-10k  also time (a) and (b, List) at 10k chunks: one run each, several minutes,
               all of it DynamoDB Local parsing List<Number> items`;
 
 /** @throws Error naming an unknown flag. */
 export function parseOptions(argv: string[]): BenchOptions {
   const flags = new Set(argv);
+  let suites: Suite[] = [...SUITES];
   for (const flag of flags) {
-    if (flag !== '--quick' && flag !== '--list-10k') throw new Error(`unknown flag ${flag}\n${USAGE}`);
+    if (flag.startsWith('--only=')) {
+      const named = flag.slice('--only='.length).split(',');
+      const unknown = named.filter((name) => !(SUITES as readonly string[]).includes(name));
+      if (unknown.length > 0 || named.length === 0) throw new Error(`unknown suite in ${flag}\n${USAGE}`);
+      suites = named as Suite[];
+      flags.delete(flag);
+    } else if (flag !== '--quick' && flag !== '--list-10k') {
+      throw new Error(`unknown flag ${flag}\n${USAGE}`);
+    }
   }
   const quick = flags.has('--quick');
   const listSizes = flags.has('--list-10k') ? [1_000, 10_000] : [1_000];
   if (quick) {
     return {
       mode: 'quick',
+      suites,
       sizes: [1_000, 10_000],
       dynamoSizes: [1_000],
       listSizes: [1_000],
       stockRedisSizes: [1_000],
+      memorySizes: [10_000],
+      batchCostSizes: [1_000, 10_000],
       queries: 20,
       runs: { inMemory: 40, snapshotCold: 8, snapshotWarm: 40, dynamoBinary: 5, dynamoList: 1 },
       budgetMsPerMethod: 3_000,
@@ -53,10 +74,13 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   return {
     mode: 'full',
+    suites,
     sizes: [1_000, 10_000, 100_000],
     dynamoSizes: [1_000, 10_000],
     listSizes,
     stockRedisSizes: [1_000, 10_000, 100_000],
+    memorySizes: [10_000, 100_000],
+    batchCostSizes: [1_000, 10_000, 100_000],
     queries: 100,
     runs: { inMemory: 200, snapshotCold: 30, snapshotWarm: 200, dynamoBinary: 10, dynamoList: 5 },
     budgetMsPerMethod: 20_000,

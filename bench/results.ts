@@ -69,11 +69,22 @@ export type BatchCostRow = {
   botSize: number;
   records: number;
   redisBytesIn: number;
+  /** As DynamoDB Local reported it. */
   dynamoWriteUnits: number | undefined;
+  /** By DynamoDB's rules for the same requests. */
+  ruleWriteUnits: number;
+  writeRequests: number;
   note?: string;
 };
 
-export type FreshnessRow = { chunks: number; runs: number; p50Ms: number; p95Ms: number; note?: string };
+export type FreshnessRow = {
+  what: string;
+  chunks: number;
+  runs: number;
+  p50Ms: number;
+  p95Ms: number;
+  note?: string;
+};
 
 export type MemoryRow = { n: number; idleRssMiB: number; peakRssMiB: number; note?: string };
 

@@ -1,14 +1,18 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { baseDeps } from '../src/wiring/base';
 import { latencyChart } from './chart';
 import { BenchContext, DIMENSION, K, type SizeContext } from './context';
 import { generateDataset, generateQueries } from './data';
 import { startBenchEnvironment } from './environment';
 import { count } from './format';
-import { type BenchOptions, parseOptions, USAGE } from './options';
+import { type BenchOptions, parseOptions, type Suite, USAGE } from './options';
 import { stderrProgress } from './progress';
 import { renderMarkdown, renderText } from './report';
 import { exactTopK } from './stats';
+import { batchCost } from './suites/batch-cost';
+import { freshness } from './suites/freshness';
+import { memory } from './suites/memory';
 import { dynamoMethods, inMemoryMethods, snapshotMethods } from './suites/search-latency';
 import { writeCost } from './suites/write-cost';
 
@@ -23,7 +27,8 @@ async function runSuites(context: BenchContext): Promise<void> {
   const sizes = [...new Set([...options.sizes, ...options.dynamoSizes, ...options.listSizes])].sort(
     (a, b) => a - b,
   );
-  for (const n of sizes) {
+  const runs = (suite: Suite) => options.suites.includes(suite);
+  for (const n of runs('latency') ? sizes : []) {
     const dataset = context.dataset(n);
     progress.note(`exact top-${K} of ${queries.length} queries over ${count(n)} chunks (the reference)`);
     const exact = queries.map((query) =>
@@ -36,7 +41,10 @@ async function runSuites(context: BenchContext): Promise<void> {
     }
     if (options.dynamoSizes.includes(n) || options.listSizes.includes(n)) await dynamoMethods(context, size);
   }
-  await writeCost(context);
+  if (runs('write')) await writeCost(context);
+  if (runs('batch')) await batchCost(context, options.batchCostSizes);
+  if (runs('freshness')) await freshness(context, options.freshnessRuns);
+  if (runs('memory')) await memory(context, options.memorySizes);
 }
 
 async function main(): Promise<void> {
@@ -63,6 +71,12 @@ async function main(): Promise<void> {
   try {
     await runSuites(context);
   } finally {
+    if (options.suites.includes('batch') || options.suites.includes('freshness')) {
+      // The stream handler ran in this process: close the clients its wiring built, or they keep it alive.
+      const base = baseDeps();
+      base.redis?.disconnect();
+      base.dynamodb.destroy();
+    }
     await env.close();
   }
   const { results } = context;

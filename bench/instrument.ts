@@ -1,0 +1,77 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type Redis from 'ioredis';
+
+const WRITE_COMMANDS = new Set([
+  'PutItemCommand',
+  'UpdateItemCommand',
+  'DeleteItemCommand',
+  'BatchWriteItemCommand',
+  'TransactWriteItemsCommand',
+]);
+
+type Consumed = { CapacityUnits?: number };
+
+/** Write capacity consumed through one client since the last reset, as the server reported it. */
+export type WriteCapacityMeter = {
+  /** Sum of reported CapacityUnits; undefined when no write reported any. */
+  units(): number | undefined;
+  /**
+   * What DynamoDB's rules charge for the same writes when every item is under 1 KB (true of BotCollections
+   * and BotDocuments items): 1 WCU a written item, 2 inside TransactWriteItems.
+   */
+  ruleUnits(): number;
+  writes(): number;
+  reset(): void;
+};
+
+/**
+ * Adds ReturnConsumedCapacity TOTAL to every write sent through `client` (and through document clients
+ * built on it: they share its middleware stack) and sums what comes back. Code that already asks for
+ * consumed capacity keeps its own setting. Instrumentation only: requests still go to the real server.
+ */
+export function meterWriteCapacity(client: DynamoDBClient): WriteCapacityMeter {
+  let units: number | undefined;
+  let ruleUnits = 0;
+  let writes = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (!WRITE_COMMANDS.has(context.commandName ?? '')) return next(args);
+      const input = args.input as { ReturnConsumedCapacity?: string };
+      const result = await next({
+        ...args,
+        input: { ...input, ReturnConsumedCapacity: input.ReturnConsumedCapacity ?? 'TOTAL' },
+      });
+      writes++;
+      const request = input as { TransactItems?: unknown[]; RequestItems?: Record<string, unknown[]> };
+      if (context.commandName === 'TransactWriteItemsCommand')
+        ruleUnits += 2 * (request.TransactItems?.length ?? 0);
+      else if (context.commandName === 'BatchWriteItemCommand') {
+        for (const requests of Object.values(request.RequestItems ?? {})) ruleUnits += requests.length;
+      } else ruleUnits += 1;
+      const consumed = (result.output as { ConsumedCapacity?: Consumed | Consumed[] }).ConsumedCapacity;
+      for (const entry of Array.isArray(consumed) ? consumed : consumed === undefined ? [] : [consumed]) {
+        if (entry.CapacityUnits !== undefined) units = (units ?? 0) + entry.CapacityUnits;
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'benchWriteCapacityMeter' },
+  );
+  return {
+    units: () => units,
+    ruleUnits: () => ruleUnits,
+    writes: () => writes,
+    reset() {
+      units = undefined;
+      ruleUnits = 0;
+      writes = 0;
+    },
+  };
+}
+
+/** Redis's INFO stats total_net_input_bytes: every byte clients sent to the server. */
+export async function redisInputBytes(redis: Redis): Promise<number> {
+  const info = await redis.info('stats');
+  const match = /^total_net_input_bytes:(\d+)/m.exec(info);
+  if (match === null) throw new Error('INFO stats has no total_net_input_bytes');
+  return Number(match[1]);
+}
