@@ -175,6 +175,7 @@ export class StreamRunner {
   private lastRefreshStart = Number.NEGATIVE_INFINITY;
   private lastRefreshDone = Number.NEGATIVE_INFINITY;
   private lastProgressLog = 0;
+  private streamReplacedBy: string | undefined;
   /** Set by drain() and by a finished shard: read the shard list again without waiting. */
   private refreshWanted = false;
   private loggedCounters = '';
@@ -225,6 +226,7 @@ export class StreamRunner {
     const saved = await this.checkpoints.load(this.mappingId);
     // A runner started again after stop() resumes from the store, like a new process would.
     this.shards.clear();
+    this.streamReplacedBy = undefined;
     this.lastRefreshStart = Number.NEGATIVE_INFINITY;
     this.lastRefreshDone = Number.NEGATIVE_INFINITY;
     this.running = true;
@@ -329,6 +331,7 @@ export class StreamRunner {
       const started = performance.now();
       this.refreshWanted = false;
       try {
+        await this.checkStreamIsCurrent();
         const listed = await this.describeShards();
         for (const info of listed) {
           const known = this.shards.get(info.shardId);
@@ -375,6 +378,21 @@ export class StreamRunner {
       if (!this.refreshWanted) await this.nap(this.shardRefreshIntervalMs);
     }
     await Promise.all([...this.shards.values()].map((s) => s.task));
+  }
+
+  /** A table deleted and created again has a new stream; this runner keeps to the one it started with. */
+  private async checkStreamIsCurrent(): Promise<void> {
+    if (this.streamReplacedBy !== undefined) return;
+    const { Table } = await this.options.dynamodbClient.send(
+      new DescribeTableCommand({ TableName: this.options.tableName }),
+    );
+    const latest = Table?.LatestStreamArn;
+    if (latest !== undefined && latest !== this.streamArnValue) {
+      this.streamReplacedBy = latest;
+      this.log.warn(
+        `table ${this.options.tableName} now has the stream ${latest} (recreated?); this runner still reads ${this.streamArnValue}: restart it to follow the new stream`,
+      );
+    }
   }
 
   private async describeShards(): Promise<ShardInfo[]> {
@@ -472,15 +490,12 @@ export class StreamRunner {
           }),
         );
         let added = 0;
+        // A renewed iterator may hand back records already read or already checkpointed: skip them.
+        const position = shard.readPosition ?? shard.checkpoint;
+        const seen = position === undefined ? undefined : BigInt(position);
         for (const record of answer.Records ?? []) {
           const buffered = bufferRecord(record, this.streamArnValue ?? '', this.region);
-          // A renewed iterator may hand back records already read: keep each sequence number once.
-          if (
-            shard.readPosition !== undefined &&
-            BigInt(buffered.sequenceNumber) <= BigInt(shard.readPosition)
-          ) {
-            continue;
-          }
+          if (seen !== undefined && BigInt(buffered.sequenceNumber) <= seen) continue;
           shard.buffer.push(buffered);
           shard.readPosition = buffered.sequenceNumber;
           added++;

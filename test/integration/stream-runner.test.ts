@@ -15,6 +15,8 @@ import {
   DynamoDBStreamsClient,
   ExpiredIteratorException,
   GetRecordsCommand,
+  GetShardIteratorCommand,
+  TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { parse } from 'yaml';
@@ -479,6 +481,44 @@ describe('local stream runner', () => {
 
     expect(getRecordsCalls).toBeGreaterThan(4);
     expect(calls.flatMap((c) => c.keys)).toEqual(Array.from({ length: 6 }, (_, i) => `item-000${i}`));
+  });
+
+  it('after a trimmed position, starts at the oldest record still there without repeating checkpointed ones', async () => {
+    const { tableName } = await createStreamTable();
+    const checkpoints = new MemoryCheckpointStore();
+    await putItems(tableName, 0, 3);
+    const first = recordingHandler();
+    const runner = await startRunner(tableName, first.handler, {}, { checkpoints });
+    await runner.drain(20_000);
+    await runner.stop();
+    await putItems(tableName, 3, 2);
+    let trimmedOnce = false;
+    const trimming = {
+      send: (command: unknown) => {
+        if (
+          command instanceof GetShardIteratorCommand &&
+          command.input.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER' &&
+          !trimmedOnce
+        ) {
+          trimmedOnce = true;
+          return Promise.reject(new TrimmedDataAccessException({ message: 'trimmed', $metadata: {} }));
+        }
+        return streams.send(command as GetShardIteratorCommand);
+      },
+    } as unknown as DynamoDBStreamsClient;
+    const errors: string[] = [];
+    const second = recordingHandler();
+    const restarted = await startRunner(
+      tableName,
+      second.handler,
+      {},
+      { checkpoints, streamsClient: trimming, log: { ...quiet, error: (m: string) => void errors.push(m) } },
+    );
+    await restarted.drain(20_000);
+
+    expect(trimmedOnce).toBe(true);
+    expect(second.calls.flatMap((c) => c.keys)).toEqual(['item-0003', 'item-0004']);
+    expect(errors).toEqual([expect.stringMatching(/were trimmed from the stream .* and are lost/)]);
   });
 
   it('stops gracefully: the invocation under way completes and is checkpointed, so a restart does not repeat it', async () => {
