@@ -80,7 +80,7 @@ export type StreamRunnerOptions = {
   retryDelayMs?: { base: number; max: number };
 };
 
-/** Counters since `start()`. */
+/** Counters since the runner was created. */
 export type StreamRunnerStats = {
   invocations: number;
   /** Records whose invocation succeeded (a record redelivered and succeeding twice counts twice). */
@@ -199,7 +199,7 @@ export class StreamRunner {
     return this.streamArnValue;
   }
 
-  /** Counters since `start()`. */
+  /** Counters since the runner was created (a restart keeps counting). */
   stats(): StreamRunnerStats {
     return { ...this.counters };
   }

