@@ -233,6 +233,22 @@ describe('snapshot rebuild', () => {
     expect(await store.beginRebuild(botId, 1)).not.toBeNull();
   });
 
+  it("refuses to publish another bot's chunk into a bot's snapshot", async () => {
+    const botId = newBotId();
+    const ticket = await store.beginRebuild(botId, 1);
+
+    await expect(
+      store.commitRebuild(
+        ticket as NonNullable<typeof ticket>,
+        [chunk(botId, 1), chunk('someone-else', 2)],
+        async () => [],
+      ),
+    ).rejects.toMatchObject({ name: 'ValidationError', field: 'chunks[1].bot_id' });
+
+    expect(await store.read(botId)).toBeNull();
+    expect(await store.beginRebuild(botId, 1)).not.toBeNull();
+  });
+
   it('replaces a stale snapshot, which kept taking changes while the rebuild ran', async () => {
     const botId = newBotId();
     const truth = new Truth(botId);

@@ -165,6 +165,25 @@ describe('redis snapshot store', () => {
     );
   });
 
+  it('lets a bot move to another embedding dimension once its last chunk of the old one is gone', async () => {
+    const botId = newBotId();
+    await publish(botId, [chunk(botId, 1), chunk(botId, 2)]);
+    const wider = [
+      chunk(botId, 3, { embedding: vectorFor(3, 12) }),
+      chunk(botId, 4, { embedding: vectorFor(4, 12) }),
+    ];
+
+    await store.applyChanges(botId, [
+      { kind: 'delete', chunk_id: 'chunk-1' },
+      { kind: 'delete', chunk_id: 'chunk-2' },
+      ...wider.map(upsertOf),
+    ]);
+
+    const snapshot = await store.read(botId);
+    expect(snapshot?.dimension).toBe(12);
+    expectContent(contentOf(snapshot as Snapshot), expectedContent(wider));
+  });
+
   it('rejects a change with an empty chunk id and writes nothing of its batch', async () => {
     const botId = newBotId();
     await publish(botId, [chunk(botId, 1)]);

@@ -103,6 +103,12 @@ local function remove(id)
     redis.call('RPUSH', k[6], slot)
     live = live - 1
     touched = true
+    if live == 0 then
+      -- Nothing left: forget the blob and the dimension, so the bot may start over with another model.
+      redis.call('UNLINK', k[2], k[6])
+      slots = 0
+      dim = 0
+    end
   end
 end
 
@@ -139,12 +145,6 @@ while i <= #ARGV do
   end
 end
 
-if live == 0 and slots > 0 then
-  -- Nothing left: forget the blob and the dimension, so the bot may start over with another model.
-  redis.call('UNLINK', k[2], k[6])
-  slots = 0
-  dim = 0
-end
 redis.call('HSET', k[1], 'dim', dim, 'slots', slots, 'live', live)
 if touched then
   redis.call('HINCRBY', k[1], 'seq', 1)

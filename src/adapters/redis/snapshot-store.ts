@@ -234,6 +234,7 @@ export class RedisSnapshotStore implements SnapshotStore {
    * re-read them through `reread` and apply them to the staging copy, and publish in one script that
    * checks the ticket still holds the slot and no id arrived since the take. Releases the slot and the
    * staging keys whatever happens.
+   * @throws ValidationError when a chunk belongs to another bot (nothing is published).
    * @throws whatever `reread` or Redis throws (the slot is released first).
    */
   async commitRebuild(
@@ -249,7 +250,7 @@ export class RedisSnapshotStore implements SnapshotStore {
       return outcome === 'published';
     };
     try {
-      await this.writeStaging(staging, chunks);
+      await this.writeStaging(ticket.botId, staging, chunks);
       while (rounds < this.maxCommitRounds) {
         rounds += 1;
         const taken = (await this.call('vsSnapshotTakeDirty', keys.building, keys.dirty, ticket.token)) as [
@@ -335,11 +336,18 @@ export class RedisSnapshotStore implements SnapshotStore {
    * staging keys: the blob is allocated once at its final length, then filled piece by piece from one
    * reused buffer, so a 150 MB snapshot needs neither one 150 MB argument nor 150 MB of fresh client memory.
    */
-  private async writeStaging(staging: SnapshotDataKeys, chunks: StoredChunk[]): Promise<void> {
+  private async writeStaging(botId: string, staging: SnapshotDataKeys, chunks: StoredChunk[]): Promise<void> {
     const ttl = String(this.rebuildTtlMs);
     const dim = chooseDimension(chunks);
     const latest = new Map<string, StoredChunk>();
-    for (const chunk of chunks) {
+    for (const [i, chunk] of chunks.entries()) {
+      if (chunk.bot_id !== botId) {
+        // Another tenant's chunk in this bot's snapshot would be searchable by this bot's owner.
+        throw new ValidationError(
+          `chunk ${chunk.chunk_id} belongs to bot ${chunk.bot_id}, not ${botId}`,
+          `chunks[${i}].bot_id`,
+        );
+      }
       if (chunk.embedding.length !== dim || !isFinite32(chunk.embedding)) {
         latest.delete(chunk.chunk_id);
         continue;
