@@ -20,6 +20,7 @@ export const handler = async (
   }
   try {
     const report = await syncStreamBatch(sync, event.Records);
+    metrics.addMetric('StreamRecordsReceived', MetricUnit.Count, event.Records.length);
     metrics.addMetric('StreamRecordsCounted', MetricUnit.Count, report.counted);
     metrics.addMetric('StreamDuplicatesSkipped', MetricUnit.Count, report.duplicates);
     metrics.addMetric('StreamRecordsFailed', MetricUnit.Count, report.failures.length);
