@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { type LocalService, startRedisServer } from '../../src/local/stack';
+import { randomChunks, randomVector, rng, type SearchWorld, searchWorld } from '../fixtures/search-world';
+
+jest.setTimeout(120_000);
+
+const dimension = 16;
+let redisServer: LocalService;
+let world: SearchWorld;
+
+beforeAll(async () => {
+  // A private redis-server: this test stops and restarts it.
+  redisServer = await startRedisServer();
+  world = searchWorld({ redisUrl: redisServer.url });
+});
+
+afterAll(async () => {
+  await world?.close();
+  await redisServer?.stop();
+});
+
+async function untilRedisAnswers(): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      if ((await world.redis.ping()) === 'PONG') return;
+    } catch {
+      // still reconnecting
+    }
+    if (Date.now() > deadline) throw new Error('Redis did not come back');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('search while Redis is down', () => {
+  it('answers from DynamoDB with the same results, warns, and uses the snapshot again once Redis is back', async () => {
+    const botId = `bot-${randomUUID()}`;
+    await world.bots.putOwned(botId, 'owner', { embedding_dimension: dimension });
+    await world.chunks.put(randomChunks(botId, 200, dimension, rng(31)));
+    const query = randomVector(dimension, rng(32));
+    await world.search(botId, query, { limit: 5 });
+    const cached = await world.search(botId, query, { limit: 5 });
+    expect(cached.source).toBe('snapshot');
+
+    await redisServer.stop();
+    const whileDown = await world.search(botId, query, { limit: 5 });
+    expect(whileDown.source).toBe('dynamodb');
+    expect(whileDown.results.map((hit) => [hit.chunk_id, hit.text])).toEqual(
+      cached.results.map((hit) => [hit.chunk_id, hit.text]),
+    );
+    whileDown.results.forEach((hit, i) => {
+      expect(Math.abs(hit.score - (cached.results[i]?.score as number))).toBeLessThan(1e-6);
+    });
+    expect(world.logger.warnings).toContain('Redis unavailable; searching DynamoDB');
+
+    // Same port, empty memory: what a restarted (or failed-over) cache node looks like.
+    redisServer = await startRedisServer({ port: redisServer.port });
+    await untilRedisAnswers();
+    const afterRestart = await world.search(botId, query, { limit: 5 });
+    const rebuilt = await world.search(botId, query, { limit: 5 });
+    expect(afterRestart.source).toBe('dynamodb');
+    expect(rebuilt.source).toBe('snapshot');
+    expect(rebuilt.results.map((hit) => hit.chunk_id)).toEqual(cached.results.map((hit) => hit.chunk_id));
+  });
+});
