@@ -3,8 +3,9 @@ import {
   chooseDimension,
   compactSlots,
   decodeRow,
-  decodeRowsHash,
+  decodeRowValues,
   encodeRow,
+  encodeRowValue,
   unitVectorBytes,
   writeUnitVector,
 } from '../../src/adapters/redis/snapshot-encoding';
@@ -102,25 +103,31 @@ describe('snapshot rows', () => {
     expect(decodeRow(json)).toBeNull();
   });
 
-  it('decodes the rows hash in slot order with each row slot', () => {
-    const hash = {
-      '5': encodeRow({ ...row, chunk_id: 'five' }),
-      '0': encodeRow(row),
-      '2': encodeRow({ ...row, chunk_id: 'two' }),
-    };
-    const decoded = decodeRowsHash(hash, 6);
+  it('decodes the rows hash values in slot order, with the slot of each row', () => {
+    const values = [
+      encodeRowValue(5, encodeRow({ ...row, chunk_id: 'five' })),
+      encodeRowValue(0, encodeRow(row)),
+      encodeRowValue(2, encodeRow({ ...row, chunk_id: 'two' })),
+    ];
+    const decoded = decodeRowValues(values, 6);
     expect(decoded?.rows.map((r) => r.chunk_id)).toEqual(['c1', 'two', 'five']);
     expect(Array.from(decoded?.slots ?? [])).toEqual([0, 2, 5]);
   });
 
+  it('stores a row value as its slot, a space and its JSON', () => {
+    expect(encodeRowValue(12, '{"a":1}')).toBe('12 {"a":1}');
+  });
+
   it.each([
-    ['a slot past the end', { '6': encodeRow(row) }],
-    ['a negative slot', { '-1': encodeRow(row) }],
-    ['a non-canonical slot', { '01': encodeRow(row) }],
-    ['a slot that is no number', { x: encodeRow(row) }],
-    ['a broken row', { '1': 'nope' }],
-  ])('refuses a rows hash with %s', (_, hash) => {
-    expect(decodeRowsHash(hash as Record<string, string>, 6)).toBeNull();
+    ['a slot past the end', [encodeRowValue(6, encodeRow(row))]],
+    ['a negative slot', [encodeRowValue(-1, encodeRow(row))]],
+    ['a non-canonical slot', [`01 ${encodeRow(row)}`]],
+    ['no slot', [encodeRow(row)]],
+    ['a slot that is no number', [`x ${encodeRow(row)}`]],
+    ['a slot held twice', [encodeRowValue(1, encodeRow(row)), encodeRowValue(1, encodeRow(row))]],
+    ['a broken row', ['1 nope']],
+  ])('refuses rows with %s', (_, values) => {
+    expect(decodeRowValues(values, 6)).toBeNull();
   });
 });
 

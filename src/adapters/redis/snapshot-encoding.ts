@@ -79,34 +79,47 @@ export function chooseDimension(vectors: Iterable<{ embedding: ArrayLike<number>
 export type DecodedRows = { rows: SnapshotRow[]; slots: Uint32Array };
 
 /**
- * Decodes the rows hash (slot -> row JSON) of a snapshot with `slotCount` slots, in ascending slot order.
- * Returns null when any field is not a canonical slot number below `slotCount`, or any value is not a row.
+ * A rows hash value: the slot, a space, the row's JSON. The slot is also the hash field; repeating it in
+ * the value lets a reader fetch the rows with HVALS alone, about twice as fast at 100k rows as HGETALL.
  */
-export function decodeRowsHash(hash: Record<string, string>, slotCount: number): DecodedRows | null {
-  const fields = Object.keys(hash);
-  const slots = new Uint32Array(fields.length);
-  const order: number[] = new Array(fields.length);
+export function encodeRowValue(slot: number, rowJson: string): string {
+  return `${slot} ${rowJson}`;
+}
+
+/**
+ * Decodes the values of the rows hash of a snapshot with `slotCount` slots, in ascending slot order.
+ * Returns null when any value does not start with a canonical slot number below `slotCount`, two values
+ * claim one slot, or any row is not a row (the snapshot then cannot be trusted).
+ */
+export function decodeRowValues(values: readonly string[], slotCount: number): DecodedRows | null {
+  const slots = new Uint32Array(values.length);
+  const rows: SnapshotRow[] = new Array(values.length);
+  const taken = new Uint8Array(slotCount);
   let sorted = true;
-  for (let i = 0; i < fields.length; i++) {
-    const field = fields[i] as string;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i] as string;
+    const space = value.indexOf(' ');
+    const field = value.slice(0, space);
     const slot = Number(field);
-    if (!Number.isInteger(slot) || slot < 0 || slot >= slotCount || String(slot) !== field) return null;
+    if (space <= 0 || !Number.isInteger(slot) || slot < 0 || slot >= slotCount || String(slot) !== field)
+      return null;
+    if (taken[slot] === 1) return null;
+    taken[slot] = 1;
+    const row = decodeRow(value.slice(space + 1));
+    if (row === null) return null;
     slots[i] = slot;
-    order[i] = i;
+    rows[i] = row;
     if (i > 0 && slot < (slots[i - 1] as number)) sorted = false;
   }
-  // V8 keeps integer-like keys in ascending order already; sort only if that ever stops being true.
-  if (!sorted) order.sort((a, b) => (slots[a] as number) - (slots[b] as number));
-  const rows: SnapshotRow[] = new Array(fields.length);
-  const orderedSlots = new Uint32Array(fields.length);
-  for (let i = 0; i < order.length; i++) {
-    const from = order[i] as number;
-    const row = decodeRow(hash[fields[from] as string] as string);
-    if (row === null) return null;
-    rows[i] = row;
-    orderedSlots[i] = slots[from] as number;
-  }
-  return { rows, slots: orderedSlots };
+  if (sorted) return { rows, slots };
+  // A large hash comes back in hash order: sort by slot so that vectors can be compacted in place.
+  const order = Array.from({ length: values.length }, (_, i) => i).sort(
+    (a, b) => (slots[a] as number) - (slots[b] as number),
+  );
+  return {
+    rows: order.map((i) => rows[i] as SnapshotRow),
+    slots: Uint32Array.from(order, (i) => slots[i] as number),
+  };
 }
 
 /**

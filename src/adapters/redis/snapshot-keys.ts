@@ -9,7 +9,7 @@ export type SnapshotDataKeys = {
   meta: string;
   /** String: float32 little-endian unit vectors, slot i at byte offset i * dim * 4. */
   vectors: string;
-  /** Hash: slot -> JSON of chunk_id, filename, chunk_index, metadata. */
+  /** Hash: slot -> the slot, a space, and the JSON of chunk_id, filename, chunk_index, metadata. */
   rows: string;
   /** Hash: chunk_id -> slot. */
   index: string;

@@ -43,6 +43,7 @@ end
  * ARGV[1]: '' for the live snapshot; for a staging snapshot, the TTL (ms) its keys keep.
  * ARGV[2]: the caller's deadline in Unix ms ('' for none): past it the caller has given up on this call.
  * ARGV[3..]: changes in order, 'u', chunk_id, vector bytes, row JSON, text  |  'd', chunk_id.
+ * A row is stored as its slot, a space and its JSON (see `encodeRowValue`).
  * Returns 'expired' (ran after the deadline, changed nothing), 'absent', 'dropped' (found broken and
  * deleted), or 'applied'.
  */
@@ -131,7 +132,7 @@ while i <= #ARGV do
         live = live + 1
       end
       redis.call('SETRANGE', k[2], tonumber(slot) * dim * 4, bytes)
-      redis.call('HSET', k[3], slot, ARGV[i + 3])
+      redis.call('HSET', k[3], slot, slot .. ' ' .. ARGV[i + 3])
       redis.call('HSET', k[5], id, ARGV[i + 4])
       touched = true
     else

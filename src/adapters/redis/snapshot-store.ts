@@ -7,8 +7,9 @@ import { float32View, HOST_IS_LITTLE_ENDIAN } from './float32-view';
 import {
   chooseDimension,
   compactSlots,
-  decodeRowsHash,
+  decodeRowValues,
   encodeRow,
+  encodeRowValue,
   unitVectorBytes,
   writeUnitVector,
 } from './snapshot-encoding';
@@ -159,19 +160,18 @@ export class RedisSnapshotStore implements SnapshotStore {
       .multi()
       .hmget(keys.meta, 'dim', 'slots', 'live', 'build', 'seq', 'epoch')
       .getBuffer(keys.vectors)
-      .hgetall(keys.rows)
+      .hvals(keys.rows)
       .hlen(keys.index)
       .hlen(keys.texts)
       .llen(keys.free)
       .exec();
     if (replies === null) throw new Error('Redis discarded the snapshot read transaction');
     for (const [error] of replies) if (error) throw error;
-    const [meta, blob, rowsHash, indexLength, textsLength, freeLength] = replies.map(
+    const [meta, blob, rowValues, indexLength, textsLength, freeLength] = replies.map(
       ([, value]) => value,
-    ) as [(string | null)[], Buffer | null, Record<string, string>, number, number, number];
+    ) as [(string | null)[], Buffer | null, string[], number, number, number];
     const [dimField, slotsField, liveField, build, seq, epochField] = meta;
-    const anyData =
-      blob !== null || Object.keys(rowsHash).length > 0 || indexLength + textsLength + freeLength > 0;
+    const anyData = blob !== null || rowValues.length > 0 || indexLength + textsLength + freeLength > 0;
     if (dimField == null || build == null) {
       // No meta: whatever else is there is the orphan of an evicted meta hash.
       if (anyData) await this.dropIfUnchanged(botId, keys, '');
@@ -184,7 +184,7 @@ export class RedisSnapshotStore implements SnapshotStore {
     const blobBytes = blob?.byteLength ?? 0;
     const decoded =
       Number.isInteger(dimension) && Number.isInteger(slotCount) && Number.isInteger(live)
-        ? decodeRowsHash(rowsHash, slotCount)
+        ? decodeRowValues(rowValues, slotCount)
         : null;
     const consistent =
       decoded !== null &&
@@ -381,7 +381,7 @@ export class RedisSnapshotStore implements SnapshotStore {
       const texts: string[] = [];
       for (let i = start; i < end; i++) {
         const chunk = kept[i] as StoredChunk;
-        rows.push(String(i), encodeRow(chunk));
+        rows.push(String(i), encodeRowValue(i, encodeRow(chunk)));
         index.push(chunk.chunk_id, String(i));
         texts.push(chunk.chunk_id, chunk.text);
       }
