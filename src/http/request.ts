@@ -68,18 +68,20 @@ export function parseJsonBody<S extends z.ZodType>(event: RequestInput, schema: 
 const MAX_PATH_PARAMETER_LENGTH = 1024;
 
 /**
- * A path parameter, percent-decoded. API Gateway HTTP APIs pass path parameters as they appear in the URL,
- * so a filename with `/` or spaces arrives encoded (`a%2Fb.pdf`).
- * @throws ValidationError naming the parameter when it is missing, empty, badly encoded or too long.
+ * A path parameter, percent-decoded. API Gateway passes a path parameter as it appears in the URL, so a
+ * filename with `/` or spaces arrives encoded (`a%2Fb.pdf`); serverless-offline hands it over already
+ * decoded. A value that is not valid percent-encoding (a bare `%` in an already decoded name) is taken
+ * as it is, so both deliver the same name.
+ * @throws ValidationError naming the parameter when it is missing, blank or too long.
  */
 export function pathParameter(event: RequestInput, name: string): string {
   const raw = event.pathParameters?.[name];
   if (raw === undefined || raw === '') throw new ValidationError(`${name}: is required in the path`, name);
-  let value: string;
+  let value = raw;
   try {
     value = decodeURIComponent(raw);
-  } catch (error) {
-    throw new ValidationError(`${name}: is not valid percent-encoding`, name, { cause: error });
+  } catch {
+    // Not an escape sequence: the name itself holds a `%`.
   }
   if (value.trim() === '') throw new ValidationError(`${name}: must not be blank`, name);
   if (value.length > MAX_PATH_PARAMETER_LENGTH) {

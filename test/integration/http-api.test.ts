@@ -550,18 +550,29 @@ describe('the HTTP API', () => {
     expect(answer.body.error?.message).toContain(field);
   });
 
-  it('answers 400 for a badly encoded filename and leaves the documents alone', async () => {
-    const botId = await botWithDocuments(alice, { 'x.txt': 1 });
-    const answer = await call({
+  it('deletes a document by its name whether the path carries it encoded or already decoded', async () => {
+    const botId = await botWithDocuments(alice, { '100% done/notes.txt': 1, 'plain.txt': 1 });
+    const encoded = await call({
       route: 'DELETE /bots/{botId}/documents/{filename}',
-      pathParameters: { botId, filename: '%E0%A4%A' },
+      pathParameters: { botId, filename: encodeURIComponent('100% done/notes.txt') },
       token: alice,
     });
-    expect(answer).toMatchObject({ status: 400, body: { error: { field: 'filename' } } });
-    expect(
-      (await call({ route: 'GET /bots/{botId}/documents', pathParameters: { botId }, token: alice })).body
-        .documents,
-    ).toHaveLength(1);
+    expect(encoded.body).toEqual({ bot_id: botId, filename: '100% done/notes.txt', chunks_deleted: 1 });
+    const decoded = await call({
+      route: 'DELETE /bots/{botId}/documents/{filename}',
+      pathParameters: { botId, filename: '100% done/notes.txt' },
+      token: alice,
+    });
+    expect(decoded.body).toEqual({ bot_id: botId, filename: '100% done/notes.txt', chunks_deleted: 0 });
+    await runner.drain(30_000);
+    const listed = await call({
+      route: 'GET /bots/{botId}/documents',
+      pathParameters: { botId },
+      token: alice,
+    });
+    expect((listed.body.documents as { filename: string }[]).map((doc) => doc.filename)).toEqual([
+      'plain.txt',
+    ]);
   });
 
   it('answers 413 for a body over 6 MiB and writes nothing', async () => {

@@ -63,10 +63,18 @@ describe('http request parsing', () => {
     );
   });
 
+  it('takes a name holding a bare % as it is (already decoded upstream)', () => {
+    expect(pathParameter({ pathParameters: { filename: '100% done.txt' } }, 'filename')).toBe(
+      '100% done.txt',
+    );
+    expect(pathParameter({ pathParameters: { filename: '100%25%20done.txt' } }, 'filename')).toBe(
+      '100% done.txt',
+    );
+  });
+
   it.each<[Record<string, string>, string]>([
     [{}, 'missing'],
     [{ filename: '' }, 'empty'],
-    [{ filename: '%E0%A4%A' }, 'badly encoded'],
     [{ filename: '%20%20' }, 'blank'],
     [{ filename: 'x'.repeat(1025) }, 'too long'],
   ])('rejects a path parameter that is %j (%s), naming it', (pathParameters) => {
