@@ -4,10 +4,12 @@
  * Invoke endpoint) and the local stream runner. Prints the URLs and a development token, writes them to
  * .local/dev.json for `npm run demo`, and stops everything on Ctrl-C or SIGTERM.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDevStack } from '../src/local/dev-stack';
 
-const stateFile = join(__dirname, '..', '.local', 'dev.json');
+/** DEV_STATE_FILE moves it (tests); `npm run demo` reads the default. */
+const stateFile = process.env.DEV_STATE_FILE ?? join(__dirname, '..', '.local', 'dev.json');
 const started = Date.now();
 const log = (message: string) => {
   const seconds = ((Date.now() - started) / 1000).toFixed(1).padStart(5);
@@ -35,6 +37,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGHUP', () => shutdown('SIGHUP'));
+  watchForOrphaning(() => shutdown('parent process exited'));
 
   stack = await startDevStack({ stateFile, log });
   if (stopping) {
@@ -63,6 +67,36 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+}
+
+/** The parent process id of `pid`, from /proc (Linux); undefined where there is no /proc. */
+function parentOf(pid: number): number | undefined {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may contain spaces, so read after the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `npm run dev` runs this as npm -> sh -> tsx -> node. A SIGTERM to npm kills the shell, which does not
+ * pass it on, and would leave this process (with DynamoDB Local, redis-server and serverless-offline)
+ * running. So when the process above our parent changes (the shell died, tsx was re-parented), stop.
+ */
+function watchForOrphaning(onOrphaned: () => void): void {
+  const parent = process.ppid;
+  const grandparent = parentOf(parent);
+  if (grandparent === undefined) return;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent || parentOf(parent) !== grandparent) {
+      clearInterval(timer);
+      onOrphaned();
+    }
+  }, 1000);
+  timer.unref();
 }
 
 main().catch((error: unknown) => {
