@@ -1,3 +1,4 @@
+import type { SnapshotStore } from '../src/ports';
 import { type BenchDataset, prefixOf, storedChunk } from './data';
 import type { BenchEnvironment } from './environment';
 import { count } from './format';
@@ -7,7 +8,8 @@ import { timeQueries } from './measure';
 import type { SearchMethod } from './methods/method';
 import type { BenchOptions } from './options';
 import type { Progress } from './progress';
-import type { BenchResults, MethodKey } from './results';
+import { type BenchResults, METHODS, type MethodKey } from './results';
+import { buildSnapshot } from './snapshot-builder';
 import { meanRecallAtK, summarize } from './stats';
 
 export const DIMENSION = 384;
@@ -29,6 +31,8 @@ export type SizeContext = {
 export class BenchContext {
   readonly results: BenchResults;
   private readonly loads = new Map<string, LoadResult>();
+  /** Snapshots published so far, by Redis URL and size: publishing 100k chunks takes a while. */
+  private readonly published = new Set<string>();
 
   constructor(
     readonly options: BenchOptions,
@@ -79,17 +83,17 @@ export class BenchContext {
       before?: () => Promise<void> | void;
       note?: string;
     } = {},
-  ): Promise<void> {
+  ): Promise<boolean> {
     const label = `${key} at ${count(size.n)}`;
-    const timing = await timeQueries(method, size.queries, {
-      runs,
-      minRuns: options.minRuns ?? 3,
-      budgetMs: this.options.budgetMsPerMethod,
-      warmup: options.warmup ?? 1,
-      k: K,
-      ...(options.before === undefined ? {} : { before: options.before }),
-      onProgress: (done, total) => this.progress.count(label, done, total),
-    });
+    let timing: Awaited<ReturnType<typeof timeQueries>>;
+    try {
+      timing = await this.timeOrThrow(method, size, runs, label, options);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.progress.note(`${label} failed: ${message}`);
+      this.note(`${METHODS[key].label} at ${count(size.n)} failed: ${message}`);
+      return false;
+    }
     const exact = timing.answers.map((_, i) => size.exact[i % size.exact.length] as string[]);
     const summary = summarize(timing.samplesMs);
     const recall = meanRecallAtK(exact, timing.answers, K);
@@ -103,6 +107,25 @@ export class BenchContext {
     this.progress.note(
       `${label}: median ${summary.median.toFixed(3)} ms, p95 ${summary.p95.toFixed(3)} ms, recall@${K} ${recall.toFixed(3)}`,
     );
+    return true;
+  }
+
+  private timeOrThrow(
+    method: SearchMethod,
+    size: SizeContext,
+    runs: number,
+    label: string,
+    options: { warmup?: number; minRuns?: number; before?: () => Promise<void> | void },
+  ) {
+    return timeQueries(method, size.queries, {
+      runs,
+      minRuns: options.minRuns ?? 3,
+      budgetMs: this.options.budgetMsPerMethod,
+      warmup: options.warmup ?? 1,
+      k: K,
+      ...(options.before === undefined ? {} : { before: options.before }),
+      onProgress: (done, total) => this.progress.count(label, done, total),
+    });
   }
 
   botId(encoding: Encoding, n: number): string {
@@ -127,6 +150,29 @@ export class BenchContext {
       this.loads.set(botId, result);
     }
     return botId;
+  }
+
+  /**
+   * The bot `bench-snapshot-<n>` with a snapshot of the first n chunks in the Redis at `redisUrl`,
+   * published once and shared by the suites that only read it.
+   */
+  async snapshotBot(store: SnapshotStore, redisUrl: string, n: number): Promise<string> {
+    const botId = `bench-snapshot-${count(n)}`;
+    const key = `${redisUrl} ${n}`;
+    if (!this.published.has(key)) {
+      this.progress.note(`publishing the ${count(n)}-chunk snapshot of ${botId}`);
+      const started = performance.now();
+      await store.drop(botId);
+      await buildSnapshot(store, botId, this.dataset(n), CREATED_AT);
+      this.progress.note(`published in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      this.published.add(key);
+    }
+    return botId;
+  }
+
+  /** Marks a shared snapshot as changed (a suite wrote to it): the next user republishes it. */
+  forgetSnapshot(redisUrl: string, n: number): void {
+    this.published.delete(`${redisUrl} ${n}`);
   }
 
   /** The load of a bot, if this run loaded it. */

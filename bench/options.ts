@@ -78,7 +78,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     sizes: [1_000, 10_000, 100_000],
     dynamoSizes: [1_000, 10_000],
     listSizes,
-    stockRedisSizes: [1_000, 10_000, 100_000],
+    stockRedisSizes: [1_000, 10_000],
     memorySizes: [10_000, 100_000],
     batchCostSizes: [1_000, 10_000, 100_000],
     queries: 100,

@@ -125,7 +125,7 @@ function freshnessTable(results: BenchResults): Table {
 
 function memoryTable(results: BenchResults): Table {
   return {
-    title: 'Memory of the search path (child process, process.resourceUsage().maxRSS)',
+    title: 'Memory of the search path (a fresh child process, peak RSS)',
     header: ['N', 'RSS before first search MiB', 'peak RSS MiB', 'growth MiB', ''],
     rows: results.memory.map((row) => [
       count(row.n),

@@ -42,9 +42,10 @@ async function runSuites(context: BenchContext): Promise<void> {
     if (options.dynamoSizes.includes(n) || options.listSizes.includes(n)) await dynamoMethods(context, size);
   }
   if (runs('write')) await writeCost(context);
+  // Memory before batch cost: both use the shared snapshots, and a stream batch changes them.
+  if (runs('memory')) await memory(context, options.memorySizes);
   if (runs('batch')) await batchCost(context, options.batchCostSizes);
   if (runs('freshness')) await freshness(context, options.freshnessRuns);
-  if (runs('memory')) await memory(context, options.memorySizes);
 }
 
 async function main(): Promise<void> {

@@ -1,5 +1,4 @@
 import type { SnapshotStore } from '../src/ports';
-import { CREATED_AT } from './context';
 import { type BenchDataset, storedChunk } from './data';
 
 /**
@@ -12,9 +11,10 @@ export async function buildSnapshot(
   store: SnapshotStore,
   botId: string,
   dataset: BenchDataset,
+  createdAt: string,
 ): Promise<void> {
   const chunks = Array.from({ length: dataset.count }, (_, row) =>
-    storedChunk(dataset, botId, row, CREATED_AT),
+    storedChunk(dataset, botId, row, createdAt),
   );
   const byId = new Map(chunks.map((chunk) => [chunk.chunk_id, chunk]));
   const ticket = await store.beginRebuild(botId, 0);

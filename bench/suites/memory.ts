@@ -5,7 +5,6 @@ import { createRedisClient } from '../../src/clients';
 import { type BenchContext, DIMENSION } from '../context';
 import { count } from '../format';
 import type { MemoryChildInput, MemoryChildOutput } from '../memory-child';
-import { buildSnapshot } from '../snapshot-builder';
 
 function runChild(input: MemoryChildInput): Promise<MemoryChildOutput> {
   return new Promise((resolve, reject) => {
@@ -39,19 +38,16 @@ function runChild(input: MemoryChildInput): Promise<MemoryChildOutput> {
 
 /**
  * Peak RSS of the search path at each size: a fresh Node process that searches a published snapshot
- * (one cold search, then warm ones) and reports process.resourceUsage().maxRSS before and after.
+ * (one cold search, then warm ones) and reports its peak RSS before and after (see memory-child.ts for
+ * why Linux's VmHWM rather than maxRSS).
  */
 export async function memory(context: BenchContext, sizes: number[]): Promise<void> {
   const redis = createRedisClient(context.env.stack.redis.url);
   const store = new RedisSnapshotStore(redis, context.env.config.redisKeyPrefix);
   try {
     for (const n of sizes) {
-      const botId = `bench-memory-${count(n)}`;
-      context.progress.note(
-        `memory at ${count(n)}: publishing the snapshot, then searching it in a child process`,
-      );
-      await store.drop(botId);
-      await buildSnapshot(store, botId, context.dataset(n));
+      const botId = await context.snapshotBot(store, context.env.stack.redis.url, n);
+      context.progress.note(`memory at ${count(n)}: searching the snapshot in a child process`);
       const output = await runChild({
         botId,
         n,
@@ -59,12 +55,11 @@ export async function memory(context: BenchContext, sizes: number[]): Promise<vo
         queries: 20,
         dimension: DIMENSION,
       });
-      await store.drop(botId);
       const row = {
         n,
         idleRssMiB: output.idleMaxRssKiB / 1024,
         peakRssMiB: output.peakMaxRssKiB / 1024,
-        note: `1 cold + ${output.searches - 1} warm searches; vectors alone ${((n * DIMENSION * 4) / 2 ** 20).toFixed(0)} MiB`,
+        note: `${output.source}; 1 cold + ${output.searches - 1} warm searches; vectors alone ${((n * DIMENSION * 4) / 2 ** 20).toFixed(0)} MiB`,
       };
       context.results.memory.push(row);
       context.progress.note(
