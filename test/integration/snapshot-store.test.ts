@@ -324,6 +324,30 @@ describe('redis snapshot store when keys disappear', () => {
     expect(await store.read(botId)).toBeNull();
   });
 
+  it.each([
+    ['a slot count far beyond its blob', 'slots', '999999999999'],
+    ['a negative live count', 'live', '-1'],
+    ['a dimension that is no number', 'dim', 'x'],
+  ])('drops a snapshot whose meta holds %s', async (_, field, value) => {
+    const botId = newBotId();
+    await publish(botId, [chunk(botId, 1), chunk(botId, 2)]);
+
+    await redis.hset(snapshotKeys(PREFIX, botId).meta, field, value);
+
+    expect(await store.read(botId)).toBeNull();
+    expect(await keysOf(botId)).toEqual([]);
+  });
+
+  it('drops a snapshot with a row that is not a row', async () => {
+    const botId = newBotId();
+    await publish(botId, [chunk(botId, 1), chunk(botId, 2)]);
+
+    await redis.hset(snapshotKeys(PREFIX, botId).rows, '1', '1 {"chunk_id":');
+
+    expect(await store.read(botId)).toBeNull();
+    expect(await keysOf(botId)).toEqual([]);
+  });
+
   it('drops a snapshot whose blob length disagrees with its slot count', async () => {
     const botId = newBotId();
     await publish(botId, [chunk(botId, 1), chunk(botId, 2)]);

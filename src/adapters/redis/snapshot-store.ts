@@ -181,20 +181,23 @@ export class RedisSnapshotStore implements SnapshotStore {
     const dimension = Number(dimField);
     const slotCount = Number(slotsField);
     const live = Number(liveField);
-    const blobBytes = blob?.byteLength ?? 0;
-    const decoded =
-      Number.isInteger(dimension) && Number.isInteger(slotCount) && Number.isInteger(live)
-        ? decodeRowValues(rowValues, slotCount)
-        : null;
-    const consistent =
-      decoded !== null &&
-      blobBytes === slotCount * dimension * 4 &&
-      decoded.rows.length === live &&
+    // The counts first (cheap, and they bound slotCount before anything is sized by it), then every row.
+    const countsAgree =
+      Number.isInteger(dimension) &&
+      Number.isInteger(slotCount) &&
+      Number.isInteger(live) &&
+      dimension >= 0 &&
+      live >= 0 &&
+      live <= slotCount &&
+      (dimension > 0 || slotCount === 0) &&
+      (blob?.byteLength ?? 0) === slotCount * dimension * 4 &&
+      rowValues.length === live &&
       indexLength === live &&
       textsLength === live &&
       freeLength === slotCount - live &&
       epochField != null;
-    if (!consistent) {
+    const decoded = countsAgree ? decodeRowValues(rowValues, slotCount) : null;
+    if (decoded === null) {
       await this.dropIfUnchanged(botId, keys, version);
       return null;
     }
