@@ -1,3 +1,4 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { searchRequestSchema } from '../src/domain/search-request';
 import { parseJsonBody, pathParameter } from '../src/http/request';
 import { json } from '../src/http/responses';
@@ -18,5 +19,12 @@ export const handler = httpRoute(httpLogger, async (event) => {
     ...(request.score_threshold === undefined ? {} : { scoreThreshold: request.score_threshold }),
     ...(request.filter === undefined ? {} : { filter: request.filter }),
   });
+  // The snapshot hit rate is what tells whether the cache works (a low rate means rebuild churn).
+  deps.metrics.addMetric(
+    source === 'snapshot' ? 'SearchFromSnapshot' : 'SearchFromDynamoDb',
+    MetricUnit.Count,
+    1,
+  );
+  deps.metrics.publishStoredMetrics();
   return json(200, { results, source });
 });

@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDocumentCatalog } from '../adapters/dynamodb/document-catalog';
 import { RedisSnapshotStore } from '../adapters/redis/snapshot-store';
 import { type AuthenticatedEvent, authenticate } from '../auth/caller';
@@ -16,6 +17,7 @@ export type HttpDeps = Pick<
 > & {
   config: Config;
   logger: Logger;
+  metrics: Metrics;
   /** The caller's user id (token subject). @throws UnauthorizedError */
   authenticate: (event: AuthenticatedEvent) => Promise<string>;
   documents: DynamoDocumentCatalog;
@@ -43,6 +45,7 @@ export function httpDeps(): HttpDeps {
       deleteBot: write.deleteBot,
       config: base.config,
       logger: base.logger,
+      metrics: base.metrics,
       authenticate: (event) => authenticate(event, base.config.auth),
       documents: new DynamoDocumentCatalog(base.documents, base.config.tables.botDocuments),
       search: makeSearch({
