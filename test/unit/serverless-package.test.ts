@@ -424,3 +424,51 @@ describe('serverless print --stage local', () => {
     for (const event of httpEvents) expect(event.authorizer ?? null).toBeNull();
   });
 });
+
+describe('serverless print --stage prod', () => {
+  let config: {
+    provider: { environment: Record<string, string> };
+    resources: {
+      Resources: Record<
+        string,
+        { Type: string; DeletionPolicy?: string; Properties: Record<string, unknown> }
+      >;
+    };
+    functions: Record<string, { events?: { httpApi?: Record<string, unknown> }[] }>;
+  };
+
+  beforeAll(async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [serverlessBin, 'print', '--stage', 'prod', '--format', 'json'],
+      {
+        cwd: root,
+        env: offlineEnv,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    config = JSON.parse(stdout.slice(stdout.indexOf('{')));
+  }, PACKAGE_TIMEOUT_MS);
+
+  it('keeps the tables when the stack goes and recovers them to any point in time', () => {
+    const tables = Object.values(config.resources.Resources).filter((r) => r.Type === 'AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(3);
+    for (const table of tables) {
+      expect(table.DeletionPolicy).toBe('Retain');
+      expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    }
+  });
+
+  it('puts the JWT authorizer on every route and reads Redis from the stage parameter', () => {
+    const httpEvents = Object.values(config.functions).flatMap((fn) =>
+      (fn.events ?? []).flatMap((e) => (e.httpApi === undefined ? [] : [e.httpApi])),
+    );
+    expect(httpEvents).toHaveLength(7);
+    for (const event of httpEvents) expect(event.authorizer).toEqual({ name: 'jwtAuthorizer' });
+    expect(config.provider.environment).toMatchObject({
+      AUTH_MODE: 'authorizer',
+      REDIS_URL: '{{resolve:ssm:/ddb-vector-sync/prod/redis-url}}',
+      TABLE_VECTOR_EMBEDDINGS: 'VectorEmbeddings-prod',
+    });
+  });
+});
