@@ -48,6 +48,7 @@ export class BenchContext {
       k: K,
       totalSeconds: 0,
       latency: [],
+      queryOnly: [],
       writeCost: [],
       batchCost: [],
       freshness: [],

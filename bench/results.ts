@@ -86,6 +86,9 @@ export type FreshnessRow = {
   note?: string;
 };
 
+/** The Query pages of (b) alone, to tell DynamoDB Local's time from ours. */
+export type QueryOnlyRow = { encoding: 'list' | 'binary'; n: number; runs: number; medianMs: number };
+
 export type MemoryRow = { n: number; idleRssMiB: number; peakRssMiB: number; note?: string };
 
 export type BenchResults = {
@@ -96,6 +99,7 @@ export type BenchResults = {
   k: number;
   totalSeconds: number;
   latency: LatencyRow[];
+  queryOnly: QueryOnlyRow[];
   writeCost: WriteCostRow[];
   batchCost: BatchCostRow[];
   freshness: FreshnessRow[];

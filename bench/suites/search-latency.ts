@@ -3,12 +3,14 @@ import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createRedisClient } from '../../src/clients';
 import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
-import { type BenchContext, DIMENSION, type SizeContext } from '../context';
+import { type BenchContext, DIMENSION, type Encoding, type SizeContext } from '../context';
 import { count } from '../format';
 import { lancedbFlat } from '../methods/lancedb-flat';
 import { benchBot, ourSearch } from '../methods/our-search';
+import { queryPagesOnly } from '../methods/query-only';
 import { strategyOne } from '../methods/strategy-one';
 import { usearchExact } from '../methods/usearch-exact';
+import { percentile } from '../stats';
 import { startStockRedis } from '../stock-redis';
 
 /** (e) and (f): the same vectors, already in this process's memory. */
@@ -117,6 +119,18 @@ export async function dynamoMethods(context: BenchContext, size: SizeContext): P
       },
       'dynamodb',
     );
+  const queryOnly = async (encoding: Encoding, botId: string, runs: number) => {
+    const samples: number[] = [];
+    for (let run = 0; run < runs; run++) {
+      const started = performance.now();
+      const items = await queryPagesOnly(env.dynamodb, table, botId);
+      samples.push(performance.now() - started);
+      if (items !== size.n) throw new Error(`${botId} holds ${items} items, expected ${size.n}`);
+    }
+    const medianMs = percentile(samples, 50);
+    context.results.queryOnly.push({ encoding, n: size.n, runs, medianMs });
+    context.progress.note(`Query pages alone of ${botId}: median ${medianMs.toFixed(0)} ms`);
+  };
   if (options.listSizes.includes(size.n)) {
     const botId = await context.loaded(size.n, 'list');
     // One read of List<Number> items takes DynamoDB Local seconds at 1k and minutes at 10k: at 10k (and
@@ -126,6 +140,7 @@ export async function dynamoMethods(context: BenchContext, size: SizeContext): P
     const timing = { warmup: single ? 0 : 1, minRuns: 1, ...(single ? { note: 'one run, no warm-up' } : {}) };
     await context.time('a', size, strategyOne(env.documents, table, botId), runs, timing);
     await context.time('b-list', size, fallback(botId), runs, timing);
+    await queryOnly('list', botId, 1);
   } else {
     const reason = 'a List<Number> read takes DynamoDB Local minutes at this size (--list-10k runs it once)';
     context.skip('a', size.n, reason);
@@ -134,5 +149,6 @@ export async function dynamoMethods(context: BenchContext, size: SizeContext): P
   if (options.dynamoSizes.includes(size.n)) {
     const botId = await context.loaded(size.n, 'binary');
     await context.time('b-binary', size, fallback(botId), options.runs.dynamoBinary);
+    await queryOnly('binary', botId, 3);
   }
 }
