@@ -40,10 +40,10 @@ export type StreamHandler = (
 
 /** Where the runner reports progress; a Powertools `Logger` fits as is. */
 export type StreamRunnerLog = {
-  debug(message: string, attributes?: Record<string, unknown>): void;
-  info(message: string, attributes?: Record<string, unknown>): void;
-  warn(message: string, attributes?: Record<string, unknown>): void;
-  error(message: string, attributes?: Record<string, unknown>): void;
+  debug(message: string, ...attributes: Record<string, unknown>[]): void;
+  info(message: string, ...attributes: Record<string, unknown>[]): void;
+  warn(message: string, ...attributes: Record<string, unknown>[]): void;
+  error(message: string, ...attributes: Record<string, unknown>[]): void;
 };
 
 /** A batch the runner gave up on, as handed to the `onFailure` callback. */
@@ -130,14 +130,14 @@ function errorText(error: unknown): string {
 }
 
 /** Logs to the console, one line per message. */
+const consoleLine = (message: string, attributes: Record<string, unknown>[]) =>
+  `[stream] ${message}${attributes.map((a) => ` ${JSON.stringify(a)}`).join('')}`;
+
 export const consoleRunnerLog: StreamRunnerLog = {
   debug: () => {},
-  info: (message, attributes) =>
-    console.log(`[stream] ${message}${attributes ? ` ${JSON.stringify(attributes)}` : ''}`),
-  warn: (message, attributes) =>
-    console.warn(`[stream] ${message}${attributes ? ` ${JSON.stringify(attributes)}` : ''}`),
-  error: (message, attributes) =>
-    console.error(`[stream] ${message}${attributes ? ` ${JSON.stringify(attributes)}` : ''}`),
+  info: (message, ...attributes) => console.log(consoleLine(message, attributes)),
+  warn: (message, ...attributes) => console.warn(consoleLine(message, attributes)),
+  error: (message, ...attributes) => console.error(consoleLine(message, attributes)),
 };
 
 /**

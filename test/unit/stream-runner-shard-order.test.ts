@@ -1,3 +1,4 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   type _Record,
@@ -158,7 +159,8 @@ describe('shard lineage in the runner', () => {
       tableName: 'T',
       functionName: 'f',
       settings: { batchSize: 10 },
-      log: quiet,
+      // A Powertools Logger fits the runner's log as is.
+      log: new Logger({ logLevel: 'SILENT' }),
       pollIntervalMs: 5,
       checkpoints,
     };
