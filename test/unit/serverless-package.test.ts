@@ -397,6 +397,8 @@ describe('serverless print --stage local', () => {
           REDIS_URL: 'redis://127.0.0.1:6379',
           LOCAL_JWT_SECRET: 'x'.repeat(32),
           TABLE_VECTOR_EMBEDDINGS: 'VectorEmbeddings-e2e',
+          EMBEDDING_ENCODING: 'binary',
+          REDIS_KEY_PREFIX: 'dev-prefix',
         },
         maxBuffer: 16 * 1024 * 1024,
       },
@@ -412,6 +414,10 @@ describe('serverless print --stage local', () => {
       LOCAL_JWT_SECRET: 'x'.repeat(32),
       TABLE_VECTOR_EMBEDDINGS: 'VectorEmbeddings-e2e',
       TABLE_BOT_COLLECTIONS: 'BotCollections',
+      // What the in-process stream handler reads from the same environment.
+      EMBEDDING_ENCODING: 'binary',
+      REDIS_KEY_PREFIX: 'dev-prefix',
+      JWT_ISSUER: 'ddb-vector-sync-local',
     });
   });
 
