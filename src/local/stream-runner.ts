@@ -648,7 +648,7 @@ export class StreamRunner {
       splitExpired(rs, (r) => r.approximateCreationTime, maxAge, Date.now()).expired.length > 0;
     let lastVerdict: BatchVerdict | undefined;
     while (queue.length > 0) {
-      // Stopping leaves the rest unchecked-in: a restart delivers it again (at least once).
+      // Stopping leaves the rest without a checkpoint: a restart delivers it again (at least once).
       if (this.stopping) return;
       const batch = queue[0] as PendingBatch<BufferedRecord>;
       const old = splitExpired(batch.records, (r) => r.approximateCreationTime, maxAge, Date.now());
