@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type Redis from 'ioredis';
 import { handler } from '../../handlers/stream-sync';
 import { DynamoBotRegistry } from '../../src/adapters/dynamodb/bot-registry';
@@ -12,7 +12,13 @@ import { createDocumentClient, createDynamoDbClient, createRedisClient } from '.
 import { type Config, loadConfig } from '../../src/config';
 import type { StoredChunk } from '../../src/domain/types';
 import { type LocalService, startRedisServer } from '../../src/local/stack';
-import { type StreamHandler, StreamRunner, type StreamRunnerLog } from '../../src/local/stream-runner';
+import {
+  consoleRunnerLog,
+  type FailedBatch,
+  type StreamHandler,
+  StreamRunner,
+  type StreamRunnerLog,
+} from '../../src/local/stream-runner';
 import { ensureTables } from '../../src/tables/definition';
 import { baseDeps } from '../../src/wiring/base';
 import { contentOf, expectContent, expectedContent } from '../fixtures/snapshot-chunks';
@@ -85,7 +91,11 @@ afterAll(async () => {
   await redisServer?.stop();
 });
 
-function startRunner(wrapped: StreamHandler, maximumRetryAttempts = -1): Promise<StreamRunner> {
+function startRunner(
+  wrapped: StreamHandler,
+  maximumRetryAttempts = -1,
+  onFailure?: (failed: FailedBatch) => void,
+): Promise<StreamRunner> {
   const runner = new StreamRunner({
     streamsClient: streams,
     dynamodbClient: dynamodb,
@@ -100,10 +110,11 @@ function startRunner(wrapped: StreamHandler, maximumRetryAttempts = -1): Promise
       functionResponseType: 'ReportBatchItemFailures',
       functionTimeoutSeconds: 60,
     },
-    log: quiet,
+    log: process.env.E2E_DEBUG ? consoleRunnerLog : quiet,
     pollIntervalMs: 100,
     shardRefreshIntervalMs: 1000,
     retryDelayMs: { base: 5, max: 40 },
+    ...(onFailure === undefined ? {} : { onFailure }),
   });
   return runner.start().then(() => runner);
 }
@@ -242,6 +253,65 @@ describe('stream sync end to end through the local stream runner', () => {
     }
   });
 
+  it('sends a chunk with a malformed embedding to the on-failure destination, counts it once and goes on', async () => {
+    const failed: FailedBatch[] = [];
+    const runner = await startRunner(handler, 2, (batch) => {
+      failed.push(batch);
+    });
+    try {
+      const botId = await registerBot();
+      expect(await rebuildSnapshot(botId)).toBe(true);
+      const random = mulberry32(11);
+      const good = Array.from({ length: 6 }, (_, i) => makeChunk(botId, 'a.pdf', i, random));
+      await chunkStore.put(good.slice(0, 3));
+      // Written around the write path's validation: 5 bytes are not a float32 vector.
+      await documents.send(
+        new PutCommand({
+          TableName: tables.vectorEmbeddings,
+          Item: {
+            bot_id: botId,
+            chunk_id: 'bad.pdf#0',
+            filename: 'bad.pdf',
+            chunk_index: 0,
+            text: 'unreadable',
+            file_size: 10,
+            created_at: new Date().toISOString(),
+            metadata: { note: 'x' },
+            embedding: new Uint8Array([1, 2, 3, 4, 5]),
+          },
+        }),
+      );
+      await chunkStore.put(good.slice(3));
+      await runner.drain(30_000);
+
+      const sentAway = failed.flatMap((batch) => batch.event.Records);
+      expect(sentAway.map((r) => r.dynamodb?.Keys?.chunk_id?.S)).toContain('bad.pdf#0');
+      const { Item: bot } = await documents.send(
+        new GetCommand({ TableName: tables.botCollections, Key: { bot_id: botId }, ConsistentRead: true }),
+      );
+      // The chunk exists in VectorEmbeddings, so it counts; every record counted once despite the retries.
+      expect(bot).toMatchObject({ total_chunks: 7, total_documents: 2 });
+      const listed = (await catalog.list(botId)).documents.map((d) => [d.filename, d.chunk_count]);
+      expect(listed).toEqual([
+        ['a.pdf', 6],
+        ['bad.pdf', 1],
+      ]);
+      expect((await snapshots.read(botId))?.rows.map((r) => r.chunk_id).sort()).toEqual(
+        good.map((c) => c.chunk_id).sort(),
+      );
+
+      // The shard is not blocked: a later write still arrives.
+      await chunkStore.put([makeChunk(botId, 'c.pdf', 0, random)]);
+      await runner.drain(30_000);
+      const { Item: after } = await documents.send(
+        new GetCommand({ TableName: tables.botCollections, Key: { bot_id: botId }, ConsistentRead: true }),
+      );
+      expect(after).toMatchObject({ total_chunks: 8, total_documents: 3 });
+    } finally {
+      await runner.stop();
+    }
+  });
+
   it('ends exact after thousands of random operations with injected failures, duplicates and a Redis restart', async () => {
     const seed = Number(process.env.STREAM_E2E_SEED ?? Date.now() % 100_000);
     const random = mulberry32(seed);
@@ -276,7 +346,12 @@ describe('stream sync end to end through the local stream runner', () => {
       }
       return response;
     };
-    const runner = await startRunner(flaky);
+    // A finite retry limit, as deployed: the malformed record an earlier test left in this table's stream is
+    // reported on every delivery and must reach the on-failure destination instead of blocking the shard.
+    const sentAway: FailedBatch[] = [];
+    const runner = await startRunner(flaky, 12, (batch) => {
+      sentAway.push(batch);
+    });
     const bots = await Promise.all(Array.from({ length: 5 }, () => registerBot()));
     for (const botId of bots) expect(await rebuildSnapshot(botId)).toBe(true);
     const started = performance.now();
@@ -378,7 +453,11 @@ describe('stream sync end to end through the local stream runner', () => {
           `verdicts=${JSON.stringify(verdicts)} epochs=${JSON.stringify(epochs)}\n`,
       );
       expect(operations).toBe(bots.length * opsPerBot);
-      expect(stats.failedBatches).toBe(0);
+      // Nothing but that malformed record was given up on, whatever the injected failures did.
+      const givenUp = sentAway.flatMap((batch) =>
+        batch.event.Records.map((r) => r.dynamodb?.Keys?.chunk_id?.S),
+      );
+      expect(givenUp.filter((id) => id !== 'bad.pdf#0')).toEqual([]);
       expect(stats.retries + stats.bisections).toBeGreaterThan(0);
       expect(injected.before + injected.after + injected.partial).toBeGreaterThan(0);
       expect(injected.duplicate + injected.concurrent).toBeGreaterThan(0);
