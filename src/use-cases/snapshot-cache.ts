@@ -28,18 +28,31 @@ export class SnapshotCache {
   private readonly loading = new Map<string, Promise<CachedSnapshot | null>>();
   private totalBytes = 0;
 
+  private readonly maxBytes: number;
+  private readonly versionTimeoutMs: number;
+
+  /**
+   * @param options.maxBytes memory budget (default 256 MB).
+   * @param options.versionTimeoutMs how long the version check may take before Redis counts as down for
+   *   this query (default 1 s). The check is one tiny round trip; a hung or paused Redis would otherwise
+   *   hold every search for the client's whole command timeout before DynamoDB answers.
+   */
   constructor(
     private readonly store: SnapshotStore,
-    private readonly maxBytes: number = DEFAULT_SNAPSHOT_CACHE_BYTES,
-  ) {}
+    options: { maxBytes?: number; versionTimeoutMs?: number } = {},
+  ) {
+    this.maxBytes = options.maxBytes ?? DEFAULT_SNAPSHOT_CACHE_BYTES;
+    this.versionTimeoutMs = options.versionTimeoutMs ?? 1000;
+  }
 
   /**
    * The bot's current snapshot when Redis holds a complete one built under `epoch`; null when it is absent
    * or stale (the caller then answers from DynamoDB and rebuilds it).
-   * @throws whatever the store throws when Redis cannot be reached.
+   * @throws whatever the store throws when Redis cannot be reached, or an Error when the version check
+   *   takes longer than `versionTimeoutMs`.
    */
   async get(botId: string, epoch: number): Promise<CachedSnapshot | null> {
-    const current = await this.store.currentVersion(botId);
+    const current = await this.currentVersion(botId);
     if (current === null || current.epoch !== epoch) {
       this.forget(botId);
       return null;
@@ -80,6 +93,17 @@ export class SnapshotCache {
   /** Bots held, least recently used first. */
   botIds(): string[] {
     return [...this.entries.keys()];
+  }
+
+  private currentVersion(botId: string): ReturnType<SnapshotStore['currentVersion']> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`snapshot version check took over ${this.versionTimeoutMs} ms`)),
+        this.versionTimeoutMs,
+      );
+    });
+    return Promise.race([this.store.currentVersion(botId), timeout]).finally(() => clearTimeout(timer));
   }
 
   private async load(botId: string, epoch: number): Promise<CachedSnapshot | null> {

@@ -33,8 +33,11 @@ class CountingStore {
   }
 }
 
-function cacheOver(store: CountingStore, maxBytes?: number): SnapshotCache {
-  return new SnapshotCache(store as unknown as SnapshotStore, maxBytes);
+function cacheOver(store: CountingStore, maxBytes?: number, versionTimeoutMs?: number): SnapshotCache {
+  return new SnapshotCache(store as unknown as SnapshotStore, {
+    ...(maxBytes === undefined ? {} : { maxBytes }),
+    ...(versionTimeoutMs === undefined ? {} : { versionTimeoutMs }),
+  });
 }
 
 describe('snapshot cache', () => {
@@ -112,5 +115,13 @@ describe('snapshot cache', () => {
       throw new Error('connect ECONNREFUSED');
     };
     await expect(cacheOver(store).get('bot', 0)).rejects.toThrow('ECONNREFUSED');
+  });
+
+  it('gives up on a version check that hangs, so that search can fall back quickly', async () => {
+    const store = new CountingStore();
+    store.currentVersion = () => new Promise(() => {});
+    const started = Date.now();
+    await expect(cacheOver(store, undefined, 50).get('bot', 0)).rejects.toThrow('took over 50 ms');
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 });
