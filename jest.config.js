@@ -7,6 +7,9 @@ const transform = {
 const transformIgnorePatterns = ['/node_modules/(?!jose/)'];
 
 module.exports = {
+  // Jest 29 reads testTimeout only at the top level (inside a project it is ignored with a warning).
+  // Generous because integration tests share two cores with DynamoDB Local's JVM and redis-server.
+  testTimeout: 120000,
   projects: [
     {
       displayName: 'unit',
@@ -23,7 +26,6 @@ module.exports = {
       testEnvironment: 'node',
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
       globalTeardown: '<rootDir>/test/integration/global-teardown.ts',
-      testTimeout: 120000,
     },
   ],
 };
