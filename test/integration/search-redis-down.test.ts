@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createRedisClient } from '../../src/clients';
 import { type LocalService, startRedisServer } from '../../src/local/stack';
 import { randomChunks, randomVector, rng, type SearchWorld, searchWorld } from '../fixtures/search-world';
 
@@ -61,5 +62,27 @@ describe('search while Redis is down', () => {
     expect(afterRestart.source).toBe('dynamodb');
     expect(rebuilt.source).toBe('snapshot');
     expect(rebuilt.results.map((hit) => hit.chunk_id)).toEqual(cached.results.map((hit) => hit.chunk_id));
+  });
+
+  it('answers from DynamoDB while Redis hangs, without waiting for it', async () => {
+    await untilRedisAnswers();
+    const botId = `bot-${randomUUID()}`;
+    await world.bots.putOwned(botId, 'owner', { embedding_dimension: dimension });
+    await world.chunks.put(randomChunks(botId, 50, dimension, rng(33)));
+    const query = randomVector(dimension, rng(34));
+    await world.search(botId, query, { limit: 3 });
+    const cached = await world.search(botId, query, { limit: 3 });
+    expect(cached.source).toBe('snapshot');
+
+    // Redis stops answering every client for 4 s (a stalled node); the version check gives up after 1 s.
+    const admin = createRedisClient(redisServer.url);
+    await admin.call('CLIENT', 'PAUSE', '4000', 'ALL');
+    const whilePaused = await world.search(botId, query, { limit: 3 });
+    admin.disconnect();
+
+    expect(whilePaused.source).toBe('dynamodb');
+    expect(whilePaused.results.map((hit) => hit.chunk_id)).toEqual(cached.results.map((hit) => hit.chunk_id));
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    expect((await world.search(botId, query, { limit: 3 })).source).toBe('snapshot');
   });
 });
