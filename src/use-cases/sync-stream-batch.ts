@@ -50,11 +50,6 @@ export type StreamBatchReport = {
 
 type BotOutcome = Omit<StreamBatchReport, 'failedBots'> & { failed: boolean };
 
-/** The watermark moved under every attempt: someone else keeps counting this bot's records. */
-class WatermarkContentionError extends Error {
-  override readonly name = 'WatermarkContentionError';
-}
-
 /**
  * Applies one DynamoDB stream batch of VectorEmbeddings to BotCollections, BotDocuments and the Redis
  * snapshots. Records are grouped by bot; bots run concurrently, a bot's records strictly in order. Per
@@ -192,10 +187,11 @@ async function syncBot(
       }
       if (!result.conflict) break;
       if (attempt >= maxAttempts) {
-        throw new WatermarkContentionError(
-          `stream_seq of bot ${botId} kept moving over ${maxAttempts} attempts`,
-        );
+        // Caught below: the bot's uncounted records are reported and come back in a later delivery.
+        throw new Error(`stream_seq of bot ${botId} kept moving over ${maxAttempts} attempts`);
       }
+      // Someone else counted in between (a duplicate delivery racing this one): let it finish first.
+      await sleep(Math.random() * 20 * attempt);
     }
   } catch (error) {
     outcome.failed = true;
@@ -276,6 +272,8 @@ async function applySnapshot(
     if (timer !== undefined) clearTimeout(timer);
   }
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function now(deps: SyncStreamBatchDeps): string {
   return (deps.now?.() ?? new Date()).toISOString();
