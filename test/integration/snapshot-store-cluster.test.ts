@@ -1,0 +1,99 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis, { Cluster } from 'ioredis';
+import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
+import { findFreePort } from '../../src/local/stack';
+import type { Snapshot } from '../../src/ports';
+import {
+  chunk,
+  contentOf,
+  expectContent,
+  expectedContent,
+  publishSnapshot,
+  upsertOf,
+} from '../fixtures/snapshot-chunks';
+
+// A one-node Redis Cluster: it enforces what ElastiCache cluster mode does, that every multi-key
+// command, MULTI and script touches one hash slot (else CROSSSLOT), so it proves the key design.
+jest.setTimeout(120_000);
+
+describe('redis snapshot store on Redis Cluster', () => {
+  let child: ChildProcess;
+  let directory: string;
+  let cluster: Cluster;
+  let store: RedisSnapshotStore;
+
+  beforeAll(async () => {
+    const port = await findFreePort();
+    directory = mkdtempSync(join(tmpdir(), 'snapshot-cluster-'));
+    child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        // A lone node does not know its own address and would announce an empty one to the client.
+        '--cluster-announce-ip',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ],
+      { cwd: directory, stdio: 'ignore' },
+    );
+    const admin = new Redis(port, '127.0.0.1', { retryStrategy: () => 100, maxRetriesPerRequest: null });
+    await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+    while (!/cluster_state:ok/.test(String(await admin.call('CLUSTER', 'INFO')))) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    admin.disconnect();
+    cluster = new Cluster([{ host: '127.0.0.1', port }]);
+    store = new RedisSnapshotStore(cluster, 'vs');
+  });
+
+  afterAll(async () => {
+    cluster.disconnect();
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it.each(['bot-on-cluster', 'bot-{with}-braces'])(
+    'publishes, applies, reads and rebuilds the snapshot of %s with every key in one slot',
+    async (botId) => {
+      const chunks = Array.from({ length: 20 }, (_, i) => chunk(botId, i));
+      await publishSnapshot(store, botId, chunks);
+
+      await store.applyChanges(botId, [upsertOf(chunk(botId, 50)), { kind: 'delete', chunk_id: 'chunk-3' }]);
+      const expected = [...chunks.filter((c) => c.chunk_id !== 'chunk-3'), chunk(botId, 50)];
+      const snapshot = await store.read(botId);
+      expectContent(contentOf(snapshot as Snapshot), expectedContent(expected));
+      expect(await store.currentVersion(botId)).toEqual({ version: snapshot?.version, epoch: 1 });
+      expect(await store.texts(botId, ['chunk-50'])).toEqual(['text of chunk 50']);
+
+      const ticket = await store.beginRebuild(botId, 2);
+      await store.applyChanges(botId, [{ kind: 'delete', chunk_id: 'chunk-4' }]);
+      const published = await store.commitRebuild(
+        ticket as NonNullable<typeof ticket>,
+        expected,
+        async (ids) => expected.filter((c) => ids.includes(c.chunk_id) && c.chunk_id !== 'chunk-4'),
+      );
+      expect(published).toBe(true);
+      expectContent(
+        contentOf((await store.read(botId)) as Snapshot),
+        expectedContent(expected.filter((c) => c.chunk_id !== 'chunk-4')),
+      );
+
+      await store.drop(botId);
+      expect(await store.read(botId)).toBeNull();
+    },
+  );
+});
