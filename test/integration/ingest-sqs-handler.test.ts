@@ -19,7 +19,6 @@ const config = loadConfig();
 const dynamodb = createDynamoDbClient(config);
 const documents = createDocumentClient(dynamodb);
 
-jest.setTimeout(60_000);
 afterAll(async () => {
   dynamodb.destroy();
   // The handler's container-scope clients: close them so the worker can exit.

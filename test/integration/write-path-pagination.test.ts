@@ -25,6 +25,7 @@ const bots = new DynamoBotRegistry(documents, {
   defaultEmbeddingDimension: 384,
 });
 
+// Loading and reading 20,000 items takes minutes when DynamoDB Local shares the cores with other suites.
 jest.setTimeout(300_000);
 afterAll(() => dynamodb.destroy());
 

@@ -19,8 +19,6 @@ const registry = new DynamoBotRegistry(documents, {
   defaultEmbeddingDimension: 384,
 });
 
-// The project-level testTimeout in jest.config.js is not applied to projects; DynamoDB Local needs longer.
-jest.setTimeout(60_000);
 afterAll(() => dynamodb.destroy());
 
 function chunk(botId: string, filename: string, index: number, dimension = 4): StoredChunk {

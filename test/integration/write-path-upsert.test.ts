@@ -31,8 +31,6 @@ const deps: UpsertDocumentDeps = {
   embeddingEncoding: 'binary',
 };
 
-// The project-level testTimeout in jest.config.js is not applied to projects; DynamoDB Local needs longer.
-jest.setTimeout(60_000);
 afterAll(() => dynamodb.destroy());
 
 const newBot = () => `bot-${randomUUID()}`;
