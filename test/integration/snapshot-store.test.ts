@@ -229,6 +229,44 @@ describe('redis snapshot store', () => {
     expect(rebuilt?.version).not.toBe(first?.version);
   });
 
+  it('matches a model of the bot after hundreds of random batches, each applied once or twice', async () => {
+    const botId = newBotId();
+    const truth = new Map<string, StoredChunk>();
+    for (let i = 0; i < 40; i++) truth.set(`chunk-${i}`, chunk(botId, i));
+    await publish(botId, [...truth.values()]);
+    let seed = 42;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+
+    for (let batch = 0; batch < 150; batch++) {
+      const changes: SnapshotChange[] = [];
+      for (let j = random(12); j >= 0; j--) {
+        const id = random(80);
+        if (random(3) === 0) {
+          changes.push({ kind: 'delete', chunk_id: `chunk-${id}` });
+          truth.delete(`chunk-${id}`);
+        } else {
+          const next = chunk(botId, id, {
+            embedding: vectorFor(batch * 100 + j),
+            filename: `doc-${random(4)}.txt`,
+            text: `batch ${batch} text ${j}`,
+          });
+          changes.push(upsertOf(next));
+          truth.set(next.chunk_id, next);
+        }
+      }
+      await store.applyChanges(botId, changes);
+      if (random(4) === 0) await store.applyChanges(botId, changes);
+    }
+
+    const snapshot = (await store.read(botId)) as Snapshot;
+    expectContent(contentOf(snapshot), expectedContent(truth.values()));
+    const ids = [...truth.keys()];
+    expect(await store.texts(botId, ids)).toEqual(ids.map((id) => truth.get(id)?.text));
+  });
+
   it('keeps the version when a batch changes nothing', async () => {
     const botId = newBotId();
     await publish(botId, [chunk(botId, 1)]);
