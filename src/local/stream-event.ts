@@ -33,6 +33,9 @@ export function toLambdaAttributeValue(value: SdkAttributeValue): AttributeValue
   if (value.BS !== undefined) return { BS: value.BS.map((b) => Buffer.from(b).toString('base64')) };
   if (value.L !== undefined) return { L: value.L.map(toLambdaAttributeValue) };
   if (value.M !== undefined) return { M: toLambdaImage(value.M) };
+  // The Streams client deserialises an empty map ({"M":{}} on the wire) to {}: the only value with no
+  // member set. An empty list keeps its "L". Chunks without metadata store exactly such an empty map.
+  if (Object.keys(value).length === 0) return { M: {} };
   throw new TypeError(`Unknown attribute value type: ${Object.keys(value).join(', ')}`);
 }
 

@@ -1,6 +1,12 @@
 import { DynamoDBStreamSchema } from '@aws-lambda-powertools/parser/schemas';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
-import { bufferRecord, buildEvent, payloadBytes, toLambdaRecord } from '../../src/local/stream-event';
+import {
+  bufferRecord,
+  buildEvent,
+  payloadBytes,
+  toLambdaAttributeValue,
+  toLambdaRecord,
+} from '../../src/local/stream-event';
 
 const streamArn = 'arn:aws:dynamodb:ddblocal:000000000000:table/T/stream/2026-01-01T00:00:00.000';
 
@@ -60,6 +66,16 @@ describe('stream records as Lambda delivers them', () => {
     });
     expect(toLambdaRecord(sdkRecord(), streamArn, 'us-east-1').dynamodb?.OldImage?.blob).toEqual({
       B: 'CQ==',
+    });
+  });
+
+  it('turns the empty map that the Streams client hands over as {} back into an empty M', () => {
+    // What @aws-sdk/client-dynamodb-streams returns for an item stored with metadata = {} and tags = [].
+    const sdkImage = { metadata: {}, tags: { L: [] } } as unknown as Parameters<
+      typeof toLambdaAttributeValue
+    >[0];
+    expect(toLambdaAttributeValue({ M: sdkImage as never })).toEqual({
+      M: { metadata: { M: {} }, tags: { L: [] } },
     });
   });
 
