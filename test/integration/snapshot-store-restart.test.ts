@@ -85,6 +85,19 @@ describe('redis snapshot store across FLUSHALL, restarts and real eviction', () 
     expect((await store.read(botId))?.rows.map((row) => row.chunk_id)).toEqual(['chunk-1']);
   });
 
+  it('does not hold the rebuild slot for a claim that reached Redis after its caller gave up', async () => {
+    const botId = `bot-${randomUUID()}`;
+    const hasty = new RedisSnapshotStore(redis, PREFIX, { applyTimeoutMs: 100 });
+    const admin = new Redis(server.url);
+
+    await admin.call('CLIENT', 'PAUSE', '600', 'ALL');
+    await expect(hasty.beginRebuild(botId, 1)).rejects.toThrow('within 100 ms');
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    admin.disconnect();
+
+    expect(await store.beginRebuild(botId, 1)).not.toBeNull();
+  });
+
   it('leaves every bot either exactly right or absent when Redis evicts keys at random', async () => {
     const bots = Array.from({ length: 40 }, () => `bot-${randomUUID()}`);
     const dim = 64;

@@ -42,9 +42,10 @@ export type RedisSnapshotStoreOptions = {
   /** Upper bound of ARGV bytes in one applyChanges script call; larger batches are split. Default 8 MiB. */
   maxCallBytes?: number;
   /**
-   * How long applyChanges waits for Redis (ms) before it throws. The deadline travels with the script,
-   * which does nothing if it only reaches Redis later, so a change the caller reported as failed never
-   * lands late. Keep it below the caller's own timeout. Default 5 s.
+   * How long applyChanges and beginRebuild wait for Redis (ms) before they throw. The deadline travels
+   * with the script, which does nothing if it only reaches Redis later, so a change the caller reported
+   * as failed never lands late, and a claim nobody waits for never blocks rebuilds. Keep it below the
+   * caller's own timeout. Default 5 s.
    */
   applyTimeoutMs?: number;
   /** Told about snapshots found broken and about every rebuild's outcome (for logs and metrics). */
@@ -221,13 +222,19 @@ export class RedisSnapshotStore implements SnapshotStore {
   async beginRebuild(botId: string, epoch: number): Promise<RebuildTicket | null> {
     const keys = snapshotKeys(this.prefix, botId);
     const token = randomBytes(12).toString('base64url');
-    const claimed = await this.call(
-      'vsSnapshotBeginRebuild',
-      keys.building,
-      keys.dirty,
-      token,
-      String(epoch),
-      String(this.rebuildTtlMs),
+    const deadline = Date.now() + this.applyTimeoutMs;
+    const claimed = await withDeadline(
+      this.call(
+        'vsSnapshotBeginRebuild',
+        keys.building,
+        keys.dirty,
+        token,
+        String(epoch),
+        String(this.rebuildTtlMs),
+        String(deadline),
+      ),
+      deadline,
+      `claiming the rebuild of ${botId} did not finish within ${this.applyTimeoutMs} ms`,
     );
     return claimed === 1 ? { botId, token, epoch } : null;
   }
