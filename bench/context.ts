@@ -2,6 +2,7 @@ import type { SnapshotStore } from '../src/ports';
 import { type BenchDataset, prefixOf, storedChunk } from './data';
 import type { BenchEnvironment } from './environment';
 import { count } from './format';
+import { type CallTimeMeter, meterCallTime } from './instrument';
 import { type LoadResult, loadChunks } from './load';
 import { machineInfo } from './machine';
 import { timeQueries } from './measure';
@@ -48,7 +49,7 @@ export class BenchContext {
       k: K,
       totalSeconds: 0,
       latency: [],
-      queryOnly: [],
+      dynamoShare: [],
       writeCost: [],
       batchCost: [],
       freshness: [],
@@ -175,6 +176,14 @@ export class BenchContext {
   forgetSnapshot(redisUrl: string, n: number): void {
     this.published.delete(`${redisUrl} ${n}`);
   }
+
+  /** Time spent in calls through the bench's DynamoDB client (one meter, installed on first use). */
+  dynamoCallTime(): CallTimeMeter {
+    this.callTime ??= meterCallTime(this.env.dynamodb);
+    return this.callTime;
+  }
+
+  private callTime: CallTimeMeter | undefined;
 
   /** The load of a bot, if this run loaded it. */
   loadOf(botId: string): LoadResult | undefined {

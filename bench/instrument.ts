@@ -75,3 +75,26 @@ export async function redisInputBytes(redis: Redis): Promise<number> {
   if (match === null) throw new Error('INFO stats has no total_net_input_bytes');
   return Number(match[1]);
 }
+
+/** Wall time spent inside DynamoDB calls made through one client (and document clients built on it). */
+export type CallTimeMeter = { totalMs(): number };
+
+/**
+ * Times every command sent through `client`, from the call to the parsed response (serialisation, the
+ * server, the transfer, the SDK's parsing and its retries). Calls in flight at once add up separately.
+ */
+export function meterCallTime(client: DynamoDBClient): CallTimeMeter {
+  let total = 0;
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const started = performance.now();
+      try {
+        return await next(args);
+      } finally {
+        total += performance.now() - started;
+      }
+    },
+    { step: 'initialize', name: 'benchCallTimeMeter' },
+  );
+  return { totalMs: () => total };
+}

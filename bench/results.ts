@@ -86,8 +86,17 @@ export type FreshnessRow = {
   note?: string;
 };
 
-/** The Query pages of (b) alone, to tell DynamoDB Local's time from ours. */
-export type QueryOnlyRow = { encoding: 'list' | 'binary'; n: number; runs: number; medianMs: number };
+/**
+ * How a method's time splits between waiting on DynamoDB Local (its calls, from send to parsed response)
+ * and everything else, measured within the same calls.
+ */
+export type DynamoShareRow = {
+  method: MethodKey;
+  n: number;
+  calls: number;
+  medianMs: number;
+  medianDynamoMs: number;
+};
 
 export type MemoryRow = { n: number; idleRssMiB: number; peakRssMiB: number; note?: string };
 
@@ -99,7 +108,7 @@ export type BenchResults = {
   k: number;
   totalSeconds: number;
   latency: LatencyRow[];
-  queryOnly: QueryOnlyRow[];
+  dynamoShare: DynamoShareRow[];
   writeCost: WriteCostRow[];
   batchCost: BatchCostRow[];
   freshness: FreshnessRow[];
