@@ -1,5 +1,7 @@
+import { latencyChart } from '../../bench/chart';
 import { generateDataset, generateQueries, prefixOf } from '../../bench/data';
 import { itemSize, significantDigits, valueSize, writeUnits } from '../../bench/item-size';
+import { renderMarkdown } from '../../bench/report';
 import { seededRng } from '../../bench/rng';
 import { exactTopK, meanRecallAtK, percentile, recallAtK } from '../../bench/stats';
 
@@ -83,5 +85,71 @@ describe('bench DynamoDB item sizes', () => {
     expect(writeUnits(itemSize(item))).toBe(2);
     expect(writeUnits(1024)).toBe(1);
     expect(writeUnits(1025)).toBe(2);
+  });
+});
+
+describe('bench report', () => {
+  const row = (method: 'a' | 'd' | 'e', n: number, median: number) => ({
+    method,
+    n,
+    summary: { median, p95: median * 2, samples: 5 },
+    recall: 1,
+  });
+
+  it('plots each method on log scales: ten times slower is one decade higher', () => {
+    const svg = latencyChart([row('d', 1000, 1), row('d', 10000, 10), row('e', 1000, 0.1)], 'latency');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+    const points = [...svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)" r="4"/g)].map((m) => [
+      Number(m[1]),
+      Number(m[2]),
+    ]);
+    // Per method in table order: its data points, then its legend marker.
+    expect(points).toHaveLength(5);
+    const [d1k, d10k, , e1k] = points as [number[], number[], number[], number[]];
+    expect(d10k[1] as number).toBeLessThan(d1k[1] as number);
+    expect((d1k[1] as number) - (d10k[1] as number)).toBeCloseTo((e1k[1] as number) - (d1k[1] as number), 5);
+    expect(svg.match(/<polyline /g)).toHaveLength(1);
+  });
+
+  it('states the ratios to the baseline and to usearch, and why a method was skipped', () => {
+    const results = {
+      machine: {
+        date: '2026-01-01T00:00:00.000Z',
+        cpuModel: 'cpu',
+        cores: 2,
+        memoryGiB: 4,
+        node: 'v20',
+        redisServer: '7',
+        redisMallocConf: 'thp:always',
+        dynamoDbLocal: '3',
+        java: 'java',
+        usearch: '2',
+        lancedb: '0',
+      },
+      mode: 'quick' as const,
+      dimension: 384,
+      queries: 2,
+      k: 10,
+      totalSeconds: 1,
+      latency: [
+        row('a', 1000, 2000),
+        row('d', 1000, 1),
+        row('e', 1000, 0.25),
+        { method: 'a' as const, n: 10000, skipped: 'too slow' },
+      ],
+      dynamoShare: [],
+      writeCost: [],
+      batchCost: [],
+      freshness: [],
+      memory: [],
+      notes: [],
+    };
+    const markdown = renderMarkdown(results);
+    expect(markdown).toMatch(
+      /\| \(d\) snapshot, warm \| 1k \| 5 \| 1\.00 \| 2\.00 \| 2000× \| 4\.00× \| 1\.000 \|/,
+    );
+    expect(markdown).toContain('skipped: too slow');
+    expect(markdown).toContain('MALLOC_CONF=thp:always');
   });
 });
