@@ -202,6 +202,11 @@ export function renderText(results: BenchResults): string {
   return `${parts.join('\n\n')}\n`;
 }
 
+/** Markdown would read `<Number>` as an HTML tag and drop it. */
+function mdText(text: string): string {
+  return text.replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 /** The results as bench/results.md. */
 export function renderMarkdown(results: BenchResults): string {
   const parts = [
@@ -214,16 +219,18 @@ export function renderMarkdown(results: BenchResults): string {
     '![Search latency against N](latency.svg)',
   ];
   for (const table of tables(results)) {
-    parts.push(`## ${table.title}\n\n${markdownTable(table.header, table.rows)}`);
-    if (table.footnote !== undefined) parts.push(table.footnote);
+    const header = table.header.map((h) => mdText(h === '' ? 'note' : h));
+    const rows = table.rows.map((r) => r.map(mdText));
+    parts.push(`## ${mdText(table.title)}\n\n${markdownTable(header, rows)}`);
+    if (table.footnote !== undefined) parts.push(mdText(table.footnote));
   }
   parts.push(
     `## Methods\n\n${METHOD_KEYS.filter((key) => results.latency.some((r) => r.method === key))
-      .map((key) => `- **${METHODS[key].label}**: ${METHODS[key].what}`)
+      .map((key) => `- **${mdText(METHODS[key].label)}**: ${mdText(METHODS[key].what)}`)
       .join('\n')}`,
   );
   if (results.notes.length > 0) {
-    parts.push(`## Notes\n\n${results.notes.map((n) => `- ${n}`).join('\n')}`);
+    parts.push(`## Notes\n\n${results.notes.map((n) => `- ${mdText(n)}`).join('\n')}`);
   }
   return `${parts.join('\n\n')}\n`;
 }
