@@ -20,7 +20,7 @@ const BOT_ID = 'demo-bot';
 const QUESTIONS = [
   'How does Lambda retry a failed batch from a DynamoDB stream?',
   'What happens when Redis restarts and the snapshot is lost?',
-  'How long should the dough proof in the fridge?',
+  'How long should the loaf proof in the fridge?',
 ];
 
 type SearchResponse = {
@@ -72,8 +72,22 @@ async function loadDocument(
   };
 }
 
+/**
+ * fetch, tried again when the connection itself fails: a pooled keep-alive connection the local server
+ * has just closed fails the request before it is sent. Every call the demo makes is idempotent.
+ */
+async function fetchRetryingConnection(url: string, init: RequestInit): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
+}
+
 async function api<T>(state: DevStackInfo, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${state.httpUrl}${path}`, {
+  const response = await fetchRetryingConnection(`${state.httpUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${state.token}`, 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),

@@ -32,12 +32,22 @@ type DirectSummary = {
   results: { ok: boolean; error?: { name: string; message: string; field?: string } }[];
 };
 
+/**
+ * One HTTP call. A request that fails before any response (a pooled keep-alive connection the server
+ * closed at that moment) is sent again: every call here is idempotent, and any HTTP answer counts.
+ */
 async function http<T>(method: string, path: string, body?: unknown, token = stack.token) {
-  const response = await fetch(`${stack.httpUrl}${path}`, {
+  const init: RequestInit = {
     method,
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+  };
+  let response: Response;
+  try {
+    response = await fetch(`${stack.httpUrl}${path}`, init);
+  } catch {
+    response = await fetch(`${stack.httpUrl}${path}`, init);
+  }
   const text = await response.text();
   return { status: response.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
 }
