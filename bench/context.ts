@@ -44,6 +44,7 @@ export class BenchContext {
     this.results = {
       machine: machineInfo(),
       mode: options.mode,
+      command: ['npm run bench', ...(options.argv.length > 0 ? ['--', ...options.argv] : [])].join(' '),
       dimension: DIMENSION,
       queries: options.queries,
       k: K,

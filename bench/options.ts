@@ -4,6 +4,8 @@ export type Suite = (typeof SUITES)[number];
 
 export type BenchOptions = {
   mode: 'quick' | 'full';
+  /** The flags as given. */
+  argv: string[];
   /** The suites to run (all unless --only names some). */
   suites: Suite[];
   /** Sizes for the in-memory and Redis methods. */
@@ -58,6 +60,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   if (quick) {
     return {
       mode: 'quick',
+      argv,
       suites,
       sizes: [1_000, 10_000],
       dynamoSizes: [1_000],
@@ -74,6 +77,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   return {
     mode: 'full',
+    argv,
     suites,
     sizes: [1_000, 10_000, 100_000],
     dynamoSizes: [1_000, 10_000],

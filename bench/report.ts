@@ -184,7 +184,7 @@ function tables(results: BenchResults): Table[] {
 function machineLines(results: BenchResults): string[] {
   const m = results.machine;
   return [
-    `date: ${m.date} (${results.mode} run, ${results.totalSeconds.toFixed(0)} s)`,
+    `date: ${m.date} (\`${results.command}\`, ${results.totalSeconds.toFixed(0)} s)`,
     `machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB`,
     `Node ${m.node}; redis-server ${m.redisServer} with MALLOC_CONF=${m.redisMallocConf}`,
     `DynamoDB Local ${m.dynamoDbLocal} on ${m.java}`,

@@ -103,6 +103,8 @@ export type MemoryRow = { n: number; idleRssMiB: number; peakRssMiB: number; not
 export type BenchResults = {
   machine: MachineInfo;
   mode: 'quick' | 'full';
+  /** The command line that produced the results. */
+  command: string;
   dimension: number;
   queries: number;
   k: number;

@@ -128,6 +128,7 @@ describe('bench report', () => {
         lancedb: '0',
       },
       mode: 'quick' as const,
+      command: 'npm run bench -- --quick',
       dimension: 384,
       queries: 2,
       k: 10,
