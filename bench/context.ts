@@ -1,8 +1,9 @@
+import { DynamoChunkStore } from '../src/adapters/dynamodb/chunk-store';
 import type { SnapshotStore } from '../src/ports';
 import { type BenchDataset, prefixOf, storedChunk } from './data';
 import type { BenchEnvironment } from './environment';
 import { count } from './format';
-import { type CallTimeMeter, meterCallTime } from './instrument';
+import { type CallTimeMeter, meterCallTime, meterWriteCapacity, type WriteCapacityMeter } from './instrument';
 import { type LoadResult, loadChunks } from './load';
 import { machineInfo } from './machine';
 import { timeQueries } from './measure';
@@ -141,13 +142,16 @@ export class BenchContext {
     if (!this.loads.has(botId)) {
       const dataset = this.dataset(n);
       this.progress.note(`loading ${count(n)} chunks (${encoding}) into DynamoDB Local`);
+      const store = new DynamoChunkStore(this.env.documents, {
+        table: this.env.config.tables.vectorEmbeddings,
+        embeddingEncoding: encoding,
+      });
       const result = await loadChunks(
-        this.env.documents,
-        this.env.config.tables.vectorEmbeddings,
+        store,
+        this.writeCapacity(),
         n,
         (row) => storedChunk(dataset, botId, row, CREATED_AT),
-        encoding,
-        { onProgress: (done) => this.progress.count(`load ${botId}`, done, n) },
+        (done) => this.progress.count(`load ${botId}`, done, n),
       );
       this.progress.note(`loaded ${botId} in ${(result.milliseconds / 1000).toFixed(1)} s`);
       this.loads.set(botId, result);
@@ -185,6 +189,14 @@ export class BenchContext {
   }
 
   private callTime: CallTimeMeter | undefined;
+
+  /** Write capacity reported for writes through the bench's DynamoDB client (installed on first use). */
+  writeCapacity(): WriteCapacityMeter {
+    this.capacity ??= meterWriteCapacity(this.env.dynamodb);
+    return this.capacity;
+  }
+
+  private capacity: WriteCapacityMeter | undefined;
 
   /** The load of a bot, if this run loaded it. */
   loadOf(botId: string): LoadResult | undefined {

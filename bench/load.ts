@@ -1,9 +1,12 @@
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EmbeddingEncoding } from '../src/config';
 import { encodeEmbedding } from '../src/domain/embedding-codec';
 import type { StoredChunk } from '../src/domain/types';
+import type { ChunkStore } from '../src/ports';
+import type { WriteCapacityMeter } from './instrument';
 
-/** The item as VectorEmbeddings stores it, with the embedding in the given encoding. */
+const SLICE = 500;
+
+/** The item as VectorEmbeddings stores it (as ChunkStore.put writes it), embedding in the given encoding. */
 export function itemOf(chunk: StoredChunk, encoding: EmbeddingEncoding): Record<string, unknown> {
   return {
     bot_id: chunk.bot_id,
@@ -19,58 +22,29 @@ export function itemOf(chunk: StoredChunk, encoding: EmbeddingEncoding): Record<
 }
 
 export type LoadResult = {
-  /** Sum of ConsumedCapacity the server reported (undefined when it reported none). */
+  /** Sum of ConsumedCapacity the server reported for the writes (undefined when it reported none). */
   reportedWriteUnits: number | undefined;
-  requests: number;
   milliseconds: number;
 };
 
 /**
- * Loads chunks into VectorEmbeddings with BatchWriteItem (25 items a request, a few requests in
- * flight), retrying unprocessed items. This is bench set-up, not a measured path: the product's
- * own writer is ChunkStore.put.
+ * Loads a bot's chunks into VectorEmbeddings through the product's writer (ChunkStore.put: BatchWriteItem
+ * in groups of 25, a few in flight, unprocessed items retried), in slices so that progress can be shown.
+ * `meter` sees every write of the client the store uses; it is reset here.
  */
 export async function loadChunks(
-  documents: DynamoDBDocumentClient,
-  table: string,
+  store: Pick<ChunkStore, 'put'>,
+  meter: WriteCapacityMeter,
   count: number,
   chunkAt: (row: number) => StoredChunk,
-  encoding: EmbeddingEncoding,
-  options: { concurrency?: number; onProgress?: (done: number) => void } = {},
+  onProgress?: (done: number) => void,
 ): Promise<LoadResult> {
   const started = performance.now();
-  const concurrency = options.concurrency ?? 4;
-  let next = 0;
-  let done = 0;
-  let requests = 0;
-  let reported: number | undefined;
-  const worker = async () => {
-    while (next < count) {
-      const from = next;
-      const to = Math.min(count, from + 25);
-      next = to;
-      let pending = [];
-      for (let row = from; row < to; row++)
-        pending.push({ PutRequest: { Item: itemOf(chunkAt(row), encoding) } });
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 2000)));
-        if (attempt > 10) throw new Error(`bench load: ${pending.length} items still unprocessed`);
-        const response = await documents.send(
-          new BatchWriteCommand({
-            RequestItems: { [table]: pending },
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
-        );
-        requests++;
-        for (const consumed of response.ConsumedCapacity ?? []) {
-          if (consumed.CapacityUnits !== undefined) reported = (reported ?? 0) + consumed.CapacityUnits;
-        }
-        pending = (response.UnprocessedItems?.[table] ?? []) as typeof pending;
-      }
-      done += to - from;
-      options.onProgress?.(done);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return { reportedWriteUnits: reported, requests, milliseconds: performance.now() - started };
+  meter.reset();
+  for (let from = 0; from < count; from += SLICE) {
+    const to = Math.min(count, from + SLICE);
+    await store.put(Array.from({ length: to - from }, (_, i) => chunkAt(from + i)));
+    onProgress?.(to);
+  }
+  return { reportedWriteUnits: meter.units(), milliseconds: performance.now() - started };
 }

@@ -5,8 +5,8 @@ import { itemOf } from '../load';
 
 /**
  * Write capacity per chunk for each encoding: computed from the item-size rules over 100 sample items,
- * and as DynamoDB Local reported it (ReturnConsumedCapacity on the BatchWriteItem calls that loaded the
- * 1k bots). The filename-index GSI projects ALL attributes, so each write is paid twice.
+ * and as DynamoDB Local reported it (ReturnConsumedCapacity on the BatchWriteItem calls of ChunkStore.put
+ * that loaded the 1k bots). The filename-index GSI projects ALL attributes, so each write is paid twice.
  */
 export async function writeCost(context: BenchContext): Promise<void> {
   for (const encoding of ['list', 'binary'] as const) {
