@@ -521,9 +521,18 @@ export class StreamRunner {
           continue;
         }
         if (name === 'TrimmedDataAccessException') {
-          this.log.error(
-            `records after ${shard.readPosition ?? shard.checkpoint} on ${shard.info.shardId} were trimmed from the stream (older than its retention) and are lost; continuing at the oldest record still there`,
-          );
+          const position = shard.readPosition ?? shard.checkpoint;
+          // With no position yet we were reading from the trim horizon anyway: nothing can be lost (DynamoDB
+          // Local answers this way on a fresh shard), so it is no error.
+          if (position === undefined) {
+            this.log.info(
+              `${shard.info.shardId}: the trim horizon moved while starting; reading from the oldest record`,
+            );
+          } else {
+            this.log.error(
+              `records after ${position} on ${shard.info.shardId} were trimmed from the stream (older than its retention) and are lost; continuing at the oldest record still there`,
+            );
+          }
           shard.iterator = undefined;
           shard.trimmed = true;
           continue;
