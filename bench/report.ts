@@ -123,7 +123,9 @@ function batchCostTable(results: BenchResults): Table {
       row.dynamoWriteUnits === undefined ? 'not reported' : row.dynamoWriteUnits.toFixed(1),
     ]),
     footnote:
-      '100 INSERTs (4 new documents of 25 chunks) into a bot whose snapshot is present, after one earlier batch. ' +
+      '100 INSERTs (4 new documents of 25 chunks) into a bot whose snapshot is present, after one earlier batch; ' +
+      "the bots' snapshots were published directly through the snapshot store's beginRebuild/commitRebuild " +
+      'from the generated rows, not through 100k DynamoDB writes. ' +
       'Redis bytes: INFO stats total_net_input_bytes before and after the handler ran. WCU by the rules: 1 a written ' +
       'item under 1 KB, 2 inside TransactWriteItems; DynamoDB Local reports transactions differently.',
   };
