@@ -5,7 +5,6 @@ import { createRedisClient } from '../../src/clients';
 import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
 import { type BenchContext, DIMENSION, type SizeContext } from '../context';
 import { count } from '../format';
-import { meterCallTime } from '../instrument';
 import { lancedbFlat } from '../methods/lancedb-flat';
 import type { SearchMethod } from '../methods/method';
 import { benchBot, ourSearch } from '../methods/our-search';
