@@ -167,11 +167,16 @@ async function redisAnswers(port: number): Promise<boolean> {
 
 /**
  * Starts a private redis-server with no persistence. `port` restarts one on the port it had,
- * which is how tests simulate a Redis restart (all data gone, same URL).
+ * which is how tests simulate a Redis restart (all data gone, same URL). `mallocConf: null` runs it with
+ * jemalloc's stock settings instead of REDIS_MALLOC_CONF (the benchmark compares the two).
  */
-export async function startRedisServer(options: { port?: number; log?: Log } = {}): Promise<LocalService> {
+export async function startRedisServer(
+  options: { port?: number; log?: Log; mallocConf?: string | null } = {},
+): Promise<LocalService> {
   requireRedisServer();
   const port = options.port ?? (await findFreePort());
+  const env: NodeJS.ProcessEnv = { ...process.env, MALLOC_CONF: options.mallocConf ?? REDIS_MALLOC_CONF };
+  if (options.mallocConf === null) delete env.MALLOC_CONF;
   const child = spawn(
     'redis-server',
     [
@@ -186,7 +191,7 @@ export async function startRedisServer(options: { port?: number; log?: Log } = {
       '--protected-mode',
       'no',
     ],
-    { stdio: 'ignore', env: { ...process.env, MALLOC_CONF: REDIS_MALLOC_CONF } },
+    { stdio: 'ignore', env },
   );
   children.add(child);
   const url = `redis://127.0.0.1:${port}`;
