@@ -2,6 +2,7 @@ import IORedis, { type Redis } from 'ioredis';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createRedisClient } from '../../src/clients';
+import { startRedisServer } from '../../src/local/stack';
 import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
 import { type BenchContext, DIMENSION, type SizeContext } from '../context';
 import { count } from '../format';
@@ -12,7 +13,6 @@ import { strategyOne } from '../methods/strategy-one';
 import { usearchExact } from '../methods/usearch-exact';
 import type { MethodKey } from '../results';
 import { percentile } from '../stats';
-import { startStockRedis } from '../stock-redis';
 
 /** (e) and (f): the same vectors, already in this process's memory. */
 export async function inMemoryMethods(context: BenchContext, size: SizeContext): Promise<void> {
@@ -98,7 +98,8 @@ export async function snapshotMethods(context: BenchContext, size: SizeContext):
     }
   }
   if (!context.options.stockRedisSizes.includes(size.n)) return;
-  const stock = await startStockRedis();
+  // jemalloc's stock settings: the configuration most installations run.
+  const stock = await startRedisServer({ mallocConf: null });
   const stockClient = patientRedisClient(stock.url);
   try {
     await snapshotPaths(context, size, { client: stockClient, url: stock.url }, { cold: 'c-stock' });
