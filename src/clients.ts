@@ -32,7 +32,10 @@ export function createRedisClient(url: string): Redis {
   return new Redis(url, {
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
-    commandTimeout: 5000,
+    // Sized for the largest reply: a cold read of a 100k-chunk snapshot moves ~150 MB and took over 5 s on a
+    // loaded machine (the benchmark saw search fall back to DynamoDB). A hung Redis is caught sooner where it
+    // matters: search's version check gives up after 1 s, the stream handler's snapshot update after 8 s.
+    commandTimeout: 30_000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   });
 }

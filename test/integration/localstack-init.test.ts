@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -32,12 +33,15 @@ let client: DynamoDBClient;
 // Each AWS CLI call starts a Python interpreter (about a second here); the script makes up to nine.
 jest.setTimeout(90_000);
 
+// Debian's awscli (v2, what .ci/run installs) when present; another `aws` on the PATH otherwise.
+const awsCli = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
+
 async function runInitScript(extraEnv: Record<string, string> = {}) {
   return run('sh', [script], {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
-      AWS_CLI: `aws --endpoint-url ${process.env.DYNAMODB_ENDPOINT}`,
+      AWS_CLI: `${awsCli} --endpoint-url ${process.env.DYNAMODB_ENDPOINT}`,
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_DEFAULT_REGION: process.env.AWS_REGION ?? 'us-east-1',
