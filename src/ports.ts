@@ -158,7 +158,10 @@ export interface BotStats {
   /** The bot's counts and watermark, read strongly consistently. */
   read(botId: string): Promise<BotCountsState>;
   /** The named documents (strongly consistent, all pages); absent ones are left out. */
-  readDocuments(botId: string, filenames: string[]): Promise<Map<string, import('./domain/count-deltas').DocumentState>>;
+  readDocuments(
+    botId: string,
+    filenames: string[],
+  ): Promise<Map<string, import('./domain/count-deltas').DocumentState>>;
   /**
    * Commits the writes in order, one transaction each. Stops at the first whose watermark condition
    * failed (someone else counted in between): `conflict` true, `committed` how many went through.
