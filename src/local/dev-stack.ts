@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { signDevToken } from '../auth';
@@ -9,7 +8,7 @@ import { createDynamoDbClient } from '../clients';
 import { loadConfig } from '../config';
 import { ensureTables } from '../tables/definition';
 import { baseDeps } from '../wiring/base';
-import { findFreePort, type LocalStack, startLocalStack } from './stack';
+import { findFreePort, type LocalStack, portAnswers, startLocalStack } from './stack';
 import { consoleRunnerLog, loadStreamSettings, type StreamHandler, StreamRunner } from './stream-runner';
 
 /** The service name and stage serverless-offline runs under (function names derive from them). */
@@ -62,19 +61,6 @@ export type DevStackOptions = {
 };
 
 const projectRoot = join(__dirname, '..', '..');
-
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.connect(port, '127.0.0.1', () => done(true));
-  });
-}
 
 /**
  * serverless-offline's lines worth showing by default: errors and warnings, except the AWS SDK's notice

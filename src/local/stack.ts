@@ -151,7 +151,11 @@ export async function startDynamoDbLocal(log: Log = () => {}): Promise<LocalServ
   return { url, port, owned: true, stop: () => stopChild(child) };
 }
 
-async function redisAnswers(port: number): Promise<boolean> {
+/**
+ * Whether something accepts a TCP connection on 127.0.0.1:`port` and, given a probe, answers `probe.send`
+ * with a reply starting with `probe.expect`.
+ */
+export function portAnswers(port: number, probe?: { send: string; expect: string }): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();
     const done = (ok: boolean) => {
@@ -160,10 +164,15 @@ async function redisAnswers(port: number): Promise<boolean> {
     };
     socket.setTimeout(500, () => done(false));
     socket.once('error', () => done(false));
-    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
+    socket.connect(port, '127.0.0.1', () => {
+      if (probe === undefined) done(true);
+      else socket.write(probe.send);
+    });
+    if (probe !== undefined) socket.once('data', (data) => done(data.toString().startsWith(probe.expect)));
   });
 }
+
+const redisAnswers = (port: number) => portAnswers(port, { send: 'PING\r\n', expect: '+PONG' });
 
 /**
  * Starts a private redis-server with no persistence. `port` restarts one on the port it had,
