@@ -35,6 +35,18 @@ end
 local function has_orphans(k)
   return redis.call('EXISTS', k[2], k[3], k[4], k[5], k[6]) > 0
 end
+
+-- The live snapshot as a script may use it: 'ok', dim, slots, live; or 'absent'; or 'dropped' after
+-- deleting what a broken snapshot (or the orphans of an evicted meta hash) left behind.
+local function live_state(k)
+  local state, dim, slots, live = snapshot_state(k)
+  if state == 'ok' then return state, dim, slots, live end
+  if state == 'broken' or has_orphans(k) then
+    unlink_data(k)
+    return 'dropped'
+  end
+  return 'absent'
+end
 `;
 
 /**
@@ -81,18 +93,8 @@ if staging_ttl == '' and redis.call('EXISTS', building) == 1 then
   end
 end
 
-local state, dim, slots, live = snapshot_state(k)
-if state == 'absent' then
-  if has_orphans(k) then
-    unlink_data(k)
-    return 'dropped'
-  end
-  return 'absent'
-end
-if state == 'broken' then
-  unlink_data(k)
-  return 'dropped'
-end
+local state, dim, slots, live = live_state(k)
+if state ~= 'ok' then return state end
 
 local touched = false
 local function remove(id)
@@ -164,18 +166,8 @@ return 'applied'
  */
 export const SNAPSHOT_VERSION_LUA = `${PRELUDE}
 local k = { KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6] }
-local state = snapshot_state(k)
-if state == 'absent' then
-  if has_orphans(k) then
-    unlink_data(k)
-    return 'dropped'
-  end
-  return 'absent'
-end
-if state == 'broken' then
-  unlink_data(k)
-  return 'dropped'
-end
+local state = live_state(k)
+if state ~= 'ok' then return state end
 return redis.call('HMGET', k[1], 'build', 'seq', 'epoch')
 `;
 
