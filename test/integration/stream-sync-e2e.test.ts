@@ -21,6 +21,7 @@ import {
 } from '../../src/local/stream-runner';
 import { ensureTables } from '../../src/tables/definition';
 import { baseDeps } from '../../src/wiring/base';
+import { rng } from '../fixtures/random';
 import { contentOf, expectContent, expectedContent } from '../fixtures/snapshot-chunks';
 
 jest.setTimeout(120_000);
@@ -194,18 +195,6 @@ async function expectMatchesTable(botId: string): Promise<Verdict> {
   return 'snapshot current';
 }
 
-/** A small deterministic PRNG, so a failing run can be replayed from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function makeChunk(botId: string, filename: string, index: number, random: () => number): StoredChunk {
   const embedding = new Float32Array(DIM);
   for (let d = 0; d < DIM; d++) embedding[d] = random() * 2 - 1 + (d === 0 ? 0.01 : 0);
@@ -228,7 +217,7 @@ describe('stream sync end to end through the local stream runner', () => {
     try {
       const botId = await registerBot();
       expect(await rebuildSnapshot(botId)).toBe(true);
-      const random = mulberry32(7);
+      const random = rng(7);
       const a = Array.from({ length: 12 }, (_, i) => makeChunk(botId, 'a.pdf', i, random));
       const b = Array.from({ length: 8 }, (_, i) => makeChunk(botId, 'b.pdf', i, random));
       await chunkStore.put([...a, ...b]);
@@ -261,7 +250,7 @@ describe('stream sync end to end through the local stream runner', () => {
     try {
       const botId = await registerBot();
       expect(await rebuildSnapshot(botId)).toBe(true);
-      const random = mulberry32(11);
+      const random = rng(11);
       const good = Array.from({ length: 6 }, (_, i) => makeChunk(botId, 'a.pdf', i, random));
       await chunkStore.put(good.slice(0, 3));
       // Written around the write path's validation: 5 bytes are not a float32 vector.
@@ -314,7 +303,7 @@ describe('stream sync end to end through the local stream runner', () => {
 
   it('ends exact after thousands of random operations with injected failures, duplicates and a Redis restart', async () => {
     const seed = Number(process.env.STREAM_E2E_SEED ?? Date.now() % 100_000);
-    const random = mulberry32(seed);
+    const random = rng(seed);
     const injected = { before: 0, after: 0, partial: 0, duplicate: 0, concurrent: 0 };
     const flaky: StreamHandler = async (event, context) => {
       const roll = random();
@@ -428,7 +417,7 @@ describe('stream sync end to end through the local stream runner', () => {
     };
 
     try {
-      const writers = bots.map((botId, i) => writer(botId, mulberry32(seed * 31 + i)));
+      const writers = bots.map((botId, i) => writer(botId, rng(seed * 31 + i)));
       // Mid-run: Redis goes away (data and all), writes and batches go on, then it comes back empty.
       await new Promise((resolve) => setTimeout(resolve, 4000));
       await redisServer.stop();

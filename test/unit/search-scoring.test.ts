@@ -5,18 +5,7 @@ import {
   TopKSelector,
   topKByDotProduct,
 } from '../../src/domain/scoring';
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../fixtures/random';
 
 function packedUnitVectors(rows: number, dimension: number, random: () => number): Float32Array {
   const out = new Float32Array(rows * dimension);
