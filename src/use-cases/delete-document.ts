@@ -1,5 +1,5 @@
+import { checkBotId, checkKey, MAX_FILENAME_BYTES } from '../domain/dynamo-limits';
 import type { DeleteDocumentMessage } from '../domain/ingestion-messages';
-import { ValidationError } from '../errors';
 import type { ChunkStore } from '../ports';
 
 export type DeleteDocumentResult = { bot_id: string; filename: string; deleted: number };
@@ -8,15 +8,15 @@ export type DeleteDocumentResult = { bot_id: string; filename: string; deleted: 
  * Removes every chunk of one document (found through filename-index and, for deterministic ids, the base
  * table; deleted in batches of 25). Deleting a document that has no chunks does nothing, so a redelivered
  * message is harmless.
- * @throws ValidationError when bot_id or filename is empty.
+ * @throws ValidationError when bot_id or filename is not a valid key (empty, too many bytes).
  * @throws WriteIncompleteError when DynamoDB kept refusing some deletes (delivering the message again is safe).
  */
 export async function deleteDocument(
   chunks: Pick<ChunkStore, 'documentChunkKeys' | 'delete'>,
   message: Pick<DeleteDocumentMessage, 'bot_id' | 'filename'>,
 ): Promise<DeleteDocumentResult> {
-  if (message.bot_id.trim() === '') throw new ValidationError('bot_id must not be empty', 'bot_id');
-  if (message.filename.trim() === '') throw new ValidationError('filename must not be empty', 'filename');
+  checkBotId(message.bot_id);
+  checkKey(message.filename, 'filename', MAX_FILENAME_BYTES);
   const keys = await chunks.documentChunkKeys(message.bot_id, message.filename);
   if (keys.length > 0) {
     await chunks.delete(

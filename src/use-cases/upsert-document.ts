@@ -1,8 +1,9 @@
 import type { EmbeddingEncoding } from '../config';
 import { validateDocument } from '../domain/document-validation';
+import { checkBotId } from '../domain/dynamo-limits';
 import type { UpsertDocumentMessage } from '../domain/ingestion-messages';
 import type { StoredChunk } from '../domain/types';
-import { ConflictError, ValidationError } from '../errors';
+import { ConflictError } from '../errors';
 import type { BotRegistry, ChunkKey, ChunkStore } from '../ports';
 
 export type UpsertDocumentDeps = {
@@ -45,8 +46,8 @@ export async function upsertDocument(
   deps: UpsertDocumentDeps,
   message: UpsertDocumentMessage,
 ): Promise<UpsertDocumentResult> {
-  // Checked before the lookup: DynamoDB rejects an empty key outright.
-  if (message.bot_id.trim() === '') throw new ValidationError('bot_id must not be empty', 'bot_id');
+  // Checked before the lookup: DynamoDB rejects an empty or oversized key outright.
+  checkBotId(message.bot_id);
   const bot = await deps.bots.get(message.bot_id);
   const document = validateDocument(message, {
     dimension: bot?.embedding_dimension ?? deps.defaultEmbeddingDimension,

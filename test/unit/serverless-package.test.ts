@@ -195,7 +195,7 @@ describe('serverless package --stage dev', () => {
       ['DELETE /bots/{botId}', 'handlers/http-delete-bot.handler'],
       ['GET /bots/{botId}/documents', 'handlers/http-list-documents.handler'],
       ['POST /bots/{botId}/documents', 'handlers/http-upsert-document.handler'],
-      ['DELETE /bots/{botId}/documents/{filename}', 'handlers/http-delete-document.handler'],
+      ['DELETE /bots/{botId}/documents', 'handlers/http-delete-document.handler'],
     ];
 
     it('has exactly the seven routes', () => {
