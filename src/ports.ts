@@ -170,3 +170,18 @@ export interface BotStats {
   /** Bumps `snapshot_epoch` on its own, for a snapshot failure after the counts were already committed. */
   bumpSnapshotEpoch(botId: string, updatedAt: string): Promise<void>;
 }
+
+/**
+ * Short per-document write leases (DocumentLeases): one replacement or deletion of a document runs at a
+ * time, so two never interleave into a mix of versions.
+ */
+export interface DocumentLeases {
+  /**
+   * Takes the document's lease for `holder` until `ttlMs` from now, if it is free, expired, or already
+   * held by the same `holder` (a resend of the same request takes over the lease its crashed first try
+   * left behind). Returns false when another holder has it.
+   */
+  acquire(botId: string, filename: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease back if `holder` still holds it; does nothing otherwise. */
+  release(botId: string, filename: string, holder: string): Promise<void>;
+}

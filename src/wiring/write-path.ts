@@ -1,5 +1,6 @@
 import { DynamoBotRegistry } from '../adapters/dynamodb/bot-registry';
 import { DynamoChunkStore } from '../adapters/dynamodb/chunk-store';
+import { DynamoDocumentLeases } from '../adapters/dynamodb/document-leases';
 import type {
   DeleteBotMessage,
   DeleteDocumentMessage,
@@ -44,6 +45,7 @@ export function writeDeps(): WriteDeps {
     const ingest: IngestDeps = {
       chunks,
       bots,
+      leases: new DynamoDocumentLeases(documents, config.tables.documentLeases),
       defaultEmbeddingDimension: config.defaultEmbeddingDimension,
       embeddingEncoding: config.embeddingEncoding,
     };
@@ -52,7 +54,7 @@ export function writeDeps(): WriteDeps {
       chunks,
       ingest,
       upsertDocument: (message) => upsertDocument(ingest, message),
-      deleteDocument: (message) => deleteDocument(chunks, message),
+      deleteDocument: (message) => deleteDocument(ingest, message),
       deleteBot: (message) => deleteBot(ingest, message),
     };
   }

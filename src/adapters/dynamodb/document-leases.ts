@@ -1,0 +1,58 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { DocumentLeases } from '../../ports';
+
+/**
+ * DocumentLeases on DynamoDB: one item per document being written (same keys as BotDocuments, in a table
+ * of its own so that the stream handler, which rewrites and deletes BotDocuments items, can never drop a
+ * lease). Taken with a conditional PutItem, given back with a conditional DeleteItem; `expires_at` (epoch
+ * seconds) lets DynamoDB's TTL remove a lease a crash left behind.
+ */
+export class DynamoDocumentLeases implements DocumentLeases {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async acquire(botId: string, filename: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = this.now();
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            bot_id: botId,
+            filename,
+            holder,
+            lease_until: now + ttlMs,
+            expires_at: Math.ceil((now + ttlMs) / 1000) + 3600,
+          },
+          // Free, expired, or a resend of the same request (same holder) taking it over.
+          ConditionExpression: 'attribute_not_exists(bot_id) OR lease_until < :now OR holder = :holder',
+          ExpressionAttributeValues: { ':now': now, ':holder': holder },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async release(botId: string, filename: string, holder: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { bot_id: botId, filename },
+          ConditionExpression: 'holder = :holder',
+          ExpressionAttributeValues: { ':holder': holder },
+        }),
+      );
+    } catch (error) {
+      // Expired and taken by someone else meanwhile: theirs now, leave it.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+}
