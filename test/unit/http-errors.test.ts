@@ -1,11 +1,13 @@
 import { searchRequestSchema } from '../../src/domain/search-request';
 import {
   ConflictError,
+  DocumentBusyError,
   ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
   UnauthorizedError,
   ValidationError,
+  WriteIncompleteError,
 } from '../../src/errors';
 import { errorToResponse } from '../../src/http/error-response';
 import { botIdParameter, filenameParameter, MAX_BODY_BYTES, parseJsonBody } from '../../src/http/request';
@@ -27,6 +29,22 @@ describe('http error responses', () => {
     });
     expect(response.statusCode).toBe(status);
     expect(body(response)).toEqual({ error: { code, message: error.message } });
+  });
+
+  it('answers a document held by another write with 409 and Retry-After, so the client can send it again', () => {
+    const response = errorToResponse(new DocumentBusyError('document a.md is busy', 2), () => undefined);
+    expect(response.statusCode).toBe(409);
+    expect(response.headers?.['retry-after']).toBe('2');
+    expect(body(response)).toEqual({ error: { code: 'conflict', message: 'document a.md is busy' } });
+  });
+
+  it('answers writes DynamoDB kept refusing with 503 naming what to do, never a generic 500', () => {
+    const error = new WriteIncompleteError('document a.md is only partly replaced until sent again', ['b/c']);
+    const response = errorToResponse(error, () => {
+      throw new Error('not unexpected');
+    });
+    expect(response.statusCode).toBe(503);
+    expect(body(response)).toEqual({ error: { code: 'write_incomplete', message: error.message } });
   });
 
   it('names the field of a validation error', () => {
