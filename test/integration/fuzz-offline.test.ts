@@ -312,15 +312,13 @@ describe(`fuzzing every route through serverless-offline (seed ${seed})`, () => 
               defect: `delete bot with ${query.slice(0, 30) || 'no confirm'}`,
             }),
           ),
-        fc
-          .constantFrom('/', '/documents/..', '/search/..', '/documents/%2E%2E/')
-          .map(
-            (tail): BadRequest => ({
-              method: 'DELETE',
-              path: `${bot()}${tail}`,
-              defect: `bot path + ${tail}`,
-            }),
-          ),
+        fc.constantFrom('/', '/documents/..', '/search/..', '/documents/%2E%2E/').map(
+          (tail): BadRequest => ({
+            method: 'DELETE',
+            path: `${bot()}${tail}`,
+            defect: `bot path + ${tail}`,
+          }),
+        ),
       ),
       6,
     );
