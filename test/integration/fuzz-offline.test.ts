@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
@@ -16,6 +15,7 @@ import {
   enc,
   type FuzzTarget,
 } from '../fixtures/bad-requests';
+import { tableSnapshot } from '../fixtures/table-snapshot';
 
 /**
  * Issue 14's fuzz suite: generated bad requests against the real handlers under serverless-offline (the
@@ -86,23 +86,7 @@ async function send(request: Omit<BadRequest, 'defect'>, token = stack.token): P
   return { status: response.status, text, json };
 }
 
-/** Every item of every table, canonical, so two snapshots compare as strings. */
-async function tables(): Promise<string> {
-  const out: Record<string, string[]> = {};
-  for (const [name, table] of Object.entries(config.tables)) {
-    const items: string[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await documents.send(
-        new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: start }),
-      );
-      for (const item of page.Items ?? []) items.push(JSON.stringify(item, Object.keys(item).sort()));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
-    out[name] = items.sort();
-  }
-  return JSON.stringify(out);
-}
+const tables = () => tableSnapshot(documents, Object.values(config.tables));
 
 /** Problems with one answer to a request that must be refused. */
 function problems(answer: Answer): string[] {
@@ -122,8 +106,11 @@ async function expectAllRefused(route: string, requests: BadRequest[]): Promise<
   const before = await tables();
   const failures: string[] = [];
   const statuses = new Map<number, number>();
+  const started = Date.now();
+  let done = 0;
   await forEach(requests, async (request) => {
     const answer = await send(request);
+    if (++done % 500 === 0) progress(route, done, requests.length, started);
     statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
     const found = problems(answer);
     if (found.length > 0) {
@@ -137,6 +124,14 @@ async function expectAllRefused(route: string, requests: BadRequest[]): Promise<
   );
   expect(failures.slice(0, 10)).toEqual([]);
   expect(await tables()).toBe(before);
+}
+
+/** A progress line for long (soak) runs: count, rate and time left. */
+function progress(route: string, done: number, total: number, started: number): void {
+  const rate = done / ((Date.now() - started) / 1000);
+  process.stderr.write(
+    `[fuzz] ${route}: ${done}/${total} (${rate.toFixed(0)}/s, about ${Math.ceil((total - done) / rate)} s left)\n`,
+  );
 }
 
 function sample<T>(arbitrary: fc.Arbitrary<T>, salt: number, count = runs): T[] {
