@@ -259,8 +259,15 @@ describe(`fuzzing every route through serverless-offline (seed ${seed})`, () => 
     await expectAllRefused('GET /bots/{botId}/documents', requests);
   });
 
-  it('never deletes a document or the bot for a bad delete, dot segments included', async () => {
+  it('never deletes a document for a bad document delete, dot segments included', async () => {
     const name = fc.constantFrom(...target.documents, '.', '..', '%2E%2E', '%2e%2e', 'x/..', '../..');
+    const badQuery = fc.constantFrom(
+      '',
+      'filename=',
+      'filename=a&filename=b',
+      `filename=${enc('é'.repeat(513))}`,
+      'name=..',
+    );
     const requests = sample(
       fc.oneof(
         // The document in the path, as clients did before the filename moved to the query.
@@ -274,50 +281,47 @@ describe(`fuzzing every route through serverless-offline (seed ${seed})`, () => 
         name.map(
           (n): BadRequest => ({ method: 'DELETE', path: `${bot()}/documents/${n}`, defect: `raw path ${n}` }),
         ),
-        fc
-          .constantFrom(
-            '',
-            'filename=',
-            `filename=a&filename=b`,
-            `filename=${enc('é'.repeat(513))}`,
-            'name=..',
-          )
-          .map(
-            (query): BadRequest => ({
-              method: 'DELETE',
-              path: `${bot()}/documents`,
-              query,
-              defect: `query ${query.slice(0, 30)}`,
-            }),
-          ),
-        fc
-          .oneof(
-            fc.constant(''),
-            fc
-              .string()
-              .filter((s) => s !== target.botId)
-              .map((s) => `confirm=${enc(s)}`),
-            fc.constant(`confirm=${enc(target.botId)}&confirm=${enc(target.botId)}`),
-          )
-          .map(
-            (query): BadRequest => ({
-              method: 'DELETE',
-              path: bot(),
-              query,
-              defect: `delete bot with ${query.slice(0, 30) || 'no confirm'}`,
-            }),
-          ),
-        fc.constantFrom('/', '/documents/..', '/search/..', '/documents/%2E%2E/').map(
-          (tail): BadRequest => ({
+        badQuery.map(
+          (query): BadRequest => ({
             method: 'DELETE',
-            path: `${bot()}${tail}`,
-            defect: `bot path + ${tail}`,
+            path: `${bot()}/documents`,
+            query,
+            defect: `query ${query.slice(0, 30)}`,
           }),
         ),
       ),
       6,
     );
-    await expectAllRefused('DELETE /bots/{botId}[/documents]', requests);
+    await expectAllRefused('DELETE /bots/{botId}/documents', requests);
+  });
+
+  it('never deletes the bot without its id in confirm, whatever path was rewritten into its route', async () => {
+    const confirm = fc.oneof(
+      fc.constant(''),
+      fc
+        .string()
+        .filter((s) => s !== target.botId)
+        .map((s) => `confirm=${enc(s)}`),
+      fc.constant(`confirm=${enc(target.botId)}&confirm=${enc(target.botId)}`),
+      fc.constant(`confirm=${enc(target.botId.toUpperCase())}`),
+    );
+    const tail = fc.constantFrom(
+      '',
+      '/',
+      '/documents/..',
+      '/search/..',
+      '/documents/%2E%2E/',
+      '/documents/x/../..',
+    );
+    const requests = sample(fc.tuple(confirm, tail), 8).map(
+      ([query, rest]): BadRequest => ({
+        method: 'DELETE',
+        path: `${bot()}${rest}`,
+        query,
+        defect: `${rest || 'bot'} with ${query.slice(0, 30) || 'no confirm'}`,
+      }),
+    );
+    await expectAllRefused('DELETE /bots/{botId}', requests);
   });
 
   it('refuses bad ingestion messages, one by one and in batches, and creates no bot record', async () => {
