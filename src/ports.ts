@@ -171,17 +171,20 @@ export interface BotStats {
   bumpSnapshotEpoch(botId: string, updatedAt: string): Promise<void>;
 }
 
+/** Who holds a lease: `request` identifies what is written (equal for resends), `token` this attempt. */
+export type LeaseHolder = { request: string; token: string };
+
 /**
  * Short per-document write leases (DocumentLeases): one replacement or deletion of a document runs at a
  * time, so two never interleave into a mix of versions.
  */
 export interface DocumentLeases {
   /**
-   * Takes the document's lease for `holder` until `ttlMs` from now, if it is free, expired, or already
-   * held by the same `holder` (a resend of the same request takes over the lease its crashed first try
-   * left behind). Returns false when another holder has it.
+   * Takes the document's lease for `holder.token` until `ttlMs` from now, if it is free, expired, or held
+   * for the same `holder.request` (a resend of the same request takes over the lease its crashed first
+   * try left behind). Returns false when a different request holds it.
    */
-  acquire(botId: string, filename: string, holder: string, ttlMs: number): Promise<boolean>;
-  /** Gives the lease back if `holder` still holds it; does nothing otherwise. */
-  release(botId: string, filename: string, holder: string): Promise<void>;
+  acquire(botId: string, filename: string, holder: LeaseHolder, ttlMs: number): Promise<boolean>;
+  /** Gives the lease back if `token` still holds it (a takeover replaced it otherwise); else nothing. */
+  release(botId: string, filename: string, token: string): Promise<void>;
 }

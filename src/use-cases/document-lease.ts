@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DocumentBusyError } from '../errors';
-import type { DocumentLeases } from '../ports';
+import type { DocumentLeases, LeaseHolder } from '../ports';
 
 /** How long a lease lasts and how long a writer waits for one. */
 export type LeasePolicy = {
@@ -20,13 +20,16 @@ export type LeasePolicy = {
 export const DEFAULT_LEASE_POLICY: LeasePolicy = { ttlMs: 120_000, waitMs: 20_000, retryAfterSeconds: 2 };
 
 /**
- * The lease holder for a request: a digest of what it writes. A resend of the same request (a client
- * retry, an SQS redelivery after a crash) is the same holder, so it takes over the lease its first try
- * left behind instead of waiting for it to expire; two identical requests writing at once write the same
- * items, so sharing the lease costs nothing.
+ * The lease holder for one attempt at a request: a digest of what it writes, and a token of its own. A
+ * resend of the same request (a client retry, an SQS redelivery after a crash) has the same digest, so it
+ * takes over the lease its first try left behind instead of waiting for it to lapse; the first try, if it
+ * still runs, then writes the same items, and its release no longer matches the token.
  */
-export function leaseHolder(request: unknown): string {
-  return createHash('sha256').update(JSON.stringify(request)).digest('base64url');
+export function leaseHolder(request: unknown): LeaseHolder {
+  return {
+    request: createHash('sha256').update(JSON.stringify(request)).digest('base64url'),
+    token: randomUUID(),
+  };
 }
 
 /**
@@ -37,7 +40,7 @@ export function leaseHolder(request: unknown): string {
 export async function withDocumentLease<T>(
   leases: DocumentLeases,
   document: { bot_id: string; filename: string },
-  holder: string,
+  holder: LeaseHolder,
   policy: LeasePolicy,
   work: () => Promise<T>,
 ): Promise<T> {
@@ -58,6 +61,6 @@ export async function withDocumentLease<T>(
   try {
     return await work();
   } finally {
-    await leases.release(document.bot_id, document.filename, holder);
+    await leases.release(document.bot_id, document.filename, holder.token);
   }
 }

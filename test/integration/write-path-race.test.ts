@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config';
 import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
 import { DocumentBusyError, ValidationError } from '../../src/errors';
 import { deleteDocument } from '../../src/use-cases/delete-document';
+import { leaseHolder } from '../../src/use-cases/document-lease';
 import { type IngestDeps, ingestMessage } from '../../src/use-cases/ingest-message';
 import { type UpsertDocumentDeps, upsertDocument } from '../../src/use-cases/upsert-document';
 
@@ -101,7 +102,7 @@ describe('two replacements of one document at once', () => {
 
   it('refuse the later one with DocumentBusyError when it will not wait, and it succeeds when resent', async () => {
     const botId = `race-${randomUUID()}`;
-    const holder = 'another-request';
+    const holder = { request: 'another-request', token: 'its-token' };
     expect(await leases.acquire(botId, 'doc.md', holder, 60_000)).toBe(true);
 
     const impatient = { ...upsertDeps, leasePolicy: { ttlMs: 60_000, waitMs: 0, retryAfterSeconds: 2 } };
@@ -112,9 +113,24 @@ describe('two replacements of one document at once', () => {
     expect(await stored(botId)).toEqual([]);
     expect(await bots.get(botId)).toBeUndefined();
 
-    await leases.release(botId, 'doc.md', holder);
+    await leases.release(botId, 'doc.md', holder.token);
     await upsertDocument(impatient, version(botId, 'doc.md', 'B', 3));
     expect(await versionsOf(botId)).toEqual({ versions: ['B'], count: 3 });
+  });
+
+  it('lets a resend of the same request take over the lease its crashed first try left behind', async () => {
+    const botId = `race-${randomUUID()}`;
+    const message = version(botId, 'doc.md', 'A', 3);
+    const crashed = { request: leaseHolder(message).request, token: 'crashed-attempt' };
+    expect(await leases.acquire(botId, 'doc.md', crashed, 60_000)).toBe(true);
+    const impatient = { ...upsertDeps, leasePolicy: { ttlMs: 60_000, waitMs: 0, retryAfterSeconds: 2 } };
+
+    const other = await upsertDocument(impatient, version(botId, 'doc.md', 'B', 3)).catch((e) => e);
+    const resent = await upsertDocument(impatient, message);
+
+    expect(other).toBeInstanceOf(DocumentBusyError);
+    expect(resent.written).toBe(3);
+    expect(await versionsOf(botId)).toEqual({ versions: ['A'], count: 3 });
   });
 
   it('never leaves a delete racing a replacement with a partial document', async () => {

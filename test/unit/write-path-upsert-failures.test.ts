@@ -1,7 +1,7 @@
 import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
 import type { BotCollection, StoredChunk } from '../../src/domain/types';
 import { WriteIncompleteError } from '../../src/errors';
-import type { DocumentLeases } from '../../src/ports';
+import type { DocumentLeases, LeaseHolder } from '../../src/ports';
 import { type UpsertDocumentDeps, upsertDocument } from '../../src/use-cases/upsert-document';
 
 /**
@@ -13,16 +13,17 @@ const DIMENSION = 4;
 function world(failPutAfter: number | undefined) {
   const items = new Map<string, StoredChunk>();
   let budget = failPutAfter;
-  const held = new Map<string, string>();
+  const held = new Map<string, LeaseHolder>();
   const leases: DocumentLeases = {
     async acquire(botId, filename, holder) {
       const key = `${botId}/${filename}`;
-      if (held.has(key) && held.get(key) !== holder) return false;
+      const current = held.get(key);
+      if (current !== undefined && current.request !== holder.request) return false;
       held.set(key, holder);
       return true;
     },
-    async release(botId, filename, holder) {
-      if (held.get(`${botId}/${filename}`) === holder) held.delete(`${botId}/${filename}`);
+    async release(botId, filename, token) {
+      if (held.get(`${botId}/${filename}`)?.token === token) held.delete(`${botId}/${filename}`);
     },
   };
   const bot: BotCollection = {

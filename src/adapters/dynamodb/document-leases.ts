@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { DocumentLeases } from '../../ports';
+import type { DocumentLeases, LeaseHolder } from '../../ports';
 
 /**
  * DocumentLeases on DynamoDB: one item per document being written (same keys as BotDocuments, in a table
@@ -15,7 +15,7 @@ export class DynamoDocumentLeases implements DocumentLeases {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async acquire(botId: string, filename: string, holder: string, ttlMs: number): Promise<boolean> {
+  async acquire(botId: string, filename: string, holder: LeaseHolder, ttlMs: number): Promise<boolean> {
     const now = this.now();
     try {
       await this.client.send(
@@ -24,13 +24,15 @@ export class DynamoDocumentLeases implements DocumentLeases {
           Item: {
             bot_id: botId,
             filename,
-            holder,
+            request: holder.request,
+            token: holder.token,
             lease_until: now + ttlMs,
             expires_at: Math.ceil((now + ttlMs) / 1000) + 3600,
           },
-          // Free, expired, or a resend of the same request (same holder) taking it over.
-          ConditionExpression: 'attribute_not_exists(bot_id) OR lease_until < :now OR holder = :holder',
-          ExpressionAttributeValues: { ':now': now, ':holder': holder },
+          // Free, expired, or a resend of the same request taking it over.
+          ConditionExpression: 'attribute_not_exists(bot_id) OR lease_until < :now OR #request = :request',
+          ExpressionAttributeNames: { '#request': 'request' },
+          ExpressionAttributeValues: { ':now': now, ':request': holder.request },
         }),
       );
       return true;
@@ -40,18 +42,19 @@ export class DynamoDocumentLeases implements DocumentLeases {
     }
   }
 
-  async release(botId: string, filename: string, holder: string): Promise<void> {
+  async release(botId: string, filename: string, token: string): Promise<void> {
     try {
       await this.client.send(
         new DeleteCommand({
           TableName: this.table,
           Key: { bot_id: botId, filename },
-          ConditionExpression: 'holder = :holder',
-          ExpressionAttributeValues: { ':holder': holder },
+          ConditionExpression: '#token = :token',
+          ExpressionAttributeNames: { '#token': 'token' },
+          ExpressionAttributeValues: { ':token': token },
         }),
       );
     } catch (error) {
-      // Expired and taken by someone else meanwhile: theirs now, leave it.
+      // Expired and taken, or taken over by a resend: theirs now, leave it.
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
