@@ -213,4 +213,26 @@ describe('a rejected upsert', () => {
     expect(await bots.get(botId)).toBeUndefined();
     expect(await stored(botId)).toEqual([]);
   });
+
+  it.each(['list', 'binary'] as const)(
+    'stores a chunk of exactly 400 KB as DynamoDB counts it (%s encoding) and refuses one byte more',
+    async (encoding) => {
+      const store = new DynamoChunkStore(documents, { table, embeddingEncoding: encoding });
+      const sized: UpsertDocumentDeps = { ...upsertDeps, chunks: store, embeddingEncoding: encoding };
+      const botId = `size-${randomUUID()}`;
+      await bots.ensure(botId, { user_id: 'u1' });
+      const withText = (length: number) => {
+        const message = { ...version(botId, 'big.md', 'A', 1), created_at: '2026-01-01T00:00:00.000Z' };
+        (message.chunks[0] as { text: string }).text = 'x'.repeat(length);
+        return message;
+      };
+      const probe = await upsertDocument(sized, withText(409_600)).catch((e) => e);
+      const bytes = Number(/would be (\d+) bytes/.exec(String(probe?.message))?.[1]);
+      const exact = 409_600 - (bytes - 409_600);
+
+      await expect(upsertDocument(sized, withText(exact))).resolves.toMatchObject({ written: 1 });
+      const over = await upsertDocument(sized, withText(exact + 1)).catch((e) => e);
+      expect(over).toMatchObject({ name: 'ValidationError', field: 'chunks[0]' });
+    },
+  );
 });
