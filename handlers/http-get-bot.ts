@@ -1,5 +1,5 @@
 import { toBotView } from '../src/domain/bot-view';
-import { pathParameter } from '../src/http/request';
+import { botIdParameter } from '../src/http/request';
 import { json } from '../src/http/responses';
 import { httpRoute } from '../src/http/route';
 import { requireOwnedBot } from '../src/use-cases/authorize-bot';
@@ -9,7 +9,7 @@ import { httpDeps, httpLogger } from '../src/wiring/http';
 export const handler = httpRoute(httpLogger, async (event) => {
   const deps = httpDeps();
   const userId = await deps.authenticate(event);
-  const botId = pathParameter(event, 'botId');
+  const botId = botIdParameter(event);
   const bot = await requireOwnedBot(deps.bots, botId, userId, { allowDeleted: true });
   return json(200, toBotView(bot));
 });

@@ -1,5 +1,5 @@
 import { listDocumentsQuerySchema } from '../src/domain/bot-request';
-import { parseWith, pathParameter } from '../src/http/request';
+import { botIdParameter, parseWith } from '../src/http/request';
 import { json } from '../src/http/responses';
 import { httpRoute } from '../src/http/route';
 import { requireOwnedBot } from '../src/use-cases/authorize-bot';
@@ -9,7 +9,7 @@ import { httpDeps, httpLogger } from '../src/wiring/http';
 export const handler = httpRoute(httpLogger, async (event) => {
   const deps = httpDeps();
   const userId = await deps.authenticate(event);
-  const botId = pathParameter(event, 'botId');
+  const botId = botIdParameter(event);
   await requireOwnedBot(deps.bots, botId, userId, { allowDeleted: true });
   const query = parseWith(listDocumentsQuerySchema, event.queryStringParameters ?? {});
   const page = await deps.documents.list(botId, query);

@@ -1,6 +1,6 @@
 import { putBotRequestSchema } from '../src/domain/bot-request';
 import { toBotView } from '../src/domain/bot-view';
-import { parseJsonBody, pathParameter } from '../src/http/request';
+import { botIdParameter, parseJsonBody } from '../src/http/request';
 import { json } from '../src/http/responses';
 import { httpRoute } from '../src/http/route';
 import { putBot } from '../src/use-cases/put-bot';
@@ -10,7 +10,7 @@ import { httpDeps, httpLogger } from '../src/wiring/http';
 export const handler = httpRoute(httpLogger, async (event) => {
   const deps = httpDeps();
   const userId = await deps.authenticate(event);
-  const botId = pathParameter(event, 'botId');
+  const botId = botIdParameter(event);
   const request = parseJsonBody({ ...event, body: event.body || '{}' }, putBotRequestSchema);
   const { bot, created } = await putBot(
     deps.bots,

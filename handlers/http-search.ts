@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { searchRequestSchema } from '../src/domain/search-request';
-import { parseJsonBody, pathParameter } from '../src/http/request';
+import { botIdParameter, parseJsonBody } from '../src/http/request';
 import { json } from '../src/http/responses';
 import { httpRoute } from '../src/http/route';
 import { requireOwnedBot } from '../src/use-cases/authorize-bot';
@@ -10,7 +10,7 @@ import { httpDeps, httpLogger } from '../src/wiring/http';
 export const handler = httpRoute(httpLogger, async (event) => {
   const deps = httpDeps();
   const userId = await deps.authenticate(event);
-  const botId = pathParameter(event, 'botId');
+  const botId = botIdParameter(event);
   const bot = await requireOwnedBot(deps.bots, botId, userId);
   const request = parseJsonBody(event, searchRequestSchema);
   const { results, source } = await deps.search(botId, request.embedding, {

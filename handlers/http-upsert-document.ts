@@ -1,5 +1,5 @@
 import { upsertDocumentRequestSchema } from '../src/domain/bot-request';
-import { parseJsonBody, pathParameter } from '../src/http/request';
+import { botIdParameter, parseJsonBody } from '../src/http/request';
 import { json } from '../src/http/responses';
 import { httpRoute } from '../src/http/route';
 import { requireOwnedBot } from '../src/use-cases/authorize-bot';
@@ -9,7 +9,7 @@ import { httpDeps, httpLogger } from '../src/wiring/http';
 export const handler = httpRoute(httpLogger, async (event) => {
   const deps = httpDeps();
   const userId = await deps.authenticate(event);
-  const botId = pathParameter(event, 'botId');
+  const botId = botIdParameter(event);
   await requireOwnedBot(deps.bots, botId, userId);
   const request = parseJsonBody(event, upsertDocumentRequestSchema);
   const result = await deps.upsertDocument({ type: 'upsert_document', bot_id: botId, ...request });

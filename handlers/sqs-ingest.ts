@@ -17,7 +17,7 @@ export type DirectIngestSummary = {
 };
 
 /** A direct invocation: one message, or `{ messages: [...] }`. */
-export type DirectIngestEvent = { messages: unknown[] } | Record<string, unknown>;
+export type DirectIngestEvent = { messages: unknown[] } | Record<string, unknown> | null;
 
 const processor = new BatchProcessor(EventType.SQS);
 
@@ -52,9 +52,9 @@ export const handler = async (
         processInParallel: false,
       });
     }
-    const messages = Array.isArray((event as { messages?: unknown }).messages)
-      ? (event as { messages: unknown[] }).messages
-      : [event];
+    // A null or non-object payload is one bad message (answered in the summary), never a crash.
+    const batch = typeof event === 'object' && event !== null ? (event as { messages?: unknown }) : {};
+    const messages = Array.isArray(batch.messages) ? (batch.messages as unknown[]) : [event as unknown];
     const summary: DirectIngestSummary = { processed: 0, failed: 0, results: [] };
     for (const [index, value] of messages.entries()) {
       summary.processed++;

@@ -28,7 +28,21 @@ export class NotFoundError extends Error {
 }
 
 export class ConflictError extends Error {
-  override readonly name = 'ConflictError';
+  override readonly name: string = 'ConflictError';
+}
+
+/**
+ * Another write of the same document holds its lease: sending the request again after
+ * `retryAfterSeconds` succeeds (the two replacements then apply one after the other, never interleaved).
+ */
+export class DocumentBusyError extends ConflictError {
+  override readonly name = 'DocumentBusyError';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
 }
 
 export class PayloadTooLargeError extends Error {

@@ -170,3 +170,21 @@ export interface BotStats {
   /** Bumps `snapshot_epoch` on its own, for a snapshot failure after the counts were already committed. */
   bumpSnapshotEpoch(botId: string, updatedAt: string): Promise<void>;
 }
+
+/** Who holds a lease: `request` identifies what is written (equal for resends), `token` this attempt. */
+export type LeaseHolder = { request: string; token: string };
+
+/**
+ * Short per-document write leases (DocumentLeases): one replacement or deletion of a document runs at a
+ * time, so two never interleave into a mix of versions.
+ */
+export interface DocumentLeases {
+  /**
+   * Takes the document's lease for `holder.token` until `ttlMs` from now, if it is free, expired, or held
+   * for the same `holder.request` (a resend of the same request takes over the lease its crashed first
+   * try left behind). Returns false when a different request holds it.
+   */
+  acquire(botId: string, filename: string, holder: LeaseHolder, ttlMs: number): Promise<boolean>;
+  /** Gives the lease back if `token` still holds it (a takeover replaced it otherwise); else nothing. */
+  release(botId: string, filename: string, token: string): Promise<void>;
+}

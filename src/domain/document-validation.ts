@@ -1,7 +1,17 @@
 import type { EmbeddingEncoding } from '../config';
 import { ValidationError } from '../errors';
 import { deterministicChunkId } from './chunk-id';
-import { decodeEmbedding } from './embedding-codec';
+import {
+  checkBotId,
+  checkEmbeddingValues,
+  checkKey,
+  checkMetadata,
+  itemBytes,
+  MAX_CHUNK_ID_BYTES,
+  MAX_FILENAME_BYTES,
+  MAX_ITEM_BYTES,
+} from './dynamo-limits';
+import { decodeEmbedding, encodeEmbedding } from './embedding-codec';
 import type { UpsertDocumentMessage } from './ingestion-messages';
 import type { ChunkMetadata } from './types';
 
@@ -28,11 +38,12 @@ export type ValidDocument = {
   chunks: ValidChunk[];
 };
 
-/** DynamoDB's item limit is 400 KB including attribute names; keep a margin for them and the small fields. */
-const MAX_ITEM_BYTES = 400 * 1024;
-const ITEM_OVERHEAD_BYTES = 1024;
-/** DynamoDB's limit for a sort key value. */
-const MAX_CHUNK_ID_BYTES = 1024;
+/** An owner id is stored in BotCollections; bounded so that it can never push the bot item past 400 KB. */
+const MAX_OWNER_ID_BYTES = 1024;
+/** A timestamp longer than this is no ISO 8601 timestamp; bounding it keeps the item size check exact. */
+const MAX_CREATED_AT_LENGTH = 64;
+/** The longest created_at a chunk can be stored with (a message without one keeps the stored one). */
+const LONGEST_CREATED_AT = 'x'.repeat(MAX_CREATED_AT_LENGTH);
 
 const isNonNegativeInteger = (n: number) => Number.isSafeInteger(n) && n >= 0;
 
@@ -51,16 +62,22 @@ export function validateDocument(
   const fail = (field: string, problem: string): never => {
     throw new ValidationError(`${field} ${problem}`, field);
   };
-  if (message.bot_id.trim() === '') fail('bot_id', 'must not be empty');
-  if (message.filename.trim() === '') fail('filename', 'must not be empty');
+  checkBotId(message.bot_id);
+  checkKey(message.filename, 'filename', MAX_FILENAME_BYTES);
   if (!isNonNegativeInteger(message.file_size)) {
     fail('file_size', `must be a non-negative integer (bytes); got ${message.file_size}`);
   }
-  if (message.created_at !== undefined && Number.isNaN(Date.parse(message.created_at))) {
-    fail('created_at', `must be an ISO 8601 timestamp; got ${JSON.stringify(message.created_at)}`);
+  if (
+    message.created_at !== undefined &&
+    (message.created_at.length > MAX_CREATED_AT_LENGTH || Number.isNaN(Date.parse(message.created_at)))
+  ) {
+    fail(
+      'created_at',
+      `must be an ISO 8601 timestamp; got ${JSON.stringify(message.created_at.slice(0, 80))}`,
+    );
   }
-  if (message.owner_user_id !== undefined && message.owner_user_id.trim() === '') {
-    fail('owner_user_id', 'must not be empty when given');
+  if (message.owner_user_id !== undefined) {
+    checkKey(message.owner_user_id, 'owner_user_id', MAX_OWNER_ID_BYTES);
   }
   if (message.chunks.length === 0) {
     fail('chunks', 'must hold at least one chunk (send delete_document to remove a document)');
@@ -72,7 +89,6 @@ export function validateDocument(
 
   const indexSeenAt = new Map<number, number>();
   const idSeenAt = new Map<string, number>();
-  const bytesPerValue = options.encoding === 'binary' ? 4 : 22;
   const chunks = message.chunks.map((chunk, position): ValidChunk => {
     const at = `chunks[${position}]`;
     if (!isNonNegativeInteger(chunk.chunk_index)) {
@@ -90,17 +106,18 @@ export function validateDocument(
     if (chunk.text.trim() === '') fail(`${at}.text`, 'must not be empty');
 
     if (chunk.chunk_id !== undefined) {
-      if (chunk.chunk_id === '') fail(`${at}.chunk_id`, 'must not be empty when given');
-      if (Buffer.byteLength(chunk.chunk_id, 'utf8') > MAX_CHUNK_ID_BYTES) {
-        fail(`${at}.chunk_id`, `is longer than ${MAX_CHUNK_ID_BYTES} bytes`);
-      }
+      checkKey(chunk.chunk_id, `${at}.chunk_id`, MAX_CHUNK_ID_BYTES);
     }
     const chunkId = chunk.chunk_id ?? deterministicChunkId(message.filename, chunk.chunk_index);
     const sameId = idSeenAt.get(chunkId);
     if (sameId !== undefined) fail(`${at}.chunk_id`, `${JSON.stringify(chunkId)} repeats chunks[${sameId}]`);
     idSeenAt.set(chunkId, position);
 
+    // Raw JSON numbers are checked before float32 rounding, so 1e200 is named as too large (it would
+    // round to Infinity) and 1e-200 is not mistaken for a valid value (it rounds to 0).
+    if (Array.isArray(chunk.embedding)) checkEmbeddingValues(chunk.embedding, `${at}.embedding`);
     const embedding = decodeEmbedding(chunk.embedding, `${at}.embedding`);
+    checkEmbeddingValues(embedding, `${at}.embedding`);
     if (embedding.length !== options.dimension) {
       fail(
         `${at}.embedding`,
@@ -109,15 +126,24 @@ export function validateDocument(
     }
 
     const metadata = chunk.metadata ?? {};
-    const itemBytes =
-      ITEM_OVERHEAD_BYTES +
-      Buffer.byteLength(chunk.text, 'utf8') +
-      Buffer.byteLength(JSON.stringify(metadata), 'utf8') +
-      Buffer.byteLength(chunkId, 'utf8') +
-      Buffer.byteLength(message.filename, 'utf8') +
-      embedding.length * bytesPerValue;
-    if (itemBytes > MAX_ITEM_BYTES) {
-      fail(at, `would be about ${Math.ceil(itemBytes / 1024)} KB stored; DynamoDB items hold at most 400 KB`);
+    checkMetadata(metadata, `${at}.metadata`);
+    // The item exactly as the chunk store will write it (the stored embedding in the configured encoding).
+    const bytes = itemBytes({
+      bot_id: message.bot_id,
+      chunk_id: chunkId,
+      embedding: encodeEmbedding(embedding, options.encoding),
+      text: chunk.text,
+      filename: message.filename,
+      file_size: message.file_size,
+      chunk_index: chunk.chunk_index,
+      created_at: message.created_at ?? LONGEST_CREATED_AT,
+      metadata,
+    });
+    if (bytes > MAX_ITEM_BYTES) {
+      fail(
+        at,
+        `would be ${bytes} bytes stored (about ${Math.ceil(bytes / 1024)} KB); DynamoDB items hold at most ${MAX_ITEM_BYTES} bytes (400 KB)`,
+      );
     }
     return { chunk_id: chunkId, chunk_index: chunk.chunk_index, text: chunk.text, embedding, metadata };
   });

@@ -98,8 +98,8 @@ export function parseIngestionMessage(value: unknown): IngestionMessage {
   const parsed = ingestionMessageSchema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  const field = issue === undefined ? '' : fieldPath(issue.path);
-  throw new ValidationError(`${field || 'message'}: ${issue?.message ?? 'invalid'}`, field, {
+  const field = (issue === undefined ? '' : fieldPath(issue.path)) || 'message';
+  throw new ValidationError(`${field}: ${issue?.message ?? 'invalid'}`, field, {
     cause: parsed.error,
   });
 }

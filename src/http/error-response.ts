@@ -1,17 +1,19 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
   ConflictError,
+  DocumentBusyError,
   ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
   UnauthorizedError,
   ValidationError,
+  WriteIncompleteError,
 } from '../errors';
 import { errorResponse } from './responses';
 
 /**
  * The response for an error thrown while serving a request: the named errors of src/errors.ts become their
- * 4xx with their message (it says what was wrong); anything else is a generic 500 whose details are only
+ * 4xx (503 for writes DynamoDB kept refusing) with their message (it says what was wrong); anything else is a generic 500 whose details are only
  * logged (`onUnexpected`), never returned.
  */
 export function errorToResponse(
@@ -22,8 +24,17 @@ export function errorToResponse(
   if (error instanceof UnauthorizedError) return errorResponse(401, 'unauthorized', error.message);
   if (error instanceof ForbiddenError) return errorResponse(403, 'forbidden', error.message);
   if (error instanceof NotFoundError) return errorResponse(404, 'not_found', error.message);
+  if (error instanceof DocumentBusyError) {
+    return errorResponse(409, 'conflict', error.message, undefined, {
+      'retry-after': String(error.retryAfterSeconds),
+    });
+  }
   if (error instanceof ConflictError) return errorResponse(409, 'conflict', error.message);
   if (error instanceof PayloadTooLargeError) return errorResponse(413, 'payload_too_large', error.message);
+  // Throttling past the retries: not the client's fault, and the same request sent again completes it.
+  if (error instanceof WriteIncompleteError) {
+    return errorResponse(503, 'write_incomplete', error.message, undefined, { 'retry-after': '1' });
+  }
   onUnexpected(error);
   return errorResponse(500, 'internal_error', 'internal error');
 }

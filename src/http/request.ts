@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { checkBotId, checkKey, MAX_FILENAME_BYTES } from '../domain/dynamo-limits';
 import { PayloadTooLargeError, ValidationError } from '../errors';
 
 /**
@@ -9,9 +10,12 @@ export const MAX_BODY_BYTES = 6 * 1024 * 1024;
 
 /** The parts of an HTTP API (v2) event that carry input. */
 export type RequestInput = {
-  body?: string;
+  /** serverless-offline passes `null` for a request without a body. */
+  body?: string | null;
   isBase64Encoded?: boolean;
   pathParameters?: Record<string, string | undefined>;
+  queryStringParameters?: Record<string, string | undefined>;
+  rawQueryString?: string;
 };
 
 /** A zod issue path as one field name: `chunks[3].embedding`. */
@@ -47,7 +51,7 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, prefix
  * @throws ValidationError (field `body`) for a missing or malformed body, or naming the offending field.
  */
 export function parseJsonBody<S extends z.ZodType>(event: RequestInput, schema: S): z.infer<S> {
-  if (event.body === undefined || event.body === '')
+  if (event.body === undefined || event.body === null || event.body === '')
     throw new ValidationError('body: a JSON body is required', 'body');
   const text =
     event.isBase64Encoded === true ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
@@ -64,28 +68,53 @@ export function parseJsonBody<S extends z.ZodType>(event: RequestInput, schema: 
   return parseWith(schema, value);
 }
 
-/** Longest bot id or filename accepted in a path (DynamoDB allows 2 KB partition keys and 1 KB sort keys). */
-const MAX_PATH_PARAMETER_LENGTH = 1024;
-
 /**
- * A path parameter, percent-decoded. API Gateway passes a path parameter as it appears in the URL, so a
- * filename with `/` or spaces arrives encoded (`a%2Fb.pdf`); serverless-offline hands it over already
- * decoded. A value that is not valid percent-encoding (a bare `%` in an already decoded name) is taken
- * as it is, so both deliver the same name.
- * @throws ValidationError naming the parameter when it is missing, blank or too long.
+ * A path parameter exactly as the platform hands it over. API Gateway's HTTP API decodes the path once
+ * before routing (so does serverless-offline): decoding it again would turn the literal id `%7Btag%7D`
+ * into `{tag}`, another bot.
+ * @throws ValidationError naming the parameter when it is missing.
  */
 export function pathParameter(event: RequestInput, name: string): string {
-  const raw = event.pathParameters?.[name];
-  if (raw === undefined || raw === '') throw new ValidationError(`${name}: is required in the path`, name);
-  let value = raw;
-  try {
-    value = decodeURIComponent(raw);
-  } catch {
-    // Not an escape sequence: the name itself holds a `%`.
-  }
-  if (value.trim() === '') throw new ValidationError(`${name}: must not be blank`, name);
-  if (value.length > MAX_PATH_PARAMETER_LENGTH) {
-    throw new ValidationError(`${name}: longer than ${MAX_PATH_PARAMETER_LENGTH} characters`, name);
+  const value = event.pathParameters?.[name];
+  if (value === undefined || value === '')
+    throw new ValidationError(`${name}: is required in the path`, name);
+  return value;
+}
+
+/**
+ * The bot id of the path, checked as a DynamoDB partition key (at most 2,048 bytes of UTF-8) that a URL
+ * can address (not `.` or `..`).
+ * @throws ValidationError (field `botId`).
+ */
+export function botIdParameter(event: RequestInput): string {
+  const botId = pathParameter(event, 'botId');
+  checkBotId(botId, 'botId');
+  return botId;
+}
+
+/**
+ * A query parameter given exactly once (API Gateway joins repeated ones with commas, which would turn
+ * two names into a third), as the platform decoded it.
+ * @throws ValidationError naming the parameter when it is missing, empty or repeated.
+ */
+export function queryParameter(event: RequestInput, name: string): string {
+  const value = event.queryStringParameters?.[name];
+  if (value === undefined || value === '')
+    throw new ValidationError(`${name}: is required in the query`, name);
+  if (new URLSearchParams(event.rawQueryString ?? '').getAll(name).length > 1) {
+    throw new ValidationError(`${name}: must be given once`, name);
   }
   return value;
+}
+
+/**
+ * The `filename` query parameter, checked as the sort key it becomes (at most 1,024 bytes of UTF-8).
+ * A filename travels in the query, never in the path, so that no name (`..`, `a/../b`) can be rewritten
+ * into another route by a client or server normalising dot segments.
+ * @throws ValidationError (field `filename`).
+ */
+export function filenameParameter(event: RequestInput): string {
+  const filename = queryParameter(event, 'filename');
+  checkKey(filename, 'filename', MAX_FILENAME_BYTES);
+  return filename;
 }

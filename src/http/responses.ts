@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'payload_too_large'
+  | 'write_incomplete'
   | 'internal_error';
 
 /** Every error body: `{ "error": { "code", "message", "field"? } }`. */
@@ -33,7 +34,9 @@ export function errorResponse(
   code: ErrorCode,
   message: string,
   field?: string,
+  headers: Record<string, string> = {},
 ): APIGatewayProxyStructuredResultV2 {
   const body: ErrorBody = { error: { code, message, ...(field === undefined ? {} : { field }) } };
-  return json(statusCode, body);
+  const response = json(statusCode, body);
+  return { ...response, headers: { ...response.headers, ...headers } };
 }

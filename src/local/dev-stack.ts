@@ -26,7 +26,7 @@ export type DevStackInfo = {
   ingestFunctionName: string;
   dynamodbEndpoint: string;
   redisUrl: string;
-  tables: { vectorEmbeddings: string; botCollections: string; botDocuments: string };
+  tables: { vectorEmbeddings: string; botCollections: string; botDocuments: string; documentLeases: string };
   /** A development token (HS256, signed with the run's LOCAL_JWT_SECRET) whose subject is `user`. */
   token: string;
   user: string;
@@ -213,6 +213,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       TABLE_VECTOR_EMBEDDINGS: env.TABLE_VECTOR_EMBEDDINGS ?? 'VectorEmbeddings',
       TABLE_BOT_COLLECTIONS: env.TABLE_BOT_COLLECTIONS ?? 'BotCollections',
       TABLE_BOT_DOCUMENTS: env.TABLE_BOT_DOCUMENTS ?? 'BotDocuments',
+      TABLE_DOCUMENT_LEASES: env.TABLE_DOCUMENT_LEASES ?? 'DocumentLeases',
       ...(env.EMBEDDING_ENCODING === undefined ? {} : { EMBEDDING_ENCODING: env.EMBEDDING_ENCODING }),
     };
     const config = loadConfig({ ...env, ...handlerEnv });

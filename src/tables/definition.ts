@@ -9,8 +9,13 @@ import definitions from '../../infra/tables.json';
 import type { Config } from '../config';
 
 /** The logical tables of infra/tables.json, the one definition shared with serverless.yml and LocalStack. */
-export type TableKey = 'VectorEmbeddings' | 'BotCollections' | 'BotDocuments';
-export const tableKeys: readonly TableKey[] = ['VectorEmbeddings', 'BotCollections', 'BotDocuments'];
+export type TableKey = 'VectorEmbeddings' | 'BotCollections' | 'BotDocuments' | 'DocumentLeases';
+export const tableKeys: readonly TableKey[] = [
+  'VectorEmbeddings',
+  'BotCollections',
+  'BotDocuments',
+  'DocumentLeases',
+];
 
 export const FILENAME_INDEX = 'filename-index';
 
@@ -23,6 +28,8 @@ export function tableNameFor(key: TableKey, names: Config['tables']): string {
       return names.botCollections;
     case 'BotDocuments':
       return names.botDocuments;
+    case 'DocumentLeases':
+      return names.documentLeases;
   }
 }
 

@@ -24,7 +24,7 @@ export async function ingestMessage(deps: IngestDeps, message: IngestionMessage)
     case 'upsert_document':
       return { type: message.type, ...(await upsertDocument(deps, message)) };
     case 'delete_document':
-      return { type: message.type, ...(await deleteDocument(deps.chunks, message)) };
+      return { type: message.type, ...(await deleteDocument(deps, message)) };
     case 'delete_bot':
       return { type: message.type, ...(await deleteBot(deps, message)) };
   }

@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { checkEmbeddingValues } from '../domain/dynamo-limits';
 import {
   cosineWithUnitQuery,
   normalise,
@@ -73,6 +74,7 @@ export function makeSearch(deps: SearchDeps): Search {
         'embedding',
       );
     }
+    checkEmbeddingValues(embedding, 'embedding');
     const query = normalise(embedding);
     if (query === null) throw new ValidationError('embedding must not be all zeros', 'embedding');
     const filter = compileFilter(options.filter);

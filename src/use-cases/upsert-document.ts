@@ -1,9 +1,11 @@
 import type { EmbeddingEncoding } from '../config';
-import { validateDocument } from '../domain/document-validation';
+import { type ValidDocument, validateDocument } from '../domain/document-validation';
+import { checkBotId } from '../domain/dynamo-limits';
 import type { UpsertDocumentMessage } from '../domain/ingestion-messages';
-import type { StoredChunk } from '../domain/types';
-import { ConflictError, ValidationError } from '../errors';
-import type { BotRegistry, ChunkKey, ChunkStore } from '../ports';
+import type { BotCollection, StoredChunk } from '../domain/types';
+import { ConflictError, WriteIncompleteError } from '../errors';
+import type { BotRegistry, ChunkKey, ChunkStore, DocumentLeases } from '../ports';
+import { DEFAULT_LEASE_POLICY, type LeasePolicy, leaseHolder, withDocumentLease } from './document-lease';
 
 export type UpsertDocumentDeps = {
   bots: Pick<BotRegistry, 'get' | 'ensure'> & {
@@ -14,6 +16,9 @@ export type UpsertDocumentDeps = {
     /** As ChunkStore's, plus the created_at each chunk was stored with. */
     documentChunkKeys(botId: string, filename: string): Promise<Array<ChunkKey & { created_at?: string }>>;
   };
+  /** One writer of a document at a time (see withDocumentLease). */
+  leases: DocumentLeases;
+  leasePolicy?: LeasePolicy;
   /** The dimension of a bot that has no record yet. */
   defaultEmbeddingDimension: number;
   embeddingEncoding: EmbeddingEncoding;
@@ -39,14 +44,19 @@ export type UpsertDocumentResult = {
  * becomes active again. Delivering the same message again leaves the same state.
  * @throws ValidationError naming the offending field; nothing is written.
  * @throws ConflictError when `owner_user_id` names someone other than the bot's owner; nothing is written.
- * @throws WriteIncompleteError when DynamoDB kept refusing some chunks (delivering the message again is safe).
+ * @throws DocumentBusyError when another write of the document kept its lease; nothing is written.
+ * @throws WriteIncompleteError when DynamoDB kept refusing some writes: the document may show chunks of
+ *   both versions until the same message is applied again, which completes it exactly.
+ *
+ * The document's lease is held from reading its existing chunks to removing the stale ones, so two
+ * replacements of one document run one after the other: the document ends as exactly one version.
  */
 export async function upsertDocument(
   deps: UpsertDocumentDeps,
   message: UpsertDocumentMessage,
 ): Promise<UpsertDocumentResult> {
-  // Checked before the lookup: DynamoDB rejects an empty key outright.
-  if (message.bot_id.trim() === '') throw new ValidationError('bot_id must not be empty', 'bot_id');
+  // Checked before the lookup: DynamoDB rejects an empty or oversized key outright.
+  checkBotId(message.bot_id);
   const bot = await deps.bots.get(message.bot_id);
   const document = validateDocument(message, {
     dimension: bot?.embedding_dimension ?? deps.defaultEmbeddingDimension,
@@ -57,6 +67,33 @@ export async function upsertDocument(
     throw new ConflictError(`owner_user_id ${owner} does not own bot ${document.bot_id}`);
   }
 
+  return withDocumentLease(
+    deps.leases,
+    document,
+    leaseHolder(message),
+    deps.leasePolicy ?? DEFAULT_LEASE_POLICY,
+    async () => {
+      try {
+        return await replaceDocument(deps, document, bot);
+      } catch (error) {
+        if (!(error instanceof WriteIncompleteError)) throw error;
+        throw new WriteIncompleteError(
+          `document ${JSON.stringify(document.filename)} of bot ${document.bot_id} is only partly replaced (search may see chunks of both versions) until the same request is sent again, which completes it exactly: ${error.message}`,
+          error.unwritten,
+          { cause: error },
+        );
+      }
+    },
+  );
+}
+
+/** The writes of an upsert, under the document's lease. */
+async function replaceDocument(
+  deps: UpsertDocumentDeps,
+  document: ValidDocument,
+  bot: BotCollection | undefined,
+): Promise<UpsertDocumentResult> {
+  const owner = document.owner_user_id;
   const existing = await deps.chunks.documentChunkKeys(document.bot_id, document.filename);
   // Keep the document's first created_at across re-ingests and redeliveries unless the message gives one.
   const createdAt =

@@ -1,5 +1,6 @@
 import { DynamoBotRegistry } from '../adapters/dynamodb/bot-registry';
 import { DynamoChunkStore } from '../adapters/dynamodb/chunk-store';
+import { DynamoDocumentLeases } from '../adapters/dynamodb/document-leases';
 import type {
   DeleteBotMessage,
   DeleteDocumentMessage,
@@ -7,6 +8,7 @@ import type {
 } from '../domain/ingestion-messages';
 import { type DeleteBotResult, deleteBot } from '../use-cases/delete-bot';
 import { type DeleteDocumentResult, deleteDocument } from '../use-cases/delete-document';
+import { DEFAULT_LEASE_POLICY } from '../use-cases/document-lease';
 import type { IngestDeps } from '../use-cases/ingest-message';
 import { type UpsertDocumentResult, upsertDocument } from '../use-cases/upsert-document';
 import { baseDeps } from './base';
@@ -15,7 +17,7 @@ import { baseDeps } from './base';
 export type WriteDeps = {
   bots: DynamoBotRegistry;
   chunks: DynamoChunkStore;
-  /** See `upsertDocument`. */
+  /** See `upsertDocument` (HTTP: waits at most 5 s for another write of the document). */
   upsertDocument: (message: UpsertDocumentMessage) => Promise<UpsertDocumentResult>;
   /** See `deleteDocument`. */
   deleteDocument: (
@@ -28,6 +30,9 @@ export type WriteDeps = {
 };
 
 let deps: WriteDeps | undefined;
+
+/** How long an HTTP write waits for another write of the same document before answering 409. */
+const HTTP_LEASE_WAIT_MS = 5000;
 
 /** Built once per container over `baseDeps()`. */
 export function writeDeps(): WriteDeps {
@@ -44,15 +49,23 @@ export function writeDeps(): WriteDeps {
     const ingest: IngestDeps = {
       chunks,
       bots,
+      leases: new DynamoDocumentLeases(documents, config.tables.documentLeases),
       defaultEmbeddingDimension: config.defaultEmbeddingDimension,
       embeddingEncoding: config.embeddingEncoding,
+    };
+    // A caller waiting on a 29 s HTTP request gets a 409 with Retry-After sooner than a queue consumer,
+    // which waits longer for the other writer (a failed SQS record is only retried after the visibility
+    // timeout).
+    const direct: IngestDeps = {
+      ...ingest,
+      leasePolicy: { ...DEFAULT_LEASE_POLICY, waitMs: HTTP_LEASE_WAIT_MS },
     };
     deps = {
       bots,
       chunks,
       ingest,
-      upsertDocument: (message) => upsertDocument(ingest, message),
-      deleteDocument: (message) => deleteDocument(chunks, message),
+      upsertDocument: (message) => upsertDocument(direct, message),
+      deleteDocument: (message) => deleteDocument(direct, message),
       deleteBot: (message) => deleteBot(ingest, message),
     };
   }

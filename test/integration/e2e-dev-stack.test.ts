@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { signDevToken } from '../../src/auth';
 import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
 import { devEmbed } from '../../src/local/dev-embedder';
@@ -17,6 +19,7 @@ const PIPELINE_DEADLINE_MS = 30_000;
 
 let stack: DevStack;
 let lambda: LambdaClient;
+let documents: DynamoDBDocumentClient;
 
 type Bot = { bot_id: string; total_chunks: number; total_documents: number };
 type Hit = {
@@ -61,6 +64,26 @@ async function invokeIngestion(payload: unknown): Promise<DirectSummary> {
   );
   expect(result.FunctionError).toBeUndefined();
   return JSON.parse(Buffer.from(result.Payload ?? new Uint8Array()).toString('utf8')) as DirectSummary;
+}
+
+/** The texts of a bot's stored chunks, read strongly consistently from VectorEmbeddings. */
+async function storedTexts(botId: string): Promise<string[]> {
+  const texts: string[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await documents.send(
+      new QueryCommand({
+        TableName: stack.tables.vectorEmbeddings,
+        KeyConditionExpression: 'bot_id = :b',
+        ExpressionAttributeValues: { ':b': botId },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) texts.push(String(item.text));
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return texts;
 }
 
 async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean): Promise<T> {
@@ -115,10 +138,18 @@ beforeAll(async () => {
     region: stack.region,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
+  documents = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: stack.dynamodbEndpoint,
+      region: stack.region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  );
 }, STACK_START_TIMEOUT_MS);
 
 afterAll(async () => {
   lambda?.destroy();
+  documents?.destroy();
   await stack?.stop();
 }, 60_000);
 
@@ -232,6 +263,65 @@ describe('the local stack, driven as a client would', () => {
     expect((await http('GET', `/bots/${botId}`, undefined, 'not-a-token')).status).toBe(401);
     const stranger = await signDevToken(stack.secret, 'someone-else');
     expect([403, 404]).toContain((await http('GET', `/bots/${botId}`, undefined, stranger)).status);
+  });
+
+  it('addresses a bot id holding %, {, }, spaces or unicode exactly, decoding it once', async () => {
+    const base = `ids-${randomUUID().slice(0, 8)}`;
+    const ids = [`${base}-{tag}`, `${base}-%7Btag%7D`, `${base}-100% done`, `${base}-a b`, `${base}-ü€😀`];
+    for (const id of ids) {
+      expect((await http('PUT', `/bots/${encodeURIComponent(id)}`, { name: id })).status).toBe(201);
+    }
+    for (const id of ids) {
+      const bot = await http<{ bot_id: string; name: string }>('GET', `/bots/${encodeURIComponent(id)}`);
+      expect(bot.body).toMatchObject({ bot_id: id, name: id });
+    }
+  });
+
+  it('never lets a document name reach another route: `..` deletes neither the bot nor the document', async () => {
+    const botId = `bot-${randomUUID()}`;
+    await http('PUT', `/bots/${botId}`, {});
+    expect((await invokeIngestion(upsert(botId, '..', paragraphs))).failed).toBe(0);
+    await eventually(
+      () => http<Bot>('GET', `/bots/${botId}`),
+      (r) => r.body.total_chunks === 3,
+    );
+
+    // Old-style document paths: clients and servers rewrite `/documents/..` into the bot's own path.
+    for (const tail of ['..', '%2E%2E', '%2e%2e/']) {
+      const answer = await http<{ error: { field?: string } }>('DELETE', `/bots/${botId}/documents/${tail}`);
+      expect(answer.status).toBeGreaterThanOrEqual(400);
+      expect(answer.status).toBeLessThan(500);
+    }
+    expect((await http<Bot>('GET', `/bots/${botId}`)).body).toMatchObject({ total_chunks: 3 });
+
+    const removed = await http('DELETE', `/bots/${botId}/documents?filename=${encodeURIComponent('..')}`);
+    expect(removed).toEqual({ status: 200, body: { bot_id: botId, filename: '..', chunks_deleted: 3 } });
+    const deleted = await http('DELETE', `/bots/${botId}?confirm=${encodeURIComponent(botId)}`);
+    expect(deleted.status).toBe(200);
+  });
+
+  it('ends two racing replacements of one document as exactly one version, over HTTP and ingestion', async () => {
+    const botId = `bot-${randomUUID()}`;
+    await http('PUT', `/bots/${botId}`, {});
+    const version = (tag: string, count: number) =>
+      upsert(
+        botId,
+        'race.md',
+        Array.from({ length: count }, (_, i) => `${tag} ${i} ${paragraphs[i % 3]}`),
+      );
+    const { type: _type, bot_id: _bot, ...body } = version('A', 30);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const [overHttp, viaIngestion] = await Promise.all([
+        http<{ error?: unknown }>('POST', `/bots/${botId}/documents`, body),
+        invokeIngestion(version('B', 20)),
+      ]);
+      expect([200, 409]).toContain(overHttp.status);
+      expect(viaIngestion.failed).toBe(0);
+      const texts = await storedTexts(botId);
+      const versions = new Set(texts.map((text) => text.split(' ')[0]));
+      expect(versions.size).toBe(1);
+      expect(texts.length).toBe(versions.has('A') ? 30 : 20);
+    }
   });
 
   it('stops serverless offline and everything it spawned when stopped', async () => {

@@ -45,7 +45,7 @@ const handlers: Record<string, HttpHandler> = {
   'POST /bots/{botId}/search': search,
   'GET /bots/{botId}/documents': listDocuments,
   'POST /bots/{botId}/documents': upsertDocument,
-  'DELETE /bots/{botId}/documents/{filename}': deleteDocument,
+  'DELETE /bots/{botId}/documents': deleteDocument,
 };
 
 let dynamodb: DynamoDBClient;
@@ -254,8 +254,9 @@ describe('the HTTP API', () => {
     expect(sources).toEqual(['dynamodb', 'snapshot']);
 
     const removed = await call({
-      route: 'DELETE /bots/{botId}/documents/{filename}',
-      pathParameters: { botId, filename: encodeURIComponent('reports/q1 2026.txt') },
+      route: 'DELETE /bots/{botId}/documents',
+      pathParameters: { botId },
+      queryStringParameters: { filename: 'reports/q1 2026.txt' },
       token: alice,
     });
     expect(removed.body).toEqual({ bot_id: botId, filename: 'reports/q1 2026.txt', chunks_deleted: 3 });
@@ -276,7 +277,14 @@ describe('the HTTP API', () => {
     ).toEqual([expect.objectContaining({ filename: 'faq.md' })]);
 
     expect(
-      (await call({ route: 'DELETE /bots/{botId}', pathParameters: { botId }, token: alice })).body,
+      (
+        await call({
+          route: 'DELETE /bots/{botId}',
+          pathParameters: { botId },
+          queryStringParameters: { confirm: botId },
+          token: alice,
+        })
+      ).body,
     ).toEqual({
       bot_id: botId,
       status: 'deleted',
@@ -298,7 +306,14 @@ describe('the HTTP API', () => {
     });
     expect(gone.status).toBe(404);
     expect(
-      (await call({ route: 'DELETE /bots/{botId}', pathParameters: { botId }, token: alice })).status,
+      (
+        await call({
+          route: 'DELETE /bots/{botId}',
+          pathParameters: { botId },
+          queryStringParameters: { confirm: botId },
+          token: alice,
+        })
+      ).status,
     ).toBe(200);
   });
 
@@ -321,10 +336,15 @@ describe('the HTTP API', () => {
         body: { filename: 'a.txt', file_size: 1, chunks: [chunk(0, 9)] },
       },
       {
-        route: 'DELETE /bots/{botId}/documents/{filename}',
-        pathParameters: { botId: aliceBot, filename: 'a.txt' },
+        route: 'DELETE /bots/{botId}/documents',
+        pathParameters: { botId: aliceBot },
+        queryStringParameters: { filename: 'a.txt' },
       },
-      { route: 'DELETE /bots/{botId}', pathParameters: { botId: aliceBot } },
+      {
+        route: 'DELETE /bots/{botId}',
+        pathParameters: { botId: aliceBot },
+        queryStringParameters: { confirm: aliceBot },
+      },
     ];
     for (const attempt of attempts) {
       const answer = await call({ ...attempt, token: bob });
@@ -537,6 +557,22 @@ describe('the HTTP API', () => {
       { route: 'GET /bots/{botId}/documents', queryStringParameters: { limit: 'ten' } },
       'limit',
     ],
+    ['search with a JSON null body', { route: 'POST /bots/{botId}/search', rawBody: 'null' }, 'body'],
+    ['search with an empty body', { route: 'POST /bots/{botId}/search', rawBody: '' }, 'body'],
+    ['upload with a JSON null body', { route: 'POST /bots/{botId}/documents', rawBody: 'null' }, 'body'],
+    ...[1e20, 3e38, 1e200].map((value): [string, Call, string] => [
+      `search with an embedding value of ${value}`,
+      { route: 'POST /bots/{botId}/search', body: { embedding: [value, ...new Array(DIM - 1).fill(1)] } },
+      'embedding',
+    ]),
+    [
+      'list with a cursor naming an empty filename',
+      {
+        route: 'GET /bots/{botId}/documents',
+        queryStringParameters: { cursor: Buffer.from('{"f":""}').toString('base64url') },
+      },
+      'cursor',
+    ],
     [
       'list with a forged cursor',
       { route: 'GET /bots/{botId}/documents', queryStringParameters: { cursor: 'bm9wZQ' } },
@@ -550,20 +586,17 @@ describe('the HTTP API', () => {
     expect(answer.body.error?.message).toContain(field);
   });
 
-  it('deletes a document by its name whether the path carries it encoded or already decoded', async () => {
-    const botId = await botWithDocuments(alice, { '100% done/notes.txt': 1, 'plain.txt': 1 });
-    const encoded = await call({
-      route: 'DELETE /bots/{botId}/documents/{filename}',
-      pathParameters: { botId, filename: encodeURIComponent('100% done/notes.txt') },
-      token: alice,
-    });
-    expect(encoded.body).toEqual({ bot_id: botId, filename: '100% done/notes.txt', chunks_deleted: 1 });
-    const decoded = await call({
-      route: 'DELETE /bots/{botId}/documents/{filename}',
-      pathParameters: { botId, filename: '100% done/notes.txt' },
-      token: alice,
-    });
-    expect(decoded.body).toEqual({ bot_id: botId, filename: '100% done/notes.txt', chunks_deleted: 0 });
+  it('deletes a document named by the filename query parameter, dots, slashes and % included', async () => {
+    const botId = await botWithDocuments(alice, { '..': 1, '100% done/notes.txt': 1, 'plain.txt': 1 });
+    for (const filename of ['..', '100% done/notes.txt']) {
+      const removed = await call({
+        route: 'DELETE /bots/{botId}/documents',
+        pathParameters: { botId },
+        queryStringParameters: { filename },
+        token: alice,
+      });
+      expect(removed.body).toEqual({ bot_id: botId, filename, chunks_deleted: 1 });
+    }
     await runner.drain(30_000);
     const listed = await call({
       route: 'GET /bots/{botId}/documents',
@@ -573,6 +606,22 @@ describe('the HTTP API', () => {
     expect((listed.body.documents as { filename: string }[]).map((doc) => doc.filename)).toEqual([
       'plain.txt',
     ]);
+  });
+
+  it('deletes a bot only when the request repeats its id in confirm', async () => {
+    const botId = await botWithDocuments(alice, { 'keep.txt': 2 });
+    for (const query of [undefined, { confirm: 'other' }]) {
+      const refused = await call({
+        route: 'DELETE /bots/{botId}',
+        pathParameters: { botId },
+        ...(query === undefined ? {} : { queryStringParameters: query }),
+        token: alice,
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error?.field).toBe('confirm');
+    }
+    const bot = await call({ route: 'GET /bots/{botId}', pathParameters: { botId }, token: alice });
+    expect(bot.body).toMatchObject({ status: 'active', total_chunks: 2 });
   });
 
   it('answers 413 for a body over 6 MiB and writes nothing', async () => {

@@ -163,5 +163,38 @@ describe('the ingestion handler', () => {
         error: { name: 'ValidationError', field: 'type' },
       });
     });
+
+    it.each([null, 0, 'text', []])(
+      'reports a payload of %j as a bad message instead of crashing',
+      async (payload) => {
+        const summary = (await handler(payload as never, lambdaContext())) as DirectIngestSummary;
+
+        expect(summary).toMatchObject({ processed: 1, failed: 1 });
+        expect(summary.results[0]).toMatchObject({
+          ok: false,
+          error: { name: 'ValidationError', field: 'type' },
+        });
+      },
+    );
+
+    it('names the field, not InternalError, for sizes and numbers DynamoDB would refuse', async () => {
+      const botId = `bot-${randomUUID()}`;
+      const bad = upsert(botId, 'a.pdf', 2);
+      bad.chunks[1] = {
+        ...bad.chunks[1],
+        metadata: { big: 2 ** 60 },
+      } as UpsertDocumentMessage['chunks'][number];
+
+      const summary = (await handler(
+        { messages: [bad, { ...upsert(botId, 'é'.repeat(513), 1) }] },
+        lambdaContext(),
+      )) as DirectIngestSummary;
+
+      expect(summary.results.map((r) => (r.ok ? 'ok' : `${r.error.name} ${r.error.field}`))).toEqual([
+        'ValidationError chunks[1].metadata.big',
+        'ValidationError filename',
+      ]);
+      expect(await storedFilenames(botId)).toEqual([]);
+    });
   });
 });

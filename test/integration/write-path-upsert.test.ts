@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoBotRegistry } from '../../src/adapters/dynamodb/bot-registry';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
+import { DynamoDocumentLeases } from '../../src/adapters/dynamodb/document-leases';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
 import {
@@ -24,9 +25,11 @@ const bots = new DynamoBotRegistry(documents, {
   table: config.tables.botCollections,
   defaultEmbeddingDimension: DIMENSION,
 });
+const leases = new DynamoDocumentLeases(documents, config.tables.documentLeases);
 const deps: UpsertDocumentDeps = {
   chunks,
   bots,
+  leases,
   defaultEmbeddingDimension: DIMENSION,
   embeddingEncoding: 'binary',
 };
@@ -341,8 +344,8 @@ describe('deleting a document', () => {
     await upsertDocument(deps, upsert(botId, 'a.pdf', 30));
     await upsertDocument(deps, upsert(botId, 'b.pdf', 3));
 
-    const first = await deleteDocument(chunks, { bot_id: botId, filename: 'a.pdf' });
-    const second = await deleteDocument(chunks, { bot_id: botId, filename: 'a.pdf' });
+    const first = await deleteDocument(deps, { bot_id: botId, filename: 'a.pdf' });
+    const second = await deleteDocument(deps, { bot_id: botId, filename: 'a.pdf' });
 
     expect(first.deleted).toBe(30);
     expect(second.deleted).toBe(0);
@@ -350,7 +353,7 @@ describe('deleting a document', () => {
   });
 
   it('rejects an empty filename', async () => {
-    await expect(deleteDocument(chunks, { bot_id: newBot(), filename: '' })).rejects.toMatchObject({
+    await expect(deleteDocument(deps, { bot_id: newBot(), filename: '' })).rejects.toMatchObject({
       name: 'ValidationError',
       field: 'filename',
     });

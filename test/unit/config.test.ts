@@ -8,6 +8,7 @@ describe('config', () => {
       vectorEmbeddings: 'VectorEmbeddings',
       botCollections: 'BotCollections',
       botDocuments: 'BotDocuments',
+      documentLeases: 'DocumentLeases',
     });
     expect(config.embeddingEncoding).toBe('list');
     expect(config.defaultEmbeddingDimension).toBe(384);

@@ -1,14 +1,16 @@
 import { searchRequestSchema } from '../../src/domain/search-request';
 import {
   ConflictError,
+  DocumentBusyError,
   ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
   UnauthorizedError,
   ValidationError,
+  WriteIncompleteError,
 } from '../../src/errors';
 import { errorToResponse } from '../../src/http/error-response';
-import { MAX_BODY_BYTES, parseJsonBody, pathParameter } from '../../src/http/request';
+import { botIdParameter, filenameParameter, MAX_BODY_BYTES, parseJsonBody } from '../../src/http/request';
 
 function body(response: { body?: string }): unknown {
   return JSON.parse(response.body ?? '');
@@ -27,6 +29,22 @@ describe('http error responses', () => {
     });
     expect(response.statusCode).toBe(status);
     expect(body(response)).toEqual({ error: { code, message: error.message } });
+  });
+
+  it('answers a document held by another write with 409 and Retry-After, so the client can send it again', () => {
+    const response = errorToResponse(new DocumentBusyError('document a.md is busy', 2), () => undefined);
+    expect(response.statusCode).toBe(409);
+    expect(response.headers?.['retry-after']).toBe('2');
+    expect(body(response)).toEqual({ error: { code: 'conflict', message: 'document a.md is busy' } });
+  });
+
+  it('answers writes DynamoDB kept refusing with 503 naming what to do, never a generic 500', () => {
+    const error = new WriteIncompleteError('document a.md is only partly replaced until sent again', ['b/c']);
+    const response = errorToResponse(error, () => {
+      throw new Error('not unexpected');
+    });
+    expect(response.statusCode).toBe(503);
+    expect(body(response)).toEqual({ error: { code: 'write_incomplete', message: error.message } });
   });
 
   it('names the field of a validation error', () => {
@@ -57,29 +75,55 @@ describe('http request parsing', () => {
     expect(() => parseJsonBody({}, searchRequestSchema)).toThrow(expect.objectContaining({ field: 'body' }));
   });
 
-  it('percent-decodes a path parameter', () => {
-    expect(pathParameter({ pathParameters: { filename: 'reports%2F2024%20q1.pdf' } }, 'filename')).toBe(
-      'reports/2024 q1.pdf',
+  it('requires a body that is not null (serverless-offline passes null for none), naming it', () => {
+    expect(() => parseJsonBody({ body: null }, searchRequestSchema)).toThrow(
+      expect.objectContaining({ name: 'ValidationError', field: 'body' }),
+    );
+    expect(() => parseJsonBody({ body: 'null' }, searchRequestSchema)).toThrow(
+      expect.objectContaining({ name: 'ValidationError', field: 'body' }),
     );
   });
 
-  it('takes a name holding a bare % as it is (already decoded upstream)', () => {
-    expect(pathParameter({ pathParameters: { filename: '100% done.txt' } }, 'filename')).toBe(
-      '100% done.txt',
-    );
-    expect(pathParameter({ pathParameters: { filename: '100%25%20done.txt' } }, 'filename')).toBe(
-      '100% done.txt',
-    );
-  });
+  it.each(['%7Btag%7D', '100%25%20done', '%E2%82%AC', 'a%2Fb'])(
+    'takes the path parameter %s exactly as API Gateway decoded it (never decodes twice)',
+    (id) => {
+      expect(botIdParameter({ pathParameters: { botId: id } })).toBe(id);
+    },
+  );
 
   it.each<[Record<string, string>, string]>([
     [{}, 'missing'],
-    [{ filename: '' }, 'empty'],
-    [{ filename: '%20%20' }, 'blank'],
-    [{ filename: 'x'.repeat(1025) }, 'too long'],
-  ])('rejects a path parameter that is %j (%s), naming it', (pathParameters) => {
-    expect(() => pathParameter({ pathParameters }, 'filename')).toThrow(
+    [{ botId: '' }, 'empty'],
+    [{ botId: '  ' }, 'blank'],
+    [{ botId: '.' }, 'a dot segment'],
+    [{ botId: '..' }, 'a dot segment'],
+    [{ botId: 'é'.repeat(1025) }, '1,025 characters but 2,050 bytes'],
+    [{ botId: '\ud800x' }, 'a lone surrogate'],
+  ])('rejects a bot id that is %j (%s), naming it', (pathParameters) => {
+    expect(() => botIdParameter({ pathParameters })).toThrow(
+      expect.objectContaining({ name: 'ValidationError', field: 'botId' }),
+    );
+  });
+
+  it('accepts a bot id of exactly 2,048 bytes', () => {
+    const id = 'é'.repeat(1024);
+    expect(botIdParameter({ pathParameters: { botId: id } })).toBe(id);
+  });
+
+  it.each<[Record<string, string>, string, string]>([
+    [{}, '', 'missing'],
+    [{ filename: 'a' }, 'filename=a&filename=b', 'repeated'],
+    [{ filename: '€'.repeat(342) }, '', 'over 1,024 bytes'],
+  ])('rejects a filename query parameter that is %j (%s, %s), naming it', (query, raw) => {
+    expect(() => filenameParameter({ queryStringParameters: query, rawQueryString: raw })).toThrow(
       expect.objectContaining({ name: 'ValidationError', field: 'filename' }),
     );
   });
+
+  it.each(['..', '.', 'a/../b', '%2E%2E', '100% done.pdf', 'ü ñ 📄'])(
+    'takes the filename %s from the query as it is',
+    (filename) => {
+      expect(filenameParameter({ queryStringParameters: { filename }, rawQueryString: '' })).toBe(filename);
+    },
+  );
 });

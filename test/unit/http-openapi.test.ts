@@ -29,7 +29,7 @@ describe('the OpenAPI document', () => {
     expect(routes.sort()).toEqual(
       [
         'DELETE /bots/{botId}',
-        'DELETE /bots/{botId}/documents/{filename}',
+        'DELETE /bots/{botId}/documents',
         'GET /bots/{botId}',
         'GET /bots/{botId}/documents',
         'POST /bots/{botId}/documents',

@@ -91,7 +91,7 @@ describe('document validation', () => {
     [
       'chunks[0].embedding',
       withChunk(0, { embedding: [1, Number.NaN, 0, 0] }),
-      'chunks[0].embedding[1] is not a finite number',
+      'chunks[0].embedding[1] is NaN; embedding values must be finite numbers of magnitude at most 1000000000000000',
     ],
     [
       'chunks[0].embedding',
@@ -120,7 +120,7 @@ describe('document validation', () => {
       withChunk(2, { chunk_index: 3 }),
       'chunks[2].chunk_index is 3, but chunks holds 3',
     ],
-    ['chunks[1].chunk_id', withChunk(1, { chunk_id: '' }), 'chunks[1].chunk_id must not be empty when given'],
+    ['chunks[1].chunk_id', withChunk(1, { chunk_id: '' }), 'chunks[1].chunk_id must not be empty'],
   ])('rejects a bad %s, naming it', (field, message, text) => {
     const error = rejection(message);
 
@@ -144,7 +144,7 @@ describe('document validation', () => {
 
     expect(error.field).toBe('chunks[1]');
     expect(error.message).toMatch(
-      /^chunks\[1\] would be about \d+ KB stored; DynamoDB items hold at most 400 KB$/,
+      /^chunks\[1\] would be \d+ bytes stored \(about \d+ KB\); DynamoDB items hold at most 409600 bytes \(400 KB\)$/,
     );
   });
 
@@ -170,5 +170,140 @@ describe('document validation', () => {
 
     expect(error.field).toBe('chunks');
     expect(error.message).toBe('chunks must cover a contiguous range of chunk_index; 0..5 is missing 2');
+  });
+
+  describe('refuses whole, before any write, what DynamoDB or the SDK would refuse', () => {
+    const nested = (depth: number): Record<string, unknown> => {
+      let value: Record<string, unknown> = { leaf: 1 };
+      for (let level = 1; level < depth; level++) value = { a: value };
+      return value;
+    };
+
+    it.each<[string, UpsertDocumentMessage, string, RegExp]>([
+      [
+        'a bot id of 1,024 characters but 3,072 bytes',
+        upsert({ bot_id: '€'.repeat(1024) }),
+        'bot_id',
+        /3072 bytes of UTF-8; the limit is 2048/,
+      ],
+      [
+        'a filename over 1,024 bytes',
+        upsert({ filename: 'ü'.repeat(513) }),
+        'filename',
+        /1026 bytes of UTF-8; the limit is 1024/,
+      ],
+      ['a bot id that is a URL dot segment', upsert({ bot_id: '..' }), 'bot_id', /dot segment/],
+      [
+        'metadata 1e400 (Infinity once parsed)',
+        withChunk(1, { metadata: { n: JSON.parse('1e400') } }),
+        'chunks[1].metadata.n',
+        /finite numbers only/,
+      ],
+      [
+        'metadata 1e200',
+        withChunk(1, { metadata: { n: 1e200 } }),
+        'chunks[1].metadata.n',
+        /limited to ±9007199254740991/,
+      ],
+      [
+        'metadata 1e-200',
+        withChunk(1, { metadata: { n: 1e-200 } }),
+        'chunks[1].metadata.n',
+        /at least 1e-130/,
+      ],
+      [
+        'metadata 5e-324',
+        withChunk(1, { metadata: { list: [1, 5e-324] } }),
+        'chunks[1].metadata.list[1]',
+        /at least 1e-130/,
+      ],
+      [
+        'metadata above 2^53',
+        withChunk(1, { metadata: { big: 2 ** 53 + 2 } }),
+        'chunks[1].metadata.big',
+        /limited to ±/,
+      ],
+      [
+        'metadata nested 40 deep',
+        withChunk(0, { metadata: nested(40) }),
+        'chunks[0].metadata',
+        /deeper than 31 levels/,
+      ],
+      [
+        'metadata nested 32 deep',
+        withChunk(0, { metadata: nested(32) }),
+        'chunks[0].metadata',
+        /deeper than 31 levels/,
+      ],
+      [
+        'metadata with an empty key',
+        withChunk(2, { metadata: { ok: { '': 1 } } }),
+        'chunks[2].metadata.ok',
+        /empty key/,
+      ],
+      [
+        'an embedding value of 1e20',
+        withChunk(0, { embedding: [1, 1e20, 0, 0] }),
+        'chunks[0].embedding',
+        /embedding\[1\] is 100000000000000000000; embedding values must be finite/,
+      ],
+      [
+        'an embedding value of 3e38',
+        withChunk(0, { embedding: [3e38, 1, 0, 0] }),
+        'chunks[0].embedding',
+        /embedding\[0\] is 3e\+38/,
+      ],
+      [
+        'an embedding value of 1e200 (not "all zeros")',
+        withChunk(0, { embedding: [1e200, 0, 0, 0] }),
+        'chunks[0].embedding',
+        /embedding\[0\] is 1e\+200/,
+      ],
+      [
+        'an all-zero embedding',
+        withChunk(2, { embedding: [0, 0, 0, 0] }),
+        'chunks[2].embedding',
+        /must not be all zeros/,
+      ],
+      [
+        'an embedding that rounds to zero in float32',
+        withChunk(2, { embedding: [1e-200, 0, 0, 0] }),
+        'chunks[2].embedding',
+        /must not be all zeros/,
+      ],
+      [
+        'a chunk_id over 1,024 bytes',
+        withChunk(0, { chunk_id: '✓'.repeat(342) }),
+        'chunks[0].chunk_id',
+        /the limit is 1024/,
+      ],
+    ])('%s', (_, message, field, text) => {
+      const error = rejection(message);
+
+      expect(error.field).toBe(field);
+      expect(error.message).toMatch(text);
+    });
+
+    it('accepts the limits themselves: 2,048-byte bot id, 1,024-byte filename, 31 levels, 1e-130, 2^53 - 1', () => {
+      const message = upsert({ bot_id: 'é'.repeat(1024), filename: 'é'.repeat(512) });
+      message.chunks[0] = {
+        ...message.chunks[0],
+        metadata: { deep: nested(30), tiny: 1e-130, big: Number.MAX_SAFE_INTEGER, zero: 0 },
+      } as UpsertDocumentMessage['chunks'][number];
+
+      expect(validateDocument(message, options).chunks).toHaveLength(3);
+    });
+
+    it('sizes the item with the configured encoding: a chunk that fits as binary can be too large as a list', () => {
+      const dims = 12_000;
+      const embedding = Array.from({ length: dims }, (_, i) => 0.1 + i / dims);
+      const text = 'x'.repeat(300 * 1024);
+      const message = upsert({
+        chunks: [{ chunk_index: 0, text, embedding }],
+      });
+
+      expect(validateDocument(message, { dimension: dims, encoding: 'binary' }).chunks).toHaveLength(1);
+      expect(rejection(message, { dimension: dims, encoding: 'list' }).field).toBe('chunks[0]');
+    });
   });
 });

@@ -8,7 +8,8 @@
 #                    this script against DynamoDB Local with AWS_CLI="aws --endpoint-url http://...".
 #   CREATE_TABLES    0 skips everything: for `serverless deploy --stage local`, where CloudFormation
 #                    creates the tables and would fail on ones that already exist.
-#   TABLE_VECTOR_EMBEDDINGS, TABLE_BOT_COLLECTIONS, TABLE_BOT_DOCUMENTS   table names (defaults: the
+#   TABLE_VECTOR_EMBEDDINGS, TABLE_BOT_COLLECTIONS, TABLE_BOT_DOCUMENTS, TABLE_DOCUMENT_LEASES
+#                    table names (defaults: the
 #                    logical names, which is what `npm run dev` and the handlers default to).
 # Idempotent: a table that already exists is left as it is.
 set -eu
@@ -43,3 +44,4 @@ create_table() {
 create_table VectorEmbeddings "${TABLE_VECTOR_EMBEDDINGS:-VectorEmbeddings}"
 create_table BotCollections "${TABLE_BOT_COLLECTIONS:-BotCollections}"
 create_table BotDocuments "${TABLE_BOT_DOCUMENTS:-BotDocuments}"
+create_table DocumentLeases "${TABLE_DOCUMENT_LEASES:-DocumentLeases}"

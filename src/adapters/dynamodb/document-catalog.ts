@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { checkKey, MAX_FILENAME_BYTES } from '../../domain/dynamo-limits';
 import type { DocumentSummary } from '../../domain/types';
 import { ValidationError } from '../../errors';
 
@@ -78,11 +79,14 @@ function encodeCursor(filename: string): string {
 function decodeCursor(cursor: string): string {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { f?: unknown }).f === 'string') {
-      return (parsed as { f: string }).f;
+    const f = typeof parsed === 'object' && parsed !== null ? (parsed as { f?: unknown }).f : undefined;
+    // The filename becomes ExclusiveStartKey's sort key: DynamoDB refuses an empty or oversized one.
+    if (typeof f === 'string') {
+      checkKey(f, 'cursor', MAX_FILENAME_BYTES);
+      return f;
     }
   } catch {
-    // falls through to the error below
+    // Not base64 JSON, or a filename no page could end at: the error below says so.
   }
   throw new ValidationError('cursor is not one this API returned', 'cursor');
 }

@@ -1,0 +1,157 @@
+import { ValidationError } from '../errors';
+
+/**
+ * What DynamoDB (and the AWS SDK's marshaller in front of it) refuses, checked before the first write so
+ * that a request is refused whole instead of failing halfway. Every limit here was checked against
+ * DynamoDB Local (test/unit/dynamo-limits.test.ts states them; docs/api.md lists them for clients).
+ */
+
+/** A partition key (bot_id in every table) holds at most 2,048 bytes of UTF-8. */
+export const MAX_BOT_ID_BYTES = 2048;
+/** A sort key holds at most 1,024 bytes: filename is the sort key of filename-index and BotDocuments. */
+export const MAX_FILENAME_BYTES = 1024;
+/** chunk_id is VectorEmbeddings' sort key. */
+export const MAX_CHUNK_ID_BYTES = 1024;
+/** DynamoDB refuses an item over 400 KB, attribute names included. */
+export const MAX_ITEM_BYTES = 400 * 1024;
+/**
+ * DynamoDB nests at most 32 levels, the item itself being the first: the `metadata` map and what it holds
+ * may nest 31 deep (a flat metadata map is 1 level).
+ */
+export const MAX_METADATA_DEPTH = 31;
+/** The SDK refuses numbers beyond ±(2^53 − 1) unless wrapped (it cannot store them exactly). */
+export const MAX_NUMBER_MAGNITUDE = Number.MAX_SAFE_INTEGER;
+/** DynamoDB's smallest non-zero magnitude; 1e-131 is refused as an underflow. */
+export const MIN_NUMBER_MAGNITUDE = 1e-130;
+/**
+ * The largest magnitude of an embedding value: well inside float32 (3.4e38) and inside what the SDK
+ * stores as a DynamoDB number (2^53), and far above anything a real embedding model produces.
+ */
+export const MAX_EMBEDDING_MAGNITUDE = 1e15;
+
+const fail = (field: string, problem: string): never => {
+  throw new ValidationError(`${field} ${problem}`, field);
+};
+
+/** A lone UTF-16 surrogate has no UTF-8 form: DynamoDB would store a replacement character instead. */
+function isWellFormed(value: string): boolean {
+  return (value as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+/**
+ * Checks a key value: non-blank, well-formed, at most `maxBytes` bytes of UTF-8.
+ * @throws ValidationError naming `field`.
+ */
+export function checkKey(value: string, field: string, maxBytes: number): void {
+  if (value.trim() === '') fail(field, 'must not be empty');
+  if (!isWellFormed(value)) fail(field, 'holds a lone UTF-16 surrogate (not valid Unicode text)');
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > maxBytes) fail(field, `is ${bytes} bytes of UTF-8; the limit is ${maxBytes}`);
+}
+
+/**
+ * Checks a bot id: a DynamoDB partition key, and addressable in a URL path (`.` and `..` are dot
+ * segments that clients and servers rewrite into another path).
+ */
+export function checkBotId(value: string, field = 'bot_id'): void {
+  checkKey(value, field, MAX_BOT_ID_BYTES);
+  if (value === '.' || value === '..')
+    fail(field, `must not be ${JSON.stringify(value)} (a URL dot segment)`);
+}
+
+/** Why a number cannot be stored as a DynamoDB number through the SDK, or undefined when it can. */
+export function numberProblem(n: number): string | undefined {
+  if (!Number.isFinite(n)) return `is ${n}; DynamoDB stores finite numbers only`;
+  const magnitude = Math.abs(n);
+  if (magnitude > MAX_NUMBER_MAGNITUDE) {
+    return `is ${n}; numbers are limited to ±${MAX_NUMBER_MAGNITUDE} (2^53 − 1); send larger values as strings`;
+  }
+  if (magnitude !== 0 && magnitude < MIN_NUMBER_MAGNITUDE) {
+    return `is ${n}; non-zero numbers must be at least ${MIN_NUMBER_MAGNITUDE} in magnitude (DynamoDB's range)`;
+  }
+  return undefined;
+}
+
+/**
+ * Checks chunk metadata for everything DynamoDB or the SDK would refuse: nesting deeper than
+ * MAX_METADATA_DEPTH, empty map keys, numbers outside the storable range, values JSON cannot carry.
+ * @throws ValidationError naming the path of the offending value, e.g. `chunks[3].metadata.a.b`.
+ */
+export function checkMetadata(metadata: Record<string, unknown>, field: string): void {
+  const visit = (value: unknown, path: string, depth: number): void => {
+    if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+    if (typeof value === 'number') {
+      const problem = numberProblem(value);
+      if (problem !== undefined) fail(path, problem);
+      return;
+    }
+    if (typeof value !== 'object') fail(path, `is a ${typeof value}; metadata holds JSON values only`);
+    if (depth > MAX_METADATA_DEPTH) {
+      fail(field, `nests deeper than ${MAX_METADATA_DEPTH} levels (DynamoDB's limit is 32 with the item)`);
+    }
+    if (Array.isArray(value)) {
+      for (const [i, element] of value.entries()) visit(element, `${path}[${i}]`, depth + 1);
+      return;
+    }
+    for (const [key, element] of Object.entries(value as Record<string, unknown>)) {
+      if (key === '') fail(path, 'has an empty key; DynamoDB refuses empty attribute names');
+      visit(element, `${path}.${key}`, depth + 1);
+    }
+  };
+  visit(metadata, field, 1);
+}
+
+/**
+ * Checks an embedding's values: finite, magnitude at most MAX_EMBEDDING_MAGNITUDE, not all zero.
+ * @throws ValidationError naming `field`, with the index and value at fault.
+ */
+export function checkEmbeddingValues(values: ArrayLike<number>, field: string): void {
+  let nonZero = false;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (typeof v !== 'number') throw new ValidationError(`${field}[${i}] is not a number`, field);
+    if (!Number.isFinite(v) || Math.abs(v) > MAX_EMBEDDING_MAGNITUDE) {
+      throw new ValidationError(
+        `${field}[${i}] is ${v}; embedding values must be finite numbers of magnitude at most ${MAX_EMBEDDING_MAGNITUDE}`,
+        field,
+      );
+    }
+    if (v !== 0) nonZero = true;
+  }
+  if (!nonZero) fail(field, 'must not be all zeros (it has no direction to compare by)');
+}
+
+/** DynamoDB's size of a number: about one byte per two significant digits, plus one. */
+function numberBytes(n: number): number {
+  const digits = String(Math.abs(n)).replace(/e.*$/, '').replace('.', '').replace(/^0+/, '');
+  return Math.ceil(Math.max(digits.length, 1) / 2) + 1;
+}
+
+/**
+ * The size DynamoDB counts for an attribute value (AWS's item size rules: UTF-8 strings, numbers by their
+ * digits, 3 bytes per map or list plus 1 per element, names of map entries included).
+ */
+export function attributeBytes(value: unknown): number {
+  if (value === null || value === undefined || typeof value === 'boolean') return 1;
+  if (typeof value === 'string') return Buffer.byteLength(value, 'utf8');
+  if (typeof value === 'number') return numberBytes(value);
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (Array.isArray(value)) {
+    let total = 3;
+    for (const element of value) total += 1 + attributeBytes(element);
+    return total;
+  }
+  let total = 3;
+  for (const [key, element] of Object.entries(value as Record<string, unknown>)) {
+    total += 1 + Buffer.byteLength(key, 'utf8') + attributeBytes(element);
+  }
+  return total;
+}
+
+/** The size DynamoDB counts for an item: each attribute's name plus its value. */
+export function itemBytes(item: Record<string, unknown>): number {
+  let total = 0;
+  for (const [name, value] of Object.entries(item))
+    total += Buffer.byteLength(name, 'utf8') + attributeBytes(value);
+  return total;
+}
