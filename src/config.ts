@@ -11,6 +11,8 @@ const configSchema = z.object({
   TABLE_VECTOR_EMBEDDINGS: z.string().min(1).default('VectorEmbeddings'),
   TABLE_BOT_COLLECTIONS: z.string().min(1).default('BotCollections'),
   TABLE_BOT_DOCUMENTS: z.string().min(1).default('BotDocuments'),
+  /** The stream handler's claims of the records it counted (expire after the stream's 24 h retention). */
+  TABLE_STREAM_CLAIMS: z.string().min(1).default('StreamClaims'),
   /** How the write path stores `embedding`: the design's List<Number>, or packed little-endian float32 Binary. */
   EMBEDDING_ENCODING: z.enum(embeddingEncodings).default('list'),
   DEFAULT_EMBEDDING_DIMENSION: z.coerce.number().int().positive().default(384),
@@ -33,7 +35,7 @@ const configSchema = z.object({
 export type Config = {
   region: string;
   dynamodbEndpoint: string | undefined;
-  tables: { vectorEmbeddings: string; botCollections: string; botDocuments: string };
+  tables: { vectorEmbeddings: string; botCollections: string; botDocuments: string; streamClaims: string };
   embeddingEncoding: EmbeddingEncoding;
   defaultEmbeddingDimension: number;
   redisUrl: string | undefined;
@@ -64,6 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       vectorEmbeddings: e.TABLE_VECTOR_EMBEDDINGS,
       botCollections: e.TABLE_BOT_COLLECTIONS,
       botDocuments: e.TABLE_BOT_DOCUMENTS,
+      streamClaims: e.TABLE_STREAM_CLAIMS,
     },
     embeddingEncoding: e.EMBEDDING_ENCODING,
     defaultEmbeddingDimension: e.DEFAULT_EMBEDDING_DIMENSION,

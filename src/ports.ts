@@ -122,8 +122,6 @@ export interface BotRegistry {
 export type BotCountsState = {
   /** Whether BotCollections has an item for the bot. */
   exists: boolean;
-  /** `stream_seq`: the newest stream sequence number already counted (numeric string), or undefined. */
-  watermark: string | undefined;
   snapshotEpoch: number;
   /** The owner's setting, undefined when the bot has no record or none was set. */
   embeddingDimension: number | undefined;
@@ -131,42 +129,57 @@ export type BotCountsState = {
   totalDocuments: number;
 };
 
-/** One document's BotDocuments item after a write; `chunkCount` 0 deletes the item. */
+/**
+ * One document's BotDocuments item after a write, applied only if its chunk_count is still
+ * `expectedCount` (0: no item, or one without a count); `chunkCount` 0 deletes the item.
+ */
 export type DocumentWrite = {
   filename: string;
+  expectedCount: number;
   chunkCount: number;
   fileSize: number;
   createdAt: string;
 };
 
 /**
- * One atomic step of the counts: absolute values, applied only if the bot's watermark is still
- * `expectedWatermark` (undefined: none yet), leaving it at `watermark`.
+ * One atomic step of the counts: claims `claims` (stream eventIDs; fails if any is claimed already),
+ * adds the deltas to the bot's totals, and writes the documents under their count conditions.
  */
 export type CountsWrite = {
-  expectedWatermark: string | undefined;
-  watermark: string;
-  totalChunks: number;
-  totalDocuments: number;
+  claims: string[];
+  totalChunksDelta: number;
+  totalDocumentsDelta: number;
   documents: DocumentWrite[];
   bumpSnapshotEpoch: boolean;
   updatedAt: string;
 };
 
-/** BotCollections counts and BotDocuments, as the stream handler (their only writer) needs them. */
+/** How `BotStats.apply` ended. */
+export type CountsApplyResult = {
+  /** How many of the writes committed, in order. */
+  committed: number;
+  /** Claims of the first uncommitted write that someone else already holds (those records are counted). */
+  claimedElsewhere: string[];
+  /** The first uncommitted write lost a race on a document or the bot (re-read and recompute). */
+  conflict: boolean;
+};
+
+/** BotCollections counts, BotDocuments and the stream claims, as the stream handler needs them. */
 export interface BotStats {
-  /** The bot's counts and watermark, read strongly consistently. */
+  /** The bot's counts, epoch and dimension, read strongly consistently. */
   read(botId: string): Promise<BotCountsState>;
+  /** Which of the given stream eventIDs of the bot are claimed (counted) already; strongly consistent. */
+  claimed(botId: string, eventIds: string[]): Promise<Set<string>>;
   /** The named documents (strongly consistent, all pages); absent ones are left out. */
   readDocuments(
     botId: string,
     filenames: string[],
   ): Promise<Map<string, import('./domain/count-deltas').DocumentState>>;
   /**
-   * Commits the writes in order, one transaction each. Stops at the first whose watermark condition
-   * failed (someone else counted in between): `conflict` true, `committed` how many went through.
+   * Commits the writes in order, one transaction each, and stops at the first that is cancelled by a
+   * claim held elsewhere or a lost race. Other failures throw.
    */
-  apply(botId: string, writes: CountsWrite[]): Promise<{ committed: number; conflict: boolean }>;
+  apply(botId: string, writes: CountsWrite[]): Promise<CountsApplyResult>;
   /** Bumps `snapshot_epoch` on its own, for a snapshot failure after the counts were already committed. */
   bumpSnapshotEpoch(botId: string, updatedAt: string): Promise<void>;
 }

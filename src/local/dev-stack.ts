@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { signDevToken } from '../auth';
 import { createDynamoDbClient } from '../clients';
-import { loadConfig } from '../config';
+import { type Config, loadConfig } from '../config';
 import { ensureTables } from '../tables/definition';
 import { baseDeps } from '../wiring/base';
 import { findFreePort, type LocalStack, portAnswers, startLocalStack } from './stack';
@@ -26,7 +26,7 @@ export type DevStackInfo = {
   ingestFunctionName: string;
   dynamodbEndpoint: string;
   redisUrl: string;
-  tables: { vectorEmbeddings: string; botCollections: string; botDocuments: string };
+  tables: Config['tables'];
   /** A development token (HS256, signed with the run's LOCAL_JWT_SECRET) whose subject is `user`. */
   token: string;
   user: string;
@@ -213,6 +213,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       TABLE_VECTOR_EMBEDDINGS: env.TABLE_VECTOR_EMBEDDINGS ?? 'VectorEmbeddings',
       TABLE_BOT_COLLECTIONS: env.TABLE_BOT_COLLECTIONS ?? 'BotCollections',
       TABLE_BOT_DOCUMENTS: env.TABLE_BOT_DOCUMENTS ?? 'BotDocuments',
+      TABLE_STREAM_CLAIMS: env.TABLE_STREAM_CLAIMS ?? 'StreamClaims',
       ...(env.EMBEDDING_ENCODING === undefined ? {} : { EMBEDDING_ENCODING: env.EMBEDDING_ENCODING }),
     };
     const config = loadConfig({ ...env, ...handlerEnv });

@@ -1,5 +1,6 @@
 import {
   CreateTableCommand,
+  UpdateTimeToLiveCommand,
   type CreateTableCommandInput,
   type DynamoDBClient,
   ResourceInUseException,
@@ -9,8 +10,13 @@ import definitions from '../../infra/tables.json';
 import type { Config } from '../config';
 
 /** The logical tables of infra/tables.json, the one definition shared with serverless.yml and LocalStack. */
-export type TableKey = 'VectorEmbeddings' | 'BotCollections' | 'BotDocuments';
-export const tableKeys: readonly TableKey[] = ['VectorEmbeddings', 'BotCollections', 'BotDocuments'];
+export type TableKey = 'VectorEmbeddings' | 'BotCollections' | 'BotDocuments' | 'StreamClaims';
+export const tableKeys: readonly TableKey[] = [
+  'VectorEmbeddings',
+  'BotCollections',
+  'BotDocuments',
+  'StreamClaims',
+];
 
 export const FILENAME_INDEX = 'filename-index';
 
@@ -23,6 +29,8 @@ export function tableNameFor(key: TableKey, names: Config['tables']): string {
       return names.botCollections;
     case 'BotDocuments':
       return names.botDocuments;
+    case 'StreamClaims':
+      return names.streamClaims;
   }
 }
 
@@ -71,6 +79,18 @@ export async function ensureTables(
       existing.push(tableName);
     }
     await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1 }, { TableName: tableName });
+    const ttl = timeToLiveOf(key);
+    if (ttl !== undefined && created.includes(tableName)) {
+      await client.send(
+        new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: ttl }),
+      );
+    }
   }
   return { created, existing };
+}
+
+/** The table's TTL setting, if it has one (CreateTable cannot set it; UpdateTimeToLive does). */
+export function timeToLiveOf(key: TableKey): { AttributeName: string; Enabled: boolean } | undefined {
+  const definition = definitions[key];
+  return 'TimeToLiveSpecification' in definition ? definition.TimeToLiveSpecification : undefined;
 }

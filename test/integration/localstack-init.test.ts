@@ -26,6 +26,7 @@ const names: Record<TableKey, string> = {
   VectorEmbeddings: `VectorEmbeddings-init-${suffix}`,
   BotCollections: `BotCollections-init-${suffix}`,
   BotDocuments: `BotDocuments-init-${suffix}`,
+  StreamClaims: `StreamClaims-init-${suffix}`,
 };
 
 let client: DynamoDBClient;
@@ -48,6 +49,7 @@ async function runInitScript(extraEnv: Record<string, string> = {}) {
       TABLE_VECTOR_EMBEDDINGS: names.VectorEmbeddings,
       TABLE_BOT_COLLECTIONS: names.BotCollections,
       TABLE_BOT_DOCUMENTS: names.BotDocuments,
+      TABLE_STREAM_CLAIMS: names.StreamClaims,
       ...extraEnv,
     },
   });

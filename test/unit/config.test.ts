@@ -8,6 +8,7 @@ describe('config', () => {
       vectorEmbeddings: 'VectorEmbeddings',
       botCollections: 'BotCollections',
       botDocuments: 'BotDocuments',
+      streamClaims: 'StreamClaims',
     });
     expect(config.embeddingEncoding).toBe('list');
     expect(config.defaultEmbeddingDimension).toBe(384);

@@ -8,7 +8,7 @@
 #                    this script against DynamoDB Local with AWS_CLI="aws --endpoint-url http://...".
 #   CREATE_TABLES    0 skips everything: for `serverless deploy --stage local`, where CloudFormation
 #                    creates the tables and would fail on ones that already exist.
-#   TABLE_VECTOR_EMBEDDINGS, TABLE_BOT_COLLECTIONS, TABLE_BOT_DOCUMENTS   table names (defaults: the
+#   TABLE_VECTOR_EMBEDDINGS, TABLE_BOT_COLLECTIONS, TABLE_BOT_DOCUMENTS, TABLE_STREAM_CLAIMS   table names (defaults: the
 #                    logical names, which is what `npm run dev` and the handlers default to).
 # Idempotent: a table that already exists is left as it is.
 set -eu
@@ -43,3 +43,9 @@ create_table() {
 create_table VectorEmbeddings "${TABLE_VECTOR_EMBEDDINGS:-VectorEmbeddings}"
 create_table BotCollections "${TABLE_BOT_COLLECTIONS:-BotCollections}"
 create_table BotDocuments "${TABLE_BOT_DOCUMENTS:-BotDocuments}"
+if create_table StreamClaims "${TABLE_STREAM_CLAIMS:-StreamClaims}"; then
+  # Claims expire after the stream's 24 h retention (infra/tables.json's TimeToLiveSpecification).
+  # shellcheck disable=SC2086
+  $AWS_CLI dynamodb update-time-to-live --table-name "${TABLE_STREAM_CLAIMS:-StreamClaims}" \
+    --time-to-live-specification Enabled=true,AttributeName=expires_at >/dev/null 2>&1 || true
+fi
