@@ -62,4 +62,3 @@ export function planCountsWrites(
   }
   return { writes, belowZero: [...belowZero] };
 }
-

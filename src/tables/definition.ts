@@ -1,9 +1,9 @@
 import {
   CreateTableCommand,
-  UpdateTimeToLiveCommand,
   type CreateTableCommandInput,
   type DynamoDBClient,
   ResourceInUseException,
+  UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import definitions from '../../infra/tables.json';
@@ -81,9 +81,7 @@ export async function ensureTables(
     await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1 }, { TableName: tableName });
     const ttl = timeToLiveOf(key);
     if (ttl !== undefined && created.includes(tableName)) {
-      await client.send(
-        new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: ttl }),
-      );
+      await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: ttl }));
     }
   }
   return { created, existing };
