@@ -19,6 +19,7 @@ import {
   StreamRunner,
   type StreamRunnerLog,
 } from '../../src/local/stream-runner';
+import { keyText, stableHash, VirtualShardedStream } from '../../src/local/virtual-shards';
 import { ensureTables } from '../../src/tables/definition';
 import { baseDeps } from '../../src/wiring/base';
 import { rng } from '../fixtures/random';
@@ -37,6 +38,7 @@ const tables = {
   vectorEmbeddings: `VectorEmbeddings-e2e-${suffix}`,
   botCollections: `BotCollections-e2e-${suffix}`,
   botDocuments: `BotDocuments-e2e-${suffix}`,
+  streamClaims: `StreamClaims-e2e-${suffix}`,
 };
 const quiet: StreamRunnerLog = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -57,6 +59,7 @@ beforeAll(async () => {
   process.env.TABLE_VECTOR_EMBEDDINGS = tables.vectorEmbeddings;
   process.env.TABLE_BOT_COLLECTIONS = tables.botCollections;
   process.env.TABLE_BOT_DOCUMENTS = tables.botDocuments;
+  process.env.TABLE_STREAM_CLAIMS = tables.streamClaims;
   process.env.REDIS_URL = redisServer.url;
   process.env.EMBEDDING_ENCODING = 'binary';
   config = loadConfig(process.env);
@@ -92,13 +95,34 @@ afterAll(async () => {
   await redisServer?.stop();
 });
 
+/**
+ * DynamoDB Local keeps the stream in one shard. This view spreads each bot over 2 to 4 of 4 shards (by a
+ * hash of the chunk id), numbers each shard on its own, and splits two shards mid-run, as DynamoDB does
+ * for a large or hot bot.
+ */
+function multiShardView(): VirtualShardedStream {
+  return new VirtualShardedStream(streams, {
+    shards: 4,
+    shardOf: (keys) => {
+      const bot = stableHash(keys.bot_id?.S ?? '');
+      const spread = 2 + (bot % 3);
+      return bot + (stableHash(keyText(keys)) % spread);
+    },
+    splits: [
+      { shard: 0, afterRecords: 800, children: 2 },
+      { shard: 2, afterRecords: 1600, children: 3 },
+    ],
+  });
+}
+
 function startRunner(
   wrapped: StreamHandler,
   maximumRetryAttempts = -1,
   onFailure?: (failed: FailedBatch) => void,
+  view?: VirtualShardedStream,
 ): Promise<StreamRunner> {
   const runner = new StreamRunner({
-    streamsClient: streams,
+    streamsClient: view?.asClient() ?? streams,
     dynamodbClient: dynamodb,
     tableName: tables.vectorEmbeddings,
     handler: wrapped,
@@ -301,17 +325,20 @@ describe('stream sync end to end through the local stream runner', () => {
     }
   });
 
-  it('ends exact after thousands of random operations with injected failures, duplicates and a Redis restart', async () => {
+  it('ends exact after 5,000 random operations on bots spread over 2-4 shards with splits, injected failures, duplicates and a Redis restart', async () => {
     const seed = Number(process.env.STREAM_E2E_SEED ?? Date.now() % 100_000);
+    process.stderr.write(`[stream e2e] seed=${seed} (replay with STREAM_E2E_SEED=${seed})\n`);
     const random = rng(seed);
     const injected = { before: 0, after: 0, partial: 0, duplicate: 0, concurrent: 0 };
+    // Off for the last round of writes: a concurrent duplicate marks the snapshot stale (docs/stream-pipeline.md).
+    let concurrentDuplicates = true;
     const flaky: StreamHandler = async (event, context) => {
       const roll = random();
       if (roll < 0.06) {
         injected.before += 1;
         throw new Error('injected: failed before doing anything');
       }
-      if (roll < 0.12) {
+      if (roll < 0.12 && concurrentDuplicates) {
         injected.concurrent += 1;
         const [first] = await Promise.all([handler(event, context), handler(event, context)]);
         return first;
@@ -338,13 +365,19 @@ describe('stream sync end to end through the local stream runner', () => {
     // A finite retry limit, as deployed: the malformed record an earlier test left in this table's stream is
     // reported on every delivery and must reach the on-failure destination instead of blocking the shard.
     const sentAway: FailedBatch[] = [];
-    const runner = await startRunner(flaky, 12, (batch) => {
-      sentAway.push(batch);
-    });
-    const bots = await Promise.all(Array.from({ length: 5 }, () => registerBot()));
+    const view = multiShardView();
+    const runner = await startRunner(
+      flaky,
+      12,
+      (batch) => {
+        sentAway.push(batch);
+      },
+      view,
+    );
+    const bots = await Promise.all(Array.from({ length: 6 }, () => registerBot()));
     for (const botId of bots) expect(await rebuildSnapshot(botId)).toBe(true);
     const started = performance.now();
-    const opsPerBot = 400;
+    const opsPerBot = 850;
     let operations = 0;
     const kinds: Record<string, number> = {};
 
@@ -429,7 +462,22 @@ describe('stream sync end to end through the local stream runner', () => {
       const rebuilt = await Promise.all(bots.slice(0, -1).map((botId) => rebuildWithRetries(botId)));
       await Promise.all(writers);
       const writtenMs = Math.round(performance.now() - started);
-      await runner.drain(60_000);
+      await runner.drain(90_000);
+      for (const botId of bots) await expectMatchesTable(botId);
+      // A last round on a calm stream (every other fault still injected): snapshots rebuilt now (as a
+      // search would, finding them stale) must be kept exact by the stream.
+      concurrentDuplicates = false;
+      await Promise.all(bots.slice(0, -1).map((botId) => rebuildWithRetries(botId)));
+      await Promise.all(
+        bots.slice(0, -1).map(async (botId, i) => {
+          const extra = Array.from({ length: 5 }, (_, n) =>
+            makeChunk(botId, 'z.pdf', 10_000 + n, rng(seed + i)),
+          );
+          await chunkStore.put(extra);
+          await chunkStore.delete(botId, [extra[0]?.chunk_id ?? '']);
+        }),
+      );
+      await runner.drain(90_000);
       const elapsedMs = Math.round(performance.now() - started);
 
       const verdicts: Verdict[] = [];
@@ -439,9 +487,13 @@ describe('stream sync end to end through the local stream runner', () => {
       process.stderr.write(
         `[stream e2e] seed=${seed} operations=${operations} ${JSON.stringify(kinds)} written in ${writtenMs} ms, drained at ${elapsedMs} ms; ` +
           `injected=${JSON.stringify(injected)} runner=${JSON.stringify(stats)} rebuilt=${JSON.stringify(rebuilt)} ` +
+          `shards=${JSON.stringify(view.shardSizes())} ` +
           `verdicts=${JSON.stringify(verdicts)} epochs=${JSON.stringify(epochs)}\n`,
       );
       expect(operations).toBe(bots.length * opsPerBot);
+      expect(operations).toBeGreaterThanOrEqual(5000);
+      // The bots really were spread over several shards, and both splits happened.
+      expect(Object.values(view.shardSizes()).filter((size) => size > 0).length).toBeGreaterThanOrEqual(7);
       // Nothing but that malformed record was given up on, whatever the injected failures did.
       const givenUp = sentAway.flatMap((batch) =>
         batch.event.Records.map((r) => r.dynamodb?.Keys?.chunk_id?.S),
