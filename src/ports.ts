@@ -183,3 +183,66 @@ export interface BotStats {
   /** Bumps `snapshot_epoch` on its own, for a snapshot failure after the counts were already committed. */
   bumpSnapshotEpoch(botId: string, updatedAt: string): Promise<void>;
 }
+
+/** A document as VectorEmbeddings says it is: its chunk count and the size and date of its chunks. */
+export type TrueDocument = { filename: string; chunks: number; fileSize: number; createdAt: string };
+
+/** BotCollections' counts of a bot as the doctor reads them. */
+export type RecordedCounts = {
+  exists: boolean;
+  totalChunks: number;
+  totalDocuments: number;
+  snapshotEpoch: number;
+  /** Changes with every counts transaction: two equal reads bracket a moment no transaction touched. */
+  updatedAt: string | undefined;
+};
+
+/** What the doctor reads and repairs in DynamoDB (docs/doctor.md). */
+export interface CountsDoctorStore {
+  /** Every bot id in BotCollections, page by page. */
+  bots(): AsyncIterable<string[]>;
+  /** The documents of a bot counted from VectorEmbeddings (consistent, every page, keys and filename only). */
+  trueDocuments(botId: string): Promise<Map<string, TrueDocument>>;
+  recordedCounts(botId: string): Promise<RecordedCounts>;
+  /** Every BotDocuments item of the bot: filename -> chunk_count (consistent, every page). */
+  recordedDocuments(botId: string): Promise<Map<string, number>>;
+  /**
+   * Sets one document's count to `document.chunks` (0 deletes it) if it still holds `expected`, and moves
+   * the bot's totals by the difference, in one transaction. False when the count moved meanwhile.
+   */
+  fixDocument(botId: string, document: TrueDocument, expected: number): Promise<boolean>;
+  /** Adds the deltas to the bot's totals if its updated_at is still `expectedUpdatedAt`. False if it moved. */
+  fixTotals(
+    botId: string,
+    delta: { chunks: number; documents: number },
+    expectedUpdatedAt: string | undefined,
+  ): Promise<boolean>;
+  bumpSnapshotEpoch(botId: string): Promise<void>;
+}
+
+/** One message of the stream's on-failure destination: a range of records of one shard. */
+export type DeadLetter = {
+  /** How the source removes it (SQS receipt handle, or the line of the local file). */
+  handle: string;
+  shardId: string;
+  streamArn: string;
+  startSequenceNumber: string;
+  endSequenceNumber: string;
+};
+
+/** The on-failure destination of the stream mapping: SQS in AWS, the runner's JSONL file locally. */
+export interface DeadLetterSource {
+  /** Where it reads from, for messages. */
+  readonly description: string;
+  /** The next messages (empty when there are none left). */
+  receive(): Promise<DeadLetter[]>;
+  /** Removes messages that were applied. */
+  remove(letters: DeadLetter[]): Promise<void>;
+}
+
+/** Re-reads records of a shard from the stream (they stay 24 hours). */
+export interface StreamRangeReader {
+  read(
+    letter: Pick<DeadLetter, 'shardId' | 'streamArn' | 'startSequenceNumber' | 'endSequenceNumber'>,
+  ): Promise<import('aws-lambda').DynamoDBRecord[]>;
+}

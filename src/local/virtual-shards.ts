@@ -71,6 +71,8 @@ export class VirtualShardedStream {
   private readonly shards: VirtualShard[] = [];
   private readonly roots: VirtualShard[] = [];
   private readonly sourceIterators = new Map<string, string | null>();
+  /** The last source sequence number placed, per source shard. */
+  private readonly sourcePositions = new Map<string, string>();
   private readonly splitsDone = new Set<number>();
   private pulling: Promise<void> | undefined;
   private lastPull = Number.NEGATIVE_INFINITY;
@@ -218,22 +220,41 @@ export class VirtualShardedStream {
       }
       let iterator = this.sourceIterators.get(id);
       if (iterator === undefined) {
+        const after = this.sourcePositions.get(id);
         const answer = await this.source.send(
           new GetShardIteratorCommand({
             StreamArn: this.streamArn,
             ShardId: id,
-            ShardIteratorType: 'TRIM_HORIZON',
+            ...(after === undefined
+              ? { ShardIteratorType: 'TRIM_HORIZON' }
+              : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after }),
           }),
         );
         iterator = answer.ShardIterator ?? null;
       }
-      while (iterator !== null && iterator !== undefined) {
-        const answer: GetRecordsCommandOutput = await this.source.send(
-          new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }),
-        );
-        for (const record of answer.Records ?? []) this.place(record);
-        iterator = answer.NextShardIterator ?? null;
-        if ((answer.Records ?? []).length === 0) break;
+      try {
+        while (iterator !== null && iterator !== undefined) {
+          const answer: GetRecordsCommandOutput = await this.source.send(
+            new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }),
+          );
+          for (const record of answer.Records ?? []) {
+            // A renewed iterator may hand back what was read already: each record is placed once.
+            const sequence = record.dynamodb?.SequenceNumber ?? '0';
+            const after = this.sourcePositions.get(id);
+            if (after !== undefined && BigInt(sequence) <= BigInt(after)) continue;
+            this.sourcePositions.set(id, sequence);
+            this.place(record);
+          }
+          iterator = answer.NextShardIterator ?? null;
+          if ((answer.Records ?? []).length === 0) break;
+        }
+      } catch (error) {
+        // DynamoDB Local answers a fresh shard's first reads with TrimmedDataAccessException, and iterators
+        // expire: take a new iterator after the last record read on the next pull.
+        const name = (error as { name?: string }).name;
+        if (name !== 'TrimmedDataAccessException' && name !== 'ExpiredIteratorException') throw error;
+        this.sourceIterators.delete(id);
+        continue;
       }
       this.sourceIterators.set(id, iterator ?? null);
       if (iterator === null) finished.add(id);
