@@ -101,6 +101,7 @@ describe('serverless package --stage dev', () => {
       ['VectorEmbeddingsTable', 'VectorEmbeddings', 'VectorEmbeddings-dev'],
       ['BotCollectionsTable', 'BotCollections', 'BotCollections-dev'],
       ['BotDocumentsTable', 'BotDocuments', 'BotDocuments-dev'],
+      ['StreamClaimsTable', 'StreamClaims', 'StreamClaims-dev'],
     ] as const)(
       '%s has the keys and billing of infra/tables.json, named per stage',
       (logicalId, key, name) => {
@@ -237,6 +238,7 @@ describe('serverless package --stage dev', () => {
           TABLE_VECTOR_EMBEDDINGS: 'VectorEmbeddings-dev',
           TABLE_BOT_COLLECTIONS: 'BotCollections-dev',
           TABLE_BOT_DOCUMENTS: 'BotDocuments-dev',
+          TABLE_STREAM_CLAIMS: 'StreamClaims-dev',
           REDIS_URL: '{{resolve:ssm:/ddb-vector-sync/dev/redis-url}}',
           EMBEDDING_ENCODING: 'list',
         });
@@ -247,7 +249,7 @@ describe('serverless package --stage dev', () => {
 
     it('packages each function as its own esbuild bundle without node_modules', async () => {
       const functions = ofType('AWS::Lambda::Function');
-      expect(functions).toHaveLength(9);
+      expect(functions).toHaveLength(10);
       for (const [id, fn] of functions) {
         const key = (fn.Properties.Code as { S3Key: string }).S3Key;
         const zipName = key.split('/').pop() as string;
@@ -355,7 +357,11 @@ describe('serverless package --stage dev', () => {
           .map((r) => JSON.stringify(r))
           .sort(),
       ).toEqual(
-        [{ 'Fn::GetAtt': ['BotCollectionsTable', 'Arn'] }, { 'Fn::GetAtt': ['BotDocumentsTable', 'Arn'] }]
+        [
+          { 'Fn::GetAtt': ['BotCollectionsTable', 'Arn'] },
+          { 'Fn::GetAtt': ['BotDocumentsTable', 'Arn'] },
+          { 'Fn::GetAtt': ['StreamClaimsTable', 'Arn'] },
+        ]
           .map((r) => JSON.stringify(r))
           .sort(),
       );
