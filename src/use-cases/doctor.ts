@@ -100,12 +100,16 @@ export async function repairBot(deps: DoctorDeps, diagnosis: BotDiagnosis): Prom
     }
   }
   // Totals last: document fixes move them too. Sum and totals are read between two equal updated_at.
-  for (let attempt = 1; attempt <= 5; attempt++) {
+  for (let attempt = 1; ; attempt++) {
     const cut = await consistentTotals(deps.store, botId);
-    if (cut === null) continue;
-    if (cut.drift === null) break;
-    if (await deps.store.fixTotals(botId, cut.drift, cut.updatedAt)) {
+    if (cut?.drift === null) break;
+    if (cut !== null && (await deps.store.fixTotals(botId, cut.drift, cut.updatedAt))) {
       outcome.totalsFixed = true;
+      break;
+    }
+    if (attempt >= 5) {
+      // The stream kept counting: the next run (or the schedule) finishes it.
+      outcome.deferred += 1;
       break;
     }
   }
@@ -149,26 +153,30 @@ export async function rewriteRows(
   return after.some((chunk) => !sameChunk(chunk, byId.get(chunk.chunk_id)));
 }
 
+/**
+ * The bot's totals against the sum of its BotDocuments items, read between two equal `updated_at` (no
+ * counts transaction ran in between, so both belong to one moment). null when the bot kept changing.
+ */
 async function consistentTotals(
   store: CountsDoctorStore,
   botId: string,
 ): Promise<{ drift: { chunks: number; documents: number } | null; updatedAt: string | undefined } | null> {
-  const before = await store.recordedCounts(botId);
-  const documents = await store.recordedDocuments(botId);
-  const after = await store.recordedCounts(botId);
-  if (before.updatedAt !== after.updatedAt) return null;
-  let chunks = 0;
-  let present = 0;
-  for (const count of documents.values()) {
-    chunks += count;
-    if (count > 0) present += 1;
+  for (let attempt = 1; attempt <= 8; attempt++) {
+    const before = await store.recordedCounts(botId);
+    const documents = await store.recordedDocuments(botId);
+    const after = await store.recordedCounts(botId);
+    if (before.updatedAt !== after.updatedAt) continue;
+    let chunks = 0;
+    let present = 0;
+    for (const count of documents.values()) {
+      chunks += count;
+      if (count > 0) present += 1;
+    }
+    const drift = { chunks: chunks - after.totalChunks, documents: present - after.totalDocuments };
+    const agree = (drift.chunks === 0 && drift.documents === 0) || (!after.exists && documents.size === 0);
+    return { drift: agree ? null : drift, updatedAt: after.updatedAt };
   }
-  const drift = { chunks: chunks - after.totalChunks, documents: present - after.totalDocuments };
-  if (!after.exists && documents.size === 0) return { drift: null, updatedAt: after.updatedAt };
-  return {
-    drift: drift.chunks === 0 && drift.documents === 0 ? null : drift,
-    updatedAt: after.updatedAt,
-  };
+  return null;
 }
 
 async function lookOnce(deps: DoctorDeps, botId: string): Promise<BotDiagnosis> {

@@ -282,6 +282,22 @@ describe('serverless package --stage dev', () => {
       );
     });
 
+    it('alarms when the doctor finds drift, and schedules the doctor daily with repair', () => {
+      const alarm = alarms().find((a) => a.MetricName === 'DoctorDriftFound');
+      expect(alarm).toMatchObject({ Namespace: 'DdbVectorSync', ComparisonOperator: 'GreaterThanThreshold' });
+      const rules = ofType('AWS::Events::Rule').map(([, rule]) => rule.Properties);
+      expect(rules).toEqual([
+        expect.objectContaining({
+          ScheduleExpression: 'rate(1 day)',
+          Targets: [
+            expect.objectContaining({
+              Input: JSON.stringify({ repair: true, replayDeadLetters: true }),
+            }),
+          ],
+        }),
+      ]);
+    });
+
     it("alarms when the stream handler's iterator age grows", () => {
       const alarm = alarms().find((a) => a.MetricName === 'IteratorAge');
       expect(alarm?.Dimensions).toEqual([
