@@ -47,7 +47,9 @@ export async function runDoctor(
     for (const botId of botIds) {
       const recorded = await deps.store.recordedCounts(botId);
       if (!recorded.exists && (await deps.store.trueDocuments(botId)).size === 0) {
-        throw new NotFoundError(`bot ${botId} is not in BotCollections and has no chunks in VectorEmbeddings`);
+        throw new NotFoundError(
+          `bot ${botId} is not in BotCollections and has no chunks in VectorEmbeddings`,
+        );
       }
     }
   }
