@@ -115,7 +115,7 @@ describe('serverless package --stage dev', () => {
       },
     );
 
-    it('gives VectorEmbeddings the filename-index GSI projecting ALL and a NEW_AND_OLD_IMAGES stream', () => {
+    it('gives VectorEmbeddings the filename-index GSI projecting what its readers use and a NEW_AND_OLD_IMAGES stream', () => {
       const table = resource('VectorEmbeddingsTable').Properties;
       expect(table.GlobalSecondaryIndexes).toEqual([
         {
@@ -124,7 +124,10 @@ describe('serverless package --stage dev', () => {
             { AttributeName: 'bot_id', KeyType: 'HASH' },
             { AttributeName: 'filename', KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: {
+            ProjectionType: 'INCLUDE',
+            NonKeyAttributes: ['chunk_index', 'file_size', 'created_at'],
+          },
         },
       ]);
       expect(table.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
