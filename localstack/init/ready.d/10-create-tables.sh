@@ -43,9 +43,9 @@ create_table() {
 create_table VectorEmbeddings "${TABLE_VECTOR_EMBEDDINGS:-VectorEmbeddings}"
 create_table BotCollections "${TABLE_BOT_COLLECTIONS:-BotCollections}"
 create_table BotDocuments "${TABLE_BOT_DOCUMENTS:-BotDocuments}"
-if create_table StreamClaims "${TABLE_STREAM_CLAIMS:-StreamClaims}"; then
-  # Claims expire after the stream's 24 h retention (infra/tables.json's TimeToLiveSpecification).
-  # shellcheck disable=SC2086
-  $AWS_CLI dynamodb update-time-to-live --table-name "${TABLE_STREAM_CLAIMS:-StreamClaims}" \
-    --time-to-live-specification Enabled=true,AttributeName=expires_at >/dev/null 2>&1 || true
-fi
+create_table StreamClaims "${TABLE_STREAM_CLAIMS:-StreamClaims}"
+# Claims expire after the stream's 24 h retention (infra/tables.json's TimeToLiveSpecification); CreateTable
+# cannot set a TTL. Setting it again on an existing table fails harmlessly.
+# shellcheck disable=SC2086
+$AWS_CLI dynamodb update-time-to-live --table-name "${TABLE_STREAM_CLAIMS:-StreamClaims}" \
+  --time-to-live-specification Enabled=true,AttributeName=expires_at >/dev/null 2>&1 || true
