@@ -325,6 +325,33 @@ describe('stream sync end to end through the local stream runner', () => {
     }
   });
 
+  it("counts and serves one bot's 12 inserts spread over two shards numbered out of step", async () => {
+    // Each shard numbers its own records (the second from below the first) and they are read at once.
+    const view = new VirtualShardedStream(streams, {
+      shards: 2,
+      shardOf: (keys) => stableHash(keyText(keys)),
+    });
+    const runner = await startRunner(handler, -1, undefined, view);
+    try {
+      const botId = await registerBot();
+      expect(await rebuildSnapshot(botId)).toBe(true);
+      const random = rng(12);
+      await chunkStore.put(
+        Array.from({ length: 12 }, (_, i) => makeChunk(botId, i < 6 ? 'a.pdf' : 'b.pdf', i, random)),
+      );
+      await runner.drain(30_000);
+
+      expect(await expectMatchesTable(botId)).toBe('snapshot current');
+      const { Item: bot } = await documents.send(
+        new GetCommand({ TableName: tables.botCollections, Key: { bot_id: botId }, ConsistentRead: true }),
+      );
+      expect(bot).toMatchObject({ total_chunks: 12, total_documents: 2 });
+      expect(Object.values(view.shardSizes()).every((size) => size > 0)).toBe(true);
+    } finally {
+      await runner.stop();
+    }
+  });
+
   it('ends exact after 5,000 random operations on bots spread over 2-4 shards with splits, injected failures, duplicates and a Redis restart', async () => {
     const seed = Number(process.env.STREAM_E2E_SEED ?? Date.now() % 100_000);
     process.stderr.write(`[stream e2e] seed=${seed} (replay with STREAM_E2E_SEED=${seed})\n`);
