@@ -75,14 +75,13 @@ export class VirtualShardedStream {
   private readonly sourcePositions = new Map<string, string>();
   private readonly splitsDone = new Set<number>();
   private pulling: Promise<void> | undefined;
-  private lastPull = Number.NEGATIVE_INFINITY;
+  private nextPull: Promise<void> | undefined;
   /** The stream this view reads; taken from the first DescribeStream the runner sends. */
   private streamArn: string | undefined;
 
   constructor(
     private readonly source: DynamoDBStreamsClient,
     private readonly layout: VirtualShardLayout,
-    private readonly options: { minPullIntervalMs?: number } = {},
   ) {
     if (!Number.isInteger(layout.shards) || layout.shards < 1) {
       throw new RangeError('VirtualShardLayout.shards must be a positive integer');
@@ -188,16 +187,30 @@ export class VirtualShardedStream {
     return shard;
   }
 
-  /** Reads whatever the source stream has new (at most every minPullIntervalMs, one pull at a time). */
+  /**
+   * Reads whatever the source stream has new before answering, so an answer never misses a record written
+   * before the call (the runner's drain relies on that). One pull at a time: a call that arrives while a
+   * pull runs waits for one more pull after it, shared by every call that arrived meanwhile.
+   */
   private pull(): Promise<void> {
     if (this.streamArn === undefined) return Promise.resolve();
-    if (this.pulling !== undefined) return this.pulling;
-    if (performance.now() - this.lastPull < (this.options.minPullIntervalMs ?? 50)) return Promise.resolve();
-    this.pulling = this.pullOnce().finally(() => {
-      this.pulling = undefined;
-      this.lastPull = performance.now();
-    });
-    return this.pulling;
+    if (this.pulling === undefined) {
+      this.pulling = this.pullOnce().finally(() => {
+        this.pulling = undefined;
+      });
+      return this.pulling;
+    }
+    this.nextPull ??= this.pulling.then(
+      () => {
+        this.nextPull = undefined;
+        return this.pull();
+      },
+      () => {
+        this.nextPull = undefined;
+        return this.pull();
+      },
+    );
+    return this.nextPull;
   }
 
   private async pullOnce(): Promise<void> {
