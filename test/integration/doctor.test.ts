@@ -9,6 +9,7 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse } from 'aws-lambda';
 import type Redis from 'ioredis';
+import { handler as doctorHandler } from '../../handlers/doctor';
 import { handler } from '../../handlers/stream-sync';
 import { DynamoBotRegistry } from '../../src/adapters/dynamodb/bot-registry';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
@@ -21,6 +22,7 @@ import { ensureTables } from '../../src/tables/definition';
 import { runDoctor } from '../../src/use-cases/run-doctor';
 import { baseDeps } from '../../src/wiring/base';
 import { type DoctorWiring, doctorDeps } from '../../src/wiring/doctor';
+import { lambdaContext } from '../fixtures/lambda-context';
 import { rng } from '../fixtures/random';
 
 /**
@@ -264,6 +266,28 @@ describe('npm run doctor', () => {
     const clean = await cli(['--bot', botId]);
     expect(clean.code).toBe(0);
     expect(clean.stdout).toContain('1 bot(s) checked: 1 agree, 0 drifted');
+  });
+
+  it('runs as the scheduled Lambda function: repairs and says how many bots drifted', async () => {
+    const botId = await newBotWithSnapshot();
+    await chunkStore.put(Array.from({ length: 4 }, (_, i) => makeChunk(botId, 'm.pdf', i, rng(9))));
+    await runner.drain(30_000);
+    await documents.send(
+      new UpdateCommand({
+        TableName: tables.botDocuments,
+        Key: { bot_id: botId, filename: 'm.pdf' },
+        UpdateExpression: 'SET chunk_count = :wrong',
+        ExpressionAttributeValues: { ':wrong': 9 },
+      }),
+    );
+    const input = { bots: [botId], repair: true, replayDeadLetters: false };
+    expect(await doctorHandler(input, lambdaContext())).toMatchObject({
+      bots: 1,
+      drifted: 1,
+      repaired: 1,
+      errors: 0,
+    });
+    expect(await doctorHandler({ ...input, repair: false }, lambdaContext())).toMatchObject({ drifted: 0 });
   });
 
   it('checks every bot with --all and shows progress with a rate and an ETA', async () => {
