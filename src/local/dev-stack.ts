@@ -10,6 +10,7 @@ import { ensureTables } from '../tables/definition';
 import { baseDeps } from '../wiring/base';
 import { findFreePort, type LocalStack, portAnswers, startLocalStack } from './stack';
 import { consoleRunnerLog, loadStreamSettings, type StreamHandler, StreamRunner } from './stream-runner';
+import { keyText, stableHash, VirtualShardedStream } from './virtual-shards';
 
 /** The service name and stage serverless-offline runs under (function names derive from them). */
 const SERVICE = 'ddb-vector-sync';
@@ -256,8 +257,16 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     });
     cleanups.push(async () => streamsClient.destroy());
     const stateDir = dirname(options.stateFile ?? join(serviceDir, '.local', 'dev.json'));
+    // STREAM_SHARDS=N shows the stream as DynamoDB shows a large bot: items spread over N shards read at once.
+    const shards = Number(env.STREAM_SHARDS ?? '1');
     const streamRunner = new StreamRunner({
-      streamsClient,
+      streamsClient:
+        Number.isInteger(shards) && shards > 1
+          ? new VirtualShardedStream(streamsClient, {
+              shards,
+              shardOf: (keys) => stableHash(keyText(keys)),
+            }).asClient()
+          : streamsClient,
       dynamodbClient: dynamodb,
       tableName: config.tables.vectorEmbeddings,
       handler,
