@@ -53,6 +53,7 @@ export class BenchContext {
       latency: [],
       dynamoShare: [],
       writeCost: [],
+      bookkeeping: [],
       batchCost: [],
       freshness: [],
       memory: [],

@@ -59,10 +59,25 @@ export type WriteCostRow = {
   encoding: 'list' | 'binary';
   /** Item size by DynamoDB's sizing rules, bytes (mean over the sample). */
   itemBytes: number;
-  /** Write units per chunk by the rounding rules: table + filename-index (projection ALL). */
-  computedUnits: { table: number; index: number };
+  /**
+   * Write units per chunk by the rounding rules: the table, filename-index as infra/tables.json projects it
+   * (INCLUDE by default), and what the design's ALL projection would cost instead.
+   */
+  computedUnits: { table: number; index: number; indexAll: number };
   /** What DynamoDB Local reported through ReturnConsumedCapacity for BatchWriteItem, per chunk. */
   reportedUnitsPerChunk: number | undefined;
+};
+
+/** The stream handler's bookkeeping for one 100-record batch of one bot, through the real handler. */
+export type BookkeepingRow = {
+  /** Documents the 100 INSERTs are spread over. */
+  documents: number;
+  records: number;
+  /** Write units by DynamoDB's rules (2 per item inside TransactWriteItems), for the whole batch. */
+  ruleWriteUnits: number;
+  transactions: number;
+  /** Every DynamoDB request the handler made for the batch (reads and writes). */
+  roundTrips: number;
 };
 
 export type BatchCostRow = {
@@ -112,6 +127,7 @@ export type BenchResults = {
   latency: LatencyRow[];
   dynamoShare: DynamoShareRow[];
   writeCost: WriteCostRow[];
+  bookkeeping: BookkeepingRow[];
   batchCost: BatchCostRow[];
   freshness: FreshnessRow[];
   memory: MemoryRow[];

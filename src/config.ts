@@ -13,6 +13,8 @@ const configSchema = z.object({
   TABLE_BOT_DOCUMENTS: z.string().min(1).default('BotDocuments'),
   /** Short per-document write leases: one replacement of a document at a time. */
   TABLE_DOCUMENT_LEASES: z.string().min(1).default('DocumentLeases'),
+  /** The stream handler's claims of the records it counted (expire after the stream's 24 h retention). */
+  TABLE_STREAM_CLAIMS: z.string().min(1).default('StreamClaims'),
   /** How the write path stores `embedding`: the design's List<Number>, or packed little-endian float32 Binary. */
   EMBEDDING_ENCODING: z.enum(embeddingEncodings).default('list'),
   DEFAULT_EMBEDDING_DIMENSION: z.coerce.number().int().positive().default(384),
@@ -35,7 +37,13 @@ const configSchema = z.object({
 export type Config = {
   region: string;
   dynamodbEndpoint: string | undefined;
-  tables: { vectorEmbeddings: string; botCollections: string; botDocuments: string; documentLeases: string };
+  tables: {
+    vectorEmbeddings: string;
+    botCollections: string;
+    botDocuments: string;
+    documentLeases: string;
+    streamClaims: string;
+  };
   embeddingEncoding: EmbeddingEncoding;
   defaultEmbeddingDimension: number;
   redisUrl: string | undefined;
@@ -67,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       botCollections: e.TABLE_BOT_COLLECTIONS,
       botDocuments: e.TABLE_BOT_DOCUMENTS,
       documentLeases: e.TABLE_DOCUMENT_LEASES,
+      streamClaims: e.TABLE_STREAM_CLAIMS,
     },
     embeddingEncoding: e.EMBEDDING_ENCODING,
     defaultEmbeddingDimension: e.DEFAULT_EMBEDDING_DIMENSION,

@@ -122,8 +122,6 @@ export interface BotRegistry {
 export type BotCountsState = {
   /** Whether BotCollections has an item for the bot. */
   exists: boolean;
-  /** `stream_seq`: the newest stream sequence number already counted (numeric string), or undefined. */
-  watermark: string | undefined;
   snapshotEpoch: number;
   /** The owner's setting, undefined when the bot has no record or none was set. */
   embeddingDimension: number | undefined;
@@ -131,42 +129,57 @@ export type BotCountsState = {
   totalDocuments: number;
 };
 
-/** One document's BotDocuments item after a write; `chunkCount` 0 deletes the item. */
+/**
+ * One document's BotDocuments item after a write, applied only if its chunk_count is still
+ * `expectedCount` (0: no item, or one without a count); `chunkCount` 0 deletes the item.
+ */
 export type DocumentWrite = {
   filename: string;
+  expectedCount: number;
   chunkCount: number;
   fileSize: number;
   createdAt: string;
 };
 
 /**
- * One atomic step of the counts: absolute values, applied only if the bot's watermark is still
- * `expectedWatermark` (undefined: none yet), leaving it at `watermark`.
+ * One atomic step of the counts: claims `claims` (stream eventIDs; fails if any is claimed already),
+ * adds the deltas to the bot's totals, and writes the documents under their count conditions.
  */
 export type CountsWrite = {
-  expectedWatermark: string | undefined;
-  watermark: string;
-  totalChunks: number;
-  totalDocuments: number;
+  claims: string[];
+  totalChunksDelta: number;
+  totalDocumentsDelta: number;
   documents: DocumentWrite[];
   bumpSnapshotEpoch: boolean;
   updatedAt: string;
 };
 
-/** BotCollections counts and BotDocuments, as the stream handler (their only writer) needs them. */
+/** How `BotStats.apply` ended. */
+export type CountsApplyResult = {
+  /** How many of the writes committed, in order. */
+  committed: number;
+  /** Claims of the first uncommitted write that someone else already holds (those records are counted). */
+  claimedElsewhere: string[];
+  /** The first uncommitted write lost a race on a document or the bot (re-read and recompute). */
+  conflict: boolean;
+};
+
+/** BotCollections counts, BotDocuments and the stream claims, as the stream handler needs them. */
 export interface BotStats {
-  /** The bot's counts and watermark, read strongly consistently. */
+  /** The bot's counts, epoch and dimension, read strongly consistently. */
   read(botId: string): Promise<BotCountsState>;
+  /** Which of the given stream eventIDs of the bot are claimed (counted) already; strongly consistent. */
+  claimed(botId: string, eventIds: string[]): Promise<Set<string>>;
   /** The named documents (strongly consistent, all pages); absent ones are left out. */
   readDocuments(
     botId: string,
     filenames: string[],
   ): Promise<Map<string, import('./domain/count-deltas').DocumentState>>;
   /**
-   * Commits the writes in order, one transaction each. Stops at the first whose watermark condition
-   * failed (someone else counted in between): `conflict` true, `committed` how many went through.
+   * Commits the writes in order, one transaction each, and stops at the first that is cancelled by a
+   * claim held elsewhere or a lost race. Other failures throw.
    */
-  apply(botId: string, writes: CountsWrite[]): Promise<{ committed: number; conflict: boolean }>;
+  apply(botId: string, writes: CountsWrite[]): Promise<CountsApplyResult>;
   /** Bumps `snapshot_epoch` on its own, for a snapshot failure after the counts were already committed. */
   bumpSnapshotEpoch(botId: string, updatedAt: string): Promise<void>;
 }
@@ -187,4 +200,67 @@ export interface DocumentLeases {
   acquire(botId: string, filename: string, holder: LeaseHolder, ttlMs: number): Promise<boolean>;
   /** Gives the lease back if `token` still holds it (a takeover replaced it otherwise); else nothing. */
   release(botId: string, filename: string, token: string): Promise<void>;
+}
+
+/** A document as VectorEmbeddings says it is: its chunk count and the size and date of its chunks. */
+export type TrueDocument = { filename: string; chunks: number; fileSize: number; createdAt: string };
+
+/** BotCollections' counts of a bot as the doctor reads them. */
+export type RecordedCounts = {
+  exists: boolean;
+  totalChunks: number;
+  totalDocuments: number;
+  snapshotEpoch: number;
+  /** Changes with every counts transaction: two equal reads bracket a moment no transaction touched. */
+  updatedAt: string | undefined;
+};
+
+/** What the doctor reads and repairs in DynamoDB (docs/doctor.md). */
+export interface CountsDoctorStore {
+  /** Every bot id in BotCollections, page by page. */
+  bots(): AsyncIterable<string[]>;
+  /** The documents of a bot counted from VectorEmbeddings (consistent, every page, keys and filename only). */
+  trueDocuments(botId: string): Promise<Map<string, TrueDocument>>;
+  recordedCounts(botId: string): Promise<RecordedCounts>;
+  /** Every BotDocuments item of the bot: filename -> chunk_count (consistent, every page). */
+  recordedDocuments(botId: string): Promise<Map<string, number>>;
+  /**
+   * Sets one document's count to `document.chunks` (0 deletes it) if it still holds `expected`, and moves
+   * the bot's totals by the difference, in one transaction. False when the count moved meanwhile.
+   */
+  fixDocument(botId: string, document: TrueDocument, expected: number): Promise<boolean>;
+  /** Adds the deltas to the bot's totals if its updated_at is still `expectedUpdatedAt`. False if it moved. */
+  fixTotals(
+    botId: string,
+    delta: { chunks: number; documents: number },
+    expectedUpdatedAt: string | undefined,
+  ): Promise<boolean>;
+  bumpSnapshotEpoch(botId: string): Promise<void>;
+}
+
+/** One message of the stream's on-failure destination: a range of records of one shard. */
+export type DeadLetter = {
+  /** How the source removes it (SQS receipt handle, or the line of the local file). */
+  handle: string;
+  shardId: string;
+  streamArn: string;
+  startSequenceNumber: string;
+  endSequenceNumber: string;
+};
+
+/** The on-failure destination of the stream mapping: SQS in AWS, the runner's JSONL file locally. */
+export interface DeadLetterSource {
+  /** Where it reads from, for messages. */
+  readonly description: string;
+  /** The next messages (empty when there are none left). */
+  receive(): Promise<DeadLetter[]>;
+  /** Removes messages that were applied. */
+  remove(letters: DeadLetter[]): Promise<void>;
+}
+
+/** Re-reads records of a shard from the stream (they stay 24 hours). */
+export interface StreamRangeReader {
+  read(
+    letter: Pick<DeadLetter, 'shardId' | 'streamArn' | 'startSequenceNumber' | 'endSequenceNumber'>,
+  ): Promise<import('aws-lambda').DynamoDBRecord[]>;
 }

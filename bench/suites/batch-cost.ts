@@ -20,7 +20,7 @@ const RECORDS = 100;
 let nextSequence = 10n ** 20n;
 
 /** 100 new chunks (4 documents of 25) that the bot does not have yet, as batch `batch` of the run. */
-function newChunks(context: BenchContext, botId: string, batch: number): StoredChunk[] {
+export function newChunks(context: BenchContext, botId: string, batch: number): StoredChunk[] {
   const source = context.dataset(RECORDS);
   return Array.from({ length: RECORDS }, (_, row) => {
     const chunk = storedChunk(source, botId, row, CREATED_AT);
@@ -31,7 +31,7 @@ function newChunks(context: BenchContext, botId: string, batch: number): StoredC
 }
 
 /** The INSERT records DynamoDB Streams would carry for these chunks, as Lambda delivers them. */
-function insertEvent(chunks: StoredChunk[], streamArn: string): DynamoDBStreamEvent {
+export function insertEvent(chunks: StoredChunk[], streamArn: string): DynamoDBStreamEvent {
   const records = chunks.map((chunk) => {
     const image = marshall(itemOf(chunk, 'binary'), { removeUndefinedValues: true });
     nextSequence += 1n;

@@ -119,18 +119,18 @@ export function filenamesOf(change: StreamChange): string[] {
 }
 
 /**
- * Cuts one bot's records into consecutive runs that each touch at most `maxDocuments` documents, so the
- * counts of a run fit one TransactWriteItems (100 items: the bot's item plus 99 documents). Each run is
- * committed with the watermark of its last record, so a crash between runs loses nothing.
+ * Cuts one bot's records into consecutive runs whose counts each fit one TransactWriteItems of at most
+ * `maxActions` actions: the bot's item, one per document the run touches, one claim per record. A batch
+ * of 100 records of one bot therefore takes two transactions (102 actions), however few documents.
  */
-export function splitByDocumentLimit(changes: readonly StreamChange[], maxDocuments = 99): StreamChange[][] {
-  if (maxDocuments < 2) throw new RangeError('maxDocuments must be at least 2 (a MODIFY can touch two)');
+export function splitByActionLimit(changes: readonly StreamChange[], maxActions = 100): StreamChange[][] {
+  if (maxActions < 4) throw new RangeError('maxActions must be at least 4 (bot, two documents, one claim)');
   const runs: StreamChange[][] = [];
   let run: StreamChange[] = [];
   let names = new Set<string>();
   for (const change of changes) {
     const added = filenamesOf(change).filter((name) => !names.has(name));
-    if (names.size + added.length > maxDocuments) {
+    if (run.length > 0 && 1 + names.size + added.length + run.length + 1 > maxActions) {
       runs.push(run);
       run = [];
       names = new Set();

@@ -1,8 +1,8 @@
-import type { BotCountsState, CountsWrite } from '../ports';
-import { computeCountDeltas, type DocumentState, splitByDocumentLimit } from './count-deltas';
+import type { CountsWrite } from '../ports';
+import { computeCountDeltas, type DocumentState, splitByActionLimit } from './count-deltas';
 import type { StreamChange } from './stream-change';
 
-/** The writes that count a bot's new records, and whatever looked wrong on the way. */
+/** The writes that count a bot's unclaimed records, and whatever looked wrong on the way. */
 export type CountsPlan = {
   writes: CountsWrite[];
   /** Documents that would have gone below zero chunks: the counts had drifted before this batch. */
@@ -10,38 +10,32 @@ export type CountsPlan = {
 };
 
 /**
- * Turns one bot's not-yet-counted records into absolute writes: one per run of records touching at most
- * `maxDocuments` documents (normally one for the whole batch), each conditioned on the watermark the
- * previous one leaves, the first on the watermark just read.
+ * Turns one bot's unclaimed records into transactions: one per run of records that fits TransactWriteItems
+ * (normally one or two per batch). Each write claims its records, changes the bot's totals by deltas (so
+ * several shards of one bot can count at the same time), and writes each touched document's new absolute
+ * count conditioned on the count it was computed from (so two shards touching one document cannot both
+ * win). A later run expects the documents as the earlier runs leave them.
  *
- * @param state the bot's counts as just read
- * @param fresh records newer than `state.watermark`, oldest first (must not be empty)
+ * @param pending records not yet claimed, in the order their shard delivered them (must not be empty)
  * @param documents the BotDocuments items of every filename the records name, as just read
  * @param bumpSnapshotEpoch whether the first write also marks the bot's snapshot stale
  */
 export function planCountsWrites(
-  state: BotCountsState,
-  fresh: readonly StreamChange[],
+  pending: readonly StreamChange[],
   documents: ReadonlyMap<string, DocumentState>,
-  options: { now: string; bumpSnapshotEpoch: boolean; maxDocuments?: number },
+  options: { now: string; bumpSnapshotEpoch: boolean; maxActions?: number },
 ): CountsPlan {
   const current = new Map(documents);
-  let totalChunks = state.totalChunks;
-  let totalDocuments = state.totalDocuments;
-  let expectedWatermark = state.watermark;
   const belowZero = new Set<string>();
   const writes: CountsWrite[] = [];
-  for (const run of splitByDocumentLimit(fresh, options.maxDocuments)) {
-    const last = run[run.length - 1];
-    if (last === undefined) continue;
+  for (const run of splitByActionLimit(pending, options.maxActions)) {
     const deltas = computeCountDeltas(run, current, options.now);
     for (const name of deltas.belowZero) belowZero.add(name);
-    totalChunks = Math.max(0, totalChunks + deltas.totalChunksDelta);
-    totalDocuments = Math.max(0, totalDocuments + deltas.totalDocumentsDelta);
     const documentWrites = deltas.documents
       .filter((doc) => doc.before > 0 || doc.after > 0)
       .map((doc) => ({
         filename: doc.filename,
+        expectedCount: doc.before,
         chunkCount: doc.after,
         fileSize: doc.fileSize,
         createdAt: doc.createdAt,
@@ -58,15 +52,13 @@ export function planCountsWrites(
       }
     }
     writes.push({
-      expectedWatermark,
-      watermark: last.sequenceNumber,
-      totalChunks,
-      totalDocuments,
+      claims: run.map((change) => change.eventId),
+      totalChunksDelta: deltas.totalChunksDelta,
+      totalDocumentsDelta: deltas.totalDocumentsDelta,
       documents: documentWrites,
       bumpSnapshotEpoch: options.bumpSnapshotEpoch && writes.length === 0,
       updatedAt: options.now,
     });
-    expectedWatermark = last.sequenceNumber;
   }
   return { writes, belowZero: [...belowZero] };
 }

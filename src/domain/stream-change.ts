@@ -126,14 +126,6 @@ export function parseStreamRecord(record: DynamoDBRecord): StreamChange {
   };
 }
 
-/** Whether a record is newer than a watermark; both are compared as integers, never as text or floats. */
-export function isAfterWatermark(
-  change: Pick<StreamChange, 'sequence'>,
-  watermark: string | undefined,
-): boolean {
-  return watermark === undefined || change.sequence > BigInt(watermark);
-}
-
 function isPlainObject(value: unknown): value is ChunkMetadata {
   return (
     typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)

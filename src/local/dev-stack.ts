@@ -5,11 +5,12 @@ import { dirname, join } from 'node:path';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { signDevToken } from '../auth';
 import { createDynamoDbClient } from '../clients';
-import { loadConfig } from '../config';
+import { type Config, loadConfig } from '../config';
 import { ensureTables } from '../tables/definition';
 import { baseDeps } from '../wiring/base';
 import { findFreePort, type LocalStack, portAnswers, startLocalStack } from './stack';
 import { consoleRunnerLog, loadStreamSettings, type StreamHandler, StreamRunner } from './stream-runner';
+import { keyText, stableHash, VirtualShardedStream } from './virtual-shards';
 
 /** The service name and stage serverless-offline runs under (function names derive from them). */
 const SERVICE = 'ddb-vector-sync';
@@ -26,7 +27,7 @@ export type DevStackInfo = {
   ingestFunctionName: string;
   dynamodbEndpoint: string;
   redisUrl: string;
-  tables: { vectorEmbeddings: string; botCollections: string; botDocuments: string; documentLeases: string };
+  tables: Config['tables'];
   /** A development token (HS256, signed with the run's LOCAL_JWT_SECRET) whose subject is `user`. */
   token: string;
   user: string;
@@ -214,6 +215,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       TABLE_BOT_COLLECTIONS: env.TABLE_BOT_COLLECTIONS ?? 'BotCollections',
       TABLE_BOT_DOCUMENTS: env.TABLE_BOT_DOCUMENTS ?? 'BotDocuments',
       TABLE_DOCUMENT_LEASES: env.TABLE_DOCUMENT_LEASES ?? 'DocumentLeases',
+      TABLE_STREAM_CLAIMS: env.TABLE_STREAM_CLAIMS ?? 'StreamClaims',
       ...(env.EMBEDDING_ENCODING === undefined ? {} : { EMBEDDING_ENCODING: env.EMBEDDING_ENCODING }),
     };
     const config = loadConfig({ ...env, ...handlerEnv });
@@ -256,8 +258,16 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     });
     cleanups.push(async () => streamsClient.destroy());
     const stateDir = dirname(options.stateFile ?? join(serviceDir, '.local', 'dev.json'));
+    // STREAM_SHARDS=N shows the stream as DynamoDB shows a large bot: items spread over N shards read at once.
+    const shards = Number(env.STREAM_SHARDS ?? '1');
     const streamRunner = new StreamRunner({
-      streamsClient,
+      streamsClient:
+        Number.isInteger(shards) && shards > 1
+          ? new VirtualShardedStream(streamsClient, {
+              shards,
+              shardOf: (keys) => stableHash(keyText(keys)),
+            }).asClient()
+          : streamsClient,
       dynamodbClient: dynamodb,
       tableName: config.tables.vectorEmbeddings,
       handler,

@@ -3,18 +3,25 @@ import {
   type CreateTableCommandInput,
   type DynamoDBClient,
   ResourceInUseException,
+  UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import definitions from '../../infra/tables.json';
 import type { Config } from '../config';
 
 /** The logical tables of infra/tables.json, the one definition shared with serverless.yml and LocalStack. */
-export type TableKey = 'VectorEmbeddings' | 'BotCollections' | 'BotDocuments' | 'DocumentLeases';
+export type TableKey =
+  | 'VectorEmbeddings'
+  | 'BotCollections'
+  | 'BotDocuments'
+  | 'DocumentLeases'
+  | 'StreamClaims';
 export const tableKeys: readonly TableKey[] = [
   'VectorEmbeddings',
   'BotCollections',
   'BotDocuments',
   'DocumentLeases',
+  'StreamClaims',
 ];
 
 export const FILENAME_INDEX = 'filename-index';
@@ -30,6 +37,8 @@ export function tableNameFor(key: TableKey, names: Config['tables']): string {
       return names.botDocuments;
     case 'DocumentLeases':
       return names.documentLeases;
+    case 'StreamClaims':
+      return names.streamClaims;
   }
 }
 
@@ -78,6 +87,16 @@ export async function ensureTables(
       existing.push(tableName);
     }
     await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1 }, { TableName: tableName });
+    const ttl = timeToLiveOf(key);
+    if (ttl !== undefined && created.includes(tableName)) {
+      await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: ttl }));
+    }
   }
   return { created, existing };
+}
+
+/** The table's TTL setting, if it has one (CreateTable cannot set it; UpdateTimeToLive does). */
+export function timeToLiveOf(key: TableKey): { AttributeName: string; Enabled: boolean } | undefined {
+  const definition = definitions[key];
+  return 'TimeToLiveSpecification' in definition ? definition.TimeToLiveSpecification : undefined;
 }

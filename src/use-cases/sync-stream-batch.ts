@@ -2,7 +2,6 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { filenamesOf } from '../domain/count-deltas';
 import { planCountsWrites } from '../domain/counts-plan';
 import {
-  isAfterWatermark,
   parseStreamRecord,
   type StreamChange,
   sequenceNumberOf,
@@ -27,7 +26,7 @@ export type SyncStreamBatchDeps = {
   now?: () => Date;
   /** Bots processed at the same time (records of one bot are always processed in order). */
   concurrency?: number;
-  /** Re-reads after the watermark moved under a bot's transaction before giving up on it. */
+  /** Re-reads after a race lost on a document or the bot's item before giving up on the bot. */
   maxAttempts?: number;
   /** How long a bot's snapshot update may take before the snapshot is marked stale instead. */
   snapshotTimeoutMs?: number;
@@ -38,7 +37,7 @@ export type StreamBatchReport = {
   failures: string[];
   /** Records counted by this delivery. */
   counted: number;
-  /** Records already counted by an earlier delivery (sequence number at or below the bot's watermark). */
+  /** Records already counted by another delivery (their eventID was claimed). */
   duplicates: number;
   /** Records reported because they cannot be processed (malformed record, unusable embedding). */
   invalid: number;
@@ -52,10 +51,11 @@ type BotOutcome = Omit<StreamBatchReport, 'failedBots'> & { failed: boolean };
 
 /**
  * Applies one DynamoDB stream batch of VectorEmbeddings to BotCollections, BotDocuments and the Redis
- * snapshots. Records are grouped by bot; bots run concurrently, a bot's records strictly in order. Per
- * bot: one consistent read of its watermark, the snapshot changes of its uncounted records, then one
- * conditional transaction of absolute counts (more only past 99 documents). Records at or below the
- * watermark were counted by an earlier delivery and are skipped, so retries and duplicates count once.
+ * snapshots. Records are grouped by bot; bots run concurrently, a bot's records in delivery order. Per
+ * bot: one consistent read of the bot and of its records' claims, the snapshot changes of the unclaimed
+ * records, then transactions that claim those records' eventIDs together with their count changes
+ * (docs/stream-pipeline.md). A claimed record is counted, so retries, duplicates and the bot's other
+ * shards running at the same time count every record exactly once; no sequence numbers are compared.
  *
  * @returns the records to report as failed: malformed ones (every time they are delivered, so they
  * reach the on-failure destination) and, for a bot whose counts failed, its records not yet counted.
@@ -99,8 +99,9 @@ export async function syncStreamBatch(
     else changes.push(change);
   }
 
+  // A batch comes from one shard, in that shard's order; each item's changes are in order within it.
   const outcomes = await mapWithConcurrency([...byBot], deps.concurrency ?? 8, ([botId, changes]) =>
-    syncBot(deps, botId, changes.sort(bySequence)),
+    syncBot(deps, botId, changes),
   );
   for (const outcome of outcomes) {
     report.failures.push(...outcome.failures);
@@ -113,9 +114,6 @@ export async function syncStreamBatch(
   report.failures.sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0));
   return report;
 }
-
-const bySequence = (a: StreamChange, b: StreamChange) =>
-  a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0;
 
 async function syncBot(
   deps: SyncStreamBatchDeps,
@@ -132,40 +130,34 @@ async function syncBot(
   };
   // Sequence numbers to report: unusable records, then (if the bot fails) every record not yet counted.
   const reported = new Set<string>();
-  const maxAttempts = deps.maxAttempts ?? 5;
-  // The newest sequence number known to be counted; records after it are reported if this bot fails.
-  let countedThrough: string | undefined;
-  let known = false;
+  const maxAttempts = deps.maxAttempts ?? 8;
+  // Records not known to be claimed; until the claims are read, all of them.
+  let pending: StreamChange[] = changes;
   let snapshotTried = false;
+  // The snapshot must be marked stale: Redis failed, or a change this delivery applied to it belonged to
+  // a record another delivery claimed meanwhile (so this one may have landed after a newer change).
   let epochPending = false;
   try {
-    for (let attempt = 1; ; attempt++) {
-      const state = await deps.stats.read(botId);
-      countedThrough = state.watermark;
-      known = true;
-      const fresh = changes.filter((change) => isAfterWatermark(change, state.watermark));
-      if (attempt === 1) {
-        outcome.duplicates = changes.length - fresh.length;
-        const snapshotChanges = validateForSnapshot(deps, botId, changes, state, reported);
-        outcome.invalid = reported.size;
-        // Snapshot before counts: a record is only ever counted after its snapshot change was applied or
-        // the snapshot was marked stale, so redelivered (already counted) records need no snapshot work.
-        if (fresh.length > 0) {
-          snapshotTried = true;
-          epochPending = !(await applySnapshot(deps, botId, fresh, snapshotChanges));
-        }
-      }
-      if (fresh.length === 0) {
-        if (epochPending) {
-          await deps.stats.bumpSnapshotEpoch(botId, now(deps));
-          epochPending = false;
-          outcome.staleMarks += 1;
-        }
-        break;
-      }
-      const filenames = [...new Set(fresh.flatMap(filenamesOf))];
+    const state = await deps.stats.read(botId);
+    const snapshotChanges = validateForSnapshot(deps, botId, changes, state, reported);
+    outcome.invalid = reported.size;
+    const claimed = await deps.stats.claimed(
+      botId,
+      changes.map((change) => change.eventId),
+    );
+    pending = changes.filter((change) => !claimed.has(change.eventId));
+    outcome.duplicates = changes.length - pending.length;
+    // Snapshot before counts: a record is only ever claimed after its snapshot change was applied or the
+    // snapshot was marked stale, so claimed records need no snapshot work, and skipping them keeps an old
+    // redelivered record from overwriting a newer state of its chunk.
+    if (pending.length > 0) {
+      snapshotTried = true;
+      epochPending = !(await applySnapshot(deps, botId, pending, snapshotChanges));
+    }
+    for (let conflicts = 0; pending.length > 0; ) {
+      const filenames = [...new Set(pending.flatMap(filenamesOf))];
       const documents = await deps.stats.readDocuments(botId, filenames);
-      const plan = planCountsWrites(state, fresh, documents, {
+      const plan = planCountsWrites(pending, documents, {
         now: now(deps),
         bumpSnapshotEpoch: epochPending,
       });
@@ -176,33 +168,39 @@ async function syncBot(
         });
       }
       const result = await deps.stats.apply(botId, plan.writes);
-      if (result.committed > 0) {
-        const lastCommitted = plan.writes[result.committed - 1];
-        countedThrough = lastCommitted?.watermark;
-        outcome.counted += fresh.filter((change) => !isAfterWatermark(change, countedThrough)).length;
-        if (epochPending) {
-          epochPending = false;
-          outcome.staleMarks += 1;
-        }
+      const done = new Set(plan.writes.slice(0, result.committed).flatMap((write) => write.claims));
+      outcome.counted += done.size;
+      if (result.committed > 0 && epochPending) {
+        epochPending = false;
+        outcome.staleMarks += 1;
       }
-      if (!result.conflict) break;
-      if (attempt >= maxAttempts) {
+      const elsewhere = new Set(result.claimedElsewhere);
+      outcome.duplicates += elsewhere.size;
+      if (elsewhere.size > 0 && deps.snapshots !== null) epochPending = true;
+      pending = pending.filter((change) => !done.has(change.eventId) && !elsewhere.has(change.eventId));
+      if (!result.conflict) continue;
+      conflicts += 1;
+      if (conflicts >= maxAttempts) {
         // Caught below: the bot's uncounted records are reported and come back in a later delivery.
-        throw new Error(`stream_seq of bot ${botId} kept moving over ${maxAttempts} attempts`);
+        throw new Error(`counts of bot ${botId} lost ${conflicts} races in a row`);
       }
-      // Someone else counted in between (a duplicate delivery racing this one): let it finish first.
-      await sleep(Math.random() * 20 * attempt);
+      // Another shard of this bot (or a duplicate delivery) changed a document or the bot meanwhile.
+      await sleep(Math.random() * 20 * conflicts);
+    }
+    if (epochPending) {
+      await deps.stats.bumpSnapshotEpoch(botId, now(deps));
+      epochPending = false;
+      outcome.staleMarks += 1;
     }
   } catch (error) {
     outcome.failed = true;
-    const uncounted = changes.filter((change) => !known || isAfterWatermark(change, countedThrough));
     deps.log.error('Bot counts not committed; its uncounted records are reported for retry', {
       botId,
-      records: uncounted.length,
+      records: pending.length,
       snapshotTried,
       error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
     });
-    for (const change of uncounted) reported.add(change.sequenceNumber);
+    for (const change of pending) reported.add(change.sequenceNumber);
   }
   outcome.failures = [...reported];
   return outcome;

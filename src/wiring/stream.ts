@@ -28,6 +28,7 @@ export function streamDeps(): StreamDeps {
         stats: new DynamoBotStats(base.documents, {
           botCollectionsTable: config.tables.botCollections,
           botDocumentsTable: config.tables.botDocuments,
+          streamClaimsTable: config.tables.streamClaims,
           defaultEmbeddingDimension: config.defaultEmbeddingDimension,
         }),
         snapshots: base.redis === null ? null : new RedisSnapshotStore(base.redis, config.redisKeyPrefix),

@@ -27,6 +27,7 @@ const names: Record<TableKey, string> = {
   BotCollections: `BotCollections-init-${suffix}`,
   BotDocuments: `BotDocuments-init-${suffix}`,
   DocumentLeases: `DocumentLeases-init-${suffix}`,
+  StreamClaims: `StreamClaims-init-${suffix}`,
 };
 
 let client: DynamoDBClient;
@@ -50,6 +51,7 @@ async function runInitScript(extraEnv: Record<string, string> = {}) {
       TABLE_BOT_COLLECTIONS: names.BotCollections,
       TABLE_BOT_DOCUMENTS: names.BotDocuments,
       TABLE_DOCUMENT_LEASES: names.DocumentLeases,
+      TABLE_STREAM_CLAIMS: names.StreamClaims,
       ...extraEnv,
     },
   });

@@ -277,12 +277,13 @@ describe('stream sync writes', () => {
     const stats = new DynamoBotStats(createDocumentClient(client), {
       botCollectionsTable: config.tables.botCollections,
       botDocumentsTable: config.tables.botDocuments,
+      streamClaimsTable: config.tables.streamClaims,
       defaultEmbeddingDimension: 384,
     });
     return { stats, sent, close: () => client.destroy() };
   }
 
-  it('costs one transaction for a batch of 100 records of one bot and document', async () => {
+  it('costs two transactions for a batch of 100 records of one bot and document (100 claims + bot + document)', async () => {
     const { stats, sent, close } = countingStats();
     try {
       const bot = newBot();
@@ -295,8 +296,9 @@ describe('stream sync writes', () => {
       );
 
       expect(report).toMatchObject({ failures: [], counted: 100, duplicates: 0 });
-      expect(sent.filter((name) => name === 'TransactWriteItemsCommand')).toHaveLength(1);
-      expect(sent).toHaveLength(3); // GetItem of the bot, BatchGetItem of the document, one transaction
+      expect(sent.filter((name) => name === 'TransactWriteItemsCommand')).toHaveLength(2);
+      // GetItem of the bot, BatchGetItem of the claims and of the document, two transactions (98 + 2 records).
+      expect(sent).toHaveLength(5);
       expect(await counts(bot)).toEqual({
         total_chunks: 100,
         total_documents: 1,
@@ -307,7 +309,7 @@ describe('stream sync writes', () => {
     }
   });
 
-  it('splits a batch touching 150 documents into two transactions and counts every one', async () => {
+  it('splits a batch touching 150 documents into transactions of at most 100 actions and counts every one', async () => {
     const { stats, sent, close } = countingStats();
     try {
       const bot = newBot();
@@ -320,7 +322,8 @@ describe('stream sync writes', () => {
       );
 
       expect(report.counted).toBe(150);
-      expect(sent.filter((name) => name === 'TransactWriteItemsCommand')).toHaveLength(2);
+      // Each record is one document and one claim: 49 records per transaction (1 + 49 + 49 actions).
+      expect(sent.filter((name) => name === 'TransactWriteItemsCommand')).toHaveLength(4);
       const result = await counts(bot);
       expect(result.total_chunks).toBe(150);
       expect(result.total_documents).toBe(150);

@@ -26,6 +26,7 @@ const documents = createDocumentClient(dynamodb);
 const stats = new DynamoBotStats(documents, {
   botCollectionsTable: config.tables.botCollections,
   botDocumentsTable: config.tables.botDocuments,
+  streamClaimsTable: config.tables.streamClaims,
   defaultEmbeddingDimension: config.defaultEmbeddingDimension,
 });
 const redis = new Redis(config.redisUrl ?? '', { maxRetriesPerRequest: 1 });

@@ -141,6 +141,7 @@ describe('bench report', () => {
       ],
       dynamoShare: [],
       writeCost: [],
+      bookkeeping: [],
       batchCost: [],
       freshness: [],
       memory: [],

@@ -9,6 +9,7 @@ describe('config', () => {
       botCollections: 'BotCollections',
       botDocuments: 'BotDocuments',
       documentLeases: 'DocumentLeases',
+      streamClaims: 'StreamClaims',
     });
     expect(config.embeddingEncoding).toBe('list');
     expect(config.defaultEmbeddingDimension).toBe(384);

@@ -101,6 +101,7 @@ describe('serverless package --stage dev', () => {
       ['VectorEmbeddingsTable', 'VectorEmbeddings', 'VectorEmbeddings-dev'],
       ['BotCollectionsTable', 'BotCollections', 'BotCollections-dev'],
       ['BotDocumentsTable', 'BotDocuments', 'BotDocuments-dev'],
+      ['StreamClaimsTable', 'StreamClaims', 'StreamClaims-dev'],
     ] as const)(
       '%s has the keys and billing of infra/tables.json, named per stage',
       (logicalId, key, name) => {
@@ -114,7 +115,7 @@ describe('serverless package --stage dev', () => {
       },
     );
 
-    it('gives VectorEmbeddings the filename-index GSI projecting ALL and a NEW_AND_OLD_IMAGES stream', () => {
+    it('gives VectorEmbeddings the filename-index GSI projecting what its readers use and a NEW_AND_OLD_IMAGES stream', () => {
       const table = resource('VectorEmbeddingsTable').Properties;
       expect(table.GlobalSecondaryIndexes).toEqual([
         {
@@ -123,7 +124,10 @@ describe('serverless package --stage dev', () => {
             { AttributeName: 'bot_id', KeyType: 'HASH' },
             { AttributeName: 'filename', KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: {
+            ProjectionType: 'INCLUDE',
+            NonKeyAttributes: ['chunk_index', 'file_size', 'created_at'],
+          },
         },
       ]);
       expect(table.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
@@ -237,6 +241,7 @@ describe('serverless package --stage dev', () => {
           TABLE_VECTOR_EMBEDDINGS: 'VectorEmbeddings-dev',
           TABLE_BOT_COLLECTIONS: 'BotCollections-dev',
           TABLE_BOT_DOCUMENTS: 'BotDocuments-dev',
+          TABLE_STREAM_CLAIMS: 'StreamClaims-dev',
           REDIS_URL: '{{resolve:ssm:/ddb-vector-sync/dev/redis-url}}',
           EMBEDDING_ENCODING: 'list',
         });
@@ -247,7 +252,7 @@ describe('serverless package --stage dev', () => {
 
     it('packages each function as its own esbuild bundle without node_modules', async () => {
       const functions = ofType('AWS::Lambda::Function');
-      expect(functions).toHaveLength(9);
+      expect(functions).toHaveLength(10);
       for (const [id, fn] of functions) {
         const key = (fn.Properties.Code as { S3Key: string }).S3Key;
         const zipName = key.split('/').pop() as string;
@@ -278,6 +283,22 @@ describe('serverless package --stage dev', () => {
       expect(alarms().some((a) => a.Namespace === 'AWS/DynamoDB' && a.MetricName === 'UserErrors')).toBe(
         true,
       );
+    });
+
+    it('alarms when the doctor finds drift, and schedules the doctor daily with repair', () => {
+      const alarm = alarms().find((a) => a.MetricName === 'DoctorDriftFound');
+      expect(alarm).toMatchObject({ Namespace: 'DdbVectorSync', ComparisonOperator: 'GreaterThanThreshold' });
+      const rules = ofType('AWS::Events::Rule').map(([, rule]) => rule.Properties);
+      expect(rules).toEqual([
+        expect.objectContaining({
+          ScheduleExpression: 'rate(1 day)',
+          Targets: [
+            expect.objectContaining({
+              Input: JSON.stringify({ repair: true, replayDeadLetters: true }),
+            }),
+          ],
+        }),
+      ]);
     });
 
     it("alarms when the stream handler's iterator age grows", () => {
@@ -355,7 +376,11 @@ describe('serverless package --stage dev', () => {
           .map((r) => JSON.stringify(r))
           .sort(),
       ).toEqual(
-        [{ 'Fn::GetAtt': ['BotCollectionsTable', 'Arn'] }, { 'Fn::GetAtt': ['BotDocumentsTable', 'Arn'] }]
+        [
+          { 'Fn::GetAtt': ['BotCollectionsTable', 'Arn'] },
+          { 'Fn::GetAtt': ['BotDocumentsTable', 'Arn'] },
+          { 'Fn::GetAtt': ['StreamClaimsTable', 'Arn'] },
+        ]
           .map((r) => JSON.stringify(r))
           .sort(),
       );
@@ -462,7 +487,7 @@ describe('serverless print --stage prod', () => {
       (r) =>
         r.Type === 'AWS::DynamoDB::Table' && !String(r.Properties.TableName).startsWith('DocumentLeases'),
     );
-    expect(tables).toHaveLength(3);
+    expect(tables).toHaveLength(4);
     for (const table of tables) {
       expect(table.DeletionPolicy).toBe('Retain');
       expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });

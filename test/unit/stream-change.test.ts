@@ -1,4 +1,4 @@
-import { isAfterWatermark, parseStreamRecord, snapshotChangeOf } from '../../src/domain/stream-change';
+import { parseStreamRecord, snapshotChangeOf } from '../../src/domain/stream-change';
 import { ValidationError } from '../../src/errors';
 import { chunkItem, embeddingFor, StreamEventFactory } from '../fixtures/stream-events';
 
@@ -106,22 +106,5 @@ describe('stream change parsing', () => {
     expect(() => parseStreamRecord(badSequence)).toThrow(
       expect.objectContaining({ field: 'dynamodb.SequenceNumber' }),
     );
-  });
-});
-
-describe('watermark comparison', () => {
-  it('compares sequence numbers as integers, not as text or floats', () => {
-    const watermark = '99999999999999999999';
-    expect(isAfterWatermark({ sequence: 100000000000000000000n }, watermark)).toBe(true);
-    expect('100000000000000000000' > watermark).toBe(false);
-    // Adjacent 21-digit numbers are one float apart from nothing: Number() would call them equal.
-    expect(isAfterWatermark({ sequence: 100000000000000000001n }, '100000000000000000000')).toBe(true);
-    expect(Number('100000000000000000001') > Number('100000000000000000000')).toBe(false);
-  });
-
-  it('treats a record at or below the watermark as counted and anything after no watermark as new', () => {
-    expect(isAfterWatermark({ sequence: 500n }, '500')).toBe(false);
-    expect(isAfterWatermark({ sequence: 499n }, '500')).toBe(false);
-    expect(isAfterWatermark({ sequence: 1n }, undefined)).toBe(true);
   });
 });

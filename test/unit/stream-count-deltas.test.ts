@@ -1,7 +1,6 @@
-import { computeCountDeltas, type DocumentState, splitByDocumentLimit } from '../../src/domain/count-deltas';
+import { computeCountDeltas, type DocumentState, splitByActionLimit } from '../../src/domain/count-deltas';
 import { planCountsWrites } from '../../src/domain/counts-plan';
 import { parseStreamRecord, type StreamChange } from '../../src/domain/stream-change';
-import type { BotCountsState } from '../../src/ports';
 import { type ChunkItem, chunkItem, StreamEventFactory } from '../fixtures/stream-events';
 
 const NOW = '2026-03-03T00:00:00.000Z';
@@ -89,54 +88,44 @@ describe('count deltas', () => {
 });
 
 describe('splitting counts into transactions', () => {
-  it('keeps a batch of 100 records of one document in one run', () => {
+  it('fits the bot, its documents and one claim per record into 100 actions', () => {
     const changes = Array.from({ length: 100 }, (_, i) => insert(item('a.pdf', i)));
-    expect(splitByDocumentLimit(changes).map((run) => run.length)).toEqual([100]);
+    // 1 bot + 1 document + 98 claims = 100.
+    expect(splitByActionLimit(changes).map((run) => run.length)).toEqual([98, 2]);
   });
 
-  it('cuts before the record that would take a run past the document limit', () => {
+  it('cuts before the record that would take a run past the action limit', () => {
     const changes = Array.from({ length: 250 }, (_, i) => insert(item(`doc-${i}.pdf`, 0)));
-    expect(splitByDocumentLimit(changes).map((run) => run.length)).toEqual([99, 99, 52]);
+    // 1 bot + 49 documents + 49 claims = 99; a 50th record would need two more.
+    expect(splitByActionLimit(changes).map((run) => run.length)).toEqual([49, 49, 49, 49, 49, 5]);
   });
 
   it('never separates the two documents of a moving MODIFY', () => {
-    const first = Array.from({ length: 98 }, (_, i) => insert(item(`doc-${i}.pdf`, 0)));
+    const first = Array.from({ length: 49 }, (_, i) => insert(item(`doc-${i}.pdf`, 0)));
     const a = item('x.pdf', 0);
-    const runs = splitByDocumentLimit([...first, modify(a, { ...a, filename: 'y.pdf' })]);
-    expect(runs.map((run) => run.length)).toEqual([98, 1]);
+    const runs = splitByActionLimit([...first, modify(a, { ...a, filename: 'y.pdf' })]);
+    expect(runs.map((run) => run.length)).toEqual([49, 1]);
   });
 });
 
 describe('planning counts writes', () => {
-  const state: BotCountsState = {
-    exists: true,
-    watermark: '100',
-    snapshotEpoch: 0,
-    embeddingDimension: 4,
-    totalChunks: 3,
-    totalDocuments: 1,
-  };
-
-  it('writes absolute totals conditioned on the watermark read, ending at the last record', () => {
+  it('claims every record and moves the totals by deltas, documents conditioned on the count read', () => {
     const changes = [insert(item('b.pdf', 0)), remove(item('a.pdf', 0))];
-    const plan = planCountsWrites(state, changes, docs({ 'a.pdf': 3 }), {
-      now: NOW,
-      bumpSnapshotEpoch: true,
-    });
+    const plan = planCountsWrites(changes, docs({ 'a.pdf': 3 }), { now: NOW, bumpSnapshotEpoch: true });
     expect(plan.writes).toEqual([
       {
-        expectedWatermark: '100',
-        watermark: changes[1]?.sequenceNumber,
-        totalChunks: 3,
-        totalDocuments: 2,
+        claims: changes.map((change) => change.eventId),
+        totalChunksDelta: 0,
+        totalDocumentsDelta: 1,
         documents: [
           {
             filename: 'b.pdf',
+            expectedCount: 0,
             chunkCount: 1,
             fileSize: expect.any(Number),
             createdAt: '2026-01-02T03:04:05.000Z',
           },
-          { filename: 'a.pdf', chunkCount: 2, fileSize: 10, createdAt: 'then' },
+          { filename: 'a.pdf', expectedCount: 3, chunkCount: 2, fileSize: 10, createdAt: 'then' },
         ],
         bumpSnapshotEpoch: true,
         updatedAt: NOW,
@@ -144,34 +133,32 @@ describe('planning counts writes', () => {
     ]);
   });
 
-  it('chains split writes: each expects the watermark the previous one leaves, only the first bumps the epoch', () => {
-    const changes = Array.from({ length: 5 }, (_, i) => insert(item(`doc-${i}.pdf`, 0)));
-    const plan = planCountsWrites(
-      { ...state, watermark: undefined, totalChunks: 0, totalDocuments: 0 },
-      changes,
-      new Map(),
-      {
-        now: NOW,
-        bumpSnapshotEpoch: true,
-        maxDocuments: 2,
-      },
-    );
+  it('chains split writes: each expects the documents the previous one leaves, only the first bumps the epoch', () => {
+    const changes = Array.from({ length: 5 }, (_, i) => insert(item('a.pdf', i)));
+    const plan = planCountsWrites(changes, new Map(), { now: NOW, bumpSnapshotEpoch: true, maxActions: 4 });
     expect(
-      plan.writes.map((w) => [w.expectedWatermark, w.watermark, w.totalChunks, w.bumpSnapshotEpoch]),
+      plan.writes.map((w) => [
+        w.claims.length,
+        w.totalChunksDelta,
+        w.totalDocumentsDelta,
+        w.documents.map((d) => [d.expectedCount, d.chunkCount]),
+        w.bumpSnapshotEpoch,
+      ]),
     ).toEqual([
-      [undefined, changes[1]?.sequenceNumber, 2, true],
-      [changes[1]?.sequenceNumber, changes[3]?.sequenceNumber, 4, false],
-      [changes[3]?.sequenceNumber, changes[4]?.sequenceNumber, 5, false],
+      [2, 2, 1, [[0, 2]], true],
+      [2, 2, 0, [[2, 4]], false],
+      [1, 1, 0, [[4, 5]], false],
     ]);
   });
 
   it('leaves out documents that start and end the batch empty', () => {
     const temporary = item('tmp.pdf', 0);
-    const plan = planCountsWrites(state, [insert(temporary), remove(temporary)], new Map(), {
+    const plan = planCountsWrites([insert(temporary), remove(temporary)], new Map(), {
       now: NOW,
       bumpSnapshotEpoch: false,
     });
     expect(plan.writes[0]?.documents).toEqual([]);
-    expect(plan.writes[0]).toMatchObject({ totalChunks: 3, totalDocuments: 1 });
+    expect(plan.writes[0]).toMatchObject({ totalChunksDelta: 0, totalDocumentsDelta: 0 });
+    expect(plan.writes[0]?.claims).toHaveLength(2);
   });
 });

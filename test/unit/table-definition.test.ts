@@ -68,11 +68,16 @@ describe('the table definition', () => {
       expect(input.BillingMode).toBe(definition.BillingMode);
     });
 
-    it('gives VectorEmbeddings the filename-index projecting ALL and an enabled NEW_AND_OLD_IMAGES stream', () => {
+    it('gives VectorEmbeddings the filename-index projecting what its readers use and an enabled NEW_AND_OLD_IMAGES stream', () => {
       const input = createTableInput('VectorEmbeddings', 'VectorEmbeddings');
       expect(input.GlobalSecondaryIndexes).toEqual(definitions.VectorEmbeddings.GlobalSecondaryIndexes);
       expect(input.GlobalSecondaryIndexes?.[0]?.IndexName).toBe(FILENAME_INDEX);
-      expect(input.GlobalSecondaryIndexes?.[0]?.Projection).toEqual({ ProjectionType: 'ALL' });
+      // ChunkStore.documentChunkKeys reads chunk_id, chunk_index, created_at; a document listing reads
+      // filename, file_size, created_at. Keys are always projected.
+      expect(input.GlobalSecondaryIndexes?.[0]?.Projection).toEqual({
+        ProjectionType: 'INCLUDE',
+        NonKeyAttributes: ['chunk_index', 'file_size', 'created_at'],
+      });
       expect(input.StreamSpecification).toEqual({
         StreamEnabled: true,
         StreamViewType: 'NEW_AND_OLD_IMAGES',

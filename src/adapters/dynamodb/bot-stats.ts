@@ -8,19 +8,23 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { DocumentState } from '../../domain/count-deltas';
-import type { BotCountsState, BotStats, CountsWrite } from '../../ports';
+import type { BotCountsState, BotStats, CountsApplyResult, CountsWrite } from '../../ports';
 
 export type DynamoBotStatsOptions = {
   botCollectionsTable: string;
   botDocumentsTable: string;
+  /** StreamClaims: one item per counted stream record, keyed `${botId}#${eventID}`, expiring by TTL. */
+  streamClaimsTable: string;
   /** embedding_dimension given to a bot the stream sees before anyone registered it. */
   defaultEmbeddingDimension: number;
   /** Attempts for BatchGet UnprocessedKeys before giving up. */
   maxReadAttempts?: number;
+  /** How long a claim is kept: longer than any redelivery (the stream keeps records 24 h). Default 25 h. */
+  claimTtlSeconds?: number;
 };
 
-/** TransactWriteItems takes at most 100 items: the bot's item plus this many documents. */
-export const MAX_DOCUMENTS_PER_TRANSACTION = 99;
+/** The key of a record's claim: eventIDs are unique per stream; the bot id spreads claims over partitions. */
+export const claimIdOf = (botId: string, eventId: string): string => `${botId}#${eventId}`;
 
 type Item = Record<string, unknown>;
 
@@ -30,19 +34,24 @@ const numberOr = (value: unknown, fallback: number): number =>
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The stream handler's view of BotCollections and BotDocuments on DynamoDB. Counts are written as
- * absolute values inside one transaction conditioned on the bot's `stream_seq` watermark, so a batch
- * that is retried, bisected or delivered twice can never count a record twice; the owner's fields
- * (user_id, name, status, embedding_dimension) are only ever defaulted with if_not_exists.
+ * The stream handler's view of BotCollections, BotDocuments and StreamClaims on DynamoDB. Every record is
+ * claimed (its eventID, conditioned on not being claimed yet) in the same transaction that changes the
+ * counts, so a batch that is retried, bisected or delivered twice, or one bot's records arriving on several
+ * shards at once, can never count a record twice or lose one. The bot's totals move by ADD; documents are
+ * written as absolute counts conditioned on the count read. The owner's fields (user_id, name, status,
+ * embedding_dimension) are only ever defaulted with if_not_exists, and a document's attributes other than
+ * its count, size and dates are left as they are.
  */
 export class DynamoBotStats implements BotStats {
   private readonly maxReadAttempts: number;
+  private readonly claimTtlSeconds: number;
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly options: DynamoBotStatsOptions,
   ) {
     this.maxReadAttempts = options.maxReadAttempts ?? 8;
+    this.claimTtlSeconds = options.claimTtlSeconds ?? 25 * 3600;
   }
 
   async read(botId: string): Promise<BotCountsState> {
@@ -51,15 +60,12 @@ export class DynamoBotStats implements BotStats {
         TableName: this.options.botCollectionsTable,
         Key: { bot_id: botId },
         ConsistentRead: true,
-        ProjectionExpression:
-          'bot_id, stream_seq, snapshot_epoch, embedding_dimension, total_chunks, total_documents',
+        ProjectionExpression: 'bot_id, snapshot_epoch, embedding_dimension, total_chunks, total_documents',
       }),
     );
-    const watermark = item?.stream_seq;
     const dimension = item?.embedding_dimension;
     return {
       exists: item !== undefined,
-      watermark: typeof watermark === 'string' && watermark.length > 0 ? watermark : undefined,
       snapshotEpoch: numberOr(item?.snapshot_epoch, 0),
       embeddingDimension: typeof dimension === 'number' && dimension > 0 ? dimension : undefined,
       totalChunks: numberOr(item?.total_chunks, 0),
@@ -67,47 +73,48 @@ export class DynamoBotStats implements BotStats {
     };
   }
 
+  async claimed(botId: string, eventIds: string[]): Promise<Set<string>> {
+    const byClaim = new Map(eventIds.map((eventId) => [claimIdOf(botId, eventId), eventId]));
+    const found = await this.batchGet(
+      this.options.streamClaimsTable,
+      [...byClaim.keys()].map((claimId) => ({ claim_id: claimId })),
+      'claim_id',
+    );
+    const claimed = new Set<string>();
+    for (const item of found) {
+      const eventId = byClaim.get(String(item.claim_id));
+      if (eventId !== undefined) claimed.add(eventId);
+    }
+    return claimed;
+  }
+
   async readDocuments(botId: string, filenames: string[]): Promise<Map<string, DocumentState>> {
-    const table = this.options.botDocumentsTable;
     const documents = new Map<string, DocumentState>();
-    const unique = [...new Set(filenames)];
-    for (let start = 0; start < unique.length; start += 100) {
-      let keys: Item[] = unique.slice(start, start + 100).map((filename) => ({ bot_id: botId, filename }));
-      for (let attempt = 1; keys.length > 0; attempt++) {
-        if (attempt > this.maxReadAttempts) {
-          throw new Error(`BotDocuments BatchGet left ${keys.length} keys unprocessed for bot ${botId}`);
-        }
-        if (attempt > 1) await sleep(Math.random() * Math.min(1000, 25 * 2 ** attempt));
-        const response = await this.client.send(
-          new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }),
-        );
-        for (const item of response.Responses?.[table] ?? []) {
-          if (typeof item.filename !== 'string') continue;
-          documents.set(item.filename, {
-            chunkCount: numberOr(item.chunk_count, 0),
-            fileSize: numberOr(item.file_size, 0),
-            createdAt: typeof item.created_at === 'string' ? item.created_at : '',
-          });
-        }
-        keys = (response.UnprocessedKeys?.[table]?.Keys as Item[] | undefined) ?? [];
-      }
+    const keys = [...new Set(filenames)].map((filename) => ({ bot_id: botId, filename }));
+    for (const item of await this.batchGet(this.options.botDocumentsTable, keys)) {
+      if (typeof item.filename !== 'string') continue;
+      documents.set(item.filename, {
+        chunkCount: numberOr(item.chunk_count, 0),
+        fileSize: numberOr(item.file_size, 0),
+        createdAt: typeof item.created_at === 'string' ? item.created_at : '',
+      });
     }
     return documents;
   }
 
-  async apply(botId: string, writes: CountsWrite[]): Promise<{ committed: number; conflict: boolean }> {
+  async apply(botId: string, writes: CountsWrite[]): Promise<CountsApplyResult> {
     for (let index = 0; index < writes.length; index++) {
       const write = writes[index] as CountsWrite;
       try {
         await this.client.send(new TransactWriteCommand(this.transaction(botId, write)));
       } catch (error) {
-        if (error instanceof TransactionCanceledException && isRetryableCancel(error)) {
-          return { committed: index, conflict: true };
-        }
-        throw error;
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const cancel = readCancel(error, write);
+        if (cancel === null) throw error;
+        return { committed: index, ...cancel };
       }
     }
-    return { committed: writes.length, conflict: false };
+    return { committed: writes.length, claimedElsewhere: [], conflict: false };
   }
 
   async bumpSnapshotEpoch(botId: string, updatedAt: string): Promise<void> {
@@ -139,64 +146,134 @@ export class DynamoBotStats implements BotStats {
     ].join(', ');
   }
 
+  /** Consistent BatchGetItem of any number of keys (100 per call), retrying UnprocessedKeys with backoff. */
+  private async batchGet(table: string, allKeys: Item[], projection?: string): Promise<Item[]> {
+    const items: Item[] = [];
+    for (let start = 0; start < allKeys.length; start += 100) {
+      let keys = allKeys.slice(start, start + 100);
+      for (let attempt = 1; keys.length > 0; attempt++) {
+        if (attempt > this.maxReadAttempts) {
+          throw new Error(`${table} BatchGet left ${keys.length} keys unprocessed`);
+        }
+        if (attempt > 1) await sleep(Math.random() * Math.min(1000, 25 * 2 ** attempt));
+        const response = await this.client.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [table]: {
+                Keys: keys,
+                ConsistentRead: true,
+                ...(projection === undefined ? {} : { ProjectionExpression: projection }),
+              },
+            },
+          }),
+        );
+        items.push(...(response.Responses?.[table] ?? []));
+        keys = (response.UnprocessedKeys?.[table]?.Keys as Item[] | undefined) ?? [];
+      }
+    }
+    return items;
+  }
+
+  /** Actions in this order: the bot, each document, each claim (readCancel relies on it). */
   private transaction(botId: string, write: CountsWrite): TransactWriteCommandInput {
-    const { botCollectionsTable, botDocumentsTable, defaultEmbeddingDimension } = this.options;
+    const { botCollectionsTable, botDocumentsTable, streamClaimsTable, defaultEmbeddingDimension } =
+      this.options;
     const bot = {
       Update: {
         TableName: botCollectionsTable,
         Key: { bot_id: botId },
+        // Deltas, not absolute values: another shard of the same bot may count at the same time, and the
+        // claims below already make sure no record is added twice.
         UpdateExpression:
-          'SET total_chunks = :chunks, total_documents = :documents, updated_at = :now, stream_seq = :seq, ' +
-          'created_at = if_not_exists(created_at, :now), ' +
+          'SET updated_at = :now, created_at = if_not_exists(created_at, :now), ' +
           'embedding_dimension = if_not_exists(embedding_dimension, :dim), ' +
-          '#status = if_not_exists(#status, :active)' +
-          (write.bumpSnapshotEpoch ? ' ADD snapshot_epoch :one' : ''),
-        // The watermark must still be what this batch read: otherwise someone counted in between and
-        // these absolute values are stale (the caller re-reads and recomputes).
-        ConditionExpression:
-          write.expectedWatermark === undefined
-            ? 'attribute_not_exists(stream_seq)'
-            : 'stream_seq = :expected',
+          '#status = if_not_exists(#status, :active) ' +
+          `ADD total_chunks :chunks, total_documents :documents${write.bumpSnapshotEpoch ? ', snapshot_epoch :one' : ''}`,
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
-          ':chunks': write.totalChunks,
-          ':documents': write.totalDocuments,
+          ':chunks': write.totalChunksDelta,
+          ':documents': write.totalDocumentsDelta,
           ':now': write.updatedAt,
-          ':seq': write.watermark,
           ':dim': defaultEmbeddingDimension,
           ':active': 'active',
           ...(write.bumpSnapshotEpoch ? { ':one': 1 } : {}),
-          ...(write.expectedWatermark === undefined ? {} : { ':expected': write.expectedWatermark }),
         },
       },
     };
-    const documents = write.documents.map((doc) =>
-      doc.chunkCount > 0
-        ? {
-            Put: {
-              TableName: botDocumentsTable,
-              Item: {
-                bot_id: botId,
-                filename: doc.filename,
-                chunk_count: doc.chunkCount,
-                file_size: doc.fileSize,
-                created_at: doc.createdAt,
-                updated_at: write.updatedAt,
-              },
-            },
-          }
-        : { Delete: { TableName: botDocumentsTable, Key: { bot_id: botId, filename: doc.filename } } },
-    );
-    return { TransactItems: [bot, ...documents] };
+    const documents = write.documents.map((doc) => {
+      const key = { bot_id: botId, filename: doc.filename };
+      // The count this write was computed from must still be there: another shard may have moved it.
+      const condition =
+        doc.expectedCount > 0
+          ? { ConditionExpression: 'chunk_count = :expected', values: { ':expected': doc.expectedCount } }
+          : {
+              ConditionExpression: 'attribute_not_exists(chunk_count) OR chunk_count = :expected',
+              values: { ':expected': 0 },
+            };
+      if (doc.chunkCount === 0) {
+        return {
+          Delete: {
+            TableName: botDocumentsTable,
+            Key: key,
+            ConditionExpression: condition.ConditionExpression,
+            ExpressionAttributeValues: condition.values,
+          },
+        };
+      }
+      // An Update, not a Put: attributes other writers keep on the document item are left alone.
+      return {
+        Update: {
+          TableName: botDocumentsTable,
+          Key: key,
+          UpdateExpression:
+            'SET chunk_count = :count, file_size = :size, created_at = :created, updated_at = :now',
+          ConditionExpression: condition.ConditionExpression,
+          ExpressionAttributeValues: {
+            ...condition.values,
+            ':count': doc.chunkCount,
+            ':size': doc.fileSize,
+            ':created': doc.createdAt,
+            ':now': write.updatedAt,
+          },
+        },
+      };
+    });
+    const expiresAt = Math.floor(Date.parse(write.updatedAt) / 1000) + this.claimTtlSeconds;
+    const claims = write.claims.map((eventId) => ({
+      Put: {
+        TableName: streamClaimsTable,
+        Item: { claim_id: claimIdOf(botId, eventId), expires_at: expiresAt },
+        ConditionExpression: 'attribute_not_exists(claim_id)',
+      },
+    }));
+    return { TransactItems: [bot, ...documents, ...claims] };
   }
 }
 
-/** A cancelled transaction worth recomputing: the watermark moved, or another transaction held an item. */
-function isRetryableCancel(error: TransactionCanceledException): boolean {
-  const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
-  const relevant = codes.filter((code) => code !== 'None');
-  return (
-    relevant.length > 0 &&
-    relevant.every((code) => code === 'ConditionalCheckFailed' || code === 'TransactionConflict')
-  );
+/**
+ * What a cancelled counts transaction means, from its per-action reasons: claims already held (those
+ * records were counted by another delivery), or a lost race (a document's count moved, or another
+ * transaction held an item). null for anything else (throttling, validation): the caller throws.
+ */
+function readCancel(
+  error: TransactionCanceledException,
+  write: CountsWrite,
+): { claimedElsewhere: string[]; conflict: boolean } | null {
+  const reasons = error.CancellationReasons ?? [];
+  const firstClaim = 1 + write.documents.length;
+  const claimedElsewhere: string[] = [];
+  let conflict = false;
+  for (const [index, reason] of reasons.entries()) {
+    const code = reason.Code ?? 'None';
+    if (code === 'None') continue;
+    if (code === 'ConditionalCheckFailed' && index >= firstClaim) {
+      const eventId = write.claims[index - firstClaim];
+      if (eventId !== undefined) claimedElsewhere.push(eventId);
+    } else if (code === 'ConditionalCheckFailed' || code === 'TransactionConflict') {
+      conflict = true;
+    } else {
+      return null;
+    }
+  }
+  return claimedElsewhere.length > 0 || conflict ? { claimedElsewhere, conflict } : null;
 }

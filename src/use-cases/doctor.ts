@@ -1,0 +1,328 @@
+import type { StoredChunk } from '../domain/types';
+import type { ChunkStore, CountsDoctorStore, SnapshotChange, SnapshotStore } from '../ports';
+
+export type DoctorDeps = {
+  store: CountsDoctorStore;
+  chunks: Pick<ChunkStore, 'readBot' | 'get'>;
+  /** null: no Redis configured or reachable; counts are still checked. */
+  snapshots: SnapshotStore | null;
+  /**
+   * How long to wait before confirming drift with a second read. A difference that is only a change still
+   * on its way through the stream disappears meanwhile; drift stays. Default 3 s.
+   */
+  settleMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+};
+
+export type DocumentDrift = { filename: string; truth: number; recorded: number };
+
+export type SnapshotCheck = {
+  /** current: built under the bot's epoch and compared row by row; stale: readers will rebuild it. */
+  state: 'absent' | 'stale' | 'current' | 'unavailable';
+  /** Chunks VectorEmbeddings holds (with a valid embedding) that the snapshot lacks. */
+  missing: string[];
+  /** Chunks the snapshot serves that VectorEmbeddings no longer holds. */
+  extra: string[];
+  /** Chunks whose row (filename, chunk_index, metadata) or vector differs. */
+  different: string[];
+};
+
+export type BotDiagnosis = {
+  botId: string;
+  truth: { chunks: number; documents: number };
+  recorded: { exists: boolean; chunks: number; documents: number };
+  /** Documents whose BotDocuments count is not VectorEmbeddings' (absent items count as 0). */
+  documents: DocumentDrift[];
+  /** BotCollections' totals are not the sum of its BotDocuments items (a count changed by hand). */
+  totalsDrift: { chunks: number; documents: number } | null;
+  snapshot: SnapshotCheck;
+  drift: boolean;
+};
+
+export type RepairOutcome = {
+  /** Documents whose count was set from VectorEmbeddings. */
+  documentsFixed: number;
+  /** Whether the bot's totals were moved to the sum of its documents. */
+  totalsFixed: boolean;
+  /** Snapshot rows rewritten from VectorEmbeddings. */
+  rowsFixed: number;
+  /** The snapshot was marked stale (readers rebuild it) because a chunk changed while it was repaired. */
+  snapshotMarkedStale: boolean;
+  /** Fixes skipped because the stream changed the same item meanwhile (run the doctor again). */
+  deferred: number;
+};
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Compares one bot's counts, documents and snapshot with a recount of VectorEmbeddings. A difference is
+ * only reported as drift when a second look, `settleMs` later, sees the same difference: a change still
+ * travelling through the stream is not drift.
+ */
+export async function diagnoseBot(deps: DoctorDeps, botId: string): Promise<BotDiagnosis> {
+  const first = await lookOnce(deps, botId);
+  if (!first.drift) return first;
+  await (deps.sleep ?? defaultSleep)(deps.settleMs ?? 3000);
+  const second = await lookOnce(deps, botId);
+  return confirm(first, second);
+}
+
+/**
+ * Repairs what `diagnosis` found, each fix conditioned so that a stream change arriving meanwhile is
+ * neither lost nor counted twice: a document's count is replaced only if it still holds the compared
+ * value (otherwise the fix is deferred to the next run), the totals move only while no counts transaction
+ * ran, and snapshot rows are rewritten from a consistent read and checked again afterwards.
+ */
+export async function repairBot(deps: DoctorDeps, diagnosis: BotDiagnosis): Promise<RepairOutcome> {
+  const { botId } = diagnosis;
+  const outcome: RepairOutcome = {
+    documentsFixed: 0,
+    totalsFixed: false,
+    rowsFixed: 0,
+    snapshotMarkedStale: false,
+    deferred: 0,
+  };
+  if (diagnosis.documents.length > 0) {
+    const truth = await deps.store.trueDocuments(botId);
+    for (const drift of diagnosis.documents) {
+      const current = truth.get(drift.filename) ?? {
+        filename: drift.filename,
+        chunks: 0,
+        fileSize: 0,
+        createdAt: '',
+      };
+      if (current.chunks !== drift.truth) {
+        outcome.deferred += 1;
+        continue;
+      }
+      if (await deps.store.fixDocument(botId, current, drift.recorded)) outcome.documentsFixed += 1;
+      else outcome.deferred += 1;
+    }
+  }
+  // Totals last: document fixes move them too. Sum and totals are read between two equal updated_at.
+  for (let attempt = 1; ; attempt++) {
+    const cut = await consistentTotals(deps.store, botId);
+    if (cut?.drift === null) break;
+    if (cut !== null && (await deps.store.fixTotals(botId, cut.drift, cut.updatedAt))) {
+      outcome.totalsFixed = true;
+      break;
+    }
+    if (attempt >= 5) {
+      // The stream kept counting: the next run (or the schedule) finishes it.
+      outcome.deferred += 1;
+      break;
+    }
+  }
+  const rows = [...diagnosis.snapshot.missing, ...diagnosis.snapshot.extra, ...diagnosis.snapshot.different];
+  if (deps.snapshots !== null && rows.length > 0) {
+    const stale = await rewriteRows(deps.snapshots, deps.chunks, botId, rows);
+    outcome.rowsFixed = rows.length;
+    if (stale) {
+      await deps.store.bumpSnapshotEpoch(botId);
+      outcome.snapshotMarkedStale = true;
+    }
+  }
+  return outcome;
+}
+
+/**
+ * Writes the current state of `chunkIds` into the snapshot, then reads them again: if any changed in
+ * between, the stream may have applied a newer change before this write landed, so the caller marks the
+ * snapshot stale. Otherwise the stream's own later changes of these chunks arrive after this write.
+ * @returns true when the snapshot must be marked stale
+ */
+export async function rewriteRows(
+  snapshots: SnapshotStore,
+  chunks: Pick<ChunkStore, 'get'>,
+  botId: string,
+  chunkIds: string[],
+): Promise<boolean> {
+  const before = await chunks.get(botId, chunkIds, { consistent: true });
+  const byId = new Map(before.map((chunk) => [chunk.chunk_id, chunk]));
+  const changes: SnapshotChange[] = chunkIds.map((chunkId) => {
+    const chunk = byId.get(chunkId);
+    return chunk === undefined ? { kind: 'delete', chunk_id: chunkId } : upsertOf(chunk);
+  });
+  try {
+    await snapshots.applyChanges(botId, changes);
+  } catch {
+    return true;
+  }
+  const after = await chunks.get(botId, chunkIds, { consistent: true });
+  if (after.length !== before.length) return true;
+  return after.some((chunk) => !sameChunk(chunk, byId.get(chunk.chunk_id)));
+}
+
+/**
+ * The bot's totals against the sum of its BotDocuments items, read between two equal `updated_at` (no
+ * counts transaction ran in between, so both belong to one moment). null when the bot kept changing.
+ */
+async function consistentTotals(
+  store: CountsDoctorStore,
+  botId: string,
+): Promise<{ drift: { chunks: number; documents: number } | null; updatedAt: string | undefined } | null> {
+  for (let attempt = 1; attempt <= 8; attempt++) {
+    const before = await store.recordedCounts(botId);
+    const documents = await store.recordedDocuments(botId);
+    const after = await store.recordedCounts(botId);
+    if (before.updatedAt !== after.updatedAt) continue;
+    let chunks = 0;
+    let present = 0;
+    for (const count of documents.values()) {
+      chunks += count;
+      if (count > 0) present += 1;
+    }
+    const drift = { chunks: chunks - after.totalChunks, documents: present - after.totalDocuments };
+    const agree = (drift.chunks === 0 && drift.documents === 0) || (!after.exists && documents.size === 0);
+    return { drift: agree ? null : drift, updatedAt: after.updatedAt };
+  }
+  return null;
+}
+
+async function lookOnce(deps: DoctorDeps, botId: string): Promise<BotDiagnosis> {
+  const truth = await deps.store.trueDocuments(botId);
+  const cut = await consistentTotals(deps.store, botId);
+  const recorded = await deps.store.recordedCounts(botId);
+  const recordedDocuments = await deps.store.recordedDocuments(botId);
+  const documents: DocumentDrift[] = [];
+  for (const name of new Set([...truth.keys(), ...recordedDocuments.keys()])) {
+    const truthCount = truth.get(name)?.chunks ?? 0;
+    const recordedCount = recordedDocuments.get(name) ?? 0;
+    if (truthCount !== recordedCount)
+      documents.push({ filename: name, truth: truthCount, recorded: recordedCount });
+  }
+  documents.sort((a, b) => (a.filename < b.filename ? -1 : 1));
+  let trueChunks = 0;
+  for (const doc of truth.values()) trueChunks += doc.chunks;
+  const snapshot = await checkSnapshot(deps, botId, recorded.snapshotEpoch);
+  const totalsDrift = cut?.drift ?? null;
+  const recordedTotalsWrong = recorded.totalChunks !== trueChunks || recorded.totalDocuments !== truth.size;
+  return {
+    botId,
+    truth: { chunks: trueChunks, documents: truth.size },
+    recorded: { exists: recorded.exists, chunks: recorded.totalChunks, documents: recorded.totalDocuments },
+    documents,
+    totalsDrift,
+    snapshot,
+    drift:
+      documents.length > 0 ||
+      totalsDrift !== null ||
+      recordedTotalsWrong ||
+      snapshot.missing.length + snapshot.extra.length + snapshot.different.length > 0,
+  };
+}
+
+async function checkSnapshot(deps: DoctorDeps, botId: string, epoch: number): Promise<SnapshotCheck> {
+  const empty = { missing: [], extra: [], different: [] };
+  if (deps.snapshots === null) return { state: 'unavailable', ...empty };
+  const snapshot = await deps.snapshots.read(botId);
+  if (snapshot === null) return { state: 'absent', ...empty };
+  if (snapshot.epoch !== epoch) return { state: 'stale', ...empty };
+  const served = new Map<string, { row: string; vector: Float32Array }>();
+  snapshot.rows.forEach((row, i) => {
+    served.set(row.chunk_id, {
+      row: rowText(row.filename, row.chunk_index, row.metadata),
+      vector: snapshot.vectors.subarray(i * snapshot.dimension, (i + 1) * snapshot.dimension),
+    });
+  });
+  const missing: string[] = [];
+  const different: string[] = [];
+  const seen = new Set<string>();
+  for await (const page of deps.chunks.readBot(botId, { consistent: true, withText: false })) {
+    for (const chunk of page) {
+      if (chunk.embedding.length !== snapshot.dimension && snapshot.rows.length > 0) continue;
+      seen.add(chunk.chunk_id);
+      const row = served.get(chunk.chunk_id);
+      if (row === undefined) missing.push(chunk.chunk_id);
+      else if (
+        row.row !== rowText(chunk.filename, chunk.chunk_index, chunk.metadata) ||
+        !sameDirection(row.vector, chunk.embedding)
+      ) {
+        different.push(chunk.chunk_id);
+      }
+    }
+  }
+  const extra = [...served.keys()].filter((id) => !seen.has(id));
+  return { state: 'current', missing: missing.sort(), extra: extra.sort(), different: different.sort() };
+}
+
+/** Keeps only what both looks found the same way: the rest was a change on its way through the stream. */
+function confirm(first: BotDiagnosis, second: BotDiagnosis): BotDiagnosis {
+  const key = (d: DocumentDrift) => `${d.filename}\u0000${d.truth}\u0000${d.recorded}`;
+  const earlier = new Set(first.documents.map(key));
+  const documents = second.documents.filter((d) => earlier.has(key(d)));
+  const both = (a: string[], b: string[]) => b.filter((id) => a.includes(id));
+  const snapshot: SnapshotCheck = {
+    state: second.snapshot.state,
+    missing: both(first.snapshot.missing, second.snapshot.missing),
+    extra: both(first.snapshot.extra, second.snapshot.extra),
+    different: both(first.snapshot.different, second.snapshot.different),
+  };
+  const totalsDrift =
+    first.totalsDrift !== null &&
+    second.totalsDrift !== null &&
+    first.totalsDrift.chunks === second.totalsDrift.chunks &&
+    first.totalsDrift.documents === second.totalsDrift.documents
+      ? second.totalsDrift
+      : null;
+  const totalsWrong =
+    first.truth.chunks === second.truth.chunks &&
+    first.recorded.chunks === second.recorded.chunks &&
+    first.truth.documents === second.truth.documents &&
+    first.recorded.documents === second.recorded.documents &&
+    (second.truth.chunks !== second.recorded.chunks || second.truth.documents !== second.recorded.documents);
+  return {
+    ...second,
+    documents,
+    totalsDrift,
+    snapshot,
+    drift:
+      documents.length > 0 ||
+      totalsDrift !== null ||
+      totalsWrong ||
+      snapshot.missing.length + snapshot.extra.length + snapshot.different.length > 0,
+  };
+}
+
+function rowText(filename: string, chunkIndex: number, metadata: unknown): string {
+  return JSON.stringify([filename, chunkIndex, metadata ?? {}]);
+}
+
+/** The snapshot keeps unit vectors: equal when the stored embedding points the same way. */
+function sameDirection(unitVector: Float32Array, embedding: Float32Array): boolean {
+  let norm = 0;
+  for (const x of embedding) norm += x * x;
+  norm = Math.sqrt(norm);
+  if (unitVector.length !== embedding.length) return false;
+  for (let d = 0; d < embedding.length; d++) {
+    const expected = norm === 0 ? 0 : (embedding[d] as number) / norm;
+    if (Math.abs((unitVector[d] as number) - expected) > 1e-5) return false;
+  }
+  return true;
+}
+
+function upsertOf(chunk: StoredChunk): SnapshotChange {
+  return {
+    kind: 'upsert',
+    row: {
+      chunk_id: chunk.chunk_id,
+      filename: chunk.filename,
+      chunk_index: chunk.chunk_index,
+      metadata: chunk.metadata,
+    },
+    text: chunk.text,
+    embedding: chunk.embedding,
+  };
+}
+
+function sameChunk(a: StoredChunk, b: StoredChunk | undefined): boolean {
+  if (b === undefined) return false;
+  return (
+    a.filename === b.filename &&
+    a.chunk_index === b.chunk_index &&
+    a.text === b.text &&
+    JSON.stringify(a.metadata) === JSON.stringify(b.metadata) &&
+    a.embedding.length === b.embedding.length &&
+    a.embedding.every((x, i) => x === b.embedding[i])
+  );
+}

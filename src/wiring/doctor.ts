@@ -1,0 +1,131 @@
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { JsonLinesDeadLetters, SqsDeadLetters } from '../adapters/dead-letters/sources';
+import { DynamoBotStats } from '../adapters/dynamodb/bot-stats';
+import { DynamoChunkStore } from '../adapters/dynamodb/chunk-store';
+import { DynamoCountsDoctorStore } from '../adapters/dynamodb/counts-doctor-store';
+import { DynamoStreamRangeReader } from '../adapters/dynamodb/stream-range-reader';
+import { RedisSnapshotStore } from '../adapters/redis/snapshot-store';
+import { ConfigError } from '../errors';
+import type { DeadLetterSource } from '../ports';
+import type { DoctorDeps } from '../use-cases/doctor';
+import type { ReplayDeps } from '../use-cases/replay-dead-letters';
+import type { StreamLog } from '../use-cases/sync-stream-batch';
+import { type BaseDeps, baseDeps } from './base';
+
+export type DoctorWiring = {
+  doctor: DoctorDeps;
+  base: BaseDeps;
+  /** Why snapshots are not checked, when they are not (no REDIS_URL, or Redis did not answer). */
+  snapshotsSkipped: string | undefined;
+  /** Replay dependencies for an on-failure source: a JSONL file path, or an SQS queue URL. */
+  replay(source: { file: string } | { queueUrl: string }, log: StreamLog): ReplayDeps;
+};
+
+/**
+ * Builds the doctor's dependencies from the environment (the handlers' configuration). Checks that the
+ * three tables exist first, so a wrong table name is one clear error instead of a failure per bot.
+ * Redis is optional: without it (or when it does not answer within 2 s) counts are still checked.
+ * @throws ConfigError naming a missing table
+ */
+export async function doctorDeps(options: { settleMs?: number } = {}): Promise<DoctorWiring> {
+  const base = baseDeps();
+  const { config, documents, dynamodb } = base;
+  for (const table of [
+    config.tables.vectorEmbeddings,
+    config.tables.botCollections,
+    config.tables.botDocuments,
+  ]) {
+    try {
+      await dynamodb.send(new DescribeTableCommand({ TableName: table }));
+    } catch (error) {
+      if ((error as { name?: string }).name === 'ResourceNotFoundException') {
+        throw new ConfigError(
+          `table ${table} does not exist at ${config.dynamodbEndpoint ?? `DynamoDB in ${config.region}`}: check TABLE_* and DYNAMODB_ENDPOINT (npm run dev creates the local tables)`,
+        );
+      }
+      throw error;
+    }
+  }
+  let snapshotsSkipped: string | undefined;
+  let snapshots: RedisSnapshotStore | null = null;
+  if (base.redis === null) {
+    snapshotsSkipped = 'REDIS_URL is unset';
+  } else {
+    const redis = base.redis;
+    const answered = await Promise.race([
+      redis.ping().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
+    ]);
+    if (answered) snapshots = new RedisSnapshotStore(redis, config.redisKeyPrefix);
+    else snapshotsSkipped = `Redis at ${config.redisUrl?.replace(/\/\/[^@]*@/, '//***@')} did not answer`;
+  }
+  const store = new DynamoCountsDoctorStore(documents, {
+    vectorEmbeddingsTable: config.tables.vectorEmbeddings,
+    botCollectionsTable: config.tables.botCollections,
+    botDocumentsTable: config.tables.botDocuments,
+    defaultEmbeddingDimension: config.defaultEmbeddingDimension,
+  });
+  const chunks = new DynamoChunkStore(documents, {
+    table: config.tables.vectorEmbeddings,
+    embeddingEncoding: config.embeddingEncoding,
+  });
+  const doctor: DoctorDeps = {
+    store,
+    chunks,
+    snapshots,
+    ...(options.settleMs === undefined ? {} : { settleMs: options.settleMs }),
+  };
+  return {
+    doctor,
+    base,
+    snapshotsSkipped,
+    replay(source, log) {
+      const streams = new DynamoDBStreamsClient({
+        region: config.region,
+        ...(config.dynamodbEndpoint === undefined
+          ? {}
+          : {
+              endpoint: config.dynamodbEndpoint,
+              credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+            }),
+      });
+      const letters: DeadLetterSource =
+        'file' in source
+          ? new JsonLinesDeadLetters(source.file)
+          : new SqsDeadLetters(new SQSClient({ region: config.region }), source.queueUrl);
+      return {
+        source: letters,
+        stream: new DynamoStreamRangeReader(streams, config.region),
+        sync: {
+          stats: new DynamoBotStats(documents, {
+            botCollectionsTable: config.tables.botCollections,
+            botDocumentsTable: config.tables.botDocuments,
+            streamClaimsTable: config.tables.streamClaims,
+            defaultEmbeddingDimension: config.defaultEmbeddingDimension,
+          }),
+          snapshots,
+          log,
+          defaultEmbeddingDimension: config.defaultEmbeddingDimension,
+        },
+        store,
+        chunks,
+        snapshots,
+      };
+    },
+  };
+}
+
+/** Reports an unusable setting before anything runs. */
+export function requireQueueUrl(value: string | undefined): string {
+  if (value === undefined || !/^https:\/\/sqs\./.test(value)) {
+    throw new ConfigError(
+      'STREAM_DLQ_URL must be the dead-letter queue URL (https://sqs.<region>.amazonaws.com/...)',
+    );
+  }
+  return value;
+}

@@ -1,0 +1,181 @@
+import type { StoredChunk } from '../../src/domain/types';
+import type { ChunkStore, CountsDoctorStore, RecordedCounts, TrueDocument } from '../../src/ports';
+import { type DoctorDeps, diagnoseBot, repairBot } from '../../src/use-cases/doctor';
+
+/**
+ * The doctor's use case over plain fakes: a bot whose VectorEmbeddings is a list of (chunk, filename),
+ * whose BotCollections and BotDocuments are plain numbers, and whose conditioned writes behave as
+ * DynamoDB's (refused when the compared value moved).
+ */
+class FakeStore implements CountsDoctorStore {
+  chunks = new Map<string, string>();
+  documents = new Map<string, number>();
+  totals = { chunks: 0, documents: 0 };
+  updatedAt = 'v0';
+  epoch = 0;
+  /** Called between the doctor's reads and its write: a stream change landing at the worst moment. */
+  beforeWrite: (() => void) | undefined;
+
+  /** What the stream handler does for an INSERT of a new chunk. */
+  streamInsert(chunkId: string, filename: string): void {
+    this.chunks.set(chunkId, filename);
+    const before = this.documents.get(filename) ?? 0;
+    this.documents.set(filename, before + 1);
+    this.totals.chunks += 1;
+    if (before === 0) this.totals.documents += 1;
+    this.updatedAt = `${this.updatedAt}+`;
+  }
+
+  async *bots(): AsyncIterable<string[]> {
+    yield ['bot'];
+  }
+
+  async trueDocuments(): Promise<Map<string, TrueDocument>> {
+    const result = new Map<string, TrueDocument>();
+    for (const filename of this.chunks.values()) {
+      const doc = result.get(filename) ?? { filename, chunks: 0, fileSize: 1, createdAt: 't' };
+      doc.chunks += 1;
+      result.set(filename, doc);
+    }
+    return result;
+  }
+
+  async recordedCounts(): Promise<RecordedCounts> {
+    return {
+      exists: true,
+      totalChunks: this.totals.chunks,
+      totalDocuments: this.totals.documents,
+      snapshotEpoch: this.epoch,
+      updatedAt: this.updatedAt,
+    };
+  }
+
+  async recordedDocuments(): Promise<Map<string, number>> {
+    return new Map(this.documents);
+  }
+
+  async fixDocument(_botId: string, document: TrueDocument, expected: number): Promise<boolean> {
+    this.beforeWrite?.();
+    this.beforeWrite = undefined;
+    if ((this.documents.get(document.filename) ?? 0) !== expected) return false;
+    if (document.chunks === 0) this.documents.delete(document.filename);
+    else this.documents.set(document.filename, document.chunks);
+    this.totals.chunks += document.chunks - expected;
+    this.totals.documents += (document.chunks > 0 ? 1 : 0) - (expected > 0 ? 1 : 0);
+    this.updatedAt = `${this.updatedAt}d`;
+    return true;
+  }
+
+  async fixTotals(
+    _botId: string,
+    delta: { chunks: number; documents: number },
+    expectedUpdatedAt: string | undefined,
+  ): Promise<boolean> {
+    if (expectedUpdatedAt !== this.updatedAt) return false;
+    this.totals.chunks += delta.chunks;
+    this.totals.documents += delta.documents;
+    this.updatedAt = `${this.updatedAt}t`;
+    return true;
+  }
+
+  async bumpSnapshotEpoch(): Promise<void> {
+    this.epoch += 1;
+  }
+}
+
+function depsOver(store: FakeStore): DoctorDeps {
+  const chunks: Pick<ChunkStore, 'readBot' | 'get'> = {
+    // No snapshot in these tests, so no chunk is ever read.
+    async *readBot(): AsyncIterable<StoredChunk[]> {},
+    async get() {
+      return [];
+    },
+  };
+  return { store, chunks, snapshots: null, settleMs: 0, sleep: async () => {} };
+}
+
+function botWith(documents: Record<string, number>): FakeStore {
+  const store = new FakeStore();
+  for (const [filename, count] of Object.entries(documents)) {
+    for (let i = 0; i < count; i++) store.streamInsert(`${filename}#${i}`, filename);
+  }
+  return store;
+}
+
+describe('doctor (plain fakes)', () => {
+  it('finds nothing when counts, documents and the recount agree', async () => {
+    const store = botWith({ 'a.pdf': 3, 'b.pdf': 2 });
+    const diagnosis = await diagnoseBot(depsOver(store), 'bot');
+    expect(diagnosis).toMatchObject({ drift: false, documents: [], totalsDrift: null });
+    expect(diagnosis.truth).toEqual({ chunks: 5, documents: 2 });
+  });
+
+  it('finds and repairs a count changed by hand', async () => {
+    const store = botWith({ 'a.pdf': 3 });
+    store.totals.chunks += 7;
+    const deps = depsOver(store);
+    const diagnosis = await diagnoseBot(deps, 'bot');
+    expect(diagnosis.totalsDrift).toEqual({ chunks: -7, documents: 0 });
+    const outcome = await repairBot(deps, diagnosis);
+    expect(outcome).toMatchObject({ totalsFixed: true, deferred: 0 });
+    expect(store.totals).toEqual({ chunks: 3, documents: 1 });
+    expect((await diagnoseBot(deps, 'bot')).drift).toBe(false);
+  });
+
+  it('recreates a removed BotDocuments item and moves the totals with it', async () => {
+    const store = botWith({ 'a.pdf': 3, 'b.pdf': 2 });
+    store.documents.delete('b.pdf');
+    const deps = depsOver(store);
+    const diagnosis = await diagnoseBot(deps, 'bot');
+    expect(diagnosis.documents).toEqual([{ filename: 'b.pdf', truth: 2, recorded: 0 }]);
+    await repairBot(deps, diagnosis);
+    expect(Object.fromEntries(store.documents)).toEqual({ 'a.pdf': 3, 'b.pdf': 2 });
+    expect(store.totals).toEqual({ chunks: 5, documents: 2 });
+  });
+
+  it('counts a chunk whose record was lost, once', async () => {
+    const store = botWith({ 'a.pdf': 2 });
+    store.chunks.set('lost#0', 'a.pdf');
+    const deps = depsOver(store);
+    const diagnosis = await diagnoseBot(deps, 'bot');
+    expect(diagnosis.documents).toEqual([{ filename: 'a.pdf', truth: 3, recorded: 2 }]);
+    await repairBot(deps, diagnosis);
+    await repairBot(deps, diagnosis);
+    expect(store.totals).toEqual({ chunks: 3, documents: 1 });
+  });
+
+  it('defers a document fix when the stream changes that document between the check and the fix', async () => {
+    const store = botWith({ 'a.pdf': 2 });
+    store.documents.set('a.pdf', 1);
+    store.totals.chunks -= 1;
+    const deps = depsOver(store);
+    const diagnosis = await diagnoseBot(deps, 'bot');
+    // The stream counts a new chunk of a.pdf just before the doctor's write.
+    store.beforeWrite = () => store.streamInsert('a.pdf#new', 'a.pdf');
+    const outcome = await repairBot(deps, diagnosis);
+    expect(outcome.deferred).toBeGreaterThan(0);
+    // Nothing counted twice and nothing lost: the stream's insert stands, the drift is still the same one.
+    expect(store.documents.get('a.pdf')).toBe(2);
+    const again = await diagnoseBot(deps, 'bot');
+    expect(again.documents).toEqual([{ filename: 'a.pdf', truth: 3, recorded: 2 }]);
+    await repairBot(deps, again);
+    expect(store.totals).toEqual({ chunks: 3, documents: 1 });
+    expect((await diagnoseBot(deps, 'bot')).drift).toBe(false);
+  });
+
+  it('does not report a difference that the second look no longer sees (a change still in the stream)', async () => {
+    const store = botWith({ 'a.pdf': 2 });
+    // Written to VectorEmbeddings, its stream record not counted yet.
+    store.chunks.set('a.pdf#9', 'a.pdf');
+    const deps: DoctorDeps = {
+      ...depsOver(store),
+      sleep: async () => {
+        store.chunks.delete('a.pdf#9');
+        store.streamInsert('a.pdf#9', 'a.pdf');
+      },
+    };
+    const diagnosis = await diagnoseBot(deps, 'bot');
+    expect(diagnosis.drift).toBe(false);
+    expect(store.totals).toEqual({ chunks: 3, documents: 1 });
+  });
+});
