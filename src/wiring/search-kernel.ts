@@ -1,0 +1,33 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { loadUsearchInt8Scan, type NativeScanLoad } from '../adapters/native/usearch-scan';
+import { QuantisedScanner } from '../domain/quantised-scan';
+
+/** The metric counted once per container whose native scan is unavailable (search then uses JS). */
+export const PORTABLE_SCORING_METRIC = 'SearchNativeScanUnavailable';
+
+/**
+ * The search kernel of this container: usearch's native int8 scan when its binary loads, otherwise a
+ * scanner that always declines, so search scores with the portable JavaScript loop and gives the same
+ * answers, only slower. Either failure (the binary does not load, or the scan throws later) is logged
+ * once and counted once in `PORTABLE_SCORING_METRIC`.
+ * @param load the loader (tests pass one that fails).
+ */
+export function searchKernel(
+  logger: Pick<Logger, 'error'>,
+  metrics: Pick<Metrics, 'addMetric'>,
+  load: () => NativeScanLoad = loadUsearchInt8Scan,
+): QuantisedScanner {
+  const loaded = load();
+  const reportOnce = (error: unknown) => {
+    logger.error('Native vector scan unavailable; search scores with the portable JavaScript loop', {
+      error,
+    });
+    metrics.addMetric(PORTABLE_SCORING_METRIC, MetricUnit.Count, 1);
+  };
+  if (loaded.scan === null) {
+    reportOnce(loaded.error);
+    return new QuantisedScanner(null);
+  }
+  return new QuantisedScanner(loaded.scan, { onScanFailure: reportOnce });
+}
