@@ -89,7 +89,7 @@ describe('bench DynamoDB item sizes', () => {
 });
 
 describe('bench report', () => {
-  const row = (method: 'a' | 'd' | 'e', n: number, median: number) => ({
+  const row = (method: 'a' | 'd' | 'e' | 'g', n: number, median: number) => ({
     method,
     n,
     summary: { median, p95: median * 2, samples: 5 },
