@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { loadUsearchInt8Scan, type NativeScanLoad } from '../adapters/native/usearch-scan';
 import { QuantisedScanner } from '../domain/quantised-scan';
 
@@ -15,7 +15,7 @@ export const PORTABLE_SCORING_METRIC = 'SearchNativeScanUnavailable';
  */
 export function searchKernel(
   logger: Pick<Logger, 'error'>,
-  metrics: Pick<Metrics, 'addMetric'>,
+  metrics: { addMetric(name: string, unit: typeof MetricUnit.Count, value: number): unknown },
   load: () => NativeScanLoad = loadUsearchInt8Scan,
 ): QuantisedScanner {
   const loaded = load();
