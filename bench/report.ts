@@ -67,7 +67,7 @@ function kernelTable(results: BenchResults): Table {
       String(row.exhaustive),
     ]),
     footnote:
-      'The int8 scan returns candidates; the bound (docs/snapshot.md) proves no other row can enter the top k, ' +
+      'The int8 scan returns candidates; the bound (docs/api.md, "Scoring") proves no other row can enter the top k, ' +
       'or the scan is repeated with 4x the candidates. Every answer of (g) is exact (recall@10 = 1.000).',
   };
 }
