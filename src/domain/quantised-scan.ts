@@ -112,6 +112,14 @@ export type QuantisedScanStats = {
 export type QuantisedScannerOptions = {
   /** Below this many rows (after a filter) the portable loop answers: the scan's fixed cost dominates. */
   minRows?: number;
+  /**
+   * How many searches of a matrix the portable loop answers before the int8 copy is made (default 1).
+   * Making the copy costs about ten portable scans (a pass over the vectors plus first touch of a
+   * quarter as many fresh bytes), so a snapshot version searched only once (a bot whose writes replace
+   * the version between searches) never pays for it, and a cold search costs what it did without the
+   * kernel. 0 makes the copy on first sight.
+   */
+  portableSearchesFirst?: number;
   /** Called once if the native scan throws; from then on the portable loop answers. */
   onScanFailure?: (error: unknown) => void;
 };
@@ -127,6 +135,9 @@ type SearchedSet = { codes: Int8Array; size: number; rowOf: Int32Array | null; d
 export class QuantisedScanner implements TopKKernel {
   readonly stats: QuantisedScanStats = { searches: 0, widened: 0, widenings: 0, exhaustive: 0, quantised: 0 };
   private readonly copies = new WeakMap<Float32Array, QuantisedMatrix>();
+  /** Searches seen per matrix before its copy was made. */
+  private readonly sightings = new WeakMap<Float32Array, number>();
+  private readonly portableSearchesFirst: number;
   private queryCodes = new Int8Array(0);
   private gatherBuffer = new ArrayBuffer(0);
   private gatherRows = new Int32Array(0);
@@ -138,6 +149,7 @@ export class QuantisedScanner implements TopKKernel {
   constructor(scan: Int8TopScan | null, options: QuantisedScannerOptions = {}) {
     this.scan = scan;
     this.minRows = options.minRows ?? 256;
+    this.portableSearchesFirst = options.portableSearchesFirst ?? 1;
     this.onScanFailure = options.onScanFailure ?? (() => {});
   }
 
@@ -166,6 +178,14 @@ export class QuantisedScanner implements TopKKernel {
   ): ScoredRef<number>[] | null {
     const scan = this.scan;
     if (scan === null || dimension > MAX_EXACT_DIMENSION || rowCount < this.minRows) return null;
+    const known = this.copies.get(vectors);
+    if (known === undefined || known.dimension !== dimension || known.rowCount !== rowCount) {
+      const seen = this.sightings.get(vectors) ?? 0;
+      if (seen < this.portableSearchesFirst) {
+        this.sightings.set(vectors, seen + 1);
+        return null;
+      }
+    }
     const matrix = this.quantised(vectors, dimension, rowCount);
     const set = this.searchedSet(matrix, options.mask);
     if (set === null) return null;

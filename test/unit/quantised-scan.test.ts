@@ -105,7 +105,7 @@ describe('quantisation error bound', () => {
 
 describe('quantised scan: exact top-k', () => {
   it('equals the float loop on random data, for any k, dimension and threshold (seeded)', () => {
-    const scanner = new QuantisedScanner(nativeScan, { minRows: 1 });
+    const scanner = new QuantisedScanner(nativeScan, { minRows: 1, portableSearchesFirst: 0 });
     fc.assert(
       fc.property(
         fc.integer(),
@@ -144,7 +144,7 @@ describe('quantised scan: exact top-k', () => {
     }
     // ...and 50 exact duplicates of row 0.
     for (let r = 300; r < 350; r++) vectors.copyWithin(r * dimension, 0, dimension);
-    const scanner = new QuantisedScanner(nativeScan);
+    const scanner = new QuantisedScanner(nativeScan, { portableSearchesFirst: 0 });
     const ids = shuffledIds(rows, random);
     for (const k of [1, 10, 100]) {
       const top = expectSameAsPortable(scanner, { vectors, dimension, rows, query, ids, options: { k } });
@@ -161,8 +161,8 @@ describe('quantised scan: exact top-k', () => {
   });
 
   it('re-scores rows that int8 rounding puts in the wrong order', () => {
-    // Rows whose components sit just below or just above a rounding boundary: their integer dots order
-    // them the opposite way from their float dots.
+    // 40 rows whose components differ by less than one int8 step: int8 gives them the same codes, so an
+    // int8 ranking returns rows 0, 1, 2, 3, ... while the float ranking is 1, 3, 0, 2, 4, 6, ...
     const dimension = 64;
     const rows = 600;
     const random = rng(7);
@@ -176,7 +176,7 @@ describe('quantised scan: exact top-k', () => {
       }
       vectors[r * dimension] = 1; // sets the matrix scale: 127 per unit, the step above is ~2.5 codes
     }
-    const scanner = new QuantisedScanner(nativeScan, { minRows: 1 });
+    const scanner = new QuantisedScanner(nativeScan, { minRows: 1, portableSearchesFirst: 0 });
     const ids = shuffledIds(rows, random);
     for (const k of [1, 5, 20, 39]) {
       expectSameAsPortable(scanner, { vectors, dimension, rows, query, ids, options: { k } });
@@ -189,7 +189,7 @@ describe('quantised scan: exact top-k', () => {
     const rows = 3000;
     const vectors = unitRows(rows, dimension, random);
     const ids = shuffledIds(rows, random);
-    const scanner = new QuantisedScanner(nativeScan, { minRows: 1 });
+    const scanner = new QuantisedScanner(nativeScan, { minRows: 1, portableSearchesFirst: 0 });
     for (const share of [0.002, 0.01, 0.1, 0.3, 0.5, 0.6, 0.9, 0.999]) {
       const mask = new Uint8Array(rows);
       for (let r = 0; r < rows; r++) mask[r] = random() < share ? 1 : 0;
@@ -216,7 +216,7 @@ describe('quantised scan: exact top-k', () => {
     const rows = 500;
     const vectors = unitRows(rows, dimension, random);
     const ids = shuffledIds(rows, random);
-    const scanner = new QuantisedScanner(nativeScan, { minRows: 1 });
+    const scanner = new QuantisedScanner(nativeScan, { minRows: 1, portableSearchesFirst: 0 });
     const query = unitQuery(dimension, random);
     expect(
       expectSameAsPortable(scanner, { vectors, dimension, rows, query, ids, options: { k: 600 } }),
@@ -233,10 +233,31 @@ describe('quantised scan: exact top-k', () => {
     for (const hit of top) expect(hit.score).toBeGreaterThanOrEqual(0.1);
   });
 
+  it('leaves the first search of a matrix to the portable loop, then makes the copy once', () => {
+    const random = rng(4);
+    const vectors = unitRows(400, 16, random);
+    const scanner = new QuantisedScanner(nativeScan);
+    const ids = shuffledIds(400, random);
+    const idOf = (row: number) => ids[row] as string;
+    expect(scanner.topK(vectors, 16, 400, unitQuery(16, random), idOf, { k: 5 })).toBeNull();
+    expect(scanner.stats.quantised).toBe(0);
+    for (let q = 0; q < 3; q++) {
+      expectSameAsPortable(scanner, {
+        vectors,
+        dimension: 16,
+        rows: 400,
+        query: unitQuery(16, random),
+        ids,
+        options: { k: 5 },
+      });
+    }
+    expect(scanner.stats.quantised).toBe(1);
+  });
+
   it('makes the int8 copy once per vectors array', () => {
     const random = rng(3);
     const vectors = unitRows(400, 16, random);
-    const scanner = new QuantisedScanner(nativeScan);
+    const scanner = new QuantisedScanner(nativeScan, { portableSearchesFirst: 0 });
     const ids = shuffledIds(400, random);
     for (let q = 0; q < 5; q++) {
       expectSameAsPortable(scanner, {
@@ -262,7 +283,7 @@ describe('portable fallback', () => {
 
   it('declines without a native scan, and search answers the same through the portable loop', () => {
     const without = new QuantisedScanner(null);
-    const withNative = new QuantisedScanner(nativeScan);
+    const withNative = new QuantisedScanner(nativeScan, { portableSearchesFirst: 0 });
     const query = unitQuery(dimension, random);
     expect(without.topK(vectors, dimension, rows, query, idOf, { k: 10 })).toBeNull();
     expect(topKByDotProduct(vectors, dimension, rows, query, idOf, { k: 10, kernel: without })).toEqual(
