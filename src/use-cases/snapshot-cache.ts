@@ -17,6 +17,12 @@ export const DEFAULT_SNAPSHOT_CACHE_BYTES = 256 * 1024 * 1024;
 const ROW_OVERHEAD_BYTES = 200;
 
 /**
+ * The search kernel keeps an int8 copy of a searched snapshot's vectors (one byte per float32, freed with
+ * the snapshot): a quarter more than the vectors themselves.
+ */
+const INT8_COPY_SHARE = 0.25;
+
+/**
  * Decoded snapshots per bot, reused while Redis reports the same version and the snapshot was built under
  * the bot's current epoch, so a warm container reads a bot's vectors from Redis once per change instead of
  * once per query. Bounded by bytes, least recently used first out. It may live at module scope: every
@@ -116,7 +122,7 @@ export class SnapshotCache {
       snapshot,
       rowsByFilename: indexRowsByFilename(snapshot.rows),
       ids: snapshot.rows.map((row) => row.chunk_id),
-      bytes: snapshot.vectors.byteLength + snapshot.rows.length * ROW_OVERHEAD_BYTES,
+      bytes: snapshot.vectors.byteLength * (1 + INT8_COPY_SHARE) + snapshot.rows.length * ROW_OVERHEAD_BYTES,
     };
     this.forget(botId);
     // A snapshot larger than the whole budget is used for this query but not kept.
