@@ -10,7 +10,7 @@ export type CachedSnapshot = {
   bytes: number;
 };
 
-/** Default budget: a 1,536 MB Lambda keeps ~256 MB of vectors (about 170k 384-d chunks) warm. */
+/** Default budget: a 1,536 MB Lambda keeps ~256 MB of snapshots (about 140k 384-d chunks with their int8 copy) warm. */
 export const DEFAULT_SNAPSHOT_CACHE_BYTES = 256 * 1024 * 1024;
 
 /** Rough size of what a row costs in memory besides its vector (ids, filename, metadata, the index). */
