@@ -232,6 +232,13 @@ export class QuantisedScanner implements TopKKernel {
       const found = scan(set.codes, this.queryCodes, dimension, wanted);
       let qualifying = 0;
       for (let i = 0; i < wanted; i++) {
+        // Candidates come best first: once this one's ceiling cannot reach the k-th exact score (or the
+        // threshold), neither can any later candidate nor any row outside (their a is no larger). The
+        // proof holds here, and the rest need no re-score.
+        const ceiling = (found.dots[i] as number) * bound.invScale + bound.error;
+        if (ceiling < threshold || (qualifying >= k && !selector.mightAccept(ceiling))) {
+          return selector.sorted();
+        }
         const index = found.rows[i] as number;
         const row = set.rowOf === null ? index : (set.rowOf[index] as number);
         if (this.offer(selector, vectors, row, unitQuery, dimension, threshold, mask, idOf)) qualifying++;
