@@ -120,6 +120,8 @@ export type QuantisedScannerOptions = {
    * kernel. 0 makes the copy on first sight.
    */
   portableSearchesFirst?: number;
+  /** Candidates beyond 2k in the first scan (default `INITIAL_SLACK`); tests set 0 to force widening. */
+  initialSlack?: number;
   /** Called once if the native scan throws; from then on the portable loop answers. */
   onScanFailure?: (error: unknown) => void;
 };
@@ -138,6 +140,7 @@ export class QuantisedScanner implements TopKKernel {
   /** Searches seen per matrix before its copy was made. */
   private readonly sightings = new WeakMap<Float32Array, number>();
   private readonly portableSearchesFirst: number;
+  private readonly initialSlack: number;
   private queryCodes = new Int8Array(0);
   private gatherBuffer = new ArrayBuffer(0);
   private gatherRows = new Int32Array(0);
@@ -150,6 +153,7 @@ export class QuantisedScanner implements TopKKernel {
     this.scan = scan;
     this.minRows = options.minRows ?? 256;
     this.portableSearchesFirst = options.portableSearchesFirst ?? 1;
+    this.initialSlack = options.initialSlack ?? INITIAL_SLACK;
     this.onScanFailure = options.onScanFailure ?? (() => {});
   }
 
@@ -216,7 +220,7 @@ export class QuantisedScanner implements TopKKernel {
     this.stats.searches++;
     // 2k plus a slack that on 384-d embeddings usually proves at once (see INITIAL_SLACK), scaled up by the
     // share of rows a filter drops when the scan covers every row.
-    let wanted = Math.ceil((2 * k + INITIAL_SLACK) * set.density);
+    let wanted = Math.ceil((2 * k + this.initialSlack) * set.density);
     for (let attempt = 0; ; attempt++) {
       if (attempt === 1) this.stats.widened++;
       if (attempt > 0) this.stats.widenings++;
