@@ -52,11 +52,14 @@ const MAX_EXACT_DIMENSION = Math.floor(2 ** 24 / (MAX_CODE * MAX_CODE)) - 1;
 const ARITHMETIC_MARGIN = 1e-9;
 
 /**
- * Candidates beyond 2k in the first scan. On the bench's 384-d data at 100k rows the proof needed 36 to
- * 99 candidates for k = 10 (the bound is about 0.02, the real error about 0.003); a scan for ~100 costs
- * the same as one for 10, a second scan costs a whole scan.
+ * Candidates beyond 2k in the first scan: 0.3·√rows. A scan for more candidates costs more (usearch keeps
+ * them in a sorted buffer), a second scan costs a whole scan. On the bench's 384-d data the proof needed
+ * 20 to 40 candidates for k = 10 at 10k rows and 36 to 99 at 100k (the bound is about 0.02, the real
+ * error about 0.003), which this covers; only speed depends on it, never the answer.
  */
-const INITIAL_SLACK = 96;
+function initialSlack(rows: number): number {
+  return Math.ceil(0.3 * Math.sqrt(rows));
+}
 
 /** Quantises a packed matrix (rows at i · dimension) under one scale. A zero matrix gets scale 1. */
 export function quantiseMatrix(vectors: Float32Array, dimension: number, rowCount: number): QuantisedMatrix {
@@ -120,7 +123,7 @@ export type QuantisedScannerOptions = {
    * kernel. 0 makes the copy on first sight.
    */
   portableSearchesFirst?: number;
-  /** Candidates beyond 2k in the first scan (default `INITIAL_SLACK`); tests set 0 to force widening. */
+  /** Candidates beyond 2k in the first scan (default 0.3·√rows); tests set 0 to force widening. */
   initialSlack?: number;
   /** Called once if the native scan throws; from then on the portable loop answers. */
   onScanFailure?: (error: unknown) => void;
@@ -140,7 +143,7 @@ export class QuantisedScanner implements TopKKernel {
   /** Searches seen per matrix before its copy was made. */
   private readonly sightings = new WeakMap<Float32Array, number>();
   private readonly portableSearchesFirst: number;
-  private readonly initialSlack: number;
+  private readonly initialSlack: number | undefined;
   private queryCodes = new Int8Array(0);
   private gatherBuffer = new ArrayBuffer(0);
   private gatherRows = new Int32Array(0);
@@ -153,7 +156,7 @@ export class QuantisedScanner implements TopKKernel {
     this.scan = scan;
     this.minRows = options.minRows ?? 256;
     this.portableSearchesFirst = options.portableSearchesFirst ?? 1;
-    this.initialSlack = options.initialSlack ?? INITIAL_SLACK;
+    this.initialSlack = options.initialSlack;
     this.onScanFailure = options.onScanFailure ?? (() => {});
   }
 
@@ -218,9 +221,9 @@ export class QuantisedScanner implements TopKKernel {
     const { dimension } = matrix;
     const threshold = options.scoreThreshold ?? Number.NEGATIVE_INFINITY;
     this.stats.searches++;
-    // 2k plus a slack that on 384-d embeddings usually proves at once (see INITIAL_SLACK), scaled up by the
+    // 2k plus a slack that on 384-d embeddings usually proves at once (see initialSlack), scaled up by the
     // share of rows a filter drops when the scan covers every row.
-    let wanted = Math.ceil((2 * k + this.initialSlack) * set.density);
+    let wanted = Math.ceil((2 * k + (this.initialSlack ?? initialSlack(set.size))) * set.density);
     for (let attempt = 0; ; attempt++) {
       if (attempt === 1) this.stats.widened++;
       if (attempt > 0) this.stats.widenings++;
