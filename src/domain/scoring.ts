@@ -174,7 +174,9 @@ export type TopKOptions = {
   scores?: ScoreBuffer;
   /**
    * A faster exact scan (src/domain/quantised-scan.ts) to try first; when it declines (returns null),
-   * the portable loop below answers. Either way the result is the same.
+   * the portable loop below answers. Either way the result is the same. The quantised kernel keeps an
+   * int8 copy per `vectors` array, so pass it only for arrays that never change afterwards (a cached
+   * snapshot's), never for a scratch buffer refilled between calls.
    */
   kernel?: TopKKernel;
 };
