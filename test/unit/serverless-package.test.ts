@@ -336,6 +336,8 @@ describe('serverless package --stage dev', () => {
           await mkdir(join(task, name, '..'), { recursive: true });
           await writeFile(join(task, name), data);
         }
+        // The bundle carries the loader (not usearch's own, which would look beside its own files).
+        expect((files.get('handlers/http-search.js') as Buffer).toString('utf8')).toContain('prebuilds');
         const found = usearchBinaryCandidates(join(task, 'handlers')).find((path) => existsSync(path));
         if (process.platform === 'linux' && process.arch === 'x64') {
           expect(found).toBe(join(task, binaries[0] as string));
