@@ -57,6 +57,7 @@ export class BenchContext {
       batchCost: [],
       freshness: [],
       memory: [],
+      kernel: [],
       notes: [],
     };
   }

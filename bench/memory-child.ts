@@ -7,9 +7,11 @@
 import { readFileSync } from 'node:fs';
 import Redis from 'ioredis';
 import { DynamoChunkStore } from '../src/adapters/dynamodb/chunk-store';
+import { loadUsearchInt8Scan } from '../src/adapters/native/usearch-scan';
 import { RedisSnapshotStore } from '../src/adapters/redis/snapshot-store';
 import { createDocumentClient, createDynamoDbClient } from '../src/clients';
 import { loadConfig } from '../src/config';
+import { QuantisedScanner } from '../src/domain/quantised-scan';
 import { SnapshotCache } from '../src/use-cases/snapshot-cache';
 import { generateQueries } from './data';
 import { benchBot, ourSearch } from './methods/our-search';
@@ -60,6 +62,8 @@ async function main(): Promise<void> {
       }),
       snapshots: store,
       cache: new SnapshotCache(store),
+      // The product's search path holds the kernel's int8 copy too (a quarter of the float32 vectors).
+      kernel: new QuantisedScanner(loadUsearchInt8Scan().scan),
       bot: benchBot(input.botId, input.n),
       warn: (message) => process.stderr.write(`${message}\n`),
     },

@@ -2,7 +2,19 @@ import type { MachineInfo } from './machine';
 import type { LatencySummary } from './stats';
 
 /** The search methods compared, in the order the tables list them. */
-export const METHOD_KEYS = ['a', 'b-list', 'b-binary', 'c', 'c-stock', 'd', 'e', 'f'] as const;
+export const METHOD_KEYS = [
+  'a',
+  'b-list',
+  'b-binary',
+  'c',
+  'c-stock',
+  'd',
+  'e',
+  'e-i8',
+  'g',
+  'g-js',
+  'f',
+] as const;
 export type MethodKey = (typeof METHOD_KEYS)[number];
 
 export type MethodInfo = { label: string; what: string; color: string };
@@ -42,6 +54,21 @@ export const METHODS: Record<MethodKey, MethodInfo> = {
     label: '(e) usearch exactSearch',
     what: 'usearch brute-force inner product over the same in-memory vectors, 1 thread, ids only',
     color: '#7f7f7f',
+  },
+  'e-i8': {
+    label: '(e, i8) usearch exactSearch, int8',
+    what: 'usearch brute-force inner product over the int8 copy (g) scans, 1 thread, ids only, no re-score',
+    color: '#bdbdbd',
+  },
+  g: {
+    label: '(g) our scoring kernel',
+    what: 'topKByDotProduct with the native int8 scan, exact float re-score and proof, in memory, ids only',
+    color: '#17becf',
+  },
+  'g-js': {
+    label: '(g, JS) our portable scoring loop',
+    what: 'topKByDotProduct without the native kernel (the fallback), in memory, ids only',
+    color: '#98df8a',
   },
   f: {
     label: '(f) LanceDB flat',
@@ -113,6 +140,18 @@ export type DynamoShareRow = {
   medianDynamoMs: number;
 };
 
+/** How the scoring kernel's proof went over the timed queries of (g) at one size. */
+export type KernelRow = {
+  n: number;
+  searches: number;
+  /** Searches whose first candidate set could not be proved to hold the top k. */
+  widened: number;
+  /** Extra scans in all. */
+  widenings: number;
+  /** Searches that fell back to re-scoring every row. */
+  exhaustive: number;
+};
+
 export type MemoryRow = { n: number; idleRssMiB: number; peakRssMiB: number; note?: string };
 
 export type BenchResults = {
@@ -131,6 +170,7 @@ export type BenchResults = {
   batchCost: BatchCostRow[];
   freshness: FreshnessRow[];
   memory: MemoryRow[];
+  kernel: KernelRow[];
   /** Anything a reader should know about this run (skips, fallbacks, what was not measured). */
   notes: string[];
 };

@@ -1,4 +1,4 @@
-import { ScoreBuffer } from '../../src/domain/scoring';
+import { ScoreBuffer, type TopKKernel } from '../../src/domain/scoring';
 import type { BotCollection } from '../../src/domain/types';
 import type { ChunkStore, SnapshotStore } from '../../src/ports';
 import { makeSearch } from '../../src/use-cases/search';
@@ -32,6 +32,8 @@ export function ourSearch(
     chunks: Pick<ChunkStore, 'readBot' | 'get'>;
     snapshots: SnapshotStore | null;
     cache: SnapshotCache | null;
+    /** The native scan, as the HTTP wiring gives it; without it the portable loop scores. */
+    kernel?: TopKKernel;
     bot: BotCollection;
     warn: (message: string) => void;
   },
@@ -44,6 +46,7 @@ export function ourSearch(
     snapshots: parts.snapshots,
     cache: parts.cache,
     scores: new ScoreBuffer(),
+    ...(parts.kernel === undefined ? {} : { kernel: parts.kernel }),
     logger: { warn: (message: string) => parts.warn(message), info: () => {} },
   });
   return {

@@ -1,26 +1,49 @@
 import IORedis, { type Redis } from 'ioredis';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
+import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createRedisClient } from '../../src/clients';
+import { QuantisedScanner } from '../../src/domain/quantised-scan';
 import { startRedisServer } from '../../src/local/stack';
 import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
 import { type BenchContext, DIMENSION, type SizeContext } from '../context';
 import { count } from '../format';
 import { lancedbFlat } from '../methods/lancedb-flat';
 import type { SearchMethod } from '../methods/method';
+import { ourKernel, usearchExactI8 } from '../methods/our-kernel';
 import { benchBot, ourSearch } from '../methods/our-search';
 import { strategyOne } from '../methods/strategy-one';
 import { usearchExact } from '../methods/usearch-exact';
 import type { MethodKey } from '../results';
 import { percentile } from '../stats';
 
-/** (e) and (f): the same vectors, already in this process's memory. */
+/** The native scan for (d) and (g); the bench fails loudly rather than time the fallback under its name. */
+function nativeScanner(): QuantisedScanner {
+  const loaded = loadUsearchInt8Scan();
+  if (loaded.scan === null) throw loaded.error;
+  return new QuantisedScanner(loaded.scan);
+}
+
+/** (e), (e, i8), (g), (g, JS) and (f): the same vectors, already in this process's memory. */
 export async function inMemoryMethods(context: BenchContext, size: SizeContext): Promise<void> {
   const { dataset } = size;
   const runs = context.options.runs.inMemory;
-  await context.time('e', size, usearchExact(dataset.vectors, DIMENSION, dataset.chunkIds), runs, {
-    warmup: 5,
-  });
+  const warm = { warmup: 5 };
+  await context.time('e', size, usearchExact(dataset.vectors, DIMENSION, dataset.chunkIds), runs, warm);
+  await context.time('e-i8', size, usearchExactI8(dataset.vectors, DIMENSION, dataset.chunkIds), runs, warm);
+  const scanner = nativeScanner();
+  // The quantised copy is made once per snapshot version, not per query: make it before the timing.
+  scanner.quantised(dataset.vectors, DIMENSION, size.n);
+  await context.time('g', size, ourKernel(dataset.vectors, DIMENSION, dataset.chunkIds, scanner), runs, warm);
+  const { searches, widened, widenings, exhaustive } = scanner.stats;
+  context.results.kernel.push({ n: size.n, searches, widened, widenings, exhaustive });
+  await context.time(
+    'g-js',
+    size,
+    ourKernel(dataset.vectors, DIMENSION, dataset.chunkIds, undefined),
+    runs,
+    warm,
+  );
   context.progress.note(`building the LanceDB table (${count(size.n)} rows)`);
   const lance = await lancedbFlat(dataset);
   try {
@@ -51,6 +74,7 @@ async function snapshotPaths(
       }),
       snapshots: store,
       cache,
+      kernel: nativeScanner(),
       bot: benchBot(botId, size.n),
       warn: (message) => context.progress.note(`search warned: ${message}`),
     },

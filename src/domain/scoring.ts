@@ -172,7 +172,52 @@ export type TopKOptions = {
   mask?: Uint8Array;
   /** Scores land here; pass one per process to avoid allocating per query. */
   scores?: ScoreBuffer;
+  /**
+   * A faster exact scan (src/domain/quantised-scan.ts) to try first; when it declines (returns null),
+   * the portable loop below answers. Either way the result is the same. The quantised kernel keeps an
+   * int8 copy per `vectors` array, so pass it only for arrays that never change afterwards (a cached
+   * snapshot's), never for a scratch buffer refilled between calls.
+   */
+  kernel?: TopKKernel;
 };
+
+/** A scan that returns exactly what `topKByDotProduct` returns, or null to leave it to the portable loop. */
+export type TopKKernel = {
+  topK(
+    vectors: Float32Array,
+    dimension: number,
+    rowCount: number,
+    unitQuery: Float64Array,
+    idOf: (row: number) => string,
+    options: Pick<TopKOptions, 'k' | 'scoreThreshold' | 'mask'>,
+  ): ScoredRef<number>[] | null;
+};
+
+/**
+ * The score of row `offset / dimension`: its dot product with the query, accumulated in float64. Every
+ * path scores a row with this one function, so the fast kernel's re-score and the portable loop agree to
+ * the last bit. Four accumulators break the add dependency chain (about 10% faster here).
+ */
+export function dotRow(
+  vectors: Float32Array,
+  offset: number,
+  unitQuery: Float64Array,
+  dimension: number,
+): number {
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  let i = 0;
+  for (; i + 3 < dimension; i += 4) {
+    a += (vectors[offset + i] as number) * (unitQuery[i] as number);
+    b += (vectors[offset + i + 1] as number) * (unitQuery[i + 1] as number);
+    c += (vectors[offset + i + 2] as number) * (unitQuery[i + 2] as number);
+    d += (vectors[offset + i + 3] as number) * (unitQuery[i + 3] as number);
+  }
+  for (; i < dimension; i++) a += (vectors[offset + i] as number) * (unitQuery[i] as number);
+  return a + b + c + d;
+}
 
 /**
  * The best `k` rows of a packed matrix of `rowCount` unit vectors (`vectors`, row i at i * dimension)
@@ -195,25 +240,14 @@ export function topKByDotProduct(
       `${rowCount} rows of ${dimension} need ${rowCount * dimension} floats, got ${vectors.length}`,
     );
   }
+  const fast = options.kernel?.topK(vectors, dimension, rowCount, unitQuery, idOf, options);
+  if (fast !== undefined && fast !== null) return fast;
   const scores = options.scores?.take(rowCount) ?? new Float64Array(rowCount);
   const mask = options.mask;
   // Pass 1: a straight dot product per row over typed arrays only (the loop V8 optimises best).
   for (let row = 0, offset = 0; row < rowCount; row++, offset += dimension) {
     if (mask !== undefined && mask[row] === 0) continue;
-    // Four accumulators break the add dependency chain (about 10% faster here); the tail takes the rest.
-    let a = 0;
-    let b = 0;
-    let c = 0;
-    let d = 0;
-    let i = 0;
-    for (; i + 3 < dimension; i += 4) {
-      a += (vectors[offset + i] as number) * (unitQuery[i] as number);
-      b += (vectors[offset + i + 1] as number) * (unitQuery[i + 1] as number);
-      c += (vectors[offset + i + 2] as number) * (unitQuery[i + 2] as number);
-      d += (vectors[offset + i + 3] as number) * (unitQuery[i + 3] as number);
-    }
-    for (; i < dimension; i++) a += (vectors[offset + i] as number) * (unitQuery[i] as number);
-    scores[row] = a + b + c + d;
+    scores[row] = dotRow(vectors, offset, unitQuery, dimension);
   }
   // Pass 2: selection. Most rows fail `mightAccept` and never touch their id.
   const selector = new TopKSelector<number>(options.k);

@@ -5,6 +5,7 @@ import {
   normalise,
   type ScoreBuffer,
   type ScoredRef,
+  type TopKKernel,
   TopKSelector,
   topKByDotProduct,
 } from '../domain/scoring';
@@ -32,6 +33,8 @@ export type SearchDeps = {
   snapshots: SnapshotStore | null;
   cache: SnapshotCache | null;
   scores: ScoreBuffer;
+  /** The native exact scan (src/domain/quantised-scan.ts); without it the portable loop scores. */
+  kernel?: TopKKernel;
   logger: Pick<Logger, 'warn' | 'info'>;
 };
 
@@ -114,7 +117,7 @@ async function fromSnapshot(
     cache.forget(botId);
     return null;
   }
-  const top = scoreSnapshot(cached, query, filter, options, deps.scores);
+  const top = scoreSnapshot(cached, query, filter, options, deps.scores, deps.kernel);
   if (top.length === 0) return [];
   const texts = await snapshots.texts(
     botId,
@@ -134,6 +137,7 @@ function scoreSnapshot(
   filter: CompiledFilter | null,
   options: SearchOptions,
   scores: ScoreBuffer,
+  kernel: TopKKernel | undefined,
 ): ScoredRef<number>[] {
   const { snapshot, ids } = cached;
   return topKByDotProduct(
@@ -145,6 +149,7 @@ function scoreSnapshot(
     {
       k: options.limit,
       scores,
+      ...(kernel === undefined ? {} : { kernel }),
       ...(options.scoreThreshold === undefined ? {} : { scoreThreshold: options.scoreThreshold }),
       ...(filter === null ? {} : { mask: filterMask(snapshot.rows, filter, cached.rowsByFilename) }),
     },

@@ -10,11 +10,17 @@ export type CachedSnapshot = {
   bytes: number;
 };
 
-/** Default budget: a 1,536 MB Lambda keeps ~256 MB of vectors (about 170k 384-d chunks) warm. */
+/** Default budget: a 1,536 MB Lambda keeps ~256 MB of snapshots (about 140k 384-d chunks with their int8 copy) warm. */
 export const DEFAULT_SNAPSHOT_CACHE_BYTES = 256 * 1024 * 1024;
 
 /** Rough size of what a row costs in memory besides its vector (ids, filename, metadata, the index). */
 const ROW_OVERHEAD_BYTES = 200;
+
+/**
+ * The search kernel keeps an int8 copy of a searched snapshot's vectors (one byte per float32, freed with
+ * the snapshot): a quarter more than the vectors themselves.
+ */
+const INT8_COPY_SHARE = 0.25;
 
 /**
  * Decoded snapshots per bot, reused while Redis reports the same version and the snapshot was built under
@@ -116,7 +122,7 @@ export class SnapshotCache {
       snapshot,
       rowsByFilename: indexRowsByFilename(snapshot.rows),
       ids: snapshot.rows.map((row) => row.chunk_id),
-      bytes: snapshot.vectors.byteLength + snapshot.rows.length * ROW_OVERHEAD_BYTES,
+      bytes: snapshot.vectors.byteLength * (1 + INT8_COPY_SHARE) + snapshot.rows.length * ROW_OVERHEAD_BYTES,
     };
     this.forget(botId);
     // A snapshot larger than the whole budget is used for this query but not kept.

@@ -8,6 +8,7 @@ import { ScoreBuffer } from '../domain/scoring';
 import { makeSearch, type Search } from '../use-cases/search';
 import { SnapshotCache } from '../use-cases/snapshot-cache';
 import { baseDeps } from './base';
+import { searchKernel } from './search-kernel';
 import { type WriteDeps, writeDeps } from './write-path';
 
 /** What the HTTP handlers use: the write path's adapters and use cases, plus search and listing. */
@@ -54,6 +55,7 @@ export function httpDeps(): HttpDeps {
         snapshots,
         cache: snapshots === null ? null : new SnapshotCache(snapshots),
         scores: new ScoreBuffer(),
+        kernel: searchKernel(base.logger, base.metrics),
         logger: base.logger,
       }),
     };

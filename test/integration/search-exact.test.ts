@@ -81,12 +81,28 @@ describe('search results equal the exact cosine top-k of DynamoDB', () => {
     }
   });
 
+  it('from the DynamoDB fallback, with filters: k results whenever k chunks match', async () => {
+    const filtered: { filter: SearchFilter; scoreThreshold?: number }[] = [
+      { filter: { metadata: { lang: 'de' } } },
+      { filter: { filename: 'doc-5.txt' }, scoreThreshold: 0 },
+    ];
+    for (const [i, query] of queries(2, 11).entries()) {
+      await world.snapshots.drop(botId);
+      world.cache.forget(botId);
+      const options = filtered[i] as { filter: SearchFilter; scoreThreshold?: number };
+      const answer = await world.search(botId, query, { limit: 50, ...options });
+      expect(answer.source).toBe('dynamodb');
+      expectSameAsBruteForce(answer.results, query, 50, options);
+    }
+  });
+
   it('from the snapshot, with filters and thresholds', async () => {
     const random = rng(9);
     const filters: { filter?: SearchFilter; scoreThreshold?: number }[] = [
       { filter: { filename: 'doc-7.txt' } },
       { filter: { filename: ['doc-1.txt', 'doc-2.txt', 'doc-39.txt'] } },
       { filter: { metadata: { lang: 'de' } } },
+      { filter: { metadata: { lang: 'en' } } },
       { filter: { filename: 'doc-3.txt', metadata: { part: 3 } } },
       { scoreThreshold: 0.1 },
       { scoreThreshold: 0.9 },

@@ -89,7 +89,7 @@ describe('bench DynamoDB item sizes', () => {
 });
 
 describe('bench report', () => {
-  const row = (method: 'a' | 'd' | 'e', n: number, median: number) => ({
+  const row = (method: 'a' | 'd' | 'e' | 'g', n: number, median: number) => ({
     method,
     n,
     summary: { median, p95: median * 2, samples: 5 },
@@ -137,6 +137,7 @@ describe('bench report', () => {
         row('a', 1000, 2000),
         row('d', 1000, 1),
         row('e', 1000, 0.25),
+        row('g', 1000, 0.125),
         { method: 'a' as const, n: 10000, skipped: 'too slow' },
       ],
       dynamoShare: [],
@@ -145,12 +146,17 @@ describe('bench report', () => {
       batchCost: [],
       freshness: [],
       memory: [],
+      kernel: [{ n: 1000, searches: 40, widened: 2, widenings: 3, exhaustive: 0 }],
       notes: [],
     };
     const markdown = renderMarkdown(results);
     expect(markdown).toMatch(
       /\| \(d\) snapshot, warm \| 1k \| 5 \| 1\.00 \| 2\.00 \| 2000× \| 4\.00× \| 1\.000 \|/,
     );
+    expect(markdown).toMatch(
+      /\| \(g\) our scoring kernel \| 1k \| 5 \| 0\.125 \| 0\.250 \| 16000× \| 0\.50× \| 1\.000 \|/,
+    );
+    expect(markdown).toMatch(/\| 1k \| 40 \| 2 \(5\.0%\) \| 3 \| 0 \|/);
     expect(markdown).toContain('skipped: too slow');
     expect(markdown).toContain('MALLOC_CONF=thp:always');
   });

@@ -90,8 +90,9 @@ describe('snapshot cache', () => {
   it('evicts the least recently used bot when over its byte budget', async () => {
     const store = new CountingStore();
     for (const bot of ['a', 'b', 'c']) store.publish(bot, 'v1', 0, 10, 100);
-    // Each entry is 10 * 100 * 4 bytes of vectors plus row overhead; room for two.
-    const oneEntry = 10 * 100 * 4 + 10 * 200;
+    // Each entry is 10 * 100 * 4 bytes of vectors, a quarter of that for the kernel's int8 copy, plus row
+    // overhead; room for two.
+    const oneEntry = 10 * 100 * 5 + 10 * 200;
     const cache = cacheOver(store, 2 * oneEntry + 1);
     await cache.get('a', 0);
     await cache.get('b', 0);

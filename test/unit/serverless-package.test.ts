@@ -1,9 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { inflateRawSync } from 'node:zlib';
 import definitions from '../../infra/tables.json';
+import { loadUsearchInt8Scan, usearchBinaryCandidates } from '../../src/adapters/native/usearch-scan';
 
 /**
  * Runs `serverless package --stage dev` (offline: no AWS credentials, no network) into a temp dir and
@@ -60,30 +63,57 @@ function functionByHandler(handler: string): [string, Resource] {
   return found;
 }
 
-/** File names in a zip archive, read from its central directory. */
-async function zipEntries(path: string): Promise<string[]> {
+/** The files of a zip archive (stored or deflated), read through its central directory. */
+async function zipFiles(path: string): Promise<Map<string, Buffer>> {
   const zip = await readFile(path);
   const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
   const count = zip.readUInt16LE(eocd + 10);
   let offset = zip.readUInt32LE(eocd + 16);
-  const names: string[] = [];
+  const files = new Map<string, Buffer>();
   for (let i = 0; i < count; i++) {
+    const method = zip.readUInt16LE(offset + 10);
+    const compressedSize = zip.readUInt32LE(offset + 20);
     const nameLength = zip.readUInt16LE(offset + 28);
     const extraLength = zip.readUInt16LE(offset + 30);
     const commentLength = zip.readUInt16LE(offset + 32);
-    names.push(zip.toString('utf8', offset + 46, offset + 46 + nameLength));
+    const local = zip.readUInt32LE(offset + 42);
+    const dataStart = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    const data = zip.subarray(dataStart, dataStart + compressedSize);
+    files.set(
+      zip.toString('utf8', offset + 46, offset + 46 + nameLength),
+      method === 0 ? data : inflateRawSync(data),
+    );
     offset += 46 + nameLength + extraLength + commentLength;
   }
-  return names;
+  return files;
 }
 
-beforeAll(async () => {
-  outDir = await mkdtemp(join(tmpdir(), 'sls-package-'));
-  await run(process.execPath, [serverlessBin, 'package', '--stage', 'dev', '--package', outDir], {
+/** File names in a zip archive. */
+async function zipEntries(path: string): Promise<string[]> {
+  return [...(await zipFiles(path)).keys()];
+}
+
+/** The e_machine field of an ELF binary: 0x3e x86-64, 0xb7 AArch64. */
+function elfMachine(binary: Buffer): number {
+  expect(binary.subarray(0, 4)).toEqual(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+  return binary.readUInt16LE(18);
+}
+
+/** Runs `serverless package` offline into a new temp dir; returns the dir. */
+async function packageInto(prefix: string, extraArgs: string[] = []): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  await run(process.execPath, [serverlessBin, 'package', '--stage', 'dev', '--package', dir, ...extraArgs], {
     cwd: root,
     env: offlineEnv,
     maxBuffer: 16 * 1024 * 1024,
   });
+  return dir;
+}
+
+const USEARCH_BINARY = /^node_modules\/usearch\/prebuilds\/linux-(arm64|x64)\/usearch\.node$/;
+
+beforeAll(async () => {
+  outDir = await packageInto('sls-package-');
   const template = JSON.parse(
     await readFile(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8'),
   );
@@ -250,7 +280,7 @@ describe('serverless package --stage dev', () => {
       }
     });
 
-    it('packages each function as its own esbuild bundle without node_modules', async () => {
+    it('packages each function as its own esbuild bundle without node_modules (but the search binary)', async () => {
       const functions = ofType('AWS::Lambda::Function');
       expect(functions).toHaveLength(10);
       for (const [id, fn] of functions) {
@@ -260,8 +290,67 @@ describe('serverless package --stage dev', () => {
         const entries = await zipEntries(join(outDir, zipName));
         const handlerFile = `${(fn.Properties.Handler as string).replace(/\.handler$/, '')}.js`;
         expect(entries).toContain(handlerFile);
-        expect(entries.filter((e) => e.includes('node_modules/'))).toEqual([]);
+        // The one file from node_modules: the search function's native binary (tested below).
+        const native = id === 'HttpSearchLambdaFunction' ? USEARCH_BINARY : /^$/;
+        expect(entries.filter((e) => e.includes('node_modules/') && !native.test(e))).toEqual([]);
       }
+    });
+  });
+
+  describe('native search binary', () => {
+    it('ships usearch for arm64 (the default architecture) with the search function only', async () => {
+      for (const [id, fn] of ofType('AWS::Lambda::Function')) {
+        expect({ id, architectures: fn.Properties.Architectures }).toEqual({ id, architectures: ['arm64'] });
+        const key = (fn.Properties.Code as { S3Key: string }).S3Key;
+        const files = await zipFiles(join(outDir, key.split('/').pop() as string));
+        const binaries = [...files.keys()].filter((name) => USEARCH_BINARY.test(name));
+        if (id !== 'HttpSearchLambdaFunction') {
+          expect({ id, binaries }).toEqual({ id, binaries: [] });
+          continue;
+        }
+        expect(binaries).toEqual(['node_modules/usearch/prebuilds/linux-arm64/usearch.node']);
+        expect(elfMachine(files.get(binaries[0] as string) as Buffer)).toBe(0xb7);
+      }
+    });
+
+    describe('with --param=architecture=x86_64', () => {
+      let x64Dir: string;
+      beforeAll(async () => {
+        x64Dir = await packageInto('sls-package-x64-', ['--param=architecture=x86_64']);
+      }, PACKAGE_TIMEOUT_MS);
+      afterAll(async () => {
+        if (x64Dir !== undefined) await rm(x64Dir, { recursive: true, force: true });
+      });
+
+      it('builds x86_64 functions and ships the x64 binary where the bundle looks for it, and it loads', async () => {
+        const template = JSON.parse(
+          await readFile(join(x64Dir, 'cloudformation-template-update-stack.json'), 'utf8'),
+        );
+        const search = template.Resources.HttpSearchLambdaFunction as Resource;
+        expect(search.Properties.Architectures).toEqual(['x86_64']);
+        const files = await zipFiles(join(x64Dir, 'httpSearch.zip'));
+        const binaries = [...files.keys()].filter((name) => USEARCH_BINARY.test(name));
+        expect(binaries).toEqual(['node_modules/usearch/prebuilds/linux-x64/usearch.node']);
+        const binary = files.get(binaries[0] as string) as Buffer;
+        expect(elfMachine(binary)).toBe(0x3e);
+        // Unpacked as Lambda unpacks it into /var/task: the loader, starting from the bundle's folder
+        // (handlers/), finds this binary first; on an x64 machine it also loads and answers.
+        const task = join(x64Dir, 'task');
+        await mkdir(join(task, 'handlers'), { recursive: true });
+        for (const [name, data] of files) {
+          await mkdir(join(task, name, '..'), { recursive: true });
+          await writeFile(join(task, name), data);
+        }
+        // The bundle carries the loader (not usearch's own, which would look beside its own files).
+        expect((files.get('handlers/http-search.js') as Buffer).toString('utf8')).toContain('prebuilds');
+        const found = usearchBinaryCandidates(join(task, 'handlers')).find((path) => existsSync(path));
+        if (process.platform === 'linux' && process.arch === 'x64') {
+          expect(found).toBe(join(task, binaries[0] as string));
+          expect(loadUsearchInt8Scan(found).scan).not.toBeNull();
+        } else {
+          expect(binaries).toHaveLength(1);
+        }
+      });
     });
   });
 

@@ -1,0 +1,79 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { Int8TopScan } from '../../domain/quantised-scan';
+
+/**
+ * usearch's native brute-force scan (`exactSearch`), as the `Int8TopScan` the quantised scanner needs.
+ *
+ * The addon is loaded from its prebuilt `.node` file directly rather than through usearch's JS wrapper:
+ * the wrapper finds its binary relative to its own files, which esbuild's bundle does not keep, and it
+ * copies nothing we need. serverless.yml ships `node_modules/usearch/prebuilds/linux-<arch>/usearch.node`
+ * next to each search bundle; locally the same path is found under the repository's node_modules.
+ */
+type UsearchAddon = {
+  exactSearch(
+    dataset: Int8Array,
+    queries: Int8Array,
+    dimensions: number,
+    wanted: number,
+    metric: string,
+    threads: number,
+  ): [BigUint64Array, Float32Array, BigUint64Array];
+};
+
+export type NativeScanLoad = { scan: Int8TopScan; path: string } | { scan: null; error: Error };
+
+/** Where usearch's binary for this platform may be: every node_modules from `from` up to the root. */
+export function usearchBinaryCandidates(from: string = __dirname): string[] {
+  const platforms =
+    process.platform === 'darwin'
+      ? ['darwin-arm64+x64', `darwin-${process.arch}`]
+      : [`${process.platform}-${process.arch}`];
+  const found: string[] = [];
+  for (let dir = from; ; dir = dirname(dir)) {
+    for (const platform of platforms) {
+      found.push(join(dir, 'node_modules', 'usearch', 'prebuilds', platform, 'usearch.node'));
+    }
+    if (dirname(dir) === dir) return found;
+  }
+}
+
+/**
+ * Loads the addon and checks it on a tiny case with a known answer (a binary built for other CPU features
+ * can load and still fail). Never throws: a binary that cannot load or answers wrongly comes back as
+ * `{ scan: null, error }`, and search then uses the portable loop.
+ * @param binaryPath a specific `usearch.node` (tests); by default the first of `usearchBinaryCandidates()`
+ *   that exists.
+ */
+export function loadUsearchInt8Scan(binaryPath?: string): NativeScanLoad {
+  const path = binaryPath ?? usearchBinaryCandidates().find((candidate) => existsSync(candidate));
+  if (path === undefined) {
+    return {
+      scan: null,
+      error: new Error(`no usearch binary for ${process.platform}-${process.arch} under any node_modules`),
+    };
+  }
+  try {
+    // createRequire keeps the bundler from trying to inline a binary.
+    const addon = createRequire(__filename)(path) as UsearchAddon;
+    const scan: Int8TopScan = (codes, query, dimension, wanted) => {
+      const [keys, distances] = addon.exactSearch(codes, query, dimension, wanted, 'ip', 1);
+      // usearch's i8 inner-product distance is 1 − (integer dot), exact in float32 below 2^24.
+      return {
+        rows: Array.from(keys, Number),
+        dots: Array.from(distances, (distance) => 1 - distance),
+      };
+    };
+    const check = scan(new Int8Array([1, 0, 0, 1, 3, 3]), new Int8Array([2, 1]), 2, 2);
+    if (check.rows[0] !== 2 || check.dots[0] !== 9 || check.rows[1] !== 0 || check.dots[1] !== 2) {
+      throw new Error(`usearch answered a known case wrongly: ${JSON.stringify(check)}`);
+    }
+    return { scan, path };
+  } catch (error) {
+    return {
+      scan: null,
+      error: new Error(`could not load usearch from ${path}: ${(error as Error).message}`, { cause: error }),
+    };
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * Exact top-k through an int8 scan and a float re-score, with a proof instead of a recall figure.
+ *
+ * Every row v (float32) is stored once more as int8 codes c = round(v · s) under one scale s for the whole
+ * matrix; the query u (float64) becomes t = round(u · s_q). With e_v = v − c/s and e_u = u − t/s_q,
+ *
+ *   v·u − (c·t)/(s·s_q) = (c/s)·e_u + e_v·u,   so   |v·u − a| ≤ ‖c/s‖·‖e_u‖ + ‖e_v‖·‖u‖ =: E
+ *
+ * (Cauchy–Schwarz on both terms; a = (c·t)/(s·s_q) is the approximate score). The matrix keeps the largest
+ * ‖c/s‖ and ‖e_v‖ over its rows, the query supplies ‖e_u‖ and ‖u‖, so E holds for every row at once. The
+ * scan returns the C rows with the largest integer dot c·t. If the k-th best exact score among them is
+ * S_k and the C-th approximate score is a_C, every row outside the candidates scores at most a_C + E;
+ * when a_C + E < S_k (strictly, so not even a tie broken by id can let one in) the candidates hold the
+ * exact top k. Otherwise C grows and the scan repeats, up to all rows. A score threshold works the same
+ * way with the threshold in place of S_k when fewer than k candidates reach it.
+ */
+import { dotRow, type ScoredRef, type TopKKernel, type TopKOptions, TopKSelector } from './scoring';
+
+/**
+ * The native part: the `wanted` rows of `codes` (packed int8 rows of `dimension`, starting at offset 0,
+ * `codes.length / dimension` of them) with the largest integer dot product with `query`, best first,
+ * into `rows` and `dots` (their exact integer dot products).
+ */
+export type Int8TopScan = (
+  codes: Int8Array,
+  query: Int8Array,
+  dimension: number,
+  wanted: number,
+) => { rows: ArrayLike<number>; dots: ArrayLike<number> };
+
+/** The int8 copy of one packed float32 matrix and the two maxima its error bound needs. */
+export type QuantisedMatrix = {
+  codes: Int8Array;
+  dimension: number;
+  rowCount: number;
+  /** codes = round(vectors · scale). */
+  scale: number;
+  /** max over rows of ‖c/s‖. */
+  maxCodeNorm: number;
+  /** max over rows of ‖v − c/s‖. */
+  maxResidualNorm: number;
+};
+
+/** Integer dot products must stay exact through the scan's float32 distances: d · 127² < 2^24. */
+const MAX_CODE = 127;
+const MAX_EXACT_DIMENSION = Math.floor(2 ** 24 / (MAX_CODE * MAX_CODE)) - 1;
+
+/**
+ * Covers what the float64 arithmetic itself may add: the re-score's rounding (about d · 2^-53 of the sum
+ * of |products|) and the rounding of the bound's own terms, with orders of magnitude to spare.
+ */
+const ARITHMETIC_MARGIN = 1e-9;
+
+/**
+ * Candidates beyond 2k in the first scan: 0.3·√rows. A scan for more candidates costs more (usearch keeps
+ * them in a sorted buffer), a second scan costs a whole scan. On the bench's 384-d data the proof needed
+ * 20 to 40 candidates for k = 10 at 10k rows and 36 to 99 at 100k (the bound is about 0.02, the real
+ * error about 0.003), which this covers; only speed depends on it, never the answer.
+ */
+function initialSlack(rows: number): number {
+  return Math.ceil(0.3 * Math.sqrt(rows));
+}
+
+/** Quantises a packed matrix (rows at i · dimension) under one scale. A zero matrix gets scale 1. */
+export function quantiseMatrix(vectors: Float32Array, dimension: number, rowCount: number): QuantisedMatrix {
+  const length = rowCount * dimension;
+  let maxAbs = 0;
+  for (let i = 0; i < length; i++) {
+    const x = Math.abs(vectors[i] as number);
+    if (x > maxAbs) maxAbs = x;
+  }
+  const scale = maxAbs > 0 && Number.isFinite(maxAbs) ? MAX_CODE / maxAbs : 1;
+  // Its own ArrayBuffer at offset 0: the native scan reads from the buffer's start.
+  const codes = new Int8Array(length);
+  const step = 1 / scale;
+  let maxCodeNorm = 0;
+  let maxResidualNorm = 0;
+  for (let row = 0, offset = 0; row < rowCount; row++, offset += dimension) {
+    let codeSquares = 0;
+    let residualSquares = 0;
+    for (let i = offset; i < offset + dimension; i++) {
+      const x = vectors[i] as number;
+      // Nearest integer (floor of +0.5: branch-free, several times faster here than Math.round into an
+      // Int8Array). |x · scale| ≤ 127 up to one rounding, so the code stays within ±127 without a clamp.
+      const code = Math.floor(x * scale + 0.5);
+      codes[i] = code;
+      codeSquares += code * code;
+      const residual = x - code * step;
+      residualSquares += residual * residual;
+    }
+    maxCodeNorm = Math.max(maxCodeNorm, Math.sqrt(codeSquares) / scale);
+    // NaN (a non-finite input) makes the bound NaN: every proof then fails and the scan falls back to all rows.
+    maxResidualNorm =
+      Number.isNaN(residualSquares) || Number.isNaN(maxResidualNorm)
+        ? Number.NaN
+        : Math.max(maxResidualNorm, Math.sqrt(residualSquares));
+  }
+  return { codes, dimension, rowCount, scale, maxCodeNorm, maxResidualNorm };
+}
+
+/** How often the proof held at once, needed a wider scan, or fell back to scoring every row. */
+export type QuantisedScanStats = {
+  /** Searches answered by this kernel. */
+  searches: number;
+  /** Searches whose first candidate set could not be proved complete. */
+  widened: number;
+  /** Extra scans, summed over all searches. */
+  widenings: number;
+  /** Searches that ended up re-scoring every row (the candidates grew to the whole set). */
+  exhaustive: number;
+  /** Quantised copies made (one per snapshot version kept in process). */
+  quantised: number;
+};
+
+export type QuantisedScannerOptions = {
+  /** Below this many rows (after a filter) the portable loop answers: the scan's fixed cost dominates. */
+  minRows?: number;
+  /**
+   * How many searches of a matrix the portable loop answers before the int8 copy is made (default 1).
+   * Making the copy costs about ten portable scans (a pass over the vectors plus first touch of a
+   * quarter as many fresh bytes), so a snapshot version searched only once (a bot whose writes replace
+   * the version between searches) never pays for it, and a cold search costs what it did without the
+   * kernel. 0 makes the copy on first sight.
+   */
+  portableSearchesFirst?: number;
+  /** Candidates beyond 2k in the first scan (default 0.3·√rows); tests set 0 to force widening. */
+  initialSlack?: number;
+  /** Called once if the native scan throws; from then on the portable loop answers. */
+  onScanFailure?: (error: unknown) => void;
+};
+
+type SearchedSet = { codes: Int8Array; size: number; rowOf: Int32Array | null; density: number };
+
+/**
+ * The fast `TopKKernel`: int8 scan by a native `Int8TopScan`, exact float re-score, proof by the bound
+ * above. Keeps the quantised copy of each matrix it has seen, keyed by the Float32Array itself (a cached
+ * snapshot's vectors never change, and a new version is a new array), so a copy is made once per version
+ * and goes when the snapshot goes. Reuses its query and gather buffers; synchronous, so one per process.
+ */
+export class QuantisedScanner implements TopKKernel {
+  readonly stats: QuantisedScanStats = { searches: 0, widened: 0, widenings: 0, exhaustive: 0, quantised: 0 };
+  private readonly copies = new WeakMap<Float32Array, QuantisedMatrix>();
+  /** Searches seen per matrix before its copy was made. */
+  private readonly sightings = new WeakMap<Float32Array, number>();
+  private readonly portableSearchesFirst: number;
+  private readonly initialSlack: number | undefined;
+  private queryCodes = new Int8Array(0);
+  private gatherBuffer = new ArrayBuffer(0);
+  private gatherRows = new Int32Array(0);
+  private scan: Int8TopScan | null;
+  private readonly minRows: number;
+  private readonly onScanFailure: (error: unknown) => void;
+
+  /** @param scan the native scan, or null when it could not be loaded (every call then declines). */
+  constructor(scan: Int8TopScan | null, options: QuantisedScannerOptions = {}) {
+    this.scan = scan;
+    this.minRows = options.minRows ?? 256;
+    this.portableSearchesFirst = options.portableSearchesFirst ?? 1;
+    this.initialSlack = options.initialSlack;
+    this.onScanFailure = options.onScanFailure ?? (() => {});
+  }
+
+  /** Whether the native scan is in use (false: every search takes the portable loop). */
+  get available(): boolean {
+    return this.scan !== null;
+  }
+
+  /** The int8 copy of `vectors`, made on first use and kept while the array lives. */
+  quantised(vectors: Float32Array, dimension: number, rowCount: number): QuantisedMatrix {
+    const known = this.copies.get(vectors);
+    if (known !== undefined && known.dimension === dimension && known.rowCount === rowCount) return known;
+    const made = quantiseMatrix(vectors, dimension, rowCount);
+    this.copies.set(vectors, made);
+    this.stats.quantised++;
+    return made;
+  }
+
+  topK(
+    vectors: Float32Array,
+    dimension: number,
+    rowCount: number,
+    unitQuery: Float64Array,
+    idOf: (row: number) => string,
+    options: Pick<TopKOptions, 'k' | 'scoreThreshold' | 'mask'>,
+  ): ScoredRef<number>[] | null {
+    const scan = this.scan;
+    if (scan === null || dimension > MAX_EXACT_DIMENSION || rowCount < this.minRows) return null;
+    const known = this.copies.get(vectors);
+    if (known === undefined || known.dimension !== dimension || known.rowCount !== rowCount) {
+      const seen = this.sightings.get(vectors) ?? 0;
+      if (seen < this.portableSearchesFirst) {
+        this.sightings.set(vectors, seen + 1);
+        return null;
+      }
+    }
+    const matrix = this.quantised(vectors, dimension, rowCount);
+    const set = this.searchedSet(matrix, options.mask);
+    if (set === null) return null;
+    const bound = this.quantiseQuery(matrix, unitQuery);
+    try {
+      return this.search(scan, vectors, matrix, set, bound, unitQuery, idOf, options);
+    } catch (error) {
+      // A scan that throws once will throw again: stop using it, answer from the portable loop.
+      this.scan = null;
+      this.onScanFailure(error);
+      return null;
+    }
+  }
+
+  private search(
+    scan: Int8TopScan,
+    vectors: Float32Array,
+    matrix: QuantisedMatrix,
+    set: SearchedSet,
+    bound: { error: number; invScale: number },
+    unitQuery: Float64Array,
+    idOf: (row: number) => string,
+    options: Pick<TopKOptions, 'k' | 'scoreThreshold' | 'mask'>,
+  ): ScoredRef<number>[] {
+    const { k, mask } = options;
+    const { dimension } = matrix;
+    const threshold = options.scoreThreshold ?? Number.NEGATIVE_INFINITY;
+    this.stats.searches++;
+    // 2k plus a slack that on 384-d embeddings usually proves at once (see initialSlack), scaled up by the
+    // share of rows a filter drops when the scan covers every row.
+    let wanted = Math.ceil((2 * k + (this.initialSlack ?? initialSlack(set.size))) * set.density);
+    for (let attempt = 0; ; attempt++) {
+      if (attempt === 1) this.stats.widened++;
+      if (attempt > 0) this.stats.widenings++;
+      const selector = new TopKSelector<number>(k);
+      if (wanted >= set.size) {
+        this.stats.exhaustive++;
+        for (let i = 0; i < set.size; i++) {
+          const row = set.rowOf === null ? i : (set.rowOf[i] as number);
+          this.offer(selector, vectors, row, unitQuery, dimension, threshold, mask, idOf);
+        }
+        return selector.sorted();
+      }
+      const found = scan(set.codes, this.queryCodes, dimension, wanted);
+      let qualifying = 0;
+      for (let i = 0; i < wanted; i++) {
+        // Candidates come best first: once this one's ceiling cannot reach the k-th exact score (or the
+        // threshold), neither can any later candidate nor any row outside (their a is no larger). The
+        // proof holds here, and the rest need no re-score.
+        const ceiling = (found.dots[i] as number) * bound.invScale + bound.error;
+        if (ceiling < threshold || (qualifying >= k && !selector.mightAccept(ceiling))) {
+          return selector.sorted();
+        }
+        const index = found.rows[i] as number;
+        const row = set.rowOf === null ? index : (set.rowOf[index] as number);
+        if (this.offer(selector, vectors, row, unitQuery, dimension, threshold, mask, idOf)) qualifying++;
+      }
+      const top = selector.sorted();
+      const bar = qualifying >= k ? (top[k - 1] as ScoredRef<number>).score : threshold;
+      const outsideAtMost = (found.dots[wanted - 1] as number) * bound.invScale + bound.error;
+      if (outsideAtMost < bar) return top;
+      wanted *= 4;
+    }
+  }
+
+  /** Re-scores one row exactly and offers it; true when it passed the mask and the threshold. */
+  private offer(
+    selector: TopKSelector<number>,
+    vectors: Float32Array,
+    row: number,
+    unitQuery: Float64Array,
+    dimension: number,
+    threshold: number,
+    mask: Uint8Array | undefined,
+    idOf: (row: number) => string,
+  ): boolean {
+    if (mask !== undefined && mask[row] === 0) return false;
+    const score = dotRow(vectors, row * dimension, unitQuery, dimension);
+    if (score < threshold) return false;
+    if (selector.mightAccept(score)) selector.offer(score, idOf(row), row);
+    return true;
+  }
+
+  /** Fills the reused query codes; returns the bound E and 1/(s·s_q). */
+  private quantiseQuery(
+    matrix: QuantisedMatrix,
+    unitQuery: Float64Array,
+  ): { error: number; invScale: number } {
+    const { dimension } = matrix;
+    if (this.queryCodes.length !== dimension) this.queryCodes = new Int8Array(dimension);
+    let maxAbs = 0;
+    let normSquares = 0;
+    for (let i = 0; i < dimension; i++) {
+      const x = unitQuery[i] as number;
+      maxAbs = Math.max(maxAbs, Math.abs(x));
+      normSquares += x * x;
+    }
+    const queryScale = maxAbs > 0 ? MAX_CODE / maxAbs : 1;
+    let residualSquares = 0;
+    for (let i = 0; i < dimension; i++) {
+      const x = unitQuery[i] as number;
+      const code = Math.floor(x * queryScale + 0.5);
+      this.queryCodes[i] = code;
+      const residual = x - code / queryScale;
+      residualSquares += residual * residual;
+    }
+    const error =
+      matrix.maxCodeNorm * Math.sqrt(residualSquares) +
+      matrix.maxResidualNorm * Math.sqrt(normSquares) +
+      ARITHMETIC_MARGIN;
+    return { error, invScale: 1 / (matrix.scale * queryScale) };
+  }
+
+  /**
+   * The rows to scan. Unfiltered: the whole copy. A filter that keeps at most half the rows: its rows
+   * gathered (in runs) into a reused buffer, so the scan and its candidates cover only matching rows. A
+   * filter that keeps more: the whole copy, asking for proportionally more candidates. Null when fewer
+   * rows match than make a scan worthwhile (the portable loop then scores only those).
+   */
+  private searchedSet(matrix: QuantisedMatrix, mask: Uint8Array | undefined): SearchedSet | null {
+    const { codes, rowCount, dimension } = matrix;
+    if (mask === undefined) return { codes, size: rowCount, rowOf: null, density: 1 };
+    let matching = 0;
+    for (let row = 0; row < rowCount; row++) if (mask[row] !== 0) matching++;
+    if (matching < this.minRows) return null;
+    if (matching * 2 > rowCount) return { codes, size: rowCount, rowOf: null, density: rowCount / matching };
+    const bytes = matching * dimension;
+    if (this.gatherBuffer.byteLength < bytes)
+      this.gatherBuffer = new ArrayBuffer(Math.max(bytes, 2 * this.gatherBuffer.byteLength));
+    if (this.gatherRows.length < matching)
+      this.gatherRows = new Int32Array(Math.max(matching, 2 * this.gatherRows.length));
+    // A view from the buffer's first byte: the native scan ignores byteOffset (usearch 2.26.2).
+    const gathered = new Int8Array(this.gatherBuffer, 0, bytes);
+    let at = 0;
+    for (let row = 0; row < rowCount; ) {
+      if (mask[row] === 0) {
+        row++;
+        continue;
+      }
+      let end = row;
+      while (end < rowCount && mask[end] !== 0) this.gatherRows[at + (end - row)] = end++;
+      gathered.set(codes.subarray(row * dimension, end * dimension), at * dimension);
+      at += end - row;
+      row = end;
+    }
+    return { codes: gathered, size: matching, rowOf: this.gatherRows, density: 1 };
+  }
+}

@@ -1,0 +1,363 @@
+import fc from 'fast-check';
+import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
+import { type Int8TopScan, QuantisedScanner, quantiseMatrix } from '../../src/domain/quantised-scan';
+import { dotRow, normalise, type TopKOptions, topKByDotProduct } from '../../src/domain/scoring';
+import { PORTABLE_SCORING_METRIC, searchKernel } from '../../src/wiring/search-kernel';
+import { rng } from '../fixtures/random';
+
+/**
+ * The int8 kernel must give exactly what the portable float loop gives: same rows, same order (ties by
+ * ascending id), bit-identical scores. Every case compares the two on the same inputs.
+ */
+const loaded = loadUsearchInt8Scan();
+const nativeScan = loaded.scan as Int8TopScan;
+
+function unitRows(rows: number, dimension: number, random: () => number): Float32Array {
+  const out = new Float32Array(rows * dimension);
+  for (let r = 0; r < rows; r++) {
+    out.set(
+      normalise(Array.from({ length: dimension }, () => random() * 2 - 1)) as Float64Array,
+      r * dimension,
+    );
+  }
+  return out;
+}
+
+function unitQuery(dimension: number, random: () => number): Float64Array {
+  return normalise(Array.from({ length: dimension }, () => random() * 2 - 1)) as Float64Array;
+}
+
+/** Ids whose order differs from row order, so a tie broken by row instead of id would show. */
+function shuffledIds(rows: number, random: () => number): string[] {
+  const ids = Array.from({ length: rows }, (_, i) => `chunk-${String(i).padStart(6, '0')}`);
+  for (let i = rows - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [ids[i], ids[j]] = [ids[j] as string, ids[i] as string];
+  }
+  return ids;
+}
+
+type Case = {
+  vectors: Float32Array;
+  dimension: number;
+  rows: number;
+  query: Float64Array;
+  ids: string[];
+  options: Pick<TopKOptions, 'k' | 'scoreThreshold' | 'mask'>;
+};
+
+/** Runs both paths; asserts the kernel answered (did not decline) and equals the portable loop. */
+function expectSameAsPortable(scanner: QuantisedScanner, c: Case) {
+  const idOf = (row: number) => c.ids[row] as string;
+  const portable = topKByDotProduct(c.vectors, c.dimension, c.rows, c.query, idOf, c.options);
+  const fast = scanner.topK(c.vectors, c.dimension, c.rows, c.query, idOf, c.options);
+  expect(fast).not.toBeNull();
+  expect(fast).toEqual(portable);
+  return portable;
+}
+
+describe('usearch int8 scan binary', () => {
+  it('loads the prebuilt binary for this platform and answers a known case', () => {
+    expect(loaded).toMatchObject({ path: expect.stringContaining('usearch.node') });
+    const found = nativeScan(new Int8Array([1, 2, -3, 4, 0, 0, 127, 127]), new Int8Array([1, 1]), 2, 4);
+    expect(Array.from(found.rows)).toEqual([3, 0, 1, 2]);
+    expect(Array.from(found.dots)).toEqual([254, 3, 1, 0]);
+  });
+
+  it('reports a binary that cannot load instead of throwing', () => {
+    const missing = loadUsearchInt8Scan('/nonexistent/usearch.node');
+    expect(missing.scan).toBeNull();
+    expect('error' in missing && missing.error.message).toContain('/nonexistent/usearch.node');
+  });
+});
+
+describe('quantisation error bound', () => {
+  it('bounds |exact − approximate| for every row and query (seeded)', () => {
+    fc.assert(
+      fc.property(fc.integer(), fc.integer({ min: 3, max: 200 }), (seed, dimension) => {
+        const random = rng(seed);
+        const rows = 40;
+        const vectors = unitRows(rows, dimension, random);
+        const matrix = quantiseMatrix(vectors, dimension, rows);
+        const query = unitQuery(dimension, random);
+        let maxAbs = 0;
+        for (const x of query) maxAbs = Math.max(maxAbs, Math.abs(x));
+        const queryScale = 127 / maxAbs;
+        const codes = Array.from(query, (x) => Math.round(x * queryScale));
+        const queryResidual = Math.sqrt(
+          query.reduce((s, x, i) => s + (x - (codes[i] as number) / queryScale) ** 2, 0),
+        );
+        const bound = matrix.maxCodeNorm * queryResidual + matrix.maxResidualNorm;
+        for (let r = 0; r < rows; r++) {
+          let integerDot = 0;
+          for (let i = 0; i < dimension; i++)
+            integerDot += (matrix.codes[r * dimension + i] as number) * (codes[i] as number);
+          const approximate = integerDot / (matrix.scale * queryScale);
+          expect(
+            Math.abs(dotRow(vectors, r * dimension, query, dimension) - approximate),
+          ).toBeLessThanOrEqual(bound + 1e-12);
+        }
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
+
+describe('quantised scan: exact top-k', () => {
+  it('equals the float loop on random data, for any k, dimension and threshold (seeded)', () => {
+    const scanner = new QuantisedScanner(nativeScan, { minRows: 1, portableSearchesFirst: 0 });
+    // No slack: the first scan asks for 2k candidates only, so the proof often fails and the scan widens.
+    const narrow = new QuantisedScanner(nativeScan, {
+      minRows: 1,
+      portableSearchesFirst: 0,
+      initialSlack: 0,
+    });
+    fc.assert(
+      fc.property(
+        fc.integer(),
+        fc.integer({ min: 20, max: 800 }),
+        fc.constantFrom(3, 8, 17, 64, 384),
+        fc.integer({ min: 1, max: 120 }),
+        fc.option(fc.double({ min: -0.5, max: 0.5, noNaN: true }), { nil: undefined }),
+        (seed, rows, dimension, k, scoreThreshold) => {
+          const random = rng(seed);
+          const vectors = unitRows(rows, dimension, random);
+          const c = {
+            vectors,
+            dimension,
+            rows,
+            query: unitQuery(dimension, random),
+            ids: shuffledIds(rows, random),
+            options: { k, ...(scoreThreshold === undefined ? {} : { scoreThreshold }) },
+          };
+          expectSameAsPortable(scanner, c);
+          expectSameAsPortable(narrow, c);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it('widens the scan when the first candidates cannot be proved, and still equals the float loop', () => {
+    const random = rng(31);
+    const dimension = 384;
+    const rows = 3000;
+    const vectors = unitRows(rows, dimension, random);
+    const ids = shuffledIds(rows, random);
+    const narrow = new QuantisedScanner(nativeScan, { portableSearchesFirst: 0, initialSlack: 0 });
+    for (let q = 0; q < 10; q++) {
+      const query = unitQuery(dimension, random);
+      expectSameAsPortable(narrow, { vectors, dimension, rows, query, ids, options: { k: 10 } });
+    }
+    expect(narrow.stats.widened).toBeGreaterThan(0);
+  });
+
+  it('orders near-ties (within 1e-7) and exact duplicates by ascending id', () => {
+    const random = rng(101);
+    const dimension = 384;
+    const rows = 2000;
+    const vectors = unitRows(rows, dimension, random);
+    const query = unitQuery(dimension, random);
+    // 300 rows a hair away from the query's direction (float32 steps, so many scores tie exactly)...
+    for (let r = 0; r < 300; r++) {
+      for (let i = 0; i < dimension; i++) {
+        vectors[r * dimension + i] = (query[i] as number) + (random() - 0.5) * 1e-7;
+      }
+    }
+    // ...and 50 exact duplicates of row 0.
+    for (let r = 300; r < 350; r++) vectors.copyWithin(r * dimension, 0, dimension);
+    const scanner = new QuantisedScanner(nativeScan, { portableSearchesFirst: 0 });
+    const ids = shuffledIds(rows, random);
+    for (const k of [1, 10, 100]) {
+      const top = expectSameAsPortable(scanner, { vectors, dimension, rows, query, ids, options: { k } });
+      for (let i = 1; i < top.length; i++) {
+        const [before, after] = [top[i - 1], top[i]] as [(typeof top)[0], (typeof top)[0]];
+        expect(
+          before.score > after.score ||
+            (before.score === after.score && (ids[before.ref] as string) < (ids[after.ref] as string)),
+        ).toBe(true);
+      }
+    }
+    // int8 cannot tell these rows apart, so the bound cannot prove a cut inside them: it widened.
+    expect(scanner.stats.widened).toBeGreaterThan(0);
+  });
+
+  it('re-scores rows that int8 rounding puts in the wrong order', () => {
+    // 40 rows whose components differ by less than one int8 step: int8 gives them the same codes, so an
+    // int8 ranking returns rows 0, 1, 2, 3, ... while the float ranking is 1, 3, 0, 2, 4, 6, ...
+    const dimension = 64;
+    const rows = 600;
+    const random = rng(7);
+    const vectors = unitRows(rows, dimension, random);
+    const query = new Float64Array(dimension).fill(1 / Math.sqrt(dimension));
+    const step = 0.02;
+    for (let r = 0; r < 40; r++) {
+      const up = r % 2 === 0;
+      for (let i = 0; i < dimension; i++) {
+        vectors[r * dimension + i] = step * (3 + (up ? 0.49 : 0.51)) + (up ? 0 : -1e-4 * r);
+      }
+      vectors[r * dimension] = 1; // sets the matrix scale: 127 per unit, the step above is ~2.5 codes
+    }
+    const scanner = new QuantisedScanner(nativeScan, { minRows: 1, portableSearchesFirst: 0 });
+    const ids = shuffledIds(rows, random);
+    for (const k of [1, 5, 20, 39]) {
+      expectSameAsPortable(scanner, { vectors, dimension, rows, query, ids, options: { k } });
+    }
+  });
+
+  it('returns k rows whenever k rows pass the filter, for masks of every selectivity', () => {
+    const random = rng(2024);
+    const dimension = 128;
+    const rows = 3000;
+    const vectors = unitRows(rows, dimension, random);
+    const ids = shuffledIds(rows, random);
+    const scanner = new QuantisedScanner(nativeScan, { minRows: 1, portableSearchesFirst: 0 });
+    for (const share of [0.002, 0.01, 0.1, 0.3, 0.5, 0.6, 0.9, 0.999]) {
+      const mask = new Uint8Array(rows);
+      for (let r = 0; r < rows; r++) mask[r] = random() < share ? 1 : 0;
+      const matching = mask.reduce((n, m) => n + m, 0);
+      for (const k of [1, 10, 100]) {
+        const query = unitQuery(dimension, random);
+        const top = expectSameAsPortable(scanner, {
+          vectors,
+          dimension,
+          rows,
+          query,
+          ids,
+          options: { k, mask },
+        });
+        expect(top).toHaveLength(Math.min(k, matching));
+        for (const hit of top) expect(mask[hit.ref]).toBe(1);
+      }
+    }
+  });
+
+  it('gives every row when k exceeds the rows, and honours a threshold under a filter', () => {
+    const random = rng(55);
+    const dimension = 32;
+    const rows = 500;
+    const vectors = unitRows(rows, dimension, random);
+    const ids = shuffledIds(rows, random);
+    const scanner = new QuantisedScanner(nativeScan, { minRows: 1, portableSearchesFirst: 0 });
+    const query = unitQuery(dimension, random);
+    expect(
+      expectSameAsPortable(scanner, { vectors, dimension, rows, query, ids, options: { k: 600 } }),
+    ).toHaveLength(rows);
+    const mask = new Uint8Array(rows).map((_, r) => (r % 3 === 0 ? 1 : 0));
+    const top = expectSameAsPortable(scanner, {
+      vectors,
+      dimension,
+      rows,
+      query,
+      ids,
+      options: { k: 50, mask, scoreThreshold: 0.1 },
+    });
+    for (const hit of top) expect(hit.score).toBeGreaterThanOrEqual(0.1);
+  });
+
+  it('leaves the first search of a matrix to the portable loop, then makes the copy once', () => {
+    const random = rng(4);
+    const vectors = unitRows(400, 16, random);
+    const scanner = new QuantisedScanner(nativeScan);
+    const ids = shuffledIds(400, random);
+    const idOf = (row: number) => ids[row] as string;
+    expect(scanner.topK(vectors, 16, 400, unitQuery(16, random), idOf, { k: 5 })).toBeNull();
+    expect(scanner.stats.quantised).toBe(0);
+    for (let q = 0; q < 3; q++) {
+      expectSameAsPortable(scanner, {
+        vectors,
+        dimension: 16,
+        rows: 400,
+        query: unitQuery(16, random),
+        ids,
+        options: { k: 5 },
+      });
+    }
+    expect(scanner.stats.quantised).toBe(1);
+  });
+
+  it('makes the int8 copy once per vectors array', () => {
+    const random = rng(3);
+    const vectors = unitRows(400, 16, random);
+    const scanner = new QuantisedScanner(nativeScan, { portableSearchesFirst: 0 });
+    const ids = shuffledIds(400, random);
+    for (let q = 0; q < 5; q++) {
+      expectSameAsPortable(scanner, {
+        vectors,
+        dimension: 16,
+        rows: 400,
+        query: unitQuery(16, random),
+        ids,
+        options: { k: 5 },
+      });
+    }
+    expect(scanner.stats.quantised).toBe(1);
+  });
+});
+
+describe('portable fallback', () => {
+  const random = rng(77);
+  const dimension = 384;
+  const rows = 1000;
+  const vectors = unitRows(rows, dimension, random);
+  const ids = shuffledIds(rows, random);
+  const idOf = (row: number) => ids[row] as string;
+
+  it('declines without a native scan, and search answers the same through the portable loop', () => {
+    const without = new QuantisedScanner(null);
+    const withNative = new QuantisedScanner(nativeScan, { portableSearchesFirst: 0 });
+    const query = unitQuery(dimension, random);
+    expect(without.topK(vectors, dimension, rows, query, idOf, { k: 10 })).toBeNull();
+    expect(topKByDotProduct(vectors, dimension, rows, query, idOf, { k: 10, kernel: without })).toEqual(
+      topKByDotProduct(vectors, dimension, rows, query, idOf, { k: 10, kernel: withNative }),
+    );
+  });
+
+  it('stops using a scan that throws, reports it once, and still answers exactly', () => {
+    const failures: unknown[] = [];
+    const scanner = new QuantisedScanner(
+      () => {
+        throw new Error('illegal instruction');
+      },
+      { onScanFailure: (error) => failures.push(error) },
+    );
+    for (let q = 0; q < 3; q++) {
+      const query = unitQuery(dimension, random);
+      expect(topKByDotProduct(vectors, dimension, rows, query, idOf, { k: 7, kernel: scanner })).toEqual(
+        topKByDotProduct(vectors, dimension, rows, query, idOf, { k: 7 }),
+      );
+    }
+    expect(failures).toHaveLength(1);
+    expect(scanner.available).toBe(false);
+  });
+});
+
+describe('search kernel wiring', () => {
+  it('loads on the first search; logs a binary that cannot load once, counts it once, and declines', () => {
+    const errors: string[] = [];
+    const metrics: [string, number][] = [];
+    const kernel = searchKernel(
+      { error: (message: string) => errors.push(message) },
+      { addMetric: (name: string, _unit: unknown, value: number) => metrics.push([name, value]) },
+      () => loadUsearchInt8Scan('/nonexistent/usearch.node'),
+    );
+    expect(errors).toEqual([]);
+    const random = rng(9);
+    const vectors = unitRows(500, 8, random);
+    expect(kernel.topK(vectors, 8, 500, unitQuery(8, random), String, { k: 3 })).toBeNull();
+    expect(kernel.topK(vectors, 8, 500, unitQuery(8, random), String, { k: 3 })).toBeNull();
+    expect(kernel.scanner().available).toBe(false);
+    expect(errors).toHaveLength(1);
+    expect(metrics).toEqual([[PORTABLE_SCORING_METRIC, 1]]);
+  });
+
+  it('uses the native scan when the binary loads, and reports nothing', () => {
+    const errors: string[] = [];
+    const kernel = searchKernel(
+      { error: (message: string) => errors.push(message) },
+      { addMetric: () => {} },
+    );
+    expect(kernel.scanner().available).toBe(true);
+    expect(errors).toEqual([]);
+  });
+});
