@@ -1,3 +1,4 @@
+import '../src/local/quiet-sdk-notice';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { baseDeps } from '../src/wiring/base';

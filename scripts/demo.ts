@@ -7,6 +7,7 @@
  * The embeddings come from the deterministic development embedder (src/local/dev-embedder.ts): word
  * overlap, not meaning, but enough for the results to make sense.
  */
+import '../src/local/quiet-sdk-notice';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';

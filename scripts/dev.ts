@@ -4,6 +4,7 @@
  * Invoke endpoint) and the local stream runner. Prints the URLs and a development token, writes them to
  * .local/dev.json for `npm run demo`, and stops everything on Ctrl-C or SIGTERM.
  */
+import '../src/local/quiet-sdk-notice';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDevStack } from '../src/local/dev-stack';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import definitions from '../../infra/tables.json';
+import { parseServerlessYaml } from '../../src/local/stream-settings';
 
 /**
  * Runs `serverless package --stage dev` (offline: no AWS credentials, no network) into a temp dir and
@@ -243,6 +244,18 @@ describe('serverless package --stage dev', () => {
         expect(variables).not.toHaveProperty('LOCAL_JWT_SECRET');
         expect(variables).not.toHaveProperty('DYNAMODB_ENDPOINT');
       }
+    });
+
+    it('runs every function on nodejs22.x, a supported Lambda runtime, with esbuild targeting the same Node', async () => {
+      const functions = ofType('AWS::Lambda::Function');
+      expect(functions.length).toBeGreaterThan(0);
+      for (const [id, fn] of functions) {
+        expect({ id, runtime: fn.Properties.Runtime }).toEqual({ id, runtime: 'nodejs22.x' });
+      }
+      const settings = parseServerlessYaml(await readFile(join(root, 'serverless.yml'), 'utf8')) as {
+        custom: { esbuild: { target: string } };
+      };
+      expect(settings.custom.esbuild.target).toBe('node22');
     });
 
     it('packages each function as its own esbuild bundle without node_modules', async () => {
