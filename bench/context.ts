@@ -55,6 +55,7 @@ export class BenchContext {
       writeCost: [],
       batchCost: [],
       freshness: [],
+      outage: [],
       memory: [],
       notes: [],
     };

@@ -1,5 +1,5 @@
 /** What one run of the benchmark measures, from its command-line flags. */
-export const SUITES = ['latency', 'write', 'batch', 'freshness', 'memory'] as const;
+export const SUITES = ['latency', 'write', 'batch', 'freshness', 'memory', 'outage'] as const;
 export type Suite = (typeof SUITES)[number];
 
 export type BenchOptions = {
@@ -34,7 +34,7 @@ export type BenchOptions = {
   seed: number;
 };
 
-export const USAGE = `npm run bench -- [--quick] [--list-10k] [--only=latency,write,batch,freshness,memory]
+export const USAGE = `npm run bench -- [--quick] [--list-10k] [--only=latency,write,batch,freshness,memory,outage]
   --quick     smaller sizes and fewer queries (under two minutes)
   --only=...  run only the named suites (results.md then holds only their tables)
   --list-10k  also time (a) and (b, List) at 10k chunks: one run each, several minutes,

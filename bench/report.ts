@@ -146,6 +146,38 @@ function freshnessTable(results: BenchResults): Table {
   };
 }
 
+function outageTable(results: BenchResults): Table {
+  const up = results.outage[0]?.recordsPerSecond;
+  return {
+    title: 'Outage: the stream pipeline with Redis up and with redis-server killed (local stream runner)',
+    header: [
+      'Redis',
+      'records',
+      'records/s',
+      'vs up',
+      'counts p50 ms',
+      'counts p95 ms',
+      'Redis calls sent',
+      'refused at once',
+    ],
+    rows: results.outage.map((row) => [
+      row.what,
+      String(row.records),
+      row.recordsPerSecond.toFixed(0),
+      up === undefined ? '' : `${(row.recordsPerSecond / up).toFixed(2)}x`,
+      ms(row.p50Ms),
+      ms(row.p95Ms),
+      String(row.redisCallsSent),
+      String(row.redisCallsRefused),
+    ]),
+    footnote:
+      'The same workload twice (40 BatchWrites of 25 new chunks to 4 bots, back to back), after a warm-up; the ' +
+      "second time the bench's redis-server was killed first and the run starts once the handler's circuit breaker " +
+      'is open. Counts freshness: from a BatchWrite returning to BotCollections counting it. While Redis is down ' +
+      'every snapshot is marked stale (snapshot_epoch + 1 in the counts transaction) instead of updated.',
+  };
+}
+
 function memoryTable(results: BenchResults): Table {
   return {
     title: 'Memory of the search path (a fresh child process, peak RSS)',
@@ -177,6 +209,7 @@ function tables(results: BenchResults): Table[] {
     writeCostTable(results),
     batchCostTable(results),
     freshnessTable(results),
+    outageTable(results),
     memoryTable(results),
   ]
     .filter((table) => table.rows.length > 0)

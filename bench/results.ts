@@ -98,6 +98,19 @@ export type DynamoShareRow = {
   medianDynamoMs: number;
 };
 
+/** The stream pipeline with Redis up and with it killed (bench/suites/outage.ts). */
+export type OutageRow = {
+  what: string;
+  records: number;
+  recordsPerSecond: number;
+  /** Counts freshness per write. */
+  p50Ms: number;
+  p95Ms: number;
+  /** Snapshot-store calls sent to Redis, and refused at once by the circuit breaker. */
+  redisCallsSent: number;
+  redisCallsRefused: number;
+};
+
 export type MemoryRow = { n: number; idleRssMiB: number; peakRssMiB: number; note?: string };
 
 export type BenchResults = {
@@ -114,6 +127,7 @@ export type BenchResults = {
   writeCost: WriteCostRow[];
   batchCost: BatchCostRow[];
   freshness: FreshnessRow[];
+  outage: OutageRow[];
   memory: MemoryRow[];
   /** Anything a reader should know about this run (skips, fallbacks, what was not measured). */
   notes: string[];

@@ -14,6 +14,7 @@ import { exactTopK } from './stats';
 import { batchCost } from './suites/batch-cost';
 import { freshness } from './suites/freshness';
 import { memory } from './suites/memory';
+import { outage } from './suites/outage';
 import { dynamoMethods, inMemoryMethods, snapshotMethods } from './suites/search-latency';
 import { writeCost } from './suites/write-cost';
 
@@ -51,6 +52,8 @@ async function runSuites(context: BenchContext): Promise<void> {
   if (runs('batch')) await batchCost(context, options.batchCostSizes);
   if (runs('freshness')) await freshness(context, options.freshnessRuns);
   for (const size of deferred) await dynamoMethods(context, size, 'slow-list');
+  // Last: it kills the bench's redis-server.
+  if (runs('outage')) await outage(context);
 }
 
 async function main(): Promise<void> {
@@ -77,7 +80,7 @@ async function main(): Promise<void> {
   try {
     await runSuites(context);
   } finally {
-    if (options.suites.includes('batch') || options.suites.includes('freshness')) {
+    if (['batch', 'freshness', 'outage'].some((suite) => options.suites.includes(suite as Suite))) {
       // The stream handler ran in this process: close the clients its wiring built, or they keep it alive.
       const base = baseDeps();
       base.redis?.disconnect();

@@ -143,6 +143,7 @@ describe('bench report', () => {
       writeCost: [],
       batchCost: [],
       freshness: [],
+      outage: [],
       memory: [],
       notes: [],
     };
