@@ -1,6 +1,6 @@
 import '../src/local/quiet-sdk-notice';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { baseDeps } from '../src/wiring/base';
 import { latencyChart } from './chart';
 import { BenchContext, DIMENSION, K, type SizeContext } from './context';
@@ -90,11 +90,18 @@ async function main(): Promise<void> {
   }
   const { results } = context;
   results.totalSeconds = (performance.now() - started) / 1000;
-  writeFileSync(join(__dirname, 'results.md'), renderMarkdown(results));
+  // Only --publish replaces the committed copies; an ordinary run must not leave the work tree dirty.
+  const outDir = options.publish ? __dirname : join(__dirname, 'out');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'results.md'), renderMarkdown(results));
   const title = `Search latency against N (${results.mode} run, ${results.machine.date.slice(0, 10)})`;
-  writeFileSync(join(__dirname, 'latency.svg'), latencyChart(results.latency, title));
+  writeFileSync(join(outDir, 'latency.svg'), latencyChart(results.latency, title));
   process.stdout.write(`\n${renderText(results)}`);
-  progress.note(`wrote bench/results.md and bench/latency.svg in ${results.totalSeconds.toFixed(0)} s`);
+  const where = relative(process.cwd(), outDir) || '.';
+  progress.note(
+    `wrote ${join(where, 'results.md')} and ${join(where, 'latency.svg')} in ${results.totalSeconds.toFixed(0)} s` +
+      (options.publish ? '' : ' (npm run bench -- --publish refreshes the committed bench/results.md)'),
+  );
 }
 
 main().catch((error: unknown) => {
