@@ -28,7 +28,7 @@ const log = (message: string) => {
 async function main(): Promise<void> {
   let stopping = false;
   let stack: Awaited<ReturnType<typeof startDevStack>> | undefined;
-  const shutdown = (signal: string) => {
+  const shutdown = (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     log(`${signal}: stopping`);
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     done.then(
       () => {
         log('stopped');
-        process.exit(0);
+        process.exit(exitCode);
       },
       (error: unknown) => {
         process.stderr.write(`${String(error)}\n`);
@@ -59,6 +59,8 @@ async function main(): Promise<void> {
     fresh: flags.fresh,
     http: flags.http,
     httpPort: flags.port,
+    // Already logged, naming what died; stop the rest and fail, so a script around us notices.
+    onFatal: () => shutdown('a part of the stack died', 1),
   });
   if (stopping) {
     // A signal arrived while starting: shutdown() found no stack yet.

@@ -13,6 +13,7 @@ import { type DevData, prepareDevData } from './dev-data';
 import { OFFLINE_STAGE, showOfflineProblems, startOffline, stopProcessGroup } from './offline';
 import { findFreePort, type LocalStack, portIsFree, startLocalStack } from './stack';
 import { consoleRunnerLog, loadStreamSettings, type StreamHandler, StreamRunner } from './stream-runner';
+import { superviseLocalStack } from './supervisor';
 
 /** The service name and stage serverless-offline runs under (function names derive from them). */
 const SERVICE = 'ddb-vector-sync';
@@ -72,6 +73,11 @@ export type DevStackOptions = {
   fresh?: boolean;
   /** The HTTP API's port; taken: a free one (logged). Unset: a free one. */
   httpPort?: number;
+  /**
+   * Called when DynamoDB Local or redis-server died and could not be restarted, with a message naming it
+   * (already logged). Default: stop the stack.
+   */
+  onFatal?: (message: string) => void;
   /** false: no serverless-offline (no HTTP API, no Lambda Invoke endpoint); the data and stream pipeline only. */
   http?: boolean;
 };
@@ -127,7 +133,15 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
         Boolean,
       );
       if (owned.length > 0) log(`stopping ${owned.join(' and ')}`);
-      await stack.stop();
+      await supervised.stop();
+    });
+    const supervised = superviseLocalStack(stack, {
+      dynamodbDataDir: data?.dynamodbDir,
+      log,
+      giveUp: (message) => {
+        log(message);
+        (options.onFatal ?? (() => void stopAll()))(message);
+      },
     });
 
     const secret = env.LOCAL_JWT_SECRET ?? data?.secret ?? randomBytes(32).toString('hex');

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,7 +51,9 @@ async function startDev(flags: string[]): Promise<DevStackInfo> {
     DEV_STATE_FILE: stateFile,
     DEV_DATA_DIR: join(dir, 'data'),
   };
+  // Its own DynamoDB Local (that is what keeps the data) and redis-server (the test kills it).
   delete env.DYNAMODB_ENDPOINT;
+  delete env.REDIS_URL;
   const child = spawn(tsx, [join(root, 'scripts', 'dev.ts'), '--no-http', ...flags], {
     cwd: root,
     env,
@@ -82,6 +84,25 @@ async function stopDev(): Promise<string> {
   run.child.kill('SIGTERM');
   await until('the dev stack to stop', run.exited);
   return run.output();
+}
+
+/** Every process below `pid` with its command line. */
+function descendants(pid: number): { pid: number; command: string }[] {
+  const table = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' })
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), command: m[3] as string }));
+  const found: { pid: number; command: string }[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift() as number;
+    for (const row of table.filter((r) => r.ppid === parent)) {
+      found.push({ pid: row.pid, command: row.command });
+      queue.push(row.pid);
+    }
+  }
+  return found;
 }
 
 function clients(state: DevStackInfo) {
@@ -133,7 +154,7 @@ const batchSizes = (output: string) =>
   [...output.matchAll(/\[stream\] batch of (\d+) record/g)].map((m) => Number(m[1]));
 
 describe('npm run dev keeps its data', () => {
-  it('finds tables, counts, checkpoints and the secret again after a restart, and --fresh starts empty', async () => {
+  it('restarts a redis-server that died, finds tables, counts, checkpoints and the secret again after a restart, and --fresh starts empty', async () => {
     const botId = `bot-${randomUUID()}`;
 
     const first = await startDev([]);
@@ -145,9 +166,26 @@ describe('npm run dev keeps its data', () => {
     await db.bots.ensure(botId, { embedding_dimension: DIM, user_id: 'dev-user' });
     await db.chunks.put(Array.from({ length: 10 }, (_, i) => chunk(botId, i)));
     await until('the first run to count 10 chunks', async () => (await db.totalChunks(botId)) === 10);
+
+    // Its redis-server dies: one line says so, the stack starts it again and says that too.
+    const redisPid = descendants(current?.child.pid as number).find((p) =>
+      /redis-server/.test(p.command),
+    )?.pid;
+    expect(redisPid).toBeDefined();
+    process.kill(redisPid as number, 'SIGKILL');
+    await until('the restart', () => /redis-server is running again/.test(current?.output() ?? ''));
+    expect(current?.output()).toMatch(
+      /redis-server \(redis:\/\/127\.0\.0\.1:\d+\) died: killed by SIGKILL; restarting it/,
+    );
+    await db.chunks.put([chunk(botId, 99)]);
+    await until('the count after the restart', async () => (await db.totalChunks(botId)) === 11);
+    await db.chunks.delete(botId, ['notes.md#99']);
+    await until('the count after the delete', async () => (await db.totalChunks(botId)) === 10);
+    expect(current?.output()).not.toMatch(/Unhandled error event/);
+
     db.dynamodb.destroy();
     const firstOutput = await stopDev();
-    expect(firstOutput).toMatch(/stopping DynamoDB Local/);
+    expect(firstOutput).toMatch(/stopping DynamoDB Local and redis-server/);
 
     const second = await startDev([]);
     expect(second.data).toMatchObject({ state: 'kept' });
