@@ -119,7 +119,8 @@ function parseFlags(argv: string[]): Flags {
 
 function dataLine(data: DevStackInfo['data'], externalDynamoDb: boolean): string {
   if (data === null) return 'in memory: nothing is kept after Ctrl-C';
-  const where = relative(process.cwd(), data.dir) || data.dir;
+  const inside = relative(process.cwd(), data.dir);
+  const where = inside === '' || inside.startsWith('..') ? data.dir : inside;
   const tables = externalDynamoDb
     ? 'stream checkpoints and the secret'
     : 'tables, stream checkpoints and the secret';
