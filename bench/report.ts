@@ -259,11 +259,12 @@ export function renderMarkdown(results: BenchResults): string {
     parts.push(`## ${mdText(table.title)}\n\n${markdownTable(header, rows)}`);
     if (table.footnote !== undefined) parts.push(mdText(table.footnote));
   }
-  parts.push(
-    `## Methods\n\n${METHOD_KEYS.filter((key) => results.latency.some((r) => r.method === key))
-      .map((key) => `- **${mdText(METHODS[key].label)}**: ${mdText(METHODS[key].what)}`)
-      .join('\n')}`,
-  );
+  const methods = METHOD_KEYS.filter((key) => results.latency.some((r) => r.method === key));
+  if (methods.length > 0) {
+    parts.push(
+      `## Methods\n\n${methods.map((key) => `- **${mdText(METHODS[key].label)}**: ${mdText(METHODS[key].what)}`).join('\n')}`,
+    );
+  }
   if (results.notes.length > 0) {
     parts.push(`## Notes\n\n${results.notes.map((n) => `- ${mdText(n)}`).join('\n')}`);
   }
