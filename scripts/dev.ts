@@ -6,7 +6,8 @@
  * SIGTERM. Tables, stream checkpoints and the development secret are kept in .local/data/ between runs.
  *
  *   npm run dev -- --fresh       delete what earlier runs kept and start empty
- *   npm run dev -- --port=8080   the HTTP API's port (or DEV_HTTP_PORT; default 3000)
+ *   npm run dev -- --port=8080   the HTTP API's port (or DEV_HTTP_PORT; default 3000); the API docs take
+ *                                the next one (or DEV_DOCS_PORT): http://localhost:3001/docs
  *   npm run dev -- --no-http     no serverless-offline: DynamoDB Local, Redis and the stream pipeline only
  */
 import '../src/local/quiet-sdk-notice';
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
     fresh: flags.fresh,
     http: flags.http,
     httpPort: flags.port,
+    docsPort: Number(process.env.DEV_DOCS_PORT ?? flags.port + 1),
     // Already logged, naming what died; stop the rest and fail, so a script around us notices.
     onFatal: () => shutdown('a part of the stack died', 1),
   });
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
         ? ['  HTTP API          not started (--no-http)']
         : [
             `  HTTP API          ${stack.httpUrl}   (e.g. GET ${stack.httpUrl}/bots/${bot}; openapi.yaml's server is http://localhost:3000)`,
+            `  API docs          ${stack.docsUrl}   (openapi.yaml, its server set to this API)`,
             `  Lambda invoke     ${stack.lambdaEndpoint}   (AWS SDK LambdaClient endpoint; function ${stack.ingestFunctionName})`,
           ]),
       `  DynamoDB          ${stack.dynamodbEndpoint}   tables ${Object.values(stack.tables).join(', ')}`,

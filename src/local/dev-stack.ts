@@ -8,6 +8,7 @@ import { createDynamoDbClient } from '../clients';
 import { loadConfig } from '../config';
 import { ensureTables } from '../tables/definition';
 import { baseDeps } from '../wiring/base';
+import { startApiDocs } from './api-docs';
 import { withBatchLines } from './dev-console';
 import { type DevData, prepareDevData } from './dev-data';
 import { OFFLINE_STAGE, showOfflineProblems, startOffline, stopProcessGroup } from './offline';
@@ -25,6 +26,8 @@ export type DevStackInfo = {
   httpUrl: string;
   /** The Lambda Invoke endpoint of serverless-offline: the AWS SDK's Lambda client `endpoint`. */
   lambdaEndpoint: string;
+  /** openapi.yaml rendered in the browser (`/docs`), pointing at `httpUrl`; empty without the HTTP API. */
+  docsUrl: string;
   region: string;
   /** The deployed-style name of the ingestion function, for Lambda Invoke. */
   ingestFunctionName: string;
@@ -73,6 +76,8 @@ export type DevStackOptions = {
   fresh?: boolean;
   /** The HTTP API's port; taken: a free one (logged). Unset: a free one. */
   httpPort?: number;
+  /** The API docs' port (same rules). */
+  docsPort?: number;
   /**
    * Called when DynamoDB Local or redis-server died and could not be restarted, with a message naming it
    * (already logged). Default: stop the stack.
@@ -85,13 +90,15 @@ export type DevStackOptions = {
 const projectRoot = join(__dirname, '..', '..');
 
 /** `preferred` when it is free, else a free port (and a line saying so); a free port when none is preferred. */
-async function choosePort(preferred: number | undefined, log: (message: string) => void): Promise<number> {
+async function choosePort(
+  preferred: number | undefined,
+  what: string,
+  log: (message: string) => void,
+): Promise<number> {
   if (preferred === undefined) return findFreePort();
   if (await portIsFree(preferred)) return preferred;
   const port = await findFreePort();
-  log(
-    `port ${preferred} is in use; the HTTP API listens on ${port} instead (openapi.yaml names ${preferred})`,
-  );
+  log(`port ${preferred} is in use; ${what} listens on ${port} instead`);
   return port;
 }
 
@@ -172,8 +179,9 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     let offline: ChildProcess | undefined;
     let httpUrl = '';
     let lambdaEndpoint = '';
+    let docsUrl = '';
     if (options.http !== false) {
-      const httpPort = await choosePort(options.httpPort, log);
+      const httpPort = await choosePort(options.httpPort, 'the HTTP API (openapi.yaml names 3000)', log);
       const lambdaPort = await findFreePort();
       log('starting serverless offline (bundling the functions with esbuild)');
       const child = await startOffline({
@@ -197,6 +205,13 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       });
       httpUrl = `http://127.0.0.1:${httpPort}`;
       lambdaEndpoint = `http://127.0.0.1:${lambdaPort}`;
+      const docs = await startApiDocs({
+        port: await choosePort(options.docsPort, 'the API docs', log),
+        openapiFile: join(serviceDir, 'openapi.yaml'),
+        apiUrl: `http://localhost:${httpPort}`,
+      });
+      cleanups.push(() => docs.stop());
+      docsUrl = docs.url;
     }
 
     const { handler } = (await import('../../handlers/stream-sync')) as { handler: StreamHandler };
@@ -242,6 +257,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     const info: DevStackInfo = {
       httpUrl,
       lambdaEndpoint,
+      docsUrl,
       region: config.region,
       ingestFunctionName: `${SERVICE}-${STAGE}-sqsIngest`,
       dynamodbEndpoint: stack.dynamodb.url,
