@@ -118,7 +118,10 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   const serviceDir = options.serviceDir ?? projectRoot;
   const user = options.user ?? 'dev-user';
   const cleanups: (() => Promise<void>)[] = [];
+  // Set once the services are supervised: stopping begins by telling the supervisor deaths are expected.
+  let stopWatching = () => {};
   const stopAll = async () => {
+    stopWatching();
     for (const cleanup of cleanups.splice(0).reverse()) {
       await cleanup().catch((error: unknown) => log(`while stopping: ${String(error)}`));
     }
@@ -132,7 +135,10 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     const stack: LocalStack = await startLocalStack(
       env,
       log,
-      data === undefined ? {} : { dynamodbDataDir: data.dynamodbDir },
+      // Its own process group: a Ctrl-C reaches this process, which stops them in order.
+      data === undefined
+        ? { ownProcessGroup: true }
+        : { dynamodbDataDir: data.dynamodbDir, ownProcessGroup: true },
     );
     cleanups.push(async () => {
       // Only what this stack started: DYNAMODB_ENDPOINT / REDIS_URL services keep running.
@@ -150,6 +156,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
         (options.onFatal ?? (() => void stopAll()))(message);
       },
     });
+    stopWatching = () => supervised.stopWatching();
 
     const secret = env.LOCAL_JWT_SECRET ?? data?.secret ?? randomBytes(32).toString('hex');
     const handlerEnv: Record<string, string> = {

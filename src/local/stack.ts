@@ -144,7 +144,7 @@ function stopChild(child: ChildProcess): Promise<void> {
  */
 export async function startDynamoDbLocal(
   log: Log = () => {},
-  options: { dataDir?: string; port?: number } = {},
+  options: { dataDir?: string; port?: number; ownProcessGroup?: boolean } = {},
 ): Promise<LocalService> {
   requireJava();
   const port = options.port ?? (await findFreePort());
@@ -153,6 +153,7 @@ export async function startDynamoDbLocal(
     port,
     sharedDb: true,
     stdio: 'pipe',
+    detached: options.ownProcessGroup === true,
     ...(options.dataDir === undefined ? {} : { path: options.dataDir }),
   });
   children.add(child);
@@ -225,7 +226,7 @@ const redisAnswers = (port: number) => portAnswers(port, { send: 'PING\r\n', exp
  * jemalloc's stock settings instead of REDIS_MALLOC_CONF (the benchmark compares the two).
  */
 export async function startRedisServer(
-  options: { port?: number; log?: Log; mallocConf?: string | null } = {},
+  options: { port?: number; log?: Log; mallocConf?: string | null; ownProcessGroup?: boolean } = {},
 ): Promise<LocalService> {
   requireRedisServer();
   const port = options.port ?? (await findFreePort());
@@ -245,7 +246,7 @@ export async function startRedisServer(
       '--protected-mode',
       'no',
     ],
-    { stdio: 'ignore', env },
+    { stdio: 'ignore', env, detached: options.ownProcessGroup === true },
   );
   children.add(child);
   const url = `redis://127.0.0.1:${port}`;
@@ -267,17 +268,23 @@ function external(url: string): LocalService {
 /**
  * DynamoDB Local and Redis for `npm run dev` and the integration tests: the ones named by
  * DYNAMODB_ENDPOINT / REDIS_URL if set, otherwise private ones on free ports.
+ * `ownProcessGroup`: start them outside the caller's process group, so a Ctrl-C in the terminal reaches
+ * only the caller, which then stops them itself (the dev stack, which would otherwise see them die first).
  * @throws PrerequisiteError saying what to install or which variable to set.
  */
 export async function startLocalStack(
   env: { DYNAMODB_ENDPOINT?: string | undefined; REDIS_URL?: string | undefined },
   log: Log = () => {},
-  options: { dynamodbDataDir?: string } = {},
+  options: { dynamodbDataDir?: string; ownProcessGroup?: boolean } = {},
 ): Promise<LocalStack> {
-  const dynamodbOptions = options.dynamodbDataDir === undefined ? {} : { dataDir: options.dynamodbDataDir };
+  const ownProcessGroup = options.ownProcessGroup === true;
+  const dynamodbOptions = {
+    ownProcessGroup,
+    ...(options.dynamodbDataDir === undefined ? {} : { dataDir: options.dynamodbDataDir }),
+  };
   const [dynamodb, redis] = await Promise.all([
     env.DYNAMODB_ENDPOINT ? external(env.DYNAMODB_ENDPOINT) : startDynamoDbLocal(log, dynamodbOptions),
-    env.REDIS_URL ? external(env.REDIS_URL) : startRedisServer({ log }),
+    env.REDIS_URL ? external(env.REDIS_URL) : startRedisServer({ log, ownProcessGroup }),
   ]);
   return {
     dynamodb,

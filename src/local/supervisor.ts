@@ -21,6 +21,8 @@ export type SupervisorOptions = {
 /** A service the dev stack started, watched: `current` is whichever process runs now. */
 export type SupervisedService = {
   current(): LocalService;
+  /** From now on deaths are expected (the stack is shutting down): nothing is said or restarted. */
+  stopWatching(): void;
   /** Stops the current process; deaths after this are expected. */
   stop(): Promise<void>;
 };
@@ -82,6 +84,9 @@ export function supervise(
   watch(first);
   return {
     current: () => current,
+    stopWatching: () => {
+      stopped = true;
+    },
     stop: async () => {
       stopped = true;
       await current.stop();
@@ -102,7 +107,7 @@ export function superviseLocalStack(
     log: (message: string) => void;
     giveUp: (message: string) => void;
   },
-): { stop(): Promise<void> } {
+): { stopWatching(): void; stop(): Promise<void> } {
   const events = { log: input.log, giveUp: input.giveUp };
   const services: SupervisedService[] = [];
   if (stack.dynamodb.owned) {
@@ -112,7 +117,8 @@ export function superviseLocalStack(
         restart:
           dataDir === undefined
             ? undefined
-            : () => startDynamoDbLocal(input.log, { dataDir, port: stack.dynamodb.port }),
+            : () =>
+                startDynamoDbLocal(input.log, { dataDir, port: stack.dynamodb.port, ownProcessGroup: true }),
         noRestartReason: 'it ran in memory, so its tables are gone; start npm run dev again',
       }),
     );
@@ -120,11 +126,14 @@ export function superviseLocalStack(
   if (stack.redis.owned) {
     services.push(
       supervise('redis-server', stack.redis, events, {
-        restart: () => startRedisServer({ port: stack.redis.port, log: input.log }),
+        restart: () => startRedisServer({ port: stack.redis.port, log: input.log, ownProcessGroup: true }),
       }),
     );
   }
   return {
+    stopWatching: () => {
+      for (const service of services) service.stopWatching();
+    },
     stop: async () => {
       await Promise.all(services.map((service) => service.stop()));
     },
