@@ -3,12 +3,14 @@ import { join } from 'node:path';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { percentile } from '../../bench/stats';
 import { runStreamWorkload, type StreamWorkloadPorts } from '../../bench/stream-workload';
 import { handler } from '../../handlers/stream-sync';
 import { DynamoBotRegistry } from '../../src/adapters/dynamodb/bot-registry';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import type { RedisCircuitBreaker } from '../../src/adapters/redis/circuit-breaker';
-import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
+import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
+import { createDocumentClient, createDynamoDbClient, createRedisClient } from '../../src/clients';
 import { type Config, loadConfig } from '../../src/config';
 import type { StoredChunk } from '../../src/domain/types';
 import { type LocalService, startRedisServer } from '../../src/local/stack';
@@ -137,8 +139,46 @@ async function until(what: string, condition: () => boolean | Promise<boolean>):
   }
 }
 
+/** An empty snapshot per bot, so the healthy run keeps real snapshots current (as in production). */
+async function publishSnapshots(bots: string[]): Promise<void> {
+  const client = createRedisClient(redisServer.url);
+  const store = new RedisSnapshotStore(client, config.redisKeyPrefix);
+  try {
+    for (const botId of bots) {
+      const ticket = await store.beginRebuild(botId, 0);
+      if (ticket === null || !(await store.commitRebuild(ticket, [], async () => []))) {
+        throw new Error(`could not publish the snapshot of ${botId}`);
+      }
+    }
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function snapshotRows(botId: string): Promise<number | undefined> {
+  const client = createRedisClient(redisServer.url);
+  try {
+    return (await new RedisSnapshotStore(client, config.redisKeyPrefix).read(botId))?.rows.length;
+  } finally {
+    client.disconnect();
+  }
+}
+
 const workload = (bots: string[]) =>
   runStreamWorkload(ports, { bots, writes: WRITES, chunksPerWrite: CHUNKS_PER_WRITE, timeoutMs: 90_000 });
+
+/** The better rate of the runs, and the p95 of every write's counts lag over all of them. */
+async function bestOf(runs: string[][]): Promise<{ recordsPerSecond: number; p95Ms: number }> {
+  const results = [];
+  for (const bots of runs) results.push(await workload(bots));
+  return {
+    recordsPerSecond: Math.max(...results.map((r) => r.recordsPerSecond)),
+    p95Ms: percentile(
+      results.flatMap((r) => r.countsLagMs),
+      95,
+    ),
+  };
+}
 
 describe('a Redis outage during stream sync', () => {
   it('costs the pipeline no throughput, keeps counts fresh, says so once, and recovers', async () => {
@@ -147,9 +187,18 @@ describe('a Redis outage during stream sync', () => {
       unhandled.push(args.map(String).join(' '));
     });
     try {
-      // Healthy: warm the handler up first (cold start, first connection), then measure.
-      await workload(await registerBots(2));
-      const healthy = await workload(await registerBots(4));
+      // Every bot starts with a current snapshot, published while Redis is up.
+      const warmUpBots = await registerBots(2);
+      const healthyRuns = [await registerBots(4), await registerBots(4)];
+      const outageRuns = [await registerBots(4), await registerBots(4)];
+      const outageBots = outageRuns.flat();
+      await publishSnapshots([...warmUpBots, ...healthyRuns.flat(), ...outageBots]);
+      // Healthy: warm the handler up first (cold start, first connection), then measure. Each side runs
+      // twice and keeps its better rate: the machine is shared, and a slow moment should not decide.
+      await workload(warmUpBots);
+      const healthy = await bestOf(healthyRuns);
+      // Redis up, the stream kept the snapshots current: the healthy rate includes that work.
+      expect(await snapshotRows(healthyRuns[0]?.[0] as string)).toBe((WRITES / 4) * CHUNKS_PER_WRITE);
 
       const { logger } = baseDeps();
       const breaker = baseDeps().redisBreaker as RedisCircuitBreaker;
@@ -161,11 +210,10 @@ describe('a Redis outage during stream sync', () => {
       // The client notices the dead server on its next reconnection attempt and opens the breaker.
       await until('the breaker opening', () => breaker.isOpen);
       const attemptsBefore = breaker.stats.attempts;
-      const outageBots = await registerBots(4);
       const epochsBefore = await Promise.all(
         outageBots.map(async (b) => Number((await botRecord(b))?.snapshot_epoch ?? 0)),
       );
-      const outage = await workload(outageBots);
+      const outage = await bestOf(outageRuns);
 
       // The figures, for whoever reads the test log (the assertions below are on ratios and counts).
       process.stderr.write(
