@@ -171,7 +171,7 @@ function outageTable(results: BenchResults): Table {
       String(row.redisCallsRefused),
     ]),
     footnote:
-      'The same workload twice (40 BatchWrites of 25 new chunks to 4 bots, back to back), after a warm-up; the ' +
+      'The same workload twice (40 BatchWrites of 25 new chunks to 4 bots with current snapshots, back to back), after a warm-up; the ' +
       "second time the bench's redis-server was killed first and the run starts once the handler's circuit breaker " +
       'is open. Counts freshness: from a BatchWrite returning to BotCollections counting it. While Redis is down ' +
       'every snapshot is marked stale (snapshot_epoch + 1 in the counts transaction) instead of updated.',

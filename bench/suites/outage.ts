@@ -4,6 +4,8 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { handler } from '../../handlers/stream-sync';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
+import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
+import { createRedisClient } from '../../src/clients';
 import { loadStreamSettings, StreamRunner } from '../../src/local/stream-runner';
 import { createTableInput } from '../../src/tables/definition';
 import { baseDeps } from '../../src/wiring/base';
@@ -19,7 +21,7 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 /**
  * The stream pipeline with Redis up, then with the bench's redis-server killed (issue 12): the same
  * workload through the local stream runner (serverless.yml's settings, the real handler and wiring),
- * 40 BatchWrites of 25 new chunks to 4 bots, written back to back. Throughput is records per second from
+ * 40 BatchWrites of 25 new chunks to 4 bots (each with a current snapshot), written back to back. Throughput is records per second from
  * the first write to the last one counted; freshness is per write, from its BatchWrite returning to
  * BotCollections counting it. Runs last: it leaves Redis stopped.
  */
@@ -62,9 +64,10 @@ export async function outage(context: BenchContext): Promise<void> {
     },
     chunk: (botId: string, index: number) => storedChunk(dataset, botId, index, CREATED_AT),
   };
+  const botsOf = (label: string) => Array.from({ length: BOTS }, (_, i) => `bench-outage-${label}-${i}`);
   const run = (label: string) =>
     runStreamWorkload(ports, {
-      bots: Array.from({ length: BOTS }, (_, i) => `bench-outage-${label}-${i}`),
+      bots: botsOf(label),
       writes: WRITES,
       chunksPerWrite: CHUNKS_PER_WRITE,
       onCounted: (counted, writes) => progress.count(`outage, ${label}: writes counted`, counted, writes),
@@ -73,6 +76,16 @@ export async function outage(context: BenchContext): Promise<void> {
   await runner.start();
   try {
     progress.note('outage: warming the handler up, then the same workload with Redis up and Redis down');
+    // Every bot starts with a current (empty) snapshot, so Redis up means keeping snapshots current.
+    const redis = createRedisClient(env.stack.redis.url);
+    const store = new RedisSnapshotStore(redis, env.config.redisKeyPrefix);
+    for (const botId of ['warm-up', 'healthy', 'Redis down'].flatMap(botsOf)) {
+      const ticket = await store.beginRebuild(botId, 0);
+      if (ticket === null || !(await store.commitRebuild(ticket, [], async () => []))) {
+        throw new Error(`outage: could not publish the snapshot of ${botId}`);
+      }
+    }
+    redis.disconnect();
     await run('warm-up');
     const breaker = baseDeps().redisBreaker;
     if (breaker === null) throw new Error('outage: the handler has no Redis configured');
