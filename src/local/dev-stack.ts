@@ -104,8 +104,10 @@ async function choosePort(
 
 /**
  * Starts the whole local system, as `npm run dev` does: DynamoDB Local and Redis (or the ones named by
- * DYNAMODB_ENDPOINT / REDIS_URL), the tables, serverless-offline (HTTP API + Lambda Invoke endpoint, on
- * free ports) and the local stream runner, which invokes handlers/stream-sync.ts in this process.
+ * DYNAMODB_ENDPOINT / REDIS_URL), watched and restarted if they die; the tables; serverless-offline (HTTP
+ * API on `httpPort` or a free port, Lambda Invoke endpoint on a free port) with the API docs; and the local
+ * stream runner, which invokes handlers/stream-sync.ts in this process. With `dataDir`, tables, stream
+ * checkpoints and the development secret survive a restart.
  *
  * Sets the handler configuration (endpoints, table names, AUTH_MODE=local-key, LOCAL_JWT_SECRET) in
  * `process.env`, because the in-process stream handler reads it on first use.
