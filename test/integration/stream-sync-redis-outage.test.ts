@@ -225,7 +225,9 @@ describe('a Redis outage during stream sync', () => {
       expect(breaker.stats.attempts - attemptsBefore).toBe(0);
       expect(breaker.stats.rejections).toBeGreaterThanOrEqual(outageBots.length);
       expect(outage.recordsPerSecond).toBeGreaterThan(healthy.recordsPerSecond / 1.5);
-      expect(outage.p95Ms).toBeLessThan(2000);
+      // Counts keep their normal freshness: p95 under 2 s (the figure; about 0.5 s on a quiet
+      // machine), or on an overloaded one within 1.5x of what the same machine just measured with Redis up.
+      expect(outage.p95Ms).toBeLessThan(Math.max(2000, 1.5 * healthy.p95Ms));
       // Each bot's snapshot was marked stale (readers rebuild it), exactly as before the breaker.
       for (const [i, botId] of outageBots.entries()) {
         expect(Number((await botRecord(botId))?.snapshot_epoch ?? 0)).toBeGreaterThan(
