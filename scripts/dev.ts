@@ -27,6 +27,14 @@ const log = (message: string) => {
 };
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(
+      `${USAGE}\n  --fresh     delete the tables and stream checkpoints kept in ${dataDir} and start empty\n` +
+        "  --port=N    the HTTP API's port (default 3000, or DEV_HTTP_PORT); the API docs take N+1\n" +
+        '  --no-http   no serverless-offline: DynamoDB Local, Redis and the stream pipeline only\n',
+    );
+    return;
+  }
   let stopping = false;
   let stack: Awaited<ReturnType<typeof startDevStack>> | undefined;
   const shutdown = (signal: string, exitCode = 0) => {
