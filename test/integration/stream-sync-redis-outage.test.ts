@@ -195,7 +195,7 @@ describe('a Redis outage during stream sync', () => {
       await publishSnapshots([...warmUpBots, ...healthyRuns.flat(), ...outageBots]);
       // Healthy: warm the handler up first (cold start, first connection), then measure. Each side runs
       // twice and keeps its better rate: the machine is shared, and a slow moment should not decide.
-      await workload(warmUpBots);
+      await runStreamWorkload(ports, { bots: warmUpBots, writes: 4, chunksPerWrite: CHUNKS_PER_WRITE });
       const healthy = await bestOf(healthyRuns);
       // Redis up, the stream kept the snapshots current: the healthy rate includes that work.
       expect(await snapshotRows(healthyRuns[0]?.[0] as string)).toBe((WRITES / 4) * CHUNKS_PER_WRITE);
