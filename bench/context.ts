@@ -56,6 +56,7 @@ export class BenchContext {
       bookkeeping: [],
       batchCost: [],
       freshness: [],
+      outage: [],
       memory: [],
       kernel: [],
       notes: [],

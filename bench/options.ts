@@ -1,5 +1,5 @@
 /** What one run of the benchmark measures, from its command-line flags. */
-export const SUITES = ['latency', 'write', 'batch', 'freshness', 'memory'] as const;
+export const SUITES = ['latency', 'write', 'batch', 'freshness', 'memory', 'outage'] as const;
 export type Suite = (typeof SUITES)[number];
 
 export type BenchOptions = {
@@ -32,13 +32,17 @@ export type BenchOptions = {
   budgetMsPerMethod: number;
   freshnessRuns: number;
   seed: number;
+  /** --publish: refresh the committed bench/results.md and bench/latency.svg instead of bench/out/. */
+  publish: boolean;
 };
 
-export const USAGE = `npm run bench -- [--quick] [--list-10k] [--only=latency,write,batch,freshness,memory]
+export const USAGE = `npm run bench -- [--quick] [--list-10k] [--publish] [--only=latency,write,batch,freshness,memory,outage]
   --quick     smaller sizes and fewer queries (under two minutes)
   --only=...  run only the named suites (results.md then holds only their tables)
   --list-10k  also time (a) and (b, List) at 10k chunks: one run each, several minutes,
-              all of it DynamoDB Local parsing List<Number> items`;
+              all of it DynamoDB Local parsing List<Number> items
+  --publish   write bench/results.md and bench/latency.svg (the committed copies); without it a run
+              writes to bench/out/ (git-ignored)`;
 
 /** @throws Error naming an unknown flag. */
 export function parseOptions(argv: string[]): BenchOptions {
@@ -51,11 +55,12 @@ export function parseOptions(argv: string[]): BenchOptions {
       if (unknown.length > 0 || named.length === 0) throw new Error(`unknown suite in ${flag}\n${USAGE}`);
       suites = named as Suite[];
       flags.delete(flag);
-    } else if (flag !== '--quick' && flag !== '--list-10k') {
+    } else if (flag !== '--quick' && flag !== '--list-10k' && flag !== '--publish') {
       throw new Error(`unknown flag ${flag}\n${USAGE}`);
     }
   }
   const quick = flags.has('--quick');
+  const publish = flags.has('--publish');
   const listSizes = flags.has('--list-10k') ? [1_000, 10_000] : [1_000];
   if (quick) {
     return {
@@ -73,6 +78,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       budgetMsPerMethod: 3_000,
       freshnessRuns: 2,
       seed: 20_241_124,
+      publish,
     };
   }
   return {
@@ -90,5 +96,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     budgetMsPerMethod: 20_000,
     freshnessRuns: 6,
     seed: 20_241_124,
+    publish,
   };
 }

@@ -195,6 +195,38 @@ function freshnessTable(results: BenchResults): Table {
   };
 }
 
+function outageTable(results: BenchResults): Table {
+  const up = results.outage[0]?.recordsPerSecond;
+  return {
+    title: 'Outage: the stream pipeline with Redis up and with redis-server killed (local stream runner)',
+    header: [
+      'Redis',
+      'records',
+      'records/s',
+      'vs up',
+      'counts p50 ms',
+      'counts p95 ms',
+      'Redis calls sent',
+      'refused at once',
+    ],
+    rows: results.outage.map((row) => [
+      row.what,
+      String(row.records),
+      row.recordsPerSecond.toFixed(0),
+      up === undefined ? '' : `${(row.recordsPerSecond / up).toFixed(2)}x`,
+      ms(row.p50Ms),
+      ms(row.p95Ms),
+      String(row.redisCallsSent),
+      String(row.redisCallsRefused),
+    ]),
+    footnote:
+      'The same workload twice (40 BatchWrites of 25 new chunks to 4 bots with current snapshots, back to back), after a warm-up; the ' +
+      "second time the bench's redis-server was killed first and the run starts once the handler's circuit breaker " +
+      'is open. Counts freshness: from a BatchWrite returning to BotCollections counting it. While Redis is down ' +
+      'every snapshot is marked stale (snapshot_epoch + 1 in the counts transaction) instead of updated.',
+  };
+}
+
 function memoryTable(results: BenchResults): Table {
   return {
     title: 'Memory of the search path (a fresh child process, peak RSS)',
@@ -228,6 +260,7 @@ function tables(results: BenchResults): Table[] {
     bookkeepingTable(results),
     batchCostTable(results),
     freshnessTable(results),
+    outageTable(results),
     memoryTable(results),
   ]
     .filter((table) => table.rows.length > 0)
@@ -277,11 +310,12 @@ export function renderMarkdown(results: BenchResults): string {
     parts.push(`## ${mdText(table.title)}\n\n${markdownTable(header, rows)}`);
     if (table.footnote !== undefined) parts.push(mdText(table.footnote));
   }
-  parts.push(
-    `## Methods\n\n${METHOD_KEYS.filter((key) => results.latency.some((r) => r.method === key))
-      .map((key) => `- **${mdText(METHODS[key].label)}**: ${mdText(METHODS[key].what)}`)
-      .join('\n')}`,
-  );
+  const methods = METHOD_KEYS.filter((key) => results.latency.some((r) => r.method === key));
+  if (methods.length > 0) {
+    parts.push(
+      `## Methods\n\n${methods.map((key) => `- **${mdText(METHODS[key].label)}**: ${mdText(METHODS[key].what)}`).join('\n')}`,
+    );
+  }
   if (results.notes.length > 0) {
     parts.push(`## Notes\n\n${results.notes.map((n) => `- ${mdText(n)}`).join('\n')}`);
   }

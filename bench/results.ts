@@ -152,6 +152,19 @@ export type KernelRow = {
   exhaustive: number;
 };
 
+/** The stream pipeline with Redis up and with it killed (bench/suites/outage.ts). */
+export type OutageRow = {
+  what: string;
+  records: number;
+  recordsPerSecond: number;
+  /** Counts freshness per write. */
+  p50Ms: number;
+  p95Ms: number;
+  /** Snapshot-store calls sent to Redis, and refused at once by the circuit breaker. */
+  redisCallsSent: number;
+  redisCallsRefused: number;
+};
+
 export type MemoryRow = { n: number; idleRssMiB: number; peakRssMiB: number; note?: string };
 
 export type BenchResults = {
@@ -169,6 +182,7 @@ export type BenchResults = {
   bookkeeping: BookkeepingRow[];
   batchCost: BatchCostRow[];
   freshness: FreshnessRow[];
+  outage: OutageRow[];
   memory: MemoryRow[];
   kernel: KernelRow[];
   /** Anything a reader should know about this run (skips, fallbacks, what was not measured). */

@@ -1,5 +1,6 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import '../src/local/quiet-sdk-notice';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { baseDeps } from '../src/wiring/base';
 import { latencyChart } from './chart';
 import { BenchContext, DIMENSION, K, type SizeContext } from './context';
@@ -13,6 +14,7 @@ import { exactTopK } from './stats';
 import { batchCost } from './suites/batch-cost';
 import { freshness } from './suites/freshness';
 import { memory } from './suites/memory';
+import { outage } from './suites/outage';
 import { dynamoMethods, inMemoryMethods, snapshotMethods } from './suites/search-latency';
 import { writeCost } from './suites/write-cost';
 
@@ -50,6 +52,8 @@ async function runSuites(context: BenchContext): Promise<void> {
   if (runs('batch')) await batchCost(context, options.batchCostSizes);
   if (runs('freshness')) await freshness(context, options.freshnessRuns);
   for (const size of deferred) await dynamoMethods(context, size, 'slow-list');
+  // Last: it kills the bench's redis-server.
+  if (runs('outage')) await outage(context);
 }
 
 async function main(): Promise<void> {
@@ -76,7 +80,7 @@ async function main(): Promise<void> {
   try {
     await runSuites(context);
   } finally {
-    if (options.suites.includes('batch') || options.suites.includes('freshness')) {
+    if (['batch', 'freshness', 'outage'].some((suite) => options.suites.includes(suite as Suite))) {
       // The stream handler ran in this process: close the clients its wiring built, or they keep it alive.
       const base = baseDeps();
       base.redis?.disconnect();
@@ -86,11 +90,18 @@ async function main(): Promise<void> {
   }
   const { results } = context;
   results.totalSeconds = (performance.now() - started) / 1000;
-  writeFileSync(join(__dirname, 'results.md'), renderMarkdown(results));
+  // Only --publish replaces the committed copies; an ordinary run must not leave the work tree dirty.
+  const outDir = options.publish ? __dirname : join(__dirname, 'out');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'results.md'), renderMarkdown(results));
   const title = `Search latency against N (${results.mode} run, ${results.machine.date.slice(0, 10)})`;
-  writeFileSync(join(__dirname, 'latency.svg'), latencyChart(results.latency, title));
+  writeFileSync(join(outDir, 'latency.svg'), latencyChart(results.latency, title));
   process.stdout.write(`\n${renderText(results)}`);
-  progress.note(`wrote bench/results.md and bench/latency.svg in ${results.totalSeconds.toFixed(0)} s`);
+  const where = relative(process.cwd(), outDir) || '.';
+  progress.note(
+    `wrote ${join(where, 'results.md')} and ${join(where, 'latency.svg')} in ${results.totalSeconds.toFixed(0)} s` +
+      (options.publish ? '' : ' (npm run bench -- --publish refreshes the committed bench/results.md)'),
+  );
 }
 
 main().catch((error: unknown) => {

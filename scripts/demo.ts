@@ -7,6 +7,7 @@
  * The embeddings come from the deterministic development embedder (src/local/dev-embedder.ts): word
  * overlap, not meaning, but enough for the results to make sense.
  */
+import '../src/local/quiet-sdk-notice';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -37,11 +38,18 @@ type BotResponse = { total_chunks: number; total_documents: number };
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
 async function readState(): Promise<DevStackInfo> {
+  let state: DevStackInfo;
   try {
-    return JSON.parse(await readFile(stateFile, 'utf8')) as DevStackInfo;
+    state = JSON.parse(await readFile(stateFile, 'utf8')) as DevStackInfo;
   } catch {
     throw new Error(`No running stack found (${stateFile} is missing). Start it first: npm run dev`);
   }
+  if (!state.httpUrl) {
+    throw new Error(
+      'npm run dev runs without its HTTP API (--no-http); start it without that flag for the demo',
+    );
+  }
+  return state;
 }
 
 /** A document's chunks: one per paragraph, the heading kept as metadata. */

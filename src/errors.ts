@@ -75,3 +75,11 @@ export class PrerequisiteError extends Error {
 export class DrainTimeoutError extends Error {
   override readonly name = 'DrainTimeoutError';
 }
+
+/**
+ * The snapshot cache is known to be unreachable (its circuit breaker is open), so the call was not sent.
+ * Callers fall back as for any Redis failure, but need not log it: the breaker reported the outage once.
+ */
+export class CacheUnavailableError extends Error {
+  override readonly name = 'CacheUnavailableError';
+}

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -8,13 +8,18 @@ import { createDynamoDbClient } from '../clients';
 import { type Config, loadConfig } from '../config';
 import { ensureTables } from '../tables/definition';
 import { baseDeps } from '../wiring/base';
-import { findFreePort, type LocalStack, portAnswers, startLocalStack } from './stack';
+import { startApiDocs } from './api-docs';
+import { withBatchLines } from './dev-console';
+import { type DevData, prepareDevData } from './dev-data';
+import { OFFLINE_STAGE, showOfflineProblems, startOffline, stopProcessGroup } from './offline';
+import { findFreePort, type LocalStack, portIsFree, startLocalStack } from './stack';
 import { consoleRunnerLog, loadStreamSettings, type StreamHandler, StreamRunner } from './stream-runner';
+import { superviseLocalStack } from './supervisor';
 import { keyText, stableHash, VirtualShardedStream } from './virtual-shards';
 
 /** The service name and stage serverless-offline runs under (function names derive from them). */
 const SERVICE = 'ddb-vector-sync';
-const STAGE = 'local';
+const STAGE = OFFLINE_STAGE;
 
 /** What `npm run dev` started, and what a client needs to talk to it (also written to the state file). */
 export type DevStackInfo = {
@@ -22,6 +27,8 @@ export type DevStackInfo = {
   httpUrl: string;
   /** The Lambda Invoke endpoint of serverless-offline: the AWS SDK's Lambda client `endpoint`. */
   lambdaEndpoint: string;
+  /** openapi.yaml rendered in the browser (`/docs`), pointing at `httpUrl`; empty without the HTTP API. */
+  docsUrl: string;
   region: string;
   /** The deployed-style name of the ingestion function, for Lambda Invoke. */
   ingestFunctionName: string;
@@ -34,6 +41,8 @@ export type DevStackInfo = {
   /** The key the handlers verify tokens with; sign more tokens with `signDevToken(secret, sub)`. */
   secret: string;
   pid: number;
+  /** Where the tables, stream checkpoints and secret are kept, and whether this start kept or wiped them; null: in memory. */
+  data: { dir: string; state: DevData['state'] } | null;
 };
 
 export type DevStack = DevStackInfo & {
@@ -59,126 +68,47 @@ export type DevStackOptions = {
   offlineOutput?: (line: string) => void;
   /** How long serverless-offline may take to build the functions and listen. */
   offlineStartTimeoutMs?: number;
+  /**
+   * Keep the data here (absolute path): DynamoDB Local's tables (-dbPath), the stream checkpoints and the
+   * development secret, so a restart finds them again. Unset: DynamoDB Local in memory, nothing kept.
+   */
+  dataDir?: string;
+  /** With `dataDir`: delete what an earlier run kept and start empty. */
+  fresh?: boolean;
+  /** The HTTP API's port; taken: a free one (logged). Unset: a free one. */
+  httpPort?: number;
+  /** The API docs' port (same rules). */
+  docsPort?: number;
+  /**
+   * Called when DynamoDB Local or redis-server died and could not be restarted, with a message naming it
+   * (already logged). Default: stop the stack.
+   */
+  onFatal?: (message: string) => void;
+  /** false: no serverless-offline (no HTTP API, no Lambda Invoke endpoint); the data and stream pipeline only. */
+  http?: boolean;
 };
 
 const projectRoot = join(__dirname, '..', '..');
 
-/**
- * serverless-offline's lines worth showing by default: errors and warnings, except the AWS SDK's notice
- * about Node 20 (expected here) and its continuation lines.
- */
-function showOfflineProblems(log: (message: string) => void): (line: string) => void {
-  let inSdkNotice = false;
-  return (line) => {
-    if (/NodeVersionSupportWarning/.test(line)) {
-      inSdkNotice = true;
-      return;
-    }
-    if (inSdkNotice) {
-      if (/trace-warnings/.test(line)) inSdkNotice = false;
-      return;
-    }
-    if (/error|warn/i.test(line)) log(`[offline] ${line}`);
-  };
-}
-
-function groupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Ends serverless-offline and everything it spawned (esbuild's service, workers): it leads its own
- * process group. SIGTERM first (it shuts its servers down), SIGKILL for whatever is left after 8 s, then
- * waits until the group is gone (killed members are reaped by init shortly after).
- */
-async function stopProcessGroup(child: ChildProcess): Promise<void> {
-  const pid = child.pid;
-  if (pid === undefined) return;
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, name);
-    } catch {
-      // The group is gone already.
-    }
-  };
-  if (child.exitCode === null && child.signalCode === null) {
-    await new Promise<void>((resolve) => {
-      const killer = setTimeout(() => signal('SIGKILL'), 8000);
-      child.once('exit', () => {
-        clearTimeout(killer);
-        resolve();
-      });
-      signal('SIGTERM');
-    });
-  }
-  // Anything left in the group (a worker that ignored SIGTERM) goes too.
-  signal('SIGKILL');
-  const deadline = Date.now() + 5000;
-  while (groupAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-}
-
-async function startOffline(input: {
-  serviceDir: string;
-  env: NodeJS.ProcessEnv;
-  httpPort: number;
-  lambdaPort: number;
-  timeoutMs: number;
-  output: (line: string) => void;
-}): Promise<ChildProcess> {
-  const serverlessBin = require.resolve('serverless/bin/serverless.js', { paths: [input.serviceDir] });
-  const child = spawn(
-    process.execPath,
-    [
-      serverlessBin,
-      'offline',
-      'start',
-      '--stage',
-      STAGE,
-      '--host',
-      '127.0.0.1',
-      '--httpPort',
-      String(input.httpPort),
-      '--lambdaPort',
-      String(input.lambdaPort),
-      '--noTimeout',
-    ],
-    { cwd: input.serviceDir, env: input.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
-  let tail = '';
-  const onData = (data: Buffer) => {
-    const text = data.toString();
-    tail = (tail + text).slice(-4000);
-    for (const line of text.split('\n')) if (line.trim() !== '') input.output(line);
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  let exited: string | undefined;
-  child.once('exit', (code, signal) => {
-    exited = signal ?? String(code);
-  });
-  const deadline = Date.now() + input.timeoutMs;
-  while (!((await portAnswers(input.httpPort)) && (await portAnswers(input.lambdaPort)))) {
-    if (exited !== undefined) {
-      throw new Error(`serverless offline exited (${exited}) before it listened. Its output:\n${tail}`);
-    }
-    if (Date.now() > deadline) {
-      await stopProcessGroup(child);
-      throw new Error(`serverless offline did not listen within ${input.timeoutMs} ms. Its output:\n${tail}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return child;
+/** `preferred` when it is free, else a free port (and a line saying so); a free port when none is preferred. */
+async function choosePort(
+  preferred: number | undefined,
+  what: string,
+  log: (message: string) => void,
+): Promise<number> {
+  if (preferred === undefined) return findFreePort();
+  if (await portIsFree(preferred)) return preferred;
+  const port = await findFreePort();
+  log(`port ${preferred} is in use; ${what} listens on ${port} instead`);
+  return port;
 }
 
 /**
  * Starts the whole local system, as `npm run dev` does: DynamoDB Local and Redis (or the ones named by
- * DYNAMODB_ENDPOINT / REDIS_URL), the tables, serverless-offline (HTTP API + Lambda Invoke endpoint, on
- * free ports) and the local stream runner, which invokes handlers/stream-sync.ts in this process.
+ * DYNAMODB_ENDPOINT / REDIS_URL), watched and restarted if they die; the tables; serverless-offline (HTTP
+ * API on `httpPort` or a free port, Lambda Invoke endpoint on a free port) with the API docs; and the local
+ * stream runner, which invokes handlers/stream-sync.ts in this process. With `dataDir`, tables, stream
+ * checkpoints and the development secret survive a restart.
  *
  * Sets the handler configuration (endpoints, table names, AUTH_MODE=local-key, LOCAL_JWT_SECRET) in
  * `process.env`, because the in-process stream handler reads it on first use.
@@ -191,26 +121,55 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   const serviceDir = options.serviceDir ?? projectRoot;
   const user = options.user ?? 'dev-user';
   const cleanups: (() => Promise<void>)[] = [];
+  // Set once the services are supervised: stopping begins by telling the supervisor deaths are expected.
+  let stopWatching = () => {};
   const stopAll = async () => {
+    stopWatching();
     for (const cleanup of cleanups.splice(0).reverse()) {
       await cleanup().catch((error: unknown) => log(`while stopping: ${String(error)}`));
     }
   };
 
   try {
-    const stack: LocalStack = await startLocalStack(env, log);
+    const data =
+      options.dataDir === undefined
+        ? undefined
+        : prepareDevData(options.dataDir, { fresh: options.fresh === true });
+    const stack: LocalStack = await startLocalStack(
+      env,
+      log,
+      // Its own process group: a Ctrl-C reaches this process, which stops them in order.
+      data === undefined
+        ? { ownProcessGroup: true }
+        : { dynamodbDataDir: data.dynamodbDir, ownProcessGroup: true },
+    );
     cleanups.push(async () => {
-      log('stopping DynamoDB Local and redis-server');
-      await stack.stop();
+      // Only what this stack started: DYNAMODB_ENDPOINT / REDIS_URL services keep running.
+      const owned = [stack.dynamodb.owned && 'DynamoDB Local', stack.redis.owned && 'redis-server'].filter(
+        Boolean,
+      );
+      if (owned.length > 0) log(`stopping ${owned.join(' and ')}`);
+      await supervised.stop();
     });
+    const supervised = superviseLocalStack(stack, {
+      dynamodbDataDir: data?.dynamodbDir,
+      log,
+      giveUp: (message) => {
+        log(message);
+        (options.onFatal ?? (() => void stopAll()))(message);
+      },
+    });
+    stopWatching = () => supervised.stopWatching();
 
-    const secret = env.LOCAL_JWT_SECRET ?? randomBytes(32).toString('hex');
+    const secret = env.LOCAL_JWT_SECRET ?? data?.secret ?? randomBytes(32).toString('hex');
     const handlerEnv: Record<string, string> = {
       AWS_REGION: env.AWS_REGION ?? 'us-east-1',
       DYNAMODB_ENDPOINT: stack.dynamodb.url,
       REDIS_URL: stack.redis.url,
       AUTH_MODE: 'local-key',
       LOCAL_JWT_SECRET: secret,
+      // Locally a compact line per batch (the stream runner's) replaces CloudWatch's EMF JSON.
+      POWERTOOLS_METRICS_DISABLED: 'true',
       TABLE_VECTOR_EMBEDDINGS: env.TABLE_VECTOR_EMBEDDINGS ?? 'VectorEmbeddings',
       TABLE_BOT_COLLECTIONS: env.TABLE_BOT_COLLECTIONS ?? 'BotCollections',
       TABLE_BOT_DOCUMENTS: env.TABLE_BOT_DOCUMENTS ?? 'BotDocuments',
@@ -229,26 +188,43 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     // The in-process stream handler builds its clients from process.env on first use.
     Object.assign(process.env, handlerEnv);
 
-    const [httpPort, lambdaPort] = [await findFreePort(), await findFreePort()];
-    log('starting serverless offline (bundling the functions with esbuild)');
-    const offline = await startOffline({
-      serviceDir,
-      env: {
-        ...env,
-        ...handlerEnv,
-        SLS_TELEMETRY_DISABLED: '1',
-        SLS_NOTIFICATIONS_MODE: 'off',
-        SLS_DEPRECATION_DISABLE: '*',
-      },
-      httpPort,
-      lambdaPort,
-      timeoutMs: options.offlineStartTimeoutMs ?? 180_000,
-      output: options.offlineOutput ?? showOfflineProblems(log),
-    });
-    cleanups.push(async () => {
-      log('stopping serverless offline');
-      await stopProcessGroup(offline);
-    });
+    let offline: ChildProcess | undefined;
+    let httpUrl = '';
+    let lambdaEndpoint = '';
+    let docsUrl = '';
+    if (options.http !== false) {
+      const httpPort = await choosePort(options.httpPort, 'the HTTP API (openapi.yaml names 3000)', log);
+      const lambdaPort = await findFreePort();
+      log('starting serverless offline (bundling the functions with esbuild)');
+      const child = await startOffline({
+        serviceDir,
+        env: {
+          ...env,
+          ...handlerEnv,
+          SLS_TELEMETRY_DISABLED: '1',
+          SLS_NOTIFICATIONS_MODE: 'off',
+          SLS_DEPRECATION_DISABLE: '*',
+        },
+        httpPort,
+        lambdaPort,
+        timeoutMs: options.offlineStartTimeoutMs ?? 180_000,
+        output: options.offlineOutput ?? showOfflineProblems(log),
+      });
+      offline = child;
+      cleanups.push(async () => {
+        log('stopping serverless offline');
+        await stopProcessGroup(child);
+      });
+      httpUrl = `http://127.0.0.1:${httpPort}`;
+      lambdaEndpoint = `http://127.0.0.1:${lambdaPort}`;
+      const docs = await startApiDocs({
+        port: await choosePort(options.docsPort, 'the API docs', log),
+        openapiFile: join(serviceDir, 'openapi.yaml'),
+        apiUrl: `http://localhost:${httpPort}`,
+      });
+      cleanups.push(() => docs.stop());
+      docsUrl = docs.url;
+    }
 
     const { handler } = (await import('../../handlers/stream-sync')) as { handler: StreamHandler };
     const streamsClient = new DynamoDBStreamsClient({
@@ -270,13 +246,23 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
           : streamsClient,
       dynamodbClient: dynamodb,
       tableName: config.tables.vectorEmbeddings,
-      handler,
+      handler: withBatchLines(handler, (line) => log(`[stream] ${line}`)),
       settings: await loadStreamSettings(join(serviceDir, 'serverless.yml'), 'streamSync'),
       functionName: `${SERVICE}-${STAGE}-streamSync`,
       onFailureFile: join(stateDir, 'stream-failures.jsonl'),
+      ...(data === undefined ? {} : { checkpoints: data.checkpointsFile }),
       log: {
         ...consoleRunnerLog,
-        info: (message) => log(`[stream] ${message}`),
+        info: (message, ...attributes) => {
+          const resumed = attributes.find((a) => typeof a.resumedShards === 'number')?.resumedShards;
+          const from =
+            resumed === undefined
+              ? ''
+              : resumed === 0
+                ? ' from the oldest record'
+                : ` resuming ${resumed} shard(s) from the checkpoints`;
+          log(`[stream] ${message}${from}`);
+        },
       },
     });
     await mkdir(stateDir, { recursive: true });
@@ -289,8 +275,9 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     });
 
     const info: DevStackInfo = {
-      httpUrl: `http://127.0.0.1:${httpPort}`,
-      lambdaEndpoint: `http://127.0.0.1:${lambdaPort}`,
+      httpUrl,
+      lambdaEndpoint,
+      docsUrl,
       region: config.region,
       ingestFunctionName: `${SERVICE}-${STAGE}-sqsIngest`,
       dynamodbEndpoint: stack.dynamodb.url,
@@ -300,6 +287,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       user,
       secret,
       pid: process.pid,
+      data: data === undefined ? null : { dir: data.dir, state: data.state },
     };
     if (options.stateFile !== undefined) {
       const stateFile = options.stateFile;
@@ -310,7 +298,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     return {
       ...info,
       streamRunner,
-      offlinePid: offline.pid,
+      offlinePid: offline?.pid,
       stop: () => {
         stopped ??= stopAll();
         return stopped;

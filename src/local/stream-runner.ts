@@ -525,8 +525,8 @@ export class StreamRunner {
           // With no position yet we were reading from the trim horizon anyway: nothing can be lost (DynamoDB
           // Local answers this way on a fresh shard), so it is no error.
           if (position === undefined) {
-            this.log.info(
-              `${shard.info.shardId}: the trim horizon moved while starting; reading from the oldest record`,
+            this.log.debug(
+              `${shard.info.shardId}: started before the oldest record DynamoDB still holds; reading from there (nothing missed)`,
             );
           } else {
             this.log.error(

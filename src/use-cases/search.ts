@@ -12,7 +12,7 @@ import {
 import { type CompiledFilter, compileFilter, filterMask, matchesFilter } from '../domain/search-filter';
 import type { SearchFilter } from '../domain/search-request';
 import type { BotCollection, ChunkMetadata, SearchHit, StoredChunk } from '../domain/types';
-import { NotFoundError, ValidationError } from '../errors';
+import { CacheUnavailableError, NotFoundError, ValidationError } from '../errors';
 import type { BotRegistry, ChunkStore, SnapshotRow, SnapshotStore } from '../ports';
 import type { CachedSnapshot, SnapshotCache } from './snapshot-cache';
 
@@ -90,7 +90,10 @@ export function makeSearch(deps: SearchDeps): Search {
         if (results !== null) return { results, source: 'snapshot' };
       } catch (error) {
         redisUp = false;
-        deps.logger.warn('Redis unavailable; searching DynamoDB', { botId, error });
+        // A known outage was reported once by the circuit breaker; only a surprise is worth a line.
+        if (!(error instanceof CacheUnavailableError)) {
+          deps.logger.warn('Redis unavailable; searching DynamoDB', { botId, error });
+        }
       }
     }
     const results = await fromDynamoDb(deps, botId, epoch, query, filter, options, redisUp);
@@ -177,7 +180,9 @@ async function fromDynamoDb(
     try {
       ticket = await snapshots.beginRebuild(botId, epoch);
     } catch (error) {
-      deps.logger.warn('Could not start a snapshot rebuild', { botId, error });
+      if (!(error instanceof CacheUnavailableError)) {
+        deps.logger.warn('Could not start a snapshot rebuild', { botId, error });
+      }
     }
   }
   const selector = new TopKSelector<StoredChunk>(options.limit);
@@ -207,7 +212,8 @@ async function fromDynamoDb(
       );
       deps.logger.info('Snapshot rebuild finished', { botId, published, chunks: everyChunk.length });
     } catch (error) {
-      deps.logger.warn('Snapshot rebuild failed', { botId, error });
+      if (!(error instanceof CacheUnavailableError))
+        deps.logger.warn('Snapshot rebuild failed', { botId, error });
     }
     return top.map((hit) => toHit(hit.ref, hit.ref.text, hit.score));
   }

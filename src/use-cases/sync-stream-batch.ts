@@ -7,7 +7,7 @@ import {
   sequenceNumberOf,
   snapshotChangeOf,
 } from '../domain/stream-change';
-import { ValidationError } from '../errors';
+import { CacheUnavailableError, ValidationError } from '../errors';
 import type { BotCountsState, BotStats, SnapshotChange, SnapshotStore } from '../ports';
 
 /** The few logger methods the stream needs; a Powertools Logger satisfies it. */
@@ -260,6 +260,8 @@ async function applySnapshot(
     ]);
     return true;
   } catch (error) {
+    // Redis known to be down: the circuit breaker said so once; every bot of every batch would repeat it.
+    if (error instanceof CacheUnavailableError) return false;
     deps.log.warn('Snapshot not updated; marking it stale (snapshot_epoch + 1) so readers rebuild it', {
       botId,
       changes: changes.length,

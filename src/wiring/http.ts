@@ -1,13 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDocumentCatalog } from '../adapters/dynamodb/document-catalog';
-import { RedisSnapshotStore } from '../adapters/redis/snapshot-store';
 import { type AuthenticatedEvent, authenticate } from '../auth/caller';
 import type { Config } from '../config';
 import { ScoreBuffer } from '../domain/scoring';
 import { makeSearch, type Search } from '../use-cases/search';
 import { SnapshotCache } from '../use-cases/snapshot-cache';
-import { baseDeps } from './base';
+import { baseDeps, guardedSnapshotStore } from './base';
 import { searchKernel } from './search-kernel';
 import { type WriteDeps, writeDeps } from './write-path';
 
@@ -36,8 +35,7 @@ export function httpDeps(): HttpDeps {
   if (deps === undefined) {
     const base = baseDeps();
     const write = writeDeps();
-    const snapshots =
-      base.redis === null ? null : new RedisSnapshotStore(base.redis, base.config.redisKeyPrefix);
+    const snapshots = guardedSnapshotStore(base);
     deps = {
       bots: write.bots,
       chunks: write.chunks,

@@ -1,7 +1,6 @@
 import { DynamoBotStats } from '../adapters/dynamodb/bot-stats';
-import { RedisSnapshotStore } from '../adapters/redis/snapshot-store';
 import type { SyncStreamBatchDeps } from '../use-cases/sync-stream-batch';
-import { type BaseDeps, baseDeps } from './base';
+import { type BaseDeps, baseDeps, guardedSnapshotStore } from './base';
 
 /** What handlers/stream-sync.ts needs: the use case's dependencies plus the logger and metrics to report. */
 export type StreamDeps = {
@@ -31,7 +30,7 @@ export function streamDeps(): StreamDeps {
           streamClaimsTable: config.tables.streamClaims,
           defaultEmbeddingDimension: config.defaultEmbeddingDimension,
         }),
-        snapshots: base.redis === null ? null : new RedisSnapshotStore(base.redis, config.redisKeyPrefix),
+        snapshots: guardedSnapshotStore(base),
         log: logger,
         defaultEmbeddingDimension: config.defaultEmbeddingDimension,
       },

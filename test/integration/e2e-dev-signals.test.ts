@@ -67,7 +67,12 @@ describe('npm run dev', () => {
     'leaves no java, redis-server or serverless process behind when npm gets SIGTERM',
     async () => {
       const stateFile = join(dir, 'dev.json');
-      const env: NodeJS.ProcessEnv = { ...process.env, DEV_STATE_FILE: stateFile };
+      // Its data in the test's folder, not the checkout's .local/data.
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        DEV_STATE_FILE: stateFile,
+        DEV_DATA_DIR: join(dir, 'data'),
+      };
       // Its own DynamoDB Local and redis-server, not the test suite's.
       delete env.DYNAMODB_ENDPOINT;
       delete env.REDIS_URL;

@@ -33,8 +33,16 @@ async function untilRedisAnswers(): Promise<void> {
   }
 }
 
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met within 20 s');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe('search while Redis is down', () => {
-  it('answers from DynamoDB with the same results, warns, and uses the snapshot again once Redis is back', async () => {
+  it('answers from DynamoDB with the same results, warns once, stops calling Redis, and uses the snapshot again once Redis is back', async () => {
     const botId = `bot-${randomUUID()}`;
     await world.bots.putOwned(botId, 'owner', { embedding_dimension: dimension });
     await world.chunks.put(randomChunks(botId, 200, dimension, rng(31)));
@@ -52,11 +60,27 @@ describe('search while Redis is down', () => {
     whileDown.results.forEach((hit, i) => {
       expect(Math.abs(hit.score - (cached.results[i]?.score as number))).toBeLessThan(1e-6);
     });
-    expect(world.logger.warnings).toContain('Redis unavailable; searching DynamoDB');
+    // Whichever noticed first (the failed call or the client's reconnection), the outage is reported.
+    expect(world.logger.warnings.some((w) => /Redis is unreachable|Redis unavailable/.test(w))).toBe(true);
+
+    // Once Redis is known to be down, searches do not touch it: each answers without a connect attempt.
+    await until(() => world.breaker.isOpen);
+    const attempts = world.breaker.stats.attempts;
+    const warnings = world.logger.warnings.length;
+    for (let i = 0; i < 10; i++) {
+      const answer = await world.search(botId, query, { limit: 5 });
+      expect(answer.source).toBe('dynamodb');
+      expect(answer.results.map((hit) => hit.chunk_id)).toEqual(cached.results.map((hit) => hit.chunk_id));
+    }
+    expect(world.breaker.stats.attempts).toBe(attempts);
+    expect(world.logger.warnings.length).toBe(warnings);
+    expect(world.logger.warnings.filter((w) => /Redis is unreachable/.test(w))).toHaveLength(1);
 
     // Same port, empty memory: what a restarted (or failed-over) cache node looks like.
     redisServer = await startRedisServer({ port: redisServer.port });
     await untilRedisAnswers();
+    await until(() => !world.breaker.isOpen);
+    expect(world.logger.infos.filter((line) => /Redis answers again/.test(line))).toHaveLength(1);
     const afterRestart = await world.search(botId, query, { limit: 5 });
     const rebuilt = await world.search(botId, query, { limit: 5 });
     expect(afterRestart.source).toBe('dynamodb');

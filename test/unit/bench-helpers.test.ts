@@ -1,6 +1,7 @@
 import { latencyChart } from '../../bench/chart';
 import { generateDataset, generateQueries, prefixOf } from '../../bench/data';
 import { itemSize, significantDigits, valueSize, writeUnits } from '../../bench/item-size';
+import { parseOptions } from '../../bench/options';
 import { renderMarkdown } from '../../bench/report';
 import { seededRng } from '../../bench/rng';
 import { exactTopK, meanRecallAtK, percentile, recallAtK } from '../../bench/stats';
@@ -145,6 +146,7 @@ describe('bench report', () => {
       bookkeeping: [],
       batchCost: [],
       freshness: [],
+      outage: [],
       memory: [],
       kernel: [{ n: 1000, searches: 40, widened: 2, widenings: 3, exhaustive: 0 }],
       notes: [],
@@ -159,5 +161,18 @@ describe('bench report', () => {
     expect(markdown).toMatch(/\| 1k \| 40 \| 2 \(5\.0%\) \| 3 \| 0 \|/);
     expect(markdown).toContain('skipped: too slow');
     expect(markdown).toContain('MALLOC_CONF=thp:always');
+  });
+});
+
+describe('bench options', () => {
+  it('writes to the git-ignored bench/out/ unless --publish is given', () => {
+    expect(parseOptions([]).publish).toBe(false);
+    expect(parseOptions(['--quick']).publish).toBe(false);
+    expect(parseOptions(['--quick', '--publish']).publish).toBe(true);
+    expect(() => parseOptions(['--publsh'])).toThrow(/unknown flag --publsh/);
+  });
+
+  it('knows the outage suite', () => {
+    expect(parseOptions(['--only=outage']).suites).toEqual(['outage']);
   });
 });

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import definitions from '../../infra/tables.json';
 import { loadUsearchInt8Scan, usearchBinaryCandidates } from '../../src/adapters/native/usearch-scan';
+import { parseServerlessYaml } from '../../src/local/stream-settings';
 
 /**
  * Runs `serverless package --stage dev` (offline: no AWS credentials, no network) into a temp dir and
@@ -278,6 +279,18 @@ describe('serverless package --stage dev', () => {
         expect(variables).not.toHaveProperty('LOCAL_JWT_SECRET');
         expect(variables).not.toHaveProperty('DYNAMODB_ENDPOINT');
       }
+    });
+
+    it('runs every function on nodejs22.x, a supported Lambda runtime, with esbuild targeting the same Node', async () => {
+      const functions = ofType('AWS::Lambda::Function');
+      expect(functions.length).toBeGreaterThan(0);
+      for (const [id, fn] of functions) {
+        expect({ id, runtime: fn.Properties.Runtime }).toEqual({ id, runtime: 'nodejs22.x' });
+      }
+      const settings = parseServerlessYaml(await readFile(join(root, 'serverless.yml'), 'utf8')) as {
+        custom: { esbuild: { target: string } };
+      };
+      expect(settings.custom.esbuild.target).toBe('node22');
     });
 
     it('packages each function as its own esbuild bundle without node_modules (but the search binary)', async () => {

@@ -1,0 +1,48 @@
+import type { StoredChunk } from '../../domain/types';
+import type { RebuildTicket, Snapshot, SnapshotChange, SnapshotStore } from '../../ports';
+import type { RedisCircuitBreaker } from './circuit-breaker';
+
+/**
+ * A SnapshotStore whose every call goes through the Redis client's circuit breaker: while Redis is known
+ * to be down, each call fails at once with CacheUnavailableError instead of waiting on a reconnection.
+ */
+export class GuardedSnapshotStore implements SnapshotStore {
+  constructor(
+    private readonly inner: SnapshotStore,
+    private readonly breaker: RedisCircuitBreaker,
+  ) {}
+
+  applyChanges(botId: string, changes: SnapshotChange[]): Promise<void> {
+    // Nothing to send: no reason to refuse (or to count an attempt).
+    if (changes.length === 0) return Promise.resolve();
+    return this.breaker.run(() => this.inner.applyChanges(botId, changes));
+  }
+
+  currentVersion(botId: string): Promise<{ version: string; epoch: number } | null> {
+    return this.breaker.run(() => this.inner.currentVersion(botId));
+  }
+
+  read(botId: string): Promise<Snapshot | null> {
+    return this.breaker.run(() => this.inner.read(botId));
+  }
+
+  texts(botId: string, chunkIds: string[]): Promise<string[] | null> {
+    return this.breaker.run(() => this.inner.texts(botId, chunkIds));
+  }
+
+  beginRebuild(botId: string, epoch: number): Promise<RebuildTicket | null> {
+    return this.breaker.run(() => this.inner.beginRebuild(botId, epoch));
+  }
+
+  commitRebuild(
+    ticket: RebuildTicket,
+    chunks: StoredChunk[],
+    reread: (chunkIds: string[]) => Promise<StoredChunk[]>,
+  ): Promise<boolean> {
+    return this.breaker.run(() => this.inner.commitRebuild(ticket, chunks, reread));
+  }
+
+  drop(botId: string): Promise<void> {
+    return this.breaker.run(() => this.inner.drop(botId));
+  }
+}
