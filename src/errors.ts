@@ -61,3 +61,11 @@ export class PrerequisiteError extends Error {
 export class DrainTimeoutError extends Error {
   override readonly name = 'DrainTimeoutError';
 }
+
+/**
+ * Qdrant could not be read (unreachable, refused the key, no such collection or vector); the message says
+ * what to check. Thrown by the migration's Qdrant reader and its setup.
+ */
+export class QdrantSourceError extends Error {
+  override readonly name = 'QdrantSourceError';
+}
