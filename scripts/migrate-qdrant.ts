@@ -126,7 +126,8 @@ function progressPrinter(resumedAt: number): (p: MigrationProgress) => void {
 async function main(): Promise<number> {
   const args = parseCommandLine(process.argv.slice(2));
   const resume = args.resume === undefined ? undefined : readResumeFile(args.resume, args);
-  if (resume === undefined || args.dryRun) writeFileSync(args.rejects, '');
+  // A fresh run starts a fresh rejects file; a resumed one adds to it. None is made while nothing is rejected.
+  if ((resume === undefined || args.dryRun) && existsSync(args.rejects)) writeFileSync(args.rejects, '');
   const config = loadConfig(process.env);
   const dynamodb = createDynamoDbClient(config);
   const documents = createDocumentClient(dynamodb);
