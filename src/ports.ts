@@ -9,6 +9,8 @@ export type SnapshotRow = {
   filename: string;
   chunk_index: number;
   metadata: ChunkMetadata;
+  /** For filters on created_at; absent in rows written before it was kept. */
+  created_at?: string;
 };
 
 /** One change to a bot's snapshot, as a stream record implies it. Applying one twice is harmless. */

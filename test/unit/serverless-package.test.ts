@@ -190,6 +190,7 @@ describe('serverless package --stage dev', () => {
   describe('HTTP API', () => {
     const routes: [string, string][] = [
       ['POST /bots/{botId}/search', 'handlers/http-search.handler'],
+      ['POST /bots/{botId}/search/batch', 'handlers/http-search-batch.handler'],
       ['PUT /bots/{botId}', 'handlers/http-put-bot.handler'],
       ['GET /bots/{botId}', 'handlers/http-get-bot.handler'],
       ['DELETE /bots/{botId}', 'handlers/http-delete-bot.handler'],
@@ -198,7 +199,7 @@ describe('serverless package --stage dev', () => {
       ['DELETE /bots/{botId}/documents/{filename}', 'handlers/http-delete-document.handler'],
     ];
 
-    it('has exactly the seven routes', () => {
+    it('has exactly the eight routes', () => {
       const keys = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
       expect(keys.sort()).toEqual(routes.map(([key]) => key).sort());
     });
@@ -247,7 +248,7 @@ describe('serverless package --stage dev', () => {
 
     it('packages each function as its own esbuild bundle without node_modules', async () => {
       const functions = ofType('AWS::Lambda::Function');
-      expect(functions).toHaveLength(9);
+      expect(functions).toHaveLength(10);
       for (const [id, fn] of functions) {
         const key = (fn.Properties.Code as { S3Key: string }).S3Key;
         const zipName = key.split('/').pop() as string;
@@ -425,7 +426,7 @@ describe('serverless print --stage local', () => {
     const httpEvents = Object.values(config.functions).flatMap((fn) =>
       (fn.events ?? []).flatMap((e) => (e.httpApi === undefined ? [] : [e.httpApi])),
     );
-    expect(httpEvents).toHaveLength(7);
+    expect(httpEvents).toHaveLength(8);
     // A null authorizer is dropped when the template is compiled.
     for (const event of httpEvents) expect(event.authorizer ?? null).toBeNull();
   });
@@ -469,7 +470,7 @@ describe('serverless print --stage prod', () => {
     const httpEvents = Object.values(config.functions).flatMap((fn) =>
       (fn.events ?? []).flatMap((e) => (e.httpApi === undefined ? [] : [e.httpApi])),
     );
-    expect(httpEvents).toHaveLength(7);
+    expect(httpEvents).toHaveLength(8);
     for (const event of httpEvents) expect(event.authorizer).toEqual({ name: 'jwtAuthorizer' });
     expect(config.provider.environment).toMatchObject({
       AUTH_MODE: 'authorizer',
