@@ -113,7 +113,10 @@ export class Ranker<T> {
     const { limit, offset, mmr } = this.plan;
     if (this.top === undefined) {
       const groups: RankedGroup<T>[] = [];
-      for (const [id, selector] of this.groups) groups.push({ id, hits: selector.sorted() });
+      for (const [id, selector] of this.groups) {
+        const hits = selector.sorted();
+        if (hits.length > 0) groups.push({ id, hits });
+      }
       groups.sort((a, b) => (ranksAbove(a.hits[0] as ScoredRef<T>, b.hits[0] as ScoredRef<T>) ? -1 : 1));
       const kept = groups.slice(0, limit);
       return { hits: kept.flatMap((g) => g.hits), groups: kept };
