@@ -284,7 +284,9 @@ function expectHits(actual: SearchResult['results'], expected: Ref[], context: u
     context,
     ids: expected.map((r) => r.chunk_id),
   });
-  actual.forEach((hit, i) => expect(Math.abs(hit.score - (expected[i] as Ref).score)).toBeLessThan(1e-5));
+  actual.forEach((hit, i) => {
+    expect(Math.abs(hit.score - (expected[i] as Ref).score)).toBeLessThan(1e-5);
+  });
 }
 
 beforeAll(async () => {
@@ -342,9 +344,9 @@ describe('search features, snapshot and DynamoDB fallback against a brute-force 
       expectHits(snapshot.results, expected, { seed, q, offset });
       expectHits(dynamodb.results, expected, { seed, q, offset });
       expect(snapshot.results.map((h) => h.vector)).toEqual(dynamodb.results.map((h) => h.vector));
-      snapshot.results.forEach((hit, i) =>
-        expect(hit.vector).toEqual(unit32((expected[i] as Ref).chunk.embedding)),
-      );
+      snapshot.results.forEach((hit, i) => {
+        expect(hit.vector).toEqual(unit32((expected[i] as Ref).chunk.embedding));
+      });
     }
   });
 

@@ -38,7 +38,13 @@ describe('search filter syntax', () => {
   it.each([
     [{ must: [{ key: 'x', match: { value: 1 } }] }, 'filter.must[0].key', /not a filterable key/],
     [
-      { must: [{}, {}, { key: 'chunk_index', range: { gtx: 3 } }] },
+      {
+        must: [
+          { has_id: ['a'] },
+          { is_null: { key: 'metadata.a' } },
+          { key: 'chunk_index', range: { gtx: 3 } },
+        ],
+      },
       'filter.must[2].range.gtx',
       /not a known operator/,
     ],
