@@ -373,9 +373,9 @@ describe('search features, snapshot and DynamoDB fallback against a brute-force 
       };
       for (const answer of await both(query, options)) {
         expect(answer.groups?.map((g) => g.id)).toEqual(expected.map(([id]) => id));
-        answer.groups?.forEach((group, i) =>
-          expectHits(group.hits, (expected[i] as [string, Ref[]])[1], { seed, q, group: group.id }),
-        );
+        answer.groups?.forEach((group, i) => {
+          expectHits(group.hits, (expected[i] as [string, Ref[]])[1], { seed, q, group: group.id });
+        });
       }
     }
   });
