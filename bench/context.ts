@@ -56,6 +56,7 @@ export class BenchContext {
       batchCost: [],
       freshness: [],
       memory: [],
+      features: [],
       notes: [],
     };
   }

@@ -192,26 +192,20 @@ function rankSnapshot(
   const scores = scoreRows(snapshot.vectors, dim, rowCount, query, mask, buffer);
   const threshold = options.scoreThreshold ?? Number.NEGATIVE_INFINITY;
   const ranker = rankerFor<number>(options);
-  const offer = (rows: Iterable<number>, group: string) => {
+  // Most rows fail `mightAccept` and never touch their id.
+  const offer = (row: number, group: string) => {
+    if (mask !== undefined && mask[row] === 0) return;
+    const score = scores[row] as number;
+    if (score < threshold) return;
     const selector = ranker.selectorFor(group);
-    // Most rows fail `mightAccept` and never touch their id.
-    for (const row of rows) {
-      if (mask !== undefined && mask[row] === 0) continue;
-      const score = scores[row] as number;
-      if (score < threshold || !selector.mightAccept(score)) continue;
-      selector.offer(score, ids[row] as string, row);
-    }
+    if (selector.mightAccept(score)) selector.offer(score, ids[row] as string, row);
   };
   if (ranker.grouped) {
-    for (const [filename, rows] of cached.rowsByFilename) offer(rows, filename);
+    for (const [filename, rows] of cached.rowsByFilename) for (const row of rows) offer(row, filename);
   } else {
-    offer(allRows(rowCount), '');
+    for (let row = 0; row < rowCount; row++) offer(row, '');
   }
   return ranker.finish((row) => snapshot.vectors.subarray(row * dim, (row + 1) * dim), query);
-}
-
-function* allRows(count: number): Generator<number> {
-  for (let row = 0; row < count; row++) yield row;
 }
 
 /**

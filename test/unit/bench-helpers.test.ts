@@ -144,6 +144,7 @@ describe('bench report', () => {
       batchCost: [],
       freshness: [],
       memory: [],
+      features: [],
       notes: [],
     };
     const markdown = renderMarkdown(results);
