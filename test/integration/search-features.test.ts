@@ -3,6 +3,7 @@ import { ScoreBuffer } from '../../src/domain/scoring';
 import type { SearchFilter } from '../../src/domain/search-request';
 import type { StoredChunk } from '../../src/domain/types';
 import { makeSearch, type Search, type SearchOptions, type SearchResult } from '../../src/use-cases/search';
+import { AUTHORS, DAY, EPOCH, filterGenerator, LANGS, TAGS } from '../fixtures/random-filters';
 import {
   CapturingLogger,
   randomVector,
@@ -21,12 +22,7 @@ const DIM = 24;
 const COUNT = 1000;
 const seed = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
 const random = rng(seed);
-const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-const LANGS = ['en', 'de', 'fr', 'es'];
-const TAGS = ['faq', 'howto', 'legal', 'news', 'api'];
-const AUTHORS = ['ann', 'bob', 'cy'];
-const DAY = 86_400_000;
-const EPOCH = Date.parse('2025-01-01T00:00:00.000Z');
+const { pick, randomFilter } = filterGenerator(random);
 
 let world: SearchWorld;
 let fallback: Search;
@@ -146,67 +142,6 @@ function filterHolds(chunk: StoredChunk, f: Json): boolean {
   const should = listOf(f.should);
   if (should.length > 0 && !should.some((c) => conditionHolds(chunk, c))) return false;
   return true;
-}
-
-// ---- Random filters over every key and operator. ----
-
-function randomTimestamp(): string {
-  const t = EPOCH + Math.floor(random() * 365) * DAY;
-  // Other offsets than Z, to show timestamps compare as instants.
-  return random() < 0.5 ? new Date(t).toISOString() : new Date(t).toISOString().replace('Z', '+00:00');
-}
-
-function randomCondition(depth: number): Json {
-  const kind = Math.floor(random() * (depth < 2 ? 12 : 11));
-  switch (kind) {
-    case 0:
-      return { key: 'metadata.lang', match: { value: pick(LANGS) } };
-    case 1:
-      return { key: 'metadata.tags', match: { any: [pick(TAGS), pick(TAGS)] } };
-    case 2:
-      return { key: 'metadata.lang', match: { except: [pick(LANGS), pick(LANGS)] } };
-    case 3: {
-      const a = Math.floor(random() * 100);
-      return { key: 'metadata.rank', range: random() < 0.5 ? { gte: a } : { gt: a, lt: a + 40 } };
-    }
-    case 4:
-      return { key: 'chunk_index', range: { lte: Math.floor(random() * 40) } };
-    case 5:
-      return {
-        key: 'created_at',
-        range: random() < 0.5 ? { gte: randomTimestamp() } : { lt: randomTimestamp() },
-      };
-    case 6:
-      return { key: 'metadata.published', range: { gt: randomTimestamp() } };
-    case 7:
-      return { is_empty: { key: pick(['metadata.tags', 'metadata.note', 'metadata.author.name']) } };
-    case 8:
-      return { is_null: { key: 'metadata.note' } };
-    case 9:
-      return {
-        key: 'filename',
-        match: { any: Array.from({ length: 10 }, () => `doc-${Math.floor(random() * 60)}.md`) },
-      };
-    case 10:
-      return { key: 'metadata.author.name', match: { value: pick(AUTHORS) } };
-    default:
-      return randomFilter(depth + 1);
-  }
-}
-
-function randomFilter(depth = 1): Json {
-  const filter: Json = {};
-  const clauses = ['must', 'should', 'must_not'].filter(() => random() < 0.6);
-  for (const clause of clauses.length === 0 ? ['must'] : clauses) {
-    const n = 1 + Math.floor(random() * 3);
-    filter[clause] =
-      n === 1 && random() < 0.3
-        ? randomCondition(depth)
-        : Array.from({ length: n }, () => randomCondition(depth));
-  }
-  if (depth === 1 && random() < 0.15) filter.metadata = { lang: pick(LANGS) };
-  if (depth === 1 && random() < 0.1) filter.filename = `doc-${Math.floor(random() * 60)}.md`;
-  return filter;
 }
 
 // ---- Brute-force ranking. ----
