@@ -37,7 +37,14 @@ export type MappedPoint = {
 };
 
 /** A point that cannot be a chunk, and why (written to the rejects file). */
-export type RejectedPoint = { kind: 'reject'; id: string; botId: string | undefined; reason: string };
+export type RejectedPoint = {
+  kind: 'reject';
+  id: string;
+  botId: string | undefined;
+  /** As in MappedPoint. */
+  botValue: string | number | undefined;
+  reason: string;
+};
 
 /** The chunk_id of a point: its id exactly as Qdrant wrote it. */
 export function chunkIdOf(id: PointId): string {
@@ -113,7 +120,7 @@ export function mapPoint(point: QdrantPoint, options: PointMappingOptions): Mapp
     else if (typeof value === 'string' || typeof value === 'number') botValue = value;
     botId = botValue === undefined || botValue === '' ? undefined : String(botValue);
   }
-  const reject = (reason: string): RejectedPoint => ({ kind: 'reject', id, botId, reason });
+  const reject = (reason: string): RejectedPoint => ({ kind: 'reject', id, botId, botValue, reason });
   if (botId === undefined && options.bot.kind === 'payload') {
     return reject(`payload has no string or integer "${options.bot.key}" (the bot key)`);
   }

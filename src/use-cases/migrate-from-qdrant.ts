@@ -180,8 +180,7 @@ export async function migrateFromQdrant(
       });
       const botId = mapped.kind === 'chunk' ? mapped.chunk.bot_id : mapped.botId;
       if (botId !== undefined && state.bots[botId] === undefined) {
-        const value = mapped.kind === 'chunk' ? mapped.botValue : undefined;
-        state.bots[botId] = { value: value ?? (options.bot.kind === 'payload' ? botId : null), rejected: 0 };
+        state.bots[botId] = { value: mapped.botValue ?? null, rejected: 0 };
       }
       if (mapped.kind === 'reject') {
         state.rejected++;

@@ -211,16 +211,23 @@ describe('migrate:qdrant with bad points, payload bots and named vectors', () =>
       payload: { tenant: i % 3 === 0 ? tenantA : 77, text: `chunk ${i}`, file_name: 'f.md', chunk_index: i },
       vector: { text: vector(), image: [1, 2] },
     }));
+    // Scrolled first (integers before UUIDs) and rejected: the bot's count filter must still use 77, not "77".
+    points.push({
+      id: 0n,
+      payload: { tenant: 77, file_name: 'f.md' },
+      vector: { text: vector(), image: [1, 2] },
+    });
     const name = collection(points, {
       text: { size: DIMENSION, distance: 'Cosine' },
       image: { size: 2, distance: 'Dot' },
     });
     const run = await cli([
       ...['--url', qdrant.url, '--collection', name, '--bot-from-payload', 'tenant', '--vector', 'text'],
+      ...['--rejects', join(dir, 'payload-rejects.jsonl')],
     ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(new RegExp(`${tenantA}\\t10\\t0\\t10\\tok`));
-    expect(run.stdout).toMatch(/\n77\t20\t0\t20\tok/);
+    expect(run.stdout).toMatch(/\n77\t21\t1\t20\tok/);
     const a = await botChunks(tenantA);
     expect(a.map((c) => c.chunk_index).sort((x, y) => x - y)).toEqual([0, 3, 6, 9, 12, 15, 18, 21, 24, 27]);
     expect(a[0]?.metadata).toEqual({});
