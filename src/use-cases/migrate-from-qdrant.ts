@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from 'node:util';
 import type { EmbeddingEncoding } from '../config';
 import type { FieldMap } from '../domain/qdrant-field-map';
 import { type BotSource, mapPoint, type PointId, type RejectedPoint } from '../domain/qdrant-point';
@@ -93,6 +92,15 @@ export function chooseVector(vectors: QdrantVectorParams[], name: string | undef
   return vectors[0] as QdrantVectorParams;
 }
 
+/** JSON with object keys sorted: metadata as DynamoDB returns it may list keys in another order. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
 function sameChunk(a: StoredChunk, b: StoredChunk): boolean {
   if (
     a.text !== b.text ||
@@ -105,7 +113,7 @@ function sameChunk(a: StoredChunk, b: StoredChunk): boolean {
     return false;
   }
   for (let i = 0; i < a.embedding.length; i++) if (a.embedding[i] !== b.embedding[i]) return false;
-  return isDeepStrictEqual(a.metadata, b.metadata);
+  return canonicalJson(a.metadata) === canonicalJson(b.metadata);
 }
 
 /**
