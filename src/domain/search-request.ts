@@ -76,6 +76,12 @@ export const searchRequestSchema = z
       fail('mmr', 'cannot be combined with group_by');
     }
     const wanted = (request.offset ?? 0) + request.limit;
+    if (request.mmr !== undefined && wanted > MAX_MMR_CANDIDATES) {
+      fail(
+        'offset',
+        `with mmr, offset + limit may be at most ${MAX_MMR_CANDIDATES} (MMR re-ranks at most that many)`,
+      );
+    }
     if (request.mmr?.candidates !== undefined && request.mmr.candidates < wanted) {
       fail('mmr', `candidates (${request.mmr.candidates}) must be at least offset + limit (${wanted})`);
     }

@@ -113,6 +113,9 @@ describe('search filter syntax', () => {
       problem({ embedding: [1], limit: 10, offset: 5, mmr: { diversity: 0.5, candidates: 12 } }).field,
     ).toBe('mmr');
     expect(problem({ embedding: [1], mmr: { diversity: 1.5 } }).field).toBe('mmr.diversity');
+    expect(problem({ embedding: [1], limit: 10, offset: 995, mmr: { diversity: 0.5 } }).message).toContain(
+      'offset + limit may be at most 1000',
+    );
     expect(problem({ embedding: [1], group_by: 'metadata.lang' }).field).toBe('group_by');
     expect(searchQueryOf(parseWith(searchRequestSchema, { embedding: [1], group_by: 'filename' }))).toEqual({
       limit: 5,
