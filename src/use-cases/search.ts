@@ -118,6 +118,8 @@ export function makeSearch(deps: SearchDeps): Search {
         const answer = await fromSnapshot(deps, botId, epoch, query, filter, options);
         if (answer !== null) return { ...answer, source: 'snapshot' };
       } catch (error) {
+        // Ranking is plain computation: its failure is a bug to report, not Redis being away.
+        if (error instanceof NotARedisError) throw error.cause;
         redisUp = false;
         deps.logger.warn('Redis unavailable; searching DynamoDB', { botId, error });
       }
@@ -125,6 +127,11 @@ export function makeSearch(deps: SearchDeps): Search {
     const answer = await fromDynamoDb(deps, botId, epoch, query, filter, options, redisUp);
     return { ...answer, source: 'dynamodb' };
   };
+}
+
+/** Carries an error of the snapshot path that did not come from Redis through the Redis fallback. */
+class NotARedisError {
+  constructor(readonly cause: unknown) {}
 }
 
 /** Whether the filter reads created_at anywhere (rows of older snapshots lack it). */
@@ -153,7 +160,12 @@ async function fromSnapshot(
   }
   // A snapshot written before rows kept created_at cannot answer a filter on it; DynamoDB can.
   if (readsCreatedAt(filter) && !cached.hasCreatedAt) return null;
-  const ranked = rankSnapshot(cached, query, filter, options, deps.scores);
+  let ranked: Ranked<number>;
+  try {
+    ranked = rankSnapshot(cached, query, filter, options, deps.scores);
+  } catch (error) {
+    throw new NotARedisError(error);
+  }
   if (ranked.hits.length === 0)
     return { results: [], ...(ranked.groups === undefined ? {} : { groups: [] }) };
   const rows = ranked.hits.map((hit) => hit.ref);
