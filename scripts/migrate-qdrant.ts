@@ -111,7 +111,8 @@ function progressPrinter(resumedAt: number): (p: MigrationProgress) => void {
   return (p) => {
     const now = Date.now();
     const done = p.read >= p.total;
-    if (!done && now - lastLine < 1000 && process.stderr.isTTY) return;
+    // A terminal line is redrawn in place each second; a log gets a line every 5 s.
+    if (!done && now - lastLine < (process.stderr.isTTY ? 1000 : 5000)) return;
     lastLine = now;
     const seconds = Math.max((now - started) / 1000, 1e-3);
     const rate = (p.read - resumedAt) / seconds;
