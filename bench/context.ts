@@ -59,6 +59,7 @@ export class BenchContext {
       outage: [],
       memory: [],
       kernel: [],
+      features: [],
       notes: [],
     };
   }

@@ -1,5 +1,5 @@
 /** What one run of the benchmark measures, from its command-line flags. */
-export const SUITES = ['latency', 'write', 'batch', 'freshness', 'memory', 'outage'] as const;
+export const SUITES = ['latency', 'write', 'batch', 'freshness', 'memory', 'outage', 'features'] as const;
 export type Suite = (typeof SUITES)[number];
 
 export type BenchOptions = {
@@ -28,6 +28,8 @@ export type BenchOptions = {
   /** Sizes of the memory and stream-batch-cost suites. */
   memorySizes: number[];
   batchCostSizes: number[];
+  /** Sizes of the search-features suite (filters, groups, MMR as ratios to plain search). */
+  featureSizes: number[];
   /** Timing of one method at one size stops after this much (once it has its minimum runs). */
   budgetMsPerMethod: number;
   freshnessRuns: number;
@@ -36,7 +38,7 @@ export type BenchOptions = {
   publish: boolean;
 };
 
-export const USAGE = `npm run bench -- [--quick] [--list-10k] [--publish] [--only=latency,write,batch,freshness,memory,outage]
+export const USAGE = `npm run bench -- [--quick] [--list-10k] [--publish] [--only=latency,write,batch,freshness,memory,outage,features]
   --quick     smaller sizes and fewer queries (under two minutes)
   --only=...  run only the named suites (results.md then holds only their tables)
   --list-10k  also time (a) and (b, List) at 10k chunks: one run each, several minutes,
@@ -73,6 +75,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       stockRedisSizes: [1_000],
       memorySizes: [10_000],
       batchCostSizes: [1_000, 10_000],
+      featureSizes: [100_000],
       queries: 20,
       runs: { inMemory: 40, snapshotCold: 8, snapshotWarm: 40, dynamoBinary: 5, dynamoList: 1 },
       budgetMsPerMethod: 3_000,
@@ -91,6 +94,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     stockRedisSizes: [1_000, 10_000],
     memorySizes: [10_000, 100_000],
     batchCostSizes: [1_000, 10_000, 100_000],
+    featureSizes: [100_000],
     queries: 100,
     runs: { inMemory: 200, snapshotCold: 30, snapshotWarm: 200, dynamoBinary: 10, dynamoList: 5 },
     budgetMsPerMethod: 20_000,

@@ -165,6 +165,17 @@ export type OutageRow = {
   redisCallsRefused: number;
 };
 
+/** One search feature at one size, against plain search in the same run. */
+export type FeatureRow = {
+  variant: string;
+  n: number;
+  summary: LatencySummary;
+  /** Median over the unfiltered median. */
+  ratio: number;
+  /** Results the last timed search returned (a filter's `limit` is met whatever its selectivity). */
+  results: number;
+};
+
 export type MemoryRow = { n: number; idleRssMiB: number; peakRssMiB: number; note?: string };
 
 export type BenchResults = {
@@ -185,6 +196,7 @@ export type BenchResults = {
   outage: OutageRow[];
   memory: MemoryRow[];
   kernel: KernelRow[];
+  features: FeatureRow[];
   /** Anything a reader should know about this run (skips, fallbacks, what was not measured). */
   notes: string[];
 };

@@ -15,6 +15,7 @@ import { batchCost } from './suites/batch-cost';
 import { freshness } from './suites/freshness';
 import { memory } from './suites/memory';
 import { outage } from './suites/outage';
+import { searchFeatures } from './suites/search-features';
 import { dynamoMethods, inMemoryMethods, snapshotMethods } from './suites/search-latency';
 import { writeCost } from './suites/write-cost';
 
@@ -51,6 +52,7 @@ async function runSuites(context: BenchContext): Promise<void> {
   if (runs('memory')) await memory(context, options.memorySizes);
   if (runs('batch')) await batchCost(context, options.batchCostSizes);
   if (runs('freshness')) await freshness(context, options.freshnessRuns);
+  if (runs('features')) await searchFeatures(context, options.featureSizes);
   for (const size of deferred) await dynamoMethods(context, size, 'slow-list');
   // Last: it kills the bench's redis-server.
   if (runs('outage')) await outage(context);
@@ -73,7 +75,12 @@ async function main(): Promise<void> {
   const started = performance.now();
   progress.note(`bench (${options.mode}): starting DynamoDB Local and redis-server`);
   const env = await startBenchEnvironment((m) => progress.note(m));
-  const largest = Math.max(...options.sizes, ...options.dynamoSizes, ...options.listSizes);
+  const largest = Math.max(
+    ...options.sizes,
+    ...options.dynamoSizes,
+    ...options.listSizes,
+    ...(options.suites.includes('features') ? options.featureSizes : []),
+  );
   progress.note(`generating ${count(largest)} chunks (${DIMENSION}-d, seed ${options.seed})`);
   const data = generateDataset({ count: largest, dimension: DIMENSION, seed: options.seed });
   const context = new BenchContext(options, progress, env, data);

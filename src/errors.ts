@@ -83,3 +83,11 @@ export class DrainTimeoutError extends Error {
 export class CacheUnavailableError extends Error {
   override readonly name = 'CacheUnavailableError';
 }
+
+/**
+ * Qdrant could not be read (unreachable, refused the key, no such collection or vector); the message says
+ * what to check. Thrown by the migration's Qdrant reader and its setup.
+ */
+export class QdrantSourceError extends Error {
+  override readonly name = 'QdrantSourceError';
+}

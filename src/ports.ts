@@ -9,6 +9,8 @@ export type SnapshotRow = {
   filename: string;
   chunk_index: number;
   metadata: ChunkMetadata;
+  /** For filters on created_at; absent in rows written before it was kept. */
+  created_at?: string;
 };
 
 /** One change to a bot's snapshot, as a stream record implies it. Applying one twice is harmless. */
@@ -263,4 +265,28 @@ export interface StreamRangeReader {
   read(
     letter: Pick<DeadLetter, 'shardId' | 'streamArn' | 'startSequenceNumber' | 'endSequenceNumber'>,
   ): Promise<import('aws-lambda').DynamoDBRecord[]>;
+}
+
+/** One vector of a Qdrant collection's config: `name` undefined for a collection's single unnamed vector. */
+export type QdrantVectorParams = { name: string | undefined; size: number; distance: string };
+
+/** What the migration needs of a Qdrant collection's info. */
+export type QdrantCollectionInfo = { pointsCount: number; vectors: QdrantVectorParams[] };
+
+/** One scroll page: the points and the id to continue from (null after the last page). */
+export type QdrantPage = {
+  points: import('./domain/qdrant-point').QdrantPoint[];
+  next: import('./domain/qdrant-point').PointId | null;
+};
+
+/**
+ * One Qdrant collection, read-only, as the migration reads it: collection info, scroll (with payload and
+ * vectors) and exact count. Point ids come back exactly as the server wrote them.
+ * @throws QdrantSourceError saying what to check (URL, API key, collection name).
+ */
+export interface QdrantSource {
+  info(): Promise<QdrantCollectionInfo>;
+  scroll(offset: import('./domain/qdrant-point').PointId | null, limit: number): Promise<QdrantPage>;
+  /** Exact count of the collection's points, or of those whose payload `key` matches `value`. */
+  count(match?: { key: string; value: string | number }): Promise<number>;
 }

@@ -4,8 +4,8 @@
  * only for the few rows that enter the running top-k or tie with its worst entry.
  */
 
-/** One selected row: its index in the packed matrix (or the caller's own payload) and its score. */
-export type ScoredRef<T> = { ref: T; score: number };
+/** One selected row: its index in the packed matrix (or the caller's own payload), its score and its id. */
+export type ScoredRef<T> = { ref: T; score: number; id: string };
 
 /**
  * Returns `vector` scaled to unit length, in float64 so that the query adds no rounding of its own.
@@ -95,7 +95,11 @@ export class TopKSelector<T> {
         ? 1
         : -1,
     );
-    return order.map((i) => ({ ref: this.refs[i] as T, score: this.scores[i] as number }));
+    return order.map((i) => ({
+      ref: this.refs[i] as T,
+      score: this.scores[i] as number,
+      id: this.ids[i] as string,
+    }));
   }
 
   /** Whether (scoreA, idA) ranks below (scoreB, idB). */
@@ -242,13 +246,8 @@ export function topKByDotProduct(
   }
   const fast = options.kernel?.topK(vectors, dimension, rowCount, unitQuery, idOf, options);
   if (fast !== undefined && fast !== null) return fast;
-  const scores = options.scores?.take(rowCount) ?? new Float64Array(rowCount);
+  const scores = scoreRows(vectors, dimension, rowCount, unitQuery, options.mask, options.scores);
   const mask = options.mask;
-  // Pass 1: a straight dot product per row over typed arrays only (the loop V8 optimises best).
-  for (let row = 0, offset = 0; row < rowCount; row++, offset += dimension) {
-    if (mask !== undefined && mask[row] === 0) continue;
-    scores[row] = dotRow(vectors, offset, unitQuery, dimension);
-  }
   // Pass 2: selection. Most rows fail `mightAccept` and never touch their id.
   const selector = new TopKSelector<number>(options.k);
   const threshold = options.scoreThreshold ?? Number.NEGATIVE_INFINITY;
@@ -259,4 +258,50 @@ export function topKByDotProduct(
     selector.offer(score, idOf(row), row);
   }
   return selector.sorted();
+}
+
+/**
+ * Pass 1 of every snapshot search: the dot product of each row (whose mask byte is not 0) with a unit
+ * query, into `scores` (reused) or a fresh array. Rows left out by the mask keep stale values.
+ */
+export function scoreRows(
+  vectors: Float32Array,
+  dimension: number,
+  rowCount: number,
+  unitQuery: Float64Array,
+  mask: Uint8Array | undefined,
+  buffer: ScoreBuffer | undefined,
+): Float64Array {
+  const scores = buffer?.take(rowCount) ?? new Float64Array(rowCount);
+  // A straight dot product per row over typed arrays only (the loop V8 optimises best).
+  for (let row = 0, offset = 0; row < rowCount; row++, offset += dimension) {
+    if (mask !== undefined && mask[row] === 0) continue;
+    scores[row] = dotRow(vectors, offset, unitQuery, dimension);
+  }
+  return scores;
+}
+
+/**
+ * Writes `vector` scaled to unit length into `target` at `offset` (float32), so that cosine similarity is
+ * a dot product. The norm is summed in float64. A zero vector stays zero (it is similar to nothing).
+ * Returns false, writing nothing useful, when the vector holds a non-finite value. The snapshot stores
+ * exactly these values, and search computes them the same way from DynamoDB, so both give equal vectors.
+ */
+export function writeUnitVector(vector: ArrayLike<number>, target: Float32Array, offset: number): boolean {
+  let sumOfSquares = 0;
+  for (let i = 0; i < vector.length; i++) {
+    const x = vector[i] as number;
+    sumOfSquares += x * x;
+  }
+  if (!Number.isFinite(sumOfSquares)) return false;
+  const scale = sumOfSquares === 0 ? 0 : 1 / Math.sqrt(sumOfSquares);
+  for (let i = 0; i < vector.length; i++) target[offset + i] = (vector[i] as number) * scale;
+  return true;
+}
+
+/** `vector` at unit length in float32, exactly as the snapshot stores it. */
+export function unitVector32(vector: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(vector.length);
+  writeUnitVector(vector, out, 0);
+  return out;
 }

@@ -1,40 +1,175 @@
+import { ValidationError } from '../errors';
+import {
+  type BooleanFilter,
+  type FilterCondition,
+  type FilterKey,
+  FilterSyntaxError,
+  parseFilter,
+  type RangeBounds,
+} from './search-filter-syntax';
 import type { SearchFilter } from './search-request';
 import type { ChunkMetadata } from './types';
 
 /** What a filter looks at in a chunk (a snapshot row or a chunk read from DynamoDB). */
-export type FilterableChunk = { filename: string; metadata: ChunkMetadata };
-
-/** A filter compiled once per query: a Set for filenames, key/value pairs for metadata. */
-export type CompiledFilter = {
-  filenames: ReadonlySet<string> | null;
-  metadata: ReadonlyArray<readonly [string, unknown]>;
+export type FilterableChunk = {
+  chunk_id?: string;
+  filename: string;
+  chunk_index?: number;
+  created_at?: string;
+  metadata: ChunkMetadata;
 };
 
-/** Compiles a request's filter; null when it filters nothing (no mask needed at all). */
-export function compileFilter(filter: SearchFilter | undefined): CompiledFilter | null {
-  if (filter === undefined) return null;
-  const filenames =
-    filter.filename === undefined
-      ? null
-      : new Set(typeof filter.filename === 'string' ? [filter.filename] : filter.filename);
-  const metadata = Object.entries(filter.metadata ?? {});
-  if (filenames === null && metadata.length === 0) return null;
-  return { filenames, metadata };
+/**
+ * A filter parsed once per query. `filenames`, when not null, holds every filename a passing chunk can
+ * have (from top-level `must` conditions on filename), so a mask can visit only those documents' rows.
+ */
+export type CompiledFilter = { root: BooleanFilter; filenames: ReadonlySet<string> | null };
+
+/** `filter.must[2].range.gtx` from the parser's path. */
+function fieldOf(path: ReadonlyArray<string | number>): string {
+  return path.reduce<string>(
+    (out, part) => (typeof part === 'number' ? `${out}[${part}]` : `${out}.${part}`),
+    'filter',
+  );
 }
 
-/** Whether a chunk passes every condition of the filter. */
-export function matchesFilter(chunk: FilterableChunk, filter: CompiledFilter): boolean {
-  if (filter.filenames !== null && !filter.filenames.has(chunk.filename)) return false;
-  for (const [key, value] of filter.metadata) {
-    if (!Object.hasOwn(chunk.metadata, key) || chunk.metadata[key] !== value) return false;
+/**
+ * Compiles a request's filter; null when it filters nothing (no mask needed at all).
+ * @throws ValidationError naming the offending path (`filter.must[2].range.gtx`) for a filter that breaks
+ *   the syntax or the stated limits.
+ */
+export function compileFilter(filter: SearchFilter | undefined): CompiledFilter | null {
+  if (filter === undefined) return null;
+  let root: BooleanFilter;
+  try {
+    root = parseFilter(filter);
+  } catch (error) {
+    if (!(error instanceof FilterSyntaxError)) throw error;
+    const field = fieldOf(error.path);
+    throw new ValidationError(`${field}: ${error.message}`, field, { cause: error });
+  }
+  const empty =
+    root.must.length === 0 &&
+    root.should.length === 0 &&
+    root.mustNot.length === 0 &&
+    root.minShould === undefined;
+  if (empty) return null;
+  let filenames: Set<string> | null = null;
+  for (const condition of root.must) {
+    let names: Iterable<string> | undefined;
+    if (condition.type === 'any' && condition.key.field === 'filename') {
+      names = [...condition.values].filter((v): v is string => typeof v === 'string');
+    } else if (condition.type === 'match' && condition.key.field === 'filename') {
+      names = typeof condition.value === 'string' ? [condition.value] : [];
+    }
+    if (names === undefined) continue;
+    const next = new Set<string>(names);
+    const before: Set<string> | null = filenames;
+    filenames = before === null ? next : new Set([...before].filter((name: string) => next.has(name)));
+  }
+  return { root, filenames };
+}
+
+const MISSING = Symbol('missing');
+
+/** The raw value a key reads in a chunk, or MISSING. */
+function rawValue(chunk: FilterableChunk, key: FilterKey): unknown {
+  if (key.field === 'filename') return chunk.filename;
+  if (key.field === 'chunk_index') return chunk.chunk_index ?? MISSING;
+  if (key.field === 'created_at') return chunk.created_at ?? MISSING;
+  let current: unknown = chunk.metadata;
+  for (const part of (key as { path: readonly string[] }).path) {
+    if (
+      typeof current !== 'object' ||
+      current === null ||
+      Array.isArray(current) ||
+      !Object.hasOwn(current, part)
+    ) {
+      return MISSING;
+    }
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current === undefined ? MISSING : current;
+}
+
+/** The values a condition tests: an array's elements (Qdrant's rule: any element may satisfy it), else the value. */
+function valuesOf(chunk: FilterableChunk, key: FilterKey): readonly unknown[] {
+  const raw = rawValue(chunk, key);
+  if (raw === MISSING) return [];
+  return Array.isArray(raw) ? raw : [raw];
+}
+
+function inRange(n: number, b: RangeBounds): boolean {
+  return (
+    (b.gt === undefined || n > b.gt) &&
+    (b.gte === undefined || n >= b.gte) &&
+    (b.lt === undefined || n < b.lt) &&
+    (b.lte === undefined || n <= b.lte)
+  );
+}
+
+const isScalar = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+
+function holds(condition: FilterCondition, chunk: FilterableChunk): boolean {
+  switch (condition.type) {
+    case 'match':
+      return valuesOf(chunk, condition.key).some((v) => v === condition.value);
+    case 'any':
+      return valuesOf(chunk, condition.key).some((v) => condition.values.has(v as string));
+    case 'except':
+      return valuesOf(chunk, condition.key).some((v) => isScalar(v) && !condition.values.has(v as string));
+    case 'range': {
+      const { bounds } = condition;
+      return valuesOf(chunk, condition.key).some((v) => {
+        if (bounds.kind === 'number') return typeof v === 'number' && inRange(v, bounds);
+        if (typeof v !== 'string') return false;
+        const time = Date.parse(v);
+        return !Number.isNaN(time) && inRange(time, bounds);
+      });
+    }
+    case 'field':
+      return condition.parts.every((part) => holds(part, chunk));
+    case 'is_empty': {
+      const raw = rawValue(chunk, condition.key);
+      return raw === MISSING || raw === null || (Array.isArray(raw) && raw.length === 0);
+    }
+    case 'is_null':
+      return rawValue(chunk, condition.key) === null;
+    case 'has_id':
+      return chunk.chunk_id !== undefined && condition.ids.has(chunk.chunk_id);
+    case 'legacy_equals':
+      return (
+        Object.hasOwn(chunk.metadata, condition.key) && chunk.metadata[condition.key] === condition.value
+      );
+    case 'filter':
+      return passes(condition.filter, chunk);
+  }
+}
+
+/** must: all hold; must_not: none holds; should: at least one holds (when any is given); min_should: enough hold. */
+function passes(filter: BooleanFilter, chunk: FilterableChunk): boolean {
+  for (const condition of filter.must) if (!holds(condition, chunk)) return false;
+  for (const condition of filter.mustNot) if (holds(condition, chunk)) return false;
+  if (filter.should.length > 0 && !filter.should.some((condition) => holds(condition, chunk))) return false;
+  if (filter.minShould !== undefined) {
+    let count = 0;
+    for (const condition of filter.minShould.conditions) if (holds(condition, chunk)) count++;
+    if (count < filter.minShould.minCount) return false;
   }
   return true;
 }
 
+/** Whether a chunk passes the filter. */
+export function matchesFilter(chunk: FilterableChunk, filter: CompiledFilter): boolean {
+  if (filter.filenames !== null && !filter.filenames.has(chunk.filename)) return false;
+  return passes(filter.root, chunk);
+}
+
 /**
  * The row mask of a filter over a snapshot's rows (1 = the row takes part), built once per query so that
- * the scoring loop tests a byte instead of an object. `rowsByFilename` (when given) narrows a filename
- * filter to the rows of those files without looking at the others.
+ * the scoring loop tests a byte instead of an object: the filter is applied before top-k, never after,
+ * so a selective filter still yields `limit` results when that many rows pass. `rowsByFilename` (when
+ * given) narrows a filter on filenames to the rows of those files without looking at the others.
  */
 export function filterMask(
   rows: ReadonlyArray<FilterableChunk>,
@@ -45,7 +180,7 @@ export function filterMask(
   if (filter.filenames !== null && rowsByFilename !== undefined) {
     for (const filename of filter.filenames) {
       for (const row of rowsByFilename.get(filename) ?? []) {
-        if (matchesFilter(rows[row] as FilterableChunk, filter)) mask[row] = 1;
+        if (passes(filter.root, rows[row] as FilterableChunk)) mask[row] = 1;
       }
     }
     return mask;
@@ -56,7 +191,7 @@ export function filterMask(
   return mask;
 }
 
-/** Row indices per filename, for `filterMask`. Built once per cached snapshot. */
+/** Row indices per filename, for `filterMask` and grouping. Built once per cached snapshot. */
 export function indexRowsByFilename(rows: ReadonlyArray<FilterableChunk>): Map<string, number[]> {
   const index = new Map<string, number[]>();
   rows.forEach((row, i) => {

@@ -1,22 +1,43 @@
 import { z } from 'zod';
+import { FilterSyntaxError, parseFilter } from './search-filter-syntax';
 
-/** Metadata values a filter can compare for equality. */
-const filterValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+/**
+ * `filter` of a search request as sent: today's `{filename, metadata}` (every condition given must hold)
+ * and Qdrant's boolean clauses, which may be combined. Its grammar and limits are in
+ * `search-filter-syntax.ts`; the schema below checks it with exact error paths.
+ */
+export type SearchFilter = {
+  /** One filename, or any of several. */
+  filename?: string | string[];
+  /** Each key's value in the chunk's metadata must equal the given value (strict equality). */
+  metadata?: Record<string, string | number | boolean | null>;
+  must?: unknown;
+  should?: unknown;
+  must_not?: unknown;
+  min_should?: unknown;
+};
 
-/** `filter` of a search request: every condition given must hold (AND). */
-export const searchFilterSchema = z
-  .object({
-    /** One filename, or any of several. */
-    filename: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(100)]).optional(),
-    /** Each key's value in the chunk's metadata must equal the given value (strict equality). */
-    metadata: z.record(z.string().min(1), filterValue).optional(),
-  })
-  .strict();
-
-export type SearchFilter = z.infer<typeof searchFilterSchema>;
+/** Checks a filter with the parser, reporting its first problem at its exact path below `filter`. */
+const searchFilterSchema = z.unknown().superRefine((value, ctx) => {
+  try {
+    parseFilter(value);
+  } catch (error) {
+    if (!(error instanceof FilterSyntaxError)) throw error;
+    ctx.addIssue({ code: 'custom', message: error.message, path: [...error.path] });
+  }
+}) as unknown as z.ZodType<SearchFilter>;
 
 export const MAX_SEARCH_LIMIT = 100;
 export const DEFAULT_SEARCH_LIMIT = 5;
+/** `offset` pages through at most this many results. */
+export const MAX_SEARCH_OFFSET = 10_000;
+export const MAX_GROUP_SIZE = 100;
+export const DEFAULT_GROUP_SIZE = 3;
+/** MMR re-ranks at most this many candidates (its cost grows with candidates x results x dimension). */
+export const MAX_MMR_CANDIDATES = 1000;
+export const DEFAULT_MMR_CANDIDATES = 100;
+/** Queries in one `POST /bots/{botId}/search/batch`. */
+export const MAX_BATCH_SEARCHES = 32;
 
 /** The body of `POST /bots/{botId}/search`. The embedding's length is checked against the bot later. */
 export const searchRequestSchema = z
@@ -26,7 +47,85 @@ export const searchRequestSchema = z
     /** Results scoring below this cosine similarity are left out. */
     score_threshold: z.number().finite().min(-1).max(1).optional(),
     filter: searchFilterSchema.optional(),
+    /** Results skipped before the first returned (paging). */
+    offset: z.number().int().min(0).max(MAX_SEARCH_OFFSET).optional(),
+    /** Return each result's stored (unit-length) vector. */
+    with_vectors: z.boolean().optional(),
+    /** Group results by document: `limit` then counts documents, each with up to `group_size` chunks. */
+    group_by: z.literal('filename').optional(),
+    group_size: z.number().int().min(1).max(MAX_GROUP_SIZE).optional(),
+    /** Maximal marginal relevance over the `candidates` best chunks. */
+    mmr: z
+      .object({
+        diversity: z.number().min(0).max(1),
+        candidates: z.number().int().min(1).max(MAX_MMR_CANDIDATES).optional(),
+      })
+      .strict()
+      .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((request, ctx) => {
+    const fail = (path: string, message: string) => ctx.addIssue({ code: 'custom', message, path: [path] });
+    if (request.group_size !== undefined && request.group_by === undefined) {
+      fail('group_size', 'needs group_by');
+    }
+    if (request.group_by !== undefined && request.offset !== undefined) {
+      fail('offset', 'cannot be combined with group_by (limit counts groups)');
+    }
+    if (request.group_by !== undefined && request.mmr !== undefined) {
+      fail('mmr', 'cannot be combined with group_by');
+    }
+    const wanted = (request.offset ?? 0) + request.limit;
+    if (request.mmr !== undefined && wanted > MAX_MMR_CANDIDATES) {
+      fail(
+        'offset',
+        `with mmr, offset + limit may be at most ${MAX_MMR_CANDIDATES} (MMR re-ranks at most that many)`,
+      );
+    }
+    if (request.mmr?.candidates !== undefined && request.mmr.candidates < wanted) {
+      fail('mmr', `candidates (${request.mmr.candidates}) must be at least offset + limit (${wanted})`);
+    }
+  });
 
 export type SearchRequest = z.infer<typeof searchRequestSchema>;
+
+/** The body of `POST /bots/{botId}/search/batch`: each query is answered as a single search would be. */
+export const searchBatchRequestSchema = z
+  .object({ searches: z.array(searchRequestSchema).min(1).max(MAX_BATCH_SEARCHES) })
+  .strict();
+
+/** What a search computes besides the query vector, as the search use case takes it. */
+export type SearchQuery = {
+  limit: number;
+  offset: number;
+  scoreThreshold?: number;
+  filter?: SearchFilter;
+  withVectors: boolean;
+  groupBy?: { field: 'filename'; groupSize: number };
+  mmr?: { diversity: number; candidates: number };
+};
+
+/** A validated request as the search use case's options, defaults applied. */
+export function searchQueryOf(request: SearchRequest): SearchQuery {
+  const offset = request.offset ?? 0;
+  return {
+    limit: request.limit,
+    offset,
+    ...(request.score_threshold === undefined ? {} : { scoreThreshold: request.score_threshold }),
+    ...(request.filter === undefined ? {} : { filter: request.filter }),
+    withVectors: request.with_vectors ?? false,
+    ...(request.group_by === undefined
+      ? {}
+      : { groupBy: { field: request.group_by, groupSize: request.group_size ?? DEFAULT_GROUP_SIZE } }),
+    ...(request.mmr === undefined
+      ? {}
+      : {
+          mmr: {
+            diversity: request.mmr.diversity,
+            candidates:
+              request.mmr.candidates ??
+              Math.min(MAX_MMR_CANDIDATES, Math.max(DEFAULT_MMR_CANDIDATES, offset + request.limit)),
+          },
+        }),
+  };
+}

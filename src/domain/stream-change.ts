@@ -169,6 +169,7 @@ export function snapshotChangeOf(
           filename: image.filename,
           chunk_index: image.chunkIndex,
           metadata: image.metadata ?? {},
+          ...(image.createdAt === undefined ? {} : { created_at: image.createdAt }),
         },
         text: image.text,
         embedding,

@@ -46,4 +46,6 @@ export type SearchHit = {
   text: string;
   score: number;
   metadata: { filename: string; chunk_index: number } & ChunkMetadata;
+  /** The chunk's unit-length vector, when the search asked for vectors. */
+  vector?: number[];
 };

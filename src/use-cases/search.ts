@@ -4,27 +4,32 @@ import {
   cosineWithUnitQuery,
   normalise,
   type ScoreBuffer,
-  type ScoredRef,
+  scoreRows,
   type TopKKernel,
-  TopKSelector,
   topKByDotProduct,
+  unitVector32,
 } from '../domain/scoring';
 import { type CompiledFilter, compileFilter, filterMask, matchesFilter } from '../domain/search-filter';
-import type { SearchFilter } from '../domain/search-request';
+import { type Ranked, Ranker } from '../domain/search-ranking';
+import type { SearchQuery } from '../domain/search-request';
 import type { BotCollection, ChunkMetadata, SearchHit, StoredChunk } from '../domain/types';
 import { CacheUnavailableError, NotFoundError, ValidationError } from '../errors';
 import type { BotRegistry, ChunkStore, SnapshotRow, SnapshotStore } from '../ports';
 import type { CachedSnapshot, SnapshotCache } from './snapshot-cache';
 
-export type SearchOptions = {
-  limit: number;
-  scoreThreshold?: number;
-  filter?: SearchFilter;
-  /** The bot's record when the caller already read it (authorization does); read here otherwise. */
-  bot?: BotCollection;
-};
+/** A search's options: `limit` and whatever else the request asked (see SearchQuery; defaults: none). */
+export type SearchOptions = Pick<SearchQuery, 'limit'> &
+  Partial<Omit<SearchQuery, 'limit'>> & {
+    /** The bot's record when the caller already read it (authorization does); read here otherwise. */
+    bot?: BotCollection;
+  };
 
-export type SearchResult = { results: SearchHit[]; source: 'snapshot' | 'dynamodb' };
+/** The hits in rank order; with `groupBy`, `groups` holds them per document as well. */
+export type SearchResult = {
+  results: SearchHit[];
+  groups?: { id: string; hits: SearchHit[] }[];
+  source: 'snapshot' | 'dynamodb';
+};
 
 export type SearchDeps = {
   bots: Pick<BotRegistry, 'get'>;
@@ -46,7 +51,12 @@ export type Search = (
 ) => Promise<SearchResult>;
 
 /** The shape search returns per chunk; `filename` and `chunk_index` win over metadata keys of the same name. */
-function toHit(row: SnapshotRow | StoredChunk, text: string, score: number): SearchHit {
+function toHit(
+  row: SnapshotRow | StoredChunk,
+  text: string,
+  score: number,
+  vector: ArrayLike<number> | undefined,
+): SearchHit {
   const metadata: SearchHit['metadata'] = {
     filename: row.filename,
     chunk_index: row.chunk_index,
@@ -54,18 +64,49 @@ function toHit(row: SnapshotRow | StoredChunk, text: string, score: number): Sea
   };
   metadata.filename = row.filename;
   metadata.chunk_index = row.chunk_index;
-  return { chunk_id: row.chunk_id, text, score, metadata };
+  const hit: SearchHit = { chunk_id: row.chunk_id, text, score, metadata };
+  if (vector !== undefined) hit.vector = Array.from(vector);
+  return hit;
+}
+
+/** Ranked refs as the search result, `hitOf` making each hit (undefined drops it: its chunk is gone). */
+function shape<T>(
+  ranked: Ranked<T>,
+  hitOf: (ref: T, score: number) => SearchHit | undefined,
+): Omit<SearchResult, 'source'> {
+  const hits = new Map<T, SearchHit>();
+  for (const hit of ranked.hits) {
+    const made = hitOf(hit.ref, hit.score);
+    if (made !== undefined) hits.set(hit.ref, made);
+  }
+  const pick = (refs: Ranked<T>['hits']) => refs.flatMap((r) => hits.get(r.ref) ?? []);
+  if (ranked.groups === undefined) return { results: pick(ranked.hits) };
+  const groups = ranked.groups
+    .map((group) => ({ id: group.id, hits: pick(group.hits) }))
+    .filter((group) => group.hits.length > 0);
+  return { results: groups.flatMap((group) => group.hits), groups };
+}
+
+function rankerFor<T>(options: SearchOptions): Ranker<T> {
+  return new Ranker<T>({
+    limit: options.limit,
+    offset: options.offset ?? 0,
+    ...(options.groupBy === undefined ? {} : { groupSize: options.groupBy.groupSize }),
+    ...(options.mmr === undefined ? {} : { mmr: options.mmr }),
+  });
 }
 
 /**
  * Builds `search(botId, embedding, options)`: the top `limit` chunks of the bot by cosine similarity,
- * best first, ties by ascending chunk_id. Answers from the Redis snapshot (cached in process per version)
- * when a current one exists; otherwise from a consistent, paginated read of DynamoDB, rebuilding the
- * snapshot from that same read (one rebuild per bot at a time). Redis errors never fail a search: they
- * are logged and DynamoDB answers.
+ * best first, ties by ascending chunk_id, among the chunks that pass the filter (applied before top-k);
+ * or, with `groupBy`, the best `limit` documents with their best chunks; or, with `mmr`, a diverse
+ * `limit` of the best `candidates`. Answers from the Redis snapshot (cached in process per version) when
+ * a current one exists; otherwise from a consistent, paginated read of DynamoDB, rebuilding the snapshot
+ * from that same read (one rebuild per bot at a time). Both rank through one `Ranker`, so they agree.
+ * Redis errors never fail a search: they are logged and DynamoDB answers.
  * @throws NotFoundError for a bot without a record.
  * @throws ValidationError (field `embedding`) when the embedding's length is not the bot's dimension or it
- * is all zeros.
+ * is all zeros; (field `filter...`) for a filter that does not parse.
  */
 export function makeSearch(deps: SearchDeps): Search {
   return async (botId, embedding, options) => {
@@ -86,9 +127,11 @@ export function makeSearch(deps: SearchDeps): Search {
     let redisUp = deps.snapshots !== null && deps.cache !== null;
     if (redisUp) {
       try {
-        const results = await fromSnapshot(deps, botId, epoch, query, filter, options);
-        if (results !== null) return { results, source: 'snapshot' };
+        const answer = await fromSnapshot(deps, botId, epoch, query, filter, options);
+        if (answer !== null) return { ...answer, source: 'snapshot' };
       } catch (error) {
+        // Ranking is plain computation: its failure is a bug to report, not Redis being away.
+        if (error instanceof NotARedisError) throw error.cause;
         redisUp = false;
         // A known outage was reported once by the circuit breaker; only a surprise is worth a line.
         if (!(error instanceof CacheUnavailableError)) {
@@ -96,12 +139,22 @@ export function makeSearch(deps: SearchDeps): Search {
         }
       }
     }
-    const results = await fromDynamoDb(deps, botId, epoch, query, filter, options, redisUp);
-    return { results, source: 'dynamodb' };
+    const answer = await fromDynamoDb(deps, botId, epoch, query, filter, options, redisUp);
+    return { ...answer, source: 'dynamodb' };
   };
 }
 
-/** Top-k from the current snapshot, or null when there is none (or its texts are gone). */
+/** Carries an error of the snapshot path that did not come from Redis through the Redis fallback. */
+class NotARedisError {
+  constructor(readonly cause: unknown) {}
+}
+
+/** Whether the filter reads created_at anywhere (rows of older snapshots lack it). */
+function readsCreatedAt(filter: CompiledFilter | null): boolean {
+  return filter !== null && JSON.stringify(filter.root).includes('"created_at"');
+}
+
+/** The answer from the current snapshot, or null when there is none (or its texts are gone). */
 async function fromSnapshot(
   deps: SearchDeps,
   botId: string,
@@ -109,7 +162,7 @@ async function fromSnapshot(
   query: Float64Array,
   filter: CompiledFilter | null,
   options: SearchOptions,
-): Promise<SearchHit[] | null> {
+): Promise<Omit<SearchResult, 'source'> | null> {
   const snapshots = deps.snapshots as SnapshotStore;
   const cache = deps.cache as SnapshotCache;
   const cached = await cache.get(botId, epoch);
@@ -120,50 +173,84 @@ async function fromSnapshot(
     cache.forget(botId);
     return null;
   }
-  const top = scoreSnapshot(cached, query, filter, options, deps.scores, deps.kernel);
-  if (top.length === 0) return [];
+  // A snapshot written before rows kept created_at cannot answer a filter on it; DynamoDB can.
+  if (readsCreatedAt(filter) && !cached.hasCreatedAt) return null;
+  let ranked: Ranked<number>;
+  try {
+    ranked = rankSnapshot(cached, query, filter, options, deps.scores, deps.kernel);
+  } catch (error) {
+    throw new NotARedisError(error);
+  }
+  if (ranked.hits.length === 0)
+    return { results: [], ...(ranked.groups === undefined ? {} : { groups: [] }) };
+  const rows = ranked.hits.map((hit) => hit.ref);
   const texts = await snapshots.texts(
     botId,
-    top.map((hit) => cached.ids[hit.ref] as string),
+    rows.map((row) => cached.ids[row] as string),
   );
   if (texts === null) {
     cache.forget(botId);
     deps.logger.warn('Snapshot texts missing; searching DynamoDB', { botId });
     return null;
   }
-  return top.map((hit, i) => toHit(snapshot.rows[hit.ref] as SnapshotRow, texts[i] as string, hit.score));
+  const textOf = new Map(rows.map((row, i) => [row, texts[i] as string]));
+  const dim = snapshot.dimension;
+  return shape(ranked, (row, score) =>
+    toHit(
+      snapshot.rows[row] as SnapshotRow,
+      textOf.get(row) as string,
+      score,
+      options.withVectors === true ? snapshot.vectors.subarray(row * dim, (row + 1) * dim) : undefined,
+    ),
+  );
 }
 
-function scoreSnapshot(
+function rankSnapshot(
   cached: CachedSnapshot,
   query: Float64Array,
   filter: CompiledFilter | null,
   options: SearchOptions,
-  scores: ScoreBuffer,
+  buffer: ScoreBuffer,
   kernel: TopKKernel | undefined,
-): ScoredRef<number>[] {
+): Ranked<number> {
   const { snapshot, ids } = cached;
-  return topKByDotProduct(
-    snapshot.vectors,
-    snapshot.dimension,
-    snapshot.rows.length,
-    query,
-    (row) => ids[row] as string,
-    {
-      k: options.limit,
-      scores,
+  const dim = snapshot.dimension;
+  const rowCount = snapshot.rows.length;
+  const mask = filter === null ? undefined : filterMask(snapshot.rows, filter, cached.rowsByFilename);
+  const ranker = rankerFor<number>(options);
+  const idOf = (row: number) => ids[row] as string;
+  if (!ranker.grouped) {
+    // One top-k (plain, offset or MMR candidates): the exact top rows straight from the scoring kernel.
+    const selector = ranker.selectorFor('');
+    const top = topKByDotProduct(snapshot.vectors, dim, rowCount, query, idOf, {
+      k: selector.k,
+      scores: buffer,
       ...(kernel === undefined ? {} : { kernel }),
       ...(options.scoreThreshold === undefined ? {} : { scoreThreshold: options.scoreThreshold }),
-      ...(filter === null ? {} : { mask: filterMask(snapshot.rows, filter, cached.rowsByFilename) }),
-    },
-  );
+      ...(mask === undefined ? {} : { mask }),
+    });
+    for (const hit of top) selector.offer(hit.score, idOf(hit.ref), hit.ref);
+  } else {
+    const scores = scoreRows(snapshot.vectors, dim, rowCount, query, mask, buffer);
+    const threshold = options.scoreThreshold ?? Number.NEGATIVE_INFINITY;
+    for (const [filename, rows] of cached.rowsByFilename) {
+      const selector = ranker.selectorFor(filename);
+      for (const row of rows) {
+        if (mask !== undefined && mask[row] === 0) continue;
+        const score = scores[row] as number;
+        // Most rows fail `mightAccept` and never touch their id.
+        if (score >= threshold && selector.mightAccept(score)) selector.offer(score, idOf(row), row);
+      }
+    }
+  }
+  return ranker.finish((row) => snapshot.vectors.subarray(row * dim, (row + 1) * dim), query);
 }
 
 /**
- * Exact top-k from a strongly consistent read of every chunk of the bot. When this search wins the bot's
- * rebuild slot, the same read (with texts) also rebuilds the snapshot; `beginRebuild` runs before the read
- * so that stream changes landing during it are recorded and re-read by `commitRebuild`. When another
- * rebuild holds the slot, the read skips texts and fetches them for the top results only.
+ * The exact answer from a strongly consistent read of every chunk of the bot. When this search wins the
+ * bot's rebuild slot, the same read (with texts) also rebuilds the snapshot; `beginRebuild` runs before
+ * the read so that stream changes landing during it are recorded and re-read by `commitRebuild`. When
+ * another rebuild holds the slot, the read skips texts and fetches them for the results only.
  */
 async function fromDynamoDb(
   deps: SearchDeps,
@@ -173,7 +260,7 @@ async function fromDynamoDb(
   filter: CompiledFilter | null,
   options: SearchOptions,
   redisUp: boolean,
-): Promise<SearchHit[]> {
+): Promise<Omit<SearchResult, 'source'>> {
   const snapshots = redisUp ? deps.snapshots : null;
   let ticket = null;
   if (snapshots !== null) {
@@ -185,7 +272,7 @@ async function fromDynamoDb(
       }
     }
   }
-  const selector = new TopKSelector<StoredChunk>(options.limit);
+  const ranker = rankerFor<StoredChunk>(options);
   const threshold = options.scoreThreshold ?? Number.NEGATIVE_INFINITY;
   const everyChunk: StoredChunk[] = [];
   for await (const page of deps.chunks.readBot(botId, {
@@ -199,11 +286,15 @@ async function fromDynamoDb(
       if (chunk.embedding.length !== query.length) continue;
       if (filter !== null && !matchesFilter(chunk, filter)) continue;
       const score = cosineWithUnitQuery(chunk.embedding, query);
-      if (score < threshold || !selector.mightAccept(score)) continue;
+      if (score < threshold) continue;
+      const selector = ranker.selectorFor(chunk.filename);
+      if (!selector.mightAccept(score)) continue;
       selector.offer(score, chunk.chunk_id, chunk);
     }
   }
-  const top = selector.sorted();
+  const ranked = ranker.finish((chunk) => unitVector32(chunk.embedding), query);
+  const vectorOf = (chunk: StoredChunk) =>
+    options.withVectors === true ? unitVector32(chunk.embedding) : undefined;
 
   if (ticket !== null && snapshots !== null) {
     try {
@@ -215,19 +306,21 @@ async function fromDynamoDb(
       if (!(error instanceof CacheUnavailableError))
         deps.logger.warn('Snapshot rebuild failed', { botId, error });
     }
-    return top.map((hit) => toHit(hit.ref, hit.ref.text, hit.score));
+    return shape(ranked, (chunk, score) => toHit(chunk, chunk.text, score, vectorOf(chunk)));
   }
 
-  if (top.length === 0) return [];
-  const withText = await deps.chunks.get(
-    botId,
-    top.map((hit) => hit.ref.chunk_id),
-    { consistent: true },
-  );
+  const withText =
+    ranked.hits.length === 0
+      ? []
+      : await deps.chunks.get(
+          botId,
+          ranked.hits.map((hit) => hit.ref.chunk_id),
+          { consistent: true },
+        );
   const textById = new Map(withText.map((chunk) => [chunk.chunk_id, chunk.text]));
   // A chunk deleted between the two reads is gone: leave it out rather than return it without text.
-  return top.flatMap((hit) => {
-    const text = textById.get(hit.ref.chunk_id);
-    return text === undefined ? [] : [toHit(hit.ref, text, hit.score)];
+  return shape(ranked, (chunk, score) => {
+    const text = textById.get(chunk.chunk_id);
+    return text === undefined ? undefined : toHit(chunk, text, score, vectorOf(chunk));
   });
 }

@@ -7,6 +7,8 @@ export type CachedSnapshot = {
   /** Row indices per filename, so a filename filter touches only those rows. */
   rowsByFilename: Map<string, number[]>;
   ids: string[];
+  /** Whether every row carries created_at (rows of snapshots written before it was kept do not). */
+  hasCreatedAt: boolean;
   bytes: number;
 };
 
@@ -122,6 +124,7 @@ export class SnapshotCache {
       snapshot,
       rowsByFilename: indexRowsByFilename(snapshot.rows),
       ids: snapshot.rows.map((row) => row.chunk_id),
+      hasCreatedAt: snapshot.rows.every((row) => row.created_at !== undefined),
       bytes: snapshot.vectors.byteLength * (1 + INT8_COPY_SHARE) + snapshot.rows.length * ROW_OVERHEAD_BYTES,
     };
     this.forget(botId);

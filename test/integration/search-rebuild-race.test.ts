@@ -67,6 +67,7 @@ async function writeThroughStream(chunks: StoredChunk[]): Promise<void> {
       filename: chunk.filename,
       chunk_index: chunk.chunk_index,
       metadata: chunk.metadata,
+      created_at: chunk.created_at,
     },
     text: chunk.text,
     embedding: chunk.embedding,

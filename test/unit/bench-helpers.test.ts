@@ -149,6 +149,7 @@ describe('bench report', () => {
       outage: [],
       memory: [],
       kernel: [{ n: 1000, searches: 40, widened: 2, widenings: 3, exhaustive: 0 }],
+      features: [],
       notes: [],
     };
     const markdown = renderMarkdown(results);

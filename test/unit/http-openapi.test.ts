@@ -34,6 +34,7 @@ describe('the OpenAPI document', () => {
         'GET /bots/{botId}/documents',
         'POST /bots/{botId}/documents',
         'POST /bots/{botId}/search',
+        'POST /bots/{botId}/search/batch',
         'PUT /bots/{botId}',
       ].sort(),
     );

@@ -112,6 +112,8 @@ async function packageInto(prefix: string, extraArgs: string[] = []): Promise<st
 }
 
 const USEARCH_BINARY = /^node_modules\/usearch\/prebuilds\/linux-(arm64|x64)\/usearch\.node$/;
+/** The functions that search, and so carry usearch's binary. */
+const SEARCH_FUNCTIONS = ['HttpSearchLambdaFunction', 'HttpSearchBatchLambdaFunction'];
 
 beforeAll(async () => {
   outDir = await packageInto('sls-package-');
@@ -225,6 +227,7 @@ describe('serverless package --stage dev', () => {
   describe('HTTP API', () => {
     const routes: [string, string][] = [
       ['POST /bots/{botId}/search', 'handlers/http-search.handler'],
+      ['POST /bots/{botId}/search/batch', 'handlers/http-search-batch.handler'],
       ['PUT /bots/{botId}', 'handlers/http-put-bot.handler'],
       ['GET /bots/{botId}', 'handlers/http-get-bot.handler'],
       ['DELETE /bots/{botId}', 'handlers/http-delete-bot.handler'],
@@ -233,7 +236,7 @@ describe('serverless package --stage dev', () => {
       ['DELETE /bots/{botId}/documents', 'handlers/http-delete-document.handler'],
     ];
 
-    it('has exactly the seven routes', () => {
+    it('has exactly the eight routes', () => {
       const keys = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
       expect(keys.sort()).toEqual(routes.map(([key]) => key).sort());
     });
@@ -295,7 +298,7 @@ describe('serverless package --stage dev', () => {
 
     it('packages each function as its own esbuild bundle without node_modules (but the search binary)', async () => {
       const functions = ofType('AWS::Lambda::Function');
-      expect(functions).toHaveLength(10);
+      expect(functions).toHaveLength(11);
       for (const [id, fn] of functions) {
         const key = (fn.Properties.Code as { S3Key: string }).S3Key;
         const zipName = key.split('/').pop() as string;
@@ -304,20 +307,20 @@ describe('serverless package --stage dev', () => {
         const handlerFile = `${(fn.Properties.Handler as string).replace(/\.handler$/, '')}.js`;
         expect(entries).toContain(handlerFile);
         // The one file from node_modules: the search function's native binary (tested below).
-        const native = id === 'HttpSearchLambdaFunction' ? USEARCH_BINARY : /^$/;
+        const native = SEARCH_FUNCTIONS.includes(id) ? USEARCH_BINARY : /^$/;
         expect(entries.filter((e) => e.includes('node_modules/') && !native.test(e))).toEqual([]);
       }
     });
   });
 
   describe('native search binary', () => {
-    it('ships usearch for arm64 (the default architecture) with the search function only', async () => {
+    it('ships usearch for arm64 (the default architecture) with the search functions only', async () => {
       for (const [id, fn] of ofType('AWS::Lambda::Function')) {
         expect({ id, architectures: fn.Properties.Architectures }).toEqual({ id, architectures: ['arm64'] });
         const key = (fn.Properties.Code as { S3Key: string }).S3Key;
         const files = await zipFiles(join(outDir, key.split('/').pop() as string));
         const binaries = [...files.keys()].filter((name) => USEARCH_BINARY.test(name));
-        if (id !== 'HttpSearchLambdaFunction') {
+        if (!SEARCH_FUNCTIONS.includes(id)) {
           expect({ id, binaries }).toEqual({ id, binaries: [] });
           continue;
         }
@@ -552,7 +555,7 @@ describe('serverless print --stage local', () => {
     const httpEvents = Object.values(config.functions).flatMap((fn) =>
       (fn.events ?? []).flatMap((e) => (e.httpApi === undefined ? [] : [e.httpApi])),
     );
-    expect(httpEvents).toHaveLength(7);
+    expect(httpEvents).toHaveLength(8);
     // A null authorizer is dropped when the template is compiled.
     for (const event of httpEvents) expect(event.authorizer ?? null).toBeNull();
   });
@@ -600,7 +603,7 @@ describe('serverless print --stage prod', () => {
     const httpEvents = Object.values(config.functions).flatMap((fn) =>
       (fn.events ?? []).flatMap((e) => (e.httpApi === undefined ? [] : [e.httpApi])),
     );
-    expect(httpEvents).toHaveLength(7);
+    expect(httpEvents).toHaveLength(8);
     for (const event of httpEvents) expect(event.authorizer).toEqual({ name: 'jwtAuthorizer' });
     expect(config.provider.environment).toMatchObject({
       AUTH_MODE: 'authorizer',

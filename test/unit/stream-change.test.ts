@@ -40,6 +40,7 @@ describe('stream change parsing', () => {
       filename: 'a.pdf',
       chunk_index: 3,
       metadata: { source: 'a.pdf' },
+      created_at: '2026-01-02T03:04:05.000Z',
     });
     expect(snapshot.text).toBe('chunk 3 of a.pdf');
   });

@@ -2,24 +2,10 @@
  * Pure parts of the Redis snapshot: how vectors and rows are encoded, and how a read snapshot is checked
  * and compacted. No Redis here, so all of it is unit-tested.
  */
+import { writeUnitVector } from '../../domain/scoring';
 import type { SnapshotRow } from '../../ports';
 
-/**
- * Writes `vector` scaled to unit length into `target` at `offset` (float32), so that cosine similarity is
- * a dot product. The norm is summed in float64. A zero vector stays zero (it is similar to nothing).
- * Returns false, writing nothing useful, when the vector holds a non-finite value.
- */
-export function writeUnitVector(vector: ArrayLike<number>, target: Float32Array, offset: number): boolean {
-  let sumOfSquares = 0;
-  for (let i = 0; i < vector.length; i++) {
-    const x = vector[i] as number;
-    sumOfSquares += x * x;
-  }
-  if (!Number.isFinite(sumOfSquares)) return false;
-  const scale = sumOfSquares === 0 ? 0 : 1 / Math.sqrt(sumOfSquares);
-  for (let i = 0; i < vector.length; i++) target[offset + i] = (vector[i] as number) * scale;
-  return true;
-}
+export { writeUnitVector };
 
 /** The unit vector as float32 little-endian bytes, or null when it holds a non-finite value. */
 export function unitVectorBytes(vector: ArrayLike<number>): Buffer | null {
@@ -35,6 +21,7 @@ export function encodeRow(row: SnapshotRow): string {
     filename: row.filename,
     chunk_index: row.chunk_index,
     metadata: row.metadata,
+    ...(row.created_at === undefined ? {} : { created_at: row.created_at }),
   });
 }
 
@@ -47,11 +34,17 @@ export function decodeRow(json: string): SnapshotRow | null {
     return null;
   }
   if (typeof value !== 'object' || value === null) return null;
-  const { chunk_id, filename, chunk_index, metadata } = value as Record<string, unknown>;
+  const { chunk_id, filename, chunk_index, metadata, created_at } = value as Record<string, unknown>;
   if (typeof chunk_id !== 'string' || typeof filename !== 'string' || typeof chunk_index !== 'number')
     return null;
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return null;
-  return { chunk_id, filename, chunk_index, metadata: metadata as SnapshotRow['metadata'] };
+  return {
+    chunk_id,
+    filename,
+    chunk_index,
+    metadata: metadata as SnapshotRow['metadata'],
+    ...(typeof created_at === 'string' ? { created_at } : {}),
+  };
 }
 
 /**

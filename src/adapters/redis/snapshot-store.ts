@@ -464,6 +464,7 @@ function changesFromReread(botId: string, ids: string[], current: StoredChunk[])
         filename: chunk.filename,
         chunk_index: chunk.chunk_index,
         metadata: chunk.metadata,
+        created_at: chunk.created_at,
       },
       text: chunk.text,
       embedding: chunk.embedding,

@@ -1,0 +1,117 @@
+import { ScoreBuffer } from '../../src/domain/scoring';
+import type { SearchFilter } from '../../src/domain/search-request';
+import type { Snapshot, SnapshotStore } from '../../src/ports';
+import { makeSearch, type SearchOptions } from '../../src/use-cases/search';
+import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
+import type { BenchContext } from '../context';
+import { generateQueries } from '../data';
+import { count } from '../format';
+import { summarize } from '../stats';
+
+/** Rows carry `metadata.bucket` = row mod 1000, so a filter's selectivity is exact. */
+const BUCKETS = 1000;
+
+const VARIANTS: { name: string; options: Omit<SearchOptions, 'limit'> }[] = [
+  { name: 'unfiltered', options: {} },
+  {
+    name: 'filter, 10% of chunks match (range)',
+    options: { filter: { must: [{ key: 'metadata.bucket', range: { lt: 100 } }] } as SearchFilter },
+  },
+  {
+    name: 'filter, 0.1% of chunks match (match value)',
+    options: { filter: { must: [{ key: 'metadata.bucket', match: { value: 7 } }] } as SearchFilter },
+  },
+  { name: 'group_by filename, group_size 3', options: { groupBy: { field: 'filename', groupSize: 3 } } },
+  { name: 'mmr diversity 0.5 over 100 candidates', options: { mmr: { diversity: 0.5, candidates: 100 } } },
+];
+
+/**
+ * The search features against plain search, as ratios: the product's search use case on a warm snapshot,
+ * in process. The snapshot store is an in-memory stand-in that answers the version check and texts at
+ * once, so Redis round trips (the same for every variant) do not dilute the ratios of the work that
+ * differs: the filter mask, scoring, grouping and MMR.
+ */
+export async function searchFeatures(context: BenchContext, sizes: number[]): Promise<void> {
+  const { options, progress } = context;
+  for (const n of sizes) {
+    const dataset = context.dataset(n);
+    const snapshot: Snapshot = {
+      botId: 'bench-features',
+      version: 'v1',
+      epoch: 0,
+      dimension: dataset.dimension,
+      // The generated vectors are unit length already, as the snapshot keeps them.
+      vectors: dataset.vectors,
+      rows: dataset.chunkIds.map((chunkId, row) => ({
+        chunk_id: chunkId,
+        filename: dataset.filenames[row] as string,
+        chunk_index: dataset.chunkIndexes[row] as number,
+        metadata: { bucket: row % BUCKETS },
+        created_at: '2026-01-01T00:00:00.000Z',
+      })),
+    };
+    const textOf = new Map(dataset.chunkIds.map((id, row) => [id, dataset.texts[row] as string]));
+    const store: SnapshotStore = {
+      currentVersion: async () => ({ version: 'v1', epoch: 0 }),
+      read: async () => snapshot,
+      texts: async (_botId, ids) => ids.map((id) => textOf.get(id) ?? ''),
+      applyChanges: async () => {},
+      beginRebuild: async () => null,
+      commitRebuild: async () => false,
+      drop: async () => {},
+    };
+    const search = makeSearch({
+      bots: { get: async () => undefined },
+      chunks: {
+        readBot: () => {
+          throw new Error('the features bench never reads DynamoDB');
+        },
+        get: async () => [],
+      },
+      snapshots: store,
+      cache: new SnapshotCache(store, { maxBytes: 2 ** 31 }),
+      scores: new ScoreBuffer(),
+      logger: { warn: (m: string) => progress.note(`search warned: ${m}`), info: () => {} },
+    });
+    const bot = {
+      bot_id: 'bench-features',
+      total_chunks: n,
+      total_documents: 0,
+      embedding_dimension: dataset.dimension,
+      created_at: '',
+      updated_at: '',
+      status: 'active' as const,
+    };
+    const queries = generateQueries({
+      count: 0,
+      dimension: dataset.dimension,
+      seed: options.seed + 7,
+      queries: options.queries,
+    });
+    const runs = Math.min(options.runs.snapshotWarm, 60);
+    let baseline = Number.NaN;
+    for (const variant of VARIANTS) {
+      progress.note(`features at ${count(n)}: ${variant.name}`);
+      const samples: number[] = [];
+      let results = 0;
+      for (let i = -3; i < runs; i++) {
+        const query = queries[(i + queries.length) % queries.length] as Float32Array;
+        const started = performance.now();
+        const answer = await search('bench-features', query, { limit: 10, bot, ...variant.options });
+        const elapsed = performance.now() - started;
+        if (answer.source !== 'snapshot') throw new Error('the features bench must answer from the snapshot');
+        if (i >= 0) samples.push(elapsed);
+        results = answer.results.length;
+      }
+      const summary = summarize(samples);
+      if (variant.name === 'unfiltered') baseline = summary.median;
+      context.results.features.push({
+        variant: variant.name,
+        n,
+        summary,
+        ratio: summary.median / baseline,
+        results,
+      });
+    }
+  }
+}

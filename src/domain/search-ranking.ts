@@ -1,0 +1,129 @@
+/**
+ * What a search does with scored chunks after the filter: plain top-k with an offset, the best chunks per
+ * document (grouping), or maximal marginal relevance over the best candidates. Both search sources (the
+ * snapshot and DynamoDB) offer their chunks to one `Ranker`, so they rank alike.
+ */
+import { type ScoredRef, TopKSelector } from './scoring';
+
+export type RankPlan = {
+  limit: number;
+  offset: number;
+  /** Group by a key (the filename): `limit` counts groups, each keeps up to groupSize chunks. */
+  groupSize?: number;
+  mmr?: { diversity: number; candidates: number };
+};
+
+export type RankedGroup<T> = { id: string; hits: ScoredRef<T>[] };
+
+/** Plain or MMR results (`groups` undefined), or the groups (and `hits` their chunks in order). */
+export type Ranked<T> = { hits: ScoredRef<T>[]; groups: RankedGroup<T>[] | undefined };
+
+/** Whether (scoreA, idA) ranks above (scoreB, idB): higher score, then lower id. */
+function ranksAbove(a: { score: number; id: string }, b: { score: number; id: string }): boolean {
+  return a.score > b.score || (a.score === b.score && a.id < b.id);
+}
+
+/** Dot product of a float32 unit vector with another vector, summed in float64 in index order. */
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i] as number) * (b[i] as number);
+  return sum;
+}
+
+/**
+ * Greedy maximal marginal relevance: repeatedly takes the candidate with the highest
+ * `(1 - diversity) * similarity(query) - diversity * max similarity(already taken)`, the first taken being
+ * the most relevant; ties go to the earlier candidate (better score, then lower id). Exact over the
+ * candidates: every pairwise similarity is computed, from the unit vectors both sources share.
+ * @param candidates best first.
+ */
+export function mmrSelect<T>(
+  candidates: ScoredRef<T>[],
+  unitVectorOf: (ref: T) => ArrayLike<number>,
+  unitQuery: ArrayLike<number>,
+  count: number,
+  diversity: number,
+): ScoredRef<T>[] {
+  const vectors = candidates.map((c) => unitVectorOf(c.ref));
+  const relevance = vectors.map((v) => dot(v, unitQuery));
+  const closest = new Float64Array(candidates.length).fill(Number.NEGATIVE_INFINITY);
+  const taken = new Uint8Array(candidates.length);
+  const out: ScoredRef<T>[] = [];
+  while (out.length < Math.min(count, candidates.length)) {
+    let best = -1;
+    let bestValue = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < candidates.length; i++) {
+      if (taken[i] === 1) continue;
+      const penalty = out.length === 0 ? 0 : (closest[i] as number);
+      const value = (1 - diversity) * (relevance[i] as number) - diversity * penalty;
+      if (best === -1 || value > bestValue) {
+        best = i;
+        bestValue = value;
+      }
+    }
+    taken[best] = 1;
+    out.push(candidates[best] as ScoredRef<T>);
+    const chosen = vectors[best] as ArrayLike<number>;
+    for (let i = 0; i < candidates.length; i++) {
+      if (taken[i] === 1) continue;
+      const similarity = dot(vectors[i] as ArrayLike<number>, chosen);
+      if (similarity > (closest[i] as number)) closest[i] = similarity;
+    }
+  }
+  return out;
+}
+
+/**
+ * Collects scored chunks for one plan. Callers offer each chunk that passed the filter and the score
+ * threshold to `selectorFor(group)` (asking `mightAccept` first, to skip most chunks cheaply).
+ */
+export class Ranker<T> {
+  private readonly top: TopKSelector<T> | undefined;
+  private readonly groups = new Map<string, TopKSelector<T>>();
+
+  constructor(private readonly plan: RankPlan) {
+    if (plan.groupSize === undefined) {
+      const wanted = plan.offset + plan.limit;
+      this.top = new TopKSelector<T>(plan.mmr === undefined ? wanted : Math.max(wanted, plan.mmr.candidates));
+    }
+  }
+
+  /** Whether results are grouped (then offer each chunk to its group's selector). */
+  get grouped(): boolean {
+    return this.top === undefined;
+  }
+
+  /** The selector a chunk goes to: its group's when grouping, else the one top-k. */
+  selectorFor(group: string): TopKSelector<T> {
+    if (this.top !== undefined) return this.top;
+    let selector = this.groups.get(group);
+    if (selector === undefined) {
+      selector = new TopKSelector<T>(this.plan.groupSize as number);
+      this.groups.set(group, selector);
+    }
+    return selector;
+  }
+
+  /**
+   * The results: for groups, the `limit` groups whose best chunk ranks highest, in that order, each with
+   * its best chunks; otherwise the top `offset + limit` (re-ordered by MMR when asked), less the first
+   * `offset`.
+   */
+  finish(unitVectorOf: (ref: T) => ArrayLike<number>, unitQuery: ArrayLike<number>): Ranked<T> {
+    const { limit, offset, mmr } = this.plan;
+    if (this.top === undefined) {
+      const groups: RankedGroup<T>[] = [];
+      for (const [id, selector] of this.groups) {
+        const hits = selector.sorted();
+        if (hits.length > 0) groups.push({ id, hits });
+      }
+      groups.sort((a, b) => (ranksAbove(a.hits[0] as ScoredRef<T>, b.hits[0] as ScoredRef<T>) ? -1 : 1));
+      const kept = groups.slice(0, limit);
+      return { hits: kept.flatMap((g) => g.hits), groups: kept };
+    }
+    const sorted = this.top.sorted();
+    const ordered =
+      mmr === undefined ? sorted : mmrSelect(sorted, unitVectorOf, unitQuery, offset + limit, mmr.diversity);
+    return { hits: ordered.slice(offset, offset + limit), groups: undefined };
+  }
+}
