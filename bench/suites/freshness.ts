@@ -1,23 +1,17 @@
-import { join } from 'node:path';
-import { CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { handler } from '../../handlers/stream-sync';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createRedisClient } from '../../src/clients';
-import { loadStreamSettings, StreamRunner } from '../../src/local/stream-runner';
-import { createTableInput } from '../../src/tables/definition';
 import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
 import { type BenchContext, CREATED_AT, DIMENSION } from '../context';
 import { generateQueries, storedChunk } from '../data';
 import { benchBot, ourSearch } from '../methods/our-search';
 import { percentile } from '../stats';
+import { benchStreamTable } from '../stream-table';
 
 const SEED_CHUNKS = 100;
 const CHUNKS_PER_RUN = 1_000;
 const TIMEOUT_MS = 120_000;
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
  * Freshness through the local stream runner (src/local/stream-runner.ts, settings read from serverless.yml,
@@ -28,27 +22,10 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} };
  */
 export async function freshness(context: BenchContext, runs: number): Promise<void> {
   const { env, progress } = context;
-  const tableName = 'BenchFreshness_VectorEmbeddings';
-  await env.dynamodb.send(new CreateTableCommand(createTableInput('VectorEmbeddings', tableName)));
-  await waitUntilTableExists(
-    { client: env.dynamodb, maxWaitTime: 60, minDelay: 1 },
-    { TableName: tableName },
+  const { tableName, runner, settings, close } = await benchStreamTable(
+    env,
+    'BenchFreshness_VectorEmbeddings',
   );
-  const settings = await loadStreamSettings(join(__dirname, '..', '..', 'serverless.yml'), 'streamSync');
-  const streams = new DynamoDBStreamsClient({
-    endpoint: env.stack.dynamodb.url,
-    region: env.config.region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const runner = new StreamRunner({
-    streamsClient: streams,
-    dynamodbClient: env.dynamodb,
-    tableName,
-    handler,
-    settings,
-    functionName: 'streamSync',
-    log: quiet,
-  });
   const redis = createRedisClient(env.stack.redis.url);
   const store = new RedisSnapshotStore(redis, env.config.redisKeyPrefix);
   const chunks = new DynamoChunkStore(env.documents, { table: tableName, embeddingEncoding: 'binary' });
@@ -141,8 +118,7 @@ export async function freshness(context: BenchContext, runs: number): Promise<vo
       },
     );
   } finally {
-    await runner.stop();
-    streams.destroy();
+    await close();
     redis.disconnect();
   }
 }

@@ -1,22 +1,16 @@
-import { join } from 'node:path';
-import { CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { handler } from '../../handlers/stream-sync';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createRedisClient } from '../../src/clients';
-import { loadStreamSettings, StreamRunner } from '../../src/local/stream-runner';
-import { createTableInput } from '../../src/tables/definition';
 import { baseDeps } from '../../src/wiring/base';
 import { type BenchContext, CREATED_AT } from '../context';
 import { storedChunk } from '../data';
+import { benchStreamTable } from '../stream-table';
 import { runStreamWorkload, type StreamWorkloadResult } from '../stream-workload';
 
 const BOTS = 4;
 const WRITES = 40;
 const CHUNKS_PER_WRITE = 25;
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
  * The stream pipeline with Redis up, then with the bench's redis-server killed (issue 12): the same
@@ -27,27 +21,7 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} };
  */
 export async function outage(context: BenchContext): Promise<void> {
   const { env, progress } = context;
-  const tableName = 'BenchOutage_VectorEmbeddings';
-  await env.dynamodb.send(new CreateTableCommand(createTableInput('VectorEmbeddings', tableName)));
-  await waitUntilTableExists(
-    { client: env.dynamodb, maxWaitTime: 60, minDelay: 1 },
-    { TableName: tableName },
-  );
-  const settings = await loadStreamSettings(join(__dirname, '..', '..', 'serverless.yml'), 'streamSync');
-  const streams = new DynamoDBStreamsClient({
-    endpoint: env.stack.dynamodb.url,
-    region: env.config.region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const runner = new StreamRunner({
-    streamsClient: streams,
-    dynamodbClient: env.dynamodb,
-    tableName,
-    handler,
-    settings,
-    functionName: 'streamSync',
-    log: quiet,
-  });
+  const { tableName, runner, close } = await benchStreamTable(env, 'BenchOutage_VectorEmbeddings');
   const chunks = new DynamoChunkStore(env.documents, { table: tableName, embeddingEncoding: 'binary' });
   const dataset = context.dataset((WRITES / BOTS) * CHUNKS_PER_WRITE);
   const ports = {
@@ -125,7 +99,6 @@ export async function outage(context: BenchContext): Promise<void> {
         `(ratio ${(healthy.recordsPerSecond / down.recordsPerSecond).toFixed(2)}); counts p95 ${down.p95Ms.toFixed(0)} ms while down`,
     );
   } finally {
-    await runner.stop();
-    streams.destroy();
+    await close();
   }
 }
