@@ -19,7 +19,7 @@ export const handler = httpRoute(httpLogger, async (event) => {
   const bot = await requireOwnedBot(deps.bots, botId, userId);
   const { searches } = parseJsonBody(event, searchBatchRequestSchema);
   searches.forEach((search, i) => {
-    if (search.embedding.length !== bot.embedding_dimension) {
+    if (search.embedding !== undefined && search.embedding.length !== bot.embedding_dimension) {
       const field = `searches[${i}].embedding`;
       throw new ValidationError(
         `${field}: has ${search.embedding.length} dimensions, bot ${botId} uses ${bot.embedding_dimension}`,
