@@ -18,8 +18,8 @@ export const DEFAULT_TOKENISER: TokeniserOptions = { stem: true };
 const STOP_WORDS: ReadonlySet<string> = new Set(englishStopWords);
 const SEGMENTER = new Intl.Segmenter('und', { granularity: 'word' });
 const HAS_DIGIT = /\p{N}/u;
-const CODE = /^[\p{L}\p{N}]+(?:[-_./:#][\p{L}\p{N}]+)*$/u;
-const EDGE_PUNCTUATION = /^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu;
+const CODE = /^[\p{L}\p{M}\p{N}]+(?:[-_./:#][\p{L}\p{M}\p{N}]+)*$/u;
+const EDGE_PUNCTUATION = /^[^\p{L}\p{M}\p{N}]+|[^\p{L}\p{M}\p{N}]+$/gu;
 const PLAIN_ENGLISH = /^[a-z]+(?:'[a-z]+)?$/;
 
 /** One word (already lower case) as its term, or null for a stop word. */
