@@ -14,9 +14,9 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { UpsertDocumentMessage } from '../src/domain/ingestion-messages';
 import { DEV_EMBEDDING_DIMENSION, devEmbed } from '../src/local/dev-embedder';
 import type { DevStackInfo } from '../src/local/dev-stack';
+import { DEMO_DOCS_DIR, loadDemoDocument } from './demo-corpus';
 
 const stateFile = join(__dirname, '..', '.local', 'dev.json');
-const docsDir = join(__dirname, 'demo-docs');
 const BOT_ID = 'demo-bot';
 const QUESTIONS = [
   'How does Lambda retry a failed batch from a DynamoDB stream?',
@@ -56,12 +56,7 @@ async function readState(): Promise<DevStackInfo> {
 async function loadDocument(
   file: string,
 ): Promise<{ filename: string; text: string; message: UpsertDocumentMessage }> {
-  const text = await readFile(join(docsDir, file), 'utf8');
-  const title = (/^#\s+(.+)$/m.exec(text)?.[1] ?? file).trim();
-  const paragraphs = text
-    .split(/\n\s*\n/)
-    .map((p) => p.replace(/^#.*$/m, '').replace(/\s+/g, ' ').trim())
-    .filter((p) => p !== '');
+  const { title, text, paragraphs } = await loadDemoDocument(file);
   return {
     filename: file,
     text,
@@ -126,7 +121,7 @@ async function main(): Promise<void> {
   });
   say(`bot ${BOT_ID} ready (owner ${state.user})`);
 
-  const files = (await readdir(docsDir)).filter((f) => f.endsWith('.md')).sort();
+  const files = (await readdir(DEMO_DOCS_DIR)).filter((f) => f.endsWith('.md')).sort();
   const documents = await Promise.all(files.map(loadDocument));
   const expectedChunks = documents.reduce((sum, d) => sum + d.message.chunks.length, 0);
 
