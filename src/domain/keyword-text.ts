@@ -30,23 +30,46 @@ function termOfWord(word: string, options: TokeniserOptions): string | null {
   return porter2(word.endsWith("'s") ? word.slice(0, -2) : word);
 }
 
+/** The terms of one whitespace-separated piece (lower case, NFKC), uncached. */
+function termsOfPiece(raw: string, options: TokeniserOptions): string[] {
+  const piece = raw.replace(EDGE_PUNCTUATION, '');
+  if (piece === '') return [];
+  if (PLAIN_ENGLISH.test(piece)) {
+    const term = termOfWord(piece, options);
+    return term === null ? [] : [term];
+  }
+  if (HAS_DIGIT.test(piece) && CODE.test(piece)) return [piece];
+  const out: string[] = [];
+  for (const segment of SEGMENTER.segment(piece)) {
+    if (segment.isWordLike !== true) continue;
+    const term = termOfWord(segment.segment, options);
+    if (term !== null && term !== '') out.push(term);
+  }
+  return out;
+}
+
+/** Pieces repeat across a bot's chunks (its vocabulary): their terms are remembered, per option set. */
+const MAX_REMEMBERED_PIECES = 200_000;
+const remembered = new Map<boolean, Map<string, readonly string[]>>([
+  [true, new Map()],
+  [false, new Map()],
+]);
+
 /**
  * The terms of `text` in order (repeats kept: they are term frequencies). Stop words are left out.
  */
 export function tokenise(text: string, options: TokeniserOptions = DEFAULT_TOKENISER): string[] {
+  const memo = remembered.get(options.stem) as Map<string, readonly string[]>;
   const out: string[] = [];
   for (const raw of text.normalize('NFKC').toLowerCase().split(/\s+/u)) {
-    const piece = raw.replace(EDGE_PUNCTUATION, '');
-    if (piece === '') continue;
-    if (HAS_DIGIT.test(piece) && CODE.test(piece)) {
-      out.push(piece);
-      continue;
+    if (raw === '') continue;
+    let terms = memo.get(raw);
+    if (terms === undefined) {
+      terms = termsOfPiece(raw, options);
+      if (memo.size >= MAX_REMEMBERED_PIECES) memo.clear();
+      memo.set(raw, terms);
     }
-    for (const segment of SEGMENTER.segment(piece)) {
-      if (segment.isWordLike !== true) continue;
-      const term = termOfWord(segment.segment, options);
-      if (term !== null && term !== '') out.push(term);
-    }
+    for (const term of terms) out.push(term);
   }
   return out;
 }
