@@ -16,18 +16,48 @@ export const DEFAULT_FUSION: Fusion = { method: 'rrf', k: DEFAULT_RRF_K };
 /** One candidate's three scores. */
 export type FusedScore = { vector: number; keyword: number; fused: number };
 
-/** Candidate indices ordered by score descending, then id ascending. */
-function rankOrder(candidates: number, score: (i: number) => number, id: (i: number) => string): number[] {
-  const order = Array.from({ length: candidates }, (_, i) => i);
-  order.sort((a, b) => {
-    const sa = score(a);
-    const sb = score(b);
-    if (sa !== sb) return sb - sa;
-    const ia = id(a);
-    const ib = id(b);
-    return ia < ib ? -1 : ia > ib ? 1 : 0;
-  });
-  return order;
+/** Index of the first element of ascending `sorted` that is greater than `x` (or equal, with `orEqual`). */
+function bound(sorted: Float64Array, x: number, orEqual: boolean): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = sorted[mid] as number;
+    if (v < x || (!orEqual && v === x)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The 1-based rank of every value (higher first, equal values by ascending id), without sorting objects:
+ * one native numeric sort, then two binary searches per value; ids are compared only within runs of
+ * equal values.
+ */
+export function ranksOf(values: ArrayLike<number>, id: (i: number) => string): Uint32Array {
+  const n = values.length;
+  const sorted = Float64Array.from(values).sort();
+  const ranks = new Uint32Array(n);
+  const ties = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const x = values[i] as number;
+    const above = n - bound(sorted, x, false);
+    const equal = n - above - bound(sorted, x, true);
+    ranks[i] = above + 1;
+    if (equal > 1) {
+      const run = ties.get(x);
+      if (run === undefined) ties.set(x, [i]);
+      else run.push(i);
+    }
+  }
+  for (const run of ties.values()) {
+    const ids = run.map(id);
+    const order = run.map((_, j) => j).sort((a, b) => ((ids[a] as string) < (ids[b] as string) ? -1 : 1));
+    order.forEach((j, position) => {
+      ranks[run[j] as number] = (ranks[run[j] as number] as number) + position;
+    });
+  }
+  return ranks;
 }
 
 function normaliser(values: ArrayLike<number>, allEqualMeansOne: boolean): (x: number) => number {
@@ -63,13 +93,17 @@ export function fuseScores(
     }
     return fused;
   }
-  const byVector = rankOrder(n, (i) => vector[i] as number, ids);
-  for (let r = 0; r < n; r++) fused[byVector[r] as number] = 1 / (fusion.k + r + 1);
-  const byKeyword = rankOrder(n, (i) => keyword[i] as number, ids);
-  for (let r = 0; r < n; r++) {
-    const i = byKeyword[r] as number;
-    if ((keyword[i] as number) <= 0) break;
-    fused[i] = (fused[i] as number) + 1 / (fusion.k + r + 1);
-  }
+  const byVector = ranksOf(vector, ids);
+  for (let i = 0; i < n; i++) fused[i] = 1 / (fusion.k + (byVector[i] as number));
+  // Only chunks that match a term are in the keyword ranking (they rank above every score of 0).
+  const matched: number[] = [];
+  for (let i = 0; i < n; i++) if ((keyword[i] as number) > 0) matched.push(i);
+  const byKeyword = ranksOf(
+    matched.map((i) => keyword[i] as number),
+    (j) => ids(matched[j] as number),
+  );
+  matched.forEach((i, j) => {
+    fused[i] = (fused[i] as number) + 1 / (fusion.k + (byKeyword[j] as number));
+  });
   return fused;
 }
