@@ -122,6 +122,21 @@ async function checkQueries(botId: string, expectSource: 'snapshot' | 'dynamodb'
         expect(fromTable.results[i]).toEqual(hit);
       });
     }
+    // Grouping applies to the fused list alike in both sources; every group's hits are in fused order.
+    const grouped: SearchOptions = {
+      limit: 3,
+      queryText: text,
+      groupBy: { field: 'filename', groupSize: 2 },
+    };
+    const groupedSnapshot = await world.search(botId, embedding, grouped);
+    const groupedTable = await noRedis(botId, embedding, grouped);
+    expect(groupedSnapshot.groups?.length).toBeGreaterThan(0);
+    expect(groupedSnapshot.groups).toEqual(groupedTable.groups);
+    for (const group of groupedSnapshot.groups ?? []) {
+      expect(group.hits.every((hit) => hit.metadata.filename === group.id)).toBe(true);
+      const scores = group.hits.map((hit) => hit.score);
+      expect(scores).toEqual([...scores].sort((x, y) => y - x));
+    }
   }
 }
 
