@@ -51,7 +51,13 @@ export function bm25Of(bot: BotCollection): Bm25Params {
 }
 
 /** A snapshot's keyword index and texts (row order), at the snapshot's version. */
-export type SnapshotKeywords = { index: KeywordIndex; texts: string[] };
+export type SnapshotKeywords = { index: KeywordIndex; texts: string[]; terms: string[][]; ids: string[] };
+
+/**
+ * The last index built per bot, held weakly: a new version's build reuses the terms of every chunk whose
+ * text did not change (most of them after a stream batch), so only changed texts are tokenised again.
+ */
+const lastBuilt = new Map<string, WeakRef<SnapshotKeywords>>();
 
 const TEXTS_PER_READ = 5000;
 const indexes = new WeakMap<CachedSnapshot, Promise<SnapshotKeywords | null>>();
@@ -92,7 +98,21 @@ async function loadSnapshotKeywords(
   }
   const after = await snapshots.currentVersion(botId);
   if (after === null || after.version !== version) return null;
-  return { index: new KeywordIndex(texts.map((text) => tokenise(text, DEFAULT_TOKENISER))), texts };
+  const previous = lastBuilt.get(botId)?.deref();
+  const previousRow = new Map<string, number>();
+  previous?.ids.forEach((id, row) => {
+    previousRow.set(id, row);
+  });
+  const terms = texts.map((text, row) => {
+    const before = previousRow.get(cached.ids[row] as string);
+    if (previous !== undefined && before !== undefined && previous.texts[before] === text) {
+      return previous.terms[before] as string[];
+    }
+    return tokenise(text, DEFAULT_TOKENISER);
+  });
+  const built: SnapshotKeywords = { index: new KeywordIndex(terms), texts, terms, ids: cached.ids };
+  lastBuilt.set(botId, new WeakRef(built));
+  return built;
 }
 
 /** Ranked snapshot rows (candidate i = row `rows[i]`) with their scores. */
