@@ -60,6 +60,7 @@ export class BenchContext {
       memory: [],
       kernel: [],
       features: [],
+      keywordIndex: [],
       notes: [],
     };
   }

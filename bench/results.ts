@@ -176,6 +176,9 @@ export type FeatureRow = {
   results: number;
 };
 
+/** The snapshot keyword index's one-off build (per snapshot version, per warm container). */
+export type KeywordIndexRow = { n: number; buildMs: number; heapBytesPerChunk: number };
+
 export type MemoryRow = { n: number; idleRssMiB: number; peakRssMiB: number; note?: string };
 
 export type BenchResults = {
@@ -197,6 +200,7 @@ export type BenchResults = {
   memory: MemoryRow[];
   kernel: KernelRow[];
   features: FeatureRow[];
+  keywordIndex?: KeywordIndexRow[];
   /** Anything a reader should know about this run (skips, fallbacks, what was not measured). */
   notes: string[];
 };

@@ -6,6 +6,7 @@ import { json } from '../src/http/responses';
 import { httpRoute } from '../src/http/route';
 import { searchResponseBody } from '../src/http/search-response';
 import { requireOwnedBot } from '../src/use-cases/authorize-bot';
+import { keywordQueryOf } from '../src/use-cases/keyword-search';
 import { httpDeps, httpLogger } from '../src/wiring/http';
 
 /**
@@ -19,7 +20,16 @@ export const handler = httpRoute(httpLogger, async (event) => {
   const bot = await requireOwnedBot(deps.bots, botId, userId);
   const { searches } = parseJsonBody(event, searchBatchRequestSchema);
   searches.forEach((search, i) => {
-    if (search.embedding.length !== bot.embedding_dimension) {
+    if (search.query_text !== undefined) {
+      try {
+        keywordQueryOf(search.query_text, undefined, bot);
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        const field = `searches[${i}].query_text`;
+        throw new ValidationError(`${field}: ${error.message}`, field, { cause: error });
+      }
+    }
+    if (search.embedding !== undefined && search.embedding.length !== bot.embedding_dimension) {
       const field = `searches[${i}].embedding`;
       throw new ValidationError(
         `${field}: has ${search.embedding.length} dimensions, bot ${botId} uses ${bot.embedding_dimension}`,

@@ -14,10 +14,15 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { UpsertDocumentMessage } from '../src/domain/ingestion-messages';
 import { DEV_EMBEDDING_DIMENSION, devEmbed } from '../src/local/dev-embedder';
 import type { DevStackInfo } from '../src/local/dev-stack';
+import { DEMO_DOCS_DIR, loadDemoDocument } from './demo-corpus';
 
 const stateFile = join(__dirname, '..', '.local', 'dev.json');
-const docsDir = join(__dirname, 'demo-docs');
 const BOT_ID = 'demo-bot';
+/** A question whose answer hangs on an exact code: vector search alone misses it, hybrid search finds it. */
+const CODE_QUESTION = {
+  text: 'upload of a document fails with E-2071 after the controller update',
+  answer: 'error-codes.md',
+};
 const QUESTIONS = [
   'How does Lambda retry a failed batch from a DynamoDB stream?',
   'What happens when Redis restarts and the snapshot is lost?',
@@ -56,12 +61,7 @@ async function readState(): Promise<DevStackInfo> {
 async function loadDocument(
   file: string,
 ): Promise<{ filename: string; text: string; message: UpsertDocumentMessage }> {
-  const text = await readFile(join(docsDir, file), 'utf8');
-  const title = (/^#\s+(.+)$/m.exec(text)?.[1] ?? file).trim();
-  const paragraphs = text
-    .split(/\n\s*\n/)
-    .map((p) => p.replace(/^#.*$/m, '').replace(/\s+/g, ' ').trim())
-    .filter((p) => p !== '');
+  const { title, text, paragraphs } = await loadDemoDocument(file);
   return {
     filename: file,
     text,
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   });
   say(`bot ${BOT_ID} ready (owner ${state.user})`);
 
-  const files = (await readdir(docsDir)).filter((f) => f.endsWith('.md')).sort();
+  const files = (await readdir(DEMO_DOCS_DIR)).filter((f) => f.endsWith('.md')).sort();
   const documents = await Promise.all(files.map(loadDocument));
   const expectedChunks = documents.reduce((sum, d) => sum + d.message.chunks.length, 0);
 
@@ -182,6 +182,29 @@ async function main(): Promise<void> {
       say(
         `  ${rank + 1}. ${hit.score.toFixed(3)}  ${hit.metadata.filename} #${hit.metadata.chunk_index}  ${excerpt}`,
       );
+    }
+  }
+  say();
+  say(`Q: ${CODE_QUESTION.text}   (the answer is in ${CODE_QUESTION.answer}, found by the code)`);
+  const embedding = devEmbed(CODE_QUESTION.text);
+  const vectorOnly = await api<SearchResponse>(state, 'POST', `/bots/${BOT_ID}/search`, {
+    embedding,
+    limit: 3,
+  });
+  const hybrid = await api<SearchResponse>(state, 'POST', `/bots/${BOT_ID}/search`, {
+    embedding,
+    query_text: CODE_QUESTION.text,
+    limit: 3,
+  });
+  for (const [label, response] of [
+    ['vector only', vectorOnly],
+    ['hybrid (rrf)', hybrid],
+  ] as const) {
+    const found = response.results.some((hit) => hit.text.includes('E-2071'));
+    say(`  ${label}: ${found ? 'finds it' : 'misses it'}`);
+    for (const [rank, hit] of response.results.entries()) {
+      const excerpt = hit.text.length > 90 ? `${hit.text.slice(0, 87)}...` : hit.text;
+      say(`    ${rank + 1}. ${hit.metadata.filename} #${hit.metadata.chunk_index}  ${excerpt}`);
     }
   }
   say();

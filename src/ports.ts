@@ -94,7 +94,7 @@ export interface ChunkStore {
 }
 
 /** BotCollections fields that owners set; counts and stream bookkeeping belong to the stream handler. */
-export type BotSettings = { name?: string; embedding_dimension?: number };
+export type BotSettings = { name?: string; embedding_dimension?: number; bm25_k1?: number; bm25_b?: number };
 
 /** BotCollections, as the write path and the HTTP API see it. */
 export interface BotRegistry {

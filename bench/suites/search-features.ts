@@ -11,7 +11,13 @@ import { summarize } from '../stats';
 /** Rows carry `metadata.bucket` = row mod 1000, so a filter's selectivity is exact. */
 const BUCKETS = 1000;
 
-const VARIANTS: { name: string; options: Omit<SearchOptions, 'limit'> }[] = [
+/** `keywords`: the variant sends query_text (two words of a chunk's text); `vector: false` leaves out the embedding. */
+const VARIANTS: {
+  name: string;
+  options: Omit<SearchOptions, 'limit'>;
+  keywords?: boolean;
+  vector?: boolean;
+}[] = [
   { name: 'unfiltered', options: {} },
   {
     name: 'filter, 10% of chunks match (range)',
@@ -23,7 +29,21 @@ const VARIANTS: { name: string; options: Omit<SearchOptions, 'limit'> }[] = [
   },
   { name: 'group_by filename, group_size 3', options: { groupBy: { field: 'filename', groupSize: 3 } } },
   { name: 'mmr diversity 0.5 over 100 candidates', options: { mmr: { diversity: 0.5, candidates: 100 } } },
+  { name: 'keyword only (query_text, BM25)', options: {}, keywords: true, vector: false },
+  { name: 'hybrid, rrf k 60', options: {}, keywords: true },
+  {
+    name: 'hybrid, weighted alpha 0.5',
+    options: { fusion: { method: 'weighted', alpha: 0.5 } },
+    keywords: true,
+  },
 ];
+
+/** Two words of the text of a row picked by the query's number: terms that really occur, at varied df. */
+function queryTextFor(texts: readonly string[], i: number): string {
+  const words = (texts[(i * 7919) % texts.length] as string).split(' ');
+  const at = (i * 31) % Math.max(1, words.length - 1);
+  return `${words[at]} ${words[at + 1] ?? ''}`;
+}
 
 /**
  * The search features against plain search, as ratios: the product's search use case on a warm snapshot,
@@ -90,6 +110,16 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
     });
     const runs = Math.min(options.runs.snapshotWarm, 60);
     let baseline = Number.NaN;
+    // The first keyword query builds the snapshot's keyword index (once per snapshot version): timed apart.
+    const heapBefore = process.memoryUsage().heapUsed;
+    const buildStarted = performance.now();
+    await search('bench-features', undefined, { limit: 10, bot, queryText: queryTextFor(dataset.texts, 0) });
+    const buildMs = performance.now() - buildStarted;
+    const heapAfter = process.memoryUsage().heapUsed;
+    progress.note(
+      `keyword index at ${count(n)}: built in ${buildMs.toFixed(0)} ms, ~${((heapAfter - heapBefore) / n).toFixed(0)} heap bytes per chunk (texts included), 0 Redis bytes`,
+    );
+    context.results.keywordIndex?.push({ n, buildMs, heapBytesPerChunk: (heapAfter - heapBefore) / n });
     for (const variant of VARIANTS) {
       progress.note(`features at ${count(n)}: ${variant.name}`);
       const samples: number[] = [];
@@ -97,7 +127,13 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
       for (let i = -3; i < runs; i++) {
         const query = queries[(i + queries.length) % queries.length] as Float32Array;
         const started = performance.now();
-        const answer = await search('bench-features', query, { limit: 10, bot, ...variant.options });
+        const keywords = variant.keywords === true ? { queryText: queryTextFor(dataset.texts, i + 3) } : {};
+        const answer = await search('bench-features', variant.vector === false ? undefined : query, {
+          limit: 10,
+          bot,
+          ...variant.options,
+          ...keywords,
+        });
         const elapsed = performance.now() - started;
         if (answer.source !== 'snapshot') throw new Error('the features bench must answer from the snapshot');
         if (i >= 0) samples.push(elapsed);

@@ -7,6 +7,11 @@ export const putBotRequestSchema = z
     name: z.string().trim().min(1).max(256).optional(),
     /** Length of every embedding of the bot; 384 when a new bot does not say. */
     embedding_dimension: z.number().int().min(1).max(65536).optional(),
+    /** BM25 parameters of the bot's keyword search (defaults k1 1.2, b 0.75); either may be given alone. */
+    bm25: z
+      .object({ k1: z.number().finite().min(0).max(10).optional(), b: z.number().min(0).max(1).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 

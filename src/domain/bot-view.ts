@@ -1,3 +1,4 @@
+import { DEFAULT_BM25 } from './bm25';
 import type { BotCollection, BotStatus } from './types';
 
 /** A bot as the API returns it: the BotCollections record without the stream handler's bookkeeping. */
@@ -11,6 +12,8 @@ export type BotView = {
   total_documents: number;
   created_at: string;
   updated_at: string;
+  /** Present once the owner set either BM25 parameter (PUT /bots/{botId}); both values in effect. */
+  bm25?: { k1: number; b: number };
 };
 
 /** The API's view of a BotCollections record (`stream_seq` and `snapshot_epoch` stay internal). */
@@ -25,5 +28,8 @@ export function toBotView(bot: BotCollection): BotView {
     total_documents: bot.total_documents,
     created_at: bot.created_at,
     updated_at: bot.updated_at,
+    ...(bot.bm25_k1 === undefined && bot.bm25_b === undefined
+      ? {}
+      : { bm25: { k1: bot.bm25_k1 ?? DEFAULT_BM25.k1, b: bot.bm25_b ?? DEFAULT_BM25.b } }),
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_RRF_K, type Fusion } from './fusion';
 import { FilterSyntaxError, parseFilter } from './search-filter-syntax';
 
 /**
@@ -28,6 +29,8 @@ const searchFilterSchema = z.unknown().superRefine((value, ctx) => {
 }) as unknown as z.ZodType<SearchFilter>;
 
 export const MAX_SEARCH_LIMIT = 100;
+/** Characters of `query_text` (its terms are limited separately: MAX_QUERY_TERMS). */
+export const MAX_QUERY_TEXT_LENGTH = 20_000;
 export const DEFAULT_SEARCH_LIMIT = 5;
 /** `offset` pages through at most this many results. */
 export const MAX_SEARCH_OFFSET = 10_000;
@@ -42,10 +45,20 @@ export const MAX_BATCH_SEARCHES = 32;
 /** The body of `POST /bots/{botId}/search`. The embedding's length is checked against the bot later. */
 export const searchRequestSchema = z
   .object({
-    embedding: z.array(z.number().finite()).min(1).max(65536),
+    /** The query vector; optional when `query_text` is given (keyword search). */
+    embedding: z.array(z.number().finite()).min(1).max(65536).optional(),
+    /** Keyword query (BM25 over the bot's chunk texts); with `embedding`, a hybrid search. */
+    query_text: z.string().trim().min(1, 'must not be empty').max(MAX_QUERY_TEXT_LENGTH).optional(),
+    /** How a hybrid search combines its two rankings (default rrf, k 60). */
+    fusion: z
+      .discriminatedUnion('method', [
+        z.object({ method: z.literal('rrf'), k: z.number().finite().min(0).max(1e6).optional() }).strict(),
+        z.object({ method: z.literal('weighted'), alpha: z.number().min(0).max(1) }).strict(),
+      ])
+      .optional(),
     limit: z.number().int().min(1).max(MAX_SEARCH_LIMIT).default(DEFAULT_SEARCH_LIMIT),
-    /** Results scoring below this cosine similarity are left out. */
-    score_threshold: z.number().finite().min(-1).max(1).optional(),
+    /** Results scoring below this are left out: cosine similarity, or BM25 / the fused score with query_text. */
+    score_threshold: z.number().finite().optional(),
     filter: searchFilterSchema.optional(),
     /** Results skipped before the first returned (paging). */
     offset: z.number().int().min(0).max(MAX_SEARCH_OFFSET).optional(),
@@ -66,6 +79,26 @@ export const searchRequestSchema = z
   .strict()
   .superRefine((request, ctx) => {
     const fail = (path: string, message: string) => ctx.addIssue({ code: 'custom', message, path: [path] });
+    if (request.embedding === undefined && request.query_text === undefined) {
+      fail('embedding', 'embedding or query_text (or both) is required');
+    }
+    if (
+      request.fusion !== undefined &&
+      (request.embedding === undefined || request.query_text === undefined)
+    ) {
+      fail('fusion', 'needs both embedding and query_text');
+    }
+    if (request.query_text !== undefined && request.mmr !== undefined) {
+      fail('mmr', 'cannot be combined with query_text');
+    }
+    if (
+      request.embedding !== undefined &&
+      request.query_text === undefined &&
+      request.score_threshold !== undefined &&
+      (request.score_threshold < -1 || request.score_threshold > 1)
+    ) {
+      fail('score_threshold', 'a cosine similarity threshold must be within [-1, 1]');
+    }
     if (request.group_size !== undefined && request.group_by === undefined) {
       fail('group_size', 'needs group_by');
     }
@@ -103,6 +136,10 @@ export type SearchQuery = {
   withVectors: boolean;
   groupBy?: { field: 'filename'; groupSize: number };
   mmr?: { diversity: number; candidates: number };
+  /** Keyword (or, with an embedding, hybrid) search. */
+  queryText?: string;
+  /** Only used when both an embedding and queryText are given. */
+  fusion?: Fusion;
 };
 
 /** A validated request as the search use case's options, defaults applied. */
@@ -113,6 +150,15 @@ export function searchQueryOf(request: SearchRequest): SearchQuery {
     offset,
     ...(request.score_threshold === undefined ? {} : { scoreThreshold: request.score_threshold }),
     ...(request.filter === undefined ? {} : { filter: request.filter }),
+    ...(request.query_text === undefined ? {} : { queryText: request.query_text }),
+    ...(request.fusion === undefined
+      ? {}
+      : {
+          fusion:
+            request.fusion.method === 'rrf'
+              ? { method: 'rrf', k: request.fusion.k ?? DEFAULT_RRF_K }
+              : { method: 'weighted', alpha: request.fusion.alpha },
+        }),
     withVectors: request.with_vectors ?? false,
     ...(request.group_by === undefined
       ? {}

@@ -29,6 +29,10 @@ export type BotCollection = {
   status: BotStatus;
   /** Bumped whenever a snapshot update could not reach Redis; a snapshot built under another epoch is stale. */
   snapshot_epoch?: number;
+  /** BM25 term-frequency saturation for keyword search (default 1.2). */
+  bm25_k1?: number;
+  /** BM25 length normalisation for keyword search, in [0, 1] (default 0.75). */
+  bm25_b?: number;
 };
 
 /** One item of BotDocuments: a document of a bot that has at least one chunk. */
@@ -46,6 +50,10 @@ export type SearchHit = {
   text: string;
   score: number;
   metadata: { filename: string; chunk_index: number } & ChunkMetadata;
+  /** With query_text: the cosine similarity (absent for keyword-only search), BM25 and fused score. */
+  vector_score?: number;
+  keyword_score?: number;
+  fused_score?: number;
   /** The chunk's unit-length vector, when the search asked for vectors. */
   vector?: number[];
 };

@@ -32,6 +32,8 @@ export async function putBot(
   }
   const settings = {
     ...(request.name === undefined ? {} : { name: request.name }),
+    ...(request.bm25?.k1 === undefined ? {} : { bm25_k1: request.bm25.k1 }),
+    ...(request.bm25?.b === undefined ? {} : { bm25_b: request.bm25.b }),
     ...(request.embedding_dimension !== undefined
       ? { embedding_dimension: request.embedding_dimension }
       : existing === undefined

@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { checkEmbeddingValues } from '../domain/dynamo-limits';
+import type { FusedScore } from '../domain/fusion';
 import {
   cosineWithUnitQuery,
   normalise,
@@ -10,11 +11,19 @@ import {
   unitVector32,
 } from '../domain/scoring';
 import { type CompiledFilter, compileFilter, filterMask, matchesFilter } from '../domain/search-filter';
-import { type Ranked, Ranker } from '../domain/search-ranking';
+import type { Ranked } from '../domain/search-ranking';
 import type { SearchQuery } from '../domain/search-request';
-import type { BotCollection, ChunkMetadata, SearchHit, StoredChunk } from '../domain/types';
+import type { BotCollection, SearchHit, StoredChunk } from '../domain/types';
 import { CacheUnavailableError, NotFoundError, ValidationError } from '../errors';
-import type { BotRegistry, ChunkStore, SnapshotRow, SnapshotStore } from '../ports';
+import type { BotRegistry, ChunkStore, RebuildTicket, SnapshotRow, SnapshotStore } from '../ports';
+import {
+  type KeywordQuery,
+  keywordQueryOf,
+  rankChunkKeywords,
+  rankSnapshotKeywords,
+  snapshotKeywords,
+} from './keyword-search';
+import { rankerFor, shape, toHit } from './search-results';
 import type { CachedSnapshot, SnapshotCache } from './snapshot-cache';
 
 /** A search's options: `limit` and whatever else the request asked (see SearchQuery; defaults: none). */
@@ -46,55 +55,9 @@ export type SearchDeps = {
 /** Search as its callers see it: one function over injected ports. */
 export type Search = (
   botId: string,
-  embedding: ArrayLike<number>,
+  embedding: ArrayLike<number> | undefined,
   options: SearchOptions,
 ) => Promise<SearchResult>;
-
-/** The shape search returns per chunk; `filename` and `chunk_index` win over metadata keys of the same name. */
-function toHit(
-  row: SnapshotRow | StoredChunk,
-  text: string,
-  score: number,
-  vector: ArrayLike<number> | undefined,
-): SearchHit {
-  const metadata: SearchHit['metadata'] = {
-    filename: row.filename,
-    chunk_index: row.chunk_index,
-    ...(row.metadata as ChunkMetadata),
-  };
-  metadata.filename = row.filename;
-  metadata.chunk_index = row.chunk_index;
-  const hit: SearchHit = { chunk_id: row.chunk_id, text, score, metadata };
-  if (vector !== undefined) hit.vector = Array.from(vector);
-  return hit;
-}
-
-/** Ranked refs as the search result, `hitOf` making each hit (undefined drops it: its chunk is gone). */
-function shape<T>(
-  ranked: Ranked<T>,
-  hitOf: (ref: T, score: number) => SearchHit | undefined,
-): Omit<SearchResult, 'source'> {
-  const hits = new Map<T, SearchHit>();
-  for (const hit of ranked.hits) {
-    const made = hitOf(hit.ref, hit.score);
-    if (made !== undefined) hits.set(hit.ref, made);
-  }
-  const pick = (refs: Ranked<T>['hits']) => refs.flatMap((r) => hits.get(r.ref) ?? []);
-  if (ranked.groups === undefined) return { results: pick(ranked.hits) };
-  const groups = ranked.groups
-    .map((group) => ({ id: group.id, hits: pick(group.hits) }))
-    .filter((group) => group.hits.length > 0);
-  return { results: groups.flatMap((group) => group.hits), groups };
-}
-
-function rankerFor<T>(options: SearchOptions): Ranker<T> {
-  return new Ranker<T>({
-    limit: options.limit,
-    offset: options.offset ?? 0,
-    ...(options.groupBy === undefined ? {} : { groupSize: options.groupBy.groupSize }),
-    ...(options.mmr === undefined ? {} : { mmr: options.mmr }),
-  });
-}
 
 /**
  * Builds `search(botId, embedding, options)`: the top `limit` chunks of the bot by cosine similarity,
@@ -112,22 +75,34 @@ export function makeSearch(deps: SearchDeps): Search {
   return async (botId, embedding, options) => {
     const bot = options.bot ?? (await deps.bots.get(botId));
     if (bot === undefined) throw new NotFoundError(`bot ${botId} does not exist`);
-    if (embedding.length !== bot.embedding_dimension) {
-      throw new ValidationError(
-        `embedding has ${embedding.length} dimensions, bot ${botId} uses ${bot.embedding_dimension}`,
-        'embedding',
-      );
+    const keywords =
+      options.queryText === undefined ? null : keywordQueryOf(options.queryText, options.fusion, bot);
+    if (embedding === undefined && keywords === null) {
+      throw new ValidationError('embedding or query_text is required', 'embedding');
     }
-    checkEmbeddingValues(embedding, 'embedding');
-    const query = normalise(embedding);
-    if (query === null) throw new ValidationError('embedding must not be all zeros', 'embedding');
+    let query: Float64Array | null = null;
+    if (embedding !== undefined) {
+      if (embedding.length !== bot.embedding_dimension) {
+        throw new ValidationError(
+          `embedding has ${embedding.length} dimensions, bot ${botId} uses ${bot.embedding_dimension}`,
+          'embedding',
+        );
+      }
+      checkEmbeddingValues(embedding, 'embedding');
+      query = normalise(embedding);
+      if (query === null) throw new ValidationError('embedding must not be all zeros', 'embedding');
+    }
+    if (keywords !== null && options.mmr !== undefined) {
+      throw new ValidationError('mmr cannot be combined with query_text', 'mmr');
+    }
     const filter = compileFilter(options.filter);
+    const plan: QueryPlan = { unit: query, keywords, dimension: bot.embedding_dimension };
     const epoch = bot.snapshot_epoch ?? 0;
 
     let redisUp = deps.snapshots !== null && deps.cache !== null;
     if (redisUp) {
       try {
-        const answer = await fromSnapshot(deps, botId, epoch, query, filter, options);
+        const answer = await fromSnapshot(deps, botId, epoch, plan, filter, options);
         if (answer !== null) return { ...answer, source: 'snapshot' };
       } catch (error) {
         // Ranking is plain computation: its failure is a bug to report, not Redis being away.
@@ -139,10 +114,13 @@ export function makeSearch(deps: SearchDeps): Search {
         }
       }
     }
-    const answer = await fromDynamoDb(deps, botId, epoch, query, filter, options, redisUp);
+    const answer = await fromDynamoDb(deps, botId, epoch, plan, filter, options, redisUp);
     return { ...answer, source: 'dynamodb' };
   };
 }
+
+/** The query as both sources take it: a unit vector and/or keyword terms, and the bot's dimension. */
+type QueryPlan = { unit: Float64Array | null; keywords: KeywordQuery | null; dimension: number };
 
 /** Carries an error of the snapshot path that did not come from Redis through the Redis fallback. */
 class NotARedisError {
@@ -159,7 +137,7 @@ async function fromSnapshot(
   deps: SearchDeps,
   botId: string,
   epoch: number,
-  query: Float64Array,
+  plan: QueryPlan,
   filter: CompiledFilter | null,
   options: SearchOptions,
 ): Promise<Omit<SearchResult, 'source'> | null> {
@@ -168,13 +146,15 @@ async function fromSnapshot(
   const cached = await cache.get(botId, epoch);
   if (cached === null) return null;
   const { snapshot } = cached;
-  if (snapshot.dimension !== query.length) {
+  if (snapshot.dimension !== plan.dimension) {
     // Built for another dimension than the bot now declares: not this bot's current truth.
     cache.forget(botId);
     return null;
   }
   // A snapshot written before rows kept created_at cannot answer a filter on it; DynamoDB can.
   if (readsCreatedAt(filter) && !cached.hasCreatedAt) return null;
+  if (plan.keywords !== null) return keywordsFromSnapshot(deps, cached, plan, plan.keywords, filter, options);
+  const query = plan.unit as Float64Array;
   let ranked: Ranked<number>;
   try {
     ranked = rankSnapshot(cached, query, filter, options, deps.scores, deps.kernel);
@@ -201,6 +181,43 @@ async function fromSnapshot(
       textOf.get(row) as string,
       score,
       options.withVectors === true ? snapshot.vectors.subarray(row * dim, (row + 1) * dim) : undefined,
+    ),
+  );
+}
+
+async function keywordsFromSnapshot(
+  deps: SearchDeps,
+  cached: CachedSnapshot,
+  plan: QueryPlan,
+  keywords: KeywordQuery,
+  filter: CompiledFilter | null,
+  options: SearchOptions,
+): Promise<Omit<SearchResult, 'source'> | null> {
+  const loaded = await snapshotKeywords(deps.snapshots as SnapshotStore, cached);
+  if (loaded === null) return null;
+  const dim = cached.snapshot.dimension;
+  let ranking: ReturnType<typeof rankSnapshotKeywords>;
+  try {
+    const ranker = rankerFor<number>(options);
+    ranking = rankSnapshotKeywords(
+      cached,
+      loaded,
+      plan.unit,
+      keywords,
+      filter,
+      ranker,
+      options.scoreThreshold,
+    );
+  } catch (error) {
+    throw new NotARedisError(error);
+  }
+  return shape(ranking.ranked, (row, score) =>
+    toHit(
+      cached.snapshot.rows[row] as SnapshotRow,
+      loaded.texts[row] as string,
+      score,
+      options.withVectors === true ? cached.snapshot.vectors.subarray(row * dim, (row + 1) * dim) : undefined,
+      ranking.scoresOf(row),
     ),
   );
 }
@@ -256,7 +273,7 @@ async function fromDynamoDb(
   deps: SearchDeps,
   botId: string,
   epoch: number,
-  query: Float64Array,
+  plan: QueryPlan,
   filter: CompiledFilter | null,
   options: SearchOptions,
   redisUp: boolean,
@@ -275,15 +292,18 @@ async function fromDynamoDb(
   const ranker = rankerFor<StoredChunk>(options);
   const threshold = options.scoreThreshold ?? Number.NEGATIVE_INFINITY;
   const everyChunk: StoredChunk[] = [];
+  // Keyword statistics cover every chunk, so a keyword query keeps (and reads the text of) all of them.
+  const keepAll = ticket !== null || plan.keywords !== null;
+  const query = plan.unit ?? new Float64Array(0);
   for await (const page of deps.chunks.readBot(botId, {
     consistent: true,
-    withText: ticket !== null,
+    withText: keepAll,
     onInvalid: (chunkId, error) =>
       deps.logger.warn('Skipping a chunk with an invalid embedding', { botId, chunkId, error }),
   })) {
     for (const chunk of page) {
-      if (ticket !== null) everyChunk.push(chunk);
-      if (chunk.embedding.length !== query.length) continue;
+      if (keepAll) everyChunk.push(chunk);
+      if (plan.keywords !== null || chunk.embedding.length !== query.length) continue;
       if (filter !== null && !matchesFilter(chunk, filter)) continue;
       const score = cosineWithUnitQuery(chunk.embedding, query);
       if (score < threshold) continue;
@@ -292,23 +312,41 @@ async function fromDynamoDb(
       selector.offer(score, chunk.chunk_id, chunk);
     }
   }
-  const ranked = ranker.finish((chunk) => unitVector32(chunk.embedding), query);
   const vectorOf = (chunk: StoredChunk) =>
     options.withVectors === true ? unitVector32(chunk.embedding) : undefined;
 
-  if (ticket !== null && snapshots !== null) {
-    try {
-      const published = await snapshots.commitRebuild(ticket, everyChunk, (chunkIds) =>
-        deps.chunks.get(botId, chunkIds, { consistent: true }),
-      );
-      deps.logger.info('Snapshot rebuild finished', { botId, published, chunks: everyChunk.length });
-    } catch (error) {
-      if (!(error instanceof CacheUnavailableError))
-        deps.logger.warn('Snapshot rebuild failed', { botId, error });
-    }
-    return shape(ranked, (chunk, score) => toHit(chunk, chunk.text, score, vectorOf(chunk)));
+  let ranked: Ranked<StoredChunk>;
+  let scoresOf: ((chunk: StoredChunk) => FusedScore) | undefined;
+  if (plan.keywords === null) {
+    ranked = ranker.finish((chunk) => unitVector32(chunk.embedding), query);
+  } else {
+    const { ranking, kept } = rankChunkKeywords(
+      everyChunk,
+      plan.dimension,
+      plan.unit,
+      plan.keywords,
+      filter,
+      rankerFor<number>(options),
+      options.scoreThreshold,
+    );
+    const asChunk = (row: number) => kept[row] as StoredChunk;
+    const rowOf = new Map(ranking.ranked.hits.map((hit) => [asChunk(hit.ref), hit.ref]));
+    ranked = {
+      hits: ranking.ranked.hits.map((hit) => ({ ...hit, ref: asChunk(hit.ref) })),
+      groups: ranking.ranked.groups?.map((group) => ({
+        id: group.id,
+        hits: group.hits.map((hit) => ({ ...hit, ref: asChunk(hit.ref) })),
+      })),
+    };
+    scoresOf = (chunk) => ranking.scoresOf(rowOf.get(chunk) as number);
   }
-
+  if (plan.keywords !== null || (ticket !== null && snapshots !== null)) {
+    if (ticket !== null && snapshots !== null)
+      await publishRebuild(deps, botId, snapshots, ticket, everyChunk);
+    return shape(ranked, (chunk, score) =>
+      toHit(chunk, chunk.text, score, vectorOf(chunk), scoresOf?.(chunk)),
+    );
+  }
   const withText =
     ranked.hits.length === 0
       ? []
@@ -323,4 +361,23 @@ async function fromDynamoDb(
     const text = textById.get(chunk.chunk_id);
     return text === undefined ? undefined : toHit(chunk, text, score, vectorOf(chunk));
   });
+}
+
+/** Publishes the snapshot from a search's full read (failures are logged: the search still answers). */
+async function publishRebuild(
+  deps: SearchDeps,
+  botId: string,
+  snapshots: SnapshotStore,
+  ticket: RebuildTicket,
+  everyChunk: StoredChunk[],
+): Promise<void> {
+  try {
+    const published = await snapshots.commitRebuild(ticket, everyChunk, (chunkIds) =>
+      deps.chunks.get(botId, chunkIds, { consistent: true }),
+    );
+    deps.logger.info('Snapshot rebuild finished', { botId, published, chunks: everyChunk.length });
+  } catch (error) {
+    if (!(error instanceof CacheUnavailableError))
+      deps.logger.warn('Snapshot rebuild failed', { botId, error });
+  }
 }

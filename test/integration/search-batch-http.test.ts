@@ -69,6 +69,12 @@ describe('POST /bots/{botId}/search/batch', () => {
       { embedding: randomVector(DIM, random), group_by: 'filename', group_size: 2, limit: 3 },
       { embedding: randomVector(DIM, random), mmr: { diversity: 0.5, candidates: 40 }, limit: 6 },
       { embedding: randomVector(DIM, random), offset: 5, limit: 3, with_vectors: true },
+      { query_text: 'text chunk 17', limit: 3 },
+      {
+        embedding: randomVector(DIM, random),
+        query_text: 'chunk 42',
+        fusion: { method: 'weighted', alpha: 0.5 },
+      },
     ];
     // Warm the snapshot so both routes answer from it.
     await call(search, '/bots/{botId}/search', searches[0]);
@@ -79,6 +85,13 @@ describe('POST /bots/{botId}/search/batch', () => {
     expect(batch.body.searches).toEqual(singles);
     expect(batch.body.searches[2].groups).toHaveLength(3);
     expect(batch.body.searches[4].results[0].vector).toHaveLength(DIM);
+    // Keyword search: "17" is one chunk's number, so that chunk ranks first; hybrid hits carry all three scores.
+    expect(batch.body.searches[5].results[0].text).toMatch(/^text of chunk 17 of /);
+    expect(batch.body.searches[6].results[0]).toMatchObject({
+      vector_score: expect.any(Number),
+      keyword_score: expect.any(Number),
+      fused_score: expect.any(Number),
+    });
   });
 
   it('names the query and field of a bad request, and refuses another user', async () => {
@@ -98,6 +111,15 @@ describe('POST /bots/{botId}/search/batch', () => {
       searches: Array.from({ length: 33 }, () => ok),
     });
     expect(tooMany).toMatchObject({ status: 400, body: { error: { field: 'searches' } } });
+    const stopWordsOnly = await call(searchBatch, '/bots/{botId}/search/batch', {
+      searches: [ok, { query_text: 'the and of' }],
+    });
+    expect(stopWordsOnly).toMatchObject({
+      status: 400,
+      body: { error: { field: 'searches[1].query_text' } },
+    });
+    const single = await call(search, '/bots/{botId}/search', { query_text: '  ' });
+    expect(single).toMatchObject({ status: 400, body: { error: { field: 'query_text' } } });
     const stranger = await call(
       searchBatch,
       '/bots/{botId}/search/batch',

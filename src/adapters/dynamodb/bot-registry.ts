@@ -59,6 +59,8 @@ export class DynamoBotRegistry implements BotRegistry {
     const sets = new Assignments(this.now().toISOString());
     sets.set('user_id', userId);
     if (settings.name !== undefined) sets.set('name', settings.name);
+    if (settings.bm25_k1 !== undefined) sets.set('bm25_k1', settings.bm25_k1);
+    if (settings.bm25_b !== undefined) sets.set('bm25_b', settings.bm25_b);
     if (settings.embedding_dimension !== undefined)
       sets.set('embedding_dimension', settings.embedding_dimension);
     else sets.ifNotExists('embedding_dimension', this.options.defaultEmbeddingDimension);
@@ -149,6 +151,8 @@ export class DynamoBotRegistry implements BotRegistry {
     if (typeof item.user_id === 'string') bot.user_id = item.user_id;
     if (typeof item.name === 'string') bot.name = item.name;
     if (typeof item.snapshot_epoch === 'number') bot.snapshot_epoch = item.snapshot_epoch;
+    if (typeof item.bm25_k1 === 'number') bot.bm25_k1 = item.bm25_k1;
+    if (typeof item.bm25_b === 'number') bot.bm25_b = item.bm25_b;
     return bot;
   }
 }

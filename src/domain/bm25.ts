@@ -1,0 +1,111 @@
+/**
+ * Okapi BM25 over one bot's chunks, exact: every chunk that holds a query term is scored, none is
+ * skipped. For a query of distinct terms q (in first-occurrence order), chunk d scores
+ *   sum over q of idf(q) * tf(q,d) * (k1 + 1) / (tf(q,d) + k1 * (1 - b + b * |d| / avgdl))
+ * with idf(q) = ln(1 + (N - df(q) + 0.5) / (df(q) + 0.5)) (the always-positive form Lucene uses),
+ * N the chunk count, |d| the chunk's term count and avgdl the mean of |d|. The terms added in that
+ * order make the score bit-for-bit reproducible by any implementation that sums the same way.
+ */
+
+export type Bm25Params = { k1: number; b: number };
+
+export const DEFAULT_BM25: Bm25Params = { k1: 1.2, b: 0.75 };
+
+/** A query's terms may not exceed this many (a longer `query_text` is refused). */
+export const MAX_QUERY_TERMS = 1000;
+
+/** One term's contribution to one chunk's score (the formula above, in one place). */
+export function bm25Term(
+  tf: number,
+  docLength: number,
+  df: number,
+  docCount: number,
+  averageLength: number,
+  params: Bm25Params,
+): number {
+  const idf = Math.log(1 + (docCount - df + 0.5) / (df + 0.5));
+  const norm = averageLength === 0 ? 1 : 1 - params.b + (params.b * docLength) / averageLength;
+  return (idf * tf * (params.k1 + 1)) / (tf + params.k1 * norm);
+}
+
+/** The distinct terms of a query, in first-occurrence order. */
+export function distinctTerms(terms: readonly string[]): string[] {
+  return [...new Set(terms)];
+}
+
+/** A term's postings: the rows that hold it and how often, rows ascending. */
+type Postings = { rows: number[]; tfs: number[] };
+
+/**
+ * Postings, document frequencies and lengths of a fixed list of chunks (row i = the i-th text's terms).
+ * Built once per snapshot version (or per DynamoDB read) and never mutated.
+ */
+export class KeywordIndex {
+  readonly docCount: number;
+  readonly totalLength: number;
+  private readonly lengths: Uint32Array;
+  private readonly postings = new Map<string, Postings>();
+
+  constructor(termsPerRow: readonly (readonly string[])[]) {
+    this.docCount = termsPerRow.length;
+    this.lengths = new Uint32Array(this.docCount);
+    let total = 0;
+    const counts = new Map<string, number>();
+    for (let row = 0; row < termsPerRow.length; row++) {
+      const terms = termsPerRow[row] as readonly string[];
+      this.lengths[row] = terms.length;
+      total += terms.length;
+      counts.clear();
+      for (const term of terms) counts.set(term, (counts.get(term) ?? 0) + 1);
+      for (const [term, tf] of counts) {
+        let list = this.postings.get(term);
+        if (list === undefined) {
+          list = { rows: [], tfs: [] };
+          this.postings.set(term, list);
+        }
+        list.rows.push(row);
+        list.tfs.push(tf);
+      }
+    }
+    this.totalLength = total;
+  }
+
+  /** How many chunks hold the term. */
+  documentFrequency(term: string): number {
+    return this.postings.get(term)?.rows.length ?? 0;
+  }
+
+  /** Distinct terms held (for sizing). */
+  get termCount(): number {
+    return this.postings.size;
+  }
+
+  /**
+   * BM25 of every row for the query: `scores` (length docCount, 0 where no term matches) and the rows
+   * with a positive score, ascending.
+   */
+  score(queryTerms: readonly string[], params: Bm25Params): { scores: Float64Array; matched: number[] } {
+    const scores = new Float64Array(this.docCount);
+    const touched = new Uint8Array(this.docCount);
+    const matched: number[] = [];
+    const averageLength = this.docCount === 0 ? 0 : this.totalLength / this.docCount;
+    for (const term of distinctTerms(queryTerms)) {
+      const list = this.postings.get(term);
+      if (list === undefined) continue;
+      const df = list.rows.length;
+      for (let i = 0; i < df; i++) {
+        const row = list.rows[i] as number;
+        const length = this.lengths[row] as number;
+        scores[row] =
+          (scores[row] as number) +
+          bm25Term(list.tfs[i] as number, length, df, this.docCount, averageLength, params);
+        if (touched[row] === 0) {
+          touched[row] = 1;
+          matched.push(row);
+        }
+      }
+    }
+    matched.sort((a, b) => a - b);
+    return { scores, matched };
+  }
+}

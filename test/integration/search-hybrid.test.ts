@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import { DynamoBotStats } from '../../src/adapters/dynamodb/bot-stats';
+import { loadConfig } from '../../src/config';
+import { decodeEmbedding } from '../../src/domain/embedding-codec';
+import type { Fusion } from '../../src/domain/fusion';
+import { cosineWithUnitQuery, normalise, ScoreBuffer } from '../../src/domain/scoring';
+import { compileFilter, matchesFilter } from '../../src/domain/search-filter';
+import type { SearchFilter } from '../../src/domain/search-request';
+import type { SearchHit, StoredChunk } from '../../src/domain/types';
+import { makeSearch, type SearchOptions } from '../../src/use-cases/search';
+import { type StreamLog, syncStreamBatch } from '../../src/use-cases/sync-stream-batch';
+import { bruteBm25, bruteFuse, bruteTop, randomText } from '../fixtures/brute-keywords';
+import { randomVector, readWholeBot, rng, type SearchWorld, searchWorld } from '../fixtures/search-world';
+import { type ChunkItem, chunkItem, StreamEventFactory } from '../fixtures/stream-events';
+
+jest.setTimeout(120_000);
+
+const DIM = 16;
+const seed = Date.now() % 1_000_000;
+let world: SearchWorld;
+let random: () => number;
+
+beforeAll(() => {
+  console.log(`hybrid search exactness seed ${seed}`);
+  world = searchWorld();
+  random = rng(seed);
+});
+afterAll(async () => {
+  await world.close();
+});
+
+function item(botId: string, filename: string, index: number): ChunkItem {
+  return {
+    ...chunkItem(botId, filename, index, { dimension: DIM, seed: Math.floor(random() * 1e6) }),
+    text: randomText(random),
+  };
+}
+
+const stored = (c: ChunkItem): StoredChunk => ({ ...c, embedding: decodeEmbedding(c.embedding) });
+
+/** The expected ids and fused scores, from a brute force over every chunk DynamoDB holds now. */
+function expected(
+  chunks: StoredChunk[],
+  query: { text: string; embedding?: number[]; fusion?: Fusion; filter?: SearchFilter },
+  limit: number,
+  offset = 0,
+): { ids: string[]; scores: number[] } {
+  const ids = chunks.map((c) => c.chunk_id);
+  const bm25 = bruteBm25(
+    chunks.map((c) => c.text),
+    query.text,
+  );
+  const filter = compileFilter(query.filter);
+  const passes = chunks.map((c) => filter === null || matchesFilter(c, filter));
+  const pick = (i: number) => passes[i] === true;
+  if (query.embedding === undefined) {
+    const top = bruteTop(bm25, ids, offset + limit, (i) => pick(i) && (bm25[i] as number) > 0).slice(offset);
+    return { ids: top, scores: top.map((id) => bm25[ids.indexOf(id)] as number) };
+  }
+  const unit = normalise(query.embedding) as Float64Array;
+  const kept = chunks.flatMap((_, i) => (pick(i) ? [i] : []));
+  const cosine = kept.map((i) => cosineWithUnitQuery((chunks[i] as StoredChunk).embedding, unit));
+  const keptIds = kept.map((i) => ids[i] as string);
+  const fused = bruteFuse(
+    cosine,
+    kept.map((i) => bm25[i] as number),
+    keptIds,
+    query.fusion ?? { method: 'rrf', k: 60 },
+  );
+  const top = bruteTop(fused, keptIds, offset + limit).slice(offset);
+  return { ids: top, scores: top.map((id) => fused[keptIds.indexOf(id)] as number) };
+}
+
+const idsOf = (hits: SearchHit[]) => hits.map((h) => h.chunk_id);
+
+/** Searches with the snapshot world and with a DynamoDB-only search, and checks both against brute force. */
+async function checkQueries(botId: string, expectSource: 'snapshot' | 'dynamodb'): Promise<void> {
+  const chunks = await readWholeBot(world.chunks, botId);
+  const noRedis = makeSearch({
+    bots: world.bots,
+    chunks: world.chunks,
+    snapshots: null,
+    cache: null,
+    scores: new ScoreBuffer(),
+    logger: world.logger,
+  });
+  const terms = ['redis snapshot', 'E-1042 stream', 'running keyword café', 'v2.3', 'SKU-77 lambda deploy'];
+  for (const text of terms) {
+    const embedding = randomVector(DIM, random);
+    const cases: { embedding?: number[]; fusion?: Fusion; filter?: SearchFilter; offset?: number }[] = [
+      {},
+      { filter: { filename: ['f1.txt', 'f2.txt'] } },
+      { embedding },
+      { embedding, fusion: { method: 'weighted', alpha: 0.3 }, offset: 2 },
+      {
+        embedding,
+        fusion: { method: 'rrf', k: 10 },
+        filter: { must_not: [{ key: 'filename', match: { value: 'f0.txt' } }] },
+      },
+    ];
+    for (const c of cases) {
+      const options: SearchOptions = {
+        limit: 7,
+        queryText: text,
+        ...(c.fusion === undefined ? {} : { fusion: c.fusion }),
+        ...(c.filter === undefined ? {} : { filter: c.filter }),
+        ...(c.offset === undefined ? {} : { offset: c.offset }),
+      };
+      const want = expected(chunks, { text, ...c }, 7, c.offset ?? 0);
+      const fromSnapshot = await world.search(botId, c.embedding, options);
+      const fromTable = await noRedis(botId, c.embedding, options);
+      expect(fromSnapshot.source).toBe(expectSource);
+      expect(fromTable.source).toBe('dynamodb');
+      expect(idsOf(fromSnapshot.results)).toEqual(want.ids);
+      expect(idsOf(fromTable.results)).toEqual(want.ids);
+      fromSnapshot.results.forEach((hit, i) => {
+        expect(hit.score).toBeCloseTo(want.scores[i] as number, 6);
+        expect(hit.fused_score).toBe(hit.score);
+        expect(hit.keyword_score).toBeGreaterThanOrEqual(0);
+        expect(hit.vector_score === undefined).toBe(c.embedding === undefined);
+        // Snapshot and fallback agree bit for bit: same texts, same float32 unit vectors, same loops.
+        expect(fromTable.results[i]).toEqual(hit);
+      });
+    }
+    // Grouping applies to the fused list alike in both sources; every group's hits are in fused order.
+    const grouped: SearchOptions = {
+      limit: 3,
+      queryText: text,
+      groupBy: { field: 'filename', groupSize: 2 },
+    };
+    const groupedSnapshot = await world.search(botId, embedding, grouped);
+    const groupedTable = await noRedis(botId, embedding, grouped);
+    expect(groupedSnapshot.groups?.length).toBeGreaterThan(0);
+    expect(groupedSnapshot.groups).toEqual(groupedTable.groups);
+    for (const group of groupedSnapshot.groups ?? []) {
+      expect(group.hits.every((hit) => hit.metadata.filename === group.id)).toBe(true);
+      const scores = group.hits.map((hit) => hit.score);
+      expect(scores).toEqual([...scores].sort((x, y) => y - x));
+    }
+  }
+}
+
+describe('hybrid search is exact', () => {
+  it('matches brute-force BM25 and fusion from the snapshot and DynamoDB, through stream updates and a rebuild', async () => {
+    const botId = `bot-${randomUUID()}`;
+    await world.bots.putOwned(botId, 'owner', { embedding_dimension: DIM });
+    const config = loadConfig(process.env);
+    const stats = new DynamoBotStats(world.documents, {
+      botCollectionsTable: config.tables.botCollections,
+      botDocumentsTable: config.tables.botDocuments,
+      streamClaimsTable: config.tables.streamClaims,
+      defaultEmbeddingDimension: config.defaultEmbeddingDimension,
+    });
+    const log: StreamLog = { warn: () => {}, error: () => {} };
+    const stream = { stats, snapshots: world.snapshots, log, defaultEmbeddingDimension: DIM };
+    const events = new StreamEventFactory();
+
+    let items = Array.from({ length: 60 }, (_, i) => item(botId, `f${i % 4}.txt`, Math.floor(i / 4)));
+    await world.chunks.put(items.map(stored));
+    await syncStreamBatch(
+      stream,
+      items.map((c) => events.insert(c)),
+    );
+    // No snapshot yet: the first search answers from DynamoDB and rebuilds it.
+    expect((await world.search(botId, undefined, { limit: 1, queryText: 'redis' })).source).toBe('dynamodb');
+    await checkQueries(botId, 'snapshot');
+
+    // Stream updates: insert, overwrite (new text and vector), move (another document), delete.
+    const inserted = Array.from({ length: 8 }, (_, i) => item(botId, 'f4.txt', i));
+    const overwritten = items
+      .slice(0, 8)
+      .map((old) => ({ ...item(botId, old.filename, old.chunk_index), chunk_id: old.chunk_id }));
+    const moved = items.slice(8, 12).map((old) => ({ ...old, filename: 'f3.txt', text: randomText(random) }));
+    const deleted = items.slice(12, 20);
+    await world.chunks.put([...inserted, ...overwritten, ...moved].map(stored));
+    await world.chunks.delete(
+      botId,
+      deleted.map((c) => c.chunk_id),
+    );
+    const report = await syncStreamBatch(stream, [
+      ...inserted.map((c) => events.insert(c)),
+      ...overwritten.map((c, i) => events.modify(items[i] as ChunkItem, c)),
+      ...moved.map((c, i) => events.modify(items[8 + i] as ChunkItem, c)),
+      ...deleted.map((c) => events.remove(c)),
+    ]);
+    expect(report.failures).toEqual([]);
+    items = [...overwritten, ...moved, ...items.slice(20), ...inserted];
+    expect((await readWholeBot(world.chunks, botId)).length).toBe(items.length);
+    await checkQueries(botId, 'snapshot');
+
+    // A rebuild from DynamoDB gives the same keyword statistics.
+    await world.snapshots.drop(botId);
+    expect((await world.search(botId, undefined, { limit: 1, queryText: 'redis' })).source).toBe('dynamodb');
+    await checkQueries(botId, 'snapshot');
+  });
+
+  it('refuses a query_text that has no terms or too many, naming the field', async () => {
+    const botId = `bot-${randomUUID()}`;
+    await world.bots.putOwned(botId, 'owner', { embedding_dimension: DIM });
+    await expect(world.search(botId, undefined, { limit: 3, queryText: 'the and of' })).rejects.toMatchObject(
+      {
+        field: 'query_text',
+      },
+    );
+    const long = Array.from({ length: 1001 }, (_, i) => `word${i}`).join(' ');
+    await expect(world.search(botId, undefined, { limit: 3, queryText: long })).rejects.toMatchObject({
+      field: 'query_text',
+    });
+  });
+});
