@@ -65,7 +65,9 @@ async function expectExactFromSnapshot(botId: string, seed: number): Promise<voi
   const answer = await world.search(botId, query, { limit: 10 });
   expect(answer.source).toBe('snapshot');
   expect(ids(answer.results)).toEqual(expected.map((hit) => hit.chunk_id));
-  answer.results.forEach((hit, i) => expect(hit.score).toBeCloseTo(expected[i]?.score as number, 6));
+  answer.results.forEach((hit, i) => {
+    expect(hit.score).toBeCloseTo(expected[i]?.score as number, 6);
+  });
 }
 
 describe('the stream handler starts the snapshot of a bot that has none', () => {
