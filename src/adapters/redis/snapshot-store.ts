@@ -3,11 +3,9 @@ import type { Cluster, Redis } from 'ioredis';
 import type { StoredChunk } from '../../domain/types';
 import { ValidationError } from '../../errors';
 import type { RebuildTicket, Snapshot, SnapshotChange, SnapshotStore } from '../../ports';
-import { float32View, HOST_IS_LITTLE_ENDIAN } from './float32-view';
+import { HOST_IS_LITTLE_ENDIAN } from './float32-view';
 import {
   chooseDimension,
-  compactSlots,
-  decodeRowValues,
   encodeRow,
   encodeRowValue,
   unitVectorBytes,
@@ -17,11 +15,11 @@ import {
   type BotSnapshotKeys,
   dataKeyList,
   type SnapshotDataKeys,
-  segmentCount,
   segmentKey,
   snapshotKeys,
   stagingKeys,
 } from './snapshot-keys';
+import { readSnapshotOnce } from './snapshot-read';
 import {
   APPLY_CHANGES_LUA,
   BEGIN_REBUILD_LUA,
@@ -180,87 +178,16 @@ export class RedisSnapshotStore implements SnapshotStore {
   async read(botId: string): Promise<Snapshot | null> {
     const keys = snapshotKeys(this.prefix, botId);
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.readOnce(botId, keys);
-      if (outcome !== 'moved') return outcome;
+      const outcome = await readSnapshotOnce(this.client, botId, keys);
+      if (outcome.kind === 'ok') return outcome.snapshot;
+      if (outcome.kind === 'absent') return null;
+      if (outcome.kind === 'broken') {
+        await this.dropIfUnchanged(botId, keys, outcome.version);
+        return null;
+      }
       // The snapshot changed between the meta read and the transaction: its segment count may differ.
       if (attempt >= READ_ATTEMPTS) return null;
     }
-  }
-
-  /**
-   * One read: the meta hash (to learn how many segments to fetch), then one MULTI of the meta again, every
-   * segment, the rows and the counts. 'moved' when the meta differs between the two (a batch landed).
-   */
-  private async readOnce(botId: string, keys: BotSnapshotKeys): Promise<Snapshot | null | 'moved'> {
-    const fields = ['dim', 'slots', 'live', 'build', 'seq', 'epoch', 'seg'] as const;
-    const first = await this.client.hmget(keys.meta, ...fields);
-    const firstSlots = Number(first[1] ?? 0);
-    const firstSeg = Number(first[6] ?? 0);
-    const segments =
-      Number.isInteger(firstSlots) && Number.isInteger(firstSeg) && firstSeg >= 1 && firstSlots >= 0
-        ? segmentCount(firstSlots, firstSeg)
-        : 0;
-    let multi = this.client.multi().hmget(keys.meta, ...fields);
-    // One segment past the last must not exist (it would be an orphan of a broken snapshot).
-    for (let n = 0; n <= segments; n++) multi = multi.getBuffer(segmentKey(keys.vectors, n));
-    const replies = await multi.hvals(keys.rows).hlen(keys.index).hlen(keys.texts).llen(keys.free).exec();
-    if (replies === null) throw new Error('Redis discarded the snapshot read transaction');
-    for (const [error] of replies) if (error) throw error;
-    const values = replies.map(([, value]) => value);
-    const meta = values[0] as (string | null)[];
-    if (meta.some((value, i) => value !== first[i])) return 'moved';
-    const blobs = values.slice(1, segments + 2) as (Buffer | null)[];
-    const [rowValues, indexLength, textsLength, freeLength] = values.slice(segments + 2) as [
-      string[],
-      number,
-      number,
-      number,
-    ];
-    const [dimField, slotsField, liveField, build, seq, epochField] = meta;
-    const anyData =
-      blobs.some((blob) => blob !== null) ||
-      rowValues.length > 0 ||
-      indexLength + textsLength + freeLength > 0;
-    if (dimField == null || build == null) {
-      // No meta: whatever else is there is the orphan of an evicted meta hash.
-      if (anyData) await this.dropIfUnchanged(botId, keys, '');
-      return null;
-    }
-    const version = `${build}:${seq ?? '0'}`;
-    const dimension = Number(dimField);
-    const slotCount = Number(slotsField);
-    const live = Number(liveField);
-    const segmentRows = firstSeg;
-    // Segment n holds min(seg, slots - n*seg) vectors; the one past the last must be absent.
-    const segmentsAgree = blobs.every((blob, n) =>
-      n === segments
-        ? blob === null
-        : (blob?.byteLength ?? 0) === Math.min(segmentRows, slotCount - n * segmentRows) * dimension * 4,
-    );
-    // The counts first (cheap, and they bound slotCount before anything is sized by it), then every row.
-    const countsAgree =
-      Number.isInteger(dimension) &&
-      Number.isInteger(slotCount) &&
-      Number.isInteger(live) &&
-      dimension >= 0 &&
-      live >= 0 &&
-      live <= slotCount &&
-      (dimension > 0 || slotCount === 0) &&
-      (slotCount === 0 || segmentRows >= 1) &&
-      segmentsAgree &&
-      rowValues.length === live &&
-      indexLength === live &&
-      textsLength === live &&
-      freeLength === slotCount - live &&
-      epochField != null;
-    const decoded = countsAgree ? decodeRowValues(rowValues, slotCount) : null;
-    if (decoded === null) {
-      await this.dropIfUnchanged(botId, keys, version);
-      return null;
-    }
-    const all = joinSegments(blobs.slice(0, segments) as Buffer[]);
-    const vectors = live === slotCount ? all : compactSlots(all, dimension, decoded.slots);
-    return { botId, version, epoch: Number(epochField), dimension, rows: decoded.rows, vectors };
   }
 
   async texts(botId: string, chunkIds: string[]): Promise<string[] | null> {
@@ -555,25 +482,6 @@ async function withDeadline<T>(promise: Promise<T>, deadline: number, message: s
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * The segments' vectors as one Float32Array. A single segment is viewed in place (no copy); several are
- * copied once into one buffer, since the scan kernel takes one array.
- */
-function joinSegments(blobs: Buffer[]): Float32Array {
-  if (blobs.length === 0) return new Float32Array(0);
-  if (blobs.length === 1) return float32View(blobs[0] as Buffer);
-  let total = 0;
-  for (const blob of blobs) total += blob.byteLength;
-  const out = new Float32Array(total / 4);
-  const bytes = new Uint8Array(out.buffer);
-  let offset = 0;
-  for (const blob of blobs) {
-    bytes.set(blob, offset);
-    offset += blob.byteLength;
-  }
-  return out;
 }
 
 function isFinite32(vector: Float32Array): boolean {
