@@ -10,6 +10,8 @@ export type BenchOptions = {
   suites: Suite[];
   /** Sizes for the in-memory and Redis methods. */
   sizes: number[];
+  /** --million: sizes timed only by (e), (g), (c) and (d), with a snapshot built directly in Redis. */
+  millionSizes: number[];
   /** Sizes loaded into DynamoDB Local (packed Binary). */
   dynamoSizes: number[];
   /** Sizes loaded into DynamoDB Local with List<Number> embeddings, for (a) and (b, List). */
@@ -41,6 +43,8 @@ export type BenchOptions = {
 export const USAGE = `npm run bench -- [--quick] [--list-10k] [--publish] [--only=latency,write,batch,freshness,memory,outage,features]
   --quick     smaller sizes and fewer queries (under two minutes)
   --only=...  run only the named suites (results.md then holds only their tables)
+  --million   also time (e), (g), (c) and (d) at 1M chunks (1.5 GB of vectors in the bench and in Redis
+              each: run it once, on a machine with about 8 GB free)
   --list-10k  also time (a) and (b, List) at 10k chunks: one run each, several minutes,
               all of it DynamoDB Local parsing List<Number> items
   --publish   write bench/results.md and bench/latency.svg (the committed copies); without it a run
@@ -57,12 +61,13 @@ export function parseOptions(argv: string[]): BenchOptions {
       if (unknown.length > 0 || named.length === 0) throw new Error(`unknown suite in ${flag}\n${USAGE}`);
       suites = named as Suite[];
       flags.delete(flag);
-    } else if (flag !== '--quick' && flag !== '--list-10k' && flag !== '--publish') {
+    } else if (flag !== '--quick' && flag !== '--list-10k' && flag !== '--publish' && flag !== '--million') {
       throw new Error(`unknown flag ${flag}\n${USAGE}`);
     }
   }
   const quick = flags.has('--quick');
   const publish = flags.has('--publish');
+  const millionSizes = flags.has('--million') ? [1_000_000] : [];
   const listSizes = flags.has('--list-10k') ? [1_000, 10_000] : [1_000];
   if (quick) {
     return {
@@ -70,6 +75,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       argv,
       suites,
       sizes: [1_000, 10_000],
+      millionSizes,
       dynamoSizes: [1_000],
       listSizes: [1_000],
       stockRedisSizes: [1_000],
@@ -89,6 +95,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     argv,
     suites,
     sizes: [1_000, 10_000, 100_000],
+    millionSizes,
     dynamoSizes: [1_000, 10_000],
     listSizes,
     stockRedisSizes: [1_000, 10_000],

@@ -8,6 +8,7 @@ export const METHOD_KEYS = [
   'b-binary',
   'c',
   'c-stock',
+  'r',
   'd',
   'e',
   'e-i8',
@@ -44,6 +45,11 @@ export const METHODS: Record<MethodKey, MethodInfo> = {
     label: "(c') snapshot, cold, stock Redis",
     what: '(c) against a redis-server started without MALLOC_CONF',
     color: '#9467bd',
+  },
+  r: {
+    label: '(r) raw GET of the float32 vectors',
+    what: "one ioredis getBuffer of the bot's float32 vectors stored as one string (a naive design's read); no search, so no recall",
+    color: '#e377c2',
   },
   d: {
     label: '(d) snapshot, warm',

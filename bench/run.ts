@@ -16,7 +16,7 @@ import { freshness } from './suites/freshness';
 import { memory } from './suites/memory';
 import { outage } from './suites/outage';
 import { searchFeatures } from './suites/search-features';
-import { dynamoMethods, inMemoryMethods, snapshotMethods } from './suites/search-latency';
+import { dynamoMethods, inMemoryMethods, millionMethods, snapshotMethods } from './suites/search-latency';
 import { writeCost } from './suites/write-cost';
 
 async function runSuites(context: BenchContext): Promise<void> {
@@ -54,6 +54,14 @@ async function runSuites(context: BenchContext): Promise<void> {
   if (runs('freshness')) await freshness(context, options.freshnessRuns);
   if (runs('features')) await searchFeatures(context, options.featureSizes);
   for (const size of deferred) await dynamoMethods(context, size, 'slow-list');
+  for (const n of runs('latency') ? options.millionSizes : []) {
+    const dataset = context.dataset(n);
+    progress.note(`exact top-${K} of ${queries.length} queries over ${count(n)} chunks (the reference)`);
+    const exact = queries.map((query) =>
+      exactTopK(dataset.vectors, DIMENSION, query, K).map((row) => dataset.chunkIds[row] as string),
+    );
+    await millionMethods(context, { n, dataset, queries, exact });
+  }
   // Last: it kills the bench's redis-server.
   if (runs('outage')) await outage(context);
 }
@@ -77,6 +85,7 @@ async function main(): Promise<void> {
   const env = await startBenchEnvironment((m) => progress.note(m));
   const largest = Math.max(
     ...options.sizes,
+    ...options.millionSizes,
     ...options.dynamoSizes,
     ...options.listSizes,
     ...(options.suites.includes('features') ? options.featureSizes : []),

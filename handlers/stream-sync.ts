@@ -26,6 +26,7 @@ export const handler = async (
     metrics.addMetric('StreamRecordsFailed', MetricUnit.Count, report.failures.length);
     metrics.addMetric('StreamInvalidRecords', MetricUnit.Count, report.invalid);
     metrics.addMetric('SnapshotStaleMarks', MetricUnit.Count, report.staleMarks);
+    metrics.addMetric('SnapshotsStarted', MetricUnit.Count, report.snapshotsStarted);
     if (report.failures.length > 0) {
       logger.warn('Stream batch partially failed', {
         records: event.Records.length,

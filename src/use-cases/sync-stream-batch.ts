@@ -8,7 +8,8 @@ import {
   snapshotChangeOf,
 } from '../domain/stream-change';
 import { CacheUnavailableError, ValidationError } from '../errors';
-import type { BotCountsState, BotStats, SnapshotChange, SnapshotStore } from '../ports';
+import type { BotCountsState, BotStats, ChunkStore, SnapshotChange, SnapshotStore } from '../ports';
+import { startSnapshot } from './start-snapshot';
 
 /** The few logger methods the stream needs; a Powertools Logger satisfies it. */
 export type StreamLog = {
@@ -30,6 +31,13 @@ export type SyncStreamBatchDeps = {
   maxAttempts?: number;
   /** How long a bot's snapshot update may take before the snapshot is marked stale instead. */
   snapshotTimeoutMs?: number;
+  /**
+   * When set, a bot that has no snapshot after its batch gets one built (the rebuild protocol, reading
+   * VectorEmbeddings through `chunks`), so the first search after a bot is loaded is served from the
+   * snapshot. Bots holding more than `maxChunks` (default 50,000) are left to the search's own rebuild,
+   * which keeps one batch's cost bounded.
+   */
+  startSnapshots?: { chunks: Pick<ChunkStore, 'readBot' | 'get'>; maxChunks?: number };
 };
 
 /** What one batch did. `failures` are the sequence numbers to name in the partial batch response. */
@@ -45,9 +53,14 @@ export type StreamBatchReport = {
   staleMarks: number;
   /** Bots whose counts could not be committed; their uncounted records are in `failures`. */
   failedBots: number;
+  /** Bots that had no snapshot and got one built by this batch (`startSnapshots`). */
+  snapshotsStarted: number;
 };
 
-type BotOutcome = Omit<StreamBatchReport, 'failedBots'> & { failed: boolean };
+type BotOutcome = Omit<StreamBatchReport, 'failedBots' | 'snapshotsStarted'> & {
+  failed: boolean;
+  started: boolean;
+};
 
 /**
  * Applies one DynamoDB stream batch of VectorEmbeddings to BotCollections, BotDocuments and the Redis
@@ -72,6 +85,7 @@ export async function syncStreamBatch(
     invalid: 0,
     staleMarks: 0,
     failedBots: 0,
+    snapshotsStarted: 0,
   };
   const byBot = new Map<string, StreamChange[]>();
   for (const record of records) {
@@ -110,6 +124,7 @@ export async function syncStreamBatch(
     report.invalid += outcome.invalid;
     report.staleMarks += outcome.staleMarks;
     if (outcome.failed) report.failedBots += 1;
+    if (outcome.started) report.snapshotsStarted += 1;
   }
   report.failures.sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0));
   return report;
@@ -127,6 +142,7 @@ async function syncBot(
     invalid: 0,
     staleMarks: 0,
     failed: false,
+    started: false,
   };
   // Sequence numbers to report: unusable records, then (if the bot fails) every record not yet counted.
   const reported = new Set<string>();
@@ -192,6 +208,8 @@ async function syncBot(
       epochPending = false;
       outcome.staleMarks += 1;
     }
+    // A bumped epoch means Redis just failed (or raced): leave the snapshot to the next search then.
+    if (outcome.staleMarks === 0) outcome.started = await startIfAbsent(deps, botId, state, changes.length);
   } catch (error) {
     outcome.failed = true;
     deps.log.error('Bot counts not committed; its uncounted records are reported for retry', {
@@ -271,6 +289,29 @@ async function applySnapshot(
   } finally {
     if (timer !== undefined) clearTimeout(timer);
   }
+}
+
+/** Builds the bot's snapshot when it has none and is small enough (see `startSnapshots`). */
+async function startIfAbsent(
+  deps: SyncStreamBatchDeps,
+  botId: string,
+  state: BotCountsState,
+  batchSize: number,
+): Promise<boolean> {
+  if (deps.startSnapshots === undefined || deps.snapshots === null) return false;
+  if (state.totalChunks + batchSize > (deps.startSnapshots.maxChunks ?? 50_000)) return false;
+  try {
+    if ((await deps.snapshots.currentVersion(botId)) !== null) return false;
+  } catch {
+    // Redis is away: the update above said so already.
+    return false;
+  }
+  const outcome = await startSnapshot(
+    { snapshots: deps.snapshots, chunks: deps.startSnapshots.chunks, log: deps.log },
+    botId,
+    state.snapshotEpoch,
+  );
+  return outcome === 'published';
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

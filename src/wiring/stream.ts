@@ -1,4 +1,5 @@
 import { DynamoBotStats } from '../adapters/dynamodb/bot-stats';
+import { DynamoChunkStore } from '../adapters/dynamodb/chunk-store';
 import type { SyncStreamBatchDeps } from '../use-cases/sync-stream-batch';
 import { type BaseDeps, baseDeps, guardedSnapshotStore } from './base';
 
@@ -31,6 +32,13 @@ export function streamDeps(): StreamDeps {
           defaultEmbeddingDimension: config.defaultEmbeddingDimension,
         }),
         snapshots: guardedSnapshotStore(base),
+        // A bot loaded without a search gets its snapshot here, so its first search is served from it.
+        startSnapshots: {
+          chunks: new DynamoChunkStore(base.documents, {
+            table: config.tables.vectorEmbeddings,
+            embeddingEncoding: config.embeddingEncoding,
+          }),
+        },
         log: logger,
         defaultEmbeddingDimension: config.defaultEmbeddingDimension,
       },

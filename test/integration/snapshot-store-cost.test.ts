@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { type LocalService, startRedisServer } from '../../src/local/stack';
 import type { SnapshotChange } from '../../src/ports';
-import { chunk, publishSnapshot, upsertOf, vectorFor } from '../fixtures/snapshot-chunks';
+import { chunk, publishSnapshot, upsertOf, vectorBytes, vectorFor } from '../fixtures/snapshot-chunks';
 
 // A private redis-server: INFO counters are server-wide, and other test files share the global one.
 jest.setTimeout(120_000);
@@ -52,7 +51,7 @@ describe('snapshot update cost', () => {
     const chunks = Array.from({ length: size }, (_, i) => chunk(botId, i, { embedding: vectorFor(i, DIM) }));
     await publishSnapshot(store, botId, chunks);
     const changes = hundredChanges(botId, size);
-    const vectorBytesBefore = await redis.strlen(snapshotKeys('vs', botId).vectors);
+    const vectorBytesBefore = await vectorBytes(redis, 'vs', botId);
 
     const before = await stat('stats', 'total_net_input_bytes');
     await store.applyChanges(botId, changes);
@@ -60,7 +59,7 @@ describe('snapshot update cost', () => {
 
     // The batch landed: 30 new chunks fill 20 freed slots and grow the blob by 10.
     expect((await store.read(botId))?.rows).toHaveLength(size + 10);
-    expect(await redis.strlen(snapshotKeys('vs', botId).vectors)).toBe(vectorBytesBefore + 10 * DIM * 4);
+    expect(await vectorBytes(redis, 'vs', botId)).toBe(vectorBytesBefore + 10 * DIM * 4);
     await store.drop(botId);
     return after - before;
   }

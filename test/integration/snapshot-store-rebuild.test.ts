@@ -12,6 +12,7 @@ import {
   expectedContent,
   publishSnapshot,
   upsertOf,
+  vectorBytes,
   vectorFor,
 } from '../fixtures/snapshot-chunks';
 
@@ -299,7 +300,7 @@ describe('snapshot rebuild', () => {
 
     const snapshot = await store.read(botId);
     expect(snapshot?.rows).toHaveLength(chunks.length);
-    expect(await redis.strlen(snapshotKeys(PREFIX, botId).vectors)).toBe(chunks.length * dim * 4);
+    expect(await vectorBytes(redis, PREFIX, botId)).toBe(chunks.length * dim * 4);
     expectContent(contentOf(snapshot as Snapshot), expectedContent(chunks));
     await store.drop(botId);
   });

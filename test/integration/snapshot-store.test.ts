@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
+import { segmentKey, snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import type { StoredChunk } from '../../src/domain/types';
 import type { Snapshot, SnapshotChange } from '../../src/ports';
@@ -13,6 +13,7 @@ import {
   expectedContent,
   publishSnapshot,
   upsertOf,
+  vectorBytes,
   vectorFor,
 } from '../fixtures/snapshot-chunks';
 
@@ -108,8 +109,8 @@ describe('redis snapshot store', () => {
       botId,
       Array.from({ length: 10 }, (_, i) => chunk(botId, i)),
     );
-    const keys = snapshotKeys(PREFIX, botId);
-    const before = await redis.strlen(keys.vectors);
+    const before = await vectorBytes(redis, PREFIX, botId);
+    expect(before).toBe(10 * DIM * 4);
 
     await store.applyChanges(botId, [
       { kind: 'delete', chunk_id: 'chunk-2' },
@@ -117,7 +118,7 @@ describe('redis snapshot store', () => {
     ]);
     await store.applyChanges(botId, [upsertOf(chunk(botId, 20)), upsertOf(chunk(botId, 21))]);
 
-    expect(await redis.strlen(keys.vectors)).toBe(before);
+    expect(await vectorBytes(redis, PREFIX, botId)).toBe(before);
     expect((await store.read(botId))?.rows).toHaveLength(10);
   });
 
@@ -314,7 +315,8 @@ describe('redis snapshot store when keys disappear', () => {
     await store.applyChanges(botId, [{ kind: 'delete', chunk_id: 'chunk-0' }]);
     expect(await keysOf(botId)).toHaveLength(6);
 
-    await redis.del(snapshotKeys(PREFIX, botId)[kind]);
+    const keys = snapshotKeys(PREFIX, botId);
+    await redis.del(kind === 'vectors' ? segmentKey(keys.vectors, 0) : keys[kind]);
 
     expect(await store.read(botId)).toBeNull();
     expect(await keysOf(botId)).toEqual([]);
@@ -328,7 +330,8 @@ describe('redis snapshot store when keys disappear', () => {
     );
     await store.applyChanges(botId, [{ kind: 'delete', chunk_id: 'chunk-0' }]);
 
-    await redis.del(snapshotKeys(PREFIX, botId)[kind]);
+    const keys = snapshotKeys(PREFIX, botId);
+    await redis.del(kind === 'vectors' ? segmentKey(keys.vectors, 0) : keys[kind]);
 
     expect(await store.currentVersion(botId)).toBeNull();
     expect(await keysOf(botId)).toEqual([]);
@@ -344,7 +347,8 @@ describe('redis snapshot store when keys disappear', () => {
       );
       await store.applyChanges(botId, [{ kind: 'delete', chunk_id: 'chunk-0' }]);
 
-      await redis.del(snapshotKeys(PREFIX, botId)[kind]);
+      const keys = snapshotKeys(PREFIX, botId);
+      await redis.del(kind === 'vectors' ? segmentKey(keys.vectors, 0) : keys[kind]);
       await store.applyChanges(botId, [upsertOf(chunk(botId, 9)), { kind: 'delete', chunk_id: 'chunk-1' }]);
 
       expect(await keysOf(botId)).toEqual([]);
@@ -390,7 +394,7 @@ describe('redis snapshot store when keys disappear', () => {
     const botId = newBotId();
     await publish(botId, [chunk(botId, 1), chunk(botId, 2)]);
 
-    await redis.append(snapshotKeys(PREFIX, botId).vectors, 'xxxx');
+    await redis.append(segmentKey(snapshotKeys(PREFIX, botId).vectors, 0), 'xxxx');
 
     expect(await store.read(botId)).toBeNull();
     expect(await keysOf(botId)).toEqual([]);

@@ -192,7 +192,7 @@ describe('stream sync end to end with one bot on several shards', () => {
       await restartRedisServer(2500);
       await new Promise((resolve) => setTimeout(resolve, 500));
       // The search path rebuilds snapshots while the stream keeps applying changes to them.
-      // (all but the last bot: that one's snapshot must stay absent, since the restart took it).
+      // (all but the last bot: that one is left to the stream handler's snapshot start).
       const rebuilt = await Promise.all(bots.slice(0, -1).map((botId) => rebuildWithRetries(botId)));
       await Promise.all(writers);
       const writtenMs = Math.round(performance.now() - started);
@@ -238,7 +238,8 @@ describe('stream sync end to end with one bot on several shards', () => {
       expect(injected.duplicate + injected.concurrent).toBeGreaterThan(0);
       // Not vacuous: snapshots rebuilt after the restart were kept current by the stream.
       expect(verdicts.filter((v) => v === 'snapshot current').length).toBeGreaterThan(0);
-      expect(verdicts[verdicts.length - 1]).toBe('snapshot absent');
+      // The last bot was never rebuilt by a search; the stream handler may have started its snapshot
+      // (src/use-cases/start-snapshot.ts), and expectMatchesTable checked it like every other.
       // Batches met Redis down and marked snapshots stale instead of failing.
       expect(epochs.some((epoch) => epoch > 0)).toBe(true);
     } finally {

@@ -7,7 +7,11 @@
 export type SnapshotDataKeys = {
   /** Hash: dim, slots, live, build, seq, epoch. */
   meta: string;
-  /** String: float32 little-endian unit vectors, slot i at byte offset i * dim * 4. */
+  /**
+   * Base name of the vector segments: segment n is the string `${vectors}:${n}` (see `segmentKey`), holding
+   * the float32 little-endian unit vectors of slots n*seg ... (n+1)*seg - 1, slot i at byte offset
+   * (i - n*seg) * dim * 4. `seg` (rows per segment) is kept in the meta hash.
+   */
   vectors: string;
   /** Hash: slot -> the slot, a space, and the JSON of chunk_id, filename, chunk_index, metadata. */
   rows: string;
@@ -63,4 +67,14 @@ export function stagingKeys(prefix: string, botId: string, token: string): Snaps
 /** Data keys in the order every snapshot Lua script takes them (KEYS[1..6]). */
 export function dataKeyList(keys: SnapshotDataKeys): string[] {
   return [keys.meta, keys.vectors, keys.rows, keys.index, keys.texts, keys.free];
+}
+
+/** Key of vector segment `n` (same hash tag as its base, so scripts may touch it beside the others). */
+export function segmentKey(vectorsKey: string, n: number): string {
+  return `${vectorsKey}:${n}`;
+}
+
+/** How many segments hold `slots` slots at `rowsPerSegment` rows each. */
+export function segmentCount(slots: number, rowsPerSegment: number): number {
+  return slots === 0 ? 0 : Math.ceil(slots / rowsPerSegment);
 }

@@ -11,36 +11,69 @@
  * Returns 'absent' (no meta), 'broken', or 'ok', dim, slots, live.
  */
 const PRELUDE = `
+-- Vector segment n of the data keys k: the string k[2] .. ':' .. n (same hash tag as every other key).
+local function seg_key(k, n)
+  return k[2] .. ':' .. n
+end
+
+local function seg_count(slots, seg)
+  if slots == 0 then return 0 end
+  return math.floor((slots + seg - 1) / seg)
+end
+
 local function snapshot_state(k)
-  local m = redis.call('HMGET', k[1], 'dim', 'slots', 'live')
+  local m = redis.call('HMGET', k[1], 'dim', 'slots', 'live', 'seg')
   if not m[1] then
     return 'absent'
   end
-  local dim, slots, live = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
-  if not dim or not slots or not live or live > slots or live < 0
-    or redis.call('STRLEN', k[2]) ~= slots * dim * 4
+  local dim, slots, live, seg = tonumber(m[1]), tonumber(m[2]), tonumber(m[3]), tonumber(m[4])
+  if not dim or not slots or not live or not seg or live > slots or live < 0
+    or (slots > 0 and seg < 1)
     or redis.call('HLEN', k[3]) ~= live
     or redis.call('HLEN', k[4]) ~= live
     or redis.call('HLEN', k[5]) ~= live
     or redis.call('LLEN', k[6]) ~= slots - live then
     return 'broken'
   end
-  return 'ok', dim, slots, live
+  -- One STRLEN per segment (a 1M-chunk 384-d bot has a few dozen), and no segment past the last.
+  local count = seg_count(slots, seg)
+  for n = 0, count - 1 do
+    local rows = math.min(seg, slots - n * seg)
+    if redis.call('STRLEN', seg_key(k, n)) ~= rows * dim * 4 then return 'broken' end
+  end
+  if redis.call('EXISTS', seg_key(k, count)) == 1 then return 'broken' end
+  return 'ok', dim, slots, live, seg
+end
+
+-- Unlinks segments 0, 1, ...: at least the known ones, then on until the first that is missing.
+local function unlink_segments(k, known)
+  local n = 0
+  while true do
+    local removed = redis.call('UNLINK', seg_key(k, n))
+    if removed == 0 and n >= known then break end
+    n = n + 1
+  end
 end
 
 local function unlink_data(k)
+  local m = redis.call('HMGET', k[1], 'slots', 'seg')
+  local slots, seg = tonumber(m[1]), tonumber(m[2])
+  local known = 0
+  if slots and seg and seg >= 1 then known = seg_count(slots, seg) end
+  unlink_segments(k, known)
+  -- k[2] itself held the whole blob before segments: removed too, so an old snapshot leaves nothing.
   redis.call('UNLINK', k[1], k[2], k[3], k[4], k[5], k[6])
 end
 
 local function has_orphans(k)
-  return redis.call('EXISTS', k[2], k[3], k[4], k[5], k[6]) > 0
+  return redis.call('EXISTS', seg_key(k, 0), k[2], k[3], k[4], k[5], k[6]) > 0
 end
 
--- The live snapshot as a script may use it: 'ok', dim, slots, live; or 'absent'; or 'dropped' after
+-- The live snapshot as a script may use it: 'ok', dim, slots, live, seg; or 'absent'; or 'dropped' after
 -- deleting what a broken snapshot (or the orphans of an evicted meta hash) left behind.
 local function live_state(k)
-  local state, dim, slots, live = snapshot_state(k)
-  if state == 'ok' then return state, dim, slots, live end
+  local state, dim, slots, live, seg = snapshot_state(k)
+  if state == 'ok' then return state, dim, slots, live, seg end
   if state == 'broken' or has_orphans(k) then
     unlink_data(k)
     return 'dropped'
@@ -54,7 +87,9 @@ end
  * KEYS: 6 data keys, building, dirty.
  * ARGV[1]: '' for the live snapshot; for a staging snapshot, the TTL (ms) its keys keep.
  * ARGV[2]: the caller's deadline in Unix ms ('' for none): past it the caller has given up on this call.
- * ARGV[3..]: changes in order, 'u', chunk_id, vector bytes, row JSON, text  |  'd', chunk_id.
+ * ARGV[3]: the most bytes a vector segment may hold (sets rows per segment when an empty snapshot takes
+ * its dimension).
+ * ARGV[4..]: changes in order, 'u', chunk_id, vector bytes, row JSON, text  |  'd', chunk_id.
  * A row is stored as its slot, a space and its JSON (see `encodeRowValue`).
  * Returns 'expired' (ran after the deadline, changed nothing), 'absent', 'dropped' (found broken and
  * deleted), or 'applied'.
@@ -63,7 +98,8 @@ export const APPLY_CHANGES_LUA = `${PRELUDE}
 local k = { KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6] }
 local building, dirty = KEYS[7], KEYS[8]
 local staging_ttl = ARGV[1]
-local FIRST = 3
+local segment_bytes = tonumber(ARGV[3])
+local FIRST = 4
 
 -- A call that reaches Redis after its caller gave up (a reconnect re-sent it, a frozen Lambda thawed)
 -- must not land: the caller has already reported the snapshot stale, and a later batch or a rebuild
@@ -93,7 +129,7 @@ if staging_ttl == '' and redis.call('EXISTS', building) == 1 then
   end
 end
 
-local state, dim, slots, live = live_state(k)
+local state, dim, slots, live, seg = live_state(k)
 if state ~= 'ok' then return state end
 
 local touched = false
@@ -107,8 +143,9 @@ local function remove(id)
     live = live - 1
     touched = true
     if live == 0 then
-      -- Nothing left: forget the blob and the dimension, so the bot may start over with another model.
-      redis.call('UNLINK', k[2], k[6])
+      -- Nothing left: forget the vectors and the dimension, so the bot may start over with another model.
+      unlink_segments(k, seg_count(slots, seg))
+      redis.call('UNLINK', k[6])
       slots = 0
       dim = 0
     end
@@ -121,7 +158,10 @@ while i <= #ARGV do
   if ARGV[i] == 'u' then
     local bytes = ARGV[i + 2]
     -- An empty snapshot takes the dimension of the first vector it receives.
-    if slots == 0 and #bytes > 0 and #bytes % 4 == 0 then dim = #bytes / 4 end
+    if slots == 0 and #bytes > 0 and #bytes % 4 == 0 then
+      dim = #bytes / 4
+      seg = math.max(1, math.floor(segment_bytes / #bytes))
+    end
     if dim > 0 and #bytes == dim * 4 then
       local slot = redis.call('HGET', k[4], id)
       if not slot then
@@ -133,7 +173,8 @@ while i <= #ARGV do
         redis.call('HSET', k[4], id, slot)
         live = live + 1
       end
-      redis.call('SETRANGE', k[2], tonumber(slot) * dim * 4, bytes)
+      local n = math.floor(tonumber(slot) / seg)
+      redis.call('SETRANGE', seg_key(k, n), (tonumber(slot) - n * seg) * dim * 4, bytes)
       redis.call('HSET', k[3], slot, slot .. ' ' .. ARGV[i + 3])
       redis.call('HSET', k[5], id, ARGV[i + 4])
       touched = true
@@ -148,13 +189,16 @@ while i <= #ARGV do
   end
 end
 
-redis.call('HSET', k[1], 'dim', dim, 'slots', slots, 'live', live)
+redis.call('HSET', k[1], 'dim', dim, 'slots', slots, 'live', live, 'seg', seg)
 if touched then
   redis.call('HINCRBY', k[1], 'seq', 1)
 end
 if staging_ttl ~= '' then
   for j = 1, 6 do
     redis.call('PEXPIRE', k[j], staging_ttl)
+  end
+  for n = 0, seg_count(slots, seg) - 1 do
+    redis.call('PEXPIRE', seg_key(k, n), staging_ttl)
   end
 end
 return 'applied'
@@ -176,12 +220,12 @@ return redis.call('HMGET', k[1], 'build', 'seq', 'epoch')
  * good one in the meantime. KEYS: 6 data keys. ARGV[1]: the version read ('' when meta was absent).
  * Returns 1 when it deleted.
  */
-export const DROP_IF_UNCHANGED_LUA = `
+export const DROP_IF_UNCHANGED_LUA = `${PRELUDE}
 local m = redis.call('HMGET', KEYS[1], 'build', 'seq')
 local current = ''
 if m[1] then current = m[1] .. ':' .. (m[2] or '0') end
 if current ~= ARGV[1] then return 0 end
-redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+unlink_data({ KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6] })
 return 1
 `;
 
@@ -229,12 +273,20 @@ if b[1] ~= ARGV[1] then return 'lost' end
 local pending = redis.call('SCARD', dirty)
 if tonumber(b[2]) ~= pending then return 'evicted' end
 if pending > 0 then return 'changed' end
-if snapshot_state(s) ~= 'ok' then return 'staging-broken' end
+local staged, _, staged_slots, _, staged_seg = snapshot_state(s)
+if staged ~= 'ok' then return 'staging-broken' end
 unlink_data(k)
+local moves = { }
 for j = 1, 6 do
-  if redis.call('EXISTS', s[j]) == 1 then
-    redis.call('RENAME', s[j], k[j])
-    redis.call('PERSIST', k[j])
+  if j ~= 2 then moves[#moves + 1] = { s[j], k[j] } end
+end
+for n = 0, seg_count(staged_slots, staged_seg) - 1 do
+  moves[#moves + 1] = { seg_key(s, n), seg_key(k, n) }
+end
+for _, move in ipairs(moves) do
+  if redis.call('EXISTS', move[1]) == 1 then
+    redis.call('RENAME', move[1], move[2])
+    redis.call('PERSIST', move[2])
   end
 end
 redis.call('HSET', k[1], 'build', ARGV[3], 'seq', 0, 'epoch', ARGV[2])
@@ -246,10 +298,17 @@ return 'published'
  * Ends a rebuild in any outcome: frees the slot if this token still holds it, deletes the staging keys.
  * KEYS: building, dirty, 6 staging keys. ARGV: token.
  */
-export const RELEASE_REBUILD_LUA = `
+export const RELEASE_REBUILD_LUA = `${PRELUDE}
 if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
   redis.call('UNLINK', KEYS[1], KEYS[2])
 end
-redis.call('UNLINK', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
+unlink_data({ KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8] })
+return 1
+`;
+
+/** Removes every key of a bot's snapshot and its rebuild marker. KEYS: 6 data keys, building, dirty. */
+export const DROP_ALL_LUA = `${PRELUDE}
+unlink_data({ KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6] })
+redis.call('UNLINK', KEYS[7], KEYS[8])
 return 1
 `;

@@ -3,11 +3,9 @@ import type { Cluster, Redis } from 'ioredis';
 import type { StoredChunk } from '../../domain/types';
 import { ValidationError } from '../../errors';
 import type { RebuildTicket, Snapshot, SnapshotChange, SnapshotStore } from '../../ports';
-import { float32View, HOST_IS_LITTLE_ENDIAN } from './float32-view';
+import { HOST_IS_LITTLE_ENDIAN } from './float32-view';
 import {
   chooseDimension,
-  compactSlots,
-  decodeRowValues,
   encodeRow,
   encodeRowValue,
   unitVectorBytes,
@@ -17,13 +15,16 @@ import {
   type BotSnapshotKeys,
   dataKeyList,
   type SnapshotDataKeys,
+  segmentKey,
   snapshotKeys,
   stagingKeys,
 } from './snapshot-keys';
+import { readSnapshotOnce } from './snapshot-read';
 import {
   APPLY_CHANGES_LUA,
   BEGIN_REBUILD_LUA,
   COMMIT_REBUILD_LUA,
+  DROP_ALL_LUA,
   DROP_IF_UNCHANGED_LUA,
   RELEASE_REBUILD_LUA,
   SNAPSHOT_VERSION_LUA,
@@ -48,6 +49,12 @@ export type RedisSnapshotStoreOptions = {
    * caller's own timeout. Default 5 s.
    */
   applyTimeoutMs?: number;
+  /**
+   * Most bytes one vector segment holds (rows per segment = this / (4 * dim), at least 1). Default
+   * 32 MiB: a 1M-chunk 384-d bot is 46 segments, each far below Redis's 512 MB string limit. Fixed per
+   * snapshot when it takes its dimension; small values let tests cross segment boundaries with few rows.
+   */
+  segmentBytes?: number;
   /** Told about snapshots found broken and about every rebuild's outcome (for logs and metrics). */
   onEvent?: (event: SnapshotStoreEvent) => void;
 };
@@ -75,7 +82,11 @@ const SCRIPTS = {
   vsSnapshotTakeDirty: { lua: TAKE_DIRTY_LUA, numberOfKeys: 2 },
   vsSnapshotCommit: { lua: COMMIT_REBUILD_LUA, numberOfKeys: 14 },
   vsSnapshotRelease: { lua: RELEASE_REBUILD_LUA, numberOfKeys: 8 },
+  vsSnapshotDropAll: { lua: DROP_ALL_LUA, numberOfKeys: 8 },
 } as const;
+
+/** How many times `read` retries when the snapshot changed between its meta read and its transaction. */
+const READ_ATTEMPTS = 4;
 
 /** Most changes sent in one script call (keeps one call's Redis time short: other clients wait on it). */
 const MAX_CHANGES_PER_CALL = 1000;
@@ -98,6 +109,7 @@ export class RedisSnapshotStore implements SnapshotStore {
   private readonly maxCommitRounds: number;
   private readonly maxCallBytes: number;
   private readonly applyTimeoutMs: number;
+  private readonly segmentBytes: number;
   private readonly onEvent: (event: SnapshotStoreEvent) => void;
 
   constructor(
@@ -110,6 +122,7 @@ export class RedisSnapshotStore implements SnapshotStore {
     this.maxCommitRounds = options.maxCommitRounds ?? 5;
     this.maxCallBytes = options.maxCallBytes ?? 8 * 1024 * 1024;
     this.applyTimeoutMs = options.applyTimeoutMs ?? 5000;
+    this.segmentBytes = options.segmentBytes ?? 32 * 1024 * 1024;
     this.onEvent = options.onEvent ?? (() => {});
     for (const [name, definition] of Object.entries(SCRIPTS)) {
       client.defineCommand(name, definition);
@@ -132,7 +145,14 @@ export class RedisSnapshotStore implements SnapshotStore {
     const deadline = Date.now() + this.applyTimeoutMs;
     for (const args of this.splitIntoCalls(encoded)) {
       const outcome = await withDeadline(
-        this.call('vsSnapshotApply', ...liveApplyKeys(keys), '', String(deadline), ...args),
+        this.call(
+          'vsSnapshotApply',
+          ...liveApplyKeys(keys),
+          '',
+          String(deadline),
+          String(this.segmentBytes),
+          ...args,
+        ),
         deadline,
         `the snapshot update of ${botId} did not finish within ${this.applyTimeoutMs} ms`,
       );
@@ -157,54 +177,17 @@ export class RedisSnapshotStore implements SnapshotStore {
 
   async read(botId: string): Promise<Snapshot | null> {
     const keys = snapshotKeys(this.prefix, botId);
-    const replies = await this.client
-      .multi()
-      .hmget(keys.meta, 'dim', 'slots', 'live', 'build', 'seq', 'epoch')
-      .getBuffer(keys.vectors)
-      .hvals(keys.rows)
-      .hlen(keys.index)
-      .hlen(keys.texts)
-      .llen(keys.free)
-      .exec();
-    if (replies === null) throw new Error('Redis discarded the snapshot read transaction');
-    for (const [error] of replies) if (error) throw error;
-    const [meta, blob, rowValues, indexLength, textsLength, freeLength] = replies.map(
-      ([, value]) => value,
-    ) as [(string | null)[], Buffer | null, string[], number, number, number];
-    const [dimField, slotsField, liveField, build, seq, epochField] = meta;
-    const anyData = blob !== null || rowValues.length > 0 || indexLength + textsLength + freeLength > 0;
-    if (dimField == null || build == null) {
-      // No meta: whatever else is there is the orphan of an evicted meta hash.
-      if (anyData) await this.dropIfUnchanged(botId, keys, '');
-      return null;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await readSnapshotOnce(this.client, botId, keys);
+      if (outcome.kind === 'ok') return outcome.snapshot;
+      if (outcome.kind === 'absent') return null;
+      if (outcome.kind === 'broken') {
+        await this.dropIfUnchanged(botId, keys, outcome.version);
+        return null;
+      }
+      // The snapshot changed between the meta read and the transaction: its segment count may differ.
+      if (attempt >= READ_ATTEMPTS) return null;
     }
-    const version = `${build}:${seq ?? '0'}`;
-    const dimension = Number(dimField);
-    const slotCount = Number(slotsField);
-    const live = Number(liveField);
-    // The counts first (cheap, and they bound slotCount before anything is sized by it), then every row.
-    const countsAgree =
-      Number.isInteger(dimension) &&
-      Number.isInteger(slotCount) &&
-      Number.isInteger(live) &&
-      dimension >= 0 &&
-      live >= 0 &&
-      live <= slotCount &&
-      (dimension > 0 || slotCount === 0) &&
-      (blob?.byteLength ?? 0) === slotCount * dimension * 4 &&
-      rowValues.length === live &&
-      indexLength === live &&
-      textsLength === live &&
-      freeLength === slotCount - live &&
-      epochField != null;
-    const decoded = countsAgree ? decodeRowValues(rowValues, slotCount) : null;
-    if (decoded === null) {
-      await this.dropIfUnchanged(botId, keys, version);
-      return null;
-    }
-    const all = blob === null ? new Float32Array(0) : float32View(blob);
-    const vectors = live === slotCount ? all : compactSlots(all, dimension, decoded.slots);
-    return { botId, version, epoch: Number(epochField), dimension, rows: decoded.rows, vectors };
   }
 
   async texts(botId: string, chunkIds: string[]): Promise<string[] | null> {
@@ -278,6 +261,7 @@ export class RedisSnapshotStore implements SnapshotStore {
               ...stagingApplyKeys(staging, keys),
               String(this.rebuildTtlMs),
               '',
+              String(this.segmentBytes),
               ...piece,
             );
           }
@@ -309,7 +293,7 @@ export class RedisSnapshotStore implements SnapshotStore {
 
   async drop(botId: string): Promise<void> {
     const keys = snapshotKeys(this.prefix, botId);
-    await this.client.unlink(...dataKeyList(keys), keys.building, keys.dirty);
+    await this.call('vsSnapshotDropAll', ...dataKeyList(keys), keys.building, keys.dirty);
   }
 
   private async dropIfUnchanged(botId: string, keys: BotSnapshotKeys, version: string): Promise<void> {
@@ -367,19 +351,25 @@ export class RedisSnapshotStore implements SnapshotStore {
     const kept = [...latest.values()];
     const vectorBytes = dim * 4;
 
+    // Rows per segment, fixed for this snapshot (the scripts read it from the meta hash).
+    const seg = dim === 0 ? 0 : Math.max(1, Math.floor(this.segmentBytes / vectorBytes));
     if (kept.length > 0) {
-      const total = kept.length * vectorBytes;
-      await this.client.setrange(staging.vectors, total - 1, '\0');
-      await this.client.pexpire(staging.vectors, ttl);
-      const perPiece = Math.max(1, Math.floor(STAGING_PIECE_BYTES / vectorBytes));
+      const perPiece = Math.max(1, Math.min(seg, Math.floor(STAGING_PIECE_BYTES / vectorBytes)));
       const scratch = new Float32Array(Math.min(perPiece, kept.length) * dim);
-      for (let start = 0; start < kept.length; start += perPiece) {
-        const end = Math.min(kept.length, start + perPiece);
-        for (let i = start; i < end; i++)
-          writeUnitVector((kept[i] as StoredChunk).embedding, scratch, (i - start) * dim);
-        const piece = Buffer.from(scratch.buffer, 0, (end - start) * vectorBytes);
-        // The scratch buffer is refilled only after Redis has answered (the bytes are on the wire by then).
-        await this.client.setrange(staging.vectors, start * vectorBytes, piece);
+      for (let first = 0; first < kept.length; first += seg) {
+        const key = segmentKey(staging.vectors, first / seg);
+        const rows = Math.min(seg, kept.length - first);
+        // Each segment is allocated once at its final length, then filled piece by piece.
+        await this.client.setrange(key, rows * vectorBytes - 1, '\0');
+        await this.client.pexpire(key, ttl);
+        for (let start = first; start < first + rows; start += perPiece) {
+          const end = Math.min(first + rows, start + perPiece);
+          for (let i = start; i < end; i++)
+            writeUnitVector((kept[i] as StoredChunk).embedding, scratch, (i - start) * dim);
+          const piece = Buffer.from(scratch.buffer, 0, (end - start) * vectorBytes);
+          // The scratch buffer is refilled only after Redis has answered (the bytes are on the wire by then).
+          await this.client.setrange(key, (start - first) * vectorBytes, piece);
+        }
       }
     }
 
@@ -409,7 +399,7 @@ export class RedisSnapshotStore implements SnapshotStore {
     }
     // The meta hash goes last: until it exists the staged snapshot does not pass snapshot_state.
     pipeline
-      .hset(staging.meta, 'dim', dim, 'slots', kept.length, 'live', kept.length, 'seq', 0)
+      .hset(staging.meta, 'dim', dim, 'slots', kept.length, 'live', kept.length, 'seq', 0, 'seg', seg)
       .pexpire(staging.meta, ttl);
     throwPipelineError(await pipeline.exec());
   }
