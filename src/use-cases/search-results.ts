@@ -1,9 +1,23 @@
 /** How search turns ranked chunks into its answer: hits, groups, and the Ranker for a request's plan. */
 import type { FusedScore } from '../domain/fusion';
 import { type Ranked, Ranker } from '../domain/search-ranking';
-import type { ChunkMetadata, SearchHit, StoredChunk } from '../domain/types';
+import type { SearchQuery } from '../domain/search-request';
+import type { BotCollection, ChunkMetadata, SearchHit, StoredChunk } from '../domain/types';
 import type { SnapshotRow } from '../ports';
-import type { SearchOptions, SearchResult } from './search';
+
+/** A search's options: `limit` and whatever else the request asked (see SearchQuery; defaults: none). */
+export type SearchOptions = Pick<SearchQuery, 'limit'> &
+  Partial<Omit<SearchQuery, 'limit'>> & {
+    /** The bot's record when the caller already read it (authorization does); read here otherwise. */
+    bot?: BotCollection;
+  };
+
+/** The hits in rank order; with `groupBy`, `groups` holds them per document as well. */
+export type SearchResult = {
+  results: SearchHit[];
+  groups?: { id: string; hits: SearchHit[] }[];
+  source: 'snapshot' | 'dynamodb';
+};
 
 /** The shape search returns per chunk; `filename` and `chunk_index` win over metadata keys of the same name. */
 export function toHit(

@@ -12,8 +12,7 @@ import {
 } from '../domain/scoring';
 import { type CompiledFilter, compileFilter, filterMask, matchesFilter } from '../domain/search-filter';
 import type { Ranked } from '../domain/search-ranking';
-import type { SearchQuery } from '../domain/search-request';
-import type { BotCollection, SearchHit, StoredChunk } from '../domain/types';
+import type { StoredChunk } from '../domain/types';
 import { CacheUnavailableError, NotFoundError, ValidationError } from '../errors';
 import type { BotRegistry, ChunkStore, RebuildTicket, SnapshotRow, SnapshotStore } from '../ports';
 import {
@@ -23,22 +22,10 @@ import {
   rankSnapshotKeywords,
   snapshotKeywords,
 } from './keyword-search';
-import { rankerFor, shape, toHit } from './search-results';
+import { rankerFor, type SearchOptions, type SearchResult, shape, toHit } from './search-results';
 import type { CachedSnapshot, SnapshotCache } from './snapshot-cache';
 
-/** A search's options: `limit` and whatever else the request asked (see SearchQuery; defaults: none). */
-export type SearchOptions = Pick<SearchQuery, 'limit'> &
-  Partial<Omit<SearchQuery, 'limit'>> & {
-    /** The bot's record when the caller already read it (authorization does); read here otherwise. */
-    bot?: BotCollection;
-  };
-
-/** The hits in rank order; with `groupBy`, `groups` holds them per document as well. */
-export type SearchResult = {
-  results: SearchHit[];
-  groups?: { id: string; hits: SearchHit[] }[];
-  source: 'snapshot' | 'dynamodb';
-};
+export type { SearchOptions, SearchResult } from './search-results';
 
 export type SearchDeps = {
   bots: Pick<BotRegistry, 'get'>;
