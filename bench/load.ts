@@ -1,4 +1,4 @@
-import type { EmbeddingEncoding } from '../src/config';
+import type { EmbeddingEncoding } from '../src/domain/embedding-codec';
 import { encodeEmbedding } from '../src/domain/embedding-codec';
 import type { StoredChunk } from '../src/domain/types';
 import type { ChunkStore } from '../src/ports';

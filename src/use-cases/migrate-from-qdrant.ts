@@ -1,4 +1,4 @@
-import type { EmbeddingEncoding } from '../config';
+import type { EmbeddingEncoding } from '../domain/embedding-codec';
 import type { FieldMap } from '../domain/qdrant-field-map';
 import { type BotSource, mapPoint, type PointId, type RejectedPoint } from '../domain/qdrant-point';
 import type { StoredChunk } from '../domain/types';

@@ -1,6 +1,6 @@
-import type { EmbeddingEncoding } from '../config';
 import { type ValidDocument, validateDocument } from '../domain/document-validation';
 import { checkBotId } from '../domain/dynamo-limits';
+import type { EmbeddingEncoding } from '../domain/embedding-codec';
 import type { UpsertDocumentMessage } from '../domain/ingestion-messages';
 import type { BotCollection, StoredChunk } from '../domain/types';
 import { ConflictError, WriteIncompleteError } from '../errors';

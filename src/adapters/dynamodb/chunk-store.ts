@@ -5,8 +5,8 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { EmbeddingEncoding } from '../../config';
 import { documentChunkIdPrefix } from '../../domain/chunk-id';
+import type { EmbeddingEncoding } from '../../domain/embedding-codec';
 import { decodeEmbedding, encodeEmbedding } from '../../domain/embedding-codec';
 import type { ChunkMetadata, StoredChunk } from '../../domain/types';
 import { ValidationError, WriteIncompleteError } from '../../errors';
