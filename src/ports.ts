@@ -44,6 +44,9 @@ export interface SnapshotStore {
 /** A chunk key with the position it holds in its document. */
 export type ChunkKey = { chunk_id: string; chunk_index: number };
 
+/** A document's chunk key with the created_at it was stored with (absent on items written without one). */
+export type DocumentChunkKey = ChunkKey & { created_at?: string };
+
 /** VectorEmbeddings. Every read follows LastEvaluatedKey; every write is batched and retried. */
 export interface ChunkStore {
   /**
@@ -53,8 +56,11 @@ export interface ChunkStore {
   put(chunks: StoredChunk[]): Promise<void>;
   /** Deletes the named chunks of a bot (batched like put). */
   delete(botId: string, chunkIds: string[]): Promise<void>;
-  /** Keys of one document's chunks, through filename-index (all pages). */
-  documentChunkKeys(botId: string, filename: string): Promise<ChunkKey[]>;
+  /**
+   * Keys of one document's chunks with the created_at each was stored with: filename-index (all pages),
+   * plus a strongly consistent read of the deterministic ids the index may not show yet.
+   */
+  documentChunkKeys(botId: string, filename: string): Promise<DocumentChunkKey[]>;
   /** Chunk ids of every chunk of a bot, page by page, reading keys only. */
   botChunkIds(botId: string): AsyncIterable<string[]>;
   /**
@@ -85,8 +91,13 @@ export interface BotRegistry {
    * @throws ConflictError when another user owns it.
    */
   putOwned(botId: string, userId: string, settings: BotSettings): Promise<BotCollection>;
-  /** Sets status to 'deleted' (counts reach 0 through the stream as the chunks go). */
+  /** Sets status to 'deleted' (counts reach 0 through the stream as the chunks go); nothing for a bot without a record. */
   markDeleted(botId: string): Promise<void>;
+  /**
+   * Makes a bot whose status is 'deleted' active again (new content arrived for it); any other status is
+   * left alone. Returns whether it changed anything.
+   */
+  reactivate(botId: string): Promise<boolean>;
 }
 
 /** A bot's counts and stream bookkeeping in BotCollections, as the stream handler reads them. */

@@ -35,7 +35,7 @@ export type MigrationProgress = {
 
 export type MigrationDeps = {
   source: QdrantSource;
-  bots: Pick<BotRegistry, 'get' | 'ensure'> & { reactivate(botId: string): Promise<boolean> };
+  bots: Pick<BotRegistry, 'get' | 'ensure' | 'reactivate'>;
   chunks: Pick<ChunkStore, 'put' | 'get' | 'botChunkIds'>;
   encoding: EmbeddingEncoding;
   now?: () => Date;

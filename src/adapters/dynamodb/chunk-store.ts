@@ -10,7 +10,7 @@ import type { EmbeddingEncoding } from '../../domain/embedding-codec';
 import { decodeEmbedding, encodeEmbedding } from '../../domain/embedding-codec';
 import type { ChunkMetadata, StoredChunk } from '../../domain/types';
 import { ValidationError, WriteIncompleteError } from '../../errors';
-import type { ChunkKey, ChunkStore } from '../../ports';
+import type { ChunkStore, DocumentChunkKey } from '../../ports';
 import { FILENAME_INDEX } from '../../tables/definition';
 import { defaultRetryPolicy, type RetryPolicy, sendWithRetry } from './retry-unprocessed';
 
@@ -26,9 +26,6 @@ export type DynamoChunkStoreOptions = {
   /** Injected in tests; a real timer otherwise. */
   sleep?: (ms: number) => Promise<void>;
 };
-
-/** A document's chunk key with the created_at it was stored with (absent on items written without one). */
-export type DocumentChunkKey = ChunkKey & { created_at?: string };
 
 type Item = Record<string, unknown>;
 type WriteRequest = { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } };
