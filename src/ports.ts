@@ -91,7 +91,10 @@ export interface BotRegistry {
    * @throws ConflictError when another user owns it.
    */
   putOwned(botId: string, userId: string, settings: BotSettings): Promise<BotCollection>;
-  /** Sets status to 'deleted' (counts reach 0 through the stream as the chunks go); nothing for a bot without a record. */
+  /**
+   * Sets status to 'deleted' (counts reach 0 through the stream as the chunks go); does nothing for a bot
+   * without a record.
+   */
   markDeleted(botId: string): Promise<void>;
   /**
    * Makes a bot whose status is 'deleted' active again (new content arrived for it); any other status is
