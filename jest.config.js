@@ -1,4 +1,8 @@
-/** Two projects: unit tests need no services; integration tests get DynamoDB Local and Redis from the global setup. */
+/**
+ * Three projects: unit tests need no services and stay fast (npm run test:unit); integration tests get
+ * DynamoDB Local and Redis from the global setup; the package test runs `serverless package` (20-60 s of
+ * esbuild bundling). `npm test` runs all three.
+ */
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }],
   // jose ships ES modules only; jest's CommonJS runtime needs them transformed.
@@ -26,6 +30,13 @@ module.exports = {
       testEnvironment: 'node',
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
       globalTeardown: '<rootDir>/test/integration/global-teardown.ts',
+    },
+    {
+      displayName: 'package',
+      testMatch: ['<rootDir>/test/package/**/*.test.ts'],
+      transform,
+      transformIgnorePatterns,
+      testEnvironment: 'node',
     },
   ],
 };

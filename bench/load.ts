@@ -1,25 +1,11 @@
-import type { EmbeddingEncoding } from '../src/config';
-import { encodeEmbedding } from '../src/domain/embedding-codec';
 import type { StoredChunk } from '../src/domain/types';
 import type { ChunkStore } from '../src/ports';
 import type { WriteCapacityMeter } from './instrument';
 
 const SLICE = 500;
 
-/** The item as VectorEmbeddings stores it (as ChunkStore.put writes it), embedding in the given encoding. */
-export function itemOf(chunk: StoredChunk, encoding: EmbeddingEncoding): Record<string, unknown> {
-  return {
-    bot_id: chunk.bot_id,
-    chunk_id: chunk.chunk_id,
-    embedding: encodeEmbedding(chunk.embedding, encoding),
-    text: chunk.text,
-    filename: chunk.filename,
-    file_size: chunk.file_size,
-    chunk_index: chunk.chunk_index,
-    created_at: chunk.created_at,
-    metadata: chunk.metadata,
-  };
-}
+/** The item as VectorEmbeddings stores it: the adapter's own mapping (what ChunkStore.put writes). */
+export { chunkItem as itemOf } from '../src/adapters/dynamodb/chunk-item';
 
 export type LoadResult = {
   /** Sum of ConsumedCapacity the server reported for the writes (undefined when it reported none). */

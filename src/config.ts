@@ -1,8 +1,6 @@
 import { z } from 'zod';
+import { EMBEDDING_ENCODINGS, type EmbeddingEncoding } from './domain/embedding-codec';
 import { ConfigError } from './errors';
-
-const embeddingEncodings = ['list', 'binary'] as const;
-export type EmbeddingEncoding = (typeof embeddingEncodings)[number];
 
 const configSchema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
@@ -16,7 +14,7 @@ const configSchema = z.object({
   /** The stream handler's claims of the records it counted (expire after the stream's 24 h retention). */
   TABLE_STREAM_CLAIMS: z.string().min(1).default('StreamClaims'),
   /** How the write path stores `embedding`: the design's List<Number>, or packed little-endian float32 Binary. */
-  EMBEDDING_ENCODING: z.enum(embeddingEncodings).default('list'),
+  EMBEDDING_ENCODING: z.enum(EMBEDDING_ENCODINGS).default('list'),
   DEFAULT_EMBEDDING_DIMENSION: z.coerce.number().int().positive().default(384),
   /** redis:// or rediss:// (ElastiCache in transit encryption), password in the URL. Unset: no snapshot cache. */
   REDIS_URL: z

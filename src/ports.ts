@@ -1,37 +1,13 @@
-import type { ChunkMetadata, StoredChunk } from './domain/types';
+import type { DynamoDBRecord } from 'aws-lambda';
+import type { DocumentState } from './domain/count-deltas';
+import type { CountsWrite } from './domain/counts-plan';
+import type { PointId, QdrantPoint } from './domain/qdrant-point';
+import type { Snapshot, SnapshotChange } from './domain/snapshot';
+import type { BotCollection, StoredChunk } from './domain/types';
 
-/**
- * What the Redis snapshot keeps per chunk besides its vector (text is kept apart and fetched for the
- * top results only).
- */
-export type SnapshotRow = {
-  chunk_id: string;
-  filename: string;
-  chunk_index: number;
-  metadata: ChunkMetadata;
-  /** For filters on created_at; absent in rows written before it was kept. */
-  created_at?: string;
-};
-
-/** One change to a bot's snapshot, as a stream record implies it. Applying one twice is harmless. */
-export type SnapshotChange =
-  | { kind: 'upsert'; row: SnapshotRow; text: string; embedding: Float32Array }
-  | { kind: 'delete'; chunk_id: string };
-
-/**
- * A bot's snapshot as read in one atomic step. `vectors` holds `rows.length` L2-normalised vectors of
- * `dimension` floats, row i at offset i * dimension, so cosine similarity is a dot product.
- */
-export type Snapshot = {
-  botId: string;
-  /** Changes whenever the content changes, and never repeats for different content (survives FLUSHALL). */
-  version: string;
-  /** The BotCollections.snapshot_epoch it was built under; a different current epoch means stale. */
-  epoch: number;
-  dimension: number;
-  rows: SnapshotRow[];
-  vectors: Float32Array;
-};
+/** Domain types the ports speak in, named here too for the adapters and use cases that implement them. */
+export type { CountsWrite, DocumentWrite } from './domain/counts-plan';
+export type { Snapshot, SnapshotChange, SnapshotRow } from './domain/snapshot';
 
 /** Held by the one rebuild of a bot that may run at a time. */
 export type RebuildTicket = { botId: string; token: string; epoch: number };
@@ -68,6 +44,9 @@ export interface SnapshotStore {
 /** A chunk key with the position it holds in its document. */
 export type ChunkKey = { chunk_id: string; chunk_index: number };
 
+/** A document's chunk key with the created_at it was stored with (absent on items written without one). */
+export type DocumentChunkKey = ChunkKey & { created_at?: string };
+
 /** VectorEmbeddings. Every read follows LastEvaluatedKey; every write is batched and retried. */
 export interface ChunkStore {
   /**
@@ -77,8 +56,11 @@ export interface ChunkStore {
   put(chunks: StoredChunk[]): Promise<void>;
   /** Deletes the named chunks of a bot (batched like put). */
   delete(botId: string, chunkIds: string[]): Promise<void>;
-  /** Keys of one document's chunks, through filename-index (all pages). */
-  documentChunkKeys(botId: string, filename: string): Promise<ChunkKey[]>;
+  /**
+   * Keys of one document's chunks with the created_at each was stored with: filename-index (all pages),
+   * plus a strongly consistent read of the deterministic ids the index may not show yet.
+   */
+  documentChunkKeys(botId: string, filename: string): Promise<DocumentChunkKey[]>;
   /** Chunk ids of every chunk of a bot, page by page, reading keys only. */
   botChunkIds(botId: string): AsyncIterable<string[]>;
   /**
@@ -98,26 +80,27 @@ export type BotSettings = { name?: string; embedding_dimension?: number; bm25_k1
 
 /** BotCollections, as the write path and the HTTP API see it. */
 export interface BotRegistry {
-  get(botId: string): Promise<import('./domain/types').BotCollection | undefined>;
+  get(botId: string): Promise<BotCollection | undefined>;
   /**
    * Creates the bot's record if it has none (owner optional: upstream ingestion may name one), never
    * overwriting an existing owner, name or status. Returns the record as it is afterwards.
    */
-  ensure(
-    botId: string,
-    init: BotSettings & { user_id?: string },
-  ): Promise<import('./domain/types').BotCollection>;
+  ensure(botId: string, init: BotSettings & { user_id?: string }): Promise<BotCollection>;
   /**
    * Creates the bot owned by `userId`, or updates it when `userId` already owns it (or nobody does yet).
    * @throws ConflictError when another user owns it.
    */
-  putOwned(
-    botId: string,
-    userId: string,
-    settings: BotSettings,
-  ): Promise<import('./domain/types').BotCollection>;
-  /** Sets status to 'deleted' (counts reach 0 through the stream as the chunks go). */
+  putOwned(botId: string, userId: string, settings: BotSettings): Promise<BotCollection>;
+  /**
+   * Sets status to 'deleted' (counts reach 0 through the stream as the chunks go); does nothing for a bot
+   * without a record.
+   */
   markDeleted(botId: string): Promise<void>;
+  /**
+   * Makes a bot whose status is 'deleted' active again (new content arrived for it); any other status is
+   * left alone. Returns whether it changed anything.
+   */
+  reactivate(botId: string): Promise<boolean>;
 }
 
 /** A bot's counts and stream bookkeeping in BotCollections, as the stream handler reads them. */
@@ -129,31 +112,6 @@ export type BotCountsState = {
   embeddingDimension: number | undefined;
   totalChunks: number;
   totalDocuments: number;
-};
-
-/**
- * One document's BotDocuments item after a write, applied only if its chunk_count is still
- * `expectedCount` (0: no item, or one without a count); `chunkCount` 0 deletes the item.
- */
-export type DocumentWrite = {
-  filename: string;
-  expectedCount: number;
-  chunkCount: number;
-  fileSize: number;
-  createdAt: string;
-};
-
-/**
- * One atomic step of the counts: claims `claims` (stream eventIDs; fails if any is claimed already),
- * adds the deltas to the bot's totals, and writes the documents under their count conditions.
- */
-export type CountsWrite = {
-  claims: string[];
-  totalChunksDelta: number;
-  totalDocumentsDelta: number;
-  documents: DocumentWrite[];
-  bumpSnapshotEpoch: boolean;
-  updatedAt: string;
 };
 
 /** How `BotStats.apply` ended. */
@@ -173,10 +131,7 @@ export interface BotStats {
   /** Which of the given stream eventIDs of the bot are claimed (counted) already; strongly consistent. */
   claimed(botId: string, eventIds: string[]): Promise<Set<string>>;
   /** The named documents (strongly consistent, all pages); absent ones are left out. */
-  readDocuments(
-    botId: string,
-    filenames: string[],
-  ): Promise<Map<string, import('./domain/count-deltas').DocumentState>>;
+  readDocuments(botId: string, filenames: string[]): Promise<Map<string, DocumentState>>;
   /**
    * Commits the writes in order, one transaction each, and stops at the first that is cancelled by a
    * claim held elsewhere or a lost race. Other failures throw.
@@ -264,7 +219,7 @@ export interface DeadLetterSource {
 export interface StreamRangeReader {
   read(
     letter: Pick<DeadLetter, 'shardId' | 'streamArn' | 'startSequenceNumber' | 'endSequenceNumber'>,
-  ): Promise<import('aws-lambda').DynamoDBRecord[]>;
+  ): Promise<DynamoDBRecord[]>;
 }
 
 /** One vector of a Qdrant collection's config: `name` undefined for a collection's single unnamed vector. */
@@ -275,8 +230,8 @@ export type QdrantCollectionInfo = { pointsCount: number; vectors: QdrantVectorP
 
 /** One scroll page: the points and the id to continue from (null after the last page). */
 export type QdrantPage = {
-  points: import('./domain/qdrant-point').QdrantPoint[];
-  next: import('./domain/qdrant-point').PointId | null;
+  points: QdrantPoint[];
+  next: PointId | null;
 };
 
 /**
@@ -286,7 +241,7 @@ export type QdrantPage = {
  */
 export interface QdrantSource {
   info(): Promise<QdrantCollectionInfo>;
-  scroll(offset: import('./domain/qdrant-point').PointId | null, limit: number): Promise<QdrantPage>;
+  scroll(offset: PointId | null, limit: number): Promise<QdrantPage>;
   /** Exact count of the collection's points, or of those whose payload `key` matches `value`. */
   count(match?: { key: string; value: string | number }): Promise<number>;
 }

@@ -1,6 +1,30 @@
-import type { CountsWrite } from '../ports';
 import { computeCountDeltas, type DocumentState, splitByActionLimit } from './count-deltas';
 import type { StreamChange } from './stream-change';
+
+/**
+ * One document's BotDocuments item after a write, applied only if its chunk_count is still
+ * `expectedCount` (0: no item, or one without a count); `chunkCount` 0 deletes the item.
+ */
+export type DocumentWrite = {
+  filename: string;
+  expectedCount: number;
+  chunkCount: number;
+  fileSize: number;
+  createdAt: string;
+};
+
+/**
+ * One atomic step of the counts: claims `claims` (stream eventIDs; fails if any is claimed already),
+ * adds the deltas to the bot's totals, and writes the documents under their count conditions.
+ */
+export type CountsWrite = {
+  claims: string[];
+  totalChunksDelta: number;
+  totalDocumentsDelta: number;
+  documents: DocumentWrite[];
+  bumpSnapshotEpoch: boolean;
+  updatedAt: string;
+};
 
 /** The writes that count a bot's unclaimed records, and whatever looked wrong on the way. */
 export type CountsPlan = {

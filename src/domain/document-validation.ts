@@ -1,4 +1,3 @@
-import type { EmbeddingEncoding } from '../config';
 import { ValidationError } from '../errors';
 import { deterministicChunkId } from './chunk-id';
 import {
@@ -11,7 +10,7 @@ import {
   MAX_FILENAME_BYTES,
   MAX_ITEM_BYTES,
 } from './dynamo-limits';
-import { decodeEmbedding, encodeEmbedding } from './embedding-codec';
+import { decodeEmbedding, type EmbeddingEncoding, encodeEmbedding } from './embedding-codec';
 import type { UpsertDocumentMessage } from './ingestion-messages';
 import type { ChunkMetadata } from './types';
 

@@ -1,5 +1,8 @@
-import type { EmbeddingEncoding } from '../config';
 import { ValidationError } from '../errors';
+
+/** How an embedding is stored: the design's List<Number>, or packed little-endian float32 Binary. */
+export const EMBEDDING_ENCODINGS = ['list', 'binary'] as const;
+export type EmbeddingEncoding = (typeof EMBEDDING_ENCODINGS)[number];
 
 /**
  * The stored form of an embedding: the design document's List<Number> (`number[]`), or packed

@@ -1,6 +1,6 @@
-import type { EmbeddingEncoding } from '../config';
 import { ValidationError } from '../errors';
 import { validateDocument } from './document-validation';
+import type { EmbeddingEncoding } from './embedding-codec';
 import { type FieldMap, firstPresent, remainingMetadata } from './qdrant-field-map';
 import type { StoredChunk } from './types';
 

@@ -4,8 +4,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { ValidationError } from '../errors';
-import type { SnapshotChange } from '../ports';
 import { decodeEmbedding } from './embedding-codec';
+import type { SnapshotChange } from './snapshot';
 import type { ChunkMetadata } from './types';
 
 /** What a VectorEmbeddings stream image says about a chunk, as far as counts and snapshots need it. */

@@ -1,12 +1,13 @@
 import type { IngestionMessage } from '../domain/ingestion-messages';
-import type { ChunkStore } from '../ports';
+import type { BotRegistry, ChunkStore } from '../ports';
 import { type DeleteBotResult, deleteBot } from './delete-bot';
 import { type DeleteDocumentResult, deleteDocument } from './delete-document';
 import { type UpsertDocumentDeps, type UpsertDocumentResult, upsertDocument } from './upsert-document';
 
+/** What every ingestion message type needs: the upsert's dependencies, and the ports a bot deletion uses. */
 export type IngestDeps = UpsertDocumentDeps & {
-  chunks: UpsertDocumentDeps['chunks'] & Pick<ChunkStore, 'botChunkIds'>;
-  bots: UpsertDocumentDeps['bots'] & { markDeleted(botId: string): Promise<void> };
+  chunks: Pick<ChunkStore, 'put' | 'delete' | 'documentChunkKeys' | 'botChunkIds'>;
+  bots: Pick<BotRegistry, 'get' | 'ensure' | 'reactivate' | 'markDeleted'>;
 };
 
 /** What one message did, tagged with its type. */

@@ -1,4 +1,4 @@
-import type { EmbeddingEncoding } from '../config';
+import type { EmbeddingEncoding } from '../domain/embedding-codec';
 import type { FieldMap } from '../domain/qdrant-field-map';
 import { type BotSource, mapPoint, type PointId, type RejectedPoint } from '../domain/qdrant-point';
 import type { StoredChunk } from '../domain/types';
@@ -35,7 +35,7 @@ export type MigrationProgress = {
 
 export type MigrationDeps = {
   source: QdrantSource;
-  bots: Pick<BotRegistry, 'get' | 'ensure'> & { reactivate(botId: string): Promise<boolean> };
+  bots: Pick<BotRegistry, 'get' | 'ensure' | 'reactivate'>;
   chunks: Pick<ChunkStore, 'put' | 'get' | 'botChunkIds'>;
   encoding: EmbeddingEncoding;
   now?: () => Date;

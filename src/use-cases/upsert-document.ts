@@ -1,21 +1,15 @@
-import type { EmbeddingEncoding } from '../config';
 import { type ValidDocument, validateDocument } from '../domain/document-validation';
 import { checkBotId } from '../domain/dynamo-limits';
+import type { EmbeddingEncoding } from '../domain/embedding-codec';
 import type { UpsertDocumentMessage } from '../domain/ingestion-messages';
 import type { BotCollection, StoredChunk } from '../domain/types';
 import { ConflictError, WriteIncompleteError } from '../errors';
-import type { BotRegistry, ChunkKey, ChunkStore, DocumentLeases } from '../ports';
+import type { BotRegistry, ChunkStore, DocumentLeases } from '../ports';
 import { DEFAULT_LEASE_POLICY, type LeasePolicy, leaseHolder, withDocumentLease } from './document-lease';
 
 export type UpsertDocumentDeps = {
-  bots: Pick<BotRegistry, 'get' | 'ensure'> & {
-    /** Makes a 'deleted' bot active again; leaves any other status alone. */
-    reactivate(botId: string): Promise<boolean>;
-  };
-  chunks: Pick<ChunkStore, 'put' | 'delete'> & {
-    /** As ChunkStore's, plus the created_at each chunk was stored with. */
-    documentChunkKeys(botId: string, filename: string): Promise<Array<ChunkKey & { created_at?: string }>>;
-  };
+  bots: Pick<BotRegistry, 'get' | 'ensure' | 'reactivate'>;
+  chunks: Pick<ChunkStore, 'put' | 'delete' | 'documentChunkKeys'>;
   /** One writer of a document at a time (see withDocumentLease). */
   leases: DocumentLeases;
   leasePolicy?: LeasePolicy;

@@ -11,6 +11,7 @@ import type { StoredChunk } from '../../src/domain/types';
 import type { MigrationState } from '../../src/use-cases/migrate-from-qdrant';
 import { type FakePoint, FakeQdrant } from '../fixtures/qdrant-server';
 import { rng } from '../fixtures/random';
+import { waitUntil } from '../fixtures/wait';
 
 const ROOT = join(__dirname, '..', '..');
 const DIMENSION = 8;
@@ -60,14 +61,6 @@ async function cli(args: string[]): Promise<Run> {
   const run = startCli(args);
   await run.done;
   return run;
-}
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const vector = () => Array.from({ length: DIMENSION }, () => random() * 2 - 1);
@@ -121,7 +114,9 @@ describe('npm run migrate:qdrant', () => {
     });
     qdrant.beforeScroll = (index) => (index === 3 ? held : Promise.resolve());
     const first = startCli([...base(), '--resume', resumeFile]);
-    await waitFor(() => qdrant.scrollOffsets.length === 4, 'the fourth scroll request');
+    await waitUntil('the fourth scroll request', () => qdrant.scrollOffsets.length === 4, {
+      timeoutMs: 60_000,
+    });
     first.child.kill('SIGKILL');
     await first.done;
     release();

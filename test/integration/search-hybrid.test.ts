@@ -10,13 +10,14 @@ import type { SearchHit, StoredChunk } from '../../src/domain/types';
 import { makeSearch, type SearchOptions } from '../../src/use-cases/search';
 import { type StreamLog, syncStreamBatch } from '../../src/use-cases/sync-stream-batch';
 import { bruteBm25, bruteFuse, bruteTop, randomText } from '../fixtures/brute-keywords';
+import { testSeed } from '../fixtures/random';
 import { randomVector, readWholeBot, rng, type SearchWorld, searchWorld } from '../fixtures/search-world';
 import { type ChunkItem, chunkItem, StreamEventFactory } from '../fixtures/stream-events';
 
 jest.setTimeout(120_000);
 
 const DIM = 16;
-const seed = Date.now() % 1_000_000;
+const seed = testSeed();
 let world: SearchWorld;
 let random: () => number;
 

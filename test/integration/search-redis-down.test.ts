@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createRedisClient } from '../../src/clients';
 import { type LocalService, startRedisServer } from '../../src/local/stack';
 import { randomChunks, randomVector, rng, type SearchWorld, searchWorld } from '../fixtures/search-world';
+import { waitUntil } from '../fixtures/wait';
 
 jest.setTimeout(120_000);
 
@@ -20,26 +21,9 @@ afterAll(async () => {
   await redisServer?.stop();
 });
 
-async function untilRedisAnswers(): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      if ((await world.redis.ping()) === 'PONG') return;
-    } catch {
-      // still reconnecting
-    }
-    if (Date.now() > deadline) throw new Error('Redis did not come back');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met within 20 s');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** Redis answers again (the client reconnects on its own). */
+const untilRedisAnswers = () =>
+  waitUntil('Redis to come back', () => world.redis.ping().catch(() => false), { timeoutMs: 20_000 });
 
 describe('search while Redis is down', () => {
   it('answers from DynamoDB with the same results, warns once, stops calling Redis, and uses the snapshot again once Redis is back', async () => {
@@ -64,7 +48,7 @@ describe('search while Redis is down', () => {
     expect(world.logger.warnings.some((w) => /Redis is unreachable|Redis unavailable/.test(w))).toBe(true);
 
     // Once Redis is known to be down, searches do not touch it: each answers without a connect attempt.
-    await until(() => world.breaker.isOpen);
+    await waitUntil('the circuit breaker to open', () => world.breaker.isOpen, { timeoutMs: 20_000 });
     const attempts = world.breaker.stats.attempts;
     const warnings = world.logger.warnings.length;
     for (let i = 0; i < 10; i++) {
@@ -79,7 +63,7 @@ describe('search while Redis is down', () => {
     // Same port, empty memory: what a restarted (or failed-over) cache node looks like.
     redisServer = await startRedisServer({ port: redisServer.port });
     await untilRedisAnswers();
-    await until(() => !world.breaker.isOpen);
+    await waitUntil('the circuit breaker to close', () => !world.breaker.isOpen, { timeoutMs: 20_000 });
     expect(world.logger.infos.filter((line) => /Redis answers again/.test(line))).toHaveLength(1);
     const afterRestart = await world.search(botId, query, { limit: 5 });
     const rebuilt = await world.search(botId, query, { limit: 5 });
@@ -106,7 +90,8 @@ describe('search while Redis is down', () => {
 
     expect(whilePaused.source).toBe('dynamodb');
     expect(whilePaused.results.map((hit) => hit.chunk_id)).toEqual(cached.results.map((hit) => hit.chunk_id));
-    await new Promise((resolve) => setTimeout(resolve, 4000));
+    // Answered once the pause is over.
+    await world.redis.ping();
     expect((await world.search(botId, query, { limit: 3 })).source).toBe('snapshot');
   });
 });

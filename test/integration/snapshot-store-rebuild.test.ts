@@ -15,6 +15,7 @@ import {
   vectorBytes,
   vectorFor,
 } from '../fixtures/snapshot-chunks';
+import { waitUntil } from '../fixtures/wait';
 
 const PREFIX = 'vs-rebuild-test';
 
@@ -187,7 +188,10 @@ describe('snapshot rebuild', () => {
     const ticket = await quick.beginRebuild(botId, 1);
     const readFromDynamoDb = truth.all();
 
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await waitUntil(
+      'the rebuild slot to expire',
+      async () => (await redis.exists(snapshotKeys(PREFIX, botId).building)) === 0,
+    );
     await truth.write([upsertOf(chunk(botId, 1))]);
     const published = await quick.commitRebuild(
       ticket as NonNullable<typeof ticket>,

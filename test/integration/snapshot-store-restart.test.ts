@@ -78,7 +78,8 @@ describe('redis snapshot store across FLUSHALL, restarts and real eviction', () 
     // Redis holds every client's commands for 600 ms, as a network stall or a frozen Lambda would.
     await admin.call('CLIENT', 'PAUSE', '600', 'ALL');
     await expect(hasty.applyChanges(botId, [upsertOf(chunk(botId, 2))])).rejects.toThrow('within 100 ms');
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    // One connection answers in order: this PING returns after the pause, once the late script has run.
+    await redis.ping();
     admin.disconnect();
 
     expect(await store.currentVersion(botId)).toEqual(before);
@@ -92,7 +93,7 @@ describe('redis snapshot store across FLUSHALL, restarts and real eviction', () 
 
     await admin.call('CLIENT', 'PAUSE', '600', 'ALL');
     await expect(hasty.beginRebuild(botId, 1)).rejects.toThrow('within 100 ms');
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    await redis.ping();
     admin.disconnect();
 
     expect(await store.beginRebuild(botId, 1)).not.toBeNull();

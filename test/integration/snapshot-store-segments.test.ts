@@ -4,7 +4,7 @@ import { segmentKey, snapshotKeys } from '../../src/adapters/redis/snapshot-keys
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import type { StoredChunk } from '../../src/domain/types';
 import type { Snapshot, SnapshotChange } from '../../src/ports';
-import { rng } from '../fixtures/random';
+import { rng, testSeed } from '../fixtures/random';
 import {
   chunk,
   contentOf,
@@ -57,7 +57,7 @@ describe('redis snapshot store across vector segments', () => {
   });
 
   it('stays exact under random batches that overwrite, delete and add rows on segment boundaries', async () => {
-    const seed = Date.now() % 100_000;
+    const seed = testSeed();
     console.log(`segment boundary test seed: ${seed}`);
     const random = rng(seed);
     const botId = newBotId();

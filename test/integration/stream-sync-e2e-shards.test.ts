@@ -11,6 +11,7 @@ import {
   multiShardView,
   rebuildSnapshot,
   rebuildWithRetries,
+  redis,
   registerBot,
   restartRedisServer,
   snapshotEpoch,
@@ -20,7 +21,8 @@ import {
   useE2eWorld,
   type Verdict,
 } from '../fixtures/e2e-world';
-import { rng } from '../fixtures/random';
+import { replayHint, rng, testSeed } from '../fixtures/random';
+import { waitUntil } from '../fixtures/wait';
 
 jest.setTimeout(120_000);
 
@@ -29,6 +31,8 @@ jest.setTimeout(120_000);
  * hot bot: spread over several shards numbered on their own, which split (test/fixtures/e2e-world.ts).
  */
 useE2eWorld();
+
+const seed = testSeed();
 
 describe('stream sync end to end with one bot on several shards', () => {
   it("counts and serves one bot's 12 inserts spread over two shards numbered out of step", async () => {
@@ -60,9 +64,7 @@ describe('stream sync end to end with one bot on several shards', () => {
   });
 
   // Its own timeout: about a minute alone on this machine, up to three while the other suites run.
-  it('ends exact after 5,000 random operations on bots spread over 2-4 shards with splits, injected failures, duplicates and a Redis restart', async () => {
-    const seed = Number(process.env.STREAM_E2E_SEED ?? Date.now() % 100_000);
-    process.stderr.write(`[stream e2e] seed=${seed} (replay with STREAM_E2E_SEED=${seed})\n`);
+  it(`ends exact after 5,000 random operations on bots spread over 2-4 shards with splits, injected failures, duplicates and a Redis restart (${replayHint(seed)})`, async () => {
     const random = rng(seed);
     const injected = { before: 0, after: 0, partial: 0, duplicate: 0, concurrent: 0 };
     // Off for the last round of writes: a concurrent duplicate marks the snapshot stale (docs/stream-pipeline.md).
@@ -188,9 +190,12 @@ describe('stream sync end to end with one bot on several shards', () => {
     try {
       const writers = bots.map((botId, i) => writer(botId, rng(seed * 31 + i)));
       // Mid-run: Redis goes away (data and all), writes and batches go on, then it comes back empty.
-      await new Promise((resolve) => setTimeout(resolve, 4000));
-      await restartRedisServer(2500);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await waitUntil('the writers to be under way', () => operations >= 300, { timeoutMs: 60_000 });
+      const whenDown = operations;
+      await restartRedisServer(() =>
+        waitUntil('writes while Redis is down', () => operations >= whenDown + 250, { timeoutMs: 60_000 }),
+      );
+      await waitUntil('the test client to reconnect', () => redis.ping().catch(() => false));
       // The search path rebuilds snapshots while the stream keeps applying changes to them.
       // (all but the last bot: that one is left to the stream handler's snapshot start).
       const rebuilt = await Promise.all(bots.slice(0, -1).map((botId) => rebuildWithRetries(botId)));

@@ -8,7 +8,7 @@ import { createTableInput, FILENAME_INDEX, type TableKey, tableKeys } from '../.
 /**
  * infra/tables.json is the one table definition. serverless.yml's resources, the local bootstrap
  * (createTableInput / ensureTables) and LocalStack's create-table inputs must all be read from it.
- * (test/unit/serverless-package.test.ts checks the resolved CloudFormation; the LocalStack init test runs
+ * (test/package/serverless-package.test.ts checks the resolved CloudFormation; the LocalStack init test runs
  * the inputs against DynamoDB Local.)
  */
 const root = join(__dirname, '..', '..');

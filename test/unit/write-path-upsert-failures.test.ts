@@ -1,8 +1,7 @@
 import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
-import type { BotCollection, StoredChunk } from '../../src/domain/types';
 import { WriteIncompleteError } from '../../src/errors';
-import type { DocumentLeases, LeaseHolder } from '../../src/ports';
 import { type UpsertDocumentDeps, upsertDocument } from '../../src/use-cases/upsert-document';
+import { FakeBotRegistry, FakeChunkStore, FakeDocumentLeases } from '../fixtures/fake-ports';
 
 /**
  * A replacement that DynamoDB stops halfway (throttling past the retries) reports the mixed state it
@@ -11,58 +10,30 @@ import { type UpsertDocumentDeps, upsertDocument } from '../../src/use-cases/ups
 const DIMENSION = 4;
 
 function world(failPutAfter: number | undefined) {
-  const items = new Map<string, StoredChunk>();
+  const chunks = new FakeChunkStore();
+  const bots = new FakeBotRegistry(DIMENSION);
+  bots.add('b1', { user_id: 'u1' });
+  const leases = new FakeDocumentLeases();
+  // DynamoDB throttling past the retries: the first `failPutAfter` chunks of the next put land, the rest not.
   let budget = failPutAfter;
-  const held = new Map<string, LeaseHolder>();
-  const leases: DocumentLeases = {
-    async acquire(botId, filename, holder) {
-      const key = `${botId}/${filename}`;
-      const current = held.get(key);
-      if (current !== undefined && current.request !== holder.request) return false;
-      held.set(key, holder);
-      return true;
-    },
-    async release(botId, filename, token) {
-      if (held.get(`${botId}/${filename}`)?.token === token) held.delete(`${botId}/${filename}`);
-    },
-  };
-  const bot: BotCollection = {
-    bot_id: 'b1',
-    user_id: 'u1',
-    total_chunks: 0,
-    total_documents: 0,
-    embedding_dimension: DIMENSION,
-    created_at: '',
-    updated_at: '',
-    status: 'active',
+  const put = chunks.put.bind(chunks);
+  chunks.put = async (batch) => {
+    const landed = budget === undefined ? batch : batch.slice(0, budget);
+    const unwritten = batch.slice(landed.length).map((chunk) => `${chunk.bot_id}/${chunk.chunk_id}`);
+    budget = undefined;
+    await put(landed);
+    if (unwritten.length > 0) throw new WriteIncompleteError('left items unwritten', unwritten);
   };
   const deps: UpsertDocumentDeps = {
-    bots: { get: async () => bot, ensure: async () => bot, reactivate: async () => false },
-    chunks: {
-      async put(chunks) {
-        const unwritten: string[] = [];
-        for (const chunk of chunks) {
-          if (budget !== undefined && budget-- <= 0) unwritten.push(`${chunk.bot_id}/${chunk.chunk_id}`);
-          else items.set(chunk.chunk_id, chunk);
-        }
-        budget = undefined;
-        if (unwritten.length > 0) throw new WriteIncompleteError('left items unwritten', unwritten);
-      },
-      async delete(_botId, chunkIds) {
-        for (const id of chunkIds) items.delete(id);
-      },
-      async documentChunkKeys(_botId, filename) {
-        return [...items.values()]
-          .filter((chunk) => chunk.filename === filename)
-          .map((chunk) => ({ chunk_id: chunk.chunk_id, chunk_index: chunk.chunk_index }));
-      },
-    },
+    bots,
+    chunks,
     leases,
     defaultEmbeddingDimension: DIMENSION,
     embeddingEncoding: 'binary',
   };
-  const versions = () => [...new Set([...items.values()].map((chunk) => chunk.text.split(' ')[0]))].sort();
-  return { deps, items, held, versions };
+  const versions = () =>
+    [...new Set([...chunks.items.values()].map((chunk) => chunk.text.split(' ')[0]))].sort();
+  return { deps, items: chunks.items, held: leases.held, versions };
 }
 
 function version(tag: string, count: number): UpsertDocumentMessage {

@@ -85,10 +85,6 @@ export class DynamoBotRegistry implements BotRegistry {
     await this.conditionalStatus(botId, 'deleted', 'attribute_exists(bot_id)');
   }
 
-  /**
-   * Makes a bot whose status is 'deleted' active again (new content arrived for it); any other status is
-   * left alone. Returns whether it changed anything.
-   */
   async reactivate(botId: string): Promise<boolean> {
     return this.conditionalStatus(botId, 'active', '#status = :deleted', { ':deleted': 'deleted' });
   }

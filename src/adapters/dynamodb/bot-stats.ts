@@ -1,6 +1,5 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   TransactWriteCommand,
@@ -9,6 +8,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { DocumentState } from '../../domain/count-deltas';
 import type { BotCountsState, BotStats, CountsApplyResult, CountsWrite } from '../../ports';
+import { batchGetAll } from './batch-calls';
+import type { RetryPolicy } from './retry-unprocessed';
 
 export type DynamoBotStatsOptions = {
   botCollectionsTable: string;
@@ -17,8 +18,8 @@ export type DynamoBotStatsOptions = {
   streamClaimsTable: string;
   /** embedding_dimension given to a bot the stream sees before anyone registered it. */
   defaultEmbeddingDimension: number;
-  /** Attempts for BatchGet UnprocessedKeys before giving up. */
-  maxReadAttempts?: number;
+  /** Retries of BatchGetItem's UnprocessedKeys (default: the write path's). */
+  retryPolicy?: RetryPolicy;
   /** How long a claim is kept: longer than any redelivery (the stream keeps records 24 h). Default 25 h. */
   claimTtlSeconds?: number;
 };
@@ -26,12 +27,8 @@ export type DynamoBotStatsOptions = {
 /** The key of a record's claim: eventIDs are unique per stream; the bot id spreads claims over partitions. */
 export const claimIdOf = (botId: string, eventId: string): string => `${botId}#${eventId}`;
 
-type Item = Record<string, unknown>;
-
 const numberOr = (value: unknown, fallback: number): number =>
   typeof value === 'number' && Number.isFinite(value) ? value : fallback;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The stream handler's view of BotCollections, BotDocuments and StreamClaims on DynamoDB. Every record is
@@ -43,14 +40,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * its count, size and dates are left as they are.
  */
 export class DynamoBotStats implements BotStats {
-  private readonly maxReadAttempts: number;
   private readonly claimTtlSeconds: number;
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly options: DynamoBotStatsOptions,
   ) {
-    this.maxReadAttempts = options.maxReadAttempts ?? 8;
     this.claimTtlSeconds = options.claimTtlSeconds ?? 25 * 3600;
   }
 
@@ -146,32 +141,10 @@ export class DynamoBotStats implements BotStats {
     ].join(', ');
   }
 
-  /** Consistent BatchGetItem of any number of keys (100 per call), retrying UnprocessedKeys with backoff. */
-  private async batchGet(table: string, allKeys: Item[], projection?: string): Promise<Item[]> {
-    const items: Item[] = [];
-    for (let start = 0; start < allKeys.length; start += 100) {
-      let keys = allKeys.slice(start, start + 100);
-      for (let attempt = 1; keys.length > 0; attempt++) {
-        if (attempt > this.maxReadAttempts) {
-          throw new Error(`${table} BatchGet left ${keys.length} keys unprocessed`);
-        }
-        if (attempt > 1) await sleep(Math.random() * Math.min(1000, 25 * 2 ** attempt));
-        const response = await this.client.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [table]: {
-                Keys: keys,
-                ConsistentRead: true,
-                ...(projection === undefined ? {} : { ProjectionExpression: projection }),
-              },
-            },
-          }),
-        );
-        items.push(...(response.Responses?.[table] ?? []));
-        keys = (response.UnprocessedKeys?.[table]?.Keys as Item[] | undefined) ?? [];
-      }
-    }
-    return items;
+  /** Consistent BatchGetItem of any number of keys, retrying UnprocessedKeys with backoff. */
+  private batchGet(table: string, keys: Record<string, unknown>[], projection?: string) {
+    const read = { consistent: true, ...(projection === undefined ? {} : { projection }) };
+    return batchGetAll(this.client, table, keys, read, { policy: this.options.retryPolicy });
   }
 
   /** Actions in this order: the bot, each document, each claim (readCancel relies on it). */

@@ -1,18 +1,13 @@
-import {
-  BatchGetCommand,
-  BatchWriteCommand,
-  type DynamoDBDocumentClient,
-  QueryCommand,
-  type QueryCommandInput,
-} from '@aws-sdk/lib-dynamodb';
-import type { EmbeddingEncoding } from '../../config';
+import { type DynamoDBDocumentClient, paginateQuery, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { documentChunkIdPrefix } from '../../domain/chunk-id';
-import { decodeEmbedding, encodeEmbedding } from '../../domain/embedding-codec';
-import type { ChunkMetadata, StoredChunk } from '../../domain/types';
+import type { EmbeddingEncoding } from '../../domain/embedding-codec';
+import type { StoredChunk } from '../../domain/types';
 import { ValidationError, WriteIncompleteError } from '../../errors';
-import type { ChunkKey, ChunkStore } from '../../ports';
+import type { ChunkStore, DocumentChunkKey } from '../../ports';
 import { FILENAME_INDEX } from '../../tables/definition';
-import { defaultRetryPolicy, type RetryPolicy, sendWithRetry } from './retry-unprocessed';
+import { type BatchRetry, batchGetAll, batchWriteAll, type WriteRequest } from './batch-calls';
+import { type ChunkItem, chunkItem, toStoredChunks } from './chunk-item';
+import { defaultRetryPolicy, type RetryPolicy } from './retry-unprocessed';
 
 export type DynamoChunkStoreOptions = {
   /** The VectorEmbeddings table's deployed name. */
@@ -26,16 +21,6 @@ export type DynamoChunkStoreOptions = {
   /** Injected in tests; a real timer otherwise. */
   sleep?: (ms: number) => Promise<void>;
 };
-
-/** A document's chunk key with the created_at it was stored with (absent on items written without one). */
-export type DocumentChunkKey = ChunkKey & { created_at?: string };
-
-type Item = Record<string, unknown>;
-type WriteRequest = { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } };
-
-/** BatchWriteItem takes at most 25 requests, BatchGetItem at most 100 keys. */
-const WRITE_BATCH = 25;
-const GET_BATCH = 100;
 
 /**
  * VectorEmbeddings on DynamoDB. Every Query follows LastEvaluatedKey (a bot's chunks span many 1 MB
@@ -66,7 +51,7 @@ export class DynamoChunkStore implements ChunkStore {
       seen.add(name);
     }
     await this.writeAll(
-      chunks.map((chunk) => ({ PutRequest: { Item: this.toItem(chunk) } })),
+      chunks.map((chunk) => ({ PutRequest: { Item: chunkItem(chunk, this.options.embeddingEncoding) } })),
       'put',
     );
   }
@@ -157,94 +142,27 @@ export class DynamoChunkStore implements ChunkStore {
       ExpressionAttributeValues: { ':bot': botId },
     });
     for await (const page of pages) {
-      const chunks = this.decodeAll(page, options.onInvalid);
+      const chunks = toStoredChunks(page, options.onInvalid);
       if (chunks.length > 0) yield chunks;
     }
   }
 
   /** @throws Error when DynamoDB still leaves keys unprocessed after the last attempt. */
   async get(botId: string, chunkIds: string[], options: { consistent: boolean }): Promise<StoredChunk[]> {
-    const unique = [...new Set(chunkIds)];
-    const found: StoredChunk[] = [];
-    for (let start = 0; start < unique.length; start += GET_BATCH) {
-      const keys: Item[] = unique
-        .slice(start, start + GET_BATCH)
-        .map((chunkId) => ({ bot_id: botId, chunk_id: chunkId }));
-      const left = await sendWithRetry(
-        keys,
-        async (batch) => {
-          const response = await this.client.send(
-            new BatchGetCommand({
-              RequestItems: { [this.options.table]: { Keys: batch, ConsistentRead: options.consistent } },
-            }),
-          );
-          found.push(...this.decodeAll(response.Responses?.[this.options.table] ?? []));
-          return (response.UnprocessedKeys?.[this.options.table]?.Keys ?? []) as Item[];
-        },
-        this.retryOptions(),
-      );
-      if (left.length > 0) {
-        throw new Error(`BatchGetItem left ${left.length} keys of bot ${botId} unprocessed after retries`);
-      }
-    }
-    return found;
+    const keys = [...new Set(chunkIds)].map((chunkId) => ({ bot_id: botId, chunk_id: chunkId }));
+    const items = await batchGetAll(this.client, this.options.table, keys, options, this.retry());
+    return toStoredChunks(items);
   }
 
-  private toItem(chunk: StoredChunk): Item {
-    return {
-      bot_id: chunk.bot_id,
-      chunk_id: chunk.chunk_id,
-      embedding: encodeEmbedding(chunk.embedding, this.options.embeddingEncoding),
-      text: chunk.text,
-      filename: chunk.filename,
-      file_size: chunk.file_size,
-      chunk_index: chunk.chunk_index,
-      created_at: chunk.created_at,
-      metadata: chunk.metadata,
-    };
-  }
-
-  private decodeAll(items: Item[], onInvalid?: (chunkId: string, error: Error) => void): StoredChunk[] {
-    const chunks: StoredChunk[] = [];
-    for (const item of items) {
-      try {
-        chunks.push(toStoredChunk(item));
-      } catch (error) {
-        onInvalid?.(String(item.chunk_id), error instanceof Error ? error : new Error(String(error)));
-      }
-    }
-    return chunks;
-  }
-
-  private async *queryAll(input: QueryCommandInput): AsyncIterable<Item[]> {
-    let exclusiveStartKey: Item | undefined;
-    do {
-      const response = await this.client.send(
-        new QueryCommand({
-          ...input,
-          ...(exclusiveStartKey === undefined ? {} : { ExclusiveStartKey: exclusiveStartKey }),
-        }),
-      );
-      yield response.Items ?? [];
-      exclusiveStartKey = response.LastEvaluatedKey;
-    } while (exclusiveStartKey !== undefined);
+  private async *queryAll(input: QueryCommandInput): AsyncIterable<ChunkItem[]> {
+    for await (const page of paginateQuery({ client: this.client }, input)) yield page.Items ?? [];
   }
 
   private async writeAll(requests: WriteRequest[], action: 'put' | 'delete'): Promise<void> {
-    const groups: WriteRequest[][] = [];
-    for (let start = 0; start < requests.length; start += WRITE_BATCH) {
-      groups.push(requests.slice(start, start + WRITE_BATCH));
-    }
-    const unwritten: WriteRequest[] = [];
-    let next = 0;
-    const worker = async () => {
-      for (let group = groups[next++]; group !== undefined; group = groups[next++]) {
-        unwritten.push(
-          ...(await sendWithRetry(group, (batch) => this.batchWrite(batch), this.retryOptions())),
-        );
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.writeConcurrency, groups.length) }, worker));
+    const unwritten = await batchWriteAll(this.client, this.options.table, requests, {
+      ...this.retry(),
+      concurrency: this.writeConcurrency,
+    });
     if (unwritten.length > 0) {
       const names = unwritten.map(requestName);
       const shown = names.slice(0, 10).join(', ');
@@ -256,14 +174,7 @@ export class DynamoChunkStore implements ChunkStore {
     }
   }
 
-  private async batchWrite(batch: WriteRequest[]): Promise<WriteRequest[]> {
-    const response = await this.client.send(
-      new BatchWriteCommand({ RequestItems: { [this.options.table]: batch as never } }),
-    );
-    return (response.UnprocessedItems?.[this.options.table] ?? []) as WriteRequest[];
-  }
-
-  private retryOptions() {
+  private retry(): BatchRetry {
     return {
       policy: this.retryPolicy,
       ...(this.options.sleep === undefined ? {} : { sleep: this.options.sleep }),
@@ -276,35 +187,11 @@ function requestName(request: WriteRequest): string {
   return `${String(key.bot_id)}/${String(key.chunk_id)}`;
 }
 
-function addKey(keys: Map<string, DocumentChunkKey>, item: Item): void {
+function addKey(keys: Map<string, DocumentChunkKey>, item: ChunkItem): void {
   if (typeof item.chunk_id !== 'string') return;
   keys.set(item.chunk_id, {
     chunk_id: item.chunk_id,
     chunk_index: typeof item.chunk_index === 'number' ? item.chunk_index : -1,
     ...(typeof item.created_at === 'string' ? { created_at: item.created_at } : {}),
   });
-}
-
-/**
- * One VectorEmbeddings item as a StoredChunk, whichever encoding holds its embedding. Fields the design
- * marks optional in practice (metadata, file_size) get neutral defaults; `text` is '' when not read.
- * @throws ValidationError when the embedding cannot be decoded.
- */
-export function toStoredChunk(item: Item): StoredChunk {
-  const chunkId = String(item.chunk_id);
-  const metadata = item.metadata;
-  return {
-    bot_id: String(item.bot_id),
-    chunk_id: chunkId,
-    embedding: decodeEmbedding(item.embedding, `chunk ${chunkId} embedding`),
-    text: typeof item.text === 'string' ? item.text : '',
-    filename: typeof item.filename === 'string' ? item.filename : '',
-    file_size: typeof item.file_size === 'number' ? item.file_size : 0,
-    chunk_index: typeof item.chunk_index === 'number' ? item.chunk_index : 0,
-    created_at: typeof item.created_at === 'string' ? item.created_at : '',
-    metadata:
-      typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)
-        ? (metadata as ChunkMetadata)
-        : {},
-  };
 }

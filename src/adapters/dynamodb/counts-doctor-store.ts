@@ -2,9 +2,9 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
+  paginateQuery,
+  paginateScan,
   type QueryCommandInput,
-  ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -35,19 +35,14 @@ export class DynamoCountsDoctorStore implements CountsDoctorStore {
   ) {}
 
   async *bots(): AsyncIterable<string[]> {
-    let start: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new ScanCommand({
-          TableName: this.options.botCollectionsTable,
-          ProjectionExpression: 'bot_id',
-          ExclusiveStartKey: start,
-        }),
-      );
+    const pages = paginateScan(
+      { client: this.client },
+      { TableName: this.options.botCollectionsTable, ProjectionExpression: 'bot_id' },
+    );
+    for await (const page of pages) {
       const ids = (page.Items ?? []).map((item) => String(item.bot_id));
       if (ids.length > 0) yield ids;
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    }
   }
 
   async trueDocuments(botId: string): Promise<Map<string, TrueDocument>> {
@@ -222,11 +217,6 @@ export class DynamoCountsDoctorStore implements CountsDoctorStore {
   }
 
   private async *query(input: QueryCommandInput): AsyncIterable<Item> {
-    let start: Item | undefined;
-    do {
-      const page = await this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
-      for (const item of page.Items ?? []) yield item;
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    for await (const page of paginateQuery({ client: this.client }, input)) yield* page.Items ?? [];
   }
 }

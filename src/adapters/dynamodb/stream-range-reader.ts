@@ -5,6 +5,7 @@ import {
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
+// biome-ignore lint/style/noRestrictedImports: issue 13A moves this conversion into src/adapters/dynamodb (drop this line then).
 import { toLambdaRecord } from '../../local/stream-event';
 import type { DeadLetter, StreamRangeReader } from '../../ports';
 

@@ -1,0 +1,63 @@
+import { decodeEmbedding, type EmbeddingEncoding, encodeEmbedding } from '../../domain/embedding-codec';
+import type { ChunkMetadata, StoredChunk } from '../../domain/types';
+
+/** A VectorEmbeddings item as the document client reads and writes it. */
+export type ChunkItem = Record<string, unknown>;
+
+/**
+ * The VectorEmbeddings item of a chunk, exactly as ChunkStore.put writes it, with its embedding in
+ * `encoding` (the bench sizes and loads items through this too).
+ */
+export function chunkItem(chunk: StoredChunk, encoding: EmbeddingEncoding): ChunkItem {
+  return {
+    bot_id: chunk.bot_id,
+    chunk_id: chunk.chunk_id,
+    embedding: encodeEmbedding(chunk.embedding, encoding),
+    text: chunk.text,
+    filename: chunk.filename,
+    file_size: chunk.file_size,
+    chunk_index: chunk.chunk_index,
+    created_at: chunk.created_at,
+    metadata: chunk.metadata,
+  };
+}
+
+/**
+ * One VectorEmbeddings item as a StoredChunk, whichever encoding holds its embedding. Fields the design
+ * marks optional in practice (metadata, file_size) get neutral defaults; `text` is '' when not read.
+ * @throws ValidationError when the embedding cannot be decoded.
+ */
+export function toStoredChunk(item: ChunkItem): StoredChunk {
+  const chunkId = String(item.chunk_id);
+  const metadata = item.metadata;
+  return {
+    bot_id: String(item.bot_id),
+    chunk_id: chunkId,
+    embedding: decodeEmbedding(item.embedding, `chunk ${chunkId} embedding`),
+    text: typeof item.text === 'string' ? item.text : '',
+    filename: typeof item.filename === 'string' ? item.filename : '',
+    file_size: typeof item.file_size === 'number' ? item.file_size : 0,
+    chunk_index: typeof item.chunk_index === 'number' ? item.chunk_index : 0,
+    created_at: typeof item.created_at === 'string' ? item.created_at : '',
+    metadata:
+      typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)
+        ? (metadata as ChunkMetadata)
+        : {},
+  };
+}
+
+/** The items as StoredChunks; an item whose embedding cannot be decoded goes to `onInvalid` and is left out. */
+export function toStoredChunks(
+  items: ChunkItem[],
+  onInvalid?: (chunkId: string, error: Error) => void,
+): StoredChunk[] {
+  const chunks: StoredChunk[] = [];
+  for (const item of items) {
+    try {
+      chunks.push(toStoredChunk(item));
+    } catch (error) {
+      onInvalid?.(String(item.chunk_id), error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+  return chunks;
+}

@@ -1,0 +1,161 @@
+import { ScoreBuffer } from '../../src/domain/scoring';
+import type { StoredChunk } from '../../src/domain/types';
+import { CacheUnavailableError, NotFoundError, ValidationError } from '../../src/errors';
+import { makeSearch, type SearchDeps } from '../../src/use-cases/search';
+import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
+import { FakeBotRegistry, FakeChunkStore, FakeSnapshotStore } from '../fixtures/fake-ports';
+
+/**
+ * makeSearch over plain fakes of its ports: which source answers (snapshot or DynamoDB), what a rebuild
+ * leaves behind, and how Redis failing at each step falls back to DynamoDB with the same answer.
+ */
+const BOT = 'bot-1';
+const QUERY = [1, 0, 0, 0];
+
+/** Chunks whose cosine to QUERY falls with their number: c0 best, c4 worst. */
+function chunk(n: number, filename = n % 2 === 0 ? 'even.md' : 'odd.md'): StoredChunk {
+  return {
+    bot_id: BOT,
+    chunk_id: `c${n}`,
+    embedding: new Float32Array([1, n * 0.5, 0.25, 0]),
+    text: `text of c${n}`,
+    filename,
+    file_size: 10,
+    chunk_index: n,
+    created_at: '2026-01-01T00:00:00.000Z',
+    metadata: { n },
+  };
+}
+
+async function world(chunkCount = 5) {
+  const bots = new FakeBotRegistry(4);
+  bots.add(BOT);
+  const chunks = new FakeChunkStore();
+  await chunks.put(Array.from({ length: chunkCount }, (_, n) => chunk(n)));
+  const snapshots = new FakeSnapshotStore();
+  const warnings: string[] = [];
+  const deps: SearchDeps = {
+    bots,
+    chunks,
+    snapshots,
+    cache: new SnapshotCache(snapshots),
+    scores: new ScoreBuffer(),
+    logger: { warn: (message: string) => warnings.push(message), info: () => {} },
+  };
+  return { search: makeSearch(deps), bots, chunks, snapshots, warnings };
+}
+
+const idsOf = (result: { results: { chunk_id: string }[] }) => result.results.map((hit) => hit.chunk_id);
+
+describe('makeSearch', () => {
+  it('answers from DynamoDB without a snapshot, rebuilds it from that read, then answers from it alike', async () => {
+    const { search, snapshots } = await world();
+
+    const cold = await search(BOT, QUERY, { limit: 3 });
+    const warm = await search(BOT, QUERY, { limit: 3 });
+
+    expect(cold.source).toBe('dynamodb');
+    expect(idsOf(cold)).toEqual(['c0', 'c1', 'c2']);
+    expect(snapshots.textsOf(BOT)).toEqual(
+      Object.fromEntries([0, 1, 2, 3, 4].map((n) => [`c${n}`, `text of c${n}`])),
+    );
+    expect(warm.source).toBe('snapshot');
+    // The same hits; scores agree to float32 precision (the snapshot keeps float32 unit vectors).
+    expect(warm.results.map(({ score: _, ...hit }) => hit)).toEqual(
+      cold.results.map(({ score: _, ...hit }) => hit),
+    );
+    for (const [i, hit] of warm.results.entries()) {
+      expect(hit.score).toBeCloseTo(cold.results[i]?.score as number, 6);
+    }
+    expect(warm.results[0]).toMatchObject({ text: 'text of c0', metadata: { filename: 'even.md', n: 0 } });
+  });
+
+  it('applies the filter before top-k, from either source', async () => {
+    const { search } = await world();
+
+    const cold = await search(BOT, QUERY, { limit: 2, filter: { filename: 'odd.md' } });
+    const warm = await search(BOT, QUERY, { limit: 2, filter: { filename: 'odd.md' } });
+
+    expect(idsOf(cold)).toEqual(['c1', 'c3']);
+    expect(warm.source).toBe('snapshot');
+    expect(idsOf(warm)).toEqual(['c1', 'c3']);
+  });
+
+  it('does not use a snapshot built under an older epoch', async () => {
+    const { search, bots } = await world();
+    await search(BOT, QUERY, { limit: 1 });
+    bots.add(BOT, { snapshot_epoch: 1 });
+
+    const result = await search(BOT, QUERY, { limit: 1 });
+
+    expect(result.source).toBe('dynamodb');
+    expect(idsOf(result)).toEqual(['c0']);
+  });
+
+  it('falls back to DynamoDB with one warning when Redis fails', async () => {
+    const { search, snapshots, warnings } = await world();
+    await search(BOT, QUERY, { limit: 2 });
+    snapshots.fail = new Error('connect ECONNREFUSED');
+
+    const result = await search(BOT, QUERY, { limit: 2 });
+
+    expect(result.source).toBe('dynamodb');
+    expect(idsOf(result)).toEqual(['c0', 'c1']);
+    expect(result.results[1]?.text).toBe('text of c1');
+    expect(warnings).toEqual(['Redis unavailable; searching DynamoDB']);
+  });
+
+  it('falls back without a warning of its own while Redis is known to be down', async () => {
+    const { search, snapshots, warnings } = await world();
+    snapshots.fail = new CacheUnavailableError('circuit open');
+
+    const result = await search(BOT, QUERY, { limit: 2 });
+
+    expect(result.source).toBe('dynamodb');
+    expect(idsOf(result)).toEqual(['c0', 'c1']);
+    expect(warnings).toEqual([]);
+  });
+
+  it("falls back to DynamoDB when the snapshot's texts are gone", async () => {
+    const { search, snapshots, warnings } = await world();
+    await search(BOT, QUERY, { limit: 2 });
+    snapshots.missingTexts = true;
+
+    const result = await search(BOT, QUERY, { limit: 2 });
+
+    expect(result.source).toBe('dynamodb');
+    expect(result.results.map((hit) => hit.text)).toEqual(['text of c0', 'text of c1']);
+    expect(warnings).toEqual(['Snapshot texts missing; searching DynamoDB']);
+  });
+
+  it('leaves out a chunk deleted between the ranking read and the text read while another rebuild runs', async () => {
+    const { search, snapshots, chunks } = await world();
+    await snapshots.beginRebuild(BOT, 0);
+    const get = chunks.get.bind(chunks);
+    chunks.get = async (botId, chunkIds) => {
+      await chunks.delete(botId, ['c1']);
+      return get(botId, chunkIds);
+    };
+
+    const result = await search(BOT, QUERY, { limit: 3 });
+
+    expect(result.source).toBe('dynamodb');
+    expect(idsOf(result)).toEqual(['c0', 'c2']);
+    expect(snapshots.textsOf(BOT)).toBeUndefined();
+  });
+
+  it('throws NotFoundError for a bot without a record', async () => {
+    const { search } = await world();
+    await expect(search('nobody', QUERY, { limit: 1 })).rejects.toThrow(NotFoundError);
+  });
+
+  it.each([
+    ['has another length than the bot uses', [1, 0, 0]],
+    ['is all zeros', [0, 0, 0, 0]],
+  ])('rejects an embedding that %s, naming the field', async (_, embedding) => {
+    const { search } = await world();
+    const error = await search(BOT, embedding, { limit: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).field).toBe('embedding');
+  });
+});

@@ -1,0 +1,179 @@
+import { deterministicChunkId } from '../../src/domain/chunk-id';
+import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
+import { ConflictError, DocumentBusyError, ValidationError } from '../../src/errors';
+import { DEFAULT_LEASE_POLICY } from '../../src/use-cases/document-lease';
+import { type UpsertDocumentDeps, upsertDocument } from '../../src/use-cases/upsert-document';
+import { FakeBotRegistry, FakeChunkStore, FakeDocumentLeases } from '../fixtures/fake-ports';
+
+const DIM = 4;
+const NOW = new Date('2026-03-04T05:06:07.000Z');
+
+function fakes() {
+  const chunks = new FakeChunkStore();
+  const bots = new FakeBotRegistry(DIM);
+  const leases = new FakeDocumentLeases();
+  const deps: UpsertDocumentDeps = {
+    bots,
+    chunks,
+    leases,
+    leasePolicy: { ...DEFAULT_LEASE_POLICY, waitMs: 0 },
+    defaultEmbeddingDimension: DIM,
+    embeddingEncoding: 'binary',
+    now: () => NOW,
+  };
+  return { deps, chunks, bots, leases };
+}
+
+/** Chunks `from`..`to` of a document of `total` chunks, texts tagged with `tag` (its version). */
+function document(
+  tag: string,
+  total: number,
+  fields: Partial<UpsertDocumentMessage> = {},
+  range: { from: number; to: number } = { from: 0, to: total - 1 },
+): UpsertDocumentMessage {
+  return {
+    type: 'upsert_document',
+    bot_id: 'b1',
+    filename: 'guide.md',
+    file_size: 2048,
+    total_chunks: total,
+    chunks: Array.from({ length: range.to - range.from + 1 }, (_, i) => ({
+      chunk_index: range.from + i,
+      text: `${tag} ${range.from + i}`,
+      embedding: [1, range.from + i, 0.5, 0],
+      metadata: { section: range.from + i },
+    })),
+    ...fields,
+  };
+}
+
+/** The document's chunks as `index: text`, in index order. */
+function contents(chunks: FakeChunkStore): string[] {
+  return chunks
+    .chunksOf('b1')
+    .sort((a, b) => a.chunk_index - b.chunk_index)
+    .map((chunk) => `${chunk.chunk_index}: ${chunk.text}`);
+}
+
+describe('upsertDocument', () => {
+  it('writes every chunk under its deterministic id and creates the bot owned by owner_user_id', async () => {
+    const { deps, chunks, bots } = fakes();
+
+    const result = await upsertDocument(deps, document('v1', 3, { owner_user_id: 'alice' }));
+
+    expect(result).toEqual({
+      bot_id: 'b1',
+      filename: 'guide.md',
+      total_chunks: 3,
+      written: 3,
+      deleted: 0,
+      created_bot: true,
+    });
+    expect(chunks.chunksOf('b1').map((chunk) => chunk.chunk_id)).toEqual(
+      [0, 1, 2].map((index) => deterministicChunkId('guide.md', index)),
+    );
+    expect(chunks.chunksOf('b1')[1]).toMatchObject({
+      filename: 'guide.md',
+      file_size: 2048,
+      chunk_index: 1,
+      text: 'v1 1',
+      created_at: NOW.toISOString(),
+      metadata: { section: 1 },
+    });
+    expect(bots.bots.get('b1')).toMatchObject({ user_id: 'alice', status: 'active' });
+  });
+
+  it('replaces a longer version: the chunks beyond the new end are removed, created_at is kept', async () => {
+    const { deps, chunks } = fakes();
+    await upsertDocument(deps, document('v1', 4, { created_at: '2025-12-24T00:00:00.000Z' }));
+
+    const result = await upsertDocument(deps, document('v2', 2));
+
+    expect(result).toMatchObject({ written: 2, deleted: 2, created_bot: false });
+    expect(contents(chunks)).toEqual(['0: v2 0', '1: v2 1']);
+    expect(new Set(chunks.chunksOf('b1').map((chunk) => chunk.created_at))).toEqual(
+      new Set(['2025-12-24T00:00:00.000Z']),
+    );
+  });
+
+  it('applies one part of a split document without touching the chunks of the other parts', async () => {
+    const { deps, chunks } = fakes();
+    await upsertDocument(deps, document('v1', 6));
+
+    await upsertDocument(deps, document('v2', 6, {}, { from: 2, to: 3 }));
+
+    expect(contents(chunks)).toEqual(['0: v1 0', '1: v1 1', '2: v2 2', '3: v2 3', '4: v1 4', '5: v1 5']);
+  });
+
+  it('removes chunks with ids of their own that the new version of their range no longer has', async () => {
+    const { deps, chunks } = fakes();
+    const own = document('v1', 3);
+    own.chunks = own.chunks.map((chunk) => ({ ...chunk, chunk_id: `custom-${chunk.chunk_index}` }));
+    await upsertDocument(deps, own);
+
+    const result = await upsertDocument(deps, document('v2', 3));
+
+    expect(result.deleted).toBe(3);
+    expect(chunks.chunksOf('b1').map((chunk) => chunk.chunk_id)).not.toContain('custom-0');
+    expect(contents(chunks)).toEqual(['0: v2 0', '1: v2 1', '2: v2 2']);
+  });
+
+  it('leaves the same state when the same message is delivered twice', async () => {
+    const { deps, chunks } = fakes();
+    await upsertDocument(deps, document('v1', 3));
+    const before = contents(chunks);
+
+    const again = await upsertDocument(deps, document('v1', 3));
+
+    expect(again).toMatchObject({ written: 3, deleted: 0, created_bot: false });
+    expect(contents(chunks)).toEqual(before);
+  });
+
+  it('makes a bot marked deleted active again', async () => {
+    const { deps, bots } = fakes();
+    bots.add('b1', { status: 'deleted', user_id: 'alice' });
+
+    await upsertDocument(deps, document('v1', 1));
+
+    expect(bots.bots.get('b1')?.status).toBe('active');
+  });
+
+  it('rejects a message naming another owner, and writes nothing', async () => {
+    const { deps, chunks, bots } = fakes();
+    bots.add('b1', { user_id: 'alice' });
+
+    await expect(upsertDocument(deps, document('v1', 2, { owner_user_id: 'mallory' }))).rejects.toThrow(
+      ConflictError,
+    );
+    expect(chunks.items.size).toBe(0);
+  });
+
+  it("checks embeddings against the bot's dimension before anything is written", async () => {
+    const { deps, chunks, bots } = fakes();
+    bots.add('b1', { embedding_dimension: 3 });
+
+    const error = await upsertDocument(deps, document('v1', 2)).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).field).toBe('chunks[0].embedding');
+    expect(chunks.items.size).toBe(0);
+    expect(bots.bots.get('b1')?.status).toBe('active');
+  });
+
+  it('gives up with DocumentBusyError while another request holds the document, and writes nothing', async () => {
+    const { deps, chunks, leases } = fakes();
+    await leases.acquire('b1', 'guide.md', { request: 'another request', token: 't' }, 60_000);
+
+    await expect(upsertDocument(deps, document('v1', 2))).rejects.toThrow(DocumentBusyError);
+    expect(chunks.items.size).toBe(0);
+    expect(leases.held.get('b1/guide.md')?.request).toBe('another request');
+  });
+
+  it('gives the lease back when it is done', async () => {
+    const { deps, leases } = fakes();
+
+    await upsertDocument(deps, document('v1', 2));
+
+    expect(leases.held.size).toBe(0);
+  });
+});
