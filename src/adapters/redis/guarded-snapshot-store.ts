@@ -1,5 +1,12 @@
 import type { StoredChunk } from '../../domain/types';
-import type { RebuildTicket, Snapshot, SnapshotChange, SnapshotStore } from '../../ports';
+import type {
+  RebuildTicket,
+  ScanCandidates,
+  ScanSnapshot,
+  Snapshot,
+  SnapshotChange,
+  SnapshotStore,
+} from '../../ports';
 import type { RedisCircuitBreaker } from './circuit-breaker';
 
 /**
@@ -24,6 +31,14 @@ export class GuardedSnapshotStore implements SnapshotStore {
 
   read(botId: string): Promise<Snapshot | null> {
     return this.breaker.run(() => this.inner.read(botId));
+  }
+
+  readScan(botId: string): Promise<ScanSnapshot | null> {
+    return this.breaker.run(() => this.inner.readScan?.(botId) ?? Promise.resolve(null));
+  }
+
+  candidates(scan: ScanSnapshot, slots: readonly number[]): Promise<ScanCandidates | null> {
+    return this.breaker.run(() => this.inner.candidates?.(scan, slots) ?? Promise.resolve(null));
   }
 
   texts(botId: string, chunkIds: string[]): Promise<string[] | null> {

@@ -4,10 +4,11 @@
  * bot. Split from snapshot-store.ts.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { MAX_CODE, quantiseRowsInto } from '../../domain/quantised-scan';
 import type { StoredChunk } from '../../domain/types';
 import { ValidationError } from '../../errors';
 import { chooseDimension, encodeRow, encodeRowValue, writeUnitVector } from './snapshot-encoding';
-import { type SnapshotDataKeys, segmentKey } from './snapshot-keys';
+import { codeSegmentKey, type SnapshotDataKeys, segmentKey } from './snapshot-keys';
 
 /** Vector bytes per SETRANGE while staging a rebuild, and hash fields per HSET. */
 const STAGING_PIECE_BYTES = 4 * 1024 * 1024;
@@ -54,21 +55,35 @@ export async function writeStaging(
 
   // Rows per segment, fixed for this snapshot (the scripts read it from the meta hash).
   const seg = dim === 0 ? 0 : Math.max(1, Math.floor(options.segmentBytes / vectorBytes));
+  const scale = codeScale(kept, dim);
+  const bound = { maxCodeNorm: 0, maxResidualNorm: 0 };
   if (kept.length > 0) {
     const perPiece = Math.max(1, Math.min(seg, Math.floor(STAGING_PIECE_BYTES / vectorBytes)));
     const scratch = new Float32Array(Math.min(perPiece, kept.length) * dim);
+    const codes = new Int8Array(scratch.length);
     for (let first = 0; first < kept.length; first += seg) {
       const key = segmentKey(staging.vectors, first / seg);
+      const codeKey = codeSegmentKey(staging.vectors, first / seg);
       const rows = Math.min(seg, kept.length - first);
       await client.setrange(key, rows * vectorBytes - 1, '\0');
       await client.pexpire(key, ttl);
+      await client.setrange(codeKey, rows * dim - 1, '\0');
+      await client.pexpire(codeKey, ttl);
       for (let start = first; start < first + rows; start += perPiece) {
         const end = Math.min(first + rows, start + perPiece);
         for (let i = start; i < end; i++)
           writeUnitVector((kept[i] as StoredChunk).embedding, scratch, (i - start) * dim);
+        const norms = quantiseRowsInto(scratch, dim, end - start, scale, codes, 0);
+        bound.maxCodeNorm = Math.max(bound.maxCodeNorm, norms.maxCodeNorm);
+        bound.maxResidualNorm = Math.max(bound.maxResidualNorm, norms.maxResidualNorm);
         const piece = Buffer.from(scratch.buffer, 0, (end - start) * vectorBytes);
-        // The scratch buffer is refilled only after Redis has answered (the bytes are on the wire by then).
+        // The scratch buffers are refilled only after Redis has answered (the bytes are on the wire by then).
         await client.setrange(key, (start - first) * vectorBytes, piece);
+        await client.setrange(
+          codeKey,
+          (start - first) * dim,
+          Buffer.from(codes.buffer, 0, (end - start) * dim),
+        );
       }
     }
   }
@@ -99,8 +114,20 @@ export async function writeStaging(
   }
   pipeline
     .hset(staging.meta, 'dim', dim, 'slots', kept.length, 'live', kept.length, 'seq', 0, 'seg', seg)
+    .hset(staging.meta, 'qs', scale, 'qc', bound.maxCodeNorm, 'qr', bound.maxResidualNorm)
     .pexpire(staging.meta, ttl);
   throwPipelineError(await pipeline.exec());
+}
+
+/** The codes' scale: the largest component of all unit vectors maps to ±127 (127 when all are zero). */
+function codeScale(kept: StoredChunk[], dim: number): number {
+  const one = new Float32Array(dim);
+  let largest = 0;
+  for (const chunk of kept) {
+    writeUnitVector(chunk.embedding, one, 0);
+    for (let i = 0; i < dim; i++) largest = Math.max(largest, Math.abs(one[i] as number));
+  }
+  return largest > 0 ? MAX_CODE / largest : MAX_CODE;
 }
 
 function isFinite32(vector: Float32Array): boolean {

@@ -1,13 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { StoredChunk } from '../../domain/types';
-import type { RebuildTicket, Snapshot, SnapshotChange, SnapshotStore } from '../../ports';
+import type {
+  RebuildTicket,
+  ScanCandidates,
+  ScanSnapshot,
+  Snapshot,
+  SnapshotChange,
+  SnapshotStore,
+} from '../../ports';
 import { HOST_IS_LITTLE_ENDIAN } from './float32-view';
 import { encodeChanges, splitIntoCalls } from './snapshot-changes';
 import { defineSnapshotScripts, type ScriptRunner, withDeadline } from './snapshot-commands';
 import { type BotSnapshotKeys, dataKeyList, snapshotKeys, stagingKeys } from './snapshot-keys';
 import { readSnapshotOnce } from './snapshot-read';
 import { commitStagedRebuild, type RebuildContext, type RebuildOutcome } from './snapshot-rebuild';
+import { readCandidates, readScanOnce } from './snapshot-scan-read';
 
 export type { RebuildOutcome } from './snapshot-rebuild';
 
@@ -41,7 +49,7 @@ export type RedisSnapshotStoreOptions = {
 
 /** What the store reports through `onEvent`. */
 export type SnapshotStoreEvent =
-  | { kind: 'dropped'; botId: string; foundBy: 'applyChanges' | 'currentVersion' | 'read' }
+  | { kind: 'dropped'; botId: string; foundBy: 'applyChanges' | 'currentVersion' | 'read' | 'readScan' }
   | { kind: 'rebuild'; botId: string; outcome: RebuildOutcome; rounds: number; chunks: number };
 
 /** How many times `read` retries when the snapshot changed between its meta read and its transaction. */
@@ -140,6 +148,28 @@ export class RedisSnapshotStore implements SnapshotStore {
       // The snapshot changed between the meta read and the transaction: its segment count may differ.
       if (attempt >= READ_ATTEMPTS) return null;
     }
+  }
+
+  /**
+   * The int8 scan codes of the bot's snapshot (docs/snapshot.md, "Scan reads"), checked like `read`; a
+   * broken snapshot is dropped (if still at the version read) and null returned.
+   */
+  async readScan(botId: string): Promise<ScanSnapshot | null> {
+    const keys = snapshotKeys(this.prefix, botId);
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await readScanOnce(this.client, botId, keys);
+      if (outcome.kind === 'ok') return outcome.scan;
+      if (outcome.kind === 'absent') return null;
+      if (outcome.kind === 'broken') {
+        await this.dropIfUnchanged(botId, keys, outcome.version);
+        return null;
+      }
+      if (attempt >= READ_ATTEMPTS) return null;
+    }
+  }
+
+  candidates(scan: ScanSnapshot, slots: readonly number[]): Promise<ScanCandidates | null> {
+    return readCandidates(this.client, snapshotKeys(this.prefix, scan.botId), scan, slots);
   }
 
   async texts(botId: string, chunkIds: string[]): Promise<string[] | null> {
