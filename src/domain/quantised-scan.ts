@@ -213,6 +213,25 @@ export class QuantisedScanner implements TopKKernel {
     this.onScanFailure = options.onScanFailure ?? (() => {});
   }
 
+  /**
+   * The native scan for a caller that holds its own codes (the cold search's remote re-score), guarded
+   * like this kernel's own use: the first throw reports once and turns the scan off for good. Null when
+   * it is unavailable or `rowCount` is below `minRows`.
+   */
+  nativeScan(rowCount: number): Int8TopScan | null {
+    const scan = this.scan;
+    if (scan === null || rowCount < this.minRows) return null;
+    return (codes, query, dimension, wanted) => {
+      try {
+        return scan(codes, query, dimension, wanted);
+      } catch (error) {
+        this.scan = null;
+        this.onScanFailure(error);
+        throw error;
+      }
+    };
+  }
+
   /** Whether the native scan is in use (false: every search takes the portable loop). */
   get available(): boolean {
     return this.scan !== null;

@@ -22,6 +22,7 @@ import {
   rankSnapshotKeywords,
   snapshotKeywords,
 } from './keyword-search';
+import { searchScan } from './scan-search';
 import { rankerFor, type SearchOptions, type SearchResult, shape, toHit } from './search-results';
 import type { CachedSnapshot, SnapshotCache } from './snapshot-cache';
 
@@ -130,6 +131,19 @@ async function fromSnapshot(
 ): Promise<Omit<SearchResult, 'source'> | null> {
   const snapshots = deps.snapshots as SnapshotStore;
   const cache = deps.cache as SnapshotCache;
+  if (plan.unit !== null && plan.keywords === null && filter === null && options.groupBy === undefined) {
+    // A plain vector query needs only the int8 codes and its candidates' rows (scan-search.ts).
+    const answer = await searchScan(
+      { ...deps, snapshots, cache },
+      botId,
+      epoch,
+      plan.unit,
+      plan.dimension,
+      options,
+    );
+    if (answer === 'absent') return null;
+    if (answer !== 'whole') return answer;
+  }
   const cached = await cache.get(botId, epoch);
   if (cached === null) return null;
   const { snapshot } = cached;
