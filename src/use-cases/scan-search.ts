@@ -20,6 +20,14 @@ import type { SnapshotCache } from './snapshot-cache';
  */
 export type ScanAnswer = Omit<SearchResult, 'source'> | 'whole' | 'absent';
 
+/**
+ * Float32 bytes up to which a bot searched a second time at one version is read whole and kept in
+ * process: 32 MiB, about 21k 384-d chunks. Below it the in-process scan beats a candidate round trip
+ * (usearch's f32 scan of 10k rows takes ~0.4 ms, a round trip ~0.3 ms); above it the scan form wins on
+ * speed and holds a quarter of the memory (issue 10 goals 1 and 4).
+ */
+export const WHOLE_SNAPSHOT_BYTES = 32 * 1024 * 1024;
+
 export type ScanSearchDeps = {
   snapshots: SnapshotStore;
   cache: SnapshotCache;
@@ -56,6 +64,9 @@ export async function searchScan(
     deps.cache.forget(botId);
     return 'absent';
   }
+  // A small bot searched again is faster from its whole snapshot in process (no round trip for the
+  // candidates) and costs little memory: read it once now. A large one stays in its scan form.
+  if (found.reused && scan.live * dimension * 4 <= WHOLE_SNAPSHOT_BYTES) return 'whole';
   const nativeScan = scanner.nativeScan(scan.live);
   if (nativeScan === null) return 'whole';
 

@@ -15,8 +15,11 @@ export type CachedSnapshot = {
 /** A snapshot's int8 scan codes held in process (the cold search's form: no float32 vectors, no rows). */
 export type CachedScan = { scan: ScanSnapshot; bytes: number };
 
-/** What `getForScan` found: the whole snapshot when it is held, else its scan form. */
-export type ScanOrFull = { full: CachedSnapshot } | { scan: CachedScan };
+/**
+ * What `getForScan` found: the whole snapshot when it is held, else its scan form (`reused`: it was held
+ * already, this is not the search that read it).
+ */
+export type ScanOrFull = { full: CachedSnapshot } | { scan: CachedScan; reused: boolean };
 
 /** Default budget: a 1,536 MB Lambda keeps ~256 MB of snapshots (about 140k 384-d chunks with their int8 copy) warm. */
 export const DEFAULT_SNAPSHOT_CACHE_BYTES = 256 * 1024 * 1024;
@@ -115,7 +118,7 @@ export class SnapshotCache {
     const held = this.scans.get(botId);
     if (held !== undefined && held.scan.version === current.version && held.scan.epoch === epoch) {
       this.touch(`scan:${botId}`, held.bytes);
-      return { scan: held };
+      return { scan: held, reused: true };
     }
     const key = `${botId}\u0000${current.version}`;
     let pending = this.loadingScans.get(key);
@@ -124,7 +127,7 @@ export class SnapshotCache {
       this.loadingScans.set(key, pending);
     }
     const scan = await pending;
-    return scan === null ? null : { scan };
+    return scan === null ? null : { scan, reused: false };
   }
 
   /** Drops a bot's entries (its snapshot was found untrustworthy). */
@@ -177,6 +180,7 @@ export class SnapshotCache {
       hasCreatedAt: snapshot.rows.every((row) => row.created_at !== undefined),
       bytes: snapshot.vectors.byteLength * (1 + INT8_COPY_SHARE) + snapshot.rows.length * ROW_OVERHEAD_BYTES,
     };
+    // The whole snapshot replaces the bot's scan form too: it answers everything the codes do.
     this.forget(botId);
     // A snapshot larger than the whole budget is used for this query but not kept.
     if (entry.bytes > this.maxBytes) return entry;

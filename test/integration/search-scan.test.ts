@@ -53,6 +53,8 @@ async function expectScanAnswers(botId: string, queries: number[][], label: stri
       { limit: 60 },
       { limit: 10, scoreThreshold: 0.2 },
     ]) {
+      // Each search is cold (a new container): a small bot searched again is read whole (see below).
+      world.cache.forget(botId);
       const answer = await world.search(botId, query, {
         limit,
         ...(offset === undefined ? {} : { offset }),
@@ -105,10 +107,22 @@ describe('cold search from the int8 codes', () => {
     world.snapshots.scanReads = 0;
     world.snapshots.candidateSlots = 0;
     await expectScanAnswers(botId, queries, 'after rebuild');
-    // One scan read for the version, no whole read, and far fewer vectors fetched than the bot holds.
+    // One scan read per cold search, no whole read, and far fewer vectors fetched than the bot holds.
+    const searches = queries.length * 5;
     expect(world.snapshots.wholeReads).toBe(0);
-    expect(world.snapshots.scanReads).toBe(1);
-    expect(world.snapshots.candidateSlots / (queries.length * 5)).toBeLessThan(chunks.length / 4);
+    expect(world.snapshots.scanReads).toBe(searches);
+    expect(world.snapshots.candidateSlots / searches).toBeLessThan(chunks.length / 4);
+
+    // Searched again in the same container, a bot this small is read whole once and kept.
+    const query = queries[0] as number[];
+    await world.search(botId, query, { limit: 5 });
+    expect(world.snapshots.wholeReads).toBe(1);
+    const whole = await world.search(botId, query, { limit: 5 });
+    expect(world.snapshots.wholeReads).toBe(1);
+    expect(world.snapshots.scanReads).toBe(searches);
+    expect(whole.results.map((hit) => hit.chunk_id)).toEqual(
+      exactTopK((await world.snapshots.inner.read(botId)) as Snapshot, query, 5).map((hit) => hit.chunk_id),
+    );
 
     // Stream changes: deletes free slots (masked in the scan), edits and additions fill them and grow.
     const ids = chunks.map((c) => c.chunk_id);
@@ -134,8 +148,10 @@ describe('cold search from the int8 codes', () => {
       ),
     ];
     await world.snapshots.applyChanges(botId, changes);
+    world.snapshots.wholeReads = 0;
+    world.snapshots.scanReads = 0;
     await expectScanAnswers(botId, queries, 'after stream changes');
     expect(world.snapshots.wholeReads).toBe(0);
-    expect(world.snapshots.scanReads).toBe(2);
+    expect(world.snapshots.scanReads).toBe(searches);
   });
 });
