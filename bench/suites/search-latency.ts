@@ -1,7 +1,7 @@
 import IORedis, { type Redis } from 'ioredis';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
-import { segmentKey, snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
+import { codeSegmentKey, segmentKey, snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createRedisClient } from '../../src/clients';
 import { QuantisedScanner } from '../../src/domain/quantised-scan';
@@ -130,10 +130,12 @@ async function redisBytesPerChunk(context: BenchContext, size: SizeContext, clie
   const usage = async (key: string) =>
     Number((await client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
   let vectors = 0;
+  let codes = 0;
   for (let n = 0; ; n++) {
     const bytes = await usage(segmentKey(keys.vectors, n));
     if (bytes === 0) break;
     vectors += bytes;
+    codes += await usage(codeSegmentKey(keys.vectors, n));
   }
   const rows =
     (await usage(keys.rows)) +
@@ -143,7 +145,7 @@ async function redisBytesPerChunk(context: BenchContext, size: SizeContext, clie
   const text = await usage(keys.texts);
   const per = (bytes: number) => (bytes / size.n).toFixed(0);
   context.note(
-    `Redis bytes per chunk at ${count(size.n)} (MEMORY USAGE ... SAMPLES 0): vectors ${per(vectors)}, ids and rows ${per(rows)}, text ${per(text)}, total ${per(vectors + rows + text)}.`,
+    `Redis bytes per chunk at ${count(size.n)} (MEMORY USAGE ... SAMPLES 0): vectors ${per(vectors)}, int8 codes ${per(codes)}, ids and rows ${per(rows)}, text ${per(text)}, total ${per(vectors + codes + rows + text)}.`,
   );
 }
 

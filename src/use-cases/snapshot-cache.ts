@@ -21,8 +21,13 @@ export type CachedScan = { scan: ScanSnapshot; bytes: number };
  */
 export type ScanOrFull = { full: CachedSnapshot } | { scan: CachedScan; reused: boolean };
 
-/** Default budget: a 1,536 MB Lambda keeps ~256 MB of snapshots (about 140k 384-d chunks with their int8 copy) warm. */
-export const DEFAULT_SNAPSHOT_CACHE_BYTES = 256 * 1024 * 1024;
+/**
+ * Default budget: 512 MiB of the search function's 1,769 MB. It holds the scan form of a 1M-chunk 384-d
+ * bot (384 MB of int8 codes, issue 10 goal 5), or about two whole 100k-chunk bots (float32 vectors,
+ * their in-process int8 copy and rows: ~210 MB each), or a few dozen small bots; least recently used
+ * first out. Transient read buffers come on top (one 32 MiB segment at a time).
+ */
+export const DEFAULT_SNAPSHOT_CACHE_BYTES = 512 * 1024 * 1024;
 
 /** Rough size of what a row costs in memory besides its vector (ids, filename, metadata, the index). */
 const ROW_OVERHEAD_BYTES = 200;
@@ -54,7 +59,7 @@ export class SnapshotCache {
   private readonly versionTimeoutMs: number;
 
   /**
-   * @param options.maxBytes memory budget (default 256 MB).
+   * @param options.maxBytes memory budget (default 512 MiB).
    * @param options.versionTimeoutMs how long the version check may take before Redis counts as down for
    *   this query (default 1 s). The check is one tiny round trip; a hung or paused Redis would otherwise
    *   hold every search for the client's whole command timeout before DynamoDB answers.
