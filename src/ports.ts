@@ -56,6 +56,19 @@ export type ScanSnapshot = {
 /** Rows and float32 unit vectors (row i at i · dimension) of some slots, in the order asked. */
 export type ScanCandidates = { rows: SnapshotRow[]; vectors: Float32Array };
 
+/** A rebuild being staged page by page (see `SnapshotStore.stageRebuild`). */
+export interface RebuildStaging {
+  /** Stages one page. @throws ValidationError when a chunk belongs to another bot. */
+  add(chunks: StoredChunk[]): Promise<void>;
+  /**
+   * Publishes what was staged as `commitRebuild` does (stream changes meanwhile re-read through
+   * `reread`); false when it gave up. Releases the slot either way.
+   */
+  commit(reread: (chunkIds: string[]) => Promise<StoredChunk[]>): Promise<boolean>;
+  /** Gives up without publishing: releases the slot and the staging keys (nothing after a commit). */
+  abort(): Promise<void>;
+}
+
 /** Held by the one rebuild of a bot that may run at a time. */
 export type RebuildTicket = { botId: string; token: string; epoch: number };
 
@@ -91,6 +104,11 @@ export interface SnapshotStore {
     chunks: StoredChunk[],
     reread: (chunkIds: string[]) => Promise<StoredChunk[]>,
   ): Promise<boolean>;
+  /**
+   * The streaming form of `commitRebuild`: pages are staged as they are read (rebuild memory is a page,
+   * not the bot), chunks not of `dimension` left out. Stores without it leave it out.
+   */
+  stageRebuild?(ticket: RebuildTicket, dimension: number): RebuildStaging;
   /** Removes every key of the bot's snapshot. */
   drop(botId: string): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import type { StoredChunk } from '../../domain/types';
 import type {
+  RebuildStaging,
   RebuildTicket,
   ScanCandidates,
   ScanSnapshot,
@@ -55,6 +56,19 @@ export class GuardedSnapshotStore implements SnapshotStore {
     reread: (chunkIds: string[]) => Promise<StoredChunk[]>,
   ): Promise<boolean> {
     return this.breaker.run(() => this.inner.commitRebuild(ticket, chunks, reread));
+  }
+
+  stageRebuild(ticket: RebuildTicket, dimension: number): RebuildStaging {
+    const inner = this.inner;
+    if (inner.stageRebuild === undefined)
+      throw new Error('this snapshot store cannot stage a rebuild by pages');
+    const staging = inner.stageRebuild(ticket, dimension);
+    return {
+      add: (chunks) => this.breaker.run(() => staging.add(chunks)),
+      commit: (reread) => this.breaker.run(() => staging.commit(reread)),
+      // Releasing must be tried even while the breaker is open (it never throws).
+      abort: () => staging.abort(),
+    };
   }
 
   drop(botId: string): Promise<void> {

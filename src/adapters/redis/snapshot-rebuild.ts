@@ -41,13 +41,28 @@ export async function commitStagedRebuild(
   chunks: StoredChunk[],
   reread: (chunkIds: string[]) => Promise<StoredChunk[]>,
 ): Promise<{ outcome: RebuildOutcome; rounds: number }> {
-  const { run, keys, staging } = ctx;
-  let rounds = 0;
-  try {
-    await writeStaging(ctx.client, ticket.botId, staging, chunks, {
+  const stage = () =>
+    writeStaging(ctx.client, ticket.botId, ctx.staging, chunks, {
       ttlMs: ctx.rebuildTtlMs,
       segmentBytes: ctx.segmentBytes,
     });
+  return publishStaged(ctx, ticket, stage, reread);
+}
+
+/**
+ * Runs `stage` (which completes the staging keys), then the commit loop; releases the slot and the
+ * staging keys whatever happens.
+ */
+export async function publishStaged(
+  ctx: RebuildContext,
+  ticket: RebuildTicket,
+  stage: () => Promise<void>,
+  reread: (chunkIds: string[]) => Promise<StoredChunk[]>,
+): Promise<{ outcome: RebuildOutcome; rounds: number }> {
+  const { run, keys, staging } = ctx;
+  let rounds = 0;
+  try {
+    await stage();
     while (rounds < ctx.maxCommitRounds) {
       rounds += 1;
       const taken = (await run('vsSnapshotTakeDirty', keys.building, keys.dirty, ticket.token)) as [
@@ -87,9 +102,15 @@ export async function commitStagedRebuild(
     }
     return { outcome: 'changing', rounds };
   } finally {
-    // A failure here leaves the slot to expire on its own (rebuildTtlMs); it must not hide the outcome.
-    await run('vsSnapshotRelease', keys.building, keys.dirty, ...dataKeyList(staging), ticket.token).catch(
-      () => undefined,
-    );
+    await releaseRebuild(ctx, ticket);
   }
+}
+
+/** Frees the slot if the ticket still holds it and deletes the staging keys; never throws. */
+export async function releaseRebuild(ctx: RebuildContext, ticket: RebuildTicket): Promise<void> {
+  const { run, keys, staging } = ctx;
+  // A failure here leaves the slot to expire on its own (rebuildTtlMs); it must not hide the outcome.
+  await run('vsSnapshotRelease', keys.building, keys.dirty, ...dataKeyList(staging), ticket.token).catch(
+    () => undefined,
+  );
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { StoredChunk } from '../../domain/types';
 import type {
+  RebuildStaging,
   RebuildTicket,
   ScanCandidates,
   ScanSnapshot,
@@ -13,6 +14,7 @@ import { HOST_IS_LITTLE_ENDIAN } from './float32-view';
 import { encodeChanges, splitIntoCalls } from './snapshot-changes';
 import { defineSnapshotScripts, type ScriptRunner, withDeadline } from './snapshot-commands';
 import { type BotSnapshotKeys, dataKeyList, snapshotKeys, stagingKeys } from './snapshot-keys';
+import { PagedStaging } from './snapshot-paged-staging';
 import { readSnapshotOnce } from './snapshot-read';
 import { commitStagedRebuild, type RebuildContext, type RebuildOutcome } from './snapshot-rebuild';
 import { readCandidates, readScanOnce } from './snapshot-scan-read';
@@ -217,7 +219,25 @@ export class RedisSnapshotStore implements SnapshotStore {
     chunks: StoredChunk[],
     reread: (chunkIds: string[]) => Promise<StoredChunk[]>,
   ): Promise<boolean> {
-    const context: RebuildContext = {
+    const context = this.rebuildContext(ticket);
+    const { outcome, rounds } = await commitStagedRebuild(context, ticket, chunks, reread);
+    this.onEvent({ kind: 'rebuild', botId: ticket.botId, outcome, rounds, chunks: chunks.length });
+    return outcome === 'published';
+  }
+
+  stageRebuild(ticket: RebuildTicket, dimension: number): RebuildStaging {
+    return new PagedStaging(this.rebuildContext(ticket), ticket, dimension, (outcome, rounds, chunks) =>
+      this.onEvent({ kind: 'rebuild', botId: ticket.botId, outcome, rounds, chunks }),
+    );
+  }
+
+  async drop(botId: string): Promise<void> {
+    const keys = snapshotKeys(this.prefix, botId);
+    await this.run('vsSnapshotDropAll', ...dataKeyList(keys), keys.building, keys.dirty);
+  }
+
+  private rebuildContext(ticket: RebuildTicket): RebuildContext {
+    return {
       client: this.client,
       run: this.run,
       keys: snapshotKeys(this.prefix, ticket.botId),
@@ -227,14 +247,6 @@ export class RedisSnapshotStore implements SnapshotStore {
       maxCallBytes: this.maxCallBytes,
       segmentBytes: this.segmentBytes,
     };
-    const { outcome, rounds } = await commitStagedRebuild(context, ticket, chunks, reread);
-    this.onEvent({ kind: 'rebuild', botId: ticket.botId, outcome, rounds, chunks: chunks.length });
-    return outcome === 'published';
-  }
-
-  async drop(botId: string): Promise<void> {
-    const keys = snapshotKeys(this.prefix, botId);
-    await this.run('vsSnapshotDropAll', ...dataKeyList(keys), keys.building, keys.dirty);
   }
 
   private async dropIfUnchanged(botId: string, keys: BotSnapshotKeys, version: string): Promise<void> {
