@@ -127,8 +127,12 @@ async function rawVectorGet(context: BenchContext, size: SizeContext, client: Re
 async function redisBytesPerChunk(context: BenchContext, size: SizeContext, client: Redis): Promise<void> {
   const botId = `bench-snapshot-${count(size.n)}`;
   const keys = snapshotKeys(context.env.config.redisKeyPrefix, botId);
-  const usage = async (key: string) =>
-    Number((await client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
+  let largest = { key: '', bytes: 0 };
+  const usage = async (key: string) => {
+    const bytes = Number((await client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
+    if (bytes > largest.bytes) largest = { key: key.slice(key.lastIndexOf('}') + 2), bytes };
+    return bytes;
+  };
   let vectors = 0;
   let codes = 0;
   for (let n = 0; ; n++) {
@@ -145,7 +149,7 @@ async function redisBytesPerChunk(context: BenchContext, size: SizeContext, clie
   const text = await usage(keys.texts);
   const per = (bytes: number) => (bytes / size.n).toFixed(0);
   context.note(
-    `Redis bytes per chunk at ${count(size.n)} (MEMORY USAGE ... SAMPLES 0): vectors ${per(vectors)}, int8 codes ${per(codes)}, ids and rows ${per(rows)}, text ${per(text)}, total ${per(vectors + codes + rows + text)}.`,
+    `Redis bytes per chunk at ${count(size.n)} (MEMORY USAGE ... SAMPLES 0): vectors ${per(vectors)}, int8 codes ${per(codes)}, ids and rows ${per(rows)}, text ${per(text)}, total ${per(vectors + codes + rows + text)}; largest key ${largest.key}, ${(largest.bytes / 2 ** 20).toFixed(1)} MiB (issue 10 goal 5 asks at most 64 MB).`,
   );
 }
 
