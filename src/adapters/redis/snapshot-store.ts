@@ -58,10 +58,11 @@ export type SnapshotStoreEvent =
 const READ_ATTEMPTS = 4;
 
 /**
- * The per-bot vector snapshot in Redis (see docs/snapshot.md): a packed blob of unit vectors in fixed
- * slots plus rows, index, texts and meta hashes, all under the bot's hash tag. Incremental updates run as
- * one Lua script per batch and write only what the batch changes; reads are one MULTI and are validated;
- * anything inconsistent is deleted, so a snapshot is either whole or absent.
+ * The per-bot vector snapshot in Redis (see docs/snapshot.md): segments of unit vectors in fixed slots
+ * with their int8 scan codes, plus rows, index, texts and meta hashes, all under the bot's hash tag.
+ * Incremental updates run as one Lua script per batch and write only what the batch changes; reads
+ * (whole, or the codes and then candidates only) are validated MULTIs; anything inconsistent is deleted,
+ * so a snapshot is either whole or absent.
  *
  * Takes an ioredis `Redis` or `Cluster` client and a key prefix; never reads the environment.
  */
@@ -163,7 +164,7 @@ export class RedisSnapshotStore implements SnapshotStore {
       if (outcome.kind === 'ok') return outcome.scan;
       if (outcome.kind === 'absent') return null;
       if (outcome.kind === 'broken') {
-        await this.dropIfUnchanged(botId, keys, outcome.version);
+        await this.dropIfUnchanged(botId, keys, outcome.version, 'readScan');
         return null;
       }
       if (attempt >= READ_ATTEMPTS) return null;
@@ -249,8 +250,13 @@ export class RedisSnapshotStore implements SnapshotStore {
     };
   }
 
-  private async dropIfUnchanged(botId: string, keys: BotSnapshotKeys, version: string): Promise<void> {
+  private async dropIfUnchanged(
+    botId: string,
+    keys: BotSnapshotKeys,
+    version: string,
+    foundBy: 'read' | 'readScan' = 'read',
+  ): Promise<void> {
     const dropped = await this.run('vsSnapshotDropIfUnchanged', ...dataKeyList(keys), version);
-    if (dropped === 1) this.onEvent({ kind: 'dropped', botId, foundBy: 'read' });
+    if (dropped === 1) this.onEvent({ kind: 'dropped', botId, foundBy });
   }
 }
