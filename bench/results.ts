@@ -38,7 +38,7 @@ export const METHODS: Record<MethodKey, MethodInfo> = {
   },
   c: {
     label: '(c) snapshot, cold',
-    what: 'our search, empty process cache: read the Redis snapshot, decode, score, fetch texts',
+    what: "our search, empty process cache: read the int8 codes, scan, fetch the candidates' vectors and rows, re-score, fetch texts",
     color: '#1f77b4',
   },
   'c-stock': {

@@ -9,6 +9,42 @@ import type { BotCollection, StoredChunk } from './domain/types';
 export type { CountsWrite, DocumentWrite } from './domain/counts-plan';
 export type { Snapshot, SnapshotChange, SnapshotRow } from './domain/snapshot';
 
+/**
+ * What a cold search reads of a snapshot: the int8 scan codes of every slot (free ones included) with
+ * the terms of their error bound, but no float32 vector and no row (see docs/snapshot.md, "Scan reads").
+ */
+export type ScanSnapshot = {
+  botId: string;
+  /** The same version string as `currentVersion` and `read` give. */
+  version: string;
+  epoch: number;
+  dimension: number;
+  /** Chunks held (rows of `matrix` whose `liveMask` is 1). */
+  live: number;
+  /** Codes of slot i at i · dimension; `rowCount` is the number of slots. */
+  matrix: import('./domain/quantised-scan').QuantisedMatrix;
+  /** 1 for slots a chunk holds; absent when every slot does. */
+  liveMask?: Uint8Array;
+  /** Rows per vector segment (how the store finds a slot's vector). */
+  segmentRows: number;
+};
+
+/** Rows and float32 unit vectors (row i at i · dimension) of some slots, in the order asked. */
+export type ScanCandidates = { rows: SnapshotRow[]; vectors: Float32Array };
+
+/** A rebuild being staged page by page (see `SnapshotStore.stageRebuild`). */
+export interface RebuildStaging {
+  /** Stages one page. @throws ValidationError when a chunk belongs to another bot. */
+  add(chunks: StoredChunk[]): Promise<void>;
+  /**
+   * Publishes what was staged as `commitRebuild` does (stream changes meanwhile re-read through
+   * `reread`); false when it gave up. Releases the slot either way.
+   */
+  commit(reread: (chunkIds: string[]) => Promise<StoredChunk[]>): Promise<boolean>;
+  /** Gives up without publishing: releases the slot and the staging keys (nothing after a commit). */
+  abort(): Promise<void>;
+}
+
 /** Held by the one rebuild of a bot that may run at a time. */
 export type RebuildTicket = { botId: string; token: string; epoch: number };
 
@@ -23,6 +59,13 @@ export interface SnapshotStore {
   currentVersion(botId: string): Promise<{ version: string; epoch: number } | null>;
   /** The whole snapshot read atomically, or null when it is absent or found inconsistent (then it is dropped). */
   read(botId: string): Promise<Snapshot | null>;
+  /**
+   * The int8 scan codes of a present, complete snapshot (no float32 vectors, no rows), or null. Stores
+   * without a scan representation leave it out; search then reads the whole snapshot.
+   */
+  readScan?(botId: string): Promise<ScanSnapshot | null>;
+  /** Rows and float32 vectors of the given slots of `scan`, or null when the snapshot changed since. */
+  candidates?(scan: ScanSnapshot, slots: readonly number[]): Promise<ScanCandidates | null>;
   /** Texts of the given chunks; null when any is missing (then the snapshot cannot be trusted). */
   texts(botId: string, chunkIds: string[]): Promise<string[] | null>;
   /** Claims the bot's one rebuild slot; null when another rebuild holds it. */
@@ -37,6 +80,11 @@ export interface SnapshotStore {
     chunks: StoredChunk[],
     reread: (chunkIds: string[]) => Promise<StoredChunk[]>,
   ): Promise<boolean>;
+  /**
+   * The streaming form of `commitRebuild`: pages are staged as they are read (rebuild memory is a page,
+   * not the bot), chunks not of `dimension` left out. Stores without it leave it out.
+   */
+  stageRebuild?(ticket: RebuildTicket, dimension: number): RebuildStaging;
   /** Removes every key of the bot's snapshot. */
   drop(botId: string): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import IORedis, { type Redis } from 'ioredis';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
-import { segmentKey, snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
+import { codeSegmentKey, segmentKey, snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createRedisClient } from '../../src/clients';
 import { QuantisedScanner } from '../../src/domain/quantised-scan';
@@ -127,13 +127,19 @@ async function rawVectorGet(context: BenchContext, size: SizeContext, client: Re
 async function redisBytesPerChunk(context: BenchContext, size: SizeContext, client: Redis): Promise<void> {
   const botId = `bench-snapshot-${count(size.n)}`;
   const keys = snapshotKeys(context.env.config.redisKeyPrefix, botId);
-  const usage = async (key: string) =>
-    Number((await client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
+  let largest = { key: '', bytes: 0 };
+  const usage = async (key: string) => {
+    const bytes = Number((await client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
+    if (bytes > largest.bytes) largest = { key: key.slice(key.lastIndexOf('}') + 2), bytes };
+    return bytes;
+  };
   let vectors = 0;
+  let codes = 0;
   for (let n = 0; ; n++) {
     const bytes = await usage(segmentKey(keys.vectors, n));
     if (bytes === 0) break;
     vectors += bytes;
+    codes += await usage(codeSegmentKey(keys.vectors, n));
   }
   const rows =
     (await usage(keys.rows)) +
@@ -143,7 +149,7 @@ async function redisBytesPerChunk(context: BenchContext, size: SizeContext, clie
   const text = await usage(keys.texts);
   const per = (bytes: number) => (bytes / size.n).toFixed(0);
   context.note(
-    `Redis bytes per chunk at ${count(size.n)} (MEMORY USAGE ... SAMPLES 0): vectors ${per(vectors)}, ids and rows ${per(rows)}, text ${per(text)}, total ${per(vectors + rows + text)}.`,
+    `Redis bytes per chunk at ${count(size.n)} (MEMORY USAGE ... SAMPLES 0): vectors ${per(vectors)}, int8 codes ${per(codes)}, ids and rows ${per(rows)}, text ${per(text)}, total ${per(vectors + codes + rows + text)}; largest key ${largest.key}, ${(largest.bytes / 2 ** 20).toFixed(1)} MiB (issue 10 goal 5 asks at most 64 MB).`,
   );
 }
 

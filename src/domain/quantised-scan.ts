@@ -42,8 +42,8 @@ export type QuantisedMatrix = {
 };
 
 /** Integer dot products must stay exact through the scan's float32 distances: d · 127² < 2^24. */
-const MAX_CODE = 127;
-const MAX_EXACT_DIMENSION = Math.floor(2 ** 24 / (MAX_CODE * MAX_CODE)) - 1;
+export const MAX_CODE = 127;
+export const MAX_EXACT_DIMENSION = Math.floor(2 ** 24 / (MAX_CODE * MAX_CODE)) - 1;
 
 /**
  * Covers what the float64 arithmetic itself may add: the re-score's rounding (about d · 2^-53 of the sum
@@ -57,7 +57,7 @@ const ARITHMETIC_MARGIN = 1e-9;
  * 20 to 40 candidates for k = 10 at 10k rows and 36 to 99 at 100k (the bound is about 0.02, the real
  * error about 0.003), which this covers; only speed depends on it, never the answer.
  */
-function initialSlack(rows: number): number {
+export function initialSlack(rows: number): number {
   return Math.ceil(0.3 * Math.sqrt(rows));
 }
 
@@ -72,6 +72,24 @@ export function quantiseMatrix(vectors: Float32Array, dimension: number, rowCoun
   const scale = maxAbs > 0 && Number.isFinite(maxAbs) ? MAX_CODE / maxAbs : 1;
   // Its own ArrayBuffer at offset 0: the native scan reads from the buffer's start.
   const codes = new Int8Array(length);
+  const norms = quantiseRowsInto(vectors, dimension, rowCount, scale, codes, 0);
+  return { codes, dimension, rowCount, scale, ...norms };
+}
+
+/**
+ * Writes the int8 codes of `rowCount` packed rows under `scale` into `out` from `outOffset`: each code is
+ * round(x · scale) clamped to ±127 (a clamped code only makes its row's residual larger, which the bound
+ * then covers). Returns the two maxima the bound needs, over these rows: ‖c/s‖ and ‖v − c/s‖. The Redis
+ * snapshot keeps codes made this way (and the same maxima) so that no reader has to quantise.
+ */
+export function quantiseRowsInto(
+  vectors: Float32Array,
+  dimension: number,
+  rowCount: number,
+  scale: number,
+  out: Int8Array,
+  outOffset: number,
+): { maxCodeNorm: number; maxResidualNorm: number } {
   const step = 1 / scale;
   let maxCodeNorm = 0;
   let maxResidualNorm = 0;
@@ -81,9 +99,11 @@ export function quantiseMatrix(vectors: Float32Array, dimension: number, rowCoun
     for (let i = offset; i < offset + dimension; i++) {
       const x = vectors[i] as number;
       // Nearest integer (floor of +0.5: branch-free, several times faster here than Math.round into an
-      // Int8Array). |x · scale| ≤ 127 up to one rounding, so the code stays within ±127 without a clamp.
-      const code = Math.floor(x * scale + 0.5);
-      codes[i] = code;
+      // Int8Array); the clamp matters only for a scale chosen before this row was seen.
+      let code = Math.floor(x * scale + 0.5);
+      if (code > MAX_CODE) code = MAX_CODE;
+      else if (code < -MAX_CODE) code = -MAX_CODE;
+      out[outOffset + i] = code;
       codeSquares += code * code;
       const residual = x - code * step;
       residualSquares += residual * residual;
@@ -95,7 +115,40 @@ export function quantiseMatrix(vectors: Float32Array, dimension: number, rowCoun
         ? Number.NaN
         : Math.max(maxResidualNorm, Math.sqrt(residualSquares));
   }
-  return { codes, dimension, rowCount, scale, maxCodeNorm, maxResidualNorm };
+  return { maxCodeNorm, maxResidualNorm };
+}
+
+/**
+ * Writes the query's int8 codes t = round(u · s_q) into `codes` (length: the dimension) and returns the
+ * bound E of the matrix and this query, and 1/(s·s_q), which turns an integer dot c·t into a score.
+ */
+export function quantiseQuery(
+  matrix: QuantisedMatrix,
+  unitQuery: Float64Array,
+  codes: Int8Array,
+): { error: number; invScale: number } {
+  const { dimension } = matrix;
+  let maxAbs = 0;
+  let normSquares = 0;
+  for (let i = 0; i < dimension; i++) {
+    const x = unitQuery[i] as number;
+    maxAbs = Math.max(maxAbs, Math.abs(x));
+    normSquares += x * x;
+  }
+  const queryScale = maxAbs > 0 ? MAX_CODE / maxAbs : 1;
+  let residualSquares = 0;
+  for (let i = 0; i < dimension; i++) {
+    const x = unitQuery[i] as number;
+    const code = Math.floor(x * queryScale + 0.5);
+    codes[i] = code;
+    const residual = x - code / queryScale;
+    residualSquares += residual * residual;
+  }
+  const error =
+    matrix.maxCodeNorm * Math.sqrt(residualSquares) +
+    matrix.maxResidualNorm * Math.sqrt(normSquares) +
+    ARITHMETIC_MARGIN;
+  return { error, invScale: 1 / (matrix.scale * queryScale) };
 }
 
 /** How often the proof held at once, needed a wider scan, or fell back to scoring every row. */
@@ -158,6 +211,25 @@ export class QuantisedScanner implements TopKKernel {
     this.portableSearchesFirst = options.portableSearchesFirst ?? 1;
     this.initialSlack = options.initialSlack;
     this.onScanFailure = options.onScanFailure ?? (() => {});
+  }
+
+  /**
+   * The native scan for a caller that holds its own codes (the cold search's remote re-score), guarded
+   * like this kernel's own use: the first throw reports once and turns the scan off for good. Null when
+   * it is unavailable or `rowCount` is below `minRows`.
+   */
+  nativeScan(rowCount: number): Int8TopScan | null {
+    const scan = this.scan;
+    if (scan === null || rowCount < this.minRows) return null;
+    return (codes, query, dimension, wanted) => {
+      try {
+        return scan(codes, query, dimension, wanted);
+      } catch (error) {
+        this.scan = null;
+        this.onScanFailure(error);
+        throw error;
+      }
+    };
   }
 
   /** Whether the native scan is in use (false: every search takes the portable loop). */
@@ -281,29 +353,8 @@ export class QuantisedScanner implements TopKKernel {
     matrix: QuantisedMatrix,
     unitQuery: Float64Array,
   ): { error: number; invScale: number } {
-    const { dimension } = matrix;
-    if (this.queryCodes.length !== dimension) this.queryCodes = new Int8Array(dimension);
-    let maxAbs = 0;
-    let normSquares = 0;
-    for (let i = 0; i < dimension; i++) {
-      const x = unitQuery[i] as number;
-      maxAbs = Math.max(maxAbs, Math.abs(x));
-      normSquares += x * x;
-    }
-    const queryScale = maxAbs > 0 ? MAX_CODE / maxAbs : 1;
-    let residualSquares = 0;
-    for (let i = 0; i < dimension; i++) {
-      const x = unitQuery[i] as number;
-      const code = Math.floor(x * queryScale + 0.5);
-      this.queryCodes[i] = code;
-      const residual = x - code / queryScale;
-      residualSquares += residual * residual;
-    }
-    const error =
-      matrix.maxCodeNorm * Math.sqrt(residualSquares) +
-      matrix.maxResidualNorm * Math.sqrt(normSquares) +
-      ARITHMETIC_MARGIN;
-    return { error, invScale: 1 / (matrix.scale * queryScale) };
+    if (this.queryCodes.length !== matrix.dimension) this.queryCodes = new Int8Array(matrix.dimension);
+    return quantiseQuery(matrix, unitQuery, this.queryCodes);
   }
 
   /**

@@ -14,7 +14,7 @@ import { type CompiledFilter, compileFilter, filterMask, matchesFilter } from '.
 import type { Ranked } from '../domain/search-ranking';
 import type { StoredChunk } from '../domain/types';
 import { CacheUnavailableError, NotFoundError, ValidationError } from '../errors';
-import type { BotRegistry, ChunkStore, RebuildTicket, SnapshotRow, SnapshotStore } from '../ports';
+import type { BotRegistry, ChunkStore, SnapshotRow, SnapshotStore } from '../ports';
 import {
   type KeywordQuery,
   keywordQueryOf,
@@ -22,6 +22,8 @@ import {
   rankSnapshotKeywords,
   snapshotKeywords,
 } from './keyword-search';
+import { rebuildSink } from './rebuild-sink';
+import { searchScan } from './scan-search';
 import { rankerFor, type SearchOptions, type SearchResult, shape, toHit } from './search-results';
 import type { CachedSnapshot, SnapshotCache } from './snapshot-cache';
 
@@ -130,6 +132,19 @@ async function fromSnapshot(
 ): Promise<Omit<SearchResult, 'source'> | null> {
   const snapshots = deps.snapshots as SnapshotStore;
   const cache = deps.cache as SnapshotCache;
+  if (plan.unit !== null && plan.keywords === null && filter === null && options.groupBy === undefined) {
+    // A plain vector query needs only the int8 codes and its candidates' rows (scan-search.ts).
+    const answer = await searchScan(
+      { ...deps, snapshots, cache },
+      botId,
+      epoch,
+      plan.unit,
+      plan.dimension,
+      options,
+    );
+    if (answer === 'absent') return null;
+    if (answer !== 'whole') return answer;
+  }
   const cached = await cache.get(botId, epoch);
   if (cached === null) return null;
   const { snapshot } = cached;
@@ -279,15 +294,21 @@ async function fromDynamoDb(
   const ranker = rankerFor<StoredChunk>(options);
   const threshold = options.scoreThreshold ?? Number.NEGATIVE_INFINITY;
   const everyChunk: StoredChunk[] = [];
-  // Keyword statistics cover every chunk, so a keyword query keeps (and reads the text of) all of them.
-  const keepAll = ticket !== null || plan.keywords !== null;
+  // Keyword statistics cover every chunk, so a keyword query keeps (and reads the text of) all of them;
+  // a rebuild reads texts too, and stages page by page when the store can (rebuild-sink.ts).
+  const keepAll = plan.keywords !== null;
+  const sink =
+    ticket !== null && snapshots !== null
+      ? rebuildSink(deps, snapshots, ticket, plan.dimension, keepAll ? everyChunk : null)
+      : null;
   const query = plan.unit ?? new Float64Array(0);
   for await (const page of deps.chunks.readBot(botId, {
     consistent: true,
-    withText: keepAll,
+    withText: keepAll || sink !== null,
     onInvalid: (chunkId, error) =>
       deps.logger.warn('Skipping a chunk with an invalid embedding', { botId, chunkId, error }),
   })) {
+    await sink?.add(page);
     for (const chunk of page) {
       if (keepAll) everyChunk.push(chunk);
       if (plan.keywords !== null || chunk.embedding.length !== query.length) continue;
@@ -327,9 +348,8 @@ async function fromDynamoDb(
     };
     scoresOf = (chunk) => ranking.scoresOf(rowOf.get(chunk) as number);
   }
-  if (plan.keywords !== null || (ticket !== null && snapshots !== null)) {
-    if (ticket !== null && snapshots !== null)
-      await publishRebuild(deps, botId, snapshots, ticket, everyChunk);
+  await sink?.finish();
+  if (plan.keywords !== null || sink !== null) {
     return shape(ranked, (chunk, score) =>
       toHit(chunk, chunk.text, score, vectorOf(chunk), scoresOf?.(chunk)),
     );
@@ -348,23 +368,4 @@ async function fromDynamoDb(
     const text = textById.get(chunk.chunk_id);
     return text === undefined ? undefined : toHit(chunk, text, score, vectorOf(chunk));
   });
-}
-
-/** Publishes the snapshot from a search's full read (failures are logged: the search still answers). */
-async function publishRebuild(
-  deps: SearchDeps,
-  botId: string,
-  snapshots: SnapshotStore,
-  ticket: RebuildTicket,
-  everyChunk: StoredChunk[],
-): Promise<void> {
-  try {
-    const published = await snapshots.commitRebuild(ticket, everyChunk, (chunkIds) =>
-      deps.chunks.get(botId, chunkIds, { consistent: true }),
-    );
-    deps.logger.info('Snapshot rebuild finished', { botId, published, chunks: everyChunk.length });
-  } catch (error) {
-    if (!(error instanceof CacheUnavailableError))
-      deps.logger.warn('Snapshot rebuild failed', { botId, error });
-  }
 }

@@ -16,24 +16,35 @@ export type StartSnapshotOutcome = 'published' | 'busy' | 'gave-up' | 'failed';
  * Builds a bot's snapshot through the rebuild protocol (docs/snapshot.md), without a search: claims the
  * bot's rebuild slot, reads every chunk strongly consistently page by page, and commits. Chunks the stream
  * changes meanwhile are recorded by Redis and re-read by the commit, so the result is exact or absent,
- * as with a search's rebuild. Used by the stream handler so that the first search after a bot is loaded
+ * as with a search's rebuild. With the bot's `dimension` and a store that stages pages, the read is
+ * staged page by page; otherwise it is collected and committed whole. Used by the stream handler so that the first search after a bot is loaded
  * is served from the snapshot instead of paying a full DynamoDB read.
  */
 export async function startSnapshot(
   deps: StartSnapshotDeps,
   botId: string,
   epoch: number,
+  dimension?: number,
 ): Promise<StartSnapshotOutcome> {
   try {
     const ticket = await deps.snapshots.beginRebuild(botId, epoch);
     if (ticket === null) return 'busy';
-    const chunks: StoredChunk[] = [];
-    for await (const page of deps.chunks.readBot(botId, { consistent: true, withText: true })) {
-      chunks.push(...page);
+    const reread = (chunkIds: string[]) => deps.chunks.get(botId, chunkIds, { consistent: true });
+    const pages = deps.chunks.readBot(botId, { consistent: true, withText: true });
+    if (dimension !== undefined && deps.snapshots.stageRebuild !== undefined) {
+      // Page by page: memory is a page, not the bot (docs/snapshot.md, "Streaming rebuilds").
+      const staging = deps.snapshots.stageRebuild(ticket, dimension);
+      try {
+        for await (const page of pages) await staging.add(page);
+      } catch (error) {
+        await staging.abort();
+        throw error;
+      }
+      return (await staging.commit(reread)) ? 'published' : 'gave-up';
     }
-    const published = await deps.snapshots.commitRebuild(ticket, chunks, (chunkIds) =>
-      deps.chunks.get(botId, chunkIds, { consistent: true }),
-    );
+    const chunks: StoredChunk[] = [];
+    for await (const page of pages) chunks.push(...page);
+    const published = await deps.snapshots.commitRebuild(ticket, chunks, reread);
     return published ? 'published' : 'gave-up';
   } catch (error) {
     if (!(error instanceof CacheUnavailableError)) {

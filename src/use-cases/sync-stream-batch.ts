@@ -310,6 +310,7 @@ async function startIfAbsent(
     { snapshots: deps.snapshots, chunks: deps.startSnapshots.chunks, log: deps.log },
     botId,
     state.snapshotEpoch,
+    state.embeddingDimension,
   );
   return outcome === 'published';
 }

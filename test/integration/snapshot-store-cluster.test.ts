@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import Redis, { Cluster } from 'ioredis';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { findFreePort } from '../../src/local/stack';
-import type { Snapshot } from '../../src/ports';
+import type { ScanSnapshot, Snapshot } from '../../src/ports';
 import {
   chunk,
   contentOf,
   expectContent,
   expectedContent,
   publishSnapshot,
+  SNAPSHOT_TEST_DIM,
   upsertOf,
 } from '../fixtures/snapshot-chunks';
 
@@ -94,6 +95,26 @@ describe('redis snapshot store on Redis Cluster', () => {
 
       await store.drop(botId);
       expect(await store.read(botId)).toBeNull();
+    },
+  );
+
+  it.each(['scan-on-cluster', 'scan-{with}-braces'])(
+    'stages by pages, reads the int8 codes and fetches candidates of %s in one slot',
+    async (botId) => {
+      const chunks = Array.from({ length: 20 }, (_, i) => chunk(botId, i));
+      const ticket = await store.beginRebuild(botId, 1);
+      const staging = store.stageRebuild(ticket as NonNullable<typeof ticket>, SNAPSHOT_TEST_DIM);
+      await staging.add(chunks.slice(0, 12));
+      await staging.add(chunks.slice(12));
+      expect(await staging.commit(async () => [])).toBe(true);
+      await store.applyChanges(botId, [{ kind: 'delete', chunk_id: 'chunk-3' }]);
+
+      const scan = await store.readScan(botId);
+      expect(scan?.live).toBe(19);
+      expect(scan?.liveMask?.[3]).toBe(0);
+      const fetched = await store.candidates(scan as ScanSnapshot, [0, 19]);
+      expect(fetched?.rows.map((row) => row.chunk_id)).toEqual(['chunk-0', 'chunk-19']);
+      await store.drop(botId);
     },
   );
 });

@@ -1,4 +1,4 @@
-import type { Snapshot, SnapshotStore } from '../../src/ports';
+import type { ScanSnapshot, Snapshot, SnapshotStore } from '../../src/ports';
 import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
 
 /** A SnapshotStore port held in memory that counts full reads (the cost the cache exists to avoid). */
@@ -30,6 +30,32 @@ class CountingStore {
   async read(botId: string) {
     this.reads++;
     return this.snapshots.get(botId) ?? null;
+  }
+
+  scanReads = 0;
+
+  /** The scan form of the snapshot: one code byte per float, no rows. */
+  async readScan(botId: string): Promise<ScanSnapshot | null> {
+    this.scanReads++;
+    const snapshot = this.snapshots.get(botId);
+    if (snapshot === undefined) return null;
+    const { version, epoch, dimension, rows } = snapshot;
+    return {
+      botId,
+      version,
+      epoch,
+      dimension,
+      live: rows.length,
+      segmentRows: 1024,
+      matrix: {
+        codes: new Int8Array(rows.length * dimension),
+        dimension,
+        rowCount: rows.length,
+        scale: 127,
+        maxCodeNorm: 1,
+        maxResidualNorm: 0.01,
+      },
+    };
   }
 }
 
@@ -138,5 +164,62 @@ describe('snapshot cache', () => {
     expect(checkAnswered).toBe(false);
     expect(store.reads).toBe(0);
     answer();
+  });
+
+  it('keeps the scan form of a bot it does not hold whole, reused while the version holds', async () => {
+    const store = new CountingStore();
+    store.publish('bot', 'v1', 0, 10, 8);
+    const cache = cacheOver(store);
+    const first = await cache.getForScan('bot', 0);
+    const second = await cache.getForScan('bot', 0);
+    expect(first !== null && 'scan' in first && !first.reused).toBe(true);
+    expect(second !== null && 'scan' in second && second.reused).toBe(true);
+    expect(store.scanReads).toBe(1);
+    expect(cache.bytes).toBe(10 * 8);
+
+    store.publish('bot', 'v2', 0, 12, 8);
+    const moved = await cache.getForScan('bot', 0);
+    expect(moved !== null && 'scan' in moved && moved.scan.scan.version === 'v2').toBe(true);
+    expect(store.scanReads).toBe(2);
+    expect(cache.bytes).toBe(12 * 8);
+  });
+
+  it('prefers the whole snapshot when it holds it, and lets it replace the scan form', async () => {
+    const store = new CountingStore();
+    store.publish('bot', 'v1', 0, 10, 8);
+    const cache = cacheOver(store);
+    await cache.getForScan('bot', 0);
+    const whole = await cache.get('bot', 0);
+    const found = await cache.getForScan('bot', 0);
+    expect(found !== null && 'full' in found && found.full === whole).toBe(true);
+    expect(cache.bytes).toBe(whole?.bytes);
+    expect(store.scanReads).toBe(1);
+  });
+
+  it('evicts scan forms and whole snapshots by one recency order within one budget', async () => {
+    const store = new CountingStore();
+    for (const bot of ['a', 'b', 'c']) store.publish(bot, 'v1', 0, 100, 8);
+    // Each scan form is 800 bytes: two fit, the third evicts the least recently used.
+    const cache = cacheOver(store, 1700);
+    await cache.getForScan('a', 0);
+    await cache.getForScan('b', 0);
+    await cache.getForScan('a', 0);
+    await cache.getForScan('c', 0);
+    expect(cache.bytes).toBe(1600);
+    store.scanReads = 0;
+    await cache.getForScan('a', 0);
+    await cache.getForScan('c', 0);
+    expect(store.scanReads).toBe(0);
+    await cache.getForScan('b', 0);
+    expect(store.scanReads).toBe(1);
+  });
+
+  it('returns no scan form for a snapshot of another epoch or none', async () => {
+    const store = new CountingStore();
+    store.publish('bot', 'v1', 3, 10, 8);
+    const cache = cacheOver(store);
+    expect(await cache.getForScan('bot', 4)).toBeNull();
+    expect(await cache.getForScan('other', 0)).toBeNull();
+    expect(cache.bytes).toBe(0);
   });
 });

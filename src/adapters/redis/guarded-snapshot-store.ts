@@ -1,5 +1,13 @@
 import type { StoredChunk } from '../../domain/types';
-import type { RebuildTicket, Snapshot, SnapshotChange, SnapshotStore } from '../../ports';
+import type {
+  RebuildStaging,
+  RebuildTicket,
+  ScanCandidates,
+  ScanSnapshot,
+  Snapshot,
+  SnapshotChange,
+  SnapshotStore,
+} from '../../ports';
 import type { RedisCircuitBreaker } from './circuit-breaker';
 
 /**
@@ -26,6 +34,14 @@ export class GuardedSnapshotStore implements SnapshotStore {
     return this.breaker.run(() => this.inner.read(botId));
   }
 
+  readScan(botId: string): Promise<ScanSnapshot | null> {
+    return this.breaker.run(() => this.inner.readScan?.(botId) ?? Promise.resolve(null));
+  }
+
+  candidates(scan: ScanSnapshot, slots: readonly number[]): Promise<ScanCandidates | null> {
+    return this.breaker.run(() => this.inner.candidates?.(scan, slots) ?? Promise.resolve(null));
+  }
+
   texts(botId: string, chunkIds: string[]): Promise<string[] | null> {
     return this.breaker.run(() => this.inner.texts(botId, chunkIds));
   }
@@ -40,6 +56,19 @@ export class GuardedSnapshotStore implements SnapshotStore {
     reread: (chunkIds: string[]) => Promise<StoredChunk[]>,
   ): Promise<boolean> {
     return this.breaker.run(() => this.inner.commitRebuild(ticket, chunks, reread));
+  }
+
+  stageRebuild(ticket: RebuildTicket, dimension: number): RebuildStaging {
+    const inner = this.inner;
+    if (inner.stageRebuild === undefined)
+      throw new Error('this snapshot store cannot stage a rebuild by pages');
+    const staging = inner.stageRebuild(ticket, dimension);
+    return {
+      add: (chunks) => this.breaker.run(() => staging.add(chunks)),
+      commit: (reread) => this.breaker.run(() => staging.commit(reread)),
+      // Releasing must be tried even while the breaker is open (it never throws).
+      abort: () => staging.abort(),
+    };
   }
 
   drop(botId: string): Promise<void> {

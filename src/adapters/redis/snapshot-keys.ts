@@ -5,12 +5,13 @@
 
 /** The five keys that hold a snapshot's content, plus its meta hash. */
 export type SnapshotDataKeys = {
-  /** Hash: dim, slots, live, build, seq, epoch. */
+  /** Hash: dim, slots, live, seg, build, seq, epoch, and the int8 codes' qs (scale), qc and qr (bound maxima). */
   meta: string;
   /**
    * Base name of the vector segments: segment n is the string `${vectors}:${n}` (see `segmentKey`), holding
    * the float32 little-endian unit vectors of slots n*seg ... (n+1)*seg - 1, slot i at byte offset
-   * (i - n*seg) * dim * 4. `seg` (rows per segment) is kept in the meta hash.
+   * (i - n*seg) * dim * 4. `seg` (rows per segment) is kept in the meta hash. Beside each, its int8 scan
+   * codes (see `codeSegmentKey`).
    */
   vectors: string;
   /** Hash: slot -> the slot, a space, and the JSON of chunk_id, filename, chunk_index, metadata. */
@@ -72,6 +73,14 @@ export function dataKeyList(keys: SnapshotDataKeys): string[] {
 /** Key of vector segment `n` (same hash tag as its base, so scripts may touch it beside the others). */
 export function segmentKey(vectorsKey: string, n: number): string {
   return `${vectorsKey}:${n}`;
+}
+
+/**
+ * Key of the int8 scan codes of vector segment `n`: one byte per float, row i of the segment at byte
+ * offset i * dim, under the scale kept in the meta hash (`qs`).
+ */
+export function codeSegmentKey(vectorsKey: string, n: number): string {
+  return `${segmentKey(vectorsKey, n)}:i8`;
 }
 
 /** How many segments hold `slots` slots at `rowsPerSegment` rows each. */

@@ -9,7 +9,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Snapshot } from '../../ports';
 import { float32View } from './float32-view';
 import { compactSlots, decodeRowValues } from './snapshot-encoding';
-import { type BotSnapshotKeys, segmentCount, segmentKey } from './snapshot-keys';
+import { type BotSnapshotKeys, codeSegmentKey, segmentCount, segmentKey } from './snapshot-keys';
 
 /**
  * What one read found: the snapshot; nothing; a snapshot (or orphans, version '') that fails its checks
@@ -23,15 +23,17 @@ export type ReadOutcome =
 
 const META_FIELDS = ['dim', 'slots', 'live', 'build', 'seq', 'epoch', 'seg'] as const;
 
-type Replies = [Error | null, unknown][] | null;
+export type Replies = [Error | null, unknown][] | null;
 
-function valuesOf(replies: Replies): unknown[] {
+/** The replies of a MULTI, throwing the first error (or when Redis discarded it). */
+export function valuesOf(replies: Replies): unknown[] {
   if (replies === null) throw new Error('Redis discarded the snapshot read transaction');
   for (const [error] of replies) if (error) throw error;
   return replies.map(([, value]) => value);
 }
 
-const sameMeta = (a: (string | null)[], b: (string | null)[]) => a.every((value, i) => value === b[i]);
+/** Whether two reads of the meta hash agree field by field. */
+export const sameMeta = (a: (string | null)[], b: (string | null)[]) => a.every((value, i) => value === b[i]);
 
 /**
  * One read. Segments are fetched one at a time and copied into the one array search scores, so the
@@ -49,28 +51,31 @@ export async function readSnapshotOnce(
     Number.isInteger(firstSlots) && Number.isInteger(segmentRows) && segmentRows >= 1 && firstSlots >= 0
       ? segmentCount(firstSlots, segmentRows)
       : 0;
-  const values = valuesOf(
-    await client
-      .multi()
-      .hmget(keys.meta, ...META_FIELDS)
-      // The first segment tells whether vector data exists at all; one past the last must not exist.
-      .exists(segmentKey(keys.vectors, 0), segmentKey(keys.vectors, segments))
-      .hvals(keys.rows)
-      .hlen(keys.index)
-      .hlen(keys.texts)
-      .llen(keys.free)
-      .exec(),
-  );
+  const transaction = client
+    .multi()
+    .hmget(keys.meta, ...META_FIELDS)
+    // The first segment tells whether vector data exists at all; one past the last must not exist.
+    .exists(segmentKey(keys.vectors, 0), segmentKey(keys.vectors, segments))
+    .hvals(keys.rows)
+    .hlen(keys.index)
+    .hlen(keys.texts)
+    .llen(keys.free)
+    .exists(codeSegmentKey(keys.vectors, segments));
+  // This read does not use the int8 codes, but a snapshot that lost one is broken for the cold search.
+  for (let n = 0; n < segments; n++) transaction.strlen(codeSegmentKey(keys.vectors, n));
+  const values = valuesOf(await transaction.exec());
   const meta = values[0] as (string | null)[];
   if (!sameMeta(meta, first)) return { kind: 'moved' };
-  const [, segmentsFound, rowValues, indexLength, textsLength, freeLength] = values as [
+  const [, segmentsFound, rowValues, indexLength, textsLength, freeLength, strayCodes] = values as [
     unknown,
     number,
     string[],
     number,
     number,
     number,
+    number,
   ];
+  const codeLengths = values.slice(7) as number[];
   const [dimField, slotsField, liveField, build, seq, epochField] = meta;
   if (dimField == null || build == null) {
     // No meta: whatever else is there is the orphan of an evicted meta hash.
@@ -93,6 +98,10 @@ export async function readSnapshotOnce(
     (slotCount === 0 || segmentRows >= 1) &&
     // Segment 0 exists exactly when there are slots, and the one past the last never.
     segmentsFound === (segments > 0 ? 1 : 0) &&
+    strayCodes === 0 &&
+    codeLengths.every(
+      (length, n) => length === Math.min(segmentRows, slotCount - n * segmentRows) * dimension,
+    ) &&
     rowValues.length === live &&
     indexLength === live &&
     textsLength === live &&

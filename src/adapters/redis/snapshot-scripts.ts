@@ -16,32 +16,41 @@ local function seg_key(k, n)
   return k[2] .. ':' .. n
 end
 
+-- Its int8 scan codes: the string k[2] .. ':' .. n .. ':i8' (one byte per float of segment n).
+local function code_key(k, n)
+  return k[2] .. ':' .. n .. ':i8'
+end
+
 local function seg_count(slots, seg)
   if slots == 0 then return 0 end
   return math.floor((slots + seg - 1) / seg)
 end
 
 local function snapshot_state(k)
-  local m = redis.call('HMGET', k[1], 'dim', 'slots', 'live', 'seg')
+  local m = redis.call('HMGET', k[1], 'dim', 'slots', 'live', 'seg', 'qs', 'qc', 'qr')
   if not m[1] then
     return 'absent'
   end
   local dim, slots, live, seg = tonumber(m[1]), tonumber(m[2]), tonumber(m[3]), tonumber(m[4])
   if not dim or not slots or not live or not seg or live > slots or live < 0
     or (slots > 0 and seg < 1)
+    -- The int8 codes' scale and the two maxima their error bound needs (see quantise below).
+    or (slots > 0 and not (tonumber(m[5]) and tonumber(m[5]) > 0 and tonumber(m[6]) and tonumber(m[7])))
     or redis.call('HLEN', k[3]) ~= live
     or redis.call('HLEN', k[4]) ~= live
     or redis.call('HLEN', k[5]) ~= live
     or redis.call('LLEN', k[6]) ~= slots - live then
     return 'broken'
   end
-  -- One STRLEN per segment (a 1M-chunk 384-d bot has a few dozen), and no segment past the last.
+  -- Two STRLENs per segment (its vectors and its codes; a 1M-chunk 384-d bot has a few dozen segments),
+  -- and no segment past the last.
   local count = seg_count(slots, seg)
   for n = 0, count - 1 do
     local rows = math.min(seg, slots - n * seg)
     if redis.call('STRLEN', seg_key(k, n)) ~= rows * dim * 4 then return 'broken' end
+    if redis.call('STRLEN', code_key(k, n)) ~= rows * dim then return 'broken' end
   end
-  if redis.call('EXISTS', seg_key(k, count)) == 1 then return 'broken' end
+  if redis.call('EXISTS', seg_key(k, count), code_key(k, count)) > 0 then return 'broken' end
   return 'ok', dim, slots, live, seg
 end
 
@@ -49,7 +58,7 @@ end
 local function unlink_segments(k, known)
   local n = 0
   while true do
-    local removed = redis.call('UNLINK', seg_key(k, n))
+    local removed = redis.call('UNLINK', seg_key(k, n), code_key(k, n))
     if removed == 0 and n >= known then break end
     n = n + 1
   end
@@ -66,7 +75,7 @@ local function unlink_data(k)
 end
 
 local function has_orphans(k)
-  return redis.call('EXISTS', seg_key(k, 0), k[2], k[3], k[4], k[5], k[6]) > 0
+  return redis.call('EXISTS', seg_key(k, 0), code_key(k, 0), k[2], k[3], k[4], k[5], k[6]) > 0
 end
 
 -- The live snapshot as a script may use it: 'ok', dim, slots, live, seg; or 'absent'; or 'dropped' after
@@ -79,6 +88,43 @@ local function live_state(k)
     return 'dropped'
   end
   return 'absent'
+end
+
+-- int8 codes of a float32 little-endian vector under scale s: c = round(x * s), clamped to +-127 (a
+-- clamped code only makes its residual larger, which the bound then covers). Returns the codes as a
+-- string, ||c / s|| and ||x - c / s|| (the per-row terms of the error bound of src/domain/quantised-scan.ts).
+local function quantise(bytes, dim, s)
+  local parts = {}
+  local code_squares, residual_squares = 0, 0
+  for from = 0, dim - 1, 200 do
+    local n = math.min(200, dim - from)
+    local xs = { struct.unpack('<' .. string.rep('f', n), bytes, from * 4 + 1) }
+    local out = {}
+    for j = 1, n do
+      local x = xs[j]
+      local c = math.floor(x * s + 0.5)
+      if c > 127 then c = 127 elseif c < -127 then c = -127 end
+      local r = x - c / s
+      code_squares = code_squares + c * c
+      residual_squares = residual_squares + r * r
+      out[j] = c % 256
+    end
+    parts[#parts + 1] = string.char(unpack(out))
+  end
+  return table.concat(parts), math.sqrt(code_squares) / s, math.sqrt(residual_squares)
+end
+
+-- The scale a snapshot that starts from its first vector takes: room for components half as large
+-- again as that vector's largest, so later vectors are rarely clamped. A rebuild picks it from all rows.
+local function first_scale(bytes, dim)
+  local largest = 0
+  for from = 0, dim - 1, 200 do
+    local n = math.min(200, dim - from)
+    local xs = { struct.unpack('<' .. string.rep('f', n), bytes, from * 4 + 1) }
+    for j = 1, n do largest = math.max(largest, math.abs(xs[j])) end
+  end
+  if largest == 0 or largest ~= largest then return 127 end
+  return 127 / math.min(1, 1.5 * largest)
 end
 `;
 
@@ -131,6 +177,8 @@ end
 
 local state, dim, slots, live, seg = live_state(k)
 if state ~= 'ok' then return state end
+local q = redis.call('HMGET', k[1], 'qs', 'qc', 'qr')
+local qs, qc, qr = tonumber(q[1]) or 0, tonumber(q[2]) or 0, tonumber(q[3]) or 0
 
 local touched = false
 local function remove(id)
@@ -148,6 +196,7 @@ local function remove(id)
       redis.call('UNLINK', k[6])
       slots = 0
       dim = 0
+      qs, qc, qr = 0, 0, 0
     end
   end
 end
@@ -161,6 +210,7 @@ while i <= #ARGV do
     if slots == 0 and #bytes > 0 and #bytes % 4 == 0 then
       dim = #bytes / 4
       seg = math.max(1, math.floor(segment_bytes / #bytes))
+      qs, qc, qr = first_scale(bytes, dim), 0, 0
     end
     if dim > 0 and #bytes == dim * 4 then
       local slot = redis.call('HGET', k[4], id)
@@ -175,6 +225,11 @@ while i <= #ARGV do
       end
       local n = math.floor(tonumber(slot) / seg)
       redis.call('SETRANGE', seg_key(k, n), (tonumber(slot) - n * seg) * dim * 4, bytes)
+      local codes, code_norm, residual_norm = quantise(bytes, dim, qs)
+      redis.call('SETRANGE', code_key(k, n), (tonumber(slot) - n * seg) * dim, codes)
+      -- Maxima only grow (a delete keeps them): an upper bound stays a valid bound, a rebuild tightens it.
+      qc = math.max(qc, code_norm)
+      qr = math.max(qr, residual_norm)
       redis.call('HSET', k[3], slot, slot .. ' ' .. ARGV[i + 3])
       redis.call('HSET', k[5], id, ARGV[i + 4])
       touched = true
@@ -189,7 +244,7 @@ while i <= #ARGV do
   end
 end
 
-redis.call('HSET', k[1], 'dim', dim, 'slots', slots, 'live', live, 'seg', seg)
+redis.call('HSET', k[1], 'dim', dim, 'slots', slots, 'live', live, 'seg', seg, 'qs', qs, 'qc', qc, 'qr', qr)
 if touched then
   redis.call('HINCRBY', k[1], 'seq', 1)
 end
@@ -199,6 +254,7 @@ if staging_ttl ~= '' then
   end
   for n = 0, seg_count(slots, seg) - 1 do
     redis.call('PEXPIRE', seg_key(k, n), staging_ttl)
+    redis.call('PEXPIRE', code_key(k, n), staging_ttl)
   end
 end
 return 'applied'
@@ -282,6 +338,7 @@ for j = 1, 6 do
 end
 for n = 0, seg_count(staged_slots, staged_seg) - 1 do
   moves[#moves + 1] = { seg_key(s, n), seg_key(k, n) }
+  moves[#moves + 1] = { code_key(s, n), code_key(k, n) }
 end
 for _, move in ipairs(moves) do
   if redis.call('EXISTS', move[1]) == 1 then

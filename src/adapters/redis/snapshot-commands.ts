@@ -1,0 +1,56 @@
+/**
+ * The snapshot store's Lua scripts as ioredis commands (`defineCommand`, so they run by EVALSHA), and the
+ * deadline helper of the calls that must never land late. Split from snapshot-store.ts.
+ */
+import type { Cluster, Redis } from 'ioredis';
+import type { ScriptArg } from './snapshot-changes';
+import {
+  APPLY_CHANGES_LUA,
+  BEGIN_REBUILD_LUA,
+  COMMIT_REBUILD_LUA,
+  DROP_ALL_LUA,
+  DROP_IF_UNCHANGED_LUA,
+  RELEASE_REBUILD_LUA,
+  SNAPSHOT_VERSION_LUA,
+  TAKE_DIRTY_LUA,
+} from './snapshot-scripts';
+
+const SCRIPTS = {
+  vsSnapshotApply: { lua: APPLY_CHANGES_LUA, numberOfKeys: 8 },
+  vsSnapshotVersion: { lua: SNAPSHOT_VERSION_LUA, numberOfKeys: 6 },
+  vsSnapshotDropIfUnchanged: { lua: DROP_IF_UNCHANGED_LUA, numberOfKeys: 6 },
+  vsSnapshotBeginRebuild: { lua: BEGIN_REBUILD_LUA, numberOfKeys: 2 },
+  vsSnapshotTakeDirty: { lua: TAKE_DIRTY_LUA, numberOfKeys: 2 },
+  vsSnapshotCommit: { lua: COMMIT_REBUILD_LUA, numberOfKeys: 14 },
+  vsSnapshotRelease: { lua: RELEASE_REBUILD_LUA, numberOfKeys: 8 },
+  vsSnapshotDropAll: { lua: DROP_ALL_LUA, numberOfKeys: 8 },
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;
+
+/** Runs one of the snapshot scripts by name with its keys and arguments. */
+export type ScriptRunner = (name: ScriptName, ...args: ScriptArg[]) => Promise<unknown>;
+
+type ScriptCall = (...args: ScriptArg[]) => Promise<unknown>;
+
+/** Defines every snapshot script on the client and returns a runner for them. */
+export function defineSnapshotScripts(client: Redis | Cluster): ScriptRunner {
+  for (const [name, definition] of Object.entries(SCRIPTS)) client.defineCommand(name, definition);
+  return (name, ...args) => {
+    const fn = (client as unknown as Record<ScriptName, ScriptCall>)[name];
+    return fn.apply(client, args);
+  };
+}
+
+/** The promise's value, or a rejection with `message` once `deadline` (Unix ms) has passed. */
+export async function withDeadline<T>(promise: Promise<T>, deadline: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The cold search (issue 10, goal 3; docs/snapshot.md, "Scan reads"): a plain vector query answered from
+ * the snapshot's int8 codes, with float32 vectors and rows fetched from Redis for the candidates only.
+ * A container that does not hold the bot's snapshot reads about a quarter of its vector bytes and no row
+ * hash, and keeps only the codes (a quarter of the float32 memory). The answer is the float32 exact one:
+ * the bound of src/domain/quantised-scan.ts proves that no row outside the candidates could enter it.
+ */
+import { QuantisedScanner } from '../domain/quantised-scan';
+import { remoteTopK } from '../domain/remote-rescore';
+import type { TopKKernel } from '../domain/scoring';
+import type { SearchHit } from '../domain/types';
+import type { ScanSnapshot, SnapshotRow, SnapshotStore } from '../ports';
+import { rankerFor, type SearchOptions, type SearchResult, shape, toHit } from './search-results';
+import type { SnapshotCache } from './snapshot-cache';
+
+/**
+ * What the scan path did: answered; found the whole snapshot held in process or could not prove the
+ * answer from the codes ('whole': answer from the whole snapshot); or found no current snapshot
+ * ('absent': answer from DynamoDB).
+ */
+export type ScanAnswer = Omit<SearchResult, 'source'> | 'whole' | 'absent';
+
+/**
+ * Float32 bytes up to which a bot searched a second time at one version is read whole and kept in
+ * process: 32 MiB, about 21k 384-d chunks. Below it the in-process scan beats a candidate round trip
+ * (usearch's f32 scan of 10k rows takes ~0.4 ms, a round trip ~0.3 ms); above it the scan form wins on
+ * speed and holds a quarter of the memory (issue 10 goals 1 and 4).
+ */
+export const WHOLE_SNAPSHOT_BYTES = 32 * 1024 * 1024;
+
+export type ScanSearchDeps = {
+  snapshots: SnapshotStore;
+  cache: SnapshotCache;
+  kernel?: TopKKernel;
+};
+
+/** The int8 scanner behind a search kernel, if it has one (the wiring's kernel or a bare scanner). */
+function scannerOf(kernel: TopKKernel | undefined): QuantisedScanner | null {
+  if (kernel instanceof QuantisedScanner) return kernel;
+  const withScanner = kernel as { scanner?: () => QuantisedScanner } | undefined;
+  return typeof withScanner?.scanner === 'function' ? withScanner.scanner() : null;
+}
+
+/**
+ * Answers an unfiltered, ungrouped vector query (`limit`, `offset`, `mmr`, `scoreThreshold` and
+ * `withVectors` allowed) from the bot's scan form.
+ * @throws whatever the store throws (Redis down: the caller answers from DynamoDB).
+ */
+export async function searchScan(
+  deps: ScanSearchDeps,
+  botId: string,
+  epoch: number,
+  query: Float64Array,
+  dimension: number,
+  options: SearchOptions,
+): Promise<ScanAnswer> {
+  const scanner = scannerOf(deps.kernel);
+  if (scanner === null || !scanner.available || deps.snapshots.readScan === undefined) return 'whole';
+  const found = await deps.cache.getForScan(botId, epoch);
+  if (found === null) return 'absent';
+  if ('full' in found) return 'whole';
+  const { scan } = found.scan;
+  if (scan.dimension !== dimension) {
+    deps.cache.forget(botId);
+    return 'absent';
+  }
+  // A small bot searched again is faster from its whole snapshot in process (no round trip for the
+  // candidates) and costs little memory: read it once now. A large one stays in its scan form.
+  if (found.reused && scan.live * dimension * 4 <= WHOLE_SNAPSHOT_BYTES) return 'whole';
+  const nativeScan = scanner.nativeScan(scan.live);
+  if (nativeScan === null) return 'whole';
+
+  const ranker = rankerFor<number>(options);
+  const selector = ranker.selectorFor('');
+  const fetched = new Map<number, { row: SnapshotRow; vector: Float32Array }>();
+  let top: Awaited<ReturnType<typeof remoteTopK>>;
+  try {
+    top = await remoteTopK(
+      nativeScan,
+      scan.matrix,
+      query,
+      async (slots) => {
+        const got = await candidatesOf(deps.snapshots, scan, slots);
+        if (got === null) return null;
+        slots.forEach((slot, i) => {
+          const vector = got.vectors.subarray(i * dimension, (i + 1) * dimension);
+          fetched.set(slot, { row: got.rows[i] as SnapshotRow, vector });
+        });
+        return { vectors: got.vectors, ids: got.rows.map((row) => row.chunk_id) };
+      },
+      {
+        k: selector.k,
+        ...(options.scoreThreshold === undefined ? {} : { scoreThreshold: options.scoreThreshold }),
+        ...(scan.liveMask === undefined ? {} : { liveMask: scan.liveMask }),
+      },
+    );
+  } catch (error) {
+    // The native scan failed (reported once, and off from now on): the whole snapshot answers.
+    if (!scanner.available) return 'whole';
+    throw error;
+  }
+  // The proof needed every row, or the snapshot changed while the candidates were read.
+  if (top === null) return 'whole';
+  for (const hit of top.hits) selector.offer(hit.score, hit.id, hit.ref);
+  const entry = (slot: number) => fetched.get(slot) as { row: SnapshotRow; vector: Float32Array };
+  const ranked = ranker.finish((slot) => entry(slot).vector, query);
+  if (ranked.hits.length === 0) return { results: [] };
+  const texts = await deps.snapshots.texts(
+    botId,
+    ranked.hits.map((hit) => entry(hit.ref).row.chunk_id),
+  );
+  if (texts === null) {
+    deps.cache.forget(botId);
+    return 'absent';
+  }
+  const textOf = new Map(ranked.hits.map((hit, i) => [hit.ref, texts[i] as string]));
+  return shape(ranked, (slot, score): SearchHit => {
+    const { row, vector } = entry(slot);
+    return toHit(row, textOf.get(slot) as string, score, options.withVectors === true ? vector : undefined);
+  });
+}
+
+function candidatesOf(snapshots: SnapshotStore, scan: ScanSnapshot, slots: readonly number[]) {
+  return snapshots.candidates === undefined ? Promise.resolve(null) : snapshots.candidates(scan, slots);
+}

@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
+import type { StoredChunk } from '../../src/domain/types';
+import { ValidationError } from '../../src/errors';
+import type { RebuildTicket, ScanSnapshot, Snapshot } from '../../src/ports';
+import {
+  chunk,
+  contentOf,
+  SNAPSHOT_TEST_DIM as DIM,
+  expectContent,
+  expectedContent,
+  upsertOf,
+  vectorFor,
+} from '../fixtures/snapshot-chunks';
+
+// The streaming rebuild: pages staged as a search reads them, segments of 5 rows so pages straddle
+// segment boundaries, stream changes landing between pages.
+const ROWS_PER_SEGMENT = 5;
+const PREFIX = 'vs-paged-test';
+
+jest.setTimeout(60_000);
+
+const redis = new Redis(process.env.REDIS_URL as string);
+const store = new RedisSnapshotStore(redis, PREFIX, { segmentBytes: ROWS_PER_SEGMENT * DIM * 4 });
+afterAll(() => redis.quit());
+
+const newBotId = () => `bot-${randomUUID()}`;
+
+async function claim(botId: string): Promise<RebuildTicket> {
+  const ticket = await store.beginRebuild(botId, 1);
+  if (ticket === null) throw new Error('rebuild slot taken');
+  return ticket;
+}
+
+async function stagingKeysLeft(botId: string): Promise<string[]> {
+  return redis.keys(`${PREFIX}:{${botId}}:staging:*`);
+}
+
+describe('redis snapshot store: rebuild staged page by page', () => {
+  it('publishes exactly the truth when stream changes land between pages', async () => {
+    const botId = newBotId();
+    // What DynamoDB holds when the read starts: 23 chunks, one of another dimension, one non-finite.
+    const truth = new Map<string, StoredChunk>();
+    const read = Array.from({ length: 23 }, (_, i) => chunk(botId, i));
+    read.push(chunk(botId, 50, { embedding: vectorFor(50, DIM + 1) }));
+    read.push(chunk(botId, 51, { embedding: Float32Array.from({ length: DIM }, () => Number.NaN) }));
+    for (const c of read.slice(0, 23)) truth.set(c.chunk_id, c);
+
+    const ticket = await claim(botId);
+    const staging = store.stageRebuild(ticket, DIM);
+    const pages = [read.slice(0, 7), read.slice(7, 16), read.slice(16)];
+    for (const [p, page] of pages.entries()) {
+      await staging.add(page);
+      if (p === 0) {
+        // The stream meanwhile: an edit of a staged chunk, a delete, a new chunk (written to DynamoDB
+        // first, then applied; the live snapshot is absent, so only `dirty` records them).
+        const edited = {
+          ...(truth.get('chunk-2') as StoredChunk),
+          embedding: vectorFor(900),
+          text: 'edited',
+        };
+        const added = chunk(botId, 60);
+        truth.set(edited.chunk_id, edited);
+        truth.set(added.chunk_id, added);
+        truth.delete('chunk-12');
+        await store.applyChanges(botId, [
+          upsertOf(edited),
+          upsertOf(added),
+          { kind: 'delete', chunk_id: 'chunk-12' },
+        ]);
+      }
+    }
+    const reread = async (ids: string[]) => ids.flatMap((id) => truth.get(id) ?? []);
+    expect(await staging.commit(reread)).toBe(true);
+
+    const snapshot = (await store.read(botId)) as Snapshot;
+    expectContent(contentOf(snapshot), expectedContent(truth.values()));
+    const scan = (await store.readScan(botId)) as ScanSnapshot;
+    expect(scan.live).toBe(truth.size);
+    expect(scan.matrix.scale).toBeGreaterThan(0);
+    expect(await stagingKeysLeft(botId)).toEqual([]);
+    expect(await store.beginRebuild(botId, 1)).not.toBeNull();
+  });
+
+  it('publishes an empty snapshot for a bot without chunks', async () => {
+    const botId = newBotId();
+    const staging = store.stageRebuild(await claim(botId), DIM);
+    await staging.add([]);
+    expect(await staging.commit(async () => [])).toBe(true);
+    const snapshot = (await store.read(botId)) as Snapshot;
+    expect(snapshot.rows).toEqual([]);
+    expect(snapshot.dimension).toBe(0);
+  });
+
+  it('refuses a chunk of another bot, and an abort releases the slot and deletes the staging keys', async () => {
+    const botId = newBotId();
+    const staging = store.stageRebuild(await claim(botId), DIM);
+    await staging.add([chunk(botId, 1), chunk(botId, 2)]);
+    await expect(staging.add([chunk('someone-else', 3)])).rejects.toBeInstanceOf(ValidationError);
+    await staging.abort();
+
+    expect(await stagingKeysLeft(botId)).toEqual([]);
+    expect(await store.currentVersion(botId)).toBeNull();
+    expect(await store.beginRebuild(botId, 1)).not.toBeNull();
+  });
+});

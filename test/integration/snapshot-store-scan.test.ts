@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { codeSegmentKey, snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
+import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
+import type { StoredChunk } from '../../src/domain/types';
+import type { ScanSnapshot, SnapshotChange } from '../../src/ports';
+import { rng } from '../fixtures/random';
+import {
+  chunk,
+  SNAPSHOT_TEST_DIM as DIM,
+  publishSnapshot,
+  unit,
+  upsertOf,
+  vectorFor,
+} from '../fixtures/snapshot-chunks';
+
+// Segments of 5 rows, so a few dozen chunks cross many segment boundaries of the codes as of the vectors.
+const ROWS_PER_SEGMENT = 5;
+const PREFIX = 'vs-scan-test';
+
+jest.setTimeout(60_000);
+
+const redis = new Redis(process.env.REDIS_URL as string);
+const store = new RedisSnapshotStore(redis, PREFIX, { segmentBytes: ROWS_PER_SEGMENT * DIM * 4 });
+afterAll(() => redis.quit());
+
+const newBotId = () => `bot-${randomUUID()}`;
+
+/**
+ * Checks what a cold search relies on: every live slot's row and float32 vector (through `candidates`)
+ * are the truth's, its codes are round(v · scale) clamped to ±127, and its two bound terms are within the
+ * snapshot's maxima; the live slots are exactly the truth's chunks.
+ */
+async function expectScanMatches(botId: string, truth: Map<string, StoredChunk>): Promise<ScanSnapshot> {
+  const scan = (await store.readScan(botId)) as ScanSnapshot;
+  expect(scan).not.toBeNull();
+  expect(scan.live).toBe(truth.size);
+  const { matrix } = scan;
+  const liveSlots = Array.from({ length: matrix.rowCount }, (_, i) => i).filter(
+    (slot) => scan.liveMask === undefined || scan.liveMask[slot] === 1,
+  );
+  expect(liveSlots).toHaveLength(truth.size);
+  const fetched = await store.candidates(scan, liveSlots);
+  expect(fetched).not.toBeNull();
+  const { rows, vectors } = fetched as NonNullable<typeof fetched>;
+  expect(rows.map((row) => row.chunk_id).sort()).toEqual([...truth.keys()].sort());
+  liveSlots.forEach((slot, i) => {
+    const row = rows[i] as (typeof rows)[number];
+    const expected = unit((truth.get(row.chunk_id) as StoredChunk).embedding);
+    const vector = Array.from(vectors.subarray(i * DIM, (i + 1) * DIM));
+    for (const [j, x] of vector.entries()) expect(x).toBeCloseTo(expected[j] as number, 6);
+    let codeSquares = 0;
+    let residualSquares = 0;
+    for (let j = 0; j < DIM; j++) {
+      const code = matrix.codes[slot * DIM + j] as number;
+      const x = vector[j] as number;
+      expect(code).toBe(Math.max(-127, Math.min(127, Math.floor(x * matrix.scale + 0.5))));
+      codeSquares += code * code;
+      residualSquares += (x - code / matrix.scale) ** 2;
+    }
+    expect(Math.sqrt(codeSquares) / matrix.scale).toBeLessThanOrEqual(matrix.maxCodeNorm * (1 + 1e-12));
+    expect(Math.sqrt(residualSquares)).toBeLessThanOrEqual(matrix.maxResidualNorm * (1 + 1e-12) + 1e-15);
+  });
+  return scan;
+}
+
+describe('redis snapshot store: int8 scan codes', () => {
+  it('stages codes for every row of a rebuild, segment by segment, the largest component at 127', async () => {
+    const botId = newBotId();
+    const chunks = Array.from({ length: 23 }, (_, i) => chunk(botId, i));
+    await publishSnapshot(store, botId, chunks);
+
+    const scan = await expectScanMatches(botId, new Map(chunks.map((c) => [c.chunk_id, c])));
+    expect(scan.matrix.rowCount).toBe(23);
+    expect(scan.liveMask).toBeUndefined();
+    const lengths = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map((n) => redis.strlen(codeSegmentKey(snapshotKeys(PREFIX, botId).vectors, n))),
+    );
+    expect(lengths).toEqual([5, 5, 5, 5, 3, 0].map((rows) => rows * DIM));
+    expect(Math.max(...Array.from(scan.matrix.codes, Math.abs))).toBe(127);
+  });
+
+  it('keeps codes and bound exact under random batches across segment boundaries', async () => {
+    const seed = Number(process.env.SCAN_TEST_SEED ?? Date.now() % 100_000);
+    console.log(`scan codes test seed: ${seed} (replay with SCAN_TEST_SEED)`);
+    const random = rng(seed);
+    const botId = newBotId();
+    const truth = new Map<string, StoredChunk>();
+    const initial = Array.from({ length: 21 }, (_, i) => chunk(botId, i));
+    for (const c of initial) truth.set(c.chunk_id, c);
+    await publishSnapshot(store, botId, initial);
+    let next = 1000;
+    for (let round = 0; round < 12; round++) {
+      const changes: SnapshotChange[] = [];
+      for (let j = 0; j < 6; j++) {
+        const ids = [...truth.keys()];
+        const roll = random();
+        const id = ids[Math.floor(random() * ids.length)];
+        if (roll < 0.35 && id !== undefined) {
+          changes.push({ kind: 'delete', chunk_id: id });
+          truth.delete(id);
+        } else if (roll < 0.7 && id !== undefined) {
+          // Some edits get a vector with one large component: its codes clamp, the bound grows to cover it.
+          const embedding = random() < 0.2 ? spike(next++) : vectorFor(next++);
+          const edited = { ...(truth.get(id) as StoredChunk), embedding, text: `edit ${round}` };
+          changes.push(upsertOf(edited));
+          truth.set(id, edited);
+        } else {
+          const added = chunk(botId, next++);
+          changes.push(upsertOf(added));
+          truth.set(added.chunk_id, added);
+        }
+      }
+      await store.applyChanges(botId, changes);
+      await expectScanMatches(botId, truth);
+    }
+  });
+
+  it('starts codes from the first vector of an empty snapshot and forgets them with the last chunk', async () => {
+    const botId = newBotId();
+    await publishSnapshot(store, botId, []);
+    const chunks = Array.from({ length: 12 }, (_, i) => chunk(botId, i));
+    await store.applyChanges(botId, chunks.map(upsertOf));
+    await expectScanMatches(botId, new Map(chunks.map((c) => [c.chunk_id, c])));
+
+    await store.applyChanges(
+      botId,
+      chunks.map((c) => ({ kind: 'delete', chunk_id: c.chunk_id })),
+    );
+    const empty = await store.readScan(botId);
+    expect(empty?.matrix.rowCount).toBe(0);
+    expect(await redis.exists(codeSegmentKey(snapshotKeys(PREFIX, botId).vectors, 0))).toBe(0);
+  });
+
+  it('drops the whole snapshot when a code segment is lost, whichever reader meets it', async () => {
+    for (const reader of ['currentVersion', 'readScan', 'read'] as const) {
+      const botId = newBotId();
+      await publishSnapshot(
+        store,
+        botId,
+        Array.from({ length: 14 }, (_, i) => chunk(botId, i)),
+      );
+      await redis.del(codeSegmentKey(snapshotKeys(PREFIX, botId).vectors, 1));
+      expect(await store[reader](botId)).toBeNull();
+      expect(await redis.exists(snapshotKeys(PREFIX, botId).meta)).toBe(0);
+    }
+  });
+
+  it('returns no candidates once the snapshot moved on from the scanned version', async () => {
+    const botId = newBotId();
+    const chunks = Array.from({ length: 8 }, (_, i) => chunk(botId, i));
+    await publishSnapshot(store, botId, chunks);
+    const scan = (await store.readScan(botId)) as ScanSnapshot;
+    expect(await store.candidates(scan, [0, 7])).not.toBeNull();
+
+    await store.applyChanges(botId, [upsertOf({ ...(chunks[3] as StoredChunk), embedding: vectorFor(99) })]);
+    expect(await store.candidates(scan, [0, 7])).toBeNull();
+  });
+});
+
+/** A unit-ish vector with one component far larger than the others (clamped under most scales). */
+function spike(seed: number): Float32Array {
+  const vector = vectorFor(seed).map((x) => x * 0.01);
+  vector[seed % DIM] = 1;
+  return vector;
+}
