@@ -2,35 +2,18 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import type { DocumentState } from './domain/count-deltas';
 import type { CountsWrite } from './domain/counts-plan';
 import type { PointId, QdrantPoint } from './domain/qdrant-point';
-import type { Snapshot, SnapshotChange } from './domain/snapshot';
+import type { ScanCandidates, ScanSnapshot, Snapshot, SnapshotChange } from './domain/snapshot';
 import type { BotCollection, StoredChunk } from './domain/types';
 
 /** Domain types the ports speak in, named here too for the adapters and use cases that implement them. */
 export type { CountsWrite, DocumentWrite } from './domain/counts-plan';
-export type { Snapshot, SnapshotChange, SnapshotRow } from './domain/snapshot';
-
-/**
- * What a cold search reads of a snapshot: the int8 scan codes of every slot (free ones included) with
- * the terms of their error bound, but no float32 vector and no row (see docs/snapshot.md, "Scan reads").
- */
-export type ScanSnapshot = {
-  botId: string;
-  /** The same version string as `currentVersion` and `read` give. */
-  version: string;
-  epoch: number;
-  dimension: number;
-  /** Chunks held (rows of `matrix` whose `liveMask` is 1). */
-  live: number;
-  /** Codes of slot i at i · dimension; `rowCount` is the number of slots. */
-  matrix: import('./domain/quantised-scan').QuantisedMatrix;
-  /** 1 for slots a chunk holds; absent when every slot does. */
-  liveMask?: Uint8Array;
-  /** Rows per vector segment (how the store finds a slot's vector). */
-  segmentRows: number;
-};
-
-/** Rows and float32 unit vectors (row i at i · dimension) of some slots, in the order asked. */
-export type ScanCandidates = { rows: SnapshotRow[]; vectors: Float32Array };
+export type {
+  ScanCandidates,
+  ScanSnapshot,
+  Snapshot,
+  SnapshotChange,
+  SnapshotRow,
+} from './domain/snapshot';
 
 /** A rebuild being staged page by page (see `SnapshotStore.stageRebuild`). */
 export interface RebuildStaging {

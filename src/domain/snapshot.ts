@@ -1,3 +1,4 @@
+import type { QuantisedMatrix } from './quantised-scan';
 import type { ChunkMetadata } from './types';
 
 /**
@@ -32,3 +33,26 @@ export type Snapshot = {
   rows: SnapshotRow[];
   vectors: Float32Array;
 };
+
+/**
+ * What a cold search reads of a snapshot: the int8 scan codes of every slot (free ones included) with
+ * the terms of their error bound, but no float32 vector and no row (see docs/snapshot.md, "Scan reads").
+ */
+export type ScanSnapshot = {
+  botId: string;
+  /** The same version string as `currentVersion` and `read` give. */
+  version: string;
+  epoch: number;
+  dimension: number;
+  /** Chunks held (rows of `matrix` whose `liveMask` is 1). */
+  live: number;
+  /** Codes of slot i at i · dimension; `rowCount` is the number of slots. */
+  matrix: QuantisedMatrix;
+  /** 1 for slots a chunk holds; absent when every slot does. */
+  liveMask?: Uint8Array;
+  /** Rows per vector segment (how the store finds a slot's vector). */
+  segmentRows: number;
+};
+
+/** Rows and float32 unit vectors (row i at i · dimension) of some slots, in the order asked. */
+export type ScanCandidates = { rows: SnapshotRow[]; vectors: Float32Array };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { normalise, ScoreBuffer, topKByDotProduct } from '../../src/domain/scoring';
 import type { StoredChunk } from '../../src/domain/types';
 import type { Snapshot, SnapshotChange } from '../../src/ports';
+import { replayHint, testSeed } from '../fixtures/random';
 import { randomChunks, randomVector, rng, type SearchWorld, searchWorld } from '../fixtures/search-world';
 
 // The cold search (scan-search.ts): int8 codes read whole, float32 vectors and rows of the candidates
@@ -83,8 +84,8 @@ async function expectScanAnswers(botId: string, queries: number[][], label: stri
 
 describe('cold search from the int8 codes', () => {
   it('equals float32 exact search without reading the whole snapshot, before and after stream changes', async () => {
-    const seed = Number(process.env.SCAN_SEARCH_SEED ?? Date.now() % 100_000);
-    console.log(`search scan seed: ${seed} (replay with SCAN_SEARCH_SEED)`);
+    const seed = testSeed();
+    console.log(`search scan: ${replayHint(seed)}`);
     const random = rng(seed);
     const botId = `bot-${randomUUID()}`;
     await world.bots.putOwned(botId, 'owner', { embedding_dimension: dimension });

@@ -4,7 +4,7 @@ import { codeSegmentKey, snapshotKeys } from '../../src/adapters/redis/snapshot-
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import type { StoredChunk } from '../../src/domain/types';
 import type { ScanSnapshot, SnapshotChange } from '../../src/ports';
-import { rng } from '../fixtures/random';
+import { replayHint, rng, testSeed } from '../fixtures/random';
 import {
   chunk,
   SNAPSHOT_TEST_DIM as DIM,
@@ -81,8 +81,8 @@ describe('redis snapshot store: int8 scan codes', () => {
   });
 
   it('keeps codes and bound exact under random batches across segment boundaries', async () => {
-    const seed = Number(process.env.SCAN_TEST_SEED ?? Date.now() % 100_000);
-    console.log(`scan codes test seed: ${seed} (replay with SCAN_TEST_SEED)`);
+    const seed = testSeed();
+    console.log(`scan codes test: ${replayHint(seed)}`);
     const random = rng(seed);
     const botId = newBotId();
     const truth = new Map<string, StoredChunk>();

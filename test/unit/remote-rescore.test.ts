@@ -2,7 +2,7 @@ import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
 import { type Int8TopScan, quantiseRowsInto } from '../../src/domain/quantised-scan';
 import { remoteTopK } from '../../src/domain/remote-rescore';
 import { normalise, ScoreBuffer, topKByDotProduct } from '../../src/domain/scoring';
-import { rng } from '../fixtures/random';
+import { replayHint, rng, testSeed } from '../fixtures/random';
 
 /**
  * The cold search's re-score (remote-rescore.ts) must give exactly the float32 exact answer while it
@@ -41,8 +41,8 @@ function world(rows: number, dimension: number, random: () => number, scale: num
 
 describe('remote re-score from int8 codes', () => {
   it('equals float32 exact search, widening when the bound cannot prove the first candidates', async () => {
-    const seed = Number(process.env.REMOTE_RESCORE_SEED ?? Date.now() % 100_000);
-    console.log(`remote re-score seed: ${seed} (replay with REMOTE_RESCORE_SEED)`);
+    const seed = testSeed();
+    console.log(`remote re-score: ${replayHint(seed)}`);
     const random = rng(seed);
     const dimension = 48;
     const rows = 2000;
