@@ -10,10 +10,10 @@
  *                                the next one (or DEV_DOCS_PORT): http://localhost:3001/docs
  *   npm run dev -- --no-http     no serverless-offline: DynamoDB Local, Redis and the stream pipeline only
  */
-import '../src/local/quiet-sdk-notice';
+import '../tools/local/quiet-sdk-notice';
 import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { type DevStackInfo, startDevStack } from '../src/local/dev-stack';
+import { type DevStackInfo, startDevStack } from '../tools/local/dev-stack';
 
 /** DEV_STATE_FILE moves it (tests); `npm run demo` reads the default. */
 const stateFile = process.env.DEV_STATE_FILE ?? join(__dirname, '..', '.local', 'dev.json');

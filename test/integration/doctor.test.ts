@@ -17,11 +17,11 @@ import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createDocumentClient, createDynamoDbClient, createRedisClient } from '../../src/clients';
 import { type Config, loadConfig } from '../../src/config';
 import type { StoredChunk } from '../../src/domain/types';
-import { type StreamHandler, StreamRunner, type StreamRunnerLog } from '../../src/local/stream-runner';
 import { ensureTables } from '../../src/tables/definition';
 import { runDoctor } from '../../src/use-cases/run-doctor';
 import { baseDeps } from '../../src/wiring/base';
 import { type DoctorWiring, doctorDeps } from '../../src/wiring/doctor';
+import { type StreamHandler, StreamRunner, type StreamRunnerLog } from '../../tools/local/stream-runner';
 import { lambdaContext } from '../fixtures/lambda-context';
 import { rng } from '../fixtures/random';
 

@@ -13,10 +13,10 @@ import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createDocumentClient, createDynamoDbClient, createRedisClient } from '../../src/clients';
 import { type Config, loadConfig } from '../../src/config';
 import type { StoredChunk } from '../../src/domain/types';
-import { type LocalService, startRedisServer } from '../../src/local/stack';
-import { loadStreamSettings, StreamRunner, type StreamRunnerLog } from '../../src/local/stream-runner';
 import { ensureTables } from '../../src/tables/definition';
 import { baseDeps } from '../../src/wiring/base';
+import { type LocalService, startRedisServer } from '../../tools/local/stack';
+import { loadStreamSettings, StreamRunner, type StreamRunnerLog } from '../../tools/local/stream-runner';
 import { rng } from '../fixtures/random';
 
 jest.setTimeout(180_000);

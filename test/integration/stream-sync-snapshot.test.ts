@@ -8,13 +8,13 @@ import { createDocumentClient, createDynamoDbClient, createRedisClient } from '.
 import { loadConfig } from '../../src/config';
 import { decodeEmbedding } from '../../src/domain/embedding-codec';
 import type { StoredChunk } from '../../src/domain/types';
-import { type LocalService, startRedisServer } from '../../src/local/stack';
 import {
   type StreamLog,
   type SyncStreamBatchDeps,
   syncStreamBatch,
 } from '../../src/use-cases/sync-stream-batch';
 import { baseDeps } from '../../src/wiring/base';
+import { type LocalService, startRedisServer } from '../../tools/local/stack';
 import { lambdaContext } from '../fixtures/lambda-context';
 import { contentOf, expectContent, expectedContent, publishSnapshot } from '../fixtures/snapshot-chunks';
 import { type ChunkItem, chunkItem, StreamEventFactory, streamEvent } from '../fixtures/stream-events';

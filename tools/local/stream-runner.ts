@@ -8,7 +8,7 @@ import {
   type GetShardIteratorCommandInput,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { ConfigError, DrainTimeoutError } from '../errors';
+import { ConfigError, DrainTimeoutError } from '../../src/errors';
 import {
   type BatchVerdict,
   type FailureCondition,

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import YAML, { type Tags } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from '../errors';
+import { ConfigError } from '../../src/errors';
 
 /**
  * The DynamoDB stream event settings of one function, named as in serverless.yml

