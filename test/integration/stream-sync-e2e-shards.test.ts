@@ -1,5 +1,4 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { handler } from '../../handlers/stream-sync';
 import type { StoredChunk } from '../../src/domain/types';
 import type { FailedBatch, StreamHandler } from '../../tools/local/stream-runner';
 import { keyText, stableHash, VirtualShardedStream } from '../../tools/local/virtual-shards';
@@ -7,6 +6,7 @@ import {
   chunkStore,
   documents,
   expectMatchesTable,
+  handler,
   makeChunk,
   multiShardView,
   rebuildSnapshot,
