@@ -8,6 +8,7 @@ import { DynamoCountsDoctorStore } from '../adapters/dynamodb/counts-doctor-stor
 import { DynamoStreamRangeReader } from '../adapters/dynamodb/stream-range-reader';
 import { RedisSnapshotStore } from '../adapters/redis/snapshot-store';
 import { ConfigError } from '../errors';
+import { withDeadline } from '../machinery/deadline';
 import type { DeadLetterSource } from '../ports';
 import type { DoctorDeps } from '../use-cases/doctor';
 import type { ReplayDeps } from '../use-cases/replay-dead-letters';
@@ -23,14 +24,20 @@ export type DoctorWiring = {
   replay(source: { file: string } | { queueUrl: string }, log: StreamLog): ReplayDeps;
 };
 
+/** How long the doctor waits for Redis to answer before it checks counts only. */
+const REDIS_PING_TIMEOUT_MS = 2000;
+
 /**
- * Builds the doctor's dependencies from the environment (the handlers' configuration). Checks that the
+ * Builds the doctor's dependencies over `base` (default: the container's, from the environment, as the
+ * handlers have them). Checks that the
  * three tables exist first, so a wrong table name is one clear error instead of a failure per bot.
  * Redis is optional: without it (or when it does not answer within 2 s) counts are still checked.
  * @throws ConfigError naming a missing table
  */
-export async function doctorDeps(options: { settleMs?: number } = {}): Promise<DoctorWiring> {
-  const base = baseDeps();
+export async function doctorDeps(
+  options: { settleMs?: number } = {},
+  base: BaseDeps = baseDeps(),
+): Promise<DoctorWiring> {
   const { config, documents, dynamodb } = base;
   for (const table of [
     config.tables.vectorEmbeddings,
@@ -54,13 +61,14 @@ export async function doctorDeps(options: { settleMs?: number } = {}): Promise<D
     snapshotsSkipped = 'REDIS_URL is unset';
   } else {
     const redis = base.redis;
-    const answered = await Promise.race([
+    const answered = await withDeadline(
       redis.ping().then(
         () => true,
         () => false,
       ),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
-    ]);
+      REDIS_PING_TIMEOUT_MS,
+      () => false,
+    );
     if (answered) snapshots = new RedisSnapshotStore(redis, config.redisKeyPrefix);
     else snapshotsSkipped = `Redis at ${config.redisUrl?.replace(/\/\/[^@]*@/, '//***@')} did not answer`;
   }

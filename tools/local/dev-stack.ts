@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { signDevToken } from '../../src/auth';
 import { type Config, loadConfig } from '../../src/config';
@@ -224,7 +224,10 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     };
     if (options.stateFile !== undefined) {
       const stateFile = options.stateFile;
-      await writeFile(stateFile, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+      // Written whole, then renamed: a reader that sees the file never sees it half-written.
+      const partial = `${stateFile}.${process.pid}.tmp`;
+      await writeFile(partial, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+      await rename(partial, stateFile);
       cleanups.push(async () => rm(stateFile, { force: true }));
     }
     let stopped: Promise<void> | undefined;
