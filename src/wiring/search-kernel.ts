@@ -1,4 +1,4 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Log } from '../ports';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { loadUsearchInt8Scan, type NativeScanLoad } from '../adapters/native/usearch-scan';
 import { QuantisedScanner } from '../domain/quantised-scan';
@@ -19,7 +19,7 @@ export type SearchKernel = TopKKernel & { scanner(): QuantisedScanner };
  * @param load the loader (tests pass one that fails).
  */
 export function searchKernel(
-  logger: Pick<Logger, 'error'>,
+  logger: Pick<Log, 'error'>,
   metrics: { addMetric(name: string, unit: typeof MetricUnit.Count, value: number): unknown },
   load: () => NativeScanLoad = loadUsearchInt8Scan,
 ): SearchKernel {
