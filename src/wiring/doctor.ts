@@ -2,8 +2,6 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { JsonLinesDeadLetters, SqsDeadLetters } from '../adapters/dead-letters/sources';
-import { DynamoBotStats } from '../adapters/dynamodb/bot-stats';
-import { DynamoChunkStore } from '../adapters/dynamodb/chunk-store';
 import { DynamoCountsDoctorStore } from '../adapters/dynamodb/counts-doctor-store';
 import { DynamoStreamRangeReader } from '../adapters/dynamodb/stream-range-reader';
 import { RedisSnapshotStore } from '../adapters/redis/snapshot-store';
@@ -13,6 +11,7 @@ import type { DeadLetterSource } from '../ports';
 import type { DoctorDeps } from '../use-cases/doctor';
 import type { ReplayDeps } from '../use-cases/replay-dead-letters';
 import type { StreamLog } from '../use-cases/sync-stream-batch';
+import { botStatsOf, chunkStoreOf } from './adapters';
 import { type BaseDeps, baseDeps } from './base';
 
 export type DoctorWiring = {
@@ -78,10 +77,7 @@ export async function doctorDeps(
     botDocumentsTable: config.tables.botDocuments,
     defaultEmbeddingDimension: config.defaultEmbeddingDimension,
   });
-  const chunks = new DynamoChunkStore(documents, {
-    table: config.tables.vectorEmbeddings,
-    embeddingEncoding: config.embeddingEncoding,
-  });
+  const chunks = chunkStoreOf(base);
   const doctor: DoctorDeps = {
     store,
     chunks,
@@ -110,12 +106,7 @@ export async function doctorDeps(
         source: letters,
         stream: new DynamoStreamRangeReader(streams, config.region),
         sync: {
-          stats: new DynamoBotStats(documents, {
-            botCollectionsTable: config.tables.botCollections,
-            botDocumentsTable: config.tables.botDocuments,
-            streamClaimsTable: config.tables.streamClaims,
-            defaultEmbeddingDimension: config.defaultEmbeddingDimension,
-          }),
+          stats: botStatsOf(base),
           snapshots,
           log,
           defaultEmbeddingDimension: config.defaultEmbeddingDimension,

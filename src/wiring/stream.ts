@@ -1,7 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoBotStats } from '../adapters/dynamodb/bot-stats';
-import { DynamoChunkStore } from '../adapters/dynamodb/chunk-store';
 import type { SyncStreamBatchDeps } from '../use-cases/sync-stream-batch';
+import { botStatsOf, chunkStoreOf } from './adapters';
 import { type BaseDeps, baseDeps, guardedSnapshotStore, type MetricsSink, once } from './base';
 
 /** What handlers/stream-sync.ts needs: the use case's dependencies plus the logger and metrics to report. */
@@ -22,20 +21,10 @@ export function createStreamDeps(base: BaseDeps): StreamDeps {
   }
   return {
     sync: {
-      stats: new DynamoBotStats(base.documents, {
-        botCollectionsTable: config.tables.botCollections,
-        botDocumentsTable: config.tables.botDocuments,
-        streamClaimsTable: config.tables.streamClaims,
-        defaultEmbeddingDimension: config.defaultEmbeddingDimension,
-      }),
+      stats: botStatsOf(base),
       snapshots: guardedSnapshotStore(base),
       // A bot loaded without a search gets its snapshot here, so its first search is served from it.
-      startSnapshots: {
-        chunks: new DynamoChunkStore(base.documents, {
-          table: config.tables.vectorEmbeddings,
-          embeddingEncoding: config.embeddingEncoding,
-        }),
-      },
+      startSnapshots: { chunks: chunkStoreOf(base) },
       log: logger,
       defaultEmbeddingDimension: config.defaultEmbeddingDimension,
     },

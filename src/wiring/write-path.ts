@@ -1,5 +1,3 @@
-import { DynamoBotRegistry } from '../adapters/dynamodb/bot-registry';
-import { DynamoChunkStore } from '../adapters/dynamodb/chunk-store';
 import { DynamoDocumentLeases } from '../adapters/dynamodb/document-leases';
 import type {
   DeleteBotMessage,
@@ -12,6 +10,7 @@ import { type DeleteDocumentResult, deleteDocument } from '../use-cases/delete-d
 import { DEFAULT_LEASE_POLICY } from '../use-cases/document-lease';
 import type { IngestDeps } from '../use-cases/ingest-message';
 import { type UpsertDocumentResult, upsertDocument } from '../use-cases/upsert-document';
+import { botRegistryOf, chunkStoreOf } from './adapters';
 import type { BaseDeps } from './base';
 
 /** The write path's adapters and use cases, shared by the ingestion handler and the HTTP API. */
@@ -34,15 +33,10 @@ export type WriteDeps = {
 const HTTP_LEASE_WAIT_MS = 5000;
 
 /** The write path over `base`'s DynamoDB client and configuration. */
-export function createWriteDeps({ config, documents }: Pick<BaseDeps, 'config' | 'documents'>): WriteDeps {
-  const chunks = new DynamoChunkStore(documents, {
-    table: config.tables.vectorEmbeddings,
-    embeddingEncoding: config.embeddingEncoding,
-  });
-  const bots = new DynamoBotRegistry(documents, {
-    table: config.tables.botCollections,
-    defaultEmbeddingDimension: config.defaultEmbeddingDimension,
-  });
+export function createWriteDeps(base: Pick<BaseDeps, 'config' | 'documents'>): WriteDeps {
+  const { config, documents } = base;
+  const chunks = chunkStoreOf(base);
+  const bots = botRegistryOf(base);
   const ingest: IngestDeps = {
     chunks,
     bots,

@@ -61,31 +61,33 @@ describe('bounded pool', () => {
 });
 
 describe('wakeable nap', () => {
-  it('ends when one of its wakeups is woken', async () => {
-    const shard = new Wakeup();
-    const runner = new Wakeup();
+  /** Starts a nap of an hour and tells, after the current turn of the event loop, whether it has ended. */
+  async function startNap(...wakeups: Wakeup[]) {
     let ended = false;
-    const napping = nap(3_600_000, runner, shard).then(() => {
+    const napping = nap(3_600_000, ...wakeups).then(() => {
       ended = true;
     });
     await new Promise((resolve) => setImmediate(resolve));
-    expect(ended).toBe(false);
+    return { napping, ended: () => ended };
+  }
+
+  it('ends when one of its wakeups is woken', async () => {
+    const shard = new Wakeup();
+    const runner = new Wakeup();
+    const started = await startNap(runner, shard);
+    expect(started.ended()).toBe(false);
     shard.wake();
-    await napping;
-    expect(ended).toBe(true);
+    await started.napping;
+    expect(started.ended()).toBe(true);
   });
 
   it('is not cut short by a wake that came before it started', async () => {
     const wakeup = new Wakeup();
     wakeup.wake();
-    let ended = false;
-    const napping = nap(3_600_000, wakeup).then(() => {
-      ended = true;
-    });
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(ended).toBe(false);
+    const started = await startNap(wakeup);
+    expect(started.ended()).toBe(false);
     wakeup.wake();
-    await napping;
-    expect(ended).toBe(true);
+    await started.napping;
+    expect(started.ended()).toBe(true);
   });
 });

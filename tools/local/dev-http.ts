@@ -19,9 +19,8 @@ export async function choosePort(
 
 /** The HTTP side of the dev stack, as started: URLs, serverless-offline's process, how to stop both. */
 export type DevHttp = {
-  httpUrl: string;
-  lambdaEndpoint: string;
-  docsUrl: string;
+  /** The HTTP API, serverless-offline's Lambda Invoke endpoint, the API docs. */
+  urls: { http: string; lambda: string; docs: string };
   offline: ChildProcess;
   stopOffline(): Promise<void>;
   stopDocs(): Promise<void>;
@@ -71,9 +70,7 @@ export async function startDevHttp(input: {
     apiUrl: `http://localhost:${httpPort}`,
   });
   return {
-    httpUrl: `http://127.0.0.1:${httpPort}`,
-    lambdaEndpoint: `http://127.0.0.1:${lambdaPort}`,
-    docsUrl: docs.url,
+    urls: { http: `http://127.0.0.1:${httpPort}`, lambda: `http://127.0.0.1:${lambdaPort}`, docs: docs.url },
     offline,
     stopOffline,
     stopDocs: () => docs.stop(),

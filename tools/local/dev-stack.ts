@@ -208,9 +208,9 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     });
 
     const info: DevStackInfo = {
-      httpUrl: http?.httpUrl ?? '',
-      lambdaEndpoint: http?.lambdaEndpoint ?? '',
-      docsUrl: http?.docsUrl ?? '',
+      httpUrl: http?.urls.http ?? '',
+      lambdaEndpoint: http?.urls.lambda ?? '',
+      docsUrl: http?.urls.docs ?? '',
       region: config.region,
       ingestFunctionName: localFunctionName('sqsIngest'),
       dynamodbEndpoint: stack.dynamodb.url,
