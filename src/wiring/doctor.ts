@@ -7,7 +7,7 @@ import { DynamoStreamRangeReader } from '../adapters/dynamodb/stream-range-reade
 import { RedisSnapshotStore } from '../adapters/redis/snapshot-store';
 import { ConfigError } from '../errors';
 import { withDeadline } from '../machinery/deadline';
-import type { DeadLetterSource } from '../ports';
+import type { DeadLetterSource, SnapshotStore } from '../ports';
 import type { DoctorDeps } from '../use-cases/doctor';
 import type { ReplayDeps } from '../use-cases/replay-dead-letters';
 import type { StreamLog } from '../use-cases/sync-stream-batch';
@@ -55,7 +55,7 @@ export async function doctorDeps(
     }
   }
   let snapshotsSkipped: string | undefined;
-  let snapshots: RedisSnapshotStore | null = null;
+  let snapshots: SnapshotStore | null = null;
   if (base.redis === null) {
     snapshotsSkipped = 'REDIS_URL is unset';
   } else {
