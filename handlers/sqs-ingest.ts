@@ -19,8 +19,6 @@ export type DirectIngestSummary = {
 /** A direct invocation: one message, or `{ messages: [...] }`. */
 export type DirectIngestEvent = { messages: unknown[] } | Record<string, unknown> | null;
 
-const processor = new BatchProcessor(EventType.SQS);
-
 /**
  * Upstream ingestion. From SQS (event source mapping with ReportBatchItemFailures): each record's body is
  * one message; a record that fails (bad message, or DynamoDB refusing writes) is named in
@@ -28,9 +26,10 @@ const processor = new BatchProcessor(EventType.SQS);
  * batch are applied in order, so a delete after an upsert of the same document stays after it. Invoked
  * directly (Lambda Invoke, tools): one message or `{ messages: [...] }`, answered with a summary.
  */
-export const makeIngestHandler =
-  (wiring: () => IngestHandlerDeps) =>
-  async (
+export const makeIngestHandler = (wiring: () => IngestHandlerDeps) => {
+  // Per handler: the processor keeps one batch's state while it runs.
+  const processor = new BatchProcessor(EventType.SQS);
+  return async (
     event: SQSEvent | DirectIngestEvent,
     context: Context,
   ): Promise<SQSBatchResponse | DirectIngestSummary> => {
@@ -75,6 +74,7 @@ export const makeIngestHandler =
       metrics.publishStoredMetrics();
     }
   };
+};
 
 export const handler = makeIngestHandler(ingestDeps);
 
