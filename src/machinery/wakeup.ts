@@ -17,8 +17,16 @@ export class Wakeup {
 
 /** Waits `ms`, or less when one of `wakeups` is woken meanwhile. Never rejects. */
 export async function nap(ms: number, ...wakeups: Wakeup[]): Promise<void> {
-  const signal =
-    wakeups.length === 1 ? (wakeups[0] as Wakeup).signal : AbortSignal.any(wakeups.map((w) => w.signal));
-  // A woken nap rejects with an AbortError: that is its normal end.
-  await sleep(Math.max(0, ms), undefined, { signal }).catch(() => undefined);
+  // One controller per nap, listening to the wakeups only while it lasts (AbortSignal.any would tie
+  // every nap to a long-lived signal until that signal aborts).
+  const cut = new AbortController();
+  const wake = () => cut.abort();
+  const signals = wakeups.map((w) => w.signal);
+  for (const signal of signals) signal.addEventListener('abort', wake, { once: true });
+  try {
+    // A woken nap rejects with an AbortError: that is its normal end.
+    await sleep(Math.max(0, ms), undefined, { signal: cut.signal }).catch(() => undefined);
+  } finally {
+    for (const signal of signals) signal.removeEventListener('abort', wake);
+  }
 }
