@@ -5,14 +5,18 @@
  */
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }],
-  // jose ships ES modules only; jest's CommonJS runtime needs them transformed.
-  '^.+/node_modules/jose/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+  // jose, p-limit and its yocto-queue ship ES modules only; jest's CommonJS runtime needs them transformed.
+  '^.+/node_modules/(jose|p-limit|yocto-queue)/.+\\.js$': [
+    '@swc/jest',
+    { jsc: { target: 'es2022' }, module: { type: 'commonjs' } },
+  ],
 };
-const transformIgnorePatterns = ['/node_modules/(?!jose/)'];
+const transformIgnorePatterns = ['/node_modules/(?!(jose|p-limit|yocto-queue)/)'];
 
 module.exports = {
-  // Jest 29 reads testTimeout only at the top level (inside a project it is ignored with a warning).
-  // Generous because integration tests share two cores with DynamoDB Local's JVM and redis-server.
+  // The one default for every test of both projects: Jest 29 reads testTimeout only here, at the top level
+  // (inside a project it is ignored with a warning). Generous because integration tests share two cores
+  // with DynamoDB Local's JVM and redis-server; a file that needs longer says so with jest.setTimeout.
   testTimeout: 120000,
   projects: [
     {

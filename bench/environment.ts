@@ -2,8 +2,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient, createDynamoDbClient } from '../src/clients';
 import { type Config, loadConfig } from '../src/config';
-import { type LocalStack, startLocalStack } from '../src/local/stack';
 import { ensureTables } from '../src/tables/definition';
+import { type LocalStack, startLocalStack } from '../tools/local/stack';
 
 /** The bench's own DynamoDB Local and redis-server, with clients and tables. */
 export type BenchEnvironment = {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { REDIS_MALLOC_CONF } from '../src/local/stack';
+import { REDIS_MALLOC_CONF } from '../tools/local/stack';
 
 /** Where and with what the figures were measured; printed at the top of the results. */
 export type MachineInfo = {

@@ -1,4 +1,4 @@
-import '../src/local/quiet-sdk-notice';
+import '../tools/local/quiet-sdk-notice';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { baseDeps } from '../src/wiring/base';

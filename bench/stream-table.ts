@@ -2,9 +2,9 @@ import { join } from 'node:path';
 import { CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { handler } from '../handlers/stream-sync';
-import { loadStreamSettings, StreamRunner } from '../src/local/stream-runner';
-import type { StreamSettings } from '../src/local/stream-settings';
 import { createTableInput } from '../src/tables/definition';
+import { loadStreamSettings, StreamRunner } from '../tools/local/stream-runner';
+import type { StreamSettings } from '../tools/local/stream-settings';
 import type { BenchContext } from './context';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };

@@ -1,23 +1,21 @@
 import { ValidationError } from '../src/errors';
-import { botIdParameter, queryParameter } from '../src/http/request';
+import { queryParameter } from '../src/http/request';
 import { json } from '../src/http/responses';
-import { httpRoute } from '../src/http/route';
-import { requireOwnedBot } from '../src/use-cases/authorize-bot';
-import { httpDeps, httpLogger } from '../src/wiring/http';
+import { botRoute } from '../src/http/route';
+import { type HttpDeps, httpDeps } from '../src/wiring/http';
 
 /**
  * DELETE /bots/{botId}?confirm={botId}: removes every chunk of the caller's bot and marks it deleted (safe
  * to repeat). The bot id must be repeated in `confirm`: a path that a client or server rewrote into this
  * route (a document URL ending in `/..`) carries no such query, so it can never delete a bot by accident.
  */
-export const handler = httpRoute(httpLogger, async (event) => {
-  const deps = httpDeps();
-  const userId = await deps.authenticate(event);
-  const botId = botIdParameter(event);
-  await requireOwnedBot(deps.bots, botId, userId, { allowDeleted: true });
-  if (queryParameter(event, 'confirm') !== botId) {
-    throw new ValidationError('confirm: must repeat the bot id to delete the bot', 'confirm');
-  }
-  const result = await deps.deleteBot({ bot_id: botId });
-  return json(200, { bot_id: result.bot_id, status: 'deleted', chunks_deleted: result.deleted });
-});
+export const makeDeleteBotHandler = (wiring: () => HttpDeps) =>
+  botRoute(wiring, 'owner-even-deleted', async ({ event, deps, botId }) => {
+    if (queryParameter(event, 'confirm') !== botId) {
+      throw new ValidationError('confirm: must repeat the bot id to delete the bot', 'confirm');
+    }
+    const result = await deps.deleteBot({ bot_id: botId });
+    return json(200, { bot_id: result.bot_id, status: 'deleted', chunks_deleted: result.deleted });
+  });
+
+export const handler = makeDeleteBotHandler(httpDeps);

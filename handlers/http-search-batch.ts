@@ -1,60 +1,57 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { searchBatchRequestSchema, searchQueryOf } from '../src/domain/search-request';
 import { ValidationError } from '../src/errors';
-import { parseJsonBody, pathParameter } from '../src/http/request';
+import { parseJsonBody } from '../src/http/request';
 import { json } from '../src/http/responses';
-import { httpRoute } from '../src/http/route';
-import { searchResponseBody } from '../src/http/search-response';
-import { requireOwnedBot } from '../src/use-cases/authorize-bot';
+import { botRoute } from '../src/http/route';
+import { countSearchSource, searchResponseBody } from '../src/http/search-response';
 import { keywordQueryOf } from '../src/use-cases/keyword-search';
-import { httpDeps, httpLogger } from '../src/wiring/http';
+import { type HttpDeps, httpDeps } from '../src/wiring/http';
+
+/** Runs `check`, naming `field` in the ValidationError it throws. */
+async function within<T>(field: (error: ValidationError) => string, check: () => T | Promise<T>): Promise<T> {
+  try {
+    return await check();
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const name = field(error);
+    throw new ValidationError(`${name}: ${error.message}`, name, { cause: error });
+  }
+}
 
 /**
  * POST /bots/{botId}/search/batch: up to 32 searches of one bot, each answered exactly as
  * POST /bots/{botId}/search would answer it, in request order. Every query is checked before any runs.
  */
-export const handler = httpRoute(httpLogger, async (event) => {
-  const deps = httpDeps();
-  const userId = await deps.authenticate(event);
-  const botId = pathParameter(event, 'botId');
-  const bot = await requireOwnedBot(deps.bots, botId, userId);
-  const { searches } = parseJsonBody(event, searchBatchRequestSchema);
-  searches.forEach((search, i) => {
-    if (search.query_text !== undefined) {
-      try {
-        keywordQueryOf(search.query_text, undefined, bot);
-      } catch (error) {
-        if (!(error instanceof ValidationError)) throw error;
-        const field = `searches[${i}].query_text`;
-        throw new ValidationError(`${field}: ${error.message}`, field, { cause: error });
+export const makeSearchBatchHandler = (wiring: () => HttpDeps) =>
+  botRoute(wiring, 'owner', async ({ event, deps, botId, bot }) => {
+    const { searches } = parseJsonBody(event, searchBatchRequestSchema);
+    for (const [i, search] of searches.entries()) {
+      if (search.query_text !== undefined) {
+        const text = search.query_text;
+        await within(
+          () => `searches[${i}].query_text`,
+          () => keywordQueryOf(text, undefined, bot),
+        );
+      }
+      if (search.embedding !== undefined && search.embedding.length !== bot.embedding_dimension) {
+        const field = `searches[${i}].embedding`;
+        throw new ValidationError(
+          `${field}: has ${search.embedding.length} dimensions, bot ${botId} uses ${bot.embedding_dimension}`,
+          field,
+        );
       }
     }
-    if (search.embedding !== undefined && search.embedding.length !== bot.embedding_dimension) {
-      const field = `searches[${i}].embedding`;
-      throw new ValidationError(
-        `${field}: has ${search.embedding.length} dimensions, bot ${botId} uses ${bot.embedding_dimension}`,
-        field,
+    const answers = [];
+    for (const [i, search] of searches.entries()) {
+      const result = await within(
+        (error) => `searches[${i}].${error.field}`,
+        () => deps.search(botId, search.embedding, { bot, ...searchQueryOf(search) }),
       );
-    }
-  });
-  const answers = [];
-  for (const [i, search] of searches.entries()) {
-    try {
-      const result = await deps.search(botId, search.embedding, { bot, ...searchQueryOf(search) });
-      deps.metrics.addMetric(
-        result.source === 'snapshot' ? 'SearchFromSnapshot' : 'SearchFromDynamoDb',
-        MetricUnit.Count,
-        1,
-      );
+      countSearchSource(deps.metrics, result);
       answers.push(searchResponseBody(result));
-    } catch (error) {
-      if (error instanceof ValidationError) {
-        const field = `searches[${i}].${error.field}`;
-        throw new ValidationError(`${field}: ${error.message}`, field, { cause: error });
-      }
-      throw error;
     }
-  }
-  deps.metrics.publishStoredMetrics();
-  return json(200, { searches: answers });
-});
+    deps.metrics.publishStoredMetrics();
+    return json(200, { searches: answers });
+  });
+
+export const handler = makeSearchBatchHandler(httpDeps);

@@ -4,7 +4,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { parseIngestionMessage, parseIngestionMessageJson } from '../src/domain/ingestion-messages';
 import { ConflictError, ValidationError, WriteIncompleteError } from '../src/errors';
 import type { IngestResult } from '../src/use-cases/ingest-message';
-import { ingestDeps } from '../src/wiring/ingest';
+import { type IngestHandlerDeps, ingestDeps } from '../src/wiring/ingest';
 
 /** What a direct invocation returns: one entry per message, in order. */
 export type DirectIngestSummary = {
@@ -19,8 +19,6 @@ export type DirectIngestSummary = {
 /** A direct invocation: one message, or `{ messages: [...] }`. */
 export type DirectIngestEvent = { messages: unknown[] } | Record<string, unknown> | null;
 
-const processor = new BatchProcessor(EventType.SQS);
-
 /**
  * Upstream ingestion. From SQS (event source mapping with ReportBatchItemFailures): each record's body is
  * one message; a record that fails (bad message, or DynamoDB refusing writes) is named in
@@ -28,51 +26,57 @@ const processor = new BatchProcessor(EventType.SQS);
  * batch are applied in order, so a delete after an upsert of the same document stays after it. Invoked
  * directly (Lambda Invoke, tools): one message or `{ messages: [...] }`, answered with a summary.
  */
-export const handler = async (
-  event: SQSEvent | DirectIngestEvent,
-  context: Context,
-): Promise<SQSBatchResponse | DirectIngestSummary> => {
-  const { logger, metrics, ingest } = ingestDeps();
-  logger.addContext(context);
-  try {
-    if (isSqsEvent(event)) {
-      const recordHandler = async (record: SQSRecord) => {
-        try {
-          const result = await ingest(parseIngestionMessageJson(record.body));
-          metrics.addMetric('IngestMessagesApplied', MetricUnit.Count, 1);
-          return result;
-        } catch (error) {
-          metrics.addMetric('IngestMessagesFailed', MetricUnit.Count, 1);
-          logger.error('Ingestion message failed', { messageId: record.messageId, error: error as Error });
-          throw error;
-        }
-      };
-      return await processPartialResponse(event, recordHandler, processor, {
-        context,
-        processInParallel: false,
-      });
-    }
-    // A null or non-object payload is one bad message (answered in the summary), never a crash.
-    const batch = typeof event === 'object' && event !== null ? (event as { messages?: unknown }) : {};
-    const messages = Array.isArray(batch.messages) ? (batch.messages as unknown[]) : [event as unknown];
-    const summary: DirectIngestSummary = { processed: 0, failed: 0, results: [] };
-    for (const [index, value] of messages.entries()) {
-      summary.processed++;
-      try {
-        summary.results.push({ index, ok: true, result: await ingest(parseIngestionMessage(value)) });
-      } catch (error) {
-        summary.failed++;
-        logger.error('Ingestion message failed', { index, error: error as Error });
-        summary.results.push({ index, ok: false, error: describe(error) });
+export const makeIngestHandler = (wiring: () => IngestHandlerDeps) => {
+  // Per handler: the processor keeps one batch's state while it runs.
+  const processor = new BatchProcessor(EventType.SQS);
+  return async (
+    event: SQSEvent | DirectIngestEvent,
+    context: Context,
+  ): Promise<SQSBatchResponse | DirectIngestSummary> => {
+    const { logger, metrics, ingest } = wiring();
+    logger.addContext(context);
+    try {
+      if (isSqsEvent(event)) {
+        const recordHandler = async (record: SQSRecord) => {
+          try {
+            const result = await ingest(parseIngestionMessageJson(record.body));
+            metrics.addMetric('IngestMessagesApplied', MetricUnit.Count, 1);
+            return result;
+          } catch (error) {
+            metrics.addMetric('IngestMessagesFailed', MetricUnit.Count, 1);
+            logger.error('Ingestion message failed', { messageId: record.messageId, error: error as Error });
+            throw error;
+          }
+        };
+        return await processPartialResponse(event, recordHandler, processor, {
+          context,
+          processInParallel: false,
+        });
       }
+      // A null or non-object payload is one bad message (answered in the summary), never a crash.
+      const batch = typeof event === 'object' && event !== null ? (event as { messages?: unknown }) : {};
+      const messages = Array.isArray(batch.messages) ? (batch.messages as unknown[]) : [event as unknown];
+      const summary: DirectIngestSummary = { processed: 0, failed: 0, results: [] };
+      for (const [index, value] of messages.entries()) {
+        summary.processed++;
+        try {
+          summary.results.push({ index, ok: true, result: await ingest(parseIngestionMessage(value)) });
+        } catch (error) {
+          summary.failed++;
+          logger.error('Ingestion message failed', { index, error: error as Error });
+          summary.results.push({ index, ok: false, error: describe(error) });
+        }
+      }
+      metrics.addMetric('IngestMessagesApplied', MetricUnit.Count, summary.processed - summary.failed);
+      metrics.addMetric('IngestMessagesFailed', MetricUnit.Count, summary.failed);
+      return summary;
+    } finally {
+      metrics.publishStoredMetrics();
     }
-    metrics.addMetric('IngestMessagesApplied', MetricUnit.Count, summary.processed - summary.failed);
-    metrics.addMetric('IngestMessagesFailed', MetricUnit.Count, summary.failed);
-    return summary;
-  } finally {
-    metrics.publishStoredMetrics();
-  }
+  };
 };
+
+export const handler = makeIngestHandler(ingestDeps);
 
 function isSqsEvent(event: unknown): event is SQSEvent {
   const records = (event as { Records?: unknown })?.Records;

@@ -1,42 +1,43 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { syncStreamBatch } from '../src/use-cases/sync-stream-batch';
-import { streamDeps } from '../src/wiring/stream';
+import { type StreamDeps, streamDeps } from '../src/wiring/stream';
 
 /**
  * VectorEmbeddings stream -> BotCollections / BotDocuments counts and Redis snapshots. Lambda's event
  * source mapping uses ReportBatchItemFailures: the records named in `batchItemFailures` (and everything
  * after the lowest of them) are retried; the rest of the batch has taken effect exactly once.
  */
-export const handler = async (
-  event: DynamoDBStreamEvent,
-  context: Context,
-): Promise<DynamoDBBatchResponse> => {
-  const { sync, logger, metrics } = streamDeps();
-  logger.addContext(context);
-  if (!Array.isArray(event?.Records)) {
-    // Not a stream event at all: fail the invocation so it is visible rather than silently "succeed".
-    throw new TypeError('stream-sync expects a DynamoDB stream event with a Records array');
-  }
-  try {
-    const report = await syncStreamBatch(sync, event.Records);
-    metrics.addMetric('StreamRecordsReceived', MetricUnit.Count, event.Records.length);
-    metrics.addMetric('StreamRecordsCounted', MetricUnit.Count, report.counted);
-    metrics.addMetric('StreamDuplicatesSkipped', MetricUnit.Count, report.duplicates);
-    metrics.addMetric('StreamRecordsFailed', MetricUnit.Count, report.failures.length);
-    metrics.addMetric('StreamInvalidRecords', MetricUnit.Count, report.invalid);
-    metrics.addMetric('SnapshotStaleMarks', MetricUnit.Count, report.staleMarks);
-    metrics.addMetric('SnapshotsStarted', MetricUnit.Count, report.snapshotsStarted);
-    if (report.failures.length > 0) {
-      logger.warn('Stream batch partially failed', {
-        records: event.Records.length,
-        failures: report.failures.length,
-        failedBots: report.failedBots,
-        invalid: report.invalid,
-      });
+export const makeStreamSyncHandler =
+  (wiring: () => StreamDeps) =>
+  async (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {
+    const { sync, logger, metrics } = wiring();
+    logger.addContext(context);
+    if (!Array.isArray(event?.Records)) {
+      // Not a stream event at all: fail the invocation so it is visible rather than silently "succeed".
+      throw new TypeError('stream-sync expects a DynamoDB stream event with a Records array');
     }
-    return { batchItemFailures: report.failures.map((itemIdentifier) => ({ itemIdentifier })) };
-  } finally {
-    metrics.publishStoredMetrics();
-  }
-};
+    try {
+      const report = await syncStreamBatch(sync, event.Records);
+      metrics.addMetric('StreamRecordsReceived', MetricUnit.Count, event.Records.length);
+      metrics.addMetric('StreamRecordsCounted', MetricUnit.Count, report.counted);
+      metrics.addMetric('StreamDuplicatesSkipped', MetricUnit.Count, report.duplicates);
+      metrics.addMetric('StreamRecordsFailed', MetricUnit.Count, report.failures.length);
+      metrics.addMetric('StreamInvalidRecords', MetricUnit.Count, report.invalid);
+      metrics.addMetric('SnapshotStaleMarks', MetricUnit.Count, report.staleMarks);
+      metrics.addMetric('SnapshotsStarted', MetricUnit.Count, report.snapshotsStarted);
+      if (report.failures.length > 0) {
+        logger.warn('Stream batch partially failed', {
+          records: event.Records.length,
+          failures: report.failures.length,
+          failedBots: report.failedBots,
+          invalid: report.invalid,
+        });
+      }
+      return { batchItemFailures: report.failures.map((itemIdentifier) => ({ itemIdentifier })) };
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+
+export const handler = makeStreamSyncHandler(streamDeps);

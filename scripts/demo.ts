@@ -4,16 +4,16 @@
  * pipeline would), waits until the stream pipeline has counted them and search is served from the Redis
  * snapshot, then runs a few searches and prints the top results and where they came from.
  *
- * The embeddings come from the deterministic development embedder (src/local/dev-embedder.ts): word
+ * The embeddings come from the deterministic development embedder (tools/local/dev-embedder.ts): word
  * overlap, not meaning, but enough for the results to make sense.
  */
-import '../src/local/quiet-sdk-notice';
+import '../tools/local/quiet-sdk-notice';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { UpsertDocumentMessage } from '../src/domain/ingestion-messages';
-import { DEV_EMBEDDING_DIMENSION, devEmbed } from '../src/local/dev-embedder';
-import type { DevStackInfo } from '../src/local/dev-stack';
+import { DEV_EMBEDDING_DIMENSION, devEmbed } from '../tools/local/dev-embedder';
+import type { DevStackInfo } from '../tools/local/dev-stack';
 import { DEMO_DOCS_DIR, loadDemoDocument } from './demo-corpus';
 
 const stateFile = join(__dirname, '..', '.local', 'dev.json');

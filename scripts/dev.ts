@@ -10,10 +10,11 @@
  *                                the next one (or DEV_DOCS_PORT): http://localhost:3001/docs
  *   npm run dev -- --no-http     no serverless-offline: DynamoDB Local, Redis and the stream pipeline only
  */
-import '../src/local/quiet-sdk-notice';
+import '../tools/local/quiet-sdk-notice';
 import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { type DevStackInfo, startDevStack } from '../src/local/dev-stack';
+import { parseArgs } from 'node:util';
+import { type DevStackInfo, startDevStack } from '../tools/local/dev-stack';
 
 /** DEV_STATE_FILE moves it (tests); `npm run demo` reads the default. */
 const stateFile = process.env.DEV_STATE_FILE ?? join(__dirname, '..', '.local', 'dev.json');
@@ -27,7 +28,8 @@ const log = (message: string) => {
 };
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--help')) {
+  const flags = parseFlags(process.argv.slice(2));
+  if (flags.help) {
     process.stdout.write(
       `${USAGE}\n  --fresh     delete the tables and stream checkpoints kept in ${dataDir} and start empty\n` +
         "  --port=N    the HTTP API's port (default 3000, or DEV_HTTP_PORT); the API docs take N+1\n" +
@@ -58,8 +60,6 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => shutdown('SIGHUP'));
   watchForOrphaning(() => shutdown('parent process exited'));
 
-  const flags = parseFlags(process.argv.slice(2));
-  // Read before the stack starts: it sets DYNAMODB_ENDPOINT for the in-process handler.
   const externalDynamoDb = process.env.DYNAMODB_ENDPOINT !== undefined;
   stack = await startDevStack({
     stateFile,
@@ -111,21 +111,31 @@ async function main(): Promise<void> {
   );
 }
 
-type Flags = { fresh: boolean; http: boolean; port: number };
+type Flags = { help: boolean; fresh: boolean; http: boolean; port: number };
 
 /** @throws Error naming an unknown flag or a bad port, with the usage. */
 function parseFlags(argv: string[]): Flags {
-  const flags: Flags = { fresh: false, http: true, port: Number(process.env.DEV_HTTP_PORT ?? 3000) };
-  for (const arg of argv) {
-    if (arg === '--fresh') flags.fresh = true;
-    else if (arg === '--no-http') flags.http = false;
-    else if (arg.startsWith('--port=')) flags.port = Number(arg.slice('--port='.length));
-    else throw new Error(`unknown flag ${arg}\n${USAGE}`);
+  let values: { help?: boolean; fresh?: boolean; 'no-http'?: boolean; port?: string };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        help: { type: 'boolean' },
+        fresh: { type: 'boolean' },
+        'no-http': { type: 'boolean' },
+        port: { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${USAGE}`);
   }
-  if (!Number.isInteger(flags.port) || flags.port < 1 || flags.port > 65_535) {
+  const port = Number(values.port ?? process.env.DEV_HTTP_PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
     throw new Error(`the HTTP port must be a number from 1 to 65535 (--port or DEV_HTTP_PORT)\n${USAGE}`);
   }
-  return flags;
+  return { help: values.help === true, fresh: values.fresh === true, http: values['no-http'] !== true, port };
 }
 
 function dataLine(data: DevStackInfo['data'], externalDynamoDb: boolean): string {

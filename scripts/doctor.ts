@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, NotFoundError } from '../src/errors';
 import type { BotReport, DoctorReport } from '../src/use-cases/run-doctor';
 import { runDoctor } from '../src/use-cases/run-doctor';
+import { closeBaseDeps } from '../src/wiring/base';
 import { doctorDeps, requireQueueUrl } from '../src/wiring/doctor';
 
 const USAGE = `usage: npm run doctor -- (--bot ID ... | --all) [--repair] [--replay-dead-letters [--dead-letters FILE]] [--json] [--settle-ms N]`;
@@ -179,8 +180,7 @@ async function main(): Promise<number> {
     progressBar(options.bots === 'all' && !options.json),
   );
   print(report, options, wiring.snapshotsSkipped);
-  wiring.base.redis?.disconnect();
-  wiring.base.dynamodb.destroy();
+  closeBaseDeps(wiring.base);
   if (report.errors.length > 0) return 2;
   return report.drifted > 0 ? 1 : 0;
 }

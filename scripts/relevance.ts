@@ -11,7 +11,7 @@ import { rankHybrid } from '../src/domain/hybrid-ranking';
 import { tokenise } from '../src/domain/keyword-text';
 import { cosineWithUnitQuery, normalise } from '../src/domain/scoring';
 import { Ranker } from '../src/domain/search-ranking';
-import { devEmbed } from '../src/local/dev-embedder';
+import { devEmbed } from '../tools/local/dev-embedder';
 import { loadDemoDocuments } from './demo-corpus';
 
 type Labelled = { query: string; kind: 'code' | 'natural'; relevant: string[] };

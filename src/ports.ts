@@ -276,3 +276,14 @@ export interface QdrantSource {
   /** Exact count of the collection's points, or of those whose payload `key` matches `value`. */
   count(match?: { key: string; value: string | number }): Promise<number>;
 }
+
+/**
+ * Where code reports what happened: a message and structured attributes. A Powertools `Logger`
+ * satisfies it as is; the local tools pass console-backed ones.
+ */
+export interface Log {
+  debug(message: string, ...attributes: Record<string, unknown>[]): void;
+  info(message: string, ...attributes: Record<string, unknown>[]): void;
+  warn(message: string, ...attributes: Record<string, unknown>[]): void;
+  error(message: string, ...attributes: Record<string, unknown>[]): void;
+}

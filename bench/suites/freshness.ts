@@ -14,7 +14,7 @@ const CHUNKS_PER_RUN = 1_000;
 const TIMEOUT_MS = 120_000;
 
 /**
- * Freshness through the local stream runner (src/local/stream-runner.ts, settings read from serverless.yml,
+ * Freshness through the local stream runner (tools/local/stream-runner.ts, settings read from serverless.yml,
  * the real handler): a bot with a current snapshot gets 1,000 new chunks through ChunkStore.put
  * (BatchWriteItem); the clock starts when the last BatchWrite returned and stops when BotCollections
  * (strongly consistent read) and the Redis snapshot both count them. The runner reads its own table, so

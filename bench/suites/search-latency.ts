@@ -5,8 +5,8 @@ import { codeSegmentKey, segmentKey, snapshotKeys } from '../../src/adapters/red
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createRedisClient } from '../../src/clients';
 import { QuantisedScanner } from '../../src/domain/quantised-scan';
-import { startRedisServer } from '../../src/local/stack';
 import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
+import { startRedisServer } from '../../tools/local/stack';
 import { type BenchContext, DIMENSION, type SizeContext } from '../context';
 import { count } from '../format';
 import { lancedbFlat } from '../methods/lancedb-flat';

@@ -1,8 +1,8 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { handler } from '../../handlers/stream-sync';
 import definitions from '../../infra/tables.json';
-import { createLambdaContext } from '../../src/local/lambda-context';
 import { baseDeps } from '../../src/wiring/base';
+import { createLambdaContext } from '../../tools/local/lambda-context';
 import { type BenchContext, CREATED_AT } from '../context';
 import { prefixOf, storedChunk } from '../data';
 import { itemSize, writeUnits } from '../item-size';

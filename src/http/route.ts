@@ -1,10 +1,13 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
 import type {
   APIGatewayProxyEventV2WithJWTAuthorizer,
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
+import type { AuthenticatedEvent } from '../auth/caller';
+import type { BotCollection } from '../domain/types';
+import type { Log } from '../ports';
 import { errorToResponse } from './error-response';
+import { botIdParameter } from './request';
 
 /** An HTTP API (v2 payload, JWT authorizer) Lambda handler. */
 export type HttpHandler = (
@@ -12,13 +15,16 @@ export type HttpHandler = (
   context?: Context,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
+type Event = APIGatewayProxyEventV2WithJWTAuthorizer;
+type Result = APIGatewayProxyStructuredResultV2;
+
 /**
  * Wraps a route's work so that every thrown error becomes its JSON error response (never an unhandled
  * rejection, never a stack trace in a body). `logger` is asked for lazily: wiring may read config on first use.
  */
 export function httpRoute(
-  logger: () => Pick<Logger, 'error'>,
-  serve: (event: APIGatewayProxyEventV2WithJWTAuthorizer) => Promise<APIGatewayProxyStructuredResultV2>,
+  logger: () => Pick<Log, 'error'>,
+  serve: (event: Event) => Promise<Result>,
 ): HttpHandler {
   return async (event) => {
     try {
@@ -37,4 +43,52 @@ export function httpRoute(
       });
     }
   };
+}
+
+/** What a bot route needs of its wiring: who calls, and whether they own the bot. */
+export type BotRouteDeps = {
+  logger: Pick<Log, 'error'>;
+  /** The caller's user id. @throws UnauthorizedError */
+  authenticate(event: AuthenticatedEvent): Promise<string>;
+  /** The bot's record when `userId` owns it. @throws NotFoundError, ForbiddenError */
+  ownedBot(botId: string, userId: string, options?: { allowDeleted?: boolean }): Promise<BotCollection>;
+};
+
+/**
+ * Who may call a bot route: the owner of an active bot, the owner even of a deleted one (reads, deletes:
+ * safe to repeat), or any authenticated caller (`PUT /bots/{botId}` creates or claims).
+ */
+export type BotAccess = 'owner' | 'owner-even-deleted' | 'caller';
+
+/** One request to a bot route, after the caller was authenticated and (unless `caller`) owns the bot. */
+export type BotRequest<D, A extends BotAccess> = {
+  event: Event;
+  deps: D;
+  userId: string;
+  botId: string;
+  bot: A extends 'caller' ? undefined : BotCollection;
+};
+
+/**
+ * A route under `/bots/{botId}`: builds (or reuses) its deps with `wiring`, authenticates the caller,
+ * checks the bot id and the caller's access, then serves. Every error becomes its JSON response.
+ */
+export function botRoute<D extends BotRouteDeps, A extends BotAccess>(
+  wiring: () => D,
+  access: A,
+  serve: (request: BotRequest<D, A>) => Promise<Result>,
+): HttpHandler {
+  return httpRoute(
+    () => wiring().logger,
+    async (event) => {
+      const deps = wiring();
+      const userId = await deps.authenticate(event);
+      const botId = botIdParameter(event);
+      const bot =
+        access === 'caller'
+          ? undefined
+          : await deps.ownedBot(botId, userId, { allowDeleted: access === 'owner-even-deleted' });
+      return serve({ event, deps, userId, botId, bot } as BotRequest<D, A>);
+    },
+  );
 }

@@ -1,3 +1,4 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SearchResult } from '../use-cases/search';
 
 /** The body of one search answer: `results`, or `groups` when the request grouped them. */
@@ -9,4 +10,19 @@ export function searchResponseBody(
   return result.groups === undefined
     ? { source: result.source, results: result.results }
     : { source: result.source, groups: result.groups };
+}
+
+/**
+ * Counts where a search was answered from. The snapshot hit rate is what tells whether the cache works
+ * (a low rate means rebuild churn).
+ */
+export function countSearchSource(
+  metrics: { addMetric(name: string, unit: typeof MetricUnit.Count, value: number): unknown },
+  result: Pick<SearchResult, 'source'>,
+): void {
+  metrics.addMetric(
+    result.source === 'snapshot' ? 'SearchFromSnapshot' : 'SearchFromDynamoDb',
+    MetricUnit.Count,
+    1,
+  );
 }

@@ -1,4 +1,5 @@
 import { NotFoundError } from '../errors';
+import { mapLimited } from '../machinery/pool';
 import { type BotDiagnosis, type DoctorDeps, diagnoseBot, type RepairOutcome, repairBot } from './doctor';
 import { type ReplayDeps, type ReplayReport, replayDeadLetters } from './replay-dead-letters';
 
@@ -55,29 +56,24 @@ export async function runDoctor(
   }
   let done = 0;
   progress(0, botIds.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < botIds.length) {
-      const botId = botIds[next++] as string;
-      try {
-        const diagnosis = await diagnoseBot(deps, botId);
-        const entry: BotReport = diagnosis;
-        if (diagnosis.drift) {
-          report.drifted += 1;
-          if (run.repair) {
-            entry.repair = await repairBot(deps, diagnosis);
-            if (entry.repair.deferred === 0) report.repaired += 1;
-          }
+  await mapLimited(botIds, run.concurrency ?? 4, async (botId) => {
+    try {
+      const diagnosis = await diagnoseBot(deps, botId);
+      const entry: BotReport = diagnosis;
+      if (diagnosis.drift) {
+        report.drifted += 1;
+        if (run.repair) {
+          entry.repair = await repairBot(deps, diagnosis);
+          if (entry.repair.deferred === 0) report.repaired += 1;
         }
-        report.bots.push(entry);
-      } catch (error) {
-        report.errors.push({ botId, error: error instanceof Error ? error.message : String(error) });
       }
-      done += 1;
-      progress(done, botIds.length);
+      report.bots.push(entry);
+    } catch (error) {
+      report.errors.push({ botId, error: error instanceof Error ? error.message : String(error) });
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, run.concurrency ?? 4) }, lane));
+    done += 1;
+    progress(done, botIds.length);
+  });
   report.bots.sort((a, b) => (a.botId < b.botId ? -1 : 1));
   return report;
 }

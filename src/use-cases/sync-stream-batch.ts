@@ -8,6 +8,7 @@ import {
   snapshotChangeOf,
 } from '../domain/stream-change';
 import { CacheUnavailableError, ValidationError } from '../errors';
+import { mapLimited } from '../machinery/pool';
 import type { BotCountsState, BotStats, ChunkStore, SnapshotChange, SnapshotStore } from '../ports';
 import { startSnapshot } from './start-snapshot';
 
@@ -114,7 +115,7 @@ export async function syncStreamBatch(
   }
 
   // A batch comes from one shard, in that shard's order; each item's changes are in order within it.
-  const outcomes = await mapWithConcurrency([...byBot], deps.concurrency ?? 8, ([botId, changes]) =>
+  const outcomes = await mapLimited([...byBot], deps.concurrency ?? 8, ([botId, changes]) =>
     syncBot(deps, botId, changes),
   );
   for (const outcome of outcomes) {
@@ -319,21 +320,4 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function now(deps: SyncStreamBatchDeps): string {
   return (deps.now?.() ?? new Date()).toISOString();
-}
-
-async function mapWithConcurrency<T, R>(
-  items: readonly T[],
-  limit: number,
-  worker: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(Math.max(1, limit), items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await worker(items[index] as T);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
 }

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, type MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type Redis from 'ioredis';
@@ -10,9 +10,15 @@ import { createDocumentClient, createDynamoDbClient, createRedisConnection } fro
 import { type Config, loadConfig } from '../config';
 import type { SnapshotStore } from '../ports';
 
+/** The part of Powertools `Metrics` the handlers use (it fits as is); the dev stack passes one that prints nothing. */
+export type MetricsSink = {
+  addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
+  publishStoredMetrics(): unknown;
+};
+
 /**
- * What every Lambda container builds once (module scope) and every entry point shares: the config, the
- * clients, the logger and metrics. Created on first use so that a test can set the environment first.
+ * What every entry point shares: the config, the clients, the logger and metrics. A Lambda container
+ * builds it once (`baseDeps()`); tools and tests build their own with `createBaseDeps(config)`.
  */
 export type BaseDeps = {
   config: Config;
@@ -23,29 +29,48 @@ export type BaseDeps = {
   /** The one circuit breaker of `redis`, shared by search and the stream handler; null without Redis. */
   redisBreaker: RedisCircuitBreaker | null;
   logger: Logger;
-  metrics: Metrics;
+  metrics: MetricsSink;
 };
 
-let base: BaseDeps | undefined;
-
-export function baseDeps(): BaseDeps {
-  if (base === undefined) {
-    const config = loadConfig();
-    const dynamodb = createDynamoDbClient(config);
-    const logger = new Logger({ serviceName: 'ddb-vector-sync' });
-    const redis = config.redisUrl === undefined ? null : createRedisConnection(config.redisUrl, logger);
-    base = {
-      config,
-      dynamodb,
-      documents: createDocumentClient(dynamodb),
-      redis: redis?.client ?? null,
-      redisBreaker: redis?.breaker ?? null,
-      logger,
-      metrics: new Metrics({ namespace: 'DdbVectorSync', serviceName: 'ddb-vector-sync' }),
-    };
-  }
-  return base;
+/** Builds the clients for `config`; `logger` and `metrics` default to Powertools' (configured by POWERTOOLS_*). */
+export function createBaseDeps(
+  config: Config,
+  options: { logger?: Logger; metrics?: MetricsSink } = {},
+): BaseDeps {
+  const dynamodb = createDynamoDbClient(config);
+  const logger = options.logger ?? new Logger({ serviceName: 'ddb-vector-sync' });
+  const redis = config.redisUrl === undefined ? null : createRedisConnection(config.redisUrl, logger);
+  return {
+    config,
+    dynamodb,
+    documents: createDocumentClient(dynamodb),
+    redis: redis?.client ?? null,
+    redisBreaker: redis?.breaker ?? null,
+    logger,
+    metrics: options.metrics ?? new Metrics({ namespace: 'DdbVectorSync', serviceName: 'ddb-vector-sync' }),
+  };
 }
+
+/** Closes the clients of deps built by a tool or test (a Lambda container never closes its own). */
+export function closeBaseDeps(base: BaseDeps): void {
+  base.redis?.disconnect();
+  base.dynamodb.destroy();
+}
+
+/** Builds `make()` on the first call and hands out the same value after: wiring once per container. */
+export function once<T>(make: () => T): () => T {
+  let built: { value: T } | undefined;
+  return () => {
+    built ??= { value: make() };
+    return built.value;
+  };
+}
+
+/**
+ * The Lambda container's dependencies, from the environment (`loadConfig()`), built on first use so
+ * that a configuration error becomes the handler's error response, not a failed cold start.
+ */
+export const baseDeps = once(() => createBaseDeps(loadConfig()));
 
 /** The Redis snapshot store behind the container's circuit breaker, or null without Redis. */
 export function guardedSnapshotStore(base: BaseDeps): SnapshotStore | null {

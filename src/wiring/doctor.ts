@@ -2,16 +2,16 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { JsonLinesDeadLetters, SqsDeadLetters } from '../adapters/dead-letters/sources';
-import { DynamoBotStats } from '../adapters/dynamodb/bot-stats';
-import { DynamoChunkStore } from '../adapters/dynamodb/chunk-store';
 import { DynamoCountsDoctorStore } from '../adapters/dynamodb/counts-doctor-store';
 import { DynamoStreamRangeReader } from '../adapters/dynamodb/stream-range-reader';
 import { RedisSnapshotStore } from '../adapters/redis/snapshot-store';
 import { ConfigError } from '../errors';
-import type { DeadLetterSource } from '../ports';
+import { withDeadline } from '../machinery/deadline';
+import type { DeadLetterSource, SnapshotStore } from '../ports';
 import type { DoctorDeps } from '../use-cases/doctor';
 import type { ReplayDeps } from '../use-cases/replay-dead-letters';
 import type { StreamLog } from '../use-cases/sync-stream-batch';
+import { botStatsOf, chunkStoreOf } from './adapters';
 import { type BaseDeps, baseDeps } from './base';
 
 export type DoctorWiring = {
@@ -23,14 +23,20 @@ export type DoctorWiring = {
   replay(source: { file: string } | { queueUrl: string }, log: StreamLog): ReplayDeps;
 };
 
+/** How long the doctor waits for Redis to answer before it checks counts only. */
+const REDIS_PING_TIMEOUT_MS = 2000;
+
 /**
- * Builds the doctor's dependencies from the environment (the handlers' configuration). Checks that the
+ * Builds the doctor's dependencies over `base` (default: the container's, from the environment, as the
+ * handlers have them). Checks that the
  * three tables exist first, so a wrong table name is one clear error instead of a failure per bot.
  * Redis is optional: without it (or when it does not answer within 2 s) counts are still checked.
  * @throws ConfigError naming a missing table
  */
-export async function doctorDeps(options: { settleMs?: number } = {}): Promise<DoctorWiring> {
-  const base = baseDeps();
+export async function doctorDeps(
+  options: { settleMs?: number } = {},
+  base: BaseDeps = baseDeps(),
+): Promise<DoctorWiring> {
   const { config, documents, dynamodb } = base;
   for (const table of [
     config.tables.vectorEmbeddings,
@@ -49,18 +55,19 @@ export async function doctorDeps(options: { settleMs?: number } = {}): Promise<D
     }
   }
   let snapshotsSkipped: string | undefined;
-  let snapshots: RedisSnapshotStore | null = null;
+  let snapshots: SnapshotStore | null = null;
   if (base.redis === null) {
     snapshotsSkipped = 'REDIS_URL is unset';
   } else {
     const redis = base.redis;
-    const answered = await Promise.race([
+    const answered = await withDeadline(
       redis.ping().then(
         () => true,
         () => false,
       ),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
-    ]);
+      REDIS_PING_TIMEOUT_MS,
+      () => false,
+    );
     if (answered) snapshots = new RedisSnapshotStore(redis, config.redisKeyPrefix);
     else snapshotsSkipped = `Redis at ${config.redisUrl?.replace(/\/\/[^@]*@/, '//***@')} did not answer`;
   }
@@ -70,10 +77,7 @@ export async function doctorDeps(options: { settleMs?: number } = {}): Promise<D
     botDocumentsTable: config.tables.botDocuments,
     defaultEmbeddingDimension: config.defaultEmbeddingDimension,
   });
-  const chunks = new DynamoChunkStore(documents, {
-    table: config.tables.vectorEmbeddings,
-    embeddingEncoding: config.embeddingEncoding,
-  });
+  const chunks = chunkStoreOf(base);
   const doctor: DoctorDeps = {
     store,
     chunks,
@@ -102,12 +106,7 @@ export async function doctorDeps(options: { settleMs?: number } = {}): Promise<D
         source: letters,
         stream: new DynamoStreamRangeReader(streams, config.region),
         sync: {
-          stats: new DynamoBotStats(documents, {
-            botCollectionsTable: config.tables.botCollections,
-            botDocumentsTable: config.tables.botDocuments,
-            streamClaimsTable: config.tables.streamClaims,
-            defaultEmbeddingDimension: config.defaultEmbeddingDimension,
-          }),
+          stats: botStatsOf(base),
           snapshots,
           log,
           defaultEmbeddingDimension: config.defaultEmbeddingDimension,

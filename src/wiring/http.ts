@@ -1,67 +1,71 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDocumentCatalog } from '../adapters/dynamodb/document-catalog';
+import { type DocumentPage, DynamoDocumentCatalog } from '../adapters/dynamodb/document-catalog';
 import { type AuthenticatedEvent, authenticate } from '../auth/caller';
-import type { Config } from '../config';
+import type { PutBotRequest } from '../domain/bot-request';
 import { ScoreBuffer } from '../domain/scoring';
+import type { BotCollection } from '../domain/types';
+import { requireOwnedBot } from '../use-cases/authorize-bot';
+import { putBot } from '../use-cases/put-bot';
 import { makeSearch, type Search } from '../use-cases/search';
 import { SnapshotCache } from '../use-cases/snapshot-cache';
-import { baseDeps, guardedSnapshotStore } from './base';
+import { type BaseDeps, baseDeps, guardedSnapshotStore, type MetricsSink, once } from './base';
 import { searchKernel } from './search-kernel';
-import { type WriteDeps, writeDeps } from './write-path';
+import { createWriteDeps, type WriteDeps } from './write-path';
 
-/** What the HTTP handlers use: the write path's adapters and use cases, plus search and listing. */
-export type HttpDeps = Pick<
-  WriteDeps,
-  'bots' | 'chunks' | 'upsertDocument' | 'deleteDocument' | 'deleteBot'
-> & {
-  config: Config;
+/**
+ * What the HTTP handlers use: every use case as a function over the wired ports (one calling style:
+ * `deps.useCase(...)`), plus the logger and metrics.
+ */
+export type HttpDeps = Pick<WriteDeps, 'upsertDocument' | 'deleteDocument' | 'deleteBot'> & {
   logger: Logger;
-  metrics: Metrics;
+  metrics: MetricsSink;
   /** The caller's user id (token subject). @throws UnauthorizedError */
   authenticate: (event: AuthenticatedEvent) => Promise<string>;
-  documents: DynamoDocumentCatalog;
+  /** See `requireOwnedBot`. @throws NotFoundError, ForbiddenError */
+  ownedBot: (botId: string, userId: string, options?: { allowDeleted?: boolean }) => Promise<BotCollection>;
+  /** See `putBot` (new bots take the configured default dimension). */
+  putBot: (
+    botId: string,
+    userId: string,
+    request: PutBotRequest,
+  ) => Promise<{ bot: BotCollection; created: boolean }>;
+  /** One page of the bot's documents in filename order. @throws ValidationError (cursor, limit) */
+  listDocuments: (botId: string, page: { limit?: number; cursor?: string }) => Promise<DocumentPage>;
   search: Search;
 };
 
-let deps: HttpDeps | undefined;
-
 /**
- * The HTTP API's dependencies over `baseDeps()`, built once per container. The snapshot cache lives here,
- * at module scope, so a warm container keeps decoded snapshots between requests (every use is checked
- * against the version in Redis first).
+ * The HTTP API's dependencies over `base`. The snapshot cache lives in them, so a container that keeps
+ * them (module scope) keeps decoded snapshots between requests (every use is checked against the
+ * version in Redis first).
  */
-export function httpDeps(): HttpDeps {
-  if (deps === undefined) {
-    const base = baseDeps();
-    const write = writeDeps();
-    const snapshots = guardedSnapshotStore(base);
-    deps = {
+export function createHttpDeps(base: BaseDeps): HttpDeps {
+  const { config } = base;
+  const write = createWriteDeps(base);
+  const snapshots = guardedSnapshotStore(base);
+  const catalog = new DynamoDocumentCatalog(base.documents, config.tables.botDocuments);
+  return {
+    upsertDocument: write.upsertDocument,
+    deleteDocument: write.deleteDocument,
+    deleteBot: write.deleteBot,
+    logger: base.logger,
+    metrics: base.metrics,
+    authenticate: (event) => authenticate(event, config.auth),
+    ownedBot: (botId, userId, options) => requireOwnedBot(write.bots, botId, userId, options),
+    putBot: (botId, userId, request) =>
+      putBot(write.bots, botId, userId, request, config.defaultEmbeddingDimension),
+    listDocuments: (botId, page) => catalog.list(botId, page),
+    search: makeSearch({
       bots: write.bots,
       chunks: write.chunks,
-      upsertDocument: write.upsertDocument,
-      deleteDocument: write.deleteDocument,
-      deleteBot: write.deleteBot,
-      config: base.config,
+      snapshots,
+      cache: snapshots === null ? null : new SnapshotCache(snapshots),
+      scores: new ScoreBuffer(),
+      kernel: searchKernel(base.logger, base.metrics),
       logger: base.logger,
-      metrics: base.metrics,
-      authenticate: (event) => authenticate(event, base.config.auth),
-      documents: new DynamoDocumentCatalog(base.documents, base.config.tables.botDocuments),
-      search: makeSearch({
-        bots: write.bots,
-        chunks: write.chunks,
-        snapshots,
-        cache: snapshots === null ? null : new SnapshotCache(snapshots),
-        scores: new ScoreBuffer(),
-        kernel: searchKernel(base.logger, base.metrics),
-        logger: base.logger,
-      }),
-    };
-  }
-  return deps;
+    }),
+  };
 }
 
-/** The logger, for reporting an error even when building the other dependencies failed. */
-export function httpLogger(): Pick<Logger, 'error'> {
-  return baseDeps().logger;
-}
+/** The container's, built once from the environment. */
+export const httpDeps = once(() => createHttpDeps(baseDeps()));

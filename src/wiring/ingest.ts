@@ -1,25 +1,26 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { IngestionMessage } from '../domain/ingestion-messages';
 import { type IngestResult, ingestMessage } from '../use-cases/ingest-message';
-import { baseDeps } from './base';
-import { writeDeps } from './write-path';
+import { type BaseDeps, baseDeps, type MetricsSink, once } from './base';
+import { createWriteDeps } from './write-path';
 
-/** What handlers/sqs-ingest.ts uses; built once per container. */
+/** What handlers/sqs-ingest.ts uses. */
 export type IngestHandlerDeps = {
   logger: Logger;
-  metrics: Metrics;
+  metrics: MetricsSink;
   /** Applies one parsed message (see `ingestMessage`). */
   ingest: (message: IngestionMessage) => Promise<IngestResult>;
 };
 
-let deps: IngestHandlerDeps | undefined;
-
-export function ingestDeps(): IngestHandlerDeps {
-  if (deps === undefined) {
-    const write = writeDeps();
-    const { logger, metrics } = baseDeps();
-    deps = { logger, metrics, ingest: (message) => ingestMessage(write.ingest, message) };
-  }
-  return deps;
+/** The ingestion handler's dependencies over `base`. */
+export function createIngestDeps(base: BaseDeps): IngestHandlerDeps {
+  const write = createWriteDeps(base);
+  return {
+    logger: base.logger,
+    metrics: base.metrics,
+    ingest: (message) => ingestMessage(write.ingest, message),
+  };
 }
+
+/** The container's, built once from the environment. */
+export const ingestDeps = once(() => createIngestDeps(baseDeps()));

@@ -1,8 +1,8 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { loadUsearchInt8Scan, type NativeScanLoad } from '../adapters/native/usearch-scan';
 import { QuantisedScanner } from '../domain/quantised-scan';
 import type { TopKKernel } from '../domain/scoring';
+import type { Log } from '../ports';
 
 /** The metric counted once per container whose native scan is unavailable (search then uses JS). */
 export const PORTABLE_SCORING_METRIC = 'SearchNativeScanUnavailable';
@@ -19,7 +19,7 @@ export type SearchKernel = TopKKernel & { scanner(): QuantisedScanner };
  * @param load the loader (tests pass one that fails).
  */
 export function searchKernel(
-  logger: Pick<Logger, 'error'>,
+  logger: Pick<Log, 'error'>,
   metrics: { addMetric(name: string, unit: typeof MetricUnit.Count, value: number): unknown },
   load: () => NativeScanLoad = loadUsearchInt8Scan,
 ): SearchKernel {

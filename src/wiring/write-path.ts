@@ -1,22 +1,22 @@
-import { DynamoBotRegistry } from '../adapters/dynamodb/bot-registry';
-import { DynamoChunkStore } from '../adapters/dynamodb/chunk-store';
 import { DynamoDocumentLeases } from '../adapters/dynamodb/document-leases';
 import type {
   DeleteBotMessage,
   DeleteDocumentMessage,
   UpsertDocumentMessage,
 } from '../domain/ingestion-messages';
+import type { BotRegistry, ChunkStore } from '../ports';
 import { type DeleteBotResult, deleteBot } from '../use-cases/delete-bot';
 import { type DeleteDocumentResult, deleteDocument } from '../use-cases/delete-document';
 import { DEFAULT_LEASE_POLICY } from '../use-cases/document-lease';
 import type { IngestDeps } from '../use-cases/ingest-message';
 import { type UpsertDocumentResult, upsertDocument } from '../use-cases/upsert-document';
-import { baseDeps } from './base';
+import { botRegistryOf, chunkStoreOf } from './adapters';
+import type { BaseDeps } from './base';
 
 /** The write path's adapters and use cases, shared by the ingestion handler and the HTTP API. */
 export type WriteDeps = {
-  bots: DynamoBotRegistry;
-  chunks: DynamoChunkStore;
+  bots: BotRegistry;
+  chunks: ChunkStore;
   /** See `upsertDocument` (HTTP: waits at most 5 s for another write of the document). */
   upsertDocument: (message: UpsertDocumentMessage) => Promise<UpsertDocumentResult>;
   /** See `deleteDocument`. */
@@ -29,45 +29,34 @@ export type WriteDeps = {
   ingest: IngestDeps;
 };
 
-let deps: WriteDeps | undefined;
-
 /** How long an HTTP write waits for another write of the same document before answering 409. */
 const HTTP_LEASE_WAIT_MS = 5000;
 
-/** Built once per container over `baseDeps()`. */
-export function writeDeps(): WriteDeps {
-  if (deps === undefined) {
-    const { config, documents } = baseDeps();
-    const chunks = new DynamoChunkStore(documents, {
-      table: config.tables.vectorEmbeddings,
-      embeddingEncoding: config.embeddingEncoding,
-    });
-    const bots = new DynamoBotRegistry(documents, {
-      table: config.tables.botCollections,
-      defaultEmbeddingDimension: config.defaultEmbeddingDimension,
-    });
-    const ingest: IngestDeps = {
-      chunks,
-      bots,
-      leases: new DynamoDocumentLeases(documents, config.tables.documentLeases),
-      defaultEmbeddingDimension: config.defaultEmbeddingDimension,
-      embeddingEncoding: config.embeddingEncoding,
-    };
-    // A caller waiting on a 29 s HTTP request gets a 409 with Retry-After sooner than a queue consumer,
-    // which waits longer for the other writer (a failed SQS record is only retried after the visibility
-    // timeout).
-    const direct: IngestDeps = {
-      ...ingest,
-      leasePolicy: { ...DEFAULT_LEASE_POLICY, waitMs: HTTP_LEASE_WAIT_MS },
-    };
-    deps = {
-      bots,
-      chunks,
-      ingest,
-      upsertDocument: (message) => upsertDocument(direct, message),
-      deleteDocument: (message) => deleteDocument(direct, message),
-      deleteBot: (message) => deleteBot(ingest, message),
-    };
-  }
-  return deps;
+/** The write path over `base`'s DynamoDB client and configuration. */
+export function createWriteDeps(base: Pick<BaseDeps, 'config' | 'documents'>): WriteDeps {
+  const { config, documents } = base;
+  const chunks = chunkStoreOf(base);
+  const bots = botRegistryOf(base);
+  const ingest: IngestDeps = {
+    chunks,
+    bots,
+    leases: new DynamoDocumentLeases(documents, config.tables.documentLeases),
+    defaultEmbeddingDimension: config.defaultEmbeddingDimension,
+    embeddingEncoding: config.embeddingEncoding,
+  };
+  // A caller waiting on a 29 s HTTP request gets a 409 with Retry-After sooner than a queue consumer,
+  // which waits longer for the other writer (a failed SQS record is only retried after the visibility
+  // timeout).
+  const direct: IngestDeps = {
+    ...ingest,
+    leasePolicy: { ...DEFAULT_LEASE_POLICY, waitMs: HTTP_LEASE_WAIT_MS },
+  };
+  return {
+    bots,
+    chunks,
+    ingest,
+    upsertDocument: (message) => upsertDocument(direct, message),
+    deleteDocument: (message) => deleteDocument(direct, message),
+    deleteBot: (message) => deleteBot(ingest, message),
+  };
 }

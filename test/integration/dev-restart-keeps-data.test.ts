@@ -8,7 +8,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoBotRegistry } from '../../src/adapters/dynamodb/bot-registry';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import type { StoredChunk } from '../../src/domain/types';
-import type { DevStackInfo } from '../../src/local/dev-stack';
+import type { DevStackInfo } from '../../tools/local/dev-stack';
 
 /**
  * `npm run dev` (scripts/dev.ts, without serverless-offline: --no-http) started, fed, stopped with

@@ -9,21 +9,20 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse } from 'aws-lambda';
 import type Redis from 'ioredis';
-import { handler as doctorHandler } from '../../handlers/doctor';
-import { handler } from '../../handlers/stream-sync';
+import { makeDoctorHandler } from '../../handlers/doctor';
 import { DynamoBotRegistry } from '../../src/adapters/dynamodb/bot-registry';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createDocumentClient, createDynamoDbClient, createRedisClient } from '../../src/clients';
 import { type Config, loadConfig } from '../../src/config';
 import type { StoredChunk } from '../../src/domain/types';
-import { type StreamHandler, StreamRunner, type StreamRunnerLog } from '../../src/local/stream-runner';
 import { ensureTables } from '../../src/tables/definition';
 import { runDoctor } from '../../src/use-cases/run-doctor';
-import { baseDeps } from '../../src/wiring/base';
 import { type DoctorWiring, doctorDeps } from '../../src/wiring/doctor';
+import { type StreamHandler, StreamRunner, type StreamRunnerLog } from '../../tools/local/stream-runner';
 import { lambdaContext } from '../fixtures/lambda-context';
 import { rng } from '../fixtures/random';
+import { wireHandlers } from '../fixtures/wired-handlers';
 
 /**
  * The doctor against DynamoDB Local and Redis, on its own tables: drift injected by hand (a count, a
@@ -54,6 +53,16 @@ let redis: Redis;
 let snapshots: RedisSnapshotStore;
 let runner: StreamRunner;
 let wiring: DoctorWiring;
+/** The handlers over this file's tables, with their own clients. */
+let wired: ReturnType<typeof wireHandlers>;
+/** This file's tables, as the doctor CLI (a child process) reads them from its environment. */
+const tableEnv = {
+  TABLE_VECTOR_EMBEDDINGS: tables.vectorEmbeddings,
+  TABLE_BOT_COLLECTIONS: tables.botCollections,
+  TABLE_BOT_DOCUMENTS: tables.botDocuments,
+  TABLE_STREAM_CLAIMS: tables.streamClaims,
+  EMBEDDING_ENCODING: 'binary',
+};
 let dir: string;
 let failureFile: string;
 
@@ -61,7 +70,7 @@ let failureFile: string;
 const losing: StreamHandler = async (event, context) => {
   const lost = event.Records.filter((r) => r.dynamodb?.Keys?.chunk_id?.S?.startsWith('lost'));
   const passed = event.Records.filter((r) => !lost.includes(r));
-  const response = (await handler({ Records: passed }, context)) as DynamoDBBatchResponse;
+  const response = (await wired.streamSync({ Records: passed }, context)) as DynamoDBBatchResponse;
   return {
     batchItemFailures: [
       ...response.batchItemFailures,
@@ -71,12 +80,8 @@ const losing: StreamHandler = async (event, context) => {
 };
 
 beforeAll(async () => {
-  process.env.TABLE_VECTOR_EMBEDDINGS = tables.vectorEmbeddings;
-  process.env.TABLE_BOT_COLLECTIONS = tables.botCollections;
-  process.env.TABLE_BOT_DOCUMENTS = tables.botDocuments;
-  process.env.TABLE_STREAM_CLAIMS = tables.streamClaims;
-  process.env.EMBEDDING_ENCODING = 'binary';
-  config = loadConfig(process.env);
+  config = loadConfig({ ...process.env, ...tableEnv });
+  wired = wireHandlers(config);
   dynamodb = createDynamoDbClient(config);
   documents = createDocumentClient(dynamodb);
   await ensureTables(dynamodb, config.tables);
@@ -117,13 +122,13 @@ beforeAll(async () => {
     retryDelayMs: { base: 5, max: 20 },
   });
   await runner.start();
-  wiring = await doctorDeps({ settleMs: 1500 });
+  wiring = await doctorDeps({ settleMs: 1500 }, wired.base);
 });
 
 afterAll(async () => {
   await runner?.stop();
   redis?.disconnect();
-  baseDeps().redis?.disconnect();
+  wired?.close();
   for (const table of Object.values(tables)) {
     await dynamodb.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
   }
@@ -169,7 +174,7 @@ async function cli(args: string[], env: Record<string, string> = {}) {
   try {
     const { stdout, stderr } = await run('npx', ['tsx', 'scripts/doctor.ts', ...args], {
       cwd: root,
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...tableEnv, ...env },
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -281,6 +286,10 @@ describe('npm run doctor', () => {
       }),
     );
     const input = { bots: [botId], repair: true, replayDeadLetters: false };
+    const doctorHandler = makeDoctorHandler({
+      wiring: () => doctorDeps({}, wired.base),
+      deadLetterQueueUrl: () => undefined,
+    });
     expect(await doctorHandler(input, lambdaContext())).toMatchObject({
       bots: 1,
       drifted: 1,

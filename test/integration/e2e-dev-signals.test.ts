@@ -2,7 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DevStackInfo } from '../../src/local/dev-stack';
+import type { DevStackInfo } from '../../tools/local/dev-stack';
 
 /**
  * `npm run dev` exactly as a developer runs it, with its own DynamoDB Local and redis-server, then

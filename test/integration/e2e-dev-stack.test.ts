@@ -4,8 +4,8 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { signDevToken } from '../../src/auth';
 import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
-import { devEmbed } from '../../src/local/dev-embedder';
-import { type DevStack, startDevStack } from '../../src/local/dev-stack';
+import { devEmbed } from '../../tools/local/dev-embedder';
+import { type DevStack, startDevStack } from '../../tools/local/dev-stack';
 
 /**
  * The running system as a client sees it: the stack `npm run dev` starts (serverless-offline with the

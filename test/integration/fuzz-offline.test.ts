@@ -3,7 +3,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import fc from 'fast-check';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
-import { type DevStack, startDevStack } from '../../src/local/dev-stack';
+import { type DevStack, startDevStack } from '../../tools/local/dev-stack';
 import { type BadMessage, badIngestionMessage } from '../fixtures/bad-ingestion';
 import {
   type BadRequest,

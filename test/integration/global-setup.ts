@@ -1,7 +1,7 @@
 import { createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
-import { startLocalStack } from '../../src/local/stack';
 import { ensureTables } from '../../src/tables/definition';
+import { startLocalStack } from '../../tools/local/stack';
 
 /**
  * Starts DynamoDB Local and a private redis-server once for all integration tests (or uses

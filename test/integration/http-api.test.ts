@@ -2,24 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { handler as deleteBot } from '../../handlers/http-delete-bot';
-import { handler as deleteDocument } from '../../handlers/http-delete-document';
-import { handler as getBot } from '../../handlers/http-get-bot';
-import { handler as listDocuments } from '../../handlers/http-list-documents';
-import { handler as putBot } from '../../handlers/http-put-bot';
-import { handler as search } from '../../handlers/http-search';
-import { handler as upsertDocument } from '../../handlers/http-upsert-document';
-import { handler as streamSync } from '../../handlers/stream-sync';
 import { signDevToken } from '../../src/auth/dev-token';
 import { createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
 import type { HttpHandler } from '../../src/http/route';
-import { StreamRunner, type StreamRunnerLog } from '../../src/local/stream-runner';
 import { ensureTables } from '../../src/tables/definition';
-import { baseDeps } from '../../src/wiring/base';
+import { StreamRunner, type StreamRunnerLog } from '../../tools/local/stream-runner';
 import { type HttpRequest, httpEvent } from '../fixtures/http-events';
 import { loadOpenApi, responseProblems } from '../fixtures/openapi';
 import { randomVector, rng } from '../fixtures/search-world';
+import { wireHandlers } from '../fixtures/wired-handlers';
 
 jest.setTimeout(120_000);
 
@@ -38,15 +30,19 @@ const tables = {
 const DIM = 8;
 const quiet: StreamRunnerLog = { debug() {}, info() {}, warn() {}, error() {} };
 const openapi = loadOpenApi();
-const handlers: Record<string, HttpHandler> = {
-  'PUT /bots/{botId}': putBot,
-  'GET /bots/{botId}': getBot,
-  'DELETE /bots/{botId}': deleteBot,
-  'POST /bots/{botId}/search': search,
-  'GET /bots/{botId}/documents': listDocuments,
-  'POST /bots/{botId}/documents': upsertDocument,
-  'DELETE /bots/{botId}/documents': deleteDocument,
-};
+/** The handlers built from their factories over this file's config (no environment variables set). */
+const config = loadConfig({
+  ...process.env,
+  AUTH_MODE: 'local-key',
+  LOCAL_JWT_SECRET: secret,
+  TABLE_VECTOR_EMBEDDINGS: tables.vectorEmbeddings,
+  TABLE_BOT_COLLECTIONS: tables.botCollections,
+  TABLE_BOT_DOCUMENTS: tables.botDocuments,
+  EMBEDDING_ENCODING: 'binary',
+});
+const wired = wireHandlers(config);
+const { 'POST /bots/{botId}/search/batch': _batch, ...routes } = wired.http;
+const handlers: Record<string, HttpHandler> = routes;
 
 let dynamodb: DynamoDBClient;
 let streams: DynamoDBStreamsClient;
@@ -55,13 +51,6 @@ let alice: string;
 let bob: string;
 
 beforeAll(async () => {
-  process.env.AUTH_MODE = 'local-key';
-  process.env.LOCAL_JWT_SECRET = secret;
-  process.env.TABLE_VECTOR_EMBEDDINGS = tables.vectorEmbeddings;
-  process.env.TABLE_BOT_COLLECTIONS = tables.botCollections;
-  process.env.TABLE_BOT_DOCUMENTS = tables.botDocuments;
-  process.env.EMBEDDING_ENCODING = 'binary';
-  const config = loadConfig(process.env);
   dynamodb = createDynamoDbClient(config);
   await ensureTables(dynamodb, config.tables);
   streams = new DynamoDBStreamsClient({
@@ -73,7 +62,7 @@ beforeAll(async () => {
     streamsClient: streams,
     dynamodbClient: dynamodb,
     tableName: tables.vectorEmbeddings,
-    handler: streamSync,
+    handler: wired.streamSync,
     functionName: `http-api-${suffix}`,
     settings: { batchSize: 100, maximumBatchingWindow: 0, functionResponseType: 'ReportBatchItemFailures' },
     log: quiet,
@@ -87,7 +76,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await runner?.stop();
-  baseDeps().redis?.disconnect();
+  wired.close();
   for (const table of Object.values(tables)) {
     await dynamodb.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
   }

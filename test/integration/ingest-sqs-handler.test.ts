@@ -1,30 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { type DirectIngestSummary, handler } from '../../handlers/sqs-ingest';
+import type { DirectIngestSummary } from '../../handlers/sqs-ingest';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
 import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
-import { baseDeps } from '../../src/wiring/base';
 import { lambdaContext } from '../fixtures/lambda-context';
 import { sqsEvent } from '../fixtures/sqs-events';
+import { wireHandlers } from '../fixtures/wired-handlers';
 
-// Read when the handler builds its dependencies on first use, after this file has been loaded.
-process.env.DEFAULT_EMBEDDING_DIMENSION = '8';
-process.env.EMBEDDING_ENCODING = 'binary';
-process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-
-const config = loadConfig();
+const config = loadConfig({ ...process.env, DEFAULT_EMBEDDING_DIMENSION: '8', EMBEDDING_ENCODING: 'binary' });
+/** handlers/sqs-ingest.ts's handler, built from its factory over this config (silent logger and metrics). */
+const wired = wireHandlers(config);
+const handler = wired.ingest;
 const dynamodb = createDynamoDbClient(config);
 const documents = createDocumentClient(dynamodb);
 
 afterAll(async () => {
   dynamodb.destroy();
-  // The handler's container-scope clients: close them so the worker can exit.
-  const base = baseDeps();
-  base.dynamodb.destroy();
-  await base.redis?.quit();
+  wired.close();
 });
 
 function upsert(botId: string, filename: string, chunkCount: number, dimension = 8): UpsertDocumentMessage {

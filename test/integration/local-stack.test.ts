@@ -2,8 +2,8 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import Redis from 'ioredis';
 import { createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
-import { startRedisServer } from '../../src/local/stack';
 import { ensureTables } from '../../src/tables/definition';
+import { startRedisServer } from '../../tools/local/stack';
 
 describe('embedded local stack', () => {
   const config = loadConfig(process.env);

@@ -1,17 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { handler as search } from '../../handlers/http-search';
-import { handler as searchBatch } from '../../handlers/http-search-batch';
 import { DynamoBotRegistry } from '../../src/adapters/dynamodb/bot-registry';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { signDevToken } from '../../src/auth/dev-token';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
 import type { HttpHandler } from '../../src/http/route';
-import { baseDeps } from '../../src/wiring/base';
 import { httpEvent } from '../fixtures/http-events';
 import { loadOpenApi, responseProblems } from '../fixtures/openapi';
 import { randomChunks, randomVector, rng } from '../fixtures/search-world';
+import { wireHandlers } from '../fixtures/wired-handlers';
 
 /** POST /bots/{botId}/search/batch through its handler: each answer is the single search's answer. */
 const secret = 'search-batch-test-key-long-enough-32+';
@@ -21,6 +19,11 @@ const botId = `batch-${randomUUID()}`;
 const owner = `user-${randomUUID()}`;
 let token: string;
 let dynamodb: ReturnType<typeof createDynamoDbClient>;
+/** The handlers built from their factories over this file's config (no environment variables set). */
+const config = loadConfig({ ...process.env, AUTH_MODE: 'local-key', LOCAL_JWT_SECRET: secret });
+const wired = wireHandlers(config);
+const search = wired.http['POST /bots/{botId}/search'];
+const searchBatch = wired.http['POST /bots/{botId}/search/batch'];
 
 async function call(handler: HttpHandler, route: string, body: unknown, as = token) {
   const response = (await handler(
@@ -33,9 +36,6 @@ async function call(handler: HttpHandler, route: string, body: unknown, as = tok
 }
 
 beforeAll(async () => {
-  process.env.AUTH_MODE = 'local-key';
-  process.env.LOCAL_JWT_SECRET = secret;
-  const config = loadConfig(process.env);
   dynamodb = createDynamoDbClient(config);
   const documents = createDocumentClient(dynamodb);
   const bots = new DynamoBotRegistry(documents, {
@@ -52,9 +52,7 @@ beforeAll(async () => {
 });
 afterAll(() => {
   dynamodb.destroy();
-  // The handlers' per-container clients.
-  baseDeps().redis?.disconnect();
-  baseDeps().dynamodb.destroy();
+  wired.close();
 });
 
 describe('POST /bots/{botId}/search/batch', () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createRedisClient } from '../../src/clients';
-import { type LocalService, startRedisServer } from '../../src/local/stack';
+import { type LocalService, startRedisServer } from '../../tools/local/stack';
 import { randomChunks, randomVector, rng, type SearchWorld, searchWorld } from '../fixtures/search-world';
 import { waitUntil } from '../fixtures/wait';
 

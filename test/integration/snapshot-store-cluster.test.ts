@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis, { Cluster } from 'ioredis';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
-import { findFreePort } from '../../src/local/stack';
 import type { ScanSnapshot, Snapshot } from '../../src/ports';
+import { findFreePort } from '../../tools/local/stack';
 import {
   chunk,
   contentOf,

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
-import { type LocalService, startRedisServer } from '../../src/local/stack';
 import type { SnapshotChange } from '../../src/ports';
+import { type LocalService, startRedisServer } from '../../tools/local/stack';
 import { chunk, publishSnapshot, upsertOf, vectorBytes, vectorFor } from '../fixtures/snapshot-chunks';
 
 // A private redis-server: INFO counters are server-wide, and other test files share the global one.

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import type { StoredChunk } from '../../src/domain/types';
-import { type LocalService, startRedisServer } from '../../src/local/stack';
 import type { Snapshot, SnapshotChange } from '../../src/ports';
+import { type LocalService, startRedisServer } from '../../tools/local/stack';
 import {
   chunk,
   contentOf,

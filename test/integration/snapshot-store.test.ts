@@ -19,9 +19,6 @@ import {
 
 const PREFIX = 'vs-test';
 
-// The project-level testTimeout is not applied by jest to projects; large snapshots need more than 5 s here.
-jest.setTimeout(120_000);
-
 const redis = new Redis(process.env.REDIS_URL as string);
 const store = new RedisSnapshotStore(redis, PREFIX);
 afterAll(() => redis.quit());

@@ -23,7 +23,8 @@ import { parse } from 'yaml';
 import { createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
 import { DrainTimeoutError } from '../../src/errors';
-import type { OnFailureRecord } from '../../src/local/on-failure-destination';
+import { createTableInput } from '../../src/tables/definition';
+import type { OnFailureRecord } from '../../tools/local/on-failure-destination';
 import {
   type FailedBatch,
   FileCheckpointStore,
@@ -32,9 +33,8 @@ import {
   StreamRunner,
   type StreamRunnerLog,
   type StreamRunnerOptions,
-} from '../../src/local/stream-runner';
-import type { StreamSettings } from '../../src/local/stream-settings';
-import { createTableInput } from '../../src/tables/definition';
+} from '../../tools/local/stream-runner';
+import type { StreamSettings } from '../../tools/local/stream-settings';
 
 jest.setTimeout(60_000);
 

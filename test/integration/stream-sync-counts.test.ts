@@ -1,17 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { handler } from '../../handlers/stream-sync';
 import { DynamoBotStats } from '../../src/adapters/dynamodb/bot-stats';
 import { DynamoDocumentCatalog } from '../../src/adapters/dynamodb/document-catalog';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
 import { type StreamLog, syncStreamBatch } from '../../src/use-cases/sync-stream-batch';
-import { baseDeps } from '../../src/wiring/base';
 import { lambdaContext } from '../fixtures/lambda-context';
 import { type ChunkItem, chunkItem, StreamEventFactory, streamEvent } from '../fixtures/stream-events';
+import { wireHandlers } from '../fixtures/wired-handlers';
 
 const config = loadConfig(process.env);
+/** handlers/stream-sync.ts's handler over this test's config (its own clients). */
+const wired = wireHandlers(config);
+const handler = wired.streamSync;
 const dynamodb = createDynamoDbClient(config);
 const documents = createDocumentClient(dynamodb);
 const catalog = new DynamoDocumentCatalog(documents, config.tables.botDocuments);
@@ -19,7 +21,7 @@ const quietLog: StreamLog = { warn: () => {}, error: () => {} };
 
 afterAll(() => {
   dynamodb.destroy();
-  baseDeps().redis?.disconnect();
+  wired.close();
 });
 
 const newBot = () => `bot-${randomUUID()}`;

@@ -1,12 +1,12 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { handler } from '../../handlers/stream-sync';
 import type { StoredChunk } from '../../src/domain/types';
-import type { FailedBatch, StreamHandler } from '../../src/local/stream-runner';
-import { keyText, stableHash, VirtualShardedStream } from '../../src/local/virtual-shards';
+import type { FailedBatch, StreamHandler } from '../../tools/local/stream-runner';
+import { keyText, stableHash, VirtualShardedStream } from '../../tools/local/virtual-shards';
 import {
   chunkStore,
   documents,
   expectMatchesTable,
+  handler,
   makeChunk,
   multiShardView,
   rebuildSnapshot,

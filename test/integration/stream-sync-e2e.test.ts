@@ -1,11 +1,11 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { handler } from '../../handlers/stream-sync';
-import type { FailedBatch } from '../../src/local/stream-runner';
+import type { FailedBatch } from '../../tools/local/stream-runner';
 import {
   catalog,
   chunkStore,
   documents,
   expectMatchesTable,
+  handler,
   makeChunk,
   rebuildSnapshot,
   registerBot,

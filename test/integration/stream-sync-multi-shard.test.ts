@@ -2,19 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import Redis from 'ioredis';
-import { handler } from '../../handlers/stream-sync';
 import { DynamoDocumentCatalog } from '../../src/adapters/dynamodb/document-catalog';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
 import { decodeEmbedding } from '../../src/domain/embedding-codec';
 import type { StoredChunk } from '../../src/domain/types';
-import { baseDeps } from '../../src/wiring/base';
 import { lambdaContext } from '../fixtures/lambda-context';
 import { type ChunkWorld, deliverShards, documentCounts, multiShardChanges } from '../fixtures/multi-shard';
 import { rng } from '../fixtures/random';
 import { contentOf, expectContent, expectedContent, publishSnapshot } from '../fixtures/snapshot-chunks';
 import { type ChunkItem, chunkItem, StreamEventFactory, streamEvent } from '../fixtures/stream-events';
+import { wireHandlers } from '../fixtures/wired-handlers';
 
 /**
  * One bot whose records come on several shards, through the real handler, DynamoDB Local and Redis:
@@ -22,6 +21,9 @@ import { type ChunkItem, chunkItem, StreamEventFactory, streamEvent } from '../f
  */
 const DIM = 8;
 const config = loadConfig(process.env);
+/** handlers/stream-sync.ts's handler over this test's config (its own clients). */
+const wired = wireHandlers(config);
+const handler = wired.streamSync;
 const dynamodb = createDynamoDbClient(config);
 const documents = createDocumentClient(dynamodb);
 const catalog = new DynamoDocumentCatalog(documents, config.tables.botDocuments);
@@ -33,7 +35,7 @@ jest.setTimeout(60_000);
 afterAll(() => {
   dynamodb.destroy();
   redis.disconnect();
-  baseDeps().redis?.disconnect();
+  wired.close();
 });
 
 async function invoke(records: DynamoDBRecord[]) {

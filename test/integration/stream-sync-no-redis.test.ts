@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { handler } from '../../handlers/stream-sync';
-import { baseDeps } from '../../src/wiring/base';
+import { loadConfig } from '../../src/config';
 import { lambdaContext } from '../fixtures/lambda-context';
 import { chunkItem, StreamEventFactory, streamEvent } from '../fixtures/stream-events';
+import { wireHandlers } from '../fixtures/wired-handlers';
 
 describe('stream sync without REDIS_URL', () => {
   it('keeps counts only and says so once per container, not once per batch', async () => {
-    delete process.env.REDIS_URL;
-    const base = baseDeps();
+    const wired = wireHandlers(loadConfig({ ...process.env, REDIS_URL: undefined }));
+    const { base, streamSync: handler } = wired;
     expect(base.redis).toBeNull();
     const warn = jest.spyOn(base.logger, 'warn');
     const botId = `bot-${randomUUID()}`;
@@ -29,5 +29,6 @@ describe('stream sync without REDIS_URL', () => {
     expect(Item?.snapshot_epoch).toBeUndefined();
     const redisWarnings = warn.mock.calls.filter(([message]) => String(message).includes('REDIS_URL'));
     expect(redisWarnings).toHaveLength(1);
+    wired.close();
   });
 });

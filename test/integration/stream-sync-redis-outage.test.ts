@@ -5,7 +5,6 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { percentile } from '../../bench/stats';
 import { runStreamWorkload, type StreamWorkloadPorts } from '../../bench/stream-workload';
-import { handler } from '../../handlers/stream-sync';
 import { DynamoBotRegistry } from '../../src/adapters/dynamodb/bot-registry';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import type { RedisCircuitBreaker } from '../../src/adapters/redis/circuit-breaker';
@@ -13,11 +12,11 @@ import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createDocumentClient, createDynamoDbClient, createRedisClient } from '../../src/clients';
 import { type Config, loadConfig } from '../../src/config';
 import type { StoredChunk } from '../../src/domain/types';
-import { type LocalService, startRedisServer } from '../../src/local/stack';
-import { loadStreamSettings, StreamRunner, type StreamRunnerLog } from '../../src/local/stream-runner';
 import { ensureTables } from '../../src/tables/definition';
-import { baseDeps } from '../../src/wiring/base';
+import { type LocalService, startRedisServer } from '../../tools/local/stack';
+import { loadStreamSettings, StreamRunner, type StreamRunnerLog } from '../../tools/local/stream-runner';
 import { rng } from '../fixtures/random';
+import { wireHandlers } from '../fixtures/wired-handlers';
 
 jest.setTimeout(180_000);
 
@@ -45,17 +44,20 @@ let streams: DynamoDBStreamsClient;
 let registry: DynamoBotRegistry;
 let ports: StreamWorkloadPorts;
 let runner: StreamRunner;
+/** The stream handler over this file's tables and redis-server, with its own clients and breaker. */
+let wired: ReturnType<typeof wireHandlers>;
 
 beforeAll(async () => {
   redisServer = await startRedisServer();
-  // The handler's wiring reads these on its first invocation.
-  process.env.TABLE_VECTOR_EMBEDDINGS = tables.vectorEmbeddings;
-  process.env.TABLE_BOT_COLLECTIONS = tables.botCollections;
-  process.env.TABLE_BOT_DOCUMENTS = tables.botDocuments;
-  process.env.REDIS_URL = redisServer.url;
-  process.env.EMBEDDING_ENCODING = 'binary';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  config = loadConfig(process.env);
+  config = loadConfig({
+    ...process.env,
+    TABLE_VECTOR_EMBEDDINGS: tables.vectorEmbeddings,
+    TABLE_BOT_COLLECTIONS: tables.botCollections,
+    TABLE_BOT_DOCUMENTS: tables.botDocuments,
+    REDIS_URL: redisServer.url,
+    EMBEDDING_ENCODING: 'binary',
+  });
+  wired = wireHandlers(config);
   dynamodb = createDynamoDbClient(config);
   documents = createDocumentClient(dynamodb);
   await ensureTables(dynamodb, config.tables);
@@ -82,7 +84,7 @@ beforeAll(async () => {
     streamsClient: streams,
     dynamodbClient: dynamodb,
     tableName: tables.vectorEmbeddings,
-    handler,
+    handler: wired.streamSync,
     settings: await loadStreamSettings(join(__dirname, '..', '..', 'serverless.yml'), 'streamSync'),
     functionName: `stream-outage-${suffix}`,
     log: quiet,
@@ -92,7 +94,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await runner?.stop();
-  baseDeps().redis?.disconnect();
+  wired?.close();
   for (const table of Object.values(tables)) {
     await dynamodb.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
   }
@@ -200,8 +202,8 @@ describe('a Redis outage during stream sync', () => {
       // Redis up, the stream kept the snapshots current: the healthy rate includes that work.
       expect(await snapshotRows(healthyRuns[0]?.[0] as string)).toBe((WRITES / 4) * CHUNKS_PER_WRITE);
 
-      const { logger } = baseDeps();
-      const breaker = baseDeps().redisBreaker as RedisCircuitBreaker;
+      const { logger } = wired.base;
+      const breaker = wired.base.redisBreaker as RedisCircuitBreaker;
       const warn = jest.spyOn(logger, 'warn');
       const info = jest.spyOn(logger, 'info');
       expect(breaker.isOpen).toBe(false);

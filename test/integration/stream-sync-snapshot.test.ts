@@ -1,26 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import Redis from 'ioredis';
-import { handler } from '../../handlers/stream-sync';
 import { DynamoBotStats } from '../../src/adapters/dynamodb/bot-stats';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createDocumentClient, createDynamoDbClient, createRedisClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
 import { decodeEmbedding } from '../../src/domain/embedding-codec';
 import type { StoredChunk } from '../../src/domain/types';
-import { type LocalService, startRedisServer } from '../../src/local/stack';
 import {
   type StreamLog,
   type SyncStreamBatchDeps,
   syncStreamBatch,
 } from '../../src/use-cases/sync-stream-batch';
-import { baseDeps } from '../../src/wiring/base';
+import { type LocalService, startRedisServer } from '../../tools/local/stack';
 import { lambdaContext } from '../fixtures/lambda-context';
 import { contentOf, expectContent, expectedContent, publishSnapshot } from '../fixtures/snapshot-chunks';
 import { type ChunkItem, chunkItem, StreamEventFactory, streamEvent } from '../fixtures/stream-events';
+import { wireHandlers } from '../fixtures/wired-handlers';
 
 const DIM = 16;
 const config = loadConfig(process.env);
+/** handlers/stream-sync.ts's handler over this test's config (its own clients). */
+const wired = wireHandlers(config);
+const handler = wired.streamSync;
 const dynamodb = createDynamoDbClient(config);
 const documents = createDocumentClient(dynamodb);
 const stats = new DynamoBotStats(documents, {
@@ -38,7 +40,7 @@ const deps: SyncStreamBatchDeps = { stats, snapshots, log, defaultEmbeddingDimen
 afterAll(() => {
   dynamodb.destroy();
   redis.disconnect();
-  baseDeps().redis?.disconnect();
+  wired.close();
 });
 
 /** A bot registered with small embeddings, as BotRegistry.ensure leaves it. */

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import definitions from '../../infra/tables.json';
 import { loadUsearchInt8Scan, usearchBinaryCandidates } from '../../src/adapters/native/usearch-scan';
-import { parseServerlessYaml } from '../../src/local/stream-settings';
+import { parseServerlessYaml } from '../../tools/local/stream-settings';
 
 /**
  * Runs `serverless package --stage dev` (offline: no AWS credentials, no network) into a temp dir and

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { JsonLinesDeadLetters, SqsDeadLetters } from '../../src/adapters/dead-letters/sources';
-import { buildOnFailureRecord } from '../../src/local/on-failure-destination';
+import { buildOnFailureRecord } from '../../tools/local/on-failure-destination';
 
 const message = (start: string, end: string) =>
   JSON.stringify(

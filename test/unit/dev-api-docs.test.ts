@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { startApiDocs } from '../../src/local/api-docs';
-import { findFreePort } from '../../src/local/stack';
+import { startApiDocs } from '../../tools/local/api-docs';
+import { findFreePort } from '../../tools/local/stack';
 
 /** The dev stack's /docs: the real openapi.yaml, served on loopback with its server set to the running API. */
 describe('the dev API docs', () => {

@@ -1,5 +1,5 @@
-import type { LocalService } from '../../src/local/stack';
-import { supervise } from '../../src/local/supervisor';
+import type { LocalService } from '../../tools/local/stack';
+import { supervise } from '../../tools/local/supervisor';
 
 /** A service whose death the test triggers. */
 function fakeService(url: string) {

@@ -4,8 +4,8 @@ import {
   type PendingBatch,
   planNextStep,
   splitExpired,
-} from '../../src/local/batch-policy';
-import { resolveStreamSettings } from '../../src/local/stream-settings';
+} from '../../tools/local/batch-policy';
+import { resolveStreamSettings } from '../../tools/local/stream-settings';
 
 const seqs = ['100', '200', '300', '400'];
 const returned = (value: unknown) => ({ kind: 'returned' as const, value });

@@ -1,12 +1,7 @@
 import { DynamoDBStreamSchema } from '@aws-lambda-powertools/parser/schemas';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
-import {
-  bufferRecord,
-  buildEvent,
-  payloadBytes,
-  toLambdaAttributeValue,
-  toLambdaRecord,
-} from '../../src/local/stream-event';
+import { toLambdaAttributeValue, toLambdaRecord } from '../../src/adapters/dynamodb/lambda-stream-record';
+import { bufferRecord, buildEvent, payloadBytes } from '../../tools/local/stream-event';
 
 const streamArn = 'arn:aws:dynamodb:ddblocal:000000000000:table/T/stream/2026-01-01T00:00:00.000';
 

@@ -1,4 +1,4 @@
-import { compareSequenceNumbers, readableShards, type ShardInfo } from '../../src/local/shard-lineage';
+import { compareSequenceNumbers, readableShards, type ShardInfo } from '../../tools/local/shard-lineage';
 
 const shard = (shardId: string, parentShardId?: string, closed = true): ShardInfo => ({
   shardId,

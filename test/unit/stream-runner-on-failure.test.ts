@@ -1,9 +1,9 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileCheckpointStore, MemoryCheckpointStore } from '../../src/local/checkpoint-store';
-import { createLambdaContext } from '../../src/local/lambda-context';
-import { buildOnFailureRecord, JsonLinesFailureFile } from '../../src/local/on-failure-destination';
+import { FileCheckpointStore, MemoryCheckpointStore } from '../../tools/local/checkpoint-store';
+import { createLambdaContext } from '../../tools/local/lambda-context';
+import { buildOnFailureRecord, JsonLinesFailureFile } from '../../tools/local/on-failure-destination';
 
 const streamArn = 'arn:aws:dynamodb:us-east-1:000000000000:table/T/stream/2026-01-01T00:00:00.000';
 

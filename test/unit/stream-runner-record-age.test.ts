@@ -1,5 +1,5 @@
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import { type FailedBatch, StreamRunner, type StreamRunnerLog } from '../../src/local/stream-runner';
+import { type FailedBatch, StreamRunner, type StreamRunnerLog } from '../../tools/local/stream-runner';
 import { InMemoryStream } from '../fixtures/in-memory-stream';
 
 const quiet: StreamRunnerLog = { debug() {}, info() {}, warn() {}, error() {} };

@@ -9,7 +9,7 @@ import {
   resolveStreamSettings,
   streamSettingsFromServerless,
   unsupportedStreamSettings,
-} from '../../src/local/stream-settings';
+} from '../../tools/local/stream-settings';
 
 const yml = (stream: string, extra = '') => `
 service: s

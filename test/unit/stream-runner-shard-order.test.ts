@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import { MemoryCheckpointStore } from '../../src/local/checkpoint-store';
-import { StreamRunner, type StreamRunnerLog } from '../../src/local/stream-runner';
+import { MemoryCheckpointStore } from '../../tools/local/checkpoint-store';
+import { StreamRunner, type StreamRunnerLog } from '../../tools/local/stream-runner';
 import { InMemoryStream } from '../fixtures/in-memory-stream';
 
 const quiet: StreamRunnerLog = { debug() {}, info() {}, warn() {}, error() {} };

@@ -1,6 +1,6 @@
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { StreamRunner, type StreamRunnerLog } from '../../src/local/stream-runner';
-import { keyText, stableHash, VirtualShardedStream } from '../../src/local/virtual-shards';
+import { StreamRunner, type StreamRunnerLog } from '../../tools/local/stream-runner';
+import { keyText, stableHash, VirtualShardedStream } from '../../tools/local/virtual-shards';
 import { InMemoryStream } from '../fixtures/in-memory-stream';
 
 const quiet: StreamRunnerLog = { debug() {}, info() {}, warn() {}, error() {} };

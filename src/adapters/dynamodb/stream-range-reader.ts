@@ -5,9 +5,8 @@ import {
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
-// biome-ignore lint/style/noRestrictedImports: issue 13A moves this conversion into src/adapters/dynamodb (drop this line then).
-import { toLambdaRecord } from '../../local/stream-event';
 import type { DeadLetter, StreamRangeReader } from '../../ports';
+import { toLambdaRecord } from './lambda-stream-record';
 
 /**
  * Reads a range of one shard's records again (as the on-failure message names them) and hands them out

@@ -3,8 +3,8 @@ import type { StreamHandler } from './stream-runner';
 
 /**
  * The stream handler as the dev stack runs it: the same handler, plus one compact human line per batch
- * (records, time, failures) where Lambda would have CloudWatch's EMF metrics (which the dev stack turns
- * off with POWERTOOLS_METRICS_DISABLED).
+ * (records, time, failures) where Lambda would have CloudWatch's EMF metrics (the dev stack gives the
+ * in-process handler metrics that print nothing, and serverless-offline POWERTOOLS_METRICS_DISABLED).
  */
 export function withBatchLines(handler: StreamHandler, line: (text: string) => void): StreamHandler {
   return async (event: DynamoDBStreamEvent, context: Context) => {

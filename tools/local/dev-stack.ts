@@ -1,25 +1,16 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { signDevToken } from '../auth';
-import { createDynamoDbClient } from '../clients';
-import { type Config, loadConfig } from '../config';
-import { ensureTables } from '../tables/definition';
-import { baseDeps } from '../wiring/base';
-import { startApiDocs } from './api-docs';
-import { withBatchLines } from './dev-console';
+import { signDevToken } from '../../src/auth';
+import { type Config, loadConfig } from '../../src/config';
+import { ensureTables } from '../../src/tables/definition';
+import { closeBaseDeps, createBaseDeps } from '../../src/wiring/base';
 import { type DevData, prepareDevData } from './dev-data';
-import { OFFLINE_STAGE, showOfflineProblems, startOffline, stopProcessGroup } from './offline';
-import { findFreePort, type LocalStack, portIsFree, startLocalStack } from './stack';
-import { consoleRunnerLog, loadStreamSettings, type StreamHandler, StreamRunner } from './stream-runner';
+import { type DevHttp, startDevHttp } from './dev-http';
+import { localFunctionName, silentMetrics, startDevStreamRunner } from './dev-stream';
+import { type LocalStack, startLocalStack } from './stack';
+import type { StreamRunner } from './stream-runner';
 import { superviseLocalStack } from './supervisor';
-import { keyText, stableHash, VirtualShardedStream } from './virtual-shards';
-
-/** The service name and stage serverless-offline runs under (function names derive from them). */
-const SERVICE = 'ddb-vector-sync';
-const STAGE = OFFLINE_STAGE;
 
 /** What `npm run dev` started, and what a client needs to talk to it (also written to the state file). */
 export type DevStackInfo = {
@@ -90,28 +81,39 @@ export type DevStackOptions = {
 
 const projectRoot = join(__dirname, '..', '..');
 
-/** `preferred` when it is free, else a free port (and a line saying so); a free port when none is preferred. */
-async function choosePort(
-  preferred: number | undefined,
-  what: string,
-  log: (message: string) => void,
-): Promise<number> {
-  if (preferred === undefined) return findFreePort();
-  if (await portIsFree(preferred)) return preferred;
-  const port = await findFreePort();
-  log(`port ${preferred} is in use; ${what} listens on ${port} instead`);
-  return port;
+/** The handlers' configuration for this stack: its endpoints, its secret, the tables (TABLE_* or defaults). */
+function handlerEnvironment(
+  env: NodeJS.ProcessEnv,
+  stack: LocalStack,
+  secret: string,
+): Record<string, string> {
+  return {
+    AWS_REGION: env.AWS_REGION ?? 'us-east-1',
+    DYNAMODB_ENDPOINT: stack.dynamodb.url,
+    REDIS_URL: stack.redis.url,
+    AUTH_MODE: 'local-key',
+    LOCAL_JWT_SECRET: secret,
+    // Locally a compact line per batch (the stream runner's) replaces CloudWatch's EMF JSON.
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    TABLE_VECTOR_EMBEDDINGS: env.TABLE_VECTOR_EMBEDDINGS ?? 'VectorEmbeddings',
+    TABLE_BOT_COLLECTIONS: env.TABLE_BOT_COLLECTIONS ?? 'BotCollections',
+    TABLE_BOT_DOCUMENTS: env.TABLE_BOT_DOCUMENTS ?? 'BotDocuments',
+    TABLE_DOCUMENT_LEASES: env.TABLE_DOCUMENT_LEASES ?? 'DocumentLeases',
+    TABLE_STREAM_CLAIMS: env.TABLE_STREAM_CLAIMS ?? 'StreamClaims',
+    ...(env.EMBEDDING_ENCODING === undefined ? {} : { EMBEDDING_ENCODING: env.EMBEDDING_ENCODING }),
+  };
 }
 
 /**
  * Starts the whole local system, as `npm run dev` does: DynamoDB Local and Redis (or the ones named by
  * DYNAMODB_ENDPOINT / REDIS_URL), watched and restarted if they die; the tables; serverless-offline (HTTP
  * API on `httpPort` or a free port, Lambda Invoke endpoint on a free port) with the API docs; and the local
- * stream runner, which invokes handlers/stream-sync.ts in this process. With `dataDir`, tables, stream
+ * stream runner, which invokes the stream handler in this process. With `dataDir`, tables, stream
  * checkpoints and the development secret survive a restart.
  *
- * Sets the handler configuration (endpoints, table names, AUTH_MODE=local-key, LOCAL_JWT_SECRET) in
- * `process.env`, because the in-process stream handler reads it on first use.
+ * The in-process stream handler is built from its factory with this stack's own dependencies; serverless-
+ * offline gets the same configuration as its environment. `process.env` is neither read for wiring
+ * (only `options.env`, which defaults to it) nor written.
  * @throws PrerequisiteError when Java or redis-server is missing; an Error with serverless-offline's
  *   output when it does not come up. Whatever had started is stopped before it throws.
  */
@@ -162,124 +164,55 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     stopWatching = () => supervised.stopWatching();
 
     const secret = env.LOCAL_JWT_SECRET ?? data?.secret ?? randomBytes(32).toString('hex');
-    const handlerEnv: Record<string, string> = {
-      AWS_REGION: env.AWS_REGION ?? 'us-east-1',
-      DYNAMODB_ENDPOINT: stack.dynamodb.url,
-      REDIS_URL: stack.redis.url,
-      AUTH_MODE: 'local-key',
-      LOCAL_JWT_SECRET: secret,
-      // Locally a compact line per batch (the stream runner's) replaces CloudWatch's EMF JSON.
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      TABLE_VECTOR_EMBEDDINGS: env.TABLE_VECTOR_EMBEDDINGS ?? 'VectorEmbeddings',
-      TABLE_BOT_COLLECTIONS: env.TABLE_BOT_COLLECTIONS ?? 'BotCollections',
-      TABLE_BOT_DOCUMENTS: env.TABLE_BOT_DOCUMENTS ?? 'BotDocuments',
-      TABLE_DOCUMENT_LEASES: env.TABLE_DOCUMENT_LEASES ?? 'DocumentLeases',
-      TABLE_STREAM_CLAIMS: env.TABLE_STREAM_CLAIMS ?? 'StreamClaims',
-      ...(env.EMBEDDING_ENCODING === undefined ? {} : { EMBEDDING_ENCODING: env.EMBEDDING_ENCODING }),
-    };
+    const handlerEnv = handlerEnvironment(env, stack, secret);
     const config = loadConfig({ ...env, ...handlerEnv });
-    const dynamodb = createDynamoDbClient(config);
-    cleanups.push(async () => dynamodb.destroy());
-    const tables = await ensureTables(dynamodb, config.tables);
+    // The in-process stream handler's clients; closed last, after the runner stopped.
+    const base = createBaseDeps(config, { metrics: silentMetrics });
+    cleanups.push(async () => closeBaseDeps(base));
+    const tables = await ensureTables(base.dynamodb, config.tables);
     log(
       `tables: ${[...tables.created.map((t) => `${t} (created)`), ...tables.existing.map((t) => `${t} (existing)`)].join(', ')}`,
     );
 
-    // The in-process stream handler builds its clients from process.env on first use.
-    Object.assign(process.env, handlerEnv);
-
-    let offline: ChildProcess | undefined;
-    let httpUrl = '';
-    let lambdaEndpoint = '';
-    let docsUrl = '';
+    let http: DevHttp | undefined;
     if (options.http !== false) {
-      const httpPort = await choosePort(options.httpPort, 'the HTTP API (openapi.yaml names 3000)', log);
-      const lambdaPort = await findFreePort();
-      log('starting serverless offline (bundling the functions with esbuild)');
-      const child = await startOffline({
+      http = await startDevHttp({
         serviceDir,
-        env: {
-          ...env,
-          ...handlerEnv,
-          SLS_TELEMETRY_DISABLED: '1',
-          SLS_NOTIFICATIONS_MODE: 'off',
-          SLS_DEPRECATION_DISABLE: '*',
-        },
-        httpPort,
-        lambdaPort,
+        handlerEnv: { ...env, ...handlerEnv },
+        httpPort: options.httpPort,
+        docsPort: options.docsPort,
         timeoutMs: options.offlineStartTimeoutMs ?? 180_000,
-        output: options.offlineOutput ?? showOfflineProblems(log),
+        output: options.offlineOutput,
+        log,
+        started: (stop) => cleanups.push(stop),
       });
-      offline = child;
-      cleanups.push(async () => {
-        log('stopping serverless offline');
-        await stopProcessGroup(child);
-      });
-      httpUrl = `http://127.0.0.1:${httpPort}`;
-      lambdaEndpoint = `http://127.0.0.1:${lambdaPort}`;
-      const docs = await startApiDocs({
-        port: await choosePort(options.docsPort, 'the API docs', log),
-        openapiFile: join(serviceDir, 'openapi.yaml'),
-        apiUrl: `http://localhost:${httpPort}`,
-      });
-      cleanups.push(() => docs.stop());
-      docsUrl = docs.url;
+      cleanups.push((http as DevHttp).stopDocs);
     }
 
-    const { handler } = (await import('../../handlers/stream-sync')) as { handler: StreamHandler };
-    const streamsClient = new DynamoDBStreamsClient({
-      region: config.region,
-      endpoint: stack.dynamodb.url,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    cleanups.push(async () => streamsClient.destroy());
     const stateDir = dirname(options.stateFile ?? join(serviceDir, '.local', 'dev.json'));
-    // STREAM_SHARDS=N shows the stream as DynamoDB shows a large bot: items spread over N shards read at once.
-    const shards = Number(env.STREAM_SHARDS ?? '1');
-    const streamRunner = new StreamRunner({
-      streamsClient:
-        Number.isInteger(shards) && shards > 1
-          ? new VirtualShardedStream(streamsClient, {
-              shards,
-              shardOf: (keys) => stableHash(keyText(keys)),
-            }).asClient()
-          : streamsClient,
-      dynamodbClient: dynamodb,
-      tableName: config.tables.vectorEmbeddings,
-      handler: withBatchLines(handler, (line) => log(`[stream] ${line}`)),
-      settings: await loadStreamSettings(join(serviceDir, 'serverless.yml'), 'streamSync'),
-      functionName: `${SERVICE}-${STAGE}-streamSync`,
-      onFailureFile: join(stateDir, 'stream-failures.jsonl'),
-      ...(data === undefined ? {} : { checkpoints: data.checkpointsFile }),
-      log: {
-        ...consoleRunnerLog,
-        info: (message, ...attributes) => {
-          const resumed = attributes.find((a) => typeof a.resumedShards === 'number')?.resumedShards;
-          const from =
-            resumed === undefined
-              ? ''
-              : resumed === 0
-                ? ' from the oldest record'
-                : ` resuming ${resumed} shard(s) from the checkpoints`;
-          log(`[stream] ${message}${from}`);
-        },
-      },
-    });
     await mkdir(stateDir, { recursive: true });
-    await streamRunner.start();
+    const { runner: streamRunner, streamsClient } = await startDevStreamRunner({
+      base,
+      dynamodbEndpoint: stack.dynamodb.url,
+      serviceDir,
+      stateDir,
+      checkpointsFile: data?.checkpointsFile,
+      // STREAM_SHARDS=N shows the stream as DynamoDB shows a large bot: items spread over N shards read at once.
+      shards: Number(env.STREAM_SHARDS ?? '1'),
+      log,
+    });
     cleanups.push(async () => {
       log('stopping the stream runner');
       await streamRunner.stop();
-      // The in-process handler's Redis client would keep reconnecting to the server stopped next.
-      baseDeps().redis?.disconnect();
+      streamsClient.destroy();
     });
 
     const info: DevStackInfo = {
-      httpUrl,
-      lambdaEndpoint,
-      docsUrl,
+      httpUrl: http?.urls.http ?? '',
+      lambdaEndpoint: http?.urls.lambda ?? '',
+      docsUrl: http?.urls.docs ?? '',
       region: config.region,
-      ingestFunctionName: `${SERVICE}-${STAGE}-sqsIngest`,
+      ingestFunctionName: localFunctionName('sqsIngest'),
       dynamodbEndpoint: stack.dynamodb.url,
       redisUrl: stack.redis.url,
       tables: config.tables,
@@ -291,14 +224,17 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     };
     if (options.stateFile !== undefined) {
       const stateFile = options.stateFile;
-      await writeFile(stateFile, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+      // Written whole, then renamed: a reader that sees the file never sees it half-written.
+      const partial = `${stateFile}.${process.pid}.tmp`;
+      await writeFile(partial, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+      await rename(partial, stateFile);
       cleanups.push(async () => rm(stateFile, { force: true }));
     }
     let stopped: Promise<void> | undefined;
     return {
       ...info,
       streamRunner,
-      offlinePid: offline?.pid,
+      offlinePid: http?.offline.pid,
       stop: () => {
         stopped ??= stopAll();
         return stopped;

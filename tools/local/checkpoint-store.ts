@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ConfigError } from '../errors';
+import { ConfigError } from '../../src/errors';
 
 /** Where one shard stands: the last sequence number fully handled, and whether the closed shard is done. */
 export type ShardCheckpoint = { sequenceNumber?: string; finished?: boolean };

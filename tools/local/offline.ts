@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { terminate, waitUntilReady } from './child-process';
 import { portAnswers } from './stack';
 
 /** The stage serverless-offline runs under (function names derive from it). */
@@ -32,6 +35,12 @@ function groupAlive(pid: number): boolean {
   }
 }
 
+/** Waits (at most `timeoutMs`) until no process of the group is left. */
+async function waitUntilGone(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (groupAlive(pid) && performance.now() < deadline) await sleep(50);
+}
+
 /**
  * Ends serverless-offline and everything it spawned (esbuild's service, workers): it leads its own
  * process group. SIGTERM first (it shuts its servers down), SIGKILL for whatever is left after 8 s, then
@@ -47,20 +56,10 @@ export async function stopProcessGroup(child: ChildProcess): Promise<void> {
       // The group is gone already.
     }
   };
-  if (child.exitCode === null && child.signalCode === null) {
-    await new Promise<void>((resolve) => {
-      const killer = setTimeout(() => signal('SIGKILL'), 8000);
-      child.once('exit', () => {
-        clearTimeout(killer);
-        resolve();
-      });
-      signal('SIGTERM');
-    });
-  }
+  await terminate(child, 8000, signal);
   // Anything left in the group (a worker that ignored SIGTERM) goes too.
   signal('SIGKILL');
-  const deadline = Date.now() + 5000;
-  while (groupAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await waitUntilGone(pid, 5000);
 }
 
 export async function startOffline(input: {
@@ -98,20 +97,17 @@ export async function startOffline(input: {
   };
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
-  let exited: string | undefined;
-  child.once('exit', (code, signal) => {
-    exited = signal ?? String(code);
-  });
-  const deadline = Date.now() + input.timeoutMs;
-  while (!((await portAnswers(input.httpPort)) && (await portAnswers(input.lambdaPort)))) {
-    if (exited !== undefined) {
-      throw new Error(`serverless offline exited (${exited}) before it listened. Its output:\n${tail}`);
-    }
-    if (Date.now() > deadline) {
-      await stopProcessGroup(child);
-      throw new Error(`serverless offline did not listen within ${input.timeoutMs} ms. Its output:\n${tail}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
+  try {
+    await waitUntilReady({
+      what: 'serverless offline',
+      child,
+      ready: async () => (await portAnswers(input.httpPort)) && (await portAnswers(input.lambdaPort)),
+      timeoutMs: input.timeoutMs,
+      intervalMs: 250,
+    });
+  } catch (error) {
+    await stopProcessGroup(child);
+    throw new Error(`${(error as Error).message} (it listens on two ports). Its output:\n${tail}`);
   }
   return child;
 }

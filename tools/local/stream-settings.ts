@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import YAML, { type Tags } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from '../errors';
+import { ConfigError } from '../../src/errors';
 
 /**
  * The DynamoDB stream event settings of one function, named as in serverless.yml
@@ -142,18 +142,48 @@ function isDynamoDbStream(stream: unknown): boolean {
   return typeof s.arn === 'string' ? s.arn.includes(':dynamodb:') : true;
 }
 
-/** A value that is still a `${...}` variable cannot be used locally: say which setting it is. */
-function plain(value: unknown, field: string, kind: 'number' | 'boolean' | 'string'): unknown {
-  if (value === undefined) return undefined;
-  if (typeof value === 'string' && value.includes('${')) {
-    throw new ConfigError(
-      `${field} is the variable ${value}; the local stream runner reads plain values only (write the value, or pass settings explicitly)`,
-    );
-  }
-  if (kind === 'number' && typeof value === 'string' && /^-?\d+$/.test(value)) return Number(value);
-  if (kind === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
-  return value;
+/**
+ * A plain value as serverless.yml may write it: "5" and "true" read as 5 and true; a value that is still a
+ * `${...}` variable cannot be used locally, and the issue says so (the path names the setting).
+ */
+function plain<T extends z.ZodType>(kind: 'number' | 'boolean' | 'string', schema: T) {
+  return z.preprocess((value, ctx) => {
+    if (typeof value === 'string' && value.includes('${')) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `is the variable ${value}; the local stream runner reads plain values only (write the value, or pass settings explicitly)`,
+      });
+      return z.NEVER;
+    }
+    if (kind === 'number' && typeof value === 'string' && /^-?\d+$/.test(value)) return Number(value);
+    if (kind === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
+    return value;
+  }, schema.optional());
 }
+
+const yamlNumber = () => plain('number', z.number({ error: 'must be a number' }));
+
+/** The settings of a DynamoDB stream event as serverless.yml writes them (ranges are checked after). */
+const serverlessStreamSchema = z.object({
+  batchSize: yamlNumber(),
+  // The framework calls it `batchWindow` for stream events; `maximumBatchingWindow` is the API's name.
+  batchWindow: yamlNumber(),
+  maximumBatchingWindow: yamlNumber(),
+  bisectBatchOnFunctionError: plain('boolean', z.boolean({ error: 'must be true or false' })),
+  maximumRetryAttempts: yamlNumber(),
+  maximumRecordAgeInSeconds: yamlNumber(),
+  functionResponseType: plain(
+    'string',
+    z.literal('ReportBatchItemFailures', { error: 'must be ReportBatchItemFailures' }),
+  ),
+  startingPosition: plain(
+    'string',
+    z.enum(['TRIM_HORIZON', 'LATEST'], { error: 'must be TRIM_HORIZON or LATEST' }),
+  ),
+  destinations: z.object({ onFailure: z.unknown() }).partial().optional(),
+  /** The function's timeout, else the provider's. */
+  timeout: yamlNumber(),
+});
 
 /**
  * The stream settings of one function from a parsed serverless.yml object. Picks the function's first
@@ -181,54 +211,43 @@ export function streamSettingsFromServerless(serverless: unknown, functionName: 
   }
   const stream = (events[index] as { stream: unknown }).stream;
   const where = `functions.${functionName}.events[${index}].stream`;
-  const s: RawStreamEvent = typeof stream === 'object' && stream !== null ? (stream as RawStreamEvent) : {};
-  const destinations = (s.destinations ?? {}) as { onFailure?: unknown };
-  const onFailure = destinations.onFailure;
+  const parsed = serverlessStreamSchema.safeParse({
+    ...(typeof stream === 'object' && stream !== null ? stream : {}),
+    timeout: fn.timeout ?? root.provider?.timeout,
+  });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const field = issue.path.join('.');
+      return `${field === 'timeout' ? `functions.${functionName}` : where}.${field} ${issue.message}`;
+    });
+    throw new ConfigError(problems.join('; '));
+  }
+  const s = parsed.data;
+  if (
+    s.batchWindow !== undefined &&
+    s.maximumBatchingWindow !== undefined &&
+    s.batchWindow !== s.maximumBatchingWindow
+  ) {
+    throw new ConfigError(
+      `${where} sets batchWindow: ${s.batchWindow} and maximumBatchingWindow: ${s.maximumBatchingWindow}; they must agree`,
+    );
+  }
+  const onFailure = s.destinations?.onFailure;
   const onFailureArn =
     typeof onFailure === 'object' && onFailure !== null && 'arn' in onFailure
       ? (onFailure as { arn: unknown }).arn
       : onFailure;
-  const timeout = fn.timeout ?? root.provider?.timeout;
-  // The framework calls it `batchWindow` for stream events; `maximumBatchingWindow` is the API's name.
-  const batchWindow = plain(s.batchWindow, `${where}.batchWindow`, 'number');
-  const maximumBatchingWindow = plain(s.maximumBatchingWindow, `${where}.maximumBatchingWindow`, 'number');
-  if (
-    batchWindow !== undefined &&
-    maximumBatchingWindow !== undefined &&
-    batchWindow !== maximumBatchingWindow
-  ) {
-    throw new ConfigError(
-      `${where} sets batchWindow: ${String(batchWindow)} and maximumBatchingWindow: ${String(maximumBatchingWindow)}; they must agree`,
-    );
-  }
   return resolveStreamSettings(
     {
-      batchSize: plain(s.batchSize, `${where}.batchSize`, 'number') as number | undefined,
-      maximumBatchingWindow: (batchWindow ?? maximumBatchingWindow) as number | undefined,
-      bisectBatchOnFunctionError: plain(
-        s.bisectBatchOnFunctionError,
-        `${where}.bisectBatchOnFunctionError`,
-        'boolean',
-      ) as boolean | undefined,
-      maximumRetryAttempts: plain(s.maximumRetryAttempts, `${where}.maximumRetryAttempts`, 'number') as
-        | number
-        | undefined,
-      maximumRecordAgeInSeconds: plain(
-        s.maximumRecordAgeInSeconds,
-        `${where}.maximumRecordAgeInSeconds`,
-        'number',
-      ) as number | undefined,
-      functionResponseType: plain(s.functionResponseType, `${where}.functionResponseType`, 'string') as
-        | 'ReportBatchItemFailures'
-        | undefined,
-      startingPosition: plain(s.startingPosition, `${where}.startingPosition`, 'string') as
-        | 'TRIM_HORIZON'
-        | 'LATEST'
-        | undefined,
+      batchSize: s.batchSize,
+      maximumBatchingWindow: s.batchWindow ?? s.maximumBatchingWindow,
+      bisectBatchOnFunctionError: s.bisectBatchOnFunctionError,
+      maximumRetryAttempts: s.maximumRetryAttempts,
+      maximumRecordAgeInSeconds: s.maximumRecordAgeInSeconds,
+      functionResponseType: s.functionResponseType,
+      startingPosition: s.startingPosition,
       onFailureDestination: describeReference(onFailureArn),
-      functionTimeoutSeconds: plain(timeout, `functions.${functionName}.timeout`, 'number') as
-        | number
-        | undefined,
+      functionTimeoutSeconds: s.timeout,
     },
     where,
   );

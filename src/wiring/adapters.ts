@@ -1,0 +1,33 @@
+import { DynamoBotRegistry } from '../adapters/dynamodb/bot-registry';
+import { DynamoBotStats } from '../adapters/dynamodb/bot-stats';
+import { DynamoChunkStore } from '../adapters/dynamodb/chunk-store';
+import type { BaseDeps } from './base';
+
+/** What the DynamoDB adapters are built from: the configuration and the document client. */
+type Dynamo = Pick<BaseDeps, 'config' | 'documents'>;
+
+/** VectorEmbeddings, written in the configured embedding encoding. */
+export function chunkStoreOf({ config, documents }: Dynamo): DynamoChunkStore {
+  return new DynamoChunkStore(documents, {
+    table: config.tables.vectorEmbeddings,
+    embeddingEncoding: config.embeddingEncoding,
+  });
+}
+
+/** BotCollections as the write path and the HTTP API see it. */
+export function botRegistryOf({ config, documents }: Dynamo): DynamoBotRegistry {
+  return new DynamoBotRegistry(documents, {
+    table: config.tables.botCollections,
+    defaultEmbeddingDimension: config.defaultEmbeddingDimension,
+  });
+}
+
+/** The stream handler's counts: BotCollections, BotDocuments and the StreamClaims of counted records. */
+export function botStatsOf({ config, documents }: Dynamo): DynamoBotStats {
+  return new DynamoBotStats(documents, {
+    botCollectionsTable: config.tables.botCollections,
+    botDocumentsTable: config.tables.botDocuments,
+    streamClaimsTable: config.tables.streamClaims,
+    defaultEmbeddingDimension: config.defaultEmbeddingDimension,
+  });
+}
