@@ -194,6 +194,7 @@ async function keywordsFromSnapshot(
       filter,
       ranker,
       options.scoreThreshold,
+      deps.scores,
     );
   } catch (error) {
     throw new NotARedisError(error);
