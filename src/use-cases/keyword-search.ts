@@ -5,8 +5,8 @@
  * state than the vectors it is fused with; the DynamoDB fallback builds the same index from its full read.
  */
 import { type Bm25Params, DEFAULT_BM25, KeywordIndex, MAX_QUERY_TERMS } from '../domain/bm25';
-import { DEFAULT_FUSION, type FusedScore, type Fusion } from '../domain/fusion';
 import { topFusedCandidates } from '../domain/fused-candidates';
+import { DEFAULT_FUSION, type FusedScore, type Fusion } from '../domain/fusion';
 import { rankHybrid } from '../domain/hybrid-ranking';
 import { DEFAULT_TOKENISER, tokenise } from '../domain/keyword-text';
 import { type ScoreBuffer, scoreRows, writeUnitVector } from '../domain/scoring';
