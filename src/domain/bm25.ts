@@ -109,3 +109,44 @@ export class KeywordIndex {
     return { scores, matched };
   }
 }
+
+/** Postings of one query term as an index store returns them: parallel arrays. */
+export type TermPostings = {
+  chunkIds: readonly string[];
+  tfs: ArrayLike<number>;
+  lengths: ArrayLike<number>;
+};
+
+/**
+ * BM25 of every row from stored postings (the query's distinct terms, in first-occurrence order, each
+ * with its postings), summed in the order `KeywordIndex.score` sums, so the scores are equal bit for bit.
+ * Null when a posting names a chunk that `rowOf` does not know (the postings describe other chunks).
+ */
+export function scoreFromPostings(
+  postings: readonly TermPostings[],
+  docCount: number,
+  totalLength: number,
+  rowOf: (chunkId: string) => number | undefined,
+  params: Bm25Params,
+): { scores: Float64Array; matched: number[] } | null {
+  const scores = new Float64Array(docCount);
+  const touched = new Uint8Array(docCount);
+  const matched: number[] = [];
+  const averageLength = docCount === 0 ? 0 : totalLength / docCount;
+  for (const list of postings) {
+    const df = list.chunkIds.length;
+    for (let i = 0; i < df; i++) {
+      const row = rowOf(list.chunkIds[i] as string);
+      if (row === undefined || row >= docCount) return null;
+      scores[row] =
+        (scores[row] as number) +
+        bm25Term(list.tfs[i] as number, list.lengths[i] as number, df, docCount, averageLength, params);
+      if (touched[row] === 0) {
+        touched[row] = 1;
+        matched.push(row);
+      }
+    }
+  }
+  matched.sort((a, b) => a - b);
+  return { scores, matched };
+}

@@ -122,7 +122,7 @@ export type KeywordRanking<T> = { ranked: Ranked<T>; scoresOf: (ref: T) => Fused
 /** Keyword or hybrid ranking of a cached snapshot's rows. */
 export function rankSnapshotKeywords(
   cached: CachedSnapshot,
-  keywords: SnapshotKeywords,
+  keywords: { scores: Float64Array; matched: number[] },
   unitQuery: Float64Array | null,
   query: KeywordQuery,
   filter: CompiledFilter | null,
@@ -133,7 +133,7 @@ export function rankSnapshotKeywords(
   const { snapshot } = cached;
   const rowCount = snapshot.rows.length;
   const mask = filter === null ? undefined : filterMask(snapshot.rows, filter, cached.rowsByFilename);
-  const { scores: bm25, matched } = keywords.index.score(query.terms, query.bm25);
+  const { scores: bm25, matched } = keywords;
   const cosine =
     unitQuery === null
       ? null

@@ -1,0 +1,101 @@
+/**
+ * BM25 scores of a cached snapshot's rows for a query, from the bot's keyword index in Redis when it
+ * describes exactly the snapshot version being searched (only the query terms' postings are read), else
+ * from the in-process index built from every text at that version, which is then stored for the next
+ * queries (docs/snapshot.md, "The keyword index").
+ */
+import { distinctTerms, scoreFromPostings } from '../domain/bm25';
+import type { KeywordIndexStore, SnapshotStore } from '../ports';
+import { type KeywordQuery, snapshotKeywords } from './keyword-search';
+import type { CachedSnapshot } from './snapshot-cache';
+
+/** Per-row BM25 (0: no term) and the matched rows ascending, with a way to get the texts of rows. */
+export type SnapshotBm25 = {
+  scores: Float64Array;
+  matched: number[];
+  /** Texts of the given rows (null: the snapshot's texts are gone). */
+  texts: (rows: readonly number[]) => Promise<string[] | null>;
+  source: 'redis-index' | 'in-process';
+};
+
+const rowMaps = new WeakMap<CachedSnapshot, Map<string, number>>();
+
+function rowOf(cached: CachedSnapshot): Map<string, number> {
+  let map = rowMaps.get(cached);
+  if (map === undefined) {
+    map = new Map(cached.ids.map((id, row) => [id, row]));
+    rowMaps.set(cached, map);
+  }
+  return map;
+}
+
+/** Where the scores may come from, and what to tell about a failure of the stored index. */
+export type Bm25Sources = {
+  snapshots: SnapshotStore;
+  keywords: KeywordIndexStore | undefined;
+  warn: (message: string, extra: Record<string, unknown>) => void;
+};
+
+/**
+ * The query's BM25 over the cached snapshot's rows, or null when neither source can give it at the
+ * snapshot's version (then DynamoDB answers). A Redis index that fails or disagrees is passed over.
+ */
+export async function snapshotBm25(
+  sources: Bm25Sources,
+  cached: CachedSnapshot,
+  query: KeywordQuery,
+): Promise<SnapshotBm25 | null> {
+  const { botId, version } = cached.snapshot;
+  const texts = async (rows: readonly number[]) =>
+    rows.length === 0
+      ? []
+      : sources.snapshots.texts(
+          botId,
+          rows.map((row) => cached.ids[row] as string),
+        );
+  // Build the stored index only where none can serve this version: not over an update or build running.
+  let build = sources.keywords !== undefined;
+  if (sources.keywords !== undefined) {
+    try {
+      const stored = await sources.keywords.read(botId, version, distinctTerms(query.terms));
+      build = stored === 'missing';
+      if (typeof stored !== 'string' && stored.docCount === cached.ids.length) {
+        const rows = rowOf(cached);
+        const scored = scoreFromPostings(
+          stored.postings,
+          stored.docCount,
+          stored.totalLength,
+          (id) => rows.get(id),
+          query.bm25,
+        );
+        if (scored !== null) return { ...scored, texts, source: 'redis-index' };
+      }
+      if (typeof stored !== 'string') {
+        // Stamped with this version yet naming other chunks: never expected; rebuilt rather than trusted.
+        sources.warn('Keyword index disagrees with its snapshot; rebuilding it', { botId, version });
+        build = true;
+      }
+    } catch (error) {
+      build = false;
+      sources.warn('Keyword index unreadable; scoring in process', { botId, error });
+    }
+  }
+  const loaded = await snapshotKeywords(sources.snapshots, cached);
+  if (loaded === null) return null;
+  if (build && sources.keywords !== undefined) {
+    try {
+      await sources.keywords.build(
+        botId,
+        version,
+        loaded.ids.map((chunkId, row) => ({ chunkId, terms: loaded.terms[row] as string[] })),
+      );
+    } catch (error) {
+      sources.warn('Keyword index not stored', { botId, error });
+    }
+  }
+  return {
+    ...loaded.index.score(query.terms, query.bm25),
+    texts: async (rows) => rows.map((row) => loaded.texts[row] as string),
+    source: 'in-process',
+  };
+}
