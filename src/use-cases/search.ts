@@ -37,7 +37,7 @@ export type SearchDeps = {
   cache: SnapshotCache | null;
   scores: ScoreBuffer;
   /** The bots' keyword indexes in Redis (hybrid search reads only its terms' postings); else built in process. */
-  keywords?: KeywordIndexStore;
+  keywords?: KeywordIndexStore | undefined;
   /** The native exact scan (src/domain/quantised-scan.ts); without it the portable loop scores. */
   kernel?: TopKKernel;
   logger: Pick<Logger, 'warn' | 'info'>;

@@ -30,7 +30,7 @@ export type SyncStreamBatchDeps = {
   /** null when no snapshot cache is configured: counts only. */
   snapshots: SnapshotStore | null;
   /** The bots' keyword indexes, kept in step with each snapshot update (absent: none are kept). */
-  keywords?: KeywordIndexStore;
+  keywords?: KeywordIndexStore | undefined;
   log: StreamLog;
   /** embedding_dimension of a bot that has no record yet. */
   defaultEmbeddingDimension: number;

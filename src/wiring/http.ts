@@ -6,7 +6,7 @@ import type { Config } from '../config';
 import { ScoreBuffer } from '../domain/scoring';
 import { makeSearch, type Search } from '../use-cases/search';
 import { SnapshotCache } from '../use-cases/snapshot-cache';
-import { baseDeps, guardedSnapshotStore } from './base';
+import { baseDeps, guardedKeywordIndexStore, guardedSnapshotStore } from './base';
 import { searchKernel } from './search-kernel';
 import { type WriteDeps, writeDeps } from './write-path';
 
@@ -54,6 +54,7 @@ export function httpDeps(): HttpDeps {
         cache: snapshots === null ? null : new SnapshotCache(snapshots),
         scores: new ScoreBuffer(),
         kernel: searchKernel(base.logger, base.metrics),
+        keywords: guardedKeywordIndexStore(base),
         logger: base.logger,
       }),
     };

@@ -1,7 +1,7 @@
 import { DynamoBotStats } from '../adapters/dynamodb/bot-stats';
 import { DynamoChunkStore } from '../adapters/dynamodb/chunk-store';
 import type { SyncStreamBatchDeps } from '../use-cases/sync-stream-batch';
-import { type BaseDeps, baseDeps, guardedSnapshotStore } from './base';
+import { type BaseDeps, baseDeps, guardedKeywordIndexStore, guardedSnapshotStore } from './base';
 
 /** What handlers/stream-sync.ts needs: the use case's dependencies plus the logger and metrics to report. */
 export type StreamDeps = {
@@ -32,6 +32,7 @@ export function streamDeps(): StreamDeps {
           defaultEmbeddingDimension: config.defaultEmbeddingDimension,
         }),
         snapshots: guardedSnapshotStore(base),
+        keywords: guardedKeywordIndexStore(base),
         // A bot loaded without a search gets its snapshot here, so its first search is served from it.
         startSnapshots: {
           chunks: new DynamoChunkStore(base.documents, {
