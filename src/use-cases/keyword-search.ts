@@ -86,6 +86,11 @@ export function snapshotKeywords(
   return pending;
 }
 
+/** The in-process index of a cached snapshot when one was built or is being built, else undefined. */
+export function builtSnapshotKeywords(cached: CachedSnapshot): Promise<SnapshotKeywords | null> | undefined {
+  return indexes.get(cached);
+}
+
 async function loadSnapshotKeywords(
   snapshots: SnapshotStore,
   cached: CachedSnapshot,

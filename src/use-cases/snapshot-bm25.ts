@@ -1,12 +1,13 @@
 /**
- * BM25 scores of a cached snapshot's rows for a query, from the bot's keyword index in Redis when it
- * describes exactly the snapshot version being searched (only the query terms' postings are read), else
- * from the in-process index built from every text at that version, which is then stored for the next
- * queries (docs/snapshot.md, "The keyword index").
+ * BM25 scores of a cached snapshot's rows for a query (docs/snapshot.md, "The keyword index"), from the
+ * first source that describes exactly the snapshot version being searched: the in-process index this
+ * container already built at that version; else the bot's keyword index in Redis (only the query terms'
+ * postings are read: after a stream update this replaces reading every text again); else an in-process
+ * index built from every text at that version, which is then also stored in Redis for the next queries.
  */
 import { distinctTerms, scoreFromPostings } from '../domain/bm25';
 import type { KeywordIndexStore, SnapshotStore } from '../ports';
-import { type KeywordQuery, snapshotKeywords } from './keyword-search';
+import { builtSnapshotKeywords, type KeywordQuery, snapshotKeywords } from './keyword-search';
 import type { CachedSnapshot } from './snapshot-cache';
 
 /** Per-row BM25 (0: no term) and the matched rows ascending, with a way to get the texts of rows. */
@@ -53,9 +54,11 @@ export async function snapshotBm25(
           botId,
           rows.map((row) => cached.ids[row] as string),
         );
+  // An index this process built at this version is the fastest source: no round trip at all.
+  const warm = builtSnapshotKeywords(cached);
   // Build the stored index only where none can serve this version: not over an update or build running.
-  let build = sources.keywords !== undefined;
-  if (sources.keywords !== undefined) {
+  let build = sources.keywords !== undefined && warm === undefined;
+  if (sources.keywords !== undefined && warm === undefined) {
     try {
       const stored = await sources.keywords.read(botId, version, distinctTerms(query.terms));
       build = stored === 'missing';
@@ -80,7 +83,7 @@ export async function snapshotBm25(
       sources.warn('Keyword index unreadable; scoring in process', { botId, error });
     }
   }
-  const loaded = await snapshotKeywords(sources.snapshots, cached);
+  const loaded = await (warm ?? snapshotKeywords(sources.snapshots, cached));
   if (loaded === null) return null;
   if (build && sources.keywords !== undefined) {
     try {
