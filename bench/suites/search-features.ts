@@ -122,7 +122,6 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
       queries: options.queries,
     });
     const runs = Math.min(options.runs.snapshotWarm, 60);
-    let baseline = Number.NaN;
     // The first keyword query builds the snapshot's keyword index (once per snapshot version): timed apart.
     const heapBefore = process.memoryUsage().heapUsed;
     const buildStarted = performance.now();
@@ -156,37 +155,48 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
       redisBuildMs: stored.buildMs,
       redisBytesPerChunk: stored.bytesPerChunk,
     });
-    // Round robin: query i runs under every variant before query i + 1, so the load of a shared machine
-    // drifting over the run weighs on all variants alike and the ratios stay comparable.
-    progress.note(`features at ${count(n)}: ${VARIANTS.length} variants, round robin`);
-    const samples = VARIANTS.map((): number[] => []);
-    const results = VARIANTS.map(() => 0);
-    for (let i = -3; i < runs; i++) {
-      const query = queries[(i + queries.length) % queries.length] as Float32Array;
-      for (const [v, variant] of VARIANTS.entries()) {
-        const keywords = variant.keywords === true ? { queryText: queryTextFor(dataset.texts, i + 3) } : {};
-        const started = performance.now();
-        const answer = await (variant.stored === true ? searchStored : search)(
-          'bench-features',
-          variant.vector === false ? undefined : query,
-          { limit: 10, bot, ...variant.options, ...keywords },
-        );
-        const elapsed = performance.now() - started;
-        if (answer.source !== 'snapshot') throw new Error('the features bench must answer from the snapshot');
-        if (i >= 0) samples[v]?.push(elapsed);
-        results[v] = answer.results.length;
+    // Round robin: query i runs under every variant of a group before query i + 1, so the load of a
+    // shared machine drifting over the run weighs on all variants alike. The variants reading Redis make
+    // much garbage; they run in a second group (with its own interleaved baseline) so that the collector
+    // pauses they cause land in their own timings, not in the in-process variants'.
+    const baseline = VARIANTS[0] as (typeof VARIANTS)[number];
+    const groups = [
+      VARIANTS.filter((v) => v.stored !== true),
+      [baseline, ...VARIANTS.filter((v) => v.stored)],
+    ];
+    for (const [g, group] of groups.entries()) {
+      progress.note(`features at ${count(n)}: ${group.length} variants, round robin`);
+      const samples = group.map((): number[] => []);
+      const results = group.map(() => 0);
+      for (let i = -3; i < runs; i++) {
+        const query = queries[(i + queries.length) % queries.length] as Float32Array;
+        for (const [v, variant] of group.entries()) {
+          const keywords = variant.keywords === true ? { queryText: queryTextFor(dataset.texts, i + 3) } : {};
+          const started = performance.now();
+          const answer = await (variant.stored === true ? searchStored : search)(
+            'bench-features',
+            variant.vector === false ? undefined : query,
+            { limit: 10, bot, ...variant.options, ...keywords },
+          );
+          const elapsed = performance.now() - started;
+          if (answer.source !== 'snapshot')
+            throw new Error('the features bench must answer from the snapshot');
+          if (i >= 0) samples[v]?.push(elapsed);
+          results[v] = answer.results.length;
+        }
       }
-    }
-    for (const [v, variant] of VARIANTS.entries()) {
-      const summary = summarize(samples[v] as number[]);
-      if (variant.name === 'unfiltered') baseline = summary.median;
-      context.results.features.push({
-        variant: variant.name,
-        n,
-        summary,
-        ratio: summary.median / baseline,
-        results: results[v] as number,
-      });
+      const base = summarize(samples[0] as number[]).median;
+      for (const [v, variant] of group.entries()) {
+        if (g > 0 && v === 0) continue;
+        const summary = summarize(samples[v] as number[]);
+        context.results.features.push({
+          variant: variant.name,
+          n,
+          summary,
+          ratio: summary.median / base,
+          results: results[v] as number,
+        });
+      }
     }
     await stored.remove();
     redis.disconnect();

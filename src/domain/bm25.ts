@@ -7,6 +7,8 @@
  * order make the score bit-for-bit reproducible by any implementation that sums the same way.
  */
 
+import type { ScoreBuffer } from './scoring';
+
 export type Bm25Params = { k1: number; b: number };
 
 export const DEFAULT_BM25: Bm25Params = { k1: 1.2, b: 0.75 };
@@ -14,7 +16,18 @@ export const DEFAULT_BM25: Bm25Params = { k1: 1.2, b: 0.75 };
 /** A query's terms may not exceed this many (a longer `query_text` is refused). */
 export const MAX_QUERY_TERMS = 1000;
 
-/** One term's contribution to one chunk's score (the formula above, in one place). */
+/** `rows` zeros: the buffer's (reused across queries: no fresh memory to touch) or a new array. */
+function zeroed(rows: number, buffer: ScoreBuffer | undefined): Float64Array {
+  if (buffer === undefined) return new Float64Array(rows);
+  const scores = buffer.take(rows);
+  scores.fill(0);
+  return scores;
+}
+
+/**
+ * One term's contribution to one chunk's score (the formula above, in one place). Always positive: idf > 0
+ * (N >= df) and tf (k1 + 1) / (tf + k1 * norm) > 0 for tf >= 1, k1 >= 0, b in [0, 1].
+ */
 export function bm25Term(
   tf: number,
   docLength: number,
@@ -84,9 +97,12 @@ export class KeywordIndex {
    * BM25 of every row for the query: `scores` (length docCount, 0 where no term matches) and the rows
    * with a positive score, ascending.
    */
-  score(queryTerms: readonly string[], params: Bm25Params): { scores: Float64Array; matched: number[] } {
-    const scores = new Float64Array(this.docCount);
-    const touched = new Uint8Array(this.docCount);
+  score(
+    queryTerms: readonly string[],
+    params: Bm25Params,
+    buffer?: ScoreBuffer,
+  ): { scores: Float64Array; matched: number[] } {
+    const scores = zeroed(this.docCount, buffer);
     const matched: number[] = [];
     const averageLength = this.docCount === 0 ? 0 : this.totalLength / this.docCount;
     for (const term of distinctTerms(queryTerms)) {
@@ -96,13 +112,11 @@ export class KeywordIndex {
       for (let i = 0; i < df; i++) {
         const row = list.rows[i] as number;
         const length = this.lengths[row] as number;
+        // Every term's contribution is positive (see bm25Term), so 0 means not matched yet.
+        if (scores[row] === 0) matched.push(row);
         scores[row] =
           (scores[row] as number) +
           bm25Term(list.tfs[i] as number, length, df, this.docCount, averageLength, params);
-        if (touched[row] === 0) {
-          touched[row] = 1;
-          matched.push(row);
-        }
       }
     }
     matched.sort((a, b) => a - b);
@@ -128,9 +142,9 @@ export function scoreFromPostings(
   totalLength: number,
   rowOf: (chunkId: string) => number | undefined,
   params: Bm25Params,
+  buffer?: ScoreBuffer,
 ): { scores: Float64Array; matched: number[] } | null {
-  const scores = new Float64Array(docCount);
-  const touched = new Uint8Array(docCount);
+  const scores = zeroed(docCount, buffer);
   const matched: number[] = [];
   const averageLength = docCount === 0 ? 0 : totalLength / docCount;
   for (const list of postings) {
@@ -138,13 +152,10 @@ export function scoreFromPostings(
     for (let i = 0; i < df; i++) {
       const row = rowOf(list.chunkIds[i] as string);
       if (row === undefined || row >= docCount) return null;
+      if (scores[row] === 0) matched.push(row);
       scores[row] =
         (scores[row] as number) +
         bm25Term(list.tfs[i] as number, list.lengths[i] as number, df, docCount, averageLength, params);
-      if (touched[row] === 0) {
-        touched[row] = 1;
-        matched.push(row);
-      }
     }
   }
   matched.sort((a, b) => a - b);

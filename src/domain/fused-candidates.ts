@@ -218,9 +218,8 @@ function countRanks(
   }
   const above = new Uint32Array(levels.length + 2);
   for (let j = levels.length; j >= 0; j--) above[j] = (above[j + 1] as number) + (counts[j] as number);
-  // Runs of equal scores can be long (BM25 repeats for equal tf and length): their ids sorted once each.
-  const tiedIds = new Map<number, string[]>();
-  return rows.map((row) => {
+  const before = tiedBelow(rows, scores, idOf, ties);
+  return rows.map((row, i) => {
     const x = scores[row] as number;
     let lo = 0;
     let hi = levels.length;
@@ -229,23 +228,56 @@ function countRanks(
       if ((levels[mid] as number) <= x) lo = mid + 1;
       else hi = mid;
     }
-    // Buckets from the first level above x hold members scoring above x; equal ones are in `ties`.
-    let ids = tiedIds.get(x);
-    if (ids === undefined) {
-      ids = (ties.get(x) as number[]).map(idOf).sort();
-      tiedIds.set(x, ids);
-    }
-    return (above[lo] as number) + idsBelow(ids, idOf(row)) + 1;
+    // Buckets from the first level above x hold members scoring above x; equal ones come before by id.
+    return (above[lo] as number) + (before[i] as number) + 1;
   });
 }
 
-/** How many of the sorted `ids` are less than `id`. */
-function idsBelow(ids: readonly string[], id: string): number {
+/**
+ * For each of `rows`, how many members with its very score have a smaller id. Runs of equal scores can be
+ * long (BM25 repeats for equal tf and length) while few rows ask, so each tied member is placed among the
+ * askers of its score (sorted by id) by a binary search, rather than sorting the run.
+ */
+function tiedBelow(
+  rows: readonly number[],
+  scores: Float64Array,
+  idOf: (row: number) => string,
+  ties: ReadonlyMap<number, number[]>,
+): Uint32Array {
+  const askers = new Map<number, number[]>();
+  rows.forEach((row, i) => {
+    const x = scores[row] as number;
+    const list = askers.get(x);
+    if (list === undefined) askers.set(x, [i]);
+    else list.push(i);
+  });
+  const before = new Uint32Array(rows.length);
+  for (const [x, list] of askers) {
+    const ids = list.map((i) => idOf(rows[i] as number));
+    const order = list.map((_, j) => j).sort((a, b) => ((ids[a] as string) < (ids[b] as string) ? -1 : 1));
+    const sortedIds = order.map((j) => ids[j] as string);
+    // below[p]: tied members whose id is below the p-th asker's and at least the previous asker's.
+    const below = new Uint32Array(order.length + 1);
+    for (const member of ties.get(x) ?? []) {
+      const at = idsAtMost(sortedIds, idOf(member));
+      below[at] = (below[at] as number) + 1;
+    }
+    let running = 0;
+    order.forEach((j, p) => {
+      running += below[p] as number;
+      before[list[j] as number] = running;
+    });
+  }
+  return before;
+}
+
+/** How many of the sorted `ids` are at most `id` (an asker's own id counts itself out). */
+function idsAtMost(ids: readonly string[], id: string): number {
   let lo = 0;
   let hi = ids.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if ((ids[mid] as string) < id) lo = mid + 1;
+    if ((ids[mid] as string) <= id) lo = mid + 1;
     else hi = mid;
   }
   return lo;

@@ -4,7 +4,7 @@ import type { FusedScore } from '../domain/fusion';
 import {
   cosineWithUnitQuery,
   normalise,
-  type ScoreBuffer,
+  ScoreBuffer,
   scoreRows,
   type TopKKernel,
   topKByDotProduct,
@@ -36,6 +36,8 @@ export type SearchDeps = {
   snapshots: SnapshotStore | null;
   cache: SnapshotCache | null;
   scores: ScoreBuffer;
+  /** Where keyword scores land (one per search function, made by `makeSearch` when not given). */
+  keywordScores?: ScoreBuffer;
   /** The bots' keyword indexes in Redis (hybrid search reads only its terms' postings); else built in process. */
   keywords?: KeywordIndexStore | undefined;
   /** The native exact scan (src/domain/quantised-scan.ts); without it the portable loop scores. */
@@ -62,7 +64,8 @@ export type Search = (
  * @throws ValidationError (field `embedding`) when the embedding's length is not the bot's dimension or it
  * is all zeros; (field `filter...`) for a filter that does not parse.
  */
-export function makeSearch(deps: SearchDeps): Search {
+export function makeSearch(given: SearchDeps): Search {
+  const deps: SearchDeps = { keywordScores: new ScoreBuffer(), ...given };
   return async (botId, embedding, options) => {
     const bot = options.bot ?? (await deps.bots.get(botId));
     if (bot === undefined) throw new NotFoundError(`bot ${botId} does not exist`);
@@ -212,7 +215,7 @@ async function keywordsFromSnapshot(
     const ranker = rankerFor<number>(options);
     ranking = rankSnapshotKeywords(
       cached,
-      loaded,
+      loaded.score(deps.keywordScores),
       plan.unit,
       keywords,
       filter,

@@ -6,14 +6,20 @@
  * index built from every text at that version, which is then also stored in Redis for the next queries.
  */
 import { distinctTerms, scoreFromPostings } from '../domain/bm25';
+import type { ScoreBuffer } from '../domain/scoring';
 import type { KeywordIndexStore, SnapshotStore } from '../ports';
 import { builtSnapshotKeywords, type KeywordQuery, snapshotKeywords } from './keyword-search';
 import type { CachedSnapshot } from './snapshot-cache';
 
-/** Per-row BM25 (0: no term) and the matched rows ascending, with a way to get the texts of rows. */
+/** Per-row BM25 and the matched rows; scores land in the buffer when one is given. */
+export type Bm25Scorer = (buffer?: ScoreBuffer) => { scores: Float64Array; matched: number[] };
+
+/**
+ * A query's BM25 over the rows, to compute when ranking (synchronously, so a reused buffer is never
+ * shared by two queries), with a way to get the texts of rows.
+ */
 export type SnapshotBm25 = {
-  scores: Float64Array;
-  matched: number[];
+  score: Bm25Scorer;
   /** Texts of the given rows (null: the snapshot's texts are gone). */
   texts: (rows: readonly number[]) => Promise<string[] | null>;
   source: 'redis-index' | 'in-process';
@@ -62,16 +68,22 @@ export async function snapshotBm25(
     try {
       const stored = await sources.keywords.read(botId, version, distinctTerms(query.terms));
       build = stored === 'missing';
-      if (typeof stored !== 'string' && stored.docCount === cached.ids.length) {
-        const rows = rowOf(cached);
-        const scored = scoreFromPostings(
-          stored.postings,
-          stored.docCount,
-          stored.totalLength,
-          (id) => rows.get(id),
-          query.bm25,
-        );
-        if (scored !== null) return { ...scored, texts, source: 'redis-index' };
+      const rows = rowOf(cached);
+      if (
+        typeof stored !== 'string' &&
+        stored.docCount === cached.ids.length &&
+        stored.postings.every((list) => list.chunkIds.every((id) => rows.has(id)))
+      ) {
+        const score: Bm25Scorer = (buffer) =>
+          scoreFromPostings(
+            stored.postings,
+            stored.docCount,
+            stored.totalLength,
+            (id) => rows.get(id),
+            query.bm25,
+            buffer,
+          ) as { scores: Float64Array; matched: number[] };
+        return { score, texts, source: 'redis-index' };
       }
       if (typeof stored !== 'string') {
         // Stamped with this version yet naming other chunks: never expected; rebuilt rather than trusted.
@@ -97,7 +109,7 @@ export async function snapshotBm25(
     }
   }
   return {
-    ...loaded.index.score(query.terms, query.bm25),
+    score: (buffer) => loaded.index.score(query.terms, query.bm25, buffer),
     texts: async (rows) => rows.map((row) => loaded.texts[row] as string),
     source: 'in-process',
   };
