@@ -97,10 +97,10 @@ function weightedCandidates(
 }
 
 /**
- * Rows ranked in the vector list's top `keep + head` get their vector rank from that top list; a matched
- * row below it scores at most 1 / (k + head + 1) from the vector side, so only the matched rows whose
- * keyword rank could still lift them into the top `keep` (the best few by BM25) get an exact vector rank,
- * by counting. Keyword ranks are counted the same way, for those rows only.
+ * RRF ranks exactly only each list's head (its best `keep + head` rows). Beyond its head a list adds at
+ * most 1 / (k + head + 1) to a row's score, so every row has a lower and an upper bound; rows whose upper
+ * bound is under the `keep`-th best lower bound cannot reach the top, and only the few others with a
+ * part still unknown get their exact rank in that list by counting.
  */
 export const RRF_HEAD = 256;
 
@@ -116,46 +116,40 @@ function rrfCandidates(
   // The two populations ranked: every candidate (vector side), the matches (keyword side).
   const everyCandidate: Population = { rows: null, count: rowCount, mask };
   const everyMatch: Population = { rows: matched, count: matched.length, mask: undefined };
-  const top = best(everyCandidate, cosine, idOf, head);
-  // Every row below the head scores at most `below` from the vector side, every head row more.
+  const vectorRank = new Map(best(everyCandidate, cosine, idOf, head).map((row, i) => [row, i + 1]));
+  const keywordRank = new Map(best(everyMatch, bm25, idOf, head).map((row, i) => [row, i + 1]));
+  // A full head leaves rows out of its list's ranking; each of those gets at most `below` from that list.
   const below = 1 / (k + head + 1);
-  if (top.length === head && !(below < 1 / (k + head))) return null;
-  const isMatch = (row: number) => (bm25[row] as number) > 0;
-  const headMatches = top.filter(isMatch);
-  const keywordRank = new Map<number, number>();
-  countRanks(everyMatch, bm25, idOf, headMatches).forEach((rank, i) => {
-    keywordRank.set(headMatches[i] as number, rank);
+  if (!(below < 1 / (k + head))) return null;
+  const vectorCut = vectorRank.size === head;
+  const keywordCut = keywordRank.size === head;
+  const rows = [...new Set([...vectorRank.keys(), ...keywordRank.keys()])];
+  const part = (rank: number | undefined) => (rank === undefined ? 0 : 1 / (k + rank));
+  const lower = rows.map((row) => part(vectorRank.get(row)) + part(keywordRank.get(row)));
+  const unknownVector = (row: number) => !vectorRank.has(row);
+  const unknownKeyword = (row: number) => !keywordRank.has(row) && (bm25[row] as number) > 0;
+  const upper = rows.map(
+    (row, i) => (lower[i] as number) + (unknownVector(row) ? below : 0) + (unknownKeyword(row) ? below : 0),
+  );
+  const floor = rows.length >= keep ? ([...lower].sort((x, y) => y - x)[keep - 1] as number) : -Infinity;
+  // Rows in neither head: vector part at most `below`, keyword part at most `below` (or none at all).
+  if (vectorCut && below + (keywordCut ? below : 0) >= floor) return null;
+  const kept = rows.filter((_, i) => (upper[i] as number) >= floor);
+  const needVector = kept.filter(unknownVector);
+  const needKeyword = kept.filter(unknownKeyword);
+  countRanks(everyCandidate, cosine, idOf, needVector).forEach((rank, i) => {
+    vectorRank.set(needVector[i] as number, rank);
   });
-  const fusedOf = (row: number, vectorRank: number) => {
-    const fromVector = 1 / (k + vectorRank);
+  countRanks(everyMatch, bm25, idOf, needKeyword).forEach((rank, i) => {
+    keywordRank.set(needKeyword[i] as number, rank);
+  });
+  // Summed as `fuseScores` sums: the vector part, then the keyword part.
+  const fused = Float64Array.from(kept, (row) => {
+    const fromVector = 1 / (k + (vectorRank.get(row) as number));
     const rank = keywordRank.get(row);
     return rank === undefined ? fromVector : fromVector + 1 / (k + rank);
-  };
-  const headFused = top.map((row, i) => fusedOf(row, i + 1));
-  const uncertain: number[] = [];
-  if (top.length === head) {
-    // A lower bound of the final keep-th best score: the keep-th best of some of the candidates. A match
-    // below the head with keyword rank r scores at most below + 1 / (k + r): those under the floor
-    // (strictly) have `keep` candidates ahead of them whatever their exact vector rank.
-    const floor = [...headFused].sort((a, b) => b - a)[keep - 1] as number;
-    let reach = 0;
-    while (reach < matched.length && below + 1 / (k + reach + 1) >= floor) reach += 1;
-    const inHead = new Set(top);
-    best(everyMatch, bm25, idOf, reach).forEach((row, i) => {
-      keywordRank.set(row, i + 1);
-      if (!inHead.has(row)) uncertain.push(row);
-    });
-  }
-  const counted = countRanks(everyCandidate, cosine, idOf, uncertain);
-  const rows = [...top, ...uncertain];
-  const fused = new Float64Array(rows.length);
-  headFused.forEach((score, i) => {
-    fused[i] = score;
   });
-  uncertain.forEach((row, i) => {
-    fused[top.length + i] = fusedOf(row, counted[i] as number);
-  });
-  return withScores(rows, input, fused);
+  return withScores(kept, input, fused);
 }
 
 /** Rows `rows[i]` (or i, when `rows` is null) for i < count, less those the mask leaves out. */
@@ -183,7 +177,9 @@ function best(
 /**
  * The 1-based rank of each of `rows` within the population (higher score first, equal scores by
  * ascending id), as `ranksOf` over the whole population would give it, in one pass over the population
- * with a binary search into the few rows' scores (no sort of the population).
+ * with a binary search into the few rows' scores (no sort of the population). A member whose score
+ * equals an asking row's is compared by id with the askers of that score only (runs of equal BM25 scores
+ * are long, askers few).
  */
 function countRanks(
   population: Population,
@@ -193,15 +189,7 @@ function countRanks(
 ): number[] {
   if (rows.length === 0) return [];
   const levels = Float64Array.from(rows, (row) => scores[row] as number).sort();
-  // counts[j]: members scoring above levels[j - 1] and at most levels[j] (j = levels.length: above all).
-  const counts = new Uint32Array(levels.length + 1);
-  const ties = new Map<number, number[]>();
-  const members = population.rows;
-  const mask = population.mask;
-  for (let i = 0; i < population.count; i++) {
-    const row = members === null ? i : (members[i] as number);
-    if (mask !== undefined && mask[row] === 0) continue;
-    const x = scores[row] as number;
+  const firstAtOrAbove = (x: number) => {
     let lo = 0;
     let hi = levels.length;
     while (lo < hi) {
@@ -209,18 +197,39 @@ function countRanks(
       if ((levels[mid] as number) < x) lo = mid + 1;
       else hi = mid;
     }
-    counts[lo] = (counts[lo] as number) + 1;
-    if (lo < levels.length && levels[lo] === x) {
-      const run = ties.get(x);
-      if (run === undefined) ties.set(x, [row]);
-      else run.push(row);
+    return lo;
+  };
+  // The askers of each score, under the index of its first level.
+  const askersAt: (number[] | undefined)[] = new Array(levels.length);
+  const askerIds = rows.map(idOf);
+  rows.forEach((row, i) => {
+    const at = firstAtOrAbove(scores[row] as number);
+    const list = askersAt[at];
+    if (list === undefined) askersAt[at] = [i];
+    else list.push(i);
+  });
+  // counts[j]: members scoring above levels[j - 1] and at most levels[j] (j = levels.length: above all).
+  const counts = new Uint32Array(levels.length + 1);
+  const before = new Uint32Array(rows.length);
+  const members = population.rows;
+  const mask = population.mask;
+  for (let m = 0; m < population.count; m++) {
+    const member = members === null ? m : (members[m] as number);
+    if (mask !== undefined && mask[member] === 0) continue;
+    const x = scores[member] as number;
+    const at = firstAtOrAbove(x);
+    counts[at] = (counts[at] as number) + 1;
+    if (at < levels.length && levels[at] === x) {
+      const id = idOf(member);
+      for (const i of askersAt[at] as number[])
+        if (id < (askerIds[i] as string)) before[i] = (before[i] as number) + 1;
     }
   }
   const above = new Uint32Array(levels.length + 2);
   for (let j = levels.length; j >= 0; j--) above[j] = (above[j + 1] as number) + (counts[j] as number);
-  const before = tiedBelow(rows, scores, idOf, ties);
   return rows.map((row, i) => {
     const x = scores[row] as number;
+    // Levels up to x hold members scoring at most x; the buckets after them, members scoring above.
     let lo = 0;
     let hi = levels.length;
     while (lo < hi) {
@@ -228,59 +237,8 @@ function countRanks(
       if ((levels[mid] as number) <= x) lo = mid + 1;
       else hi = mid;
     }
-    // Buckets from the first level above x hold members scoring above x; equal ones come before by id.
     return (above[lo] as number) + (before[i] as number) + 1;
   });
-}
-
-/**
- * For each of `rows`, how many members with its very score have a smaller id. Runs of equal scores can be
- * long (BM25 repeats for equal tf and length) while few rows ask, so each tied member is placed among the
- * askers of its score (sorted by id) by a binary search, rather than sorting the run.
- */
-function tiedBelow(
-  rows: readonly number[],
-  scores: Float64Array,
-  idOf: (row: number) => string,
-  ties: ReadonlyMap<number, number[]>,
-): Uint32Array {
-  const askers = new Map<number, number[]>();
-  rows.forEach((row, i) => {
-    const x = scores[row] as number;
-    const list = askers.get(x);
-    if (list === undefined) askers.set(x, [i]);
-    else list.push(i);
-  });
-  const before = new Uint32Array(rows.length);
-  for (const [x, list] of askers) {
-    const ids = list.map((i) => idOf(rows[i] as number));
-    const order = list.map((_, j) => j).sort((a, b) => ((ids[a] as string) < (ids[b] as string) ? -1 : 1));
-    const sortedIds = order.map((j) => ids[j] as string);
-    // below[p]: tied members whose id is below the p-th asker's and at least the previous asker's.
-    const below = new Uint32Array(order.length + 1);
-    for (const member of ties.get(x) ?? []) {
-      const at = idsAtMost(sortedIds, idOf(member));
-      below[at] = (below[at] as number) + 1;
-    }
-    let running = 0;
-    order.forEach((j, p) => {
-      running += below[p] as number;
-      before[list[j] as number] = running;
-    });
-  }
-  return before;
-}
-
-/** How many of the sorted `ids` are at most `id` (an asker's own id counts itself out). */
-function idsAtMost(ids: readonly string[], id: string): number {
-  let lo = 0;
-  let hi = ids.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((ids[mid] as string) <= id) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function withScores(rows: number[], input: HybridRows, fused: Float64Array): FusedCandidates {

@@ -39,6 +39,7 @@ const fusionArbitrary = fc.oneof(
 describe('hybrid fusion over the candidates that can reach the top', () => {
   it('gives the same top hits and the same three scores as fusing every candidate (brute force)', () => {
     console.log(`fused candidates property seed ${seed} (TEST_SEED replays it)`);
+    let proven = 0;
     fc.assert(
       fc.property(
         fc.array(
@@ -79,8 +80,9 @@ describe('hybrid fusion over the candidates that can reach the top', () => {
             bruteFuse(pick(cosine), pick(bm25), candidateIds, fusion),
             keep,
           );
-          expect(few).not.toBeNull();
+          // Null: the bound could not prove the reduction for these scores (the caller fuses everything).
           if (few === null) return;
+          proven += 1;
           expect(
             top(
               few.rows.map((row) => ids[row] as string),
@@ -94,5 +96,7 @@ describe('hybrid fusion over the candidates that can reach the top', () => {
       ),
       { seed, numRuns: 400 },
     );
+    // The reduction is the common case, not the exception, even with these short heads.
+    expect(proven).toBeGreaterThan(200);
   });
 });
