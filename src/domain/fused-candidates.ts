@@ -102,7 +102,7 @@ function weightedCandidates(
  * bound is under the `keep`-th best lower bound cannot reach the top, and only the few others with a
  * part still unknown get their exact rank in that list by counting.
  */
-export const RRF_HEAD = 256;
+export const RRF_HEAD = 128;
 
 function rrfCandidates(
   input: HybridRows,
