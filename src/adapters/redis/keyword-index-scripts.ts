@@ -15,23 +15,30 @@ const PRELUDE = `
 local base = ARGV[1]
 local function gkey(gen, part) return base .. ':' .. gen .. ':' .. part end
 
--- Deletes every key of the index (one UNLINK per term of its df hash) and its meta hash.
-local function drop_index(meta)
-  local gen = redis.call('HGET', meta, 'gen')
-  if gen then
-    local df = gkey(gen, 'df')
-    for _, term in ipairs(redis.call('HKEYS', df)) do
-      redis.call('UNLINK', gkey(gen, 'p:' .. term))
-    end
-    redis.call('UNLINK', df, gkey(gen, 'docs'))
-  end
-  redis.call('UNLINK', meta)
-end
-
 local function words(entry)
   local out = {}
   for w in string.gmatch(entry, '%S+') do out[#out + 1] = w end
   return out
+end
+
+-- Deletes every key of the index and its meta hash: one UNLINK per term of its df hash, and per term of
+-- its chunks' entries when the df hash was lost (so a broken index leaves no postings behind).
+local function drop_index(meta)
+  local gen = redis.call('HGET', meta, 'gen')
+  if gen then
+    local df, docs = gkey(gen, 'df'), gkey(gen, 'docs')
+    local seen = {}
+    for _, term in ipairs(redis.call('HKEYS', df)) do seen[term] = true end
+    if redis.call('HLEN', df) ~= tonumber(redis.call('HGET', meta, 'terms') or '-1') then
+      for _, entry in ipairs(redis.call('HVALS', docs)) do
+        local w = words(entry)
+        for i = 2, #w, 2 do seen[w[i]] = true end
+      end
+    end
+    for term in pairs(seen) do redis.call('UNLINK', gkey(gen, 'p:' .. term)) end
+    redis.call('UNLINK', df, docs)
+  end
+  redis.call('UNLINK', meta)
 end
 
 local function remove_doc(meta, gen, chunk)
