@@ -1,23 +1,19 @@
 /**
  * The few candidates of a hybrid query that can reach its top `keep`, with their exact fused scores, so
- * fusion no longer ranks (sorts) every row and no longer looks up every row's id.
- *
- * Let M be the candidates that match a query term (keyword score > 0) and R the others. Every candidate in
- * R gets the same keyword contribution (rrf: none; weighted: the normalised 0), so within R the fused
- * score falls as the vector score falls: with rrf strictly (distinct vector ranks give distinct
- * 1 / (k + rank), checked below), with weighted through the very expression `fuseScores` evaluates.
- * Hence no candidate of R outside R's own best `keep` can beat all `keep` of them, and the top `keep` of
- * the full fused list lies within M plus R's best `keep`. Only those candidates need exact scores:
- * - rrf: their vector ranks over ALL candidates, by one counting pass (a binary search per candidate
- *   into the few candidates' sorted scores, no sort of the whole list); keyword ranks over M.
- * - weighted: the min-max normalisers need only the minimum and maximum of each side.
- * The result is the same list, the same scores, bit for bit, as fusing every candidate (unit-tested
- * against `fuseScores` over the full lists).
+ * fusion no longer ranks (sorts) every candidate nor looks up every candidate's id.
+ * - weighted: the min-max normalisers need only each side's minimum and maximum; then one selection of
+ *   the best `keep` by the fused score itself, computed per candidate by the very expression `fuseScores`
+ *   evaluates.
+ * - rrf: each list (vector over every candidate, keyword over the matches) is ranked only in its head;
+ *   bounds then prove which other rows cannot reach the top, and the few that might get their exact rank
+ *   by counting (one pass over the list, a binary search per member into the few rows' scores).
+ * The top `keep` of the result, and each of its three scores, are those of fusing every candidate, bit
+ * for bit (unit-tested against a brute-force fusion of the full lists).
  */
 import { type Fusion, normaliserOf } from './fusion';
 import { TopKSelector } from './scoring';
 
-/** Candidate rows (ascending) with their vector, keyword and fused scores, in parallel arrays. */
+/** Candidate rows (in no particular order) with their vector, keyword and fused scores, in parallel arrays. */
 export type FusedCandidates = {
   rows: number[];
   vector: Float64Array;

@@ -1,8 +1,9 @@
 /**
  * Keyword and hybrid search (docs/api.md, "Keyword and hybrid search"): BM25 over the bot's chunk texts,
- * alone or fused with cosine similarity. The snapshot's keyword index is derived from the snapshot's own
- * texts, read at one snapshot version and kept per version in process, so it can never describe another
- * state than the vectors it is fused with; the DynamoDB fallback builds the same index from its full read.
+ * alone or fused with cosine similarity. The in-process keyword index of a snapshot is derived from the
+ * snapshot's own texts, read at one snapshot version and kept per version, so it can never describe
+ * another state than the vectors it is fused with (snapshot-bm25.ts picks between it and the Redis index);
+ * the DynamoDB fallback builds the same index from its full read.
  */
 import { type Bm25Params, DEFAULT_BM25, KeywordIndex, MAX_QUERY_TERMS } from '../domain/bm25';
 import { topFusedCandidates } from '../domain/fused-candidates';
