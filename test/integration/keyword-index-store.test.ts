@@ -55,6 +55,19 @@ describe('redis keyword index', () => {
     expect(await keywords.read(botId, version, ['chunk'])).toBe('missing');
   });
 
+  it('takes in and removes a chunk of no terms (a text of stop words only)', async () => {
+    const { botId } = await botWithIndex();
+    const empty = edit(botId, 5, 'the and of');
+    let token = (await keywords.beginUpdate(botId)) as string;
+    await snapshots.applyChanges(botId, [empty.snapshot]);
+    expect(await keywords.finishUpdate(botId, token, [empty.keywords])).toBe(true);
+    token = (await keywords.beginUpdate(botId)) as string;
+    await snapshots.applyChanges(botId, [{ kind: 'delete', chunk_id: 'chunk-5' }]);
+    expect(await keywords.finishUpdate(botId, token, [{ chunkId: 'chunk-5', terms: null }])).toBe(true);
+    const read = await keywords.read(botId, await versionOf(botId), ['chunk']);
+    expect(read).toMatchObject({ docCount: 9 });
+  });
+
   it('is dropped when two updates overlap, so neither can leave it wrong', async () => {
     const { botId } = await botWithIndex();
     const first = (await keywords.beginUpdate(botId)) as string;

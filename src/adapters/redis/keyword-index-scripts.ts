@@ -56,7 +56,8 @@ local function remove_doc(meta, gen, chunk)
   end
   redis.call('HDEL', docs, chunk)
   redis.call('HINCRBY', meta, 'n', -1)
-  redis.call('HINCRBY', meta, 'total', -tonumber(w[1]))
+  -- 0 - x, not -x: Lua writes -0 as '-0', which HINCRBY refuses (a chunk of no terms has length 0).
+  redis.call('HINCRBY', meta, 'total', 0 - tonumber(w[1]))
 end
 
 local function add_doc(meta, gen, chunk, entry)
