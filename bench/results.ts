@@ -183,7 +183,14 @@ export type FeatureRow = {
 };
 
 /** The snapshot keyword index's one-off build (per snapshot version, per warm container). */
-export type KeywordIndexRow = { n: number; buildMs: number; heapBytesPerChunk: number };
+export type KeywordIndexRow = {
+  n: number;
+  buildMs: number;
+  heapBytesPerChunk: number;
+  /** The Redis keyword index: its one-off build (after which the stream handler keeps it) and its size. */
+  redisBuildMs?: number;
+  redisBytesPerChunk?: number;
+};
 
 export type MemoryRow = { n: number; idleRssMiB: number; peakRssMiB: number; note?: string };
 

@@ -72,6 +72,39 @@ export interface SnapshotStore {
   drop(botId: string): Promise<void>;
 }
 
+/** A chunk's terms (tokenised text, repeats kept) for the keyword index; null terms: the chunk went. */
+export type KeywordChange = { chunkId: string; terms: readonly string[] | null };
+
+/** One chunk of a keyword index build. */
+export type KeywordDocument = { chunkId: string; terms: readonly string[] };
+
+/** The postings of each query term (in the order asked), and the statistics BM25 needs. */
+export type KeywordPostings = {
+  docCount: number;
+  totalLength: number;
+  postings: { chunkIds: string[]; tfs: Uint32Array; lengths: Uint32Array }[];
+};
+
+/** `missing`: absent, of another version, or found broken (and dropped); `busy`: an update or build runs. */
+export type KeywordRead = KeywordPostings | 'missing' | 'busy';
+
+/**
+ * A bot's BM25 index kept beside its snapshot (docs/snapshot.md, "The keyword index"), stamped with the
+ * snapshot version it describes exactly, or absent. The stream handler brackets each snapshot update
+ * with `beginUpdate` and `finishUpdate`, so an update costs O(batch); anything else drops it.
+ */
+export interface KeywordIndexStore {
+  /** Before a snapshot update: a token when the index describes the snapshot as it is (else it is dropped). */
+  beginUpdate(botId: string): Promise<string | null>;
+  /** After the snapshot update took `changes` (in order): the index follows; false when it was dropped. */
+  finishUpdate(botId: string, token: string, changes: readonly KeywordChange[]): Promise<boolean>;
+  drop(botId: string): Promise<void>;
+  /** The terms' postings if the index describes snapshot `version` and is whole. */
+  read(botId: string, version: string, terms: readonly string[]): Promise<KeywordRead>;
+  /** Builds the index of snapshot `version` from every chunk's terms; false when the snapshot moved on. */
+  build(botId: string, version: string, documents: readonly KeywordDocument[]): Promise<boolean>;
+}
+
 /** A chunk key with the position it holds in its document. */
 export type ChunkKey = { chunk_id: string; chunk_index: number };
 

@@ -7,6 +7,8 @@
  * order make the score bit-for-bit reproducible by any implementation that sums the same way.
  */
 
+import type { ScoreBuffer } from './scoring';
+
 export type Bm25Params = { k1: number; b: number };
 
 export const DEFAULT_BM25: Bm25Params = { k1: 1.2, b: 0.75 };
@@ -14,7 +16,18 @@ export const DEFAULT_BM25: Bm25Params = { k1: 1.2, b: 0.75 };
 /** A query's terms may not exceed this many (a longer `query_text` is refused). */
 export const MAX_QUERY_TERMS = 1000;
 
-/** One term's contribution to one chunk's score (the formula above, in one place). */
+/** `rows` zeros: the buffer's (reused across queries: no fresh memory to touch) or a new array. */
+function zeroed(rows: number, buffer: ScoreBuffer | undefined): Float64Array {
+  if (buffer === undefined) return new Float64Array(rows);
+  const scores = buffer.take(rows);
+  scores.fill(0);
+  return scores;
+}
+
+/**
+ * One term's contribution to one chunk's score (the formula above, in one place). Always positive: idf > 0
+ * (N >= df) and tf (k1 + 1) / (tf + k1 * norm) > 0 for tf >= 1, k1 >= 0, b in [0, 1].
+ */
 export function bm25Term(
   tf: number,
   docLength: number,
@@ -84,9 +97,12 @@ export class KeywordIndex {
    * BM25 of every row for the query: `scores` (length docCount, 0 where no term matches) and the rows
    * with a positive score, ascending.
    */
-  score(queryTerms: readonly string[], params: Bm25Params): { scores: Float64Array; matched: number[] } {
-    const scores = new Float64Array(this.docCount);
-    const touched = new Uint8Array(this.docCount);
+  score(
+    queryTerms: readonly string[],
+    params: Bm25Params,
+    buffer?: ScoreBuffer,
+  ): { scores: Float64Array; matched: number[] } {
+    const scores = zeroed(this.docCount, buffer);
     const matched: number[] = [];
     const averageLength = this.docCount === 0 ? 0 : this.totalLength / this.docCount;
     for (const term of distinctTerms(queryTerms)) {
@@ -96,16 +112,52 @@ export class KeywordIndex {
       for (let i = 0; i < df; i++) {
         const row = list.rows[i] as number;
         const length = this.lengths[row] as number;
+        // Every term's contribution is positive (see bm25Term), so 0 means not matched yet.
+        if (scores[row] === 0) matched.push(row);
         scores[row] =
           (scores[row] as number) +
           bm25Term(list.tfs[i] as number, length, df, this.docCount, averageLength, params);
-        if (touched[row] === 0) {
-          touched[row] = 1;
-          matched.push(row);
-        }
       }
     }
     matched.sort((a, b) => a - b);
     return { scores, matched };
   }
+}
+
+/** Postings of one query term as an index store returns them: parallel arrays. */
+export type TermPostings = {
+  chunkIds: readonly string[];
+  tfs: ArrayLike<number>;
+  lengths: ArrayLike<number>;
+};
+
+/**
+ * BM25 of every row from stored postings (the query's distinct terms, in first-occurrence order, each
+ * with its postings), summed in the order `KeywordIndex.score` sums, so the scores are equal bit for bit.
+ * Null when a posting names a chunk that `rowOf` does not know (the postings describe other chunks).
+ */
+export function scoreFromPostings(
+  postings: readonly TermPostings[],
+  docCount: number,
+  totalLength: number,
+  rowOf: (chunkId: string) => number | undefined,
+  params: Bm25Params,
+  buffer?: ScoreBuffer,
+): { scores: Float64Array; matched: number[] } | null {
+  const scores = zeroed(docCount, buffer);
+  const matched: number[] = [];
+  const averageLength = docCount === 0 ? 0 : totalLength / docCount;
+  for (const list of postings) {
+    const df = list.chunkIds.length;
+    for (let i = 0; i < df; i++) {
+      const row = rowOf(list.chunkIds[i] as string);
+      if (row === undefined || row >= docCount) return null;
+      if (scores[row] === 0) matched.push(row);
+      scores[row] =
+        (scores[row] as number) +
+        bm25Term(list.tfs[i] as number, list.lengths[i] as number, df, docCount, averageLength, params);
+    }
+  }
+  matched.sort((a, b) => a - b);
+  return { scores, matched };
 }

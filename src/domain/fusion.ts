@@ -68,6 +68,11 @@ function normaliser(values: ArrayLike<number>, allEqualMeansOne: boolean): (x: n
     if (x < min) min = x;
     if (x > max) max = x;
   }
+  return normaliserOf(min, max, allEqualMeansOne);
+}
+
+/** Min-max normalisation over values whose minimum and maximum are given (see the file comment). */
+export function normaliserOf(min: number, max: number, allEqualMeansOne: boolean): (x: number) => number {
   if (!(max > min)) return (x) => (allEqualMeansOne || x > 0 ? 1 : 0);
   const span = max - min;
   return (x) => (x - min) / span;

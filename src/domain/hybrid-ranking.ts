@@ -14,6 +14,11 @@ export type HybridCandidates = {
   vector: Float64Array | null;
   /** BM25 per candidate (0: no query term). */
   keyword: Float64Array;
+  /**
+   * Fused score per candidate, when the caller computed it over a larger candidate set (see
+   * `topFusedCandidates`); otherwise fusion runs over these candidates.
+   */
+  fused?: Float64Array;
 };
 
 /**
@@ -27,7 +32,10 @@ export function rankHybrid(
   scoreThreshold: number | undefined,
 ): { ranked: Ranked<number>; scoresOf: (candidate: number) => FusedScore } {
   const { ids, groups, vector, keyword } = candidates;
-  const fused = vector === null ? keyword : fuseScores(vector, keyword, (i) => ids[i] as string, fusion);
+  const fused =
+    vector === null
+      ? keyword
+      : (candidates.fused ?? fuseScores(vector, keyword, (i) => ids[i] as string, fusion));
   const threshold = scoreThreshold ?? Number.NEGATIVE_INFINITY;
   for (let i = 0; i < ids.length; i++) {
     const score = fused[i] as number;

@@ -1,14 +1,16 @@
 /**
  * Keyword and hybrid search (docs/api.md, "Keyword and hybrid search"): BM25 over the bot's chunk texts,
- * alone or fused with cosine similarity. The snapshot's keyword index is derived from the snapshot's own
- * texts, read at one snapshot version and kept per version in process, so it can never describe another
- * state than the vectors it is fused with; the DynamoDB fallback builds the same index from its full read.
+ * alone or fused with cosine similarity. The in-process keyword index of a snapshot is derived from the
+ * snapshot's own texts, read at one snapshot version and kept per version, so it can never describe
+ * another state than the vectors it is fused with (snapshot-bm25.ts picks between it and the Redis index);
+ * the DynamoDB fallback builds the same index from its full read.
  */
 import { type Bm25Params, DEFAULT_BM25, KeywordIndex, MAX_QUERY_TERMS } from '../domain/bm25';
+import { topFusedCandidates } from '../domain/fused-candidates';
 import { DEFAULT_FUSION, type FusedScore, type Fusion } from '../domain/fusion';
 import { rankHybrid } from '../domain/hybrid-ranking';
 import { DEFAULT_TOKENISER, tokenise } from '../domain/keyword-text';
-import { scoreRows, writeUnitVector } from '../domain/scoring';
+import { type ScoreBuffer, scoreRows, writeUnitVector } from '../domain/scoring';
 import { type CompiledFilter, filterMask, matchesFilter } from '../domain/search-filter';
 import type { Ranked, Ranker } from '../domain/search-ranking';
 import type { BotCollection, StoredChunk } from '../domain/types';
@@ -85,6 +87,11 @@ export function snapshotKeywords(
   return pending;
 }
 
+/** The in-process index of a cached snapshot when one was built or is being built, else undefined. */
+export function builtSnapshotKeywords(cached: CachedSnapshot): Promise<SnapshotKeywords | null> | undefined {
+  return indexes.get(cached);
+}
+
 async function loadSnapshotKeywords(
   snapshots: SnapshotStore,
   cached: CachedSnapshot,
@@ -121,37 +128,39 @@ export type KeywordRanking<T> = { ranked: Ranked<T>; scoresOf: (ref: T) => Fused
 /** Keyword or hybrid ranking of a cached snapshot's rows. */
 export function rankSnapshotKeywords(
   cached: CachedSnapshot,
-  keywords: SnapshotKeywords,
+  keywords: { scores: Float64Array; matched: number[] },
   unitQuery: Float64Array | null,
   query: KeywordQuery,
   filter: CompiledFilter | null,
   ranker: Ranker<number>,
   scoreThreshold: number | undefined,
+  buffer?: ScoreBuffer,
 ): KeywordRanking<number> {
   const { snapshot } = cached;
   const rowCount = snapshot.rows.length;
   const mask = filter === null ? undefined : filterMask(snapshot.rows, filter, cached.rowsByFilename);
-  const bm25 = keywords.index.score(query.terms, query.bm25).scores;
+  const { scores: bm25, matched } = keywords;
   const cosine =
     unitQuery === null
       ? null
-      : scoreRows(snapshot.vectors, snapshot.dimension, rowCount, unitQuery, mask, undefined);
+      : scoreRows(snapshot.vectors, snapshot.dimension, rowCount, unitQuery, mask, buffer);
+  const idOf = (row: number) => cached.ids[row] as string;
+  const groupOf = (row: number) => snapshot.rows[row]?.filename as string;
+  if (cosine !== null && !ranker.grouped) {
+    // Only the candidates that can reach the top need ranks and ids (src/domain/fused-candidates.ts).
+    const keep = ranker.selectorFor('').k;
+    const few = topFusedCandidates({ rowCount, mask, cosine, bm25, matched, idOf }, query.fusion, keep);
+    if (few !== null) {
+      return rankRows(few.rows, idOf, groupOf, cosine, bm25, query, ranker, scoreThreshold, few.fused);
+    }
+  }
   const rows: number[] = [];
   for (let row = 0; row < rowCount; row++) {
     if (mask !== undefined && mask[row] === 0) continue;
     if (cosine === null && (bm25[row] as number) <= 0) continue;
     rows.push(row);
   }
-  return rankRows(
-    rows,
-    (row) => cached.ids[row] as string,
-    (row) => snapshot.rows[row]?.filename as string,
-    cosine,
-    bm25,
-    query,
-    ranker,
-    scoreThreshold,
-  );
+  return rankRows(rows, idOf, groupOf, cosine, bm25, query, ranker, scoreThreshold);
 }
 
 /**
@@ -218,6 +227,7 @@ function rankRows(
   query: KeywordQuery,
   ranker: Ranker<number>,
   scoreThreshold: number | undefined,
+  fused?: Float64Array,
 ): KeywordRanking<number> {
   const n = rows.length;
   const keyword = new Float64Array(n);
@@ -232,7 +242,7 @@ function rankRows(
     groups[i] = ranker.grouped ? groupOf(row) : '';
   }
   const { ranked, scoresOf } = rankHybrid(
-    { ids, groups, vector, keyword },
+    { ids, groups, vector, keyword, ...(fused === undefined ? {} : { fused }) },
     query.fusion,
     ranker,
     scoreThreshold,

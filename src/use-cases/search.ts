@@ -4,7 +4,7 @@ import type { FusedScore } from '../domain/fusion';
 import {
   cosineWithUnitQuery,
   normalise,
-  type ScoreBuffer,
+  ScoreBuffer,
   scoreRows,
   type TopKKernel,
   topKByDotProduct,
@@ -14,17 +14,12 @@ import { type CompiledFilter, compileFilter, filterMask, matchesFilter } from '.
 import type { Ranked } from '../domain/search-ranking';
 import type { StoredChunk } from '../domain/types';
 import { CacheUnavailableError, NotFoundError, ValidationError } from '../errors';
-import type { BotRegistry, ChunkStore, SnapshotRow, SnapshotStore } from '../ports';
-import {
-  type KeywordQuery,
-  keywordQueryOf,
-  rankChunkKeywords,
-  rankSnapshotKeywords,
-  snapshotKeywords,
-} from './keyword-search';
+import type { BotRegistry, ChunkStore, KeywordIndexStore, SnapshotRow, SnapshotStore } from '../ports';
+import { type KeywordQuery, keywordQueryOf, rankChunkKeywords, rankSnapshotKeywords } from './keyword-search';
 import { rebuildSink } from './rebuild-sink';
 import { searchScan } from './scan-search';
 import { rankerFor, type SearchOptions, type SearchResult, shape, toHit } from './search-results';
+import { snapshotBm25 } from './snapshot-bm25';
 import type { CachedSnapshot, SnapshotCache } from './snapshot-cache';
 
 export type { SearchOptions, SearchResult } from './search-results';
@@ -36,6 +31,10 @@ export type SearchDeps = {
   snapshots: SnapshotStore | null;
   cache: SnapshotCache | null;
   scores: ScoreBuffer;
+  /** Where keyword scores land (one per search function, made by `makeSearch` when not given). */
+  keywordScores?: ScoreBuffer;
+  /** The bots' keyword indexes in Redis (hybrid search reads only its terms' postings); else built in process. */
+  keywords?: KeywordIndexStore | undefined;
   /** The native exact scan (src/domain/quantised-scan.ts); without it the portable loop scores. */
   kernel?: TopKKernel;
   logger: Pick<Logger, 'warn' | 'info'>;
@@ -60,7 +59,8 @@ export type Search = (
  * @throws ValidationError (field `embedding`) when the embedding's length is not the bot's dimension or it
  * is all zeros; (field `filter...`) for a filter that does not parse.
  */
-export function makeSearch(deps: SearchDeps): Search {
+export function makeSearch(given: SearchDeps): Search {
+  const deps: SearchDeps = { keywordScores: new ScoreBuffer(), ...given };
   return async (botId, embedding, options) => {
     const bot = options.bot ?? (await deps.bots.get(botId));
     if (bot === undefined) throw new NotFoundError(`bot ${botId} does not exist`);
@@ -163,19 +163,34 @@ async function fromSnapshot(
   } catch (error) {
     throw new NotARedisError(error);
   }
+  const texts = (rows: readonly number[]) =>
+    snapshots.texts(
+      botId,
+      rows.map((row) => cached.ids[row] as string),
+    );
+  const answer = await snapshotHits(cached, ranked, texts, options);
+  if (answer === null) {
+    cache.forget(botId);
+    deps.logger.warn('Snapshot texts missing; searching DynamoDB', { botId });
+  }
+  return answer;
+}
+
+/** The hits of ranked snapshot rows with their texts; null when the snapshot's texts are gone. */
+async function snapshotHits(
+  cached: CachedSnapshot,
+  ranked: Ranked<number>,
+  textsOf: (rows: readonly number[]) => Promise<string[] | null>,
+  options: SearchOptions,
+  scoresOf?: (row: number) => FusedScore,
+): Promise<Omit<SearchResult, 'source'> | null> {
   if (ranked.hits.length === 0)
     return { results: [], ...(ranked.groups === undefined ? {} : { groups: [] }) };
   const rows = ranked.hits.map((hit) => hit.ref);
-  const texts = await snapshots.texts(
-    botId,
-    rows.map((row) => cached.ids[row] as string),
-  );
-  if (texts === null) {
-    cache.forget(botId);
-    deps.logger.warn('Snapshot texts missing; searching DynamoDB', { botId });
-    return null;
-  }
+  const texts = await textsOf(rows);
+  if (texts === null) return null;
   const textOf = new Map(rows.map((row, i) => [row, texts[i] as string]));
+  const { snapshot } = cached;
   const dim = snapshot.dimension;
   return shape(ranked, (row, score) =>
     toHit(
@@ -183,6 +198,7 @@ async function fromSnapshot(
       textOf.get(row) as string,
       score,
       options.withVectors === true ? snapshot.vectors.subarray(row * dim, (row + 1) * dim) : undefined,
+      scoresOf?.(row),
     ),
   );
 }
@@ -195,33 +211,30 @@ async function keywordsFromSnapshot(
   filter: CompiledFilter | null,
   options: SearchOptions,
 ): Promise<Omit<SearchResult, 'source'> | null> {
-  const loaded = await snapshotKeywords(deps.snapshots as SnapshotStore, cached);
+  const sources = {
+    snapshots: deps.snapshots as SnapshotStore,
+    keywords: deps.keywords,
+    warn: (message: string, extra: Record<string, unknown>) => deps.logger.warn(message, extra),
+  };
+  const loaded = await snapshotBm25(sources, cached, keywords);
   if (loaded === null) return null;
-  const dim = cached.snapshot.dimension;
   let ranking: ReturnType<typeof rankSnapshotKeywords>;
   try {
     const ranker = rankerFor<number>(options);
     ranking = rankSnapshotKeywords(
       cached,
-      loaded,
+      loaded.score(deps.keywordScores),
       plan.unit,
       keywords,
       filter,
       ranker,
       options.scoreThreshold,
+      deps.scores,
     );
   } catch (error) {
     throw new NotARedisError(error);
   }
-  return shape(ranking.ranked, (row, score) =>
-    toHit(
-      cached.snapshot.rows[row] as SnapshotRow,
-      loaded.texts[row] as string,
-      score,
-      options.withVectors === true ? cached.snapshot.vectors.subarray(row * dim, (row + 1) * dim) : undefined,
-      ranking.scoresOf(row),
-    ),
-  );
+  return snapshotHits(cached, ranking.ranked, loaded.texts, options, ranking.scoresOf);
 }
 
 function rankSnapshot(

@@ -1,6 +1,7 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { filenamesOf } from '../domain/count-deltas';
 import { planCountsWrites } from '../domain/counts-plan';
+import { DEFAULT_TOKENISER, tokenise } from '../domain/keyword-text';
 import {
   parseStreamRecord,
   type StreamChange,
@@ -9,7 +10,14 @@ import {
 } from '../domain/stream-change';
 import { CacheUnavailableError, ValidationError } from '../errors';
 import { mapLimited } from '../machinery/pool';
-import type { BotCountsState, BotStats, ChunkStore, SnapshotChange, SnapshotStore } from '../ports';
+import type {
+  BotCountsState,
+  BotStats,
+  ChunkStore,
+  KeywordIndexStore,
+  SnapshotChange,
+  SnapshotStore,
+} from '../ports';
 import { startSnapshot } from './start-snapshot';
 
 /** The few logger methods the stream needs; a Powertools Logger satisfies it. */
@@ -22,6 +30,8 @@ export type SyncStreamBatchDeps = {
   stats: BotStats;
   /** null when no snapshot cache is configured: counts only. */
   snapshots: SnapshotStore | null;
+  /** The bots' keyword indexes, kept in step with each snapshot update (absent: none are kept). */
+  keywords?: KeywordIndexStore | undefined;
   log: StreamLog;
   /** embedding_dimension of a bot that has no record yet. */
   defaultEmbeddingDimension: number;
@@ -271,12 +281,14 @@ async function applySnapshot(
   const timeoutMs = deps.snapshotTimeoutMs ?? 8000;
   let timer: NodeJS.Timeout | undefined;
   try {
+    const keywords = await beginKeywordUpdate(deps, botId);
     await Promise.race([
       deps.snapshots.applyChanges(botId, changes),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`snapshot update took over ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
+    await finishKeywordUpdate(deps, botId, keywords, changes);
     return true;
   } catch (error) {
     // Redis known to be down: the circuit breaker said so once; every bot of every batch would repeat it.
@@ -289,6 +301,48 @@ async function applySnapshot(
     return false;
   } finally {
     if (timer !== undefined) clearTimeout(timer);
+  }
+}
+
+/**
+ * Marks the bot's keyword index as being updated (docs/snapshot.md, "The keyword index"), or drops it
+ * when it does not describe the snapshot as it is. A failure leaves it marked or dropped: never used.
+ */
+async function beginKeywordUpdate(deps: SyncStreamBatchDeps, botId: string): Promise<string | null> {
+  if (deps.keywords === undefined) return null;
+  try {
+    return await deps.keywords.beginUpdate(botId);
+  } catch (error) {
+    warnKeywords(deps, botId, error);
+    return null;
+  }
+}
+
+function warnKeywords(deps: SyncStreamBatchDeps, botId: string, error: unknown): void {
+  deps.log.warn('Keyword index not updated; search scores keywords in process until it is rebuilt', {
+    botId,
+    error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+  });
+}
+
+/** Applies the batch's changes to the keyword index marked by `token` (O(batch): their terms only). */
+async function finishKeywordUpdate(
+  deps: SyncStreamBatchDeps,
+  botId: string,
+  token: string | null,
+  changes: readonly SnapshotChange[],
+): Promise<void> {
+  if (deps.keywords === undefined || token === null) return;
+  const terms = changes.map((change) =>
+    change.kind === 'upsert'
+      ? { chunkId: change.row.chunk_id, terms: tokenise(change.text, DEFAULT_TOKENISER) }
+      : { chunkId: change.chunk_id, terms: null },
+  );
+  try {
+    await deps.keywords.finishUpdate(botId, token, terms);
+  } catch (error) {
+    // The index stays marked as being updated: readers pass it over and the next update drops it.
+    warnKeywords(deps, botId, error);
   }
 }
 

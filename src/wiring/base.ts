@@ -5,10 +5,11 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type Redis from 'ioredis';
 import type { RedisCircuitBreaker } from '../adapters/redis/circuit-breaker';
 import { GuardedSnapshotStore } from '../adapters/redis/guarded-snapshot-store';
+import { RedisKeywordIndexStore } from '../adapters/redis/keyword-index-store';
 import { RedisSnapshotStore } from '../adapters/redis/snapshot-store';
 import { createDocumentClient, createDynamoDbClient, createRedisConnection } from '../clients';
 import { type Config, loadConfig } from '../config';
-import type { SnapshotStore } from '../ports';
+import type { KeywordIndexStore, SnapshotStore } from '../ports';
 
 /** The part of Powertools `Metrics` the handlers use (it fits as is); the dev stack passes one that prints nothing. */
 export type MetricsSink = {
@@ -79,4 +80,18 @@ export function guardedSnapshotStore(base: BaseDeps): SnapshotStore | null {
     new RedisSnapshotStore(base.redis, base.config.redisKeyPrefix),
     base.redisBreaker,
   );
+}
+
+/** The bots' Redis keyword indexes behind the same circuit breaker, or undefined without Redis. */
+export function guardedKeywordIndexStore(base: BaseDeps): KeywordIndexStore | undefined {
+  const breaker = base.redisBreaker;
+  if (base.redis === null || breaker === null) return undefined;
+  const inner = new RedisKeywordIndexStore(base.redis, base.config.redisKeyPrefix);
+  return {
+    beginUpdate: (botId) => breaker.run(() => inner.beginUpdate(botId)),
+    finishUpdate: (botId, token, changes) => breaker.run(() => inner.finishUpdate(botId, token, changes)),
+    drop: (botId) => breaker.run(() => inner.drop(botId)),
+    read: (botId, version, terms) => breaker.run(() => inner.read(botId, version, terms)),
+    build: (botId, version, documents) => breaker.run(() => inner.build(botId, version, documents)),
+  };
 }

@@ -8,7 +8,14 @@ import { requireOwnedBot } from '../use-cases/authorize-bot';
 import { putBot } from '../use-cases/put-bot';
 import { makeSearch, type Search } from '../use-cases/search';
 import { SnapshotCache } from '../use-cases/snapshot-cache';
-import { type BaseDeps, baseDeps, guardedSnapshotStore, type MetricsSink, once } from './base';
+import {
+  type BaseDeps,
+  baseDeps,
+  guardedKeywordIndexStore,
+  guardedSnapshotStore,
+  type MetricsSink,
+  once,
+} from './base';
 import { searchKernel } from './search-kernel';
 import { createWriteDeps, type WriteDeps } from './write-path';
 
@@ -62,6 +69,7 @@ export function createHttpDeps(base: BaseDeps): HttpDeps {
       cache: snapshots === null ? null : new SnapshotCache(snapshots),
       scores: new ScoreBuffer(),
       kernel: searchKernel(base.logger, base.metrics),
+      keywords: guardedKeywordIndexStore(base),
       logger: base.logger,
     }),
   };

@@ -1,7 +1,14 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SyncStreamBatchDeps } from '../use-cases/sync-stream-batch';
 import { botStatsOf, chunkStoreOf } from './adapters';
-import { type BaseDeps, baseDeps, guardedSnapshotStore, type MetricsSink, once } from './base';
+import {
+  type BaseDeps,
+  baseDeps,
+  guardedKeywordIndexStore,
+  guardedSnapshotStore,
+  type MetricsSink,
+  once,
+} from './base';
 
 /** What handlers/stream-sync.ts needs: the use case's dependencies plus the logger and metrics to report. */
 export type StreamDeps = {
@@ -23,6 +30,7 @@ export function createStreamDeps(base: BaseDeps): StreamDeps {
     sync: {
       stats: botStatsOf(base),
       snapshots: guardedSnapshotStore(base),
+      keywords: guardedKeywordIndexStore(base),
       // A bot loaded without a search gets its snapshot here, so its first search is served from it.
       startSnapshots: { chunks: chunkStoreOf(base) },
       log: logger,

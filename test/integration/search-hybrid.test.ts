@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoBotStats } from '../../src/adapters/dynamodb/bot-stats';
+import { RedisKeywordIndexStore } from '../../src/adapters/redis/keyword-index-store';
 import { loadConfig } from '../../src/config';
 import { decodeEmbedding } from '../../src/domain/embedding-codec';
 import type { Fusion } from '../../src/domain/fusion';
-import { cosineWithUnitQuery, normalise, ScoreBuffer } from '../../src/domain/scoring';
+import { dotRow, normalise, ScoreBuffer, unitVector32 } from '../../src/domain/scoring';
 import { compileFilter, matchesFilter } from '../../src/domain/search-filter';
 import type { SearchFilter } from '../../src/domain/search-request';
 import type { SearchHit, StoredChunk } from '../../src/domain/types';
-import { makeSearch, type SearchOptions } from '../../src/use-cases/search';
+import type { KeywordIndexStore, KeywordRead } from '../../src/ports';
+import { makeSearch, type Search, type SearchOptions } from '../../src/use-cases/search';
 import { type StreamLog, syncStreamBatch } from '../../src/use-cases/sync-stream-batch';
 import { bruteBm25, bruteFuse, bruteTop, randomText } from '../fixtures/brute-keywords';
 import { testSeed } from '../fixtures/random';
@@ -20,11 +22,49 @@ const DIM = 16;
 const seed = testSeed();
 let world: SearchWorld;
 let random: () => number;
+let keywords: ObservedKeywordIndex;
+/** The world's search with the Redis keyword index plugged in. */
+let search: Search;
+
+/** Forwards every call to the Redis keyword index and counts how reads, builds and updates ended. */
+class ObservedKeywordIndex implements KeywordIndexStore {
+  served = 0;
+  builds = 0;
+  updates: boolean[] = [];
+  constructor(readonly inner: RedisKeywordIndexStore) {}
+  beginUpdate: KeywordIndexStore['beginUpdate'] = (botId) => this.inner.beginUpdate(botId);
+  drop: KeywordIndexStore['drop'] = (botId) => this.inner.drop(botId);
+  async finishUpdate(...args: Parameters<KeywordIndexStore['finishUpdate']>): Promise<boolean> {
+    const current = await this.inner.finishUpdate(...args);
+    this.updates.push(current);
+    return current;
+  }
+  async read(...args: Parameters<KeywordIndexStore['read']>): Promise<KeywordRead> {
+    const read = await this.inner.read(...args);
+    if (typeof read !== 'string') this.served += 1;
+    return read;
+  }
+  async build(...args: Parameters<KeywordIndexStore['build']>): Promise<boolean> {
+    const built = await this.inner.build(...args);
+    if (built) this.builds += 1;
+    return built;
+  }
+}
 
 beforeAll(() => {
-  console.log(`hybrid search exactness seed ${seed}`);
+  console.log(`hybrid search exactness seed ${seed} (TEST_SEED replays it)`);
   world = searchWorld();
   random = rng(seed);
+  keywords = new ObservedKeywordIndex(new RedisKeywordIndexStore(world.redis, world.prefix));
+  search = makeSearch({
+    bots: world.bots,
+    chunks: world.chunks,
+    snapshots: world.snapshots,
+    cache: world.cache,
+    scores: new ScoreBuffer(),
+    keywords,
+    logger: world.logger,
+  });
 });
 afterAll(async () => {
   await world.close();
@@ -60,7 +100,10 @@ function expected(
   }
   const unit = normalise(query.embedding) as Float64Array;
   const kept = chunks.flatMap((_, i) => (pick(i) ? [i] : []));
-  const cosine = kept.map((i) => cosineWithUnitQuery((chunks[i] as StoredChunk).embedding, unit));
+  // Cosine of the float32 unit vectors search stores and scores (a float64 cosine differs by ~1e-7, which
+  // weighted fusion's min-max normalisation can lift past the tolerance below); BM25 and fusion, what
+  // this test is about, stay computed independently.
+  const cosine = kept.map((i) => dotRow(unitVector32((chunks[i] as StoredChunk).embedding), 0, unit, DIM));
   const keptIds = kept.map((i) => ids[i] as string);
   const fused = bruteFuse(
     cosine,
@@ -108,7 +151,7 @@ async function checkQueries(botId: string, expectSource: 'snapshot' | 'dynamodb'
         ...(c.offset === undefined ? {} : { offset: c.offset }),
       };
       const want = expected(chunks, { text, ...c }, 7, c.offset ?? 0);
-      const fromSnapshot = await world.search(botId, c.embedding, options);
+      const fromSnapshot = await search(botId, c.embedding, options);
       const fromTable = await noRedis(botId, c.embedding, options);
       expect(fromSnapshot.source).toBe(expectSource);
       expect(fromTable.source).toBe('dynamodb');
@@ -129,7 +172,7 @@ async function checkQueries(botId: string, expectSource: 'snapshot' | 'dynamodb'
       queryText: text,
       groupBy: { field: 'filename', groupSize: 2 },
     };
-    const groupedSnapshot = await world.search(botId, embedding, grouped);
+    const groupedSnapshot = await search(botId, embedding, grouped);
     const groupedTable = await noRedis(botId, embedding, grouped);
     expect(groupedSnapshot.groups?.length).toBeGreaterThan(0);
     expect(groupedSnapshot.groups).toEqual(groupedTable.groups);
@@ -153,7 +196,7 @@ describe('hybrid search is exact', () => {
       defaultEmbeddingDimension: config.defaultEmbeddingDimension,
     });
     const log: StreamLog = { warn: () => {}, error: () => {} };
-    const stream = { stats, snapshots: world.snapshots, log, defaultEmbeddingDimension: DIM };
+    const stream = { stats, snapshots: world.snapshots, keywords, log, defaultEmbeddingDimension: DIM };
     const events = new StreamEventFactory();
 
     let items = Array.from({ length: 60 }, (_, i) => item(botId, `f${i % 4}.txt`, Math.floor(i / 4)));
@@ -163,8 +206,10 @@ describe('hybrid search is exact', () => {
       items.map((c) => events.insert(c)),
     );
     // No snapshot yet: the first search answers from DynamoDB and rebuilds it.
-    expect((await world.search(botId, undefined, { limit: 1, queryText: 'redis' })).source).toBe('dynamodb');
+    expect((await search(botId, undefined, { limit: 1, queryText: 'redis' })).source).toBe('dynamodb');
     await checkQueries(botId, 'snapshot');
+    // The first keyword query at the snapshot's version built the index in process and in Redis.
+    expect(keywords.builds).toBe(1);
 
     // Stream updates: insert, overwrite (new text and vector), move (another document), delete.
     const inserted = Array.from({ length: 8 }, (_, i) => item(botId, 'f4.txt', i));
@@ -187,12 +232,26 @@ describe('hybrid search is exact', () => {
     expect(report.failures).toEqual([]);
     items = [...overwritten, ...moved, ...items.slice(20), ...inserted];
     expect((await readWholeBot(world.chunks, botId)).length).toBe(items.length);
+    // The stream handler moved the index along with the snapshot (O(batch)): at the new version queries
+    // read their terms' postings from it, and none had to rebuild it.
+    expect(keywords.updates).toEqual([true]);
+    const served = keywords.served;
     await checkQueries(botId, 'snapshot');
+    expect(keywords.builds).toBe(1);
+    expect(keywords.served).toBeGreaterThan(served);
 
-    // A rebuild from DynamoDB gives the same keyword statistics.
-    await world.snapshots.drop(botId);
-    expect((await world.search(botId, undefined, { limit: 1, queryText: 'redis' })).source).toBe('dynamodb');
+    // A key of the index lost (as eviction would): the index is found broken, dropped and rebuilt.
+    const terms = await world.redis.keys(`${world.prefix}:*${botId}*:kw:*:p:redi*`);
+    expect(terms.length).toBeGreaterThan(0);
+    await world.redis.del(terms[0] as string);
     await checkQueries(botId, 'snapshot');
+    expect(keywords.builds).toBe(2);
+
+    // A rebuild from DynamoDB gives the same keyword statistics, and the index follows the new snapshot.
+    await world.snapshots.drop(botId);
+    expect((await search(botId, undefined, { limit: 1, queryText: 'redis' })).source).toBe('dynamodb');
+    await checkQueries(botId, 'snapshot');
+    expect(keywords.builds).toBe(3);
   });
 
   it('refuses a query_text that has no terms or too many, naming the field', async () => {

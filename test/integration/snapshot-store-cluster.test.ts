@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis, { Cluster } from 'ioredis';
+import { RedisKeywordIndexStore } from '../../src/adapters/redis/keyword-index-store';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
+import { tokenise } from '../../src/domain/keyword-text';
 import type { ScanSnapshot, Snapshot } from '../../src/ports';
 import { findFreePort } from '../../tools/local/stack';
 import {
@@ -114,6 +116,35 @@ describe('redis snapshot store on Redis Cluster', () => {
       expect(scan?.liveMask?.[3]).toBe(0);
       const fetched = await store.candidates(scan as ScanSnapshot, [0, 19]);
       expect(fetched?.rows.map((row) => row.chunk_id)).toEqual(['chunk-0', 'chunk-19']);
+      await store.drop(botId);
+    },
+  );
+
+  it.each(['bot-on-cluster', 'bot-{with}-braces'])(
+    'builds, updates, reads and drops the keyword index of %s with every key in one slot',
+    async (botId) => {
+      const keywords = new RedisKeywordIndexStore(cluster, 'vs');
+      const chunks = Array.from({ length: 12 }, (_, i) => chunk(botId, i));
+      await publishSnapshot(store, botId, chunks);
+      const { version } = (await store.currentVersion(botId)) as { version: string };
+      const documents = chunks.map((c) => ({ chunkId: c.chunk_id, terms: tokenise(c.text) }));
+      expect(await keywords.build(botId, version, documents)).toBe(true);
+
+      const token = await keywords.beginUpdate(botId);
+      expect(token).not.toBeNull();
+      await store.applyChanges(botId, [upsertOf(chunk(botId, 7, { text: 'E-1042 fault' }))]);
+      const terms = [{ chunkId: 'chunk-7', terms: tokenise('E-1042 fault') }];
+      expect(await keywords.finishUpdate(botId, token as string, terms)).toBe(true);
+
+      const after = (await store.currentVersion(botId)) as { version: string };
+      const read = await keywords.read(botId, after.version, ['e-1042', 'chunk']);
+      expect(read).toMatchObject({ docCount: 12, postings: [{ chunkIds: ['chunk-7'] }, expect.anything()] });
+      // 'chunk' is in every other text ("text of chunk i").
+      expect(typeof read !== 'string' && read.postings[1]?.chunkIds.length).toBe(11);
+      expect(await keywords.read(botId, version, ['chunk'])).toBe('missing');
+
+      await keywords.drop(botId);
+      expect(await keywords.read(botId, after.version, ['chunk'])).toBe('missing');
       await store.drop(botId);
     },
   );

@@ -1,0 +1,247 @@
+/**
+ * The few candidates of a hybrid query that can reach its top `keep`, with their exact fused scores, so
+ * fusion no longer ranks (sorts) every candidate nor looks up every candidate's id.
+ * - weighted: the min-max normalisers need only each side's minimum and maximum; then one selection of
+ *   the best `keep` by the fused score itself, computed per candidate by the very expression `fuseScores`
+ *   evaluates.
+ * - rrf: each list (vector over every candidate, keyword over the matches) is ranked only in its head;
+ *   bounds then prove which other rows cannot reach the top, and the few that might get their exact rank
+ *   by counting (one pass over the list, a binary search per member into the few rows' scores).
+ * The top `keep` of the result, and each of its three scores, are those of fusing every candidate, bit
+ * for bit (unit-tested against a brute-force fusion of the full lists).
+ */
+import { type Fusion, normaliserOf } from './fusion';
+import { TopKSelector } from './scoring';
+
+/** Candidate rows (in no particular order) with their vector, keyword and fused scores, in parallel arrays. */
+export type FusedCandidates = {
+  rows: number[];
+  vector: Float64Array;
+  keyword: Float64Array;
+  fused: Float64Array;
+};
+
+/** The rows of a hybrid query as `topFusedCandidates` takes them. */
+export type HybridRows = {
+  rowCount: number;
+  /** Row i is a candidate when mask is absent or mask[i] !== 0. */
+  mask: Uint8Array | undefined;
+  /** Cosine similarity per row (read only for candidates). */
+  cosine: Float64Array;
+  /** BM25 per row (0: no query term). */
+  bm25: Float64Array;
+  /** The rows with a positive BM25, ascending. */
+  matched: readonly number[];
+  idOf: (row: number) => string;
+};
+
+/**
+ * The candidates (see the file comment) that hold the top `keep` of the fused list, or null when the
+ * reduction cannot be proven for these scores (then the caller fuses every candidate).
+ */
+export function topFusedCandidates(
+  input: HybridRows,
+  fusion: Fusion,
+  keep: number,
+  head: number = RRF_HEAD,
+): FusedCandidates | null {
+  const { mask } = input;
+  const matched = input.matched.filter((row) => mask === undefined || mask[row] !== 0);
+  return fusion.method === 'weighted'
+    ? weightedCandidates(input, matched, fusion.alpha, keep)
+    : rrfCandidates(input, matched, fusion.k, keep, head);
+}
+
+/** Weighted fusion needs each side's minimum and maximum, then one selection over the fused scores. */
+function weightedCandidates(
+  input: HybridRows,
+  matched: readonly number[],
+  alpha: number,
+  keep: number,
+): FusedCandidates {
+  const { rowCount, mask, cosine, bm25, idOf } = input;
+  let candidates = 0;
+  let minVector = Number.POSITIVE_INFINITY;
+  let maxVector = Number.NEGATIVE_INFINITY;
+  for (let row = 0; row < rowCount; row++) {
+    if (mask !== undefined && mask[row] === 0) continue;
+    const x = cosine[row] as number;
+    if (x < minVector) minVector = x;
+    if (x > maxVector) maxVector = x;
+    candidates += 1;
+  }
+  // Candidates without a match score 0 on the keyword side.
+  let minKeyword = candidates > matched.length ? 0 : Number.POSITIVE_INFINITY;
+  let maxKeyword = candidates > matched.length ? 0 : Number.NEGATIVE_INFINITY;
+  for (const row of matched) {
+    const x = bm25[row] as number;
+    if (x < minKeyword) minKeyword = x;
+    if (x > maxKeyword) maxKeyword = x;
+  }
+  const nv = normaliserOf(minVector, maxVector, true);
+  const nk = normaliserOf(minKeyword, maxKeyword, false);
+  // The very expression `fuseScores` evaluates, so the scores are equal to the last bit.
+  const fusedOf = (row: number) => alpha * nv(cosine[row] as number) + (1 - alpha) * nk(bm25[row] as number);
+  const selector = new TopKSelector<number>(Math.max(1, keep));
+  for (let row = 0; row < rowCount; row++) {
+    if (mask !== undefined && mask[row] === 0) continue;
+    const score = fusedOf(row);
+    if (selector.mightAccept(score)) selector.offer(score, idOf(row), row);
+  }
+  const rows = selector.sorted().map((hit) => hit.ref);
+  return withScores(rows, input, Float64Array.from(rows, fusedOf));
+}
+
+/**
+ * RRF ranks exactly only each list's head (its best `keep + head` rows). Beyond its head a list adds at
+ * most 1 / (k + head + 1) to a row's score, so every row has a lower and an upper bound; rows whose upper
+ * bound is under the `keep`-th best lower bound cannot reach the top, and only the few others with a
+ * part still unknown get their exact rank in that list by counting.
+ */
+export const RRF_HEAD = 128;
+
+function rrfCandidates(
+  input: HybridRows,
+  matched: readonly number[],
+  k: number,
+  keep: number,
+  extra: number,
+): FusedCandidates | null {
+  const { rowCount, mask, cosine, bm25, idOf } = input;
+  const head = keep + extra;
+  // The two populations ranked: every candidate (vector side), the matches (keyword side).
+  const everyCandidate: Population = { rows: null, count: rowCount, mask };
+  const everyMatch: Population = { rows: matched, count: matched.length, mask: undefined };
+  const vectorRank = new Map(best(everyCandidate, cosine, idOf, head).map((row, i) => [row, i + 1]));
+  const keywordRank = new Map(best(everyMatch, bm25, idOf, head).map((row, i) => [row, i + 1]));
+  // A full head leaves rows out of its list's ranking; each of those gets at most `below` from that list.
+  const below = 1 / (k + head + 1);
+  if (!(below < 1 / (k + head))) return null;
+  const vectorCut = vectorRank.size === head;
+  const keywordCut = keywordRank.size === head;
+  const rows = [...new Set([...vectorRank.keys(), ...keywordRank.keys()])];
+  const part = (rank: number | undefined) => (rank === undefined ? 0 : 1 / (k + rank));
+  const lower = rows.map((row) => part(vectorRank.get(row)) + part(keywordRank.get(row)));
+  const unknownVector = (row: number) => !vectorRank.has(row);
+  const unknownKeyword = (row: number) => !keywordRank.has(row) && (bm25[row] as number) > 0;
+  const upper = rows.map(
+    (row, i) => (lower[i] as number) + (unknownVector(row) ? below : 0) + (unknownKeyword(row) ? below : 0),
+  );
+  const floor = rows.length >= keep ? ([...lower].sort((x, y) => y - x)[keep - 1] as number) : -Infinity;
+  // Rows in neither head: vector part at most `below`, keyword part at most `below` (or none at all).
+  if (vectorCut && below + (keywordCut ? below : 0) >= floor) return null;
+  const kept = rows.filter((_, i) => (upper[i] as number) >= floor);
+  const needVector = kept.filter(unknownVector);
+  const needKeyword = kept.filter(unknownKeyword);
+  countRanks(everyCandidate, cosine, idOf, needVector).forEach((rank, i) => {
+    vectorRank.set(needVector[i] as number, rank);
+  });
+  countRanks(everyMatch, bm25, idOf, needKeyword).forEach((rank, i) => {
+    keywordRank.set(needKeyword[i] as number, rank);
+  });
+  // Summed as `fuseScores` sums: the vector part, then the keyword part.
+  const fused = Float64Array.from(kept, (row) => {
+    const fromVector = 1 / (k + (vectorRank.get(row) as number));
+    const rank = keywordRank.get(row);
+    return rank === undefined ? fromVector : fromVector + 1 / (k + rank);
+  });
+  return withScores(kept, input, fused);
+}
+
+/** Rows `rows[i]` (or i, when `rows` is null) for i < count, less those the mask leaves out. */
+type Population = { rows: readonly number[] | null; count: number; mask: Uint8Array | undefined };
+
+/** The best `count` rows of the population by score (ties by ascending id), best first. */
+function best(
+  population: Population,
+  scores: Float64Array,
+  idOf: (row: number) => string,
+  count: number,
+): number[] {
+  if (count < 1) return [];
+  const selector = new TopKSelector<number>(count);
+  const { rows, mask } = population;
+  for (let i = 0; i < population.count; i++) {
+    const row = rows === null ? i : (rows[i] as number);
+    if (mask !== undefined && mask[row] === 0) continue;
+    const score = scores[row] as number;
+    if (selector.mightAccept(score)) selector.offer(score, idOf(row), row);
+  }
+  return selector.sorted().map((hit) => hit.ref);
+}
+
+/**
+ * The 1-based rank of each of `rows` within the population (higher score first, equal scores by
+ * ascending id), as `ranksOf` over the whole population would give it, in one pass over the population
+ * with a binary search into the few rows' scores (no sort of the population). A member whose score
+ * equals an asking row's is compared by id with the askers of that score only (runs of equal BM25 scores
+ * are long, askers few).
+ */
+function countRanks(
+  population: Population,
+  scores: Float64Array,
+  idOf: (row: number) => string,
+  rows: readonly number[],
+): number[] {
+  if (rows.length === 0) return [];
+  const levels = Float64Array.from(rows, (row) => scores[row] as number).sort();
+  const firstAtOrAbove = (x: number) => {
+    let lo = 0;
+    let hi = levels.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((levels[mid] as number) < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  // The askers of each score, under the index of its first level.
+  const askersAt: (number[] | undefined)[] = new Array(levels.length);
+  const askerIds = rows.map(idOf);
+  rows.forEach((row, i) => {
+    const at = firstAtOrAbove(scores[row] as number);
+    const list = askersAt[at];
+    if (list === undefined) askersAt[at] = [i];
+    else list.push(i);
+  });
+  // counts[j]: members scoring above levels[j - 1] and at most levels[j] (j = levels.length: above all).
+  const counts = new Uint32Array(levels.length + 1);
+  const before = new Uint32Array(rows.length);
+  const members = population.rows;
+  const mask = population.mask;
+  for (let m = 0; m < population.count; m++) {
+    const member = members === null ? m : (members[m] as number);
+    if (mask !== undefined && mask[member] === 0) continue;
+    const x = scores[member] as number;
+    const at = firstAtOrAbove(x);
+    counts[at] = (counts[at] as number) + 1;
+    if (at < levels.length && levels[at] === x) {
+      const id = idOf(member);
+      for (const i of askersAt[at] as number[])
+        if (id < (askerIds[i] as string)) before[i] = (before[i] as number) + 1;
+    }
+  }
+  const above = new Uint32Array(levels.length + 2);
+  for (let j = levels.length; j >= 0; j--) above[j] = (above[j + 1] as number) + (counts[j] as number);
+  return rows.map((row, i) => {
+    const x = scores[row] as number;
+    // Levels up to x hold members scoring at most x; the buckets after them, members scoring above.
+    let lo = 0;
+    let hi = levels.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((levels[mid] as number) <= x) lo = mid + 1;
+      else hi = mid;
+    }
+    return (above[lo] as number) + (before[i] as number) + 1;
+  });
+}
+
+function withScores(rows: number[], input: HybridRows, fused: Float64Array): FusedCandidates {
+  return {
+    rows,
+    vector: Float64Array.from(rows, (row) => input.cosine[row] as number),
+    keyword: Float64Array.from(rows, (row) => input.bm25[row] as number),
+    fused,
+  };
+}

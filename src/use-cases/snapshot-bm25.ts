@@ -1,0 +1,123 @@
+/**
+ * BM25 scores of a cached snapshot's rows for a query (docs/snapshot.md, "The keyword index"), from the
+ * first source that describes exactly the snapshot version being searched: the in-process index this
+ * container already built at that version; else the bot's keyword index in Redis (only the query terms'
+ * postings are read: after a stream update this replaces reading every text again); else an in-process
+ * index built from every text at that version, which is then also stored in Redis for the next queries.
+ */
+import { distinctTerms, scoreFromPostings } from '../domain/bm25';
+import type { ScoreBuffer } from '../domain/scoring';
+import type { KeywordIndexStore, SnapshotStore } from '../ports';
+import { builtSnapshotKeywords, type KeywordQuery, snapshotKeywords } from './keyword-search';
+import type { CachedSnapshot } from './snapshot-cache';
+
+/** Per-row BM25 and the matched rows; scores land in the buffer when one is given. */
+export type Bm25Scorer = (buffer?: ScoreBuffer) => { scores: Float64Array; matched: number[] };
+
+/**
+ * A query's BM25 over the rows, to compute when ranking (synchronously, so a reused buffer is never
+ * shared by two queries), with a way to get the texts of rows.
+ */
+export type SnapshotBm25 = {
+  score: Bm25Scorer;
+  /** Texts of the given rows (null: the snapshot's texts are gone). */
+  texts: (rows: readonly number[]) => Promise<string[] | null>;
+  source: 'redis-index' | 'in-process';
+};
+
+/**
+ * A query builds the Redis index only for bots up to this size: the build writes every posting (2.7 s for
+ * 10k chunks on the loaded bench machine, 32 s for 100k), and a request must stay well inside API
+ * Gateway's 29 s. Larger bots keep the in-process index until something builds theirs off the request path.
+ */
+export const MAX_BUILD_CHUNKS_IN_A_QUERY = 20_000;
+
+const rowMaps = new WeakMap<CachedSnapshot, Map<string, number>>();
+
+function rowOf(cached: CachedSnapshot): Map<string, number> {
+  let map = rowMaps.get(cached);
+  if (map === undefined) {
+    map = new Map(cached.ids.map((id, row) => [id, row]));
+    rowMaps.set(cached, map);
+  }
+  return map;
+}
+
+/** Where the scores may come from, and what to tell about a failure of the stored index. */
+export type Bm25Sources = {
+  snapshots: SnapshotStore;
+  keywords: KeywordIndexStore | undefined;
+  warn: (message: string, extra: Record<string, unknown>) => void;
+};
+
+/**
+ * The query's BM25 over the cached snapshot's rows, or null when neither source can give it at the
+ * snapshot's version (then DynamoDB answers). A Redis index that fails or disagrees is passed over.
+ */
+export async function snapshotBm25(
+  sources: Bm25Sources,
+  cached: CachedSnapshot,
+  query: KeywordQuery,
+): Promise<SnapshotBm25 | null> {
+  const { botId, version } = cached.snapshot;
+  const texts = async (rows: readonly number[]) =>
+    rows.length === 0
+      ? []
+      : sources.snapshots.texts(
+          botId,
+          rows.map((row) => cached.ids[row] as string),
+        );
+  // An index this process built at this version is the fastest source: no round trip at all.
+  const warm = builtSnapshotKeywords(cached);
+  // Build the stored index only where none can serve this version: not over an update or build running.
+  let build = sources.keywords !== undefined && warm === undefined;
+  if (sources.keywords !== undefined && warm === undefined) {
+    try {
+      const stored = await sources.keywords.read(botId, version, distinctTerms(query.terms));
+      build = stored === 'missing';
+      const rows = rowOf(cached);
+      if (
+        typeof stored !== 'string' &&
+        stored.docCount === cached.ids.length &&
+        stored.postings.every((list) => list.chunkIds.every((id) => rows.has(id)))
+      ) {
+        const score: Bm25Scorer = (buffer) =>
+          scoreFromPostings(
+            stored.postings,
+            stored.docCount,
+            stored.totalLength,
+            (id) => rows.get(id),
+            query.bm25,
+            buffer,
+          ) as { scores: Float64Array; matched: number[] };
+        return { score, texts, source: 'redis-index' };
+      }
+      if (typeof stored !== 'string') {
+        // Stamped with this version yet naming other chunks: never expected; rebuilt rather than trusted.
+        sources.warn('Keyword index disagrees with its snapshot; rebuilding it', { botId, version });
+        build = true;
+      }
+    } catch (error) {
+      build = false;
+      sources.warn('Keyword index unreadable; scoring in process', { botId, error });
+    }
+  }
+  const loaded = await (warm ?? snapshotKeywords(sources.snapshots, cached));
+  if (loaded === null) return null;
+  if (build && sources.keywords !== undefined && loaded.ids.length <= MAX_BUILD_CHUNKS_IN_A_QUERY) {
+    try {
+      await sources.keywords.build(
+        botId,
+        version,
+        loaded.ids.map((chunkId, row) => ({ chunkId, terms: loaded.terms[row] as string[] })),
+      );
+    } catch (error) {
+      sources.warn('Keyword index not stored', { botId, error });
+    }
+  }
+  return {
+    score: (buffer) => loaded.index.score(query.terms, query.bm25, buffer),
+    texts: async (rows) => rows.map((row) => loaded.texts[row] as string),
+    source: 'in-process',
+  };
+}
