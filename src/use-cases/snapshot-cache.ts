@@ -1,4 +1,5 @@
 import { indexRowsByFilename } from '../domain/search-filter';
+import { withDeadline } from '../machinery/deadline';
 import type { ScanSnapshot, Snapshot, SnapshotStore } from '../ports';
 
 /** A decoded snapshot held in process, with what search derives from it once. */
@@ -162,14 +163,9 @@ export class SnapshotCache {
   }
 
   private currentVersion(botId: string): ReturnType<SnapshotStore['currentVersion']> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`snapshot version check took over ${this.versionTimeoutMs} ms`)),
-        this.versionTimeoutMs,
-      );
+    return withDeadline(this.store.currentVersion(botId), this.versionTimeoutMs, () => {
+      throw new Error(`snapshot version check took over ${this.versionTimeoutMs} ms`);
     });
-    return Promise.race([this.store.currentVersion(botId), timeout]).finally(() => clearTimeout(timer));
   }
 
   private async load(botId: string, epoch: number): Promise<CachedSnapshot | null> {
