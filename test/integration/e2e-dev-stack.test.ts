@@ -153,8 +153,6 @@ afterAll(async () => {
   await stack?.stop();
 }, 60_000);
 
-jest.setTimeout(120_000);
-
 describe('the local stack, driven as a client would', () => {
   it('counts a document ingested through the Lambda function and finds its chunks over HTTP', async () => {
     const botId = `bot-${randomUUID()}`;
