@@ -9,6 +9,7 @@ import { DynamoBotRegistry } from '../../src/adapters/dynamodb/bot-registry';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import type { StoredChunk } from '../../src/domain/types';
 import type { DevStackInfo } from '../../tools/local/dev-stack';
+import { waitUntil } from '../fixtures/wait';
 
 /**
  * `npm run dev` (scripts/dev.ts, without serverless-offline: --no-http) started, fed, stopped with
@@ -34,13 +35,9 @@ afterAll(() => {
 });
 
 async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}. dev output:\n${current?.output().slice(-3000)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitUntil(what, condition, { timeoutMs, intervalMs: 100 }).catch((error: Error) => {
+    throw new Error(`${error.message}. dev output:\n${current?.output().slice(-3000)}`);
+  });
 }
 
 /** Starts `npm run dev -- --no-http [flags]` on the test's data folder; resolves with its state file. */

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DevStackInfo } from '../../tools/local/dev-stack';
+import { waitUntil } from '../fixtures/wait';
 
 /**
  * `npm run dev` exactly as a developer runs it, with its own DynamoDB Local and redis-server, then
@@ -45,12 +46,9 @@ function descendants(pid: number): { pid: number; command: string }[] {
 }
 
 async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}. dev output:\n${output.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await waitUntil(what, condition, { timeoutMs, intervalMs: 250 }).catch((error: Error) => {
+    throw new Error(`${error.message}. dev output:\n${output.slice(-3000)}`);
+  });
 }
 
 beforeAll(() => {
