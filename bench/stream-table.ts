@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { handler } from '../handlers/stream-sync';
 import { createTableInput } from '../src/tables/definition';
 import { loadStreamSettings, StreamRunner } from '../tools/local/stream-runner';
 import type { StreamSettings } from '../tools/local/stream-settings';
@@ -33,7 +32,7 @@ export async function benchStreamTable(
     streamsClient: streams,
     dynamodbClient: env.dynamodb,
     tableName,
-    handler,
+    handler: env.streamSync,
     settings,
     functionName: 'streamSync',
     log: quiet,

@@ -2,7 +2,6 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createRedisClient } from '../../src/clients';
-import { baseDeps } from '../../src/wiring/base';
 import { type BenchContext, CREATED_AT } from '../context';
 import { storedChunk } from '../data';
 import { benchStreamTable } from '../stream-table';
@@ -61,7 +60,7 @@ export async function outage(context: BenchContext): Promise<void> {
     }
     redis.disconnect();
     await run('warm-up');
-    const breaker = baseDeps().redisBreaker;
+    const breaker = env.base.redisBreaker;
     if (breaker === null) throw new Error('outage: the handler has no Redis configured');
     const attemptsHealthy = breaker.stats.attempts;
     const healthy = await run('healthy');
