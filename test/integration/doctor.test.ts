@@ -16,13 +16,13 @@ import {
   chunkStore,
   DIM,
   documents,
-  redisServer,
   registry,
   snapshots,
   startRunner,
   tables,
   useE2eWorld,
   wired,
+  worldVariables,
 } from '../fixtures/e2e-world';
 import { lambdaContext } from '../fixtures/lambda-context';
 import { rng } from '../fixtures/random';
@@ -46,15 +46,6 @@ const root = join(__dirname, '..', '..');
 
 let runner: StreamRunner;
 let wiring: DoctorWiring;
-/** This world's tables and Redis, as the doctor CLI (a child process) reads them from its environment. */
-const worldEnv = () => ({
-  TABLE_VECTOR_EMBEDDINGS: tables.vectorEmbeddings,
-  TABLE_BOT_COLLECTIONS: tables.botCollections,
-  TABLE_BOT_DOCUMENTS: tables.botDocuments,
-  TABLE_STREAM_CLAIMS: tables.streamClaims,
-  REDIS_URL: redisServer.url,
-  EMBEDDING_ENCODING: 'binary',
-});
 let dir: string;
 let failureFile: string;
 
@@ -115,7 +106,7 @@ async function cli(args: string[], env: Record<string, string> = {}) {
   try {
     const { stdout, stderr } = await run('npx', ['tsx', 'scripts/doctor.ts', ...args], {
       cwd: root,
-      env: { ...process.env, ...worldEnv(), ...env },
+      env: { ...process.env, ...worldVariables(), ...env },
     });
     return { code: 0, stdout, stderr };
   } catch (error) {

@@ -1,8 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DevStackInfo } from '../../tools/local/dev-stack';
+import { descendants } from '../fixtures/processes';
 import { waitUntil } from '../fixtures/wait';
 
 /**
@@ -24,25 +25,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** Every process below `pid` (children, grandchildren, ...) with its command line. */
-function descendants(pid: number): { pid: number; command: string }[] {
-  const table = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' })
-    .split('\n')
-    .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), command: m[3] as string }));
-  const found: { pid: number; command: string }[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    const parent = queue.shift() as number;
-    for (const row of table.filter((r) => r.ppid === parent)) {
-      found.push({ pid: row.pid, command: row.command });
-      queue.push(row.pid);
-    }
-  }
-  return found;
 }
 
 async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
