@@ -1,7 +1,6 @@
 import '../tools/local/quiet-sdk-notice';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { baseDeps } from '../src/wiring/base';
 import { latencyChart } from './chart';
 import { BenchContext, DIMENSION, K, type SizeContext } from './context';
 import { generateDataset, generateQueries } from './data';
@@ -96,12 +95,6 @@ async function main(): Promise<void> {
   try {
     await runSuites(context);
   } finally {
-    if (['batch', 'freshness', 'outage'].some((suite) => options.suites.includes(suite as Suite))) {
-      // The stream handler ran in this process: close the clients its wiring built, or they keep it alive.
-      const base = baseDeps();
-      base.redis?.disconnect();
-      base.dynamodb.destroy();
-    }
     await env.close();
   }
   const { results } = context;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { handler } from '../handlers/stream-sync';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createTableInput } from '../src/tables/definition';
 import { loadStreamSettings, StreamRunner } from '../tools/local/stream-runner';
 import type { StreamSettings } from '../tools/local/stream-settings';
@@ -33,7 +33,7 @@ export async function benchStreamTable(
     streamsClient: streams,
     dynamodbClient: env.dynamodb,
     tableName,
-    handler,
+    handler: env.streamSync,
     settings,
     functionName: 'streamSync',
     log: quiet,
@@ -47,4 +47,16 @@ export async function benchStreamTable(
       streams.destroy();
     },
   };
+}
+
+/** The bot's total_chunks in BotCollections, read consistently (what the stream handler has counted so far). */
+export async function botTotalChunks(env: BenchContext['env'], botId: string): Promise<number> {
+  const { Item } = await env.documents.send(
+    new GetCommand({
+      TableName: env.config.tables.botCollections,
+      Key: { bot_id: botId },
+      ConsistentRead: true,
+    }),
+  );
+  return Number(Item?.total_chunks ?? 0);
 }

@@ -2,11 +2,9 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { _Record as SdkStreamRecord } from '@aws-sdk/client-dynamodb-streams';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import { handler } from '../../handlers/stream-sync';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createRedisClient } from '../../src/clients';
 import type { StoredChunk } from '../../src/domain/types';
-import { baseDeps } from '../../src/wiring/base';
 import { createLambdaContext } from '../../tools/local/lambda-context';
 import { bufferRecord, buildEvent } from '../../tools/local/stream-event';
 import { type BenchContext, CREATED_AT } from '../context';
@@ -62,7 +60,7 @@ export function insertEvent(chunks: StoredChunk[], streamArn: string): DynamoDBS
  * (the handler never reads them). Each bot gets one batch first, so the measured one is steady state.
  */
 export async function batchCost(context: BenchContext, sizes: number[]): Promise<void> {
-  const base = baseDeps();
+  const { base, streamSync: handler } = context.env;
   const meter = meterWriteCapacity(base.dynamodb);
   const redis = createRedisClient(context.env.stack.redis.url);
   const store = new RedisSnapshotStore(redis, context.env.config.redisKeyPrefix);

@@ -1,4 +1,3 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createRedisClient } from '../../src/clients';
@@ -7,7 +6,7 @@ import { type BenchContext, CREATED_AT, DIMENSION } from '../context';
 import { generateQueries, storedChunk } from '../data';
 import { benchBot, ourSearch } from '../methods/our-search';
 import { percentile } from '../stats';
-import { benchStreamTable } from '../stream-table';
+import { benchStreamTable, botTotalChunks } from '../stream-table';
 
 const SEED_CHUNKS = 100;
 const CHUNKS_PER_RUN = 1_000;
@@ -33,16 +32,7 @@ export async function freshness(context: BenchContext, runs: number): Promise<vo
   const dataset = context.dataset(SEED_CHUNKS + runs * CHUNKS_PER_RUN);
   const rows = (from: number, to: number) =>
     Array.from({ length: to - from }, (_, i) => storedChunk(dataset, botId, from + i, CREATED_AT));
-  const totalChunks = async () => {
-    const { Item } = await env.documents.send(
-      new GetCommand({
-        TableName: env.config.tables.botCollections,
-        Key: { bot_id: botId },
-        ConsistentRead: true,
-      }),
-    );
-    return Number(Item?.total_chunks ?? 0);
-  };
+  const totalChunks = () => botTotalChunks(env, botId);
   await runner.start();
   try {
     progress.note(`freshness: seeding ${SEED_CHUNKS} chunks, then a search rebuilds the snapshot`);

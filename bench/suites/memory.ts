@@ -6,13 +6,13 @@ import { type BenchContext, DIMENSION } from '../context';
 import { count } from '../format';
 import type { MemoryChildInput, MemoryChildOutput } from '../memory-child';
 
-function runChild(input: MemoryChildInput): Promise<MemoryChildOutput> {
+function runChild(input: MemoryChildInput, variables: Record<string, string>): Promise<MemoryChildOutput> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', join(__dirname, '..', 'memory-child.ts'), JSON.stringify(input)],
       {
-        env: process.env,
+        env: { ...process.env, ...variables },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -48,13 +48,16 @@ export async function memory(context: BenchContext, sizes: number[]): Promise<vo
     for (const n of sizes) {
       const botId = await context.snapshotBot(store, context.env.stack.redis.url, n);
       context.progress.note(`memory at ${count(n)}: searching the snapshot in a child process`);
-      const output = await runChild({
-        botId,
-        n,
-        seed: context.options.seed,
-        queries: 20,
-        dimension: DIMENSION,
-      });
+      const output = await runChild(
+        {
+          botId,
+          n,
+          seed: context.options.seed,
+          queries: 20,
+          dimension: DIMENSION,
+        },
+        context.env.variables,
+      );
       const row = {
         n,
         idleRssMiB: output.idleMaxRssKiB / 1024,

@@ -1,11 +1,9 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createRedisClient } from '../../src/clients';
-import { baseDeps } from '../../src/wiring/base';
 import { type BenchContext, CREATED_AT } from '../context';
 import { storedChunk } from '../data';
-import { benchStreamTable } from '../stream-table';
+import { benchStreamTable, botTotalChunks } from '../stream-table';
 import { runStreamWorkload, type StreamWorkloadResult } from '../stream-workload';
 
 const BOTS = 4;
@@ -26,16 +24,7 @@ export async function outage(context: BenchContext): Promise<void> {
   const dataset = context.dataset((WRITES / BOTS) * CHUNKS_PER_WRITE);
   const ports = {
     put: (batch: Parameters<DynamoChunkStore['put']>[0]) => chunks.put(batch),
-    totalChunks: async (botId: string) => {
-      const { Item } = await env.documents.send(
-        new GetCommand({
-          TableName: env.config.tables.botCollections,
-          Key: { bot_id: botId },
-          ConsistentRead: true,
-        }),
-      );
-      return Number(Item?.total_chunks ?? 0);
-    },
+    totalChunks: (botId: string) => botTotalChunks(env, botId),
     chunk: (botId: string, index: number) => storedChunk(dataset, botId, index, CREATED_AT),
   };
   const botsOf = (label: string) => Array.from({ length: BOTS }, (_, i) => `bench-outage-${label}-${i}`);
@@ -61,7 +50,7 @@ export async function outage(context: BenchContext): Promise<void> {
     }
     redis.disconnect();
     await run('warm-up');
-    const breaker = baseDeps().redisBreaker;
+    const breaker = env.base.redisBreaker;
     if (breaker === null) throw new Error('outage: the handler has no Redis configured');
     const attemptsHealthy = breaker.stats.attempts;
     const healthy = await run('healthy');

@@ -1,7 +1,5 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { handler } from '../../handlers/stream-sync';
 import definitions from '../../infra/tables.json';
-import { baseDeps } from '../../src/wiring/base';
 import { createLambdaContext } from '../../tools/local/lambda-context';
 import { type BenchContext, CREATED_AT } from '../context';
 import { prefixOf, storedChunk } from '../data';
@@ -67,7 +65,7 @@ export async function writeCost(context: BenchContext): Promise<void> {
 }
 
 async function bookkeeping(context: BenchContext): Promise<void> {
-  const base = baseDeps();
+  const { base, streamSync: handler } = context.env;
   let requests = 0;
   let transactions = 0;
   let ruleUnits = 0;

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DocumentBusyError } from '../errors';
+import { type BackoffPolicy, backoffDelay } from '../machinery/backoff';
 import type { DocumentLeases, LeaseHolder } from '../ports';
 
 /** How long a lease lasts and how long a writer waits for one. */
@@ -16,6 +17,9 @@ export type LeasePolicy = {
   retryAfterSeconds: number;
   sleep?: (ms: number) => Promise<void>;
 };
+
+/** Waits between tries at a taken lease, before full jitter: 50 ms, doubling, at most 1 s. */
+const LEASE_BACKOFF: BackoffPolicy = { baseMs: 50, maxMs: 1000 };
 
 export const DEFAULT_LEASE_POLICY: LeasePolicy = { ttlMs: 120_000, waitMs: 20_000, retryAfterSeconds: 2 };
 
@@ -54,7 +58,7 @@ export async function withDocumentLease<T>(
         policy.retryAfterSeconds,
       );
     }
-    const delay = Math.min(policy.waitMs - waited, Math.random() * Math.min(1000, 50 * 2 ** attempt)) + 1;
+    const delay = Math.min(policy.waitMs - waited, backoffDelay(attempt + 1, LEASE_BACKOFF, Math.random)) + 1;
     await wait(delay);
     waited += delay;
   }

@@ -1,4 +1,3 @@
-import type { Logger } from '@aws-lambda-powertools/logger';
 import { checkEmbeddingValues } from '../domain/dynamo-limits';
 import type { FusedScore } from '../domain/fusion';
 import {
@@ -14,7 +13,7 @@ import { type CompiledFilter, compileFilter, filterMask, matchesFilter } from '.
 import type { Ranked } from '../domain/search-ranking';
 import type { StoredChunk } from '../domain/types';
 import { CacheUnavailableError, NotFoundError, ValidationError } from '../errors';
-import type { BotRegistry, ChunkStore, KeywordIndexStore, SnapshotRow, SnapshotStore } from '../ports';
+import type { BotRegistry, ChunkStore, KeywordIndexStore, Log, SnapshotRow, SnapshotStore } from '../ports';
 import { type KeywordQuery, keywordQueryOf, rankChunkKeywords, rankSnapshotKeywords } from './keyword-search';
 import { rebuildSink } from './rebuild-sink';
 import { searchScan } from './scan-search';
@@ -37,7 +36,7 @@ export type SearchDeps = {
   keywords?: KeywordIndexStore | undefined;
   /** The native exact scan (src/domain/quantised-scan.ts); without it the portable loop scores. */
   kernel?: TopKKernel;
-  logger: Pick<Logger, 'warn' | 'info'>;
+  logger: Pick<Log, 'warn' | 'info'>;
 };
 
 /** Search as its callers see it: one function over injected ports. */

@@ -1,4 +1,6 @@
+import { LRUCache } from 'lru-cache';
 import { indexRowsByFilename } from '../domain/search-filter';
+import { withDeadline } from '../machinery/deadline';
 import type { ScanSnapshot, Snapshot, SnapshotStore } from '../ports';
 
 /** A decoded snapshot held in process, with what search derives from it once. */
@@ -38,28 +40,27 @@ const ROW_OVERHEAD_BYTES = 200;
  */
 const INT8_COPY_SHARE = 0.25;
 
+/** What the cache holds under `full:<bot>` (the whole snapshot) or `scan:<bot>` (its scan form). */
+type Held = { full: CachedSnapshot } | { scan: CachedScan };
+
+/** What a load needs besides the key: the bot and the epoch its snapshot must be built under. */
+type LoadContext = { botId: string; epoch: number };
+
 /**
  * Decoded snapshots per bot, reused while Redis reports the same version and the snapshot was built under
  * the bot's current epoch, so a warm container reads a bot's vectors from Redis once per change instead of
- * once per query. Bounded by bytes, least recently used first out. It may live at module scope: every
- * entry is checked against Redis (`currentVersion`, one round trip) before use, and is never mutated.
+ * once per query. One lru-cache holds whole snapshots and scan forms: one byte budget (`maxSize` over each
+ * entry's bytes), one recency order, least recently used first out, and one shared read for concurrent
+ * misses (`fetchMethod`). It may live at module scope: every entry is checked against Redis
+ * (`currentVersion`, one round trip) before use, and is never mutated.
  */
 export class SnapshotCache {
-  /** Map iteration order is insertion order: re-inserting on use makes the first key the least recent. */
-  private readonly entries = new Map<string, CachedSnapshot>();
-  /** Scan forms by bot, sharing the byte budget and the recency order (through `order`) with `entries`. */
-  private readonly scans = new Map<string, CachedScan>();
-  /** Every held entry's key (`full:` or `scan:` and the bot id), least recently used first. */
-  private readonly order = new Map<string, number>();
-  private readonly loading = new Map<string, Promise<CachedSnapshot | null>>();
-  private readonly loadingScans = new Map<string, Promise<CachedScan | null>>();
-  private totalBytes = 0;
-
-  private readonly maxBytes: number;
+  private readonly held: LRUCache<string, Held, LoadContext>;
   private readonly versionTimeoutMs: number;
 
   /**
-   * @param options.maxBytes memory budget (default 512 MiB).
+   * @param options.maxBytes memory budget (default 512 MiB). A snapshot larger than all of it is used for
+   *   its query but not kept.
    * @param options.versionTimeoutMs how long the version check may take before Redis counts as down for
    *   this query (default 1 s). The check is one tiny round trip; a hung or paused Redis would otherwise
    *   hold every search for the client's whole command timeout before DynamoDB answers.
@@ -68,8 +69,16 @@ export class SnapshotCache {
     private readonly store: SnapshotStore,
     options: { maxBytes?: number; versionTimeoutMs?: number } = {},
   ) {
-    this.maxBytes = options.maxBytes ?? DEFAULT_SNAPSHOT_CACHE_BYTES;
     this.versionTimeoutMs = options.versionTimeoutMs ?? 1000;
+    this.held = new LRUCache<string, Held, LoadContext>({
+      maxSize: Math.max(1, Math.floor(options.maxBytes ?? DEFAULT_SNAPSHOT_CACHE_BYTES)),
+      sizeCalculation: (held) => Math.max(1, Math.ceil('full' in held ? held.full.bytes : held.scan.bytes)),
+      fetchMethod: (key, _stale, { context }) =>
+        key.startsWith('full:') ? this.load(context) : this.loadScan(context),
+      // forget() may drop a key while its read is under way: the searches waiting on that read then find
+      // no snapshot (and answer from DynamoDB) instead of failing.
+      allowStaleOnFetchAbort: true,
+    });
   }
 
   /**
@@ -84,23 +93,24 @@ export class SnapshotCache {
       this.forget(botId);
       return null;
     }
-    const cached = this.entries.get(botId);
-    if (
-      cached !== undefined &&
-      cached.snapshot.version === current.version &&
-      cached.snapshot.epoch === epoch
-    ) {
-      this.touch(`full:${botId}`, cached.bytes);
-      return cached;
+    const isCurrent = (held: Held | undefined): held is { full: CachedSnapshot } =>
+      held !== undefined &&
+      'full' in held &&
+      held.full.snapshot.version === current.version &&
+      held.full.snapshot.epoch === epoch;
+    const key = `full:${botId}`;
+    const cached = this.held.peek(key);
+    if (isCurrent(cached)) {
+      this.held.get(key); // marks it most recently used
+      return cached.full;
     }
-    // Concurrent misses for one version share one read of the snapshot.
-    const key = `${botId}\u0000${current.version}`;
-    let pending = this.loading.get(key);
-    if (pending === undefined) {
-      pending = this.load(botId, epoch).finally(() => this.loading.delete(key));
-      this.loading.set(key, pending);
+    // Concurrent misses share one read; a read that started before this version was published is not
+    // shared: this search reads again.
+    let loaded = await this.held.fetch(key, { context: { botId, epoch }, forceRefresh: true });
+    if (loaded !== undefined && !isCurrent(loaded)) {
+      loaded = await this.held.fetch(key, { context: { botId, epoch }, forceRefresh: true });
     }
-    return pending;
+    return loaded !== undefined && 'full' in loaded ? loaded.full : null;
   }
 
   /**
@@ -115,126 +125,80 @@ export class SnapshotCache {
       this.forget(botId);
       return null;
     }
-    const full = this.entries.get(botId);
-    if (full !== undefined && full.snapshot.version === current.version && full.snapshot.epoch === epoch) {
-      this.touch(`full:${botId}`, full.bytes);
-      return { full };
+    const full = this.held.peek(`full:${botId}`);
+    if (full !== undefined && 'full' in full && full.full.snapshot.version === current.version) {
+      if (full.full.snapshot.epoch === epoch) {
+        this.held.get(`full:${botId}`); // marks it most recently used
+        return { full: full.full };
+      }
     }
-    const held = this.scans.get(botId);
-    if (held !== undefined && held.scan.version === current.version && held.scan.epoch === epoch) {
-      this.touch(`scan:${botId}`, held.bytes);
-      return { scan: held, reused: true };
+    const key = `scan:${botId}`;
+    const isCurrent = (held: Held | undefined): held is { scan: CachedScan } =>
+      held !== undefined &&
+      'scan' in held &&
+      held.scan.scan.version === current.version &&
+      held.scan.scan.epoch === epoch;
+    const held = this.held.peek(key);
+    if (isCurrent(held)) {
+      this.held.get(key); // marks it most recently used
+      return { scan: held.scan, reused: true };
     }
-    const key = `${botId}\u0000${current.version}`;
-    let pending = this.loadingScans.get(key);
-    if (pending === undefined) {
-      pending = this.loadScan(botId, epoch).finally(() => this.loadingScans.delete(key));
-      this.loadingScans.set(key, pending);
+    // As in `get`: one shared read, read again when it started before this version.
+    let loaded = await this.held.fetch(key, { context: { botId, epoch }, forceRefresh: true });
+    if (loaded !== undefined && !isCurrent(loaded)) {
+      loaded = await this.held.fetch(key, { context: { botId, epoch }, forceRefresh: true });
     }
-    const scan = await pending;
-    return scan === null ? null : { scan, reused: false };
+    return loaded !== undefined && 'scan' in loaded ? { scan: loaded.scan, reused: false } : null;
   }
 
   /** Drops a bot's entries (its snapshot was found untrustworthy). */
   forget(botId: string): void {
-    const entry = this.entries.get(botId);
-    if (entry !== undefined) {
-      this.entries.delete(botId);
-      this.order.delete(`full:${botId}`);
-      this.totalBytes -= entry.bytes;
-    }
-    const scan = this.scans.get(botId);
-    if (scan !== undefined) {
-      this.scans.delete(botId);
-      this.order.delete(`scan:${botId}`);
-      this.totalBytes -= scan.bytes;
-    }
+    this.held.delete(`full:${botId}`);
+    this.held.delete(`scan:${botId}`);
   }
 
   /** Bytes held, for metrics and tests. */
   get bytes(): number {
-    return this.totalBytes;
+    return this.held.calculatedSize;
   }
 
   /** Bots whose whole snapshot is held, least recently used first. */
   botIds(): string[] {
-    return [...this.order.keys()].filter((key) => key.startsWith('full:')).map((key) => key.slice(5));
+    return [...this.held.rkeys()].filter((key) => key.startsWith('full:')).map((key) => key.slice(5));
   }
 
   private currentVersion(botId: string): ReturnType<SnapshotStore['currentVersion']> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`snapshot version check took over ${this.versionTimeoutMs} ms`)),
-        this.versionTimeoutMs,
-      );
+    return withDeadline(this.store.currentVersion(botId), this.versionTimeoutMs, () => {
+      throw new Error(`snapshot version check took over ${this.versionTimeoutMs} ms`);
     });
-    return Promise.race([this.store.currentVersion(botId), timeout]).finally(() => clearTimeout(timer));
   }
 
-  private async load(botId: string, epoch: number): Promise<CachedSnapshot | null> {
+  /** Reads the whole snapshot; undefined (nothing kept) when it is absent or of another epoch. */
+  private async load({ botId, epoch }: LoadContext): Promise<Held | undefined> {
     const snapshot = await this.store.read(botId);
-    if (snapshot === null || snapshot.epoch !== epoch) {
-      this.forget(botId);
-      return null;
-    }
-    const entry: CachedSnapshot = {
-      snapshot,
-      rowsByFilename: indexRowsByFilename(snapshot.rows),
-      ids: snapshot.rows.map((row) => row.chunk_id),
-      hasCreatedAt: snapshot.rows.every((row) => row.created_at !== undefined),
-      bytes: snapshot.vectors.byteLength * (1 + INT8_COPY_SHARE) + snapshot.rows.length * ROW_OVERHEAD_BYTES,
+    // The whole snapshot replaces the bot's scan form too: it answers everything the codes do. Absent or
+    // of another epoch, neither form is any use.
+    this.held.delete(`scan:${botId}`);
+    if (snapshot === null || snapshot.epoch !== epoch) return undefined;
+    return {
+      full: {
+        snapshot,
+        rowsByFilename: indexRowsByFilename(snapshot.rows),
+        ids: snapshot.rows.map((row) => row.chunk_id),
+        hasCreatedAt: snapshot.rows.every((row) => row.created_at !== undefined),
+        bytes:
+          snapshot.vectors.byteLength * (1 + INT8_COPY_SHARE) + snapshot.rows.length * ROW_OVERHEAD_BYTES,
+      },
     };
-    // The whole snapshot replaces the bot's scan form too: it answers everything the codes do.
-    this.forget(botId);
-    // A snapshot larger than the whole budget is used for this query but not kept.
-    if (entry.bytes > this.maxBytes) return entry;
-    this.entries.set(botId, entry);
-    this.totalBytes += entry.bytes;
-    this.touch(`full:${botId}`, entry.bytes);
-    this.evict();
-    return entry;
   }
 
-  private async loadScan(botId: string, epoch: number): Promise<CachedScan | null> {
+  /** Reads the scan form; undefined (nothing kept) when it is absent or of another epoch. */
+  private async loadScan({ botId, epoch }: LoadContext): Promise<Held | undefined> {
     const scan = (await this.store.readScan?.(botId)) ?? null;
     if (scan === null || scan.epoch !== epoch) {
-      this.forget(botId);
-      return null;
+      this.held.delete(`full:${botId}`);
+      return undefined;
     }
-    const entry: CachedScan = {
-      scan,
-      bytes: scan.matrix.codes.byteLength + (scan.liveMask?.byteLength ?? 0),
-    };
-    const previous = this.scans.get(botId);
-    if (previous !== undefined) {
-      this.scans.delete(botId);
-      this.order.delete(`scan:${botId}`);
-      this.totalBytes -= previous.bytes;
-    }
-    if (entry.bytes > this.maxBytes) return entry;
-    this.scans.set(botId, entry);
-    this.totalBytes += entry.bytes;
-    this.touch(`scan:${botId}`, entry.bytes);
-    this.evict();
-    return entry;
-  }
-
-  /** Marks an entry most recently used (Map order is insertion order). */
-  private touch(key: string, bytes: number): void {
-    this.order.delete(key);
-    this.order.set(key, bytes);
-  }
-
-  /** Drops least recently used entries until the budget holds. */
-  private evict(): void {
-    for (const [oldest, bytes] of this.order) {
-      if (this.totalBytes <= this.maxBytes) break;
-      this.order.delete(oldest);
-      const botId = oldest.slice(5);
-      if (oldest.startsWith('full:')) this.entries.delete(botId);
-      else this.scans.delete(botId);
-      this.totalBytes -= bytes;
-    }
+    return { scan: { scan, bytes: scan.matrix.codes.byteLength + (scan.liveMask?.byteLength ?? 0) } };
   }
 }

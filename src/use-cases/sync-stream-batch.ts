@@ -15,16 +15,14 @@ import type {
   BotStats,
   ChunkStore,
   KeywordIndexStore,
+  Log,
   SnapshotChange,
   SnapshotStore,
 } from '../ports';
 import { startSnapshot } from './start-snapshot';
 
 /** The few logger methods the stream needs; a Powertools Logger satisfies it. */
-export type StreamLog = {
-  warn(message: string, extra: Record<string, unknown>): void;
-  error(message: string, extra: Record<string, unknown>): void;
-};
+export type StreamLog = Pick<Log, 'warn' | 'error'>;
 
 export type SyncStreamBatchDeps = {
   stats: BotStats;

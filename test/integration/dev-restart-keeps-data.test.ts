@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,8 @@ import { DynamoBotRegistry } from '../../src/adapters/dynamodb/bot-registry';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import type { StoredChunk } from '../../src/domain/types';
 import type { DevStackInfo } from '../../tools/local/dev-stack';
+import { descendants } from '../fixtures/processes';
+import { waitUntil } from '../fixtures/wait';
 
 /**
  * `npm run dev` (scripts/dev.ts, without serverless-offline: --no-http) started, fed, stopped with
@@ -34,13 +36,9 @@ afterAll(() => {
 });
 
 async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}. dev output:\n${current?.output().slice(-3000)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitUntil(what, condition, { timeoutMs, intervalMs: 100 }).catch((error: Error) => {
+    throw new Error(`${error.message}. dev output:\n${current?.output().slice(-3000)}`);
+  });
 }
 
 /** Starts `npm run dev -- --no-http [flags]` on the test's data folder; resolves with its state file. */
@@ -84,25 +82,6 @@ async function stopDev(): Promise<string> {
   run.child.kill('SIGTERM');
   await until('the dev stack to stop', run.exited);
   return run.output();
-}
-
-/** Every process below `pid` with its command line. */
-function descendants(pid: number): { pid: number; command: string }[] {
-  const table = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' })
-    .split('\n')
-    .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), command: m[3] as string }));
-  const found: { pid: number; command: string }[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    const parent = queue.shift() as number;
-    for (const row of table.filter((r) => r.ppid === parent)) {
-      found.push({ pid: row.pid, command: row.command });
-      queue.push(row.pid);
-    }
-  }
-  return found;
 }
 
 function clients(state: DevStackInfo) {

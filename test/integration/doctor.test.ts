@@ -3,66 +3,49 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse } from 'aws-lambda';
-import type Redis from 'ioredis';
 import { makeDoctorHandler } from '../../handlers/doctor';
-import { DynamoBotRegistry } from '../../src/adapters/dynamodb/bot-registry';
-import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
-import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
-import { createDocumentClient, createDynamoDbClient, createRedisClient } from '../../src/clients';
-import { type Config, loadConfig } from '../../src/config';
 import type { StoredChunk } from '../../src/domain/types';
-import { ensureTables } from '../../src/tables/definition';
 import { runDoctor } from '../../src/use-cases/run-doctor';
 import { type DoctorWiring, doctorDeps } from '../../src/wiring/doctor';
-import { type StreamHandler, StreamRunner, type StreamRunnerLog } from '../../tools/local/stream-runner';
+import type { StreamHandler, StreamRunner } from '../../tools/local/stream-runner';
+import {
+  chunkStore,
+  DIM,
+  documents,
+  registry,
+  snapshots,
+  startRunner,
+  tables,
+  useE2eWorld,
+  wired,
+  worldVariables,
+} from '../fixtures/e2e-world';
 import { lambdaContext } from '../fixtures/lambda-context';
 import { rng } from '../fixtures/random';
-import { wireHandlers } from '../fixtures/wired-handlers';
 
 /**
- * The doctor against DynamoDB Local and Redis, on its own tables: drift injected by hand (a count, a
- * BotDocuments item, a snapshot row) and by the stream (a record that exhausted its retries and went to
- * the on-failure file), found, then repaired while writes keep flowing through the local stream runner.
+ * The doctor against DynamoDB Local and Redis, in the e2e world (its own tables and redis-server): drift
+ * injected by hand (a count, a BotDocuments item, a snapshot row) and by the stream (a record that
+ * exhausted its retries and went to the on-failure file), found, then repaired while writes keep flowing
+ * through the local stream runner.
  */
-jest.setTimeout(120_000);
+// Registered before the world's hooks: jest runs afterAll hooks in the order they are declared, and the
+// runner stops before the world deletes its tables.
+afterAll(async () => {
+  await runner?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+useE2eWorld();
 
 const run = promisify(execFile);
-const DIM = 8;
-const suffix = randomUUID().slice(0, 8);
-const tables = {
-  vectorEmbeddings: `VectorEmbeddings-doc-${suffix}`,
-  botCollections: `BotCollections-doc-${suffix}`,
-  botDocuments: `BotDocuments-doc-${suffix}`,
-  streamClaims: `StreamClaims-doc-${suffix}`,
-};
-const quiet: StreamRunnerLog = { debug() {}, info() {}, warn() {}, error() {} };
 const root = join(__dirname, '..', '..');
 
-let config: Config;
-let dynamodb: DynamoDBClient;
-let documents: DynamoDBDocumentClient;
-let streams: DynamoDBStreamsClient;
-let chunkStore: DynamoChunkStore;
-let registry: DynamoBotRegistry;
-let redis: Redis;
-let snapshots: RedisSnapshotStore;
 let runner: StreamRunner;
 let wiring: DoctorWiring;
-/** The handlers over this file's tables, with their own clients. */
-let wired: ReturnType<typeof wireHandlers>;
-/** This file's tables, as the doctor CLI (a child process) reads them from its environment. */
-const tableEnv = {
-  TABLE_VECTOR_EMBEDDINGS: tables.vectorEmbeddings,
-  TABLE_BOT_COLLECTIONS: tables.botCollections,
-  TABLE_BOT_DOCUMENTS: tables.botDocuments,
-  TABLE_STREAM_CLAIMS: tables.streamClaims,
-  EMBEDDING_ENCODING: 'binary',
-};
 let dir: string;
 let failureFile: string;
 
@@ -80,61 +63,10 @@ const losing: StreamHandler = async (event, context) => {
 };
 
 beforeAll(async () => {
-  config = loadConfig({ ...process.env, ...tableEnv });
-  wired = wireHandlers(config);
-  dynamodb = createDynamoDbClient(config);
-  documents = createDocumentClient(dynamodb);
-  await ensureTables(dynamodb, config.tables);
-  streams = new DynamoDBStreamsClient({
-    region: config.region,
-    endpoint: config.dynamodbEndpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  chunkStore = new DynamoChunkStore(documents, {
-    table: tables.vectorEmbeddings,
-    embeddingEncoding: 'binary',
-  });
-  registry = new DynamoBotRegistry(documents, {
-    table: tables.botCollections,
-    defaultEmbeddingDimension: config.defaultEmbeddingDimension,
-  });
-  redis = createRedisClient(config.redisUrl ?? '');
-  snapshots = new RedisSnapshotStore(redis, config.redisKeyPrefix);
   dir = await mkdtemp(join(tmpdir(), 'doctor-'));
   failureFile = join(dir, 'stream-failures.jsonl');
-  runner = new StreamRunner({
-    streamsClient: streams,
-    dynamodbClient: dynamodb,
-    tableName: tables.vectorEmbeddings,
-    handler: losing,
-    functionName: `doctor-${suffix}`,
-    settings: {
-      batchSize: 100,
-      maximumBatchingWindow: 0,
-      bisectBatchOnFunctionError: true,
-      maximumRetryAttempts: 1,
-      functionResponseType: 'ReportBatchItemFailures',
-      functionTimeoutSeconds: 60,
-    },
-    onFailureFile: failureFile,
-    log: quiet,
-    pollIntervalMs: 50,
-    retryDelayMs: { base: 5, max: 20 },
-  });
-  await runner.start();
+  runner = await startRunner(losing, { maximumRetryAttempts: 1, onFailureFile: failureFile });
   wiring = await doctorDeps({ settleMs: 1500 }, wired.base);
-});
-
-afterAll(async () => {
-  await runner?.stop();
-  redis?.disconnect();
-  wired?.close();
-  for (const table of Object.values(tables)) {
-    await dynamodb.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
-  }
-  dynamodb?.destroy();
-  streams?.destroy();
-  await rm(dir, { recursive: true, force: true });
 });
 
 function makeChunk(
@@ -174,7 +106,7 @@ async function cli(args: string[], env: Record<string, string> = {}) {
   try {
     const { stdout, stderr } = await run('npx', ['tsx', 'scripts/doctor.ts', ...args], {
       cwd: root,
-      env: { ...process.env, ...tableEnv, ...env },
+      env: { ...process.env, ...worldVariables(), ...env },
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -234,7 +166,7 @@ describe('npm run doctor', () => {
         await chunkStore.put(batch);
         await chunkStore.put([{ ...(batch[0] as StoredChunk), text: 'overwritten' }]);
         await chunkStore.delete(botId, [(batch[1] as StoredChunk).chunk_id]);
-        await new Promise((resolve) => setTimeout(resolve, 30));
+        await delay(30);
       }
     })();
     const repaired = await runDoctor(wiring.doctor, {
@@ -313,9 +245,10 @@ describe('npm run doctor', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('bot no-such-bot is not in BotCollections');
 
-    const missing = await cli(['--all'], { TABLE_BOT_DOCUMENTS: `Missing-${suffix}` });
+    const absent = `Missing-${randomUUID().slice(0, 8)}`;
+    const missing = await cli(['--all'], { TABLE_BOT_DOCUMENTS: absent });
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain(`table Missing-${suffix} does not exist`);
+    expect(missing.stderr).toContain(`table ${absent} does not exist`);
 
     const botId = await newBotWithSnapshot();
     await chunkStore.put([makeChunk(botId, 'y.pdf', 0, rng(2))]);

@@ -1,8 +1,10 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DevStackInfo } from '../../tools/local/dev-stack';
+import { descendants } from '../fixtures/processes';
+import { waitUntil } from '../fixtures/wait';
 
 /**
  * `npm run dev` exactly as a developer runs it, with its own DynamoDB Local and redis-server, then
@@ -25,32 +27,10 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Every process below `pid` (children, grandchildren, ...) with its command line. */
-function descendants(pid: number): { pid: number; command: string }[] {
-  const table = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' })
-    .split('\n')
-    .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), command: m[3] as string }));
-  const found: { pid: number; command: string }[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    const parent = queue.shift() as number;
-    for (const row of table.filter((r) => r.ppid === parent)) {
-      found.push({ pid: row.pid, command: row.command });
-      queue.push(row.pid);
-    }
-  }
-  return found;
-}
-
 async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}. dev output:\n${output.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await waitUntil(what, condition, { timeoutMs, intervalMs: 250 }).catch((error: Error) => {
+    throw new Error(`${error.message}. dev output:\n${output.slice(-3000)}`);
+  });
 }
 
 beforeAll(() => {

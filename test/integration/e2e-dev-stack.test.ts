@@ -6,6 +6,7 @@ import { signDevToken } from '../../src/auth';
 import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
 import { devEmbed } from '../../tools/local/dev-embedder';
 import { type DevStack, startDevStack } from '../../tools/local/dev-stack';
+import { waitUntil } from '../fixtures/wait';
 
 /**
  * The running system as a client sees it: the stack `npm run dev` starts (serverless-offline with the
@@ -86,14 +87,19 @@ async function storedTexts(botId: string): Promise<string[]> {
   return texts;
 }
 
+/** The probe's first value that `accept` takes. @throws naming the last value seen, at the deadline. */
 async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + PIPELINE_DEADLINE_MS;
-  let last = await probe();
-  while (!accept(last) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
+  let last: T | undefined;
+  const accepted = async () => {
     last = await probe();
-  }
-  return last;
+    return accept(last);
+  };
+  await waitUntil('the pipeline', accepted, { timeoutMs: PIPELINE_DEADLINE_MS, intervalMs: 200 }).catch(
+    (error: Error) => {
+      throw new Error(`${error.message}; last seen: ${JSON.stringify(last)}`);
+    },
+  );
+  return last as T;
 }
 
 const paragraphs = [
@@ -152,8 +158,6 @@ afterAll(async () => {
   documents?.destroy();
   await stack?.stop();
 }, 60_000);
-
-jest.setTimeout(120_000);
 
 describe('the local stack, driven as a client would', () => {
   it('counts a document ingested through the Lambda function and finds its chunks over HTTP', async () => {

@@ -16,6 +16,7 @@ import {
   type FuzzTarget,
 } from '../fixtures/bad-requests';
 import { tableSnapshot } from '../fixtures/table-snapshot';
+import { waitUntil } from '../fixtures/wait';
 
 /**
  * Issue 14's fuzz suite: generated bad requests against the real handlers under serverless-offline (the
@@ -139,11 +140,10 @@ function sample<T>(arbitrary: fc.Arbitrary<T>, salt: number, count = runs): T[] 
 }
 
 async function eventually(probe: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error('the stream did not count the fuzz bot’s documents in 60 s');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await waitUntil('the stream to count the fuzz bot’s documents', probe, {
+    timeoutMs: 60_000,
+    intervalMs: 200,
+  });
 }
 
 beforeAll(async () => {

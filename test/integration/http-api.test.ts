@@ -13,8 +13,6 @@ import { loadOpenApi, responseProblems } from '../fixtures/openapi';
 import { randomVector, rng } from '../fixtures/search-world';
 import { wireHandlers } from '../fixtures/wired-handlers';
 
-jest.setTimeout(120_000);
-
 /**
  * The HTTP handlers as API Gateway invokes them, on their own tables (so the stream runner replays only
  * this file's writes) with the real stream handler keeping counts, documents and snapshots. Every

@@ -16,8 +16,6 @@ import { testSeed } from '../fixtures/random';
 import { randomVector, readWholeBot, rng, type SearchWorld, searchWorld } from '../fixtures/search-world';
 import { type ChunkItem, chunkItem, StreamEventFactory } from '../fixtures/stream-events';
 
-jest.setTimeout(120_000);
-
 const DIM = 16;
 const seed = testSeed();
 let world: SearchWorld;

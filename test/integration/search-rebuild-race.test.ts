@@ -13,8 +13,6 @@ import {
   searchWorld,
 } from '../fixtures/search-world';
 
-jest.setTimeout(120_000);
-
 /**
  * A search's rebuild reads DynamoDB while writes keep landing. Each write here goes to DynamoDB through
  * the write path's ChunkStore and then to the snapshot store as the stream handler sends it

@@ -4,8 +4,6 @@ import { type LocalService, startRedisServer } from '../../tools/local/stack';
 import { randomChunks, randomVector, rng, type SearchWorld, searchWorld } from '../fixtures/search-world';
 import { waitUntil } from '../fixtures/wait';
 
-jest.setTimeout(120_000);
-
 const dimension = 16;
 let redisServer: LocalService;
 let world: SearchWorld;

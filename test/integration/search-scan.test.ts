@@ -7,8 +7,6 @@ import { randomChunks, randomVector, rng, type SearchWorld, searchWorld } from '
 
 // The cold search (scan-search.ts): int8 codes read whole, float32 vectors and rows of the candidates
 // only. Segments of 64 rows, so 700 chunks span 11 segments and every top k mixes several.
-jest.setTimeout(120_000);
-
 const dimension = 32;
 const ROWS_PER_SEGMENT = 64;
 let world: SearchWorld;

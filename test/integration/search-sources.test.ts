@@ -14,8 +14,6 @@ import {
   searchWorld,
 } from '../fixtures/search-world';
 
-jest.setTimeout(120_000);
-
 const dimension = 32;
 let world: SearchWorld;
 

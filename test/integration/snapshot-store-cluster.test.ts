@@ -20,8 +20,6 @@ import {
 
 // A one-node Redis Cluster: it enforces what ElastiCache cluster mode does, that every multi-key
 // command, MULTI and script touches one hash slot (else CROSSSLOT), so it proves the key design.
-jest.setTimeout(120_000);
-
 describe('redis snapshot store on Redis Cluster', () => {
   let child: ChildProcess;
   let directory: string;

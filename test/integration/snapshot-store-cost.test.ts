@@ -6,8 +6,6 @@ import { type LocalService, startRedisServer } from '../../tools/local/stack';
 import { chunk, publishSnapshot, upsertOf, vectorBytes, vectorFor } from '../fixtures/snapshot-chunks';
 
 // A private redis-server: INFO counters are server-wide, and other test files share the global one.
-jest.setTimeout(120_000);
-
 const DIM = 384;
 
 /** The batch a stream handler might apply: 20 deletes, 50 overwrites, 30 new chunks. */

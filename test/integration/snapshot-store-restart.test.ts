@@ -16,8 +16,6 @@ import {
 } from '../fixtures/snapshot-chunks';
 
 // These tests flush, restart and starve their own redis-server, never the shared one.
-jest.setTimeout(120_000);
-
 const PREFIX = 'vs';
 
 describe('redis snapshot store across FLUSHALL, restarts and real eviction', () => {

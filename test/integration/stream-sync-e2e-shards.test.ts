@@ -24,8 +24,6 @@ import {
 import { replayHint, rng, testSeed } from '../fixtures/random';
 import { waitUntil } from '../fixtures/wait';
 
-jest.setTimeout(120_000);
-
 /**
  * Real writes through the local stream runner, with the stream re-presented as DynamoDB shows a large or
  * hot bot: spread over several shards numbered on their own, which split (test/fixtures/e2e-world.ts).
@@ -42,7 +40,7 @@ describe('stream sync end to end with one bot on several shards', () => {
       shardOf: (keys) => stableHash(keyText(keys)),
     });
     // A finite retry limit, as deployed.
-    const runner = await startRunner(handler, 2, () => {}, view);
+    const runner = await startRunner(handler, { maximumRetryAttempts: 2, onFailure: () => {}, view });
     try {
       const botId = await registerBot();
       expect(await rebuildSnapshot(botId)).toBe(true);
@@ -103,14 +101,13 @@ describe('stream sync end to end with one bot on several shards', () => {
     // destination instead of blocking its shard.
     const sentAway: FailedBatch[] = [];
     const view = multiShardView();
-    const runner = await startRunner(
-      flaky,
-      12,
-      (batch) => {
+    const runner = await startRunner(flaky, {
+      maximumRetryAttempts: 12,
+      onFailure: (batch) => {
         sentAway.push(batch);
       },
       view,
-    );
+    });
     const bots = await Promise.all(Array.from({ length: 6 }, () => registerBot()));
     for (const botId of bots) expect(await rebuildSnapshot(botId)).toBe(true);
     const started = performance.now();

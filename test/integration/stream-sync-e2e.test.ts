@@ -16,8 +16,6 @@ import {
 } from '../fixtures/e2e-world';
 import { rng } from '../fixtures/random';
 
-jest.setTimeout(120_000);
-
 /** Real writes through the local stream runner (test/fixtures/e2e-world.ts), one shard as DynamoDB Local has it. */
 useE2eWorld();
 
@@ -54,8 +52,11 @@ describe('stream sync end to end through the local stream runner', () => {
 
   it('sends a chunk with a malformed embedding to the on-failure destination, counts it once and goes on', async () => {
     const failed: FailedBatch[] = [];
-    const runner = await startRunner(handler, 2, (batch) => {
-      failed.push(batch);
+    const runner = await startRunner(handler, {
+      maximumRetryAttempts: 2,
+      onFailure: (batch) => {
+        failed.push(batch);
+      },
     });
     try {
       const botId = await registerBot();

@@ -1,106 +1,56 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { percentile } from '../../bench/stats';
 import { runStreamWorkload, type StreamWorkloadPorts } from '../../bench/stream-workload';
-import { DynamoBotRegistry } from '../../src/adapters/dynamodb/bot-registry';
-import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import type { RedisCircuitBreaker } from '../../src/adapters/redis/circuit-breaker';
-import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
-import { createDocumentClient, createDynamoDbClient, createRedisClient } from '../../src/clients';
-import { type Config, loadConfig } from '../../src/config';
 import type { StoredChunk } from '../../src/domain/types';
-import { ensureTables } from '../../src/tables/definition';
-import { type LocalService, startRedisServer } from '../../tools/local/stack';
-import { loadStreamSettings, StreamRunner, type StreamRunnerLog } from '../../tools/local/stream-runner';
+import { loadStreamSettings, type StreamRunner } from '../../tools/local/stream-runner';
+import {
+  chunkStore,
+  DIM,
+  documents,
+  registry,
+  restartRedisServer,
+  snapshots,
+  startRunner,
+  tables,
+  useE2eWorld,
+  wired,
+} from '../fixtures/e2e-world';
 import { rng } from '../fixtures/random';
-import { wireHandlers } from '../fixtures/wired-handlers';
+import { waitUntil } from '../fixtures/wait';
 
 jest.setTimeout(180_000);
 
 /**
  * Issue 12, section 1: kill Redis while chunks keep arriving. The local stream runner (serverless.yml's
- * stream settings) invokes the real handler with its real wiring, on DynamoDB Local and a private
- * redis-server that the test stops. The same workload runs with Redis up and with Redis down.
+ * stream settings) invokes the real handler with its real wiring, on DynamoDB Local and the e2e world's
+ * private redis-server, which the test stops. The same workload runs with Redis up and with Redis down.
  */
-const DIM = 8;
 const WRITES = 24;
 const CHUNKS_PER_WRITE = 25;
-const suffix = randomUUID().slice(0, 8);
-const tables = {
-  vectorEmbeddings: `VectorEmbeddings-outage-${suffix}`,
-  botCollections: `BotCollections-outage-${suffix}`,
-  botDocuments: `BotDocuments-outage-${suffix}`,
-};
-const quiet: StreamRunnerLog = { debug() {}, info() {}, warn() {}, error() {} };
 
-let redisServer: LocalService;
-let config: Config;
-let dynamodb: DynamoDBClient;
-let documents: DynamoDBDocumentClient;
-let streams: DynamoDBStreamsClient;
-let registry: DynamoBotRegistry;
 let ports: StreamWorkloadPorts;
 let runner: StreamRunner;
-/** The stream handler over this file's tables and redis-server, with its own clients and breaker. */
-let wired: ReturnType<typeof wireHandlers>;
+
+// Registered before the world's hooks: jest runs afterAll hooks in the order they are declared, and the
+// runner stops before the world deletes its tables.
+afterAll(async () => {
+  await runner?.stop();
+});
+useE2eWorld();
 
 beforeAll(async () => {
-  redisServer = await startRedisServer();
-  config = loadConfig({
-    ...process.env,
-    TABLE_VECTOR_EMBEDDINGS: tables.vectorEmbeddings,
-    TABLE_BOT_COLLECTIONS: tables.botCollections,
-    TABLE_BOT_DOCUMENTS: tables.botDocuments,
-    REDIS_URL: redisServer.url,
-    EMBEDDING_ENCODING: 'binary',
-  });
-  wired = wireHandlers(config);
-  dynamodb = createDynamoDbClient(config);
-  documents = createDocumentClient(dynamodb);
-  await ensureTables(dynamodb, config.tables);
-  streams = new DynamoDBStreamsClient({
-    region: config.region,
-    endpoint: config.dynamodbEndpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  registry = new DynamoBotRegistry(documents, {
-    table: tables.botCollections,
-    defaultEmbeddingDimension: config.defaultEmbeddingDimension,
-  });
-  const chunkStore = new DynamoChunkStore(documents, {
-    table: tables.vectorEmbeddings,
-    embeddingEncoding: 'binary',
-  });
   const random = rng(1207);
   ports = {
     put: (chunks) => chunkStore.put(chunks),
     totalChunks: async (botId) => Number((await botRecord(botId))?.total_chunks ?? 0),
     chunk: (botId, index) => makeChunk(botId, index, random),
   };
-  runner = new StreamRunner({
-    streamsClient: streams,
-    dynamodbClient: dynamodb,
-    tableName: tables.vectorEmbeddings,
-    handler: wired.streamSync,
+  runner = await startRunner(wired.streamSync, {
     settings: await loadStreamSettings(join(__dirname, '..', '..', 'serverless.yml'), 'streamSync'),
-    functionName: `stream-outage-${suffix}`,
-    log: quiet,
   });
-  await runner.start();
-});
-
-afterAll(async () => {
-  await runner?.stop();
-  wired?.close();
-  for (const table of Object.values(tables)) {
-    await dynamodb.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
-  }
-  dynamodb?.destroy();
-  streams?.destroy();
-  await redisServer?.stop();
 });
 
 async function botRecord(botId: string): Promise<Record<string, unknown> | undefined> {
@@ -133,37 +83,18 @@ async function registerBots(count: number): Promise<string[]> {
   return bots;
 }
 
-async function until(what: string, condition: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** An empty snapshot per bot, so the healthy run keeps real snapshots current (as in production). */
 async function publishSnapshots(bots: string[]): Promise<void> {
-  const client = createRedisClient(redisServer.url);
-  const store = new RedisSnapshotStore(client, config.redisKeyPrefix);
-  try {
-    for (const botId of bots) {
-      const ticket = await store.beginRebuild(botId, 0);
-      if (ticket === null || !(await store.commitRebuild(ticket, [], async () => []))) {
-        throw new Error(`could not publish the snapshot of ${botId}`);
-      }
+  for (const botId of bots) {
+    const ticket = await snapshots.beginRebuild(botId, 0);
+    if (ticket === null || !(await snapshots.commitRebuild(ticket, [], async () => []))) {
+      throw new Error(`could not publish the snapshot of ${botId}`);
     }
-  } finally {
-    client.disconnect();
   }
 }
 
 async function snapshotRows(botId: string): Promise<number | undefined> {
-  const client = createRedisClient(redisServer.url);
-  try {
-    return (await new RedisSnapshotStore(client, config.redisKeyPrefix).read(botId))?.rows.length;
-  } finally {
-    client.disconnect();
-  }
+  return (await snapshots.read(botId))?.rows.length;
 }
 
 const workload = (bots: string[]) =>
@@ -208,38 +139,38 @@ describe('a Redis outage during stream sync', () => {
       const info = jest.spyOn(logger, 'info');
       expect(breaker.isOpen).toBe(false);
 
-      await redisServer.stop();
-      // The client notices the dead server on its next reconnection attempt and opens the breaker.
-      await until('the breaker opening', () => breaker.isOpen);
-      const attemptsBefore = breaker.stats.attempts;
-      const epochsBefore = await Promise.all(
-        outageBots.map(async (b) => Number((await botRecord(b))?.snapshot_epoch ?? 0)),
-      );
-      const outage = await bestOf(outageRuns);
-
-      // The figures, for whoever reads the test log. Throughput and freshness are timed side by side in
-      // `npm run bench -- --only=outage`; the test asserts what makes them hold: no call waits on the dead server.
-      process.stderr.write(
-        `[outage test] healthy ${healthy.recordsPerSecond.toFixed(0)} rec/s, counts p95 ${healthy.p95Ms.toFixed(0)} ms; ` +
-          `Redis down ${outage.recordsPerSecond.toFixed(0)} rec/s, counts p95 ${outage.p95Ms.toFixed(0)} ms; ` +
-          `${breaker.stats.rejections} Redis calls refused, ${breaker.stats.attempts - attemptsBefore} sent\n`,
-      );
-      // Not one call waited on the dead server: every snapshot update was refused at once.
-      expect(breaker.stats.attempts - attemptsBefore).toBe(0);
-      expect(breaker.stats.rejections).toBeGreaterThanOrEqual(outageBots.length);
-      // Each bot's snapshot was marked stale (readers rebuild it), exactly as before the breaker.
-      for (const [i, botId] of outageBots.entries()) {
-        expect(Number((await botRecord(botId))?.snapshot_epoch ?? 0)).toBeGreaterThan(
-          epochsBefore[i] as number,
+      // Redis goes away for the outage runs and comes back empty on the same port.
+      await restartRedisServer(async () => {
+        // The client notices the dead server on its next reconnection attempt and opens the breaker.
+        await waitUntil('the breaker opening', () => breaker.isOpen);
+        const attemptsBefore = breaker.stats.attempts;
+        const epochsBefore = await Promise.all(
+          outageBots.map(async (b) => Number((await botRecord(b))?.snapshot_epoch ?? 0)),
         );
-      }
-      // One warning for the whole outage (the breaker's), not one per batch or per bot.
-      const warnings = warn.mock.calls.map(([message]) => String(message));
-      expect(warnings.filter((m) => /Redis is unreachable/.test(m))).toHaveLength(1);
-      expect(warnings.filter((m) => /Snapshot not updated/.test(m))).toEqual([]);
+        const outage = await bestOf(outageRuns);
 
-      redisServer = await startRedisServer({ port: redisServer.port });
-      await until('the breaker closing', () => !breaker.isOpen);
+        // The figures, for whoever reads the test log. Throughput and freshness are timed side by side in
+        // `npm run bench -- --only=outage`; the test asserts what makes them hold: no call waits on the dead server.
+        process.stderr.write(
+          `[outage test] healthy ${healthy.recordsPerSecond.toFixed(0)} rec/s, counts p95 ${healthy.p95Ms.toFixed(0)} ms; ` +
+            `Redis down ${outage.recordsPerSecond.toFixed(0)} rec/s, counts p95 ${outage.p95Ms.toFixed(0)} ms; ` +
+            `${breaker.stats.rejections} Redis calls refused, ${breaker.stats.attempts - attemptsBefore} sent\n`,
+        );
+        // Not one call waited on the dead server: every snapshot update was refused at once.
+        expect(breaker.stats.attempts - attemptsBefore).toBe(0);
+        expect(breaker.stats.rejections).toBeGreaterThanOrEqual(outageBots.length);
+        // Each bot's snapshot was marked stale (readers rebuild it), exactly as before the breaker.
+        for (const [i, botId] of outageBots.entries()) {
+          expect(Number((await botRecord(botId))?.snapshot_epoch ?? 0)).toBeGreaterThan(
+            epochsBefore[i] as number,
+          );
+        }
+        // One warning for the whole outage (the breaker's), not one per batch or per bot.
+        const warnings = warn.mock.calls.map(([message]) => String(message));
+        expect(warnings.filter((m) => /Redis is unreachable/.test(m))).toHaveLength(1);
+        expect(warnings.filter((m) => /Snapshot not updated/.test(m))).toEqual([]);
+      });
+      await waitUntil('the breaker closing', () => !breaker.isOpen);
       const back = info.mock.calls
         .map(([message]) => String(message))
         .filter((m) => /Redis answers again/.test(m));

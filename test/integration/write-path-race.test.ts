@@ -37,7 +37,6 @@ const deps: IngestDeps = {
 };
 const upsertDeps: UpsertDocumentDeps = deps;
 
-jest.setTimeout(120_000);
 afterAll(() => dynamodb.destroy());
 
 function version(botId: string, filename: string, tag: string, count: number): UpsertDocumentMessage {

@@ -128,6 +128,17 @@ describe('snapshot cache', () => {
     expect(cache.bytes).toBe(2 * oneEntry);
   });
 
+  it('uses a snapshot larger than its whole budget for the query, but does not keep it', async () => {
+    const store = new CountingStore();
+    store.publish('big', 'v1', 0, 10, 100);
+    const cache = cacheOver(store, 1000);
+    expect((await cache.get('big', 0))?.ids).toHaveLength(10);
+    expect(cache.botIds()).toEqual([]);
+    expect(cache.bytes).toBe(0);
+    await cache.get('big', 0);
+    expect(store.reads).toBe(2);
+  });
+
   it('indexes rows by filename for filters', async () => {
     const store = new CountingStore();
     store.publish('bot', 'v1', 0, 4);

@@ -1,4 +1,5 @@
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mapLimited } from '../../machinery/pool';
 import { type RetryPolicy, sendWithRetry } from './retry-unprocessed';
 
 type Item = Record<string, unknown>;
@@ -71,13 +72,8 @@ export async function batchWriteAll(
     const response = await client.send(new BatchWriteCommand({ RequestItems: { [table]: batch as never } }));
     return (response.UnprocessedItems?.[table] ?? []) as WriteRequest[];
   };
-  const unwritten: WriteRequest[] = [];
-  let next = 0;
-  const worker = async () => {
-    for (let group = groups[next++]; group !== undefined; group = groups[next++]) {
-      unwritten.push(...(await sendWithRetry(group, send, options)));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency, groups.length) }, worker));
-  return unwritten;
+  const unwritten = await mapLimited(groups, options.concurrency, (group) =>
+    sendWithRetry(group, send, options),
+  );
+  return unwritten.flat();
 }

@@ -1,3 +1,6 @@
+import { backoffDelay } from '../../machinery/backoff';
+import { nap } from '../../machinery/wakeup';
+
 /** How often and how long to retry what a batch call left unprocessed. */
 export type RetryPolicy = {
   /** Calls in all, the first included. */
@@ -12,8 +15,7 @@ export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 10, baseDelayMs: 5
 
 /** The delay before retry number `retry` (1-based): "full jitter", uniformly random up to the capped exponential. */
 export function fullJitterDelay(retry: number, policy: RetryPolicy, random: () => number): number {
-  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
-  return Math.floor(random() * cap);
+  return Math.floor(backoffDelay(retry, { baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs }, random));
 }
 
 /**
@@ -30,7 +32,7 @@ export async function sendWithRetry<T>(
   options: { policy?: RetryPolicy; sleep?: (ms: number) => Promise<void>; random?: () => number } = {},
 ): Promise<T[]> {
   const policy = options.policy ?? defaultRetryPolicy;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? ((ms: number) => nap(ms));
   const random = options.random ?? Math.random;
   let pending = items;
   for (let attempt = 1; pending.length > 0 && attempt <= policy.maxAttempts; attempt++) {

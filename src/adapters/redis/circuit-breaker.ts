@@ -1,10 +1,9 @@
 import { CacheUnavailableError } from '../../errors';
+import { withDeadline } from '../../machinery/deadline';
+import type { Log } from '../../ports';
 
 /** Where the breaker reports the outage (once) and the recovery (once); a Powertools Logger fits. */
-export type BreakerLog = {
-  warn(message: string, extra: Record<string, unknown>): void;
-  info(message: string, extra: Record<string, unknown>): void;
-};
+export type BreakerLog = Pick<Log, 'warn' | 'info'>;
 
 /** The part of an ioredis client (Redis or Cluster) the breaker watches and probes. */
 export type WatchedRedis = {
@@ -200,19 +199,16 @@ export class RedisCircuitBreaker {
     this.probing = true;
     this.lastProbeAt = this.now();
     this.stats.probes++;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('probe timed out')), this.probeTimeoutMs);
-    });
     const attempt = probe();
     attempt.catch(() => {});
-    Promise.race([attempt, timeout])
+    withDeadline(attempt, this.probeTimeoutMs, () => {
+      throw new Error('probe timed out');
+    })
       .then(
         () => this.close('probe'),
         () => {},
       )
       .finally(() => {
-        clearTimeout(timer);
         this.probing = false;
       });
   }
