@@ -4,7 +4,13 @@
  * No content key is unbounded: vectors, codes and rows are split by slot into segments, the index and
  * the texts by a hash of the chunk id into buckets (docs/snapshot.md, "Segments and buckets").
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
+
+/** SHA-1 hex of a string's UTF-8 bytes: the one-shot `crypto.hash` (twice as fast) where Node has it. */
+const sha1Hex: (text: string) => string =
+  typeof crypto.hash === 'function'
+    ? (text) => crypto.hash('sha1', text, 'hex')
+    : (text) => crypto.createHash('sha1').update(text, 'utf8').digest('hex');
 
 /** Buckets of the index and the texts unless the store is told otherwise (kept per snapshot as `bk`). */
 export const DEFAULT_ID_BUCKETS = 32;
@@ -108,7 +114,7 @@ export function bucketKey(base: string, b: number): string {
  */
 export function bucketOf(chunkId: string, buckets: number): number {
   if (buckets <= 1) return 0;
-  return Number.parseInt(createHash('sha1').update(chunkId, 'utf8').digest('hex').slice(0, 8), 16) % buckets;
+  return Number.parseInt(sha1Hex(chunkId).slice(0, 8), 16) % buckets;
 }
 
 /** Groups chunk ids by bucket: bucket -> the positions in `chunkIds` of its ids. */
