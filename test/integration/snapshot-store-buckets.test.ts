@@ -131,6 +131,26 @@ describe('redis snapshot store with rows in segments and ids in buckets', () => 
     expect(fetched?.rows.map((row) => row.chunk_id)).toEqual([16, 2, 7, 11].map((i) => chunks[i]?.chunk_id));
   });
 
+  it('keeps its bucket count when a store of another setting reads and changes it', async () => {
+    const botId = newBotId();
+    const chunks = chunksOf(botId, 12);
+    await publishSnapshot(store, botId, chunks);
+    const other = new RedisSnapshotStore(redis, PREFIX, { idBuckets: 7 });
+
+    const added = chunk(botId, 50);
+    await other.applyChanges(botId, [
+      upsertOf(added),
+      { kind: 'delete', chunk_id: chunks[0]?.chunk_id as string },
+    ]);
+    const truth = [...chunks.slice(1), added];
+
+    expect((await layoutOf(botId)).index).toEqual(expectedBuckets(truth.map((c) => c.chunk_id)));
+    const ids = truth.map((c) => c.chunk_id);
+    expect(await other.texts(botId, ids)).toEqual(truth.map((c) => c.text));
+    expect(await store.texts(botId, ids)).toEqual(truth.map((c) => c.text));
+    expectContent(contentOf((await other.read(botId)) as Snapshot), expectedContent(truth));
+  });
+
   const kinds: SnapshotKeyKind[] = ['vectors', 'rows', 'index', 'texts'];
 
   it.each(kinds)('drops the whole snapshot when a %s key past the first is evicted', async (kind) => {

@@ -195,7 +195,7 @@ export class RedisSnapshotStore implements SnapshotStore {
   }
 
   texts(botId: string, chunkIds: string[]): Promise<string[] | null> {
-    return readTexts(this.client, snapshotKeys(this.prefix, botId), chunkIds);
+    return readTexts(this.client, snapshotKeys(this.prefix, botId), chunkIds, this.idBuckets);
   }
 
   async beginRebuild(botId: string, epoch: number): Promise<RebuildTicket | null> {
