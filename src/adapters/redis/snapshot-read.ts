@@ -47,7 +47,7 @@ export const positiveIntegerOf = (field: string | null | undefined): number => {
   return Number.isInteger(value) && value >= 1 ? value : 0;
 };
 
-/** How many segments and buckets a meta read says the snapshot has (0 when its fields are not sane). */
+/** How many segments a meta read's `slots` and `seg` say the snapshot has (0 when they are not sane). */
 export function layoutOf(slotsField: string | null | undefined, segField: string | null | undefined) {
   const slots = Number(slotsField ?? 0);
   const rowsPerSegment = positiveIntegerOf(segField);
@@ -59,8 +59,8 @@ export function layoutOf(slotsField: string | null | undefined, segField: string
 /**
  * Queues, on `multi`, the counts that prove a snapshot whole (docs/snapshot.md, invariants 1-3): whether
  * segment 0 exists, keys that must not exist (past the last segment, and the single keys of older
- * layouts), whether any first row segment or bucket exists (orphans), the free list's length, and the sum
- * of HLENs of the row segments, the index buckets and the text buckets. `countsOf` reads them back.
+ * layouts), whether the first row segment or bucket exists (orphans of an evicted meta), and the HLEN of
+ * every row segment, index bucket and text bucket. `countsOf` reads them back, summed per kind.
  */
 export function queueCounts(
   multi: ReturnType<Redis['multi']>,
