@@ -1,7 +1,13 @@
 import IORedis, { type Redis } from 'ioredis';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
-import { codeSegmentKey, segmentKey, snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
+import {
+  bucketKey,
+  codeSegmentKey,
+  rowSegmentKey,
+  segmentKey,
+  snapshotKeys,
+} from '../../src/adapters/redis/snapshot-keys';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createRedisClient } from '../../src/clients';
 import { QuantisedScanner } from '../../src/domain/quantised-scan';
@@ -135,18 +141,21 @@ async function redisBytesPerChunk(context: BenchContext, size: SizeContext, clie
   };
   let vectors = 0;
   let codes = 0;
+  let rows = 0;
   for (let n = 0; ; n++) {
     const bytes = await usage(segmentKey(keys.vectors, n));
     if (bytes === 0) break;
     vectors += bytes;
     codes += await usage(codeSegmentKey(keys.vectors, n));
+    rows += await usage(rowSegmentKey(keys.rows, n));
   }
-  const rows =
-    (await usage(keys.rows)) +
-    (await usage(keys.index)) +
-    (await usage(keys.free)) +
-    (await usage(keys.meta));
-  const text = await usage(keys.texts);
+  const buckets = Number(await client.hget(keys.meta, 'bk'));
+  let text = 0;
+  for (let b = 0; b < buckets; b++) {
+    rows += await usage(bucketKey(keys.index, b));
+    text += await usage(bucketKey(keys.texts, b));
+  }
+  rows += (await usage(keys.free)) + (await usage(keys.meta));
   const per = (bytes: number) => (bytes / size.n).toFixed(0);
   context.note(
     `Redis bytes per chunk at ${count(size.n)} (MEMORY USAGE ... SAMPLES 0): vectors ${per(vectors)}, int8 codes ${per(codes)}, ids and rows ${per(rows)}, text ${per(text)}, total ${per(vectors + codes + rows + text)}; largest key ${largest.key}, ${(largest.bytes / 2 ** 20).toFixed(1)} MiB (issue 10 goal 5 asks at most 64 MB).`,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
+import { DEFAULT_ID_BUCKETS, hashKeys, snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
 import { loadConfig } from '../../src/config';
 import type { SearchFilter } from '../../src/domain/search-request';
 import type { SearchHit } from '../../src/domain/types';
@@ -147,7 +147,7 @@ describe('search sources', () => {
     const built = await world.search(botId, query, { limit: 3 });
     expect((await world.search(botId, query, { limit: 3 })).source).toBe('snapshot');
 
-    await world.redis.del(snapshotKeys(world.prefix, botId).texts);
+    await world.redis.del(...hashKeys(snapshotKeys(world.prefix, botId), 0, DEFAULT_ID_BUCKETS).texts);
     const answer = await world.search(botId, query, { limit: 3 });
 
     expect(answer.source).toBe('dynamodb');

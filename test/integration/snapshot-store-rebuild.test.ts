@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
+import { rowSegmentKey, snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
 import { RedisSnapshotStore, type SnapshotStoreEvent } from '../../src/adapters/redis/snapshot-store';
 import type { StoredChunk } from '../../src/domain/types';
 import type { Snapshot, SnapshotChange } from '../../src/ports';
@@ -315,7 +315,7 @@ describe('snapshot rebuild', () => {
     await observed.applyChanges(botId, [upsertOf(chunk(botId, 3))]);
     await redis.del(snapshotKeys(PREFIX, botId).dirty);
     await observed.commitRebuild(ticket as NonNullable<typeof ticket>, [chunk(botId, 1)], async () => []);
-    await redis.del(snapshotKeys(PREFIX, botId).rows);
+    await redis.del(rowSegmentKey(snapshotKeys(PREFIX, botId).rows, 0));
     await observed.currentVersion(botId);
 
     expect(events).toEqual([

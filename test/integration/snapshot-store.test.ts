@@ -11,7 +11,9 @@ import {
   existingSnapshotKeys,
   expectContent,
   expectedContent,
+  keyHolding,
   publishSnapshot,
+  type SnapshotKeyKind,
   upsertOf,
   vectorBytes,
   vectorFor,
@@ -300,7 +302,7 @@ describe('redis snapshot store', () => {
 });
 
 describe('redis snapshot store when keys disappear', () => {
-  const kinds = ['meta', 'vectors', 'rows', 'index', 'texts', 'free'] as const;
+  const kinds: SnapshotKeyKind[] = ['meta', 'vectors', 'rows', 'index', 'texts', 'free'];
 
   it.each(kinds)('drops the whole snapshot when its %s key was evicted', async (kind) => {
     const botId = newBotId();
@@ -312,8 +314,7 @@ describe('redis snapshot store when keys disappear', () => {
     await store.applyChanges(botId, [{ kind: 'delete', chunk_id: 'chunk-0' }]);
     expect(await keysOf(botId)).toHaveLength(6);
 
-    const keys = snapshotKeys(PREFIX, botId);
-    await redis.del(kind === 'vectors' ? segmentKey(keys.vectors, 0) : keys[kind]);
+    await redis.del(keyHolding(PREFIX, botId, kind, 'chunk-1', 1));
 
     expect(await store.read(botId)).toBeNull();
     expect(await keysOf(botId)).toEqual([]);
@@ -327,8 +328,7 @@ describe('redis snapshot store when keys disappear', () => {
     );
     await store.applyChanges(botId, [{ kind: 'delete', chunk_id: 'chunk-0' }]);
 
-    const keys = snapshotKeys(PREFIX, botId);
-    await redis.del(kind === 'vectors' ? segmentKey(keys.vectors, 0) : keys[kind]);
+    await redis.del(keyHolding(PREFIX, botId, kind, 'chunk-1', 1));
 
     expect(await store.currentVersion(botId)).toBeNull();
     expect(await keysOf(botId)).toEqual([]);
@@ -344,8 +344,7 @@ describe('redis snapshot store when keys disappear', () => {
       );
       await store.applyChanges(botId, [{ kind: 'delete', chunk_id: 'chunk-0' }]);
 
-      const keys = snapshotKeys(PREFIX, botId);
-      await redis.del(kind === 'vectors' ? segmentKey(keys.vectors, 0) : keys[kind]);
+      await redis.del(keyHolding(PREFIX, botId, kind, 'chunk-1', 1));
       await store.applyChanges(botId, [upsertOf(chunk(botId, 9)), { kind: 'delete', chunk_id: 'chunk-1' }]);
 
       expect(await keysOf(botId)).toEqual([]);
@@ -357,7 +356,7 @@ describe('redis snapshot store when keys disappear', () => {
     const botId = newBotId();
     await publish(botId, [chunk(botId, 1), chunk(botId, 2)]);
 
-    await redis.hdel(snapshotKeys(PREFIX, botId).texts, 'chunk-2');
+    await redis.hdel(keyHolding(PREFIX, botId, 'texts', 'chunk-2', 1), 'chunk-2');
 
     expect(await store.texts(botId, ['chunk-1', 'chunk-2'])).toBeNull();
     expect(await store.read(botId)).toBeNull();
@@ -381,7 +380,7 @@ describe('redis snapshot store when keys disappear', () => {
     const botId = newBotId();
     await publish(botId, [chunk(botId, 1), chunk(botId, 2)]);
 
-    await redis.hset(snapshotKeys(PREFIX, botId).rows, '1', '1 {"chunk_id":');
+    await redis.hset(keyHolding(PREFIX, botId, 'rows', 'chunk-1', 1), '1', '1 {"chunk_id":');
 
     expect(await store.read(botId)).toBeNull();
     expect(await keysOf(botId)).toEqual([]);

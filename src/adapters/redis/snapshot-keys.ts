@@ -1,7 +1,19 @@
 /**
  * Redis key names of a bot's snapshot. Every key of a bot carries the bot id as its hash tag
  * (`{...}`), so all of them live in one Redis Cluster slot and one Lua script or MULTI may touch them all.
+ * No content key is unbounded: vectors, codes and rows are split by slot into segments, the index and
+ * the texts by a hash of the chunk id into buckets (docs/snapshot.md, "Segments and buckets").
  */
+import * as crypto from 'node:crypto';
+
+/** SHA-1 hex of a string's UTF-8 bytes: the one-shot `crypto.hash` (twice as fast) where Node has it. */
+const sha1Hex: (text: string) => string =
+  typeof crypto.hash === 'function'
+    ? (text) => crypto.hash('sha1', text, 'hex')
+    : (text) => crypto.createHash('sha1').update(text, 'utf8').digest('hex');
+
+/** Buckets of the index and the texts unless the store is told otherwise (kept per snapshot as `bk`). */
+export const DEFAULT_ID_BUCKETS = 32;
 
 /** The five keys that hold a snapshot's content, plus its meta hash. */
 export type SnapshotDataKeys = {
@@ -14,11 +26,14 @@ export type SnapshotDataKeys = {
    * codes (see `codeSegmentKey`).
    */
   vectors: string;
-  /** Hash: slot -> the slot, a space, and the JSON of chunk_id, filename, chunk_index, metadata. */
+  /**
+   * Base name of the row segments: `${rows}:${n}` (see `rowSegmentKey`) is a hash of the slots of vector
+   * segment n -> the slot, a space, and the JSON of chunk_id, filename, chunk_index, metadata.
+   */
   rows: string;
-  /** Hash: chunk_id -> slot. */
+  /** Base name of the index buckets: `${index}:${b}` is a hash chunk_id -> slot of the ids of bucket b. */
   index: string;
-  /** Hash: chunk_id -> text. */
+  /** Base name of the text buckets: `${texts}:${b}` is a hash chunk_id -> text of the ids of bucket b. */
   texts: string;
   /** List of slots that no chunk holds, reused before the blob grows. */
   free: string;
@@ -81,6 +96,49 @@ export function segmentKey(vectorsKey: string, n: number): string {
  */
 export function codeSegmentKey(vectorsKey: string, n: number): string {
   return `${segmentKey(vectorsKey, n)}:i8`;
+}
+
+/** Key of the row segment `n`: the rows of the slots vector segment `n` holds. */
+export function rowSegmentKey(rowsKey: string, n: number): string {
+  return `${rowsKey}:${n}`;
+}
+
+/** Key of bucket `b` of the index or the texts (`base` is `index` or `texts` of the data keys). */
+export function bucketKey(base: string, b: number): string {
+  return `${base}:${b}`;
+}
+
+/**
+ * The bucket of a chunk id among `buckets`: the first 32 bits of the SHA-1 of its UTF-8 bytes, modulo
+ * `buckets`. The Lua scripts compute the same from `redis.sha1hex` (`bucket_of` in the prelude).
+ */
+export function bucketOf(chunkId: string, buckets: number): number {
+  if (buckets <= 1) return 0;
+  return Number.parseInt(sha1Hex(chunkId).slice(0, 8), 16) % buckets;
+}
+
+/** Groups chunk ids by bucket: bucket -> the positions in `chunkIds` of its ids. */
+export function groupByBucket(chunkIds: readonly string[], buckets: number): Map<number, number[]> {
+  const groups = new Map<number, number[]>();
+  chunkIds.forEach((id, i) => {
+    const b = bucketOf(id, buckets);
+    const group = groups.get(b);
+    if (group === undefined) groups.set(b, [i]);
+    else group.push(i);
+  });
+  return groups;
+}
+
+/**
+ * Every key of the snapshot's row segments, index and text buckets, for presence checks and TTLs:
+ * `segments` row segments and `buckets` buckets of each hash.
+ */
+export function hashKeys(keys: SnapshotDataKeys, segments: number, buckets: number) {
+  return {
+    rows: Array.from({ length: segments }, (_, n) => rowSegmentKey(keys.rows, n)),
+    index: Array.from({ length: buckets }, (_, b) => bucketKey(keys.index, b)),
+    texts: Array.from({ length: buckets }, (_, b) => bucketKey(keys.texts, b)),
+  };
 }
 
 /** How many segments hold `slots` slots at `rowsPerSegment` rows each. */

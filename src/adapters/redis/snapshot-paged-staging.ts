@@ -9,7 +9,7 @@ import type { StoredChunk } from '../../domain/types';
 import { ValidationError } from '../../errors';
 import type { RebuildStaging, RebuildTicket } from '../../ports';
 import { encodeRow, encodeRowValue, writeUnitVector } from './snapshot-encoding';
-import { codeSegmentKey, segmentKey } from './snapshot-keys';
+import { bucketKey, bucketOf, codeSegmentKey, rowSegmentKey, segmentKey } from './snapshot-keys';
 import { publishStaged, type RebuildContext, type RebuildOutcome, releaseRebuild } from './snapshot-rebuild';
 import { throwPipelineError } from './snapshot-staging';
 
@@ -28,7 +28,7 @@ export class PagedStaging implements RebuildStaging {
   private scale = 0;
   private maxCodeNorm = 0;
   private maxResidualNorm = 0;
-  private segmentsTouched = new Set<number>();
+  private keysTouched = new Set<string>();
   private done = false;
 
   constructor(
@@ -69,25 +69,25 @@ export class PagedStaging implements RebuildStaging {
       }
       const n = Math.floor(slot / this.rowsPerSegment);
       const row = slot - n * this.rowsPerSegment;
-      this.segmentsTouched.add(n);
+      const b = bucketOf(chunk.chunk_id, this.ctx.idBuckets);
+      const written = [
+        segmentKey(staging.vectors, n),
+        codeSegmentKey(staging.vectors, n),
+        rowSegmentKey(staging.rows, n),
+        bucketKey(staging.index, b),
+        bucketKey(staging.texts, b),
+      ] as const;
+      for (const key of written) this.keysTouched.add(key);
       // Copies of the reused buffers: a pipeline holds its arguments until it is sent.
       pipeline
-        .setrange(segmentKey(staging.vectors, n), row * dim * 4, Buffer.from(this.unitRow.buffer.slice(0)))
-        .setrange(codeSegmentKey(staging.vectors, n), row * dim, Buffer.from(this.codes.buffer.slice(0)))
-        .hset(staging.rows, slot, encodeRowValue(slot, encodeRow(chunk)))
-        .hset(staging.index, chunk.chunk_id, slot)
-        .hset(staging.texts, chunk.chunk_id, chunk.text);
+        .setrange(written[0], row * dim * 4, Buffer.from(this.unitRow.buffer.slice(0)))
+        .setrange(written[1], row * dim, Buffer.from(this.codes.buffer.slice(0)))
+        .hset(written[2], slot, encodeRowValue(slot, encodeRow(chunk)))
+        .hset(written[3], chunk.chunk_id, slot)
+        .hset(written[4], chunk.chunk_id, chunk.text);
     }
-    for (const n of this.segmentsTouched) {
-      pipeline
-        .pexpire(segmentKey(staging.vectors, n), this.ttl)
-        .pexpire(codeSegmentKey(staging.vectors, n), this.ttl);
-    }
-    this.segmentsTouched = new Set();
-    pipeline
-      .pexpire(staging.rows, this.ttl)
-      .pexpire(staging.index, this.ttl)
-      .pexpire(staging.texts, this.ttl);
+    for (const key of this.keysTouched) pipeline.pexpire(key, this.ttl);
+    this.keysTouched = new Set();
     throwPipelineError(await pipeline.exec());
   }
 
@@ -112,6 +112,7 @@ export class PagedStaging implements RebuildStaging {
               slots,
             )
             .hset(this.ctx.staging.meta, 'seq', 0, 'seg', slots === 0 ? 0 : this.rowsPerSegment)
+            .hset(this.ctx.staging.meta, 'bk', this.ctx.idBuckets)
             .hset(
               this.ctx.staging.meta,
               'qs',

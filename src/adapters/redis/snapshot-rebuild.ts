@@ -28,6 +28,8 @@ export type RebuildContext = {
   maxCommitRounds: number;
   maxCallBytes: number;
   segmentBytes: number;
+  /** Buckets of the index and the texts of the snapshot it stages. */
+  idBuckets: number;
 };
 
 /**
@@ -45,6 +47,7 @@ export async function commitStagedRebuild(
     writeStaging(ctx.client, ticket.botId, ctx.staging, chunks, {
       ttlMs: ctx.rebuildTtlMs,
       segmentBytes: ctx.segmentBytes,
+      idBuckets: ctx.idBuckets,
     });
   return publishStaged(ctx, ticket, stage, reread);
 }

@@ -8,8 +8,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { ScanCandidates, ScanSnapshot } from '../../ports';
 import { decodeRowValues } from './snapshot-encoding';
-import { type BotSnapshotKeys, codeSegmentKey, segmentCount, segmentKey } from './snapshot-keys';
-import { sameMeta, valuesOf } from './snapshot-read';
+import { type BotSnapshotKeys, codeSegmentKey, rowSegmentKey, segmentKey } from './snapshot-keys';
+import { countsOf, layoutOf, positiveIntegerOf, queueCounts, sameMeta, valuesOf } from './snapshot-read';
 
 /** What one scan read found (the same outcomes as the whole read of snapshot-read.ts). */
 export type ScanReadOutcome =
@@ -18,7 +18,7 @@ export type ScanReadOutcome =
   | { kind: 'broken'; version: string }
   | { kind: 'moved' };
 
-const META_FIELDS = ['dim', 'slots', 'live', 'build', 'seq', 'epoch', 'seg', 'qs', 'qc', 'qr'] as const;
+const META_FIELDS = ['dim', 'slots', 'live', 'build', 'seq', 'epoch', 'seg', 'qs', 'qc', 'qr', 'bk'] as const;
 
 const versionOf = (meta: (string | null)[]) => `${meta[3]}:${meta[4] ?? '0'}`;
 
@@ -34,37 +34,22 @@ export async function readScanOnce(
 ): Promise<ScanReadOutcome> {
   const first = await client.hmget(keys.meta, ...META_FIELDS);
   const slotCount = Number(first[1] ?? 0);
-  const segmentRows = Number(first[6] ?? 0);
-  const segments =
-    Number.isInteger(slotCount) && Number.isInteger(segmentRows) && segmentRows >= 1 && slotCount >= 0
-      ? segmentCount(slotCount, segmentRows)
-      : 0;
-  const values = valuesOf(
-    await client
-      .multi()
-      .hmget(keys.meta, ...META_FIELDS)
-      .exists(segmentKey(keys.vectors, 0), codeSegmentKey(keys.vectors, 0))
-      .exists(segmentKey(keys.vectors, segments), codeSegmentKey(keys.vectors, segments))
-      .hlen(keys.rows)
-      .hlen(keys.index)
-      .hlen(keys.texts)
-      .lrange(keys.free, 0, -1)
-      .exec(),
-  );
+  const segmentRows = positiveIntegerOf(first[6]);
+  const segments = layoutOf(first[1], first[6]);
+  const buckets = positiveIntegerOf(first[10]);
+  const multi = client
+    .multi()
+    .hmget(keys.meta, ...META_FIELDS)
+    .lrange(keys.free, 0, -1);
+  queueCounts(multi, keys, segments, buckets);
+  const values = valuesOf(await multi.exec());
   const meta = values[0] as (string | null)[];
   if (!sameMeta(meta, first)) return { kind: 'moved' };
-  const [, firstFound, pastFound, rowsLength, indexLength, textsLength, free] = values as [
-    unknown,
-    number,
-    number,
-    number,
-    number,
-    number,
-    string[],
-  ];
+  const free = values[1] as string[];
+  const counts = countsOf(values, 2, segments, buckets);
   const [dimField, , liveField, build, , epochField] = meta;
   if (dimField == null || build == null) {
-    const anyData = firstFound + pastFound > 0 || rowsLength + indexLength + textsLength + free.length > 0;
+    const anyData = counts.firstSegmentKeys + counts.stray + counts.firstHashKeys + free.length > 0;
     return anyData ? { kind: 'broken', version: '' } : { kind: 'absent' };
   }
   const version = versionOf(meta);
@@ -79,11 +64,12 @@ export async function readScanOnce(
     live <= slotCount &&
     (dimension > 0 || slotCount === 0) &&
     (slotCount === 0 || (segmentRows >= 1 && scale > 0 && maxCodeNorm >= 0 && maxResidualNorm >= 0)) &&
-    firstFound === (segments > 0 ? 2 : 0) &&
-    pastFound === 0 &&
-    rowsLength === live &&
-    indexLength === live &&
-    textsLength === live &&
+    buckets >= 1 &&
+    counts.firstSegmentKeys === (segments > 0 ? 2 : 0) &&
+    counts.stray === 0 &&
+    counts.rows === live &&
+    counts.index === live &&
+    counts.texts === live &&
     free.length === slotCount - live &&
     epochField != null;
   const liveMask = countsAgree ? liveMaskOf(free, slotCount) : null;
@@ -132,8 +118,8 @@ function liveMaskOf(free: string[], slotCount: number): Uint8Array | undefined |
 }
 
 /**
- * The float32 vectors and rows of the given slots at `version`, in one MULTI (a GETRANGE per slot and one
- * HMGET of the rows). Null when the snapshot is no longer at that version, or a slot holds no row (the
+ * The float32 vectors and rows of the given slots at `version`, in one MULTI (a GETRANGE per slot and an
+ * HMGET of the rows of each row segment they fall in). Null when the snapshot is no longer at that version, or a slot holds no row (the
  * caller then reads the snapshot again or falls back).
  */
 export async function readCandidates(
@@ -148,7 +134,14 @@ export async function readCandidates(
   if (slots.length === 0) return { rows: [], vectors: new Float32Array(0) };
   const bytes = dimension * 4;
   const multi = client.multi().hmget(keys.meta, 'build', 'seq');
-  multi.hmget(keys.rows, ...slots.map(String));
+  const bySegment = new Map<number, number[]>();
+  for (const slot of slots) {
+    const n = Math.floor(slot / rowsPerSegment);
+    const group = bySegment.get(n);
+    if (group === undefined) bySegment.set(n, [slot]);
+    else group.push(slot);
+  }
+  for (const [n, group] of bySegment) multi.hmget(rowSegmentKey(keys.rows, n), ...group.map(String));
   for (const slot of slots) {
     const n = Math.floor(slot / rowsPerSegment);
     const offset = (slot - n * rowsPerSegment) * bytes;
@@ -157,7 +150,7 @@ export async function readCandidates(
   const values = valuesOf(await multi.exec());
   const [build, seq] = values[0] as (string | null)[];
   if (build == null || `${build}:${seq ?? '0'}` !== version) return null;
-  const rowValues = values[1] as (string | null)[];
+  const rowValues = values.slice(1, 1 + bySegment.size).flat() as (string | null)[];
   if (rowValues.some((value) => value === null)) return null;
   const decoded = decodeRowValues(rowValues as string[], slotCount);
   if (decoded === null) return null;
@@ -169,7 +162,7 @@ export async function readCandidates(
   const vectors = new Float32Array(slots.length * dimension);
   const target = new Uint8Array(vectors.buffer);
   for (let i = 0; i < slots.length; i++) {
-    const piece = values[i + 2] as Buffer;
+    const piece = values[i + 1 + bySegment.size] as Buffer;
     if (piece.byteLength !== bytes) return null;
     target.set(piece, i * bytes);
   }

@@ -2,131 +2,10 @@
  * The Lua scripts of the Redis snapshot store. Each runs atomically inside Redis, touches only keys of
  * one bot (one hash tag, so it runs on Redis Cluster), and costs O(1) plus O(what it is given): no script
  * scans a whole snapshot. Every script that takes the data keys takes them as KEYS[1..6] in the order of
- * `dataKeyList` (meta, vec, rows, idx, text, free). See docs/snapshot.md for the invariants they keep.
+ * `dataKeyList` (meta, vec, rows, idx, text, free): the vec, rows, idx and text keys are the bases of
+ * their segments and buckets. See docs/snapshot.md for the invariants they keep.
  */
-
-/**
- * Shared prelude. `snapshot_state` checks, in O(1), that the six data keys agree with the meta hash:
- * a key evicted or lost changes a length, so any partial snapshot is caught here.
- * Returns 'absent' (no meta), 'broken', or 'ok', dim, slots, live.
- */
-const PRELUDE = `
--- Vector segment n of the data keys k: the string k[2] .. ':' .. n (same hash tag as every other key).
-local function seg_key(k, n)
-  return k[2] .. ':' .. n
-end
-
--- Its int8 scan codes: the string k[2] .. ':' .. n .. ':i8' (one byte per float of segment n).
-local function code_key(k, n)
-  return k[2] .. ':' .. n .. ':i8'
-end
-
-local function seg_count(slots, seg)
-  if slots == 0 then return 0 end
-  return math.floor((slots + seg - 1) / seg)
-end
-
-local function snapshot_state(k)
-  local m = redis.call('HMGET', k[1], 'dim', 'slots', 'live', 'seg', 'qs', 'qc', 'qr')
-  if not m[1] then
-    return 'absent'
-  end
-  local dim, slots, live, seg = tonumber(m[1]), tonumber(m[2]), tonumber(m[3]), tonumber(m[4])
-  if not dim or not slots or not live or not seg or live > slots or live < 0
-    or (slots > 0 and seg < 1)
-    -- The int8 codes' scale and the two maxima their error bound needs (see quantise below).
-    or (slots > 0 and not (tonumber(m[5]) and tonumber(m[5]) > 0 and tonumber(m[6]) and tonumber(m[7])))
-    or redis.call('HLEN', k[3]) ~= live
-    or redis.call('HLEN', k[4]) ~= live
-    or redis.call('HLEN', k[5]) ~= live
-    or redis.call('LLEN', k[6]) ~= slots - live then
-    return 'broken'
-  end
-  -- Two STRLENs per segment (its vectors and its codes; a 1M-chunk 384-d bot has a few dozen segments),
-  -- and no segment past the last.
-  local count = seg_count(slots, seg)
-  for n = 0, count - 1 do
-    local rows = math.min(seg, slots - n * seg)
-    if redis.call('STRLEN', seg_key(k, n)) ~= rows * dim * 4 then return 'broken' end
-    if redis.call('STRLEN', code_key(k, n)) ~= rows * dim then return 'broken' end
-  end
-  if redis.call('EXISTS', seg_key(k, count), code_key(k, count)) > 0 then return 'broken' end
-  return 'ok', dim, slots, live, seg
-end
-
--- Unlinks segments 0, 1, ...: at least the known ones, then on until the first that is missing.
-local function unlink_segments(k, known)
-  local n = 0
-  while true do
-    local removed = redis.call('UNLINK', seg_key(k, n), code_key(k, n))
-    if removed == 0 and n >= known then break end
-    n = n + 1
-  end
-end
-
-local function unlink_data(k)
-  local m = redis.call('HMGET', k[1], 'slots', 'seg')
-  local slots, seg = tonumber(m[1]), tonumber(m[2])
-  local known = 0
-  if slots and seg and seg >= 1 then known = seg_count(slots, seg) end
-  unlink_segments(k, known)
-  -- k[2] itself held the whole blob before segments: removed too, so an old snapshot leaves nothing.
-  redis.call('UNLINK', k[1], k[2], k[3], k[4], k[5], k[6])
-end
-
-local function has_orphans(k)
-  return redis.call('EXISTS', seg_key(k, 0), code_key(k, 0), k[2], k[3], k[4], k[5], k[6]) > 0
-end
-
--- The live snapshot as a script may use it: 'ok', dim, slots, live, seg; or 'absent'; or 'dropped' after
--- deleting what a broken snapshot (or the orphans of an evicted meta hash) left behind.
-local function live_state(k)
-  local state, dim, slots, live, seg = snapshot_state(k)
-  if state == 'ok' then return state, dim, slots, live, seg end
-  if state == 'broken' or has_orphans(k) then
-    unlink_data(k)
-    return 'dropped'
-  end
-  return 'absent'
-end
-
--- int8 codes of a float32 little-endian vector under scale s: c = round(x * s), clamped to +-127 (a
--- clamped code only makes its residual larger, which the bound then covers). Returns the codes as a
--- string, ||c / s|| and ||x - c / s|| (the per-row terms of the error bound of src/domain/quantised-scan.ts).
-local function quantise(bytes, dim, s)
-  local parts = {}
-  local code_squares, residual_squares = 0, 0
-  for from = 0, dim - 1, 200 do
-    local n = math.min(200, dim - from)
-    local xs = { struct.unpack('<' .. string.rep('f', n), bytes, from * 4 + 1) }
-    local out = {}
-    for j = 1, n do
-      local x = xs[j]
-      local c = math.floor(x * s + 0.5)
-      if c > 127 then c = 127 elseif c < -127 then c = -127 end
-      local r = x - c / s
-      code_squares = code_squares + c * c
-      residual_squares = residual_squares + r * r
-      out[j] = c % 256
-    end
-    parts[#parts + 1] = string.char(unpack(out))
-  end
-  return table.concat(parts), math.sqrt(code_squares) / s, math.sqrt(residual_squares)
-end
-
--- The scale a snapshot that starts from its first vector takes: room for components half as large
--- again as that vector's largest, so later vectors are rarely clamped. A rebuild picks it from all rows.
-local function first_scale(bytes, dim)
-  local largest = 0
-  for from = 0, dim - 1, 200 do
-    local n = math.min(200, dim - from)
-    local xs = { struct.unpack('<' .. string.rep('f', n), bytes, from * 4 + 1) }
-    for j = 1, n do largest = math.max(largest, math.abs(xs[j])) end
-  end
-  if largest == 0 or largest ~= largest then return 127 end
-  return 127 / math.min(1, 1.5 * largest)
-end
-`;
+import { PRELUDE } from './snapshot-script-prelude';
 
 /**
  * Applies one batch of changes.
@@ -175,18 +54,19 @@ if staging_ttl == '' and redis.call('EXISTS', building) == 1 then
   end
 end
 
-local state, dim, slots, live, seg = live_state(k)
+local state, dim, slots, live, seg, bk = live_state(k)
 if state ~= 'ok' then return state end
 local q = redis.call('HMGET', k[1], 'qs', 'qc', 'qr')
 local qs, qc, qr = tonumber(q[1]) or 0, tonumber(q[2]) or 0, tonumber(q[3]) or 0
 
 local touched = false
 local function remove(id)
-  local slot = redis.call('HGET', k[4], id)
+  local b = bucket_of(id, bk)
+  local slot = redis.call('HGET', bucket_key(k[4], b), id)
   if slot then
-    redis.call('HDEL', k[4], id)
-    redis.call('HDEL', k[3], slot)
-    redis.call('HDEL', k[5], id)
+    redis.call('HDEL', bucket_key(k[4], b), id)
+    redis.call('HDEL', rows_key(k, math.floor(tonumber(slot) / seg)), slot)
+    redis.call('HDEL', bucket_key(k[5], b), id)
     redis.call('RPUSH', k[6], slot)
     live = live - 1
     touched = true
@@ -213,14 +93,15 @@ while i <= #ARGV do
       qs, qc, qr = first_scale(bytes, dim), 0, 0
     end
     if dim > 0 and #bytes == dim * 4 then
-      local slot = redis.call('HGET', k[4], id)
+      local b = bucket_of(id, bk)
+      local slot = redis.call('HGET', bucket_key(k[4], b), id)
       if not slot then
         slot = redis.call('RPOP', k[6])
         if not slot then
           slot = slots
           slots = slots + 1
         end
-        redis.call('HSET', k[4], id, slot)
+        redis.call('HSET', bucket_key(k[4], b), id, slot)
         live = live + 1
       end
       local n = math.floor(tonumber(slot) / seg)
@@ -230,8 +111,8 @@ while i <= #ARGV do
       -- Maxima only grow (a delete keeps them): an upper bound stays a valid bound, a rebuild tightens it.
       qc = math.max(qc, code_norm)
       qr = math.max(qr, residual_norm)
-      redis.call('HSET', k[3], slot, slot .. ' ' .. ARGV[i + 3])
-      redis.call('HSET', k[5], id, ARGV[i + 4])
+      redis.call('HSET', rows_key(k, n), slot, slot .. ' ' .. ARGV[i + 3])
+      redis.call('HSET', bucket_key(k[5], b), id, ARGV[i + 4])
       touched = true
     else
       -- A vector of another dimension is not a valid embedding for this snapshot: the chunk leaves it.
@@ -249,12 +130,16 @@ if touched then
   redis.call('HINCRBY', k[1], 'seq', 1)
 end
 if staging_ttl ~= '' then
-  for j = 1, 6 do
-    redis.call('PEXPIRE', k[j], staging_ttl)
-  end
+  redis.call('PEXPIRE', k[1], staging_ttl)
+  redis.call('PEXPIRE', k[6], staging_ttl)
   for n = 0, seg_count(slots, seg) - 1 do
     redis.call('PEXPIRE', seg_key(k, n), staging_ttl)
     redis.call('PEXPIRE', code_key(k, n), staging_ttl)
+    redis.call('PEXPIRE', rows_key(k, n), staging_ttl)
+  end
+  for b = 0, bk - 1 do
+    redis.call('PEXPIRE', bucket_key(k[4], b), staging_ttl)
+    redis.call('PEXPIRE', bucket_key(k[5], b), staging_ttl)
   end
 end
 return 'applied'
@@ -329,16 +214,18 @@ if b[1] ~= ARGV[1] then return 'lost' end
 local pending = redis.call('SCARD', dirty)
 if tonumber(b[2]) ~= pending then return 'evicted' end
 if pending > 0 then return 'changed' end
-local staged, _, staged_slots, _, staged_seg = snapshot_state(s)
+local staged, _, staged_slots, _, staged_seg, staged_bk = snapshot_state(s)
 if staged ~= 'ok' then return 'staging-broken' end
 unlink_data(k)
-local moves = { }
-for j = 1, 6 do
-  if j ~= 2 then moves[#moves + 1] = { s[j], k[j] } end
-end
+local moves = { { s[1], k[1] }, { s[6], k[6] } }
 for n = 0, seg_count(staged_slots, staged_seg) - 1 do
   moves[#moves + 1] = { seg_key(s, n), seg_key(k, n) }
   moves[#moves + 1] = { code_key(s, n), code_key(k, n) }
+  moves[#moves + 1] = { rows_key(s, n), rows_key(k, n) }
+end
+for b = 0, staged_bk - 1 do
+  moves[#moves + 1] = { bucket_key(s[4], b), bucket_key(k[4], b) }
+  moves[#moves + 1] = { bucket_key(s[5], b), bucket_key(k[5], b) }
 end
 for _, move in ipairs(moves) do
   if redis.call('EXISTS', move[1]) == 1 then

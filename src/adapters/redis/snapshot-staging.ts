@@ -8,7 +8,14 @@ import { MAX_CODE, quantiseRowsInto } from '../../domain/quantised-scan';
 import type { StoredChunk } from '../../domain/types';
 import { ValidationError } from '../../errors';
 import { chooseDimension, encodeRow, encodeRowValue, writeUnitVector } from './snapshot-encoding';
-import { codeSegmentKey, type SnapshotDataKeys, segmentKey } from './snapshot-keys';
+import {
+  bucketKey,
+  bucketOf,
+  codeSegmentKey,
+  rowSegmentKey,
+  type SnapshotDataKeys,
+  segmentKey,
+} from './snapshot-keys';
 
 /** Vector bytes per SETRANGE while staging a rebuild, and hash fields per HSET. */
 const STAGING_PIECE_BYTES = 4 * 1024 * 1024;
@@ -16,8 +23,11 @@ const STAGING_FIELDS_PER_HSET = 1000;
 /** Staging commands sent per round trip (bounds client memory for huge snapshots). */
 const STAGING_COMMANDS_PER_ROUND_TRIP = 96;
 
-/** How staging keys are written: their TTL and the most bytes one vector segment holds. */
-export type StagingOptions = { ttlMs: number; segmentBytes: number };
+/**
+ * How staging keys are written: their TTL, the most bytes one vector segment holds, and the buckets of
+ * the index and the texts.
+ */
+export type StagingOptions = { ttlMs: number; segmentBytes: number; idBuckets: number };
 
 /**
  * Writes a compact snapshot of `chunks` (slot i = i-th distinct chunk of the chosen dimension) to the
@@ -89,24 +99,27 @@ export async function writeStaging(
   }
 
   let pipeline = client.pipeline();
+  const expiring = new Set<string>();
   for (let start = 0; start < kept.length; start += STAGING_FIELDS_PER_HSET) {
     const end = Math.min(kept.length, start + STAGING_FIELDS_PER_HSET);
-    const rows: string[] = [];
-    const index: string[] = [];
-    const texts: string[] = [];
+    const fields = new HashFields();
     for (let i = start; i < end; i++) {
       const chunk = kept[i] as StoredChunk;
-      rows.push(String(i), encodeRowValue(i, encodeRow(chunk)));
-      index.push(chunk.chunk_id, String(i));
-      texts.push(chunk.chunk_id, chunk.text);
+      const b = bucketOf(chunk.chunk_id, options.idBuckets);
+      fields.add(
+        rowSegmentKey(staging.rows, Math.floor(i / seg)),
+        String(i),
+        encodeRowValue(i, encodeRow(chunk)),
+      );
+      fields.add(bucketKey(staging.index, b), chunk.chunk_id, String(i));
+      fields.add(bucketKey(staging.texts, b), chunk.chunk_id, chunk.text);
     }
-    pipeline
-      .hset(staging.rows, ...rows)
-      .pexpire(staging.rows, ttl)
-      .hset(staging.index, ...index)
-      .pexpire(staging.index, ttl)
-      .hset(staging.texts, ...texts)
-      .pexpire(staging.texts, ttl);
+    for (const [key, values] of fields.byKey) {
+      pipeline.hset(key, ...values);
+      // Every key gets its TTL with its first write, so a crashed rebuild leaves nothing for long.
+      if (!expiring.has(key)) pipeline.pexpire(key, ttl);
+      expiring.add(key);
+    }
     if (pipeline.length >= STAGING_COMMANDS_PER_ROUND_TRIP) {
       throwPipelineError(await pipeline.exec());
       pipeline = client.pipeline();
@@ -114,9 +127,21 @@ export async function writeStaging(
   }
   pipeline
     .hset(staging.meta, 'dim', dim, 'slots', kept.length, 'live', kept.length, 'seq', 0, 'seg', seg)
+    .hset(staging.meta, 'bk', options.idBuckets)
     .hset(staging.meta, 'qs', scale, 'qc', bound.maxCodeNorm, 'qr', bound.maxResidualNorm)
     .pexpire(staging.meta, ttl);
   throwPipelineError(await pipeline.exec());
+}
+
+/** Field-value pairs gathered per hash key, so that each key gets one HSET per block of chunks. */
+export class HashFields {
+  readonly byKey = new Map<string, string[]>();
+
+  add(key: string, field: string, value: string): void {
+    const values = this.byKey.get(key);
+    if (values === undefined) this.byKey.set(key, [field, value]);
+    else values.push(field, value);
+  }
 }
 
 /** The codes' scale: the largest component of all unit vectors maps to ±127 (127 when all are zero). */
