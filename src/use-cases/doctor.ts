@@ -201,14 +201,7 @@ async function lookOnce(deps: DoctorDeps, botId: string): Promise<BotDiagnosis> 
     botId,
     truth: { chunks: trueChunks, documents: truth.size },
     recorded: { exists: recorded.exists, chunks: recorded.totalChunks, documents: recorded.totalDocuments },
-    documents,
-    totalsDrift,
-    snapshot,
-    drift:
-      documents.length > 0 ||
-      totalsDrift !== null ||
-      recordedTotalsWrong ||
-      snapshot.missing.length + snapshot.extra.length + snapshot.different.length > 0,
+    ...driftOf(documents, totalsDrift, recordedTotalsWrong, snapshot),
   };
 }
 
@@ -273,14 +266,23 @@ function confirm(first: BotDiagnosis, second: BotDiagnosis): BotDiagnosis {
     (second.truth.chunks !== second.recorded.chunks || second.truth.documents !== second.recorded.documents);
   return {
     ...second,
+    ...driftOf(documents, totalsDrift, totalsWrong, snapshot),
+  };
+}
+
+/** A diagnosis's findings, and whether any of them is drift. */
+function driftOf(
+  documents: DocumentDrift[],
+  totalsDrift: BotDiagnosis['totalsDrift'],
+  totalsWrong: boolean,
+  snapshot: SnapshotCheck,
+): Pick<BotDiagnosis, 'documents' | 'totalsDrift' | 'snapshot' | 'drift'> {
+  const snapshotDrift = snapshot.missing.length + snapshot.extra.length + snapshot.different.length > 0;
+  return {
     documents,
     totalsDrift,
     snapshot,
-    drift:
-      documents.length > 0 ||
-      totalsDrift !== null ||
-      totalsWrong ||
-      snapshot.missing.length + snapshot.extra.length + snapshot.different.length > 0,
+    drift: documents.length > 0 || totalsDrift !== null || totalsWrong || snapshotDrift,
   };
 }
 
