@@ -30,6 +30,7 @@ let search: Search;
 class ObservedKeywordIndex implements KeywordIndexStore {
   served = 0;
   builds = 0;
+  rebuilt = 0;
   updates: boolean[] = [];
   constructor(readonly inner: RedisKeywordIndexStore) {}
   beginUpdate: KeywordIndexStore['beginUpdate'] = (botId) => this.inner.beginUpdate(botId);
@@ -47,6 +48,12 @@ class ObservedKeywordIndex implements KeywordIndexStore {
   async build(...args: Parameters<KeywordIndexStore['build']>): Promise<boolean> {
     const built = await this.inner.build(...args);
     if (built) this.builds += 1;
+    return built;
+  }
+  claimBuild: KeywordIndexStore['claimBuild'] = (botId) => this.inner.claimBuild(botId);
+  async publishBuild(...args: Parameters<KeywordIndexStore['publishBuild']>): Promise<boolean> {
+    const built = await this.inner.publishBuild(...args);
+    if (built) this.rebuilt += 1;
     return built;
   }
 }
