@@ -47,6 +47,8 @@ function rowOf(cached: CachedSnapshot): Map<string, number> {
 export type Bm25Sources = {
   snapshots: SnapshotStore;
   keywords: KeywordIndexStore | undefined;
+  /** Largest bot whose index a query builds (default MAX_BUILD_CHUNKS_IN_A_QUERY). */
+  maxQueryBuildChunks?: number | undefined;
   warn: (message: string, extra: Record<string, unknown>) => void;
 };
 
@@ -104,7 +106,8 @@ export async function snapshotBm25(
   }
   const loaded = await (warm ?? snapshotKeywords(sources.snapshots, cached));
   if (loaded === null) return null;
-  if (build && sources.keywords !== undefined && loaded.ids.length <= MAX_BUILD_CHUNKS_IN_A_QUERY) {
+  const maxBuild = sources.maxQueryBuildChunks ?? MAX_BUILD_CHUNKS_IN_A_QUERY;
+  if (build && sources.keywords !== undefined && loaded.ids.length <= maxBuild) {
     try {
       await sources.keywords.build(
         botId,
