@@ -1,18 +1,25 @@
 /**
  * The bulk write of a keyword index build (docs/snapshot.md, "The keyword index"): the whole build is
- * grouped by term in process, then written as plain multi-field HSETs (one per term's postings, many
- * chunks per docs/df command), pipelined in rounds of bounded size. No Lua runs per chunk or per posting;
- * the build's claim and its publish script are what keep it exact (keyword-index-scripts.ts).
+ * grouped by term in process, then sent packed (a term's postings as one argument string, fields and
+ * values separated by a character none of them holds) to a write script that splits and HSETs them,
+ * 2,000 fields a command, in calls of bounded size with one in flight while the next is packed. Per-entry
+ * work in Redis is a split and a field set; in process, no command or argument object per posting (the
+ * client's per-argument cost was most of a build). The claim and the publish script keep it exact.
  */
-import type { Cluster, Redis } from 'ioredis';
 import type { KeywordDocument } from '../../ports';
 
-/** Field/value pairs per HSET, and argument strings per pipelined round (bounds Redis and our memory). */
-const FIELDS_PER_HSET = 1000;
-const ARGS_PER_ROUND = 200_000;
+/** Packed characters per write call: bounds each call's time in Redis (other clients wait) and our memory. */
+const CHARS_PER_CALL = 1 << 18;
+/** Fields and values per packed docs/df argument. */
+const FLAT_PER_ARG = 2000;
+/** Separators tried in order: the first that no chunk id holds (terms and values hold none of them). */
+const SEPARATORS = ['\n', '\u0001', '\u0002', '\u0003'];
 
 /** What the publish script checks the written build against. */
 export type BuildTotals = { n: number; total: number; terms: number };
+
+/** Sends one write call (ARGV after base and gen: separator, then pairs part, packed); false: claim lost. */
+export type WriteCall = (args: string[]) => Promise<boolean>;
 
 /** A chunk's index entry: "length term tf term tf ..." (terms hold no whitespace: the tokeniser splits on it). */
 export function keywordEntry(terms: readonly string[]): string {
@@ -23,48 +30,58 @@ export function keywordEntry(terms: readonly string[]): string {
   return entry;
 }
 
-/** Pipelined HSETs, sent whenever the round holds ARGS_PER_ROUND argument strings. */
-class HsetRounds {
-  private pipeline;
-  private args = 0;
-  constructor(private readonly client: Redis | Cluster) {
-    this.pipeline = client.pipeline();
+/** Packed write calls, sent as they fill, with one in flight while the next is packed. */
+class PackedCalls {
+  private args: string[];
+  private chars = 0;
+  private inFlight: Promise<boolean> = Promise.resolve(true);
+  constructor(
+    private readonly write: WriteCall,
+    private readonly sep: string,
+  ) {
+    this.args = [sep];
   }
-  async hset(key: string, flat: string[]): Promise<void> {
-    for (let start = 0; start < flat.length; start += 2 * FIELDS_PER_HSET) {
-      const piece = flat.slice(start, start + 2 * FIELDS_PER_HSET);
-      this.pipeline.hset(key, ...piece);
-      this.args += piece.length;
-    }
-    if (this.args >= ARGS_PER_ROUND) await this.flush();
+  /** Adds the fields and values of one hash; false once the claim is known lost. */
+  async add(part: string, flat: readonly string[]): Promise<boolean> {
+    const packed = `${flat.join(this.sep)}${this.sep}`;
+    this.args.push(part, packed);
+    this.chars += packed.length;
+    return this.chars >= CHARS_PER_CALL ? this.send() : true;
   }
-  async flush(): Promise<void> {
-    if (this.args === 0) return;
-    const pipeline = this.pipeline;
-    this.pipeline = this.client.pipeline();
-    this.args = 0;
-    const replies = (await pipeline.exec()) ?? [];
-    const failed = replies.find(([error]) => error !== null);
-    if (failed !== undefined) throw failed[0];
+  private async send(): Promise<boolean> {
+    const args = this.args;
+    this.args = [this.sep];
+    this.chars = 0;
+    if (!(await this.inFlight)) return false;
+    this.inFlight = this.write(args);
+    // Never an unhandled rejection: the next send or `flush` awaits it.
+    this.inFlight.catch(() => undefined);
+    return true;
+  }
+  async flush(): Promise<boolean> {
+    if (this.args.length > 1 && !(await this.send())) return false;
+    return this.inFlight;
   }
 }
 
 /**
- * Writes `documents` (the last of a chunk id wins) as generation keys `${genBase}:docs`, `:df` and
- * `:p:<term>`. Returns the counts the publish script checks. @throws whatever Redis throws.
+ * Writes `documents` (the last of a chunk id wins) as the build's `docs`, `df` and `p:<term>` hashes.
+ * Returns the counts the publish script checks, or null when the claim was lost meanwhile.
+ * @throws whatever Redis throws; an Error when every separator occurs in some chunk id.
  */
 export async function writeKeywordBuild(
-  client: Redis | Cluster,
-  genBase: string,
+  write: WriteCall,
   documents: readonly KeywordDocument[],
-): Promise<BuildTotals> {
+): Promise<BuildTotals | null> {
   const byId = new Map<string, readonly string[]>();
   for (const document of documents) byId.set(document.chunkId, document.terms);
-  // Postings as (chunk number, tf) pairs per term: numbers, not strings, until their round is sent.
+  const sep = SEPARATORS.find((c) => ![...byId.keys()].some((id) => id.includes(c)));
+  if (sep === undefined) throw new Error('every keyword build separator occurs in a chunk id');
+  const calls = new PackedCalls(write, sep);
+  // Postings as (chunk number, tf) pairs per term: numbers, not strings, until their call is packed.
   const ids: string[] = [];
   const lengths: number[] = [];
   const postings = new Map<string, number[]>();
-  const rounds = new HsetRounds(client);
   let docsFlat: string[] = [];
   let total = 0;
   for (const [chunkId, terms] of byId) {
@@ -85,17 +102,17 @@ export async function writeKeywordBuild(
       list.push(number, tf);
     }
     docsFlat.push(chunkId, entry);
-    if (docsFlat.length >= 2 * FIELDS_PER_HSET) {
-      await rounds.hset(`${genBase}:docs`, docsFlat);
+    if (docsFlat.length >= FLAT_PER_ARG) {
+      if (!(await calls.add('docs', docsFlat))) return null;
       docsFlat = [];
     }
   }
-  if (docsFlat.length > 0) await rounds.hset(`${genBase}:docs`, docsFlat);
+  if (docsFlat.length > 0 && !(await calls.add('docs', docsFlat))) return null;
   let dfFlat: string[] = [];
   for (const [term, list] of postings) {
     dfFlat.push(term, String(list.length / 2));
-    if (dfFlat.length >= 2 * FIELDS_PER_HSET) {
-      await rounds.hset(`${genBase}:df`, dfFlat);
+    if (dfFlat.length >= FLAT_PER_ARG) {
+      if (!(await calls.add('df', dfFlat))) return null;
       dfFlat = [];
     }
     const flat: string[] = new Array(list.length);
@@ -104,9 +121,9 @@ export async function writeKeywordBuild(
       flat[i] = ids[number] as string;
       flat[i + 1] = `${list[i + 1]}:${lengths[number]}`;
     }
-    await rounds.hset(`${genBase}:p:${term}`, flat);
+    if (!(await calls.add(`p:${term}`, flat))) return null;
   }
-  if (dfFlat.length > 0) await rounds.hset(`${genBase}:df`, dfFlat);
-  await rounds.flush();
+  if (dfFlat.length > 0 && !(await calls.add('df', dfFlat))) return null;
+  if (!(await calls.flush())) return null;
   return { n: ids.length, total, terms: postings.size };
 }

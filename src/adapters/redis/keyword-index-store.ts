@@ -7,6 +7,7 @@ import {
   KEYWORD_BUILD_CLAIM_LUA,
   KEYWORD_BUILD_PUBLISH_LUA,
   KEYWORD_BUILD_START_LUA,
+  KEYWORD_BUILD_WRITE_LUA,
   KEYWORD_DROP_LUA,
   KEYWORD_FINISH_LUA,
   KEYWORD_READ_LUA,
@@ -23,6 +24,7 @@ const SCRIPTS = {
   vsKeywordBuildStart: { lua: KEYWORD_BUILD_START_LUA, numberOfKeys: 2 },
   vsKeywordBuildClaim: { lua: KEYWORD_BUILD_CLAIM_LUA, numberOfKeys: 1 },
   vsKeywordBuildPublish: { lua: KEYWORD_BUILD_PUBLISH_LUA, numberOfKeys: 3 },
+  vsKeywordBuildWrite: { lua: KEYWORD_BUILD_WRITE_LUA, numberOfKeys: 1 },
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -121,16 +123,19 @@ export class RedisKeywordIndexStore implements KeywordIndexStore {
     documents: readonly KeywordDocument[],
   ): Promise<boolean> {
     const { base, meta, snapshot } = this.keys(botId);
-    let totals: BuildTotals;
+    let totals: BuildTotals | null;
     try {
-      totals = await writeKeywordBuild(this.client, `${base}:${claim}`, documents);
+      const write = async (args: string[]) =>
+        (await this.call('vsKeywordBuildWrite', meta, base, claim, ...args)) === 1;
+      totals = await writeKeywordBuild(write, documents);
     } catch (error) {
       // Cut off while writing: whatever was written goes (the publish script deletes it when it fails).
       const args = [meta, snapshot.meta, snapshot.texts, base, claim, '', '-1', '0', '-1'];
       await this.call('vsKeywordBuildPublish', ...args).catch(() => undefined);
       throw error;
     }
-    const { n, total, terms } = totals;
+    // Claim lost while writing: the publish below fails and deletes what was written.
+    const { n, total, terms } = totals ?? { n: -1, total: 0, terms: -1 };
     const published = await this.call(
       'vsKeywordBuildPublish',
       meta,
