@@ -30,7 +30,7 @@ export type SnapshotBm25 = {
  * 10k chunks on the loaded bench machine, 32 s for 100k), and a request must stay well inside API
  * Gateway's 29 s. Larger bots keep the in-process index until something builds theirs off the request path.
  */
-export const MAX_BUILD_CHUNKS_IN_A_QUERY = 20_000;
+export const MAX_BUILD_CHUNKS_IN_A_QUERY = 50_000;
 
 const rowMaps = new WeakMap<CachedSnapshot, Map<string, number>>();
 
