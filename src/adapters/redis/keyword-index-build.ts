@@ -42,8 +42,11 @@ class PackedCalls {
     this.args = [sep];
   }
   /** Adds the fields and values of one hash; false once the claim is known lost. */
-  async add(part: string, flat: readonly string[]): Promise<boolean> {
-    const packed = `${flat.join(this.sep)}${this.sep}`;
+  add(part: string, flat: readonly string[]): Promise<boolean> {
+    return this.addPacked(part, `${flat.join(this.sep)}${this.sep}`);
+  }
+  /** Adds one hash already packed (each field and value followed by the separator). */
+  async addPacked(part: string, packed: string): Promise<boolean> {
     this.args.push(part, packed);
     this.chars += packed.length;
     return this.chars >= CHARS_PER_CALL ? this.send() : true;
@@ -78,6 +81,17 @@ export async function writeKeywordBuild(
   const sep = SEPARATORS.find((c) => ![...byId.keys()].some((id) => id.includes(c)));
   if (sep === undefined) throw new Error('every keyword build separator occurs in a chunk id');
   const calls = new PackedCalls(write, sep);
+  // Few distinct "tf:length" values: made once each, not once per posting (the collector's work).
+  const postingValues = new Map<number, string>();
+  const posting = (tf: number, length: number) => {
+    const key = length * 65_536 + tf;
+    let value = postingValues.get(key);
+    if (value === undefined) {
+      value = `${tf}:${length}`;
+      postingValues.set(key, value);
+    }
+    return value;
+  };
   // Postings as (chunk number, tf) pairs per term: numbers, not strings, until their call is packed.
   const ids: string[] = [];
   const lengths: number[] = [];
@@ -115,13 +129,13 @@ export async function writeKeywordBuild(
       if (!(await calls.add('df', dfFlat))) return null;
       dfFlat = [];
     }
-    const flat: string[] = new Array(list.length);
+    let packed = '';
     for (let i = 0; i < list.length; i += 2) {
       const number = list[i] as number;
-      flat[i] = ids[number] as string;
-      flat[i + 1] = `${list[i + 1]}:${lengths[number]}`;
+      packed +=
+        (ids[number] as string) + sep + posting(list[i + 1] as number, lengths[number] as number) + sep;
     }
-    if (!(await calls.add(`p:${term}`, flat))) return null;
+    if (!(await calls.addPacked(`p:${term}`, packed))) return null;
   }
   if (dfFlat.length > 0 && !(await calls.add('df', dfFlat))) return null;
   if (!(await calls.flush())) return null;
