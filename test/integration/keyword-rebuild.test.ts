@@ -184,4 +184,27 @@ describe('the keyword index is rebuilt with the snapshot', () => {
     expect(texts).toEqual([changed.text]);
     await expectExactKeywords(search, botId);
   });
+
+  it("refuses an earlier rebuild's index once a later rebuild claimed it, leaving none of its keys", async () => {
+    const botId = await newBot(20);
+    const log = { warn: () => {} };
+    expect(
+      await startSnapshot({ snapshots: world.snapshots, chunks: world.chunks, log }, botId, 0, DIM),
+    ).toBe('published');
+    const version = (await world.snapshots.currentVersion(botId))?.version as string;
+    const documents = (await readWholeBot(world.chunks, botId)).map((chunk) => ({
+      chunkId: chunk.chunk_id,
+      terms: tokenise(chunk.text, DEFAULT_TOKENISER),
+    }));
+    const earlier = await store.claimBuild(botId);
+    const later = await store.claimBuild(botId);
+
+    expect(await store.publishBuild(botId, earlier, version, documents)).toBe(false);
+    expect(await world.redis.keys(`${world.prefix}:*${botId}*:kw:${earlier}:*`)).toEqual([]);
+    expect(await store.publishBuild(botId, later, version, documents.slice(1))).toBe(false);
+    expect(await world.redis.keys(`${world.prefix}:*${botId}*:kw:*`)).toEqual([]);
+    const again = await store.claimBuild(botId);
+    expect(await store.publishBuild(botId, again, version, documents)).toBe(true);
+    expect(await storedIndex(botId, ['redi'])).toMatchObject({ docCount: 20 });
+  });
 });
