@@ -189,6 +189,8 @@ export type KeywordIndexRow = {
   heapBytesPerChunk: number;
   /** The Redis keyword index: its one-off build (after which the stream handler keeps it) and its size. */
   redisBuildMs?: number;
+  /** The same build the way it ran before (per-entry Lua), in the same run. */
+  redisPerEntryBuildMs?: number;
   redisBytesPerChunk?: number;
 };
 

@@ -103,6 +103,21 @@ export interface KeywordIndexStore {
   read(botId: string, version: string, terms: readonly string[]): Promise<KeywordRead>;
   /** Builds the index of snapshot `version` from every chunk's terms; false when the snapshot moved on. */
   build(botId: string, version: string, documents: readonly KeywordDocument[]): Promise<boolean>;
+  /**
+   * Claims the index for a snapshot rebuild starting now (any index is dropped): a claim for
+   * `publishBuild`. A later claim, or a stream update of the bot meanwhile, takes the claim away.
+   */
+  claimBuild(botId: string): Promise<string>;
+  /**
+   * Writes the index of the rebuilt snapshot `version` from every chunk's terms and stamps it, if the
+   * claim still holds and the snapshot is at `version` holding exactly these chunks; else false (absent).
+   */
+  publishBuild(
+    botId: string,
+    claim: string,
+    version: string,
+    documents: readonly KeywordDocument[],
+  ): Promise<boolean>;
 }
 
 /** A chunk key with the position it holds in its document. */

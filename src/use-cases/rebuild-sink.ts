@@ -6,7 +6,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { StoredChunk } from '../domain/types';
 import { CacheUnavailableError } from '../errors';
-import type { ChunkStore, RebuildStaging, RebuildTicket, SnapshotStore } from '../ports';
+import type { ChunkStore, KeywordIndexStore, RebuildStaging, RebuildTicket, SnapshotStore } from '../ports';
+import { keywordRebuild } from './keyword-rebuild';
 
 export type RebuildSink = {
   /** Takes one page (staged at once, or kept for the end). */
@@ -15,11 +16,16 @@ export type RebuildSink = {
   finish(): Promise<void>;
 };
 
-type SinkDeps = { chunks: Pick<ChunkStore, 'get'>; logger: Pick<Logger, 'warn' | 'info'> };
+type SinkDeps = {
+  chunks: Pick<ChunkStore, 'get'>;
+  logger: Pick<Logger, 'warn' | 'info'>;
+  keywords?: KeywordIndexStore | undefined;
+};
 
 /**
  * A sink for the rebuild `ticket` of `botId`. `keepPages` keeps every page in memory even when the
- * store could stage them (the caller needs them all, as a keyword query does).
+ * store could stage them (the caller needs them all, as a keyword query does). With a keyword store, the
+ * bot's keyword index is built from the same pages and stored with the snapshot (keyword-rebuild.ts).
  */
 export function rebuildSink(
   deps: SinkDeps,
@@ -29,7 +35,18 @@ export function rebuildSink(
   keepPages: StoredChunk[] | null,
 ): RebuildSink {
   const { botId } = ticket;
-  const reread = (chunkIds: string[]) => deps.chunks.get(botId, chunkIds, { consistent: true });
+  const warn = (message: string, extra: Record<string, unknown>) => deps.logger.warn(message, extra);
+  // Claimed while the first page is read; every page passes through it, then the commit's outcome.
+  const claim = keywordRebuild(deps.keywords, snapshots, botId, dimension, warn);
+  const addKeywords = async (page: StoredChunk[]) => (await claim)?.add(page);
+  const finishKeywords = async (published: boolean) => {
+    const built = await (await claim)?.finish(published);
+    if (built !== undefined) deps.logger.info('Keyword index rebuilt with the snapshot', { botId, built });
+  };
+  const reread = async (chunkIds: string[]) => {
+    (await claim)?.noteReread(chunkIds);
+    return deps.chunks.get(botId, chunkIds, { consistent: true });
+  };
   const report = (error: unknown) => {
     if (!(error instanceof CacheUnavailableError))
       deps.logger.warn('Snapshot rebuild failed', { botId, error });
@@ -43,14 +60,17 @@ export function rebuildSink(
     return {
       add: async (page) => {
         if (keepPages === null) everyChunk.push(...page);
+        await addKeywords(page);
       },
       finish: async () => {
+        let published = false;
         try {
-          const published = await snapshots.commitRebuild(ticket, everyChunk, reread);
+          published = await snapshots.commitRebuild(ticket, everyChunk, reread);
           deps.logger.info('Snapshot rebuild finished', { botId, published, chunks: everyChunk.length });
         } catch (error) {
           report(error);
         }
+        await finishKeywords(published);
       },
     };
   }
@@ -60,6 +80,7 @@ export function rebuildSink(
       if (staging === null) return;
       try {
         await staging.add(page);
+        await addKeywords(page);
         staged += page.length;
       } catch (error) {
         // Stop staging; the search goes on from DynamoDB, and the next search that misses rebuilds.
@@ -69,13 +90,15 @@ export function rebuildSink(
       }
     },
     finish: async () => {
-      if (staging === null) return;
+      if (staging === null) return finishKeywords(false);
+      let published = false;
       try {
-        const published = await staging.commit(reread);
+        published = await staging.commit(reread);
         deps.logger.info('Snapshot rebuild finished', { botId, published, chunks: staged });
       } catch (error) {
         report(error);
       }
+      await finishKeywords(published);
     },
   };
 }

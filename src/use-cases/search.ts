@@ -34,6 +34,8 @@ export type SearchDeps = {
   keywordScores?: ScoreBuffer;
   /** The bots' keyword indexes in Redis (hybrid search reads only its terms' postings); else built in process. */
   keywords?: KeywordIndexStore | undefined;
+  /** Largest bot whose keyword index a query builds (snapshot-bm25.ts); rebuilds build it at any size. */
+  keywordQueryBuildMaxChunks?: number;
   /** The native exact scan (src/domain/quantised-scan.ts); without it the portable loop scores. */
   kernel?: TopKKernel;
   logger: Pick<Log, 'warn' | 'info'>;
@@ -213,6 +215,7 @@ async function keywordsFromSnapshot(
   const sources = {
     snapshots: deps.snapshots as SnapshotStore,
     keywords: deps.keywords,
+    maxQueryBuildChunks: deps.keywordQueryBuildMaxChunks,
     warn: (message: string, extra: Record<string, unknown>) => deps.logger.warn(message, extra),
   };
   const loaded = await snapshotBm25(sources, cached, keywords);

@@ -1,12 +1,15 @@
 import type { StoredChunk } from '../domain/types';
 import { CacheUnavailableError } from '../errors';
-import type { ChunkStore, SnapshotStore } from '../ports';
+import type { ChunkStore, KeywordIndexStore, RebuildTicket, SnapshotStore } from '../ports';
+import { keywordRebuild } from './keyword-rebuild';
 
 /** What a snapshot start needs: the store, a consistent chunk reader and somewhere to say what happened. */
 export type StartSnapshotDeps = {
   snapshots: SnapshotStore;
   chunks: Pick<ChunkStore, 'readBot' | 'get'>;
   log: { warn(message: string, extra: Record<string, unknown>): void };
+  /** With it, the bot's keyword index is built from the same read (keyword-rebuild.ts). */
+  keywords?: KeywordIndexStore | undefined;
 };
 
 /** How a start ended: published; another rebuild holds the bot's slot; the protocol gave up; Redis failed. */
@@ -29,22 +32,19 @@ export async function startSnapshot(
   try {
     const ticket = await deps.snapshots.beginRebuild(botId, epoch);
     if (ticket === null) return 'busy';
-    const reread = (chunkIds: string[]) => deps.chunks.get(botId, chunkIds, { consistent: true });
-    const pages = deps.chunks.readBot(botId, { consistent: true, withText: true });
-    if (dimension !== undefined && deps.snapshots.stageRebuild !== undefined) {
-      // Page by page: memory is a page, not the bot (docs/snapshot.md, "Streaming rebuilds").
-      const staging = deps.snapshots.stageRebuild(ticket, dimension);
-      try {
-        for await (const page of pages) await staging.add(page);
-      } catch (error) {
-        await staging.abort();
+    const warn = (message: string, extra: Record<string, unknown>) => deps.log.warn(message, extra);
+    const keywords = await keywordRebuild(deps.keywords, deps.snapshots, botId, dimension, warn);
+    const reread = (chunkIds: string[]) => {
+      keywords?.noteReread(chunkIds);
+      return deps.chunks.get(botId, chunkIds, { consistent: true });
+    };
+    const published = await publishRead(deps, ticket, dimension, reread, (page) => keywords?.add(page)).catch(
+      async (error: unknown) => {
+        await keywords?.finish(false);
         throw error;
-      }
-      return (await staging.commit(reread)) ? 'published' : 'gave-up';
-    }
-    const chunks: StoredChunk[] = [];
-    for await (const page of pages) chunks.push(...page);
-    const published = await deps.snapshots.commitRebuild(ticket, chunks, reread);
+      },
+    );
+    await keywords?.finish(published);
     return published ? 'published' : 'gave-up';
   } catch (error) {
     if (!(error instanceof CacheUnavailableError)) {
@@ -55,4 +55,35 @@ export async function startSnapshot(
     }
     return 'failed';
   }
+}
+
+/** Reads every chunk of the bot and commits them (staged page by page when it can); true when published. */
+async function publishRead(
+  deps: StartSnapshotDeps,
+  ticket: RebuildTicket,
+  dimension: number | undefined,
+  reread: (chunkIds: string[]) => Promise<StoredChunk[]>,
+  onPage: (page: StoredChunk[]) => void,
+): Promise<boolean> {
+  const pages = deps.chunks.readBot(ticket.botId, { consistent: true, withText: true });
+  if (dimension !== undefined && deps.snapshots.stageRebuild !== undefined) {
+    // Page by page: memory is a page, not the bot (docs/snapshot.md, "Streaming rebuilds").
+    const staging = deps.snapshots.stageRebuild(ticket, dimension);
+    try {
+      for await (const page of pages) {
+        await staging.add(page);
+        onPage(page);
+      }
+    } catch (error) {
+      await staging.abort();
+      throw error;
+    }
+    return staging.commit(reread);
+  }
+  const chunks: StoredChunk[] = [];
+  for await (const page of pages) {
+    chunks.push(...page);
+    onPage(page);
+  }
+  return deps.snapshots.commitRebuild(ticket, chunks, reread);
 }

@@ -360,7 +360,7 @@ async function startIfAbsent(
     return false;
   }
   const outcome = await startSnapshot(
-    { snapshots: deps.snapshots, chunks: deps.startSnapshots.chunks, log: deps.log },
+    { snapshots: deps.snapshots, chunks: deps.startSnapshots.chunks, log: deps.log, keywords: deps.keywords },
     botId,
     state.snapshotEpoch,
     state.embeddingDimension,

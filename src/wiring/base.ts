@@ -93,5 +93,8 @@ export function guardedKeywordIndexStore(base: BaseDeps): KeywordIndexStore | un
     drop: (botId) => breaker.run(() => inner.drop(botId)),
     read: (botId, version, terms) => breaker.run(() => inner.read(botId, version, terms)),
     build: (botId, version, documents) => breaker.run(() => inner.build(botId, version, documents)),
+    claimBuild: (botId) => breaker.run(() => inner.claimBuild(botId)),
+    publishBuild: (botId, claim, version, documents) =>
+      breaker.run(() => inner.publishBuild(botId, claim, version, documents)),
   };
 }

@@ -55,6 +55,8 @@ function fakes(options: { snapshotFails?: boolean; indexPresent?: boolean } = {}
     drop: async () => {},
     read: async () => 'missing',
     build: async () => true,
+    claimBuild: async () => 'claim-1',
+    publishBuild: async () => true,
   };
   return { calls, finished, snapshots, keywords };
 }

@@ -23,22 +23,28 @@ local function words(entry)
   return out
 end
 
--- Deletes every key of the index and its meta hash: one UNLINK per term of its df hash, and per term of
--- its chunks' entries when the df hash was lost (so a broken index leaves no postings behind).
-local function drop_index(meta)
-  local gen = redis.call('HGET', meta, 'gen')
-  if gen then
-    local df, docs = gkey(gen, 'df'), gkey(gen, 'docs')
-    local seen = {}
-    for _, term in ipairs(redis.call('HKEYS', df)) do seen[term] = true end
-    if redis.call('HLEN', df) ~= tonumber(redis.call('HGET', meta, 'terms') or '-1') then
-      for _, entry in ipairs(redis.call('HVALS', docs)) do
-        local w = words(entry)
-        for i = 2, #w, 2 do seen[w[i]] = true end
-      end
+-- Deletes every key of generation gen: one UNLINK per term of its df hash, and per term of its chunks'
+-- entries when scan_docs (the df hash may miss terms: it was lost, or a build was cut off while writing).
+local function drop_gen(gen, scan_docs)
+  local df, docs = gkey(gen, 'df'), gkey(gen, 'docs')
+  local seen = {}
+  for _, term in ipairs(redis.call('HKEYS', df)) do seen[term] = true end
+  if scan_docs then
+    for _, entry in ipairs(redis.call('HVALS', docs)) do
+      local w = words(entry)
+      for i = 2, #w, 2 do seen[w[i]] = true end
     end
-    for term in pairs(seen) do redis.call('UNLINK', gkey(gen, 'p:' .. term)) end
-    redis.call('UNLINK', df, docs)
+  end
+  for term in pairs(seen) do redis.call('UNLINK', gkey(gen, 'p:' .. term)) end
+  redis.call('UNLINK', df, docs)
+end
+
+-- Deletes every key of the index and its meta hash (a broken index leaves no postings behind).
+local function drop_index(meta)
+  local m = redis.call('HMGET', meta, 'gen', 'terms', 'stamp')
+  if m[1] then
+    local building = m[3] and string.sub(m[3], 1, 9) == 'building:'
+    drop_gen(m[1], building or redis.call('HLEN', gkey(m[1], 'df')) ~= tonumber(m[2] or '-1'))
   end
   redis.call('UNLINK', meta)
 end
@@ -178,28 +184,73 @@ return 1
 `;
 
 /**
- * Adds chunks to a build. KEYS: index meta. ARGV: base, gen, then pairs chunk_id, entry. Returns 1, or 0
- * when the build was replaced or dropped (a stream update ran meanwhile).
+ * Claims the index for a snapshot rebuild that starts now: deletes any index and marks it
+ * `building:<gen>` (readers and stream updates leave it; a stream update drops it), for at most ARGV[3]
+ * ms (a rebuild that died leaves no mark behind for long). KEYS: index meta. ARGV: base, gen, ttl ms.
+ * Returns 1.
  */
-export const KEYWORD_BUILD_PIECE_LUA = `${PRELUDE}
-if redis.call('HGET', KEYS[1], 'stamp') ~= 'building:' .. ARGV[2] then return 0 end
-for i = 3, #ARGV, 2 do add_doc(KEYS[1], ARGV[2], ARGV[i], ARGV[i + 1]) end
+export const KEYWORD_BUILD_CLAIM_LUA = `${PRELUDE}
+drop_index(KEYS[1])
+redis.call('HSET', KEYS[1], 'stamp', 'building:' .. ARGV[2], 'gen', ARGV[2], 'n', 0, 'total', 0, 'terms', 0)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `;
 
 /**
- * Publishes a build: stamps it with the version when the snapshot is still at it and the build holds the
- * expected number of chunks; otherwise deletes it. KEYS: index meta, snapshot meta. ARGV: base, gen,
- * version, chunk count. Returns 1 when published.
+ * Publishes a build whose keys were written in bulk under generation ARGV[2]: stamps it with the version
+ * when the build still holds the claim, the snapshot is at that version, and the build holds exactly the
+ * snapshot's chunks (as many as the given count and its text hash, each of them in it); otherwise deletes
+ * the build's keys. KEYS: index meta, snapshot meta, snapshot texts. ARGV: base, gen, version, chunk
+ * count, total length, term count. Returns 1 when published.
  */
 export const KEYWORD_BUILD_PUBLISH_LUA = `${PRELUDE}
-if redis.call('HGET', KEYS[1], 'stamp') ~= 'building:' .. ARGV[2] then return 0 end
+local gen = ARGV[2]
+if redis.call('HGET', KEYS[1], 'stamp') ~= 'building:' .. gen then
+  -- Claimed by another rebuild or dropped by a stream update while this one wrote: only its keys go.
+  if redis.call('HGET', KEYS[1], 'gen') ~= gen then drop_gen(gen, true) end
+  return 0
+end
 local _, version = snapshot_version(KEYS[2])
-if version ~= ARGV[3] or redis.call('HGET', KEYS[1], 'n') ~= ARGV[4]
-  or redis.call('HLEN', gkey(ARGV[2], 'docs')) ~= tonumber(ARGV[4]) then
+local n = tonumber(ARGV[4])
+local docs = gkey(gen, 'docs')
+local whole = version == ARGV[3] and redis.call('HLEN', docs) == n
+  and redis.call('HLEN', KEYS[3]) == n and redis.call('HLEN', gkey(gen, 'df')) == tonumber(ARGV[6])
+if whole then
+  for _, chunk in ipairs(redis.call('HKEYS', docs)) do
+    if redis.call('HEXISTS', KEYS[3], chunk) == 0 then whole = false break end
+  end
+end
+if not whole then
   drop_index(KEYS[1])
   return 0
 end
-redis.call('HSET', KEYS[1], 'stamp', version)
+redis.call('HSET', KEYS[1], 'n', ARGV[4], 'total', ARGV[5], 'terms', ARGV[6], 'stamp', version)
+redis.call('PERSIST', KEYS[1])
+return 1
+`;
+
+/**
+ * Writes part of a build in bulk. KEYS: index meta. ARGV: base, gen, separator, then pairs part, packed:
+ * part is `docs`, `df` or `p:<term>`, packed the hash's fields and values each followed by the separator
+ * (a character none of them holds). Returns 1, or 0 when the build no longer holds the index (then
+ * nothing is written).
+ */
+export const KEYWORD_BUILD_WRITE_LUA = `${PRELUDE}
+if redis.call('HGET', KEYS[1], 'stamp') ~= 'building:' .. ARGV[2] then return 0 end
+local sep = ARGV[3]
+local piece = '([^' .. sep .. ']*)' .. sep
+for i = 4, #ARGV, 2 do
+  local key = gkey(ARGV[2], ARGV[i])
+  local flat, count = {}, 0
+  for s in string.gmatch(ARGV[i + 1], piece) do
+    count = count + 1
+    flat[count] = s
+    if count == 2000 then
+      redis.call('HSET', key, unpack(flat, 1, count))
+      count = 0
+    end
+  end
+  if count > 0 then redis.call('HSET', key, unpack(flat, 1, count)) end
+end
 return 1
 `;

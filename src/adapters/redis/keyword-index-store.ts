@@ -1,16 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { KeywordChange, KeywordDocument, KeywordIndexStore, KeywordRead } from '../../ports';
+import { type BuildTotals, keywordEntry, writeKeywordBuild } from './keyword-index-build';
 import {
   KEYWORD_BEGIN_LUA,
-  KEYWORD_BUILD_PIECE_LUA,
+  KEYWORD_BUILD_CLAIM_LUA,
   KEYWORD_BUILD_PUBLISH_LUA,
   KEYWORD_BUILD_START_LUA,
+  KEYWORD_BUILD_WRITE_LUA,
   KEYWORD_DROP_LUA,
   KEYWORD_FINISH_LUA,
   KEYWORD_READ_LUA,
 } from './keyword-index-scripts';
 import { snapshotKeys } from './snapshot-keys';
+
+export { keywordEntry } from './keyword-index-build';
 
 const SCRIPTS = {
   vsKeywordBegin: { lua: KEYWORD_BEGIN_LUA, numberOfKeys: 2 },
@@ -18,24 +22,16 @@ const SCRIPTS = {
   vsKeywordDrop: { lua: KEYWORD_DROP_LUA, numberOfKeys: 1 },
   vsKeywordRead: { lua: KEYWORD_READ_LUA, numberOfKeys: 1 },
   vsKeywordBuildStart: { lua: KEYWORD_BUILD_START_LUA, numberOfKeys: 2 },
-  vsKeywordBuildPiece: { lua: KEYWORD_BUILD_PIECE_LUA, numberOfKeys: 1 },
-  vsKeywordBuildPublish: { lua: KEYWORD_BUILD_PUBLISH_LUA, numberOfKeys: 2 },
+  vsKeywordBuildClaim: { lua: KEYWORD_BUILD_CLAIM_LUA, numberOfKeys: 1 },
+  vsKeywordBuildPublish: { lua: KEYWORD_BUILD_PUBLISH_LUA, numberOfKeys: 3 },
+  vsKeywordBuildWrite: { lua: KEYWORD_BUILD_WRITE_LUA, numberOfKeys: 1 },
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
+
+/** How long a rebuild's claim on the index lasts at most: past Lambda's 15 minutes, the rebuild died. */
+const CLAIM_TTL_MS = 16 * 60_000;
 type ScriptCall = (...args: string[]) => Promise<unknown>;
-
-/** Chunks per build script call (keeps each call's time in Redis short: other clients wait on it). */
-const BUILD_CHUNKS_PER_CALL = 500;
-
-/** A chunk's index entry: "length term tf term tf ..." (terms hold no whitespace: the tokeniser splits on it). */
-export function keywordEntry(terms: readonly string[]): string {
-  const counts = new Map<string, number>();
-  for (const term of terms) counts.set(term, (counts.get(term) ?? 0) + 1);
-  let entry = String(terms.length);
-  for (const [term, tf] of counts) entry += ` ${term} ${tf}`;
-  return entry;
-}
 
 /**
  * A bot's BM25 index in Redis (docs/snapshot.md, "The keyword index"): postings per term, document
@@ -110,21 +106,47 @@ export class RedisKeywordIndexStore implements KeywordIndexStore {
     const { base, meta, snapshot } = this.keys(botId);
     const gen = randomBytes(9).toString('base64url');
     if ((await this.call('vsKeywordBuildStart', meta, snapshot.meta, base, gen, version)) !== 1) return false;
-    for (let start = 0; start < documents.length; start += BUILD_CHUNKS_PER_CALL) {
-      const args: string[] = [];
-      for (const document of documents.slice(start, start + BUILD_CHUNKS_PER_CALL)) {
-        args.push(document.chunkId, keywordEntry(document.terms));
-      }
-      if ((await this.call('vsKeywordBuildPiece', meta, base, gen, ...args)) !== 1) return false;
+    return this.publishBuild(botId, gen, version, documents);
+  }
+
+  async claimBuild(botId: string): Promise<string> {
+    const { base, meta } = this.keys(botId);
+    const gen = randomBytes(9).toString('base64url');
+    await this.call('vsKeywordBuildClaim', meta, base, gen, String(CLAIM_TTL_MS));
+    return gen;
+  }
+
+  async publishBuild(
+    botId: string,
+    claim: string,
+    version: string,
+    documents: readonly KeywordDocument[],
+  ): Promise<boolean> {
+    const { base, meta, snapshot } = this.keys(botId);
+    let totals: BuildTotals | null;
+    try {
+      const write = async (args: string[]) =>
+        (await this.call('vsKeywordBuildWrite', meta, base, claim, ...args)) === 1;
+      totals = await writeKeywordBuild(write, documents);
+    } catch (error) {
+      // Cut off while writing: whatever was written goes (the publish script deletes it when it fails).
+      const args = [meta, snapshot.meta, snapshot.texts, base, claim, '', '-1', '0', '-1'];
+      await this.call('vsKeywordBuildPublish', ...args).catch(() => undefined);
+      throw error;
     }
+    // Claim lost while writing: the publish below fails and deletes what was written.
+    const { n, total, terms } = totals ?? { n: -1, total: 0, terms: -1 };
     const published = await this.call(
       'vsKeywordBuildPublish',
       meta,
       snapshot.meta,
+      snapshot.texts,
       base,
-      gen,
+      claim,
       version,
-      String(documents.length),
+      String(n),
+      String(total),
+      String(terms),
     );
     return published === 1;
   }
