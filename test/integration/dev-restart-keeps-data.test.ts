@@ -13,7 +13,7 @@ import { descendants } from '../fixtures/processes';
 import { waitUntil } from '../fixtures/wait';
 
 /**
- * `npm run dev` (scripts/dev.ts, without serverless-offline: --no-http) started, fed, stopped with
+ * `npm run dev` (tools/scripts/dev.ts, without serverless-offline: --no-http) started, fed, stopped with
  * SIGTERM and started again on one data folder: the tables, the stream checkpoints and the development
  * secret survive a restart, nothing is replayed, and --fresh starts empty. Its own DynamoDB Local each
  * time (that is what keeps the data); the test suite's Redis.
@@ -52,7 +52,7 @@ async function startDev(flags: string[]): Promise<DevStackInfo> {
   // Its own DynamoDB Local (that is what keeps the data) and redis-server (the test kills it).
   delete env.DYNAMODB_ENDPOINT;
   delete env.REDIS_URL;
-  const child = spawn(tsx, [join(root, 'scripts', 'dev.ts'), '--no-http', ...flags], {
+  const child = spawn(tsx, [join(root, 'tools', 'scripts', 'dev.ts'), '--no-http', ...flags], {
     cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -104,7 +104,7 @@ async function newBotWithSnapshot(): Promise<string> {
 /** Runs the CLI as an operator would, with this test's tables and Redis. */
 async function cli(args: string[], env: Record<string, string> = {}) {
   try {
-    const { stdout, stderr } = await run('npx', ['tsx', 'scripts/doctor.ts', ...args], {
+    const { stdout, stderr } = await run('npx', ['tsx', 'tools/scripts/doctor.ts', ...args], {
       cwd: root,
       env: { ...process.env, ...worldVariables(), ...env },
     });

@@ -37,7 +37,7 @@ type Run = { code: number | null; stdout: string; stderr: string; child: ChildPr
 
 /** Runs `npm run migrate:qdrant`'s script as a separate process, as a user would. */
 function startCli(args: string[]): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/migrate-qdrant.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/scripts/migrate-qdrant.ts', ...args], {
     cwd: ROOT,
     env: { ...process.env, EMBEDDING_ENCODING: 'binary' },
   });

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { percentile } from '../../bench/stats';
-import { runStreamWorkload, type StreamWorkloadPorts } from '../../bench/stream-workload';
 import type { RedisCircuitBreaker } from '../../src/adapters/redis/circuit-breaker';
 import type { StoredChunk } from '../../src/domain/types';
+import { percentile } from '../../tools/bench/stats';
+import { runStreamWorkload, type StreamWorkloadPorts } from '../../tools/bench/stream-workload';
 import { loadStreamSettings, type StreamRunner } from '../../tools/local/stream-runner';
 import {
   chunkStore,

@@ -1,10 +1,10 @@
-import { latencyChart } from '../../bench/chart';
-import { generateDataset, generateQueries, prefixOf } from '../../bench/data';
-import { itemSize, significantDigits, valueSize, writeUnits } from '../../bench/item-size';
-import { parseOptions } from '../../bench/options';
-import { renderMarkdown } from '../../bench/report';
-import { seededRng } from '../../bench/rng';
-import { exactTopK, meanRecallAtK, percentile, recallAtK } from '../../bench/stats';
+import { latencyChart } from '../../tools/bench/chart';
+import { generateDataset, generateQueries, prefixOf } from '../../tools/bench/data';
+import { itemSize, significantDigits, valueSize, writeUnits } from '../../tools/bench/item-size';
+import { parseOptions } from '../../tools/bench/options';
+import { renderMarkdown } from '../../tools/bench/report';
+import { seededRng } from '../../tools/bench/rng';
+import { exactTopK, meanRecallAtK, percentile, recallAtK } from '../../tools/bench/stats';
 
 describe('bench seeded data', () => {
   it('draws the same numbers from the same seed and different ones from another', () => {
@@ -166,7 +166,7 @@ describe('bench report', () => {
 });
 
 describe('bench options', () => {
-  it('writes to the git-ignored bench/out/ unless --publish is given', () => {
+  it('writes to the git-ignored tools/bench/out/ unless --publish is given', () => {
     expect(parseOptions([]).publish).toBe(false);
     expect(parseOptions(['--quick']).publish).toBe(false);
     expect(parseOptions(['--quick', '--publish']).publish).toBe(true);

@@ -1,5 +1,5 @@
 import lock from '../../package-lock.json';
-import { missingPlatformEntries, platformOf } from '../../scripts/complete-lockfile';
+import { missingPlatformEntries, platformOf } from '../../tools/scripts/complete-lockfile';
 
 describe('package-lock.json', () => {
   it('has an entry for every platform binary, so `npm ci` accepts it on a fresh machine', () => {

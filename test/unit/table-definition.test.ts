@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import definitions from '../../infra/tables.json';
-import { localstackTableJson } from '../../scripts/gen-localstack-tables';
 import { createTableInput, FILENAME_INDEX, type TableKey, tableKeys } from '../../src/tables/definition';
+import { localstackTableJson } from '../../tools/scripts/gen-localstack-tables';
 
 /**
  * infra/tables.json is the one table definition. serverless.yml's resources, the local bootstrap
@@ -93,10 +93,10 @@ describe('the table definition', () => {
 
   describe('LocalStack create-table inputs', () => {
     it.each(definedKeys)(
-      'localstack/init/tables/%s.json is what scripts/gen-localstack-tables.ts generates now',
+      'localstack/init/tables/%s.json is what tools/scripts/gen-localstack-tables.ts generates now',
       (key) => {
         const checkedIn = readFileSync(join(root, 'localstack', 'init', 'tables', `${key}.json`), 'utf8');
-        // Stale? Run: npx tsx scripts/gen-localstack-tables.ts
+        // Stale? Run: npx tsx tools/scripts/gen-localstack-tables.ts
         expect(JSON.parse(checkedIn)).toEqual(JSON.parse(localstackTableJson(key)));
         expect(JSON.parse(checkedIn)).toEqual(createTableInput(key, key));
       },

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Creates the service's DynamoDB tables in LocalStack once it is ready (LocalStack runs every script in
 # /etc/localstack/init/ready.d/). The table inputs in ../tables/ are generated from infra/tables.json
-# (scripts/gen-localstack-tables.ts), the one definition serverless.yml and `npm run dev` also use.
+# (tools/scripts/gen-localstack-tables.ts), the one definition serverless.yml and `npm run dev` also use.
 #
 # Environment:
 #   AWS_CLI          the CLI command (default: awslocal, which LocalStack's image ships). The tests run

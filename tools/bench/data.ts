@@ -1,0 +1,199 @@
+import type { StoredChunk } from '../../src/domain/types';
+import { type Rng, seededRng } from './rng';
+
+/**
+ * Synthetic chunks of one bot: unit vectors drawn from a mixture of clusters (as sentence embeddings
+ * of a few topics are), ~500-character texts, and the design document's attributes. Every array is
+ * indexed by row; row i's vector is `vectors.subarray(i * dimension, (i + 1) * dimension)`.
+ */
+export type BenchDataset = {
+  dimension: number;
+  count: number;
+  vectors: Float32Array;
+  chunkIds: string[];
+  texts: string[];
+  filenames: string[];
+  chunkIndexes: Int32Array;
+  fileSizes: Int32Array;
+};
+
+export type DatasetOptions = {
+  count: number;
+  dimension: number;
+  seed: number;
+  /** How many topics the vectors cluster around. */
+  clusters?: number;
+  /** Chunks per document (consecutive rows share a filename). */
+  chunksPerDocument?: number;
+};
+
+/**
+ * How far a point strays from its cluster's centre, as the norm of the noise relative to the unit
+ * centre: 1 puts a point at cosine ~0.7 from its centre and ~0.5 from its neighbours, close to what
+ * 384-d sentence embeddings of one topic look like.
+ */
+const NOISE_NORM = 1;
+
+function normalizeInPlace(vector: Float32Array): void {
+  let norm = 0;
+  for (let i = 0; i < vector.length; i++) norm += (vector[i] as number) ** 2;
+  const scale = 1 / Math.sqrt(norm);
+  for (let i = 0; i < vector.length; i++) vector[i] = (vector[i] as number) * scale;
+}
+
+function clusterCentres(rng: Rng, clusters: number, dimension: number): Float32Array {
+  const centres = new Float32Array(clusters * dimension);
+  for (let c = 0; c < clusters; c++) {
+    const centre = centres.subarray(c * dimension, (c + 1) * dimension);
+    for (let d = 0; d < dimension; d++) centre[d] = rng.normal();
+    normalizeInPlace(centre);
+  }
+  return centres;
+}
+
+/** Fills `out` (rows of `dimension`) with L2-normalised points of the mixture. */
+function fillMixture(rng: Rng, centres: Float32Array, dimension: number, out: Float32Array): void {
+  const clusters = centres.length / dimension;
+  const noise = NOISE_NORM / Math.sqrt(dimension);
+  const rows = out.length / dimension;
+  for (let row = 0; row < rows; row++) {
+    const cluster = rng.int(clusters);
+    const point = out.subarray(row * dimension, (row + 1) * dimension);
+    for (let d = 0; d < dimension; d++) {
+      point[d] = (centres[cluster * dimension + d] as number) + noise * rng.normal();
+    }
+    normalizeInPlace(point);
+  }
+}
+
+const SYLLABLES = [
+  'ka',
+  'lo',
+  'mi',
+  'ren',
+  'to',
+  'sa',
+  'vel',
+  'in',
+  'dor',
+  'pa',
+  'que',
+  'tis',
+  'um',
+  'ber',
+  'no',
+];
+
+function vocabulary(rng: Rng, size: number): string[] {
+  const words: string[] = [];
+  for (let i = 0; i < size; i++) {
+    let word = '';
+    const syllables = 1 + rng.int(4);
+    for (let s = 0; s < syllables; s++) word += SYLLABLES[rng.int(SYLLABLES.length)];
+    words.push(word);
+  }
+  return words;
+}
+
+/** A text of 450 to 550 characters: sentences of pseudo-words, like a chunk of a document. */
+function chunkText(rng: Rng, words: string[]): string {
+  const target = 450 + rng.int(101);
+  let text = '';
+  let sentenceLength = 0;
+  while (text.length < target) {
+    const word = words[rng.int(words.length)] as string;
+    if (sentenceLength === 0) text += (text.length > 0 ? ' ' : '') + word[0]?.toUpperCase() + word.slice(1);
+    else text += ` ${word}`;
+    sentenceLength++;
+    if (sentenceLength > 6 && rng.next() < 0.15) {
+      text += '.';
+      sentenceLength = 0;
+    }
+  }
+  return `${text.slice(0, target - 1)}.`;
+}
+
+/**
+ * One bot's chunks, the same for the same options. A dataset of N rows is a prefix of a dataset of
+ * more rows with the same seed, so one generation serves every size.
+ */
+export function generateDataset(options: DatasetOptions): BenchDataset {
+  const { count, dimension, seed } = options;
+  const clusters = options.clusters ?? 100;
+  const chunksPerDocument = options.chunksPerDocument ?? 25;
+  const vectorRng = seededRng(seed);
+  const textRng = seededRng(seed ^ 0x5bd1e995);
+  const centres = clusterCentres(vectorRng, clusters, dimension);
+  const vectors = new Float32Array(count * dimension);
+  fillMixture(vectorRng, centres, dimension, vectors);
+  const words = vocabulary(textRng, 3000);
+  const chunkIds: string[] = [];
+  const texts: string[] = [];
+  const filenames: string[] = [];
+  const chunkIndexes = new Int32Array(count);
+  const fileSizes = new Int32Array(count);
+  let fileSize = 0;
+  for (let row = 0; row < count; row++) {
+    const document = Math.floor(row / chunksPerDocument);
+    const chunkIndex = row % chunksPerDocument;
+    if (chunkIndex === 0) fileSize = 20_000 + textRng.int(2_000_000);
+    const filename = `document-${String(document).padStart(5, '0')}.pdf`;
+    chunkIds.push(`${filename}#${String(chunkIndex).padStart(4, '0')}`);
+    filenames.push(filename);
+    chunkIndexes[row] = chunkIndex;
+    fileSizes[row] = fileSize;
+    texts.push(chunkText(textRng, words));
+  }
+  return { dimension, count, vectors, chunkIds, texts, filenames, chunkIndexes, fileSizes };
+}
+
+/**
+ * Query vectors from the same mixture as the dataset of the same seed (same cluster centres, fresh
+ * points), so each query has close neighbours, as a user's question about a topic of the bot does.
+ */
+export function generateQueries(options: DatasetOptions & { queries: number }): Float32Array[] {
+  const { dimension, seed } = options;
+  const vectorRng = seededRng(seed);
+  const centres = clusterCentres(vectorRng, options.clusters ?? 100, dimension);
+  const queryRng = seededRng(seed ^ 0x27d4eb2f);
+  const all = new Float32Array(options.queries * dimension);
+  fillMixture(queryRng, centres, dimension, all);
+  const queries: Float32Array[] = [];
+  for (let q = 0; q < options.queries; q++) queries.push(all.slice(q * dimension, (q + 1) * dimension));
+  return queries;
+}
+
+/** Rows 0..count-1 of a dataset (shared buffers, no copy of the vectors). */
+export function prefixOf(dataset: BenchDataset, count: number): BenchDataset {
+  return {
+    dimension: dataset.dimension,
+    count,
+    vectors: dataset.vectors.subarray(0, count * dataset.dimension),
+    chunkIds: dataset.chunkIds.slice(0, count),
+    texts: dataset.texts.slice(0, count),
+    filenames: dataset.filenames.slice(0, count),
+    chunkIndexes: dataset.chunkIndexes.subarray(0, count),
+    fileSizes: dataset.fileSizes.subarray(0, count),
+  };
+}
+
+/** Row `row` as the item the write path stores (the embedding is a copy, safe to keep). */
+export function storedChunk(
+  dataset: BenchDataset,
+  botId: string,
+  row: number,
+  createdAt: string,
+): StoredChunk {
+  const { dimension } = dataset;
+  return {
+    bot_id: botId,
+    chunk_id: dataset.chunkIds[row] as string,
+    embedding: dataset.vectors.slice(row * dimension, (row + 1) * dimension),
+    text: dataset.texts[row] as string,
+    filename: dataset.filenames[row] as string,
+    file_size: dataset.fileSizes[row] as number,
+    chunk_index: dataset.chunkIndexes[row] as number,
+    created_at: createdAt,
+    metadata: { source: 'bench', section: `s${(dataset.chunkIndexes[row] as number) % 5}` },
+  };
+}

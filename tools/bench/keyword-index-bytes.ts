@@ -1,0 +1,101 @@
+import type Redis from 'ioredis';
+import { RedisKeywordIndexStore } from '../../src/adapters/redis/keyword-index-store';
+import { snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
+import { DEFAULT_TOKENISER, tokenise } from '../../src/domain/keyword-text';
+
+/** The snapshot version `storeKeywordIndex` stamps the index with (a build id, a colon, a sequence number). */
+export const BENCH_KEYWORD_VERSION = 'bench:0';
+
+/**
+ * Builds a bot's keyword index in Redis for `texts` as its chunks, and measures its Redis bytes per chunk
+ * (MEMORY USAGE ... SAMPLES 0 of each of its keys) and its build time. The build checks the snapshot's
+ * version, so a meta hash at BENCH_KEYWORD_VERSION stands in for the snapshot (its vectors play no part in
+ * the index), and a text hash naming the chunks stands in for its texts (a build must hold exactly them).
+ * `perEntryBuildMs` times the way builds ran before (one Lua call per 500 chunks, each posting added by
+ * its own HSET/HINCRBY inside it), through the stream update's script, which adds entries the same way.
+ * `remove` deletes every key.
+ */
+export async function storeKeywordIndex(
+  client: Redis,
+  prefix: string,
+  botId: string,
+  ids: readonly string[],
+  texts: readonly string[],
+): Promise<{
+  bytesPerChunk: number;
+  buildMs: number;
+  perEntryBuildMs: number;
+  store: RedisKeywordIndexStore;
+  remove: () => Promise<void>;
+}> {
+  const store = new RedisKeywordIndexStore(client, prefix);
+  const snapshotMeta = snapshotKeys(prefix, botId).meta;
+  const [build, seq] = BENCH_KEYWORD_VERSION.split(':') as [string, string];
+  await client.hset(snapshotMeta, 'build', build, 'seq', seq);
+  const documents = ids.map((chunkId, row) => ({
+    chunkId,
+    terms: tokenise(texts[row] as string, DEFAULT_TOKENISER),
+  }));
+  const perEntryBuildMs = await buildPerEntry(
+    client,
+    store,
+    snapshotKeys(prefix, botId).texts,
+    botId,
+    documents,
+  );
+  const started = performance.now();
+  const built = await store.build(botId, BENCH_KEYWORD_VERSION, documents);
+  const buildMs = performance.now() - started;
+  if (!built) throw new Error('the keyword index build in the bench Redis did not publish');
+  const base = `${snapshotMeta.slice(0, -':meta'.length)}:kw`;
+  let bytes = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(
+      cursor,
+      'MATCH',
+      `${base.replace(/[*?[\]\\]/g, '\\$&')}:*`,
+      'COUNT',
+      1000,
+    );
+    cursor = next;
+    for (const key of keys) bytes += Number((await client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
+  } while (cursor !== '0');
+  const remove = async () => {
+    await store.drop(botId);
+    await client.del(snapshotMeta, snapshotKeys(prefix, botId).texts);
+  };
+  return { bytesPerChunk: bytes / ids.length, buildMs, perEntryBuildMs, store, remove };
+}
+
+const PER_ENTRY_CHUNKS_PER_CALL = 500;
+
+/**
+ * An empty index stamped at the bench version (before the text hash exists: a build holds exactly the
+ * snapshot's chunks), then the text hash, then every chunk added by stream-update calls of 500 chunks.
+ */
+async function buildPerEntry(
+  client: Redis,
+  store: RedisKeywordIndexStore,
+  texts: string,
+  botId: string,
+  documents: readonly { chunkId: string; terms: string[] }[],
+): Promise<number> {
+  await client.del(texts);
+  if (!(await store.build(botId, BENCH_KEYWORD_VERSION, [])))
+    throw new Error('empty bench index not stamped');
+  for (let start = 0; start < documents.length; start += 1000) {
+    await client.hset(texts, ...documents.slice(start, start + 1000).flatMap((d) => [d.chunkId, '']));
+  }
+  const started = performance.now();
+  for (let start = 0; start < documents.length; start += PER_ENTRY_CHUNKS_PER_CALL) {
+    const token = await store.beginUpdate(botId);
+    const piece = documents.slice(start, start + PER_ENTRY_CHUNKS_PER_CALL);
+    if (token === null || !(await store.finishUpdate(botId, token, piece))) {
+      throw new Error('the per-entry keyword build in the bench Redis was dropped');
+    }
+  }
+  const ms = performance.now() - started;
+  await store.drop(botId);
+  return ms;
+}

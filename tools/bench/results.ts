@@ -1,0 +1,221 @@
+import type { MachineInfo } from './machine';
+import type { LatencySummary } from './stats';
+
+/** The search methods compared, in the order the tables list them. */
+export const METHOD_KEYS = [
+  'a',
+  'b-list',
+  'b-binary',
+  'c',
+  'c-stock',
+  'r',
+  'd',
+  'e',
+  'e-i8',
+  'g',
+  'g-js',
+  'f',
+] as const;
+export type MethodKey = (typeof METHOD_KEYS)[number];
+
+export type MethodInfo = { label: string; what: string; color: string };
+
+export const METHODS: Record<MethodKey, MethodInfo> = {
+  a: {
+    label: '(a) design Strategy 1',
+    what: 'Query all items from DynamoDB Local (List<Number>), JS object per item, cosine, sort',
+    color: '#d62728',
+  },
+  'b-list': {
+    label: '(b) our DynamoDB fallback, List',
+    what: 'our search with no snapshot: paginated projected Query, List<Number> embeddings',
+    color: '#ff7f0e',
+  },
+  'b-binary': {
+    label: '(b) our DynamoDB fallback, Binary',
+    what: 'our search with no snapshot: paginated projected Query, packed float32 Binary embeddings',
+    color: '#bcbd22',
+  },
+  c: {
+    label: '(c) snapshot, cold',
+    what: "our search, empty process cache: read the int8 codes, scan, fetch the candidates' vectors and rows, re-score, fetch texts",
+    color: '#1f77b4',
+  },
+  'c-stock': {
+    label: "(c') snapshot, cold, stock Redis",
+    what: '(c) against a redis-server started without MALLOC_CONF',
+    color: '#9467bd',
+  },
+  r: {
+    label: '(r) raw GET of the float32 vectors',
+    what: "one ioredis getBuffer of the bot's float32 vectors stored as one string (a naive design's read); no search, so no recall",
+    color: '#e377c2',
+  },
+  d: {
+    label: '(d) snapshot, warm',
+    what: 'our search, snapshot cached in process: version check, score, fetch texts',
+    color: '#2ca02c',
+  },
+  e: {
+    label: '(e) usearch exactSearch',
+    what: 'usearch brute-force inner product over the same in-memory vectors, 1 thread, ids only',
+    color: '#7f7f7f',
+  },
+  'e-i8': {
+    label: '(e, i8) usearch exactSearch, int8',
+    what: 'usearch brute-force inner product over the int8 copy (g) scans, 1 thread, ids only, no re-score',
+    color: '#bdbdbd',
+  },
+  g: {
+    label: '(g) our scoring kernel',
+    what: 'topKByDotProduct with the native int8 scan, exact float re-score and proof, in memory, ids only',
+    color: '#17becf',
+  },
+  'g-js': {
+    label: '(g, JS) our portable scoring loop',
+    what: 'topKByDotProduct without the native kernel (the fallback), in memory, ids only',
+    color: '#98df8a',
+  },
+  f: {
+    label: '(f) LanceDB flat',
+    what: 'LanceDB embedded, no index (exact scan), ids and texts, its own thread pool',
+    color: '#8c564b',
+  },
+};
+
+/** One method at one size: measured, or skipped with the reason. */
+export type LatencyRow =
+  | { method: MethodKey; n: number; summary: LatencySummary; recall: number; note?: string }
+  | { method: MethodKey; n: number; skipped: string };
+
+export type WriteCostRow = {
+  encoding: 'list' | 'binary';
+  /** Item size by DynamoDB's sizing rules, bytes (mean over the sample). */
+  itemBytes: number;
+  /**
+   * Write units per chunk by the rounding rules: the table, filename-index as infra/tables.json projects it
+   * (INCLUDE by default), and what the design's ALL projection would cost instead.
+   */
+  computedUnits: { table: number; index: number; indexAll: number };
+  /** What DynamoDB Local reported through ReturnConsumedCapacity for BatchWriteItem, per chunk. */
+  reportedUnitsPerChunk: number | undefined;
+};
+
+/** The stream handler's bookkeeping for one 100-record batch of one bot, through the real handler. */
+export type BookkeepingRow = {
+  /** Documents the 100 INSERTs are spread over. */
+  documents: number;
+  records: number;
+  /** Write units by DynamoDB's rules (2 per item inside TransactWriteItems), for the whole batch. */
+  ruleWriteUnits: number;
+  transactions: number;
+  /** Every DynamoDB request the handler made for the batch (reads and writes). */
+  roundTrips: number;
+};
+
+export type BatchCostRow = {
+  botSize: number;
+  records: number;
+  redisBytesIn: number;
+  /** As DynamoDB Local reported it. */
+  dynamoWriteUnits: number | undefined;
+  /** By DynamoDB's rules for the same requests. */
+  ruleWriteUnits: number;
+  writeRequests: number;
+  note?: string;
+};
+
+export type FreshnessRow = {
+  what: string;
+  chunks: number;
+  runs: number;
+  p50Ms: number;
+  p95Ms: number;
+  note?: string;
+};
+
+/**
+ * How a method's time splits between waiting on DynamoDB Local (its calls, from send to parsed response)
+ * and everything else, measured within the same calls.
+ */
+export type DynamoShareRow = {
+  method: MethodKey;
+  n: number;
+  calls: number;
+  medianMs: number;
+  medianDynamoMs: number;
+};
+
+/** How the scoring kernel's proof went over the timed queries of (g) at one size. */
+export type KernelRow = {
+  n: number;
+  searches: number;
+  /** Searches whose first candidate set could not be proved to hold the top k. */
+  widened: number;
+  /** Extra scans in all. */
+  widenings: number;
+  /** Searches that fell back to re-scoring every row. */
+  exhaustive: number;
+};
+
+/** The stream pipeline with Redis up and with it killed (tools/bench/suites/outage.ts). */
+export type OutageRow = {
+  what: string;
+  records: number;
+  recordsPerSecond: number;
+  /** Counts freshness per write. */
+  p50Ms: number;
+  p95Ms: number;
+  /** Snapshot-store calls sent to Redis, and refused at once by the circuit breaker. */
+  redisCallsSent: number;
+  redisCallsRefused: number;
+};
+
+/** One search feature at one size, against plain search in the same run. */
+export type FeatureRow = {
+  variant: string;
+  n: number;
+  summary: LatencySummary;
+  /** Median over the unfiltered median. */
+  ratio: number;
+  /** Results the last timed search returned (a filter's `limit` is met whatever its selectivity). */
+  results: number;
+};
+
+/** The snapshot keyword index's one-off build (per snapshot version, per warm container). */
+export type KeywordIndexRow = {
+  n: number;
+  buildMs: number;
+  heapBytesPerChunk: number;
+  /** The Redis keyword index: its one-off build (after which the stream handler keeps it) and its size. */
+  redisBuildMs?: number;
+  /** The same build the way it ran before (per-entry Lua), in the same run. */
+  redisPerEntryBuildMs?: number;
+  redisBytesPerChunk?: number;
+};
+
+export type MemoryRow = { n: number; idleRssMiB: number; peakRssMiB: number; note?: string };
+
+export type BenchResults = {
+  machine: MachineInfo;
+  mode: 'quick' | 'full';
+  /** The command line that produced the results. */
+  command: string;
+  dimension: number;
+  queries: number;
+  k: number;
+  totalSeconds: number;
+  latency: LatencyRow[];
+  dynamoShare: DynamoShareRow[];
+  writeCost: WriteCostRow[];
+  bookkeeping: BookkeepingRow[];
+  batchCost: BatchCostRow[];
+  freshness: FreshnessRow[];
+  outage: OutageRow[];
+  memory: MemoryRow[];
+  kernel: KernelRow[];
+  features: FeatureRow[];
+  keywordIndex?: KeywordIndexRow[];
+  /** Anything a reader should know about this run (skips, fallbacks, what was not measured). */
+  notes: string[];
+};

@@ -1,0 +1,205 @@
+import { createRedisClient } from '../../../src/clients';
+import { ScoreBuffer } from '../../../src/domain/scoring';
+import type { SearchFilter } from '../../../src/domain/search-request';
+import type { Snapshot, SnapshotStore } from '../../../src/ports';
+import { makeSearch, type SearchOptions } from '../../../src/use-cases/search';
+import { SnapshotCache } from '../../../src/use-cases/snapshot-cache';
+import type { BenchContext } from '../context';
+import { generateQueries } from '../data';
+import { count } from '../format';
+import { BENCH_KEYWORD_VERSION, storeKeywordIndex } from '../keyword-index-bytes';
+import { summarize } from '../stats';
+
+/** Rows carry `metadata.bucket` = row mod 1000, so a filter's selectivity is exact. */
+const BUCKETS = 1000;
+
+/** `keywords`: the variant sends query_text (two words of a chunk's text); `vector: false` leaves out the embedding. */
+const VARIANTS: {
+  name: string;
+  options: Omit<SearchOptions, 'limit'>;
+  keywords?: boolean;
+  vector?: boolean;
+  /** Search with the keyword index stored in the bench's Redis (the product's path) instead of in process. */
+  stored?: boolean;
+}[] = [
+  { name: 'unfiltered', options: {} },
+  {
+    name: 'filter, 10% of chunks match (range)',
+    options: { filter: { must: [{ key: 'metadata.bucket', range: { lt: 100 } }] } as SearchFilter },
+  },
+  {
+    name: 'filter, 0.1% of chunks match (match value)',
+    options: { filter: { must: [{ key: 'metadata.bucket', match: { value: 7 } }] } as SearchFilter },
+  },
+  { name: 'group_by filename, group_size 3', options: { groupBy: { field: 'filename', groupSize: 3 } } },
+  { name: 'mmr diversity 0.5 over 100 candidates', options: { mmr: { diversity: 0.5, candidates: 100 } } },
+  { name: 'keyword only (query_text, BM25)', options: {}, keywords: true, vector: false },
+  { name: 'hybrid, rrf k 60', options: {}, keywords: true },
+  {
+    name: 'keyword only, postings read from the Redis index',
+    options: {},
+    keywords: true,
+    vector: false,
+    stored: true,
+  },
+  { name: 'hybrid, rrf k 60, postings read from the Redis index', options: {}, keywords: true, stored: true },
+  {
+    name: 'hybrid, weighted alpha 0.5',
+    options: { fusion: { method: 'weighted', alpha: 0.5 } },
+    keywords: true,
+  },
+];
+
+/** Two words of the text of a row picked by the query's number: terms that really occur, at varied df. */
+function queryTextFor(texts: readonly string[], i: number): string {
+  const words = (texts[(i * 7919) % texts.length] as string).split(' ');
+  const at = (i * 31) % Math.max(1, words.length - 1);
+  return `${words[at]} ${words[at + 1] ?? ''}`;
+}
+
+/**
+ * The search features against plain search, as ratios: the product's search use case on a warm snapshot,
+ * in process. The snapshot store is an in-memory stand-in that answers the version check and texts at
+ * once, so Redis round trips (the same for every variant) do not dilute the ratios of the work that
+ * differs: the filter mask, scoring, grouping and MMR.
+ */
+export async function searchFeatures(context: BenchContext, sizes: number[]): Promise<void> {
+  const { options, progress } = context;
+  for (const n of sizes) {
+    const dataset = context.dataset(n);
+    const snapshot: Snapshot = {
+      botId: 'bench-features',
+      version: BENCH_KEYWORD_VERSION,
+      epoch: 0,
+      dimension: dataset.dimension,
+      // The generated vectors are unit length already, as the snapshot keeps them.
+      vectors: dataset.vectors,
+      rows: dataset.chunkIds.map((chunkId, row) => ({
+        chunk_id: chunkId,
+        filename: dataset.filenames[row] as string,
+        chunk_index: dataset.chunkIndexes[row] as number,
+        metadata: { bucket: row % BUCKETS },
+        created_at: '2026-01-01T00:00:00.000Z',
+      })),
+    };
+    const textOf = new Map(dataset.chunkIds.map((id, row) => [id, dataset.texts[row] as string]));
+    const store: SnapshotStore = {
+      currentVersion: async () => ({ version: BENCH_KEYWORD_VERSION, epoch: 0 }),
+      read: async () => snapshot,
+      texts: async (_botId, ids) => ids.map((id) => textOf.get(id) ?? ''),
+      applyChanges: async () => {},
+      beginRebuild: async () => null,
+      commitRebuild: async () => false,
+      drop: async () => {},
+    };
+    const deps = {
+      bots: { get: async () => undefined },
+      chunks: {
+        readBot: () => {
+          throw new Error('the features bench never reads DynamoDB');
+        },
+        get: async () => [],
+      },
+      snapshots: store,
+      cache: new SnapshotCache(store, { maxBytes: 2 ** 31 }),
+      scores: new ScoreBuffer(),
+      logger: { warn: (m: string) => progress.note(`search warned: ${m}`), info: () => {} },
+    };
+    const search = makeSearch(deps);
+    const bot = {
+      bot_id: 'bench-features',
+      total_chunks: n,
+      total_documents: 0,
+      embedding_dimension: dataset.dimension,
+      created_at: '',
+      updated_at: '',
+      status: 'active' as const,
+    };
+    const queries = generateQueries({
+      count: 0,
+      dimension: dataset.dimension,
+      seed: options.seed + 7,
+      queries: options.queries,
+    });
+    const runs = Math.min(options.runs.snapshotWarm, 60);
+    // The first keyword query builds the snapshot's keyword index (once per snapshot version): timed apart.
+    const heapBefore = process.memoryUsage().heapUsed;
+    const buildStarted = performance.now();
+    await search('bench-features', undefined, { limit: 10, bot, queryText: queryTextFor(dataset.texts, 0) });
+    const buildMs = performance.now() - buildStarted;
+    const heapAfter = process.memoryUsage().heapUsed;
+    progress.note(
+      `keyword index at ${count(n)}: built in process in ${buildMs.toFixed(0)} ms, ~${((heapAfter - heapBefore) / n).toFixed(0)} heap bytes per chunk (texts included)`,
+    );
+    const redis = createRedisClient(context.env.stack.redis.url);
+    const stored = await storeKeywordIndex(
+      redis,
+      context.env.config.redisKeyPrefix,
+      'bench-features',
+      dataset.chunkIds.slice(0, n),
+      dataset.texts.slice(0, n),
+    );
+    // The same search with the stored index: a keyword query reads its terms' postings from Redis.
+    const searchStored = makeSearch({
+      ...deps,
+      cache: new SnapshotCache(store, { maxBytes: 2 ** 31 }),
+      keywords: stored.store,
+    });
+    progress.note(
+      `keyword index in Redis at ${count(n)}: built in ${stored.buildMs.toFixed(0)} ms in bulk (${stored.perEntryBuildMs.toFixed(0)} ms per entry), ${stored.bytesPerChunk.toFixed(0)} Redis bytes per chunk`,
+    );
+    context.results.keywordIndex?.push({
+      n,
+      buildMs,
+      heapBytesPerChunk: (heapAfter - heapBefore) / n,
+      redisBuildMs: stored.buildMs,
+      redisPerEntryBuildMs: stored.perEntryBuildMs,
+      redisBytesPerChunk: stored.bytesPerChunk,
+    });
+    // Round robin: query i runs under every variant of a group before query i + 1, so the load of a
+    // shared machine drifting over the run weighs on all variants alike. The variants reading Redis make
+    // much garbage; they run in a second group (with its own interleaved baseline) so that the collector
+    // pauses they cause land in their own timings, not in the in-process variants'.
+    const baseline = VARIANTS[0] as (typeof VARIANTS)[number];
+    const groups = [
+      VARIANTS.filter((v) => v.stored !== true),
+      [baseline, ...VARIANTS.filter((v) => v.stored)],
+    ];
+    for (const [g, group] of groups.entries()) {
+      progress.note(`features at ${count(n)}: ${group.length} variants, round robin`);
+      const samples = group.map((): number[] => []);
+      const results = group.map(() => 0);
+      for (let i = -3; i < runs; i++) {
+        const query = queries[(i + queries.length) % queries.length] as Float32Array;
+        for (const [v, variant] of group.entries()) {
+          const keywords = variant.keywords === true ? { queryText: queryTextFor(dataset.texts, i + 3) } : {};
+          const started = performance.now();
+          const answer = await (variant.stored === true ? searchStored : search)(
+            'bench-features',
+            variant.vector === false ? undefined : query,
+            { limit: 10, bot, ...variant.options, ...keywords },
+          );
+          const elapsed = performance.now() - started;
+          if (answer.source !== 'snapshot')
+            throw new Error('the features bench must answer from the snapshot');
+          if (i >= 0) samples[v]?.push(elapsed);
+          results[v] = answer.results.length;
+        }
+      }
+      const base = summarize(samples[0] as number[]).median;
+      for (const [v, variant] of group.entries()) {
+        if (g > 0 && v === 0) continue;
+        const summary = summarize(samples[v] as number[]);
+        context.results.features.push({
+          variant: variant.name,
+          n,
+          summary,
+          ratio: summary.median / base,
+          results: results[v] as number,
+        });
+      }
+    }
+    await stored.remove();
+    redis.disconnect();
+  }
+}
