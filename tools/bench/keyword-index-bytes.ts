@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { RedisKeywordIndexStore } from '../../src/adapters/redis/keyword-index-store';
-import { snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
+import { bucketKey, snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
 import { DEFAULT_TOKENISER, tokenise } from '../../src/domain/keyword-text';
 
 /** The snapshot version `storeKeywordIndex` stamps the index with (a build id, a colon, a sequence number). */
@@ -10,7 +10,7 @@ export const BENCH_KEYWORD_VERSION = 'bench:0';
  * Builds a bot's keyword index in Redis for `texts` as its chunks, and measures its Redis bytes per chunk
  * (MEMORY USAGE ... SAMPLES 0 of each of its keys) and its build time. The build checks the snapshot's
  * version, so a meta hash at BENCH_KEYWORD_VERSION stands in for the snapshot (its vectors play no part in
- * the index), and a text hash naming the chunks stands in for its texts (a build must hold exactly them).
+ * the index), and one text bucket naming the chunks stands in for its texts (a build must hold exactly them).
  * `perEntryBuildMs` times the way builds ran before (one Lua call per 500 chunks, each posting added by
  * its own HSET/HINCRBY inside it), through the stream update's script, which adds entries the same way.
  * `remove` deletes every key.
@@ -31,18 +31,14 @@ export async function storeKeywordIndex(
   const store = new RedisKeywordIndexStore(client, prefix);
   const snapshotMeta = snapshotKeys(prefix, botId).meta;
   const [build, seq] = BENCH_KEYWORD_VERSION.split(':') as [string, string];
-  await client.hset(snapshotMeta, 'build', build, 'seq', seq);
+  // One id bucket (`bk` 1): every chunk's text entry is in bucket 0.
+  await client.hset(snapshotMeta, 'build', build, 'seq', seq, 'bk', '1');
+  const textBucket = bucketKey(snapshotKeys(prefix, botId).texts, 0);
   const documents = ids.map((chunkId, row) => ({
     chunkId,
     terms: tokenise(texts[row] as string, DEFAULT_TOKENISER),
   }));
-  const perEntryBuildMs = await buildPerEntry(
-    client,
-    store,
-    snapshotKeys(prefix, botId).texts,
-    botId,
-    documents,
-  );
+  const perEntryBuildMs = await buildPerEntry(client, store, textBucket, botId, documents);
   const started = performance.now();
   const built = await store.build(botId, BENCH_KEYWORD_VERSION, documents);
   const buildMs = performance.now() - started;
@@ -63,7 +59,7 @@ export async function storeKeywordIndex(
   } while (cursor !== '0');
   const remove = async () => {
     await store.drop(botId);
-    await client.del(snapshotMeta, snapshotKeys(prefix, botId).texts);
+    await client.del(snapshotMeta, textBucket);
   };
   return { bytesPerChunk: bytes / ids.length, buildMs, perEntryBuildMs, store, remove };
 }
@@ -71,8 +67,8 @@ export async function storeKeywordIndex(
 const PER_ENTRY_CHUNKS_PER_CALL = 500;
 
 /**
- * An empty index stamped at the bench version (before the text hash exists: a build holds exactly the
- * snapshot's chunks), then the text hash, then every chunk added by stream-update calls of 500 chunks.
+ * An empty index stamped at the bench version (before the text bucket exists: a build holds exactly the
+ * snapshot's chunks), then the text bucket, then every chunk added by stream-update calls of 500 chunks.
  */
 async function buildPerEntry(
   client: Redis,
