@@ -133,6 +133,7 @@ async function fromSnapshot(
 ): Promise<Omit<SearchResult, 'source'> | null> {
   const snapshots = deps.snapshots as SnapshotStore;
   const cache = deps.cache as SnapshotCache;
+  let held: CachedSnapshot | null = null;
   if (plan.unit !== null && plan.keywords === null && filter === null && options.groupBy === undefined) {
     // A plain vector query needs only the int8 codes and its candidates' rows (scan-search.ts).
     const answer = await searchScan(
@@ -144,9 +145,11 @@ async function fromSnapshot(
       options,
     );
     if (answer === 'absent') return null;
-    if (answer !== 'whole') return answer;
+    if (answer !== 'whole' && !('held' in answer)) return answer;
+    // Held in process and checked at the current version just now: a second check is a wasted round trip.
+    if (answer !== 'whole') held = answer.held;
   }
-  const cached = await cache.get(botId, epoch);
+  const cached = held ?? (await cache.get(botId, epoch));
   if (cached === null) return null;
   const { snapshot } = cached;
   if (snapshot.dimension !== plan.dimension) {
