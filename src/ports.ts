@@ -51,6 +51,11 @@ export interface SnapshotStore {
   candidates?(scan: ScanSnapshot, slots: readonly number[]): Promise<ScanCandidates | null>;
   /** Texts of the given chunks; null when any is missing (then the snapshot cannot be trusted). */
   texts(botId: string, chunkIds: string[]): Promise<string[] | null>;
+  /**
+   * `texts`, read only if the snapshot is still at `version`, in the same round trip: 'moved' when it is
+   * not (changed, rebuilt or gone). A warm search answers from its held copy with this one round trip.
+   */
+  textsAt?(botId: string, chunkIds: string[], version: string): Promise<string[] | 'moved' | null>;
   /** Claims the bot's one rebuild slot; null when another rebuild holds it. */
   beginRebuild(botId: string, epoch: number): Promise<RebuildTicket | null>;
   /**

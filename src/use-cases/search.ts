@@ -4,20 +4,19 @@ import {
   cosineWithUnitQuery,
   normalise,
   ScoreBuffer,
-  scoreRows,
   type TopKKernel,
-  topKByDotProduct,
   unitVector32,
 } from '../domain/scoring';
-import { type CompiledFilter, compileFilter, filterMask, matchesFilter } from '../domain/search-filter';
+import { type CompiledFilter, compileFilter, matchesFilter } from '../domain/search-filter';
 import type { Ranked } from '../domain/search-ranking';
 import type { StoredChunk } from '../domain/types';
 import { CacheUnavailableError, NotFoundError, ValidationError } from '../errors';
-import type { BotRegistry, ChunkStore, KeywordIndexStore, Log, SnapshotRow, SnapshotStore } from '../ports';
+import type { BotRegistry, ChunkStore, KeywordIndexStore, Log, SnapshotStore } from '../ports';
 import { type KeywordQuery, keywordQueryOf, rankChunkKeywords, rankSnapshotKeywords } from './keyword-search';
 import { rebuildSink } from './rebuild-sink';
 import { searchScan } from './scan-search';
 import { rankerFor, type SearchOptions, type SearchResult, shape, toHit } from './search-results';
+import { answerFromHeld, forgotten, NotARedisError, readsCreatedAt, snapshotHits } from './snapshot-answer';
 import { snapshotBm25 } from './snapshot-bm25';
 import type { CachedSnapshot, SnapshotCache } from './snapshot-cache';
 
@@ -112,16 +111,6 @@ export function makeSearch(given: SearchDeps): Search {
 /** The query as both sources take it: a unit vector and/or keyword terms, and the bot's dimension. */
 type QueryPlan = { unit: Float64Array | null; keywords: KeywordQuery | null; dimension: number };
 
-/** Carries an error of the snapshot path that did not come from Redis through the Redis fallback. */
-class NotARedisError {
-  constructor(readonly cause: unknown) {}
-}
-
-/** Whether the filter reads created_at anywhere (rows of older snapshots lack it). */
-function readsCreatedAt(filter: CompiledFilter | null): boolean {
-  return filter !== null && JSON.stringify(filter.root).includes('"created_at"');
-}
-
 /** The answer from the current snapshot, or null when there is none (or its texts are gone). */
 async function fromSnapshot(
   deps: SearchDeps,
@@ -133,6 +122,30 @@ async function fromSnapshot(
 ): Promise<Omit<SearchResult, 'source'> | null> {
   const snapshots = deps.snapshots as SnapshotStore;
   const cache = deps.cache as SnapshotCache;
+  const heldDeps = { ...deps, cache };
+  // Warm: the copy held in process answers, and its version is confirmed in the round trip that fetches
+  // the hits' texts (one round trip in all). Moved since: forget it and take the checked path.
+  const peeked = plan.keywords === null && snapshots.textsAt !== undefined ? cache.peek(botId, epoch) : null;
+  if (peeked !== null) {
+    const version = peeked.snapshot.version;
+    const textsAt = (rows: readonly number[]) =>
+      snapshots.textsAt?.(
+        botId,
+        rows.map((row) => peeked.ids[row] as string),
+        version,
+      ) ?? Promise.resolve('moved' as const);
+    const answer = await answerFromHeld(
+      heldDeps,
+      botId,
+      peeked,
+      plan.unit as Float64Array,
+      filter,
+      options,
+      textsAt,
+    );
+    if (answer !== 'moved') return answer;
+    cache.forget(botId);
+  }
   let held: CachedSnapshot | null = null;
   if (plan.unit !== null && plan.keywords === null && filter === null && options.groupBy === undefined) {
     // A plain vector query needs only the int8 codes and its candidates' rows (scan-search.ts).
@@ -151,60 +164,17 @@ async function fromSnapshot(
   }
   const cached = held ?? (await cache.get(botId, epoch));
   if (cached === null) return null;
-  const { snapshot } = cached;
-  if (snapshot.dimension !== plan.dimension) {
-    // Built for another dimension than the bot now declares: not this bot's current truth.
-    cache.forget(botId);
-    return null;
-  }
-  // A snapshot written before rows kept created_at cannot answer a filter on it; DynamoDB can.
-  if (readsCreatedAt(filter) && !cached.hasCreatedAt) return null;
-  if (plan.keywords !== null) return keywordsFromSnapshot(deps, cached, plan, plan.keywords, filter, options);
-  const query = plan.unit as Float64Array;
-  let ranked: Ranked<number>;
-  try {
-    ranked = rankSnapshot(cached, query, filter, options, deps.scores, deps.kernel);
-  } catch (error) {
-    throw new NotARedisError(error);
+  if (plan.keywords !== null) {
+    if (cached.snapshot.dimension !== plan.dimension) return forgotten(cache, botId);
+    if (readsCreatedAt(filter) && !cached.hasCreatedAt) return null;
+    return keywordsFromSnapshot(deps, cached, plan, plan.keywords, filter, options);
   }
   const texts = (rows: readonly number[]) =>
     snapshots.texts(
       botId,
       rows.map((row) => cached.ids[row] as string),
     );
-  const answer = await snapshotHits(cached, ranked, texts, options);
-  if (answer === null) {
-    cache.forget(botId);
-    deps.logger.warn('Snapshot texts missing; searching DynamoDB', { botId });
-  }
-  return answer;
-}
-
-/** The hits of ranked snapshot rows with their texts; null when the snapshot's texts are gone. */
-async function snapshotHits(
-  cached: CachedSnapshot,
-  ranked: Ranked<number>,
-  textsOf: (rows: readonly number[]) => Promise<string[] | null>,
-  options: SearchOptions,
-  scoresOf?: (row: number) => FusedScore,
-): Promise<Omit<SearchResult, 'source'> | null> {
-  if (ranked.hits.length === 0)
-    return { results: [], ...(ranked.groups === undefined ? {} : { groups: [] }) };
-  const rows = ranked.hits.map((hit) => hit.ref);
-  const texts = await textsOf(rows);
-  if (texts === null) return null;
-  const textOf = new Map(rows.map((row, i) => [row, texts[i] as string]));
-  const { snapshot } = cached;
-  const dim = snapshot.dimension;
-  return shape(ranked, (row, score) =>
-    toHit(
-      snapshot.rows[row] as SnapshotRow,
-      textOf.get(row) as string,
-      score,
-      options.withVectors === true ? snapshot.vectors.subarray(row * dim, (row + 1) * dim) : undefined,
-      scoresOf?.(row),
-    ),
-  );
+  return answerFromHeld<never>(heldDeps, botId, cached, plan.unit as Float64Array, filter, options, texts);
 }
 
 async function keywordsFromSnapshot(
@@ -239,48 +209,7 @@ async function keywordsFromSnapshot(
   } catch (error) {
     throw new NotARedisError(error);
   }
-  return snapshotHits(cached, ranking.ranked, loaded.texts, options, ranking.scoresOf);
-}
-
-function rankSnapshot(
-  cached: CachedSnapshot,
-  query: Float64Array,
-  filter: CompiledFilter | null,
-  options: SearchOptions,
-  buffer: ScoreBuffer,
-  kernel: TopKKernel | undefined,
-): Ranked<number> {
-  const { snapshot, ids } = cached;
-  const dim = snapshot.dimension;
-  const rowCount = snapshot.rows.length;
-  const mask = filter === null ? undefined : filterMask(snapshot.rows, filter, cached.rowsByFilename);
-  const ranker = rankerFor<number>(options);
-  const idOf = (row: number) => ids[row] as string;
-  if (!ranker.grouped) {
-    // One top-k (plain, offset or MMR candidates): the exact top rows straight from the scoring kernel.
-    const selector = ranker.selectorFor('');
-    const top = topKByDotProduct(snapshot.vectors, dim, rowCount, query, idOf, {
-      k: selector.k,
-      scores: buffer,
-      ...(kernel === undefined ? {} : { kernel }),
-      ...(options.scoreThreshold === undefined ? {} : { scoreThreshold: options.scoreThreshold }),
-      ...(mask === undefined ? {} : { mask }),
-    });
-    for (const hit of top) selector.offer(hit.score, idOf(hit.ref), hit.ref);
-  } else {
-    const scores = scoreRows(snapshot.vectors, dim, rowCount, query, mask, buffer);
-    const threshold = options.scoreThreshold ?? Number.NEGATIVE_INFINITY;
-    for (const [filename, rows] of cached.rowsByFilename) {
-      const selector = ranker.selectorFor(filename);
-      for (const row of rows) {
-        if (mask !== undefined && mask[row] === 0) continue;
-        const score = scores[row] as number;
-        // Most rows fail `mightAccept` and never touch their id.
-        if (score >= threshold && selector.mightAccept(score)) selector.offer(score, idOf(row), row);
-      }
-    }
-  }
-  return ranker.finish((row) => snapshot.vectors.subarray(row * dim, (row + 1) * dim), query);
+  return snapshotHits<never>(cached, ranking.ranked, loaded.texts, options, ranking.scoresOf);
 }
 
 /**

@@ -151,6 +151,16 @@ export class SnapshotCache {
     return loaded !== undefined && 'scan' in loaded ? { scan: loaded.scan, reused: false } : null;
   }
 
+  /**
+   * The whole snapshot held for the bot under `epoch`, without asking Redis. Only for a caller that
+   * confirms its version in the same round trip as its next read (`SnapshotStore.textsAt`) and forgets it
+   * when that finds the snapshot moved.
+   */
+  peek(botId: string, epoch: number): CachedSnapshot | null {
+    const held = this.held.get(`full:${botId}`); // marks it most recently used
+    return held !== undefined && 'full' in held && held.full.snapshot.epoch === epoch ? held.full : null;
+  }
+
   /** Drops a bot's entries (its snapshot was found untrustworthy). */
   forget(botId: string): void {
     this.held.delete(`full:${botId}`);

@@ -81,6 +81,44 @@ describe('makeSearch', () => {
     expect(idsOf(warm)).toEqual(['c1', 'c3']);
   });
 
+  it('answers a warm search from its held copy in one call, the text read confirming its version', async () => {
+    const { search, snapshots } = await world();
+    await search(BOT, QUERY, { limit: 3 }); // DynamoDB, rebuilds the snapshot
+    await search(BOT, QUERY, { limit: 3 }); // reads the snapshot and keeps it in process
+    const before = { calls: snapshots.calls, reads: snapshots.reads };
+
+    const warm = await search(BOT, QUERY, { limit: 3 });
+
+    expect(warm.source).toBe('snapshot');
+    expect(idsOf(warm)).toEqual(['c0', 'c1', 'c2']);
+    expect(snapshots.calls - before.calls).toBe(1);
+    expect(snapshots.reads).toBe(before.reads);
+  });
+
+  it('never answers from a held copy the stream has changed since, even when it ranks no hit', async () => {
+    const { search, snapshots } = await world();
+    await search(BOT, QUERY, { limit: 3 });
+    await search(BOT, QUERY, { limit: 3 });
+    const upsert = (n: number, embedding: number[]) => {
+      const { text, chunk_id, filename, chunk_index, metadata } = chunk(n);
+      const row = { chunk_id, filename, chunk_index, metadata };
+      return snapshots.applyChanges(BOT, [
+        { kind: 'upsert', row, text, embedding: new Float32Array(embedding) },
+      ]);
+    };
+
+    // The held copy has no row this close to the query, so it fetches no text: the version is still
+    // confirmed, and the moved snapshot answers.
+    await upsert(9, [1, 0, 0, 0]);
+    const exactOnly = await search(BOT, QUERY, { limit: 3, scoreThreshold: 0.9999 });
+    await upsert(8, [1, 0, 0.01, 0]);
+    const moved = await search(BOT, QUERY, { limit: 3 });
+
+    expect(exactOnly.source).toBe('snapshot');
+    expect(idsOf(exactOnly)).toEqual(['c9']);
+    expect(idsOf(moved)).toEqual(['c9', 'c8', 'c0']);
+  });
+
   it('does not use a snapshot built under an older epoch', async () => {
     const { search, bots } = await world();
     await search(BOT, QUERY, { limit: 1 });

@@ -46,6 +46,13 @@ export class GuardedSnapshotStore implements SnapshotStore {
     return this.breaker.run(() => this.inner.texts(botId, chunkIds));
   }
 
+  textsAt(botId: string, chunkIds: string[], version: string): Promise<string[] | 'moved' | null> {
+    // A store without it cannot confirm a version: 'moved' sends the search to the checked path.
+    return this.breaker.run(
+      () => this.inner.textsAt?.(botId, chunkIds, version) ?? Promise.resolve('moved' as const),
+    );
+  }
+
   beginRebuild(botId: string, epoch: number): Promise<RebuildTicket | null> {
     return this.breaker.run(() => this.inner.beginRebuild(botId, epoch));
   }

@@ -195,7 +195,13 @@ export class RedisSnapshotStore implements SnapshotStore {
   }
 
   texts(botId: string, chunkIds: string[]): Promise<string[] | null> {
-    return readTexts(this.client, snapshotKeys(this.prefix, botId), chunkIds, this.idBuckets);
+    return readTexts(this.client, snapshotKeys(this.prefix, botId), chunkIds, this.idBuckets) as Promise<
+      string[] | null
+    >;
+  }
+
+  textsAt(botId: string, chunkIds: string[], version: string): Promise<string[] | 'moved' | null> {
+    return readTexts(this.client, snapshotKeys(this.prefix, botId), chunkIds, this.idBuckets, version);
   }
 
   async beginRebuild(botId: string, epoch: number): Promise<RebuildTicket | null> {

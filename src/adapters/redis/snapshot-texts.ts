@@ -10,27 +10,31 @@ import { valuesOf } from './snapshot-read';
 
 /**
  * The texts of `chunkIds` in their order, or null when the snapshot is absent or any text is missing.
- * `expectedBuckets` is the bucket count to try first.
+ * `expectedBuckets` is the bucket count to try first. With `atVersion`, 'moved' when the snapshot is not
+ * at that version (`build:seq`), checked in the same MULTI: then nothing it read is used.
  */
 export async function readTexts(
   client: Redis | Cluster,
   keys: BotSnapshotKeys,
   chunkIds: readonly string[],
   expectedBuckets: number,
-): Promise<string[] | null> {
-  if (chunkIds.length === 0) return [];
+  atVersion?: string,
+): Promise<string[] | 'moved' | null> {
+  if (chunkIds.length === 0 && atVersion === undefined) return [];
   let buckets = expectedBuckets;
   // A second attempt uses the count the first one read, so two are enough unless a rebuild with another
   // setting published in between (then the caller sees null and treats the snapshot as untrustworthy).
   for (let attempt = 0; attempt < 2; attempt++) {
     const groups = [...groupByBucket(chunkIds, buckets)];
-    const multi = client.multi().hget(keys.meta, 'bk');
+    const multi = client.multi().hmget(keys.meta, 'bk', 'build', 'seq');
     for (const [b, positions] of groups) {
       multi.hmget(bucketKey(keys.texts, b), ...positions.map((i) => chunkIds[i] as string));
     }
     const values = valuesOf(await multi.exec());
-    const found = Number(values[0]);
-    if (values[0] == null || !Number.isInteger(found) || found < 1) return null;
+    const [bk, build, seq] = values[0] as (string | null)[];
+    if (atVersion !== undefined && (build == null || `${build}:${seq ?? '0'}` !== atVersion)) return 'moved';
+    const found = Number(bk);
+    if (bk == null || !Number.isInteger(found) || found < 1) return null;
     if (found !== buckets) {
       buckets = found;
       continue;
