@@ -53,7 +53,7 @@ export const METHODS: Record<MethodKey, MethodInfo> = {
   },
   d: {
     label: '(d) snapshot, warm',
-    what: 'our search, snapshot cached in process: score, then fetch the hits' texts with the version check in the same round trip',
+    what: 'our search, snapshot cached in process: score, then fetch the texts of the hits with the version check in the same round trip',
     color: '#2ca02c',
   },
   e: {
