@@ -11,15 +11,14 @@ import type { TopKKernel } from '../domain/scoring';
 import type { SearchHit } from '../domain/types';
 import type { ScanSnapshot, SnapshotRow, SnapshotStore } from '../ports';
 import { rankerFor, type SearchOptions, type SearchResult, shape, toHit } from './search-results';
-import type { CachedSnapshot, SnapshotCache } from './snapshot-cache';
+import type { SnapshotCache } from './snapshot-cache';
 
 /**
- * What the scan path did: answered; found the whole snapshot held in process, checked at the current
- * version (`held`: answer from it, with no second version check); could not prove the answer from the
- * codes ('whole': answer from the whole snapshot); or found no current snapshot ('absent': answer from
- * DynamoDB).
+ * What the scan path did: answered; found the whole snapshot held in process or could not prove the
+ * answer from the codes ('whole': answer from the whole snapshot); or found no current snapshot
+ * ('absent': answer from DynamoDB).
  */
-export type ScanAnswer = Omit<SearchResult, 'source'> | { held: CachedSnapshot } | 'whole' | 'absent';
+export type ScanAnswer = Omit<SearchResult, 'source'> | 'whole' | 'absent';
 
 /**
  * Float32 bytes up to which a bot searched a second time at one version is read whole and kept in
@@ -59,7 +58,7 @@ export async function searchScan(
   if (scanner === null || !scanner.available || deps.snapshots.readScan === undefined) return 'whole';
   const found = await deps.cache.getForScan(botId, epoch);
   if (found === null) return 'absent';
-  if ('full' in found) return { held: found.full };
+  if ('full' in found) return 'whole';
   const { scan } = found.scan;
   if (scan.dimension !== dimension) {
     deps.cache.forget(botId);

@@ -146,7 +146,6 @@ async function fromSnapshot(
     if (answer !== 'moved') return answer;
     cache.forget(botId);
   }
-  let held: CachedSnapshot | null = null;
   if (plan.unit !== null && plan.keywords === null && filter === null && options.groupBy === undefined) {
     // A plain vector query needs only the int8 codes and its candidates' rows (scan-search.ts).
     const answer = await searchScan(
@@ -158,11 +157,9 @@ async function fromSnapshot(
       options,
     );
     if (answer === 'absent') return null;
-    if (answer !== 'whole' && !('held' in answer)) return answer;
-    // Held in process and checked at the current version just now: a second check is a wasted round trip.
-    if (answer !== 'whole') held = answer.held;
+    if (answer !== 'whole') return answer;
   }
-  const cached = held ?? (await cache.get(botId, epoch));
+  const cached = await cache.get(botId, epoch);
   if (cached === null) return null;
   if (plan.keywords !== null) {
     if (cached.snapshot.dimension !== plan.dimension) return forgotten(cache, botId);

@@ -12,6 +12,7 @@ import {
   type SearchWorld,
   searchWorld,
 } from '../fixtures/search-world';
+import { upsertOf } from '../fixtures/snapshot-chunks';
 
 // A snapshot of 7-row vector segments: 90 chunks span 13 segments, so every query's top k and every
 // filter mixes rows from several segments, as a 1M-chunk bot's 46 segments of 32 MiB do.
@@ -98,20 +99,7 @@ describe('search over a snapshot stored in many segments', () => {
     await world.chunks.delete(botId, deleted);
     const changes: SnapshotChange[] = [
       ...deleted.map((chunk_id): SnapshotChange => ({ kind: 'delete', chunk_id })),
-      ...[...edited, ...added].map(
-        (c): SnapshotChange => ({
-          kind: 'upsert',
-          row: {
-            chunk_id: c.chunk_id,
-            filename: c.filename,
-            chunk_index: c.chunk_index,
-            metadata: c.metadata,
-            created_at: c.created_at,
-          },
-          text: c.text,
-          embedding: c.embedding,
-        }),
-      ),
+      ...[...edited, ...added].map(upsertOf),
     ];
     await world.snapshots.applyChanges(botId, changes);
     stored = await readWholeBot(world.chunks, botId);
