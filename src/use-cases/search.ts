@@ -123,17 +123,20 @@ async function fromSnapshot(
   const snapshots = deps.snapshots as SnapshotStore;
   const cache = deps.cache as SnapshotCache;
   const heldDeps = { ...deps, cache };
-  // Warm: the copy held in process answers, and its version is confirmed in the round trip that fetches
-  // the hits' texts (one round trip in all). Moved since: forget it and take the checked path.
+  // Warm: the copy held in process answers, and its version is confirmed in one round trip: the version
+  // check, sent before scoring and answered meanwhile, when it holds its texts; else the read of the hits'
+  // texts. Moved since: forget it and take the checked path.
   const peeked = plan.keywords === null && snapshots.textsAt !== undefined ? cache.peek(botId, epoch) : null;
   if (peeked !== null) {
     const version = peeked.snapshot.version;
-    const textsAt = (rows: readonly number[]) =>
-      snapshots.textsAt?.(
-        botId,
-        rows.map((row) => peeked.ids[row] as string),
-        version,
-      ) ?? Promise.resolve('moved' as const);
+    const textsAt =
+      heldTextsAt(cache, botId, epoch, peeked) ??
+      ((rows: readonly number[]) =>
+        snapshots.textsAt?.(
+          botId,
+          rows.map((row) => peeked.ids[row] as string),
+          version,
+        ) ?? Promise.resolve('moved' as const));
     const answer = await answerFromHeld(
       heldDeps,
       botId,
@@ -166,12 +169,39 @@ async function fromSnapshot(
     if (readsCreatedAt(filter) && !cached.hasCreatedAt) return null;
     return keywordsFromSnapshot(deps, cached, plan, plan.keywords, filter, options);
   }
+  // `get` has just confirmed the version: held texts are that version's.
+  const held = cached.texts;
   const texts = (rows: readonly number[]) =>
-    snapshots.texts(
-      botId,
-      rows.map((row) => cached.ids[row] as string),
-    );
+    held === undefined
+      ? snapshots.texts(
+          botId,
+          rows.map((row) => cached.ids[row] as string),
+        )
+      : Promise.resolve(rows.map((row) => held[row] as string));
   return answerFromHeld<never>(heldDeps, botId, cached, plan.unit as Float64Array, filter, options, texts);
+}
+
+/**
+ * For a held copy with its texts: the texts of ranked rows once Redis confirms the copy's version, or
+ * 'moved'. The version check is sent now, before the caller scores, so its answer is usually waiting by
+ * the time the scores are; undefined for a copy without texts.
+ */
+function heldTextsAt(
+  cache: SnapshotCache,
+  botId: string,
+  epoch: number,
+  held: CachedSnapshot,
+): ((rows: readonly number[]) => Promise<string[] | 'moved'>) | undefined {
+  const texts = held.texts;
+  if (texts === undefined) return undefined;
+  const current = cache.versionNow(botId);
+  // Scoring may throw before anyone awaits the check; its own failure is seen where it is awaited.
+  current.catch(() => {});
+  return async (rows) => {
+    const now = await current;
+    if (now === null || now.version !== held.snapshot.version || now.epoch !== epoch) return 'moved';
+    return rows.map((row) => texts[row] as string);
+  };
 }
 
 async function keywordsFromSnapshot(

@@ -11,6 +11,11 @@ export type CachedSnapshot = {
   ids: string[];
   /** Whether every row carries created_at (rows of snapshots written before it was kept do not). */
   hasCreatedAt: boolean;
+  /**
+   * Every row's text, read with the snapshot at its version, for a bot of at most `textsHeldMaxRows`
+   * rows; undefined for a larger bot, whose hits' texts are read per search.
+   */
+  texts: readonly string[] | undefined;
   bytes: number;
 };
 
@@ -35,6 +40,16 @@ export const DEFAULT_SNAPSHOT_CACHE_BYTES = 512 * 1024 * 1024;
 const ROW_OVERHEAD_BYTES = 200;
 
 /**
+ * Default largest bot whose texts are held in process: then a warm search needs only a version check, which
+ * it sends before it scores and finds answered after (issue 10 goal 1 at 10k). 25k texts of ~600 characters
+ * are ~30 MB; a larger bot reads its hits' texts per search, which costs little beside its longer scan.
+ */
+export const DEFAULT_TEXTS_HELD_MAX_ROWS = 25_000;
+
+/** A held text's cost besides its UTF-16 characters (string header, array slot). */
+const TEXT_OVERHEAD_BYTES = 32;
+
+/**
  * The search kernel keeps an int8 copy of a searched snapshot's vectors (one byte per float32, freed with
  * the snapshot): a quarter more than the vectors themselves.
  */
@@ -57,6 +72,7 @@ type LoadContext = { botId: string; epoch: number };
 export class SnapshotCache {
   private readonly held: LRUCache<string, Held, LoadContext>;
   private readonly versionTimeoutMs: number;
+  private readonly textsHeldMaxRows: number;
 
   /**
    * @param options.maxBytes memory budget (default 512 MiB). A snapshot larger than all of it is used for
@@ -64,12 +80,14 @@ export class SnapshotCache {
    * @param options.versionTimeoutMs how long the version check may take before Redis counts as down for
    *   this query (default 1 s). The check is one tiny round trip; a hung or paused Redis would otherwise
    *   hold every search for the client's whole command timeout before DynamoDB answers.
+   * @param options.textsHeldMaxRows largest bot whose texts are held with its snapshot (default 25,000).
    */
   constructor(
     private readonly store: SnapshotStore,
-    options: { maxBytes?: number; versionTimeoutMs?: number } = {},
+    options: { maxBytes?: number; versionTimeoutMs?: number; textsHeldMaxRows?: number } = {},
   ) {
     this.versionTimeoutMs = options.versionTimeoutMs ?? 1000;
+    this.textsHeldMaxRows = options.textsHeldMaxRows ?? DEFAULT_TEXTS_HELD_MAX_ROWS;
     this.held = new LRUCache<string, Held, LoadContext>({
       maxSize: Math.max(1, Math.floor(options.maxBytes ?? DEFAULT_SNAPSHOT_CACHE_BYTES)),
       sizeCalculation: (held) => Math.max(1, Math.ceil('full' in held ? held.full.bytes : held.scan.bytes)),
@@ -153,12 +171,21 @@ export class SnapshotCache {
 
   /**
    * The whole snapshot held for the bot under `epoch`, without asking Redis. Only for a caller that
-   * confirms its version in the same round trip as its next read (`SnapshotStore.textsAt`) and forgets it
-   * when that finds the snapshot moved.
+   * confirms its version before it answers (`versionNow`, or in the same round trip as its next read,
+   * `SnapshotStore.textsAt`) and forgets it when that finds the snapshot moved.
    */
   peek(botId: string, epoch: number): CachedSnapshot | null {
     const held = this.held.get(`full:${botId}`); // marks it most recently used
     return held !== undefined && 'full' in held && held.full.snapshot.epoch === epoch ? held.full : null;
+  }
+
+  /**
+   * The bot's snapshot version and epoch in Redis as of now; null when it has none. The request is sent
+   * before this returns, so a caller can score while it travels.
+   * @throws as `get`.
+   */
+  versionNow(botId: string): ReturnType<SnapshotStore['currentVersion']> {
+    return this.currentVersion(botId);
   }
 
   /** Drops a bot's entries (its snapshot was found untrustworthy). */
@@ -190,16 +217,33 @@ export class SnapshotCache {
     // of another epoch, neither form is any use.
     this.held.delete(`scan:${botId}`);
     if (snapshot === null || snapshot.epoch !== epoch) return undefined;
+    const ids = snapshot.rows.map((row) => row.chunk_id);
+    const texts = await this.textsOf(botId, ids, snapshot.version);
+    let textBytes = 0;
+    for (const text of texts ?? []) textBytes += text.length * 2 + TEXT_OVERHEAD_BYTES;
     return {
       full: {
         snapshot,
         rowsByFilename: indexRowsByFilename(snapshot.rows),
-        ids: snapshot.rows.map((row) => row.chunk_id),
+        ids,
         hasCreatedAt: snapshot.rows.every((row) => row.created_at !== undefined),
+        texts,
         bytes:
-          snapshot.vectors.byteLength * (1 + INT8_COPY_SHARE) + snapshot.rows.length * ROW_OVERHEAD_BYTES,
+          snapshot.vectors.byteLength * (1 + INT8_COPY_SHARE) +
+          snapshot.rows.length * ROW_OVERHEAD_BYTES +
+          textBytes,
       },
     };
+  }
+
+  /**
+   * A small bot's texts at the version just read, in row order; undefined for a large bot, or when the
+   * snapshot moved or lost a text meanwhile (searches then read their hits' texts, which checks again).
+   */
+  private async textsOf(botId: string, ids: string[], version: string): Promise<string[] | undefined> {
+    if (ids.length > this.textsHeldMaxRows || this.store.textsAt === undefined) return undefined;
+    const texts = await this.store.textsAt(botId, ids, version);
+    return Array.isArray(texts) ? texts : undefined;
   }
 
   /** Reads the scan form; undefined (nothing kept) when it is absent or of another epoch. */

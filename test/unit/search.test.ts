@@ -27,7 +27,7 @@ function chunk(n: number, filename = n % 2 === 0 ? 'even.md' : 'odd.md'): Stored
   };
 }
 
-async function world(chunkCount = 5) {
+async function world(chunkCount = 5, cacheOptions: ConstructorParameters<typeof SnapshotCache>[1] = {}) {
   const bots = new FakeBotRegistry(4);
   bots.add(BOT);
   const chunks = new FakeChunkStore();
@@ -38,7 +38,7 @@ async function world(chunkCount = 5) {
     bots,
     chunks,
     snapshots,
-    cache: new SnapshotCache(snapshots),
+    cache: new SnapshotCache(snapshots, cacheOptions),
     scores: new ScoreBuffer(),
     logger: { warn: (message: string) => warnings.push(message), info: () => {} },
   };
@@ -93,6 +93,72 @@ describe('makeSearch', () => {
     expect(idsOf(warm)).toEqual(['c0', 'c1', 'c2']);
     expect(snapshots.calls - before.calls).toBe(1);
     expect(snapshots.reads).toBe(before.reads);
+  });
+
+  it('answers a small bot warm from its held texts: one version check, no text read', async () => {
+    const { search, snapshots } = await world();
+    await search(BOT, QUERY, { limit: 3 });
+    await search(BOT, QUERY, { limit: 3 });
+    const textReads = jest.spyOn(snapshots, 'textsAt');
+    const versionChecks = jest.spyOn(snapshots, 'currentVersion');
+    const before = snapshots.calls;
+
+    const warm = await search(BOT, QUERY, { limit: 3 });
+
+    expect(warm.source).toBe('snapshot');
+    expect(warm.results.map((hit) => [hit.chunk_id, hit.text])).toEqual([
+      ['c0', 'text of c0'],
+      ['c1', 'text of c1'],
+      ['c2', 'text of c2'],
+    ]);
+    expect(snapshots.calls - before).toBe(1);
+    expect(versionChecks).toHaveBeenCalledTimes(1);
+    expect(textReads).not.toHaveBeenCalled();
+  });
+
+  it('reads the hits texts per search for a bot above the held-texts limit', async () => {
+    const { search, snapshots } = await world(5, { textsHeldMaxRows: 4 });
+    await search(BOT, QUERY, { limit: 3 });
+    await search(BOT, QUERY, { limit: 3 });
+    const textReads = jest.spyOn(snapshots, 'textsAt');
+
+    const warm = await search(BOT, QUERY, { limit: 2 });
+
+    expect(warm.source).toBe('snapshot');
+    expect(warm.results.map((hit) => hit.text)).toEqual(['text of c0', 'text of c1']);
+    expect(textReads).toHaveBeenCalledTimes(1);
+    expect(textReads.mock.calls[0]?.[1]).toEqual(['c0', 'c1']);
+  });
+
+  it('never serves a held text the stream has changed since, even when the vector stayed', async () => {
+    const { search, snapshots } = await world();
+    await search(BOT, QUERY, { limit: 3 });
+    await search(BOT, QUERY, { limit: 3 });
+    const { embedding, chunk_id, filename, chunk_index, metadata } = chunk(1);
+    await snapshots.applyChanges(BOT, [
+      { kind: 'upsert', row: { chunk_id, filename, chunk_index, metadata }, text: 'c1 edited', embedding },
+    ]);
+
+    const after = await search(BOT, QUERY, { limit: 3 });
+    const again = await search(BOT, QUERY, { limit: 3 });
+
+    for (const answer of [after, again]) {
+      expect(answer.source).toBe('snapshot');
+      expect(answer.results.map((hit) => hit.text)).toEqual(['text of c0', 'c1 edited', 'text of c2']);
+    }
+  });
+
+  it('answers from DynamoDB alike when Redis fails the warm version check', async () => {
+    const { search, snapshots, warnings } = await world();
+    const expected = await search(BOT, QUERY, { limit: 3 });
+    await search(BOT, QUERY, { limit: 3 });
+    snapshots.fail = new Error('connect ECONNREFUSED');
+
+    const result = await search(BOT, QUERY, { limit: 3 });
+
+    expect(result.source).toBe('dynamodb');
+    expect(idsOf(result)).toEqual(idsOf(expected));
+    expect(warnings).toHaveLength(1);
   });
 
   it('never answers from a held copy the stream has changed since, even when it ranks no hit', async () => {
