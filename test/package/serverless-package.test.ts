@@ -1,36 +1,27 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { inflateRawSync } from 'node:zlib';
 import definitions from '../../infra/tables.json';
-import { loadUsearchInt8Scan, usearchBinaryCandidates } from '../../src/adapters/native/usearch-scan';
 import { parseServerlessYaml } from '../../tools/local/stream-settings';
+import {
+  actionsOf,
+  elfMachine,
+  PACKAGE_TIMEOUT_MS,
+  packageInto,
+  type Resource,
+  resourcesOf,
+  root,
+  SEARCH_FUNCTIONS,
+  type Statement,
+  statementsOf,
+  USEARCH_BINARY,
+  zipEntries,
+  zipFiles,
+} from './serverless-cli';
 
 /**
  * Runs `serverless package --stage dev` (offline: no AWS credentials, no network) into a temp dir and
  * checks the CloudFormation it generates. Packaging bundles every function with esbuild: 20-60 s here.
  */
-const run = promisify(execFile);
-const root = join(__dirname, '..', '..');
-const serverlessBin = require.resolve('serverless/bin/serverless.js');
-const PACKAGE_TIMEOUT_MS = 240_000;
-
-type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: unknown };
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
-
-/** Packaging must not depend on the network or on whoever runs it having AWS credentials. */
-const offlineEnv: NodeJS.ProcessEnv = Object.fromEntries(
-  Object.entries({
-    ...process.env,
-    SLS_TELEMETRY_DISABLED: '1',
-    SLS_NOTIFICATIONS_MODE: 'off',
-    SLS_DEPRECATION_DISABLE: '*',
-  }).filter(([name]) => !/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE)$/.test(name)),
-);
-
 let outDir: string;
 let resources: Record<string, Resource>;
 let artifacts: string[];
@@ -45,75 +36,11 @@ function ofType(type: string): [string, Resource][] {
   return Object.entries(resources).filter(([, r]) => r.Type === type);
 }
 
-function actionsOf(statement: Statement): string[] {
-  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
-}
-
-function resourcesOf(statement: Statement): unknown[] {
-  return Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
-}
-
-function statementsOf(role: Resource): Statement[] {
-  const policies = (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
-  return policies.flatMap((p) => p.PolicyDocument.Statement);
-}
-
 function functionByHandler(handler: string): [string, Resource] {
   const found = ofType('AWS::Lambda::Function').find(([, r]) => r.Properties.Handler === handler);
   if (found === undefined) throw new Error(`no function with handler ${handler}`);
   return found;
 }
-
-/** The files of a zip archive (stored or deflated), read through its central directory. */
-async function zipFiles(path: string): Promise<Map<string, Buffer>> {
-  const zip = await readFile(path);
-  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  const count = zip.readUInt16LE(eocd + 10);
-  let offset = zip.readUInt32LE(eocd + 16);
-  const files = new Map<string, Buffer>();
-  for (let i = 0; i < count; i++) {
-    const method = zip.readUInt16LE(offset + 10);
-    const compressedSize = zip.readUInt32LE(offset + 20);
-    const nameLength = zip.readUInt16LE(offset + 28);
-    const extraLength = zip.readUInt16LE(offset + 30);
-    const commentLength = zip.readUInt16LE(offset + 32);
-    const local = zip.readUInt32LE(offset + 42);
-    const dataStart = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-    const data = zip.subarray(dataStart, dataStart + compressedSize);
-    files.set(
-      zip.toString('utf8', offset + 46, offset + 46 + nameLength),
-      method === 0 ? data : inflateRawSync(data),
-    );
-    offset += 46 + nameLength + extraLength + commentLength;
-  }
-  return files;
-}
-
-/** File names in a zip archive. */
-async function zipEntries(path: string): Promise<string[]> {
-  return [...(await zipFiles(path)).keys()];
-}
-
-/** The e_machine field of an ELF binary: 0x3e x86-64, 0xb7 AArch64. */
-function elfMachine(binary: Buffer): number {
-  expect(binary.subarray(0, 4)).toEqual(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
-  return binary.readUInt16LE(18);
-}
-
-/** Runs `serverless package` offline into a new temp dir; returns the dir. */
-async function packageInto(prefix: string, extraArgs: string[] = []): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  await run(process.execPath, [serverlessBin, 'package', '--stage', 'dev', '--package', dir, ...extraArgs], {
-    cwd: root,
-    env: offlineEnv,
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  return dir;
-}
-
-const USEARCH_BINARY = /^node_modules\/usearch\/prebuilds\/linux-(arm64|x64)\/usearch\.node$/;
-/** The functions that search, and so carry usearch's binary. */
-const SEARCH_FUNCTIONS = ['HttpSearchLambdaFunction', 'HttpSearchBatchLambdaFunction'];
 
 beforeAll(async () => {
   outDir = await packageInto('sls-package-');
@@ -328,46 +255,6 @@ describe('serverless package --stage dev', () => {
         expect(elfMachine(files.get(binaries[0] as string) as Buffer)).toBe(0xb7);
       }
     });
-
-    describe('with --param=architecture=x86_64', () => {
-      let x64Dir: string;
-      beforeAll(async () => {
-        x64Dir = await packageInto('sls-package-x64-', ['--param=architecture=x86_64']);
-      }, PACKAGE_TIMEOUT_MS);
-      afterAll(async () => {
-        if (x64Dir !== undefined) await rm(x64Dir, { recursive: true, force: true });
-      });
-
-      it('builds x86_64 functions and ships the x64 binary where the bundle looks for it, and it loads', async () => {
-        const template = JSON.parse(
-          await readFile(join(x64Dir, 'cloudformation-template-update-stack.json'), 'utf8'),
-        );
-        const search = template.Resources.HttpSearchLambdaFunction as Resource;
-        expect(search.Properties.Architectures).toEqual(['x86_64']);
-        const files = await zipFiles(join(x64Dir, 'httpSearch.zip'));
-        const binaries = [...files.keys()].filter((name) => USEARCH_BINARY.test(name));
-        expect(binaries).toEqual(['node_modules/usearch/prebuilds/linux-x64/usearch.node']);
-        const binary = files.get(binaries[0] as string) as Buffer;
-        expect(elfMachine(binary)).toBe(0x3e);
-        // Unpacked as Lambda unpacks it into /var/task: the loader, starting from the bundle's folder
-        // (handlers/), finds this binary first; on an x64 machine it also loads and answers.
-        const task = join(x64Dir, 'task');
-        await mkdir(join(task, 'handlers'), { recursive: true });
-        for (const [name, data] of files) {
-          await mkdir(join(task, name, '..'), { recursive: true });
-          await writeFile(join(task, name), data);
-        }
-        // The bundle carries the loader (not usearch's own, which would look beside its own files).
-        expect((files.get('handlers/http-search.js') as Buffer).toString('utf8')).toContain('prebuilds');
-        const found = usearchBinaryCandidates(join(task, 'handlers')).find((path) => existsSync(path));
-        if (process.platform === 'linux' && process.arch === 'x64') {
-          expect(found).toBe(join(task, binaries[0] as string));
-          expect(loadUsearchInt8Scan(found).scan).not.toBeNull();
-        } else {
-          expect(binaries).toHaveLength(1);
-        }
-      });
-    });
   });
 
   describe('alarms', () => {
@@ -506,110 +393,6 @@ describe('serverless package --stage dev', () => {
         );
         expect(logs.flatMap(resourcesOf)).toEqual([{ 'Fn::GetAtt': [logGroup, 'Arn'] }]);
       }
-    });
-  });
-});
-
-describe('serverless print --stage local', () => {
-  let config: {
-    provider: { environment: Record<string, string> };
-    functions: Record<string, { events?: { httpApi?: Record<string, unknown> }[] }>;
-  };
-
-  beforeAll(async () => {
-    const { stdout } = await run(
-      process.execPath,
-      [serverlessBin, 'print', '--stage', 'local', '--format', 'json'],
-      {
-        cwd: root,
-        env: {
-          ...offlineEnv,
-          DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000',
-          REDIS_URL: 'redis://127.0.0.1:6379',
-          LOCAL_JWT_SECRET: 'x'.repeat(32),
-          TABLE_VECTOR_EMBEDDINGS: 'VectorEmbeddings-e2e',
-          EMBEDDING_ENCODING: 'binary',
-          REDIS_KEY_PREFIX: 'dev-prefix',
-        },
-        maxBuffer: 16 * 1024 * 1024,
-      },
-    );
-    config = JSON.parse(stdout.slice(stdout.indexOf('{')));
-  }, PACKAGE_TIMEOUT_MS);
-
-  it('verifies development tokens in the handlers against the local endpoints from the environment', () => {
-    expect(config.provider.environment).toMatchObject({
-      AUTH_MODE: 'local-key',
-      DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000',
-      REDIS_URL: 'redis://127.0.0.1:6379',
-      LOCAL_JWT_SECRET: 'x'.repeat(32),
-      TABLE_VECTOR_EMBEDDINGS: 'VectorEmbeddings-e2e',
-      TABLE_BOT_COLLECTIONS: 'BotCollections',
-      // What the in-process stream handler reads from the same environment.
-      EMBEDDING_ENCODING: 'binary',
-      REDIS_KEY_PREFIX: 'dev-prefix',
-      JWT_ISSUER: 'ddb-vector-sync-local',
-    });
-  });
-
-  it('puts no API Gateway authorizer on the routes', () => {
-    const httpEvents = Object.values(config.functions).flatMap((fn) =>
-      (fn.events ?? []).flatMap((e) => (e.httpApi === undefined ? [] : [e.httpApi])),
-    );
-    expect(httpEvents).toHaveLength(8);
-    // A null authorizer is dropped when the template is compiled.
-    for (const event of httpEvents) expect(event.authorizer ?? null).toBeNull();
-  });
-});
-
-describe('serverless print --stage prod', () => {
-  let config: {
-    provider: { environment: Record<string, string> };
-    resources: {
-      Resources: Record<
-        string,
-        { Type: string; DeletionPolicy?: string; Properties: Record<string, unknown> }
-      >;
-    };
-    functions: Record<string, { events?: { httpApi?: Record<string, unknown> }[] }>;
-  };
-
-  beforeAll(async () => {
-    const { stdout } = await run(
-      process.execPath,
-      [serverlessBin, 'print', '--stage', 'prod', '--format', 'json'],
-      {
-        cwd: root,
-        env: offlineEnv,
-        maxBuffer: 16 * 1024 * 1024,
-      },
-    );
-    config = JSON.parse(stdout.slice(stdout.indexOf('{')));
-  }, PACKAGE_TIMEOUT_MS);
-
-  it('keeps the tables when the stack goes and recovers them to any point in time', () => {
-    // DocumentLeases holds only leases of writes in progress (seconds long): nothing to keep or recover.
-    const tables = Object.values(config.resources.Resources).filter(
-      (r) =>
-        r.Type === 'AWS::DynamoDB::Table' && !String(r.Properties.TableName).startsWith('DocumentLeases'),
-    );
-    expect(tables).toHaveLength(4);
-    for (const table of tables) {
-      expect(table.DeletionPolicy).toBe('Retain');
-      expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
-    }
-  });
-
-  it('puts the JWT authorizer on every route and reads Redis from the stage parameter', () => {
-    const httpEvents = Object.values(config.functions).flatMap((fn) =>
-      (fn.events ?? []).flatMap((e) => (e.httpApi === undefined ? [] : [e.httpApi])),
-    );
-    expect(httpEvents).toHaveLength(8);
-    for (const event of httpEvents) expect(event.authorizer).toEqual({ name: 'jwtAuthorizer' });
-    expect(config.provider.environment).toMatchObject({
-      AUTH_MODE: 'authorizer',
-      REDIS_URL: '{{resolve:ssm:/ddb-vector-sync/prod/redis-url}}',
-      TABLE_VECTOR_EMBEDDINGS: 'VectorEmbeddings-prod',
     });
   });
 });
