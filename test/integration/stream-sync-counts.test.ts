@@ -1,53 +1,18 @@
-import { randomUUID } from 'node:crypto';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { DynamoDBRecord } from 'aws-lambda';
-import { DynamoBotStats } from '../../src/adapters/dynamodb/bot-stats';
-import { DynamoDocumentCatalog } from '../../src/adapters/dynamodb/document-catalog';
-import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
-import { loadConfig } from '../../src/config';
-import { type StreamLog, syncStreamBatch } from '../../src/use-cases/sync-stream-batch';
-import { lambdaContext } from '../fixtures/lambda-context';
-import { type ChunkItem, chunkItem, StreamEventFactory, streamEvent } from '../fixtures/stream-events';
-import { wireHandlers } from '../fixtures/wired-handlers';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type ChunkItem, chunkItem, StreamEventFactory } from '../fixtures/stream-events';
+import {
+  botRecord,
+  catalog,
+  chunks,
+  config,
+  counts,
+  deliver,
+  documents,
+  newBot,
+  useStreamSyncWorld,
+} from '../fixtures/stream-sync-world';
 
-const config = loadConfig(process.env);
-/** handlers/stream-sync.ts's handler over this test's config (its own clients). */
-const wired = wireHandlers(config);
-const handler = wired.streamSync;
-const dynamodb = createDynamoDbClient(config);
-const documents = createDocumentClient(dynamodb);
-const catalog = new DynamoDocumentCatalog(documents, config.tables.botDocuments);
-const quietLog: StreamLog = { warn: () => {}, error: () => {} };
-
-afterAll(() => {
-  dynamodb.destroy();
-  wired.close();
-});
-
-const newBot = () => `bot-${randomUUID()}`;
-
-async function deliver(records: DynamoDBRecord[]): Promise<string[]> {
-  const response = await handler(streamEvent(records), lambdaContext());
-  return response.batchItemFailures.map((failure) => failure.itemIdentifier);
-}
-
-async function botRecord(botId: string): Promise<Record<string, unknown> | undefined> {
-  const { Item } = await documents.send(
-    new GetCommand({ TableName: config.tables.botCollections, Key: { bot_id: botId }, ConsistentRead: true }),
-  );
-  return Item;
-}
-
-async function counts(botId: string) {
-  const item = await botRecord(botId);
-  const docs: Record<string, number> = {};
-  for await (const page of catalog.all(botId)) for (const doc of page) docs[doc.filename] = doc.chunk_count;
-  return { total_chunks: item?.total_chunks, total_documents: item?.total_documents, documents: docs };
-}
-
-/** Chunks 0..n-1 of a document. */
-const chunks = (botId: string, filename: string, n: number, from = 0): ChunkItem[] =>
-  Array.from({ length: n }, (_, i) => chunkItem(botId, filename, from + i));
+useStreamSyncWorld();
 
 describe('stream sync counts', () => {
   it('counts a batch once when the same batch is delivered twice', async () => {
@@ -261,145 +226,5 @@ describe('stream sync counts', () => {
 
     expect(results).toEqual([[], [], []]);
     expect(await counts(bot)).toEqual({ total_chunks: 20, total_documents: 1, documents: { 'a.pdf': 20 } });
-  });
-});
-
-describe('stream sync writes', () => {
-  /** The real adapter on a client that counts the TransactWriteItems calls it sends. */
-  function countingStats() {
-    const client = createDynamoDbClient(config);
-    const sent: string[] = [];
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        sent.push(String(context.commandName));
-        return next(args);
-      },
-      { step: 'initialize', name: 'countCommands' },
-    );
-    const stats = new DynamoBotStats(createDocumentClient(client), {
-      botCollectionsTable: config.tables.botCollections,
-      botDocumentsTable: config.tables.botDocuments,
-      streamClaimsTable: config.tables.streamClaims,
-      defaultEmbeddingDimension: 384,
-    });
-    return { stats, sent, close: () => client.destroy() };
-  }
-
-  it('costs two transactions for a batch of 100 records of one bot and document (100 claims + bot + document)', async () => {
-    const { stats, sent, close } = countingStats();
-    try {
-      const bot = newBot();
-      const events = new StreamEventFactory();
-      const batch = chunks(bot, 'big.pdf', 100).map((c) => events.insert(c));
-
-      const report = await syncStreamBatch(
-        { stats, snapshots: null, log: quietLog, defaultEmbeddingDimension: 384 },
-        batch,
-      );
-
-      expect(report).toMatchObject({ failures: [], counted: 100, duplicates: 0 });
-      expect(sent.filter((name) => name === 'TransactWriteItemsCommand')).toHaveLength(2);
-      // GetItem of the bot, BatchGetItem of the claims and of the document, two transactions (98 + 2 records).
-      expect(sent).toHaveLength(5);
-      expect(await counts(bot)).toEqual({
-        total_chunks: 100,
-        total_documents: 1,
-        documents: { 'big.pdf': 100 },
-      });
-    } finally {
-      close();
-    }
-  });
-
-  it('splits a batch touching 150 documents into transactions of at most 100 actions and counts every one', async () => {
-    const { stats, sent, close } = countingStats();
-    try {
-      const bot = newBot();
-      const events = new StreamEventFactory();
-      const batch = Array.from({ length: 150 }, (_, i) => events.insert(chunkItem(bot, `doc-${i}.txt`, 0)));
-
-      const report = await syncStreamBatch(
-        { stats, snapshots: null, log: quietLog, defaultEmbeddingDimension: 384 },
-        batch,
-      );
-
-      expect(report.counted).toBe(150);
-      // Each record is one document and one claim: 49 records per transaction (1 + 49 + 49 actions).
-      expect(sent.filter((name) => name === 'TransactWriteItemsCommand')).toHaveLength(4);
-      const result = await counts(bot);
-      expect(result.total_chunks).toBe(150);
-      expect(result.total_documents).toBe(150);
-      expect(Object.keys(result.documents)).toHaveLength(150);
-    } finally {
-      close();
-    }
-  });
-
-  it('reports only the failing bot when its counts cannot be written, and the others stand', async () => {
-    const healthy = newBot();
-    const failing = newBot();
-    const events = new StreamEventFactory();
-    // A sort key over 1024 bytes: DynamoDB rejects the BotDocuments write, so this bot's transaction fails.
-    const oversized = chunkItem(failing, 'x'.repeat(1100), 0);
-    const batch = [
-      events.insert(chunkItem(healthy, 'a.pdf', 0)),
-      events.insert(oversized),
-      events.insert(chunkItem(healthy, 'a.pdf', 1)),
-    ];
-    const errors: string[] = [];
-    const { stats, close } = countingStats();
-    try {
-      const report = await syncStreamBatch(
-        {
-          stats,
-          snapshots: null,
-          log: { warn: () => {}, error: (message) => errors.push(message) },
-          defaultEmbeddingDimension: 384,
-        },
-        batch,
-      );
-
-      expect(report.failures).toEqual([batch[1]?.dynamodb?.SequenceNumber]);
-      expect(report.failedBots).toBe(1);
-      expect(errors).toEqual([expect.stringMatching(/not committed/)]);
-      expect(await counts(healthy)).toEqual({
-        total_chunks: 2,
-        total_documents: 1,
-        documents: { 'a.pdf': 2 },
-      });
-      expect(await botRecord(failing)).toBeUndefined();
-    } finally {
-      close();
-    }
-  });
-});
-
-describe('document catalog', () => {
-  it('lists a bot’s documents page by page in filename order', async () => {
-    const bot = newBot();
-    const events = new StreamEventFactory();
-    await deliver(Array.from({ length: 7 }, (_, i) => events.insert(chunkItem(bot, `doc-${i}.md`, 0))));
-
-    const first = await catalog.list(bot, { limit: 3 });
-    const second = await catalog.list(bot, { limit: 3, cursor: first.nextCursor ?? '' });
-    const third = await catalog.list(bot, { limit: 3, cursor: second.nextCursor ?? '' });
-
-    expect([first, second, third].flatMap((p) => p.documents.map((d) => d.filename))).toEqual(
-      Array.from({ length: 7 }, (_, i) => `doc-${i}.md`),
-    );
-    expect(third.nextCursor).toBeUndefined();
-    expect(first.documents[0]).toEqual({
-      filename: 'doc-0.md',
-      chunk_count: 1,
-      file_size: 1000 + 'doc-0.md'.length,
-      created_at: '2026-01-02T03:04:05.000Z',
-      updated_at: expect.any(String),
-    });
-  });
-
-  it('rejects a cursor it did not issue, naming the field', async () => {
-    await expect(catalog.list(newBot(), { cursor: 'not-a-cursor' })).rejects.toMatchObject({
-      field: 'cursor',
-    });
   });
 });
