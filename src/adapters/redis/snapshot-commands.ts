@@ -10,6 +10,7 @@ import {
   COMMIT_REBUILD_LUA,
   DROP_ALL_LUA,
   DROP_IF_UNCHANGED_LUA,
+  KEEP_REBUILD_LUA,
   RELEASE_REBUILD_LUA,
   SNAPSHOT_VERSION_LUA,
   TAKE_DIRTY_LUA,
@@ -22,6 +23,7 @@ const SCRIPTS = {
   vsSnapshotBeginRebuild: { lua: BEGIN_REBUILD_LUA, numberOfKeys: 2 },
   vsSnapshotTakeDirty: { lua: TAKE_DIRTY_LUA, numberOfKeys: 2 },
   vsSnapshotCommit: { lua: COMMIT_REBUILD_LUA, numberOfKeys: 14 },
+  vsSnapshotKeepRebuild: { lua: KEEP_REBUILD_LUA, numberOfKeys: 8 },
   vsSnapshotRelease: { lua: RELEASE_REBUILD_LUA, numberOfKeys: 8 },
   vsSnapshotDropAll: { lua: DROP_ALL_LUA, numberOfKeys: 8 },
 } as const;

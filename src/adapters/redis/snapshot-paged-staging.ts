@@ -10,14 +10,22 @@ import { ValidationError } from '../../errors';
 import type { RebuildStaging, RebuildTicket } from '../../ports';
 import { encodeRow, encodeRowValue, writeUnitVector } from './snapshot-encoding';
 import { bucketKey, bucketOf, codeSegmentKey, rowSegmentKey, segmentKey } from './snapshot-keys';
-import { publishStaged, type RebuildContext, type RebuildOutcome, releaseRebuild } from './snapshot-rebuild';
+import {
+  publishStaged,
+  type RebuildContext,
+  RebuildLease,
+  type RebuildOutcome,
+  releaseRebuild,
+} from './snapshot-rebuild';
 import { throwPipelineError } from './snapshot-staging';
 
 /**
  * Stages pages into `ctx.staging` for a snapshot of `dimension` (chunks of other dimensions and
  * non-finite vectors are left out, as a rebuild leaves them out). The codes' scale comes from the first
  * page, with room for components 1.5 times as large (later vectors beyond it are clamped, and the bound
- * covers them), since a page at a time cannot know the largest component of all.
+ * covers them), since a page at a time cannot know the largest component of all. A rebuild that makes
+ * progress keeps its slot and staging keys (`RebuildLease`); one that lost its slot stops staging, deletes
+ * what it staged and commits nothing ('lost'), like a commit that finds the slot gone.
  */
 export class PagedStaging implements RebuildStaging {
   private readonly slotOf = new Map<string, number>();
@@ -30,6 +38,8 @@ export class PagedStaging implements RebuildStaging {
   private maxResidualNorm = 0;
   private keysTouched = new Set<string>();
   private done = false;
+  private lost = false;
+  private readonly lease: RebuildLease;
 
   constructor(
     private readonly ctx: RebuildContext,
@@ -41,6 +51,7 @@ export class PagedStaging implements RebuildStaging {
     this.rowsPerSegment = dimension > 0 ? Math.max(1, Math.floor(ctx.segmentBytes / (4 * dimension))) : 0;
     this.unitRow = new Float32Array(Math.max(1, dimension));
     this.codes = new Int8Array(Math.max(1, dimension));
+    this.lease = new RebuildLease(ctx, ticket);
   }
 
   async add(chunks: StoredChunk[]): Promise<void> {
@@ -53,6 +64,14 @@ export class PagedStaging implements RebuildStaging {
           `chunks[${i}].bot_id`,
         );
       }
+    }
+    if (this.lost) return;
+    if (!(await this.lease.keep(this.segments()))) {
+      // Another rebuild may hold the slot now, and changes made while none held it went unrecorded:
+      // this one can never publish, so its staging goes now rather than after the remaining pages.
+      this.lost = true;
+      await releaseRebuild(this.ctx, this.ticket);
+      return;
     }
     const pipeline = client.pipeline();
     for (const chunk of chunks) {
@@ -94,6 +113,10 @@ export class PagedStaging implements RebuildStaging {
   async commit(reread: (chunkIds: string[]) => Promise<StoredChunk[]>): Promise<boolean> {
     this.done = true;
     const slots = this.slotOf.size;
+    if (this.lost) {
+      this.onOutcome('lost', 0, slots);
+      return false;
+    }
     const { outcome, rounds } = await publishStaged(
       this.ctx,
       this.ticket,
@@ -127,6 +150,7 @@ export class PagedStaging implements RebuildStaging {
         );
       },
       reread,
+      () => this.lease.keep(this.segments()),
     );
     this.onOutcome(outcome, rounds, slots);
     return outcome === 'published';
@@ -135,7 +159,12 @@ export class PagedStaging implements RebuildStaging {
   async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
-    await releaseRebuild(this.ctx, this.ticket);
+    if (!this.lost) await releaseRebuild(this.ctx, this.ticket);
+  }
+
+  /** Vector segments staged so far. */
+  private segments(): number {
+    return this.rowsPerSegment === 0 ? 0 : Math.ceil(this.slotOf.size / this.rowsPerSegment);
   }
 }
 

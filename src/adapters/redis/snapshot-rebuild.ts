@@ -49,24 +49,30 @@ export async function commitStagedRebuild(
       segmentBytes: ctx.segmentBytes,
       idBuckets: ctx.idBuckets,
     });
-  return publishStaged(ctx, ticket, stage, reread);
+  // The whole read ran since the claim, for however long: the slot is re-armed before staging, then as usual.
+  const lease = new RebuildLease(ctx, ticket, Number.NEGATIVE_INFINITY);
+  return publishStaged(ctx, ticket, stage, reread, () => lease.keep(0));
 }
 
 /**
  * Runs `stage` (which completes the staging keys), then the commit loop; releases the slot and the
- * staging keys whatever happens.
+ * staging keys whatever happens. `keep` (a `RebuildLease`'s) runs before staging and before each round,
+ * whose re-read may be long: nothing else re-arms the slot's TTL.
  */
 export async function publishStaged(
   ctx: RebuildContext,
   ticket: RebuildTicket,
   stage: () => Promise<void>,
   reread: (chunkIds: string[]) => Promise<StoredChunk[]>,
+  keep: () => Promise<boolean>,
 ): Promise<{ outcome: RebuildOutcome; rounds: number }> {
   const { run, keys, staging } = ctx;
   let rounds = 0;
   try {
+    if (!(await keep())) return { outcome: 'lost', rounds };
     await stage();
     while (rounds < ctx.maxCommitRounds) {
+      if (!(await keep())) return { outcome: 'lost', rounds };
       rounds += 1;
       const taken = (await run('vsSnapshotTakeDirty', keys.building, keys.dirty, ticket.token)) as [
         'ok' | 'lost' | 'evicted',
@@ -116,4 +122,45 @@ export async function releaseRebuild(ctx: RebuildContext, ticket: RebuildTicket)
   await run('vsSnapshotRelease', keys.building, keys.dirty, ...dataKeyList(staging), ticket.token).catch(
     () => undefined,
   );
+}
+
+/**
+ * Keeps a rebuild's slot, dirty set and staging keys from expiring while the rebuild makes progress
+ * (docs/snapshot.md, "Long rebuilds"). Driven by the rebuild's own steps (pages, commit rounds), never by a
+ * timer: a rebuild whose process died stops re-arming, and everything it left expires after the TTL.
+ */
+export class RebuildLease {
+  /**
+   * `armedAt`: when the TTLs were last set (performance.now()); by default now, for a lease made right
+   * after the claim (its TTL started a round trip earlier: re-arming every third of the TTL leaves two
+   * thirds for that and for the step in between).
+   */
+  constructor(
+    private readonly ctx: RebuildContext,
+    private readonly ticket: RebuildTicket,
+    private armedAt = performance.now(),
+  ) {}
+
+  /**
+   * Re-arms the TTLs if a third of the TTL has passed since the last time (one script call, O(segments +
+   * buckets)), else does nothing. `segments`: vector segments staged so far. False when the slot is lost.
+   */
+  async keep(segments: number): Promise<boolean> {
+    const now = performance.now();
+    if (now - this.armedAt < this.ctx.rebuildTtlMs / 3) return true;
+    const { run, keys, staging, rebuildTtlMs, idBuckets } = this.ctx;
+    const kept = await run(
+      'vsSnapshotKeepRebuild',
+      keys.building,
+      keys.dirty,
+      ...dataKeyList(staging),
+      this.ticket.token,
+      String(rebuildTtlMs),
+      String(segments),
+      String(idBuckets),
+    );
+    // Measured from before the call: the TTLs started later, so the next re-arm is early, never late.
+    this.armedAt = now;
+    return kept === 1;
+  }
 }

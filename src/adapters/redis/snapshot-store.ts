@@ -31,8 +31,9 @@ export type { RebuildOutcome } from './snapshot-rebuild';
 /** Tuning of the store; the defaults suit Lambda talking to ElastiCache. */
 export type RedisSnapshotStoreOptions = {
   /**
-   * How long a rebuild may hold the bot's slot (ms). A rebuild slower than this gives up (its commit finds
-   * the slot gone); a crashed one blocks other rebuilds of the bot for at most this long. Default 5 min.
+   * The TTL of a rebuild's slot and staging keys (ms). A rebuild re-arms it as it makes progress (pages,
+   * commit rounds; docs/snapshot.md, "Long rebuilds"); one that stalls this long, or crashed, loses the
+   * slot, and blocks other rebuilds of the bot for at most this long. Default 5 min.
    */
   rebuildTtlMs?: number;
   /** How many times a commit re-reads chunks that changed meanwhile before it gives up. Default 5. */
