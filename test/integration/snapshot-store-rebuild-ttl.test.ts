@@ -16,11 +16,12 @@ import {
 } from '../fixtures/snapshot-chunks';
 import { waitUntil } from '../fixtures/wait';
 
-// A paged rebuild that outlasts its TTL (docs/snapshot.md, "Long rebuilds"), scaled down: a 600 ms TTL,
-// pages every 100 ms, segments of 5 rows, so the first segments and buckets are written long before the
-// commit and only the rebuild's own re-arming keeps them.
-const TTL_MS = 600;
-const PAGE_GAP_MS = 100;
+// A paged rebuild that outlasts its TTL (docs/snapshot.md, "Long rebuilds"), scaled down: a 2.4 s TTL,
+// pages every 400 ms, segments of 5 rows, so the first segments and buckets are written long before the
+// commit and only the rebuild's own re-arming keeps them. The TTL leaves a loaded machine 1.6 s of slack
+// between re-arms (every third of it).
+const TTL_MS = 2400;
+const PAGE_GAP_MS = 400;
 const ROWS_PER_SEGMENT = 5;
 const PREFIX = 'vs-rebuild-ttl-test';
 
@@ -64,7 +65,7 @@ describe('redis snapshot store: a paged rebuild longer than its TTL', () => {
     for (const [p, page] of pages.entries()) {
       await staging.add(page);
       if (p === 0) {
-        // Recorded in `dirty` with the slot's TTL of now: the commit re-reads them 1.8 s later.
+        // Recorded in `dirty` with the slot's TTL of now: the commit re-reads them 7 s later.
         const edited = {
           ...(truth.get('chunk-1') as StoredChunk),
           embedding: vectorFor(900),
@@ -81,7 +82,7 @@ describe('redis snapshot store: a paged rebuild longer than its TTL', () => {
         ]);
       }
       if (p === 12) {
-        // 1.2 s (two TTLs) after the claim, the slot is still this rebuild's.
+        // 4.8 s (two TTLs) after the claim, the slot is still this rebuild's.
         expect(await store.beginRebuild(botId, 1)).toBeNull();
       }
       await delay(PAGE_GAP_MS);
@@ -107,7 +108,7 @@ describe('redis snapshot store: a paged rebuild longer than its TTL', () => {
       await staging.add(page);
       await delay(PAGE_GAP_MS);
     }
-    // A second past the claim, the rebuild still holds its slot and every key it staged...
+    // Four seconds (well past the TTL) after the claim, the rebuild still holds its slot and every key it staged...
     expect(await store.beginRebuild(botId, 1)).toBeNull();
     const { building, dirty } = snapshotKeys(PREFIX, botId);
     const left = await stagingKeysOf(ticket);
