@@ -97,51 +97,62 @@ describe('redis snapshot store across FLUSHALL, restarts and real eviction', () 
     expect(await store.beginRebuild(botId, 1)).not.toBeNull();
   });
 
-  it('leaves every bot either exactly right or absent when Redis evicts keys at random', async () => {
-    const bots = Array.from({ length: 40 }, () => `bot-${randomUUID()}`);
-    const dim = 64;
-    const truth = new Map(
-      bots.map((botId) => [
-        botId,
-        new Map(
-          Array.from({ length: 200 }, (_, i) => [
-            `chunk-${i}`,
-            chunk(botId, i, { embedding: vectorFor(i, dim) }),
-          ]),
-        ),
-      ]),
-    );
-    // 4 MB of headroom holds roughly half of the bots' snapshots: some survive whole, others lose keys.
-    const baseline = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
-    await redis.config('SET', 'maxmemory', String(baseline + 4 * 1024 * 1024));
-    await redis.config('SET', 'maxmemory-policy', 'allkeys-random');
+  it('drops a bot that lost any key to random eviction, and reads every other bot exactly', async () => {
+    const bots = Array.from({ length: 24 }, () => `bot-${randomUUID()}`);
+    const truth = await writeBots(store, bots);
+    const keysOf = new Map<string, string[]>();
+    for (const botId of bots) keysOf.set(botId, await keysMatching(redis, `${PREFIX}:{${botId}}:*`));
+    // Only published snapshot keys are left (a free list among them), so losing any one of them must show.
+    const all = [...keysOf.values()].flat();
+    expect(all.filter((key) => /:(building|dirty|staging)/.test(key))).toEqual([]);
+    expect(all.filter((key) => key.endsWith(':free'))).toHaveLength(bots.length);
 
-    for (const botId of bots) {
-      const ticket = await store.beginRebuild(botId, 1);
-      if (ticket !== null)
-        await store.commitRebuild(ticket, [...(truth.get(botId)?.values() ?? [])], async () => []);
-    }
-    for (let round = 0; round < 3; round++) {
-      for (const botId of bots) {
-        const chunks = truth.get(botId) as Map<string, StoredChunk>;
-        const changed = chunk(botId, round * 7, {
-          embedding: vectorFor(1000 + round, dim),
-          text: `round ${round}`,
-        });
-        const added = chunk(botId, 500 + round, { embedding: vectorFor(500 + round, dim) });
-        const changes: SnapshotChange[] = [
-          upsertOf(changed),
-          upsertOf(added),
-          { kind: 'delete', chunk_id: `chunk-${100 + round}` },
-        ];
-        chunks.set(changed.chunk_id, changed);
-        chunks.set(added.chunk_id, added);
-        chunks.delete(`chunk-${100 + round}`);
-        await store.applyChanges(botId, changes);
-      }
+    // Each step sets maxmemory 1 KB under the memory in use, so Redis evicts random keys until about 1 KB
+    // is free: a few keys at most (no key here takes under ~150 bytes). Stopping once 4 keys are gone
+    // damages at most a dozen of the 24 bots, whatever keys Redis picks; the others keep every key.
+    await redis.config('SET', 'maxmemory-policy', 'allkeys-random');
+    while ((await infoField(redis, 'stats', 'evicted_keys')) < 4) {
+      const used = await infoField(redis, 'memory', 'used_memory');
+      await redis.config('SET', 'maxmemory', String(used - 1024));
+      await redis.ping();
     }
     await redis.config('SET', 'maxmemory', '0');
 
+    const damaged = new Set<string>();
+    for (const botId of bots) {
+      const exists = await Promise.all((keysOf.get(botId) ?? []).map((key) => redis.exists(key)));
+      if (exists.includes(0)) damaged.add(botId);
+    }
+    expect(damaged.size).toBeGreaterThan(0);
+    expect(damaged.size).toBeLessThan(bots.length);
+    for (const botId of bots) {
+      const snapshot = await store.read(botId);
+      if (damaged.has(botId)) {
+        expect({ botId, read: snapshot === null ? 'absent' : 'present' }).toEqual({ botId, read: 'absent' });
+        // The read that found it broken deleted the rest of it.
+        expect(await existingSnapshotKeys(redis, PREFIX, botId)).toEqual([]);
+      } else {
+        expect({ botId, read: snapshot === null ? 'absent' : 'present' }).toEqual({ botId, read: 'present' });
+        expectContent(contentOf(snapshot as Snapshot), expectedContent(truth.get(botId)?.values() ?? []));
+      }
+    }
+  });
+
+  it('leaves every bot exactly right or absent when Redis evicts at random while bots are rebuilt and changed', async () => {
+    const bots = Array.from({ length: 40 }, () => `bot-${randomUUID()}`);
+    // The first bot also loads the scripts and grows buffers, so the second one measures a bot's footprint.
+    const truth = await writeBots(store, bots.slice(0, 1));
+    const before = await infoField(redis, 'memory', 'used_memory');
+    for (const [botId, chunks] of await writeBots(store, bots.slice(1, 2))) truth.set(botId, chunks);
+    const used = await infoField(redis, 'memory', 'used_memory');
+    const rest = bots.slice(2);
+    // Room for half of the other bots: they cannot all stay whole, so keys are evicted while they are written.
+    await redis.config('SET', 'maxmemory', String(used + Math.round(((used - before) * rest.length) / 2)));
+    await redis.config('SET', 'maxmemory-policy', 'allkeys-random');
+    for (const [botId, chunks] of await writeBots(store, rest)) truth.set(botId, chunks);
+    await redis.config('SET', 'maxmemory', '0');
+
+    // Few bots survive whole here, often none: the test above is the one that shows whole bots read exact.
     let present = 0;
     for (const botId of bots) {
       const snapshot = await store.read(botId);
@@ -149,9 +160,73 @@ describe('redis snapshot store across FLUSHALL, restarts and real eviction', () 
       present += 1;
       expectContent(contentOf(snapshot), expectedContent(truth.get(botId)?.values() ?? []));
     }
-    const evicted = Number(/evicted_keys:(\d+)/.exec(await redis.info('stats'))?.[1]);
-    expect(evicted).toBeGreaterThan(0);
-    expect(present).toBeGreaterThan(0);
+    expect(await infoField(redis, 'stats', 'evicted_keys')).toBeGreaterThan(0);
     expect(present).toBeLessThan(bots.length);
   });
 });
+
+const DIM = 64;
+
+/**
+ * Publishes 200 chunks for each bot, then gives every bot three rounds of changes (one chunk changed, one
+ * added, one deleted, which leaves a free slot): what each bot's snapshot must now hold.
+ */
+async function writeBots(
+  store: RedisSnapshotStore,
+  bots: string[],
+): Promise<Map<string, Map<string, StoredChunk>>> {
+  const truth = new Map(
+    bots.map((botId) => [
+      botId,
+      new Map(
+        Array.from({ length: 200 }, (_, i) => [
+          `chunk-${i}`,
+          chunk(botId, i, { embedding: vectorFor(i, DIM) }),
+        ]),
+      ),
+    ]),
+  );
+  for (const botId of bots) {
+    const ticket = await store.beginRebuild(botId, 1);
+    if (ticket !== null)
+      await store.commitRebuild(ticket, [...(truth.get(botId)?.values() ?? [])], async () => []);
+  }
+  for (let round = 0; round < 3; round++) {
+    for (const botId of bots) {
+      const chunks = truth.get(botId) as Map<string, StoredChunk>;
+      const changed = chunk(botId, round * 7, {
+        embedding: vectorFor(1000 + round, DIM),
+        text: `round ${round}`,
+      });
+      const added = chunk(botId, 500 + round, { embedding: vectorFor(500 + round, DIM) });
+      const changes: SnapshotChange[] = [
+        upsertOf(changed),
+        upsertOf(added),
+        { kind: 'delete', chunk_id: `chunk-${100 + round}` },
+      ];
+      chunks.set(changed.chunk_id, changed);
+      chunks.set(added.chunk_id, added);
+      chunks.delete(`chunk-${100 + round}`);
+      await store.applyChanges(botId, changes);
+    }
+  }
+  return truth;
+}
+
+/** A numeric field of an INFO section (used_memory, evicted_keys). */
+async function infoField(redis: Redis, section: string, field: string): Promise<number> {
+  const value = new RegExp(`^${field}:(\\d+)`, 'm').exec(await redis.info(section))?.[1];
+  if (value === undefined) throw new Error(`INFO ${section} has no ${field}`);
+  return Number(value);
+}
+
+async function keysMatching(redis: Redis, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    keys.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  return keys;
+}
