@@ -2,6 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { runDoctor } from '../src/use-cases/run-doctor';
+import { baseDeps } from '../src/wiring/base';
 import { type DoctorWiring, doctorDeps, requireQueueUrl } from '../src/wiring/doctor';
 
 /** What a schedule (or a manual invoke) may ask; by default: every bot, repaired, dead letters replayed. */
@@ -71,6 +72,6 @@ export const makeDoctorHandler =
 
 /** The container's: wiring from the environment, the dead-letter queue from STREAM_DLQ_URL (serverless.yml). */
 export const handler = makeDoctorHandler({
-  wiring: () => doctorDeps(),
+  wiring: () => doctorDeps(baseDeps()),
   deadLetterQueueUrl: () => process.env.STREAM_DLQ_URL,
 });

@@ -12,7 +12,7 @@ import type { DoctorDeps } from '../use-cases/doctor';
 import type { ReplayDeps } from '../use-cases/replay-dead-letters';
 import type { StreamLog } from '../use-cases/sync-stream-batch';
 import { botStatsOf, chunkStoreOf } from './adapters';
-import { type BaseDeps, baseDeps } from './base';
+import type { BaseDeps } from './base';
 
 export type DoctorWiring = {
   doctor: DoctorDeps;
@@ -27,16 +27,13 @@ export type DoctorWiring = {
 const REDIS_PING_TIMEOUT_MS = 2000;
 
 /**
- * Builds the doctor's dependencies over `base` (default: the container's, from the environment, as the
- * handlers have them). Checks that the
- * three tables exist first, so a wrong table name is one clear error instead of a failure per bot.
+ * Builds the doctor's dependencies over `base` (the container's `baseDeps()` in the handler and the CLI; a
+ * test's own). Checks that the three tables exist first, so a wrong table name is one clear error instead
+ * of a failure per bot.
  * Redis is optional: without it (or when it does not answer within 2 s) counts are still checked.
  * @throws ConfigError naming a missing table
  */
-export async function doctorDeps(
-  options: { settleMs?: number } = {},
-  base: BaseDeps = baseDeps(),
-): Promise<DoctorWiring> {
+export async function doctorDeps(base: BaseDeps, options: { settleMs?: number } = {}): Promise<DoctorWiring> {
   const { config, documents, dynamodb } = base;
   for (const table of [
     config.tables.vectorEmbeddings,

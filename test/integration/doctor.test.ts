@@ -66,7 +66,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'doctor-'));
   failureFile = join(dir, 'stream-failures.jsonl');
   runner = await startRunner(losing, { maximumRetryAttempts: 1, onFailureFile: failureFile });
-  wiring = await doctorDeps({ settleMs: 1500 }, wired.base);
+  wiring = await doctorDeps(wired.base, { settleMs: 1500 });
 });
 
 function makeChunk(
@@ -219,7 +219,7 @@ describe('npm run doctor', () => {
     );
     const input = { bots: [botId], repair: true, replayDeadLetters: false };
     const doctorHandler = makeDoctorHandler({
-      wiring: () => doctorDeps({}, wired.base),
+      wiring: () => doctorDeps(wired.base),
       deadLetterQueueUrl: () => undefined,
     });
     expect(await doctorHandler(input, lambdaContext())).toMatchObject({

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, NotFoundError } from '../../src/errors';
 import type { BotReport, DoctorReport } from '../../src/use-cases/run-doctor';
 import { runDoctor } from '../../src/use-cases/run-doctor';
-import { closeBaseDeps } from '../../src/wiring/base';
+import { baseDeps, closeBaseDeps } from '../../src/wiring/base';
 import { doctorDeps, requireQueueUrl } from '../../src/wiring/doctor';
 
 const USAGE = `usage: npm run doctor -- (--bot ID ... | --all) [--repair] [--replay-dead-letters [--dead-letters FILE]] [--json] [--settle-ms N]`;
@@ -155,7 +155,10 @@ async function main(): Promise<number> {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     return 2;
   }
-  const wiring = await doctorDeps(options.settleMs === undefined ? {} : { settleMs: options.settleMs });
+  const wiring = await doctorDeps(
+    baseDeps(),
+    options.settleMs === undefined ? {} : { settleMs: options.settleMs },
+  );
   if (wiring.snapshotsSkipped !== undefined && !options.json) {
     process.stderr.write(`[doctor] snapshots not checked: ${wiring.snapshotsSkipped}; counts are\n`);
   }
