@@ -39,8 +39,15 @@ describe('stream sync end to end with one bot on several shards', () => {
       shards: 2,
       shardOf: (keys) => stableHash(keyText(keys)),
     });
-    // A finite retry limit, as deployed.
-    const runner = await startRunner(handler, { maximumRetryAttempts: 2, onFailure: () => {}, view });
+    // A finite retry limit, as deployed; a batch given up on is kept, so a failure says why.
+    const sentAway: FailedBatch[] = [];
+    const runner = await startRunner(handler, {
+      maximumRetryAttempts: 2,
+      onFailure: (batch) => {
+        sentAway.push(batch);
+      },
+      view,
+    });
     try {
       const botId = await registerBot();
       expect(await rebuildSnapshot(botId)).toBe(true);
@@ -50,6 +57,11 @@ describe('stream sync end to end with one bot on several shards', () => {
       );
       await runner.drain(30_000);
 
+      expect(sentAway.map((batch) => `${batch.event.Records.length} record(s): ${batch.reason}`)).toEqual([]);
+      // Every record reached the handler (a failure shows how the view placed them).
+      expect({ delivered: runner.stats().recordsSucceeded, shards: view.shardSizes() }).toMatchObject({
+        delivered: 12,
+      });
       expect(await expectMatchesTable(botId)).toBe('snapshot current');
       const { Item: bot } = await documents.send(
         new GetCommand({ TableName: tables.botCollections, Key: { bot_id: botId }, ConsistentRead: true }),

@@ -40,6 +40,9 @@ type VirtualShard = {
   placed: number;
 };
 
+/** Reads of one source shard in one pull, each with a new iterator, before the pull fails. */
+const SOURCE_READ_ATTEMPTS = 3;
+
 /** A fast, stable hash of a string (FNV-1a), for placing items on shards. */
 export function stableHash(text: string): number {
   let hash = 2166136261;
@@ -189,8 +192,9 @@ export class VirtualShardedStream {
 
   /**
    * Reads whatever the source stream has new before answering, so an answer never misses a record written
-   * before the call (the runner's drain relies on that). One pull at a time: a call that arrives while a
-   * pull runs waits for one more pull after it, shared by every call that arrived meanwhile.
+   * before the call (the runner's drain relies on that); a pull that could not read a source shard fails
+   * the call instead. One pull at a time: a call that arrives while a pull runs waits for one more pull after
+   * it, shared by every call that arrived meanwhile.
    */
   private pull(): Promise<void> {
     if (this.streamArn === undefined) return Promise.resolve();
@@ -231,20 +235,20 @@ export class VirtualShardedStream {
       if (shard.ParentShardId !== undefined && shards.some((s) => s.ShardId === shard.ParentShardId)) {
         if (!finished.has(shard.ParentShardId)) continue;
       }
+      if (await this.readSource(id)) finished.add(id);
+    }
+  }
+
+  /**
+   * Places what one source shard has new, to its current end; true once the shard is closed and read.
+   * Throws when the shard could not be read: a pull that skipped a shard would answer "nothing new" for
+   * records written before the call, and the runner's drain would take that answer as the end.
+   */
+  private async readSource(id: string): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
       let iterator = this.sourceIterators.get(id);
-      if (iterator === undefined) {
-        const after = this.sourcePositions.get(id);
-        const answer = await this.source.send(
-          new GetShardIteratorCommand({
-            StreamArn: this.streamArn,
-            ShardId: id,
-            ...(after === undefined
-              ? { ShardIteratorType: 'TRIM_HORIZON' }
-              : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after }),
-          }),
-        );
-        iterator = answer.ShardIterator ?? null;
-      }
+      // After a trim answer to a renewed iterator, the oldest record still there (placing skips repeats).
+      if (iterator === undefined) iterator = await this.sourceIterator(id, attempt > 2);
       try {
         while (iterator !== null && iterator !== undefined) {
           const answer: GetRecordsCommandOutput = await this.source.send(
@@ -261,17 +265,37 @@ export class VirtualShardedStream {
           iterator = answer.NextShardIterator ?? null;
           if ((answer.Records ?? []).length === 0) break;
         }
+        this.sourceIterators.set(id, iterator ?? null);
+        return iterator === null;
       } catch (error) {
-        // DynamoDB Local answers a fresh shard's first reads with TrimmedDataAccessException, and iterators
-        // expire: take a new iterator after the last record read on the next pull.
+        // DynamoDB Local numbers stream records across all its tables: an iterator taken while the shard was
+        // empty points before its first record whenever another table wrote meanwhile, and reading it fails
+        // with TrimmedDataAccessException. Iterators also expire. Either way a new one reads on.
         const name = (error as { name?: string }).name;
         if (name !== 'TrimmedDataAccessException' && name !== 'ExpiredIteratorException') throw error;
         this.sourceIterators.delete(id);
-        continue;
+        if (attempt >= SOURCE_READ_ATTEMPTS) {
+          // Not the source's error name: the runner would take it for a trim of the virtual shard.
+          throw new Error(`VirtualShardedStream cannot read source shard ${id}: ${name} ${attempt} times`, {
+            cause: error,
+          });
+        }
       }
-      this.sourceIterators.set(id, iterator ?? null);
-      if (iterator === null) finished.add(id);
     }
+  }
+
+  private async sourceIterator(id: string, fromTrimHorizon: boolean): Promise<string | null> {
+    const after = fromTrimHorizon ? undefined : this.sourcePositions.get(id);
+    const answer = await this.source.send(
+      new GetShardIteratorCommand({
+        StreamArn: this.streamArn,
+        ShardId: id,
+        ...(after === undefined
+          ? { ShardIteratorType: 'TRIM_HORIZON' }
+          : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after }),
+      }),
+    );
+    return answer.ShardIterator ?? null;
   }
 
   private place(record: _Record): void {
