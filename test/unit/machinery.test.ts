@@ -31,6 +31,13 @@ describe('deadline', () => {
   it('gives the fallback when the work never settles', async () => {
     await expect(withDeadline(new Promise<string>(() => {}), 1, () => 'late')).resolves.toBe('late');
   });
+
+  it('rejects with what the fallback throws when the work never settles', async () => {
+    const late = withDeadline(new Promise<string>(() => {}), 1, () => {
+      throw new Error('took too long');
+    });
+    await expect(late).rejects.toThrow('took too long');
+  });
 });
 
 describe('bounded pool', () => {

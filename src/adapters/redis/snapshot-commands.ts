@@ -3,6 +3,7 @@
  * deadline helper of the calls that must never land late. Split from snapshot-store.ts.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { withDeadline } from '../../machinery/deadline';
 import type { ScriptArg } from './snapshot-changes';
 import {
   APPLY_CHANGES_LUA,
@@ -45,14 +46,8 @@ export function defineSnapshotScripts(client: Redis | Cluster): ScriptRunner {
 }
 
 /** The promise's value, or a rejection with `message` once `deadline` (Unix ms) has passed. */
-export async function withDeadline<T>(promise: Promise<T>, deadline: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), Math.max(0, deadline - Date.now()));
+export function beforeDeadline<T>(promise: Promise<T>, deadline: number, message: string): Promise<T> {
+  return withDeadline(promise, Math.max(0, deadline - Date.now()), () => {
+    throw new Error(message);
   });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -12,7 +12,7 @@ import type {
 } from '../../ports';
 import { HOST_IS_LITTLE_ENDIAN } from './float32-view';
 import { encodeChanges, splitIntoCalls } from './snapshot-changes';
-import { defineSnapshotScripts, type ScriptRunner, withDeadline } from './snapshot-commands';
+import { beforeDeadline, defineSnapshotScripts, type ScriptRunner } from './snapshot-commands';
 import {
   type BotSnapshotKeys,
   DEFAULT_ID_BUCKETS,
@@ -125,7 +125,7 @@ export class RedisSnapshotStore implements SnapshotStore {
     const encoded = encodeChanges(changes);
     const deadline = Date.now() + this.applyTimeoutMs;
     for (const args of splitIntoCalls(encoded, this.maxCallBytes)) {
-      const outcome = await withDeadline(
+      const outcome = await beforeDeadline(
         this.run(
           'vsSnapshotApply',
           ...dataKeyList(keys),
@@ -209,7 +209,7 @@ export class RedisSnapshotStore implements SnapshotStore {
     const keys = snapshotKeys(this.prefix, botId);
     const token = randomBytes(12).toString('base64url');
     const deadline = Date.now() + this.applyTimeoutMs;
-    const claimed = await withDeadline(
+    const claimed = await beforeDeadline(
       this.run(
         'vsSnapshotBeginRebuild',
         keys.building,
