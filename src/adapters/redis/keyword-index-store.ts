@@ -12,6 +12,7 @@ import {
   KEYWORD_FINISH_LUA,
   KEYWORD_READ_LUA,
 } from './keyword-index-scripts';
+import { defineScripts } from './snapshot-commands';
 import { snapshotKeys } from './snapshot-keys';
 
 export { keywordEntry } from './keyword-index-build';
@@ -31,7 +32,6 @@ type ScriptName = keyof typeof SCRIPTS;
 
 /** How long a rebuild's claim on the index lasts at most: past Lambda's 15 minutes, the rebuild died. */
 const CLAIM_TTL_MS = 16 * 60_000;
-type ScriptCall = (...args: string[]) => Promise<unknown>;
 
 /**
  * A bot's BM25 index in Redis (docs/snapshot.md, "The keyword index"): postings per term, document
@@ -40,11 +40,13 @@ type ScriptCall = (...args: string[]) => Promise<unknown>;
  * and text hashes (never writes them), so the snapshot's layout and scripts do not know about it.
  */
 export class RedisKeywordIndexStore implements KeywordIndexStore {
+  private readonly call: (name: ScriptName, ...args: string[]) => Promise<unknown>;
+
   constructor(
-    private readonly client: Redis | Cluster,
+    client: Redis | Cluster,
     private readonly prefix: string,
   ) {
-    for (const [name, definition] of Object.entries(SCRIPTS)) client.defineCommand(name, definition);
+    this.call = defineScripts(client, SCRIPTS);
   }
 
   async beginUpdate(botId: string): Promise<string | null> {
@@ -156,10 +158,5 @@ export class RedisKeywordIndexStore implements KeywordIndexStore {
     // Same hash tag as the snapshot's keys: `${prefix}:{bot}:kw`.
     const base = `${snapshot.meta.slice(0, -':meta'.length)}:kw`;
     return { base, meta: `${base}:meta`, snapshot };
-  }
-
-  private call(name: ScriptName, ...args: string[]): Promise<unknown> {
-    const fn = (this.client as unknown as Record<ScriptName, ScriptCall>)[name];
-    return fn.apply(this.client, args);
   }
 }

@@ -36,13 +36,29 @@ export type ScriptRunner = (name: ScriptName, ...args: ScriptArg[]) => Promise<u
 
 type ScriptCall = (...args: ScriptArg[]) => Promise<unknown>;
 
-/** Defines every snapshot script on the client and returns a runner for them. */
-export function defineSnapshotScripts(client: Redis | Cluster): ScriptRunner {
-  for (const [name, definition] of Object.entries(SCRIPTS)) client.defineCommand(name, definition);
+/** A Lua script as ioredis's `defineCommand` takes it. */
+export type ScriptDefinition = { lua: string; numberOfKeys: number };
+
+/**
+ * Defines `scripts` on the client (by name, so they run by EVALSHA and reload on NOSCRIPT) and returns a
+ * runner for them: the one way the Redis adapters call their scripts.
+ */
+export function defineScripts<Name extends string>(
+  client: Redis | Cluster,
+  scripts: Record<Name, ScriptDefinition>,
+): (name: Name, ...args: ScriptArg[]) => Promise<unknown> {
+  for (const [name, definition] of Object.entries<ScriptDefinition>(scripts)) {
+    client.defineCommand(name, definition);
+  }
   return (name, ...args) => {
-    const fn = (client as unknown as Record<ScriptName, ScriptCall>)[name];
+    const fn = (client as unknown as Record<Name, ScriptCall>)[name];
     return fn.apply(client, args);
   };
+}
+
+/** Defines every snapshot script on the client and returns a runner for them. */
+export function defineSnapshotScripts(client: Redis | Cluster): ScriptRunner {
+  return defineScripts(client, SCRIPTS);
 }
 
 /** The promise's value, or a rejection with `message` once `deadline` (Unix ms) has passed. */

@@ -53,6 +53,22 @@ local function seg_count(slots, seg)
 end
 
 -- HLEN of base:0 ... base:(count - 1), summed: a lost key lowers the sum (an existing hash is never empty).
+-- Sets the TTL of a snapshot's meta and free list, of its first segments (vectors, codes, rows) and of
+-- its buckets (index, texts): how staging keys are kept alive.
+local function expire_snapshot(k, segments, buckets, ttl)
+  redis.call('PEXPIRE', k[1], ttl)
+  redis.call('PEXPIRE', k[6], ttl)
+  for n = 0, segments - 1 do
+    redis.call('PEXPIRE', seg_key(k, n), ttl)
+    redis.call('PEXPIRE', code_key(k, n), ttl)
+    redis.call('PEXPIRE', rows_key(k, n), ttl)
+  end
+  for b = 0, buckets - 1 do
+    redis.call('PEXPIRE', bucket_key(k[4], b), ttl)
+    redis.call('PEXPIRE', bucket_key(k[5], b), ttl)
+  end
+end
+
 local function hlen_sum(base, count)
   local total = 0
   for j = 0, count - 1 do

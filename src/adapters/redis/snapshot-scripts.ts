@@ -129,19 +129,7 @@ redis.call('HSET', k[1], 'dim', dim, 'slots', slots, 'live', live, 'seg', seg, '
 if touched then
   redis.call('HINCRBY', k[1], 'seq', 1)
 end
-if staging_ttl ~= '' then
-  redis.call('PEXPIRE', k[1], staging_ttl)
-  redis.call('PEXPIRE', k[6], staging_ttl)
-  for n = 0, seg_count(slots, seg) - 1 do
-    redis.call('PEXPIRE', seg_key(k, n), staging_ttl)
-    redis.call('PEXPIRE', code_key(k, n), staging_ttl)
-    redis.call('PEXPIRE', rows_key(k, n), staging_ttl)
-  end
-  for b = 0, bk - 1 do
-    redis.call('PEXPIRE', bucket_key(k[4], b), staging_ttl)
-    redis.call('PEXPIRE', bucket_key(k[5], b), staging_ttl)
-  end
-end
+if staging_ttl ~= '' then expire_snapshot(k, seg_count(slots, seg), bk, staging_ttl) end
 return 'applied'
 `;
 
@@ -267,18 +255,9 @@ local slots, seg, bk = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
 if slots and seg and seg > 0 then segments = math.max(segments, seg_count(slots, seg)) end
 if bk then buckets = math.max(buckets, bk) end
 -- PEXPIRE of a key not (yet) created is a no-op, so the counts may overshoot.
-for _, key in ipairs({ KEYS[1], KEYS[2], s[1], s[6] }) do
-  redis.call('PEXPIRE', key, ttl)
-end
-for n = 0, segments - 1 do
-  redis.call('PEXPIRE', seg_key(s, n), ttl)
-  redis.call('PEXPIRE', code_key(s, n), ttl)
-  redis.call('PEXPIRE', rows_key(s, n), ttl)
-end
-for b = 0, buckets - 1 do
-  redis.call('PEXPIRE', bucket_key(s[4], b), ttl)
-  redis.call('PEXPIRE', bucket_key(s[5], b), ttl)
-end
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+expire_snapshot(s, segments, buckets, ttl)
 return 1
 `;
 
