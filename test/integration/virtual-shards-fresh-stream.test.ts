@@ -1,53 +1,19 @@
-import { randomUUID } from 'node:crypto';
-import {
-  BatchWriteItemCommand,
-  CreateTableCommand,
-  DeleteTableCommand,
-  PutItemCommand,
-  waitUntilTableExists,
-} from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { BatchWriteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { createDynamoDbClient } from '../../src/clients';
-import { loadConfig } from '../../src/config';
-import { StreamRunner, type StreamRunnerLog } from '../../tools/local/stream-runner';
+import { StreamRunner } from '../../tools/local/stream-runner';
 import { keyText, stableHash, VirtualShardedStream } from '../../tools/local/virtual-shards';
+import {
+  createStreamTable,
+  dynamodb,
+  quiet,
+  streams,
+  useStreamRunnerWorld,
+} from '../fixtures/stream-runner-world';
 
 jest.setTimeout(60_000);
 
-const config = loadConfig(process.env);
-const dynamodb = createDynamoDbClient(config);
-const streams = new DynamoDBStreamsClient({
-  region: config.region,
-  endpoint: config.dynamodbEndpoint,
-  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-});
-const quiet: StreamRunnerLog = { debug() {}, info() {}, warn() {}, error() {} };
-const tables: string[] = [];
-
-afterAll(async () => {
-  await Promise.all(
-    tables.map((t) => dynamodb.send(new DeleteTableCommand({ TableName: t })).catch(() => {})),
-  );
-  dynamodb.destroy();
-  streams.destroy();
-});
-
-async function createStreamTable(): Promise<string> {
-  const tableName = `virtual-shards-${randomUUID()}`;
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-    }),
-  );
-  tables.push(tableName);
-  await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30, minDelay: 1 }, { TableName: tableName });
-  return tableName;
-}
+useStreamRunnerWorld();
 
 /** The real streams client, counting its TrimmedDataAccessException answers. */
 function countingTrims(): { client: DynamoDBStreamsClient; trims: () => number } {
@@ -64,8 +30,8 @@ function countingTrims(): { client: DynamoDBStreamsClient; trims: () => number }
 
 describe('virtual shards over a table whose stream is fresh', () => {
   it("delivers both shards' first records before the drain ends, though another table wrote in between", async () => {
-    const table = await createStreamTable();
-    const other = await createStreamTable();
+    const { tableName: table } = await createStreamTable();
+    const { tableName: other } = await createStreamTable();
     const source = countingTrims();
     const view = new VirtualShardedStream(source.client, {
       shards: 2,
