@@ -10,7 +10,7 @@ import {
   SNAPSHOT_TEST_DIM as DIM,
   expectContent,
   expectedContent,
-  upsertOf,
+  streamChangesDuringRebuild,
   vectorFor,
 } from '../fixtures/snapshot-chunks';
 
@@ -55,20 +55,11 @@ describe('redis snapshot store: rebuild staged page by page', () => {
       if (p === 0) {
         // The stream meanwhile: an edit of a staged chunk, a delete, a new chunk (written to DynamoDB
         // first, then applied; the live snapshot is absent, so only `dirty` records them).
-        const edited = {
-          ...(truth.get('chunk-2') as StoredChunk),
-          embedding: vectorFor(900),
-          text: 'edited',
-        };
-        const added = chunk(botId, 60);
-        truth.set(edited.chunk_id, edited);
-        truth.set(added.chunk_id, added);
-        truth.delete('chunk-12');
-        await store.applyChanges(botId, [
-          upsertOf(edited),
-          upsertOf(added),
-          { kind: 'delete', chunk_id: 'chunk-12' },
-        ]);
+        await streamChangesDuringRebuild(store, botId, truth, {
+          edit: 'chunk-2',
+          add: 60,
+          remove: 'chunk-12',
+        });
       }
     }
     const reread = async (ids: string[]) => ids.flatMap((id) => truth.get(id) ?? []);

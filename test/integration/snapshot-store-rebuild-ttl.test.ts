@@ -11,8 +11,7 @@ import {
   SNAPSHOT_TEST_DIM as DIM,
   expectContent,
   expectedContent,
-  upsertOf,
-  vectorFor,
+  streamChangesDuringRebuild,
 } from '../fixtures/snapshot-chunks';
 import { waitUntil } from '../fixtures/wait';
 
@@ -66,20 +65,11 @@ describe('redis snapshot store: a paged rebuild longer than its TTL', () => {
       await staging.add(page);
       if (p === 0) {
         // Recorded in `dirty` with the slot's TTL of now: the commit re-reads them 7 s later.
-        const edited = {
-          ...(truth.get('chunk-1') as StoredChunk),
-          embedding: vectorFor(900),
-          text: 'edited',
-        };
-        const added = chunk(botId, 70);
-        truth.set(edited.chunk_id, edited);
-        truth.set(added.chunk_id, added);
-        truth.delete('chunk-30');
-        await store.applyChanges(botId, [
-          upsertOf(edited),
-          upsertOf(added),
-          { kind: 'delete', chunk_id: 'chunk-30' },
-        ]);
+        await streamChangesDuringRebuild(store, botId, truth, {
+          edit: 'chunk-1',
+          add: 70,
+          remove: 'chunk-30',
+        });
       }
       if (p === 12) {
         // 4.8 s (two TTLs) after the claim, the slot is still this rebuild's.
