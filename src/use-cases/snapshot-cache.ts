@@ -106,7 +106,7 @@ export class SnapshotCache {
    *   takes longer than `versionTimeoutMs`.
    */
   async get(botId: string, epoch: number): Promise<CachedSnapshot | null> {
-    const current = await this.currentVersion(botId);
+    const current = await this.versionNow(botId);
     if (current === null || current.epoch !== epoch) {
       this.forget(botId);
       return null;
@@ -138,7 +138,7 @@ export class SnapshotCache {
    * @throws as `get`.
    */
   async getForScan(botId: string, epoch: number): Promise<ScanOrFull | null> {
-    const current = await this.currentVersion(botId);
+    const current = await this.versionNow(botId);
     if (current === null || current.epoch !== epoch) {
       this.forget(botId);
       return null;
@@ -179,15 +179,6 @@ export class SnapshotCache {
     return held !== undefined && 'full' in held && held.full.snapshot.epoch === epoch ? held.full : null;
   }
 
-  /**
-   * The bot's snapshot version and epoch in Redis as of now; null when it has none. The request is sent
-   * before this returns, so a caller can score while it travels.
-   * @throws as `get`.
-   */
-  versionNow(botId: string): ReturnType<SnapshotStore['currentVersion']> {
-    return this.currentVersion(botId);
-  }
-
   /** Drops a bot's entries (its snapshot was found untrustworthy). */
   forget(botId: string): void {
     this.held.delete(`full:${botId}`);
@@ -204,7 +195,12 @@ export class SnapshotCache {
     return [...this.held.rkeys()].filter((key) => key.startsWith('full:')).map((key) => key.slice(5));
   }
 
-  private currentVersion(botId: string): ReturnType<SnapshotStore['currentVersion']> {
+  /**
+   * The bot's snapshot version and epoch in Redis as of now; null when it has none. The request is sent
+   * before this returns, so a caller can score while it travels.
+   * @throws whatever the store throws, or an Error when the check takes longer than `versionTimeoutMs`.
+   */
+  versionNow(botId: string): ReturnType<SnapshotStore['currentVersion']> {
     return withDeadline(this.store.currentVersion(botId), this.versionTimeoutMs, () => {
       throw new Error(`snapshot version check took over ${this.versionTimeoutMs} ms`);
     });
@@ -242,7 +238,9 @@ export class SnapshotCache {
    */
   private async textsOf(botId: string, ids: string[], version: string): Promise<string[] | undefined> {
     if (ids.length > this.textsHeldMaxRows || this.store.textsAt === undefined) return undefined;
-    const texts = await this.store.textsAt(botId, ids, version);
+    // Holding the texts only saves a read per search: failing to read them must not cost the snapshot
+    // just read. A Redis that is really down shows in that search's own read.
+    const texts = await this.store.textsAt(botId, ids, version).catch(() => null);
     return Array.isArray(texts) ? texts : undefined;
   }
 

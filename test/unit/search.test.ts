@@ -130,6 +130,22 @@ describe('makeSearch', () => {
     expect(textReads.mock.calls[0]?.[1]).toEqual(['c0', 'c1']);
   });
 
+  it('keeps a snapshot whose texts could not be read with it, and reads its hits texts per search', async () => {
+    const { search, snapshots } = await world();
+    await search(BOT, QUERY, { limit: 3 }); // DynamoDB, rebuilds the snapshot
+    const textReads = jest.spyOn(snapshots, 'textsAt').mockRejectedValueOnce(new Error('ETIMEDOUT'));
+
+    const loaded = await search(BOT, QUERY, { limit: 2 });
+    const warm = await search(BOT, QUERY, { limit: 2 });
+
+    for (const answer of [loaded, warm]) {
+      expect(answer.source).toBe('snapshot');
+      expect(answer.results.map((hit) => hit.text)).toEqual(['text of c0', 'text of c1']);
+    }
+    // The failed read of every text, then the warm search's read of its two hits.
+    expect(textReads.mock.calls.map((call) => call[1].length)).toEqual([5, 2]);
+  });
+
   it('never serves a held text the stream has changed since, even when the vector stayed', async () => {
     const { search, snapshots } = await world();
     await search(BOT, QUERY, { limit: 3 });
