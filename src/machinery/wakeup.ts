@@ -1,8 +1,9 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Something a nap can be cut short by: `wake()` ends every nap under way that listens to it. */
 export class Wakeup {
-  private controller = new AbortController();
+  private controller = listenedController();
 
   get signal(): AbortSignal {
     return this.controller.signal;
@@ -11,8 +12,19 @@ export class Wakeup {
   /** Ends the naps under way; later naps wait their full time again. */
   wake(): void {
     this.controller.abort();
-    this.controller = new AbortController();
+    this.controller = listenedController();
   }
+}
+
+/**
+ * A controller whose signal takes any number of listeners: every nap under way listens to it and stops
+ * listening when it ends, so the count follows how many naps run at once (the stream runner's two per
+ * shard), not time; Node's default warning at 11 would be noise for a stream of six shards.
+ */
+function listenedController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 /** Waits `ms`, or less when one of `wakeups` is woken meanwhile. Never rejects. */
