@@ -53,7 +53,12 @@ export function bm25Of(bot: BotCollection): Bm25Params {
 }
 
 /** A snapshot's keyword index and texts (row order), at the snapshot's version. */
-export type SnapshotKeywords = { index: KeywordIndex; texts: string[]; terms: string[][]; ids: string[] };
+export type SnapshotKeywords = {
+  index: KeywordIndex;
+  texts: readonly string[];
+  terms: string[][];
+  ids: string[];
+};
 
 /**
  * The last index built per bot, held weakly: a new version's build reuses the terms of every chunk whose
@@ -96,15 +101,10 @@ async function loadSnapshotKeywords(
   snapshots: SnapshotStore,
   cached: CachedSnapshot,
 ): Promise<SnapshotKeywords | null> {
-  const { botId, version } = cached.snapshot;
-  const texts: string[] = [];
-  for (let start = 0; start < cached.ids.length; start += TEXTS_PER_READ) {
-    const piece = await snapshots.texts(botId, cached.ids.slice(start, start + TEXTS_PER_READ));
-    if (piece === null) return null;
-    texts.push(...piece);
-  }
-  const after = await snapshots.currentVersion(botId);
-  if (after === null || after.version !== version) return null;
+  const { botId } = cached.snapshot;
+  // A small bot's copy holds its texts, read at its version (snapshot-cache.ts): no second read, no copy.
+  const texts = cached.texts ?? (await readVersionTexts(snapshots, cached));
+  if (texts === null) return null;
   const previous = lastBuilt.get(botId)?.deref();
   const previousRow = new Map<string, number>();
   previous?.ids.forEach((id, row) => {
@@ -120,6 +120,19 @@ async function loadSnapshotKeywords(
   const built: SnapshotKeywords = { index: new KeywordIndex(terms), texts, terms, ids: cached.ids };
   lastBuilt.set(botId, new WeakRef(built));
   return built;
+}
+
+/** Every row's text read from Redis, or null when one is missing or the snapshot moved on during the read. */
+async function readVersionTexts(snapshots: SnapshotStore, cached: CachedSnapshot): Promise<string[] | null> {
+  const { botId, version } = cached.snapshot;
+  const texts: string[] = [];
+  for (let start = 0; start < cached.ids.length; start += TEXTS_PER_READ) {
+    const piece = await snapshots.texts(botId, cached.ids.slice(start, start + TEXTS_PER_READ));
+    if (piece === null) return null;
+    texts.push(...piece);
+  }
+  const after = await snapshots.currentVersion(botId);
+  return after === null || after.version !== version ? null : texts;
 }
 
 /** Ranked snapshot rows (candidate i = row `rows[i]`) with their scores. */

@@ -65,13 +65,16 @@ export async function snapshotBm25(
   query: KeywordQuery,
 ): Promise<SnapshotBm25 | null> {
   const { botId, version } = cached.snapshot;
+  const held = cached.texts;
   const texts = async (rows: readonly number[]) =>
     rows.length === 0
       ? []
-      : sources.snapshots.texts(
-          botId,
-          rows.map((row) => cached.ids[row] as string),
-        );
+      : held !== undefined
+        ? rows.map((row) => held[row] as string)
+        : sources.snapshots.texts(
+            botId,
+            rows.map((row) => cached.ids[row] as string),
+          );
   // An index this process built at this version is the fastest source: no round trip at all.
   const warm = builtSnapshotKeywords(cached);
   // Build the stored index only where none can serve this version: not over an update or build running.

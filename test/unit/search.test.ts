@@ -116,6 +116,19 @@ describe('makeSearch', () => {
     expect(textReads).not.toHaveBeenCalled();
   });
 
+  it('builds a small bot keyword index from its held texts, reading no text from Redis', async () => {
+    const { search, snapshots } = await world();
+    await search(BOT, QUERY, { limit: 3 });
+    await search(BOT, QUERY, { limit: 3 });
+    const textReads = [jest.spyOn(snapshots, 'texts'), jest.spyOn(snapshots, 'textsAt')];
+
+    const keyword = await search(BOT, undefined, { limit: 3, queryText: 'c3' });
+
+    expect(keyword.source).toBe('snapshot');
+    expect(keyword.results.map((hit) => [hit.chunk_id, hit.text])).toEqual([['c3', 'text of c3']]);
+    for (const reads of textReads) expect(reads).not.toHaveBeenCalled();
+  });
+
   it('reads the hits texts per search for a bot above the held-texts limit', async () => {
     const { search, snapshots } = await world(5, { textsHeldMaxRows: 4 });
     await search(BOT, QUERY, { limit: 3 });
