@@ -3,9 +3,10 @@ import Redis from 'ioredis';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import type { StoredChunk } from '../../src/domain/types';
 import { ValidationError } from '../../src/errors';
-import type { RebuildTicket, ScanSnapshot, Snapshot } from '../../src/ports';
+import type { ScanSnapshot, Snapshot } from '../../src/ports';
 import {
   chunk,
+  claimRebuild,
   contentOf,
   SNAPSHOT_TEST_DIM as DIM,
   expectContent,
@@ -27,11 +28,7 @@ afterAll(() => redis.quit());
 
 const newBotId = () => `bot-${randomUUID()}`;
 
-async function claim(botId: string): Promise<RebuildTicket> {
-  const ticket = await store.beginRebuild(botId, 1);
-  if (ticket === null) throw new Error('rebuild slot taken');
-  return ticket;
-}
+const claim = (botId: string) => claimRebuild(store, botId);
 
 async function stagingKeysLeft(botId: string): Promise<string[]> {
   return redis.keys(`${PREFIX}:{${botId}}:staging:*`);

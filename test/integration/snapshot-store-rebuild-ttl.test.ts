@@ -7,6 +7,7 @@ import type { StoredChunk } from '../../src/domain/types';
 import type { RebuildTicket, Snapshot } from '../../src/ports';
 import {
   chunk,
+  claimRebuild,
   contentOf,
   SNAPSHOT_TEST_DIM as DIM,
   expectContent,
@@ -38,11 +39,7 @@ afterAll(() => redis.quit());
 
 const newBotId = () => `bot-${randomUUID()}`;
 
-async function claim(botId: string): Promise<RebuildTicket> {
-  const ticket = await store.beginRebuild(botId, 1);
-  if (ticket === null) throw new Error('rebuild slot taken');
-  return ticket;
-}
+const claim = (botId: string) => claimRebuild(store, botId);
 
 function stagingKeysOf(ticket: RebuildTicket): Promise<string[]> {
   return redis.keys(`${PREFIX}:{${ticket.botId}}:staging:${ticket.token}:*`);
