@@ -18,6 +18,7 @@ import {
   type SearchWorld,
   searchWorld,
 } from '../fixtures/search-world';
+import { upsertOf } from '../fixtures/snapshot-chunks';
 
 jest.setTimeout(120_000);
 
@@ -113,18 +114,7 @@ async function writeThroughStream(keywords: KeywordIndexStore, chunks: StoredChu
   const botId = chunks[0]?.bot_id as string;
   await world.chunks.put(chunks);
   const token = await keywords.beginUpdate(botId);
-  const changes: SnapshotChange[] = chunks.map((chunk) => ({
-    kind: 'upsert',
-    row: {
-      chunk_id: chunk.chunk_id,
-      filename: chunk.filename,
-      chunk_index: chunk.chunk_index,
-      metadata: chunk.metadata,
-      created_at: chunk.created_at,
-    },
-    text: chunk.text,
-    embedding: chunk.embedding,
-  }));
+  const changes: SnapshotChange[] = chunks.map(upsertOf);
   await world.snapshots.applyChanges(botId, changes);
   const terms = chunks.map((chunk) => ({
     chunkId: chunk.chunk_id,

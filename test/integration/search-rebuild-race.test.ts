@@ -12,6 +12,7 @@ import {
   type SearchWorld,
   searchWorld,
 } from '../fixtures/search-world';
+import { upsertOf } from '../fixtures/snapshot-chunks';
 
 /**
  * A search's rebuild reads DynamoDB while writes keep landing. Each write here goes to DynamoDB through
@@ -58,18 +59,7 @@ function searchOver(chunks: ChunkStoreWithHook): Search {
 /** Writes chunks to DynamoDB, then hands the stream's changes to the snapshot store. */
 async function writeThroughStream(chunks: StoredChunk[]): Promise<void> {
   await world.chunks.put(chunks);
-  const changes: SnapshotChange[] = chunks.map((chunk) => ({
-    kind: 'upsert',
-    row: {
-      chunk_id: chunk.chunk_id,
-      filename: chunk.filename,
-      chunk_index: chunk.chunk_index,
-      metadata: chunk.metadata,
-      created_at: chunk.created_at,
-    },
-    text: chunk.text,
-    embedding: chunk.embedding,
-  }));
+  const changes: SnapshotChange[] = chunks.map(upsertOf);
   await world.snapshots.applyChanges(chunks[0]?.bot_id as string, changes);
 }
 
