@@ -1,3 +1,6 @@
+import { comparableId } from './point-id';
+import { parseTimestamp, TIMESTAMP_FORMS } from './timestamp';
+
 /**
  * The `filter` of a search request: today's `{filename, metadata}` and Qdrant's boolean filters
  * (`must`, `should`, `must_not`, `min_should`, nesting), parsed into a tree that `search-filter.ts`
@@ -5,10 +8,16 @@
  * offending value (`filter.must[2].range.gtx`).
  */
 
-/** What a condition's `key` reads: a chunk field or a (dotted) path into its metadata. */
+/**
+ * One step of a metadata path, as in Qdrant's keys: an object key (`.name`, or `."dotted.name"`), one
+ * element of a list (`[2]`), or every element of a list (`[]`).
+ */
+export type PathStep = { key: string } | { index: number } | { each: true };
+
+/** What a condition's `key` reads: a chunk field or a path into its metadata. */
 export type FilterKey =
   | { field: 'filename' | 'chunk_index' | 'created_at' }
-  | { field: 'metadata'; path: readonly string[] };
+  | { field: 'metadata'; path: readonly PathStep[] };
 
 export type Scalar = string | number | boolean;
 
@@ -20,9 +29,9 @@ export type FilterCondition =
   | { type: 'any'; key: FilterKey; values: ReadonlySet<Scalar> }
   | { type: 'except'; key: FilterKey; values: ReadonlySet<Scalar> }
   | { type: 'range'; key: FilterKey; bounds: RangeBounds }
-  | { type: 'field'; parts: FilterCondition[] }
   | { type: 'is_empty'; key: FilterKey }
   | { type: 'is_null'; key: FilterKey }
+  /** Ids in the form `comparableId` gives (a UUID in any of its forms is one id). */
   | { type: 'has_id'; ids: ReadonlySet<string> }
   /** Today's `filter.metadata`: the top-level key present and strictly equal (null included). */
   | { type: 'legacy_equals'; key: string; value: Scalar | null }
@@ -30,7 +39,8 @@ export type FilterCondition =
 
 export type BooleanFilter = {
   must: FilterCondition[];
-  should: FilterCondition[];
+  /** Undefined when not given; `[]` when given empty, which no chunk passes (as in Qdrant). */
+  should: FilterCondition[] | undefined;
   mustNot: FilterCondition[];
   minShould: { conditions: FilterCondition[]; minCount: number } | undefined;
 };
@@ -58,6 +68,50 @@ type Path = Array<string | number>;
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * A value a condition compares with: a string, a boolean or a finite number. An integer the body parser
+ * kept exact (a bigint, past 2^53) is compared as a number, as metadata numbers are.
+ */
+function scalarOf(value: unknown): Scalar | undefined {
+  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  const n = typeof value === 'bigint' ? Number(value) : value;
+  return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * The steps of a `metadata.` key in Qdrant's key syntax: `.key` (any characters but `.`, `[`, `]` and
+ * `"`), `."quoted key"`, `[n]` and `[]`; undefined when the key does not follow it.
+ */
+function metadataPath(key: string): PathStep[] | undefined {
+  if (!key.startsWith('metadata.')) return undefined;
+  const steps: PathStep[] = [];
+  let at = 'metadata'.length;
+  while (at < key.length) {
+    if (key[at] === '.') {
+      at++;
+      if (key[at] === '"') {
+        const end = key.indexOf('"', at + 1);
+        if (end < 0 || end === at + 1) return undefined;
+        steps.push({ key: key.slice(at + 1, end) });
+        at = end + 1;
+      } else {
+        const name = /^[^.[\]"]+/.exec(key.slice(at))?.[0];
+        if (name === undefined) return undefined;
+        steps.push({ key: name });
+        at += name.length;
+      }
+    } else if (key[at] === '[' && steps.length > 0) {
+      const index = /^\[(\d{0,9})\]/.exec(key.slice(at));
+      if (index === null) return undefined;
+      steps.push(index[1] === '' ? { each: true } : { index: Number(index[1]) });
+      at += (index[0] as string).length;
+    } else {
+      return undefined;
+    }
+  }
+  return steps.length > 0 ? steps : undefined;
+}
+
 const FILTER_KEYS = ['must', 'should', 'must_not', 'min_should', 'filename', 'metadata'];
 const RANGE_KEYS = ['gt', 'gte', 'lt', 'lte'] as const;
 
@@ -69,7 +123,7 @@ class Parser {
     if (depth > MAX_FILTER_DEPTH) {
       throw new FilterSyntaxError(path, `filters nest at most ${MAX_FILTER_DEPTH} levels deep`);
     }
-    const out: BooleanFilter = { must: [], should: [], mustNot: [], minShould: undefined };
+    const out: BooleanFilter = { must: [], should: undefined, mustNot: [], minShould: undefined };
     for (const key of Object.keys(value)) {
       if (!FILTER_KEYS.includes(key) || (depth > 1 && (key === 'filename' || key === 'metadata'))) {
         throw new FilterSyntaxError(
@@ -79,7 +133,9 @@ class Parser {
       }
     }
     out.must = this.list(value.must, [...path, 'must'], depth);
-    out.should = this.list(value.should, [...path, 'should'], depth);
+    if (value.should !== undefined && value.should !== null) {
+      out.should = this.list(value.should, [...path, 'should'], depth);
+    }
     out.mustNot = this.list(value.must_not, [...path, 'must_not'], depth);
     if (value.min_should !== undefined)
       out.minShould = this.minShould(value.min_should, [...path, 'min_should'], depth);
@@ -117,7 +173,9 @@ class Parser {
   private condition(value: unknown, path: Path, depth: number): FilterCondition {
     this.count(path);
     if (!isObject(value)) throw new FilterSyntaxError(path, 'a condition must be an object');
-    if ('must' in value || 'should' in value || 'must_not' in value || 'min_should' in value) {
+    // `{}` is an empty nested filter to Qdrant too: it holds for every chunk.
+    const nested = ['must', 'should', 'must_not', 'min_should'].some((clause) => clause in value);
+    if (nested || Object.keys(value).length === 0) {
       return { type: 'filter', filter: this.filter(value, path, depth + 1) };
     }
     if ('is_empty' in value || 'is_null' in value) {
@@ -130,8 +188,7 @@ class Parser {
     }
     if ('has_id' in value) {
       this.onlyKeys(value, path, ['has_id'], 'has_id stands alone');
-      const ids = this.values(value.has_id, [...path, 'has_id']);
-      return { type: 'has_id', ids: new Set(ids.map(String)) };
+      return { type: 'has_id', ids: this.ids(value.has_id, [...path, 'has_id']) };
     }
     if (!('key' in value)) {
       throw new FilterSyntaxError(
@@ -141,22 +198,25 @@ class Parser {
     }
     this.onlyKeys(value, path, ['key', 'match', 'range'], 'a field condition takes key, match and range');
     const key = this.key(value.key, [...path, 'key']);
-    const parts: FilterCondition[] = [];
-    if (value.match !== undefined) parts.push(this.match(key, value.match, [...path, 'match']));
-    if (value.range !== undefined) parts.push(this.range(key, value.range, [...path, 'range']));
-    if (parts.length === 0) throw new FilterSyntaxError(path, 'a field condition needs match or range');
-    return parts.length === 1 ? (parts[0] as FilterCondition) : { type: 'field', parts };
+    if (value.match !== undefined && value.range !== undefined) {
+      // Qdrant's payload check ORs the two (either may hold), which reads as AND; a 400 instead of a guess.
+      throw new FilterSyntaxError(
+        [...path, 'range'],
+        'a condition takes match or range, not both: write two conditions, under must for both to hold or under should for either',
+      );
+    }
+    if (value.match !== undefined) return this.match(key, value.match, [...path, 'match']);
+    if (value.range !== undefined) return this.range(key, value.range, [...path, 'range']);
+    throw new FilterSyntaxError(path, 'a field condition needs match or range');
   }
 
   private key(value: unknown, path: Path): FilterKey {
     if (value === 'filename' || value === 'chunk_index' || value === 'created_at') return { field: value };
-    if (typeof value === 'string' && value.startsWith('metadata.')) {
-      const keyPath = value.slice('metadata.'.length).split('.');
-      if (keyPath.every((part) => part !== '')) return { field: 'metadata', path: keyPath };
-    }
+    const steps = typeof value === 'string' ? metadataPath(value) : undefined;
+    if (steps !== undefined) return { field: 'metadata', path: steps };
     throw new FilterSyntaxError(
       path,
-      `${JSON.stringify(value)} is not a filterable key: use filename, chunk_index, created_at or metadata.<key>`,
+      `${JSON.stringify(value)} is not a filterable key: use filename, chunk_index, created_at or metadata.<key> (steps .key, ."dotted.key", [n], [])`,
     );
   }
 
@@ -167,10 +227,8 @@ class Parser {
     const [op] = Object.keys(value) as [string];
     const at = [...path, op];
     if (op === 'value') {
-      const v = value.value;
-      if (typeof v !== 'string' && typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))) {
-        throw new FilterSyntaxError(at, 'must be a string, number or boolean');
-      }
+      const v = scalarOf(value.value);
+      if (v === undefined) throw new FilterSyntaxError(at, 'must be a string, number or boolean');
       return { type: 'match', key, value: v };
     }
     if (op === 'any' || op === 'except') {
@@ -184,17 +242,41 @@ class Parser {
     );
   }
 
-  private values(value: unknown, path: Path): Scalar[] {
+  private valueList(value: unknown, path: Path): unknown[] {
     if (!Array.isArray(value)) throw new FilterSyntaxError(path, 'must be a list');
     if (value.length > MAX_MATCH_VALUES) {
       throw new FilterSyntaxError(path, `lists at most ${MAX_MATCH_VALUES} values`);
     }
-    value.forEach((v, i) => {
-      if (typeof v !== 'string' && typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))) {
+    return value;
+  }
+
+  private values(value: unknown, path: Path): Scalar[] {
+    return this.valueList(value, path).map((v, i) => {
+      const scalar = scalarOf(v);
+      if (scalar === undefined)
         throw new FilterSyntaxError([...path, i], 'must be a string, number or boolean');
-      }
+      return scalar;
     });
-    return value as Scalar[];
+  }
+
+  /**
+   * `has_id`'s ids as Qdrant takes them: unsigned integers (exactly, past 2^53 too, when the body parser
+   * kept them as bigints) or strings; a UUID in any of its forms is one id.
+   */
+  private ids(value: unknown, path: Path): Set<string> {
+    return new Set(
+      this.valueList(value, path).map((v, i) => {
+        if (typeof v === 'string') return comparableId(v);
+        if (typeof v === 'bigint' && v >= 0n) return v.toString();
+        if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return String(v);
+        throw new FilterSyntaxError(
+          [...path, i],
+          typeof v === 'number' && Number.isInteger(v) && v > 0
+            ? 'is past 2^53 and lost its exact digits as a number: send it as a string'
+            : 'must be an unsigned integer or a string id',
+        );
+      }),
+    );
   }
 
   private range(key: FilterKey, value: unknown, path: Path): FilterCondition {
@@ -207,16 +289,9 @@ class Parser {
         throw new FilterSyntaxError(at, 'is not a known operator (range takes gt, gte, lt, lte)');
       }
       if (bound === null || bound === undefined) continue;
-      let n: number;
-      if (typeof bound === 'number' && Number.isFinite(bound)) {
-        n = bound;
-        kinds |= 1;
-      } else if (typeof bound === 'string' && !Number.isNaN(Date.parse(bound))) {
-        n = Date.parse(bound);
-        kinds |= 2;
-      } else {
-        throw new FilterSyntaxError(at, 'must be a number or an ISO 8601 timestamp');
-      }
+      const n = typeof bound === 'string' ? parseTimestamp(bound) : scalarOf(bound);
+      if (typeof n !== 'number') throw new FilterSyntaxError(at, `must be a number or ${TIMESTAMP_FORMS}`);
+      kinds |= typeof bound === 'string' ? 2 : 1;
       bounds[op as (typeof RANGE_KEYS)[number]] = n;
     }
     if (kinds === 0) throw new FilterSyntaxError(path, 'needs at least one of gt, gte, lt, lte');
@@ -247,15 +322,11 @@ class Parser {
     return Object.entries(value).map(([key, v]) => {
       this.count([...path, key]);
       if (key === '') throw new FilterSyntaxError(path, 'keys must not be empty');
-      if (
-        v !== null &&
-        typeof v !== 'string' &&
-        typeof v !== 'boolean' &&
-        !(typeof v === 'number' && Number.isFinite(v))
-      ) {
+      const scalar = v === null ? null : scalarOf(v);
+      if (scalar === undefined) {
         throw new FilterSyntaxError([...path, key], 'must be a string, number, boolean or null');
       }
-      return { type: 'legacy_equals', key, value: v as Scalar | null };
+      return { type: 'legacy_equals', key, value: scalar };
     });
   }
 

@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors';
+import { comparableId } from './point-id';
 import {
   type BooleanFilter,
   type FilterCondition,
@@ -8,6 +9,7 @@ import {
   type RangeBounds,
 } from './search-filter-syntax';
 import type { SearchFilter } from './search-request';
+import { parseTimestamp } from './timestamp';
 import type { ChunkMetadata } from './types';
 
 /** What a filter looks at in a chunk (a snapshot row or a chunk read from DynamoDB). */
@@ -50,7 +52,7 @@ export function compileFilter(filter: SearchFilter | undefined): CompiledFilter 
   }
   const empty =
     root.must.length === 0 &&
-    root.should.length === 0 &&
+    root.should === undefined &&
     root.mustNot.length === 0 &&
     root.minShould === undefined;
   if (empty) return null;
@@ -70,33 +72,42 @@ export function compileFilter(filter: SearchFilter | undefined): CompiledFilter 
   return { root, filenames };
 }
 
-const MISSING = Symbol('missing');
-
-/** The raw value a key reads in a chunk, or MISSING. */
-function rawValue(chunk: FilterableChunk, key: FilterKey): unknown {
-  if (key.field === 'filename') return chunk.filename;
-  if (key.field === 'chunk_index') return chunk.chunk_index ?? MISSING;
-  if (key.field === 'created_at') return chunk.created_at ?? MISSING;
-  let current: unknown = chunk.metadata;
-  for (const part of (key as { path: readonly string[] }).path) {
-    if (
-      typeof current !== 'object' ||
-      current === null ||
-      Array.isArray(current) ||
-      !Object.hasOwn(current, part)
-    ) {
-      return MISSING;
-    }
-    current = (current as Record<string, unknown>)[part];
+/**
+ * The values a key reads in a chunk, as Qdrant reads a payload path: a key step goes into an object, `[n]`
+ * takes one element of a list and `[]` every element; a step that does not fit the value reads nothing.
+ * A top-level field reads its value, or nothing when the chunk has none.
+ */
+function readKey(chunk: FilterableChunk, key: FilterKey): unknown[] {
+  if (key.field !== 'metadata') {
+    const value = chunk[key.field];
+    return value === undefined ? [] : [value];
   }
-  return current === undefined ? MISSING : current;
+  let current: unknown[] = [chunk.metadata];
+  for (const step of key.path) {
+    const next: unknown[] = [];
+    for (const value of current) {
+      if ('key' in step) {
+        if (
+          typeof value === 'object' &&
+          value !== null &&
+          !Array.isArray(value) &&
+          Object.hasOwn(value, step.key)
+        ) {
+          next.push((value as Record<string, unknown>)[step.key]);
+        }
+      } else if (Array.isArray(value)) {
+        if ('each' in step) next.push(...value);
+        else if (step.index < value.length) next.push(value[step.index]);
+      }
+    }
+    current = next;
+  }
+  return current.filter((value) => value !== undefined);
 }
 
-/** The values a condition tests: an array's elements (Qdrant's rule: any element may satisfy it), else the value. */
+/** The values a condition tests: a list's elements (Qdrant's rule: any element may satisfy it), else the value. */
 function valuesOf(chunk: FilterableChunk, key: FilterKey): readonly unknown[] {
-  const raw = rawValue(chunk, key);
-  if (raw === MISSING) return [];
-  return Array.isArray(raw) ? raw : [raw];
+  return readKey(chunk, key).flatMap((value) => (Array.isArray(value) ? value : [value]));
 }
 
 function inRange(n: number, b: RangeBounds): boolean {
@@ -123,20 +134,17 @@ function holds(condition: FilterCondition, chunk: FilterableChunk): boolean {
       return valuesOf(chunk, condition.key).some((v) => {
         if (bounds.kind === 'number') return typeof v === 'number' && inRange(v, bounds);
         if (typeof v !== 'string') return false;
-        const time = Date.parse(v);
-        return !Number.isNaN(time) && inRange(time, bounds);
+        const time = parseTimestamp(v);
+        return time !== undefined && inRange(time, bounds);
       });
     }
-    case 'field':
-      return condition.parts.every((part) => holds(part, chunk));
-    case 'is_empty': {
-      const raw = rawValue(chunk, condition.key);
-      return raw === MISSING || raw === null || (Array.isArray(raw) && raw.length === 0);
-    }
+    case 'is_empty':
+      // Every value the key reads is null or [] (so does a key that reads nothing).
+      return readKey(chunk, condition.key).every((v) => v === null || (Array.isArray(v) && v.length === 0));
     case 'is_null':
-      return rawValue(chunk, condition.key) === null;
+      return readKey(chunk, condition.key).some((v) => v === null);
     case 'has_id':
-      return chunk.chunk_id !== undefined && condition.ids.has(chunk.chunk_id);
+      return chunk.chunk_id !== undefined && condition.ids.has(comparableId(chunk.chunk_id));
     case 'legacy_equals':
       return (
         Object.hasOwn(chunk.metadata, condition.key) && chunk.metadata[condition.key] === condition.value
@@ -146,11 +154,12 @@ function holds(condition: FilterCondition, chunk: FilterableChunk): boolean {
   }
 }
 
-/** must: all hold; must_not: none holds; should: at least one holds (when any is given); min_should: enough hold. */
+/** must: all hold; must_not: none holds; should: at least one holds (when given, so `[]` passes nothing); min_should: enough hold. */
 function passes(filter: BooleanFilter, chunk: FilterableChunk): boolean {
   for (const condition of filter.must) if (!holds(condition, chunk)) return false;
   for (const condition of filter.mustNot) if (holds(condition, chunk)) return false;
-  if (filter.should.length > 0 && !filter.should.some((condition) => holds(condition, chunk))) return false;
+  if (filter.should !== undefined && !filter.should.some((condition) => holds(condition, chunk)))
+    return false;
   if (filter.minShould !== undefined) {
     let count = 0;
     for (const condition of filter.minShould.conditions) if (holds(condition, chunk)) count++;

@@ -1,3 +1,4 @@
+import { isInteger, isSafeNumber, parse as parseLossless } from 'lossless-json';
 import type { z } from 'zod';
 import { checkBotId, checkKey, MAX_FILENAME_BYTES } from '../domain/dynamo-limits';
 import { PayloadTooLargeError, ValidationError } from '../errors';
@@ -45,12 +46,34 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, prefix
   throw new ValidationError(`${field}: ${message}`, field);
 }
 
+/** An integer literal past 2^53 - 1 as a bigint (exact), any other number as JSON.parse reads it. */
+const exactInteger = (text: string): number | bigint =>
+  isInteger(text) && !isSafeNumber(text) ? BigInt(text) : Number(text);
+
 /**
- * The request's JSON body validated against `schema`.
+ * JSON text as JSON.parse reads it (a repeated key keeps its last value), except that with `exactIntegers`
+ * an integer literal past 2^53 - 1 becomes a bigint instead of the nearest double: Qdrant point ids are
+ * unsigned 64-bit integers, and a rounded id names another point.
+ */
+function parseJsonText(text: string, exactIntegers: boolean): unknown {
+  if (!exactIntegers) return JSON.parse(text);
+  return parseLossless(text, null, {
+    parseNumber: exactInteger,
+    onDuplicateKey: ({ newValue }) => newValue,
+  });
+}
+
+/**
+ * The request's JSON body validated against `schema`. With `exactIntegers`, integer literals past 2^53 - 1
+ * reach the schema as bigints (a `z.number()` refuses them with a 400).
  * @throws PayloadTooLargeError above MAX_BODY_BYTES.
  * @throws ValidationError (field `body`) for a missing or malformed body, or naming the offending field.
  */
-export function parseJsonBody<S extends z.ZodType>(event: RequestInput, schema: S): z.infer<S> {
+export function parseJsonBody<S extends z.ZodType>(
+  event: RequestInput,
+  schema: S,
+  options: { exactIntegers?: boolean } = {},
+): z.infer<S> {
   if (event.body === undefined || event.body === null || event.body === '')
     throw new ValidationError('body: a JSON body is required', 'body');
   const text =
@@ -61,7 +84,7 @@ export function parseJsonBody<S extends z.ZodType>(event: RequestInput, schema: 
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJsonText(text, options.exactIntegers === true);
   } catch (error) {
     throw new ValidationError('body: is not valid JSON', 'body', { cause: error });
   }

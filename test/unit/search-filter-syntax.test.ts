@@ -58,7 +58,7 @@ describe('search filter syntax', () => {
       'filter.must_not[0].match',
       /exactly one/,
     ],
-    [{ must: [{ key: 'created_at', range: { gte: 'yesterday' } }] }, 'filter.must[0].range.gte', /ISO 8601/],
+    [{ must: [{ key: 'created_at', range: { gte: 'yesterday' } }] }, 'filter.must[0].range.gte', /RFC 3339/],
     [{ must: [{ key: 'metadata.n', range: { gte: 1, lt: '2025-01-01' } }] }, 'filter.must[0].range', /mixes/],
     [{ must: [{ key: 'metadata.n', range: {} }] }, 'filter.must[0].range', /at least one/],
     [{ must: [{ is_empty: { key: 'metadata.a' }, key: 'x' }] }, 'filter.must[0].key', /not a known operator/],
