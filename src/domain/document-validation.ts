@@ -12,6 +12,7 @@ import {
 } from './dynamo-limits';
 import { decodeEmbedding, type EmbeddingEncoding, encodeEmbedding } from './embedding-codec';
 import type { UpsertDocumentMessage } from './ingestion-messages';
+import { parseTimestamp, TIMESTAMP_FORMS } from './timestamp';
 import type { ChunkMetadata } from './types';
 
 /** A chunk that passed every check, with its id resolved and its embedding decoded. */
@@ -68,12 +69,9 @@ export function validateDocument(
   }
   if (
     message.created_at !== undefined &&
-    (message.created_at.length > MAX_CREATED_AT_LENGTH || Number.isNaN(Date.parse(message.created_at)))
+    (message.created_at.length > MAX_CREATED_AT_LENGTH || parseTimestamp(message.created_at) === undefined)
   ) {
-    fail(
-      'created_at',
-      `must be an ISO 8601 timestamp; got ${JSON.stringify(message.created_at.slice(0, 80))}`,
-    );
+    fail('created_at', `must be ${TIMESTAMP_FORMS}; got ${JSON.stringify(message.created_at.slice(0, 80))}`);
   }
   if (message.owner_user_id !== undefined) {
     checkKey(message.owner_user_id, 'owner_user_id', MAX_OWNER_ID_BYTES);

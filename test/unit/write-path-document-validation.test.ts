@@ -1,6 +1,7 @@
 import { deterministicChunkId } from '../../src/domain/chunk-id';
 import { validateDocument } from '../../src/domain/document-validation';
 import { packEmbedding, type UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
+import { TIMESTAMP_FORMS } from '../../src/domain/timestamp';
 import { ValidationError } from '../../src/errors';
 
 const dimension = 4;
@@ -70,7 +71,12 @@ describe('document validation', () => {
     [
       'created_at',
       upsert({ created_at: 'yesterday' }),
-      'created_at must be an ISO 8601 timestamp; got "yesterday"',
+      `created_at must be ${TIMESTAMP_FORMS}; got "yesterday"`,
+    ],
+    [
+      'created_at',
+      upsert({ created_at: '06.03.2024' }),
+      `created_at must be ${TIMESTAMP_FORMS}; got "06.03.2024"`,
     ],
     [
       'chunks',
