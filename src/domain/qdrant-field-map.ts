@@ -97,7 +97,9 @@ export function firstPresent(
 
 /**
  * The payload minus the paths a chunk field came from (and the bot key), as chunk metadata. A nested
- * `metadata` object (LangChain's) is lifted so that its keys become metadata keys; LlamaIndex's
+ * `metadata` object (LangChain's) is lifted so that its keys become metadata keys, as a Qdrant filter on
+ * `metadata.<key>` reads them; a lifted key that a top-level payload key already names stays under
+ * `metadata` (so `{page: 1, metadata: {page: 2}}` keeps both, as `page` and `metadata.page`). LlamaIndex's
  * bookkeeping keys are dropped.
  */
 export function remainingMetadata(
@@ -106,15 +108,22 @@ export function remainingMetadata(
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const used = new Set(usedPaths);
+  let nested: Record<string, unknown> | undefined;
   for (const [key, value] of Object.entries(payload)) {
     if (used.has(key) || BOOKKEEPING_KEYS.has(key)) continue;
     if (key === 'metadata' && typeof value === 'object' && value !== null && !Array.isArray(value)) {
-      for (const [inner, innerValue] of Object.entries(value as Record<string, unknown>)) {
-        if (!used.has(`metadata.${inner}`) && !Object.hasOwn(out, inner)) out[inner] = innerValue;
-      }
+      nested = value as Record<string, unknown>;
       continue;
     }
     out[key] = value;
   }
+  if (nested === undefined) return out;
+  const kept: Record<string, unknown> = {};
+  for (const [inner, value] of Object.entries(nested)) {
+    if (used.has(`metadata.${inner}`)) continue;
+    if (Object.hasOwn(out, inner)) kept[inner] = value;
+    else out[inner] = value;
+  }
+  if (Object.keys(kept).length > 0) out.metadata = kept;
   return out;
 }

@@ -2,6 +2,7 @@ import { ValidationError } from '../errors';
 import { validateDocument } from './document-validation';
 import type { EmbeddingEncoding } from './embedding-codec';
 import { type FieldMap, firstPresent, remainingMetadata } from './qdrant-field-map';
+import { parseTimestamp } from './timestamp';
 import type { StoredChunk } from './types';
 
 /**
@@ -84,14 +85,17 @@ function toCount(value: unknown): number | undefined {
 
 /**
  * A payload timestamp as ISO 8601 (UTC, milliseconds), so that range filters compare them as text in
- * time order. Numbers are taken as Unix time: seconds below 10^11, milliseconds above.
+ * time order. Numbers are taken as Unix time: seconds below 10^11, milliseconds above. Strings are read
+ * as Qdrant reads a datetime (`parseTimestamp`: RFC 3339, a zone-less date and time as UTC), never in the
+ * time zone of the machine running the migration.
  */
 export function toIsoTimestamp(value: unknown): string | undefined {
-  let time: number;
+  let time: number | undefined;
   if (typeof value === 'number' && Number.isFinite(value)) time = value < 1e11 ? value * 1000 : value;
-  else if (typeof value === 'string' && value.trim() !== '') time = Date.parse(value);
-  else return undefined;
-  return Number.isNaN(time) ? undefined : new Date(time).toISOString();
+  else if (typeof value === 'string') time = parseTimestamp(value.trim());
+  if (time === undefined) return undefined;
+  const date = new Date(time);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
 /** JSON-safe metadata for DynamoDB: bigints (integers past 2^53) become their decimal strings. */
@@ -154,11 +158,10 @@ export function mapPoint(point: QdrantPoint, options: PointMappingOptions): Mapp
   if (fileSize === undefined) {
     return reject(`file_size ${JSON.stringify(plainValue(fileSizeValue))} is not a non-negative integer`);
   }
-  const createdAtValue = take('created_at');
-  const createdAt = createdAtValue === undefined ? undefined : toIsoTimestamp(createdAtValue);
-  if (createdAtValue !== undefined && createdAt === undefined) {
-    return reject(`created_at ${JSON.stringify(plainValue(createdAtValue))} is not a timestamp`);
-  }
+  // A value that is no timestamp stays in metadata as written; the chunk's created_at is then the run's.
+  const createdAtFound = firstPresent(payload, fieldMap.created_at);
+  const createdAt = createdAtFound === undefined ? undefined : toIsoTimestamp(createdAtFound.value);
+  if (createdAt !== undefined) used.push((createdAtFound as { path: string }).path);
   const metadata = plainValue(remainingMetadata(payload, used)) as Record<string, unknown>;
 
   try {

@@ -66,7 +66,17 @@ export type BotVerification = {
   matches: boolean;
 };
 
-export type MigrationResult = { state: MigrationState; vector: QdrantVectorParams; bots: BotVerification[] };
+/** What one run did (a resumed run's state also counts the runs before it). */
+export type RunCounts = { read: number; written: number; unchanged: number; rejected: number };
+
+export type MigrationResult = {
+  /** Where the migration stands, counting every run of it. */
+  state: MigrationState;
+  /** What this run read and wrote: nothing for a rerun from a finished resume file. */
+  run: RunCounts;
+  vector: QdrantVectorParams;
+  bots: BotVerification[];
+};
 
 /**
  * The vector to migrate: the one named, or the collection's only one.
@@ -224,7 +234,14 @@ export async function migrateFromQdrant(
     await options.onPage?.(state);
     progress();
   }
-  return { state, vector, bots: await verify(deps, options, state) };
+  const before = options.resume;
+  const run: RunCounts = {
+    read: state.read - (before?.read ?? 0),
+    written: state.written - (before?.written ?? 0),
+    unchanged: state.unchanged - (before?.unchanged ?? 0),
+    rejected: state.rejected - (before?.rejected ?? 0),
+  };
+  return { state, run, vector, bots: await verify(deps, options, state) };
 }
 
 async function verify(

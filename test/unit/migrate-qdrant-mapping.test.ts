@@ -116,12 +116,30 @@ describe('Qdrant point mapping', () => {
     ['the wrong dimension', { text: 't' }, [1, 2], /has 2 values; bot bot-1 expects 3/],
     ['a sparse vector', { text: 't' }, { indices: [1], values: [1] }, /named vectors/],
     ['a bad chunk_index', { text: 't', chunk_index: -1 }, [1, 2, 3], /chunk_index -1/],
-    ['a bad timestamp', { text: 't', created_at: 'soon' }, [1, 2, 3], /created_at "soon"/],
   ])('rejects a point with %s, naming why', (_name, payload, vector, reason) => {
     const result = mapPoint(point(payload as Record<string, unknown>, vector), options());
     expect(result.kind).toBe('reject');
     expect((result as RejectedPoint).reason).toMatch(reason);
     expect((result as RejectedPoint).id).toBe('9007199254740993');
+  });
+
+  it('keeps a created_at that is no timestamp in metadata as written, and leaves created_at to the run', () => {
+    const chunk = chunkOf(mapPoint(point({ text: 't', created_at: '06.03.2024' }), options()));
+    expect(chunk).toMatchObject({ created_at: '', metadata: { created_at: '06.03.2024' } });
+  });
+
+  it('keeps a LangChain metadata key that a top-level key also names, under metadata', () => {
+    const chunk = chunkOf(
+      mapPoint(
+        point({ page_content: 't', page: 'cover', metadata: { source: 'a.pdf', page: 3, author: 'x' } }),
+        options(),
+      ),
+    );
+    expect(chunk.metadata).toEqual({ page: 'cover', author: 'x', metadata: { page: 3 } });
+    const reversed = chunkOf(
+      mapPoint(point({ metadata: { page: 3 }, page_content: 't', page: 'cover' }), options()),
+    );
+    expect(reversed.metadata).toEqual({ page: 'cover', metadata: { page: 3 } });
   });
 
   it('rejects a point without the bot key when bots come from the payload', () => {
@@ -165,10 +183,13 @@ describe('field map and payload paths', () => {
     ).toEqual({ page: 1, k: 2 });
   });
 
-  it('normalises timestamps to ISO 8601', () => {
+  it('normalises timestamps to ISO 8601, reading zone-less ones as UTC as Qdrant does', () => {
     expect(toIsoTimestamp('2024-03-01T10:00:00+01:00')).toBe('2024-03-01T09:00:00.000Z');
+    expect(toIsoTimestamp('2024-03-01T10:00:00')).toBe('2024-03-01T10:00:00.000Z');
+    expect(toIsoTimestamp('2024-03-01 10:00')).toBe('2024-03-01T10:00:00.000Z');
     expect(toIsoTimestamp(1_700_000_000_000)).toBe('2023-11-14T22:13:20.000Z');
     expect(toIsoTimestamp('yesterday')).toBeUndefined();
+    expect(toIsoTimestamp('06.03.2024')).toBeUndefined();
   });
 });
 

@@ -117,9 +117,14 @@ describe('migrateFromQdrant', () => {
     );
     expect(source.offsets.slice(1)).toEqual(['3', '6']);
     expect(resumed.state).toMatchObject({ read: 7, written: 7, done: true });
+    expect(resumed.run).toEqual({ read: 4, written: 4, unchanged: 0, rejected: 0 });
+    const finished = await migrateFromQdrant({ ...deps, source }, options({ resume: resumed.state }));
+    expect(finished.run).toEqual({ read: 0, written: 0, unchanged: 0, rejected: 0 });
+    expect(finished.state).toMatchObject({ read: 7, written: 7 });
     const later = { ...deps, now: () => new Date('2030-01-01T00:00:00.000Z') };
     const rerun = await migrateFromQdrant({ ...later, source }, options());
     expect(rerun.state).toMatchObject({ read: 7, written: 0, unchanged: 7 });
+    expect(rerun.run).toEqual({ read: 7, written: 0, unchanged: 7, rejected: 0 });
     expect(puts).toEqual([3, 3, 1]);
     expect(stored.get('0')?.created_at).toBe('2026-02-03T04:05:06.000Z');
   });

@@ -183,7 +183,7 @@ async function main(): Promise<number> {
       },
     );
     flushRejects();
-    const { state, vector, bots } = result;
+    const { state, run, vector, bots } = result;
     const say = (line: string) => process.stdout.write(`${line}\n`);
     say(
       `${args.dryRun ? 'dry run (nothing written): ' : ''}collection ${args.collection}, vector ${vector.name ?? '(unnamed)'} (${vector.size}-d, ${vector.distance})`,
@@ -192,8 +192,13 @@ async function main(): Promise<number> {
       say(`note: the collection uses ${vector.distance} distance; search here ranks by cosine similarity`);
     }
     say(
-      `points read ${thousands(state.read)}, ${args.dryRun ? 'would write' : 'written'} ${thousands(state.written)}, unchanged ${thousands(state.unchanged)}, rejected ${thousands(state.rejected)}${state.rejected > 0 ? ` (see ${args.rejects})` : ''}`,
+      `points read ${thousands(run.read)}, ${args.dryRun ? 'would write' : 'written'} ${thousands(run.written)}, unchanged ${thousands(run.unchanged)}, rejected ${thousands(run.rejected)}${run.rejected > 0 ? ` (see ${args.rejects})` : ''}`,
     );
+    if (resume !== undefined) {
+      say(
+        `earlier runs (from ${args.resume}): read ${thousands(state.read - run.read)}, written ${thousands(state.written - run.written)}, unchanged ${thousands(state.unchanged - run.unchanged)}, rejected ${thousands(state.rejected - run.rejected)}`,
+      );
+    }
     say('bot\tqdrant count\trejected\tchunks here\tresult');
     for (const bot of bots) {
       const here = bot.chunkCount === null ? '-' : thousands(bot.chunkCount);
