@@ -216,7 +216,7 @@ class Parser {
     if (steps !== undefined) return { field: 'metadata', path: steps };
     throw new FilterSyntaxError(
       path,
-      `${JSON.stringify(value)} is not a filterable key: use filename, chunk_index, created_at or metadata.<key> (steps .key, ."dotted.key", [n], [])`,
+      `${typeof value === 'bigint' ? value : JSON.stringify(value)} is not a filterable key: use filename, chunk_index, created_at or metadata.<key> (steps .key, ."dotted.key", [n], [])`,
     );
   }
 
