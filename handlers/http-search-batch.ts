@@ -24,7 +24,7 @@ async function within<T>(field: (error: ValidationError) => string, check: () =>
  */
 export const makeSearchBatchHandler = (wiring: () => HttpDeps) =>
   botRoute(wiring, 'owner', async ({ event, deps, botId, bot }) => {
-    const { searches } = parseJsonBody(event, searchBatchRequestSchema, { exactIntegers: true });
+    const { searches } = parseJsonBody(event, searchBatchRequestSchema, { exactIntegersUnder: ['has_id'] });
     for (const [i, search] of searches.entries()) {
       if (search.query_text !== undefined) {
         const text = search.query_text;

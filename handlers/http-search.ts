@@ -8,7 +8,7 @@ import { type HttpDeps, httpDeps } from '../src/wiring/http';
 /** POST /bots/{botId}/search: the caller's bot's top chunks (or documents) for an embedding. */
 export const makeSearchHandler = (wiring: () => HttpDeps) =>
   botRoute(wiring, 'owner', async ({ event, deps, botId, bot }) => {
-    const request = parseJsonBody(event, searchRequestSchema, { exactIntegers: true });
+    const request = parseJsonBody(event, searchRequestSchema, { exactIntegersUnder: ['has_id'] });
     const result = await deps.search(botId, request.embedding, { bot, ...searchQueryOf(request) });
     countSearchSource(deps.metrics, result);
     deps.metrics.publishStoredMetrics();

@@ -51,28 +51,54 @@ const exactInteger = (text: string): number | bigint =>
   isInteger(text) && !isSafeNumber(text) ? BigInt(text) : Number(text);
 
 /**
- * JSON text as JSON.parse reads it (a repeated key keeps its last value), except that with `exactIntegers`
- * an integer literal past 2^53 - 1 becomes a bigint instead of the nearest double: Qdrant point ids are
- * unsigned 64-bit integers, and a rounded id names another point.
+ * Turns every bigint in a parsed value into the number JSON.parse would have read, in place, except in the
+ * values of `keep` keys. Properties are redefined rather than assigned: an own `__proto__` key (JSON allows
+ * it) would otherwise hit the prototype setter.
  */
-function parseJsonText(text: string, exactIntegers: boolean): unknown {
-  if (!exactIntegers) return JSON.parse(text);
-  return parseLossless(text, null, {
-    parseNumber: exactInteger,
-    onDuplicateKey: ({ newValue }) => newValue,
-  });
+function roundOutside(container: object, keep: ReadonlySet<string>): void {
+  for (const key of Object.keys(container)) {
+    if (!Array.isArray(container) && keep.has(key)) continue;
+    const value: unknown = (container as Record<string, unknown>)[key];
+    if (typeof value === 'bigint') {
+      Object.defineProperty(container, key, {
+        value: Number(value),
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+    } else if (typeof value === 'object' && value !== null) {
+      roundOutside(value, keep);
+    }
+  }
 }
 
 /**
- * The request's JSON body validated against `schema`. With `exactIntegers`, integer literals past 2^53 - 1
- * reach the schema as bigints (a `z.number()` refuses them with a 400).
+ * JSON text as JSON.parse reads it (a repeated key keeps its last value), except that under the keys of
+ * `exactIntegersUnder` an integer literal past 2^53 - 1 becomes a bigint instead of the nearest double:
+ * Qdrant point ids are unsigned 64-bit integers, and a rounded id names another point.
+ */
+function parseJsonText(text: string, exactIntegersUnder: ReadonlySet<string>): unknown {
+  if (exactIntegersUnder.size === 0) return JSON.parse(text);
+  const value: unknown = parseLossless(text, null, {
+    parseNumber: exactInteger,
+    onDuplicateKey: ({ newValue }) => newValue,
+  });
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'object' && value !== null) roundOutside(value, exactIntegersUnder);
+  return value;
+}
+
+/**
+ * The request's JSON body validated against `schema`. Integer literals past 2^53 - 1 in the values of a key
+ * named in `exactIntegersUnder` (at any depth) reach the schema as bigints; elsewhere they are rounded to
+ * numbers as JSON.parse rounds them.
  * @throws PayloadTooLargeError above MAX_BODY_BYTES.
  * @throws ValidationError (field `body`) for a missing or malformed body, or naming the offending field.
  */
 export function parseJsonBody<S extends z.ZodType>(
   event: RequestInput,
   schema: S,
-  options: { exactIntegers?: boolean } = {},
+  options: { exactIntegersUnder?: readonly string[] } = {},
 ): z.infer<S> {
   if (event.body === undefined || event.body === null || event.body === '')
     throw new ValidationError('body: a JSON body is required', 'body');
@@ -84,7 +110,7 @@ export function parseJsonBody<S extends z.ZodType>(
   }
   let value: unknown;
   try {
-    value = parseJsonText(text, options.exactIntegers === true);
+    value = parseJsonText(text, new Set(options.exactIntegersUnder ?? []));
   } catch (error) {
     throw new ValidationError('body: is not valid JSON', 'body', { cause: error });
   }

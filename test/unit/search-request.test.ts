@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { searchRequestSchema } from '../../src/domain/search-request';
 import { ValidationError } from '../../src/errors';
 import { parseJsonBody, parseWith } from '../../src/http/request';
@@ -62,5 +63,26 @@ describe('search request', () => {
   it('reads a base64-encoded body', () => {
     const body = Buffer.from(JSON.stringify({ embedding: [1, 2], limit: 2 })).toString('base64');
     expect(parseJsonBody({ body, isBase64Encoded: true }, searchRequestSchema).limit).toBe(2);
+  });
+
+  it('keeps integers past 2^53 exact under has_id only, and reads the rest as JSON.parse does', () => {
+    const text =
+      '{"embedding":[100000000000000000001,1],"limit":3,"__proto__":{"x":9007199254740993},' +
+      '"filter":{"must":[{"has_id":[9007199254740993,7]},{"key":"metadata.n","match":{"value":9007199254740993}}]}}';
+    const parsed = parseJsonBody({ body: text }, z.unknown(), { exactIntegersUnder: ['has_id'] }) as {
+      embedding: unknown[];
+      filter: { must: [{ has_id: unknown[] }, { match: { value: unknown } }] };
+    };
+    const plain = JSON.parse(text);
+    plain.filter.must[0].has_id = parsed.filter.must[0].has_id;
+    expect(parsed).toEqual(plain);
+    expect(parsed.filter.must[0].has_id).toEqual([9007199254740993n, 7]);
+    expect(parsed.filter.must[1].match.value).toBe(2 ** 53);
+    expect(parsed.embedding[0]).toBe(1e20);
+    expect(Object.getPrototypeOf(parsed)).toBe(Object.prototype);
+    expect(Object.hasOwn(parsed, '__proto__')).toBe(true);
+    expect(() => parseJsonBody({ body: '{"a":' }, z.unknown(), { exactIntegersUnder: ['has_id'] })).toThrow(
+      expect.objectContaining({ field: 'body' }),
+    );
   });
 });
