@@ -234,12 +234,12 @@ export async function migrateFromQdrant(
     await options.onPage?.(state);
     progress();
   }
-  const before = options.resume;
+  const earlier = options.resume;
   const run: RunCounts = {
-    read: state.read - (before?.read ?? 0),
-    written: state.written - (before?.written ?? 0),
-    unchanged: state.unchanged - (before?.unchanged ?? 0),
-    rejected: state.rejected - (before?.rejected ?? 0),
+    read: state.read - (earlier?.read ?? 0),
+    written: state.written - (earlier?.written ?? 0),
+    unchanged: state.unchanged - (earlier?.unchanged ?? 0),
+    rejected: state.rejected - (earlier?.rejected ?? 0),
   };
   return { state, run, vector, bots: await verify(deps, options, state) };
 }
