@@ -127,6 +127,27 @@ function* wordSegments(piece: string): Iterable<WordSegment> {
   if (carry !== null) yield carry;
 }
 
+/**
+ * Two or more ASCII punctuation or symbol characters in a row ('_' excepted: it joins words). UAX #29
+ * lets at most one such character stand inside a word (`e.g`, `don't`, `3.14`), so a run of them always
+ * separates words and the piece can be cut there without changing its words. This spares the segmenter
+ * (about a microsecond per segment) the runs of punctuation that each count as one segment a character.
+ */
+const PUNCTUATION_RUN = /[!-/:-@[-^`{-~]{2,}/;
+
+/**
+ * The word-like UAX #29 segments of `piece` in order, as `Intl.Segmenter` finds them in the whole piece
+ * (for pieces up to SEGMENT_WINDOW long between punctuation runs: exactly; beyond, see `wordSegments`).
+ */
+export function wordsOf(piece: string): string[] {
+  const words: string[] = [];
+  for (const part of piece.split(PUNCTUATION_RUN)) {
+    if (part === '') continue;
+    for (const segment of wordSegments(part)) if (segment.isWordLike) words.push(segment.segment);
+  }
+  return words;
+}
+
 /** The terms of one whitespace-separated piece (lower case, NFKC), uncached. */
 function termsOfPiece(raw: string, options: TokeniserOptions, stemmer: Stemmer): string[] {
   const piece = trimPunctuation(raw);
@@ -137,9 +158,8 @@ function termsOfPiece(raw: string, options: TokeniserOptions, stemmer: Stemmer):
   }
   if (HAS_DIGIT.test(piece) && CODE.test(piece)) return [piece];
   const out: string[] = [];
-  for (const segment of wordSegments(piece)) {
-    if (segment.isWordLike !== true) continue;
-    const term = termOfWord(segment.segment, options, stemmer);
+  for (const word of wordsOf(piece)) {
+    const term = termOfWord(word, options, stemmer);
     if (term !== null && term !== '') out.push(term);
   }
   return out;

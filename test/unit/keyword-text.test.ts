@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import porter2 from 'wink-porter2-stemmer';
-import { MAX_STEMMED_WORD_LENGTH, tokenise, trimPunctuation } from '../../src/domain/keyword-text';
+import { MAX_STEMMED_WORD_LENGTH, tokenise, trimPunctuation, wordsOf } from '../../src/domain/keyword-text';
 import { rng, testSeed } from '../fixtures/random';
 
 /** Porter2, counting what it is passed: the work of stemming, without a clock. */
@@ -86,6 +86,29 @@ describe('tokenise on long pieces for the word segmenter', () => {
     const word = 'é'.repeat(390_000);
 
     expect(tokenise(`${word} connections`)).toEqual([word, 'connect']);
+  });
+});
+
+describe('wordsOf', () => {
+  const segmenter = new Intl.Segmenter('und', { granularity: 'word' });
+  const wholeWords = (text: string) =>
+    Array.from(segmenter.segment(text))
+      .filter((segment) => segment.isWordLike === true)
+      .map((segment) => segment.segment);
+
+  it('finds the words segmenting the whole piece finds, across punctuation runs and windows', () => {
+    const seed = testSeed();
+    console.log(`wordsOf property seed ${seed}`);
+    const alphabet = fc.constantFrom(
+      ...['x', 'é', '7', '東', '京', 'カ', 'ナ', '!', '.', ':', "'", '_', '-', ',', '"', '\u0301', '😀', 'ß'],
+    );
+    fc.assert(
+      fc.property(fc.array(alphabet, { maxLength: 1500 }), (characters) => {
+        const text = characters.join('');
+        expect(wordsOf(text)).toEqual(wholeWords(text));
+      }),
+      { seed, numRuns: 300 },
+    );
   });
 });
 
