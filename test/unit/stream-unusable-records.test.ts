@@ -1,7 +1,9 @@
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
+import fc from 'fast-check';
 import { foreignRecordReason, tableOfStreamArn } from '../../src/domain/stream-record-origin';
 import { type SyncStreamBatchDeps, syncStreamBatch } from '../../src/use-cases/sync-stream-batch';
 import { FakeBotStats, FakeSnapshotStore } from '../fixtures/fake-ports';
+import { testSeed } from '../fixtures/random';
 import { type ChunkItem, chunkItem, StreamEventFactory } from '../fixtures/stream-events';
 
 /**
@@ -174,6 +176,88 @@ describe('where a stream record comes from', () => {
     const { SequenceNumber: _, ...unnumbered } = record.dynamodb ?? {};
     expect(foreignRecordReason({ ...record, dynamodb: unnumbered }, 'VectorEmbeddings')).toMatch(
       /SequenceNumber/,
+    );
+  });
+});
+
+describe('fuzzed stream records', () => {
+  type Mutation = (record: DynamoDBRecord) => unknown;
+  const image = (record: DynamoDBRecord) => record.dynamodb?.NewImage as Record<string, AttributeValue>;
+  const mutations: Mutation[] = [
+    (r) => ({ ...r, eventName: 'TRUNCATE' }),
+    (r) => ({ ...r, dynamodb: undefined }),
+    (r) => ({ ...r, dynamodb: { ...r.dynamodb, SequenceNumber: undefined } }),
+    (r) => ({ ...r, dynamodb: { ...r.dynamodb, Keys: { bot_id: { N: '7' }, chunk_id: { S: 'x' } } } }),
+    (r) => ({ ...r, dynamodb: { ...r.dynamodb, NewImage: undefined } }),
+    (r) => ({ ...r, dynamodb: { ...r.dynamodb, NewImage: 'junk' } }),
+    (r) => {
+      image(r).embedding = { L: [{ N: 'Infinity' }, { N: '1' }, { N: '2' }, { N: '3' }] };
+      return r;
+    },
+    (r) => {
+      image(r).embedding = { L: [{ N: '1E+400' }, { N: '1' }, { N: '2' }, { N: '3' }] };
+      return r;
+    },
+    (r) => {
+      image(r).embedding = { S: 'not a vector' };
+      return r;
+    },
+    (r) => {
+      image(r).filename = { N: '12' };
+      return r;
+    },
+    (r) => {
+      delete image(r).text;
+      return r;
+    },
+    (r) => {
+      image(r).chunk_index = { S: 'first' };
+      return r;
+    },
+    (r) => {
+      image(r).metadata = { L: [] };
+      return r;
+    },
+    (r) => {
+      image(r).embedding = { L: Array.from({ length: 383 }, () => ({ N: '0.5' })) };
+      return r;
+    },
+  ];
+
+  it('never throws, never reports a record, accounts for each once and counts nothing twice', async () => {
+    const seed = testSeed();
+    console.log(`fuzzed stream records seed ${seed}`);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.option(fc.nat(mutations.length - 1), { nil: undefined }), {
+          minLength: 1,
+          maxLength: 30,
+        }),
+        async (plan) => {
+          const { deps, stats, served } = world();
+          const fuzzEvents = new StreamEventFactory();
+          const good: string[] = [];
+          const batch = plan.map((mutation, i) => {
+            const record = fuzzEvents.insert(item(i));
+            if (mutation === undefined) {
+              good.push(`c${i}`);
+              return record;
+            }
+            return (mutations[mutation] as Mutation)(record) as DynamoDBRecord;
+          });
+
+          const first = await syncStreamBatch(deps, batch);
+          const again = await syncStreamBatch(deps, batch);
+
+          expect(first.failures).toEqual([]);
+          expect(again.failures).toEqual([]);
+          expect(first.counted + first.skipped).toBe(batch.length);
+          expect(again.counted).toBe(0);
+          expect(stats.totals.chunks).toBe(first.counted);
+          expect(served()).toEqual(good.sort());
+        },
+      ),
+      { seed, numRuns: 60 },
     );
   });
 });
