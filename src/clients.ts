@@ -17,11 +17,15 @@ export function createDynamoDbClient(config: Config): DynamoDBClient {
   });
 }
 
-/** Plain JavaScript values in and out; Binary attributes come back as Uint8Array. */
+/**
+ * Plain JavaScript values in and out; Binary attributes come back as Uint8Array. Every number is read as
+ * a JavaScript number: the SDK's default throws for a whole page on one value beyond 2^53 (1E+30 "can't be
+ * converted to BigInt"), which another writer of the table may store; readers then judge the value.
+ */
 export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-    unmarshallOptions: { wrapNumbers: false },
+    unmarshallOptions: { wrapNumbers: (value: string) => Number(value) },
   });
 }
 

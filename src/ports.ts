@@ -252,6 +252,8 @@ export type RecordedCounts = {
   totalChunks: number;
   totalDocuments: number;
   snapshotEpoch: number;
+  /** The bot's embedding_dimension, or the default for a bot that has none (as the stream reads it). */
+  embeddingDimension: number;
   /** Changes with every counts transaction: two equal reads bracket a moment no transaction touched. */
   updatedAt: string | undefined;
 };
@@ -260,7 +262,10 @@ export type RecordedCounts = {
 export interface CountsDoctorStore {
   /** Every bot id in BotCollections, page by page. */
   bots(): AsyncIterable<string[]>;
-  /** The documents of a bot counted from VectorEmbeddings (consistent, every page, keys and filename only). */
+  /**
+   * The documents of a bot counted from VectorEmbeddings (consistent, every page, keys and filename only);
+   * chunks without a filename are counted under the filename ''.
+   */
   trueDocuments(botId: string): Promise<Map<string, TrueDocument>>;
   recordedCounts(botId: string): Promise<RecordedCounts>;
   /** Every BotDocuments item of the bot: filename -> chunk_count (consistent, every page). */

@@ -32,7 +32,8 @@ type Working = { filename: string; before: number; count: number; fileSize: numb
  * INSERT adds a chunk to its document, REMOVE takes one from the old image's document, MODIFY moves one
  * from the old image's document to the new image's (nothing when the filename did not change). A document
  * whose count reaches zero is gone; one that comes back takes created_at from the image that revived it.
- * total_chunks moves with the sum of the document counts, so the two always agree.
+ * total_chunks moves with the sum of the document counts plus the chunks that have no filename (they
+ * belong to no document, so BotDocuments cannot hold them): it counts every item of the bot.
  *
  * @param changes one bot's records, oldest first, none of them counted yet
  * @param current the bot's documents before the changes, at least every filename the changes name
@@ -45,6 +46,8 @@ export function computeCountDeltas(
 ): CountDeltas {
   const touched = new Map<string, Working>();
   const belowZero = new Set<string>();
+  // Chunks with no filename: they count in total_chunks and in no document.
+  let unfiledDelta = 0;
   const documentOf = (filename: string): Working => {
     let doc = touched.get(filename);
     if (doc === undefined) {
@@ -62,12 +65,20 @@ export function computeCountDeltas(
     return doc;
   };
   const add = (image: NonNullable<StreamChange['newImage']>) => {
+    if (image.filename === undefined) {
+      unfiledDelta += 1;
+      return;
+    }
     const doc = documentOf(image.filename);
     if (doc.count === 0) doc.createdAt = image.createdAt ?? now;
     doc.count += 1;
     if (image.fileSize !== undefined) doc.fileSize = image.fileSize;
   };
   const take = (image: NonNullable<StreamChange['oldImage']>) => {
+    if (image.filename === undefined) {
+      unfiledDelta -= 1;
+      return;
+    }
     const doc = documentOf(image.filename);
     if (doc.count === 0) {
       belowZero.add(image.filename);
@@ -84,6 +95,7 @@ export function computeCountDeltas(
       take(oldImage);
     } else if (change.eventName === 'MODIFY' && oldImage !== undefined && newImage !== undefined) {
       if (oldImage.filename === newImage.filename) {
+        if (newImage.filename === undefined) continue;
         const doc = documentOf(newImage.filename);
         if (newImage.fileSize !== undefined) doc.fileSize = newImage.fileSize;
       } else {
@@ -93,7 +105,7 @@ export function computeCountDeltas(
     }
   }
 
-  let totalChunksDelta = 0;
+  let totalChunksDelta = unfiledDelta;
   let totalDocumentsDelta = 0;
   const documents: DocumentOutcome[] = [];
   for (const doc of touched.values()) {
@@ -110,11 +122,11 @@ export function computeCountDeltas(
   return { documents, totalChunksDelta, totalDocumentsDelta, belowZero: [...belowZero] };
 }
 
-/** The documents one record touches (one, or two for a MODIFY that moves a chunk). */
+/** The documents one record touches (none for a chunk without filename, two for a MODIFY that moves one). */
 export function filenamesOf(change: StreamChange): string[] {
   const names = new Set<string>();
-  if (change.oldImage !== undefined) names.add(change.oldImage.filename);
-  if (change.newImage !== undefined) names.add(change.newImage.filename);
+  if (change.oldImage?.filename !== undefined) names.add(change.oldImage.filename);
+  if (change.newImage?.filename !== undefined) names.add(change.newImage.filename);
   return [...names];
 }
 

@@ -4,13 +4,16 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { ValidationError } from '../errors';
+import { checkEmbeddingValues } from './dynamo-limits';
 import { decodeEmbedding } from './embedding-codec';
 import type { SnapshotChange } from './snapshot';
+import { imageProblem } from './stream-record-origin';
 import type { ChunkMetadata } from './types';
 
 /** What a VectorEmbeddings stream image says about a chunk, as far as counts and snapshots need it. */
 export type ChunkImage = {
-  filename: string;
+  /** Undefined for an item written without one: it counts in the bot's total, in no document. */
+  filename: string | undefined;
   fileSize: number | undefined;
   createdAt: string | undefined;
   chunkIndex: unknown;
@@ -58,8 +61,12 @@ export function sequenceNumberOf(record: DynamoDBRecord): string | undefined {
 }
 
 function unmarshallImage(image: Record<string, unknown>, field: string): Record<string, unknown> {
+  const problem = imageProblem(image, field);
+  if (problem !== undefined) throw new ValidationError(problem, field);
   try {
-    return unmarshall(image as Record<string, AttributeValue>);
+    // Every number as a JavaScript number: the SDK's default throws on 1E+30 ("can't be converted to
+    // BigInt"), a value any writer may store; the snapshot then refuses it, the counts still take it.
+    return unmarshall(image as Record<string, AttributeValue>, { wrapNumbers: (value) => Number(value) });
   } catch (error) {
     throw new ValidationError(`${field} cannot be unmarshalled: ${(error as Error).message}`, field, {
       cause: error,
@@ -69,11 +76,8 @@ function unmarshallImage(image: Record<string, unknown>, field: string): Record<
 
 function toImage(item: Record<string, unknown>, field: string): ChunkImage {
   const { filename, file_size: fileSize, created_at: createdAt } = item;
-  if (typeof filename !== 'string' || filename.length === 0) {
-    throw new ValidationError(`${field}.filename must be a non-empty string`, `${field}.filename`);
-  }
   return {
-    filename,
+    filename: typeof filename === 'string' && filename.length > 0 ? filename : undefined,
     fileSize: typeof fileSize === 'number' && Number.isFinite(fileSize) ? fileSize : undefined,
     createdAt: typeof createdAt === 'string' ? createdAt : undefined,
     chunkIndex: item.chunk_index,
@@ -86,7 +90,8 @@ function toImage(item: Record<string, unknown>, field: string): ChunkImage {
 /**
  * Parses one record of the VectorEmbeddings stream (NEW_AND_OLD_IMAGES).
  * @throws ValidationError naming the field when the record is not one VectorEmbeddings can produce:
- * no keys, a missing image for its event, an image without a filename.
+ * not a stream record's shape, no string keys, a missing image for its event, an image DynamoDB cannot
+ * hold (a number it refuses, such as NaN, or over 400 KB).
  */
 export function parseStreamRecord(record: DynamoDBRecord): StreamChange {
   const parsed = recordSchema.safeParse(record);
@@ -134,8 +139,9 @@ function isPlainObject(value: unknown): value is ChunkMetadata {
 
 /**
  * What a change means for the bot's snapshot: the chunk as it now is, or its deletion. A new image that
- * cannot be searched (embedding malformed or of another dimension than the bot's, no chunk_index or
- * text) yields a deletion plus the reason, so the snapshot never serves it and the record is reported.
+ * cannot be searched (no filename; embedding malformed, out of the write path's range (non-finite, over
+ * 1e15, all zeros) or of another dimension than the bot's; no chunk_index or text) yields a deletion plus
+ * the reason: the snapshot never serves it, and the caller logs it and counts it all the same.
  */
 export function snapshotChangeOf(
   change: StreamChange,
@@ -145,7 +151,15 @@ export function snapshotChangeOf(
   const deletion: SnapshotChange = { kind: 'delete', chunk_id: change.chunkId };
   if (change.eventName === 'REMOVE' || image === undefined) return { change: deletion, invalid: undefined };
   try {
+    if (image.filename === undefined) {
+      throw new ValidationError(
+        'NewImage.filename is missing: the chunk belongs to no document',
+        'NewImage.filename',
+      );
+    }
     const embedding = decodeEmbedding(image.embedding, 'NewImage.embedding');
+    // The write path's rule for values, so the snapshot holds exactly what a valid write can store.
+    checkEmbeddingValues(embedding, 'NewImage.embedding');
     if (embedding.length !== dimension) {
       throw new ValidationError(
         `NewImage.embedding has ${embedding.length} dimensions, the bot's embedding_dimension is ${dimension}`,

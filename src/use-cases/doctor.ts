@@ -1,5 +1,12 @@
 import type { StoredChunk } from '../domain/types';
-import type { ChunkStore, CountsDoctorStore, SnapshotChange, SnapshotStore } from '../ports';
+import type {
+  ChunkStore,
+  CountsDoctorStore,
+  RecordedCounts,
+  Snapshot,
+  SnapshotChange,
+  SnapshotStore,
+} from '../ports';
 
 export type DoctorDeps = {
   store: CountsDoctorStore;
@@ -27,9 +34,19 @@ export type SnapshotCheck = {
   different: string[];
 };
 
+/** A chunk VectorEmbeddings holds that no snapshot or search can serve, and why. */
+export type UnusableChunk = { chunkId: string; reason: string };
+
 export type BotDiagnosis = {
   botId: string;
+  /** Every item VectorEmbeddings holds for the bot; documents are the distinct filenames among them. */
   truth: { chunks: number; documents: number };
+  /**
+   * Chunks counted (they are the table's truth) that the snapshot and search leave out: no filename,
+   * an embedding that cannot be decoded, is out of range or of another dimension than the snapshot's.
+   * Not drift: the stream counted them and kept them out on purpose; their writer has to fix them.
+   */
+  unusable: UnusableChunk[];
   recorded: { exists: boolean; chunks: number; documents: number };
   /** Documents whose BotDocuments count is not VectorEmbeddings' (absent items count as 0). */
   documents: DocumentDrift[];
@@ -101,7 +118,8 @@ export async function repairBot(deps: DoctorDeps, diagnosis: BotDiagnosis): Prom
   }
   // Totals last: document fixes move them too. Sum and totals are read between two equal updated_at.
   for (let attempt = 1; ; attempt++) {
-    const cut = await consistentTotals(deps.store, botId);
+    const unfiled = (await deps.store.trueDocuments(botId)).get(UNFILED)?.chunks ?? 0;
+    const cut = await consistentTotals(deps.store, botId, unfiled);
     if (cut?.drift === null) break;
     if (cut !== null && (await deps.store.fixTotals(botId, cut.drift, cut.updatedAt))) {
       outcome.totalsFixed = true;
@@ -153,20 +171,25 @@ export async function rewriteRows(
   return after.some((chunk) => !sameChunk(chunk, byId.get(chunk.chunk_id)));
 }
 
+/** The key under which `trueDocuments` counts the chunks that have no filename (in no document). */
+const UNFILED = '';
+
 /**
- * The bot's totals against the sum of its BotDocuments items, read between two equal `updated_at` (no
- * counts transaction ran in between, so both belong to one moment). null when the bot kept changing.
+ * The bot's totals against the sum of its BotDocuments items plus the `unfiled` chunks (no filename, in no
+ * document), read between two equal `updated_at` (no counts transaction ran in between, so both belong
+ * to one moment). null when the bot kept changing.
  */
 async function consistentTotals(
   store: CountsDoctorStore,
   botId: string,
+  unfiled: number,
 ): Promise<{ drift: { chunks: number; documents: number } | null; updatedAt: string | undefined } | null> {
   for (let attempt = 1; attempt <= 8; attempt++) {
     const before = await store.recordedCounts(botId);
     const documents = await store.recordedDocuments(botId);
     const after = await store.recordedCounts(botId);
     if (before.updatedAt !== after.updatedAt) continue;
-    let chunks = 0;
+    let chunks = unfiled;
     let present = 0;
     for (const count of documents.values()) {
       chunks += count;
@@ -181,11 +204,13 @@ async function consistentTotals(
 
 async function lookOnce(deps: DoctorDeps, botId: string): Promise<BotDiagnosis> {
   const truth = await deps.store.trueDocuments(botId);
-  const cut = await consistentTotals(deps.store, botId);
+  const unfiled = truth.get(UNFILED)?.chunks ?? 0;
+  const cut = await consistentTotals(deps.store, botId, unfiled);
   const recorded = await deps.store.recordedCounts(botId);
   const recordedDocuments = await deps.store.recordedDocuments(botId);
   const documents: DocumentDrift[] = [];
   for (const name of new Set([...truth.keys(), ...recordedDocuments.keys()])) {
+    if (name === UNFILED) continue;
     const truthCount = truth.get(name)?.chunks ?? 0;
     const recordedCount = recordedDocuments.get(name) ?? 0;
     if (truthCount !== recordedCount)
@@ -194,36 +219,61 @@ async function lookOnce(deps: DoctorDeps, botId: string): Promise<BotDiagnosis> 
   documents.sort((a, b) => (a.filename < b.filename ? -1 : 1));
   let trueChunks = 0;
   for (const doc of truth.values()) trueChunks += doc.chunks;
-  const snapshot = await checkSnapshot(deps, botId, recorded.snapshotEpoch);
+  const trueDocuments = truth.size - (truth.has(UNFILED) ? 1 : 0);
+  const { snapshot, unusable } = await checkChunks(deps, botId, recorded);
   const totalsDrift = cut?.drift ?? null;
-  const recordedTotalsWrong = recorded.totalChunks !== trueChunks || recorded.totalDocuments !== truth.size;
+  const recordedTotalsWrong =
+    recorded.totalChunks !== trueChunks || recorded.totalDocuments !== trueDocuments;
   return {
     botId,
-    truth: { chunks: trueChunks, documents: truth.size },
+    truth: { chunks: trueChunks, documents: trueDocuments },
+    unusable,
     recorded: { exists: recorded.exists, chunks: recorded.totalChunks, documents: recorded.totalDocuments },
     ...driftOf(documents, totalsDrift, recordedTotalsWrong, snapshot),
   };
 }
 
-async function checkSnapshot(deps: DoctorDeps, botId: string, epoch: number): Promise<SnapshotCheck> {
+/**
+ * Reads every chunk of the bot (no texts) once: names those no snapshot can serve, and compares the rest
+ * with the snapshot when it is current. An odd value never stops the check: it is named.
+ */
+async function checkChunks(
+  deps: DoctorDeps,
+  botId: string,
+  { snapshotEpoch: epoch, embeddingDimension: dimension }: RecordedCounts,
+): Promise<{ snapshot: SnapshotCheck; unusable: UnusableChunk[] }> {
+  const unusable: UnusableChunk[] = [];
+  const onInvalid = (chunkId: string, error: Error) => unusable.push({ chunkId, reason: error.message });
   const empty = { missing: [], extra: [], different: [] };
-  if (deps.snapshots === null) return { state: 'unavailable', ...empty };
-  const snapshot = await deps.snapshots.read(botId);
-  if (snapshot === null) return { state: 'absent', ...empty };
-  if (snapshot.epoch !== epoch) return { state: 'stale', ...empty };
+  let snapshot: Snapshot | null = null;
+  let state: SnapshotCheck['state'] = 'unavailable';
+  if (deps.snapshots !== null) {
+    snapshot = await deps.snapshots.read(botId);
+    state = snapshot === null ? 'absent' : snapshot.epoch !== epoch ? 'stale' : 'current';
+  }
   const served = new Map<string, { row: string; vector: Float32Array }>();
-  snapshot.rows.forEach((row, i) => {
-    served.set(row.chunk_id, {
-      row: rowText(row.filename, row.chunk_index, row.metadata),
-      vector: snapshot.vectors.subarray(i * snapshot.dimension, (i + 1) * snapshot.dimension),
+  if (snapshot !== null && state === 'current') {
+    const { dimension } = snapshot;
+    snapshot.rows.forEach((row, i) => {
+      served.set(row.chunk_id, {
+        row: rowText(row.filename, row.chunk_index, row.metadata),
+        vector: (snapshot as Snapshot).vectors.subarray(i * dimension, (i + 1) * dimension),
+      });
     });
-  });
+  }
   const missing: string[] = [];
   const different: string[] = [];
   const seen = new Set<string>();
-  for await (const page of deps.chunks.readBot(botId, { consistent: true, withText: false })) {
+  for await (const page of deps.chunks.readBot(botId, { consistent: true, withText: false, onInvalid })) {
     for (const chunk of page) {
-      if (chunk.embedding.length !== snapshot.dimension && snapshot.rows.length > 0) continue;
+      if (chunk.embedding.length !== dimension) {
+        unusable.push({
+          chunkId: chunk.chunk_id,
+          reason: `embedding has ${chunk.embedding.length} dimensions, the bot's is ${dimension}`,
+        });
+        continue;
+      }
+      if (state !== 'current') continue;
       seen.add(chunk.chunk_id);
       const row = served.get(chunk.chunk_id);
       if (row === undefined) missing.push(chunk.chunk_id);
@@ -235,8 +285,13 @@ async function checkSnapshot(deps: DoctorDeps, botId: string, epoch: number): Pr
       }
     }
   }
+  unusable.sort((a, b) => (a.chunkId < b.chunkId ? -1 : 1));
+  if (state !== 'current') return { snapshot: { state, ...empty }, unusable };
   const extra = [...served.keys()].filter((id) => !seen.has(id));
-  return { state: 'current', missing: missing.sort(), extra: extra.sort(), different: different.sort() };
+  return {
+    snapshot: { state, missing: missing.sort(), extra: extra.sort(), different: different.sort() },
+    unusable,
+  };
 }
 
 /** Keeps only what both looks found the same way: the rest was a change on its way through the stream. */

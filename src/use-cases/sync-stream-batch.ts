@@ -56,8 +56,16 @@ export type StreamBatchReport = {
   counted: number;
   /** Records already counted by another delivery (their eventID was claimed). */
   duplicates: number;
-  /** Records reported because they cannot be processed (malformed record, unusable embedding). */
-  invalid: number;
+  /**
+   * Records skipped because no VectorEmbeddings write can produce them (not a stream record's shape, an
+   * image DynamoDB cannot hold): not counted, not applied, not reported (a retry could never succeed).
+   */
+  skipped: number;
+  /**
+   * Records counted by this delivery whose chunk the snapshot cannot serve (no filename, an embedding of
+   * another dimension or out of range): kept out of the snapshot, logged by chunk id, never reported.
+   */
+  unusable: number;
   /** Bots whose snapshot_epoch was bumped because Redis could not be updated. */
   staleMarks: number;
   /** Bots whose counts could not be committed; their uncounted records are in `failures`. */
@@ -66,7 +74,7 @@ export type StreamBatchReport = {
   snapshotsStarted: number;
 };
 
-type BotOutcome = Omit<StreamBatchReport, 'failedBots' | 'snapshotsStarted'> & {
+type BotOutcome = Omit<StreamBatchReport, 'failedBots' | 'snapshotsStarted' | 'skipped'> & {
   failed: boolean;
   started: boolean;
 };
@@ -79,9 +87,11 @@ type BotOutcome = Omit<StreamBatchReport, 'failedBots' | 'snapshotsStarted'> & {
  * (docs/stream-pipeline.md). A claimed record is counted, so retries, duplicates and the bot's other
  * shards running at the same time count every record exactly once; no sequence numbers are compared.
  *
- * @returns the records to report as failed: malformed ones (every time they are delivered, so they
- * reach the on-failure destination) and, for a bot whose counts failed, its records not yet counted.
- * @throws ValidationError only for a record with no sequence number (it cannot be reported on its own).
+ * A record is only ever reported for a failure that a retry can cure (DynamoDB or a race): one that no
+ * VectorEmbeddings write can produce is skipped with a log line, one whose chunk the snapshot cannot serve
+ * is counted and kept out of the snapshot, so no record holds its shard back.
+ *
+ * @returns the records to report as failed: for a bot whose counts failed, its records not yet counted.
  */
 export async function syncStreamBatch(
   deps: SyncStreamBatchDeps,
@@ -91,30 +101,26 @@ export async function syncStreamBatch(
     failures: [],
     counted: 0,
     duplicates: 0,
-    invalid: 0,
+    skipped: 0,
+    unusable: 0,
     staleMarks: 0,
     failedBots: 0,
     snapshotsStarted: 0,
   };
   const byBot = new Map<string, StreamChange[]>();
   for (const record of records) {
-    const sequenceNumber = sequenceNumberOf(record);
-    if (sequenceNumber === undefined) {
-      throw new ValidationError('a stream record has no dynamodb.SequenceNumber', 'dynamodb.SequenceNumber');
-    }
     let change: StreamChange;
     try {
       change = parseStreamRecord(record);
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
-      deps.log.error('Malformed stream record reported', {
-        sequenceNumber,
-        eventID: record.eventID,
+      deps.log.warn('Stream record skipped: no VectorEmbeddings write can produce it', {
+        sequenceNumber: sequenceNumberOf(record),
+        eventID: record?.eventID,
         field: error.field,
         reason: error.message,
       });
-      report.failures.push(sequenceNumber);
-      report.invalid += 1;
+      report.skipped += 1;
       continue;
     }
     const changes = byBot.get(change.botId);
@@ -130,7 +136,7 @@ export async function syncStreamBatch(
     report.failures.push(...outcome.failures);
     report.counted += outcome.counted;
     report.duplicates += outcome.duplicates;
-    report.invalid += outcome.invalid;
+    report.unusable += outcome.unusable;
     report.staleMarks += outcome.staleMarks;
     if (outcome.failed) report.failedBots += 1;
     if (outcome.started) report.snapshotsStarted += 1;
@@ -148,12 +154,12 @@ async function syncBot(
     failures: [],
     counted: 0,
     duplicates: 0,
-    invalid: 0,
+    unusable: 0,
     staleMarks: 0,
     failed: false,
     started: false,
   };
-  // Sequence numbers to report: unusable records, then (if the bot fails) every record not yet counted.
+  // Sequence numbers to report: if the bot fails, every record not yet counted.
   const reported = new Set<string>();
   const maxAttempts = deps.maxAttempts ?? 8;
   // Records not known to be claimed; until the claims are read, all of them.
@@ -164,14 +170,14 @@ async function syncBot(
   let epochPending = false;
   try {
     const state = await deps.stats.read(botId);
-    const snapshotChanges = validateForSnapshot(deps, botId, changes, state, reported);
-    outcome.invalid = reported.size;
+    const { snapshotChanges, unusable } = snapshotChangesOf(state, changes, deps.defaultEmbeddingDimension);
     const claimed = await deps.stats.claimed(
       botId,
       changes.map((change) => change.eventId),
     );
     pending = changes.filter((change) => !claimed.has(change.eventId));
     outcome.duplicates = changes.length - pending.length;
+    outcome.unusable = logUnusable(deps, botId, pending, unusable);
     // Snapshot before counts: a record is only ever claimed after its snapshot change was applied or the
     // snapshot was marked stale, so claimed records need no snapshot work, and skipping them keeps an old
     // redelivered record from overwriting a newer state of its chunk.
@@ -234,33 +240,49 @@ async function syncBot(
 }
 
 /**
- * The snapshot change of every record (so a record with an unusable embedding is reported on every
- * delivery and eventually reaches the on-failure destination), keyed by sequence number.
+ * The snapshot change of every record, keyed by sequence number, and why each unusable one cannot be
+ * served (its snapshot change is a deletion: the snapshot never serves it).
  */
-function validateForSnapshot(
-  deps: SyncStreamBatchDeps,
-  botId: string,
-  changes: readonly StreamChange[],
+function snapshotChangesOf(
   state: BotCountsState,
-  invalid: Set<string>,
-): Map<string, SnapshotChange> {
-  const dimension = state.embeddingDimension ?? deps.defaultEmbeddingDimension;
-  const result = new Map<string, SnapshotChange>();
+  changes: readonly StreamChange[],
+  defaultDimension: number,
+): { snapshotChanges: Map<string, SnapshotChange>; unusable: Map<string, ValidationError> } {
+  const dimension = state.embeddingDimension ?? defaultDimension;
+  const snapshotChanges = new Map<string, SnapshotChange>();
+  const unusable = new Map<string, ValidationError>();
   for (const change of changes) {
     const { change: snapshotChange, invalid: reason } = snapshotChangeOf(change, dimension);
-    result.set(change.sequenceNumber, snapshotChange);
-    if (reason !== undefined) {
-      invalid.add(change.sequenceNumber);
-      deps.log.error('Chunk cannot be served from the snapshot; record reported, its counts still apply', {
-        botId,
-        chunkId: change.chunkId,
-        sequenceNumber: change.sequenceNumber,
-        field: reason.field,
-        reason: reason.message,
-      });
-    }
+    snapshotChanges.set(change.sequenceNumber, snapshotChange);
+    if (reason !== undefined) unusable.set(change.sequenceNumber, reason);
   }
-  return result;
+  return { snapshotChanges, unusable };
+}
+
+/**
+ * Logs each record of `pending` (not counted before) whose chunk the snapshot cannot serve: it is the
+ * table's truth, so it is counted like any other, and the doctor names it. Returns how many there were.
+ */
+function logUnusable(
+  deps: SyncStreamBatchDeps,
+  botId: string,
+  pending: readonly StreamChange[],
+  unusable: ReadonlyMap<string, ValidationError>,
+): number {
+  let count = 0;
+  for (const change of pending) {
+    const reason = unusable.get(change.sequenceNumber);
+    if (reason === undefined) continue;
+    count += 1;
+    deps.log.error('Chunk kept out of the snapshot: it cannot be served; its counts still apply', {
+      botId,
+      chunkId: change.chunkId,
+      sequenceNumber: change.sequenceNumber,
+      field: reason.field,
+      reason: reason.message,
+    });
+  }
+  return count;
 }
 
 /** True when the snapshot took the changes (or there is no snapshot cache); false means mark it stale. */

@@ -15,6 +15,8 @@ export type StreamDeps = {
   sync: SyncStreamBatchDeps;
   logger: Logger;
   metrics: MetricsSink;
+  /** VectorEmbeddings' table name: records from any other stream are skipped. */
+  streamTable: string;
 };
 
 /**
@@ -38,6 +40,7 @@ export function createStreamDeps(base: BaseDeps): StreamDeps {
     },
     logger,
     metrics: base.metrics,
+    streamTable: config.tables.vectorEmbeddings,
   };
 }
 

@@ -16,9 +16,14 @@ class FakeStore implements CountsDoctorStore {
   /** Called between the doctor's reads and its write: a stream change landing at the worst moment. */
   beforeWrite: (() => void) | undefined;
 
-  /** What the stream handler does for an INSERT of a new chunk. */
+  /** What the stream handler does for an INSERT of a new chunk ('' : no filename, in no document). */
   streamInsert(chunkId: string, filename: string): void {
     this.chunks.set(chunkId, filename);
+    if (filename === '') {
+      this.totals.chunks += 1;
+      this.updatedAt = `${this.updatedAt}+`;
+      return;
+    }
     const before = this.documents.get(filename) ?? 0;
     this.documents.set(filename, before + 1);
     this.totals.chunks += 1;
@@ -46,6 +51,7 @@ class FakeStore implements CountsDoctorStore {
       totalChunks: this.totals.chunks,
       totalDocuments: this.totals.documents,
       snapshotEpoch: this.epoch,
+      embeddingDimension: 4,
       updatedAt: this.updatedAt,
     };
   }
@@ -83,10 +89,33 @@ class FakeStore implements CountsDoctorStore {
   }
 }
 
-function depsOver(store: FakeStore): DoctorDeps {
+/** A chunk as ChunkStore.readBot hands it out (text not read). */
+const stored = (chunkId: string, embedding: number[], filename = 'a.pdf'): StoredChunk => ({
+  bot_id: 'bot',
+  chunk_id: chunkId,
+  embedding: Float32Array.from(embedding),
+  text: '',
+  filename,
+  file_size: 1,
+  chunk_index: 0,
+  created_at: 't',
+  metadata: {},
+});
+
+/**
+ * The doctor over `store`; `readable` are the chunks readBot decodes and `undecodable` those it hands to
+ * onInvalid (with the decoder's message), as the DynamoDB chunk store does.
+ */
+function depsOver(
+  store: FakeStore,
+  readable: StoredChunk[] = [],
+  undecodable: { chunkId: string; message: string }[] = [],
+): DoctorDeps {
   const chunks: Pick<ChunkStore, 'readBot' | 'get'> = {
-    // No snapshot in these tests, so no chunk is ever read.
-    async *readBot(): AsyncIterable<StoredChunk[]> {},
+    async *readBot(_botId, options): AsyncIterable<StoredChunk[]> {
+      for (const { chunkId, message } of undecodable) options.onInvalid?.(chunkId, new Error(message));
+      yield readable;
+    },
     async get() {
       return [];
     },
@@ -177,5 +206,37 @@ describe('doctor (plain fakes)', () => {
     const diagnosis = await diagnoseBot(deps, 'bot');
     expect(diagnosis.drift).toBe(false);
     expect(store.totals).toEqual({ chunks: 3, documents: 1 });
+  });
+
+  it('counts a chunk without a filename in the total and in no document, and finds no drift', async () => {
+    const store = botWith({ 'a.pdf': 2 });
+    store.streamInsert('orphan', '');
+    const deps = depsOver(store, [stored('a.pdf#0', [1, 0, 0, 0]), stored('a.pdf#1', [0, 1, 0, 0])]);
+
+    const diagnosis = await diagnoseBot(deps, 'bot');
+
+    expect(diagnosis).toMatchObject({ drift: false, documents: [], totalsDrift: null });
+    expect(diagnosis.truth).toEqual({ chunks: 3, documents: 1 });
+    const repair = await repairBot(deps, { ...diagnosis, drift: true });
+    expect(repair).toMatchObject({ documentsFixed: 0, totalsFixed: false, deferred: 0 });
+    expect(store.totals).toEqual({ chunks: 3, documents: 1 });
+  });
+
+  it('names each chunk it cannot use, with the reason, and goes on counting', async () => {
+    const store = botWith({ 'a.pdf': 4 });
+    const deps = depsOver(
+      store,
+      [stored('a.pdf#0', [1, 0, 0, 0]), stored('a.pdf#1', [1, 0, 0]), stored('a.pdf#2', [0, 0, 1, 0])],
+      [{ chunkId: 'a.pdf#3', message: 'chunk a.pdf#3 embedding[0] is 1e+30; out of range' }],
+    );
+
+    const diagnosis = await diagnoseBot(deps, 'bot');
+
+    expect(diagnosis.drift).toBe(false);
+    expect(diagnosis.truth).toEqual({ chunks: 4, documents: 1 });
+    expect(diagnosis.unusable).toEqual([
+      { chunkId: 'a.pdf#1', reason: "embedding has 3 dimensions, the bot's is 4" },
+      { chunkId: 'a.pdf#3', reason: 'chunk a.pdf#3 embedding[0] is 1e+30; out of range' },
+    ]);
   });
 });

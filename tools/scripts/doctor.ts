@@ -85,6 +85,13 @@ function progressBar(enabled: boolean) {
 
 function describeBot(bot: BotReport): string[] {
   const lines: string[] = [];
+  // Counted (they are the table's truth) but kept out of search: their writer has to fix or delete them.
+  for (const { chunkId, reason } of bot.unusable.slice(0, 20)) {
+    lines.push(`bot ${bot.botId}: chunk ${chunkId} is counted but cannot be searched: ${reason}`);
+  }
+  if (bot.unusable.length > 20) {
+    lines.push(`bot ${bot.botId}: … ${bot.unusable.length - 20} more such chunk(s) (--json lists them all)`);
+  }
   if (!bot.drift) return lines;
   lines.push(`bot ${bot.botId}: DRIFT`);
   if (bot.recorded.chunks !== bot.truth.chunks || bot.recorded.documents !== bot.truth.documents) {

@@ -1,5 +1,7 @@
+import { checkEmbeddingValues } from '../../domain/dynamo-limits';
 import { decodeEmbedding, type EmbeddingEncoding, encodeEmbedding } from '../../domain/embedding-codec';
 import type { ChunkMetadata, StoredChunk } from '../../domain/types';
+import { ValidationError } from '../../errors';
 
 /** A VectorEmbeddings item as the document client reads and writes it. */
 export type ChunkItem = Record<string, unknown>;
@@ -25,17 +27,24 @@ export function chunkItem(chunk: StoredChunk, encoding: EmbeddingEncoding): Chun
 /**
  * One VectorEmbeddings item as a StoredChunk, whichever encoding holds its embedding. Fields the design
  * marks optional in practice (metadata, file_size) get neutral defaults; `text` is '' when not read.
- * @throws ValidationError when the embedding cannot be decoded.
+ * @throws ValidationError when the item is one no search can serve, as the stream handler judges it
+ * (`snapshotChangeOf`): no filename, or an embedding that cannot be decoded or whose values a write
+ * would refuse (non-finite, beyond 1e15, all zeros).
  */
 export function toStoredChunk(item: ChunkItem): StoredChunk {
   const chunkId = String(item.chunk_id);
   const metadata = item.metadata;
+  if (typeof item.filename !== 'string' || item.filename === '') {
+    throw new ValidationError(`chunk ${chunkId} has no filename: it belongs to no document`, 'filename');
+  }
+  const embedding = decodeEmbedding(item.embedding, `chunk ${chunkId} embedding`);
+  checkEmbeddingValues(embedding, `chunk ${chunkId} embedding`);
   return {
     bot_id: String(item.bot_id),
     chunk_id: chunkId,
-    embedding: decodeEmbedding(item.embedding, `chunk ${chunkId} embedding`),
+    embedding,
     text: typeof item.text === 'string' ? item.text : '',
-    filename: typeof item.filename === 'string' ? item.filename : '',
+    filename: item.filename,
     file_size: typeof item.file_size === 'number' ? item.file_size : 0,
     chunk_index: typeof item.chunk_index === 'number' ? item.chunk_index : 0,
     created_at: typeof item.created_at === 'string' ? item.created_at : '',

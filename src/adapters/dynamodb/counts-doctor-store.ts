@@ -81,7 +81,8 @@ export class DynamoCountsDoctorStore implements CountsDoctorStore {
         TableName: this.options.botCollectionsTable,
         Key: { bot_id: botId },
         ConsistentRead: true,
-        ProjectionExpression: 'bot_id, total_chunks, total_documents, snapshot_epoch, updated_at',
+        ProjectionExpression:
+          'bot_id, total_chunks, total_documents, snapshot_epoch, embedding_dimension, updated_at',
       }),
     );
     return {
@@ -89,6 +90,7 @@ export class DynamoCountsDoctorStore implements CountsDoctorStore {
       totalChunks: numberOr(item?.total_chunks, 0),
       totalDocuments: numberOr(item?.total_documents, 0),
       snapshotEpoch: numberOr(item?.snapshot_epoch, 0),
+      embeddingDimension: numberOr(item?.embedding_dimension, this.options.defaultEmbeddingDimension),
       updatedAt: typeof item?.updated_at === 'string' ? item.updated_at : undefined,
     };
   }
