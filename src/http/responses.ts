@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'conflict'
   | 'payload_too_large'
   | 'write_incomplete'
+  | 'unavailable'
   | 'internal_error';
 
 /** Every error body: `{ "error": { "code", "message", "field"? } }`. */
