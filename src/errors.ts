@@ -101,7 +101,7 @@ export class UnavailableError extends Error {
   override readonly name = 'UnavailableError';
   constructor(
     message: string,
-    readonly dependency: 'DynamoDB' | 'Redis' | 'capacity',
+    readonly dependency: 'DynamoDB' | 'Redis' | 'capacity' | 'deadline',
     readonly retryAfterSeconds: number,
     options?: { cause?: unknown },
   ) {
