@@ -66,7 +66,8 @@ export async function concurrency(
       );
       const bytes = clients.map((client, i) => (client.stream as Socket).bytesRead - (before[i] as number));
       const total = bytes.reduce((sum, b) => sum + b, 0);
-      (context.results.concurrency ??= []).push({
+      context.results.concurrency ??= [];
+      context.results.concurrency.push({
         n,
         containers,
         bytesPerContainer: percentile(bytes, 50),
