@@ -8,12 +8,12 @@ import { randomVector, rng } from '../fixtures/search-world';
  * Many concurrent searches against the dev stack (`npm run dev`: serverless-offline behind its invocation
  * gate, DynamoDB Local, Redis, the stream runner): every one answers 200 with the right results, and the
  * dev server's memory stays bounded because it runs a bounded number of handler instances. Sized for CI
- * (1,500 chunks, 120 searches at once; the stream runner keeps counting meanwhile); docs/api.md gives the figures at 20k chunks and 200 searches.
+ * (800 chunks, 120 searches at once; the stream runner keeps counting meanwhile); docs/api.md gives the figures at 20k chunks and 200 searches.
  */
 const suffix = randomUUID().slice(0, 8);
 const DIM = 384;
-const CHUNKS_PER_DOCUMENT = 300;
-const DOCUMENTS = 5;
+const CHUNKS_PER_DOCUMENT = 200;
+const DOCUMENTS = 4;
 const CONCURRENT = 120;
 /** The dev server's peak memory at this size stays far below this (one instance per request: several GB). */
 const PEAK_RSS_BOUND_BYTES = 2 * 1024 ** 3;
