@@ -1,9 +1,11 @@
+import { performance } from 'node:perf_hooks';
+import { BATCH_DEADLINE_MS, checkBatchTerms, checkSearchShape } from '../src/domain/response-limits';
 import { searchBatchRequestSchema, searchQueryOf } from '../src/domain/search-request';
-import { ValidationError } from '../src/errors';
+import { UnavailableError, ValidationError } from '../src/errors';
 import { parseJsonBody } from '../src/http/request';
 import { json } from '../src/http/responses';
 import { botRoute } from '../src/http/route';
-import { countSearchSource, searchResponseBody } from '../src/http/search-response';
+import { countSearchSource, SEARCH_TOO_LARGE, searchResponseBody } from '../src/http/search-response';
 import { keywordQueryOf } from '../src/use-cases/keyword-search';
 import { type HttpDeps, httpDeps } from '../src/wiring/http';
 
@@ -18,20 +20,31 @@ async function within<T>(field: (error: ValidationError) => string, check: () =>
   }
 }
 
+/** The batch's clock: `now()` in milliseconds, and how long a batch may run (tests pass their own). */
+export type BatchClock = { now(): number; deadlineMs: number };
+
+const realClock: BatchClock = { now: () => performance.now(), deadlineMs: BATCH_DEADLINE_MS };
+
 /**
  * POST /bots/{botId}/search/batch: up to 32 searches of one bot, each answered exactly as
- * POST /bots/{botId}/search would answer it, in request order. Every query is checked before any runs.
+ * POST /bots/{botId}/search would answer it, in request order. Every query is checked before any runs,
+ * and so is the whole answer's shape (results, vector values, keyword terms: src/domain/response-limits.ts).
+ * A batch still running at its deadline stops and answers 503 (API Gateway would give up at 29 s).
  */
-export const makeSearchBatchHandler = (wiring: () => HttpDeps) =>
+export const makeSearchBatchHandler = (wiring: () => HttpDeps, clock: BatchClock = realClock) =>
   botRoute(wiring, 'owner', async ({ event, deps, botId, bot }) => {
+    const startedAt = clock.now();
     const { searches } = parseJsonBody(event, searchBatchRequestSchema, { exactIntegersUnder: ['has_id'] });
+    checkSearchShape(searches, bot.embedding_dimension, 'searches');
+    const termCounts: number[] = [];
     for (const [i, search] of searches.entries()) {
       if (search.query_text !== undefined) {
         const text = search.query_text;
-        await within(
+        const keywords = await within(
           () => `searches[${i}].query_text`,
           () => keywordQueryOf(text, undefined, bot),
         );
+        termCounts.push(keywords.terms.length);
       }
       if (search.embedding !== undefined && search.embedding.length !== bot.embedding_dimension) {
         const field = `searches[${i}].embedding`;
@@ -41,8 +54,16 @@ export const makeSearchBatchHandler = (wiring: () => HttpDeps) =>
         );
       }
     }
+    checkBatchTerms(termCounts);
     const answers = [];
     for (const [i, search] of searches.entries()) {
+      if (clock.now() - startedAt > clock.deadlineMs) {
+        throw new UnavailableError(
+          `the batch ran past its ${clock.deadlineMs / 1000} s deadline after ${i} of ${searches.length} searches; send fewer searches per batch (or the same again later)`,
+          'deadline',
+          1,
+        );
+      }
       const result = await within(
         (error) => `searches[${i}].${error.field}`,
         () => deps.search(botId, search.embedding, { bot, ...searchQueryOf(search) }),
@@ -51,7 +72,7 @@ export const makeSearchBatchHandler = (wiring: () => HttpDeps) =>
       answers.push(searchResponseBody(result));
     }
     deps.metrics.publishStoredMetrics();
-    return json(200, { searches: answers });
+    return json(200, { searches: answers }, SEARCH_TOO_LARGE);
   });
 
 export const handler = makeSearchBatchHandler(httpDeps);

@@ -1,18 +1,20 @@
+import { checkSearchShape } from '../src/domain/response-limits';
 import { searchQueryOf, searchRequestSchema } from '../src/domain/search-request';
 import { parseJsonBody } from '../src/http/request';
 import { json } from '../src/http/responses';
 import { botRoute } from '../src/http/route';
-import { countSearchSource, searchResponseBody } from '../src/http/search-response';
+import { countSearchSource, SEARCH_TOO_LARGE, searchResponseBody } from '../src/http/search-response';
 import { type HttpDeps, httpDeps } from '../src/wiring/http';
 
 /** POST /bots/{botId}/search: the caller's bot's top chunks (or documents) for an embedding. */
 export const makeSearchHandler = (wiring: () => HttpDeps) =>
   botRoute(wiring, 'owner', async ({ event, deps, botId, bot }) => {
     const request = parseJsonBody(event, searchRequestSchema, { exactIntegersUnder: ['has_id'] });
+    checkSearchShape([request], bot.embedding_dimension, 'limit');
     const result = await deps.search(botId, request.embedding, { bot, ...searchQueryOf(request) });
     countSearchSource(deps.metrics, result);
     deps.metrics.publishStoredMetrics();
-    return json(200, searchResponseBody(result));
+    return json(200, searchResponseBody(result), SEARCH_TOO_LARGE);
   });
 
 export const handler = makeSearchHandler(httpDeps);

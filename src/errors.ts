@@ -91,3 +91,20 @@ export class CacheUnavailableError extends Error {
 export class QdrantSourceError extends Error {
   override readonly name = 'QdrantSourceError';
 }
+
+/**
+ * A service the request needs is down or refusing load (DynamoDB or Redis unreachable, timed out, throttled
+ * past the SDK's retries, answering 5xx), or this container sheds load: sending the same request again
+ * after `retryAfterSeconds` may succeed. `dependency` names what was missing, for the log and the message.
+ */
+export class UnavailableError extends Error {
+  override readonly name = 'UnavailableError';
+  constructor(
+    message: string,
+    readonly dependency: 'DynamoDB' | 'Redis' | 'capacity' | 'deadline',
+    readonly retryAfterSeconds: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { asOutage } from '../adapters/outage';
 import {
   ConflictError,
   DocumentBusyError,
@@ -13,8 +14,9 @@ import { errorResponse } from './responses';
 
 /**
  * The response for an error thrown while serving a request: the named errors of src/errors.ts become their
- * 4xx (503 for writes DynamoDB kept refusing) with their message (it says what was wrong); anything else is a generic 500 whose details are only
- * logged (`onUnexpected`), never returned.
+ * 4xx with their message (it says what was wrong); a dependency that is down or refusing load (see
+ * `asOutage`) and load this function sheds become 503 with Retry-After (as do writes DynamoDB kept
+ * refusing); anything else is a generic 500 whose details are only logged (`onUnexpected`), never returned.
  */
 export function errorToResponse(
   error: unknown,
@@ -34,6 +36,12 @@ export function errorToResponse(
   // Throttling past the retries: not the client's fault, and the same request sent again completes it.
   if (error instanceof WriteIncompleteError) {
     return errorResponse(503, 'write_incomplete', error.message, undefined, { 'retry-after': '1' });
+  }
+  const outage = asOutage(error);
+  if (outage !== null) {
+    return errorResponse(503, 'unavailable', outage.message, undefined, {
+      'retry-after': String(outage.retryAfterSeconds),
+    });
   }
   onUnexpected(error);
   return errorResponse(500, 'internal_error', 'internal error');

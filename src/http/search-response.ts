@@ -1,6 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SearchResult } from '../use-cases/search';
 
+/** What a search whose answer exceeds Lambda's response limit can ask for instead (its 413 says it). */
+export const SEARCH_TOO_LARGE =
+  'ask for fewer results (limit, group_size, fewer searches per batch) or leave out with_vectors; the texts and metadata of the results decide the rest of the size';
+
 /** The body of one search answer: `results`, or `groups` when the request grouped them. */
 export function searchResponseBody(
   result: SearchResult,

@@ -12,6 +12,7 @@ import type { Ranked } from '../domain/search-ranking';
 import type { StoredChunk } from '../domain/types';
 import { CacheUnavailableError, NotFoundError, ValidationError } from '../errors';
 import type { BotRegistry, ChunkStore, KeywordIndexStore, Log, SnapshotStore } from '../ports';
+import { FallbackGate } from './fallback-gate';
 import { type KeywordQuery, keywordQueryOf, rankChunkKeywords, rankSnapshotKeywords } from './keyword-search';
 import { rebuildSink } from './rebuild-sink';
 import { searchScan } from './scan-search';
@@ -38,6 +39,8 @@ export type SearchDeps = {
   /** The native exact scan (src/domain/quantised-scan.ts); without it the portable loop scores. */
   kernel?: TopKKernel;
   logger: Pick<Log, 'warn' | 'info'>;
+  /** Bounds this container's full DynamoDB reads (made by `makeSearch` when not given). */
+  fallback?: FallbackGate;
 };
 
 /** Search as its callers see it: one function over injected ports. */
@@ -54,13 +57,17 @@ export type Search = (
  * `limit` of the best `candidates`. Answers from the Redis snapshot (cached in process per version) when
  * a current one exists; otherwise from a consistent, paginated read of DynamoDB, rebuilding the snapshot
  * from that same read (one rebuild per bot at a time). Both rank through one `Ranker`, so they agree.
- * Redis errors never fail a search: they are logged and DynamoDB answers.
+ * Redis errors never fail a search: they are logged and DynamoDB answers. Full DynamoDB reads go through
+ * the container's `FallbackGate`: concurrent searches of one bot share the first one's read (and the
+ * snapshot it rebuilds), and searches beyond its bounds are shed.
  * @throws NotFoundError for a bot without a record.
+ * @throws UnavailableError when the fallback gate sheds the search.
  * @throws ValidationError (field `embedding`) when the embedding's length is not the bot's dimension or it
  * is all zeros; (field `filter...`) for a filter that does not parse.
  */
 export function makeSearch(given: SearchDeps): Search {
-  const deps: SearchDeps = { keywordScores: new ScoreBuffer(), ...given };
+  const deps: SearchDeps = { keywordScores: new ScoreBuffer(), fallback: new FallbackGate(), ...given };
+  const gate = deps.fallback as FallbackGate;
   return async (botId, embedding, options) => {
     const bot = options.bot ?? (await deps.bots.get(botId));
     if (bot === undefined) throw new NotFoundError(`bot ${botId} does not exist`);
@@ -103,8 +110,24 @@ export function makeSearch(given: SearchDeps): Search {
         }
       }
     }
-    const answer = await fromDynamoDb(deps, botId, epoch, plan, filter, options, redisUp);
-    return { ...answer, source: 'dynamodb' };
+    // Once another search's read of this bot ends, the snapshot it rebuilt may answer this one.
+    const again = redisUp
+      ? async () => {
+          const answer = await fromSnapshot(deps, botId, epoch, plan, filter, options).catch((error) => {
+            if (error instanceof NotARedisError) throw error.cause;
+            return null;
+          });
+          return answer === null ? null : ({ ...answer, source: 'snapshot' } as SearchResult);
+        }
+      : null;
+    return gate.run<SearchResult>(
+      botId,
+      async () => ({
+        ...(await fromDynamoDb(deps, botId, epoch, plan, filter, options, redisUp)),
+        source: 'dynamodb' as const,
+      }),
+      again,
+    );
   };
 }
 

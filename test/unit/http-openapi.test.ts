@@ -41,7 +41,7 @@ describe('the OpenAPI document', () => {
     for (const [path, item] of Object.entries(doc.paths)) {
       for (const [method, operation] of Object.entries(item)) {
         if (method === 'parameters') continue;
-        for (const status of ['400', '401', '500']) expect(operation.responses).toHaveProperty(status);
+        for (const status of ['400', '401', '500', '503']) expect(operation.responses).toHaveProperty(status);
         if (!(method === 'put' && path === '/bots/{botId}'))
           expect(operation.responses).toHaveProperty('403');
       }

@@ -57,6 +57,7 @@ export class BenchContext {
       batchCost: [],
       freshness: [],
       outage: [],
+      concurrency: [],
       memory: [],
       kernel: [],
       features: [],

@@ -1,5 +1,14 @@
 /** What one run of the benchmark measures, from its command-line flags. */
-export const SUITES = ['latency', 'write', 'batch', 'freshness', 'memory', 'outage', 'features'] as const;
+export const SUITES = [
+  'latency',
+  'write',
+  'batch',
+  'freshness',
+  'memory',
+  'outage',
+  'features',
+  'concurrency',
+] as const;
 export type Suite = (typeof SUITES)[number];
 
 export type BenchOptions = {
@@ -32,6 +41,8 @@ export type BenchOptions = {
   batchCostSizes: number[];
   /** Sizes of the search-features suite (filters, groups, MMR as ratios to plain search). */
   featureSizes: number[];
+  /** The concurrency suite: the bot's size and how many cold containers start together. */
+  concurrency: { n: number; containers: number[] };
   /** Timing of one method at one size stops after this much (once it has its minimum runs). */
   budgetMsPerMethod: number;
   freshnessRuns: number;
@@ -40,7 +51,7 @@ export type BenchOptions = {
   publish: boolean;
 };
 
-export const USAGE = `npm run bench -- [--quick] [--list-10k] [--publish] [--only=latency,write,batch,freshness,memory,outage,features]
+export const USAGE = `npm run bench -- [--quick] [--list-10k] [--publish] [--only=latency,write,batch,freshness,memory,outage,features,concurrency]
   --quick     smaller sizes and fewer queries (under two minutes)
   --only=...  run only the named suites (results.md then holds only their tables)
   --million   also time (e), (g), (c) and (d) at 1M chunks (1.5 GB of vectors in the bench and in Redis
@@ -82,6 +93,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       memorySizes: [10_000],
       batchCostSizes: [1_000, 10_000],
       featureSizes: [10_000, 100_000],
+      concurrency: { n: 20_000, containers: [1, 8, 32] },
       queries: 20,
       runs: { inMemory: 40, snapshotCold: 8, snapshotWarm: 40, dynamoBinary: 5, dynamoList: 1 },
       budgetMsPerMethod: 3_000,
@@ -102,6 +114,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     memorySizes: [10_000, 100_000],
     batchCostSizes: [1_000, 10_000, 100_000],
     featureSizes: [10_000, 100_000],
+    concurrency: { n: 20_000, containers: [1, 16, 64] },
     queries: 100,
     runs: { inMemory: 200, snapshotCold: 30, snapshotWarm: 200, dynamoBinary: 10, dynamoList: 5 },
     budgetMsPerMethod: 20_000,

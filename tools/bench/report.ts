@@ -227,6 +227,35 @@ function outageTable(results: BenchResults): Table {
   };
 }
 
+function concurrencyTable(results: BenchResults): Table {
+  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(2);
+  return {
+    title: 'Concurrency: cold containers starting together, each answering its first search from Redis',
+    header: [
+      'chunks',
+      'containers',
+      'Redis MiB each',
+      'Redis MiB in all',
+      'vs float32 vectors',
+      'first answer p50 ms',
+      'p99 ms',
+    ],
+    rows: (results.concurrency ?? []).map((row) => [
+      count(row.n),
+      String(row.containers),
+      mib(row.bytesPerContainer),
+      mib(row.totalBytes),
+      `${(row.bytesPerContainer / row.vectorBytes).toFixed(2)}x`,
+      ms(row.p50Ms),
+      ms(row.p99Ms),
+    ]),
+    footnote:
+      "Each container has its own Redis connection, snapshot cache and native scan, as a Lambda container has; the bytes are its socket's bytes read for its first answer. " +
+      "A cold container reads the int8 codes and its candidates' rows (a quarter of the float32 vectors and no row hash), " +
+      'so N containers cost N quarter-reads; within one container, concurrent searches share one read.',
+  };
+}
+
 function memoryTable(results: BenchResults): Table {
   return {
     title: 'Memory of the search path (a fresh child process, peak RSS)',
@@ -314,6 +343,7 @@ function tables(results: BenchResults): Table[] {
     batchCostTable(results),
     freshnessTable(results),
     outageTable(results),
+    concurrencyTable(results),
     memoryTable(results),
     featuresTable(results),
     keywordIndexTable(results),

@@ -171,6 +171,19 @@ export type OutageRow = {
   redisCallsRefused: number;
 };
 
+/** Cold containers starting together, each answering its first search (tools/bench/suites/concurrency.ts). */
+export type ConcurrencyRow = {
+  n: number;
+  containers: number;
+  /** Median Redis bytes one container read for its first answer. */
+  bytesPerContainer: number;
+  totalBytes: number;
+  /** The bot's float32 vectors, what a container reading the whole snapshot would read at least. */
+  vectorBytes: number;
+  p50Ms: number;
+  p99Ms: number;
+};
+
 /** One search feature at one size, against plain search in the same run. */
 export type FeatureRow = {
   variant: string;
@@ -212,6 +225,7 @@ export type BenchResults = {
   batchCost: BatchCostRow[];
   freshness: FreshnessRow[];
   outage: OutageRow[];
+  concurrency?: ConcurrencyRow[];
   memory: MemoryRow[];
   kernel: KernelRow[];
   features: FeatureRow[];

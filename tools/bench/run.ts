@@ -11,6 +11,7 @@ import { stderrProgress } from './progress';
 import { renderMarkdown, renderText } from './report';
 import { exactTopK } from './stats';
 import { batchCost } from './suites/batch-cost';
+import { concurrency } from './suites/concurrency';
 import { freshness } from './suites/freshness';
 import { memory } from './suites/memory';
 import { outage } from './suites/outage';
@@ -61,6 +62,7 @@ async function runSuites(context: BenchContext): Promise<void> {
     );
     await millionMethods(context, { n, dataset, queries, exact });
   }
+  if (runs('concurrency')) await concurrency(context, options.concurrency.n, options.concurrency.containers);
   // Last: it kills the bench's redis-server.
   if (runs('outage')) await outage(context);
 }
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
     ...options.dynamoSizes,
     ...options.listSizes,
     ...(options.suites.includes('features') ? options.featureSizes : []),
+    ...(options.suites.includes('concurrency') ? [options.concurrency.n] : []),
   );
   progress.note(`generating ${count(largest)} chunks (${DIMENSION}-d, seed ${options.seed})`);
   const data = generateDataset({ count: largest, dimension: DIMENSION, seed: options.seed });

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { startApiDocs } from './api-docs';
+import { type InvocationGate, startInvocationGate } from './invocation-gate';
 import { showOfflineProblems, startOffline, stopProcessGroup } from './offline';
 import { findFreePort, portIsFree } from './stack';
 
@@ -22,13 +23,16 @@ export type DevHttp = {
   /** The HTTP API, serverless-offline's Lambda Invoke endpoint, the API docs. */
   urls: { http: string; lambda: string; docs: string };
   offline: ChildProcess;
+  /** The front that bounds handler instances per function (tools/local/invocation-gate.ts). */
+  gate: InvocationGate;
   stopOffline(): Promise<void>;
   stopDocs(): Promise<void>;
 };
 
 /**
- * Starts serverless-offline (HTTP API on `httpPort` or a free port, Lambda Invoke endpoint on a free
- * port) with `handlerEnv` as its environment, then the API docs pointing at it.
+ * Starts serverless-offline (on free ports: its HTTP API and its Lambda Invoke endpoint) with `handlerEnv`
+ * as its environment, the invocation gate in front of its HTTP API on `httpPort` (or a free port), so that
+ * each function runs at most DEV_INSTANCES_PER_FUNCTION handler instances, then the API docs.
  * @throws an Error with serverless-offline's output when it does not come up.
  */
 export async function startDevHttp(input: {
@@ -45,6 +49,7 @@ export async function startDevHttp(input: {
   const { log } = input;
   const httpPort = await choosePort(input.httpPort, 'the HTTP API (openapi.yaml names 3000)', log);
   const lambdaPort = await findFreePort();
+  const offlineHttpPort = await findFreePort();
   log('starting serverless offline (bundling the functions with esbuild)');
   const offline = await startOffline({
     serviceDir: input.serviceDir,
@@ -54,16 +59,19 @@ export async function startDevHttp(input: {
       SLS_NOTIFICATIONS_MODE: 'off',
       SLS_DEPRECATION_DISABLE: '*',
     },
-    httpPort,
+    httpPort: offlineHttpPort,
     lambdaPort,
     timeoutMs: input.timeoutMs,
     output: input.output ?? showOfflineProblems(log),
   });
+  let gate: InvocationGate | undefined;
   const stopOffline = async () => {
     log('stopping serverless offline');
+    await gate?.stop();
     await stopProcessGroup(offline);
   };
   input.started(stopOffline);
+  gate = await startInvocationGate({ port: httpPort, target: { host: '127.0.0.1', port: offlineHttpPort } });
   const docs = await startApiDocs({
     port: await choosePort(input.docsPort, 'the API docs', log),
     openapiFile: join(input.serviceDir, 'openapi.yaml'),
@@ -72,6 +80,7 @@ export async function startDevHttp(input: {
   return {
     urls: { http: `http://127.0.0.1:${httpPort}`, lambda: `http://127.0.0.1:${lambdaPort}`, docs: docs.url },
     offline,
+    gate,
     stopOffline,
     stopDocs: () => docs.stop(),
   };
