@@ -74,7 +74,7 @@ function unmarshallImage(image: Record<string, unknown>, field: string): Record<
   }
 }
 
-function toImage(item: Record<string, unknown>, field: string): ChunkImage {
+function toImage(item: Record<string, unknown>): ChunkImage {
   const { filename, file_size: fileSize, created_at: createdAt } = item;
   return {
     filename: typeof filename === 'string' && filename.length > 0 ? filename : undefined,
@@ -108,11 +108,11 @@ export function parseStreamRecord(record: DynamoDBRecord): StreamChange {
   const oldImage =
     dynamodb.OldImage === undefined
       ? undefined
-      : toImage(unmarshallImage(dynamodb.OldImage, 'dynamodb.OldImage'), 'dynamodb.OldImage');
+      : toImage(unmarshallImage(dynamodb.OldImage, 'dynamodb.OldImage'));
   const newImage =
     dynamodb.NewImage === undefined
       ? undefined
-      : toImage(unmarshallImage(dynamodb.NewImage, 'dynamodb.NewImage'), 'dynamodb.NewImage');
+      : toImage(unmarshallImage(dynamodb.NewImage, 'dynamodb.NewImage'));
   if (eventName !== 'REMOVE' && newImage === undefined) {
     throw new ValidationError(`${eventName} record has no NewImage`, 'dynamodb.NewImage');
   }

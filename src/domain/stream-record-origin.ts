@@ -49,7 +49,7 @@ function significantDigits(value: string): string {
 }
 
 /** Why a marshalled number is one DynamoDB cannot hold, or undefined. */
-export function numberProblem(value: string): string | undefined {
+export function storedNumberProblem(value: string): string | undefined {
   if (!NUMBER_SYNTAX.test(value)) return `${JSON.stringify(value.slice(0, 40))} is not a DynamoDB number`;
   if (significantDigits(value).length > MAX_SIGNIFICANT_DIGITS) {
     return `${value.slice(0, 60)} has more than ${MAX_SIGNIFICANT_DIGITS} significant digits`;
@@ -80,7 +80,7 @@ function valueBytes(value: unknown, field: string): number | string {
   const typed = value as Marshalled;
   if (typeof typed.S === 'string') return Buffer.byteLength(typed.S, 'utf8');
   if (typeof typed.N === 'string') {
-    const problem = numberProblem(typed.N);
+    const problem = storedNumberProblem(typed.N);
     return problem === undefined ? Math.ceil(significantDigits(typed.N).length / 2) : `${field}: ${problem}`;
   }
   if ('B' in typed) return binaryBytes(typed.B);
