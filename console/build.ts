@@ -48,6 +48,7 @@ export function consolePage(script: string, settings: ConsoleSettings): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>ddb-vector-sync console</title>
 <style>${STYLES}</style></head>
 <body><div id="app"></div>

@@ -228,14 +228,15 @@ function Results({
   </section>`;
 }
 
+const SCORES = ['score', 'vector_score', 'keyword_score', 'fused_score'] as const;
+
 function Hit({ hit, query, onMore }: { hit: SearchHit; query: string; onMore: (hit: SearchHit) => void }) {
   const terms = query === '' ? [] : matchedTerms(query, hit.text);
   return html`<article class="hit" data-hit=${hit.chunk_id}>
     <p><strong>${hit.metadata.filename}</strong> #${hit.metadata.chunk_index} <code class="muted">${hit.chunk_id}</code></p>
-    <p class="scores">
-      score <span data-score="score">${score(hit.score)}</span> · vector_score <span data-score="vector_score">${score(hit.vector_score)}</span>
-      · keyword_score <span data-score="keyword_score">${score(hit.keyword_score)}</span> · fused_score <span data-score="fused_score">${score(hit.fused_score)}</span>
-    </p>
+    <p class="scores">${SCORES.map(
+      (name, i) => html`${i === 0 ? '' : ' · '}${name} <span data-score=${name}>${score(hit[name])}</span>`,
+    )}</p>
     ${query === '' ? null : html`<p>Matched terms: <span data-matched>${terms.length === 0 ? 'none' : terms.join(', ')}</span></p>`}
     <pre>${hit.text}</pre>
     <details><summary>Metadata</summary><pre>${JSON.stringify(hit.metadata, null, 2)}</pre></details>
