@@ -7,6 +7,7 @@
  *
  *   npx tsx console/build.ts     writes console/dist/index.html and prints its size
  */
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -37,6 +38,10 @@ export async function buildConsoleScript(): Promise<string> {
   return output.text;
 }
 
+function sha256(text: string): string {
+  return `sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}`;
+}
+
 /** Bytes of the page gzipped: what a browser downloads. */
 export function gzippedBytes(text: string): number {
   return gzipSync(Buffer.from(text, 'utf8'), { level: 9 }).length;
@@ -45,15 +50,28 @@ export function gzippedBytes(text: string): number {
 /** The page: settings as JSON (escaped for a script element), styles, and the script. */
 export function consolePage(script: string, settings: ConsoleSettings): string {
   const json = JSON.stringify(settings).replace(/</g, '\\u003c');
+  const code = script.replace(/<\/script/gi, '<\\/script');
+  // Only this page's own script and styles run, and it talks to its own origin only (the API, or the dev
+  // proxy): the token it holds cannot be sent anywhere else.
+  const policy = [
+    "default-src 'none'",
+    `script-src '${sha256(code)}'`,
+    `style-src '${sha256(STYLES)}'`,
+    "connect-src 'self'",
+    'img-src data:',
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${policy}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
 <title>ddb-vector-sync console</title>
 <style>${STYLES}</style></head>
 <body><div id="app"></div>
 <script id="console-settings" type="application/json">${json}</script>
-<script>${script.replace(/<\/script/gi, '<\\/script')}</script>
+<script>${code}</script>
 </body></html>
 `;
 }
@@ -76,6 +94,7 @@ nav.tabs a[aria-current=page]{font-weight:700;text-decoration:none;color:#1d1d1f
 pre{background:#f3f3f3;padding:.5rem;overflow:auto;white-space:pre-wrap;word-break:break-word;margin:.3rem 0}
 mark{background:#ffe58a}dl.counts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem .8rem}dl.counts dd{margin:0}
 .hit{border-top:1px solid #ddd;padding:.5rem 0}.scores{font-family:ui-monospace,monospace;font-size:.85rem}
+.gap-top{margin-top:.6rem}.token-label{display:inline;margin:0 .4rem 0 0;color:#fff}
 dialog{max-width:min(32rem,95vw)}.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 `;
 

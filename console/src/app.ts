@@ -51,7 +51,7 @@ export function App({ settings }: { settings: Settings }) {
       <h1><a href="#/">ddb-vector-sync console</a></h1>
       <form class="row" onSubmit=${useToken} aria-label="API token">
         <div>
-          <label for="token" style="display:inline;margin-right:.4rem">Token</label>
+          <label for="token" class="token-label">Token</label>
           <input id="token" type="password" autocomplete="off" size="28" value=${draft}
             onInput=${(e: Event) => setDraft((e.target as HTMLInputElement).value)} />
         </div>

@@ -34,7 +34,7 @@ export function BotsPage({ api }: { api: ApiClient }) {
           </table></div>`
         : null
     }
-    <div class="row" style="margin-top:.6rem">
+    <div class="row gap-top">
       ${cursors.length > 1 ? html`<button type="button" onClick=${() => setCursors(cursors.slice(0, -1))}>Previous page</button>` : null}
       ${next !== undefined ? html`<button type="button" onClick=${() => setCursors([...cursors, next])}>Next page</button>` : null}
       <button type="button" onClick=${() => page.start()}>Refresh</button>

@@ -49,7 +49,7 @@ export function DocumentsPage({ api, botId }: { api: ApiClient; botId: string })
           </table></div>`
         : null
     }
-    <div class="row" style="margin-top:.6rem">
+    <div class="row gap-top">
       ${cursors.length > 1 ? html`<button type="button" onClick=${() => setCursors(cursors.slice(0, -1))}>Previous page</button>` : null}
       ${next !== undefined ? html`<button type="button" onClick=${() => setCursors([...cursors, next])}>Next page</button>` : null}
     </div>
@@ -149,7 +149,7 @@ function ConfirmDelete(props: {
       <input id="confirm-filename" autocomplete="off" value=${typed}
         onInput=${(e: Event) => setTyped((e.target as HTMLInputElement).value)} />
       <${ErrorBox} error=${remove.error} />
-      <div class="row" style="margin-top:.6rem">
+      <div class="row gap-top">
         <button type="submit" class="danger" disabled=${typed !== props.filename || remove.loading}>Delete document</button>
         <button type="button" onClick=${props.onCancel}>Cancel</button>
       </div>

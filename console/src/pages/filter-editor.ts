@@ -35,6 +35,6 @@ export function FilterRows({
         <button type="button" onClick=${() => onChange(rows.filter((_, j) => j !== i))} aria-label=${`Remove condition ${i + 1}`}>Remove</button>
       </div>`,
     )}
-    <button type="button" style="margin-top:.4rem" onClick=${() => onChange([...rows, { clause: 'must', key: '', operator: 'equals', value: '' }])}>Add condition</button>
+    <button type="button" class="gap-top" onClick=${() => onChange([...rows, { clause: 'must', key: '', operator: 'equals', value: '' }])}>Add condition</button>
   </div>`;
 }
