@@ -243,7 +243,7 @@ describe('the console in a browser', () => {
     const { sent, answer } = await searchNow();
     expect(sent.filter).toEqual(shownJson);
     expect(answer.results.map((hit) => hit.text)).toEqual([notes[0]]);
-    expect(await page.locator('[data-hit] pre').allTextContents()).toEqual([notes[0]]);
+    expect(await page.locator('[data-hit] > pre').allTextContents()).toEqual([notes[0]]);
     await screenshot(page, 'search-filter');
 
     const hitVector = answer.results[0]?.vector;
@@ -262,7 +262,7 @@ describe('the console in a browser', () => {
     await visit(botPath(botId, '/documents'));
     await page.getByRole('button', { name: 'Show chunks of guide.md' }).click();
     await page.locator('[data-chunk]').nth(2).waitFor();
-    expect(await page.locator('[data-chunk] pre').allTextContents()).toEqual(expect.arrayContaining(guide));
+    expect(await page.locator('[data-chunk] > pre').allTextContents()).toEqual(expect.arrayContaining(guide));
     await screenshot(page, 'documents');
 
     await page.getByRole('button', { name: 'Delete notes.md…' }).click();

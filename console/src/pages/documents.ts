@@ -18,15 +18,17 @@ export function DocumentsPage({ api, botId }: { api: ApiClient; botId: string })
     () => api.listDocuments(botId, { limit: PAGE, ...(cursor === undefined ? {} : { cursor }) }),
     [cursor],
   );
-  const documents = page.data?.documents ?? [];
+  // Deleted here: BotDocuments follows through the stream a moment later, so a reload could still list them.
+  const [gone, setGone] = useState<ReadonlySet<string>>(new Set());
+  const documents = (page.data?.documents ?? []).filter((doc) => !gone.has(doc.filename));
   const next = page.data?.next_cursor;
   const deleted = (filename: string, chunks: number) => {
     setDeleting(undefined);
     setOpen(undefined);
+    setGone(new Set([...gone, filename]));
     setNotice(
       `Deleted ${filename} (${chunks} chunks). The bot's counts follow as the stream applies it (Overview, Refresh counts).`,
     );
-    void page.start();
   };
   return html`
     <h2 tabindex="-1">Documents of ${botId}</h2>
