@@ -161,11 +161,28 @@ describe('serverless package --stage dev', () => {
       ['GET /bots/{botId}/documents', 'handlers/http-list-documents.handler'],
       ['POST /bots/{botId}/documents', 'handlers/http-upsert-document.handler'],
       ['DELETE /bots/{botId}/documents', 'handlers/http-delete-document.handler'],
+      ['GET /bots', 'handlers/http-list-bots.handler'],
+      ['GET /bots/{botId}/documents/chunks', 'handlers/http-list-chunks.handler'],
+      ['GET /bots/{botId}/doctor', 'handlers/http-check-bot.handler'],
     ];
 
-    it('has exactly the eight routes', () => {
+    it('has exactly these routes and the console page', () => {
       const keys = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
-      expect(keys.sort()).toEqual(routes.map(([key]) => key).sort());
+      expect(keys.sort()).toEqual([...routes.map(([key]) => key), 'GET /console'].sort());
+    });
+
+    it('serves the console page without an authorizer, from a package that holds the built page', async () => {
+      const [, route] = ofType('AWS::ApiGatewayV2::Route').find(
+        ([, r]) => r.Properties.RouteKey === 'GET /console',
+      ) as [string, Resource];
+      expect(route.Properties.AuthorizationType).toBeUndefined();
+      const [, fn] = functionByHandler('handlers/http-console.handler');
+      const zipName = (fn.Properties.Code as { S3Key: string }).S3Key.split('/').pop() as string;
+      const files = await zipFiles(join(outDir, zipName));
+      const page = files.get('console/dist/index.html')?.toString('utf8') ?? '';
+      expect(page).toMatch(/^<!doctype html>/);
+      // The deployed page asks for a token: none is baked in.
+      expect(page).toContain('"devToken":null');
     });
 
     it.each(routes)('routes %s to %s behind the JWT authorizer', (routeKey, handler) => {
@@ -225,7 +242,7 @@ describe('serverless package --stage dev', () => {
 
     it('packages each function as its own esbuild bundle without node_modules (but the search binary)', async () => {
       const functions = ofType('AWS::Lambda::Function');
-      expect(functions).toHaveLength(11);
+      expect(functions).toHaveLength(15);
       for (const [id, fn] of functions) {
         const key = (fn.Properties.Code as { S3Key: string }).S3Key;
         const zipName = key.split('/').pop() as string;
