@@ -1,7 +1,8 @@
 /**
- * Three projects: unit tests need no services and stay fast (npm run test:unit); integration tests get
- * DynamoDB Local and Redis from the global setup; the package test runs `serverless package` (20-60 s of
- * esbuild bundling). `npm test` runs all three.
+ * Four projects: unit tests need no services and stay fast (npm run test:unit); integration tests get
+ * DynamoDB Local and Redis from the global setup; browser tests drive the console in Chromium against the
+ * dev stack on those same services; the package test runs `serverless package` (20-60 s of esbuild
+ * bundling). `npm test` runs all four.
  */
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }],
@@ -29,6 +30,16 @@ module.exports = {
     {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      transform,
+      transformIgnorePatterns,
+      testEnvironment: 'node',
+      globalSetup: '<rootDir>/test/integration/global-setup.ts',
+      globalTeardown: '<rootDir>/test/integration/global-teardown.ts',
+    },
+    {
+      // The console in Debian's Chromium against the dev stack, on the integration project's services.
+      displayName: 'browser',
+      testMatch: ['<rootDir>/test/browser/**/*.test.ts'],
       transform,
       transformIgnorePatterns,
       testEnvironment: 'node',

@@ -162,9 +162,17 @@ export interface ChunkStore {
 /** BotCollections fields that owners set; counts and stream bookkeeping belong to the stream handler. */
 export type BotSettings = { name?: string; embedding_dimension?: number; bm25_k1?: number; bm25_b?: number };
 
+/** One page of an owner's bots; `nextCursor` is absent on the last page. */
+export type OwnedBotsPage = { bots: BotCollection[]; nextCursor?: string };
+
 /** BotCollections, as the write path and the HTTP API see it. */
 export interface BotRegistry {
   get(botId: string): Promise<BotCollection | undefined>;
+  /**
+   * One page of the bots `userId` owns (deleted ones too), in bot id order. `cursor` is the previous
+   * page's `nextCursor`. @throws ValidationError naming `cursor` when it is not one this returned
+   */
+  listOwned(userId: string, page: { limit: number; cursor?: string }): Promise<OwnedBotsPage>;
   /**
    * Creates the bot's record if it has none (owner optional: upstream ingestion may name one), never
    * overwriting an existing owner, name or status. Returns the record as it is afterwards.

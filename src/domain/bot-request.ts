@@ -39,3 +39,26 @@ export const upsertDocumentRequestSchema = upsertDocumentMessageSchema
   .strict();
 
 export type UpsertDocumentRequest = z.infer<typeof upsertDocumentRequestSchema>;
+
+/** A whole number given as a query parameter, within [min, max]. */
+const queryInteger = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+/** Query of `GET /bots`: the caller's bots, 100 at most a page (one BatchGetItem). */
+export const listBotsQuerySchema = z
+  .object({ limit: queryInteger(1, 100).optional(), cursor: z.string().min(1).max(4096).optional() })
+  .strict();
+
+/** Query of `GET /bots/{botId}/documents/chunks`; `filename` is read on its own (filenameParameter). */
+export const listChunksQuerySchema = z
+  .object({
+    filename: z.string(),
+    limit: queryInteger(1, 100).optional(),
+    cursor: z.string().min(1).max(4096).optional(),
+    with_vectors: z.enum(['true', 'false']).optional(),
+  })
+  .strict();

@@ -1,8 +1,10 @@
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
+  DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
@@ -25,6 +27,8 @@ export const tableKeys: readonly TableKey[] = [
 ];
 
 export const FILENAME_INDEX = 'filename-index';
+/** BotCollections by owner (user_id, bot_id), keys only: `GET /bots` reads the records it names. */
+export const OWNER_INDEX = 'owner-index';
 
 /** Which configured name each logical table is deployed under. */
 export function tableNameFor(key: TableKey, names: Config['tables']): string {
@@ -87,6 +91,8 @@ export async function ensureTables(
       existing.push(tableName);
     }
     await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1 }, { TableName: tableName });
+    // A table kept from before an index was defined gets it now (DynamoDB builds it from the items).
+    await addMissingIndexes(client, key, tableName);
     const ttl = timeToLiveOf(key);
     if (ttl !== undefined && created.includes(tableName)) {
       await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: ttl }));
@@ -99,4 +105,33 @@ export async function ensureTables(
 export function timeToLiveOf(key: TableKey): { AttributeName: string; Enabled: boolean } | undefined {
   const definition = definitions[key];
   return 'TimeToLiveSpecification' in definition ? definition.TimeToLiveSpecification : undefined;
+}
+
+/** Names of the indexes infra/tables.json defines for `key` that the deployed table lacks. */
+export async function missingIndexes(
+  client: DynamoDBClient,
+  key: TableKey,
+  tableName: string,
+): Promise<string[]> {
+  const defined = createTableInput(key, tableName).GlobalSecondaryIndexes ?? [];
+  const { Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  const present = new Set((table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+  return defined.map((index) => index.IndexName ?? '').filter((name) => !present.has(name));
+}
+
+/** Creates each defined index the table lacks, one UpdateTable each (DynamoDB takes one at a time). */
+async function addMissingIndexes(client: DynamoDBClient, key: TableKey, tableName: string): Promise<void> {
+  const input = createTableInput(key, tableName);
+  for (const name of await missingIndexes(client, key, tableName)) {
+    const index = input.GlobalSecondaryIndexes?.find((candidate) => candidate.IndexName === name);
+    if (index === undefined) continue;
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: input.AttributeDefinitions,
+        GlobalSecondaryIndexUpdates: [{ Create: index }],
+      }),
+    );
+    await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1 }, { TableName: tableName });
+  }
 }

@@ -8,6 +8,7 @@ import { RedisSnapshotStore } from '../adapters/redis/snapshot-store';
 import { ConfigError } from '../errors';
 import { withDeadline } from '../machinery/deadline';
 import type { DeadLetterSource, SnapshotStore } from '../ports';
+import { missingIndexes } from '../tables/definition';
 import type { DoctorDeps } from '../use-cases/doctor';
 import type { ReplayDeps } from '../use-cases/replay-dead-letters';
 import type { StreamLog } from '../use-cases/sync-stream-batch';
@@ -28,10 +29,10 @@ const REDIS_PING_TIMEOUT_MS = 2000;
 
 /**
  * Builds the doctor's dependencies over `base` (the container's `baseDeps()` in the handler and the CLI; a
- * test's own). Checks that the three tables exist first, so a wrong table name is one clear error instead
- * of a failure per bot.
+ * test's own). Checks that the three tables (and BotCollections' owner-index) exist first, so a wrong table
+ * name is one clear error instead of a failure per bot.
  * Redis is optional: without it (or when it does not answer within 2 s) counts are still checked.
- * @throws ConfigError naming a missing table
+ * @throws ConfigError naming a missing table or index
  */
 export async function doctorDeps(base: BaseDeps, options: { settleMs?: number } = {}): Promise<DoctorWiring> {
   const { config, documents, dynamodb } = base;
@@ -50,6 +51,12 @@ export async function doctorDeps(base: BaseDeps, options: { settleMs?: number } 
       }
       throw error;
     }
+  }
+  const missing = await missingIndexes(dynamodb, 'BotCollections', config.tables.botCollections);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `table ${config.tables.botCollections} lacks the index ${missing.join(', ')} that GET /bots lists an owner's bots with: serverless deploy adds it (npm run dev adds it on start)`,
+    );
   }
   let snapshotsSkipped: string | undefined;
   let snapshots: SnapshotStore | null = null;

@@ -1,10 +1,14 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoCountsDoctorStore } from '../adapters/dynamodb/counts-doctor-store';
 import { type DocumentPage, DynamoDocumentCatalog } from '../adapters/dynamodb/document-catalog';
 import { type AuthenticatedEvent, authenticate } from '../auth/caller';
 import type { PutBotRequest } from '../domain/bot-request';
 import { ScoreBuffer } from '../domain/scoring';
 import type { BotCollection } from '../domain/types';
 import { requireOwnedBot } from '../use-cases/authorize-bot';
+import { type BotVerdict, checkBot } from '../use-cases/check-bot';
+import { type DocumentChunksPage, documentChunks } from '../use-cases/document-chunks';
+import { type ListedBot, listBots } from '../use-cases/list-bots';
 import { putBot } from '../use-cases/put-bot';
 import { makeSearch, type Search } from '../use-cases/search';
 import { SnapshotCache } from '../use-cases/snapshot-cache';
@@ -39,7 +43,22 @@ export type HttpDeps = Pick<WriteDeps, 'upsertDocument' | 'deleteDocument' | 'de
   /** One page of the bot's documents in filename order. @throws ValidationError (cursor, limit) */
   listDocuments: (botId: string, page: { limit?: number; cursor?: string }) => Promise<DocumentPage>;
   search: Search;
+  /** One page of the caller's bots with counts and snapshot state. @throws ValidationError (cursor) */
+  listBots: (
+    userId: string,
+    page: { limit: number; cursor?: string },
+  ) => Promise<{ bots: ListedBot[]; nextCursor?: string }>;
+  /** One page of a document's chunks in chunk_index order. @throws ValidationError (cursor) */
+  documentChunks: (
+    botId: string,
+    request: { filename: string; limit: number; cursor?: string; withVectors: boolean },
+  ) => Promise<DocumentChunksPage>;
+  /** The doctor's read-only verdict on one bot. */
+  checkBot: (botId: string) => Promise<BotVerdict>;
 };
+
+/** How long the HTTP doctor check waits before confirming drift (the CLI waits 3 s; a request is shorter). */
+const CHECK_SETTLE_MS = 1000;
 
 /**
  * The HTTP API's dependencies over `base`. The snapshot cache lives in them, so a container that keeps
@@ -62,6 +81,23 @@ export function createHttpDeps(base: BaseDeps): HttpDeps {
     putBot: (botId, userId, request) =>
       putBot(write.bots, botId, userId, request, config.defaultEmbeddingDimension),
     listDocuments: (botId, page) => catalog.list(botId, page),
+    listBots: (userId, page) => listBots({ bots: write.bots, snapshots }, userId, page),
+    documentChunks: (botId, request) => documentChunks(write.chunks, botId, request),
+    checkBot: (botId) =>
+      checkBot(
+        {
+          store: new DynamoCountsDoctorStore(base.documents, {
+            vectorEmbeddingsTable: config.tables.vectorEmbeddings,
+            botCollectionsTable: config.tables.botCollections,
+            botDocumentsTable: config.tables.botDocuments,
+            defaultEmbeddingDimension: config.defaultEmbeddingDimension,
+          }),
+          chunks: write.chunks,
+          snapshots,
+          settleMs: CHECK_SETTLE_MS,
+        },
+        botId,
+      ),
     search: makeSearch({
       bots: write.bots,
       chunks: write.chunks,

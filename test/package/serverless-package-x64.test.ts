@@ -54,5 +54,26 @@ describe('serverless package, native search binary', () => {
         expect(binaries).toHaveLength(1);
       }
     });
+
+    it('ships the built console page where the bundled handler reads it, on a route without an authorizer', async () => {
+      const template = JSON.parse(
+        await readFile(join(x64Dir, 'cloudformation-template-update-stack.json'), 'utf8'),
+      ) as { Resources: Record<string, Resource> };
+      const route = Object.values(template.Resources).find((r) => r.Properties.RouteKey === 'GET /console');
+      expect(route?.Properties.AuthorizationType).toBeUndefined();
+      // Unpacked as Lambda unpacks it, the bundle answers with the page it was packaged with.
+      const task = join(x64Dir, 'console-task');
+      for (const [name, data] of await zipFiles(join(x64Dir, 'httpConsole.zip'))) {
+        await mkdir(join(task, name, '..'), { recursive: true });
+        await writeFile(join(task, name), data);
+      }
+      const bundle = require(join(task, 'handlers', 'http-console.js')) as {
+        handler: () => Promise<{ statusCode: number; body: string }>;
+      };
+      const answer = await bundle.handler();
+      expect(answer.statusCode).toBe(200);
+      // The deployed page asks for a token: none is baked in.
+      expect(answer.body).toMatch(/^<!doctype html>[\s\S]*"devToken":null/);
+    });
   });
 });

@@ -18,10 +18,8 @@ import {
   zipFiles,
 } from './serverless-cli';
 
-/**
- * Runs `serverless package --stage dev` (offline: no AWS credentials, no network) into a temp dir and
- * checks the CloudFormation it generates. Packaging bundles every function with esbuild: 20-60 s here.
- */
+// Runs `serverless package --stage dev` (offline: no AWS credentials, no network) into a temp dir and
+// checks the CloudFormation it generates. Packaging bundles every function with esbuild: 20-60 s here.
 let outDir: string;
 let resources: Record<string, Resource>;
 let artifacts: string[];
@@ -161,11 +159,14 @@ describe('serverless package --stage dev', () => {
       ['GET /bots/{botId}/documents', 'handlers/http-list-documents.handler'],
       ['POST /bots/{botId}/documents', 'handlers/http-upsert-document.handler'],
       ['DELETE /bots/{botId}/documents', 'handlers/http-delete-document.handler'],
+      ['GET /bots', 'handlers/http-list-bots.handler'],
+      ['GET /bots/{botId}/documents/chunks', 'handlers/http-list-chunks.handler'],
+      ['GET /bots/{botId}/doctor', 'handlers/http-check-bot.handler'],
     ];
 
-    it('has exactly the eight routes', () => {
+    it('has exactly these routes and the console page (without an authorizer: serverless-package-x64)', () => {
       const keys = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
-      expect(keys.sort()).toEqual(routes.map(([key]) => key).sort());
+      expect(keys.sort()).toEqual([...routes.map(([key]) => key), 'GET /console'].sort());
     });
 
     it.each(routes)('routes %s to %s behind the JWT authorizer', (routeKey, handler) => {
@@ -225,7 +226,7 @@ describe('serverless package --stage dev', () => {
 
     it('packages each function as its own esbuild bundle without node_modules (but the search binary)', async () => {
       const functions = ofType('AWS::Lambda::Function');
-      expect(functions).toHaveLength(11);
+      expect(functions).toHaveLength(15);
       for (const [id, fn] of functions) {
         const key = (fn.Properties.Code as { S3Key: string }).S3Key;
         const zipName = key.split('/').pop() as string;

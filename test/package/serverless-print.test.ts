@@ -47,7 +47,7 @@ describe('serverless print --stage local', () => {
     const httpEvents = Object.values(config.functions).flatMap((fn) =>
       (fn.events ?? []).flatMap((e) => (e.httpApi === undefined ? [] : [e.httpApi])),
     );
-    expect(httpEvents).toHaveLength(8);
+    expect(httpEvents).toHaveLength(12);
     // A null authorizer is dropped when the template is compiled.
     for (const event of httpEvents) expect(event.authorizer ?? null).toBeNull();
   });
@@ -95,8 +95,11 @@ describe('serverless print --stage prod', () => {
     const httpEvents = Object.values(config.functions).flatMap((fn) =>
       (fn.events ?? []).flatMap((e) => (e.httpApi === undefined ? [] : [e.httpApi])),
     );
-    expect(httpEvents).toHaveLength(8);
-    for (const event of httpEvents) expect(event.authorizer).toEqual({ name: 'jwtAuthorizer' });
+    // Every API route; the console's page holds no data and has none (its script sends the user's token).
+    const apiEvents = httpEvents.filter((event) => event.path !== '/console');
+    expect(apiEvents).toHaveLength(11);
+    for (const event of apiEvents) expect(event.authorizer).toEqual({ name: 'jwtAuthorizer' });
+    expect(httpEvents.find((event) => event.path === '/console')).not.toHaveProperty('authorizer');
     expect(config.provider.environment).toMatchObject({
       AUTH_MODE: 'authorizer',
       REDIS_URL: '{{resolve:ssm:/ddb-vector-sync/prod/redis-url}}',

@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import definitions from '../../infra/tables.json';
-import { createTableInput, FILENAME_INDEX, type TableKey, tableKeys } from '../../src/tables/definition';
+import {
+  createTableInput,
+  FILENAME_INDEX,
+  OWNER_INDEX,
+  type TableKey,
+  tableKeys,
+} from '../../src/tables/definition';
 import { localstackTableJson } from '../../tools/scripts/gen-localstack-tables';
 
 /**
@@ -84,8 +90,25 @@ describe('the table definition', () => {
       });
     });
 
-    it.each(['BotCollections', 'BotDocuments'] as const)('creates %s without an index or a stream', (key) => {
-      const input = createTableInput(key, key);
+    it('gives BotCollections the owner-index (user_id, bot_id), keys only, and no stream', () => {
+      const input = createTableInput('BotCollections', 'BotCollections');
+      expect(input.GlobalSecondaryIndexes).toEqual([
+        {
+          IndexName: OWNER_INDEX,
+          KeySchema: [
+            { AttributeName: 'user_id', KeyType: 'HASH' },
+            { AttributeName: 'bot_id', KeyType: 'RANGE' },
+          ],
+          // Counts change on every stream batch; keys only keeps those writes off the index.
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ]);
+      expect(input.AttributeDefinitions).toContainEqual({ AttributeName: 'user_id', AttributeType: 'S' });
+      expect(input.StreamSpecification).toBeUndefined();
+    });
+
+    it('creates BotDocuments without an index or a stream', () => {
+      const input = createTableInput('BotDocuments', 'BotDocuments');
       expect(input.GlobalSecondaryIndexes).toBeUndefined();
       expect(input.StreamSpecification).toBeUndefined();
     });

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import YAML from 'yaml';
 
 export type ApiDocs = { url: string; stop(): Promise<void> };
@@ -13,6 +13,8 @@ export async function startApiDocs(input: {
   port: number;
   openapiFile: string;
   apiUrl: string;
+  /** More pages on the same server (the console): answers a request and returns true, or returns false. */
+  serveAlso?: (request: IncomingMessage, response: ServerResponse) => boolean;
 }): Promise<ApiDocs> {
   const document = async () => {
     const parsed = YAML.parse(await readFile(input.openapiFile, 'utf8')) as Record<string, unknown>;
@@ -22,6 +24,7 @@ export async function startApiDocs(input: {
     } as Record<string, unknown> & { info?: { title?: unknown } };
   };
   const server = createServer((request, response) => {
+    if (input.serveAlso?.(request, response)) return;
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     const send = (status: number, type: string, body: string) => {
       response.writeHead(status, { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'no-store' });

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { startApiDocs } from './api-docs';
 import { type InvocationGate, startInvocationGate } from './invocation-gate';
+import { consoleSite } from './console-site';
 import { showOfflineProblems, startOffline, stopProcessGroup } from './offline';
 import { findFreePort, portIsFree } from './stack';
 
@@ -20,8 +21,8 @@ export async function choosePort(
 
 /** The HTTP side of the dev stack, as started: URLs, serverless-offline's process, how to stop both. */
 export type DevHttp = {
-  /** The HTTP API, serverless-offline's Lambda Invoke endpoint, the API docs. */
-  urls: { http: string; lambda: string; docs: string };
+  /** The HTTP API, serverless-offline's Lambda Invoke endpoint, the API docs, the console. */
+  urls: { http: string; lambda: string; docs: string; console: string };
   offline: ChildProcess;
   /** The front that bounds handler instances per function (tools/local/invocation-gate.ts). */
   gate: InvocationGate;
@@ -40,6 +41,8 @@ export async function startDevHttp(input: {
   handlerEnv: NodeJS.ProcessEnv;
   httpPort: number | undefined;
   docsPort: number | undefined;
+  /** Pre-filled in the console served beside the docs. */
+  devToken: string;
   timeoutMs: number;
   output: ((line: string) => void) | undefined;
   log: (message: string) => void;
@@ -72,13 +75,20 @@ export async function startDevHttp(input: {
   };
   input.started(stopOffline);
   gate = await startInvocationGate({ port: httpPort, target: { host: '127.0.0.1', port: offlineHttpPort } });
+  const apiUrl = `http://localhost:${httpPort}`;
   const docs = await startApiDocs({
     port: await choosePort(input.docsPort, 'the API docs', log),
     openapiFile: join(input.serviceDir, 'openapi.yaml'),
-    apiUrl: `http://localhost:${httpPort}`,
+    apiUrl,
+    serveAlso: consoleSite({ apiUrl, devToken: input.devToken }),
   });
   return {
-    urls: { http: `http://127.0.0.1:${httpPort}`, lambda: `http://127.0.0.1:${lambdaPort}`, docs: docs.url },
+    urls: {
+      http: `http://127.0.0.1:${httpPort}`,
+      lambda: `http://127.0.0.1:${lambdaPort}`,
+      docs: docs.url,
+      console: docs.url.replace(/\/docs$/, '/console'),
+    },
     offline,
     gate,
     stopOffline,

@@ -20,6 +20,8 @@ export type DevStackInfo = {
   lambdaEndpoint: string;
   /** openapi.yaml rendered in the browser (`/docs`), pointing at `httpUrl`; empty without the HTTP API. */
   docsUrl: string;
+  /** The operators' console (`/console`, beside the docs), the dev token pre-filled; empty without the HTTP API. */
+  consoleUrl: string;
   region: string;
   /** The deployed-style name of the ingestion function, for Lambda Invoke. */
   ingestFunctionName: string;
@@ -174,6 +176,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       `tables: ${[...tables.created.map((t) => `${t} (created)`), ...tables.existing.map((t) => `${t} (existing)`)].join(', ')}`,
     );
 
+    const token = await signDevToken(secret, user);
     let http: DevHttp | undefined;
     if (options.http !== false) {
       http = await startDevHttp({
@@ -181,6 +184,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
         handlerEnv: { ...env, ...handlerEnv },
         httpPort: options.httpPort,
         docsPort: options.docsPort,
+        devToken: token,
         timeoutMs: options.offlineStartTimeoutMs ?? 180_000,
         output: options.offlineOutput,
         log,
@@ -211,12 +215,13 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       httpUrl: http?.urls.http ?? '',
       lambdaEndpoint: http?.urls.lambda ?? '',
       docsUrl: http?.urls.docs ?? '',
+      consoleUrl: http?.urls.console ?? '',
       region: config.region,
       ingestFunctionName: localFunctionName('sqsIngest'),
       dynamodbEndpoint: stack.dynamodb.url,
       redisUrl: stack.redis.url,
       tables: config.tables,
-      token: await signDevToken(secret, user),
+      token,
       user,
       secret,
       pid: process.pid,

@@ -88,6 +88,7 @@ async function main(): Promise<void> {
         : [
             `  HTTP API          ${stack.httpUrl}   (e.g. GET ${stack.httpUrl}/bots/${bot}; openapi.yaml's server is http://localhost:3000)`,
             `  API docs          ${stack.docsUrl}   (openapi.yaml, its server set to this API)`,
+            `  Console           ${stack.consoleUrl}   (bots, documents, search playground; the token below is pre-filled)`,
             `  Lambda invoke     ${stack.lambdaEndpoint}   (AWS SDK LambdaClient endpoint; function ${stack.ingestFunctionName})`,
           ]),
       `  DynamoDB          ${stack.dynamodbEndpoint}   tables ${Object.values(stack.tables).join(', ')}`,

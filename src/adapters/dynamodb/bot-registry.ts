@@ -1,8 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { checkKey, MAX_BOT_ID_BYTES } from '../../domain/dynamo-limits';
 import type { BotCollection, BotStatus } from '../../domain/types';
-import { ConflictError } from '../../errors';
-import type { BotRegistry, BotSettings } from '../../ports';
+import { ConflictError, ValidationError } from '../../errors';
+import type { BotRegistry, BotSettings, OwnedBotsPage } from '../../ports';
+import { OWNER_INDEX } from '../../tables/definition';
+import { batchGetAll } from './batch-calls';
 
 export type DynamoBotRegistryOptions = {
   /** The BotCollections table's deployed name. */
@@ -40,6 +43,46 @@ export class DynamoBotRegistry implements BotRegistry {
       new GetCommand({ TableName: this.options.table, Key: { bot_id: botId }, ConsistentRead: true }),
     );
     return item === undefined ? undefined : this.toBotCollection(item);
+  }
+
+  /**
+   * Reads a page of keys from the owner index, then the records themselves (strongly consistent, so the
+   * counts are the table's, not the index's). A bot whose record went between the two reads is left out.
+   */
+  async listOwned(userId: string, page: { limit: number; cursor?: string }): Promise<OwnedBotsPage> {
+    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    const ids: string[] = [];
+    let startKey: Record<string, unknown> | undefined =
+      after === undefined ? undefined : { user_id: userId, bot_id: after };
+    // A page of `limit` keys can come back short (1 MB per response), so keep reading until full.
+    do {
+      const response = await this.client.send(
+        new QueryCommand({
+          TableName: this.options.table,
+          IndexName: OWNER_INDEX,
+          KeyConditionExpression: 'user_id = :user',
+          ExpressionAttributeValues: { ':user': userId },
+          ExclusiveStartKey: startKey,
+          Limit: page.limit - ids.length,
+        }),
+      );
+      for (const item of response.Items ?? []) ids.push(String(item.bot_id));
+      startKey = response.LastEvaluatedKey;
+    } while (startKey !== undefined && ids.length < page.limit);
+    const records = await this.getMany(ids);
+    const bots = ids.flatMap((id) => {
+      const record = records.get(id);
+      return record === undefined || record.user_id !== userId ? [] : [record];
+    });
+    const last = ids[ids.length - 1];
+    return startKey === undefined || last === undefined ? { bots } : { bots, nextCursor: encodeCursor(last) };
+  }
+
+  /** The named records (BatchGetItem, consistent, every key). */
+  private async getMany(botIds: string[]): Promise<Map<string, BotCollection>> {
+    const keys = botIds.map((bot_id) => ({ bot_id }));
+    const items = await batchGetAll(this.client, this.options.table, keys, { consistent: true });
+    return new Map(items.map((item) => [String(item.bot_id), this.toBotCollection(item)]));
   }
 
   async ensure(botId: string, init: BotSettings & { user_id?: string }): Promise<BotCollection> {
@@ -151,6 +194,25 @@ export class DynamoBotRegistry implements BotRegistry {
     if (typeof item.bm25_b === 'number') bot.bm25_b = item.bm25_b;
     return bot;
   }
+}
+
+function encodeCursor(botId: string): string {
+  return Buffer.from(JSON.stringify({ b: botId }), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    const b = typeof parsed === 'object' && parsed !== null ? (parsed as { b?: unknown }).b : undefined;
+    // The bot id becomes ExclusiveStartKey's sort key: DynamoDB refuses an empty or oversized one.
+    if (typeof b === 'string') {
+      checkKey(b, 'cursor', MAX_BOT_ID_BYTES);
+      return b;
+    }
+  } catch {
+    // Not base64 JSON, or an id no page could end at: the error below says so.
+  }
+  throw new ValidationError('cursor is not one this API returned', 'cursor');
 }
 
 const numberOr = (value: unknown, fallback: number): number =>
