@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { startApiDocs } from './api-docs';
-import { type InvocationGate, startInvocationGate } from './invocation-gate';
 import { consoleSite } from './console-site';
+import { type InvocationGate, startInvocationGate } from './invocation-gate';
 import { showOfflineProblems, startOffline, stopProcessGroup } from './offline';
 import { findFreePort, portIsFree } from './stack';
 
