@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { startApiDocs } from './api-docs';
 import { showOfflineProblems, startOffline, stopProcessGroup } from './offline';
+import { formatRequestLine, startRequestLog } from './request-log';
 import { findFreePort, portIsFree } from './stack';
 
 /** `preferred` when it is free, else a free port (and a line saying so); a free port when none is preferred. */
@@ -23,12 +24,14 @@ export type DevHttp = {
   urls: { http: string; lambda: string; docs: string };
   offline: ChildProcess;
   stopOffline(): Promise<void>;
+  /** Stops the API docs and the request log in front of serverless-offline. */
   stopDocs(): Promise<void>;
 };
 
 /**
- * Starts serverless-offline (HTTP API on `httpPort` or a free port, Lambda Invoke endpoint on a free
- * port) with `handlerEnv` as its environment, then the API docs pointing at it.
+ * Starts serverless-offline (on free ports: its HTTP API and its Lambda Invoke endpoint) with `handlerEnv`
+ * as its environment, the request log in front of its HTTP API on `httpPort` (or a free port), which logs
+ * one line per request (method, path, status, ms, and a search's source), then the API docs pointing at it.
  * @throws an Error with serverless-offline's output when it does not come up.
  */
 export async function startDevHttp(input: {
@@ -45,6 +48,7 @@ export async function startDevHttp(input: {
   const { log } = input;
   const httpPort = await choosePort(input.httpPort, 'the HTTP API (openapi.yaml names 3000)', log);
   const lambdaPort = await findFreePort();
+  const offlinePort = await findFreePort();
   log('starting serverless offline (bundling the functions with esbuild)');
   const offline = await startOffline({
     serviceDir: input.serviceDir,
@@ -54,7 +58,7 @@ export async function startDevHttp(input: {
       SLS_NOTIFICATIONS_MODE: 'off',
       SLS_DEPRECATION_DISABLE: '*',
     },
-    httpPort,
+    httpPort: offlinePort,
     lambdaPort,
     timeoutMs: input.timeoutMs,
     output: input.output ?? showOfflineProblems(log),
@@ -64,6 +68,11 @@ export async function startDevHttp(input: {
     await stopProcessGroup(offline);
   };
   input.started(stopOffline);
+  const requests = await startRequestLog({
+    port: httpPort,
+    targetPort: offlinePort,
+    onRequest: (request) => log(`[http] ${formatRequestLine(request)}`),
+  });
   const docs = await startApiDocs({
     port: await choosePort(input.docsPort, 'the API docs', log),
     openapiFile: join(input.serviceDir, 'openapi.yaml'),
@@ -73,6 +82,8 @@ export async function startDevHttp(input: {
     urls: { http: `http://127.0.0.1:${httpPort}`, lambda: `http://127.0.0.1:${lambdaPort}`, docs: docs.url },
     offline,
     stopOffline,
-    stopDocs: () => docs.stop(),
+    stopDocs: async () => {
+      await Promise.all([docs.stop(), requests.stop()]);
+    },
   };
 }
