@@ -35,7 +35,7 @@ function deployedRoutes(): Set<string> {
  * The routes a text names: `POST /bots/{botId}/search` and `PUT/GET/DELETE /bots/{botId}` (several methods
  * on one path). A path ends at whitespace, a backtick, a `?` or a closing parenthesis.
  */
-export function routesIn(text: string): string[] {
+function routesIn(text: string): string[] {
   const routes: string[] = [];
   for (const match of text.matchAll(
     /\b((?:GET|PUT|POST|DELETE|PATCH)(?:\/(?:GET|PUT|POST|DELETE|PATCH))*) (\/bots[^\s`?),;]*)/g,
@@ -49,12 +49,12 @@ export function routesIn(text: string): string[] {
 }
 
 /** The scripts a text runs: `npm run X` and `npm run -s X`. */
-export function scriptsIn(text: string): string[] {
+function scriptsIn(text: string): string[] {
   return [...text.matchAll(/npm run (?:-s |--silent )?([a-z][\w:-]*)/g)].map((m) => m[1] as string);
 }
 
 /** Relative link targets of Markdown links and images, without their #anchor. */
-export function relativeLinksIn(text: string): string[] {
+function relativeLinksIn(text: string): string[] {
   return [...text.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)]
     .map((m) => m[1] as string)
     .filter((target) => !/^(https?:|mailto:|#)/.test(target))
