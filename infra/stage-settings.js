@@ -15,7 +15,12 @@ module.exports = async ({ resolveVariable }) => {
   const subnetIds = list(await resolveVariable('param:vpcSubnetIds'));
   const securityGroupIds = list(await resolveVariable('param:vpcSecurityGroupIds'));
   const inVpc = subnetIds.length > 0 && securityGroupIds.length > 0;
+  // `--param="tracing=true"` arrives as a string; the framework takes any truthy value as a tracing mode.
+  const tracing = String(await resolveVariable('param:tracing')) === 'true';
   return {
+    tracing,
+    // Lambda environment values are strings.
+    tracingEnvironment: String(tracing),
     routeAuthorizer: local ? null : { name: 'jwtAuthorizer' },
     environment: local
       ? {
