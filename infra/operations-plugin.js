@@ -28,7 +28,8 @@ class OperationsPlugin {
     for (const name of service.getAllFunctions()) {
       const functionId = naming.getLambdaLogicalId(name);
       Object.assign(resources, functionAlarms(functionId, name, stack, settings));
-      if (isOn(settings.tracing)) grantTracing(resources, functionId);
+      // The roles are serverless.yml's own resources, merged into the template after this hook.
+      if (isOn(settings.tracing)) grantTracing(resources, service.resources?.Resources ?? {}, functionId);
     }
     if (resources.HttpApi !== undefined) Object.assign(resources, apiAlarms(stack, settings));
   }
@@ -109,10 +110,10 @@ function apiAlarms(stack, settings) {
 }
 
 /** X-Ray accepts segments only on "*": these two actions write traces and read no data. */
-function grantTracing(resources, functionId) {
+function grantTracing(resources, ownResources, functionId) {
   const role = resources[functionId]?.Properties?.Role;
   const roleId = role?.['Fn::GetAtt']?.[0] ?? role?.Ref;
-  const roleResource = roleId === undefined ? undefined : resources[roleId];
+  const roleResource = roleId === undefined ? undefined : (resources[roleId] ?? ownResources[roleId]);
   if (roleResource === undefined) return;
   const policies = roleResource.Properties.Policies ?? [];
   roleResource.Properties.Policies = [

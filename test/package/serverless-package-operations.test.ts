@@ -30,6 +30,11 @@ const stringsOf = (variables: Record<string, unknown>) =>
   Object.fromEntries(
     Object.entries(variables).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
   );
+/** Milliseconds a fresh Node takes to require `bundle` with `env`. */
+function coldRequireMs(bundle: string, env: NodeJS.ProcessEnv): number {
+  const script = `const t=process.hrtime.bigint();require(${JSON.stringify(bundle)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
+  return Number(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8' }));
+}
 const zipOf = (fn: Resource) =>
   join(outDir, (fn.Properties.Code as { S3Key: string }).S3Key.split('/').pop() as string);
 
@@ -132,6 +137,32 @@ describe('serverless package: what on-call needs', () => {
     expect(prod.provider.environment.POWERTOOLS_TRACE_ENABLED).toBe('true');
   });
 
+  it('refuses to package a Redis URL without VPC settings, saying what to add', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sls-no-vpc-'));
+    try {
+      const failure = await run(
+        process.execPath,
+        [
+          serverlessBin,
+          'package',
+          '--stage',
+          'dev',
+          '--package',
+          dir,
+          '--param=redisUrl=rediss://default:pw@cache:6379',
+        ],
+        { cwd: root, env: offlineEnv, maxBuffer: 16 * 1024 * 1024 },
+      ).then(
+        () => undefined,
+        (error: { stdout?: string; stderr?: string }) => `${error.stdout ?? ''}${error.stderr ?? ''}`,
+      );
+      expect(failure).toContain('the functions are not in a VPC');
+      expect(failure).toContain('--param="vpcSubnetIds=');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('ships each bundle with its source map, pointing at the TypeScript, read with --enable-source-maps', async () => {
     const report: string[] = [
       'function                         zip KB   map KB (unzipped)   cold require ms',
@@ -151,21 +182,23 @@ describe('serverless package: what on-call needs', () => {
 
         const bundle = join(dir, `${id}.js`);
         await writeFile(bundle, files.get(handlerFile) as Buffer);
-        const ms = execFileSync(
-          process.execPath,
-          [
-            '-e',
-            `const t=process.hrtime.bigint();require(${JSON.stringify(bundle)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`,
-          ],
-          // The function's own environment, as Lambda gives it.
-          {
-            env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', ...stringsOf(variables) },
-            encoding: 'utf8',
-          },
-        );
+        await writeFile(`${bundle}.map`, map as Buffer);
+        // The function's own environment, as Lambda gives it; then without source maps, for their cost.
+        const env: NodeJS.ProcessEnv = {
+          PATH: process.env.PATH,
+          AWS_REGION: 'us-east-1',
+          ...stringsOf(variables),
+        };
+        const { NODE_OPTIONS: _, ...withoutMaps } = env;
         const zipKb = (await stat(zipOf(fn))).size / 1024;
         report.push(
-          `${id.padEnd(32)} ${zipKb.toFixed(0).padStart(6)}   ${((map as Buffer).length / 1024).toFixed(0).padStart(6)}              ${Number(ms).toFixed(0).padStart(6)}`,
+          [
+            id.padEnd(32),
+            zipKb.toFixed(0).padStart(6),
+            ((map as Buffer).length / 1024).toFixed(0).padStart(8),
+            coldRequireMs(bundle, env).toFixed(0).padStart(10),
+            coldRequireMs(bundle, withoutMaps).toFixed(0).padStart(10),
+          ].join(' '),
         );
       }
     } finally {
