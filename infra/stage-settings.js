@@ -15,7 +15,22 @@ module.exports = async ({ resolveVariable }) => {
   const subnetIds = list(await resolveVariable('param:vpcSubnetIds'));
   const securityGroupIds = list(await resolveVariable('param:vpcSecurityGroupIds'));
   const inVpc = subnetIds.length > 0 && securityGroupIds.length > 0;
+  const redisUrl = local ? null : await resolveVariable('param:redisUrl');
+  // A literal URL (not the SSM reference resolved at deploy time) names a cache the functions must reach:
+  // ElastiCache answers only inside its VPC, and a function outside it times out on every Redis call.
+  if (/^rediss?:\/\//.test(String(redisUrl ?? '')) && !inVpc) {
+    throw new Error(
+      'redisUrl is a Redis URL but the functions are not in a VPC, so they could not reach ElastiCache. ' +
+        'Also give --param="vpcSubnetIds=subnet-a,subnet-b" --param="vpcSecurityGroupIds=sg-1" ' +
+        '(subnets and a security group that can reach the cache); docs/deploy.md, "Deploying to AWS".',
+    );
+  }
+  // `--param="tracing=true"` arrives as a string; the framework takes any truthy value as a tracing mode.
+  const tracing = String(await resolveVariable('param:tracing')) === 'true';
   return {
+    tracing,
+    // Lambda environment values are strings.
+    tracingEnvironment: String(tracing),
     routeAuthorizer: local ? null : { name: 'jwtAuthorizer' },
     environment: local
       ? {
@@ -27,7 +42,7 @@ module.exports = async ({ resolveVariable }) => {
       : {
           AUTH_MODE: 'authorizer',
           DYNAMODB_ENDPOINT: null,
-          REDIS_URL: await resolveVariable('param:redisUrl'),
+          REDIS_URL: redisUrl,
           LOCAL_JWT_SECRET: null,
         },
     // ElastiCache lives in a VPC: the functions join it when subnets and security groups are given.

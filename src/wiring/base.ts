@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, type MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type Redis from 'ioredis';
@@ -33,12 +34,16 @@ export type BaseDeps = {
   metrics: MetricsSink;
 };
 
-/** Builds the clients for `config`; `logger` and `metrics` default to Powertools' (configured by POWERTOOLS_*). */
+/**
+ * Builds the clients for `config`; `logger` and `metrics` default to Powertools' (configured by
+ * POWERTOOLS_*). With `tracer`, every DynamoDB call becomes an X-Ray subsegment (when tracing is on).
+ */
 export function createBaseDeps(
   config: Config,
-  options: { logger?: Logger; metrics?: MetricsSink } = {},
+  options: { logger?: Logger; metrics?: MetricsSink; tracer?: Tracer } = {},
 ): BaseDeps {
   const dynamodb = createDynamoDbClient(config);
+  options.tracer?.captureAWSv3Client(dynamodb);
   const logger = options.logger ?? new Logger({ serviceName: 'ddb-vector-sync' });
   const redis = config.redisUrl === undefined ? null : createRedisConnection(config.redisUrl, logger);
   return {
@@ -69,9 +74,12 @@ export function once<T>(make: () => T): () => T {
 
 /**
  * The Lambda container's dependencies, from the environment (`loadConfig()`), built on first use so
- * that a configuration error becomes the handler's error response, not a failed cold start.
+ * that a configuration error becomes the handler's error response, not a failed cold start. Its Tracer
+ * traces only where POWERTOOLS_TRACE_ENABLED is true (the `tracing` deploy parameter) and in Lambda.
  */
-export const baseDeps = once(() => createBaseDeps(loadConfig()));
+export const baseDeps = once(() =>
+  createBaseDeps(loadConfig(), { tracer: new Tracer({ serviceName: 'ddb-vector-sync' }) }),
+);
 
 /** The Redis snapshot store behind the container's circuit breaker, or null without Redis. */
 export function guardedSnapshotStore(base: BaseDeps): SnapshotStore | null {

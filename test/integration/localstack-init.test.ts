@@ -13,11 +13,12 @@ import definitions from '../../infra/tables.json';
 import { createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
 import { type TableKey, tableKeys } from '../../src/tables/definition';
+import { composedLocalStack } from '../fixtures/compose';
 
 /**
  * LocalStack cannot run here, so this runs LocalStack's init script with the real AWS CLI against the
- * DynamoDB Local of the global setup, under fresh table names, and compares what it created with
- * infra/tables.json.
+ * DynamoDB Local of the global setup, in the environment localstack/docker-compose.yml gives the container
+ * when the shell names fresh tables, and compares what it created with infra/tables.json.
  */
 const run = promisify(execFile);
 const script = join(__dirname, '..', '..', 'localstack', 'init', 'ready.d', '10-create-tables.sh');
@@ -38,21 +39,25 @@ jest.setTimeout(90_000);
 // Debian's awscli (v2, what .ci/run installs) when present; another `aws` on the PATH otherwise.
 const awsCli = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
 
-async function runInitScript(extraEnv: Record<string, string> = {}) {
+/** The init script, run with the container environment compose makes from a shell that sets `shell`. */
+async function runInitScript(shell: Record<string, string> = {}) {
+  const { environment } = composedLocalStack({
+    TABLE_VECTOR_EMBEDDINGS: names.VectorEmbeddings,
+    TABLE_BOT_COLLECTIONS: names.BotCollections,
+    TABLE_BOT_DOCUMENTS: names.BotDocuments,
+    TABLE_DOCUMENT_LEASES: names.DocumentLeases,
+    TABLE_STREAM_CLAIMS: names.StreamClaims,
+    ...shell,
+  });
   return run('sh', [script], {
     env: {
+      ...environment,
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       AWS_CLI: `${awsCli} --endpoint-url ${process.env.DYNAMODB_ENDPOINT}`,
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_DEFAULT_REGION: process.env.AWS_REGION ?? 'us-east-1',
-      TABLE_VECTOR_EMBEDDINGS: names.VectorEmbeddings,
-      TABLE_BOT_COLLECTIONS: names.BotCollections,
-      TABLE_BOT_DOCUMENTS: names.BotDocuments,
-      TABLE_DOCUMENT_LEASES: names.DocumentLeases,
-      TABLE_STREAM_CLAIMS: names.StreamClaims,
-      ...extraEnv,
     },
   });
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadUsearchInt8Scan, usearchBinaryCandidates } from '../../src/adapters/native/usearch-scan';
 import {
@@ -32,6 +32,10 @@ describe('serverless package, native search binary', () => {
       const search = template.Resources.HttpSearchLambdaFunction as Resource;
       expect(search.Properties.Architectures).toEqual(['x86_64']);
       const files = await zipFiles(join(x64Dir, 'httpSearch.zip'));
+      // A report for docs/deploy.md (the arm64 sizes: serverless-package-operations.test.ts).
+      process.stdout.write(
+        `httpSearch.zip on x86_64: ${((await stat(join(x64Dir, 'httpSearch.zip'))).size / 1024).toFixed(0)} KB\n`,
+      );
       const binaries = [...files.keys()].filter((name) => USEARCH_BINARY.test(name));
       expect(binaries).toEqual(['node_modules/usearch/prebuilds/linux-x64/usearch.node']);
       const binary = files.get(binaries[0] as string) as Buffer;

@@ -2,9 +2,12 @@ import { join } from 'node:path';
 import { startApiDocs } from '../../tools/local/api-docs';
 import { findFreePort } from '../../tools/local/stack';
 
-/** The dev stack's /docs: the real openapi.yaml, served on loopback with its server set to the running API. */
+/**
+ * The dev stack's /docs: Swagger UI (served from node_modules, no CDN) over the real openapi.yaml, on
+ * loopback, with its server set to the running API.
+ */
 describe('the dev API docs', () => {
-  it('serves a viewer at /docs and the document, pointing at the running API', async () => {
+  it('serves Swagger UI at /docs from its own files, and the document pointing at the running API', async () => {
     const port = await findFreePort();
     const docs = await startApiDocs({
       port,
@@ -19,11 +22,28 @@ describe('the dev API docs', () => {
       expect(page.headers.get('content-type')).toMatch(/text\/html/);
       const html = await page.text();
       expect(html).toContain('<title>ddb-vector-sync HTTP API</title>');
-      // Self-contained: no script or style from anywhere else.
-      expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=|https?:\/\/(?!localhost)/);
-      const script = /<script>([\s\S]*)<\/script>/.exec(html)?.[1] ?? '';
-      // The viewer's code at least parses (it runs in the browser).
-      expect(() => new Function(script)).not.toThrow();
+      // Swagger UI from this server only: every script and stylesheet is a local path, no CDN.
+      const sources = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+      expect(sources).toEqual(['/docs/swagger-ui.css', '/docs/swagger-ui-bundle.js']);
+      expect(html).not.toMatch(/https?:\/\//);
+      expect(html).toContain("url: '/openapi.json'");
+      expect(html).toContain('validatorUrl: null');
+      const inline = /<script>([\s\S]*)<\/script>/.exec(html)?.[1] ?? '';
+      // The viewer's start-up code at least parses (it runs in the browser).
+      expect(() => new Function(inline)).not.toThrow();
+      for (const [asset, type] of [
+        ['/docs/swagger-ui-bundle.js', /text\/javascript/],
+        ['/docs/swagger-ui.css', /text\/css/],
+      ] as const) {
+        const answer = await fetch(`${base}${asset}`);
+        expect(answer.status).toBe(200);
+        expect(answer.headers.get('content-type')).toMatch(type);
+        const body = await answer.text();
+        expect(body.length).toBeGreaterThan(10_000);
+        // Nothing in the bundle loads code from a CDN either.
+        expect(body).not.toMatch(/(unpkg\.com|cdn\.jsdelivr\.net|cdnjs\.cloudflare\.com)/);
+      }
+      expect(await (await fetch(`${base}/docs/swagger-ui-bundle.js`)).text()).toContain('SwaggerUIBundle');
 
       const document = (await (await fetch(`${base}/openapi.json`)).json()) as {
         servers: { url: string }[];

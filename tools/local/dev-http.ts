@@ -4,6 +4,7 @@ import { startApiDocs } from './api-docs';
 import { consoleSite } from './console-site';
 import { type InvocationGate, startInvocationGate } from './invocation-gate';
 import { showOfflineProblems, startOffline, stopProcessGroup } from './offline';
+import { formatRequestLine, startRequestLog } from './request-log';
 import { findFreePort, portIsFree } from './stack';
 
 /** `preferred` when it is free, else a free port (and a line saying so); a free port when none is preferred. */
@@ -27,13 +28,15 @@ export type DevHttp = {
   /** The front that bounds handler instances per function (tools/local/invocation-gate.ts). */
   gate: InvocationGate;
   stopOffline(): Promise<void>;
+  /** Stops the API docs and the request log in front of serverless-offline. */
   stopDocs(): Promise<void>;
 };
 
 /**
  * Starts serverless-offline (on free ports: its HTTP API and its Lambda Invoke endpoint) with `handlerEnv`
- * as its environment, the invocation gate in front of its HTTP API on `httpPort` (or a free port), so that
- * each function runs at most DEV_INSTANCES_PER_FUNCTION handler instances, then the API docs.
+ * as its environment, then in front of its HTTP API on `httpPort` (or a free port) the request log, which
+ * logs one line per request (method, path, status, ms, and a search's source), and behind it the invocation
+ * gate, so that each function runs at most DEV_INSTANCES_PER_FUNCTION handler instances; then the API docs.
  * @throws an Error with serverless-offline's output when it does not come up.
  */
 export async function startDevHttp(input: {
@@ -52,7 +55,8 @@ export async function startDevHttp(input: {
   const { log } = input;
   const httpPort = await choosePort(input.httpPort, 'the HTTP API (openapi.yaml names 3000)', log);
   const lambdaPort = await findFreePort();
-  const offlineHttpPort = await findFreePort();
+  const offlinePort = await findFreePort();
+  const gatePort = await findFreePort();
   log('starting serverless offline (bundling the functions with esbuild)');
   const offline = await startOffline({
     serviceDir: input.serviceDir,
@@ -62,7 +66,7 @@ export async function startDevHttp(input: {
       SLS_NOTIFICATIONS_MODE: 'off',
       SLS_DEPRECATION_DISABLE: '*',
     },
-    httpPort: offlineHttpPort,
+    httpPort: offlinePort,
     lambdaPort,
     timeoutMs: input.timeoutMs,
     output: input.output ?? showOfflineProblems(log),
@@ -74,7 +78,12 @@ export async function startDevHttp(input: {
     await stopProcessGroup(offline);
   };
   input.started(stopOffline);
-  gate = await startInvocationGate({ port: httpPort, target: { host: '127.0.0.1', port: offlineHttpPort } });
+  gate = await startInvocationGate({ port: gatePort, target: { host: '127.0.0.1', port: offlinePort } });
+  const requests = await startRequestLog({
+    port: httpPort,
+    targetPort: gatePort,
+    onRequest: (request) => log(`[http] ${formatRequestLine(request)}`),
+  });
   const apiUrl = `http://localhost:${httpPort}`;
   const docs = await startApiDocs({
     port: await choosePort(input.docsPort, 'the API docs', log),
@@ -92,6 +101,8 @@ export async function startDevHttp(input: {
     offline,
     gate,
     stopOffline,
-    stopDocs: () => docs.stop(),
+    stopDocs: async () => {
+      await Promise.all([docs.stop(), requests.stop()]);
+    },
   };
 }

@@ -9,6 +9,8 @@
  *   npm run dev -- --port=8080   the HTTP API's port (or DEV_HTTP_PORT; default 3000); the API docs take
  *                                the next one (or DEV_DOCS_PORT): http://localhost:3001/docs
  *   npm run dev -- --no-http     no serverless-offline: DynamoDB Local, Redis and the stream pipeline only
+ *   npm run dev -- --verbose     every line serverless-offline prints, with the handlers' own logs (by
+ *                                default: one line per request, and serverless-offline's errors and warnings)
  */
 import '../local/quiet-sdk-notice';
 import { readFileSync } from 'node:fs';
@@ -20,7 +22,7 @@ import { type DevStackInfo, startDevStack } from '../local/dev-stack';
 const stateFile = process.env.DEV_STATE_FILE ?? join(__dirname, '..', '..', '.local', 'dev.json');
 /** DEV_DATA_DIR moves the kept data (tests). */
 const dataDir = resolve(process.env.DEV_DATA_DIR ?? join(__dirname, '..', '..', '.local', 'data'));
-const USAGE = 'usage: npm run dev -- [--fresh] [--port=N] [--no-http]';
+const USAGE = 'usage: npm run dev -- [--fresh] [--port=N] [--no-http] [--verbose]';
 const started = Date.now();
 const log = (message: string) => {
   const seconds = ((Date.now() - started) / 1000).toFixed(1).padStart(5);
@@ -33,7 +35,8 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${USAGE}\n  --fresh     delete the tables and stream checkpoints kept in ${dataDir} and start empty\n` +
         "  --port=N    the HTTP API's port (default 3000, or DEV_HTTP_PORT); the API docs take N+1\n" +
-        '  --no-http   no serverless-offline: DynamoDB Local, Redis and the stream pipeline only\n',
+        '  --no-http   no serverless-offline: DynamoDB Local, Redis and the stream pipeline only\n' +
+        "  --verbose   every line serverless-offline prints, with the handlers' own logs\n",
     );
     return;
   }
@@ -69,6 +72,7 @@ async function main(): Promise<void> {
     http: flags.http,
     httpPort: flags.port,
     docsPort: Number(process.env.DEV_DOCS_PORT ?? flags.port + 1),
+    ...(flags.verbose ? { offlineOutput: (line: string) => log(`[offline] ${line}`) } : {}),
     // Already logged, naming what died; stop the rest and fail, so a script around us notices.
     onFatal: () => shutdown('a part of the stack died', 1),
   });
@@ -112,11 +116,11 @@ async function main(): Promise<void> {
   );
 }
 
-type Flags = { help: boolean; fresh: boolean; http: boolean; port: number };
+type Flags = { help: boolean; fresh: boolean; http: boolean; port: number; verbose: boolean };
 
 /** @throws Error naming an unknown flag or a bad port, with the usage. */
 function parseFlags(argv: string[]): Flags {
-  let values: { help?: boolean; fresh?: boolean; 'no-http'?: boolean; port?: string };
+  let values: { help?: boolean; fresh?: boolean; 'no-http'?: boolean; port?: string; verbose?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -124,6 +128,7 @@ function parseFlags(argv: string[]): Flags {
         help: { type: 'boolean' },
         fresh: { type: 'boolean' },
         'no-http': { type: 'boolean' },
+        verbose: { type: 'boolean' },
         port: { type: 'string' },
       },
       strict: true,
@@ -136,7 +141,13 @@ function parseFlags(argv: string[]): Flags {
   if (!Number.isInteger(port) || port < 1 || port > 65_535) {
     throw new Error(`the HTTP port must be a number from 1 to 65535 (--port or DEV_HTTP_PORT)\n${USAGE}`);
   }
-  return { help: values.help === true, fresh: values.fresh === true, http: values['no-http'] !== true, port };
+  return {
+    help: values.help === true,
+    fresh: values.fresh === true,
+    http: values['no-http'] !== true,
+    port,
+    verbose: values.verbose === true,
+  };
 }
 
 function dataLine(data: DevStackInfo['data'], externalDynamoDb: boolean): string {

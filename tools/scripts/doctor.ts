@@ -5,17 +5,21 @@
  * and the Redis snapshot (row by row) with it, and prints what differs. --repair fixes it (safe while the
  * stream keeps writing); --replay-dead-letters first applies the stream's on-failure destination (the local
  * runner's JSONL file, or STREAM_DLQ_URL in AWS). Configuration comes from the same environment as the
- * handlers (TABLE_*, DYNAMODB_ENDPOINT, REDIS_URL). docs/doctor.md has the details.
+ * handlers (TABLE_*, DYNAMODB_ENDPOINT, REDIS_URL); without DYNAMODB_ENDPOINT it finds a running `npm run dev`
+ * by itself (tools/local/running-stack.ts), and it names the endpoints it uses. docs/doctor.md has the details.
  *
  * Exit codes: 0 all agree, 1 drift found (repaired or not), 2 error.
  */
+import '../local/quiet-sdk-notice';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadConfig } from '../../src/config';
 import { ConfigError, NotFoundError } from '../../src/errors';
 import type { BotReport, DoctorReport } from '../../src/use-cases/run-doctor';
 import { runDoctor } from '../../src/use-cases/run-doctor';
-import { baseDeps, closeBaseDeps } from '../../src/wiring/base';
+import { closeBaseDeps, createBaseDeps } from '../../src/wiring/base';
 import { doctorDeps, requireQueueUrl } from '../../src/wiring/doctor';
+import { describeEndpoints, stackEnvironment } from '../local/running-stack';
 
 const USAGE = `usage: npm run doctor -- (--bot ID ... | --all) [--repair] [--replay-dead-letters [--dead-letters FILE]] [--json] [--settle-ms N]`;
 
@@ -162,8 +166,11 @@ async function main(): Promise<number> {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     return 2;
   }
+  const stack = stackEnvironment();
+  const config = loadConfig(stack.env);
+  process.stderr.write(`${describeEndpoints('doctor', stack, config)}\n`);
   const wiring = await doctorDeps(
-    baseDeps(),
+    createBaseDeps(config),
     options.settleMs === undefined ? {} : { settleMs: options.settleMs },
   );
   if (wiring.snapshotsSkipped !== undefined && !options.json) {
@@ -175,7 +182,7 @@ async function main(): Promise<number> {
     error: (message: string, extra: Record<string, unknown>) =>
       process.stderr.write(`[doctor] ${message} ${JSON.stringify(extra)}\n`),
   };
-  const queueUrl = process.env.STREAM_DLQ_URL;
+  const queueUrl = stack.env.STREAM_DLQ_URL;
   const replay = !options.replay
     ? null
     : wiring.replay(
@@ -203,7 +210,7 @@ main().then(
     process.stderr.write(
       known
         ? `doctor: ${message}\n`
-        : `doctor: ${message}\n(check DYNAMODB_ENDPOINT / AWS credentials and the TABLE_* names; run with --help for usage)\n`,
+        : `doctor: ${message}\n(start npm run dev, or check DYNAMODB_ENDPOINT / AWS credentials and the TABLE_* names; run with --help for usage)\n`,
     );
     process.exit(2);
   },

@@ -5,8 +5,10 @@
  *
  * Copies a Qdrant collection into bots through the ingestion write path (see
  * src/use-cases/migrate-from-qdrant.ts), with progress, a resume file, a rejects file and a final exact
- * count comparison. Exit codes: 0 done and counts match, 1 a count mismatch, 2 bad arguments or an error.
+ * count comparison. Without DYNAMODB_ENDPOINT it writes to a running `npm run dev` when there is one, and it
+ * names the endpoints it uses. Exit codes: 0 done and counts match, 1 a count mismatch, 2 bad arguments or an error.
  */
+import '../local/quiet-sdk-notice';
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DynamoBotRegistry } from '../../src/adapters/dynamodb/bot-registry';
@@ -21,6 +23,7 @@ import {
   type MigrationState,
   migrateFromQdrant,
 } from '../../src/use-cases/migrate-from-qdrant';
+import { describeEndpoints, stackEnvironment } from '../local/running-stack';
 
 const USAGE = `usage: npm run migrate:qdrant -- --url http://host:6333 --collection NAME
   (--bot ID | --bot-from-payload KEY) [--api-key KEY] [--vector NAME] [--batch 256]
@@ -129,7 +132,9 @@ async function main(): Promise<number> {
   const resume = args.resume === undefined ? undefined : readResumeFile(args.resume, args);
   // A fresh run starts a fresh rejects file; a resumed one adds to it. None is made while nothing is rejected.
   if ((resume === undefined || args.dryRun) && existsSync(args.rejects)) writeFileSync(args.rejects, '');
-  const config = loadConfig(process.env);
+  const stack = stackEnvironment();
+  const config = loadConfig(stack.env);
+  process.stderr.write(`${describeEndpoints('migrate:qdrant', stack, config)}\n`);
   const dynamodb = createDynamoDbClient(config);
   const documents = createDocumentClient(dynamodb);
   const pendingRejects: RejectedPoint[] = [];
