@@ -1,3 +1,4 @@
+import { versionAttributes, versionOfItem } from '../../domain/document-version';
 import { decodeEmbedding, type EmbeddingEncoding, encodeEmbedding } from '../../domain/embedding-codec';
 import type { ChunkMetadata, StoredChunk } from '../../domain/types';
 
@@ -19,6 +20,7 @@ export function chunkItem(chunk: StoredChunk, encoding: EmbeddingEncoding): Chun
     chunk_index: chunk.chunk_index,
     created_at: chunk.created_at,
     metadata: chunk.metadata,
+    ...(chunk.version === undefined ? {} : versionAttributes(chunk.version)),
   };
 }
 
@@ -30,6 +32,7 @@ export function chunkItem(chunk: StoredChunk, encoding: EmbeddingEncoding): Chun
 export function toStoredChunk(item: ChunkItem): StoredChunk {
   const chunkId = String(item.chunk_id);
   const metadata = item.metadata;
+  const version = versionOfItem(item);
   return {
     bot_id: String(item.bot_id),
     chunk_id: chunkId,
@@ -43,6 +46,7 @@ export function toStoredChunk(item: ChunkItem): StoredChunk {
       typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)
         ? (metadata as ChunkMetadata)
         : {},
+    ...(version === undefined ? {} : { version }),
   };
 }
 

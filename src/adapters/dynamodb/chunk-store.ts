@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, paginateQuery, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { documentChunkIdPrefix } from '../../domain/chunk-id';
+import { versionOfItem } from '../../domain/document-version';
 import type { EmbeddingEncoding } from '../../domain/embedding-codec';
 import type { StoredChunk } from '../../domain/types';
 import { ValidationError, WriteIncompleteError } from '../../errors';
@@ -73,8 +74,16 @@ export class DynamoChunkStore implements ChunkStore {
    */
   async documentChunkKeys(botId: string, filename: string): Promise<DocumentChunkKey[]> {
     const keys = new Map<string, DocumentChunkKey>();
-    const names = { '#chunk_id': 'chunk_id', '#chunk_index': 'chunk_index', '#created_at': 'created_at' };
-    const projection = '#chunk_id, #chunk_index, #created_at';
+    const attributes = [
+      'chunk_id',
+      'chunk_index',
+      'created_at',
+      'doc_version',
+      'version_chunks',
+      'version_at',
+    ];
+    const names = Object.fromEntries(attributes.map((name) => [`#${name}`, name]));
+    const projection = attributes.map((name) => `#${name}`).join(', ');
     const fromIndex = this.queryAll({
       TableName: this.options.table,
       IndexName: FILENAME_INDEX,
@@ -131,6 +140,9 @@ export class DynamoChunkStore implements ChunkStore {
       'chunk_index',
       'created_at',
       'metadata',
+      'doc_version',
+      'version_chunks',
+      'version_at',
       ...(options.withText ? ['text'] : []),
     ];
     const pages = this.queryAll({
@@ -189,9 +201,11 @@ function requestName(request: WriteRequest): string {
 
 function addKey(keys: Map<string, DocumentChunkKey>, item: ChunkItem): void {
   if (typeof item.chunk_id !== 'string') return;
+  const version = versionOfItem(item);
   keys.set(item.chunk_id, {
     chunk_id: item.chunk_id,
     chunk_index: typeof item.chunk_index === 'number' ? item.chunk_index : -1,
     ...(typeof item.created_at === 'string' ? { created_at: item.created_at } : {}),
+    ...(version === undefined ? {} : { version }),
   });
 }
