@@ -5,7 +5,7 @@ import type { EmbeddingEncoding } from '../domain/embedding-codec';
 import type { UpsertDocumentMessage } from '../domain/ingestion-messages';
 import type { BotCollection, ChunkVersion, StoredChunk } from '../domain/types';
 import { ConflictError, WriteIncompleteError } from '../errors';
-import type { BotRegistry, ChunkStore, DocumentLeases } from '../ports';
+import type { BotRegistry, ChunkStore, DocumentChunkKey, DocumentLeases } from '../ports';
 import { DEFAULT_LEASE_POLICY, type LeasePolicy, leaseHolder, withDocumentLease } from './document-lease';
 
 export type UpsertDocumentDeps = {
@@ -108,7 +108,7 @@ async function replaceDocument(
   const version: ChunkVersion = {
     id: document.version_id as string,
     chunks: document.total_chunks,
-    at: (deps.now?.() ?? new Date()).toISOString(),
+    at: versionTime(deps.now?.() ?? new Date(), existing),
   };
   const stored: StoredChunk[] = document.chunks.map((chunk) => ({
     bot_id: document.bot_id,
@@ -147,6 +147,20 @@ async function replaceDocument(
     deleted: stale.length,
     created_bot: bot === undefined,
   };
+}
+
+/**
+ * When this write happens, for ordering versions: now, but always after every version the document holds
+ * (a clock behind another writer's, or two writes in one millisecond), so that under the lease the write
+ * applied last is the latest.
+ */
+function versionTime(now: Date, existing: readonly DocumentChunkKey[]): string {
+  let latest = now.getTime();
+  for (const key of existing) {
+    const at = key.version === undefined ? Number.NaN : Date.parse(key.version.at);
+    if (at >= latest) latest = at + 1;
+  }
+  return new Date(latest).toISOString();
 }
 
 function earliest(timestamps: Array<string | undefined>): string | undefined {
