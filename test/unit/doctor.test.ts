@@ -1,6 +1,7 @@
 import type { StoredChunk } from '../../src/domain/types';
-import type { ChunkStore, CountsDoctorStore, RecordedCounts, TrueDocument } from '../../src/ports';
+import type { CountsDoctorStore, RecordedCounts, TrueDocument } from '../../src/ports';
 import { type DoctorDeps, diagnoseBot, repairBot } from '../../src/use-cases/doctor';
+import { FakeDocumentLeases } from '../fixtures/fake-ports';
 
 /**
  * The doctor's use case over plain fakes: a bot whose VectorEmbeddings is a list of (chunk, filename),
@@ -84,14 +85,19 @@ class FakeStore implements CountsDoctorStore {
 }
 
 function depsOver(store: FakeStore): DoctorDeps {
-  const chunks: Pick<ChunkStore, 'readBot' | 'get'> = {
-    // No snapshot in these tests, so no chunk is ever read.
+  const chunks: DoctorDeps['chunks'] = {
+    // No snapshot and no versions in these tests, so no chunk is ever read.
     async *readBot(): AsyncIterable<StoredChunk[]> {},
     async get() {
       return [];
     },
+    async documentChunkKeys() {
+      return [];
+    },
+    async delete() {},
   };
-  return { store, chunks, snapshots: null, settleMs: 0, sleep: async () => {} };
+  const leases = new FakeDocumentLeases();
+  return { store, chunks, leases, snapshots: null, settleMs: 0, sleep: async () => {} };
 }
 
 function botWith(documents: Record<string, number>): FakeStore {
