@@ -6,7 +6,7 @@
  */
 import { isShown, type VersionedChunk, visibleVersions } from '../domain/document-version';
 import type { ChunkStore, DocumentLeases } from '../ports';
-import { DEFAULT_LEASE_POLICY, leaseHolder, withDocumentLease } from './document-lease';
+import { DEFAULT_LEASE_POLICY, type LeasePolicy, leaseHolder, withDocumentLease } from './document-lease';
 
 /** A document's chunks of versions it does not show, older than the grace period. */
 export type Leftovers = { filename: string; chunks: number };
@@ -21,6 +21,7 @@ export type LeftoverDeps = {
   chunks: Pick<ChunkStore, 'readBot' | 'documentChunkKeys' | 'delete'>;
   /** The document's lease is taken to remove its leftovers, so no writer of it runs meanwhile. */
   leases: DocumentLeases;
+  leasePolicy?: LeasePolicy;
   leftoverGraceMs?: number;
   now?: () => Date;
 };
@@ -74,7 +75,7 @@ export async function removeLeftovers(deps: LeftoverDeps, botId: string, filenam
     deps.leases,
     { bot_id: botId, filename },
     leaseHolder({ doctor: 'leftovers', botId, filename }),
-    DEFAULT_LEASE_POLICY,
+    deps.leasePolicy ?? DEFAULT_LEASE_POLICY,
     async () => {
       const keys = await deps.chunks.documentChunkKeys(botId, filename);
       const left = leftoverChunks(
