@@ -3,7 +3,7 @@ import type { DocumentState } from './domain/count-deltas';
 import type { CountsWrite } from './domain/counts-plan';
 import type { PointId, QdrantPoint } from './domain/qdrant-point';
 import type { ScanCandidates, ScanSnapshot, Snapshot, SnapshotChange } from './domain/snapshot';
-import type { BotCollection, StoredChunk } from './domain/types';
+import type { BotCollection, ChunkVersion, StoredChunk } from './domain/types';
 
 /** Domain types the ports speak in, named here too for the adapters and use cases that implement them. */
 export type { CountsWrite, DocumentWrite } from './domain/counts-plan';
@@ -128,8 +128,11 @@ export interface KeywordIndexStore {
 /** A chunk key with the position it holds in its document. */
 export type ChunkKey = { chunk_id: string; chunk_index: number };
 
-/** A document's chunk key with the created_at it was stored with (absent on items written without one). */
-export type DocumentChunkKey = ChunkKey & { created_at?: string };
+/**
+ * A document's chunk key with the created_at it was stored with (absent on items written without one)
+ * and its version (absent on chunks written without one).
+ */
+export type DocumentChunkKey = ChunkKey & { created_at?: string; version?: ChunkVersion };
 
 /** VectorEmbeddings. Every read follows LastEvaluatedKey; every write is batched and retried. */
 export interface ChunkStore {

@@ -1,6 +1,12 @@
 import { ValidationError } from '../errors';
 import { deterministicChunkId } from './chunk-id';
 import {
+  LONGEST_VERSION_AT,
+  VERSION_SUFFIX_BYTES,
+  versionAttributes,
+  versionedChunkId,
+} from './document-version';
+import {
   checkBotId,
   checkEmbeddingValues,
   checkKey,
@@ -17,6 +23,7 @@ import type { ChunkMetadata } from './types';
 
 /** A chunk that passed every check, with its id resolved and its embedding decoded. */
 export type ValidChunk = {
+  /** The id it is stored under: with its version when the document is written as a version. */
   chunk_id: string;
   chunk_index: number;
   text: string;
@@ -35,6 +42,8 @@ export type ValidDocument = {
   /** The chunk_index range this message covers, inclusive at both ends. */
   first_index: number;
   last_index: number;
+  /** The version id the chunks are written as (docs/ingestion.md, "Versions"), if any. */
+  version_id: string | undefined;
   chunks: ValidChunk[];
 };
 
@@ -52,13 +61,16 @@ const isNonNegativeInteger = (n: number) => Number.isSafeInteger(n) && n >= 0;
  * nothing of the request is written.
  * @param options.dimension the bot's embedding_dimension.
  * @param options.encoding how embeddings will be stored (for the item size check).
+ * @param options.versionId the version the chunks are written as: their ids carry it (`<id>~<version>`)
+ *   and the size check counts its attributes. Without it, chunks keep their ids as given.
  * @throws ValidationError whose message names the chunk and the field (e.g. `chunks[3].embedding has 383
  *   values; bot b1 expects 384`) and whose `field` is its path (`chunks[3].embedding`).
  */
 export function validateDocument(
   message: UpsertDocumentMessage,
-  options: { dimension: number; encoding: EmbeddingEncoding },
+  options: { dimension: number; encoding: EmbeddingEncoding; versionId?: string },
 ): ValidDocument {
+  const { versionId } = options;
   const fail = (field: string, problem: string): never => {
     throw new ValidationError(`${field} ${problem}`, field);
   };
@@ -103,9 +115,12 @@ export function validateDocument(
     if (chunk.text.trim() === '') fail(`${at}.text`, 'must not be empty');
 
     if (chunk.chunk_id !== undefined) {
-      checkKey(chunk.chunk_id, `${at}.chunk_id`, MAX_CHUNK_ID_BYTES);
+      // A version adds its suffix to the sort key, which DynamoDB caps at 1,024 bytes.
+      const maxBytes = MAX_CHUNK_ID_BYTES - (versionId === undefined ? 0 : VERSION_SUFFIX_BYTES);
+      checkKey(chunk.chunk_id, `${at}.chunk_id`, maxBytes);
     }
-    const chunkId = chunk.chunk_id ?? deterministicChunkId(message.filename, chunk.chunk_index);
+    const givenId = chunk.chunk_id ?? deterministicChunkId(message.filename, chunk.chunk_index);
+    const chunkId = versionId === undefined ? givenId : versionedChunkId(givenId, versionId);
     const sameId = idSeenAt.get(chunkId);
     if (sameId !== undefined) fail(`${at}.chunk_id`, `${JSON.stringify(chunkId)} repeats chunks[${sameId}]`);
     idSeenAt.set(chunkId, position);
@@ -135,6 +150,9 @@ export function validateDocument(
       chunk_index: chunk.chunk_index,
       created_at: message.created_at ?? LONGEST_CREATED_AT,
       metadata,
+      ...(versionId === undefined
+        ? {}
+        : versionAttributes({ id: versionId, chunks: totalChunks, at: LONGEST_VERSION_AT })),
     });
     if (bytes > MAX_ITEM_BYTES) {
       fail(
@@ -170,6 +188,7 @@ export function validateDocument(
     total_chunks: totalChunks,
     first_index: firstIndex,
     last_index: lastIndex,
+    version_id: versionId,
     chunks,
   };
 }

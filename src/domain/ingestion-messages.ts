@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ValidationError } from '../errors';
 
@@ -41,6 +42,11 @@ export const upsertDocumentMessageSchema = z.object({
   owner_user_id: z.string().optional(),
   /** Chunks in the whole document; default `chunks.length` (the message is the whole document). */
   total_chunks: z.number().optional(),
+  /**
+   * Names the version the message writes (1 to 128 characters): every part of a split document carries
+   * the same one. Default: derived from the message (docs/ingestion.md, "Versions").
+   */
+  version: z.string().min(1).max(128).optional(),
   chunks: z.array(ingestionChunkSchema),
 });
 
@@ -132,9 +138,10 @@ export function packEmbedding(embedding: ArrayLike<number>): string {
 
 /**
  * Splits one document's upsert into messages whose JSON bodies are each at most `maxBytes` (UTF-8). Every
- * message carries the document's `total_chunks` and a contiguous run of its chunks in chunk_index order,
- * so the messages may be delivered in any order, more than once, without a closing message: each one
- * replaces the chunks of its own index range and removes chunks at or beyond `total_chunks`.
+ * message carries the document's `total_chunks`, one `version` (the given one, else a digest of the whole
+ * document) and a contiguous run of its chunks in chunk_index order, so the messages may be delivered in
+ * any order, more than once, without a closing message: the new version is shown once its last chunk is
+ * written, and the old one until then.
  * @param options.packEmbeddings send embeddings as base64 float32 (about 4x smaller than JSON numbers).
  * @throws ValidationError naming a chunk that does not fit in a message on its own.
  */
@@ -153,7 +160,11 @@ export function splitUpsertIntoMessages(
           : chunk,
     }))
     .sort((a, b) => a.chunk.chunk_index - b.chunk.chunk_index);
-  const envelope: UpsertDocumentMessage = { ...message, total_chunks: totalChunks, chunks: [] };
+  // Every part names the same version, taken from the whole document, so the parts add up to one version
+  // and a changed document becomes another.
+  const version =
+    message.version ?? createHash('sha256').update(JSON.stringify(message), 'utf8').digest('base64url');
+  const envelope: UpsertDocumentMessage = { ...message, total_chunks: totalChunks, version, chunks: [] };
   const envelopeBytes = Buffer.byteLength(JSON.stringify(envelope), 'utf8');
   const messages: UpsertDocumentMessage[] = [];
   let current: IngestionChunk[] = [];

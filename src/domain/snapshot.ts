@@ -1,5 +1,5 @@
 import type { QuantisedMatrix } from './quantised-scan';
-import type { ChunkMetadata } from './types';
+import type { ChunkMetadata, ChunkVersion } from './types';
 
 /**
  * What the Redis snapshot keeps per chunk besides its vector (text is kept apart and fetched for the
@@ -12,6 +12,8 @@ export type SnapshotRow = {
   metadata: ChunkMetadata;
   /** For filters on created_at; absent in rows written before it was kept. */
   created_at?: string;
+  /** The document version the chunk belongs to; absent for chunks written without one. */
+  version?: ChunkVersion;
 };
 
 /** One change to a bot's snapshot, as a stream record implies it. Applying one twice is harmless. */
@@ -44,11 +46,14 @@ export type ScanSnapshot = {
   version: string;
   epoch: number;
   dimension: number;
-  /** Chunks held (rows of `matrix` whose `liveMask` is 1). */
+  /** Chunks held (free slots aside; chunks of versions not shown included). */
   live: number;
   /** Codes of slot i at i · dimension; `rowCount` is the number of slots. */
   matrix: QuantisedMatrix;
-  /** 1 for slots a chunk holds; absent when every slot does. */
+  /**
+   * 1 for slots holding a chunk search may return (one of the version its document shows); absent when
+   * every slot does.
+   */
   liveMask?: Uint8Array;
   /** Rows per vector segment (how the store finds a slot's vector). */
   segmentRows: number;

@@ -4,11 +4,12 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { ValidationError } from '../errors';
+import { versionOfItem } from './document-version';
 import { checkEmbeddingValues } from './dynamo-limits';
 import { decodeEmbedding } from './embedding-codec';
 import type { SnapshotChange } from './snapshot';
 import { imageProblem } from './stream-record-origin';
-import type { ChunkMetadata } from './types';
+import type { ChunkMetadata, ChunkVersion } from './types';
 
 /** What a VectorEmbeddings stream image says about a chunk, as far as counts and snapshots need it. */
 export type ChunkImage = {
@@ -21,6 +22,8 @@ export type ChunkImage = {
   metadata: unknown;
   /** As stored: number[] (List<Number>), base64 string (Binary in Lambda's JSON) or Uint8Array (Binary via the SDK). */
   embedding: unknown;
+  /** The document version the chunk belongs to; absent for chunks written without one. */
+  version: ChunkVersion | undefined;
 };
 
 /** One VectorEmbeddings stream record, validated and unmarshalled. */
@@ -84,6 +87,7 @@ function toImage(item: Record<string, unknown>): ChunkImage {
     text: item.text,
     metadata: item.metadata,
     embedding: item.embedding,
+    version: versionOfItem(item),
   };
 }
 
@@ -184,6 +188,7 @@ export function snapshotChangeOf(
           chunk_index: image.chunkIndex,
           metadata: image.metadata ?? {},
           ...(image.createdAt === undefined ? {} : { created_at: image.createdAt }),
+          ...(image.version === undefined ? {} : { version: image.version }),
         },
         text: image.text,
         embedding,

@@ -1,6 +1,19 @@
 /** Free-form key/values stored with a chunk and returned with search results. */
 export type ChunkMetadata = Record<string, unknown>;
 
+/**
+ * The version of a document a chunk belongs to (docs/ingestion.md, "Versions"). Every chunk an
+ * `upsert_document` writes carries one; chunks written without one (a Qdrant migration) have none.
+ */
+export type ChunkVersion = {
+  /** 16 hex digits, the same on every chunk of the version (all parts of a split document). */
+  id: string;
+  /** How many chunks the version has (its `total_chunks`). */
+  chunks: number;
+  /** ISO time the write of this chunk started: among complete versions the latest one is shown. */
+  at: string;
+};
+
 /** One item of VectorEmbeddings with its embedding decoded, whichever encoding stored it. */
 export type StoredChunk = {
   bot_id: string;
@@ -12,6 +25,8 @@ export type StoredChunk = {
   chunk_index: number;
   created_at: string;
   metadata: ChunkMetadata;
+  /** Absent on chunks written without a version (they count as one version older than any other). */
+  version?: ChunkVersion;
 };
 
 export type BotStatus = 'active' | 'inactive' | 'deleted';

@@ -1,4 +1,5 @@
 import type { StoredChunk } from '../domain/types';
+import { DocumentBusyError } from '../errors';
 import type {
   ChunkStore,
   CountsDoctorStore,
@@ -7,10 +8,11 @@ import type {
   SnapshotChange,
   SnapshotStore,
 } from '../ports';
+import { findLeftovers, type LeftoverDeps, type Leftovers, removeLeftovers } from './doctor-versions';
 
-export type DoctorDeps = {
+export type DoctorDeps = LeftoverDeps & {
   store: CountsDoctorStore;
-  chunks: Pick<ChunkStore, 'readBot' | 'get'>;
+  chunks: Pick<ChunkStore, 'readBot' | 'get' | 'documentChunkKeys' | 'delete'>;
   /** null: no Redis configured or reachable; counts are still checked. */
   snapshots: SnapshotStore | null;
   /**
@@ -53,6 +55,8 @@ export type BotDiagnosis = {
   /** BotCollections' totals are not the sum of its BotDocuments items (a count changed by hand). */
   totalsDrift: { chunks: number; documents: number } | null;
   snapshot: SnapshotCheck;
+  /** Documents holding chunks of a version they do not show, past the grace period (doctor-versions.ts). */
+  leftovers: Leftovers[];
   drift: boolean;
 };
 
@@ -65,6 +69,8 @@ export type RepairOutcome = {
   rowsFixed: number;
   /** The snapshot was marked stale (readers rebuild it) because a chunk changed while it was repaired. */
   snapshotMarkedStale: boolean;
+  /** Chunks of versions their document does not show, removed (the stream then moves the counts). */
+  leftoversRemoved: number;
   /** Fixes skipped because the stream changed the same item meanwhile (run the doctor again). */
   deferred: number;
 };
@@ -97,8 +103,18 @@ export async function repairBot(deps: DoctorDeps, diagnosis: BotDiagnosis): Prom
     totalsFixed: false,
     rowsFixed: 0,
     snapshotMarkedStale: false,
+    leftoversRemoved: 0,
     deferred: 0,
   };
+  for (const { filename } of diagnosis.leftovers) {
+    try {
+      outcome.leftoversRemoved += await removeLeftovers(deps, botId, filename);
+    } catch (error) {
+      // A writer of the document holds its lease: the next run removes what is still left over.
+      if (!(error instanceof DocumentBusyError)) throw error;
+      outcome.deferred += 1;
+    }
+  }
   if (diagnosis.documents.length > 0) {
     const truth = await deps.store.trueDocuments(botId);
     for (const drift of diagnosis.documents) {
@@ -221,6 +237,7 @@ async function lookOnce(deps: DoctorDeps, botId: string): Promise<BotDiagnosis> 
   for (const doc of truth.values()) trueChunks += doc.chunks;
   const trueDocuments = truth.size - (truth.has(UNFILED) ? 1 : 0);
   const { snapshot, unusable } = await checkChunks(deps, botId, recorded);
+  const leftovers = await findLeftovers(deps, botId);
   const totalsDrift = cut?.drift ?? null;
   const recordedTotalsWrong =
     recorded.totalChunks !== trueChunks || recorded.totalDocuments !== trueDocuments;
@@ -229,7 +246,7 @@ async function lookOnce(deps: DoctorDeps, botId: string): Promise<BotDiagnosis> 
     truth: { chunks: trueChunks, documents: trueDocuments },
     unusable,
     recorded: { exists: recorded.exists, chunks: recorded.totalChunks, documents: recorded.totalDocuments },
-    ...driftOf(documents, totalsDrift, recordedTotalsWrong, snapshot),
+    ...driftOf(documents, totalsDrift, recordedTotalsWrong, snapshot, leftovers),
   };
 }
 
@@ -256,7 +273,7 @@ async function checkChunks(
     const { dimension } = snapshot;
     snapshot.rows.forEach((row, i) => {
       served.set(row.chunk_id, {
-        row: rowText(row.filename, row.chunk_index, row.metadata),
+        row: rowText(row),
         vector: (snapshot as Snapshot).vectors.subarray(i * dimension, (i + 1) * dimension),
       });
     });
@@ -277,10 +294,7 @@ async function checkChunks(
       seen.add(chunk.chunk_id);
       const row = served.get(chunk.chunk_id);
       if (row === undefined) missing.push(chunk.chunk_id);
-      else if (
-        row.row !== rowText(chunk.filename, chunk.chunk_index, chunk.metadata) ||
-        !sameDirection(row.vector, chunk.embedding)
-      ) {
+      else if (row.row !== rowText(chunk) || !sameDirection(row.vector, chunk.embedding)) {
         different.push(chunk.chunk_id);
       }
     }
@@ -319,9 +333,11 @@ function confirm(first: BotDiagnosis, second: BotDiagnosis): BotDiagnosis {
     first.truth.documents === second.truth.documents &&
     first.recorded.documents === second.recorded.documents &&
     (second.truth.chunks !== second.recorded.chunks || second.truth.documents !== second.recorded.documents);
+  const leftBefore = new Set(first.leftovers.map((left) => left.filename));
+  const leftovers = second.leftovers.filter((left) => leftBefore.has(left.filename));
   return {
     ...second,
-    ...driftOf(documents, totalsDrift, totalsWrong, snapshot),
+    ...driftOf(documents, totalsDrift, totalsWrong, snapshot, leftovers),
   };
 }
 
@@ -331,18 +347,21 @@ function driftOf(
   totalsDrift: BotDiagnosis['totalsDrift'],
   totalsWrong: boolean,
   snapshot: SnapshotCheck,
-): Pick<BotDiagnosis, 'documents' | 'totalsDrift' | 'snapshot' | 'drift'> {
+  leftovers: Leftovers[],
+): Pick<BotDiagnosis, 'documents' | 'totalsDrift' | 'snapshot' | 'leftovers' | 'drift'> {
   const snapshotDrift = snapshot.missing.length + snapshot.extra.length + snapshot.different.length > 0;
   return {
     documents,
     totalsDrift,
     snapshot,
-    drift: documents.length > 0 || totalsDrift !== null || totalsWrong || snapshotDrift,
+    leftovers,
+    drift:
+      documents.length > 0 || totalsDrift !== null || totalsWrong || snapshotDrift || leftovers.length > 0,
   };
 }
 
-function rowText(filename: string, chunkIndex: number, metadata: unknown): string {
-  return JSON.stringify([filename, chunkIndex, metadata ?? {}]);
+function rowText(row: Pick<StoredChunk, 'filename' | 'chunk_index' | 'metadata' | 'version'>): string {
+  return JSON.stringify([row.filename, row.chunk_index, row.metadata ?? {}, row.version ?? null]);
 }
 
 /** The snapshot keeps unit vectors: equal when the stored embedding points the same way. */
@@ -366,6 +385,8 @@ function upsertOf(chunk: StoredChunk): SnapshotChange {
       filename: chunk.filename,
       chunk_index: chunk.chunk_index,
       metadata: chunk.metadata,
+      created_at: chunk.created_at,
+      ...(chunk.version === undefined ? {} : { version: chunk.version }),
     },
     text: chunk.text,
     embedding: chunk.embedding,
@@ -379,6 +400,7 @@ function sameChunk(a: StoredChunk, b: StoredChunk | undefined): boolean {
     a.chunk_index === b.chunk_index &&
     a.text === b.text &&
     JSON.stringify(a.metadata) === JSON.stringify(b.metadata) &&
+    JSON.stringify(a.version) === JSON.stringify(b.version) &&
     a.embedding.length === b.embedding.length &&
     a.embedding.every((x, i) => x === b.embedding[i])
   );

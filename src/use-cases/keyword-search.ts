@@ -6,6 +6,7 @@
  * the DynamoDB fallback builds the same index from its full read.
  */
 import { type Bm25Params, DEFAULT_BM25, KeywordIndex, MAX_QUERY_TERMS } from '../domain/bm25';
+import { bothMasks, isShown, visibleVersions } from '../domain/document-version';
 import { topFusedCandidates } from '../domain/fused-candidates';
 import { DEFAULT_FUSION, type FusedScore, type Fusion } from '../domain/fusion';
 import { rankHybrid } from '../domain/hybrid-ranking';
@@ -151,7 +152,10 @@ export function rankSnapshotKeywords(
 ): KeywordRanking<number> {
   const { snapshot } = cached;
   const rowCount = snapshot.rows.length;
-  const mask = filter === null ? undefined : filterMask(snapshot.rows, filter, cached.rowsByFilename);
+  const mask = bothMasks(
+    cached.visible,
+    filter === null ? undefined : filterMask(snapshot.rows, filter, cached.rowsByFilename),
+  );
   const { scores: bm25, matched } = keywords;
   const cosine =
     unitQuery === null
@@ -200,9 +204,11 @@ export function rankChunkKeywords(
   const index = new KeywordIndex(kept.map((chunk) => tokenise(chunk.text, DEFAULT_TOKENISER)));
   const bm25 = index.score(query.terms, query.bm25).scores;
   let cosine: Float64Array | null = null;
+  // Only the version each document shows may be returned, as from the snapshot (document-version.ts).
+  const visible = visibleVersions(kept);
   const mask = new Uint8Array(kept.length);
   kept.forEach((chunk, i) => {
-    mask[i] = filter === null || matchesFilter(chunk, filter) ? 1 : 0;
+    mask[i] = isShown(chunk, visible) && (filter === null || matchesFilter(chunk, filter)) ? 1 : 0;
   });
   if (unitQuery !== null) {
     // Packed float32 unit vectors scored by the snapshot's own loop: equal scores, bit for bit.

@@ -1,3 +1,4 @@
+import { isShown, type VersionedChunk, visibleVersions } from '../domain/document-version';
 import { checkEmbeddingValues } from '../domain/dynamo-limits';
 import type { FusedScore } from '../domain/fusion';
 import {
@@ -288,7 +289,6 @@ async function fromDynamoDb(
       }
     }
   }
-  const ranker = rankerFor<StoredChunk>(options);
   const threshold = options.scoreThreshold ?? Number.NEGATIVE_INFINITY;
   const everyChunk: StoredChunk[] = [];
   // Keyword statistics cover every chunk, so a keyword query keeps (and reads the text of) all of them;
@@ -299,22 +299,47 @@ async function fromDynamoDb(
       ? rebuildSink(deps, snapshots, ticket, plan.dimension, keepAll ? everyChunk : null)
       : null;
   const query = plan.unit ?? new Float64Array(0);
-  for await (const page of deps.chunks.readBot(botId, {
-    consistent: true,
-    withText: keepAll || sink !== null,
-    onInvalid: (chunkId, error) =>
-      deps.logger.warn('Skipping a chunk with an invalid embedding', { botId, chunkId, error }),
-  })) {
-    await sink?.add(page);
-    for (const chunk of page) {
-      if (keepAll) everyChunk.push(chunk);
-      if (plan.keywords !== null || chunk.embedding.length !== query.length) continue;
-      if (filter !== null && !matchesFilter(chunk, filter)) continue;
-      const score = cosineWithUnitQuery(chunk.embedding, query);
-      if (score < threshold) continue;
-      const selector = ranker.selectorFor(chunk.filename);
-      if (!selector.mightAccept(score)) continue;
-      selector.offer(score, chunk.chunk_id, chunk);
+  // Which version of each document may be returned is known only once every chunk was seen
+  // (document-version.ts): the first read ranks every chunk and notes versions; when it met a chunk of a
+  // version not shown, a second read ranks only the versions the first one found shown.
+  const versions: VersionedChunk[] = [];
+  const rankRead = async (shown: ReadonlyMap<string, string | null> | null) => {
+    const ranker = rankerFor<StoredChunk>(options);
+    for await (const page of deps.chunks.readBot(botId, {
+      consistent: true,
+      withText: shown === null && (keepAll || sink !== null),
+      onInvalid: (chunkId, error) =>
+        deps.logger.warn('Skipping a chunk with an invalid embedding', { botId, chunkId, error }),
+    })) {
+      if (shown === null) await sink?.add(page);
+      for (const chunk of page) {
+        if (shown === null && chunk.embedding.length === plan.dimension) {
+          versions.push({ filename: chunk.filename, chunk_index: chunk.chunk_index, version: chunk.version });
+        }
+        if (keepAll) {
+          if (shown === null) everyChunk.push(chunk);
+          continue;
+        }
+        if (chunk.embedding.length !== query.length) continue;
+        if (shown !== null && !isShown(chunk, shown)) continue;
+        if (filter !== null && !matchesFilter(chunk, filter)) continue;
+        const score = cosineWithUnitQuery(chunk.embedding, query);
+        if (score < threshold) continue;
+        const selector = ranker.selectorFor(chunk.filename);
+        if (!selector.mightAccept(score)) continue;
+        selector.offer(score, chunk.chunk_id, chunk);
+      }
+    }
+    return ranker;
+  };
+  let ranker = await rankRead(null);
+  // Whether the ranked chunks came with their texts (the second read leaves them out).
+  let withTexts = keepAll || sink !== null;
+  if (!keepAll) {
+    const shown = visibleVersions(versions);
+    if (versions.some((chunk) => !isShown(chunk, shown))) {
+      ranker = await rankRead(shown);
+      withTexts = false;
     }
   }
   const vectorOf = (chunk: StoredChunk) =>
@@ -346,7 +371,7 @@ async function fromDynamoDb(
     scoresOf = (chunk) => ranking.scoresOf(rowOf.get(chunk) as number);
   }
   await sink?.finish();
-  if (plan.keywords !== null || sink !== null) {
+  if (withTexts) {
     return shape(ranked, (chunk, score) =>
       toHit(chunk, chunk.text, score, vectorOf(chunk), scoresOf?.(chunk)),
     );

@@ -3,6 +3,7 @@
  * kernel, then fetch the hits' texts from Redis, in the round trip that may also confirm the version.
  */
 
+import { bothMasks } from '../domain/document-version';
 import type { FusedScore } from '../domain/fusion';
 import { type ScoreBuffer, scoreRows, type TopKKernel, topKByDotProduct } from '../domain/scoring';
 import { type CompiledFilter, filterMask } from '../domain/search-filter';
@@ -108,7 +109,10 @@ function rankSnapshot(
   const { snapshot, ids } = cached;
   const dim = snapshot.dimension;
   const rowCount = snapshot.rows.length;
-  const mask = filter === null ? undefined : filterMask(snapshot.rows, filter, cached.rowsByFilename);
+  const mask = bothMasks(
+    cached.visible,
+    filter === null ? undefined : filterMask(snapshot.rows, filter, cached.rowsByFilename),
+  );
   const ranker = rankerFor<number>(options);
   const idOf = (row: number) => ids[row] as string;
   if (!ranker.grouped) {

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { visibilityMask } from '../domain/document-version';
 import { indexRowsByFilename } from '../domain/search-filter';
 import { withDeadline } from '../machinery/deadline';
 import type { ScanSnapshot, Snapshot, SnapshotStore } from '../ports';
@@ -8,6 +9,11 @@ export type CachedSnapshot = {
   snapshot: Snapshot;
   /** Row indices per filename, so a filename filter touches only those rows. */
   rowsByFilename: Map<string, number[]>;
+  /**
+   * 1 for the rows of the version each document shows, 0 for rows of other versions (a replacement under
+   * way, or left over); undefined when every row is shown. Every search masks with it.
+   */
+  visible: Uint8Array | undefined;
   ids: string[];
   /** Whether every row carries created_at (rows of snapshots written before it was kept do not). */
   hasCreatedAt: boolean;
@@ -221,6 +227,7 @@ export class SnapshotCache {
       full: {
         snapshot,
         rowsByFilename: indexRowsByFilename(snapshot.rows),
+        visible: visibilityMask(snapshot.rows),
         ids,
         hasCreatedAt: snapshot.rows.every((row) => row.created_at !== undefined),
         texts,

@@ -1,10 +1,11 @@
 import { type ValidDocument, validateDocument } from '../domain/document-validation';
+import { supersededChunks, versionIdOf } from '../domain/document-version';
 import { checkBotId } from '../domain/dynamo-limits';
 import type { EmbeddingEncoding } from '../domain/embedding-codec';
 import type { UpsertDocumentMessage } from '../domain/ingestion-messages';
-import type { BotCollection, StoredChunk } from '../domain/types';
+import type { BotCollection, ChunkVersion, StoredChunk } from '../domain/types';
 import { ConflictError, WriteIncompleteError } from '../errors';
-import type { BotRegistry, ChunkStore, DocumentLeases } from '../ports';
+import type { BotRegistry, ChunkStore, DocumentChunkKey, DocumentLeases } from '../ports';
 import { DEFAULT_LEASE_POLICY, type LeasePolicy, leaseHolder, withDocumentLease } from './document-lease';
 
 export type UpsertDocumentDeps = {
@@ -25,25 +26,28 @@ export type UpsertDocumentResult = {
   total_chunks: number;
   /** Chunks this message wrote. */
   written: number;
-  /** Stale chunks of the document it removed (its range no longer holds them, or beyond total_chunks). */
+  /** Chunks of other versions of the document it removed (its version is the one shown). */
   deleted: number;
   /** Whether the bot had no record before this message. */
   created_bot: boolean;
 };
 
 /**
- * Writes one document's chunks (all of them, or one contiguous part of a split document) and removes the
- * chunks of the document the new version no longer has. Everything is validated before anything is
+ * Writes one document's chunks (all of them, or one contiguous part of a split document) as a version of
+ * their own, beside the version search shows (docs/ingestion.md, "Versions"). Search switches to the new
+ * version when its last chunk is written (every chunk of it present, and it is the latest complete one);
+ * then the chunks of every other version are removed. Everything is validated before anything is
  * written; a bot without a record gets one (owned by `owner_user_id` if given), and a bot marked deleted
  * becomes active again. Delivering the same message again leaves the same state.
  * @throws ValidationError naming the offending field; nothing is written.
  * @throws ConflictError when `owner_user_id` names someone other than the bot's owner; nothing is written.
  * @throws DocumentBusyError when another write of the document kept its lease; nothing is written.
- * @throws WriteIncompleteError when DynamoDB kept refusing some writes: the document may show chunks of
- *   both versions until the same message is applied again, which completes it exactly.
+ * @throws WriteIncompleteError when DynamoDB kept refusing some writes: search keeps showing one version
+ *   of the document, whole (the previous one, or nothing for a new document, while the new one misses a
+ *   chunk), until the same message is applied again, which completes it exactly.
  *
- * The document's lease is held from reading its existing chunks to removing the stale ones, so two
- * replacements of one document run one after the other: the document ends as exactly one version.
+ * The document's lease is held from reading its existing chunks to removing the superseded ones, so two
+ * replacements of one document run one after the other.
  */
 export async function upsertDocument(
   deps: UpsertDocumentDeps,
@@ -55,6 +59,7 @@ export async function upsertDocument(
   const document = validateDocument(message, {
     dimension: bot?.embedding_dimension ?? deps.defaultEmbeddingDimension,
     encoding: deps.embeddingEncoding,
+    versionId: versionIdOf(message),
   });
   const owner = document.owner_user_id;
   if (owner !== undefined && bot?.user_id !== undefined && bot.user_id !== owner) {
@@ -72,7 +77,7 @@ export async function upsertDocument(
       } catch (error) {
         if (!(error instanceof WriteIncompleteError)) throw error;
         throw new WriteIncompleteError(
-          `document ${JSON.stringify(document.filename)} of bot ${document.bot_id} is only partly replaced (search may see chunks of both versions) until the same request is sent again, which completes it exactly: ${error.message}`,
+          `document ${JSON.stringify(document.filename)} of bot ${document.bot_id} is only partly written (search shows one version of it, whole, or nothing of a new document) until the same request is sent again, which completes it exactly: ${error.message}`,
           error.unwritten,
           { cause: error },
         );
@@ -100,6 +105,11 @@ async function replaceDocument(
   }
   if (bot?.status === 'deleted') await deps.bots.reactivate(document.bot_id);
 
+  const version: ChunkVersion = {
+    id: document.version_id as string,
+    chunks: document.total_chunks,
+    at: versionTime(deps.now?.() ?? new Date(), existing),
+  };
   const stored: StoredChunk[] = document.chunks.map((chunk) => ({
     bot_id: document.bot_id,
     chunk_id: chunk.chunk_id,
@@ -110,19 +120,19 @@ async function replaceDocument(
     chunk_index: chunk.chunk_index,
     created_at: createdAt,
     metadata: chunk.metadata,
+    version,
   }));
   await deps.chunks.put(stored);
 
-  // Written first, removed second: a reader never sees the document with neither version of a chunk.
-  const kept = new Set(stored.map((chunk) => chunk.chunk_id));
-  const wholeDocument = document.first_index === 0 && document.last_index === document.total_chunks - 1;
-  const stale = existing.filter(
-    (key) =>
-      !kept.has(key.chunk_id) &&
-      (wholeDocument ||
-        key.chunk_index >= document.total_chunks ||
-        (key.chunk_index >= document.first_index && key.chunk_index <= document.last_index)),
-  );
+  // Written first, removed second: once this version is the one shown, the others are dead weight.
+  const written = new Set(stored.map((chunk) => chunk.chunk_id));
+  const known = [...existing.filter((key) => !written.has(key.chunk_id)), ...stored].map((key) => ({
+    chunk_id: key.chunk_id,
+    chunk_index: key.chunk_index,
+    filename: document.filename,
+    version: key.version,
+  }));
+  const stale = supersededChunks(known, version.id);
   if (stale.length > 0) {
     await deps.chunks.delete(
       document.bot_id,
@@ -137,6 +147,20 @@ async function replaceDocument(
     deleted: stale.length,
     created_bot: bot === undefined,
   };
+}
+
+/**
+ * When this write happens, for ordering versions: now, but always after every version the document holds
+ * (a clock behind another writer's, or two writes in one millisecond), so that under the lease the write
+ * applied last is the latest.
+ */
+function versionTime(now: Date, existing: readonly DocumentChunkKey[]): string {
+  let latest = now.getTime();
+  for (const key of existing) {
+    const at = key.version === undefined ? Number.NaN : Date.parse(key.version.at);
+    if (at >= latest) latest = at + 1;
+  }
+  return new Date(latest).toISOString();
 }
 
 function earliest(timestamps: Array<string | undefined>): string | undefined {

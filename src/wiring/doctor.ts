@@ -3,6 +3,7 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { JsonLinesDeadLetters, SqsDeadLetters } from '../adapters/dead-letters/sources';
 import { DynamoCountsDoctorStore } from '../adapters/dynamodb/counts-doctor-store';
+import { DynamoDocumentLeases } from '../adapters/dynamodb/document-leases';
 import { DynamoStreamRangeReader } from '../adapters/dynamodb/stream-range-reader';
 import { RedisSnapshotStore } from '../adapters/redis/snapshot-store';
 import { ConfigError } from '../errors';
@@ -85,6 +86,7 @@ export async function doctorDeps(base: BaseDeps, options: { settleMs?: number } 
   const doctor: DoctorDeps = {
     store,
     chunks,
+    leases: new DynamoDocumentLeases(documents, config.tables.documentLeases),
     snapshots,
     ...(options.settleMs === undefined ? {} : { settleMs: options.settleMs }),
   };

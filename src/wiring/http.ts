@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoCountsDoctorStore } from '../adapters/dynamodb/counts-doctor-store';
 import { type DocumentPage, DynamoDocumentCatalog } from '../adapters/dynamodb/document-catalog';
+import { DynamoDocumentLeases } from '../adapters/dynamodb/document-leases';
 import { type AuthenticatedEvent, authenticate } from '../auth/caller';
 import type { PutBotRequest } from '../domain/bot-request';
 import { ScoreBuffer } from '../domain/scoring';
@@ -93,6 +94,7 @@ export function createHttpDeps(base: BaseDeps): HttpDeps {
             defaultEmbeddingDimension: config.defaultEmbeddingDimension,
           }),
           chunks: write.chunks,
+          leases: new DynamoDocumentLeases(base.documents, config.tables.documentLeases),
           snapshots,
           settleMs: CHECK_SETTLE_MS,
         },

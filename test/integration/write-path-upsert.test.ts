@@ -213,7 +213,7 @@ describe('upserting a document', () => {
     });
   });
 
-  it('replaces a document that shrank: the chunks beyond the new end are gone', async () => {
+  it('replaces a document that shrank: every chunk of the old version is gone', async () => {
     const botId = newBot();
     await upsertDocument(deps, upsert(botId, 'a.pdf', 10, 1));
     await upsertDocument(deps, upsert(botId, 'b.pdf', 2, 1));
@@ -221,7 +221,7 @@ describe('upserting a document', () => {
     const result = await upsertDocument(deps, upsert(botId, 'a.pdf', 4, 2));
 
     const stored = await contents(botId);
-    expect(result).toMatchObject({ written: 4, deleted: 6 });
+    expect(result).toMatchObject({ written: 4, deleted: 10 });
     expect(stored.filter((c) => c.filename === 'a.pdf').map((c) => c.text)).toEqual(
       [0, 1, 2, 3].map((i) => `a.pdf v2 chunk ${i}`),
     );
@@ -242,7 +242,8 @@ describe('upserting a document', () => {
 
     await upsertDocument(deps, v2);
 
-    expect((await rawItems(botId)).map((item) => item.chunk_id).sort()).toEqual(['new-0', 'new-1', 'new-2']);
+    const ids = (await rawItems(botId)).map((item) => String(item.chunk_id)).sort();
+    expect(ids.map((id) => id.replace(/~[0-9a-f]{16}$/, ''))).toEqual(['new-0', 'new-1', 'new-2']);
   });
 
   it('leaves the same state when the same upsert is delivered again', async () => {
@@ -254,7 +255,10 @@ describe('upserting a document', () => {
     const again = await upsertDocument(deps, upsert(botId, 'a.pdf', 5, 2));
 
     expect(again).toMatchObject({ written: 5, deleted: 0, created_bot: false });
-    expect(await rawItems(botId)).toEqual(once);
+    // The same items again: only the time of the write moves on.
+    const withoutWriteTime = (items: Array<Record<string, unknown>>) =>
+      items.map(({ version_at: _at, ...item }) => item);
+    expect(withoutWriteTime(await rawItems(botId))).toEqual(withoutWriteTime(once));
   });
 
   it('keeps the document created_at across re-ingests unless the message gives one', async () => {

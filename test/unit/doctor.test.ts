@@ -1,6 +1,7 @@
 import type { StoredChunk } from '../../src/domain/types';
-import type { ChunkStore, CountsDoctorStore, RecordedCounts, TrueDocument } from '../../src/ports';
+import type { CountsDoctorStore, RecordedCounts, TrueDocument } from '../../src/ports';
 import { type DoctorDeps, diagnoseBot, repairBot } from '../../src/use-cases/doctor';
+import { FakeDocumentLeases } from '../fixtures/fake-ports';
 
 /**
  * The doctor's use case over plain fakes: a bot whose VectorEmbeddings is a list of (chunk, filename),
@@ -111,7 +112,7 @@ function depsOver(
   readable: StoredChunk[] = [],
   undecodable: { chunkId: string; message: string }[] = [],
 ): DoctorDeps {
-  const chunks: Pick<ChunkStore, 'readBot' | 'get'> = {
+  const chunks: DoctorDeps['chunks'] = {
     async *readBot(_botId, options): AsyncIterable<StoredChunk[]> {
       for (const { chunkId, message } of undecodable) options.onInvalid?.(chunkId, new Error(message));
       yield readable;
@@ -119,8 +120,13 @@ function depsOver(
     async get() {
       return [];
     },
+    async documentChunkKeys() {
+      return [];
+    },
+    async delete() {},
   };
-  return { store, chunks, snapshots: null, settleMs: 0, sleep: async () => {} };
+  const leases = new FakeDocumentLeases();
+  return { store, chunks, leases, snapshots: null, settleMs: 0, sleep: async () => {} };
 }
 
 function botWith(documents: Record<string, number>): FakeStore {

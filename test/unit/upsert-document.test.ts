@@ -1,4 +1,5 @@
 import { deterministicChunkId } from '../../src/domain/chunk-id';
+import { isShown, versionedChunkId, visibleVersions } from '../../src/domain/document-version';
 import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
 import { ConflictError, DocumentBusyError, ValidationError } from '../../src/errors';
 import { DEFAULT_LEASE_POLICY } from '../../src/use-cases/document-lease';
@@ -47,6 +48,16 @@ function document(
   };
 }
 
+/** The chunks of the version search shows, as `index: text`, in index order. */
+function shownContents(chunks: FakeChunkStore): string[] {
+  const stored = chunks.chunksOf('b1');
+  const shown = visibleVersions(stored);
+  return stored
+    .filter((chunk) => isShown(chunk, shown))
+    .sort((a, b) => a.chunk_index - b.chunk_index)
+    .map((chunk) => `${chunk.chunk_index}: ${chunk.text}`);
+}
+
 /** The document's chunks as `index: text`, in index order. */
 function contents(chunks: FakeChunkStore): string[] {
   return chunks
@@ -69,8 +80,10 @@ describe('upsertDocument', () => {
       deleted: 0,
       created_bot: true,
     });
+    const [version] = new Set(chunks.chunksOf('b1').map((chunk) => chunk.version?.id));
+    expect(version).toMatch(/^[0-9a-f]{16}$/);
     expect(chunks.chunksOf('b1').map((chunk) => chunk.chunk_id)).toEqual(
-      [0, 1, 2].map((index) => deterministicChunkId('guide.md', index)),
+      [0, 1, 2].map((index) => versionedChunkId(deterministicChunkId('guide.md', index), version as string)),
     );
     expect(chunks.chunksOf('b1')[1]).toMatchObject({
       filename: 'guide.md',
@@ -79,30 +92,54 @@ describe('upsertDocument', () => {
       text: 'v1 1',
       created_at: NOW.toISOString(),
       metadata: { section: 1 },
+      version: { id: version, chunks: 3, at: NOW.toISOString() },
     });
     expect(bots.bots.get('b1')).toMatchObject({ user_id: 'alice', status: 'active' });
   });
 
-  it('replaces a longer version: the chunks beyond the new end are removed, created_at is kept', async () => {
+  it('replaces a longer version: every chunk of the old version is removed, created_at is kept', async () => {
     const { deps, chunks } = fakes();
     await upsertDocument(deps, document('v1', 4, { created_at: '2025-12-24T00:00:00.000Z' }));
 
     const result = await upsertDocument(deps, document('v2', 2));
 
-    expect(result).toMatchObject({ written: 2, deleted: 2, created_bot: false });
+    expect(result).toMatchObject({ written: 2, deleted: 4, created_bot: false });
     expect(contents(chunks)).toEqual(['0: v2 0', '1: v2 1']);
     expect(new Set(chunks.chunksOf('b1').map((chunk) => chunk.created_at))).toEqual(
       new Set(['2025-12-24T00:00:00.000Z']),
     );
   });
 
-  it('applies one part of a split document without touching the chunks of the other parts', async () => {
+  it('keeps the old version whole and shown until the last part of a split version arrives', async () => {
     const { deps, chunks } = fakes();
     await upsertDocument(deps, document('v1', 6));
+    const parts = [
+      { from: 2, to: 3 },
+      { from: 0, to: 1 },
+      { from: 4, to: 5 },
+    ].map((range) => document('v2', 6, { version: 'second' }, range));
 
-    await upsertDocument(deps, document('v2', 6, {}, { from: 2, to: 3 }));
+    const first = await upsertDocument(deps, parts[0] as UpsertDocumentMessage);
+    const second = await upsertDocument(deps, parts[1] as UpsertDocumentMessage);
 
-    expect(contents(chunks)).toEqual(['0: v1 0', '1: v1 1', '2: v2 2', '3: v2 3', '4: v1 4', '5: v1 5']);
+    expect([first.deleted, second.deleted]).toEqual([0, 0]);
+    expect(shownContents(chunks)).toEqual(['0: v1 0', '1: v1 1', '2: v1 2', '3: v1 3', '4: v1 4', '5: v1 5']);
+    expect(chunks.chunksOf('b1')).toHaveLength(10);
+
+    const last = await upsertDocument(deps, parts[2] as UpsertDocumentMessage);
+
+    expect(last.deleted).toBe(6);
+    expect(contents(chunks)).toEqual(['0: v2 0', '1: v2 1', '2: v2 2', '3: v2 3', '4: v2 4', '5: v2 5']);
+  });
+
+  it('shows nothing of a new document until its last part arrives', async () => {
+    const { deps, chunks } = fakes();
+
+    await upsertDocument(deps, document('v1', 4, { version: 'first' }, { from: 0, to: 1 }));
+
+    expect(shownContents(chunks)).toEqual([]);
+    await upsertDocument(deps, document('v1', 4, { version: 'first' }, { from: 2, to: 3 }));
+    expect(shownContents(chunks)).toEqual(['0: v1 0', '1: v1 1', '2: v1 2', '3: v1 3']);
   });
 
   it('removes chunks with ids of their own that the new version of their range no longer has', async () => {

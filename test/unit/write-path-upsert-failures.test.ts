@@ -1,11 +1,12 @@
+import { isShown, visibleVersions } from '../../src/domain/document-version';
 import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
 import { WriteIncompleteError } from '../../src/errors';
 import { type UpsertDocumentDeps, upsertDocument } from '../../src/use-cases/upsert-document';
 import { FakeBotRegistry, FakeChunkStore, FakeDocumentLeases } from '../fixtures/fake-ports';
 
 /**
- * A replacement that DynamoDB stops halfway (throttling past the retries) reports the mixed state it
- * leaves, gives its lease back, and the same request sent again completes it exactly.
+ * A replacement that DynamoDB stops halfway (throttling past the retries) leaves the old version shown
+ * and whole, says so, gives its lease back, and the same request sent again completes it exactly.
  */
 const DIMENSION = 4;
 
@@ -33,7 +34,15 @@ function world(failPutAfter: number | undefined) {
   };
   const versions = () =>
     [...new Set([...chunks.items.values()].map((chunk) => chunk.text.split(' ')[0]))].sort();
-  return { deps, items: chunks.items, held: leases.held, versions };
+  const shown = () => {
+    const stored = [...chunks.items.values()];
+    const visible = visibleVersions(stored);
+    return stored
+      .filter((chunk) => isShown(chunk, visible))
+      .map((chunk) => chunk.text)
+      .sort((a, b) => Number(a.split(' ')[1]) - Number(b.split(' ')[1]));
+  };
+  return { deps, items: chunks.items, held: leases.held, versions, shown };
 }
 
 function version(tag: string, count: number): UpsertDocumentMessage {
@@ -53,7 +62,18 @@ function version(tag: string, count: number): UpsertDocumentMessage {
 }
 
 describe('a replacement stopped halfway by DynamoDB', () => {
-  it('names the partly replaced document, frees its lease, and a resend ends as exactly the new version', async () => {
+  it('shows nothing of a first upload stopped halfway', async () => {
+    const failing = world(5);
+
+    await expect(upsertDocument(failing.deps, version('first', 10))).rejects.toBeInstanceOf(
+      WriteIncompleteError,
+    );
+
+    expect(failing.items.size).toBe(5);
+    expect(failing.shown()).toEqual([]);
+  });
+
+  it('keeps the old version shown and whole, frees its lease, and a resend ends as exactly the new version', async () => {
     const { deps, items, held, versions } = world(undefined);
     await upsertDocument(deps, version('old', 30));
     const failing = world(12);
@@ -62,15 +82,17 @@ describe('a replacement stopped halfway by DynamoDB', () => {
     const error = await upsertDocument(failing.deps, version('new', 20)).catch((e) => e);
 
     expect(error).toBeInstanceOf(WriteIncompleteError);
-    expect(error.message).toMatch(/"doc\.md" of bot b1 is only partly replaced/);
+    expect(error.message).toMatch(/"doc\.md" of bot b1 is only partly written/);
     expect(error.message).toMatch(/sent again/);
     expect(failing.versions()).toEqual(['new', 'old']);
+    expect(failing.shown()).toEqual(Array.from({ length: 30 }, (_, i) => `old ${i}`));
     expect(failing.held.size).toBe(0);
 
     await upsertDocument(failing.deps, version('new', 20));
 
     expect(failing.versions()).toEqual(['new']);
     expect(failing.items.size).toBe(20);
+    expect(failing.shown()).toEqual(Array.from({ length: 20 }, (_, i) => `new ${i}`));
     expect(held.size).toBe(0);
     expect(versions()).toEqual(['old']);
   });

@@ -1,3 +1,4 @@
+import { versionAttributes, versionOfItem } from '../../domain/document-version';
 import { checkEmbeddingValues } from '../../domain/dynamo-limits';
 import { decodeEmbedding, type EmbeddingEncoding, encodeEmbedding } from '../../domain/embedding-codec';
 import type { ChunkMetadata, StoredChunk } from '../../domain/types';
@@ -21,6 +22,7 @@ export function chunkItem(chunk: StoredChunk, encoding: EmbeddingEncoding): Chun
     chunk_index: chunk.chunk_index,
     created_at: chunk.created_at,
     metadata: chunk.metadata,
+    ...(chunk.version === undefined ? {} : versionAttributes(chunk.version)),
   };
 }
 
@@ -39,6 +41,7 @@ export function toStoredChunk(item: ChunkItem): StoredChunk {
   }
   const embedding = decodeEmbedding(item.embedding, `chunk ${chunkId} embedding`);
   checkEmbeddingValues(embedding, `chunk ${chunkId} embedding`);
+  const version = versionOfItem(item);
   return {
     bot_id: String(item.bot_id),
     chunk_id: chunkId,
@@ -52,6 +55,7 @@ export function toStoredChunk(item: ChunkItem): StoredChunk {
       typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)
         ? (metadata as ChunkMetadata)
         : {},
+    ...(version === undefined ? {} : { version }),
   };
 }
 

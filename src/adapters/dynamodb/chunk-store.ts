@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, paginateQuery, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { documentChunkIdPrefix } from '../../domain/chunk-id';
+import { versionOfItem } from '../../domain/document-version';
 import type { EmbeddingEncoding } from '../../domain/embedding-codec';
 import type { StoredChunk } from '../../domain/types';
 import { ValidationError, WriteIncompleteError } from '../../errors';
@@ -66,21 +67,25 @@ export class DynamoChunkStore implements ChunkStore {
   }
 
   /**
-   * Keys of one document's chunks. The filename-index GSI finds every chunk whatever its id, but a GSI is
-   * only eventually consistent: chunks written a moment ago may be missing from it. Deterministic ids share
-   * a per-document prefix, so a strongly consistent Query of the base table finds those too; the union of
-   * both is what a re-ingest must replace.
+   * Keys of one document's chunks, with their versions. The filename-index GSI finds every chunk whatever
+   * its id, but a GSI is only eventually consistent: chunks written a moment ago may be missing from it.
+   * Deterministic ids share a per-document prefix, so a strongly consistent Query of the base table finds
+   * those too; the union of both is what a re-ingest must replace.
    */
   async documentChunkKeys(botId: string, filename: string): Promise<DocumentChunkKey[]> {
     const keys = new Map<string, DocumentChunkKey>();
-    const names = { '#chunk_id': 'chunk_id', '#chunk_index': 'chunk_index', '#created_at': 'created_at' };
-    const projection = '#chunk_id, #chunk_index, #created_at';
+    const indexNames = {
+      '#chunk_id': 'chunk_id',
+      '#chunk_index': 'chunk_index',
+      '#created_at': 'created_at',
+    };
     const fromIndex = this.queryAll({
       TableName: this.options.table,
       IndexName: FILENAME_INDEX,
       KeyConditionExpression: 'bot_id = :bot AND #filename = :filename',
-      ProjectionExpression: projection,
-      ExpressionAttributeNames: { ...names, '#filename': 'filename' },
+      // The index projects chunk_index, file_size and created_at, not the version attributes.
+      ProjectionExpression: '#chunk_id, #chunk_index, #created_at',
+      ExpressionAttributeNames: { ...indexNames, '#filename': 'filename' },
       ExpressionAttributeValues: { ':bot': botId, ':filename': filename },
     });
     for await (const page of fromIndex) for (const item of page) addKey(keys, item);
@@ -90,15 +95,35 @@ export class DynamoChunkStore implements ChunkStore {
       KeyConditionExpression: 'bot_id = :bot AND begins_with(#chunk_id, :prefix)',
       FilterExpression: '#filename = :filename',
       ConsistentRead: true,
-      ProjectionExpression: projection,
-      ExpressionAttributeNames: { ...names, '#filename': 'filename' },
+      ProjectionExpression: KEY_ATTRIBUTES.join(', '),
+      ExpressionAttributeNames: { '#chunk_id': 'chunk_id', '#filename': 'filename' },
       ExpressionAttributeValues: {
         ':bot': botId,
         ':prefix': documentChunkIdPrefix(filename),
         ':filename': filename,
       },
     });
-    for await (const page of fromTable) for (const item of page) addKey(keys, item);
+    const current = new Set<string>();
+    for await (const page of fromTable) {
+      for (const item of page) {
+        addKey(keys, item);
+        current.add(String(item.chunk_id));
+      }
+    }
+    // Ids of the caller's own are found through the index alone: read their versions from the table
+    // (strongly consistent), which also drops any the index still shows after they were deleted.
+    const onlyIndexed = [...keys.keys()].filter((chunkId) => !current.has(chunkId));
+    if (onlyIndexed.length > 0) {
+      for (const chunkId of onlyIndexed) keys.delete(chunkId);
+      const items = await batchGetAll(
+        this.client,
+        this.options.table,
+        onlyIndexed.map((chunkId) => ({ bot_id: botId, chunk_id: chunkId })),
+        { consistent: true, projection: KEY_ATTRIBUTES.join(', ') },
+        this.retry(),
+      );
+      for (const item of items) if (item.filename === filename) addKey(keys, item);
+    }
     return [...keys.values()];
   }
 
@@ -131,6 +156,9 @@ export class DynamoChunkStore implements ChunkStore {
       'chunk_index',
       'created_at',
       'metadata',
+      'doc_version',
+      'version_chunks',
+      'version_at',
       ...(options.withText ? ['text'] : []),
     ];
     const pages = this.queryAll({
@@ -182,6 +210,17 @@ export class DynamoChunkStore implements ChunkStore {
   }
 }
 
+/** What `documentChunkKeys` reads of an item (none of these is a DynamoDB reserved word). */
+const KEY_ATTRIBUTES = [
+  'chunk_id',
+  'chunk_index',
+  'created_at',
+  'filename',
+  'doc_version',
+  'version_chunks',
+  'version_at',
+];
+
 function requestName(request: WriteRequest): string {
   const key = request.PutRequest?.Item ?? request.DeleteRequest?.Key ?? {};
   return `${String(key.bot_id)}/${String(key.chunk_id)}`;
@@ -189,9 +228,11 @@ function requestName(request: WriteRequest): string {
 
 function addKey(keys: Map<string, DocumentChunkKey>, item: ChunkItem): void {
   if (typeof item.chunk_id !== 'string') return;
+  const version = versionOfItem(item);
   keys.set(item.chunk_id, {
     chunk_id: item.chunk_id,
     chunk_index: typeof item.chunk_index === 'number' ? item.chunk_index : -1,
     ...(typeof item.created_at === 'string' ? { created_at: item.created_at } : {}),
+    ...(version === undefined ? {} : { version }),
   });
 }

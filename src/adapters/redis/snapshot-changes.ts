@@ -84,6 +84,7 @@ export function changesFromReread(botId: string, ids: string[], current: StoredC
         chunk_index: chunk.chunk_index,
         metadata: chunk.metadata,
         created_at: chunk.created_at,
+        ...(chunk.version === undefined ? {} : { version: chunk.version }),
       },
       text: chunk.text,
       embedding: chunk.embedding,

@@ -3,6 +3,7 @@
  * and compacted. No Redis here, so all of it is unit-tested.
  */
 import { writeUnitVector } from '../../domain/scoring';
+import type { ChunkVersion } from '../../domain/types';
 import type { SnapshotRow } from '../../ports';
 
 export { writeUnitVector };
@@ -22,6 +23,7 @@ export function encodeRow(row: SnapshotRow): string {
     chunk_index: row.chunk_index,
     metadata: row.metadata,
     ...(row.created_at === undefined ? {} : { created_at: row.created_at }),
+    ...(row.version === undefined ? {} : { version: row.version }),
   });
 }
 
@@ -34,7 +36,7 @@ export function decodeRow(json: string): SnapshotRow | null {
     return null;
   }
   if (typeof value !== 'object' || value === null) return null;
-  const { chunk_id, filename, chunk_index, metadata, created_at } = value as Record<string, unknown>;
+  const { chunk_id, filename, chunk_index, metadata, created_at, version } = value as Record<string, unknown>;
   if (typeof chunk_id !== 'string' || typeof filename !== 'string' || typeof chunk_index !== 'number')
     return null;
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return null;
@@ -44,7 +46,14 @@ export function decodeRow(json: string): SnapshotRow | null {
     chunk_index,
     metadata: metadata as SnapshotRow['metadata'],
     ...(typeof created_at === 'string' ? { created_at } : {}),
+    ...(isVersion(version) ? { version } : {}),
   };
+}
+
+function isVersion(value: unknown): value is ChunkVersion {
+  if (typeof value !== 'object' || value === null) return false;
+  const { id, chunks, at } = value as Record<string, unknown>;
+  return typeof id === 'string' && typeof chunks === 'number' && typeof at === 'string';
 }
 
 /**

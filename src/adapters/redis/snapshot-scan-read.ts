@@ -1,11 +1,12 @@
 /**
  * The cold search's reads (docs/snapshot.md, "Scan reads"): the int8 codes of every slot with the
- * bound's terms, and later the float32 vectors and rows of only the candidate slots. No float32 segment
- * and no row is read whole, so a cold search reads about a quarter of the vector bytes and parses JSON
- * for the candidates only. Every MULTI repeats the meta (build and seq change with every change), so
+ * bound's terms and the rows (for which versions of documents search shows), and later the float32
+ * vectors of only the candidate slots. No float32 segment is read whole, so a cold search reads about a
+ * quarter of the vector bytes. Every MULTI repeats the meta (build and seq change with every change), so
  * equal metas prove that all pieces belong to one snapshot version.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { visibilityMask } from '../../domain/document-version';
 import type { ScanCandidates, ScanSnapshot } from '../../ports';
 import { decodeRowValues } from './snapshot-encoding';
 import { type BotSnapshotKeys, codeSegmentKey, rowSegmentKey, segmentKey } from './snapshot-keys';
@@ -76,18 +77,33 @@ export async function readScanOnce(
   if (liveMask === null) return { kind: 'broken', version };
 
   const codes = new Int8Array(slotCount * dimension);
+  const rowValues: string[] = [];
   for (let n = 0; n < segments; n++) {
-    const [segmentMeta, blob] = valuesOf(
+    const [segmentMeta, blob, segmentRowValues] = valuesOf(
       await client
         .multi()
         .hmget(keys.meta, ...META_FIELDS)
         .getBuffer(codeSegmentKey(keys.vectors, n))
+        .hvals(rowSegmentKey(keys.rows, n))
         .exec(),
-    ) as [(string | null)[], Buffer | null];
+    ) as [(string | null)[], Buffer | null, string[]];
     if (!sameMeta(segmentMeta, first)) return { kind: 'moved' };
     const rows = Math.min(segmentRows, slotCount - n * segmentRows);
     if (blob === null || blob.byteLength !== rows * dimension) return { kind: 'broken', version };
     new Uint8Array(codes.buffer).set(blob, n * segmentRows * dimension);
+    for (const value of segmentRowValues) rowValues.push(value);
+  }
+  // The rows are read for one thing: which slots hold chunks of a version their document does not show
+  // (document-version.ts). Those are masked out like free slots, so no search returns them.
+  const decoded = rowValues.length === live ? decodeRowValues(rowValues, slotCount) : null;
+  if (decoded === null) return { kind: 'broken', version };
+  const hidden = visibilityMask(decoded.rows);
+  let mask = liveMask;
+  if (hidden !== undefined) {
+    mask ??= new Uint8Array(slotCount).fill(1);
+    hidden.forEach((shown, i) => {
+      if (shown === 0) (mask as Uint8Array)[decoded.slots[i] as number] = 0;
+    });
   }
   return {
     kind: 'ok',
@@ -99,7 +115,7 @@ export async function readScanOnce(
       live,
       matrix: { codes, dimension, rowCount: slotCount, scale, maxCodeNorm, maxResidualNorm },
       segmentRows,
-      ...(liveMask === undefined ? {} : { liveMask }),
+      ...(mask === undefined ? {} : { liveMask: mask }),
     },
   };
 }
