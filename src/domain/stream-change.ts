@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ValidationError } from '../errors';
 import { decodeEmbedding } from './embedding-codec';
 import type { SnapshotChange } from './snapshot';
+import { claimBucketOf } from './stream-claims';
 import type { ChunkMetadata } from './types';
 
 /** What a VectorEmbeddings stream image says about a chunk, as far as counts and snapshots need it. */
@@ -30,6 +31,11 @@ export type StreamChange = {
   sequence: bigint;
   botId: string;
   chunkId: string;
+  /**
+   * The claim item this record is counted under (`stream-claims.ts`): its creation second, shared by the
+   * bot's records of that second, or the record's own eventID when the record carries no creation time.
+   */
+  claimBucket: string;
   oldImage: ChunkImage | undefined;
   newImage: ChunkImage | undefined;
 };
@@ -42,6 +48,7 @@ const recordSchema = z.object({
   eventID: z.string().min(1),
   eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
   dynamodb: DynamoDBStreamChangeRecordBase.pick({
+    ApproximateCreationDateTime: true,
     Keys: true,
     NewImage: true,
     OldImage: true,
@@ -121,6 +128,7 @@ export function parseStreamRecord(record: DynamoDBRecord): StreamChange {
     sequence: BigInt(dynamodb.SequenceNumber),
     botId: keys.data.bot_id,
     chunkId: keys.data.chunk_id,
+    claimBucket: claimBucketOf(eventID, dynamodb.ApproximateCreationDateTime),
     oldImage,
     newImage,
   };
