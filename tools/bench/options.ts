@@ -1,5 +1,14 @@
 /** What one run of the benchmark measures, from its command-line flags. */
-export const SUITES = ['latency', 'write', 'batch', 'freshness', 'memory', 'outage', 'features'] as const;
+export const SUITES = [
+  'latency',
+  'write',
+  'batch',
+  'freshness',
+  'memory',
+  'outage',
+  'features',
+  'cost',
+] as const;
 export type Suite = (typeof SUITES)[number];
 
 export type BenchOptions = {
@@ -32,6 +41,8 @@ export type BenchOptions = {
   batchCostSizes: number[];
   /** Sizes of the search-features suite (filters, groups, MMR as ratios to plain search). */
   featureSizes: number[];
+  /** Snapshot size the cost suite measures Redis bytes at (its bill scales them to the workloads). */
+  costSize: number;
   /** Timing of one method at one size stops after this much (once it has its minimum runs). */
   budgetMsPerMethod: number;
   freshnessRuns: number;
@@ -40,9 +51,10 @@ export type BenchOptions = {
   publish: boolean;
 };
 
-export const USAGE = `npm run bench -- [--quick] [--list-10k] [--publish] [--only=latency,write,batch,freshness,memory,outage,features]
+export const USAGE = `npm run bench -- [--quick] [--list-10k] [--publish] [--only=latency,write,batch,freshness,memory,outage,features,cost]
   --quick     smaller sizes and fewer queries (under two minutes)
-  --only=...  run only the named suites (results.md then holds only their tables)
+  --only=...  run only the named suites (results.md then holds only their tables); cost prices the
+              reference workloads of docs/cost.md from measured units and tools/bench/prices.json
   --million   also time (e), (g), (c) and (d) at 1M chunks (1.5 GB of vectors in the bench and in Redis
               each: run it once, on a machine with about 8 GB free)
   --list-10k  also time (a) and (b, List) at 10k chunks: one run each, several minutes,
@@ -82,6 +94,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       memorySizes: [10_000],
       batchCostSizes: [1_000, 10_000],
       featureSizes: [10_000, 100_000],
+      costSize: 10_000,
       queries: 20,
       runs: { inMemory: 40, snapshotCold: 8, snapshotWarm: 40, dynamoBinary: 5, dynamoList: 1 },
       budgetMsPerMethod: 3_000,
@@ -102,6 +115,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     memorySizes: [10_000, 100_000],
     batchCostSizes: [1_000, 10_000, 100_000],
     featureSizes: [10_000, 100_000],
+    costSize: 100_000,
     queries: 100,
     runs: { inMemory: 200, snapshotCold: 30, snapshotWarm: 200, dynamoBinary: 10, dynamoList: 5 },
     budgetMsPerMethod: 20_000,
