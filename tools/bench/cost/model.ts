@@ -194,12 +194,8 @@ export function turbopufferBill(): Bill {
 export function qdrantBill(w: Workload): Bill {
   const ramGb = (w.bots * w.chunksPerBot * 550) / GIB;
   return ramGb <= p.qdrantCloudFreeTier.freeRamGb
-    ? { total: 0, parts: {}, note: 'free cluster (1 GB RAM, paused after 7 idle days)' }
-    : {
-        total: null,
-        parts: {},
-        note: `${ramGb.toFixed(1)} GB of RAM: priced by Qdrant's calculator, no published rate`,
-      };
+    ? { total: 0, parts: {}, note: 'free 1 GB cluster' }
+    : { total: null, parts: {}, note: `${ramGb.toFixed(1)} GB of RAM` };
 }
 
 function sum(parts: Record<string, number>): number {

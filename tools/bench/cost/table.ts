@@ -28,7 +28,7 @@ export function costTable(results: BenchResults): CostTable {
       return bill.note === undefined ? total : `${total} (${bill.note})`;
     }),
   ]);
-  rows.push(['DynamoDB vector index', ...cost.bills.map(() => 'not offered by Amazon DynamoDB')]);
+  rows.push(['DynamoDB vector index', ...cost.bills.map(() => 'not offered')]);
   const u = cost.units;
   return {
     title: 'Cost a month of the reference workloads (USD, us-east-1, on-demand; tools/bench/prices.json)',
