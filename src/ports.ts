@@ -3,6 +3,7 @@ import type { DocumentState } from './domain/count-deltas';
 import type { CountsWrite } from './domain/counts-plan';
 import type { PointId, QdrantPoint } from './domain/qdrant-point';
 import type { ScanCandidates, ScanSnapshot, Snapshot, SnapshotChange } from './domain/snapshot';
+import type { StreamClaim } from './domain/stream-claims';
 import type { BotCollection, ChunkVersion, StoredChunk } from './domain/types';
 
 /** Domain types the ports speak in, named here too for the adapters and use cases that implement them. */
@@ -14,6 +15,7 @@ export type {
   SnapshotChange,
   SnapshotRow,
 } from './domain/snapshot';
+export type { StreamClaim } from './domain/stream-claims';
 
 /** A rebuild being staged page by page (see `SnapshotStore.stageRebuild`). */
 export interface RebuildStaging {
@@ -213,9 +215,11 @@ export type BotCountsState = {
 export type CountsApplyResult = {
   /** How many of the writes committed, in order. */
   committed: number;
-  /** Claims of the first uncommitted write that someone else already holds (those records are counted). */
-  claimedElsewhere: string[];
-  /** The first uncommitted write lost a race on a document or the bot (re-read and recompute). */
+  /**
+   * The first uncommitted write lost a race: one of its records was claimed or a document's count moved
+   * since read (another delivery of the same records, or another shard of the bot, committed meanwhile),
+   * or another transaction held one of its items. Re-read the claims and documents and recompute.
+   */
   conflict: boolean;
 };
 
@@ -223,13 +227,13 @@ export type CountsApplyResult = {
 export interface BotStats {
   /** The bot's counts, epoch and dimension, read strongly consistently. */
   read(botId: string): Promise<BotCountsState>;
-  /** Which of the given stream eventIDs of the bot are claimed (counted) already; strongly consistent. */
-  claimed(botId: string, eventIds: string[]): Promise<Set<string>>;
+  /** Which of the bot's records (their eventIDs) are claimed (counted) already; strongly consistent. */
+  claimed(botId: string, claims: StreamClaim[]): Promise<Set<string>>;
   /** The named documents (strongly consistent, all pages); absent ones are left out. */
   readDocuments(botId: string, filenames: string[]): Promise<Map<string, DocumentState>>;
   /**
    * Commits the writes in order, one transaction each, and stops at the first that is cancelled by a
-   * claim held elsewhere or a lost race. Other failures throw.
+   * lost race (a record claimed or a document's count moved since read). Other failures throw.
    */
   apply(botId: string, writes: CountsWrite[]): Promise<CountsApplyResult>;
   /** Bumps `snapshot_epoch` on its own, for a snapshot failure after the counts were already committed. */

@@ -1,4 +1,5 @@
 import type { StreamChange } from './stream-change';
+import { MAX_CLAIMS_PER_GROUP } from './stream-claims';
 
 /** A document of a bot as BotDocuments holds it (an absent item is a document with no chunks). */
 export type DocumentState = { chunkCount: number; fileSize: number; createdAt: string };
@@ -132,23 +133,30 @@ export function filenamesOf(change: StreamChange): string[] {
 
 /**
  * Cuts one bot's records into consecutive runs whose counts each fit one TransactWriteItems of at most
- * `maxActions` actions: the bot's item, one per document the run touches, one claim per record. A batch
- * of 100 records of one bot therefore takes two transactions (102 actions), however few documents.
+ * `maxActions` actions: the bot's item, one per document the run touches, one per claim item its records
+ * belong to (`stream-claims.ts`), which takes at most `MAX_CLAIMS_PER_GROUP` of them. A batch of 100
+ * records of one bot created within one second therefore takes one transaction of three actions per
+ * document count: the bot, the document, the claim.
  */
 export function splitByActionLimit(changes: readonly StreamChange[], maxActions = 100): StreamChange[][] {
   if (maxActions < 4) throw new RangeError('maxActions must be at least 4 (bot, two documents, one claim)');
   const runs: StreamChange[][] = [];
   let run: StreamChange[] = [];
   let names = new Set<string>();
+  let buckets = new Map<string, number>();
   for (const change of changes) {
     const added = filenamesOf(change).filter((name) => !names.has(name));
-    if (run.length > 0 && 1 + names.size + added.length + run.length + 1 > maxActions) {
+    const inBucket = buckets.get(change.claimBucket);
+    const actions = 1 + names.size + added.length + buckets.size + (inBucket === undefined ? 1 : 0);
+    if (run.length > 0 && (actions > maxActions || (inBucket ?? 0) >= MAX_CLAIMS_PER_GROUP)) {
       runs.push(run);
       run = [];
       names = new Set();
+      buckets = new Map();
     }
     run.push(change);
     for (const name of filenamesOf(change)) names.add(name);
+    buckets.set(change.claimBucket, (buckets.get(change.claimBucket) ?? 0) + 1);
   }
   if (run.length > 0) runs.push(run);
   return runs;

@@ -1,5 +1,6 @@
 import { computeCountDeltas, type DocumentState, splitByActionLimit } from './count-deltas';
 import type { StreamChange } from './stream-change';
+import { type ClaimGroupWrite, claimOf, groupClaims } from './stream-claims';
 
 /**
  * One document's BotDocuments item after a write, applied only if its chunk_count is still
@@ -14,11 +15,14 @@ export type DocumentWrite = {
 };
 
 /**
- * One atomic step of the counts: claims `claims` (stream eventIDs; fails if any is claimed already),
- * adds the deltas to the bot's totals, and writes the documents under their count conditions.
+ * One atomic step of the counts: claims `claims` (stream eventIDs) in their claim items, conditioned on
+ * none of them being claimed yet, adds the deltas to the bot's totals, and writes the documents under
+ * their count conditions.
  */
 export type CountsWrite = {
   claims: string[];
+  /** The same claims by claim item. */
+  claimGroups: ClaimGroupWrite[];
   totalChunksDelta: number;
   totalDocumentsDelta: number;
   documents: DocumentWrite[];
@@ -77,6 +81,7 @@ export function planCountsWrites(
     }
     writes.push({
       claims: run.map((change) => change.eventId),
+      claimGroups: groupClaims(run.map(claimOf)),
       totalChunksDelta: deltas.totalChunksDelta,
       totalDocumentsDelta: deltas.totalDocumentsDelta,
       documents: documentWrites,

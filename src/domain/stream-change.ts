@@ -8,6 +8,7 @@ import { versionOfItem } from './document-version';
 import { checkEmbeddingValues } from './dynamo-limits';
 import { decodeEmbedding } from './embedding-codec';
 import type { SnapshotChange } from './snapshot';
+import { claimBucketOf } from './stream-claims';
 import { imageProblem } from './stream-record-origin';
 import type { ChunkMetadata, ChunkVersion } from './types';
 
@@ -36,6 +37,11 @@ export type StreamChange = {
   sequence: bigint;
   botId: string;
   chunkId: string;
+  /**
+   * The claim item this record is counted under (`stream-claims.ts`): its creation second, shared by the
+   * bot's records of that second, or the record's own eventID when the record carries no creation time.
+   */
+  claimBucket: string;
   oldImage: ChunkImage | undefined;
   newImage: ChunkImage | undefined;
 };
@@ -48,6 +54,7 @@ const recordSchema = z.object({
   eventID: z.string().min(1),
   eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
   dynamodb: DynamoDBStreamChangeRecordBase.pick({
+    ApproximateCreationDateTime: true,
     Keys: true,
     NewImage: true,
     OldImage: true,
@@ -130,6 +137,7 @@ export function parseStreamRecord(record: DynamoDBRecord): StreamChange {
     sequence: BigInt(dynamodb.SequenceNumber),
     botId: keys.data.bot_id,
     chunkId: keys.data.chunk_id,
+    claimBucket: claimBucketOf(eventID, dynamodb.ApproximateCreationDateTime),
     oldImage,
     newImage,
   };

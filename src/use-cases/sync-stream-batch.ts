@@ -8,6 +8,7 @@ import {
   sequenceNumberOf,
   snapshotChangeOf,
 } from '../domain/stream-change';
+import { claimOf } from '../domain/stream-claims';
 import { CacheUnavailableError, ValidationError } from '../errors';
 import { mapLimited } from '../machinery/pool';
 import type {
@@ -108,6 +109,7 @@ export async function syncStreamBatch(
     snapshotsStarted: 0,
   };
   const byBot = new Map<string, StreamChange[]>();
+  const seen = new Set<string>();
   for (const record of records) {
     let change: StreamChange;
     try {
@@ -123,6 +125,9 @@ export async function syncStreamBatch(
       report.skipped += 1;
       continue;
     }
+    // The same record twice in one batch is one record: it is counted once, under one claim.
+    if (seen.has(change.eventId)) continue;
+    seen.add(change.eventId);
     const changes = byBot.get(change.botId);
     if (changes === undefined) byBot.set(change.botId, [change]);
     else changes.push(change);
@@ -171,11 +176,8 @@ async function syncBot(
   try {
     const state = await deps.stats.read(botId);
     const { snapshotChanges, unusable } = snapshotChangesOf(state, changes, deps.defaultEmbeddingDimension);
-    const claimed = await deps.stats.claimed(
-      botId,
-      changes.map((change) => change.eventId),
-    );
-    pending = changes.filter((change) => !claimed.has(change.eventId));
+    let claims = await deps.stats.claimed(botId, changes.map(claimOf));
+    pending = changes.filter((change) => !claims.has(change.eventId));
     outcome.duplicates = changes.length - pending.length;
     outcome.unusable = logUnusable(deps, botId, pending, unusable);
     // Snapshot before counts: a record is only ever claimed after its snapshot change was applied or the
@@ -205,18 +207,21 @@ async function syncBot(
         epochPending = false;
         outcome.staleMarks += 1;
       }
-      const elsewhere = new Set(result.claimedElsewhere);
-      outcome.duplicates += elsewhere.size;
-      if (elsewhere.size > 0 && deps.snapshots !== null) epochPending = true;
-      pending = pending.filter((change) => !done.has(change.eventId) && !elsewhere.has(change.eventId));
+      pending = pending.filter((change) => !done.has(change.eventId));
       if (!result.conflict) continue;
       conflicts += 1;
       if (conflicts >= maxAttempts) {
         // Caught below: the bot's uncounted records are reported and come back in a later delivery.
         throw new Error(`counts of bot ${botId} lost ${conflicts} races in a row`);
       }
-      // Another shard of this bot (or a duplicate delivery) changed a document or the bot meanwhile.
+      // Another shard of this bot (or another delivery of these records) committed meanwhile.
       await sleep(Math.random() * 20 * conflicts);
+      claims = await deps.stats.claimed(botId, pending.map(claimOf));
+      const elsewhere = pending.filter((change) => claims.has(change.eventId));
+      outcome.duplicates += elsewhere.length;
+      // This delivery applied those records' snapshot changes, possibly after newer ones of their chunks.
+      if (elsewhere.length > 0 && deps.snapshots !== null) epochPending = true;
+      pending = pending.filter((change) => !claims.has(change.eventId));
     }
     if (epochPending) {
       await deps.stats.bumpSnapshotEpoch(botId, now(deps));

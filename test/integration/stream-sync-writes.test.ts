@@ -37,7 +37,7 @@ describe('stream sync writes', () => {
     return { stats, sent, close: () => client.destroy() };
   }
 
-  it('costs two transactions for a batch of 100 records of one bot and document (100 claims + bot + document)', async () => {
+  it('costs one transaction of three items for a batch of 100 records of one bot, document and second (claim item + bot + document)', async () => {
     const { stats, sent, close } = countingStats();
     try {
       const bot = newBot();
@@ -50,9 +50,9 @@ describe('stream sync writes', () => {
       );
 
       expect(report).toMatchObject({ failures: [], counted: 100, duplicates: 0 });
-      expect(sent.filter((name) => name === 'TransactWriteItemsCommand')).toHaveLength(2);
-      // GetItem of the bot, BatchGetItem of the claims and of the document, two transactions (98 + 2 records).
-      expect(sent).toHaveLength(5);
+      expect(sent.filter((name) => name === 'TransactWriteItemsCommand')).toHaveLength(1);
+      // GetItem of the bot, BatchGetItem of the claim item and of the document, one transaction.
+      expect(sent).toHaveLength(4);
       expect(await counts(bot)).toEqual({
         total_chunks: 100,
         total_documents: 1,
@@ -76,8 +76,8 @@ describe('stream sync writes', () => {
       );
 
       expect(report.counted).toBe(150);
-      // Each record is one document and one claim: 49 records per transaction (1 + 49 + 49 actions).
-      expect(sent.filter((name) => name === 'TransactWriteItemsCommand')).toHaveLength(4);
+      // Each record is one document, all share one claim item: 1 + 98 + 1 actions, then 1 + 52 + 1.
+      expect(sent.filter((name) => name === 'TransactWriteItemsCommand')).toHaveLength(2);
       const result = await counts(bot);
       expect(result.total_chunks).toBe(150);
       expect(result.total_documents).toBe(150);

@@ -1,6 +1,7 @@
 import { computeCountDeltas, type DocumentState, splitByActionLimit } from '../../src/domain/count-deltas';
 import { planCountsWrites } from '../../src/domain/counts-plan';
 import { parseStreamRecord, type StreamChange } from '../../src/domain/stream-change';
+import { MAX_CLAIMS_PER_GROUP } from '../../src/domain/stream-claims';
 import { type ChunkItem, chunkItem, StreamEventFactory } from '../fixtures/stream-events';
 
 const NOW = '2026-03-03T00:00:00.000Z';
@@ -12,6 +13,16 @@ const item = (filename: string, index: number, extra: Partial<ChunkItem> = {}): 
 const insert = (i: ChunkItem): StreamChange => parseStreamRecord(events.insert(i));
 const remove = (i: ChunkItem): StreamChange => parseStreamRecord(events.remove(i));
 const modify = (a: ChunkItem, b: ChunkItem): StreamChange => parseStreamRecord(events.modify(a, b));
+/** An INSERT created at another second than the factory's (so in another claim item). */
+const insertAt = (i: ChunkItem, second: number): StreamChange => {
+  const record = events.insert(i);
+  return parseStreamRecord({
+    ...record,
+    dynamodb: { ...record.dynamodb, ApproximateCreationDateTime: second },
+  });
+};
+/** The claim item of the factory's records: they are all created at the same second. */
+const SECOND_BUCKET = 's1767225600';
 const docs = (entries: Record<string, number>): Map<string, DocumentState> =>
   new Map(
     Object.entries(entries).map(([name, count]) => [
@@ -88,23 +99,34 @@ describe('count deltas', () => {
 });
 
 describe('splitting counts into transactions', () => {
-  it('fits the bot, its documents and one claim per record into 100 actions', () => {
+  it('fits 100 records of one document created in one second into one write: bot, document, claim item', () => {
     const changes = Array.from({ length: 100 }, (_, i) => insert(item('a.pdf', i)));
-    // 1 bot + 1 document + 98 claims = 100.
-    expect(splitByActionLimit(changes).map((run) => run.length)).toEqual([98, 2]);
+    expect(splitByActionLimit(changes).map((run) => run.length)).toEqual([100]);
+  });
+
+  it('adds at most MAX_CLAIMS_PER_GROUP records to one claim item per write', () => {
+    const changes = Array.from({ length: 150 }, (_, i) => insert(item('a.pdf', i)));
+    expect(splitByActionLimit(changes).map((run) => run.length)).toEqual([MAX_CLAIMS_PER_GROUP, 50]);
   });
 
   it('cuts before the record that would take a run past the action limit', () => {
     const changes = Array.from({ length: 250 }, (_, i) => insert(item(`doc-${i}.pdf`, 0)));
-    // 1 bot + 49 documents + 49 claims = 99; a 50th record would need two more.
-    expect(splitByActionLimit(changes).map((run) => run.length)).toEqual([49, 49, 49, 49, 49, 5]);
+    // 1 bot + 98 documents + 1 claim item = 100; a 99th document would be one more.
+    expect(splitByActionLimit(changes).map((run) => run.length)).toEqual([98, 98, 54]);
+  });
+
+  it('counts one action per claim item: records of different seconds take one each', () => {
+    const changes = Array.from({ length: 60 }, (_, i) => insertAt(item('a.pdf', i), 1_767_225_600 + i));
+    // 1 bot + 1 document + 60 claim items.
+    expect(splitByActionLimit(changes).map((run) => run.length)).toEqual([60]);
+    expect(splitByActionLimit(changes, 40).map((run) => run.length)).toEqual([38, 22]);
   });
 
   it('never separates the two documents of a moving MODIFY', () => {
-    const first = Array.from({ length: 49 }, (_, i) => insert(item(`doc-${i}.pdf`, 0)));
+    const first = Array.from({ length: 97 }, (_, i) => insert(item(`doc-${i}.pdf`, 0)));
     const a = item('x.pdf', 0);
     const runs = splitByActionLimit([...first, modify(a, { ...a, filename: 'y.pdf' })]);
-    expect(runs.map((run) => run.length)).toEqual([49, 1]);
+    expect(runs.map((run) => run.length)).toEqual([97, 1]);
   });
 });
 
@@ -115,6 +137,7 @@ describe('planning counts writes', () => {
     expect(plan.writes).toEqual([
       {
         claims: changes.map((change) => change.eventId),
+        claimGroups: [{ bucket: SECOND_BUCKET, eventIds: changes.map((change) => change.eventId) }],
         totalChunksDelta: 0,
         totalDocumentsDelta: 1,
         documents: [
@@ -134,7 +157,7 @@ describe('planning counts writes', () => {
   });
 
   it('chains split writes: each expects the documents the previous one leaves, only the first bumps the epoch', () => {
-    const changes = Array.from({ length: 5 }, (_, i) => insert(item('a.pdf', i)));
+    const changes = Array.from({ length: 5 }, (_, i) => insertAt(item('a.pdf', i), 1_767_225_600 + i));
     const plan = planCountsWrites(changes, new Map(), { now: NOW, bumpSnapshotEpoch: true, maxActions: 4 });
     expect(
       plan.writes.map((w) => [
@@ -148,6 +171,15 @@ describe('planning counts writes', () => {
       [2, 2, 1, [[0, 2]], true],
       [2, 2, 0, [[2, 4]], false],
       [1, 1, 0, [[4, 5]], false],
+    ]);
+  });
+
+  it('puts at most MAX_CLAIMS_PER_GROUP records of one claim item in one write', () => {
+    const changes = Array.from({ length: 150 }, (_, i) => insert(item('a.pdf', i)));
+    const plan = planCountsWrites(changes, new Map(), { now: NOW, bumpSnapshotEpoch: false });
+    expect(plan.writes.map((w) => w.claimGroups.map((g) => [g.bucket, g.eventIds.length]))).toEqual([
+      [[SECOND_BUCKET, MAX_CLAIMS_PER_GROUP]],
+      [[SECOND_BUCKET, 50]],
     ]);
   });
 

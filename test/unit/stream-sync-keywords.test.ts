@@ -26,7 +26,6 @@ const stats: BotStats = {
   readDocuments: async () => new Map(),
   apply: async (_botId, writes): Promise<CountsApplyResult> => ({
     committed: writes.length,
-    claimedElsewhere: [],
     conflict: false,
   }),
   bumpSnapshotEpoch: async () => {},

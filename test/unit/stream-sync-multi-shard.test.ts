@@ -69,14 +69,16 @@ describe('one bot on several shards (plain fakes)', () => {
     expect(stats.totals).toEqual({ chunks: 12, documents: 1, epoch: 0 });
   });
 
-  it('splits 100 records of one bot into transactions of at most 100 actions', async () => {
+  it('counts 100 records of one document created within one second in one transaction of three actions', async () => {
     const events = new StreamEventFactory();
     const items = Array.from({ length: 100 }, (_, i) => chunkItem(BOT, 'big.pdf', i, { dimension: DIM }));
     const { stats, snapshots } = fakes();
     const response = await handlerOver(stats, snapshots)(items.map((item) => events.insert(item)));
     expect(response.batchItemFailures).toEqual([]);
     expect(stats.totals.chunks).toBe(100);
-    expect(stats.largestTransaction).toBe(100);
+    // The bot, the document and the one claim item of the records' second.
+    expect(stats.committed).toHaveLength(1);
+    expect(stats.largestTransaction).toBe(3);
   });
 
   it.each([1, 2, 3, 4, 5, 6, 7, 8])(

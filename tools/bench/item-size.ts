@@ -19,6 +19,12 @@ export function valueSize(value: unknown): number {
   if (typeof value === 'string') return utf8Bytes(value);
   if (typeof value === 'number') return Math.ceil(significantDigits(value) / 2) + 1;
   if (value instanceof Uint8Array) return value.byteLength;
+  if (value instanceof Set) {
+    // A set (String, Number or Binary Set) costs the sum of its elements.
+    let size = 0;
+    for (const element of value) size += valueSize(element);
+    return size;
+  }
   if (Array.isArray(value)) {
     // A List costs 3 bytes plus each element's size plus 1 byte an element.
     let size = 3;

@@ -8,6 +8,7 @@ export const SUITES = [
   'outage',
   'features',
   'concurrency',
+  'cost',
 ] as const;
 export type Suite = (typeof SUITES)[number];
 
@@ -43,6 +44,8 @@ export type BenchOptions = {
   featureSizes: number[];
   /** The concurrency suite: the bot's size and how many cold containers start together. */
   concurrency: { n: number; containers: number[] };
+  /** Snapshot size the cost suite measures Redis bytes at (its bill scales them to the workloads). */
+  costSize: number;
   /** Timing of one method at one size stops after this much (once it has its minimum runs). */
   budgetMsPerMethod: number;
   freshnessRuns: number;
@@ -51,9 +54,10 @@ export type BenchOptions = {
   publish: boolean;
 };
 
-export const USAGE = `npm run bench -- [--quick] [--list-10k] [--publish] [--only=latency,write,batch,freshness,memory,outage,features,concurrency]
+export const USAGE = `npm run bench -- [--quick] [--list-10k] [--publish] [--only=latency,write,batch,freshness,memory,outage,features,concurrency,cost]
   --quick     smaller sizes and fewer queries (under two minutes)
-  --only=...  run only the named suites (results.md then holds only their tables)
+  --only=...  run only the named suites (results.md then holds only their tables); cost prices the
+              reference workloads of docs/cost.md from measured units and tools/bench/prices.json
   --million   also time (e), (g), (c) and (d) at 1M chunks (1.5 GB of vectors in the bench and in Redis
               each: run it once, on a machine with about 8 GB free)
   --list-10k  also time (a) and (b, List) at 10k chunks: one run each, several minutes,
@@ -94,6 +98,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       batchCostSizes: [1_000, 10_000],
       featureSizes: [10_000, 100_000],
       concurrency: { n: 20_000, containers: [1, 8, 32] },
+      costSize: 10_000,
       queries: 20,
       runs: { inMemory: 40, snapshotCold: 8, snapshotWarm: 40, dynamoBinary: 5, dynamoList: 1 },
       budgetMsPerMethod: 3_000,
@@ -115,6 +120,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     batchCostSizes: [1_000, 10_000, 100_000],
     featureSizes: [10_000, 100_000],
     concurrency: { n: 20_000, containers: [1, 16, 64] },
+    costSize: 100_000,
     queries: 100,
     runs: { inMemory: 200, snapshotCold: 30, snapshotWarm: 200, dynamoBinary: 10, dynamoList: 5 },
     budgetMsPerMethod: 20_000,

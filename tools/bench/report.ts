@@ -1,7 +1,8 @@
+import { type CostTable, costTable } from './cost/table';
 import { bytes, count, markdownTable, ms, textTable, times } from './format';
 import { type BenchResults, type LatencyRow, METHOD_KEYS, METHODS } from './results';
 
-type Table = { title: string; header: string[]; rows: string[][]; footnote?: string };
+type Table = CostTable;
 
 function measured(rows: LatencyRow[], method: string, n: number) {
   const row = rows.find((r) => r.method === method && r.n === n);
@@ -126,16 +127,28 @@ function writeCostTable(results: BenchResults): Table {
     footnote:
       'Computed with DynamoDB item-size rules (1 WCU per started KB per write). filename-index as infra/tables.json ' +
       'defines it (INCLUDE: keys, chunk_index, file_size, created_at); ALL writes the whole item again. Stream ' +
-      'bookkeeping: the claim of the record plus its share of the bot and document updates, all inside ' +
+      "bookkeeping: the record's share of its claim item (one per bot and creation second) and of the bot and " +
+      'document updates, all inside ' +
       'TransactWriteItems (2 WCU per item under 1 KB), from a 100-record batch of one document (next table). ' +
       'An overwrite is charged on the larger of the old and new item.',
   };
 }
 
 function bookkeepingTable(results: BenchResults): Table {
+  // The client's write of a packed-Binary chunk (table + filename-index), to state each batch shape all in.
+  const binary = results.writeCost.find((row) => row.encoding === 'binary');
+  const client = binary === undefined ? undefined : binary.computedUnits.table + binary.computedUnits.index;
   return {
     title: 'Stream bookkeeping of one 100-record batch of one bot (handlers/stream-sync.ts)',
-    header: ['documents', 'records', 'transactions', 'round trips', 'WCU (rules)', 'WCU per record'],
+    header: [
+      'documents',
+      'records',
+      'transactions',
+      'round trips',
+      'WCU (rules)',
+      'WCU per record',
+      'WCU per chunk change, all in (packed Binary)',
+    ],
     rows: results.bookkeeping.map((row) => [
       String(row.documents),
       String(row.records),
@@ -143,10 +156,14 @@ function bookkeepingTable(results: BenchResults): Table {
       String(row.roundTrips),
       String(row.ruleWriteUnits),
       (row.ruleWriteUnits / row.records).toFixed(2),
+      client === undefined ? 'not measured' : (client + row.ruleWriteUnits / row.records).toFixed(2),
     ]),
     footnote:
-      "Round trips: GetItem of the bot, BatchGetItem of the records' claims and of the documents, and the " +
-      'transactions (at most 100 actions each: the bot, its documents, one claim per record).',
+      "Round trips: GetItem of the bot, BatchGetItem of the records' claim items and of the documents, and " +
+      'the transactions (at most 100 actions each: the bot, its documents, one claim item per creation second ' +
+      'of its records). All in: the client write of an INSERT (table + filename-index, previous table) plus the ' +
+      "record's bookkeeping. A claim item holding more than about 120 records (a bot changing more chunks " +
+      'than that within one second) costs 1 WCU more per started KB on each later update.',
   };
 }
 
@@ -347,6 +364,7 @@ function tables(results: BenchResults): Table[] {
     memoryTable(results),
     featuresTable(results),
     keywordIndexTable(results),
+    costTable(results),
   ]
     .filter((table) => table.rows.length > 0)
     .map(withoutEmptyColumns);

@@ -1,3 +1,4 @@
+import type { Bill, MeasuredUnits, Workload } from './cost/model';
 import type { MachineInfo } from './machine';
 import type { LatencySummary } from './stats';
 
@@ -111,7 +112,21 @@ export type BookkeepingRow = {
   transactions: number;
   /** Every DynamoDB request the handler made for the batch (reads and writes). */
   roundTrips: number;
+  /** How long the handler took for the batch (no snapshot cache involved), ms. */
+  handlerMs: number;
 };
+
+/** What the cost suite measured and the monthly bills it priced from it (docs/cost.md). */
+export type CostResult = {
+  /** The snapshot size the Redis bytes were measured at. */
+  measuredAt: number;
+  keywordBytesPerChunk: number;
+  searchTimesFrom: string;
+  units: MeasuredUnits;
+  bills: { workload: Workload; modes: Record<CostMode, Bill> }[];
+};
+
+export type CostMode = 'serverless' | 'node' | 'dynamoOnly' | 's3Vectors' | 'turbopuffer' | 'qdrant';
 
 export type BatchCostRow = {
   botSize: number;
@@ -222,6 +237,8 @@ export type BenchResults = {
   dynamoShare: DynamoShareRow[];
   writeCost: WriteCostRow[];
   bookkeeping: BookkeepingRow[];
+  /** The bill of the reference workloads (--only=cost), absent when the cost suite did not run. */
+  cost?: CostResult;
   batchCost: BatchCostRow[];
   freshness: FreshnessRow[];
   outage: OutageRow[];

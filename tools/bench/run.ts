@@ -12,6 +12,7 @@ import { renderMarkdown, renderText } from './report';
 import { exactTopK } from './stats';
 import { batchCost } from './suites/batch-cost';
 import { concurrency } from './suites/concurrency';
+import { cost } from './suites/cost';
 import { freshness } from './suites/freshness';
 import { memory } from './suites/memory';
 import { outage } from './suites/outage';
@@ -54,6 +55,8 @@ async function runSuites(context: BenchContext): Promise<void> {
   if (runs('freshness')) await freshness(context, options.freshnessRuns);
   if (runs('features')) await searchFeatures(context, options.featureSizes);
   for (const size of deferred) await dynamoMethods(context, size, 'slow-list');
+  // After latency (its search times) and batch cost (bytes a record sends to Redis), when they ran.
+  if (runs('cost')) await cost(context, options.costSize);
   for (const n of runs('latency') ? options.millionSizes : []) {
     const dataset = context.dataset(n);
     progress.note(`exact top-${K} of ${queries.length} queries over ${count(n)} chunks (the reference)`);
@@ -91,6 +94,7 @@ async function main(): Promise<void> {
     ...options.listSizes,
     ...(options.suites.includes('features') ? options.featureSizes : []),
     ...(options.suites.includes('concurrency') ? [options.concurrency.n] : []),
+    ...(options.suites.includes('cost') ? [options.costSize] : []),
   );
   progress.note(`generating ${count(largest)} chunks (${DIMENSION}-d, seed ${options.seed})`);
   const data = generateDataset({ count: largest, dimension: DIMENSION, seed: options.seed });

@@ -129,9 +129,18 @@ async function rawVectorGet(context: BenchContext, size: SizeContext, client: Re
   }
 }
 
-/** Redis bytes per chunk of a published snapshot, by MEMORY USAGE of each of its keys (issue 10 goal 4). */
-async function redisBytesPerChunk(context: BenchContext, size: SizeContext, client: Redis): Promise<void> {
-  const botId = `bench-snapshot-${count(size.n)}`;
+/** Redis bytes of a published snapshot by part (MEMORY USAGE ... SAMPLES 0 of each of its keys). */
+export type SnapshotBytes = {
+  vectors: number;
+  codes: number;
+  rows: number;
+  text: number;
+  largest: { key: string; bytes: number };
+};
+
+/** MEMORY USAGE of every key of the shared bench snapshot of `n` chunks, by part. */
+export async function snapshotBytes(context: BenchContext, n: number, client: Redis): Promise<SnapshotBytes> {
+  const botId = `bench-snapshot-${count(n)}`;
   const keys = snapshotKeys(context.env.config.redisKeyPrefix, botId);
   let largest = { key: '', bytes: 0 };
   const usage = async (key: string) => {
@@ -142,12 +151,12 @@ async function redisBytesPerChunk(context: BenchContext, size: SizeContext, clie
   let vectors = 0;
   let codes = 0;
   let rows = 0;
-  for (let n = 0; ; n++) {
-    const bytes = await usage(segmentKey(keys.vectors, n));
+  for (let segment = 0; ; segment++) {
+    const bytes = await usage(segmentKey(keys.vectors, segment));
     if (bytes === 0) break;
     vectors += bytes;
-    codes += await usage(codeSegmentKey(keys.vectors, n));
-    rows += await usage(rowSegmentKey(keys.rows, n));
+    codes += await usage(codeSegmentKey(keys.vectors, segment));
+    rows += await usage(rowSegmentKey(keys.rows, segment));
   }
   const buckets = Number(await client.hget(keys.meta, 'bk'));
   let text = 0;
@@ -156,6 +165,12 @@ async function redisBytesPerChunk(context: BenchContext, size: SizeContext, clie
     text += await usage(bucketKey(keys.texts, b));
   }
   rows += (await usage(keys.free)) + (await usage(keys.meta));
+  return { vectors, codes, rows, text, largest };
+}
+
+/** Redis bytes per chunk of a published snapshot, by MEMORY USAGE of each of its keys (issue 10 goal 4). */
+async function redisBytesPerChunk(context: BenchContext, size: SizeContext, client: Redis): Promise<void> {
+  const { vectors, codes, rows, text, largest } = await snapshotBytes(context, size.n, client);
   const per = (bytes: number) => (bytes / size.n).toFixed(0);
   context.note(
     `Redis bytes per chunk at ${count(size.n)} (MEMORY USAGE ... SAMPLES 0): vectors ${per(vectors)}, int8 codes ${per(codes)}, ids and rows ${per(rows)}, text ${per(text)}, total ${per(vectors + codes + rows + text)}; largest key ${largest.key}, ${(largest.bytes / 2 ** 20).toFixed(1)} MiB (issue 10 goal 5 asks at most 64 MB).`,

@@ -98,10 +98,12 @@ async function bookkeeping(context: BenchContext): Promise<void> {
     requests = 0;
     transactions = 0;
     ruleUnits = 0;
+    const started = performance.now();
     const response = await handler(
       insertEvent(chunks, streamArn),
       createLambdaContext({ functionName: 'streamSync', region: 'us-east-1', timeoutSeconds: 60 }),
     );
+    const handlerMs = performance.now() - started;
     if (response.batchItemFailures.length > 0) throw new Error('the stream handler failed records');
     context.results.bookkeeping.push({
       documents,
@@ -109,6 +111,7 @@ async function bookkeeping(context: BenchContext): Promise<void> {
       ruleWriteUnits: ruleUnits,
       transactions,
       roundTrips: requests,
+      handlerMs,
     });
     context.progress.note(
       `stream bookkeeping, ${documents} document(s): ${ruleUnits} WCU, ${requests} round trips per 100 records`,

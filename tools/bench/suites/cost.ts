@@ -1,0 +1,126 @@
+import { RedisSnapshotStore } from '../../../src/adapters/redis/snapshot-store';
+import { createRedisClient } from '../../../src/clients';
+import type { BenchContext } from '../context';
+import {
+  dynamoOnlyBill,
+  type MeasuredUnits,
+  nodeBill,
+  qdrantBill,
+  s3VectorsBill,
+  serverlessBill,
+  turbopufferBill,
+  WORKLOADS,
+} from '../cost/model';
+import { count } from '../format';
+import { storeKeywordIndex } from '../keyword-index-bytes';
+import type { LatencyRow, MethodKey } from '../results';
+import { batchCost } from './batch-cost';
+import { snapshotBytes } from './search-latency';
+import { writeCost } from './write-cost';
+
+/**
+ * Search times of the committed full run (tools/bench/results.md, npm run bench -- --publish --million,
+ * 2026-12-05): used when this run did not time searches itself (--only=cost). Medians, ms.
+ */
+const COMMITTED_WARM_MS: [number, number][] = [
+  [1_000, 0.135],
+  [10_000, 0.331],
+  [100_000, 3.36],
+  [1_000_000, 19.1],
+];
+const COMMITTED_FALLBACK_MS: [number, number][] = [
+  [1_000, 83.0],
+  [10_000, 1471],
+];
+/**
+ * What a search spends besides scoring (assumed, not measured here): API Gateway's Lambda invocation,
+ * the caller's token, the bot's record from DynamoDB, the texts' round trip to Redis, the JSON answer.
+ */
+const HANDLER_OVERHEAD_MS = 10;
+
+/**
+ * The bill (docs/cost.md): measures the units a chunk and a search cost (Redis bytes of a snapshot and
+ * its keyword index at `n` chunks, write units a chunk change, bytes a stream record sends to Redis,
+ * Lambda time of the stream handler), takes the search times of this run or the committed one, and prices
+ * the reference workloads with tools/bench/prices.json for each mode beside the alternatives.
+ */
+export async function cost(context: BenchContext, n: number): Promise<void> {
+  const { results } = context;
+  if (results.writeCost.length === 0) await writeCost(context);
+  if (results.batchCost.length === 0) await batchCost(context, [Math.min(n, 1_000)]);
+  const redis = createRedisClient(context.env.stack.redis.url);
+  const store = new RedisSnapshotStore(redis, context.env.config.redisKeyPrefix);
+  let snapshot: Awaited<ReturnType<typeof snapshotBytes>>;
+  let keywordBytesPerChunk: number;
+  try {
+    await context.snapshotBot(store, context.env.stack.redis.url, n);
+    snapshot = await snapshotBytes(context, n, redis);
+    context.progress.note(`cost: building the keyword index of ${count(n)} chunks in Redis to measure it`);
+    const dataset = context.dataset(n);
+    const keywords = await storeKeywordIndex(
+      redis,
+      context.env.config.redisKeyPrefix,
+      `bench-cost-keywords-${count(n)}`,
+      dataset.chunkIds.slice(0, n),
+      dataset.texts.slice(0, n),
+    );
+    keywordBytesPerChunk = keywords.bytesPerChunk;
+    await keywords.remove();
+  } finally {
+    redis.disconnect();
+  }
+  const binary = results.writeCost.find((row) => row.encoding === 'binary');
+  const oneDocument = results.bookkeeping.find((row) => row.documents === 1);
+  const batch = results.batchCost[0];
+  if (binary === undefined || oneDocument === undefined || batch === undefined) {
+    throw new Error('cost: the write-cost and batch-cost measurements are missing');
+  }
+  const timed = (method: MethodKey) =>
+    results.latency
+      .filter(
+        (row): row is Extract<LatencyRow, { summary: unknown }> => row.method === method && 'summary' in row,
+      )
+      .map((row): [number, number] => [row.n, row.summary.median])
+      .sort((a, b) => a[0] - b[0]);
+  const warm = timed('d');
+  const fallback = timed('b-binary');
+  const snapshotTotal = snapshot.vectors + snapshot.codes + snapshot.rows + snapshot.text;
+  const units: MeasuredUnits = {
+    redisBytesPerChunk: snapshotTotal / n + keywordBytesPerChunk,
+    coldLoadBytesPerChunk: snapshot.codes / n,
+    textBytesPerChunk: snapshot.text / n,
+    redisBytesInPerChange: batch.redisBytesIn / batch.records,
+    // The table item and its filename-index item (keys and the projected attributes: about 150 bytes).
+    dynamoBytesPerChunk: binary.itemBytes + 150,
+    dynamoItemBytes: binary.itemBytes,
+    wcuPerChange:
+      binary.computedUnits.table +
+      binary.computedUnits.index +
+      oneDocument.ruleWriteUnits / oneDocument.records,
+    rruPerSnapshotSearch: 1,
+    warmSearchMs: warm.length > 0 ? warm : COMMITTED_WARM_MS,
+    fallbackSearchMs: fallback.length > 0 ? fallback : COMMITTED_FALLBACK_MS,
+    handlerOverheadMs: HANDLER_OVERHEAD_MS,
+    streamMsPerChange: oneDocument.handlerMs / oneDocument.records,
+  };
+  results.cost = {
+    measuredAt: n,
+    keywordBytesPerChunk,
+    searchTimesFrom: warm.length > 0 ? 'this run' : 'the committed run (2026-12-05)',
+    units,
+    bills: WORKLOADS.map((workload) => ({
+      workload,
+      modes: {
+        serverless: serverlessBill(workload, units),
+        node: nodeBill(workload, units),
+        dynamoOnly: dynamoOnlyBill(workload, units),
+        s3Vectors: s3VectorsBill(workload, units),
+        turbopuffer: turbopufferBill(),
+        qdrant: qdrantBill(workload),
+      },
+    })),
+  };
+  context.progress.note(
+    `cost: ${units.redisBytesPerChunk.toFixed(0)} Redis bytes a chunk at ${count(n)} (keyword index ${keywordBytesPerChunk.toFixed(0)}), ${units.wcuPerChange.toFixed(2)} WCU a chunk change`,
+  );
+}
