@@ -28,7 +28,8 @@ export function costTable(results: BenchResults): CostTable {
       return bill.note === undefined ? total : `${total} (${bill.note})`;
     }),
   ]);
-  rows.push(['DynamoDB vector index', ...cost.bills.map(() => 'not offered')]);
+  // DynamoDB's vector index is approximate (TopK <= 100) and its units' price was not found: no dollars.
+  rows.push(['DynamoDB vector index (approximate)', ...cost.bills.map(() => 'no published rate found')]);
   const u = cost.units;
   return {
     title: 'Cost a month of the reference workloads (USD, us-east-1, on-demand; tools/bench/prices.json)',
