@@ -3,13 +3,13 @@ import { checkBotId } from '../domain/dynamo-limits';
 import type { EmbeddingEncoding } from '../domain/embedding-codec';
 import type { UpsertDocumentMessage } from '../domain/ingestion-messages';
 import type { BotCollection, StoredChunk } from '../domain/types';
-import { ConflictError, WriteIncompleteError } from '../errors';
-import type { BotRegistry, ChunkStore, DocumentLeases } from '../ports';
+import { ConflictError, ItemRefusedError, ValidationError, WriteIncompleteError } from '../errors';
+import type { BotRegistry, ChunkStore, DocumentChunkKey, DocumentLeases } from '../ports';
 import { DEFAULT_LEASE_POLICY, type LeasePolicy, leaseHolder, withDocumentLease } from './document-lease';
 
 export type UpsertDocumentDeps = {
   bots: Pick<BotRegistry, 'get' | 'ensure' | 'reactivate'>;
-  chunks: Pick<ChunkStore, 'put' | 'delete' | 'documentChunkKeys'>;
+  chunks: Pick<ChunkStore, 'put' | 'delete' | 'documentChunkKeys' | 'get'>;
   /** One writer of a document at a time (see withDocumentLease). */
   leases: DocumentLeases;
   leasePolicy?: LeasePolicy;
@@ -36,7 +36,8 @@ export type UpsertDocumentResult = {
  * chunks of the document the new version no longer has. Everything is validated before anything is
  * written; a bot without a record gets one (owned by `owner_user_id` if given), and a bot marked deleted
  * becomes active again. Delivering the same message again leaves the same state.
- * @throws ValidationError naming the offending field; nothing is written.
+ * @throws ValidationError naming the offending field; nothing is written. Also when DynamoDB refuses a
+ *   chunk the checks passed (naming it): what the request wrote is undone, the document is as before.
  * @throws ConflictError when `owner_user_id` names someone other than the bot's owner; nothing is written.
  * @throws DocumentBusyError when another write of the document kept its lease; nothing is written.
  * @throws WriteIncompleteError when DynamoDB kept refusing some writes: the document may show chunks of
@@ -111,7 +112,14 @@ async function replaceDocument(
     created_at: createdAt,
     metadata: chunk.metadata,
   }));
-  await deps.chunks.put(stored);
+  const replaced = await chunksReplaced(deps, document.bot_id, existing, stored);
+  try {
+    await deps.chunks.put(stored);
+  } catch (error) {
+    if (!(error instanceof ItemRefusedError)) throw error;
+    await undoWrite(deps, document.bot_id, stored, existing, replaced);
+    throw refusedChunk(document, error);
+  }
 
   // Written first, removed second: a reader never sees the document with neither version of a chunk.
   const kept = new Set(stored.map((chunk) => chunk.chunk_id));
@@ -137,6 +145,51 @@ async function replaceDocument(
     deleted: stale.length,
     created_bot: bot === undefined,
   };
+}
+
+/**
+ * The stored chunks this write overwrites (same chunk ids), read in full before it does: what undoing it
+ * puts back. None for a new document.
+ */
+async function chunksReplaced(
+  deps: UpsertDocumentDeps,
+  botId: string,
+  existing: DocumentChunkKey[],
+  stored: StoredChunk[],
+): Promise<StoredChunk[]> {
+  const existingIds = new Set(existing.map((key) => key.chunk_id));
+  const overwritten = stored.filter((chunk) => existingIds.has(chunk.chunk_id)).map((c) => c.chunk_id);
+  return overwritten.length === 0 ? [] : deps.chunks.get(botId, overwritten, { consistent: true });
+}
+
+/**
+ * Undoes a write DynamoDB refused part of, once every batch of it has ended: the overwritten chunks are
+ * put back as they were read, and the chunks that did not exist before are removed, so the document is
+ * again exactly its previous version (or absent).
+ */
+async function undoWrite(
+  deps: UpsertDocumentDeps,
+  botId: string,
+  stored: StoredChunk[],
+  existing: DocumentChunkKey[],
+  replaced: StoredChunk[],
+): Promise<void> {
+  const existingIds = new Set(existing.map((key) => key.chunk_id));
+  if (replaced.length > 0) await deps.chunks.put(replaced);
+  const added = stored.filter((chunk) => !existingIds.has(chunk.chunk_id)).map((chunk) => chunk.chunk_id);
+  if (added.length > 0) await deps.chunks.delete(botId, added);
+}
+
+/** The 400 for a chunk DynamoDB refused: its position in the request, its id, and DynamoDB's reason. */
+function refusedChunk(document: ValidDocument, error: ItemRefusedError): ValidationError {
+  const first = error.refused[0];
+  const position = document.chunks.findIndex((chunk) => chunk.chunk_id === first?.chunkId);
+  const field = position < 0 ? 'chunks' : `chunks[${position}]`;
+  return new ValidationError(
+    `${field} (chunk_id ${JSON.stringify(first?.chunkId)}) was refused by DynamoDB: ${first?.reason}; nothing of this request was kept`,
+    field,
+    { cause: error },
+  );
 }
 
 function earliest(timestamps: Array<string | undefined>): string | undefined {
