@@ -166,7 +166,7 @@ export class DynamoChunkStore implements ChunkStore {
     });
     if (refused.length > 0) {
       const named = refused.map(({ request, reason }) => ({
-        chunkId: String((request.PutRequest?.Item ?? request.DeleteRequest?.Key ?? {}).chunk_id),
+        chunkId: String((request.PutRequest?.Item ?? request.DeleteRequest?.Key)?.chunk_id),
         reason,
       }));
       throw new ItemRefusedError(
