@@ -3,12 +3,18 @@ import { checkBotId } from '../domain/dynamo-limits';
 import type { EmbeddingEncoding } from '../domain/embedding-codec';
 import type { UpsertDocumentMessage } from '../domain/ingestion-messages';
 import type { BotCollection, StoredChunk } from '../domain/types';
-import { ConflictError, ItemRefusedError, ValidationError, WriteIncompleteError } from '../errors';
+import {
+  ConflictError,
+  ItemRefusedError,
+  NotFoundError,
+  ValidationError,
+  WriteIncompleteError,
+} from '../errors';
 import type { BotRegistry, ChunkStore, DocumentChunkKey, DocumentLeases } from '../ports';
 import { DEFAULT_LEASE_POLICY, type LeasePolicy, leaseHolder, withDocumentLease } from './document-lease';
 
 export type UpsertDocumentDeps = {
-  bots: Pick<BotRegistry, 'get' | 'ensure' | 'reactivate'>;
+  bots: Pick<BotRegistry, 'get' | 'ensure'>;
   chunks: Pick<ChunkStore, 'put' | 'delete' | 'documentChunkKeys' | 'get'>;
   /** One writer of a document at a time (see withDocumentLease). */
   leases: DocumentLeases;
@@ -34,17 +40,22 @@ export type UpsertDocumentResult = {
 /**
  * Writes one document's chunks (all of them, or one contiguous part of a split document) and removes the
  * chunks of the document the new version no longer has. Everything is validated before anything is
- * written; a bot without a record gets one (owned by `owner_user_id` if given), and a bot marked deleted
- * becomes active again. Delivering the same message again leaves the same state.
+ * written; a bot without a record gets one (owned by `owner_user_id` if given). A deleted bot stays
+ * deleted (its id is started over with `PUT /bots/{botId}` only). Delivering the same message again
+ * leaves the same state.
  * @throws ValidationError naming the offending field; nothing is written. Also when DynamoDB refuses a
  *   chunk the checks passed (naming it): what the request wrote is undone, the document is as before.
- * @throws ConflictError when `owner_user_id` names someone other than the bot's owner; nothing is written.
+ * @throws ConflictError when `owner_user_id` names someone other than the bot's owner, or the bot is being
+ *   deleted; nothing is written.
+ * @throws NotFoundError when the bot was deleted; nothing is written.
  * @throws DocumentBusyError when another write of the document kept its lease; nothing is written.
  * @throws WriteIncompleteError when DynamoDB kept refusing some writes: the document may show chunks of
  *   both versions until the same message is applied again, which completes it exactly.
  *
  * The document's lease is held from reading its existing chunks to removing the stale ones, so two
- * replacements of one document run one after the other: the document ends as exactly one version.
+ * replacements of one document run one after the other: the document ends as exactly one version. The
+ * bot's status is read again under the lease, so a bot delete (which marks the bot `deleting`, then
+ * waits for every lease of the bot) either refuses this write or removes its chunks after it.
  */
 export async function upsertDocument(
   deps: UpsertDocumentDeps,
@@ -61,6 +72,7 @@ export async function upsertDocument(
   if (owner !== undefined && bot?.user_id !== undefined && bot.user_id !== owner) {
     throw new ConflictError(`owner_user_id ${owner} does not own bot ${document.bot_id}`);
   }
+  checkWritable(bot);
 
   return withDocumentLease(
     deps.leases,
@@ -68,6 +80,12 @@ export async function upsertDocument(
     leaseHolder(message),
     deps.leasePolicy ?? DEFAULT_LEASE_POLICY,
     async () => {
+      // Under the lease: a delete that began before this read waits for the lease, one after it is seen.
+      const current =
+        bot === undefined || (owner !== undefined && bot.user_id === undefined)
+          ? await deps.bots.ensure(document.bot_id, owner === undefined ? {} : { user_id: owner })
+          : await deps.bots.get(document.bot_id);
+      checkWritable(current ?? { bot_id: document.bot_id, status: 'deleted' });
       try {
         return await replaceDocument(deps, document, bot);
       } catch (error) {
@@ -82,24 +100,33 @@ export async function upsertDocument(
   );
 }
 
+/**
+ * Refuses a write to a bot being deleted (409: the delete is running) or deleted (404).
+ * @throws ConflictError, NotFoundError
+ */
+function checkWritable(bot: Pick<BotCollection, 'bot_id' | 'status'> | undefined): void {
+  if (bot?.status === 'deleting') {
+    throw new ConflictError(`bot ${bot.bot_id} is being deleted; nothing was written`);
+  }
+  if (bot?.status === 'deleted') {
+    throw new NotFoundError(
+      `bot ${bot.bot_id} was deleted; nothing was written (its owner can start it over with PUT /bots/${bot.bot_id})`,
+    );
+  }
+}
+
 /** The writes of an upsert, under the document's lease. */
 async function replaceDocument(
   deps: UpsertDocumentDeps,
   document: ValidDocument,
   bot: BotCollection | undefined,
 ): Promise<UpsertDocumentResult> {
-  const owner = document.owner_user_id;
   const existing = await deps.chunks.documentChunkKeys(document.bot_id, document.filename);
   // Keep the document's first created_at across re-ingests and redeliveries unless the message gives one.
   const createdAt =
     document.created_at ??
     earliest(existing.map((key) => key.created_at)) ??
     (deps.now?.() ?? new Date()).toISOString();
-
-  if (bot === undefined || (owner !== undefined && bot.user_id === undefined)) {
-    await deps.bots.ensure(document.bot_id, owner === undefined ? {} : { user_id: owner });
-  }
-  if (bot?.status === 'deleted') await deps.bots.reactivate(document.bot_id);
 
   const stored: StoredChunk[] = document.chunks.map((chunk) => ({
     bot_id: document.bot_id,
