@@ -2,7 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { parseIngestionMessage, parseIngestionMessageJson } from '../src/domain/ingestion-messages';
-import { ConflictError, ValidationError, WriteIncompleteError } from '../src/errors';
+import { ConflictError, NotFoundError, ValidationError, WriteIncompleteError } from '../src/errors';
 import type { IngestResult } from '../src/use-cases/ingest-message';
 import { type IngestHandlerDeps, ingestDeps } from '../src/wiring/ingest';
 
@@ -87,7 +87,11 @@ function isSqsEvent(event: unknown): event is SQSEvent {
 function describe(error: unknown): { name: string; message: string; field?: string } {
   if (error instanceof ValidationError)
     return { name: error.name, message: error.message, field: error.field };
-  if (error instanceof ConflictError || error instanceof WriteIncompleteError) {
+  if (
+    error instanceof ConflictError ||
+    error instanceof NotFoundError ||
+    error instanceof WriteIncompleteError
+  ) {
     return { name: error.name, message: error.message };
   }
   return { name: 'InternalError', message: 'internal error; see the function logs' };

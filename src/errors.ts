@@ -61,6 +61,21 @@ export class WriteIncompleteError extends Error {
   }
 }
 
+/**
+ * DynamoDB refused items outright (a ValidationException: over 400 KB, or anything else it will never
+ * store), so sending them again fails the same way. `refused` names each chunk with DynamoDB's reason.
+ */
+export class ItemRefusedError extends Error {
+  override readonly name = 'ItemRefusedError';
+  constructor(
+    message: string,
+    readonly refused: Array<{ chunkId: string; reason: string }>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** A missing or malformed setting; the message names the variable and what it should hold. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -185,19 +185,27 @@ export interface BotRegistry {
   ensure(botId: string, init: BotSettings & { user_id?: string }): Promise<BotCollection>;
   /**
    * Creates the bot owned by `userId`, or updates it when `userId` already owns it (or nobody does yet).
-   * @throws ConflictError when another user owns it.
+   * @throws ConflictError when another user owns it, or it is deleted or being deleted (see `recreate`).
    */
   putOwned(botId: string, userId: string, settings: BotSettings): Promise<BotCollection>;
   /**
-   * Sets status to 'deleted' (counts reach 0 through the stream as the chunks go); does nothing for a bot
-   * without a record.
+   * Starts the bot over after it was deleted: active, owned by `userId`, created now, with only the given
+   * settings (the rest back to their defaults), and a new snapshot epoch so that no snapshot of its
+   * former content is ever used.
+   * @throws ConflictError when the bot is not deleted (any more), or another user owned it.
+   */
+  recreate(botId: string, userId: string, settings: BotSettings): Promise<BotCollection>;
+  /**
+   * Sets status to 'deleting' (writes are refused from here on) if the bot has a record; returns whether
+   * it has one.
+   */
+  beginDelete(botId: string): Promise<boolean>;
+  /**
+   * Sets status to 'deleted' once its chunks are gone, and moves the snapshot epoch on (no snapshot of
+   * the removed chunks is used again); does nothing for a bot without a record. Counts reach 0 through
+   * the stream as the deletions arrive.
    */
   markDeleted(botId: string): Promise<void>;
-  /**
-   * Makes a bot whose status is 'deleted' active again (new content arrived for it); any other status is
-   * left alone. Returns whether it changed anything.
-   */
-  reactivate(botId: string): Promise<boolean>;
 }
 
 /** A bot's counts and stream bookkeeping in BotCollections, as the stream handler reads them. */
@@ -256,6 +264,8 @@ export interface DocumentLeases {
   acquire(botId: string, filename: string, holder: LeaseHolder, ttlMs: number): Promise<boolean>;
   /** Gives the lease back if `token` still holds it (a takeover replaced it otherwise); else nothing. */
   release(botId: string, filename: string, token: string): Promise<void>;
+  /** Filenames of the bot's documents whose lease is held and not expired (strongly consistent). */
+  inUse(botId: string): Promise<string[]>;
 }
 
 /** A document as VectorEmbeddings says it is: its chunk count and the size and date of its chunks. */
@@ -345,7 +355,8 @@ export type QdrantPage = {
  */
 export interface QdrantSource {
   info(): Promise<QdrantCollectionInfo>;
-  scroll(offset: PointId | null, limit: number): Promise<QdrantPage>;
+  /** `vectors: false` leaves the points' vectors out (a pass that needs payloads only). */
+  scroll(offset: PointId | null, limit: number, options?: { vectors: boolean }): Promise<QdrantPage>;
   /** Exact count of the collection's points, or of those whose payload `key` matches `value`. */
   count(match?: { key: string; value: string | number }): Promise<number>;
 }

@@ -13,6 +13,7 @@ import {
   checkMetadata,
   itemBytes,
   MAX_CHUNK_ID_BYTES,
+  MAX_CHUNK_ITEM_BYTES,
   MAX_FILENAME_BYTES,
   MAX_ITEM_BYTES,
 } from './dynamo-limits';
@@ -154,10 +155,10 @@ export function validateDocument(
         ? {}
         : versionAttributes({ id: versionId, chunks: totalChunks, at: LONGEST_VERSION_AT })),
     });
-    if (bytes > MAX_ITEM_BYTES) {
+    if (bytes > MAX_CHUNK_ITEM_BYTES) {
       fail(
         at,
-        `would be ${bytes} bytes stored (about ${Math.ceil(bytes / 1024)} KB); DynamoDB items hold at most ${MAX_ITEM_BYTES} bytes (400 KB)`,
+        `would be ${bytes} bytes stored (about ${Math.ceil(bytes / 1024)} KB); a chunk's item holds at most ${MAX_CHUNK_ITEM_BYTES} bytes (DynamoDB's ${MAX_ITEM_BYTES}-byte limit less a ${MAX_ITEM_BYTES - MAX_CHUNK_ITEM_BYTES}-byte margin)`,
       );
     }
     return { chunk_id: chunkId, chunk_index: chunk.chunk_index, text: chunk.text, embedding, metadata };

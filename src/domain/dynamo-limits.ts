@@ -15,6 +15,13 @@ export const MAX_CHUNK_ID_BYTES = 1024;
 /** DynamoDB refuses an item over 400 KB, attribute names included. */
 export const MAX_ITEM_BYTES = 400 * 1024;
 /**
+ * What a chunk may take of an item, as `itemBytes` counts it: 1 KB under DynamoDB's limit. `itemBytes`
+ * agrees byte for byte with DynamoDB Local (test/integration/item-size.test.ts); the margin stands for what
+ * the service might count that Local does not, so the check errs on the side of refusing.
+ */
+export const ITEM_SIZE_MARGIN_BYTES = 1024;
+export const MAX_CHUNK_ITEM_BYTES = MAX_ITEM_BYTES - ITEM_SIZE_MARGIN_BYTES;
+/**
  * DynamoDB nests at most 32 levels, the item itself being the first: the `metadata` map and what it holds
  * may nest 31 deep (a flat metadata map is 1 level).
  */
@@ -121,15 +128,31 @@ export function checkEmbeddingValues(values: ArrayLike<number>, field: string): 
   if (!nonZero) fail(field, 'must not be all zeros (it has no direction to compare by)');
 }
 
-/** DynamoDB's size of a number: about one byte per two significant digits, plus one. */
-function numberBytes(n: number): number {
-  const digits = String(Math.abs(n)).replace(/e.*$/, '').replace('.', '').replace(/^0+/, '');
-  return Math.ceil(Math.max(digits.length, 1) / 2) + 1;
+/**
+ * DynamoDB's size of a number, exactly as DynamoDB Local computes it (its `encodeBigDecimal`): one byte of
+ * sign and exponent, then the significant digits in base-100 pairs aligned on the decimal point (so 1.5,
+ * which spans the pairs "01" and "50", takes one byte more than 15), and one terminating byte more for a
+ * negative number. The digits are those of the text the SDK sends (`Number.prototype.toString`). Zero is 1 byte.
+ */
+export function numberBytes(n: number): number {
+  const [mantissa = '', exponent = '0'] = Math.abs(n).toString().split('e');
+  const [whole = '', fraction = ''] = mantissa.split('.');
+  let digits = whole + fraction;
+  // Where the decimal point sits, counted in digits from the left of `digits`.
+  let point = whole.length + Number(exponent);
+  const leading = digits.length - digits.replace(/^0+/, '').length;
+  digits = digits.slice(leading).replace(/0+$/, '');
+  point -= leading;
+  if (digits === '') return 1;
+  const odd = point % 2 !== 0 ? 1 : 0;
+  const pairs = Math.ceil((digits.length + odd) / 2);
+  return 1 + pairs + (n < 0 && pairs < 20 ? 1 : 0);
 }
 
 /**
- * The size DynamoDB counts for an attribute value (AWS's item size rules: UTF-8 strings, numbers by their
- * digits, 3 bytes per map or list plus 1 per element, names of map entries included).
+ * The size DynamoDB counts for an attribute value, as DynamoDB Local computes it: UTF-8 bytes of a string,
+ * bytes of a Binary, `numberBytes` of a number, 1 for a boolean or null, and 3 bytes per map or list plus
+ * 1 per element (and the UTF-8 bytes of each map key).
  */
 export function attributeBytes(value: unknown): number {
   if (value === null || value === undefined || typeof value === 'boolean') return 1;
@@ -148,7 +171,7 @@ export function attributeBytes(value: unknown): number {
   return total;
 }
 
-/** The size DynamoDB counts for an item: each attribute's name plus its value. */
+/** The size DynamoDB counts for an item: each attribute's name plus its value (no per-attribute overhead). */
 export function itemBytes(item: Record<string, unknown>): number {
   let total = 0;
   for (const [name, value] of Object.entries(item))

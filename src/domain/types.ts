@@ -29,7 +29,11 @@ export type StoredChunk = {
   version?: ChunkVersion;
 };
 
-export type BotStatus = 'active' | 'inactive' | 'deleted';
+/**
+ * `deleting` while a delete removes the bot's chunks (writes are refused), `deleted` once it answered: the
+ * record stays as a tombstone, so late writes find the bot deleted instead of creating it again.
+ */
+export type BotStatus = 'active' | 'inactive' | 'deleting' | 'deleted';
 
 /** One item of BotCollections. `user_id` is absent for a bot that only the stream handler has seen. */
 export type BotCollection = {

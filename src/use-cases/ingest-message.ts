@@ -6,8 +6,8 @@ import { type UpsertDocumentDeps, type UpsertDocumentResult, upsertDocument } fr
 
 /** What every ingestion message type needs: the upsert's dependencies, and the ports a bot deletion uses. */
 export type IngestDeps = UpsertDocumentDeps & {
-  chunks: Pick<ChunkStore, 'put' | 'delete' | 'documentChunkKeys' | 'botChunkIds'>;
-  bots: Pick<BotRegistry, 'get' | 'ensure' | 'reactivate' | 'markDeleted'>;
+  chunks: Pick<ChunkStore, 'put' | 'delete' | 'documentChunkKeys' | 'get' | 'botChunkIds'>;
+  bots: Pick<BotRegistry, 'get' | 'ensure' | 'beginDelete' | 'markDeleted'>;
 };
 
 /** What one message did, tagged with its type. */
@@ -18,7 +18,7 @@ export type IngestResult =
 
 /**
  * Applies one parsed ingestion message. Every message type is safe to apply twice.
- * @throws as the use case of its type: ValidationError, ConflictError, WriteIncompleteError.
+ * @throws as the use case of its type: ValidationError, NotFoundError, ConflictError, WriteIncompleteError.
  */
 export async function ingestMessage(deps: IngestDeps, message: IngestionMessage): Promise<IngestResult> {
   switch (message.type) {

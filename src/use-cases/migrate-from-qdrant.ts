@@ -1,7 +1,7 @@
 import type { EmbeddingEncoding } from '../domain/embedding-codec';
 import type { FieldMap } from '../domain/qdrant-field-map';
 import { type BotSource, mapPoint, type PointId, type RejectedPoint } from '../domain/qdrant-point';
-import type { StoredChunk } from '../domain/types';
+import type { BotCollection, StoredChunk } from '../domain/types';
 import { ConflictError, QdrantSourceError } from '../errors';
 import type { BotRegistry, ChunkStore, QdrantSource, QdrantVectorParams } from '../ports';
 
@@ -35,7 +35,7 @@ export type MigrationProgress = {
 
 export type MigrationDeps = {
   source: QdrantSource;
-  bots: Pick<BotRegistry, 'get' | 'ensure' | 'reactivate'>;
+  bots: Pick<BotRegistry, 'get' | 'ensure'>;
   chunks: Pick<ChunkStore, 'put' | 'get' | 'botChunkIds'>;
   encoding: EmbeddingEncoding;
   now?: () => Date;
@@ -45,6 +45,11 @@ export type MigrationOptions = {
   collection: string;
   bot: BotSource;
   vectorName?: string;
+  /**
+   * The user the migrated bots belong to: new bots are created owned by them, and an existing bot must be
+   * theirs or nobody's. Without it only bots nobody owns are written.
+   */
+  owner?: string;
   fieldMap: FieldMap;
   batch: number;
   dryRun: boolean;
@@ -156,18 +161,39 @@ export async function migrateFromQdrant(
         rejected: 0,
         bots: {},
       };
+  const mapping = {
+    fieldMap: options.fieldMap,
+    bot: options.bot,
+    vectorName: vector.name,
+    dimension: vector.size,
+    encoding: deps.encoding,
+    defaultFilename: options.collection,
+  };
+  // Every bot the run will write is checked before its first write: a bot of another user, a deleted
+  // one, or one of another dimension stops the run with nothing written.
+  const targets =
+    options.bot.kind === 'fixed' ? [options.bot.botId] : await payloadBots(deps.source, options, mapping);
+  const problems: string[] = [];
+  for (const botId of targets) {
+    const problem = botProblem(await deps.bots.get(botId), botId, vector.size, options.owner);
+    if (problem !== undefined) problems.push(problem);
+  }
+  if (problems.length > 0) {
+    throw new ConflictError(
+      `nothing was written: ${problems.length} bot(s) cannot take this migration: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? '; ...' : ''}`,
+    );
+  }
   const prepared = new Set<string>();
   const prepareBot = async (botId: string): Promise<void> => {
     if (prepared.has(botId)) return;
-    const bot = await deps.bots.get(botId);
-    if (bot !== undefined && bot.embedding_dimension !== vector.size) {
-      throw new ConflictError(
-        `bot ${botId} has embedding_dimension ${bot.embedding_dimension}, but the collection's vectors have ${vector.size}; migrate into another bot, or delete this one first`,
-      );
-    }
     if (!options.dryRun) {
-      if (bot === undefined) await deps.bots.ensure(botId, { embedding_dimension: vector.size });
-      else if (bot.status === 'deleted') await deps.bots.reactivate(botId);
+      const bot = await deps.bots.ensure(botId, {
+        embedding_dimension: vector.size,
+        ...(options.owner === undefined ? {} : { user_id: options.owner }),
+      });
+      // Changed since the check (deleted meanwhile, or claimed by another user): stop before writing.
+      const problem = botProblem(bot, botId, vector.size, options.owner);
+      if (problem !== undefined) throw new ConflictError(problem);
     }
     prepared.add(botId);
   };
@@ -188,14 +214,7 @@ export async function migrateFromQdrant(
     const page = await deps.source.scroll(state.offset, options.batch);
     const byBot = new Map<string, StoredChunk[]>();
     for (const point of page.points) {
-      const mapped = mapPoint(point, {
-        fieldMap: options.fieldMap,
-        bot: options.bot,
-        vectorName: vector.name,
-        dimension: vector.size,
-        encoding: deps.encoding,
-        defaultFilename: options.collection,
-      });
+      const mapped = mapPoint(point, mapping);
       const botId = mapped.kind === 'chunk' ? mapped.chunk.bot_id : mapped.botId;
       if (botId !== undefined && state.bots[botId] === undefined) {
         state.bots[botId] = { value: mapped.botValue ?? null, rejected: 0 };
@@ -242,6 +261,50 @@ export async function migrateFromQdrant(
     rejected: state.rejected - (earlier?.rejected ?? 0),
   };
   return { state, run, vector, bots: await verify(deps, options, state) };
+}
+
+/** Why the migration may not write into `bot`, or undefined when it may. */
+function botProblem(
+  bot: BotCollection | undefined,
+  botId: string,
+  dimension: number,
+  owner: string | undefined,
+): string | undefined {
+  if (bot === undefined) return undefined;
+  if (bot.status === 'deleting' || bot.status === 'deleted') {
+    return `bot ${botId} was deleted (start it over with PUT /bots/${botId}: it starts empty, then migrate into it)`;
+  }
+  if (bot.user_id !== undefined && bot.user_id !== owner) {
+    return owner === undefined
+      ? `bot ${botId} has an owner (pass --owner with its owner's user id to migrate into it)`
+      : `bot ${botId} belongs to another user than ${owner}`;
+  }
+  if (bot.embedding_dimension !== dimension) {
+    return `bot ${botId} has embedding_dimension ${bot.embedding_dimension}, but the collection's vectors have ${dimension}; migrate into another bot, or delete this one first`;
+  }
+  return undefined;
+}
+
+/** The bots a payload-keyed migration writes: one pass over the collection's payloads (no vectors). */
+async function payloadBots(
+  source: QdrantSource,
+  options: MigrationOptions,
+  mapping: Parameters<typeof mapPoint>[1],
+): Promise<string[]> {
+  const bots = new Set<string>();
+  let offset: PointId | null = options.resume?.offset ?? null;
+  if (options.resume?.done) return Object.keys(options.resume.bots);
+  for (const botId of Object.keys(options.resume?.bots ?? {})) bots.add(botId);
+  do {
+    const page = await source.scroll(offset, options.batch, { vectors: false });
+    for (const point of page.points) {
+      const mapped = mapPoint(point, mapping);
+      const botId = mapped.kind === 'chunk' ? mapped.chunk.bot_id : mapped.botId;
+      if (botId !== undefined) bots.add(botId);
+    }
+    offset = page.next;
+  } while (offset !== null);
+  return [...bots];
 }
 
 async function verify(

@@ -5,12 +5,14 @@ import type { BotRegistry } from '../ports';
 
 /**
  * Creates the bot owned by `userId` (dimension `defaultDimension` unless given) or updates the caller's own.
- * Returns the record afterwards and whether this call created it.
- * @throws ConflictError when another user owns the bot, or when the dimension would change while the bot
- * still has chunks (they would no longer be comparable with queries).
+ * A bot its owner deleted is created again, empty: only the settings given, a new created_at, and none of
+ * its former chunks (the delete removed them all before it answered). Returns the record afterwards and
+ * whether this call created it.
+ * @throws ConflictError when another user owns (or owned) the bot, when it is being deleted, or when the
+ * dimension would change while the bot still has chunks (they would no longer be comparable with queries).
  */
 export async function putBot(
-  bots: Pick<BotRegistry, 'get' | 'putOwned'>,
+  bots: Pick<BotRegistry, 'get' | 'putOwned' | 'recreate'>,
   botId: string,
   userId: string,
   request: PutBotRequest,
@@ -19,6 +21,18 @@ export async function putBot(
   const existing = await bots.get(botId);
   if (existing?.user_id !== undefined && existing.user_id !== userId) {
     throw new ConflictError(`bot ${botId} belongs to another user`);
+  }
+  if (existing?.status === 'deleting') {
+    throw new ConflictError(`bot ${botId} is being deleted; send this again once the delete answered`);
+  }
+  if (existing?.status === 'deleted') {
+    const settings = {
+      ...(request.name === undefined ? {} : { name: request.name }),
+      ...(request.bm25?.k1 === undefined ? {} : { bm25_k1: request.bm25.k1 }),
+      ...(request.bm25?.b === undefined ? {} : { bm25_b: request.bm25.b }),
+      embedding_dimension: request.embedding_dimension ?? defaultDimension,
+    };
+    return { bot: await bots.recreate(botId, userId, settings), created: true };
   }
   if (
     existing !== undefined &&

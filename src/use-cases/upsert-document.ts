@@ -4,13 +4,19 @@ import { checkBotId } from '../domain/dynamo-limits';
 import type { EmbeddingEncoding } from '../domain/embedding-codec';
 import type { UpsertDocumentMessage } from '../domain/ingestion-messages';
 import type { BotCollection, ChunkVersion, StoredChunk } from '../domain/types';
-import { ConflictError, WriteIncompleteError } from '../errors';
+import {
+  ConflictError,
+  ItemRefusedError,
+  NotFoundError,
+  ValidationError,
+  WriteIncompleteError,
+} from '../errors';
 import type { BotRegistry, ChunkStore, DocumentChunkKey, DocumentLeases } from '../ports';
 import { DEFAULT_LEASE_POLICY, type LeasePolicy, leaseHolder, withDocumentLease } from './document-lease';
 
 export type UpsertDocumentDeps = {
-  bots: Pick<BotRegistry, 'get' | 'ensure' | 'reactivate'>;
-  chunks: Pick<ChunkStore, 'put' | 'delete' | 'documentChunkKeys'>;
+  bots: Pick<BotRegistry, 'get' | 'ensure'>;
+  chunks: Pick<ChunkStore, 'put' | 'delete' | 'documentChunkKeys' | 'get'>;
   /** One writer of a document at a time (see withDocumentLease). */
   leases: DocumentLeases;
   leasePolicy?: LeasePolicy;
@@ -37,17 +43,23 @@ export type UpsertDocumentResult = {
  * their own, beside the version search shows (docs/ingestion.md, "Versions"). Search switches to the new
  * version when its last chunk is written (every chunk of it present, and it is the latest complete one);
  * then the chunks of every other version are removed. Everything is validated before anything is
- * written; a bot without a record gets one (owned by `owner_user_id` if given), and a bot marked deleted
- * becomes active again. Delivering the same message again leaves the same state.
- * @throws ValidationError naming the offending field; nothing is written.
- * @throws ConflictError when `owner_user_id` names someone other than the bot's owner; nothing is written.
+ * written; a bot without a record gets one (owned by `owner_user_id` if given). A deleted bot stays
+ * deleted (its id is started over with `PUT /bots/{botId}` only). Delivering the same message again
+ * leaves the same state.
+ * @throws ValidationError naming the offending field; nothing is written. Also when DynamoDB refuses a
+ *   chunk the checks passed (naming it): what the request wrote is undone, the document is as before.
+ * @throws ConflictError when `owner_user_id` names someone other than the bot's owner, or the bot is being
+ *   deleted; nothing is written.
+ * @throws NotFoundError when the bot was deleted; nothing is written.
  * @throws DocumentBusyError when another write of the document kept its lease; nothing is written.
  * @throws WriteIncompleteError when DynamoDB kept refusing some writes: search keeps showing one version
  *   of the document, whole (the previous one, or nothing for a new document, while the new one misses a
  *   chunk), until the same message is applied again, which completes it exactly.
  *
  * The document's lease is held from reading its existing chunks to removing the superseded ones, so two
- * replacements of one document run one after the other.
+ * replacements of one document run one after the other. The bot's status is read again under the
+ * lease, so a bot delete (which marks the bot `deleting`, then waits for every lease of the bot) either
+ * refuses this write or removes its chunks after it.
  */
 export async function upsertDocument(
   deps: UpsertDocumentDeps,
@@ -65,6 +77,7 @@ export async function upsertDocument(
   if (owner !== undefined && bot?.user_id !== undefined && bot.user_id !== owner) {
     throw new ConflictError(`owner_user_id ${owner} does not own bot ${document.bot_id}`);
   }
+  checkWritable(bot);
 
   return withDocumentLease(
     deps.leases,
@@ -72,6 +85,12 @@ export async function upsertDocument(
     leaseHolder(message),
     deps.leasePolicy ?? DEFAULT_LEASE_POLICY,
     async () => {
+      // Under the lease: a delete that began before this read waits for the lease, one after it is seen.
+      const current =
+        bot === undefined || (owner !== undefined && bot.user_id === undefined)
+          ? await deps.bots.ensure(document.bot_id, owner === undefined ? {} : { user_id: owner })
+          : await deps.bots.get(document.bot_id);
+      checkWritable(current ?? { bot_id: document.bot_id, status: 'deleted' });
       try {
         return await replaceDocument(deps, document, bot);
       } catch (error) {
@@ -86,24 +105,33 @@ export async function upsertDocument(
   );
 }
 
+/**
+ * Refuses a write to a bot being deleted (409: the delete is running) or deleted (404).
+ * @throws ConflictError, NotFoundError
+ */
+function checkWritable(bot: Pick<BotCollection, 'bot_id' | 'status'> | undefined): void {
+  if (bot?.status === 'deleting') {
+    throw new ConflictError(`bot ${bot.bot_id} is being deleted; nothing was written`);
+  }
+  if (bot?.status === 'deleted') {
+    throw new NotFoundError(
+      `bot ${bot.bot_id} was deleted; nothing was written (its owner can start it over with PUT /bots/${bot.bot_id})`,
+    );
+  }
+}
+
 /** The writes of an upsert, under the document's lease. */
 async function replaceDocument(
   deps: UpsertDocumentDeps,
   document: ValidDocument,
   bot: BotCollection | undefined,
 ): Promise<UpsertDocumentResult> {
-  const owner = document.owner_user_id;
   const existing = await deps.chunks.documentChunkKeys(document.bot_id, document.filename);
   // Keep the document's first created_at across re-ingests and redeliveries unless the message gives one.
   const createdAt =
     document.created_at ??
     earliest(existing.map((key) => key.created_at)) ??
     (deps.now?.() ?? new Date()).toISOString();
-
-  if (bot === undefined || (owner !== undefined && bot.user_id === undefined)) {
-    await deps.bots.ensure(document.bot_id, owner === undefined ? {} : { user_id: owner });
-  }
-  if (bot?.status === 'deleted') await deps.bots.reactivate(document.bot_id);
 
   const version: ChunkVersion = {
     id: document.version_id as string,
@@ -122,7 +150,14 @@ async function replaceDocument(
     metadata: chunk.metadata,
     version,
   }));
-  await deps.chunks.put(stored);
+  const replaced = await chunksReplaced(deps, document.bot_id, existing, stored);
+  try {
+    await deps.chunks.put(stored);
+  } catch (error) {
+    if (!(error instanceof ItemRefusedError)) throw error;
+    await undoWrite(deps, document.bot_id, stored, existing, replaced);
+    throw refusedChunk(document, error);
+  }
 
   // Written first, removed second: once this version is the one shown, the others are dead weight.
   const written = new Set(stored.map((chunk) => chunk.chunk_id));
@@ -161,6 +196,51 @@ function versionTime(now: Date, existing: readonly DocumentChunkKey[]): string {
     if (at >= latest) latest = at + 1;
   }
   return new Date(latest).toISOString();
+}
+
+/**
+ * The stored chunks this write overwrites (same chunk ids), read in full before it does: what undoing it
+ * puts back. None for a new document.
+ */
+async function chunksReplaced(
+  deps: UpsertDocumentDeps,
+  botId: string,
+  existing: DocumentChunkKey[],
+  stored: StoredChunk[],
+): Promise<StoredChunk[]> {
+  const existingIds = new Set(existing.map((key) => key.chunk_id));
+  const overwritten = stored.filter((chunk) => existingIds.has(chunk.chunk_id)).map((c) => c.chunk_id);
+  return overwritten.length === 0 ? [] : deps.chunks.get(botId, overwritten, { consistent: true });
+}
+
+/**
+ * Undoes a write DynamoDB refused part of, once every batch of it has ended: the overwritten chunks are
+ * put back as they were read, and the chunks that did not exist before are removed, so the document is
+ * again exactly its previous version (or absent).
+ */
+async function undoWrite(
+  deps: UpsertDocumentDeps,
+  botId: string,
+  stored: StoredChunk[],
+  existing: DocumentChunkKey[],
+  replaced: StoredChunk[],
+): Promise<void> {
+  const existingIds = new Set(existing.map((key) => key.chunk_id));
+  if (replaced.length > 0) await deps.chunks.put(replaced);
+  const added = stored.filter((chunk) => !existingIds.has(chunk.chunk_id)).map((chunk) => chunk.chunk_id);
+  if (added.length > 0) await deps.chunks.delete(botId, added);
+}
+
+/** The 400 for a chunk DynamoDB refused: its position in the request, its id, and DynamoDB's reason. */
+function refusedChunk(document: ValidDocument, error: ItemRefusedError): ValidationError {
+  const first = error.refused[0];
+  const position = document.chunks.findIndex((chunk) => chunk.chunk_id === first?.chunkId);
+  const field = position < 0 ? 'chunks' : `chunks[${position}]`;
+  return new ValidationError(
+    `${field} (chunk_id ${JSON.stringify(first?.chunkId)}) was refused by DynamoDB: ${first?.reason}; nothing of this request was kept`,
+    field,
+    { cause: error },
+  );
 }
 
 function earliest(timestamps: Array<string | undefined>): string | undefined {

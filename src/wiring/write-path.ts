@@ -45,7 +45,7 @@ export function createWriteDeps(base: Pick<BaseDeps, 'config' | 'documents'>): W
     embeddingEncoding: config.embeddingEncoding,
   };
   // A caller waiting on a 29 s HTTP request gets a 409 with Retry-After sooner than a queue consumer,
-  // which waits longer for the other writer (a failed SQS record is only retried after the visibility
+  // which waits longer for the other writer (or, deleting a bot, for the writes still running) (a failed SQS record is only retried after the visibility
   // timeout).
   const direct: IngestDeps = {
     ...ingest,
@@ -57,6 +57,6 @@ export function createWriteDeps(base: Pick<BaseDeps, 'config' | 'documents'>): W
     ingest,
     upsertDocument: (message) => upsertDocument(direct, message),
     deleteDocument: (message) => deleteDocument(direct, message),
-    deleteBot: (message) => deleteBot(ingest, message),
+    deleteBot: (message) => deleteBot(direct, message),
   };
 }

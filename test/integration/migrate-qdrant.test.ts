@@ -297,6 +297,40 @@ describe('migrate:qdrant errors', () => {
     expect(await botChunks(other)).toEqual([]);
   });
 
+  it("checks every target bot before the first write: another user's or a deleted bot stops the run with nothing written", async () => {
+    const [fresh, foreign, deleted] = ['fresh', 'foreign', 'deleted'].map((t) => `${t}-${randomUUID()}`) as [
+      string,
+      string,
+      string,
+    ];
+    await bots.putOwned(foreign, 'someone-else', { embedding_dimension: DIMENSION });
+    await bots.putOwned(deleted, 'me', { embedding_dimension: DIMENSION });
+    await bots.beginDelete(deleted);
+    await bots.markDeleted(deleted);
+    const name = collection(
+      [fresh, foreign, deleted].flatMap((tenant, t) =>
+        Array.from({ length: 4 }, (_, i) => ({
+          id: BigInt(100 + t * 10 + i),
+          payload: { tenant, text: `chunk ${i}`, file_name: 'f.md', chunk_index: i },
+          vector: vector(),
+        })),
+      ),
+    );
+
+    const run = await cli([
+      ...['--url', qdrant.url, '--collection', name, '--bot-from-payload', 'tenant', '--owner', 'me'],
+      ...['--rejects', join(dir, 'owners-rejects.jsonl')],
+    ]);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('nothing was written: 2 bot(s) cannot take this migration');
+    expect(run.stderr).toContain(`bot ${foreign} belongs to another user than me`);
+    expect(run.stderr).toContain(`bot ${deleted} was deleted`);
+    for (const botId of [fresh, foreign, deleted]) expect(await botChunks(botId)).toEqual([]);
+    expect(await bots.get(fresh)).toBeUndefined();
+    expect((await bots.get(deleted))?.status).toBe('deleted');
+  });
+
   it('reports a 401 and a 403 from Qdrant as a key problem', async () => {
     const name = collection([{ id: 1n, payload: { text: 'x' }, vector: vector() }]);
     qdrant.apiKey = 'secret';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoBotRegistry } from '../../src/adapters/dynamodb/bot-registry';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
+import { DynamoDocumentLeases } from '../../src/adapters/dynamodb/document-leases';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
 import { deterministicChunkId } from '../../src/domain/chunk-id';
@@ -20,6 +21,7 @@ const dynamodb = createDynamoDbClient(config);
 const documents = createDocumentClient(dynamodb);
 const table = config.tables.vectorEmbeddings;
 const chunks = new DynamoChunkStore(documents, { table, embeddingEncoding: 'binary', writeConcurrency: 8 });
+const leases = new DynamoDocumentLeases(documents, config.tables.documentLeases);
 const bots = new DynamoBotRegistry(documents, {
   table: config.tables.botCollections,
   defaultEmbeddingDimension: 384,
@@ -116,7 +118,7 @@ describe('deleting a bot', () => {
     await bots.ensure(botId, {});
     expect(await naiveSingleQuery(botId)).toBeLessThan(1500);
 
-    const result = await deleteBot({ chunks, bots }, { bot_id: botId });
+    const result = await deleteBot({ chunks, bots, leases }, { bot_id: botId });
 
     expect(result.deleted).toBe(1500);
     expect(await naiveSingleQuery(botId)).toBe(0);
@@ -126,9 +128,9 @@ describe('deleting a bot', () => {
   it('finds nothing left to delete on a second delivery', async () => {
     const botId = `bot-${randomUUID()}`;
     await chunks.put([chunkOf(botId, 'a.txt', 0, 8, 'a')]);
-    await deleteBot({ chunks, bots }, { bot_id: botId });
+    await deleteBot({ chunks, bots, leases }, { bot_id: botId });
 
-    const again = await deleteBot({ chunks, bots }, { bot_id: botId });
+    const again = await deleteBot({ chunks, bots, leases }, { bot_id: botId });
 
     expect(again.deleted).toBe(0);
   });

@@ -5,6 +5,7 @@ import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { DynamoDocumentLeases } from '../../src/adapters/dynamodb/document-leases';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
+import { MAX_CHUNK_ITEM_BYTES } from '../../src/domain/dynamo-limits';
 import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
 import { DocumentBusyError, ValidationError } from '../../src/errors';
 import { deleteDocument } from '../../src/use-cases/delete-document';
@@ -214,7 +215,7 @@ describe('a rejected upsert', () => {
   });
 
   it.each(['list', 'binary'] as const)(
-    'stores a chunk of exactly 400 KB as DynamoDB counts it (%s encoding) and refuses one byte more',
+    'stores a chunk of exactly the largest size the check allows (%s encoding) and refuses one byte more',
     async (encoding) => {
       const store = new DynamoChunkStore(documents, { table, embeddingEncoding: encoding });
       const sized: UpsertDocumentDeps = { ...upsertDeps, chunks: store, embeddingEncoding: encoding };
@@ -225,9 +226,9 @@ describe('a rejected upsert', () => {
         (message.chunks[0] as { text: string }).text = 'x'.repeat(length);
         return message;
       };
-      const probe = await upsertDocument(sized, withText(409_600)).catch((e) => e);
+      const probe = await upsertDocument(sized, withText(MAX_CHUNK_ITEM_BYTES)).catch((e) => e);
       const bytes = Number(/would be (\d+) bytes/.exec(String(probe?.message))?.[1]);
-      const exact = 409_600 - (bytes - 409_600);
+      const exact = MAX_CHUNK_ITEM_BYTES - (bytes - MAX_CHUNK_ITEM_BYTES);
 
       await expect(upsertDocument(sized, withText(exact))).resolves.toMatchObject({ written: 1 });
       const over = await upsertDocument(sized, withText(exact + 1)).catch((e) => e);

@@ -182,18 +182,31 @@ describe('DynamoDB bot registry', () => {
     expect((await registry.get(botId))?.name).toBe('Acme');
   });
 
-  it('marks a bot deleted and makes it active again on reactivate', async () => {
+  it('marks a bot deleting, then deleted with a new snapshot epoch, and starts it over empty for its owner only', async () => {
     const botId = `bot-${randomUUID()}`;
-    await registry.ensure(botId, {});
+    await registry.putOwned(botId, 'u1', { name: 'Old', embedding_dimension: 8, bm25_k1: 1.5 });
 
+    expect(await registry.beginDelete(botId)).toBe(true);
+    expect((await registry.get(botId))?.status).toBe('deleting');
+    await expect(registry.recreate(botId, 'u1', {})).rejects.toThrow(/being deleted/);
+    await expect(registry.putOwned(botId, 'u1', { name: 'New' })).rejects.toThrow(/being deleted/);
     await registry.markDeleted(botId);
     const deleted = await registry.get(botId);
-    const changed = await registry.reactivate(botId);
+    await expect(registry.putOwned(botId, 'u1', { name: 'New' })).rejects.toThrow(/was deleted/);
+    await expect(registry.recreate(botId, 'u2', {})).rejects.toThrow(ConflictError);
+    const again = await registry.recreate(botId, 'u1', { embedding_dimension: 4 });
 
     expect(deleted?.status).toBe('deleted');
-    expect(changed).toBe(true);
-    expect((await registry.get(botId))?.status).toBe('active');
-    expect(await registry.reactivate(botId)).toBe(false);
+    expect(deleted?.snapshot_epoch).toBe(1);
+    expect(again).toMatchObject({
+      status: 'active',
+      user_id: 'u1',
+      embedding_dimension: 4,
+      snapshot_epoch: 2,
+    });
+    expect(again.name).toBeUndefined();
+    expect(again.bm25_k1).toBeUndefined();
+    await expect(registry.recreate(botId, 'u1', {})).rejects.toThrow(ConflictError);
   });
 
   it('creates no record when deleting a bot that has none', async () => {

@@ -10,7 +10,7 @@ import {
   splitUpsertIntoMessages,
   type UpsertDocumentMessage,
 } from '../../src/domain/ingestion-messages';
-import { ConflictError, ValidationError } from '../../src/errors';
+import { ConflictError, NotFoundError, ValidationError } from '../../src/errors';
 import { deleteBot } from '../../src/use-cases/delete-bot';
 import { deleteDocument } from '../../src/use-cases/delete-document';
 import { type UpsertDocumentDeps, upsertDocument } from '../../src/use-cases/upsert-document';
@@ -330,15 +330,27 @@ describe('upserting a document', () => {
     expect(await rawItems(botId)).toEqual([]);
   });
 
-  it('makes a deleted bot active again', async () => {
+  it('leaves a deleted bot deleted: a late write is a NotFoundError and writes nothing', async () => {
     const botId = newBot();
     await upsertDocument(deps, upsert(botId, 'a.pdf', 2));
-    await deleteBot({ chunks, bots }, { bot_id: botId });
+    await deleteBot({ chunks, bots, leases }, { bot_id: botId });
 
-    await upsertDocument(deps, upsert(botId, 'b.pdf', 1));
+    const error = await upsertDocument(deps, upsert(botId, 'b.pdf', 1)).catch((e: unknown) => e);
 
-    expect((await bots.get(botId))?.status).toBe('active');
-    expect((await contents(botId)).map((c) => c.filename)).toEqual(['b.pdf']);
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect((await bots.get(botId))?.status).toBe('deleted');
+    expect(await contents(botId)).toEqual([]);
+  });
+
+  it('refuses a write to a bot being deleted with a ConflictError, and writes nothing', async () => {
+    const botId = newBot();
+    await upsertDocument(deps, upsert(botId, 'a.pdf', 2));
+    await bots.beginDelete(botId);
+
+    const error = await upsertDocument(deps, upsert(botId, 'b.pdf', 1)).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((await contents(botId)).map((c) => c.filename)).toEqual(['a.pdf', 'a.pdf']);
   });
 });
 

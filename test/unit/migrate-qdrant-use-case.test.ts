@@ -13,10 +13,10 @@ import {
 const id = (n: number): PointId => ({ kind: 'integer', text: String(n) });
 
 /** A collection of `count` 2-d points, paged by id like scroll. */
-function fakeSource(count: number): QdrantSource & { offsets: (string | null)[] } {
+function fakeSource(count: number, groups = 1): QdrantSource & { offsets: (string | null)[] } {
   const points: QdrantPoint[] = Array.from({ length: count }, (_, i) => ({
     id: id(i),
-    payload: { text: `t${i}`, filename: `f${i % 2}` },
+    payload: { text: `t${i}`, filename: `f${i % 2}`, group: `g${i % groups}` },
     vector: [1, i],
   }));
   const offsets: (string | null)[] = [];
@@ -45,9 +45,14 @@ function fakeStores(bot?: Partial<BotCollection>) {
           : ({ embedding_dimension: 2, status: 'active', ...bot } as BotCollection),
       ensure: async (botId, init) => {
         ensured.push({ botId, ...init });
-        return {} as BotCollection;
+        return {
+          bot_id: botId,
+          embedding_dimension: 2,
+          status: 'active',
+          user_id: init.user_id,
+          ...bot,
+        } as BotCollection;
       },
-      reactivate: async () => true,
     },
     chunks: {
       put: async (chunks) => {
@@ -144,5 +149,58 @@ describe('migrateFromQdrant', () => {
       ConflictError,
     );
     expect(puts).toEqual([]);
+  });
+
+  describe('checks every bot it will write before the first write', () => {
+    /** Bots g0..g2 by payload key `group`; `records` are the bots that exist already. */
+    function multiTenant(records: Record<string, Partial<BotCollection>>) {
+      const { deps, puts, ensured } = fakeStores();
+      deps.bots.get = async (botId) =>
+        records[botId] === undefined
+          ? undefined
+          : ({ bot_id: botId, embedding_dimension: 2, status: 'active', ...records[botId] } as BotCollection);
+      return { deps: { ...deps, source: fakeSource(12, 3) }, puts, ensured };
+    }
+    const byGroup = options({ bot: { kind: 'payload', key: 'group' } });
+
+    it('refuses a bot of another user, named, with nothing written into any bot', async () => {
+      const { deps, puts, ensured } = multiTenant({ g2: { user_id: 'someone-else' } });
+
+      const error = await migrateFromQdrant(deps, { ...byGroup, owner: 'me' }).catch((e) => e);
+
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(error.message).toMatch(
+        /^nothing was written: 1 bot\(s\) cannot take this migration: bot g2 belongs to another user than me$/,
+      );
+      expect(puts).toEqual([]);
+      expect(ensured).toEqual([]);
+    });
+
+    it('refuses an owned bot when no --owner is given', async () => {
+      const { deps, puts } = multiTenant({ g1: { user_id: 'me' } });
+
+      await expect(migrateFromQdrant(deps, byGroup)).rejects.toThrow(/bot g1 has an owner \(pass --owner/);
+      expect(puts).toEqual([]);
+    });
+
+    it('refuses a deleted bot, and never brings it back', async () => {
+      const { deps, puts, ensured } = multiTenant({ g0: { status: 'deleted' } });
+
+      await expect(migrateFromQdrant(deps, byGroup)).rejects.toThrow(/bot g0 was deleted/);
+      expect(puts).toEqual([]);
+      expect(ensured).toEqual([]);
+    });
+
+    it('writes bots of the owner and new ones, created for the owner', async () => {
+      const { deps, puts, ensured } = multiTenant({ g1: { user_id: 'me' } });
+
+      const result = await migrateFromQdrant(deps, { ...byGroup, owner: 'me' });
+
+      expect(result.state.written).toBe(12);
+      expect(puts.reduce((a, b) => a + b, 0)).toBe(12);
+      expect(ensured).toEqual(
+        expect.arrayContaining([expect.objectContaining({ botId: 'g0', user_id: 'me' })]),
+      );
+    });
   });
 });

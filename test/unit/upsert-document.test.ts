@@ -1,7 +1,7 @@
 import { deterministicChunkId } from '../../src/domain/chunk-id';
 import { isShown, versionedChunkId, visibleVersions } from '../../src/domain/document-version';
 import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
-import { ConflictError, DocumentBusyError, ValidationError } from '../../src/errors';
+import { ConflictError, DocumentBusyError, NotFoundError, ValidationError } from '../../src/errors';
 import { DEFAULT_LEASE_POLICY } from '../../src/use-cases/document-lease';
 import { type UpsertDocumentDeps, upsertDocument } from '../../src/use-cases/upsert-document';
 import { FakeBotRegistry, FakeChunkStore, FakeDocumentLeases } from '../fixtures/fake-ports';
@@ -166,13 +166,40 @@ describe('upsertDocument', () => {
     expect(contents(chunks)).toEqual(before);
   });
 
-  it('makes a bot marked deleted active again', async () => {
-    const { deps, bots } = fakes();
+  it('refuses a bot marked deleted with a NotFoundError, leaves it deleted, and writes nothing', async () => {
+    const { deps, bots, chunks } = fakes();
     bots.add('b1', { status: 'deleted', user_id: 'alice' });
 
-    await upsertDocument(deps, document('v1', 1));
+    await expect(upsertDocument(deps, document('v1', 1))).rejects.toThrow(NotFoundError);
 
-    expect(bots.bots.get('b1')?.status).toBe('active');
+    expect(bots.bots.get('b1')?.status).toBe('deleted');
+    expect(chunks.items.size).toBe(0);
+  });
+
+  it('refuses a bot that a delete marks while the write waits for its lease, and writes nothing', async () => {
+    const { deps, bots, chunks, leases } = fakes();
+    bots.add('b1', { user_id: 'alice' });
+    const other = { request: 'another', token: 't' };
+    await leases.acquire('b1', 'guide.md', other);
+    const waiting = {
+      ...deps,
+      leasePolicy: {
+        ...DEFAULT_LEASE_POLICY,
+        waitMs: 10_000,
+        sleep: async () => {
+          // The delete begins while this write waits; then the lease comes free.
+          await bots.beginDelete('b1');
+          await leases.release('b1', 'guide.md', 't');
+        },
+      },
+    };
+
+    const error = await upsertDocument(waiting, document('v1', 2)).catch((e) => e);
+
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.message).toMatch(/being deleted/);
+    expect(chunks.items.size).toBe(0);
+    expect(leases.held.size).toBe(0);
   });
 
   it('rejects a message naming another owner, and writes nothing', async () => {

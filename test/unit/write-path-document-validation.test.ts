@@ -150,7 +150,7 @@ describe('document validation', () => {
 
     expect(error.field).toBe('chunks[1]');
     expect(error.message).toMatch(
-      /^chunks\[1\] would be \d+ bytes stored \(about \d+ KB\); DynamoDB items hold at most 409600 bytes \(400 KB\)$/,
+      /^chunks\[1\] would be \d+ bytes stored \(about \d+ KB\); a chunk's item holds at most 408576 bytes \(DynamoDB's 409600-byte limit less a 1024-byte margin\)$/,
     );
   });
 

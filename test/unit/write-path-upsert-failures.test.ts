@@ -1,12 +1,14 @@
 import { isShown, visibleVersions } from '../../src/domain/document-version';
 import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
-import { WriteIncompleteError } from '../../src/errors';
+import { ItemRefusedError, ValidationError, WriteIncompleteError } from '../../src/errors';
 import { type UpsertDocumentDeps, upsertDocument } from '../../src/use-cases/upsert-document';
 import { FakeBotRegistry, FakeChunkStore, FakeDocumentLeases } from '../fixtures/fake-ports';
 
 /**
  * A replacement that DynamoDB stops halfway (throttling past the retries) leaves the old version shown
  * and whole, says so, gives its lease back, and the same request sent again completes it exactly.
+ * A chunk DynamoDB refuses outright is a 400 naming it, and the write is undone: no new chunk stays, the
+ * old version is whole.
  */
 const DIMENSION = 4;
 
@@ -95,5 +97,60 @@ describe('a replacement stopped halfway by DynamoDB', () => {
     expect(failing.shown()).toEqual(Array.from({ length: 20 }, (_, i) => `new ${i}`));
     expect(held.size).toBe(0);
     expect(versions()).toEqual(['old']);
+  });
+});
+
+/** A chunk store whose next put writes every chunk but those at `refusedIndexes`, which DynamoDB refuses. */
+function refusing(refusedIndexes: number[]) {
+  const { deps, items, held, versions } = world(undefined);
+  const chunks = deps.chunks as FakeChunkStore;
+  const put = chunks.put.bind(chunks);
+  let armed = false;
+  chunks.put = async (batch) => {
+    if (!armed) return put(batch);
+    armed = false;
+    const refused = batch.filter((chunk) => refusedIndexes.includes(chunk.chunk_index));
+    await put(batch.filter((chunk) => !refused.includes(chunk)));
+    if (refused.length > 0) {
+      throw new ItemRefusedError(
+        'refused',
+        refused.map((chunk) => ({
+          chunkId: chunk.chunk_id,
+          reason: 'Item size has exceeded the maximum allowed size',
+        })),
+      );
+    }
+  };
+  return { deps, items, held, versions, arm: () => (armed = true) };
+}
+
+describe('a chunk DynamoDB refuses after every check passed', () => {
+  it('answers a ValidationError naming the chunk, and keeps none of a new document', async () => {
+    const world = refusing([59]);
+    world.arm();
+
+    const error = await upsertDocument(world.deps, version('new', 60)).catch((e) => e);
+
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.field).toBe('chunks[59]');
+    expect(error.message).toMatch(
+      /^chunks\[59\] \(chunk_id "[0-9a-f]{32}:000059~[0-9a-f]{16}"\) was refused by DynamoDB: Item size has exceeded/,
+    );
+    expect(world.items.size).toBe(0);
+    expect(world.held.size).toBe(0);
+  });
+
+  it('leaves a replaced document exactly as its old version, however many chunks the new one has', async () => {
+    const world = refusing([25]);
+    await upsertDocument(world.deps, version('old', 30));
+    const before = new Map([...world.items].map(([id, chunk]) => [id, { ...chunk }]));
+    world.arm();
+
+    const error = await upsertDocument(world.deps, version('new', 40)).catch((e) => e);
+
+    expect(error).toMatchObject({ name: 'ValidationError', field: 'chunks[25]' });
+    expect(world.versions()).toEqual(['old']);
+    expect(new Map(world.items)).toEqual(before);
+    expect(world.held.size).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * `npm run migrate:qdrant -- --url http://host:6333 --collection NAME (--bot ID | --bot-from-payload KEY)
- *   [--api-key KEY] [--vector NAME] [--batch 256] [--field-map text=page_content,...] [--dry-run]
+ *   [--owner USER_ID] [--api-key KEY] [--vector NAME] [--batch 256] [--field-map text=page_content,...] [--dry-run]
  *   [--resume FILE] [--rejects FILE]`
  *
  * Copies a Qdrant collection into bots through the ingestion write path (see
@@ -26,7 +26,7 @@ import {
 import { describeEndpoints, stackEnvironment } from '../local/running-stack';
 
 const USAGE = `usage: npm run migrate:qdrant -- --url http://host:6333 --collection NAME
-  (--bot ID | --bot-from-payload KEY) [--api-key KEY] [--vector NAME] [--batch 256]
+  (--bot ID | --bot-from-payload KEY) [--owner USER_ID] [--api-key KEY] [--vector NAME] [--batch 256]
   [--field-map text=page_content,filename=metadata.source,...] [--dry-run] [--resume FILE]
   [--rejects FILE]`;
 
@@ -42,6 +42,7 @@ function parseCommandLine(argv: string[]) {
       collection: { type: 'string' },
       bot: { type: 'string' },
       'bot-from-payload': { type: 'string' },
+      owner: { type: 'string' },
       'api-key': { type: 'string' },
       vector: { type: 'string' },
       batch: { type: 'string', default: '256' },
@@ -74,6 +75,7 @@ function parseCommandLine(argv: string[]) {
     url: values.url,
     collection: values.collection,
     apiKey: values['api-key'] ?? process.env.QDRANT_API_KEY,
+    owner: values.owner,
     vector: values.vector,
     batch,
     fieldMap: parseFieldMap(values['field-map']),
@@ -171,6 +173,7 @@ async function main(): Promise<number> {
       {
         collection: args.collection,
         bot: args.bot,
+        ...(args.owner === undefined ? {} : { owner: args.owner }),
         ...(args.vector === undefined ? {} : { vectorName: args.vector }),
         fieldMap: args.fieldMap,
         batch: args.batch,

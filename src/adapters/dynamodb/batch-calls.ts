@@ -53,17 +53,31 @@ export async function batchGetAll(
   return found;
 }
 
+/** A request DynamoDB refused outright, with its reason (the ValidationException's message). */
+export type RefusedWrite = { request: WriteRequest; reason: string };
+
+/** How a batchWriteAll ended: what stayed unwritten after the retries, and what DynamoDB refused. */
+export type BatchWriteOutcome = { unwritten: WriteRequest[]; refused: RefusedWrite[] };
+
+const isRefusal = (error: unknown): error is Error =>
+  error instanceof Error && error.name === 'ValidationException';
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
 /**
  * Sends the requests with BatchWriteItem in groups of 25, `concurrency` calls in flight, retrying
- * UnprocessedItems. Returns the requests still unwritten after the last attempt (empty when all went
- * through); the caller decides what that means.
+ * UnprocessedItems. DynamoDB refuses a whole group for one item it will not store (a ValidationException
+ * naming no item), so such a group is sent again one request at a time: the others are written, and the
+ * refused ones come back in `refused`. Every group has ended before this returns or throws, so a caller
+ * undoing the writes never races one still in flight.
+ * @throws the first error other than a refusal, once every group has ended.
  */
 export async function batchWriteAll(
   client: DynamoDBDocumentClient,
   table: string,
   requests: WriteRequest[],
   options: BatchRetry & { concurrency: number },
-): Promise<WriteRequest[]> {
+): Promise<BatchWriteOutcome> {
   const groups: WriteRequest[][] = [];
   for (let start = 0; start < requests.length; start += WRITE_BATCH) {
     groups.push(requests.slice(start, start + WRITE_BATCH));
@@ -72,8 +86,34 @@ export async function batchWriteAll(
     const response = await client.send(new BatchWriteCommand({ RequestItems: { [table]: batch as never } }));
     return (response.UnprocessedItems?.[table] ?? []) as WriteRequest[];
   };
-  const unwritten = await mapLimited(groups, options.concurrency, (group) =>
-    sendWithRetry(group, send, options),
+  const refused: RefusedWrite[] = [];
+  const sendGroup = async (group: WriteRequest[]): Promise<WriteRequest[]> => {
+    try {
+      return await sendWithRetry(group, send, options);
+    } catch (error) {
+      if (!isRefusal(error)) throw error;
+    }
+    const left: WriteRequest[] = [];
+    for (const request of group) {
+      try {
+        left.push(...(await sendWithRetry([request], send, options)));
+      } catch (error) {
+        if (!isRefusal(error)) throw error;
+        refused.push({ request, reason: error.message });
+      }
+    }
+    return left;
+  };
+  const settled = await mapLimited(groups, options.concurrency, (group) =>
+    sendGroup(group).then(
+      (value): Settled<WriteRequest[]> => ({ ok: true, value }),
+      (error: unknown): Settled<WriteRequest[]> => ({ ok: false, error }),
+    ),
   );
-  return unwritten.flat();
+  const unwritten: WriteRequest[] = [];
+  for (const outcome of settled) {
+    if (!outcome.ok) throw outcome.error;
+    unwritten.push(...outcome.value);
+  }
+  return { unwritten, refused };
 }

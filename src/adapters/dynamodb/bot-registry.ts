@@ -18,14 +18,15 @@ export type DynamoBotRegistryOptions = {
 
 type Item = Record<string, unknown>;
 
-const statuses: readonly BotStatus[] = ['active', 'inactive', 'deleted'];
+const statuses: readonly BotStatus[] = ['active', 'inactive', 'deleting', 'deleted'];
 
 /**
  * The owner's fields of BotCollections on DynamoDB. Every write is one UpdateItem that touches only the
  * fields this side owns (user_id, name, status, embedding_dimension); created_at and updated_at are
- * only ever set with if_not_exists, and the counts and stream bookkeeping (total_chunks,
- * total_documents, stream_seq, snapshot_epoch) are never written here, so a concurrent stream batch
- * and an owner's update cannot undo each other.
+ * only ever set with if_not_exists (but when a deleted bot is created again), and the counts and stream
+ * bookkeeping (total_chunks, total_documents, stream_seq) are never written here, so a concurrent stream
+ * batch and an owner's update cannot undo each other. snapshot_epoch is only ever moved on with ADD,
+ * which commutes with the stream handler's own ADDs.
  */
 export class DynamoBotRegistry implements BotRegistry {
   private readonly now: () => Date;
@@ -97,7 +98,7 @@ export class DynamoBotRegistry implements BotRegistry {
     return this.update(botId, sets);
   }
 
-  /** @throws ConflictError when another user owns the bot. */
+  /** @throws ConflictError when another user owns the bot, or it is deleted or being deleted. */
   async putOwned(botId: string, userId: string, settings: BotSettings): Promise<BotCollection> {
     const sets = new Assignments(this.now().toISOString());
     sets.set('user_id', userId);
@@ -109,27 +110,108 @@ export class DynamoBotRegistry implements BotRegistry {
     else sets.ifNotExists('embedding_dimension', this.options.defaultEmbeddingDimension);
     sets.ifNotExists('status', 'active');
     try {
-      const bot = await this.update(botId, sets, {
-        ConditionExpression: 'attribute_not_exists(#user_id) OR #user_id = :user_id',
+      return await this.update(botId, sets, {
+        ConditionExpression:
+          '(attribute_not_exists(#user_id) OR #user_id = :user_id) AND ' +
+          '(attribute_not_exists(#status) OR NOT #status IN (:deleting, :deleted))',
+        extraValues: { ':deleting': 'deleting', ':deleted': 'deleted' },
       });
-      // An owner putting a bot they deleted brings it back.
-      if (bot.status === 'deleted' && (await this.reactivate(botId))) return { ...bot, status: 'active' };
-      return bot;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        throw new ConflictError(`bot ${botId} belongs to another user`, { cause: error });
-      }
+      if (error instanceof ConditionalCheckFailedException) throw await this.conflict(botId, error);
       throw error;
     }
   }
 
-  /** Does nothing for a bot without a record (there is nothing to mark). */
-  async markDeleted(botId: string): Promise<void> {
-    await this.conditionalStatus(botId, 'deleted', 'attribute_exists(bot_id)');
+  /** @throws ConflictError when the bot is not deleted, or another user owned it. */
+  async recreate(botId: string, userId: string, settings: BotSettings): Promise<BotCollection> {
+    const now = this.now().toISOString();
+    const names: Record<string, string> = { '#status': 'status', '#user_id': 'user_id' };
+    const values: Item = {
+      ':user_id': userId,
+      ':active': 'active',
+      ':deleted': 'deleted',
+      ':now': now,
+      ':one': 1,
+      ':dim': settings.embedding_dimension ?? this.options.defaultEmbeddingDimension,
+    };
+    const sets = [
+      '#user_id = :user_id',
+      '#status = :active',
+      'created_at = :now',
+      'updated_at = :now',
+      'embedding_dimension = :dim',
+    ];
+    // Settings of the bot's former life go unless given again.
+    const removes: string[] = [];
+    for (const field of ['name', 'bm25_k1', 'bm25_b'] as const) {
+      names[`#${field}`] = field;
+      const value = settings[field];
+      if (value === undefined) removes.push(`#${field}`);
+      else {
+        values[`:${field}`] = value;
+        sets.push(`#${field} = :${field}`);
+      }
+    }
+    const expression = [
+      `SET ${sets.join(', ')}`,
+      ...(removes.length > 0 ? [`REMOVE ${removes.join(', ')}`] : []),
+      'ADD snapshot_epoch :one',
+    ].join(' ');
+    try {
+      const { Attributes: item } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.options.table,
+          Key: { bot_id: botId },
+          UpdateExpression: expression,
+          ConditionExpression:
+            '#status = :deleted AND (attribute_not_exists(#user_id) OR #user_id = :user_id)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return this.toBotCollection(item ?? { bot_id: botId });
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw await this.conflict(botId, error);
+      throw error;
+    }
   }
 
-  async reactivate(botId: string): Promise<boolean> {
-    return this.conditionalStatus(botId, 'active', '#status = :deleted', { ':deleted': 'deleted' });
+  async beginDelete(botId: string): Promise<boolean> {
+    return this.conditionalStatus(botId, 'deleting', 'attribute_exists(bot_id)');
+  }
+
+  /** Does nothing for a bot without a record (there is nothing to mark). */
+  async markDeleted(botId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.options.table,
+          Key: { bot_id: botId },
+          UpdateExpression: 'SET #status = :status ADD snapshot_epoch :one',
+          ConditionExpression: 'attribute_exists(bot_id)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':status': 'deleted', ':one': 1 },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** Why a conditional owner write failed, read back: another owner, or a deleted bot. */
+  private async conflict(botId: string, cause: unknown): Promise<ConflictError> {
+    const bot = await this.get(botId);
+    if (bot?.status === 'deleting') {
+      return new ConflictError(`bot ${botId} is being deleted; send this again once the delete answered`, {
+        cause,
+      });
+    }
+    if (bot?.status === 'deleted') return new ConflictError(`bot ${botId} was deleted`, { cause });
+    if (bot?.user_id !== undefined) {
+      return new ConflictError(`bot ${botId} belongs to another user`, { cause });
+    }
+    return new ConflictError(`bot ${botId} changed meanwhile; send this again`, { cause });
   }
 
   private async conditionalStatus(
@@ -159,7 +241,7 @@ export class DynamoBotRegistry implements BotRegistry {
   private async update(
     botId: string,
     sets: Assignments,
-    extra: { ConditionExpression?: string } = {},
+    extra: { ConditionExpression?: string; extraValues?: Item } = {},
   ): Promise<BotCollection> {
     const { Attributes: item } = await this.client.send(
       new UpdateCommand({
@@ -167,9 +249,11 @@ export class DynamoBotRegistry implements BotRegistry {
         Key: { bot_id: botId },
         UpdateExpression: sets.expression(),
         ExpressionAttributeNames: sets.names,
-        ExpressionAttributeValues: sets.values,
+        ExpressionAttributeValues: { ...sets.values, ...extra.extraValues },
         ReturnValues: 'ALL_NEW',
-        ...extra,
+        ...(extra.ConditionExpression === undefined
+          ? {}
+          : { ConditionExpression: extra.ConditionExpression }),
       }),
     );
     return this.toBotCollection(item ?? { bot_id: botId });

@@ -3,7 +3,7 @@ import { documentChunkIdPrefix } from '../../domain/chunk-id';
 import { versionOfItem } from '../../domain/document-version';
 import type { EmbeddingEncoding } from '../../domain/embedding-codec';
 import type { StoredChunk } from '../../domain/types';
-import { ValidationError, WriteIncompleteError } from '../../errors';
+import { ItemRefusedError, ValidationError, WriteIncompleteError } from '../../errors';
 import type { ChunkStore, DocumentChunkKey } from '../../ports';
 import { FILENAME_INDEX } from '../../tables/definition';
 import { type BatchRetry, batchGetAll, batchWriteAll, type WriteRequest } from './batch-calls';
@@ -42,6 +42,7 @@ export class DynamoChunkStore implements ChunkStore {
 
   /**
    * @throws ValidationError when two chunks share a key (BatchWriteItem would reject the whole batch).
+   * @throws ItemRefusedError naming each chunk DynamoDB refused outright (the others are written).
    * @throws WriteIncompleteError naming every chunk still unwritten after the last attempt.
    */
   async put(chunks: StoredChunk[]): Promise<void> {
@@ -187,10 +188,23 @@ export class DynamoChunkStore implements ChunkStore {
   }
 
   private async writeAll(requests: WriteRequest[], action: 'put' | 'delete'): Promise<void> {
-    const unwritten = await batchWriteAll(this.client, this.options.table, requests, {
+    const { unwritten, refused } = await batchWriteAll(this.client, this.options.table, requests, {
       ...this.retry(),
       concurrency: this.writeConcurrency,
     });
+    if (refused.length > 0) {
+      const named = refused.map(({ request, reason }) => ({
+        chunkId: String((request.PutRequest?.Item ?? request.DeleteRequest?.Key)?.chunk_id),
+        reason,
+      }));
+      throw new ItemRefusedError(
+        `DynamoDB refused ${named.length} of ${requests.length} items (${action}): ${named
+          .slice(0, 3)
+          .map((r) => `${r.chunkId}: ${r.reason}`)
+          .join('; ')}`,
+        named,
+      );
+    }
     if (unwritten.length > 0) {
       const names = unwritten.map(requestName);
       const shown = names.slice(0, 10).join(', ');

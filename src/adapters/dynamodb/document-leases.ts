@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import type { DocumentLeases, LeaseHolder } from '../../ports';
 
 /**
@@ -57,5 +57,25 @@ export class DynamoDocumentLeases implements DocumentLeases {
       // Expired and taken, or taken over by a resend: theirs now, leave it.
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
+  }
+
+  async inUse(botId: string): Promise<string[]> {
+    const filenames: string[] = [];
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'bot_id = :bot',
+        FilterExpression: 'lease_until >= :now',
+        ConsistentRead: true,
+        ProjectionExpression: 'filename',
+        ExpressionAttributeValues: { ':bot': botId, ':now': this.now() },
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? [])
+        if (typeof item.filename === 'string') filenames.push(item.filename);
+    }
+    return filenames;
   }
 }

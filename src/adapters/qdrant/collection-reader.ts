@@ -73,11 +73,11 @@ export class QdrantCollectionReader implements QdrantSource {
     return { pointsCount, vectors };
   }
 
-  async scroll(offset: PointId | null, limit: number): Promise<QdrantPage> {
+  async scroll(offset: PointId | null, limit: number, options = { vectors: true }): Promise<QdrantPage> {
     const result = await this.request('POST', '/points/scroll', {
       limit,
       with_payload: true,
-      with_vector: true,
+      with_vector: options.vectors,
       ...(offset === null ? {} : { offset: toRequestId(offset) }),
     });
     if (!isRecord(result) || !Array.isArray(result.points)) throw this.malformed('scroll');
