@@ -287,7 +287,8 @@ describe('the HTTP API', () => {
 
   it('answers 404 for a bot that does not exist', async () => {
     const botId = `bot-${randomUUID()}`;
-    for (const route of Object.keys(handlers).filter((r) => r !== 'PUT /bots/{botId}')) {
+    const botRoutes = Object.keys(handlers).filter((r) => r.includes('{botId}') && r !== 'PUT /bots/{botId}');
+    for (const route of botRoutes) {
       const answer = await call({
         route,
         pathParameters: { botId, filename: 'a.txt' },

@@ -87,10 +87,12 @@ describe('search sources', () => {
       Array.from({ length: 8 }, () => world.search(botId, query, { limit: 5 })),
     );
 
-    expect(world.snapshots.beginRebuildCalls - calls).toBe(8);
+    // One container reads the bot once: the other searches wait for that read and answer from the
+    // snapshot it built.
+    expect(world.snapshots.beginRebuildCalls - calls).toBe(1);
     expect(world.snapshots.ticketsGranted - before).toBe(1);
+    expect(answers.filter((answer) => answer.source === 'dynamodb')).toHaveLength(1);
     for (const answer of answers) {
-      expect(answer.source).toBe('dynamodb');
       expect(answer.results).toEqual(answers[0]?.results);
       expect(answer.results.every((hit) => hit.text.startsWith('text of chunk'))).toBe(true);
     }
