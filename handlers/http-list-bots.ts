@@ -2,10 +2,10 @@ import { listBotsQuerySchema } from '../src/domain/bot-request';
 import { parseWith } from '../src/http/request';
 import { json } from '../src/http/responses';
 import { httpRoute } from '../src/http/route';
-import { type HttpDeps, httpDeps } from '../src/wiring/http';
+import { type SnapshotHttpDeps, snapshotHttpDeps } from '../src/wiring/http-snapshots';
 
 /** GET /bots: one page of the caller's bots (deleted ones too), with counts and snapshot state. */
-export const makeListBotsHandler = (wiring: () => HttpDeps) =>
+export const makeListBotsHandler = (wiring: () => SnapshotHttpDeps) =>
   httpRoute(
     () => wiring().logger,
     async (event) => {
@@ -23,4 +23,4 @@ export const makeListBotsHandler = (wiring: () => HttpDeps) =>
     },
   );
 
-export const handler = makeListBotsHandler(httpDeps);
+export const handler = makeListBotsHandler(snapshotHttpDeps);

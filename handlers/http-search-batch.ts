@@ -7,7 +7,7 @@ import { json } from '../src/http/responses';
 import { botRoute } from '../src/http/route';
 import { countSearchSource, SEARCH_TOO_LARGE, searchResponseBody } from '../src/http/search-response';
 import { keywordQueryOf } from '../src/use-cases/keyword-search';
-import { type HttpDeps, httpDeps } from '../src/wiring/http';
+import { type SnapshotHttpDeps, snapshotHttpDeps } from '../src/wiring/http-snapshots';
 
 /** Runs `check`, naming `field` in the ValidationError it throws. */
 async function within<T>(field: (error: ValidationError) => string, check: () => T | Promise<T>): Promise<T> {
@@ -31,7 +31,7 @@ const realClock: BatchClock = { now: () => performance.now(), deadlineMs: BATCH_
  * and so is the whole answer's shape (results, vector values, keyword terms: src/domain/response-limits.ts).
  * A batch still running at its deadline stops and answers 503 (API Gateway would give up at 29 s).
  */
-export const makeSearchBatchHandler = (wiring: () => HttpDeps, clock: BatchClock = realClock) =>
+export const makeSearchBatchHandler = (wiring: () => SnapshotHttpDeps, clock: BatchClock = realClock) =>
   botRoute(wiring, 'owner', async ({ event, deps, botId, bot }) => {
     const startedAt = clock.now();
     const { searches } = parseJsonBody(event, searchBatchRequestSchema, { exactIntegersUnder: ['has_id'] });
@@ -75,4 +75,4 @@ export const makeSearchBatchHandler = (wiring: () => HttpDeps, clock: BatchClock
     return json(200, { searches: answers }, SEARCH_TOO_LARGE);
   });
 
-export const handler = makeSearchBatchHandler(httpDeps);
+export const handler = makeSearchBatchHandler(snapshotHttpDeps);

@@ -4,10 +4,10 @@ import { parseJsonBody } from '../src/http/request';
 import { json } from '../src/http/responses';
 import { botRoute } from '../src/http/route';
 import { countSearchSource, SEARCH_TOO_LARGE, searchResponseBody } from '../src/http/search-response';
-import { type HttpDeps, httpDeps } from '../src/wiring/http';
+import { type SnapshotHttpDeps, snapshotHttpDeps } from '../src/wiring/http-snapshots';
 
 /** POST /bots/{botId}/search: the caller's bot's top chunks (or documents) for an embedding. */
-export const makeSearchHandler = (wiring: () => HttpDeps) =>
+export const makeSearchHandler = (wiring: () => SnapshotHttpDeps) =>
   botRoute(wiring, 'owner', async ({ event, deps, botId, bot }) => {
     const request = parseJsonBody(event, searchRequestSchema, { exactIntegersUnder: ['has_id'] });
     checkSearchShape([request], bot.embedding_dimension, 'limit');
@@ -17,4 +17,4 @@ export const makeSearchHandler = (wiring: () => HttpDeps) =>
     return json(200, searchResponseBody(result), SEARCH_TOO_LARGE);
   });
 
-export const handler = makeSearchHandler(httpDeps);
+export const handler = makeSearchHandler(snapshotHttpDeps);

@@ -1,10 +1,10 @@
 import { DynamoBotRegistry } from '../adapters/dynamodb/bot-registry';
 import { DynamoBotStats } from '../adapters/dynamodb/bot-stats';
 import { DynamoChunkStore } from '../adapters/dynamodb/chunk-store';
-import type { BaseDeps } from './base';
+import type { DynamoBaseDeps } from './dynamo-base';
 
 /** What the DynamoDB adapters are built from: the configuration and the document client. */
-type Dynamo = Pick<BaseDeps, 'config' | 'documents'>;
+type Dynamo = Pick<DynamoBaseDeps, 'config' | 'documents'>;
 
 /** VectorEmbeddings, written in the configured embedding encoding. */
 export function chunkStoreOf({ config, documents }: Dynamo): DynamoChunkStore {

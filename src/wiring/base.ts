@@ -1,60 +1,40 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, type MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type Redis from 'ioredis';
 import type { RedisCircuitBreaker } from '../adapters/redis/circuit-breaker';
 import { GuardedSnapshotStore } from '../adapters/redis/guarded-snapshot-store';
 import { RedisKeywordIndexStore } from '../adapters/redis/keyword-index-store';
 import { RedisSnapshotStore } from '../adapters/redis/snapshot-store';
-import { createDocumentClient, createDynamoDbClient, createRedisConnection } from '../clients';
-import { type Config, loadConfig } from '../config';
+import type { Config } from '../config';
 import type { KeywordIndexStore, SnapshotStore } from '../ports';
-
-/** The part of Powertools `Metrics` the handlers use (it fits as is); the dev stack passes one that prints nothing. */
-export type MetricsSink = {
-  addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
-  publishStoredMetrics(): unknown;
-};
+import { createRedisConnection } from '../redis-client';
+import {
+  type BaseOptions,
+  createDynamoBaseDeps,
+  type DynamoBaseDeps,
+  dynamoBaseDeps,
+  once,
+} from './dynamo-base';
 
 /**
- * What every entry point shares: the config, the clients, the logger and metrics. A Lambda container
- * builds it once (`baseDeps()`); tools and tests build their own with `createBaseDeps(config)`.
+ * The DynamoDB deps plus the Redis client. A Lambda container builds it once (`baseDeps()`); tools and
+ * tests build their own with `createBaseDeps(config)`.
  */
-export type BaseDeps = {
-  config: Config;
-  dynamodb: DynamoDBClient;
-  documents: DynamoDBDocumentClient;
+export type BaseDeps = DynamoBaseDeps & {
   /** null when REDIS_URL is unset: no snapshot cache, search always reads DynamoDB. */
   redis: Redis | null;
   /** The one circuit breaker of `redis`, shared by search and the stream handler; null without Redis. */
   redisBreaker: RedisCircuitBreaker | null;
-  logger: Logger;
-  metrics: MetricsSink;
 };
 
-/**
- * Builds the clients for `config`; `logger` and `metrics` default to Powertools' (configured by
- * POWERTOOLS_*). With `tracer`, every DynamoDB call becomes an X-Ray subsegment (when tracing is on).
- */
-export function createBaseDeps(
-  config: Config,
-  options: { logger?: Logger; metrics?: MetricsSink; tracer?: Tracer } = {},
-): BaseDeps {
-  const dynamodb = createDynamoDbClient(config);
-  options.tracer?.captureAWSv3Client(dynamodb);
-  const logger = options.logger ?? new Logger({ serviceName: 'ddb-vector-sync' });
-  const redis = config.redisUrl === undefined ? null : createRedisConnection(config.redisUrl, logger);
-  return {
-    config,
-    dynamodb,
-    documents: createDocumentClient(dynamodb),
-    redis: redis?.client ?? null,
-    redisBreaker: redis?.breaker ?? null,
-    logger,
-    metrics: options.metrics ?? new Metrics({ namespace: 'DdbVectorSync', serviceName: 'ddb-vector-sync' }),
-  };
+/** `dynamo` with the Redis client of its config (none without REDIS_URL). */
+function withRedis(dynamo: DynamoBaseDeps): BaseDeps {
+  const { redisUrl } = dynamo.config;
+  const redis = redisUrl === undefined ? null : createRedisConnection(redisUrl, dynamo.logger);
+  return { ...dynamo, redis: redis?.client ?? null, redisBreaker: redis?.breaker ?? null };
+}
+
+/** Builds the clients for `config` (see `createDynamoBaseDeps` for the options). */
+export function createBaseDeps(config: Config, options: BaseOptions = {}): BaseDeps {
+  return withRedis(createDynamoBaseDeps(config, options));
 }
 
 /** Closes the clients of deps built by a tool or test (a Lambda container never closes its own). */
@@ -63,23 +43,8 @@ export function closeBaseDeps(base: BaseDeps): void {
   base.dynamodb.destroy();
 }
 
-/** Builds `make()` on the first call and hands out the same value after: wiring once per container. */
-export function once<T>(make: () => T): () => T {
-  let built: { value: T } | undefined;
-  return () => {
-    built ??= { value: make() };
-    return built.value;
-  };
-}
-
-/**
- * The Lambda container's dependencies, from the environment (`loadConfig()`), built on first use so
- * that a configuration error becomes the handler's error response, not a failed cold start. Its Tracer
- * traces only where POWERTOOLS_TRACE_ENABLED is true (the `tracing` deploy parameter) and in Lambda.
- */
-export const baseDeps = once(() =>
-  createBaseDeps(loadConfig(), { tracer: new Tracer({ serviceName: 'ddb-vector-sync' }) }),
-);
+/** The Lambda container's deps: its `dynamoBaseDeps()` with a Redis client, built on first use. */
+export const baseDeps = once(() => withRedis(dynamoBaseDeps()));
 
 /** The Redis snapshot store behind the container's circuit breaker, or null without Redis. */
 export function guardedSnapshotStore(base: BaseDeps): SnapshotStore | null {

@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { IngestionMessage } from '../domain/ingestion-messages';
 import { type IngestResult, ingestMessage } from '../use-cases/ingest-message';
-import { type BaseDeps, baseDeps, type MetricsSink, once } from './base';
+import { type DynamoBaseDeps, dynamoBaseDeps, type MetricsSink, once } from './dynamo-base';
 import { createWriteDeps } from './write-path';
 
 /** What handlers/sqs-ingest.ts uses. */
@@ -12,8 +12,8 @@ export type IngestHandlerDeps = {
   ingest: (message: IngestionMessage) => Promise<IngestResult>;
 };
 
-/** The ingestion handler's dependencies over `base`. */
-export function createIngestDeps(base: BaseDeps): IngestHandlerDeps {
+/** The ingestion handler's dependencies over `base` (the write path needs no Redis). */
+export function createIngestDeps(base: DynamoBaseDeps): IngestHandlerDeps {
   const write = createWriteDeps(base);
   return {
     logger: base.logger,
@@ -23,4 +23,4 @@ export function createIngestDeps(base: BaseDeps): IngestHandlerDeps {
 }
 
 /** The container's, built once from the environment. */
-export const ingestDeps = once(() => createIngestDeps(baseDeps()));
+export const ingestDeps = once(() => createIngestDeps(dynamoBaseDeps()));

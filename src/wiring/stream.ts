@@ -1,14 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SyncStreamBatchDeps } from '../use-cases/sync-stream-batch';
 import { botStatsOf, chunkStoreOf } from './adapters';
-import {
-  type BaseDeps,
-  baseDeps,
-  guardedKeywordIndexStore,
-  guardedSnapshotStore,
-  type MetricsSink,
-  once,
-} from './base';
+import { type BaseDeps, baseDeps, guardedKeywordIndexStore, guardedSnapshotStore } from './base';
+import { type MetricsSink, once } from './dynamo-base';
 
 /** What handlers/stream-sync.ts needs: the use case's dependencies plus the logger and metrics to report. */
 export type StreamDeps = {

@@ -11,7 +11,7 @@ import { DEFAULT_LEASE_POLICY } from '../use-cases/document-lease';
 import type { IngestDeps } from '../use-cases/ingest-message';
 import { type UpsertDocumentResult, upsertDocument } from '../use-cases/upsert-document';
 import { botRegistryOf, chunkStoreOf } from './adapters';
-import type { BaseDeps } from './base';
+import type { DynamoBaseDeps } from './dynamo-base';
 
 /** The write path's adapters and use cases, shared by the ingestion handler and the HTTP API. */
 export type WriteDeps = {
@@ -33,7 +33,7 @@ export type WriteDeps = {
 const HTTP_LEASE_WAIT_MS = 5000;
 
 /** The write path over `base`'s DynamoDB client and configuration. */
-export function createWriteDeps(base: Pick<BaseDeps, 'config' | 'documents'>): WriteDeps {
+export function createWriteDeps(base: Pick<DynamoBaseDeps, 'config' | 'documents'>): WriteDeps {
   const { config, documents } = base;
   const chunks = chunkStoreOf(base);
   const bots = botRegistryOf(base);

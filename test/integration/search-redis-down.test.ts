@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createRedisClient } from '../../src/clients';
+import { createRedisClient } from '../../src/redis-client';
 import { type LocalService, startRedisServer } from '../../tools/local/stack';
 import { randomChunks, randomVector, rng, type SearchWorld, searchWorld } from '../fixtures/search-world';
 import { waitUntil } from '../fixtures/wait';

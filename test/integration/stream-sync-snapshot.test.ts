@@ -3,10 +3,11 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import Redis from 'ioredis';
 import { DynamoBotStats } from '../../src/adapters/dynamodb/bot-stats';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
-import { createDocumentClient, createDynamoDbClient, createRedisClient } from '../../src/clients';
+import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
 import { decodeEmbedding } from '../../src/domain/embedding-codec';
 import type { StoredChunk } from '../../src/domain/types';
+import { createRedisClient } from '../../src/redis-client';
 import {
   type StreamLog,
   type SyncStreamBatchDeps,

@@ -9,6 +9,7 @@ import {
   type Resource,
   root,
   run,
+  SEARCH_FUNCTIONS,
   serverlessBin,
   statementsOf,
   zipFiles,
@@ -37,6 +38,26 @@ function coldRequireMs(bundle: string, env: NodeJS.ProcessEnv): number {
 }
 const zipOf = (fn: Resource) =>
   join(outDir, (fn.Properties.Code as { S3Key: string }).S3Key.split('/').pop() as string);
+
+/** The npm packages a function's bundle was built from, read from the `sources` of its source map. */
+async function bundledPackages(fn: Resource): Promise<Set<string>> {
+  const files = await zipFiles(zipOf(fn));
+  const handlerFile = `${(fn.Properties.Handler as string).replace(/\.handler$/, '')}.js`;
+  const sources = (JSON.parse(String(files.get(`${handlerFile}.map`))) as { sources: string[] }).sources;
+  return new Set(sources.flatMap((source) => source.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? []));
+}
+
+/** Functions that never touch Redis: their bundles carry neither the Redis client nor the snapshot cache. */
+const DYNAMODB_ONLY = [
+  'HttpGetBotLambdaFunction',
+  'HttpPutBotLambdaFunction',
+  'HttpDeleteBotLambdaFunction',
+  'HttpListDocumentsLambdaFunction',
+  'HttpUpsertDocumentLambdaFunction',
+  'HttpDeleteDocumentLambdaFunction',
+  'HttpListChunksLambdaFunction',
+  'SqsIngestLambdaFunction',
+];
 
 beforeAll(async () => {
   outDir = await packageInto('sls-package-ops-', ['--param=tracing=true']);
@@ -163,9 +184,28 @@ describe('serverless package: what on-call needs', () => {
     }
   });
 
+  it('bundles into each function only what it imports: Redis and usearch only where a route reads snapshots', async () => {
+    const ids = functions().map(([id]) => id);
+    expect(ids).toEqual(expect.arrayContaining([...DYNAMODB_ONLY, ...SEARCH_FUNCTIONS]));
+    for (const [id, fn] of functions()) {
+      const packages = await bundledPackages(fn);
+      const carries = (name: string) => packages.has(name);
+      const usearch = [...(await zipFiles(zipOf(fn))).keys()].some((file) => file.includes('usearch'));
+      const seen = { id, ioredis: carries('ioredis'), lruCache: carries('lru-cache'), usearch };
+      if (DYNAMODB_ONLY.includes(id)) {
+        expect(seen).toEqual({ id, ioredis: false, lruCache: false, usearch: false });
+        expect({ id, dynamodb: carries('@aws-sdk/lib-dynamodb') }).toEqual({ id, dynamodb: true });
+      } else if (SEARCH_FUNCTIONS.includes(id)) {
+        expect(seen).toEqual({ id, ioredis: true, lruCache: true, usearch: true });
+      } else {
+        expect({ id, usearch }).toEqual({ id, usearch: false });
+      }
+    }
+  });
+
   it('ships each bundle with its source map, pointing at the TypeScript, read with --enable-source-maps', async () => {
     const report: string[] = [
-      'function                         zip KB   map KB (unzipped)   cold require ms',
+      'function                         zip KB   map KB   cold require ms (maps, none)   carries',
     ];
     const dir = await mkdtemp(join(tmpdir(), 'sls-bundle-'));
     try {
@@ -198,6 +238,10 @@ describe('serverless package: what on-call needs', () => {
             ((map as Buffer).length / 1024).toFixed(0).padStart(8),
             coldRequireMs(bundle, env).toFixed(0).padStart(10),
             coldRequireMs(bundle, withoutMaps).toFixed(0).padStart(10),
+            ''.padStart(8),
+            ['ioredis', 'lru-cache', 'zod']
+              .filter((name) => sources.some((source) => source.includes(`node_modules/${name}/`)))
+              .join(','),
           ].join(' '),
         );
       }

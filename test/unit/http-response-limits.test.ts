@@ -10,7 +10,7 @@ import {
 } from '../../src/domain/response-limits';
 import type { BotCollection, SearchHit } from '../../src/domain/types';
 import type { SearchOptions, SearchResult } from '../../src/use-cases/search';
-import type { HttpDeps } from '../../src/wiring/http';
+import type { SnapshotHttpDeps } from '../../src/wiring/http-snapshots';
 import { httpEvent } from '../fixtures/http-events';
 
 const DIM = 384;
@@ -43,7 +43,7 @@ function hit(i: number, textBytes: number, withVector: boolean): SearchHit {
   };
 }
 
-/** HttpDeps whose search answers every query with as many hits as it may return, each of `textBytes`. */
+/** SnapshotHttpDeps whose search answers every query with as many hits as it may return, each of `textBytes`. */
 function fakeDeps(textBytes: number, onSearch: () => void = () => {}) {
   const searched: SearchOptions[] = [];
   const deps = {
@@ -73,7 +73,7 @@ function fakeDeps(textBytes: number, onSearch: () => void = () => {}) {
             }),
       };
     },
-  } as unknown as HttpDeps;
+  } as unknown as SnapshotHttpDeps;
   return { deps, searched };
 }
 

@@ -5,7 +5,8 @@ import { makeStreamSyncHandler } from '../../handlers/stream-sync';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { type Config, loadConfig } from '../../src/config';
 import { ensureTables } from '../../src/tables/definition';
-import { type BaseDeps, closeBaseDeps, createBaseDeps, once } from '../../src/wiring/base';
+import { type BaseDeps, closeBaseDeps, createBaseDeps } from '../../src/wiring/base';
+import { once } from '../../src/wiring/dynamo-base';
 import { createStreamDeps } from '../../src/wiring/stream';
 import { type LocalStack, startLocalStack } from '../local/stack';
 

@@ -3,8 +3,8 @@ import type { _Record as SdkStreamRecord } from '@aws-sdk/client-dynamodb-stream
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { RedisSnapshotStore } from '../../../src/adapters/redis/snapshot-store';
-import { createRedisClient } from '../../../src/clients';
 import type { StoredChunk } from '../../../src/domain/types';
+import { createRedisClient } from '../../../src/redis-client';
 import { createLambdaContext } from '../../local/lambda-context';
 import { bufferRecord, buildEvent } from '../../local/stream-event';
 import { type BenchContext, CREATED_AT } from '../context';

@@ -1,6 +1,6 @@
 import { DynamoChunkStore } from '../../../src/adapters/dynamodb/chunk-store';
 import { RedisSnapshotStore } from '../../../src/adapters/redis/snapshot-store';
-import { createRedisClient } from '../../../src/clients';
+import { createRedisClient } from '../../../src/redis-client';
 import { SnapshotCache } from '../../../src/use-cases/snapshot-cache';
 import { type BenchContext, CREATED_AT, DIMENSION } from '../context';
 import { generateQueries, storedChunk } from '../data';

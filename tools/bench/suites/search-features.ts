@@ -1,7 +1,7 @@
-import { createRedisClient } from '../../../src/clients';
 import { ScoreBuffer } from '../../../src/domain/scoring';
 import type { SearchFilter } from '../../../src/domain/search-request';
 import type { Snapshot, SnapshotStore } from '../../../src/ports';
+import { createRedisClient } from '../../../src/redis-client';
 import { makeSearch, type SearchOptions } from '../../../src/use-cases/search';
 import { SnapshotCache } from '../../../src/use-cases/snapshot-cache';
 import type { BenchContext } from '../context';

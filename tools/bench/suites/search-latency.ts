@@ -9,8 +9,8 @@ import {
   snapshotKeys,
 } from '../../../src/adapters/redis/snapshot-keys';
 import { RedisSnapshotStore } from '../../../src/adapters/redis/snapshot-store';
-import { createRedisClient } from '../../../src/clients';
 import { QuantisedScanner } from '../../../src/domain/quantised-scan';
+import { createRedisClient } from '../../../src/redis-client';
 import { SnapshotCache } from '../../../src/use-cases/snapshot-cache';
 import { startRedisServer } from '../../local/stack';
 import { type BenchContext, DIMENSION, type SizeContext } from '../context';
