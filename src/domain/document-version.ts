@@ -38,6 +38,13 @@ export function versionedChunkId(chunkId: string, versionId: string): string {
   return `${chunkId}~${versionId}`;
 }
 
+const VERSION_SUFFIX = new RegExp(`~[0-9a-f]{${VERSION_ID_LENGTH}}$`);
+
+/** The chunk id a writer gave, from a stored id (`<chunk_id>~<version>`, or a chunk id with no version). */
+export function unversionedChunkId(storedId: string): string {
+  return storedId.replace(VERSION_SUFFIX, '');
+}
+
 /** The VectorEmbeddings attributes that hold a chunk's version. */
 export type VersionAttributes = { doc_version: string; version_chunks: number; version_at: string };
 

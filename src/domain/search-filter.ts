@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors';
+import { unversionedChunkId } from './document-version';
 import { comparableId } from './point-id';
 import {
   type BooleanFilter,
@@ -144,7 +145,12 @@ function holds(condition: FilterCondition, chunk: FilterableChunk): boolean {
     case 'is_null':
       return readKey(chunk, condition.key).some((v) => v === null);
     case 'has_id':
-      return chunk.chunk_id !== undefined && condition.ids.has(comparableId(chunk.chunk_id));
+      // A point id names the chunk in every version: the stored id carries the version as a suffix.
+      return (
+        chunk.chunk_id !== undefined &&
+        (condition.ids.has(comparableId(chunk.chunk_id)) ||
+          condition.ids.has(comparableId(unversionedChunkId(chunk.chunk_id))))
+      );
     case 'legacy_equals':
       return (
         Object.hasOwn(chunk.metadata, condition.key) && chunk.metadata[condition.key] === condition.value

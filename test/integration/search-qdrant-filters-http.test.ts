@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { unversionedChunkId } from '../../src/domain/document-version';
 import { type Answer, alice, call, chunk, DIM, runner, useHttpWorld } from '../fixtures/http-world';
 
 /**
@@ -51,7 +52,7 @@ function search(filterJson: string): Promise<Answer> {
 }
 
 const hitIds = (answer: Answer) =>
-  (answer.body.results as Array<{ chunk_id: string }>).map((hit) => hit.chunk_id).sort();
+  (answer.body.results as Array<{ chunk_id: string }>).map((hit) => unversionedChunkId(hit.chunk_id)).sort();
 
 describe('Qdrant filters over HTTP', () => {
   it('matches an integer id past 2^53 sent as a JSON integer exactly', async () => {
