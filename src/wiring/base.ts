@@ -8,6 +8,7 @@ import type { RedisCircuitBreaker } from '../adapters/redis/circuit-breaker';
 import { GuardedSnapshotStore } from '../adapters/redis/guarded-snapshot-store';
 import { RedisKeywordIndexStore } from '../adapters/redis/keyword-index-store';
 import { RedisSnapshotStore } from '../adapters/redis/snapshot-store';
+import { readOnce, ssmSecureString } from '../adapters/ssm/secure-string';
 import { createDocumentClient, createDynamoDbClient, createRedisConnection } from '../clients';
 import { type Config, loadConfig } from '../config';
 import type { KeywordIndexStore, SnapshotStore } from '../ports';
@@ -45,7 +46,12 @@ export function createBaseDeps(
   const dynamodb = createDynamoDbClient(config);
   options.tracer?.captureAWSv3Client(dynamodb);
   const logger = options.logger ?? new Logger({ serviceName: 'ddb-vector-sync' });
-  const redis = config.redisUrl === undefined ? null : createRedisConnection(config.redisUrl, logger);
+  const password =
+    config.redisPasswordParameter === undefined
+      ? undefined
+      : readOnce(ssmSecureString(config.redisPasswordParameter, config.region));
+  const redis =
+    config.redisUrl === undefined ? null : createRedisConnection(config.redisUrl, logger, password);
   return {
     config,
     dynamodb,
