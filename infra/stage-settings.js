@@ -25,6 +25,31 @@ module.exports = async ({ resolveVariable }) => {
         '(subnets and a security group that can reach the cache); docs/deploy.md, "Deploying to AWS".',
     );
   }
+  // The URL names the cache; its password (the ElastiCache AUTH token) lives in an SSM SecureString that the
+  // Redis-using functions read at run time (src/adapters/ssm/secure-string.ts), never in the environment.
+  if (/^rediss?:\/\/[^/@]*:[^/@]*@/.test(String(redisUrl ?? ''))) {
+    throw new Error(
+      "redisUrl carries a password, which would sit in plain text in every function's environment. " +
+        'Put the password in an SSM SecureString, give the URL without it and add ' +
+        '--param="redisPasswordParameter=/ddb-vector-sync/<stage>/redis-password"; docs/deploy.md, "Deploying to AWS".',
+    );
+  }
+  const passwordParameter = local
+    ? ''
+    : String((await resolveVariable('param:redisPasswordParameter')) ?? '').trim();
+  if (passwordParameter !== '' && !/^[a-zA-Z0-9_.\-/]{1,1011}$/.test(passwordParameter)) {
+    throw new Error(
+      `redisPasswordParameter "${passwordParameter}" is not an SSM parameter name: give its name (letters, digits ` +
+        'and _ . - /, e.g. /ddb-vector-sync/prod/redis-password), not its ARN or value.',
+    );
+  }
+  const kmsKeyArn = String((await resolveVariable('param:redisPasswordKmsKeyArn')) ?? '').trim();
+  if (kmsKeyArn !== '' && !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/.test(kmsKeyArn)) {
+    throw new Error(
+      `redisPasswordKmsKeyArn "${kmsKeyArn}" is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>): ` +
+        'give the customer key the SecureString is encrypted with, or nothing for the aws/ssm key.',
+    );
+  }
   // `--param="tracing=true"` arrives as a string; the framework takes any truthy value as a tracing mode.
   const tracing = String(await resolveVariable('param:tracing')) === 'true';
   return {
@@ -37,14 +62,18 @@ module.exports = async ({ resolveVariable }) => {
           AUTH_MODE: 'local-key',
           DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT || null,
           REDIS_URL: process.env.REDIS_URL || null,
+          REDIS_PASSWORD_PARAMETER: null,
           LOCAL_JWT_SECRET: process.env.LOCAL_JWT_SECRET || null,
         }
       : {
           AUTH_MODE: 'authorizer',
           DYNAMODB_ENDPOINT: null,
           REDIS_URL: redisUrl,
+          REDIS_PASSWORD_PARAMETER: passwordParameter || null,
           LOCAL_JWT_SECRET: null,
         },
+    // Read by infra/redis-password-plugin.js: which parameter (and customer key) the Redis users may read.
+    redisPassword: { parameter: passwordParameter || null, kmsKeyArn: kmsKeyArn || null },
     // ElastiCache lives in a VPC: the functions join it when subnets and security groups are given.
     vpc: inVpc ? { subnetIds, securityGroupIds } : null,
     // The ENI permissions Lambda needs inside a VPC (ec2 actions, no data access).

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { EMBEDDING_ENCODINGS, type EmbeddingEncoding } from './domain/embedding-codec';
 import { ConfigError } from './errors';
 
+/** What SSM accepts as a parameter name (a path or a plain name), also checked by infra/stage-settings.js. */
+const SSM_PARAMETER_NAME = /^[a-zA-Z0-9_.\-/]{1,1011}$/;
+
 const configSchema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   /** DynamoDB Local, LocalStack or any other endpoint; unset means the region's AWS endpoint. */
@@ -16,11 +19,25 @@ const configSchema = z.object({
   /** How the write path stores `embedding`: the design's List<Number>, or packed little-endian float32 Binary. */
   EMBEDDING_ENCODING: z.enum(EMBEDDING_ENCODINGS).default('list'),
   DEFAULT_EMBEDDING_DIMENSION: z.coerce.number().int().positive().default(384),
-  /** redis:// or rediss:// (ElastiCache in transit encryption), password in the URL. Unset: no snapshot cache. */
+  /**
+   * redis:// or rediss:// (ElastiCache in transit encryption). Unset: no snapshot cache. In AWS it holds no
+   * password (REDIS_PASSWORD_PARAMETER does); a local Redis may take one in the URL.
+   */
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
     .optional(),
+  /** The SSM SecureString holding the Redis password (ElastiCache AUTH token), read once per container. */
+  REDIS_PASSWORD_PARAMETER: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z
+      .string()
+      .regex(
+        SSM_PARAMETER_NAME,
+        'must be an SSM parameter name (letters, digits and _ . - /), e.g. /ddb-vector-sync/prod/redis-password',
+      )
+      .optional(),
+  ),
   REDIS_KEY_PREFIX: z.string().min(1).default('vs'),
   /**
    * `authorizer`: API Gateway's JWT authorizer verified the token; trust its claims.
@@ -45,6 +62,8 @@ export type Config = {
   embeddingEncoding: EmbeddingEncoding;
   defaultEmbeddingDimension: number;
   redisUrl: string | undefined;
+  /** The SSM SecureString parameter name of the Redis password; undefined: the URL says it all. */
+  redisPasswordParameter: string | undefined;
   redisKeyPrefix: string;
   auth:
     | { mode: 'authorizer'; issuer: string; audience: string }
@@ -65,6 +84,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.AUTH_MODE === 'local-key' && e.LOCAL_JWT_SECRET === undefined) {
     throw new ConfigError('LOCAL_JWT_SECRET must be set (32+ characters) when AUTH_MODE=local-key');
   }
+  if (e.REDIS_PASSWORD_PARAMETER !== undefined) {
+    if (e.REDIS_URL === undefined) {
+      throw new ConfigError('REDIS_PASSWORD_PARAMETER is set but REDIS_URL is not: set both, or neither');
+    }
+    if (/^rediss?:\/\/[^/@]*:[^/@]*@/.test(e.REDIS_URL)) {
+      throw new ConfigError(
+        'REDIS_URL carries a password and REDIS_PASSWORD_PARAMETER names one too: remove the password from the URL',
+      );
+    }
+  }
   return {
     region: e.AWS_REGION,
     dynamodbEndpoint: e.DYNAMODB_ENDPOINT,
@@ -78,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddingEncoding: e.EMBEDDING_ENCODING,
     defaultEmbeddingDimension: e.DEFAULT_EMBEDDING_DIMENSION,
     redisUrl: e.REDIS_URL,
+    redisPasswordParameter: e.REDIS_PASSWORD_PARAMETER,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     auth:
       e.AUTH_MODE === 'local-key' && e.LOCAL_JWT_SECRET !== undefined

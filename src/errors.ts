@@ -81,6 +81,15 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+/**
+ * A secret (the Redis password) could not be read from its store; the message names it and what the
+ * function needs to read it. Redis calls that needed it fail with it, so callers fall back as for any
+ * Redis failure.
+ */
+export class SecretUnavailableError extends Error {
+  override readonly name = 'SecretUnavailableError';
+}
+
 /** A local prerequisite (Java, redis-server) is missing; the message says what to install or set. */
 export class PrerequisiteError extends Error {
   override readonly name = 'PrerequisiteError';

@@ -3,6 +3,7 @@ import type { RedisCircuitBreaker } from '../adapters/redis/circuit-breaker';
 import { GuardedSnapshotStore } from '../adapters/redis/guarded-snapshot-store';
 import { RedisKeywordIndexStore } from '../adapters/redis/keyword-index-store';
 import { RedisSnapshotStore } from '../adapters/redis/snapshot-store';
+import { readOnce, ssmSecureString } from '../adapters/ssm/secure-string';
 import type { Config } from '../config';
 import type { KeywordIndexStore, SnapshotStore } from '../ports';
 import { createRedisConnection } from '../redis-client';
@@ -25,10 +26,14 @@ export type BaseDeps = DynamoBaseDeps & {
   redisBreaker: RedisCircuitBreaker | null;
 };
 
-/** `dynamo` with the Redis client of its config (none without REDIS_URL). */
+/** `dynamo` with the Redis client of its config (none without REDIS_URL), its password read once from SSM when set. */
 function withRedis(dynamo: DynamoBaseDeps): BaseDeps {
-  const { redisUrl } = dynamo.config;
-  const redis = redisUrl === undefined ? null : createRedisConnection(redisUrl, dynamo.logger);
+  const { redisUrl, redisPasswordParameter, region } = dynamo.config;
+  const password =
+    redisPasswordParameter === undefined
+      ? undefined
+      : readOnce(ssmSecureString(redisPasswordParameter, region));
+  const redis = redisUrl === undefined ? null : createRedisConnection(redisUrl, dynamo.logger, password);
   return { ...dynamo, redis: redis?.client ?? null, redisBreaker: redis?.breaker ?? null };
 }
 

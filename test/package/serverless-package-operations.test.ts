@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  actionsOf,
   offlineEnv,
   PACKAGE_TIMEOUT_MS,
   packageInto,
@@ -16,11 +17,24 @@ import {
 } from './serverless-cli';
 
 /**
- * What on-call needs of a deploy, in `serverless package --stage dev --param="tracing=true"`: an alarm on
- * every function's errors and throttles and on the API's 5xx and p99 latency, X-Ray tracing as a deploy
- * parameter (off by default, on in prod), and source-mapped bundles. Prints every function's zip size and
- * the time a cold `require` of its bundle takes (a report, not an assertion).
+ * What on-call needs of a deploy, in `serverless package --stage dev --param="tracing=true"` with the Redis
+ * password in an SSM SecureString under a customer key: an alarm on every function's errors and throttles
+ * and on the API's 5xx and p99 latency, X-Ray tracing as a deploy parameter (off by default, on in prod),
+ * the password out of every environment and readable by the Redis users only, and source-mapped bundles.
+ * Prints every function's zip size and the time a cold `require` of its bundle takes (a report, not an
+ * assertion).
  */
+const PASSWORD_PARAMETER = '/ddb-vector-sync/dev/redis-password';
+const PASSWORD_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+/** The functions that send Redis commands: search, the console's bot list and check, the stream, the doctor. */
+const REDIS_USERS = [
+  'StreamSyncLambdaFunction',
+  'DoctorLambdaFunction',
+  'HttpSearchLambdaFunction',
+  'HttpSearchBatchLambdaFunction',
+  'HttpListBotsLambdaFunction',
+  'HttpCheckBotLambdaFunction',
+];
 let outDir: string;
 let resources: Record<string, Resource>;
 
@@ -60,7 +74,11 @@ const DYNAMODB_ONLY = [
 ];
 
 beforeAll(async () => {
-  outDir = await packageInto('sls-package-ops-', ['--param=tracing=true']);
+  outDir = await packageInto('sls-package-ops-', [
+    '--param=tracing=true',
+    `--param=redisPasswordParameter=${PASSWORD_PARAMETER}`,
+    `--param=redisPasswordKmsKeyArn=${PASSWORD_KEY}`,
+  ]);
   const template = JSON.parse(
     await readFile(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8'),
   );
@@ -170,7 +188,7 @@ describe('serverless package: what on-call needs', () => {
           'dev',
           '--package',
           dir,
-          '--param=redisUrl=rediss://default:pw@cache:6379',
+          '--param=redisUrl=rediss://default@cache:6379',
         ],
         { cwd: root, env: offlineEnv, maxBuffer: 16 * 1024 * 1024 },
       ).then(
@@ -200,6 +218,76 @@ describe('serverless package: what on-call needs', () => {
       } else {
         expect({ id, usearch }).toEqual({ id, usearch: false });
       }
+    }
+  });
+
+  it('keeps the Redis password out of every environment: each function gets the name of its SSM parameter', () => {
+    for (const [id, fn] of functions()) {
+      const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      const secretLooking = Object.keys(variables).filter(
+        (name) => /PASSWORD|SECRET|TOKEN|AUTH_KEY/.test(name) && name !== 'REDIS_PASSWORD_PARAMETER',
+      );
+      expect({ id, secretLooking, parameter: variables.REDIS_PASSWORD_PARAMETER }).toEqual({
+        id,
+        secretLooking: [],
+        parameter: PASSWORD_PARAMETER,
+      });
+      expect(String(variables.REDIS_URL)).not.toMatch(/^rediss?:\/\/[^/@]*:[^/@]*@/);
+    }
+  });
+
+  it("lets exactly the Redis users' roles read that one parameter (and decrypt it only through SSM)", () => {
+    const parameterArn = {
+      'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${PASSWORD_PARAMETER}`,
+    };
+    expect(functions().map(([id]) => id)).toEqual(expect.arrayContaining(REDIS_USERS));
+    for (const [id, fn] of functions()) {
+      const roleId = (fn.Properties.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+      const secretStatements = statementsOf(resources[roleId] as Resource).filter((s) =>
+        actionsOf(s).some((action) => /^(ssm|kms|secretsmanager):|^\*$/.test(action)),
+      );
+      const expected = REDIS_USERS.includes(id)
+        ? [
+            { Effect: 'Allow', Action: 'ssm:GetParameter', Resource: parameterArn },
+            {
+              Effect: 'Allow',
+              Action: 'kms:Decrypt',
+              Resource: PASSWORD_KEY,
+              Condition: {
+                StringEquals: { 'kms:ViaService': { 'Fn::Sub': `ssm.\${AWS::Region}.amazonaws.com` } },
+              },
+            },
+          ]
+        : [];
+      expect({ id, secretStatements }).toEqual({ id, secretStatements: expected });
+    }
+  });
+
+  it('refuses a Redis URL that carries a password, saying where the password goes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sls-url-password-'));
+    try {
+      const failure = await run(
+        process.execPath,
+        [
+          serverlessBin,
+          'package',
+          '--stage',
+          'dev',
+          '--package',
+          dir,
+          '--param=redisUrl=rediss://default:pw@cache:6379',
+          '--param=vpcSubnetIds=subnet-a',
+          '--param=vpcSecurityGroupIds=sg-1',
+        ],
+        { cwd: root, env: offlineEnv, maxBuffer: 16 * 1024 * 1024 },
+      ).then(
+        () => undefined,
+        (error: { stdout?: string; stderr?: string }) => `${error.stdout ?? ''}${error.stderr ?? ''}`,
+      );
+      expect(failure).toContain('redisUrl carries a password');
+      expect(failure).toContain('--param="redisPasswordParameter=');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -36,4 +36,23 @@ describe('config', () => {
     const config = loadConfig({ AUTH_MODE: 'local-key', LOCAL_JWT_SECRET: 'x'.repeat(32) });
     expect(config.auth).toMatchObject({ mode: 'local-key', secret: 'x'.repeat(32) });
   });
+
+  it('takes the SSM parameter name of the Redis password, not the password', () => {
+    const config = loadConfig({
+      REDIS_URL: 'rediss://default@cache.example:6379',
+      REDIS_PASSWORD_PARAMETER: '/ddb-vector-sync/prod/redis-password',
+    });
+    expect(config.redisPasswordParameter).toBe('/ddb-vector-sync/prod/redis-password');
+    expect(loadConfig({ REDIS_PASSWORD_PARAMETER: '' }).redisPasswordParameter).toBeUndefined();
+  });
+
+  it('refuses a password parameter that is malformed, has no Redis, or competes with a password in the URL', () => {
+    expect(() =>
+      loadConfig({ REDIS_URL: 'redis://cache:6379', REDIS_PASSWORD_PARAMETER: 'arn:aws:ssm:x' }),
+    ).toThrow(/REDIS_PASSWORD_PARAMETER: must be an SSM parameter name/);
+    expect(() => loadConfig({ REDIS_PASSWORD_PARAMETER: '/p' })).toThrow(/REDIS_URL is not/);
+    expect(() =>
+      loadConfig({ REDIS_URL: 'rediss://:secret@cache:6379', REDIS_PASSWORD_PARAMETER: '/p' }),
+    ).toThrow(/remove the password from the URL/);
+  });
 });
