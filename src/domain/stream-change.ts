@@ -208,3 +208,21 @@ export function snapshotChangeOf(
     return { change: deletion, invalid: error };
   }
 }
+
+/**
+ * The snapshot change of every record, keyed by sequence number, and why each unusable one cannot be
+ * served (its snapshot change is a deletion: the snapshot never serves it), for a bot of `dimension`.
+ */
+export function snapshotChangesOf(
+  changes: readonly StreamChange[],
+  dimension: number,
+): { snapshotChanges: Map<string, SnapshotChange>; unusable: Map<string, ValidationError> } {
+  const snapshotChanges = new Map<string, SnapshotChange>();
+  const unusable = new Map<string, ValidationError>();
+  for (const change of changes) {
+    const { change: snapshotChange, invalid: reason } = snapshotChangeOf(change, dimension);
+    snapshotChanges.set(change.sequenceNumber, snapshotChange);
+    if (reason !== undefined) unusable.set(change.sequenceNumber, reason);
+  }
+  return { snapshotChanges, unusable };
+}

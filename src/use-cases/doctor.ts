@@ -1,13 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { StoredChunk } from '../domain/types';
 import { DocumentBusyError } from '../errors';
-import type {
-  ChunkStore,
-  CountsDoctorStore,
-  RecordedCounts,
-  Snapshot,
-  SnapshotChange,
-  SnapshotStore,
-} from '../ports';
+import type { ChunkStore, CountsDoctorStore, SnapshotChange, SnapshotStore } from '../ports';
+import { checkChunks, type SnapshotCheck, type UnusableChunk } from './doctor-chunk-check';
 import { findLeftovers, type LeftoverDeps, type Leftovers, removeLeftovers } from './doctor-versions';
 
 export type DoctorDeps = LeftoverDeps & {
@@ -23,21 +18,9 @@ export type DoctorDeps = LeftoverDeps & {
   sleep?: (ms: number) => Promise<void>;
 };
 
+export type { SnapshotCheck, UnusableChunk } from './doctor-chunk-check';
+
 export type DocumentDrift = { filename: string; truth: number; recorded: number };
-
-export type SnapshotCheck = {
-  /** current: built under the bot's epoch and compared row by row; stale: readers will rebuild it. */
-  state: 'absent' | 'stale' | 'current' | 'unavailable';
-  /** Chunks VectorEmbeddings holds (with a valid embedding) that the snapshot lacks. */
-  missing: string[];
-  /** Chunks the snapshot serves that VectorEmbeddings no longer holds. */
-  extra: string[];
-  /** Chunks whose row (filename, chunk_index, metadata) or vector differs. */
-  different: string[];
-};
-
-/** A chunk VectorEmbeddings holds that no snapshot or search can serve, and why. */
-export type UnusableChunk = { chunkId: string; reason: string };
 
 export type BotDiagnosis = {
   botId: string;
@@ -75,8 +58,6 @@ export type RepairOutcome = {
   deferred: number;
 };
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * Compares one bot's counts, documents and snapshot with a recount of VectorEmbeddings. A difference is
  * only reported as drift when a second look, `settleMs` later, sees the same difference: a change still
@@ -85,7 +66,7 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export async function diagnoseBot(deps: DoctorDeps, botId: string): Promise<BotDiagnosis> {
   const first = await lookOnce(deps, botId);
   if (!first.drift) return first;
-  await (deps.sleep ?? defaultSleep)(deps.settleMs ?? 3000);
+  await (deps.sleep ?? sleep)(deps.settleMs ?? 3000);
   const second = await lookOnce(deps, botId);
   return confirm(first, second);
 }
@@ -250,64 +231,6 @@ async function lookOnce(deps: DoctorDeps, botId: string): Promise<BotDiagnosis> 
   };
 }
 
-/**
- * Reads every chunk of the bot (no texts) once: names those no snapshot can serve, and compares the rest
- * with the snapshot when it is current. An odd value never stops the check: it is named.
- */
-async function checkChunks(
-  deps: DoctorDeps,
-  botId: string,
-  { snapshotEpoch: epoch, embeddingDimension: dimension }: RecordedCounts,
-): Promise<{ snapshot: SnapshotCheck; unusable: UnusableChunk[] }> {
-  const unusable: UnusableChunk[] = [];
-  const onInvalid = (chunkId: string, error: Error) => unusable.push({ chunkId, reason: error.message });
-  const empty = { missing: [], extra: [], different: [] };
-  let snapshot: Snapshot | null = null;
-  let state: SnapshotCheck['state'] = 'unavailable';
-  if (deps.snapshots !== null) {
-    snapshot = await deps.snapshots.read(botId);
-    state = snapshot === null ? 'absent' : snapshot.epoch !== epoch ? 'stale' : 'current';
-  }
-  const served = new Map<string, { row: string; vector: Float32Array }>();
-  if (snapshot !== null && state === 'current') {
-    const { dimension } = snapshot;
-    snapshot.rows.forEach((row, i) => {
-      served.set(row.chunk_id, {
-        row: rowText(row),
-        vector: (snapshot as Snapshot).vectors.subarray(i * dimension, (i + 1) * dimension),
-      });
-    });
-  }
-  const missing: string[] = [];
-  const different: string[] = [];
-  const seen = new Set<string>();
-  for await (const page of deps.chunks.readBot(botId, { consistent: true, withText: false, onInvalid })) {
-    for (const chunk of page) {
-      if (chunk.embedding.length !== dimension) {
-        unusable.push({
-          chunkId: chunk.chunk_id,
-          reason: `embedding has ${chunk.embedding.length} dimensions, the bot's is ${dimension}`,
-        });
-        continue;
-      }
-      if (state !== 'current') continue;
-      seen.add(chunk.chunk_id);
-      const row = served.get(chunk.chunk_id);
-      if (row === undefined) missing.push(chunk.chunk_id);
-      else if (row.row !== rowText(chunk) || !sameDirection(row.vector, chunk.embedding)) {
-        different.push(chunk.chunk_id);
-      }
-    }
-  }
-  unusable.sort((a, b) => (a.chunkId < b.chunkId ? -1 : 1));
-  if (state !== 'current') return { snapshot: { state, ...empty }, unusable };
-  const extra = [...served.keys()].filter((id) => !seen.has(id));
-  return {
-    snapshot: { state, missing: missing.sort(), extra: extra.sort(), different: different.sort() },
-    unusable,
-  };
-}
-
 /** Keeps only what both looks found the same way: the rest was a change on its way through the stream. */
 function confirm(first: BotDiagnosis, second: BotDiagnosis): BotDiagnosis {
   const key = (d: DocumentDrift) => `${d.filename}\u0000${d.truth}\u0000${d.recorded}`;
@@ -358,23 +281,6 @@ function driftOf(
     drift:
       documents.length > 0 || totalsDrift !== null || totalsWrong || snapshotDrift || leftovers.length > 0,
   };
-}
-
-function rowText(row: Pick<StoredChunk, 'filename' | 'chunk_index' | 'metadata' | 'version'>): string {
-  return JSON.stringify([row.filename, row.chunk_index, row.metadata ?? {}, row.version ?? null]);
-}
-
-/** The snapshot keeps unit vectors: equal when the stored embedding points the same way. */
-function sameDirection(unitVector: Float32Array, embedding: Float32Array): boolean {
-  let norm = 0;
-  for (const x of embedding) norm += x * x;
-  norm = Math.sqrt(norm);
-  if (unitVector.length !== embedding.length) return false;
-  for (let d = 0; d < embedding.length; d++) {
-    const expected = norm === 0 ? 0 : (embedding[d] as number) / norm;
-    if (Math.abs((unitVector[d] as number) - expected) > 1e-5) return false;
-  }
-  return true;
 }
 
 function upsertOf(chunk: StoredChunk): SnapshotChange {

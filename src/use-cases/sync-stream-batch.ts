@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { filenamesOf } from '../domain/count-deltas';
 import { planCountsWrites } from '../domain/counts-plan';
@@ -6,7 +7,7 @@ import {
   parseStreamRecord,
   type StreamChange,
   sequenceNumberOf,
-  snapshotChangeOf,
+  snapshotChangesOf,
 } from '../domain/stream-change';
 import { claimOf } from '../domain/stream-claims';
 import { CacheUnavailableError, ValidationError } from '../errors';
@@ -175,7 +176,10 @@ async function syncBot(
   let epochPending = false;
   try {
     const state = await deps.stats.read(botId);
-    const { snapshotChanges, unusable } = snapshotChangesOf(state, changes, deps.defaultEmbeddingDimension);
+    const { snapshotChanges, unusable } = snapshotChangesOf(
+      changes,
+      state.embeddingDimension ?? deps.defaultEmbeddingDimension,
+    );
     let claims = await deps.stats.claimed(botId, changes.map(claimOf));
     pending = changes.filter((change) => !claims.has(change.eventId));
     outcome.duplicates = changes.length - pending.length;
@@ -242,26 +246,6 @@ async function syncBot(
   }
   outcome.failures = [...reported];
   return outcome;
-}
-
-/**
- * The snapshot change of every record, keyed by sequence number, and why each unusable one cannot be
- * served (its snapshot change is a deletion: the snapshot never serves it).
- */
-function snapshotChangesOf(
-  state: BotCountsState,
-  changes: readonly StreamChange[],
-  defaultDimension: number,
-): { snapshotChanges: Map<string, SnapshotChange>; unusable: Map<string, ValidationError> } {
-  const dimension = state.embeddingDimension ?? defaultDimension;
-  const snapshotChanges = new Map<string, SnapshotChange>();
-  const unusable = new Map<string, ValidationError>();
-  for (const change of changes) {
-    const { change: snapshotChange, invalid: reason } = snapshotChangeOf(change, dimension);
-    snapshotChanges.set(change.sequenceNumber, snapshotChange);
-    if (reason !== undefined) unusable.set(change.sequenceNumber, reason);
-  }
-  return { snapshotChanges, unusable };
 }
 
 /**
@@ -394,8 +378,6 @@ async function startIfAbsent(
   );
   return outcome === 'published';
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function now(deps: SyncStreamBatchDeps): string {
   return (deps.now?.() ?? new Date()).toISOString();

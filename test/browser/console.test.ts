@@ -4,7 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Page, Request } from 'playwright-core';
 import { signDevToken } from '../../src/auth';
-import { devEmbed } from '../../tools/local/dev-embedder';
+import { devEmbed } from '../../src/domain/dev-embedder';
 import { type DevStack, startDevStack } from '../../tools/local/dev-stack';
 import {
   type Browser,

@@ -1,4 +1,4 @@
-import { devEmbed } from '../../tools/local/dev-embedder';
+import { devEmbed } from '../../src/domain/dev-embedder';
 import { embedOutput } from '../../tools/scripts/embed';
 
 /** `npm run -s embed`: the dev embedder's vector, or a whole search or upload body, ready to pipe to curl. */

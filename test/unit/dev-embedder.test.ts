@@ -1,4 +1,4 @@
-import { DEV_EMBEDDING_DIMENSION, devEmbed, devTokens } from '../../tools/local/dev-embedder';
+import { DEV_EMBEDDING_DIMENSION, devEmbed, devTokens } from '../../src/domain/dev-embedder';
 
 const cosine = (a: number[], b: number[]) => a.reduce((sum, v, i) => sum + v * (b[i] as number), 0);
 

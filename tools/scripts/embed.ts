@@ -7,7 +7,7 @@
  *   npm run -s embed -- --search "how are retries handled" | curl ... -d @- $API/bots/my-bot/search
  */
 import { parseArgs } from 'node:util';
-import { DEV_EMBEDDING_DIMENSION, devEmbed } from '../local/dev-embedder';
+import { DEV_EMBEDDING_DIMENSION, devEmbed } from '../../src/domain/dev-embedder';
 
 const USAGE =
   'usage: npm run -s embed -- [--search [--limit N] | --document NAME] [--dimension 384] "text" ["text" ...]';

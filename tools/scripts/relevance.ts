@@ -6,12 +6,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_BM25, KeywordIndex } from '../../src/domain/bm25';
+import { devEmbed } from '../../src/domain/dev-embedder';
 import { DEFAULT_FUSION, type Fusion } from '../../src/domain/fusion';
 import { rankHybrid } from '../../src/domain/hybrid-ranking';
 import { tokenise } from '../../src/domain/keyword-text';
 import { cosineWithUnitQuery, normalise } from '../../src/domain/scoring';
 import { Ranker } from '../../src/domain/search-ranking';
-import { devEmbed } from '../local/dev-embedder';
 import { loadDemoDocuments } from './demo-corpus';
 
 type Labelled = { query: string; kind: 'code' | 'natural'; relevant: string[] };

@@ -1,6 +1,6 @@
 import { html } from 'htm/preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { devEmbed } from '../../../tools/local/dev-embedder';
+import { devEmbed } from '../../../src/domain/dev-embedder';
 import type { ApiClient, SearchHit, SearchRequest, SearchResponse } from '../api';
 import { buildFilter, type ConditionRow } from '../filter-builder';
 import { takeSeed } from '../seed';
