@@ -2,7 +2,8 @@ import type { StoredChunk } from '../../src/domain/types';
 import { ValidationError } from '../../src/errors';
 import { documentChunks } from '../../src/use-cases/document-chunks';
 import { listBots } from '../../src/use-cases/list-bots';
-import { FakeBotRegistry, FakeChunkStore, FakeSnapshotStore } from '../fixtures/fake-ports';
+import { FakeBotRegistry, FakeChunkStore } from '../fixtures/fake-ports';
+import { FakeSnapshotStore } from '../fixtures/fake-stream-ports';
 
 describe('listing bots', () => {
   it("lists only the caller's bots, a page at a time, each with its snapshot state", async () => {

@@ -4,7 +4,8 @@ import { UnavailableError } from '../../src/errors';
 import { FallbackGate } from '../../src/use-cases/fallback-gate';
 import { makeSearch, type SearchDeps } from '../../src/use-cases/search';
 import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
-import { FakeBotRegistry, FakeChunkStore, FakeSnapshotStore } from '../fixtures/fake-ports';
+import { FakeBotRegistry, FakeChunkStore } from '../fixtures/fake-ports';
+import { FakeSnapshotStore } from '../fixtures/fake-stream-ports';
 
 /**
  * Many searches at once in one container: a bot is read once however many searches want it, and full

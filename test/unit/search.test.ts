@@ -3,7 +3,8 @@ import type { StoredChunk } from '../../src/domain/types';
 import { CacheUnavailableError, NotFoundError, ValidationError } from '../../src/errors';
 import { makeSearch, type SearchDeps } from '../../src/use-cases/search';
 import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
-import { FakeBotRegistry, FakeChunkStore, FakeSnapshotStore } from '../fixtures/fake-ports';
+import { FakeBotRegistry, FakeChunkStore } from '../fixtures/fake-ports';
+import { FakeSnapshotStore } from '../fixtures/fake-stream-ports';
 
 /**
  * makeSearch over plain fakes of its ports: which source answers (snapshot or DynamoDB), what a rebuild

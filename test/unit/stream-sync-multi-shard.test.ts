@@ -1,6 +1,6 @@
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import { syncStreamBatch } from '../../src/use-cases/sync-stream-batch';
-import { FakeBotStats, FakeSnapshotStore } from '../fixtures/fake-ports';
+import { FakeBotStats, FakeSnapshotStore } from '../fixtures/fake-stream-ports';
 import {
   type ChunkWorld,
   deliverShards,

@@ -2,7 +2,7 @@ import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { foreignRecordReason, tableOfStreamArn } from '../../src/domain/stream-record-origin';
 import { type SyncStreamBatchDeps, syncStreamBatch } from '../../src/use-cases/sync-stream-batch';
-import { FakeBotStats, FakeSnapshotStore } from '../fixtures/fake-ports';
+import { FakeBotStats, FakeSnapshotStore } from '../fixtures/fake-stream-ports';
 import { testSeed } from '../fixtures/random';
 import { type ChunkItem, chunkItem, StreamEventFactory } from '../fixtures/stream-events';
 

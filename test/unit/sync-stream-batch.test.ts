@@ -2,7 +2,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { CacheUnavailableError } from '../../src/errors';
 import type { CountsWrite } from '../../src/ports';
 import { type SyncStreamBatchDeps, syncStreamBatch } from '../../src/use-cases/sync-stream-batch';
-import { FakeBotStats, FakeSnapshotStore } from '../fixtures/fake-ports';
+import { FakeBotStats, FakeSnapshotStore } from '../fixtures/fake-stream-ports';
 import { chunkItem, StreamEventFactory } from '../fixtures/stream-events';
 
 /**
