@@ -62,14 +62,15 @@ module.exports = async ({ resolveVariable }) => {
           AUTH_MODE: 'local-key',
           DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT || null,
           REDIS_URL: process.env.REDIS_URL || null,
-          REDIS_PASSWORD_PARAMETER: null,
+          // Empty, not null: serverless-offline hands a null value to the handler as the string "null".
+          REDIS_PASSWORD_PARAMETER: '',
           LOCAL_JWT_SECRET: process.env.LOCAL_JWT_SECRET || null,
         }
       : {
           AUTH_MODE: 'authorizer',
           DYNAMODB_ENDPOINT: null,
           REDIS_URL: redisUrl,
-          REDIS_PASSWORD_PARAMETER: passwordParameter || null,
+          REDIS_PASSWORD_PARAMETER: passwordParameter,
           LOCAL_JWT_SECRET: null,
         },
     // Read by infra/redis-password-plugin.js: which parameter (and customer key) the Redis users may read.
