@@ -1,3 +1,6 @@
+import type { BotView } from '../../src/domain/bot-view';
+import type { DocumentSummary } from '../../src/domain/types';
+
 /**
  * The console's one API client: every call the console makes goes through `ApiClient`, with the
  * caller's token, to the same HTTP API any backend calls. `ROUTES` lists the operations it uses;
@@ -24,30 +27,13 @@ export type RouteName = keyof typeof ROUTES;
 export type SnapshotState = 'current' | 'stale' | 'absent' | 'unavailable';
 
 /** openapi.yaml: Bot. */
-export type Bot = {
-  bot_id: string;
-  user_id: string | null;
-  name: string | null;
-  status: 'active' | 'inactive' | 'deleted';
-  embedding_dimension: number;
-  total_chunks: number;
-  total_documents: number;
-  created_at: string;
-  updated_at: string;
-  bm25?: { k1: number; b: number };
-};
+export type Bot = BotView;
 
 /** openapi.yaml: ListedBot. */
 export type ListedBot = Bot & { snapshot: SnapshotState };
 
 /** openapi.yaml: Document. */
-export type DocumentSummary = {
-  filename: string;
-  chunk_count: number;
-  file_size: number;
-  created_at: string;
-  updated_at: string;
-};
+export type { DocumentSummary };
 
 /** openapi.yaml: Chunk. */
 export type Chunk = {
