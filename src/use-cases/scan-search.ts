@@ -1,5 +1,5 @@
 /**
- * The cold search (issue 10, goal 3; docs/snapshot.md, "Scan reads"): a plain vector query answered from
+ * The cold search (docs/snapshot.md, "Scan reads"): a plain vector query answered from
  * the snapshot's int8 codes, with float32 vectors and rows fetched from Redis for the candidates only.
  * A container that does not hold the bot's snapshot reads about a quarter of its vector bytes and no row
  * hash, and keeps only the codes (a quarter of the float32 memory). The answer is the float32 exact one:
@@ -24,7 +24,7 @@ export type ScanAnswer = Omit<SearchResult, 'source'> | 'whole' | 'absent';
  * Float32 bytes up to which a bot searched a second time at one version is read whole and kept in
  * process: 32 MiB, about 21k 384-d chunks. Below it the in-process scan beats a candidate round trip
  * (usearch's f32 scan of 10k rows takes ~0.4 ms, a round trip ~0.3 ms); above it the scan form wins on
- * speed and holds a quarter of the memory (issue 10 goals 1 and 4).
+ * speed and holds a quarter of the memory.
  */
 export const WHOLE_SNAPSHOT_BYTES = 32 * 1024 * 1024;
 

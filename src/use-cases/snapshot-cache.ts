@@ -36,7 +36,7 @@ export type ScanOrFull = { full: CachedSnapshot } | { scan: CachedScan; reused: 
 
 /**
  * Default budget: 512 MiB of the search function's 1,769 MB. It holds the scan form of a 1M-chunk 384-d
- * bot (384 MB of int8 codes, issue 10 goal 5), or about two whole 100k-chunk bots (float32 vectors,
+ * bot (384 MB of int8 codes), or about two whole 100k-chunk bots (float32 vectors,
  * their in-process int8 copy and rows: ~210 MB each), or a few dozen small bots; least recently used
  * first out. Transient read buffers come on top (one 32 MiB segment at a time).
  */
@@ -47,7 +47,7 @@ const ROW_OVERHEAD_BYTES = 200;
 
 /**
  * Default largest bot whose texts are held in process: then a warm search needs only a version check, which
- * it sends before it scores and finds answered after (issue 10 goal 1 at 10k). 25k texts of ~600 characters
+ * it sends before it scores and finds answered after. 25k texts of ~600 characters
  * are ~30 MB; a larger bot reads its hits' texts per search, which costs little beside its longer scan.
  */
 export const DEFAULT_TEXTS_HELD_MAX_ROWS = 25_000;

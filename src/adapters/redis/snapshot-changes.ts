@@ -1,7 +1,6 @@
 /**
  * Stream changes as arguments of the apply script (docs/snapshot.md, "applyChanges"): validated and
- * encoded before anything is sent, and split into calls of bounded count and size. Split from
- * snapshot-store.ts.
+ * encoded before anything is sent, and split into calls of bounded count and size.
  */
 import type { StoredChunk } from '../../domain/types';
 import { ValidationError } from '../../errors';

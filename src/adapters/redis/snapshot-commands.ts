@@ -1,6 +1,6 @@
 /**
  * The snapshot store's Lua scripts as ioredis commands (`defineCommand`, so they run by EVALSHA), and the
- * deadline helper of the calls that must never land late. Split from snapshot-store.ts.
+ * deadline helper of the calls that must never land late.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { withDeadline } from '../../machinery/deadline';

@@ -2,8 +2,7 @@
  * Reading a whole snapshot from Redis (docs/snapshot.md, "Reads"): the meta hash, one MULTI of the meta
  * again with the counts of every key, then one MULTI per segment (the meta again, the vectors and the rows).
  * Every MULTI repeats the meta: `seq` goes up with every batch that changes something and `build` with
- * every rebuild, so equal metas throughout mean every piece came from the same snapshot. Split from
- * snapshot-store.ts.
+ * every rebuild, so equal metas throughout mean every piece came from the same snapshot.
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { Snapshot } from '../../ports';

@@ -1,7 +1,7 @@
 /**
  * The commit half of the rebuild protocol (docs/snapshot.md, "The rebuild protocol"): stage, then loop
  * take-dirty / re-read / apply to staging / commit until the commit publishes or gives up, and release
- * the slot and the staging keys whatever happens. Split from snapshot-store.ts.
+ * the slot and the staging keys whatever happens.
  */
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';

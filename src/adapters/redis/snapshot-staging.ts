@@ -1,7 +1,7 @@
 /**
  * The staging writer of a rebuild (docs/snapshot.md, "Large snapshots"): writes a compact snapshot of the
  * chunks a rebuild read under the staging keys, in pieces, so that no single command carries the whole
- * bot. Split from snapshot-store.ts.
+ * bot.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { MAX_CODE, quantiseRowsInto } from '../../domain/quantised-scan';

@@ -11,7 +11,7 @@ const WRITES = 40;
 const CHUNKS_PER_WRITE = 25;
 
 /**
- * The stream pipeline with Redis up, then with the bench's redis-server killed (issue 12): the same
+ * The stream pipeline with Redis up, then with the bench's redis-server killed: the same
  * workload through the local stream runner (serverless.yml's settings, the real handler and wiring),
  * 40 BatchWrites of 25 new chunks to 4 bots (each with a current snapshot), written back to back. Throughput is records per second from
  * the first write to the last one counted; freshness is per write, from its BatchWrite returning to

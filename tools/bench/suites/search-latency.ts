@@ -98,7 +98,7 @@ async function snapshotPaths(
 
 /**
  * (r): what a naive design pays before it can score anything, one GET of the bot's float32 vectors as one
- * string; goal 3 of issue 10 asks the cold search (c) to cost no more. Same client, same Redis.
+ * string; the cold search (c) should cost no more. Same client, same Redis.
  */
 async function rawVectorGet(context: BenchContext, size: SizeContext, client: Redis): Promise<void> {
   const { dataset } = size;
@@ -168,7 +168,7 @@ export async function snapshotBytes(context: BenchContext, n: number, client: Re
   return { vectors, codes, rows, text, largest };
 }
 
-/** Redis bytes per chunk of a published snapshot, by MEMORY USAGE of each of its keys (issue 10 goal 4). */
+/** Redis bytes per chunk of a published snapshot, by MEMORY USAGE of each of its keys. */
 async function redisBytesPerChunk(context: BenchContext, size: SizeContext, client: Redis): Promise<void> {
   const { vectors, codes, rows, text, largest } = await snapshotBytes(context, size.n, client);
   const per = (bytes: number) => (bytes / size.n).toFixed(0);
