@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
@@ -16,8 +17,10 @@ import { waitUntil } from '../fixtures/wait';
 useHttpWorld();
 jest.setTimeout(300_000);
 
-/** Writes each writer sends at most, so a failing run still ends. */
-const MAX_WRITES = 40;
+/** Writes each writer sends at most before the delete answers, so a failing run still ends. */
+const MAX_WRITES_BEFORE = 40;
+/** Writes each writer sends once the delete answered. */
+const WRITES_AFTER = 2;
 
 const dynamodb = createDynamoDbClient(loadConfig());
 const documents = createDocumentClient(dynamodb);
@@ -55,9 +58,18 @@ describe('writes racing a bot delete', () => {
     const outcomes: Outcome[] = [];
     const chunks = (n: number, seed: number) => Array.from({ length: n }, (_, i) => chunk(i, seed + i));
 
+    /**
+     * Whether a writer sends its next write: it writes until the delete answers (pausing once it sent
+     * MAX_WRITES_BEFORE, however long the delete takes), then sends WRITES_AFTER more.
+     */
+    const nextWrite = async (sentAfter: number, sentBefore: number): Promise<boolean> => {
+      while (!stop && !deleteAnswered && sentBefore >= MAX_WRITES_BEFORE) await delay(20);
+      return !stop && sentAfter < WRITES_AFTER;
+    };
     const httpWriter = async (w: number) => {
-      for (let n = 0; !stop && n < MAX_WRITES; n++) {
+      for (let n = 0, after = 0; await nextWrite(after, n - after); n++) {
         const startedAfterDelete = deleteAnswered;
+        if (startedAfterDelete) after++;
         const answer = await call({
           route: 'POST /bots/{botId}/documents',
           pathParameters: { botId },
@@ -73,8 +85,9 @@ describe('writes racing a bot delete', () => {
       }
     };
     const queueWriter = async (w: number) => {
-      for (let n = 0; !stop && n < MAX_WRITES; n++) {
+      for (let n = 0, after = 0; await nextWrite(after, n - after); n++) {
         const startedAfterDelete = deleteAnswered;
+        if (startedAfterDelete) after++;
         const message = {
           type: 'upsert_document',
           bot_id: botId,
@@ -118,11 +131,6 @@ describe('writes racing a bot delete', () => {
       } while (deleted.status === 409);
       deleteAnswered = true;
       leftAtAnswer = await chunkCount(botId);
-      await waitUntil(
-        'writes sent after the delete answered',
-        () => outcomes.filter((o) => o.startedAfterDelete).length >= 4,
-        { timeoutMs: 60_000 },
-      );
     } finally {
       stop = true;
       await writers;
@@ -132,6 +140,7 @@ describe('writes racing a bot delete', () => {
     expect(leftAtAnswer).toBe(0);
     expect(await chunkCount(botId)).toBe(0);
     const late = outcomes.filter((o) => o.startedAfterDelete);
+    expect(late).toHaveLength(4 * WRITES_AFTER);
     expect(late.filter((o) => o.ok)).toEqual([]);
     expect(late.filter((o) => o.path === 'http').map((o) => o.status)).toEqual(
       late.filter((o) => o.path === 'http').map(() => '404'),
