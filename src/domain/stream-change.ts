@@ -7,6 +7,7 @@ import { ValidationError } from '../errors';
 import { versionOfItem } from './document-version';
 import { checkEmbeddingValues } from './dynamo-limits';
 import { decodeEmbedding } from './embedding-codec';
+import { checkServableFields } from './servable-fields';
 import type { SnapshotChange } from './snapshot';
 import { claimBucketOf } from './stream-claims';
 import { imageProblem } from './stream-record-origin';
@@ -143,12 +144,6 @@ export function parseStreamRecord(record: DynamoDBRecord): StreamChange {
   };
 }
 
-function isPlainObject(value: unknown): value is ChunkMetadata {
-  return (
-    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
-  );
-}
-
 /**
  * What a change means for the bot's snapshot: the chunk as it now is, or its deletion. A new image that
  * cannot be searched (no filename; embedding malformed, out of the write path's range (non-finite, over
@@ -178,27 +173,23 @@ export function snapshotChangeOf(
         'NewImage.embedding',
       );
     }
-    if (typeof image.chunkIndex !== 'number' || !Number.isInteger(image.chunkIndex)) {
-      throw new ValidationError('NewImage.chunk_index must be an integer', 'NewImage.chunk_index');
-    }
-    if (typeof image.text !== 'string') {
-      throw new ValidationError('NewImage.text must be a string', 'NewImage.text');
-    }
-    if (image.metadata !== undefined && !isPlainObject(image.metadata)) {
-      throw new ValidationError('NewImage.metadata must be a map', 'NewImage.metadata');
-    }
+    checkServableFields(
+      { chunkIndex: image.chunkIndex, text: image.text, metadata: image.metadata, textRead: true },
+      'NewImage.',
+    );
     return {
       change: {
         kind: 'upsert',
         row: {
           chunk_id: change.chunkId,
           filename: image.filename,
-          chunk_index: image.chunkIndex,
-          metadata: image.metadata ?? {},
+          // checkServableFields proved their types.
+          chunk_index: image.chunkIndex as number,
+          metadata: (image.metadata ?? {}) as ChunkMetadata,
           ...(image.createdAt === undefined ? {} : { created_at: image.createdAt }),
           ...(image.version === undefined ? {} : { version: image.version }),
         },
-        text: image.text,
+        text: image.text as string,
         embedding,
       },
       invalid: undefined,

@@ -1,9 +1,6 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import fc from 'fast-check';
-import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
-import { loadConfig } from '../../src/config';
-import { type DevStack, startDevStack } from '../../tools/local/dev-stack';
 import { type BadMessage, badIngestionMessage } from '../fixtures/bad-ingestion';
 import {
   type BadRequest,
@@ -15,93 +12,39 @@ import {
   enc,
   type FuzzTarget,
 } from '../fixtures/bad-requests';
-import { tableSnapshot } from '../fixtures/table-snapshot';
+import {
+  type FuzzWorld,
+  forEach,
+  fuzzConfig,
+  refusalProblems as problems,
+  progress,
+  runs,
+  sample,
+  seed,
+  startFuzzWorld,
+} from '../fixtures/fuzz-dev';
 import { waitUntil } from '../fixtures/wait';
 
 /**
- * Issue 14's fuzz suite: generated bad requests against the real handlers under serverless-offline (the
- * bundled functions `npm run dev` serves) and bad messages through its Lambda Invoke endpoint. For every
- * one: no 5xx, a JSON error body (a 400 names its field), and nothing written: every table is scanned
- * before and after each route's batch, and the bot and its documents must be exactly as they were.
- *
- * FUZZ_SEED replays a run (the seed is printed); FUZZ_RUNS sets the requests per route (default 300, and
- * two thirds of it ingestion messages); `npm run fuzz:soak` runs it longer.
+ * The fuzz suite of the API: generated bad requests against the real handlers under serverless-offline
+ * (the bundled functions `npm run dev` serves) and bad messages through its Lambda Invoke endpoint. For
+ * every one: no 5xx, a JSON error body (a 400 names its field), and nothing written: every table is
+ * scanned before and after each route's batch, and the bot and its documents must be exactly as they were.
+ * Ingestion messages are two thirds of FUZZ_RUNS (at least 200). fuzz-offline-stream.test.ts fuzzes the
+ * stream and concurrent load.
  */
-const seed = Number(process.env.FUZZ_SEED ?? 20261130);
-const runs = Number(process.env.FUZZ_RUNS ?? 300);
 const messageRuns = Math.max(200, Math.round((runs * 2) / 3));
 const suffix = randomUUID().slice(0, 8);
 const DIM = 8;
-const CONCURRENCY = 6;
 
 jest.setTimeout(Math.max(600_000, runs * 2000));
 
-let stack: DevStack;
+let world: FuzzWorld;
 let lambda: LambdaClient;
 let target: FuzzTarget;
-const config = loadConfig({
-  ...process.env,
-  TABLE_VECTOR_EMBEDDINGS: `VectorEmbeddings-fuzz-${suffix}`,
-  TABLE_BOT_COLLECTIONS: `BotCollections-fuzz-${suffix}`,
-  TABLE_BOT_DOCUMENTS: `BotDocuments-fuzz-${suffix}`,
-  TABLE_DOCUMENT_LEASES: `DocumentLeases-fuzz-${suffix}`,
-});
-const dynamodb = createDynamoDbClient(config);
-const documents = createDocumentClient(dynamodb);
-
-type Answer = { status: number; text: string; json: unknown };
-
-/** Runs `work` over `items`, CONCURRENCY at a time (serverless-offline serves requests in parallel). */
-async function forEach<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-}
-
-async function send(request: Omit<BadRequest, 'defect'>, token = stack.token): Promise<Answer> {
-  const url = `${stack.httpUrl}${request.path}${request.query === undefined ? '' : `?${request.query}`}`;
-  const init: RequestInit = {
-    method: request.method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(request.contentType === undefined ? {} : { 'content-type': request.contentType }),
-    },
-    ...(request.body === undefined ? {} : { body: request.body }),
-  };
-  let response: Response;
-  try {
-    response = await fetch(url, init);
-  } catch {
-    // A pooled keep-alive connection closed by the server at that moment: any HTTP answer counts.
-    response = await fetch(url, init);
-  }
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, text, json };
-}
-
-const tables = () => tableSnapshot(documents, Object.values(config.tables));
-
-/** Problems with one answer to a request that must be refused. */
-function problems(answer: Answer): string[] {
-  const found: string[] = [];
-  if (answer.status >= 500) found.push(`status ${answer.status}`);
-  if (answer.status < 400) found.push(`accepted with ${answer.status}`);
-  if (answer.json === undefined) found.push(`body is not JSON: ${answer.text.slice(0, 80)}`);
-  if (answer.status === 400) {
-    const error = (answer.json as { error?: { code?: string; message?: string; field?: string } })?.error;
-    if (error?.code !== 'bad_request' || typeof error.message !== 'string') found.push('no error body');
-    if (typeof error?.field !== 'string' || error.field === '') found.push('no field named');
-  }
-  return found;
-}
+const config = fuzzConfig('fuzz');
+const send = (request: Omit<BadRequest, 'defect'>) => world.send(request);
+const tables = () => world.tables();
 
 async function expectAllRefused(route: string, requests: BadRequest[]): Promise<void> {
   const before = await tables();
@@ -127,18 +70,6 @@ async function expectAllRefused(route: string, requests: BadRequest[]): Promise<
   expect(await tables()).toBe(before);
 }
 
-/** A progress line for long (soak) runs: count, rate and time left. */
-function progress(route: string, done: number, total: number, started: number): void {
-  const rate = done / ((Date.now() - started) / 1000);
-  process.stderr.write(
-    `[fuzz] ${route}: ${done}/${total} (${rate.toFixed(0)}/s, about ${Math.ceil((total - done) / rate)} s left)\n`,
-  );
-}
-
-function sample<T>(arbitrary: fc.Arbitrary<T>, salt: number, count = runs): T[] {
-  return fc.sample(arbitrary, { seed: seed + salt, numRuns: count });
-}
-
 async function eventually(probe: () => Promise<boolean>): Promise<void> {
   await waitUntil('the stream to count the fuzz bot’s documents', probe, {
     timeoutMs: 60_000,
@@ -150,23 +81,8 @@ beforeAll(async () => {
   process.stderr.write(
     `[fuzz] seed ${seed} (replay with FUZZ_SEED=${seed}), ${runs} requests per route, ${messageRuns} ingestion messages\n`,
   );
-  stack = await startDevStack({
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      AWS_REGION: config.region,
-      DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT,
-      REDIS_URL: process.env.REDIS_URL,
-      LOCAL_JWT_SECRET: randomBytes(32).toString('hex'),
-      TABLE_VECTOR_EMBEDDINGS: config.tables.vectorEmbeddings,
-      TABLE_BOT_COLLECTIONS: config.tables.botCollections,
-      TABLE_BOT_DOCUMENTS: config.tables.botDocuments,
-      TABLE_DOCUMENT_LEASES: config.tables.documentLeases,
-    },
-    log: (message) => process.stderr.write(`[fuzz dev stack] ${message}\n`),
-    // The handlers log every refused message as an error: thousands of expected lines.
-    offlineOutput: () => {},
-  });
+  world = await startFuzzWorld('fuzz', config);
+  const stack = world.stack();
   lambda = new LambdaClient({
     endpoint: stack.lambdaEndpoint,
     region: stack.region,
@@ -198,8 +114,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   lambda?.destroy();
-  await stack?.stop();
-  dynamodb.destroy();
+  await world?.stop();
 }, 60_000);
 
 describe(`fuzzing every route through serverless-offline (seed ${seed})`, () => {
@@ -345,7 +260,10 @@ describe(`fuzzing every route through serverless-offline (seed ${seed})`, () => 
             ? (batch[0] as BadMessage).json
             : `{"messages":[${batch.map((m) => m.json).join(',')}]}`;
         const result = await lambda.send(
-          new InvokeCommand({ FunctionName: stack.ingestFunctionName, Payload: Buffer.from(payload) }),
+          new InvokeCommand({
+            FunctionName: world.stack().ingestFunctionName,
+            Payload: Buffer.from(payload),
+          }),
         );
         const text = Buffer.from(result.Payload ?? new Uint8Array()).toString('utf8');
         if (result.FunctionError !== undefined) {

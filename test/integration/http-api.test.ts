@@ -97,7 +97,7 @@ describe('the HTTP API', () => {
       });
       sources.push(found.body.source);
     }
-    // The stream handler built the bot's snapshot when the upload's records arrived (issue 10 goal 6),
+    // The stream handler built the bot's snapshot when the upload's records arrived,
     // so even the first search after loading is served from it.
     expect(sources).toEqual(['snapshot', 'snapshot']);
 

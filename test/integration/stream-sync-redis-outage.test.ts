@@ -24,7 +24,7 @@ import { waitUntil } from '../fixtures/wait';
 jest.setTimeout(180_000);
 
 /**
- * Issue 12, section 1: kill Redis while chunks keep arriving. The local stream runner (serverless.yml's
+ * Redis killed while chunks keep arriving. The local stream runner (serverless.yml's
  * stream settings) invokes the real handler with its real wiring, on DynamoDB Local and the e2e world's
  * private redis-server, which the test stops. The same workload runs with Redis up and with Redis down.
  */

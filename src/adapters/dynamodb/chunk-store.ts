@@ -171,7 +171,7 @@ export class DynamoChunkStore implements ChunkStore {
       ExpressionAttributeValues: { ':bot': botId },
     });
     for await (const page of pages) {
-      const chunks = toStoredChunks(page, options.onInvalid);
+      const chunks = toStoredChunks(page, options.onInvalid, { textRead: options.withText });
       if (chunks.length > 0) yield chunks;
     }
   }
