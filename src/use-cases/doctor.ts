@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { StoredChunk } from '../domain/types';
 import { DocumentBusyError } from '../errors';
+import { nap } from '../machinery/wakeup';
 import type { ChunkStore, CountsDoctorStore, SnapshotChange, SnapshotStore } from '../ports';
 import { checkChunks, type SnapshotCheck, type UnusableChunk } from './doctor-chunk-check';
 import { findLeftovers, type LeftoverDeps, type Leftovers, removeLeftovers } from './doctor-versions';
@@ -66,7 +66,7 @@ export type RepairOutcome = {
 export async function diagnoseBot(deps: DoctorDeps, botId: string): Promise<BotDiagnosis> {
   const first = await lookOnce(deps, botId);
   if (!first.drift) return first;
-  await (deps.sleep ?? sleep)(deps.settleMs ?? 3000);
+  await (deps.sleep ?? nap)(deps.settleMs ?? 3000);
   const second = await lookOnce(deps, botId);
   return confirm(first, second);
 }

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { filenamesOf } from '../domain/count-deltas';
 import { planCountsWrites } from '../domain/counts-plan';
@@ -11,7 +10,9 @@ import {
 } from '../domain/stream-change';
 import { claimOf } from '../domain/stream-claims';
 import { CacheUnavailableError, ValidationError } from '../errors';
+import { withDeadline } from '../machinery/deadline';
 import { mapLimited } from '../machinery/pool';
+import { nap } from '../machinery/wakeup';
 import type {
   BotCountsState,
   BotStats,
@@ -219,7 +220,7 @@ async function syncBot(
         throw new Error(`counts of bot ${botId} lost ${conflicts} races in a row`);
       }
       // Another shard of this bot (or another delivery of these records) committed meanwhile.
-      await sleep(Math.random() * 20 * conflicts);
+      await nap(Math.random() * 20 * conflicts);
       claims = await deps.stats.claimed(botId, pending.map(claimOf));
       const elsewhere = pending.filter((change) => claims.has(change.eventId));
       outcome.duplicates += elsewhere.length;
@@ -288,15 +289,11 @@ async function applySnapshot(
     if (snapshotChange !== undefined) changes.push(snapshotChange);
   }
   const timeoutMs = deps.snapshotTimeoutMs ?? 8000;
-  let timer: NodeJS.Timeout | undefined;
   try {
     const keywords = await beginKeywordUpdate(deps, botId);
-    await Promise.race([
-      deps.snapshots.applyChanges(botId, changes),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`snapshot update took over ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    await withDeadline(deps.snapshots.applyChanges(botId, changes), timeoutMs, () => {
+      throw new Error(`snapshot update took over ${timeoutMs} ms`);
+    });
     await finishKeywordUpdate(deps, botId, keywords, changes);
     return true;
   } catch (error) {
@@ -308,8 +305,6 @@ async function applySnapshot(
       error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
     });
     return false;
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
   }
 }
 
