@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   const stack: DevStack = await startDevStack({
     env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_REGION: 'us-east-1' },
     log: (line) => log(`[dev] ${line}`),
-    offlineOutput: () => {},
+    offlineOutput: (line) => log(`[offline] ${line}`),
   });
   try {
     const send = async (method: string, path: string, body?: unknown) => {
