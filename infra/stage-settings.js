@@ -15,7 +15,22 @@ module.exports = async ({ resolveVariable }) => {
   const subnetIds = list(await resolveVariable('param:vpcSubnetIds'));
   const securityGroupIds = list(await resolveVariable('param:vpcSecurityGroupIds'));
   const inVpc = subnetIds.length > 0 && securityGroupIds.length > 0;
-  const redisUrl = local ? null : await resolveVariable('param:redisUrl');
+  // Where the snapshot's Redis comes from: `url` (redisUrl, a cache you run), `create` (the stack creates
+  // one: infra/redis-create-plugin.js) or `none` (no Redis: every search reads DynamoDB).
+  const redisMode = String((await resolveVariable('param:redis')) ?? 'url').trim();
+  if (!['url', 'create', 'none'].includes(redisMode)) {
+    throw new Error(
+      `redis "${redisMode}" is not a Redis mode: give url, create or none (docs/deploy.md, "Modes").`,
+    );
+  }
+  const redisCreate = !local && redisMode === 'create';
+  if (redisCreate && (subnetIds.length > 0 || securityGroupIds.length > 0)) {
+    throw new Error(
+      'redis=create makes its own VPC for the cache and the functions that use it: leave out vpcSubnetIds and ' +
+        'vpcSecurityGroupIds, or use redis=url with a cache of yours (docs/deploy.md, "Modes").',
+    );
+  }
+  const redisUrl = local || redisMode !== 'url' ? null : await resolveVariable('param:redisUrl');
   // A literal URL (not the SSM reference resolved at deploy time) names a cache the functions must reach:
   // ElastiCache answers only inside its VPC, and a function outside it times out on every Redis call.
   if (/^rediss?:\/\//.test(String(redisUrl ?? '')) && !inVpc) {
@@ -37,6 +52,12 @@ module.exports = async ({ resolveVariable }) => {
   const passwordParameter = local
     ? ''
     : String((await resolveVariable('param:redisPasswordParameter')) ?? '').trim();
+  if (redisMode !== 'url' && passwordParameter !== '') {
+    throw new Error(
+      `redis=${redisMode} takes no password (the created cache is reached only from its security group): ` +
+        'leave out redisPasswordParameter (docs/deploy.md, "Modes").',
+    );
+  }
   if (passwordParameter !== '' && !/^[a-zA-Z0-9_.\-/]{1,1011}$/.test(passwordParameter)) {
     throw new Error(
       `redisPasswordParameter "${passwordParameter}" is not an SSM parameter name: give its name (letters, digits ` +
@@ -54,6 +75,8 @@ module.exports = async ({ resolveVariable }) => {
   const tracing = String(await resolveVariable('param:tracing')) === 'true';
   return {
     tracing,
+    // Read by infra/redis-create-plugin.js.
+    redisCreate,
     // Lambda environment values are strings.
     tracingEnvironment: String(tracing),
     routeAuthorizer: local ? null : { name: 'jwtAuthorizer' },
