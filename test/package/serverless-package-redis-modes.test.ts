@@ -152,8 +152,9 @@ describe('serverless print --param="redis=none" and bad Redis settings', () => {
         provider: { environment: Record<string, unknown>; vpc?: unknown };
         custom: { redisCreate: { enabled: boolean } };
       };
-      expect(config.provider.environment.REDIS_URL).toBeUndefined();
-      expect(config.provider.vpc).toBeUndefined();
+      // Serverless v3 drops a property whose value is null from the template.
+      expect(config.provider.environment.REDIS_URL ?? null).toBeNull();
+      expect(config.provider.vpc ?? null).toBeNull();
       expect(config.custom.redisCreate.enabled).toBe(false);
     },
     PACKAGE_TIMEOUT_MS,
