@@ -52,6 +52,9 @@ const chunkIdSchema = z
   .min(1, 'must not be empty')
   .refine((id) => Buffer.byteLength(id, 'utf8') <= 1024, 'must be at most 1024 bytes of UTF-8');
 
+/** One ranking's weight in weighted RRF. */
+const rrfWeight = z.number().finite().min(0).max(1000);
+
 /** What every search and recommend request may say about its results. */
 const resultFields = {
   limit: z.number().int().min(1).max(MAX_SEARCH_LIMIT).default(DEFAULT_SEARCH_LIMIT),
@@ -95,8 +98,20 @@ export const searchRequestSchema = z
     /** How a hybrid search combines its two rankings (default rrf, k 60). */
     fusion: z
       .discriminatedUnion('method', [
-        z.object({ method: z.literal('rrf'), k: z.number().finite().min(0).max(1e6).optional() }).strict(),
+        z
+          .object({
+            method: z.literal('rrf'),
+            k: z.number().finite().min(0).max(1e6).optional(),
+            /** Qdrant's weighted RRF: each ranking's 1 / (k + rank) times its weight (1 each by default). */
+            weights: z
+              .object({ vector: rrfWeight, keyword: rrfWeight })
+              .strict()
+              .refine((w) => w.vector > 0 || w.keyword > 0, 'at least one weight must be above 0')
+              .optional(),
+          })
+          .strict(),
         z.object({ method: z.literal('weighted'), alpha: z.number().min(0).max(1) }).strict(),
+        z.object({ method: z.literal('dbsf') }).strict(),
       ])
       .optional(),
     ...resultFields,
@@ -219,6 +234,15 @@ function resultQueryOf(
   };
 }
 
+function fusionOf(fusion: NonNullable<SearchRequest['fusion']>): Fusion {
+  if (fusion.method !== 'rrf') return fusion;
+  return {
+    method: 'rrf',
+    k: fusion.k ?? DEFAULT_RRF_K,
+    ...(fusion.weights === undefined ? {} : { weights: fusion.weights }),
+  };
+}
+
 /** A validated search request as the search use case's options, defaults applied. */
 export function searchQueryOf(request: SearchRequest): SearchQuery {
   const offset = request.offset ?? 0;
@@ -233,10 +257,7 @@ export function searchQueryOf(request: SearchRequest): SearchQuery {
     ...(request.fusion === undefined
       ? {}
       : {
-          fusion:
-            request.fusion.method === 'rrf'
-              ? { method: 'rrf', k: request.fusion.k ?? DEFAULT_RRF_K }
-              : { method: 'weighted', alpha: request.fusion.alpha },
+          fusion: fusionOf(request.fusion),
         }),
     ...(request.mmr === undefined
       ? {}

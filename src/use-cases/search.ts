@@ -332,6 +332,7 @@ async function fromDynamoDb(
 
   let ranked: Ranked<StoredChunk>;
   let scoresOf: ((chunk: StoredChunk) => FusedScore) | undefined;
+  let matches: { keywordMatches: number } | object = {};
   if (plan.keywords === null) {
     ranked = ranker.finish((chunk) => unitVector32(chunk.embedding), query);
   } else {
@@ -354,12 +355,14 @@ async function fromDynamoDb(
       })),
     };
     scoresOf = (chunk) => ranking.scoresOf(rowOf.get(chunk) as number);
+    matches = { keywordMatches: ranking.keywordMatches };
   }
   await sink?.finish();
   if (withTexts) {
-    return shape(ranked, (chunk, score) =>
-      toHit(chunk, chunk.text, score, vectorOf(chunk), scoresOf?.(chunk)),
-    );
+    return {
+      ...shape(ranked, (chunk, score) => toHit(chunk, chunk.text, score, vectorOf(chunk), scoresOf?.(chunk))),
+      ...matches,
+    };
   }
   const withText =
     ranked.hits.length === 0

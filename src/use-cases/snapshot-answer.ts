@@ -226,5 +226,6 @@ export async function keywordsFromSnapshot(
   } catch (error) {
     throw new NotARedisError(error);
   }
-  return snapshotHits<never>(cached, ranking.ranked, loaded.texts, options, ranking.scoresOf);
+  const answer = await snapshotHits<never>(cached, ranking.ranked, loaded.texts, options, ranking.scoresOf);
+  return answer === null ? null : { ...answer, keywordMatches: ranking.keywordMatches };
 }
