@@ -1,18 +1,13 @@
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { loadConfig } from '../../src/config';
-import type { HttpHandler } from '../../src/http/route';
-import { httpEvent } from '../fixtures/http-events';
 import {
+  type Answer,
   alice,
   bob,
   botWithDocuments,
   call,
   DIM,
-  secret,
-  suffix,
   useHttpWorld,
+  withoutRedis,
 } from '../fixtures/http-world';
-import { wireHandlers } from '../fixtures/wired-handlers';
 
 /**
  * `POST /bots/{botId}/recommend` and search by chunk id (`query`) through the HTTP handlers, from the Redis
@@ -22,20 +17,8 @@ import { wireHandlers } from '../fixtures/wired-handlers';
 
 useHttpWorld();
 
-/** The handlers as a container without Redis runs them: every search reads DynamoDB. */
-const withoutRedis = wireHandlers(
-  loadConfig({
-    ...process.env,
-    REDIS_URL: undefined,
-    AUTH_MODE: 'local-key',
-    LOCAL_JWT_SECRET: secret,
-    TABLE_VECTOR_EMBEDDINGS: `VectorEmbeddings-http-${suffix}`,
-    TABLE_BOT_COLLECTIONS: `BotCollections-http-${suffix}`,
-    TABLE_BOT_DOCUMENTS: `BotDocuments-http-${suffix}`,
-    EMBEDDING_ENCODING: 'binary',
-  }),
-);
-afterAll(() => withoutRedis.close());
+/** The same routes as a container without Redis answers them: every search reads DynamoDB. */
+const fromDynamoDb = withoutRedis();
 
 type Stored = { id: string; filename: string; lang: string; unit: Float64Array };
 type Hit = { chunk_id: string; score: number; metadata: { filename: string } };
@@ -117,25 +100,14 @@ function expected(
   return { ids: hits.map((hit) => hit.chunk.id), scores: hits.map((hit) => hit.score), groups: kept };
 }
 
-async function ask(
-  from: 'snapshot' | 'dynamodb',
-  route: Route,
-  body: Body,
-): Promise<{ status: number; body: Body }> {
-  const path = `/bots/{botId}/${route}`;
-  if (from === 'snapshot') {
-    return call({
-      route: `POST ${path}` as `POST /bots/{botId}/${Route}`,
-      pathParameters: { botId },
-      token: alice,
-      body,
-    });
-  }
-  const handler = withoutRedis.http[`POST ${path}` as keyof typeof withoutRedis.http] as HttpHandler;
-  const response = (await handler(
-    httpEvent({ method: 'POST', route: path, pathParameters: { botId }, token: alice, body }),
-  )) as APIGatewayProxyStructuredResultV2;
-  return { status: response.statusCode ?? 200, body: JSON.parse(response.body ?? '{}') };
+function ask(from: 'snapshot' | 'dynamodb', route: Route, body: Body): Promise<Answer> {
+  const request = {
+    route: `POST /bots/{botId}/${route}` as const,
+    pathParameters: { botId },
+    token: alice,
+    body,
+  };
+  return from === 'snapshot' ? call(request) : fromDynamoDb(request);
 }
 
 /** Asks both sources and checks each answers exactly the brute-force ranking. */
