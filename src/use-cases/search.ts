@@ -69,7 +69,9 @@ export type Search = (
  * Redis errors never fail a search: they are logged and DynamoDB answers. Full DynamoDB reads go through
  * the container's `FallbackGate`: concurrent searches of one bot share the first one's read (and the
  * snapshot it rebuilds), and searches beyond its bounds are shed.
- * @throws NotFoundError for a bot without a record.
+ * With `examples` (recommend, or search by chunk id) the query is built from those stored chunks
+ * (example-vectors.ts), which are left out of the results.
+ * @throws NotFoundError for a bot without a record, or example chunk ids the bot does not hold.
  * @throws UnavailableError when the fallback gate sheds the search.
  * @throws ValidationError (field `embedding`) when the embedding's length is not the bot's dimension or it
  * is all zeros; (field `filter...`) for a filter that does not parse.
