@@ -76,13 +76,14 @@ function expected(
   positive: string[],
   negative: string[],
   strategy: string,
-  options: { lang?: string; limit: number; offset?: number; groupSize?: number },
+  options: { lang?: string; limit: number; offset?: number; groupSize?: number; threshold?: number },
 ): Expected {
   const score = scorer(positive, negative, strategy);
   const ranked = stored
     .filter((chunk) => !positive.includes(chunk.id) && !negative.includes(chunk.id))
     .filter((chunk) => options.lang === undefined || chunk.lang === options.lang)
     .map((chunk) => ({ chunk, score: score(chunk) }))
+    .filter((hit) => options.threshold === undefined || hit.score >= options.threshold)
     .sort((a, b) => b.score - a.score || (a.chunk.id < b.chunk.id ? -1 : 1));
   if (options.groupSize === undefined) {
     const page = ranked.slice(options.offset ?? 0, (options.offset ?? 0) + options.limit);
@@ -222,6 +223,14 @@ describe('recommend', () => {
         group_size: 3,
       },
       expected([p1], [n1], 'best_score', { limit: 2, groupSize: 3 }),
+    );
+    const closerToPositive = expected([p1], [n1, n2], 'best_score', { limit: 50, threshold: 0 });
+    expect(closerToPositive.ids.length).toBeGreaterThan(0);
+    expect(closerToPositive.ids.length).toBeLessThan(stored.length - 3);
+    await expectBruteForce(
+      'recommend',
+      { positive: [p1], negative: [n1, n2], strategy: 'best_score', limit: 50, score_threshold: 0 },
+      closerToPositive,
     );
     const negativesOnly = expected([], [n1, n2], 'best_score', { limit: 6, lang: 'en' });
     expect(negativesOnly.scores.every((score) => score < 0)).toBe(true);
