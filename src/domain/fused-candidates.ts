@@ -1,16 +1,16 @@
 /**
  * The few candidates of a hybrid query that can reach its top `keep`, with their exact fused scores, so
  * fusion no longer ranks (sorts) every candidate nor looks up every candidate's id.
- * - weighted: the min-max normalisers need only each side's minimum and maximum; then one selection of
- *   the best `keep` by the fused score itself, computed per candidate by the very expression `fuseScores`
- *   evaluates.
+ * - weighted and dbsf: the normalisers need only each side's minimum and maximum (weighted) or mean and
+ *   standard deviation (dbsf); then one selection of the best `keep` by the fused score itself, computed
+ *   per candidate by the very expression `fuseScores` evaluates.
  * - rrf: each list (vector over every candidate, keyword over the matches) is ranked only in its head;
  *   bounds then prove which other rows cannot reach the top, and the few that might get their exact rank
  *   by counting (one pass over the list, a binary search per member into the few rows' scores).
  * The top `keep` of the result, and each of its three scores, are those of fusing every candidate, bit
  * for bit (unit-tested against a brute-force fusion of the full lists).
  */
-import { type Fusion, normaliserOf } from './fusion';
+import { distributionNormaliser, type Fusion, normaliserOf, type RrfWeights, rrfWeights } from './fusion';
 import { TopKSelector } from './scoring';
 
 /** Candidate rows (in no particular order) with their vector, keyword and fused scores, in parallel arrays. */
@@ -47,9 +47,38 @@ export function topFusedCandidates(
 ): FusedCandidates | null {
   const { mask } = input;
   const matched = input.matched.filter((row) => mask === undefined || mask[row] !== 0);
-  return fusion.method === 'weighted'
-    ? weightedCandidates(input, matched, fusion.alpha, keep)
-    : rrfCandidates(input, matched, fusion.k, keep, head);
+  if (fusion.method === 'weighted') return weightedCandidates(input, matched, fusion.alpha, keep);
+  if (fusion.method === 'dbsf') return dbsfCandidates(input, matched, keep);
+  return rrfCandidates(input, matched, fusion.k, rrfWeights(fusion), keep, head);
+}
+
+/** DBSF needs each side's mean and standard deviation, then one selection over the fused scores. */
+function dbsfCandidates(input: HybridRows, matched: readonly number[], keep: number): FusedCandidates {
+  const { cosine, bm25 } = input;
+  const candidates = [...candidateRows(input)];
+  const nv = distributionNormaliser(candidates.length, (i) => cosine[candidates[i] as number] as number);
+  const nk = distributionNormaliser(matched.length, (j) => bm25[matched[j] as number] as number);
+  const fusedOf = (row: number) => {
+    const fromVector = nv(cosine[row] as number);
+    return (bm25[row] as number) > 0 ? fromVector + nk(bm25[row] as number) : fromVector;
+  };
+  return selectBest(input, candidates, fusedOf, keep);
+}
+
+/** The best `keep` candidates by `fusedOf` (ties by ascending id), with their scores. */
+function selectBest(
+  input: HybridRows,
+  candidates: Iterable<number>,
+  fusedOf: (row: number) => number,
+  keep: number,
+): FusedCandidates {
+  const selector = new TopKSelector<number>(Math.max(1, keep));
+  for (const row of candidates) {
+    const score = fusedOf(row);
+    if (selector.mightAccept(score)) selector.offer(score, input.idOf(row), row);
+  }
+  const rows = selector.sorted().map((hit) => hit.ref);
+  return withScores(rows, input, Float64Array.from(rows, fusedOf));
 }
 
 /** Weighted fusion needs each side's minimum and maximum, then one selection over the fused scores. */
@@ -59,7 +88,7 @@ function weightedCandidates(
   alpha: number,
   keep: number,
 ): FusedCandidates {
-  const { rowCount, mask, cosine, bm25, idOf } = input;
+  const { rowCount, mask, cosine, bm25 } = input;
   let candidates = 0;
   let minVector = Number.POSITIVE_INFINITY;
   let maxVector = Number.NEGATIVE_INFINITY;
@@ -82,14 +111,12 @@ function weightedCandidates(
   const nk = normaliserOf(minKeyword, maxKeyword, false);
   // The very expression `fuseScores` evaluates, so the scores are equal to the last bit.
   const fusedOf = (row: number) => alpha * nv(cosine[row] as number) + (1 - alpha) * nk(bm25[row] as number);
-  const selector = new TopKSelector<number>(Math.max(1, keep));
-  for (let row = 0; row < rowCount; row++) {
-    if (mask !== undefined && mask[row] === 0) continue;
-    const score = fusedOf(row);
-    if (selector.mightAccept(score)) selector.offer(score, idOf(row), row);
-  }
-  const rows = selector.sorted().map((hit) => hit.ref);
-  return withScores(rows, input, Float64Array.from(rows, fusedOf));
+  return selectBest(input, candidateRows(input), fusedOf, keep);
+}
+
+/** The candidate rows, ascending. */
+function* candidateRows({ rowCount, mask }: HybridRows): Generator<number> {
+  for (let row = 0; row < rowCount; row++) if (mask === undefined || mask[row] !== 0) yield row;
 }
 
 /**
@@ -104,6 +131,7 @@ function rrfCandidates(
   input: HybridRows,
   matched: readonly number[],
   k: number,
+  weights: RrfWeights,
   keep: number,
   extra: number,
 ): FusedCandidates | null {
@@ -114,22 +142,29 @@ function rrfCandidates(
   const everyMatch: Population = { rows: matched, count: matched.length, mask: undefined };
   const vectorRank = new Map(best(everyCandidate, cosine, idOf, head).map((row, i) => [row, i + 1]));
   const keywordRank = new Map(best(everyMatch, bm25, idOf, head).map((row, i) => [row, i + 1]));
-  // A full head leaves rows out of its list's ranking; each of those gets at most `below` from that list.
+  // A full head leaves rows out of its list's ranking; each of those gets at most weight * `below` from it.
   const below = 1 / (k + head + 1);
   if (!(below < 1 / (k + head))) return null;
+  const belowVector = weights.vector * below;
+  const belowKeyword = weights.keyword * below;
   const vectorCut = vectorRank.size === head;
   const keywordCut = keywordRank.size === head;
   const rows = [...new Set([...vectorRank.keys(), ...keywordRank.keys()])];
-  const part = (rank: number | undefined) => (rank === undefined ? 0 : 1 / (k + rank));
-  const lower = rows.map((row) => part(vectorRank.get(row)) + part(keywordRank.get(row)));
+  const part = (weight: number, rank: number | undefined) => (rank === undefined ? 0 : weight / (k + rank));
+  const lower = rows.map(
+    (row) => part(weights.vector, vectorRank.get(row)) + part(weights.keyword, keywordRank.get(row)),
+  );
   const unknownVector = (row: number) => !vectorRank.has(row);
   const unknownKeyword = (row: number) => !keywordRank.has(row) && (bm25[row] as number) > 0;
   const upper = rows.map(
-    (row, i) => (lower[i] as number) + (unknownVector(row) ? below : 0) + (unknownKeyword(row) ? below : 0),
+    (row, i) =>
+      (lower[i] as number) +
+      (unknownVector(row) ? belowVector : 0) +
+      (unknownKeyword(row) ? belowKeyword : 0),
   );
   const floor = rows.length >= keep ? ([...lower].sort((x, y) => y - x)[keep - 1] as number) : -Infinity;
-  // Rows in neither head: vector part at most `below`, keyword part at most `below` (or none at all).
-  if (vectorCut && below + (keywordCut ? below : 0) >= floor) return null;
+  // Rows in neither head: vector part at most `belowVector`, keyword part at most `belowKeyword` (or none).
+  if (vectorCut && belowVector + (keywordCut ? belowKeyword : 0) >= floor) return null;
   const kept = rows.filter((_, i) => (upper[i] as number) >= floor);
   const needVector = kept.filter(unknownVector);
   const needKeyword = kept.filter(unknownKeyword);
@@ -141,9 +176,9 @@ function rrfCandidates(
   });
   // Summed as `fuseScores` sums: the vector part, then the keyword part.
   const fused = Float64Array.from(kept, (row) => {
-    const fromVector = 1 / (k + (vectorRank.get(row) as number));
+    const fromVector = weights.vector / (k + (vectorRank.get(row) as number));
     const rank = keywordRank.get(row);
-    return rank === undefined ? fromVector : fromVector + 1 / (k + rank);
+    return rank === undefined ? fromVector : fromVector + weights.keyword / (k + rank);
   });
   return withScores(kept, input, fused);
 }

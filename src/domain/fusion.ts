@@ -1,14 +1,26 @@
 /**
  * Fuses vector and keyword scores over the FULL candidate sets (every chunk that passed the filter), so
- * no truncation of either side can change the result.
- * - `rrf`: sum over the two rankings of 1 / (k + rank), rank 1 the best; a chunk absent from a ranking
- *   (no keyword match) gets nothing from it. Rankings order by score, then ascending chunk id.
+ * no truncation of either side can change the result. The vector side holds every candidate; the keyword
+ * side only the candidates that match a query term (a chunk no term matches gets nothing from it, so a
+ * query no chunk matches fuses to its vector side alone, never to a normalised empty side).
+ * - `rrf`: sum over the two rankings of weight / (k + rank), rank 1 the best, each weight 1 unless given
+ *   (Qdrant's weighted RRF). Rankings order by score, then ascending chunk id.
  * - `weighted`: alpha * normalised vector score + (1 - alpha) * normalised keyword score, each min-max
  *   normalised over the candidates; a side whose scores are all equal normalises to 1 when they are
  *   positive (vector: always), else 0.
+ * - `dbsf` (Qdrant's distribution-based score fusion): each side's scores normalised as
+ *   (x - (mean - 3 sd)) / (6 sd), with the mean and sample standard deviation of that side's scores,
+ *   then summed; a side of one score, or of equal scores, normalises to 0.5.
  */
 
-export type Fusion = { method: 'rrf'; k: number } | { method: 'weighted'; alpha: number };
+import { exactSum } from './exact-sum';
+
+export type RrfWeights = { vector: number; keyword: number };
+
+export type Fusion =
+  | { method: 'rrf'; k: number; weights?: RrfWeights }
+  | { method: 'weighted'; alpha: number }
+  | { method: 'dbsf' };
 
 export const DEFAULT_RRF_K = 60;
 export const DEFAULT_FUSION: Fusion = { method: 'rrf', k: DEFAULT_RRF_K };
@@ -79,6 +91,28 @@ export function normaliserOf(min: number, max: number, allEqualMeansOne: boolean
 }
 
 /**
+ * DBSF's normalisation over `count` scores (`valueAt(i)`, in any order: the sums are exact, so the
+ * result does not depend on it): mean and sample standard deviation, then (x - (mean - 3 sd)) / (6 sd); 0.5 for every score when there is one score or
+ * the deviation is 0.
+ */
+export function distributionNormaliser(count: number, valueAt: (i: number) => number): (x: number) => number {
+  if (count < 2) return () => 0.5;
+  const mean = exactSum(count, valueAt) / count;
+  const squares = exactSum(count, (i) => (valueAt(i) - mean) ** 2);
+  const deviation = Math.sqrt(squares / (count - 1));
+  const low = mean - 3 * deviation;
+  const high = mean + 3 * deviation;
+  if (!(high > low)) return () => 0.5;
+  const span = high - low;
+  return (x) => (x - low) / span;
+}
+
+/** The weights of a fusion's two rankings (RRF; 1 each unless given). */
+export function rrfWeights(fusion: Extract<Fusion, { method: 'rrf' }>): RrfWeights {
+  return fusion.weights ?? { vector: 1, keyword: 1 };
+}
+
+/**
  * The fused score of each candidate i (0..n-1), given its vector score, its keyword score (0 when no
  * query term matches) and its chunk id (the tie-break).
  */
@@ -98,17 +132,25 @@ export function fuseScores(
     }
     return fused;
   }
-  const byVector = ranksOf(vector, ids);
-  for (let i = 0; i < n; i++) fused[i] = 1 / (fusion.k + (byVector[i] as number));
-  // Only chunks that match a term are in the keyword ranking (they rank above every score of 0).
+  // Only chunks that match a term are on the keyword side (they rank above every score of 0).
   const matched: number[] = [];
   for (let i = 0; i < n; i++) if ((keyword[i] as number) > 0) matched.push(i);
+  if (fusion.method === 'dbsf') {
+    const nv = distributionNormaliser(n, (i) => vector[i] as number);
+    const nk = distributionNormaliser(matched.length, (j) => keyword[matched[j] as number] as number);
+    for (let i = 0; i < n; i++) fused[i] = nv(vector[i] as number);
+    for (const i of matched) fused[i] = (fused[i] as number) + nk(keyword[i] as number);
+    return fused;
+  }
+  const weights = rrfWeights(fusion);
+  const byVector = ranksOf(vector, ids);
+  for (let i = 0; i < n; i++) fused[i] = weights.vector / (fusion.k + (byVector[i] as number));
   const byKeyword = ranksOf(
     matched.map((i) => keyword[i] as number),
     (j) => ids(matched[j] as number),
   );
   matched.forEach((i, j) => {
-    fused[i] = (fused[i] as number) + 1 / (fusion.k + (byKeyword[j] as number));
+    fused[i] = (fused[i] as number) + weights.keyword / (fusion.k + (byKeyword[j] as number));
   });
   return fused;
 }

@@ -74,6 +74,21 @@ export function compileFilter(filter: SearchFilter | undefined): CompiledFilter 
 }
 
 /**
+ * `filter` with the named chunks left out (a `has_id` under `must_not`), as recommend and search by id
+ * leave out their example chunks.
+ */
+export function excludingIds(filter: CompiledFilter | null, chunkIds: readonly string[]): CompiledFilter {
+  const condition: FilterCondition = { type: 'has_id', ids: new Set(chunkIds.map(comparableId)) };
+  if (filter === null) {
+    return {
+      root: { must: [], should: undefined, mustNot: [condition], minShould: undefined },
+      filenames: null,
+    };
+  }
+  return { ...filter, root: { ...filter.root, mustNot: [...filter.root.mustNot, condition] } };
+}
+
+/**
  * The values a key reads in a chunk, as Qdrant reads a payload path: a key step goes into an object, `[n]`
  * takes one element of a list and `[]` every element; a step that does not fit the value reads nothing.
  * A top-level field reads its value, or nothing when the chunk has none.

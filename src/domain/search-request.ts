@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_RRF_K, type Fusion } from './fusion';
+import type { ExampleIds } from './recommend';
 import { FilterSyntaxError, parseFilter } from './search-filter-syntax';
 
 /**
@@ -42,31 +43,78 @@ export const DEFAULT_MMR_CANDIDATES = 100;
 /** Queries in one `POST /bots/{botId}/search/batch`. */
 export const MAX_BATCH_SEARCHES = 32;
 
+/** Example chunk ids one `POST /bots/{botId}/recommend` may name in `positive`, and in `negative`. */
+export const MAX_RECOMMEND_EXAMPLES = 32;
+
+/** A stored chunk id as search returns it (`<chunk_id>~<version>`: at most 1,024 bytes). */
+const chunkIdSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((id) => Buffer.byteLength(id, 'utf8') <= 1024, 'must be at most 1024 bytes of UTF-8');
+
+/** One ranking's weight in weighted RRF. */
+const rrfWeight = z.number().finite().min(0).max(1000);
+
+/** What every search and recommend request may say about its results. */
+const resultFields = {
+  limit: z.number().int().min(1).max(MAX_SEARCH_LIMIT).default(DEFAULT_SEARCH_LIMIT),
+  /** Results scoring below this are left out: cosine similarity, or BM25 / the fused score with query_text. */
+  score_threshold: z.number().finite().optional(),
+  filter: searchFilterSchema.optional(),
+  /** Results skipped before the first returned (paging). */
+  offset: z.number().int().min(0).max(MAX_SEARCH_OFFSET).optional(),
+  /** Return each result's stored (unit-length) vector. */
+  with_vectors: z.boolean().optional(),
+  /** Group results by document: `limit` then counts documents, each with up to `group_size` chunks. */
+  group_by: z.literal('filename').optional(),
+  group_size: z.number().int().min(1).max(MAX_GROUP_SIZE).optional(),
+};
+
+type ResultFields = {
+  offset?: number | undefined;
+  group_by?: 'filename' | undefined;
+  group_size?: number | undefined;
+};
+
+/** The checks of `resultFields` that span two fields. */
+function checkResultFields(request: ResultFields, fail: (path: string, message: string) => void): void {
+  if (request.group_size !== undefined && request.group_by === undefined) {
+    fail('group_size', 'needs group_by');
+  }
+  if (request.group_by !== undefined && request.offset !== undefined) {
+    fail('offset', 'cannot be combined with group_by (limit counts groups)');
+  }
+}
+
 /** The body of `POST /bots/{botId}/search`. The embedding's length is checked against the bot later. */
 export const searchRequestSchema = z
   .object({
-    /** The query vector; optional when `query_text` is given (keyword search). */
+    /** The query vector; optional when `query` or `query_text` is given. */
     embedding: z.array(z.number().finite()).min(1).max(65536).optional(),
+    /** A stored chunk's id: its vector is the query vector, and the chunk is left out of the results. */
+    query: chunkIdSchema.optional(),
     /** Keyword query (BM25 over the bot's chunk texts); with `embedding`, a hybrid search. */
     query_text: z.string().trim().min(1, 'must not be empty').max(MAX_QUERY_TEXT_LENGTH).optional(),
     /** How a hybrid search combines its two rankings (default rrf, k 60). */
     fusion: z
       .discriminatedUnion('method', [
-        z.object({ method: z.literal('rrf'), k: z.number().finite().min(0).max(1e6).optional() }).strict(),
+        z
+          .object({
+            method: z.literal('rrf'),
+            k: z.number().finite().min(0).max(1e6).optional(),
+            /** Qdrant's weighted RRF: each ranking's 1 / (k + rank) times its weight (1 each by default). */
+            weights: z
+              .object({ vector: rrfWeight, keyword: rrfWeight })
+              .strict()
+              .refine((w) => w.vector > 0 || w.keyword > 0, 'at least one weight must be above 0')
+              .optional(),
+          })
+          .strict(),
         z.object({ method: z.literal('weighted'), alpha: z.number().min(0).max(1) }).strict(),
+        z.object({ method: z.literal('dbsf') }).strict(),
       ])
       .optional(),
-    limit: z.number().int().min(1).max(MAX_SEARCH_LIMIT).default(DEFAULT_SEARCH_LIMIT),
-    /** Results scoring below this are left out: cosine similarity, or BM25 / the fused score with query_text. */
-    score_threshold: z.number().finite().optional(),
-    filter: searchFilterSchema.optional(),
-    /** Results skipped before the first returned (paging). */
-    offset: z.number().int().min(0).max(MAX_SEARCH_OFFSET).optional(),
-    /** Return each result's stored (unit-length) vector. */
-    with_vectors: z.boolean().optional(),
-    /** Group results by document: `limit` then counts documents, each with up to `group_size` chunks. */
-    group_by: z.literal('filename').optional(),
-    group_size: z.number().int().min(1).max(MAX_GROUP_SIZE).optional(),
+    ...resultFields,
     /** Maximal marginal relevance over the `candidates` best chunks. */
     mmr: z
       .object({
@@ -79,32 +127,28 @@ export const searchRequestSchema = z
   .strict()
   .superRefine((request, ctx) => {
     const fail = (path: string, message: string) => ctx.addIssue({ code: 'custom', message, path: [path] });
-    if (request.embedding === undefined && request.query_text === undefined) {
-      fail('embedding', 'embedding or query_text (or both) is required');
+    const vector = request.embedding !== undefined || request.query !== undefined;
+    if (request.embedding !== undefined && request.query !== undefined) {
+      fail('query', 'cannot be combined with embedding (the chunk id names the query vector)');
     }
-    if (
-      request.fusion !== undefined &&
-      (request.embedding === undefined || request.query_text === undefined)
-    ) {
-      fail('fusion', 'needs both embedding and query_text');
+    if (!vector && request.query_text === undefined) {
+      fail('embedding', 'embedding, query or query_text is required');
+    }
+    if (request.fusion !== undefined && (!vector || request.query_text === undefined)) {
+      fail('fusion', 'needs both a query vector (embedding or query) and query_text');
     }
     if (request.query_text !== undefined && request.mmr !== undefined) {
       fail('mmr', 'cannot be combined with query_text');
     }
     if (
-      request.embedding !== undefined &&
+      vector &&
       request.query_text === undefined &&
       request.score_threshold !== undefined &&
       (request.score_threshold < -1 || request.score_threshold > 1)
     ) {
       fail('score_threshold', 'a cosine similarity threshold must be within [-1, 1]');
     }
-    if (request.group_size !== undefined && request.group_by === undefined) {
-      fail('group_size', 'needs group_by');
-    }
-    if (request.group_by !== undefined && request.offset !== undefined) {
-      fail('offset', 'cannot be combined with group_by (limit counts groups)');
-    }
+    checkResultFields(request, fail);
     if (request.group_by !== undefined && request.mmr !== undefined) {
       fail('mmr', 'cannot be combined with group_by');
     }
@@ -119,6 +163,33 @@ export const searchRequestSchema = z
       fail('mmr', `candidates (${request.mmr.candidates}) must be at least offset + limit (${wanted})`);
     }
   });
+
+/** The body of `POST /bots/{botId}/recommend`: chunks like the positive examples and unlike the negative ones. */
+export const recommendRequestSchema = z
+  .object({
+    positive: z.array(chunkIdSchema).max(MAX_RECOMMEND_EXAMPLES).default([]),
+    negative: z.array(chunkIdSchema).max(MAX_RECOMMEND_EXAMPLES).default([]),
+    strategy: z.enum(['average_vector', 'best_score']).default('average_vector'),
+    ...resultFields,
+  })
+  .strict()
+  .superRefine((request, ctx) => {
+    const fail = (path: string, message: string) => ctx.addIssue({ code: 'custom', message, path: [path] });
+    if (request.strategy === 'average_vector' && request.positive.length === 0) {
+      fail('positive', 'average_vector needs at least one positive chunk id');
+    } else if (request.positive.length === 0 && request.negative.length === 0) {
+      fail('positive', 'at least one positive or negative chunk id is required');
+    }
+    if (
+      request.score_threshold !== undefined &&
+      (request.score_threshold < -1 || request.score_threshold > 1)
+    ) {
+      fail('score_threshold', 'must be within [-1, 1]');
+    }
+    checkResultFields(request, fail);
+  });
+
+export type RecommendRequest = z.infer<typeof recommendRequestSchema>;
 
 export type SearchRequest = z.infer<typeof searchRequestSchema>;
 
@@ -140,29 +211,54 @@ export type SearchQuery = {
   queryText?: string;
   /** Only used when both an embedding and queryText are given. */
   fusion?: Fusion;
+  /** Stored chunks whose vectors make the query (instead of an embedding); they are left out of the results. */
+  examples?: ExampleIds;
 };
 
-/** A validated request as the search use case's options, defaults applied. */
-export function searchQueryOf(request: SearchRequest): SearchQuery {
-  const offset = request.offset ?? 0;
+/** The options every request shares, defaults applied. */
+function resultQueryOf(
+  request: Pick<
+    SearchRequest,
+    'limit' | 'offset' | 'score_threshold' | 'filter' | 'with_vectors' | 'group_by' | 'group_size'
+  >,
+): SearchQuery {
   return {
     limit: request.limit,
-    offset,
+    offset: request.offset ?? 0,
     ...(request.score_threshold === undefined ? {} : { scoreThreshold: request.score_threshold }),
     ...(request.filter === undefined ? {} : { filter: request.filter }),
-    ...(request.query_text === undefined ? {} : { queryText: request.query_text }),
-    ...(request.fusion === undefined
-      ? {}
-      : {
-          fusion:
-            request.fusion.method === 'rrf'
-              ? { method: 'rrf', k: request.fusion.k ?? DEFAULT_RRF_K }
-              : { method: 'weighted', alpha: request.fusion.alpha },
-        }),
     withVectors: request.with_vectors ?? false,
     ...(request.group_by === undefined
       ? {}
       : { groupBy: { field: request.group_by, groupSize: request.group_size ?? DEFAULT_GROUP_SIZE } }),
+  };
+}
+
+function fusionOf(fusion: NonNullable<SearchRequest['fusion']>): Fusion {
+  if (fusion.method !== 'rrf') return fusion;
+  return {
+    method: 'rrf',
+    k: fusion.k ?? DEFAULT_RRF_K,
+    ...(fusion.weights === undefined ? {} : { weights: fusion.weights }),
+  };
+}
+
+/** A validated search request as the search use case's options, defaults applied. */
+export function searchQueryOf(request: SearchRequest): SearchQuery {
+  const offset = request.offset ?? 0;
+  return {
+    ...resultQueryOf(request),
+    ...(request.query_text === undefined ? {} : { queryText: request.query_text }),
+    ...(request.query === undefined
+      ? {}
+      : {
+          examples: { positive: [request.query], negative: [], strategy: 'average_vector', field: 'query' },
+        }),
+    ...(request.fusion === undefined
+      ? {}
+      : {
+          fusion: fusionOf(request.fusion),
+        }),
     ...(request.mmr === undefined
       ? {}
       : {
@@ -173,5 +269,13 @@ export function searchQueryOf(request: SearchRequest): SearchQuery {
               Math.min(MAX_MMR_CANDIDATES, Math.max(DEFAULT_MMR_CANDIDATES, offset + request.limit)),
           },
         }),
+  };
+}
+
+/** A validated recommend request as the search use case's options, defaults applied. */
+export function recommendQueryOf(request: RecommendRequest): SearchQuery {
+  return {
+    ...resultQueryOf(request),
+    examples: { positive: request.positive, negative: request.negative, strategy: request.strategy },
   };
 }

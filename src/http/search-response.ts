@@ -5,15 +5,15 @@ import type { SearchResult } from '../use-cases/search';
 export const SEARCH_TOO_LARGE =
   'ask for fewer results (limit, group_size, fewer searches per batch) or leave out with_vectors; the texts and metadata of the results decide the rest of the size';
 
-/** The body of one search answer: `results`, or `groups` when the request grouped them. */
-export function searchResponseBody(
-  result: SearchResult,
-):
-  | { source: SearchResult['source']; results: SearchResult['results'] }
-  | Pick<SearchResult, 'source' | 'groups'> {
+/**
+ * The body of one search answer: `results`, or `groups` when the request grouped them, and with
+ * query_text `keyword_matches`.
+ */
+export function searchResponseBody(result: SearchResult): Record<string, unknown> {
+  const matches = result.keywordMatches === undefined ? {} : { keyword_matches: result.keywordMatches };
   return result.groups === undefined
-    ? { source: result.source, results: result.results }
-    : { source: result.source, groups: result.groups };
+    ? { source: result.source, results: result.results, ...matches }
+    : { source: result.source, groups: result.groups, ...matches };
 }
 
 /**

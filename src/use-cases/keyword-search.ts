@@ -136,8 +136,15 @@ async function readVersionTexts(snapshots: SnapshotStore, cached: CachedSnapshot
   return after === null || after.version !== version ? null : texts;
 }
 
-/** Ranked snapshot rows (candidate i = row `rows[i]`) with their scores. */
-export type KeywordRanking<T> = { ranked: Ranked<T>; scoresOf: (ref: T) => FusedScore };
+/**
+ * Ranked snapshot rows (candidate i = row `rows[i]`) with their scores, and how many candidates (chunks
+ * that pass the filter) match a query term.
+ */
+export type KeywordRanking<T> = {
+  ranked: Ranked<T>;
+  scoresOf: (ref: T) => FusedScore;
+  keywordMatches: number;
+};
 
 /** Keyword or hybrid ranking of a cached snapshot's rows. */
 export function rankSnapshotKeywords(
@@ -163,12 +170,16 @@ export function rankSnapshotKeywords(
       : scoreRows(snapshot.vectors, snapshot.dimension, rowCount, unitQuery, mask, buffer);
   const idOf = (row: number) => cached.ids[row] as string;
   const groupOf = (row: number) => snapshot.rows[row]?.filename as string;
+  const keywordMatches = matched.filter((row) => mask === undefined || mask[row] !== 0).length;
   if (cosine !== null && !ranker.grouped) {
     // Only the candidates that can reach the top need ranks and ids (src/domain/fused-candidates.ts).
     const keep = ranker.selectorFor('').k;
     const few = topFusedCandidates({ rowCount, mask, cosine, bm25, matched, idOf }, query.fusion, keep);
     if (few !== null) {
-      return rankRows(few.rows, idOf, groupOf, cosine, bm25, query, ranker, scoreThreshold, few.fused);
+      return {
+        ...rankRows(few.rows, idOf, groupOf, cosine, bm25, query, ranker, scoreThreshold, few.fused),
+        keywordMatches,
+      };
     }
   }
   const rows: number[] = [];
@@ -177,7 +188,7 @@ export function rankSnapshotKeywords(
     if (cosine === null && (bm25[row] as number) <= 0) continue;
     rows.push(row);
   }
-  return rankRows(rows, idOf, groupOf, cosine, bm25, query, ranker, scoreThreshold);
+  return { ...rankRows(rows, idOf, groupOf, cosine, bm25, query, ranker, scoreThreshold), keywordMatches };
 }
 
 /**
@@ -224,7 +235,10 @@ export function rankChunkKeywords(
     if (cosine === null && (bm25[row] as number) <= 0) continue;
     rows.push(row);
   }
-  const ranking = rankRows(
+  let keywordMatches = 0;
+  for (let row = 0; row < kept.length; row++)
+    if (mask[row] !== 0 && (bm25[row] as number) > 0) keywordMatches++;
+  const ranked = rankRows(
     rows,
     (row) => (kept[row] as StoredChunk).chunk_id,
     (row) => (kept[row] as StoredChunk).filename,
@@ -234,7 +248,7 @@ export function rankChunkKeywords(
     ranker,
     scoreThreshold,
   );
-  return { ranking, kept };
+  return { ranking: { ...ranked, keywordMatches }, kept };
 }
 
 function rankRows(
@@ -247,7 +261,7 @@ function rankRows(
   ranker: Ranker<number>,
   scoreThreshold: number | undefined,
   fused?: Float64Array,
-): KeywordRanking<number> {
+): Omit<KeywordRanking<number>, 'keywordMatches'> {
   const n = rows.length;
   const keyword = new Float64Array(n);
   const vector = cosine === null ? null : new Float64Array(n);

@@ -17,6 +17,8 @@ export type SearchResult = {
   results: SearchHit[];
   groups?: { id: string; hits: SearchHit[] }[];
   source: 'snapshot' | 'dynamodb';
+  /** With query_text: how many chunks that pass the filter match a query term (0: the keyword side is empty). */
+  keywordMatches?: number;
 };
 
 /** The shape search returns per chunk; `filename` and `chunk_index` win over metadata keys of the same name. */

@@ -1,6 +1,7 @@
 import { isShown, type VersionedChunk, visibleVersions } from '../domain/document-version';
 import { checkEmbeddingValues } from '../domain/dynamo-limits';
 import type { FusedScore } from '../domain/fusion';
+import { bestScoreOfRow, type ExampleVectors } from '../domain/recommend';
 import {
   cosineWithUnitQuery,
   normalise,
@@ -8,19 +9,26 @@ import {
   type TopKKernel,
   unitVector32,
 } from '../domain/scoring';
-import { type CompiledFilter, compileFilter, matchesFilter } from '../domain/search-filter';
+import { type CompiledFilter, compileFilter, excludingIds, matchesFilter } from '../domain/search-filter';
 import type { Ranked } from '../domain/search-ranking';
 import type { StoredChunk } from '../domain/types';
 import { CacheUnavailableError, NotFoundError, ValidationError } from '../errors';
 import type { BotRegistry, ChunkStore, KeywordIndexStore, Log, SnapshotStore } from '../ports';
+import { exampleQuery } from './example-vectors';
 import { FallbackGate } from './fallback-gate';
-import { type KeywordQuery, keywordQueryOf, rankChunkKeywords, rankSnapshotKeywords } from './keyword-search';
+import { type KeywordQuery, keywordQueryOf, rankChunkKeywords } from './keyword-search';
 import { rebuildSink } from './rebuild-sink';
 import { searchScan } from './scan-search';
 import { rankerFor, type SearchOptions, type SearchResult, shape, toHit } from './search-results';
-import { answerFromHeld, forgotten, NotARedisError, readsCreatedAt, snapshotHits } from './snapshot-answer';
-import { snapshotBm25 } from './snapshot-bm25';
-import type { CachedSnapshot, SnapshotCache } from './snapshot-cache';
+import {
+  answerFromHeld,
+  forgotten,
+  heldTextsAt,
+  keywordsFromSnapshot,
+  NotARedisError,
+  readsCreatedAt,
+} from './snapshot-answer';
+import type { SnapshotCache } from './snapshot-cache';
 
 export type { SearchOptions, SearchResult } from './search-results';
 
@@ -61,7 +69,9 @@ export type Search = (
  * Redis errors never fail a search: they are logged and DynamoDB answers. Full DynamoDB reads go through
  * the container's `FallbackGate`: concurrent searches of one bot share the first one's read (and the
  * snapshot it rebuilds), and searches beyond its bounds are shed.
- * @throws NotFoundError for a bot without a record.
+ * With `examples` (recommend, or search by chunk id) the query is built from those stored chunks
+ * (example-vectors.ts), which are left out of the results.
+ * @throws NotFoundError for a bot without a record, or example chunk ids the bot does not hold.
  * @throws UnavailableError when the fallback gate sheds the search.
  * @throws ValidationError (field `embedding`) when the embedding's length is not the bot's dimension or it
  * is all zeros; (field `filter...`) for a filter that does not parse.
@@ -69,12 +79,27 @@ export type Search = (
 export function makeSearch(given: SearchDeps): Search {
   const deps: SearchDeps = { keywordScores: new ScoreBuffer(), fallback: new FallbackGate(), ...given };
   const gate = deps.fallback as FallbackGate;
-  return async (botId, embedding, options) => {
+  return async (botId, given, options) => {
     const bot = options.bot ?? (await deps.bots.get(botId));
     if (bot === undefined) throw new NotFoundError(`bot ${botId} does not exist`);
     const keywords =
       options.queryText === undefined ? null : keywordQueryOf(options.queryText, options.fusion, bot);
-    if (embedding === undefined && keywords === null) {
+    let embedding = given;
+    let examples: ExampleVectors | null = null;
+    let excluded: string[] | null = null;
+    if (options.examples !== undefined) {
+      if (given !== undefined) throw new ValidationError('cannot be combined with embedding', 'query');
+      ({ embedding, examples, excluded } = await exampleQuery(
+        deps.chunks,
+        botId,
+        options.examples,
+        bot.embedding_dimension,
+      ));
+      if (examples !== null && (keywords !== null || options.mmr !== undefined)) {
+        throw new ValidationError('best_score cannot be combined with query_text or mmr', 'strategy');
+      }
+    }
+    if (embedding === undefined && examples === null && keywords === null) {
       throw new ValidationError('embedding or query_text is required', 'embedding');
     }
     let query: Float64Array | null = null;
@@ -92,8 +117,9 @@ export function makeSearch(given: SearchDeps): Search {
     if (keywords !== null && options.mmr !== undefined) {
       throw new ValidationError('mmr cannot be combined with query_text', 'mmr');
     }
-    const filter = compileFilter(options.filter);
-    const plan: QueryPlan = { unit: query, keywords, dimension: bot.embedding_dimension };
+    const compiled = compileFilter(options.filter);
+    const filter = excluded === null ? compiled : excludingIds(compiled, excluded);
+    const plan: QueryPlan = { unit: query, keywords, examples, dimension: bot.embedding_dimension };
     const epoch = bot.snapshot_epoch ?? 0;
 
     let redisUp = deps.snapshots !== null && deps.cache !== null;
@@ -132,8 +158,16 @@ export function makeSearch(given: SearchDeps): Search {
   };
 }
 
-/** The query as both sources take it: a unit vector and/or keyword terms, and the bot's dimension. */
-type QueryPlan = { unit: Float64Array | null; keywords: KeywordQuery | null; dimension: number };
+/**
+ * The query as both sources take it: a unit vector and/or keyword terms, or (best_score) example
+ * vectors, and the bot's dimension.
+ */
+type QueryPlan = {
+  unit: Float64Array | null;
+  keywords: KeywordQuery | null;
+  examples: ExampleVectors | null;
+  dimension: number;
+};
 
 /** The answer from the current snapshot, or null when there is none (or its texts are gone). */
 async function fromSnapshot(
@@ -165,7 +199,7 @@ async function fromSnapshot(
       heldDeps,
       botId,
       peeked,
-      plan.unit as Float64Array,
+      plan.examples ?? (plan.unit as Float64Array),
       filter,
       options,
       textsAt,
@@ -191,7 +225,7 @@ async function fromSnapshot(
   if (plan.keywords !== null) {
     if (cached.snapshot.dimension !== plan.dimension) return forgotten(cache, botId);
     if (readsCreatedAt(filter) && !cached.hasCreatedAt) return null;
-    return keywordsFromSnapshot(deps, cached, plan, plan.keywords, filter, options);
+    return keywordsFromSnapshot({ ...deps, snapshots }, cached, plan.unit, plan.keywords, filter, options);
   }
   // `get` has just confirmed the version: held texts are that version's.
   const held = cached.texts;
@@ -202,65 +236,15 @@ async function fromSnapshot(
           rows.map((row) => cached.ids[row] as string),
         )
       : Promise.resolve(rows.map((row) => held[row] as string));
-  return answerFromHeld<never>(heldDeps, botId, cached, plan.unit as Float64Array, filter, options, texts);
-}
-
-/**
- * For a held copy with its texts: the texts of ranked rows once Redis confirms the copy's version, or
- * 'moved'. The version check is sent now, before the caller scores, so its answer is usually waiting by
- * the time the scores are; undefined for a copy without texts.
- */
-function heldTextsAt(
-  cache: SnapshotCache,
-  botId: string,
-  epoch: number,
-  held: CachedSnapshot,
-): ((rows: readonly number[]) => Promise<string[] | 'moved'>) | undefined {
-  const texts = held.texts;
-  if (texts === undefined) return undefined;
-  const current = cache.versionNow(botId);
-  // Scoring may throw before anyone awaits the check; its own failure is seen where it is awaited.
-  current.catch(() => {});
-  return async (rows) => {
-    const now = await current;
-    if (now === null || now.version !== held.snapshot.version || now.epoch !== epoch) return 'moved';
-    return rows.map((row) => texts[row] as string);
-  };
-}
-
-async function keywordsFromSnapshot(
-  deps: SearchDeps,
-  cached: CachedSnapshot,
-  plan: QueryPlan,
-  keywords: KeywordQuery,
-  filter: CompiledFilter | null,
-  options: SearchOptions,
-): Promise<Omit<SearchResult, 'source'> | null> {
-  const sources = {
-    snapshots: deps.snapshots as SnapshotStore,
-    keywords: deps.keywords,
-    maxQueryBuildChunks: deps.keywordQueryBuildMaxChunks,
-    warn: (message: string, extra: Record<string, unknown>) => deps.logger.warn(message, extra),
-  };
-  const loaded = await snapshotBm25(sources, cached, keywords);
-  if (loaded === null) return null;
-  let ranking: ReturnType<typeof rankSnapshotKeywords>;
-  try {
-    const ranker = rankerFor<number>(options);
-    ranking = rankSnapshotKeywords(
-      cached,
-      loaded.score(deps.keywordScores),
-      plan.unit,
-      keywords,
-      filter,
-      ranker,
-      options.scoreThreshold,
-      deps.scores,
-    );
-  } catch (error) {
-    throw new NotARedisError(error);
-  }
-  return snapshotHits<never>(cached, ranking.ranked, loaded.texts, options, ranking.scoresOf);
+  return answerFromHeld<never>(
+    heldDeps,
+    botId,
+    cached,
+    plan.examples ?? (plan.unit as Float64Array),
+    filter,
+    options,
+    texts,
+  );
 }
 
 /**
@@ -320,10 +304,13 @@ async function fromDynamoDb(
           if (shown === null) everyChunk.push(chunk);
           continue;
         }
-        if (chunk.embedding.length !== query.length) continue;
+        if (chunk.embedding.length !== plan.dimension) continue;
         if (shown !== null && !isShown(chunk, shown)) continue;
         if (filter !== null && !matchesFilter(chunk, filter)) continue;
-        const score = cosineWithUnitQuery(chunk.embedding, query);
+        const score =
+          plan.examples === null
+            ? cosineWithUnitQuery(chunk.embedding, query)
+            : bestScoreOfRow(unitVector32(chunk.embedding), 0, plan.examples, plan.dimension);
         if (score < threshold) continue;
         const selector = ranker.selectorFor(chunk.filename);
         if (!selector.mightAccept(score)) continue;
@@ -347,6 +334,7 @@ async function fromDynamoDb(
 
   let ranked: Ranked<StoredChunk>;
   let scoresOf: ((chunk: StoredChunk) => FusedScore) | undefined;
+  let matches: { keywordMatches: number } | object = {};
   if (plan.keywords === null) {
     ranked = ranker.finish((chunk) => unitVector32(chunk.embedding), query);
   } else {
@@ -369,12 +357,14 @@ async function fromDynamoDb(
       })),
     };
     scoresOf = (chunk) => ranking.scoresOf(rowOf.get(chunk) as number);
+    matches = { keywordMatches: ranking.keywordMatches };
   }
   await sink?.finish();
   if (withTexts) {
-    return shape(ranked, (chunk, score) =>
-      toHit(chunk, chunk.text, score, vectorOf(chunk), scoresOf?.(chunk)),
-    );
+    return {
+      ...shape(ranked, (chunk, score) => toHit(chunk, chunk.text, score, vectorOf(chunk), scoresOf?.(chunk))),
+      ...matches,
+    };
   }
   const withText =
     ranked.hits.length === 0

@@ -5,11 +5,14 @@
 
 import { bothMasks } from '../domain/document-version';
 import type { FusedScore } from '../domain/fusion';
+import { bestScoreOfRow, type ExampleVectors } from '../domain/recommend';
 import { type ScoreBuffer, scoreRows, type TopKKernel, topKByDotProduct } from '../domain/scoring';
 import { type CompiledFilter, filterMask } from '../domain/search-filter';
 import type { Ranked } from '../domain/search-ranking';
-import type { Log, SnapshotRow } from '../ports';
+import type { KeywordIndexStore, Log, SnapshotRow, SnapshotStore } from '../ports';
+import { type KeywordQuery, rankSnapshotKeywords } from './keyword-search';
 import { rankerFor, type SearchOptions, type SearchResult, shape, toHit } from './search-results';
+import { snapshotBm25 } from './snapshot-bm25';
 import type { CachedSnapshot, SnapshotCache } from './snapshot-cache';
 
 /** What answering from a held snapshot needs of the search's dependencies. */
@@ -45,13 +48,15 @@ export async function answerFromHeld<Moved extends 'moved' = never>(
   deps: HeldAnswerDeps,
   botId: string,
   cached: CachedSnapshot,
-  query: Float64Array,
+  query: Float64Array | ExampleVectors,
   filter: CompiledFilter | null,
   options: SearchOptions,
   textsOf: (rows: readonly number[]) => Promise<string[] | Moved | null>,
 ): Promise<Omit<SearchResult, 'source'> | Moved | null> {
   const { cache } = deps;
-  if (cached.snapshot.dimension !== query.length) return forgotten(cache, botId);
+  const dimension =
+    query instanceof Float64Array ? query.length : ((query.positive[0] ?? query.negative[0])?.length ?? 0);
+  if (cached.snapshot.dimension !== dimension) return forgotten(cache, botId);
   // A snapshot written before rows kept created_at cannot answer a filter on it; DynamoDB can.
   if (readsCreatedAt(filter) && !cached.hasCreatedAt) return null;
   let ranked: Ranked<number>;
@@ -100,7 +105,7 @@ export async function snapshotHits<Moved extends 'moved' = never>(
 
 function rankSnapshot(
   cached: CachedSnapshot,
-  query: Float64Array,
+  query: Float64Array | ExampleVectors,
   filter: CompiledFilter | null,
   options: SearchOptions,
   buffer: ScoreBuffer,
@@ -115,6 +120,19 @@ function rankSnapshot(
   );
   const ranker = rankerFor<number>(options);
   const idOf = (row: number) => ids[row] as string;
+  if (!(query instanceof Float64Array)) {
+    // best_score: every row that passes the filter against every example (no kernel scores this).
+    const threshold = options.scoreThreshold ?? Number.NEGATIVE_INFINITY;
+    for (const [filename, rows] of cached.rowsByFilename) {
+      const selector = ranker.selectorFor(filename);
+      for (const row of rows) {
+        if (mask !== undefined && mask[row] === 0) continue;
+        const score = bestScoreOfRow(snapshot.vectors, row * dim, query, dim);
+        if (score >= threshold && selector.mightAccept(score)) selector.offer(score, idOf(row), row);
+      }
+    }
+    return ranker.finish((row) => snapshot.vectors.subarray(row * dim, (row + 1) * dim), []);
+  }
   if (!ranker.grouped) {
     // One top-k (plain, offset or MMR candidates): the exact top rows straight from the scoring kernel.
     const selector = ranker.selectorFor('');
@@ -140,4 +158,74 @@ function rankSnapshot(
     }
   }
   return ranker.finish((row) => snapshot.vectors.subarray(row * dim, (row + 1) * dim), query);
+}
+
+/**
+ * For a held copy with its texts: the texts of ranked rows once Redis confirms the copy's version, or
+ * 'moved'. The version check is sent now, before the caller scores, so its answer is usually waiting by
+ * the time the scores are; undefined for a copy without texts.
+ */
+export function heldTextsAt(
+  cache: SnapshotCache,
+  botId: string,
+  epoch: number,
+  held: CachedSnapshot,
+): ((rows: readonly number[]) => Promise<string[] | 'moved'>) | undefined {
+  const texts = held.texts;
+  if (texts === undefined) return undefined;
+  const current = cache.versionNow(botId);
+  // Scoring may throw before anyone awaits the check; its own failure is seen where it is awaited.
+  current.catch(() => {});
+  return async (rows) => {
+    const now = await current;
+    if (now === null || now.version !== held.snapshot.version || now.epoch !== epoch) return 'moved';
+    return rows.map((row) => texts[row] as string);
+  };
+}
+
+/** What a keyword or hybrid answer from a held snapshot needs of the search's dependencies. */
+export type KeywordAnswerDeps = {
+  snapshots: SnapshotStore;
+  keywords?: KeywordIndexStore | undefined;
+  keywordQueryBuildMaxChunks?: number | undefined;
+  keywordScores?: ScoreBuffer | undefined;
+  scores: ScoreBuffer;
+  logger: Pick<Log, 'warn'>;
+};
+
+/** A keyword or hybrid query's answer from a held snapshot; null when the snapshot cannot answer it. */
+export async function keywordsFromSnapshot(
+  deps: KeywordAnswerDeps,
+  cached: CachedSnapshot,
+  unit: Float64Array | null,
+  keywords: KeywordQuery,
+  filter: CompiledFilter | null,
+  options: SearchOptions,
+): Promise<Omit<SearchResult, 'source'> | null> {
+  const sources = {
+    snapshots: deps.snapshots,
+    keywords: deps.keywords,
+    maxQueryBuildChunks: deps.keywordQueryBuildMaxChunks,
+    warn: (message: string, extra: Record<string, unknown>) => deps.logger.warn(message, extra),
+  };
+  const loaded = await snapshotBm25(sources, cached, keywords);
+  if (loaded === null) return null;
+  let ranking: ReturnType<typeof rankSnapshotKeywords>;
+  try {
+    const ranker = rankerFor<number>(options);
+    ranking = rankSnapshotKeywords(
+      cached,
+      loaded.score(deps.keywordScores),
+      unit,
+      keywords,
+      filter,
+      ranker,
+      options.scoreThreshold,
+      deps.scores,
+    );
+  } catch (error) {
+    throw new NotARedisError(error);
+  }
+  const answer = await snapshotHits<never>(cached, ranking.ranked, loaded.texts, options, ranking.scoresOf);
+  return answer === null ? null : { ...answer, keywordMatches: ranking.keywordMatches };
 }

@@ -7,6 +7,7 @@ import {
   badBotIds,
   badListQuery,
   badPutBody,
+  badRecommendBody,
   badSearchBody,
   badUploadBody,
   enc,
@@ -133,6 +134,20 @@ describe(`fuzzing every route through serverless-offline (seed ${seed})`, () => 
       }),
     );
     await expectAllRefused('POST /bots/{botId}/search', requests);
+  });
+
+  it('refuses bad recommendations', async () => {
+    const listed = await send({
+      method: 'GET',
+      path: `${bot()}/documents/chunks`,
+      query: `filename=${enc(target.documents[0] as string)}`,
+    });
+    const known = (listed.json as { chunks: { chunk_id: string }[] }).chunks[0]?.chunk_id as string;
+    expect(known).toEqual(expect.any(String));
+    const requests = sample(badRecommendBody(known), 9).map(
+      ([body, defect]): BadRequest => ({ method: 'POST', path: `${bot()}/recommend`, body, defect }),
+    );
+    await expectAllRefused('POST /bots/{botId}/recommend', requests);
   });
 
   it('refuses bad uploads and writes nothing of them', async () => {

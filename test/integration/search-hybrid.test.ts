@@ -90,7 +90,7 @@ function expected(
   query: { text: string; embedding?: number[]; fusion?: Fusion; filter?: SearchFilter },
   limit: number,
   offset = 0,
-): { ids: string[]; scores: number[] } {
+): { ids: string[]; scores: number[]; matches: number } {
   const ids = chunks.map((c) => c.chunk_id);
   const bm25 = bruteBm25(
     chunks.map((c) => c.text),
@@ -99,9 +99,10 @@ function expected(
   const filter = compileFilter(query.filter);
   const passes = chunks.map((c) => filter === null || matchesFilter(c, filter));
   const pick = (i: number) => passes[i] === true;
+  const matches = chunks.filter((_, i) => pick(i) && (bm25[i] as number) > 0).length;
   if (query.embedding === undefined) {
     const top = bruteTop(bm25, ids, offset + limit, (i) => pick(i) && (bm25[i] as number) > 0).slice(offset);
-    return { ids: top, scores: top.map((id) => bm25[ids.indexOf(id)] as number) };
+    return { ids: top, scores: top.map((id) => bm25[ids.indexOf(id)] as number), matches };
   }
   const unit = normalise(query.embedding) as Float64Array;
   const kept = chunks.flatMap((_, i) => (pick(i) ? [i] : []));
@@ -117,7 +118,7 @@ function expected(
     query.fusion ?? { method: 'rrf', k: 60 },
   );
   const top = bruteTop(fused, keptIds, offset + limit).slice(offset);
-  return { ids: top, scores: top.map((id) => fused[keptIds.indexOf(id)] as number) };
+  return { ids: top, scores: top.map((id) => fused[keptIds.indexOf(id)] as number), matches };
 }
 
 const idsOf = (hits: SearchHit[]) => hits.map((h) => h.chunk_id);
@@ -146,6 +147,9 @@ async function checkQueries(botId: string, expectSource: 'snapshot' | 'dynamodb'
         fusion: { method: 'rrf', k: 10 },
         filter: { must_not: [{ key: 'filename', match: { value: 'f0.txt' } }] },
       },
+      { embedding, fusion: { method: 'rrf', k: 2, weights: { vector: 0.4, keyword: 2 } }, offset: 1 },
+      { embedding, fusion: { method: 'dbsf' } },
+      { embedding, fusion: { method: 'dbsf' }, filter: { filename: ['f1.txt', 'f3.txt'] }, offset: 3 },
     ];
     for (const c of cases) {
       const options: SearchOptions = {
@@ -162,6 +166,7 @@ async function checkQueries(botId: string, expectSource: 'snapshot' | 'dynamodb'
       expect(fromTable.source).toBe('dynamodb');
       expect(idsOf(fromSnapshot.results)).toEqual(want.ids);
       expect(idsOf(fromTable.results)).toEqual(want.ids);
+      expect([fromSnapshot.keywordMatches, fromTable.keywordMatches]).toEqual([want.matches, want.matches]);
       fromSnapshot.results.forEach((hit, i) => {
         expect(hit.score).toBeCloseTo(want.scores[i] as number, 6);
         expect(hit.fused_score).toBe(hit.score);

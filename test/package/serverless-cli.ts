@@ -86,4 +86,8 @@ export async function packageInto(prefix: string, extraArgs: string[] = []): Pro
 
 export const USEARCH_BINARY = /^node_modules\/usearch\/prebuilds\/linux-(arm64|x64)\/usearch\.node$/;
 /** The functions that search, and so carry usearch's binary. */
-export const SEARCH_FUNCTIONS = ['HttpSearchLambdaFunction', 'HttpSearchBatchLambdaFunction'];
+export const SEARCH_FUNCTIONS = [
+  'HttpSearchLambdaFunction',
+  'HttpSearchBatchLambdaFunction',
+  'HttpRecommendLambdaFunction',
+];

@@ -32,6 +32,7 @@ const REDIS_USERS = [
   'DoctorLambdaFunction',
   'HttpSearchLambdaFunction',
   'HttpSearchBatchLambdaFunction',
+  'HttpRecommendLambdaFunction',
   'HttpListBotsLambdaFunction',
   'HttpCheckBotLambdaFunction',
 ];

@@ -153,6 +153,7 @@ describe('serverless package --stage dev', () => {
     const routes: [string, string][] = [
       ['POST /bots/{botId}/search', 'handlers/http-search.handler'],
       ['POST /bots/{botId}/search/batch', 'handlers/http-search-batch.handler'],
+      ['POST /bots/{botId}/recommend', 'handlers/http-recommend.handler'],
       ['PUT /bots/{botId}', 'handlers/http-put-bot.handler'],
       ['GET /bots/{botId}', 'handlers/http-get-bot.handler'],
       ['DELETE /bots/{botId}', 'handlers/http-delete-bot.handler'],

@@ -61,12 +61,20 @@ describe('the dev request log', () => {
       expect(search.status).toBe(200);
       expect(search.headers.get('x-echo')).toBe('{"query_text":"hi"}');
       expect(await search.json()).toEqual({ source: 'snapshot', results: [], url: '/bots/b/search?x=1' });
+      const recommend = await fetch(`http://127.0.0.1:${port}/bots/b/recommend`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer t' },
+        body: '{"positive":["c~1"]}',
+      });
+      expect(recommend.status).toBe(200);
+      await recommend.text();
       const refused = await fetch(`http://127.0.0.1:${port}/bots/b`);
       expect(refused.status).toBe(401);
       await refused.text();
 
       expect(lines.map(({ ms: _ms, ...line }) => line)).toEqual([
         { method: 'POST', path: '/bots/b/search', status: 200, source: 'snapshot' },
+        { method: 'POST', path: '/bots/b/recommend', status: 200, source: 'snapshot' },
         { method: 'GET', path: '/bots/b', status: 401, source: undefined },
       ]);
     } finally {

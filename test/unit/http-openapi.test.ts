@@ -39,6 +39,7 @@ describe('the OpenAPI document', () => {
         'POST /bots/{botId}/documents',
         'POST /bots/{botId}/search',
         'POST /bots/{botId}/search/batch',
+        'POST /bots/{botId}/recommend',
         'PUT /bots/{botId}',
       ].sort(),
     );

@@ -33,6 +33,32 @@ describe('keyword and hybrid search requests', () => {
       fusion: { method: 'weighted', alpha: 0.25 },
     });
     expect(searchQueryOf(weighted).fusion).toEqual({ method: 'weighted', alpha: 0.25 });
+    const weightedRrf = parseWith(searchRequestSchema, {
+      query_text: 'x',
+      embedding: [1],
+      fusion: { method: 'rrf', weights: { vector: 1, keyword: 2.5 } },
+    });
+    expect(searchQueryOf(weightedRrf).fusion).toEqual({
+      method: 'rrf',
+      k: 60,
+      weights: { vector: 1, keyword: 2.5 },
+    });
+    const dbsf = parseWith(searchRequestSchema, {
+      query_text: 'x',
+      embedding: [1],
+      fusion: { method: 'dbsf' },
+    });
+    expect(searchQueryOf(dbsf).fusion).toEqual({ method: 'dbsf' });
+  });
+
+  it('names the fusion field for weights it cannot use', () => {
+    const hybrid = (fusion: unknown) => ({ query_text: 'x', embedding: [1], fusion });
+    expect(fieldOf(hybrid({ method: 'rrf', weights: { vector: 0, keyword: 0 } }))).toBe('fusion.weights');
+    expect(fieldOf(hybrid({ method: 'rrf', weights: { vector: -1, keyword: 1 } }))).toBe(
+      'fusion.weights.vector',
+    );
+    expect(fieldOf(hybrid({ method: 'rrf', weights: { vector: 1 } }))).toBe('fusion.weights.keyword');
+    expect(fieldOf(hybrid({ method: 'dbsf', alpha: 0.5 }))).toMatch(/^fusion/);
   });
 
   it('names the field of each bad combination', () => {

@@ -15,7 +15,7 @@ export type LoggedRequest = {
 const MAX_INSPECTED_BYTES = 4 * 1024 * 1024;
 
 /**
- * Where a search answer came from: `source` of `POST …/search`, or the sources of the searches of
+ * Where a search answer came from: `source` of `POST …/search` (and `…/recommend`), or the sources of the searches of
  * `POST …/search/batch` (`snapshot`, `dynamodb`, or both as `snapshot+dynamodb`). Undefined for any other
  * body. Only the top level is read: a chunk's metadata may hold its own `source`.
  */
@@ -45,7 +45,7 @@ export function formatRequestLine(request: LoggedRequest): string {
 }
 
 function isSearch(method: string | undefined, path: string): boolean {
-  return method === 'POST' && /\/search(\/batch)?$/.test(path);
+  return method === 'POST' && /\/(search(\/batch)?|recommend)$/.test(path);
 }
 
 /**

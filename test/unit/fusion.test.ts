@@ -1,0 +1,102 @@
+import fc from 'fast-check';
+import { exactSum } from '../../src/domain/exact-sum';
+import { distributionNormaliser, type Fusion, fuseScores, ranksOf } from '../../src/domain/fusion';
+import { rankHybrid } from '../../src/domain/hybrid-ranking';
+import { Ranker } from '../../src/domain/search-ranking';
+
+const finite = fc.double({ min: -1e6, max: 1e6, noNaN: true });
+
+describe('exact sums', () => {
+  it('give the same correctly rounded sum in every order', () => {
+    fc.assert(
+      fc.property(fc.array(finite, { maxLength: 60 }), fc.integer(), (values, shift) => {
+        const n = values.length;
+        const rotated = values.map((_, i) => values[(i + Math.abs(shift)) % Math.max(1, n)] as number);
+        const reversed = [...values].reverse();
+        const sum = exactSum(n, (i) => values[i] as number);
+        expect(exactSum(n, (i) => rotated[i] as number)).toBe(sum);
+        expect(exactSum(n, (i) => reversed[i] as number)).toBe(sum);
+      }),
+    );
+    // 1e16 + 1 + 1 is 1e16 + 2 exactly; a plain left-to-right sum loses both ones.
+    expect(exactSum(3, (i) => [1e16, 1, 1][i] as number)).toBe(1e16 + 2);
+    expect(exactSum(0, () => 1)).toBe(0);
+  });
+});
+
+describe('distribution-based normalisation (DBSF)', () => {
+  it('is (x - (mean - 3 sd)) / (6 sd) with the sample standard deviation, as Qdrant defines it', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: -100, max: 100, noNaN: true }), { minLength: 2, maxLength: 50 }),
+        (xs) => {
+          const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+          const sd = Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (xs.length - 1));
+          fc.pre(sd > 1e-6);
+          const normalise = distributionNormaliser(xs.length, (i) => xs[i] as number);
+          for (const x of xs) expect(normalise(x)).toBeCloseTo((x - (mean - 3 * sd)) / (6 * sd), 9);
+        },
+      ),
+    );
+  });
+
+  it('gives 0.5 to a single score and to equal scores', () => {
+    expect(distributionNormaliser(1, () => 7)(7)).toBe(0.5);
+    expect(distributionNormaliser(4, () => 2)(2)).toBe(0.5);
+    expect(distributionNormaliser(0, () => 0)(3)).toBe(0.5);
+  });
+});
+
+/** The fused scores of candidates whose keyword scores are all 0 (no chunk matches a query term). */
+const FUSIONS: Fusion[] = [
+  { method: 'rrf', k: 60 },
+  { method: 'rrf', k: 2, weights: { vector: 0.5, keyword: 3 } },
+  { method: 'weighted', alpha: 0.7 },
+  { method: 'dbsf' },
+];
+
+describe('fusion when no chunk matches a query term', () => {
+  it.each(FUSIONS)(
+    '%j fuses to the vector side alone, with nothing added for the empty keyword side',
+    (fusion) => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 1, maxLength: 40 }),
+          (vector) => {
+            const ids = (i: number) => `c${String(i).padStart(3, '0')}`;
+            const keyword = new Float64Array(vector.length);
+            const fused = fuseScores(vector, keyword, ids, fusion);
+            const ranks = ranksOf(vector, ids);
+            const nv = distributionNormaliser(vector.length, (i) => vector[i] as number);
+            const min = Math.min(...vector);
+            const max = Math.max(...vector);
+            vector.forEach((v, i) => {
+              const alone =
+                fusion.method === 'rrf'
+                  ? (fusion.weights?.vector ?? 1) / (fusion.k + (ranks[i] as number))
+                  : fusion.method === 'weighted'
+                    ? fusion.alpha * (max > min ? (v - min) / (max - min) : 1)
+                    : nv(v);
+              expect(fused[i]).toBeCloseTo(alone, 12);
+            });
+          },
+        ),
+      );
+    },
+  );
+
+  it.each(FUSIONS)("%j keeps each hit's keyword_score 0 and its fused_score the ranking score", (fusion) => {
+    const vector = Float64Array.from([0.9, 0.1, -0.4, 0.5]);
+    const keyword = new Float64Array(4);
+    const { ranked, scoresOf } = rankHybrid(
+      { ids: ['a', 'b', 'c', 'd'], groups: ['', '', '', ''], vector, keyword },
+      fusion,
+      new Ranker<number>({ limit: 4, offset: 0 }),
+      undefined,
+    );
+    expect(ranked.hits.map((hit) => hit.id)).toEqual(['a', 'd', 'b', 'c']);
+    for (const hit of ranked.hits) {
+      expect(scoresOf(hit.ref)).toEqual({ vector: vector[hit.ref], keyword: 0, fused: hit.score });
+    }
+  });
+});
