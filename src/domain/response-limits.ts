@@ -26,6 +26,9 @@ export const MAX_BATCH_QUERY_TERMS = 1000;
  */
 export const BATCH_DEADLINE_MS = 24_000;
 
+/** How long one search may run before it answers 503 instead, for the same reason. */
+export const SEARCH_DEADLINE_MS = BATCH_DEADLINE_MS;
+
 /**
  * The most bytes one returned vector value takes in the body: a float32 printed as the shortest double
  * that reads back the same has at most 17 significant digits, a sign and an exponent

@@ -2,6 +2,7 @@ import { isShown, type VersionedChunk, visibleVersions } from '../domain/documen
 import { checkEmbeddingValues } from '../domain/dynamo-limits';
 import type { FusedScore } from '../domain/fusion';
 import { bestScoreOfRow, type ExampleVectors } from '../domain/recommend';
+import { SEARCH_DEADLINE_MS } from '../domain/response-limits';
 import {
   cosineWithUnitQuery,
   normalise,
@@ -12,7 +13,8 @@ import {
 import { type CompiledFilter, compileFilter, excludingIds, matchesFilter } from '../domain/search-filter';
 import type { Ranked } from '../domain/search-ranking';
 import type { StoredChunk } from '../domain/types';
-import { CacheUnavailableError, NotFoundError, ValidationError } from '../errors';
+import { CacheUnavailableError, NotFoundError, UnavailableError, ValidationError } from '../errors';
+import { withDeadline } from '../machinery/deadline';
 import type { BotRegistry, ChunkStore, KeywordIndexStore, Log, SnapshotStore } from '../ports';
 import { exampleQuery } from './example-vectors';
 import { FallbackGate } from './fallback-gate';
@@ -50,6 +52,8 @@ export type SearchDeps = {
   logger: Pick<Log, 'warn' | 'info'>;
   /** Bounds this container's full DynamoDB reads (made by `makeSearch` when not given). */
   fallback?: FallbackGate;
+  /** A search still running after this long answers 503 (default SEARCH_DEADLINE_MS). */
+  deadlineMs?: number;
 };
 
 /** Search as its callers see it: one function over injected ports. */
@@ -79,7 +83,8 @@ export type Search = (
 export function makeSearch(given: SearchDeps): Search {
   const deps: SearchDeps = { keywordScores: new ScoreBuffer(), fallback: new FallbackGate(), ...given };
   const gate = deps.fallback as FallbackGate;
-  return async (botId, given, options) => {
+  const deadlineMs = deps.deadlineMs ?? SEARCH_DEADLINE_MS;
+  const answer: Search = async (botId, given, options) => {
     const bot = options.bot ?? (await deps.bots.get(botId));
     if (bot === undefined) throw new NotFoundError(`bot ${botId} does not exist`);
     const keywords =
@@ -156,6 +161,17 @@ export function makeSearch(given: SearchDeps): Search {
       again,
     );
   };
+  // Past the deadline a search answers 503 rather than running on towards API Gateway's 29 s (or, in
+  // serverless-offline, for as long as an overloaded DynamoDB read takes). Its work is not stopped: a
+  // full read under way still rebuilds the snapshot, and the bot's next searches wait for it.
+  return (botId, given, options) =>
+    withDeadline(answer(botId, given, options), deadlineMs, () => {
+      throw new UnavailableError(
+        `search of bot ${botId} ran past its ${deadlineMs / 1000} s deadline; send the request again later`,
+        'deadline',
+        1,
+      );
+    });
 }
 
 /**

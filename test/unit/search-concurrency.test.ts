@@ -59,7 +59,7 @@ class CountingChunkStore extends FakeChunkStore {
   }
 }
 
-async function world(options: { redis: boolean; gate?: FallbackGate; bots?: string[] }) {
+async function world(options: { redis: boolean; gate?: FallbackGate; bots?: string[]; deadlineMs?: number }) {
   const botIds = options.bots ?? ['bot-1'];
   const bots = new FakeBotRegistry(4);
   const chunks = new CountingChunkStore();
@@ -76,6 +76,7 @@ async function world(options: { redis: boolean; gate?: FallbackGate; bots?: stri
     scores: new ScoreBuffer(),
     logger: { warn: () => {}, info: () => {} },
     ...(options.gate === undefined ? {} : { fallback: options.gate }),
+    ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }),
   };
   return { search: makeSearch(deps), chunks, snapshots };
 }
@@ -140,5 +141,24 @@ describe('concurrent searches in one container', () => {
     expect(outcomes.filter((outcome) => 'answer' in outcome)).toHaveLength(5);
     expect(chunks.fullReads).toBe(5);
     expect(chunks.mostAtOnce).toBe(2);
+  });
+
+  it('answer 503 with Retry-After when a search runs past its deadline, and a later search gets the rebuilt snapshot', async () => {
+    const { search, chunks } = await world({ redis: true, deadlineMs: 30 });
+    chunks.hold();
+
+    const late = await search('bot-1', QUERY, { limit: 3 }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    chunks.letGo();
+
+    expect(late).toBeInstanceOf(UnavailableError);
+    expect(late).toMatchObject({ dependency: 'deadline', retryAfterSeconds: 1 });
+    expect((late as Error).message).toMatch(/ran past its 0.03 s deadline/);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const after = await search('bot-1', QUERY, { limit: 3 });
+    expect(after.results.map((hit) => hit.chunk_id)).toEqual(['c0', 'c1', 'c2']);
+    expect(chunks.fullReads).toBe(1);
   });
 });
