@@ -14,6 +14,8 @@ export type SnapshotRow = {
   created_at?: string;
   /** The document version the chunk belongs to; absent for chunks written without one. */
   version?: ChunkVersion;
+  /** Epoch second the chunk expires; search leaves it out from then on. Absent when it never does. */
+  expires_at?: number;
 };
 
 /** One change to a bot's snapshot, as a stream record implies it. Applying one twice is harmless. */

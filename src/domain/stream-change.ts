@@ -7,6 +7,7 @@ import { ValidationError } from '../errors';
 import { versionOfItem } from './document-version';
 import { checkEmbeddingValues } from './dynamo-limits';
 import { decodeEmbedding } from './embedding-codec';
+import { expiresAtOfItem } from './expiry';
 import type { SnapshotChange } from './snapshot';
 import { claimBucketOf } from './stream-claims';
 import { imageProblem } from './stream-record-origin';
@@ -25,6 +26,8 @@ export type ChunkImage = {
   embedding: unknown;
   /** The document version the chunk belongs to; absent for chunks written without one. */
   version: ChunkVersion | undefined;
+  /** Epoch second the chunk expires (the TTL attribute); undefined when it never does. */
+  expiresAt: number | undefined;
 };
 
 /** One VectorEmbeddings stream record, validated and unmarshalled. */
@@ -95,6 +98,7 @@ function toImage(item: Record<string, unknown>): ChunkImage {
     metadata: item.metadata,
     embedding: item.embedding,
     version: versionOfItem(item),
+    expiresAt: expiresAtOfItem(item),
   };
 }
 
@@ -197,6 +201,7 @@ export function snapshotChangeOf(
           metadata: image.metadata ?? {},
           ...(image.createdAt === undefined ? {} : { created_at: image.createdAt }),
           ...(image.version === undefined ? {} : { version: image.version }),
+          ...(image.expiresAt === undefined ? {} : { expires_at: image.expiresAt }),
         },
         text: image.text,
         embedding,

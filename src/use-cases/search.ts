@@ -1,5 +1,6 @@
 import { isShown, type VersionedChunk, visibleVersions } from '../domain/document-version';
 import { checkEmbeddingValues } from '../domain/dynamo-limits';
+import { epochSeconds } from '../domain/expiry';
 import type { FusedScore } from '../domain/fusion';
 import {
   cosineWithUnitQuery,
@@ -8,7 +9,7 @@ import {
   type TopKKernel,
   unitVector32,
 } from '../domain/scoring';
-import { type CompiledFilter, compileFilter, matchesFilter } from '../domain/search-filter';
+import { type CompiledFilter, compileFilter, matchesFilter, withExpiry } from '../domain/search-filter';
 import type { Ranked } from '../domain/search-ranking';
 import type { StoredChunk } from '../domain/types';
 import { CacheUnavailableError, NotFoundError, ValidationError } from '../errors';
@@ -42,6 +43,8 @@ export type SearchDeps = {
   logger: Pick<Log, 'warn' | 'info'>;
   /** Bounds this container's full DynamoDB reads (made by `makeSearch` when not given). */
   fallback?: FallbackGate;
+  /** The clock expiry is judged by (default: the system clock). */
+  now?: () => Date;
 };
 
 /** Search as its callers see it: one function over injected ports. */
@@ -93,7 +96,12 @@ export function makeSearch(given: SearchDeps): Search {
       throw new ValidationError('mmr cannot be combined with query_text', 'mmr');
     }
     const filter = compileFilter(options.filter);
-    const plan: QueryPlan = { unit: query, keywords, dimension: bot.embedding_dimension };
+    const plan: QueryPlan = {
+      unit: query,
+      keywords,
+      dimension: bot.embedding_dimension,
+      now: epochSeconds(deps.now?.() ?? new Date()),
+    };
     const epoch = bot.snapshot_epoch ?? 0;
 
     let redisUp = deps.snapshots !== null && deps.cache !== null;
@@ -133,7 +141,18 @@ export function makeSearch(given: SearchDeps): Search {
 }
 
 /** The query as both sources take it: a unit vector and/or keyword terms, and the bot's dimension. */
-type QueryPlan = { unit: Float64Array | null; keywords: KeywordQuery | null; dimension: number };
+type QueryPlan = {
+  unit: Float64Array | null;
+  keywords: KeywordQuery | null;
+  dimension: number;
+  /** The epoch second of the query: chunks expired by then are left out. */
+  now: number;
+};
+
+/** The filter a held snapshot answers with: expiry joins it once some row of the snapshot has expired. */
+function liveFilter(filter: CompiledFilter | null, held: CachedSnapshot, now: number): CompiledFilter | null {
+  return held.firstExpiry !== undefined && held.firstExpiry <= now ? withExpiry(filter, now) : filter;
+}
 
 /** The answer from the current snapshot, or null when there is none (or its texts are gone). */
 async function fromSnapshot(
@@ -166,7 +185,7 @@ async function fromSnapshot(
       botId,
       peeked,
       plan.unit as Float64Array,
-      filter,
+      liveFilter(filter, peeked, plan.now),
       options,
       textsAt,
     );
@@ -182,12 +201,14 @@ async function fromSnapshot(
       plan.unit,
       plan.dimension,
       options,
+      plan.now,
     );
     if (answer === 'absent') return null;
     if (answer !== 'whole') return answer;
   }
   const cached = await cache.get(botId, epoch);
   if (cached === null) return null;
+  filter = liveFilter(filter, cached, plan.now);
   if (plan.keywords !== null) {
     if (cached.snapshot.dimension !== plan.dimension) return forgotten(cache, botId);
     if (readsCreatedAt(filter) && !cached.hasCreatedAt) return null;
@@ -278,6 +299,8 @@ async function fromDynamoDb(
   options: SearchOptions,
   redisUp: boolean,
 ): Promise<Omit<SearchResult, 'source'>> {
+  // Every chunk is read here anyway: testing each one's expiry costs nothing next to the read.
+  filter = withExpiry(filter, plan.now);
   const snapshots = redisUp ? deps.snapshots : null;
   let ticket = null;
   if (snapshots !== null) {

@@ -1,6 +1,7 @@
 import { versionAttributes, versionOfItem } from '../../domain/document-version';
 import { checkEmbeddingValues } from '../../domain/dynamo-limits';
 import { decodeEmbedding, type EmbeddingEncoding, encodeEmbedding } from '../../domain/embedding-codec';
+import { expiresAtOfItem } from '../../domain/expiry';
 import type { ChunkMetadata, StoredChunk } from '../../domain/types';
 import { ValidationError } from '../../errors';
 
@@ -23,6 +24,7 @@ export function chunkItem(chunk: StoredChunk, encoding: EmbeddingEncoding): Chun
     created_at: chunk.created_at,
     metadata: chunk.metadata,
     ...(chunk.version === undefined ? {} : versionAttributes(chunk.version)),
+    ...(chunk.expires_at === undefined ? {} : { expires_at: chunk.expires_at }),
   };
 }
 
@@ -42,6 +44,7 @@ export function toStoredChunk(item: ChunkItem): StoredChunk {
   const embedding = decodeEmbedding(item.embedding, `chunk ${chunkId} embedding`);
   checkEmbeddingValues(embedding, `chunk ${chunkId} embedding`);
   const version = versionOfItem(item);
+  const expiresAt = expiresAtOfItem(item);
   return {
     bot_id: String(item.bot_id),
     chunk_id: chunkId,
@@ -56,6 +59,7 @@ export function toStoredChunk(item: ChunkItem): StoredChunk {
         ? (metadata as ChunkMetadata)
         : {},
     ...(version === undefined ? {} : { version }),
+    ...(expiresAt === undefined ? {} : { expires_at: expiresAt }),
   };
 }
 

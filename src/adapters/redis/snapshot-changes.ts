@@ -84,6 +84,7 @@ export function changesFromReread(botId: string, ids: string[], current: StoredC
         metadata: chunk.metadata,
         created_at: chunk.created_at,
         ...(chunk.version === undefined ? {} : { version: chunk.version }),
+        ...(chunk.expires_at === undefined ? {} : { expires_at: chunk.expires_at }),
       },
       text: chunk.text,
       embedding: chunk.embedding,
