@@ -160,6 +160,7 @@ export class DynamoChunkStore implements ChunkStore {
       'doc_version',
       'version_chunks',
       'version_at',
+      'expires_at',
       ...(options.withText ? ['text'] : []),
     ];
     const pages = this.queryAll({
