@@ -9,6 +9,7 @@ import {
   type BadRequest,
   badBotIds,
   badListQuery,
+  badPatchRequest,
   badPutBody,
   badSearchBody,
   badUploadBody,
@@ -231,6 +232,11 @@ describe(`fuzzing every route through serverless-offline (seed ${seed})`, () => 
       }),
     );
     await expectAllRefused('POST /bots/{botId}/documents', requests);
+  });
+
+  it('refuses bad metadata patches and changes nothing', async () => {
+    const requests = sample(badPatchRequest(target, `${bot()}/documents`), 12);
+    await expectAllRefused('PATCH /bots/{botId}/documents', requests);
   });
 
   it('refuses bad bot settings', async () => {
