@@ -17,6 +17,9 @@ import { type BatchRetry, batchGetAll, batchWriteAll, type WriteRequest } from '
 import { type ChunkItem, chunkItem, toStoredChunks } from './chunk-item';
 import { defaultRetryPolicy, type RetryPolicy } from './retry-unprocessed';
 
+/** UpdateItem calls in flight at once for `setMetadata` (each one item, so more than batch calls). */
+const UPDATE_CONCURRENCY = 16;
+
 export type DynamoChunkStoreOptions = {
   /** The VectorEmbeddings table's deployed name. */
   table: string;
@@ -79,7 +82,7 @@ export class DynamoChunkStore implements ChunkStore {
     botId: string,
     updates: ReadonlyArray<{ chunk_id: string; metadata: ChunkMetadata }>,
   ): Promise<number> {
-    const done = await mapLimited(updates, this.writeConcurrency, async (update): Promise<number> => {
+    const done = await mapLimited(updates, UPDATE_CONCURRENCY, async (update): Promise<number> => {
       try {
         await this.client.send(
           new UpdateCommand({
