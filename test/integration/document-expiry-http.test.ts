@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { type Answer, alice, call, chunk, DIM, runner, useHttpWorld } from '../fixtures/http-world';
+import type { SQSBatchResponse } from 'aws-lambda';
+import { type Answer, alice, call, chunk, DIM, ingest, runner, useHttpWorld } from '../fixtures/http-world';
+import { lambdaContext } from '../fixtures/lambda-context';
+import { sqsEvent } from '../fixtures/sqs-events';
 
 /** Documents written with `expires_at` through the HTTP API (test/fixtures/http-world.ts). */
 
@@ -131,6 +134,39 @@ describe('documents with expires_at', () => {
     });
     expect((listed.body.documents as Array<{ filename: string }>).map((doc) => doc.filename)).not.toContain(
       'bad.md',
+    );
+  });
+
+  it('takes expires_at on the ingestion queue too, as epoch seconds or a timestamp', async () => {
+    const message = (filename: string, expiresAt: number | string) => ({
+      type: 'upsert_document',
+      bot_id: botId,
+      filename,
+      file_size: 40,
+      expires_at: expiresAt,
+      chunks: chunksOf(400),
+    });
+    const response = (await ingest(
+      sqsEvent([
+        message('queued-gone.md', now - 60),
+        message('queued-later.md', new Date(future * 1000).toISOString()),
+      ]),
+      lambdaContext(),
+    )) as SQSBatchResponse;
+    expect(response.batchItemFailures).toEqual([]);
+    await runner.drain(30_000);
+    const listed = await call({
+      route: 'GET /bots/{botId}/documents',
+      pathParameters: { botId },
+      token: alice,
+    });
+    const docs = listed.body.documents as Array<{ filename: string; expires_at?: number }>;
+    expect(docs.filter((doc) => doc.filename.startsWith('queued'))).toEqual([
+      expect.objectContaining({ filename: 'queued-later.md', expires_at: future }),
+    ]);
+    const { hits } = await search({ limit: 50 });
+    expect(hits.map((hit) => hit.metadata.filename).filter((name) => name.startsWith('queued'))).toEqual(
+      Array(4).fill('queued-later.md'),
     );
   });
 });
