@@ -19,7 +19,15 @@ import { type KeywordQuery, keywordQueryOf, rankChunkKeywords, rankSnapshotKeywo
 import { rebuildSink } from './rebuild-sink';
 import { searchScan } from './scan-search';
 import { rankerFor, type SearchOptions, type SearchResult, shape, toHit } from './search-results';
-import { answerFromHeld, forgotten, NotARedisError, readsCreatedAt, snapshotHits } from './snapshot-answer';
+import {
+  answerFromHeld,
+  forgotten,
+  heldTextsAt,
+  liveFilter,
+  NotARedisError,
+  readsCreatedAt,
+  snapshotHits,
+} from './snapshot-answer';
 import { snapshotBm25 } from './snapshot-bm25';
 import type { CachedSnapshot, SnapshotCache } from './snapshot-cache';
 
@@ -149,11 +157,6 @@ type QueryPlan = {
   now: number;
 };
 
-/** The filter a held snapshot answers with: expiry joins it once some row of the snapshot has expired. */
-function liveFilter(filter: CompiledFilter | null, held: CachedSnapshot, now: number): CompiledFilter | null {
-  return held.firstExpiry !== undefined && held.firstExpiry <= now ? withExpiry(filter, now) : filter;
-}
-
 /** The answer from the current snapshot, or null when there is none (or its texts are gone). */
 async function fromSnapshot(
   deps: SearchDeps,
@@ -224,29 +227,6 @@ async function fromSnapshot(
         )
       : Promise.resolve(rows.map((row) => held[row] as string));
   return answerFromHeld<never>(heldDeps, botId, cached, plan.unit as Float64Array, filter, options, texts);
-}
-
-/**
- * For a held copy with its texts: the texts of ranked rows once Redis confirms the copy's version, or
- * 'moved'. The version check is sent now, before the caller scores, so its answer is usually waiting by
- * the time the scores are; undefined for a copy without texts.
- */
-function heldTextsAt(
-  cache: SnapshotCache,
-  botId: string,
-  epoch: number,
-  held: CachedSnapshot,
-): ((rows: readonly number[]) => Promise<string[] | 'moved'>) | undefined {
-  const texts = held.texts;
-  if (texts === undefined) return undefined;
-  const current = cache.versionNow(botId);
-  // Scoring may throw before anyone awaits the check; its own failure is seen where it is awaited.
-  current.catch(() => {});
-  return async (rows) => {
-    const now = await current;
-    if (now === null || now.version !== held.snapshot.version || now.epoch !== epoch) return 'moved';
-    return rows.map((row) => texts[row] as string);
-  };
 }
 
 async function keywordsFromSnapshot(

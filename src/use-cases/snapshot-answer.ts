@@ -6,7 +6,7 @@
 import { bothMasks } from '../domain/document-version';
 import type { FusedScore } from '../domain/fusion';
 import { type ScoreBuffer, scoreRows, type TopKKernel, topKByDotProduct } from '../domain/scoring';
-import { type CompiledFilter, filterMask } from '../domain/search-filter';
+import { type CompiledFilter, filterMask, withExpiry } from '../domain/search-filter';
 import type { Ranked } from '../domain/search-ranking';
 import type { Log, SnapshotRow } from '../ports';
 import { rankerFor, type SearchOptions, type SearchResult, shape, toHit } from './search-results';
@@ -140,4 +140,36 @@ function rankSnapshot(
     }
   }
   return ranker.finish((row) => snapshot.vectors.subarray(row * dim, (row + 1) * dim), query);
+}
+
+/** The filter a held snapshot answers with: expiry joins it once some row of the snapshot has expired. */
+export function liveFilter(
+  filter: CompiledFilter | null,
+  held: CachedSnapshot,
+  now: number,
+): CompiledFilter | null {
+  return held.firstExpiry !== undefined && held.firstExpiry <= now ? withExpiry(filter, now) : filter;
+}
+
+/**
+ * For a held copy with its texts: the texts of ranked rows once Redis confirms the copy's version, or
+ * 'moved'. The version check is sent now, before the caller scores, so its answer is usually waiting by
+ * the time the scores are; undefined for a copy without texts.
+ */
+export function heldTextsAt(
+  cache: SnapshotCache,
+  botId: string,
+  epoch: number,
+  held: CachedSnapshot,
+): ((rows: readonly number[]) => Promise<string[] | 'moved'>) | undefined {
+  const texts = held.texts;
+  if (texts === undefined) return undefined;
+  const current = cache.versionNow(botId);
+  // Scoring may throw before anyone awaits the check; its own failure is seen where it is awaited.
+  current.catch(() => {});
+  return async (rows) => {
+    const now = await current;
+    if (now === null || now.version !== held.snapshot.version || now.epoch !== epoch) return 'moved';
+    return rows.map((row) => texts[row] as string);
+  };
 }
