@@ -4,7 +4,7 @@ import type { CountsWrite } from './domain/counts-plan';
 import type { PointId, QdrantPoint } from './domain/qdrant-point';
 import type { ScanCandidates, ScanSnapshot, Snapshot, SnapshotChange } from './domain/snapshot';
 import type { StreamClaim } from './domain/stream-claims';
-import type { BotCollection, ChunkVersion, StoredChunk } from './domain/types';
+import type { BotCollection, ChunkMetadata, ChunkVersion, StoredChunk } from './domain/types';
 
 /** Domain types the ports speak in, named here too for the adapters and use cases that implement them. */
 export type { CountsWrite, DocumentWrite } from './domain/counts-plan';
@@ -145,6 +145,14 @@ export interface ChunkStore {
   put(chunks: StoredChunk[]): Promise<void>;
   /** Deletes the named chunks of a bot (batched like put). */
   delete(botId: string, chunkIds: string[]): Promise<void>;
+  /**
+   * Replaces the metadata of each named chunk that still exists (one conditional update each: nothing
+   * else of the item is sent or changed). Returns how many chunks it updated.
+   */
+  setMetadata(
+    botId: string,
+    updates: ReadonlyArray<{ chunk_id: string; metadata: ChunkMetadata }>,
+  ): Promise<number>;
   /**
    * Keys of one document's chunks with the created_at each was stored with: filename-index (all pages),
    * plus a strongly consistent read of the deterministic ids the index may not show yet.

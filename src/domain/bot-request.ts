@@ -62,3 +62,17 @@ export const listChunksQuerySchema = z
     with_vectors: z.enum(['true', 'false']).optional(),
   })
   .strict();
+
+/**
+ * The body of `PATCH /bots/{botId}/documents?filename=…`: metadata for every chunk of the document,
+ * merged into each chunk's metadata (top-level keys) or replacing it. The values are checked as an
+ * upsert's chunk metadata is (`checkMetadata`).
+ */
+export const patchDocumentMetadataRequestSchema = z
+  .object({
+    metadata: z.record(z.string(), z.unknown()),
+    mode: z.enum(['merge', 'replace']).default('merge'),
+  })
+  .strict();
+
+export type PatchDocumentMetadataRequest = z.infer<typeof patchDocumentMetadataRequestSchema>;

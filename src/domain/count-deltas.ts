@@ -2,7 +2,13 @@ import type { StreamChange } from './stream-change';
 import { MAX_CLAIMS_PER_GROUP } from './stream-claims';
 
 /** A document of a bot as BotDocuments holds it (an absent item is a document with no chunks). */
-export type DocumentState = { chunkCount: number; fileSize: number; createdAt: string };
+export type DocumentState = {
+  chunkCount: number;
+  fileSize: number;
+  createdAt: string;
+  /** When the document's latest written chunks expire (epoch seconds); absent when they never do. */
+  expiresAt?: number | undefined;
+};
 
 /** A document a batch touched: its count before and after, and what its BotDocuments item becomes. */
 export type DocumentOutcome = {
@@ -12,6 +18,7 @@ export type DocumentOutcome = {
   after: number;
   fileSize: number;
   createdAt: string;
+  expiresAt: number | undefined;
 };
 
 export type CountDeltas = {
@@ -26,7 +33,14 @@ export type CountDeltas = {
   belowZero: string[];
 };
 
-type Working = { filename: string; before: number; count: number; fileSize: number; createdAt: string };
+type Working = {
+  filename: string;
+  before: number;
+  count: number;
+  fileSize: number;
+  createdAt: string;
+  expiresAt: number | undefined;
+};
 
 /**
  * The count changes implied by one bot's stream records, applied in order to the bot's current documents.
@@ -60,6 +74,7 @@ export function computeCountDeltas(
         count,
         fileSize: state?.fileSize ?? 0,
         createdAt: state?.createdAt ?? now,
+        expiresAt: state?.expiresAt,
       };
       touched.set(filename, doc);
     }
@@ -74,6 +89,8 @@ export function computeCountDeltas(
     if (doc.count === 0) doc.createdAt = image.createdAt ?? now;
     doc.count += 1;
     if (image.fileSize !== undefined) doc.fileSize = image.fileSize;
+    // Like file_size, the document takes the expiry of the chunk written last (a version's chunks share one).
+    doc.expiresAt = image.expiresAt;
   };
   const take = (image: NonNullable<StreamChange['oldImage']>) => {
     if (image.filename === undefined) {
@@ -99,6 +116,7 @@ export function computeCountDeltas(
         if (newImage.filename === undefined) continue;
         const doc = documentOf(newImage.filename);
         if (newImage.fileSize !== undefined) doc.fileSize = newImage.fileSize;
+        doc.expiresAt = newImage.expiresAt;
       } else {
         take(oldImage);
         add(newImage);
@@ -118,6 +136,7 @@ export function computeCountDeltas(
       after: doc.count,
       fileSize: doc.fileSize,
       createdAt: doc.createdAt,
+      expiresAt: doc.expiresAt,
     });
   }
   return { documents, totalChunksDelta, totalDocumentsDelta, belowZero: [...belowZero] };

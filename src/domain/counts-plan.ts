@@ -12,6 +12,8 @@ export type DocumentWrite = {
   chunkCount: number;
   fileSize: number;
   createdAt: string;
+  /** Absent: the item keeps no expires_at. */
+  expiresAt: number | undefined;
 };
 
 /**
@@ -67,6 +69,7 @@ export function planCountsWrites(
         chunkCount: doc.after,
         fileSize: doc.fileSize,
         createdAt: doc.createdAt,
+        expiresAt: doc.expiresAt,
       }));
     for (const doc of documentWrites) {
       if (doc.chunkCount > 0) {
@@ -74,6 +77,7 @@ export function planCountsWrites(
           chunkCount: doc.chunkCount,
           fileSize: doc.fileSize,
           createdAt: doc.createdAt,
+          expiresAt: doc.expiresAt,
         });
       } else {
         current.delete(doc.filename);

@@ -18,6 +18,7 @@ import {
   MAX_ITEM_BYTES,
 } from './dynamo-limits';
 import { decodeEmbedding, type EmbeddingEncoding, encodeEmbedding } from './embedding-codec';
+import { parseExpiresAt } from './expiry';
 import type { UpsertDocumentMessage } from './ingestion-messages';
 import { parseTimestamp, TIMESTAMP_FORMS } from './timestamp';
 import type { ChunkMetadata } from './types';
@@ -45,6 +46,8 @@ export type ValidDocument = {
   last_index: number;
   /** The version id the chunks are written as (docs/ingestion.md, "Versions"), if any. */
   version_id: string | undefined;
+  /** Epoch second every chunk expires (the table's TTL attribute), if the message gives one. */
+  expires_at: number | undefined;
   chunks: ValidChunk[];
 };
 
@@ -86,6 +89,7 @@ export function validateDocument(
   ) {
     fail('created_at', `must be ${TIMESTAMP_FORMS}; got ${JSON.stringify(message.created_at.slice(0, 80))}`);
   }
+  const expiresAt = message.expires_at === undefined ? undefined : parseExpiresAt(message.expires_at);
   if (message.owner_user_id !== undefined) {
     checkKey(message.owner_user_id, 'owner_user_id', MAX_OWNER_ID_BYTES);
   }
@@ -154,6 +158,7 @@ export function validateDocument(
       ...(versionId === undefined
         ? {}
         : versionAttributes({ id: versionId, chunks: totalChunks, at: LONGEST_VERSION_AT })),
+      ...(expiresAt === undefined ? {} : { expires_at: expiresAt }),
     });
     if (bytes > MAX_CHUNK_ITEM_BYTES) {
       fail(
@@ -190,6 +195,7 @@ export function validateDocument(
     first_index: firstIndex,
     last_index: lastIndex,
     version_id: versionId,
+    expires_at: expiresAt,
     chunks,
   };
 }

@@ -47,6 +47,13 @@ export const upsertDocumentMessageSchema = z.object({
    * the same one. Default: derived from the message (docs/ingestion.md, "Versions").
    */
   version: z.string().min(1).max(128).optional(),
+  /**
+   * When every chunk of the document expires: epoch seconds or an ISO timestamp (checked by
+   * `validateDocument`). Search leaves expired chunks out at once; DynamoDB's TTL removes them later.
+   */
+  expires_at: z
+    .union([z.number(), z.string()], { error: 'must be epoch seconds or an ISO timestamp' })
+    .optional(),
   chunks: z.array(ingestionChunkSchema),
 });
 

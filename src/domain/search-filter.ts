@@ -1,5 +1,6 @@
 import { ValidationError } from '../errors';
 import { unversionedChunkId } from './document-version';
+import { isExpired } from './expiry';
 import { comparableId } from './point-id';
 import {
   type BooleanFilter,
@@ -20,13 +21,30 @@ export type FilterableChunk = {
   chunk_index?: number;
   created_at?: string;
   metadata: ChunkMetadata;
+  /** Epoch second the chunk expires, if it does. */
+  expires_at?: number;
 };
 
 /**
  * A filter parsed once per query. `filenames`, when not null, holds every filename a passing chunk can
  * have (from top-level `must` conditions on filename), so a mask can visit only those documents' rows.
  */
-export type CompiledFilter = { root: BooleanFilter; filenames: ReadonlySet<string> | null };
+export type CompiledFilter = {
+  root: BooleanFilter;
+  filenames: ReadonlySet<string> | null;
+  /** When set, chunks expired at this epoch second fail the filter (`withExpiry`). */
+  liveAt?: number;
+};
+
+const PASS_ALL: BooleanFilter = { must: [], should: undefined, mustNot: [], minShould: undefined };
+
+/**
+ * The filter that also leaves out every chunk expired at `nowSeconds`, so expired chunks are masked before
+ * top-k exactly as filtered-out ones are.
+ */
+export function withExpiry(filter: CompiledFilter | null, nowSeconds: number): CompiledFilter {
+  return { root: filter?.root ?? PASS_ALL, filenames: filter?.filenames ?? null, liveAt: nowSeconds };
+}
 
 /** `filter.must[2].range.gtx` from the parser's path. */
 function fieldOf(path: ReadonlyArray<string | number>): string {
@@ -192,7 +210,11 @@ function passes(filter: BooleanFilter, chunk: FilterableChunk): boolean {
 /** Whether a chunk passes the filter. */
 export function matchesFilter(chunk: FilterableChunk, filter: CompiledFilter): boolean {
   if (filter.filenames !== null && !filter.filenames.has(chunk.filename)) return false;
-  return passes(filter.root, chunk);
+  return live(chunk, filter) && passes(filter.root, chunk);
+}
+
+function live(chunk: FilterableChunk, filter: CompiledFilter): boolean {
+  return filter.liveAt === undefined || !isExpired(chunk.expires_at, filter.liveAt);
 }
 
 /**
@@ -210,7 +232,8 @@ export function filterMask(
   if (filter.filenames !== null && rowsByFilename !== undefined) {
     for (const filename of filter.filenames) {
       for (const row of rowsByFilename.get(filename) ?? []) {
-        if (passes(filter.root, rows[row] as FilterableChunk)) mask[row] = 1;
+        const chunk = rows[row] as FilterableChunk;
+        if (live(chunk, filter) && passes(filter.root, chunk)) mask[row] = 1;
       }
     }
     return mask;

@@ -14,11 +14,18 @@ export type SnapshotRow = {
   created_at?: string;
   /** The document version the chunk belongs to; absent for chunks written without one. */
   version?: ChunkVersion;
+  /** Epoch second the chunk expires; search leaves it out from then on. Absent when it never does. */
+  expires_at?: number;
 };
 
-/** One change to a bot's snapshot, as a stream record implies it. Applying one twice is harmless. */
+/**
+ * One change to a bot's snapshot, as a stream record implies it. Applying one twice is harmless. `row`
+ * replaces the row of a chunk the snapshot holds and leaves its vector and text as they are (a chunk it
+ * does not hold stays out): what a change of metadata or expiry alone implies.
+ */
 export type SnapshotChange =
   | { kind: 'upsert'; row: SnapshotRow; text: string; embedding: Float32Array }
+  | { kind: 'row'; row: SnapshotRow }
   | { kind: 'delete'; chunk_id: string };
 
 /**

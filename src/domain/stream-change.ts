@@ -7,7 +7,8 @@ import { ValidationError } from '../errors';
 import { versionOfItem } from './document-version';
 import { checkEmbeddingValues } from './dynamo-limits';
 import { decodeEmbedding } from './embedding-codec';
-import { checkServableFields } from './servable-fields';
+import { expiresAtOfItem } from './expiry';
+import { checkServableFields, isPlainObject } from './servable-fields';
 import type { SnapshotChange } from './snapshot';
 import { claimBucketOf } from './stream-claims';
 import { imageProblem } from './stream-record-origin';
@@ -26,6 +27,8 @@ export type ChunkImage = {
   embedding: unknown;
   /** The document version the chunk belongs to; absent for chunks written without one. */
   version: ChunkVersion | undefined;
+  /** Epoch second the chunk expires (the TTL attribute); undefined when it never does. */
+  expiresAt: number | undefined;
 };
 
 /** One VectorEmbeddings stream record, validated and unmarshalled. */
@@ -96,6 +99,7 @@ function toImage(item: Record<string, unknown>): ChunkImage {
     metadata: item.metadata,
     embedding: item.embedding,
     version: versionOfItem(item),
+    expiresAt: expiresAtOfItem(item),
   };
 }
 
@@ -157,6 +161,8 @@ export function snapshotChangeOf(
   const image = change.newImage;
   const deletion: SnapshotChange = { kind: 'delete', chunk_id: change.chunkId };
   if (change.eventName === 'REMOVE' || image === undefined) return { change: deletion, invalid: undefined };
+  const rowOnly = rowOnlyChange(change);
+  if (rowOnly !== undefined) return { change: rowOnly, invalid: undefined };
   try {
     if (image.filename === undefined) {
       throw new ValidationError(
@@ -188,6 +194,7 @@ export function snapshotChangeOf(
           metadata: (image.metadata ?? {}) as ChunkMetadata,
           ...(image.createdAt === undefined ? {} : { created_at: image.createdAt }),
           ...(image.version === undefined ? {} : { version: image.version }),
+          ...(image.expiresAt === undefined ? {} : { expires_at: image.expiresAt }),
         },
         text: image.text as string,
         embedding,
@@ -198,6 +205,55 @@ export function snapshotChangeOf(
     if (!(error instanceof ValidationError)) throw error;
     return { change: deletion, invalid: error };
   }
+}
+
+/**
+ * The row change of a MODIFY that changed only what a snapshot row holds besides the chunk's identity
+ * (metadata, created_at, expiry), or undefined. Same embedding, text, filename, chunk_index and version in
+ * both images, and an old image the snapshot could serve as far as these fields go: whether the snapshot
+ * holds the chunk then depends only on the embedding, which is unchanged, so the row is replaced where
+ * the chunk is held, with no vector decoded or written.
+ */
+function rowOnlyChange(change: StreamChange): SnapshotChange | undefined {
+  const { oldImage: before, newImage: after } = change;
+  if (change.eventName !== 'MODIFY' || before === undefined || after === undefined) return undefined;
+  if (after.filename === undefined || before.filename !== after.filename) return undefined;
+  if (typeof after.text !== 'string' || before.text !== after.text) return undefined;
+  if (typeof after.chunkIndex !== 'number' || !Number.isInteger(after.chunkIndex)) return undefined;
+  if (before.chunkIndex !== after.chunkIndex || !sameVersion(before.version, after.version)) return undefined;
+  if (!isMetadata(before.metadata) || !isMetadata(after.metadata)) return undefined;
+  if (!sameStoredEmbedding(before.embedding, after.embedding)) return undefined;
+  return {
+    kind: 'row',
+    row: {
+      chunk_id: change.chunkId,
+      filename: after.filename,
+      chunk_index: after.chunkIndex,
+      metadata: after.metadata ?? {},
+      ...(after.createdAt === undefined ? {} : { created_at: after.createdAt }),
+      ...(after.version === undefined ? {} : { version: after.version }),
+      ...(after.expiresAt === undefined ? {} : { expires_at: after.expiresAt }),
+    },
+  };
+}
+
+function isMetadata(value: unknown): value is ChunkMetadata | undefined {
+  return value === undefined || isPlainObject(value);
+}
+
+function sameVersion(a: ChunkVersion | undefined, b: ChunkVersion | undefined): boolean {
+  return (
+    a === b || (a !== undefined && b !== undefined && a.id === b.id && a.chunks === b.chunks && a.at === b.at)
+  );
+}
+
+/** Whether two stored embeddings are the same value as stored (base64 text, bytes or a list of numbers). */
+function sameStoredEmbedding(a: unknown, b: unknown): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.from(a).equals(Buffer.from(b));
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((value, i) => value === b[i]);
+  return false;
 }
 
 /**

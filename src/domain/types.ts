@@ -27,6 +27,8 @@ export type StoredChunk = {
   metadata: ChunkMetadata;
   /** Absent on chunks written without a version (they count as one version older than any other). */
   version?: ChunkVersion;
+  /** Epoch second the chunk expires (the table's TTL attribute); absent for a chunk that never does. */
+  expires_at?: number;
 };
 
 /**
@@ -61,6 +63,8 @@ export type DocumentSummary = {
   file_size: number;
   created_at: string;
   updated_at: string;
+  /** Epoch second the document's latest written chunks expire; absent when they never do. */
+  expires_at?: number;
 };
 
 /** What search returns per chunk: the design document's result shape plus chunk_id. */

@@ -2,6 +2,7 @@ import {
   CreateTableCommand,
   type CreateTableCommandInput,
   DescribeTableCommand,
+  DescribeTimeToLiveCommand,
   type DynamoDBClient,
   ResourceInUseException,
   UpdateTableCommand,
@@ -94,11 +95,19 @@ export async function ensureTables(
     // A table kept from before an index was defined gets it now (DynamoDB builds it from the items).
     await addMissingIndexes(client, key, tableName);
     const ttl = timeToLiveOf(key);
-    if (ttl !== undefined && created.includes(tableName)) {
+    if (ttl !== undefined && !(await timeToLiveOn(client, tableName))) {
       await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: ttl }));
     }
   }
   return { created, existing };
+}
+
+/** Whether the table's TTL is enabled (or being enabled): a table kept from before it was defined gets it. */
+async function timeToLiveOn(client: DynamoDBClient, tableName: string): Promise<boolean> {
+  const { TimeToLiveDescription: ttl } = await client.send(
+    new DescribeTimeToLiveCommand({ TableName: tableName }),
+  );
+  return ttl?.TimeToLiveStatus === 'ENABLED' || ttl?.TimeToLiveStatus === 'ENABLING';
 }
 
 /** The table's TTL setting, if it has one (CreateTable cannot set it; UpdateTimeToLive does). */

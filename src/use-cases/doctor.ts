@@ -293,6 +293,7 @@ function upsertOf(chunk: StoredChunk): SnapshotChange {
       metadata: chunk.metadata,
       created_at: chunk.created_at,
       ...(chunk.version === undefined ? {} : { version: chunk.version }),
+      ...(chunk.expires_at === undefined ? {} : { expires_at: chunk.expires_at }),
     },
     text: chunk.text,
     embedding: chunk.embedding,

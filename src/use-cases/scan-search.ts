@@ -5,6 +5,7 @@
  * hash, and keeps only the codes (a quarter of the float32 memory). The answer is the float32 exact one:
  * the bound of src/domain/quantised-scan.ts proves that no row outside the candidates could enter it.
  */
+import { isExpired } from '../domain/expiry';
 import { QuantisedScanner } from '../domain/quantised-scan';
 import { remoteTopK } from '../domain/remote-rescore';
 import type { TopKKernel } from '../domain/scoring';
@@ -53,6 +54,7 @@ export async function searchScan(
   query: Float64Array,
   dimension: number,
   options: SearchOptions,
+  nowSeconds: number,
 ): Promise<ScanAnswer> {
   const scanner = scannerOf(deps.kernel);
   if (scanner === null || !scanner.available || deps.snapshots.readScan === undefined) return 'whole';
@@ -73,6 +75,7 @@ export async function searchScan(
   const ranker = rankerFor<number>(options);
   const selector = ranker.selectorFor('');
   const fetched = new Map<number, { row: SnapshotRow; vector: Float32Array }>();
+  const entry = (slot: number) => fetched.get(slot) as { row: SnapshotRow; vector: Float32Array };
   let top: Awaited<ReturnType<typeof remoteTopK>>;
   try {
     top = await remoteTopK(
@@ -101,8 +104,10 @@ export async function searchScan(
   }
   // The proof needed every row, or the snapshot changed while the candidates were read.
   if (top === null) return 'whole';
+  // An expired chunk among the top rows: the whole snapshot answers, masking expired rows before top-k.
+  // Without one, these rows are also the top among the unexpired ones, so the answer stays exact.
+  if (top.hits.some((hit) => isExpired(entry(hit.ref).row.expires_at, nowSeconds))) return 'whole';
   for (const hit of top.hits) selector.offer(hit.score, hit.id, hit.ref);
-  const entry = (slot: number) => fetched.get(slot) as { row: SnapshotRow; vector: Float32Array };
   const ranked = ranker.finish((slot) => entry(slot).vector, query);
   if (ranked.hits.length === 0) return { results: [] };
   const texts = await deps.snapshots.texts(

@@ -1,5 +1,6 @@
 import { isShown, type VersionedChunk, visibleVersions } from '../domain/document-version';
 import { checkEmbeddingValues } from '../domain/dynamo-limits';
+import { epochSeconds } from '../domain/expiry';
 import type { FusedScore } from '../domain/fusion';
 import { bestScoreOfRow, type ExampleVectors } from '../domain/recommend';
 import { SEARCH_DEADLINE_MS } from '../domain/response-limits';
@@ -10,7 +11,13 @@ import {
   type TopKKernel,
   unitVector32,
 } from '../domain/scoring';
-import { type CompiledFilter, compileFilter, excludingIds, matchesFilter } from '../domain/search-filter';
+import {
+  type CompiledFilter,
+  compileFilter,
+  excludingIds,
+  matchesFilter,
+  withExpiry,
+} from '../domain/search-filter';
 import type { Ranked } from '../domain/search-ranking';
 import type { StoredChunk } from '../domain/types';
 import { CacheUnavailableError, NotFoundError, UnavailableError, ValidationError } from '../errors';
@@ -27,6 +34,7 @@ import {
   forgotten,
   heldTextsAt,
   keywordsFromSnapshot,
+  liveFilter,
   NotARedisError,
   readsCreatedAt,
 } from './snapshot-answer';
@@ -54,6 +62,8 @@ export type SearchDeps = {
   fallback?: FallbackGate;
   /** A search still running after this long answers 503 (default SEARCH_DEADLINE_MS). */
   deadlineMs?: number;
+  /** The clock expiry is judged by (default: the system clock). */
+  now?: () => Date;
 };
 
 /** Search as its callers see it: one function over injected ports. */
@@ -124,7 +134,13 @@ export function makeSearch(given: SearchDeps): Search {
     }
     const compiled = compileFilter(options.filter);
     const filter = excluded === null ? compiled : excludingIds(compiled, excluded);
-    const plan: QueryPlan = { unit: query, keywords, examples, dimension: bot.embedding_dimension };
+    const plan: QueryPlan = {
+      unit: query,
+      keywords,
+      examples,
+      dimension: bot.embedding_dimension,
+      now: epochSeconds(deps.now?.() ?? new Date()),
+    };
     const epoch = bot.snapshot_epoch ?? 0;
 
     let redisUp = deps.snapshots !== null && deps.cache !== null;
@@ -183,6 +199,8 @@ type QueryPlan = {
   keywords: KeywordQuery | null;
   examples: ExampleVectors | null;
   dimension: number;
+  /** The epoch second of the query: chunks expired by then are left out. */
+  now: number;
 };
 
 /** The answer from the current snapshot, or null when there is none (or its texts are gone). */
@@ -216,7 +234,7 @@ async function fromSnapshot(
       botId,
       peeked,
       plan.examples ?? (plan.unit as Float64Array),
-      filter,
+      liveFilter(filter, peeked, plan.now),
       options,
       textsAt,
     );
@@ -232,12 +250,14 @@ async function fromSnapshot(
       plan.unit,
       plan.dimension,
       options,
+      plan.now,
     );
     if (answer === 'absent') return null;
     if (answer !== 'whole') return answer;
   }
   const cached = await cache.get(botId, epoch);
   if (cached === null) return null;
+  filter = liveFilter(filter, cached, plan.now);
   if (plan.keywords !== null) {
     if (cached.snapshot.dimension !== plan.dimension) return forgotten(cache, botId);
     if (readsCreatedAt(filter) && !cached.hasCreatedAt) return null;
@@ -278,6 +298,8 @@ async function fromDynamoDb(
   options: SearchOptions,
   redisUp: boolean,
 ): Promise<Omit<SearchResult, 'source'>> {
+  // Every chunk is read here anyway: testing each one's expiry costs nothing next to the read.
+  filter = withExpiry(filter, plan.now);
   const snapshots = redisUp ? deps.snapshots : null;
   let ticket = null;
   if (snapshots !== null) {

@@ -7,7 +7,7 @@ import { bothMasks } from '../domain/document-version';
 import type { FusedScore } from '../domain/fusion';
 import { bestScoreOfRow, type ExampleVectors } from '../domain/recommend';
 import { type ScoreBuffer, scoreRows, type TopKKernel, topKByDotProduct } from '../domain/scoring';
-import { type CompiledFilter, filterMask } from '../domain/search-filter';
+import { type CompiledFilter, filterMask, withExpiry } from '../domain/search-filter';
 import type { Ranked } from '../domain/search-ranking';
 import type { KeywordIndexStore, Log, SnapshotRow, SnapshotStore } from '../ports';
 import { type KeywordQuery, rankSnapshotKeywords } from './keyword-search';
@@ -158,6 +158,15 @@ function rankSnapshot(
     }
   }
   return ranker.finish((row) => snapshot.vectors.subarray(row * dim, (row + 1) * dim), query);
+}
+
+/** The filter a held snapshot answers with: expiry joins it once some row of the snapshot has expired. */
+export function liveFilter(
+  filter: CompiledFilter | null,
+  held: CachedSnapshot,
+  now: number,
+): CompiledFilter | null {
+  return held.firstExpiry !== undefined && held.firstExpiry <= now ? withExpiry(filter, now) : filter;
 }
 
 /**

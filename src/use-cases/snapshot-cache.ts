@@ -17,6 +17,8 @@ export type CachedSnapshot = {
   ids: string[];
   /** Whether every row carries created_at (rows of snapshots written before it was kept do not). */
   hasCreatedAt: boolean;
+  /** The earliest expiry among the rows (epoch seconds); undefined when no row expires. */
+  firstExpiry: number | undefined;
   /**
    * Every row's text, read with the snapshot at its version, for a bot of at most `textsHeldMaxRows`
    * rows; undefined for a larger bot, whose hits' texts are read per search.
@@ -230,6 +232,7 @@ export class SnapshotCache {
         visible: visibilityMask(snapshot.rows),
         ids,
         hasCreatedAt: snapshot.rows.every((row) => row.created_at !== undefined),
+        firstExpiry: firstExpiryOf(snapshot.rows),
         texts,
         bytes:
           snapshot.vectors.byteLength * (1 + INT8_COPY_SHARE) +
@@ -260,4 +263,14 @@ export class SnapshotCache {
     }
     return { scan: { scan, bytes: scan.matrix.codes.byteLength + (scan.liveMask?.byteLength ?? 0) } };
   }
+}
+
+/** The earliest `expires_at` among rows, or undefined when none expires. */
+function firstExpiryOf(rows: readonly { expires_at?: number }[]): number | undefined {
+  let first: number | undefined;
+  for (const row of rows) {
+    if (row.expires_at !== undefined && (first === undefined || row.expires_at < first))
+      first = row.expires_at;
+  }
+  return first;
 }

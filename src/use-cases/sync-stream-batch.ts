@@ -17,6 +17,7 @@ import type {
   BotCountsState,
   BotStats,
   ChunkStore,
+  KeywordChange,
   KeywordIndexStore,
   Log,
   SnapshotChange,
@@ -337,10 +338,13 @@ async function finishKeywordUpdate(
   changes: readonly SnapshotChange[],
 ): Promise<void> {
   if (deps.keywords === undefined || token === null) return;
-  const terms = changes.map((change) =>
+  // A row change keeps the chunk's text, so its terms stay as they are.
+  const terms = changes.flatMap((change): KeywordChange[] =>
     change.kind === 'upsert'
-      ? { chunkId: change.row.chunk_id, terms: tokenise(change.text, DEFAULT_TOKENISER) }
-      : { chunkId: change.chunk_id, terms: null },
+      ? [{ chunkId: change.row.chunk_id, terms: tokenise(change.text, DEFAULT_TOKENISER) }]
+      : change.kind === 'delete'
+        ? [{ chunkId: change.chunk_id, terms: null }]
+        : [],
   );
   try {
     await deps.keywords.finishUpdate(botId, token, terms);

@@ -149,6 +149,7 @@ async function replaceDocument(
     created_at: createdAt,
     metadata: chunk.metadata,
     version,
+    ...(document.expires_at === undefined ? {} : { expires_at: document.expires_at }),
   }));
   const replaced = await chunksReplaced(deps, document.bot_id, existing, stored);
   try {

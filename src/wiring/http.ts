@@ -36,7 +36,7 @@ export function httpRouteDeps(base: DynamoBaseDeps, bots: BotRegistry): HttpRout
  * The routes that read Redis snapshots use `SnapshotHttpDeps` (./http-snapshots.ts).
  */
 export type HttpDeps = HttpRouteDeps &
-  Pick<WriteDeps, 'upsertDocument' | 'deleteDocument' | 'deleteBot'> & {
+  Pick<WriteDeps, 'upsertDocument' | 'deleteDocument' | 'patchDocumentMetadata' | 'deleteBot'> & {
     /** See `putBot` (new bots take the configured default dimension). */
     putBot: (
       botId: string,
@@ -61,6 +61,7 @@ export function createHttpDeps(base: DynamoBaseDeps): HttpDeps {
     ...httpRouteDeps(base, write.bots),
     upsertDocument: write.upsertDocument,
     deleteDocument: write.deleteDocument,
+    patchDocumentMetadata: write.patchDocumentMetadata,
     deleteBot: write.deleteBot,
     putBot: (botId, userId, request) =>
       putBot(write.bots, botId, userId, request, config.defaultEmbeddingDimension),

@@ -9,6 +9,11 @@ import { type DeleteBotResult, deleteBot } from '../use-cases/delete-bot';
 import { type DeleteDocumentResult, deleteDocument } from '../use-cases/delete-document';
 import { DEFAULT_LEASE_POLICY } from '../use-cases/document-lease';
 import type { IngestDeps } from '../use-cases/ingest-message';
+import {
+  type PatchMetadataRequest,
+  type PatchMetadataResult,
+  patchDocumentMetadata,
+} from '../use-cases/patch-document-metadata';
 import { type UpsertDocumentResult, upsertDocument } from '../use-cases/upsert-document';
 import { botRegistryOf, chunkStoreOf } from './adapters';
 import type { DynamoBaseDeps } from './dynamo-base';
@@ -23,6 +28,8 @@ export type WriteDeps = {
   deleteDocument: (
     message: Pick<DeleteDocumentMessage, 'bot_id' | 'filename'>,
   ) => Promise<DeleteDocumentResult>;
+  /** See `patchDocumentMetadata`. */
+  patchDocumentMetadata: (request: PatchMetadataRequest) => Promise<PatchMetadataResult>;
   /** See `deleteBot`. */
   deleteBot: (message: Pick<DeleteBotMessage, 'bot_id'>) => Promise<DeleteBotResult>;
   /** Everything `ingestMessage` needs. */
@@ -57,6 +64,7 @@ export function createWriteDeps(base: Pick<DynamoBaseDeps, 'config' | 'documents
     ingest,
     upsertDocument: (message) => upsertDocument(direct, message),
     deleteDocument: (message) => deleteDocument(direct, message),
+    patchDocumentMetadata: (request) => patchDocumentMetadata({ ...direct, chunks }, request),
     deleteBot: (message) => deleteBot(direct, message),
   };
 }

@@ -6,6 +6,7 @@ import {
   type BadRequest,
   badBotIds,
   badListQuery,
+  badPatchRequest,
   badPutBody,
   badRecommendBody,
   badSearchBody,
@@ -161,6 +162,11 @@ describe(`fuzzing every route through serverless-offline (seed ${seed})`, () => 
       }),
     );
     await expectAllRefused('POST /bots/{botId}/documents', requests);
+  });
+
+  it('refuses bad metadata patches and changes nothing', async () => {
+    const requests = sample(badPatchRequest(target, `${bot()}/documents`), 12);
+    await expectAllRefused('PATCH /bots/{botId}/documents', requests);
   });
 
   it('refuses bad bot settings', async () => {

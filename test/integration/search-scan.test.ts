@@ -153,4 +153,39 @@ describe('cold search from the int8 codes', () => {
     expect(world.snapshots.wholeReads).toBe(0);
     expect(world.snapshots.scanReads).toBe(searches);
   });
+
+  it('leaves expired chunks out, answering from the whole snapshot when one ranks among the top rows', async () => {
+    const seed = testSeed();
+    console.log(`search scan expiry: ${replayHint(seed)}`);
+    const random = rng(seed);
+    const botId = `bot-${randomUUID()}`;
+    await world.bots.putOwned(botId, 'owner', { embedding_dimension: dimension });
+    const past = Math.floor(Date.now() / 1000) - 60;
+    const chunks = randomChunks(botId, 300, dimension, random, { files: 3 }).map((c, i) =>
+      i % 10 === 0 ? { ...c, expires_at: past } : c,
+    );
+    await world.chunks.put(chunks);
+    await world.search(botId, randomVector(dimension, random), { limit: 3 });
+    const snapshot = (await world.snapshots.inner.read(botId)) as Snapshot;
+    const live = { ...snapshot, rows: [] as Snapshot['rows'], vectors: new Float32Array(0) };
+    const vectors: number[] = [];
+    snapshot.rows.forEach((row, r) => {
+      if (row.expires_at !== undefined) return;
+      live.rows.push(row);
+      vectors.push(...snapshot.vectors.subarray(r * dimension, (r + 1) * dimension));
+    });
+    live.vectors = Float32Array.from(vectors);
+    // At an expired chunk's own vector (it would rank first), and at random vectors.
+    const queries = [Array.from(chunks[0]?.embedding as Float32Array), randomVector(dimension, random)];
+    for (const query of queries) {
+      for (const limit of [1, 10, 40]) {
+        world.cache.forget(botId);
+        const answer = await world.search(botId, query, { limit });
+        expect(answer.source).toBe('snapshot');
+        expect(answer.results.map((hit) => hit.chunk_id)).toEqual(
+          exactTopK(live, query, limit).map((hit) => hit.chunk_id),
+        );
+      }
+    }
+  });
 });

@@ -38,7 +38,10 @@ class Truth {
   async write(changes: SnapshotChange[], target: RedisSnapshotStore = store): Promise<void> {
     for (const change of changes) {
       if (change.kind === 'delete') this.chunks.delete(change.chunk_id);
-      else {
+      else if (change.kind === 'row') {
+        const current = this.chunks.get(change.row.chunk_id);
+        if (current !== undefined) this.chunks.set(change.row.chunk_id, { ...current, ...change.row });
+      } else {
         const { row, text, embedding } = change;
         this.chunks.set(row.chunk_id, { ...chunk(this.botId, 0), ...row, text, embedding });
       }

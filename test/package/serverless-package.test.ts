@@ -160,6 +160,7 @@ describe('serverless package --stage dev', () => {
       ['GET /bots/{botId}/documents', 'handlers/http-list-documents.handler'],
       ['POST /bots/{botId}/documents', 'handlers/http-upsert-document.handler'],
       ['DELETE /bots/{botId}/documents', 'handlers/http-delete-document.handler'],
+      ['PATCH /bots/{botId}/documents', 'handlers/http-patch-document.handler'],
       ['GET /bots', 'handlers/http-list-bots.handler'],
       ['GET /bots/{botId}/documents/chunks', 'handlers/http-list-chunks.handler'],
       ['GET /bots/{botId}/doctor', 'handlers/http-check-bot.handler'],

@@ -30,6 +30,7 @@ describe('the OpenAPI document', () => {
       [
         'DELETE /bots/{botId}',
         'DELETE /bots/{botId}/documents',
+        'PATCH /bots/{botId}/documents',
         'GET /bots',
         'GET /bots/{botId}',
         'GET /bots/{botId}/doctor',

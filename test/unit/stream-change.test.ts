@@ -108,3 +108,46 @@ describe('stream change parsing', () => {
     );
   });
 });
+
+describe('snapshot change of a metadata or expiry change', () => {
+  const events = new StreamEventFactory();
+
+  it.each(['binary', 'list'] as const)(
+    'is a row change, with no vector, when only metadata and expiry moved (%s embedding)',
+    (encoding) => {
+      const before = chunkItem('bot-1', 'a.pdf', 2, { dimension: 4, encoding });
+      const after = { ...before, metadata: { lang: 'fr' }, expires_at: 1_900_000_000 };
+      const { change, invalid } = snapshotChangeOf(parseStreamRecord(events.modify(before, after)), 4);
+      expect(invalid).toBeUndefined();
+      expect(change).toEqual({
+        kind: 'row',
+        row: {
+          chunk_id: before.chunk_id,
+          filename: 'a.pdf',
+          chunk_index: 2,
+          metadata: { lang: 'fr' },
+          created_at: before.created_at,
+          expires_at: 1_900_000_000,
+        },
+      });
+    },
+  );
+
+  it.each([
+    ['the embedding', { embedding: embeddingFor(99, 4) }],
+    ['the text', { text: 'other text' }],
+    ['the chunk_index', { chunk_index: 3 }],
+  ])('is a whole upsert when %s changed too', (_, changed) => {
+    const before = chunkItem('bot-1', 'a.pdf', 2, { dimension: 4 });
+    const after = { ...before, metadata: { lang: 'fr' }, ...changed };
+    const { change } = snapshotChangeOf(parseStreamRecord(events.modify(before, after)), 4);
+    expect(change.kind).toBe('upsert');
+  });
+
+  it('is a whole upsert when the old image could not be served (metadata not a map)', () => {
+    const before = { ...chunkItem('bot-1', 'a.pdf', 2, { dimension: 4 }), metadata: 'oops' };
+    const after = { ...before, metadata: { lang: 'fr' } };
+    const { change } = snapshotChangeOf(parseStreamRecord(events.modify(before as never, after as never)), 4);
+    expect(change.kind).toBe('upsert');
+  });
+});

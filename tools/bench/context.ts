@@ -54,6 +54,7 @@ export class BenchContext {
       dynamoShare: [],
       writeCost: [],
       bookkeeping: [],
+      metadataPatch: [],
       batchCost: [],
       freshness: [],
       outage: [],

@@ -1,6 +1,6 @@
 import { type CostTable, costTable } from './cost/table';
 import { count, markdownTable, ms, textTable, times } from './format';
-import { batchCostTable, bookkeepingTable, writeCostTable } from './report-writes';
+import { batchCostTable, bookkeepingTable, metadataPatchTable, writeCostTable } from './report-writes';
 import { type BenchResults, type LatencyRow, METHOD_KEYS, METHODS } from './results';
 
 type Table = CostTable;
@@ -255,6 +255,7 @@ function tables(results: BenchResults): Table[] {
     dynamoShareTable(results),
     writeCostTable(results),
     bookkeepingTable(results),
+    metadataPatchTable(results),
     batchCostTable(results),
     freshnessTable(results),
     outageTable(results),

@@ -116,6 +116,21 @@ export type BookkeepingRow = {
   handlerMs: number;
 };
 
+/** `PATCH /bots/{botId}/documents` of one document, and the stream batch of its MODIFY records. */
+export type MetadataPatchRow = {
+  chunks: number;
+  /** The larger of the item before and after, on average (what DynamoDB charges an update on). */
+  itemBytes: number;
+  /** Write units per chunk by DynamoDB's rules (1 per started KB of that item). */
+  writeUnitsPerChunk: number;
+  /** The use case's time per chunk updated (documentChunkKeys, a consistent read, the lease, UpdateItems). */
+  patchMsPerChunk: number;
+  /** The stream handler's time per MODIFY record (counts, claims, snapshot row changes). */
+  streamMsPerRecord: number;
+  /** Bytes the handler sent to Redis per record (INFO stats total_net_input_bytes). */
+  redisBytesPerRecord: number;
+};
+
 /** What the cost suite measured and the monthly bills it priced from it (docs/cost.md). */
 export type CostResult = {
   /** The snapshot size the Redis bytes were measured at. */
@@ -237,6 +252,8 @@ export type BenchResults = {
   dynamoShare: DynamoShareRow[];
   writeCost: WriteCostRow[];
   bookkeeping: BookkeepingRow[];
+  /** Absent from runs made before the suite measured it. */
+  metadataPatch?: MetadataPatchRow[];
   /** The bill of the reference workloads (--only=cost), absent when the cost suite did not run. */
   cost?: CostResult;
   batchCost: BatchCostRow[];

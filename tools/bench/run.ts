@@ -16,6 +16,7 @@ import { cost } from './suites/cost';
 import { freshness } from './suites/freshness';
 import { memory } from './suites/memory';
 import { outage } from './suites/outage';
+import { patchCost } from './suites/patch-cost';
 import { searchFeatures } from './suites/search-features';
 import { dynamoMethods, inMemoryMethods, millionMethods, snapshotMethods } from './suites/search-latency';
 import { writeCost } from './suites/write-cost';
@@ -48,7 +49,10 @@ async function runSuites(context: BenchContext): Promise<void> {
     if (options.dynamoSizes.includes(n) || options.listSizes.includes(n)) await dynamoMethods(context, size);
     if (options.listSizes.includes(n) && n > 1_000) deferred.push(size);
   }
-  if (runs('write')) await writeCost(context);
+  if (runs('write')) {
+    await writeCost(context);
+    await patchCost(context);
+  }
   // Memory before batch cost: both use the shared snapshots, and a stream batch changes them.
   if (runs('memory')) await memory(context, options.memorySizes);
   if (runs('batch')) await batchCost(context, options.batchCostSizes);

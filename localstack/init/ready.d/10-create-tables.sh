@@ -47,9 +47,10 @@ create_table BotCollections "${TABLE_BOT_COLLECTIONS:-BotCollections}"
 create_table BotDocuments "${TABLE_BOT_DOCUMENTS:-BotDocuments}"
 create_table DocumentLeases "${TABLE_DOCUMENT_LEASES:-DocumentLeases}"
 create_table StreamClaims "${TABLE_STREAM_CLAIMS:-StreamClaims}"
-# Leases and claims expire by TTL (infra/tables.json's TimeToLiveSpecification); CreateTable cannot set a
-# TTL. Setting it again on an existing table fails harmlessly.
-for ttl_table in "${TABLE_DOCUMENT_LEASES:-DocumentLeases}" "${TABLE_STREAM_CLAIMS:-StreamClaims}"; do
+# Chunks, leases and claims expire by TTL (infra/tables.json's TimeToLiveSpecification); CreateTable
+# cannot set a TTL. Setting it again on an existing table fails harmlessly.
+for ttl_table in "${TABLE_VECTOR_EMBEDDINGS:-VectorEmbeddings}" "${TABLE_DOCUMENT_LEASES:-DocumentLeases}" \
+  "${TABLE_STREAM_CLAIMS:-StreamClaims}"; do
   # shellcheck disable=SC2086
   $AWS_CLI dynamodb update-time-to-live --table-name "$ttl_table" \
     --time-to-live-specification Enabled=true,AttributeName=expires_at >/dev/null 2>&1 || true

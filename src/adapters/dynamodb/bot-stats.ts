@@ -114,6 +114,7 @@ export class DynamoBotStats implements BotStats {
         chunkCount: numberOr(item.chunk_count, 0),
         fileSize: numberOr(item.file_size, 0),
         createdAt: typeof item.created_at === 'string' ? item.created_at : '',
+        expiresAt: typeof item.expires_at === 'number' ? item.expires_at : undefined,
       });
     }
     return documents;
@@ -220,7 +221,8 @@ export class DynamoBotStats implements BotStats {
           TableName: botDocumentsTable,
           Key: key,
           UpdateExpression:
-            'SET chunk_count = :count, file_size = :size, created_at = :created, updated_at = :now',
+            'SET chunk_count = :count, file_size = :size, created_at = :created, updated_at = :now' +
+            (doc.expiresAt === undefined ? ' REMOVE expires_at' : ', expires_at = :expires'),
           ConditionExpression: condition.ConditionExpression,
           ExpressionAttributeValues: {
             ...condition.values,
@@ -228,6 +230,7 @@ export class DynamoBotStats implements BotStats {
             ':size': doc.fileSize,
             ':created': doc.createdAt,
             ':now': write.updatedAt,
+            ...(doc.expiresAt === undefined ? {} : { ':expires': doc.expiresAt }),
           },
         },
       };

@@ -1,6 +1,7 @@
 import { versionAttributes, versionOfItem } from '../../domain/document-version';
 import { checkEmbeddingValues } from '../../domain/dynamo-limits';
 import { decodeEmbedding, type EmbeddingEncoding, encodeEmbedding } from '../../domain/embedding-codec';
+import { expiresAtOfItem } from '../../domain/expiry';
 import { checkServableFields } from '../../domain/servable-fields';
 import type { ChunkMetadata, StoredChunk } from '../../domain/types';
 import { ValidationError } from '../../errors';
@@ -24,6 +25,7 @@ export function chunkItem(chunk: StoredChunk, encoding: EmbeddingEncoding): Chun
     created_at: chunk.created_at,
     metadata: chunk.metadata,
     ...(chunk.version === undefined ? {} : versionAttributes(chunk.version)),
+    ...(chunk.expires_at === undefined ? {} : { expires_at: chunk.expires_at }),
   };
 }
 
@@ -51,6 +53,7 @@ export function toStoredChunk(
     `chunk ${chunkId} `,
   );
   const version = versionOfItem(item);
+  const expiresAt = expiresAtOfItem(item);
   return {
     bot_id: String(item.bot_id),
     chunk_id: chunkId,
@@ -62,6 +65,7 @@ export function toStoredChunk(
     created_at: typeof item.created_at === 'string' ? item.created_at : '',
     metadata: (metadata ?? {}) as ChunkMetadata,
     ...(version === undefined ? {} : { version }),
+    ...(expiresAt === undefined ? {} : { expires_at: expiresAt }),
   };
 }
 

@@ -1,14 +1,24 @@
-import { type DynamoDBDocumentClient, paginateQuery, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  paginateQuery,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { documentChunkIdPrefix } from '../../domain/chunk-id';
 import { versionOfItem } from '../../domain/document-version';
 import type { EmbeddingEncoding } from '../../domain/embedding-codec';
-import type { StoredChunk } from '../../domain/types';
+import type { ChunkMetadata, StoredChunk } from '../../domain/types';
 import { ItemRefusedError, ValidationError, WriteIncompleteError } from '../../errors';
+import { mapLimited } from '../../machinery/pool';
 import type { ChunkStore, DocumentChunkKey } from '../../ports';
 import { FILENAME_INDEX } from '../../tables/definition';
 import { type BatchRetry, batchGetAll, batchWriteAll, type WriteRequest } from './batch-calls';
 import { type ChunkItem, chunkItem, toStoredChunks } from './chunk-item';
 import { defaultRetryPolicy, type RetryPolicy } from './retry-unprocessed';
+
+/** UpdateItem calls in flight at once for `setMetadata` (each one item, so more than batch calls). */
+const UPDATE_CONCURRENCY = 16;
 
 export type DynamoChunkStoreOptions = {
   /** The VectorEmbeddings table's deployed name. */
@@ -65,6 +75,33 @@ export class DynamoChunkStore implements ChunkStore {
       unique.map((chunkId) => ({ DeleteRequest: { Key: { bot_id: botId, chunk_id: chunkId } } })),
       'delete',
     );
+  }
+
+  /** Conditional UpdateItem per chunk (`writeConcurrency` at a time); a chunk gone meanwhile is skipped. */
+  async setMetadata(
+    botId: string,
+    updates: ReadonlyArray<{ chunk_id: string; metadata: ChunkMetadata }>,
+  ): Promise<number> {
+    const done = await mapLimited(updates, UPDATE_CONCURRENCY, async (update): Promise<number> => {
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.options.table,
+            Key: { bot_id: botId, chunk_id: update.chunk_id },
+            UpdateExpression: 'SET #metadata = :metadata',
+            // An update never creates an item: a chunk removed meanwhile (a TTL deletion) stays removed.
+            ConditionExpression: 'attribute_exists(chunk_id)',
+            ExpressionAttributeNames: { '#metadata': 'metadata' },
+            ExpressionAttributeValues: { ':metadata': update.metadata },
+          }),
+        );
+        return 1;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return 0;
+        throw error;
+      }
+    });
+    return done.reduce((sum, n) => sum + n, 0);
   }
 
   /**
@@ -160,6 +197,7 @@ export class DynamoChunkStore implements ChunkStore {
       'doc_version',
       'version_chunks',
       'version_at',
+      'expires_at',
       ...(options.withText ? ['text'] : []),
     ];
     const pages = this.queryAll({

@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { checkKey, MAX_FILENAME_BYTES } from '../../domain/dynamo-limits';
+import { epochSeconds, isExpired } from '../../domain/expiry';
 import type { DocumentSummary } from '../../domain/types';
 import { ValidationError } from '../../errors';
 
@@ -14,6 +15,7 @@ export class DynamoDocumentCatalog {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly table: string,
+    private readonly now: () => Date = () => new Date(),
   ) {}
 
   /**
@@ -42,7 +44,12 @@ export class DynamoDocumentCatalog {
           Limit: limit - documents.length,
         }),
       );
-      for (const item of response.Items ?? []) documents.push(toSummary(item));
+      // A document whose every chunk has expired is gone for search; DynamoDB's TTL removes it later.
+      const now = epochSeconds(this.now());
+      for (const item of response.Items ?? []) {
+        const summary = toSummary(item);
+        if (!isExpired(summary.expires_at, now)) documents.push(summary);
+      }
       exclusiveStartKey = response.LastEvaluatedKey;
     } while (exclusiveStartKey !== undefined && documents.length < limit);
     const last = documents[documents.length - 1];
@@ -69,6 +76,7 @@ function toSummary(item: Record<string, unknown>): DocumentSummary {
     file_size: Number(item.file_size ?? 0),
     created_at: String(item.created_at ?? ''),
     updated_at: String(item.updated_at ?? ''),
+    ...(typeof item.expires_at === 'number' ? { expires_at: item.expires_at } : {}),
   };
 }
 

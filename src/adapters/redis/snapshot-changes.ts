@@ -4,7 +4,7 @@
  */
 import type { StoredChunk } from '../../domain/types';
 import { ValidationError } from '../../errors';
-import type { SnapshotChange } from '../../ports';
+import type { SnapshotChange, SnapshotRow } from '../../ports';
 import { encodeRow, unitVectorBytes } from './snapshot-encoding';
 
 /** What the scripts take as one argument. */
@@ -30,16 +30,11 @@ export function encodeChanges(changes: SnapshotChange[]): EncodedChange[] {
     }
     const id = change.row.chunk_id;
     if (id === '') throw new ValidationError('chunk_id is empty', `changes[${i}].row.chunk_id`);
-    let row: string;
-    try {
-      row = encodeRow(change.row);
-    } catch (error) {
-      throw new ValidationError(
-        `row cannot be stored as JSON: ${(error as Error).message}`,
-        `changes[${i}].row`,
-        { cause: error },
-      );
+    if (change.kind === 'row') {
+      const row = rowJson(change.row, i);
+      return { args: ['r', id, row], bytes: id.length + row.length + 8 };
     }
+    const row = rowJson(change.row, i);
     // An invalid vector is sent as no vector: the script then takes the chunk out of the snapshot.
     const vector = unitVectorBytes(change.embedding) ?? EMPTY;
     return {
@@ -47,6 +42,20 @@ export function encodeChanges(changes: SnapshotChange[]): EncodedChange[] {
       bytes: id.length + vector.byteLength + row.length + change.text.length + 16,
     };
   });
+}
+
+function rowJson(row: SnapshotRow, i: number): string {
+  try {
+    return encodeRow(row);
+  } catch (error) {
+    throw new ValidationError(
+      `row cannot be stored as JSON: ${(error as Error).message}`,
+      `changes[${i}].row`,
+      {
+        cause: error,
+      },
+    );
+  }
 }
 
 /** Splits encoded changes (whole changes only) into calls of at most 1,000 changes and `maxCallBytes`. */
@@ -84,6 +93,7 @@ export function changesFromReread(botId: string, ids: string[], current: StoredC
         metadata: chunk.metadata,
         created_at: chunk.created_at,
         ...(chunk.version === undefined ? {} : { version: chunk.version }),
+        ...(chunk.expires_at === undefined ? {} : { expires_at: chunk.expires_at }),
       },
       text: chunk.text,
       embedding: chunk.embedding,

@@ -24,6 +24,7 @@ export function encodeRow(row: SnapshotRow): string {
     metadata: row.metadata,
     ...(row.created_at === undefined ? {} : { created_at: row.created_at }),
     ...(row.version === undefined ? {} : { version: row.version }),
+    ...(row.expires_at === undefined ? {} : { expires_at: row.expires_at }),
   });
 }
 
@@ -36,7 +37,10 @@ export function decodeRow(json: string): SnapshotRow | null {
     return null;
   }
   if (typeof value !== 'object' || value === null) return null;
-  const { chunk_id, filename, chunk_index, metadata, created_at, version } = value as Record<string, unknown>;
+  const { chunk_id, filename, chunk_index, metadata, created_at, version, expires_at } = value as Record<
+    string,
+    unknown
+  >;
   if (typeof chunk_id !== 'string' || typeof filename !== 'string' || typeof chunk_index !== 'number')
     return null;
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return null;
@@ -47,6 +51,7 @@ export function decodeRow(json: string): SnapshotRow | null {
     metadata: metadata as SnapshotRow['metadata'],
     ...(typeof created_at === 'string' ? { created_at } : {}),
     ...(isVersion(version) ? { version } : {}),
+    ...(typeof expires_at === 'number' ? { expires_at } : {}),
   };
 }
 

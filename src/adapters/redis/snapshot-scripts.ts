@@ -14,7 +14,8 @@ import { PRELUDE } from './snapshot-script-prelude';
  * ARGV[2]: the caller's deadline in Unix ms ('' for none): past it the caller has given up on this call.
  * ARGV[3]: the most bytes a vector segment may hold (sets rows per segment when an empty snapshot takes
  * its dimension).
- * ARGV[4..]: changes in order, 'u', chunk_id, vector bytes, row JSON, text  |  'd', chunk_id.
+ * ARGV[4..]: changes in order, 'u', chunk_id, vector bytes, row JSON, text  |  'r', chunk_id, row JSON (the
+ * row of a chunk held, vector and text kept; nothing for a chunk not held)  |  'd', chunk_id.
  * A row is stored as its slot, a space and its JSON (see `encodeRowValue`).
  * Returns 'expired' (ran after the deadline, changed nothing), 'absent', 'dropped' (found broken and
  * deleted), or 'applied'.
@@ -43,7 +44,7 @@ if staging_ttl == '' and redis.call('EXISTS', building) == 1 then
   local i = FIRST
   while i <= #ARGV do
     added = added + redis.call('SADD', dirty, ARGV[i + 1])
-    if ARGV[i] == 'u' then i = i + 5 else i = i + 2 end
+    if ARGV[i] == 'u' then i = i + 5 elseif ARGV[i] == 'r' then i = i + 3 else i = i + 2 end
   end
   if added > 0 then
     redis.call('HINCRBY', building, 'dirty', added)
@@ -119,6 +120,13 @@ while i <= #ARGV do
       remove(id)
     end
     i = i + 5
+  elseif ARGV[i] == 'r' then
+    local slot = redis.call('HGET', bucket_key(k[4], bucket_of(id, bk)), id)
+    if slot then
+      redis.call('HSET', rows_key(k, math.floor(tonumber(slot) / seg)), slot, slot .. ' ' .. ARGV[i + 2])
+      touched = true
+    end
+    i = i + 3
   else
     remove(id)
     i = i + 2
