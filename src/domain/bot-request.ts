@@ -62,3 +62,6 @@ export const listChunksQuerySchema = z
     with_vectors: z.enum(['true', 'false']).optional(),
   })
   .strict();
+
+/** The body of `PUT /aliases/{alias}`: the bot the alias points at (its id, checked as a bot id). */
+export const putAliasRequestSchema = z.object({ bot_id: z.string() }).strict();
