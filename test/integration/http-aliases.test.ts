@@ -253,3 +253,58 @@ describe('aliases', () => {
     ).toBe(200);
   });
 });
+
+describe('switching an alias under load', () => {
+  it('answers every search racing the switches from the old bot or the new one: never a 5xx, never a mix', async () => {
+    const bots = {
+      old: await botWithDocuments(alice, { 'old.md': 6 }),
+      new: await botWithDocuments(alice, { 'new.md': 6 }),
+    };
+    const fileOf = { [bots.old]: 'old.md', [bots.new]: 'new.md' };
+    const alias = newAlias();
+    await putAlias(alias, bots.old);
+    /** Each answer's source: the one filename all its results (all its batch's results) come from. */
+    const answers: { status: number; files: string[] }[] = [];
+    const seen = { 'old.md': 0, 'new.md': 0 };
+    let switching = true;
+
+    const searcher = async (n: number) => {
+      for (let i = 0; switching; i++) {
+        const answer =
+          (n + i) % 3 === 0
+            ? await searchBatch(alias, {
+                searches: [{ embedding: query, limit: 4 }, { query_text: 'chunk' }],
+              })
+            : await search(alias);
+        const results: Hit[] =
+          answer.body.searches === undefined
+            ? (answer.body.results ?? [])
+            : answer.body.searches.flatMap((s: { results: Hit[] }) => s.results);
+        const files = [...filenamesOf(results)];
+        answers.push({ status: answer.status ?? 0, files });
+        if (files.length === 1) seen[files[0] as keyof typeof seen] += 1;
+      }
+    };
+    const switcher = async () => {
+      try {
+        for (let round = 0; round < 6; round++) {
+          const target = round % 2 === 0 ? bots.new : bots.old;
+          expect((await putAlias(alias, target)).status).toBe(200);
+          const file = fileOf[target] as keyof typeof seen;
+          const before = seen[file];
+          // The next switch waits until searches answer from this target (the cache lives 100 ms).
+          await waitUntil(`searches answering from ${file}`, () => seen[file] >= before + 3);
+        }
+      } finally {
+        switching = false;
+      }
+    };
+    await Promise.all([switcher(), ...[0, 1, 2, 3].map(searcher)]);
+
+    expect(answers.length).toBeGreaterThan(20);
+    const wrong = answers.filter((answer) => answer.status !== 200 || answer.files.length !== 1);
+    expect(wrong).toEqual([]);
+    expect(seen['old.md']).toBeGreaterThan(0);
+    expect(seen['new.md']).toBeGreaterThan(0);
+  });
+});
