@@ -32,6 +32,8 @@ export class AliasResolver {
     this.cache = new LRUCache<string, Cached>({
       max: ALIAS_CACHE_ENTRIES,
       ttl: options.ttlMs ?? ALIAS_TTL_MS,
+      // Read the clock on every lookup (lru-cache otherwise reuses a reading for up to 1 ms).
+      ttlResolution: 0,
       ...(now === undefined ? {} : { perf: { now } }),
       fetchMethod: async (name) => ({ alias: (await aliases.get(name)) ?? null }),
     });
