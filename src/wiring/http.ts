@@ -94,7 +94,7 @@ export function createHttpDeps(base: DynamoBaseDeps, options: HttpRouteOptions =
     deleteDocument: write.deleteDocument,
     deleteBot: write.deleteBot,
     putBot: (botId, userId, request) =>
-      putBot(write.bots, botId, userId, request, config.defaultEmbeddingDimension),
+      putBot({ bots: write.bots, aliases }, botId, userId, request, config.defaultEmbeddingDimension),
     listDocuments: (botId, page) => catalog.list(botId, page),
     documentChunks: (botId, request) => documentChunks(write.chunks, botId, request),
   };

@@ -308,3 +308,22 @@ describe('switching an alias under load', () => {
     expect(seen['new.md']).toBeGreaterThan(0);
   });
 });
+
+describe('bot ids and alias names', () => {
+  it('refuses to create a bot whose id is an alias (409), so that no alias hides a bot', async () => {
+    const botId = await botWithDocuments(alice, { 'a.md': 1 });
+    const alias = newAlias();
+    await putAlias(alias, botId);
+    const created = await call({
+      route: 'PUT /bots/{botId}',
+      pathParameters: { botId: alias },
+      token: bob,
+      body: { embedding_dimension: DIM },
+    });
+    expect(created.status).toBe(409);
+    expect(created.body.error?.message).toMatch(/is an alias/);
+    expect(
+      (await call({ route: 'GET /bots/{botId}', pathParameters: { botId: alias }, token: bob })).status,
+    ).toBe(403);
+  });
+});

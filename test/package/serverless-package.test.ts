@@ -60,6 +60,7 @@ describe('serverless package --stage dev', () => {
       ['BotCollectionsTable', 'BotCollections', 'BotCollections-dev'],
       ['BotDocumentsTable', 'BotDocuments', 'BotDocuments-dev'],
       ['StreamClaimsTable', 'StreamClaims', 'StreamClaims-dev'],
+      ['BotAliasesTable', 'BotAliases', 'BotAliases-dev'],
     ] as const)(
       '%s has the keys and billing of infra/tables.json, named per stage',
       (logicalId, key, name) => {
@@ -204,6 +205,7 @@ describe('serverless package --stage dev', () => {
           TABLE_BOT_COLLECTIONS: 'BotCollections-dev',
           TABLE_BOT_DOCUMENTS: 'BotDocuments-dev',
           TABLE_STREAM_CLAIMS: 'StreamClaims-dev',
+          TABLE_BOT_ALIASES: 'BotAliases-dev',
           REDIS_URL: '{{resolve:ssm:/ddb-vector-sync/dev/redis-url}}',
           EMBEDDING_ENCODING: 'list',
         });
