@@ -163,6 +163,8 @@ describe('serverless package --stage dev', () => {
       ['GET /bots', 'handlers/http-list-bots.handler'],
       ['GET /bots/{botId}/documents/chunks', 'handlers/http-list-chunks.handler'],
       ['GET /bots/{botId}/doctor', 'handlers/http-check-bot.handler'],
+      ['PUT /aliases/{alias}', 'handlers/http-put-alias.handler'],
+      ['DELETE /aliases/{alias}', 'handlers/http-delete-alias.handler'],
     ];
 
     it('has exactly these routes and the console page (without an authorizer: serverless-package-x64)', () => {
@@ -228,7 +230,7 @@ describe('serverless package --stage dev', () => {
 
     it('packages each function as its own esbuild bundle without node_modules (but the search binary)', async () => {
       const functions = ofType('AWS::Lambda::Function');
-      expect(functions).toHaveLength(15);
+      expect(functions).toHaveLength(17);
       for (const [id, fn] of functions) {
         const key = (fn.Properties.Code as { S3Key: string }).S3Key;
         const zipName = key.split('/').pop() as string;
