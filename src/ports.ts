@@ -378,6 +378,8 @@ export interface QdrantSource {
   scroll(offset: PointId | null, limit: number, options?: { vectors: boolean }): Promise<QdrantPage>;
   /** Exact count of the collection's points, or of those whose payload `key` matches `value`. */
   count(match?: { key: string; value: string | number }): Promise<number>;
+  /** The names of the collection's aliases, sorted (the collection may have been named by one of them). */
+  aliases(): Promise<string[]>;
 }
 
 /**
