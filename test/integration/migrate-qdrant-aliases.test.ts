@@ -87,7 +87,7 @@ describe('migrate:qdrant and Qdrant aliases', () => {
     }
     expect(await aliases.get(elsewhere)).toBeUndefined();
     expect(await aliases.get(taken)).toBeUndefined();
-    expect((await bots.get(botId))?.total_chunks).toBeDefined();
+    expect(await bots.get(botId)).toMatchObject({ user_id: 'me', total_chunks: expect.any(Number) });
   });
 
   it('copies no alias without --owner or on a dry run, and says why', async () => {

@@ -1,6 +1,7 @@
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../src/errors';
 import { ALIAS_TTL_MS, AliasResolver, putAlias } from '../../src/use-cases/aliases';
 import { requireOwnedBotOrAlias } from '../../src/use-cases/authorize-bot';
+import { copyQdrantAliases } from '../../src/use-cases/copy-qdrant-aliases';
 import { FakeBotAliases, FakeBotRegistry } from '../fixtures/fake-ports';
 
 /** A clock the test moves by hand (lru-cache's `perf`). */
@@ -123,5 +124,33 @@ describe('putting an alias', () => {
     expect(await refusal('prod', 'old')).toBeInstanceOf(NotFoundError);
     expect(await refusal('taken', 'v1')).toBeInstanceOf(ForbiddenError);
     expect([...aliases.aliases.keys()]).toEqual(['taken']);
+  });
+});
+
+describe("copying a collection's Qdrant aliases", () => {
+  const source = { aliases: async () => ['a', 'b'] };
+
+  it('copies none to a collection split over several bots, saying why', async () => {
+    const { bots, aliases } = world();
+    const copy = await copyQdrantAliases(
+      { source, bots, aliases },
+      { bot: { kind: 'payload', key: 'tenant' }, owner: 'u', dryRun: false },
+    );
+    expect(copy.copied).toEqual([]);
+    expect(copy.skipped.map((s) => s.alias)).toEqual(['a', 'b']);
+    expect(copy.skipped[0]?.reason).toMatch(/split over several bots/);
+    expect(aliases.aliases.size).toBe(0);
+  });
+
+  it('points each alias at the bot, and skips one another user owns while copying the rest', async () => {
+    const { bots, aliases } = world();
+    bots.add('b1', { user_id: 'u' });
+    await aliases.put('a', 'elsewhere', 'other');
+    const copy = await copyQdrantAliases(
+      { source, bots, aliases },
+      { bot: { kind: 'fixed', botId: 'b1' }, owner: 'u', dryRun: false },
+    );
+    expect(copy).toEqual({ copied: ['b'], skipped: [{ alias: 'a', reason: 'alias a is not yours' }] });
+    expect(aliases.aliases.get('b')).toMatchObject({ bot_id: 'b1', user_id: 'u' });
   });
 });
