@@ -1,6 +1,7 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import definitions from '../../infra/tables.json';
+import { tableKeys } from '../../src/tables/definition';
 import { parseServerlessYaml } from '../../tools/local/stream-settings';
 import {
   actionsOf,
@@ -55,13 +56,7 @@ afterAll(async () => {
 
 describe('serverless package --stage dev', () => {
   describe('tables', () => {
-    it.each([
-      ['VectorEmbeddingsTable', 'VectorEmbeddings', 'VectorEmbeddings-dev'],
-      ['BotCollectionsTable', 'BotCollections', 'BotCollections-dev'],
-      ['BotDocumentsTable', 'BotDocuments', 'BotDocuments-dev'],
-      ['StreamClaimsTable', 'StreamClaims', 'StreamClaims-dev'],
-      ['BotAliasesTable', 'BotAliases', 'BotAliases-dev'],
-    ] as const)(
+    it.each(tableKeys.map((key) => [`${key}Table`, key, `${key}-dev`] as const))(
       '%s has the keys and billing of infra/tables.json, named per stage',
       (logicalId, key, name) => {
         const table = resource(logicalId);
