@@ -7,6 +7,6 @@ import { type SnapshotHttpDeps, snapshotHttpDeps } from '../src/wiring/http-snap
  * against a recount of VectorEmbeddings, the snapshot row by row). Repairs stay with the doctor itself.
  */
 export const makeCheckBotHandler = (wiring: () => SnapshotHttpDeps) =>
-  botRoute(wiring, 'owner-even-deleted', async ({ deps, botId }) => json(200, await deps.checkBot(botId)));
+  botRoute(wiring, 'reader-even-deleted', async ({ deps, botId }) => json(200, await deps.checkBot(botId)));
 
 export const handler = makeCheckBotHandler(snapshotHttpDeps);

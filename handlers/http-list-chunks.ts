@@ -6,7 +6,7 @@ import { type HttpDeps, httpDeps } from '../src/wiring/http';
 
 /** GET /bots/{botId}/documents/chunks?filename=…: one page of a document's chunks in chunk_index order. */
 export const makeListChunksHandler = (wiring: () => HttpDeps) =>
-  botRoute(wiring, 'owner-even-deleted', async ({ event, deps, botId }) => {
+  botRoute(wiring, 'reader-even-deleted', async ({ event, deps, botId }) => {
     const query = parseWith(listChunksQuerySchema, event.queryStringParameters ?? {});
     const page = await deps.documentChunks(botId, {
       filename: filenameParameter(event),

@@ -6,7 +6,7 @@ import { type HttpDeps, httpDeps } from '../src/wiring/http';
 
 /** GET /bots/{botId}/documents: one page of the caller's bot's documents, in filename order. */
 export const makeListDocumentsHandler = (wiring: () => HttpDeps) =>
-  botRoute(wiring, 'owner-even-deleted', async ({ event, deps, botId }) => {
+  botRoute(wiring, 'reader-even-deleted', async ({ event, deps, botId }) => {
     const query = parseWith(listDocumentsQuerySchema, event.queryStringParameters ?? {});
     const page = await deps.listDocuments(botId, query);
     return json(200, {

@@ -32,7 +32,7 @@ const realClock: BatchClock = { now: () => performance.now(), deadlineMs: BATCH_
  * A batch still running at its deadline stops and answers 503 (API Gateway would give up at 29 s).
  */
 export const makeSearchBatchHandler = (wiring: () => SnapshotHttpDeps, clock: BatchClock = realClock) =>
-  botRoute(wiring, 'owner', async ({ event, deps, botId, bot }) => {
+  botRoute(wiring, 'reader', async ({ event, deps, botId, bot }) => {
     const startedAt = clock.now();
     const { searches } = parseJsonBody(event, searchBatchRequestSchema, { exactIntegersUnder: ['has_id'] });
     checkSearchShape(searches, bot.embedding_dimension, 'searches');

@@ -8,7 +8,7 @@ import { type SnapshotHttpDeps, snapshotHttpDeps } from '../src/wiring/http-snap
 
 /** POST /bots/{botId}/search: the caller's bot's top chunks (or documents) for an embedding. */
 export const makeSearchHandler = (wiring: () => SnapshotHttpDeps) =>
-  botRoute(wiring, 'owner', async ({ event, deps, botId, bot }) => {
+  botRoute(wiring, 'reader', async ({ event, deps, botId, bot }) => {
     const request = parseJsonBody(event, searchRequestSchema, { exactIntegersUnder: ['has_id'] });
     checkSearchShape([request], bot.embedding_dimension, 'limit');
     const result = await deps.search(botId, request.embedding, { bot, ...searchQueryOf(request) });

@@ -14,6 +14,8 @@ const configSchema = z.object({
   TABLE_BOT_DOCUMENTS: z.string().min(1).default('BotDocuments'),
   /** Short per-document write leases: one replacement of a document at a time. */
   TABLE_DOCUMENT_LEASES: z.string().min(1).default('DocumentLeases'),
+  /** Alias names and the bot each points at (read and search routes accept an alias for a bot id). */
+  TABLE_BOT_ALIASES: z.string().min(1).default('BotAliases'),
   /** The stream handler's claims of the records it counted (expire after the stream's 24 h retention). */
   TABLE_STREAM_CLAIMS: z.string().min(1).default('StreamClaims'),
   /** How the write path stores `embedding`: the design's List<Number>, or packed little-endian float32 Binary. */
@@ -57,6 +59,7 @@ export type Config = {
     botCollections: string;
     botDocuments: string;
     documentLeases: string;
+    botAliases: string;
     streamClaims: string;
   };
   embeddingEncoding: EmbeddingEncoding;
@@ -102,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       botCollections: e.TABLE_BOT_COLLECTIONS,
       botDocuments: e.TABLE_BOT_DOCUMENTS,
       documentLeases: e.TABLE_DOCUMENT_LEASES,
+      botAliases: e.TABLE_BOT_ALIASES,
       streamClaims: e.TABLE_STREAM_CLAIMS,
     },
     embeddingEncoding: e.EMBEDDING_ENCODING,

@@ -4,7 +4,7 @@ import type { CountsWrite } from './domain/counts-plan';
 import type { PointId, QdrantPoint } from './domain/qdrant-point';
 import type { ScanCandidates, ScanSnapshot, Snapshot, SnapshotChange } from './domain/snapshot';
 import type { StreamClaim } from './domain/stream-claims';
-import type { BotCollection, ChunkMetadata, ChunkVersion, StoredChunk } from './domain/types';
+import type { BotAlias, BotCollection, ChunkMetadata, ChunkVersion, StoredChunk } from './domain/types';
 
 /** Domain types the ports speak in, named here too for the adapters and use cases that implement them. */
 export type { CountsWrite, DocumentWrite } from './domain/counts-plan';
@@ -216,6 +216,25 @@ export interface BotRegistry {
   markDeleted(botId: string): Promise<void>;
 }
 
+/** The aliases of BotAliases: one item per alias, so creating or moving one is a single write. */
+export interface BotAliases {
+  /** The alias (strongly consistent), or undefined when there is none by that name. */
+  get(alias: string): Promise<BotAlias | undefined>;
+  /** The names of the aliases pointing at `botId`, sorted (read from an index: follows a switch within a second). */
+  listFor(botId: string): Promise<string[]>;
+  /**
+   * Points `alias` at `botId` for `userId` in one conditional write: creates it, or moves the caller's own.
+   * Returns whether it was created.
+   * @throws ForbiddenError when another user owns the alias.
+   */
+  put(alias: string, botId: string, userId: string): Promise<{ created: boolean }>;
+  /**
+   * Removes the caller's alias in one conditional write.
+   * @throws NotFoundError when there is no such alias. @throws ForbiddenError when another user owns it.
+   */
+  remove(alias: string, userId: string): Promise<void>;
+}
+
 /** A bot's counts and stream bookkeeping in BotCollections, as the stream handler reads them. */
 export type BotCountsState = {
   /** Whether BotCollections has an item for the bot. */
@@ -367,6 +386,8 @@ export interface QdrantSource {
   scroll(offset: PointId | null, limit: number, options?: { vectors: boolean }): Promise<QdrantPage>;
   /** Exact count of the collection's points, or of those whose payload `key` matches `value`. */
   count(match?: { key: string; value: string | number }): Promise<number>;
+  /** The names of the collection's aliases, sorted (the collection may have been named by one of them). */
+  aliases(): Promise<string[]>;
 }
 
 /**

@@ -76,3 +76,5 @@ export const patchDocumentMetadataRequestSchema = z
   .strict();
 
 export type PatchDocumentMetadataRequest = z.infer<typeof patchDocumentMetadataRequestSchema>;
+/** The body of `PUT /aliases/{alias}`: the bot the alias points at (its id, checked as a bot id). */
+export const putAliasRequestSchema = z.object({ bot_id: z.string() }).strict();

@@ -56,6 +56,15 @@ export type BotCollection = {
   bm25_b?: number;
 };
 
+/** One item of BotAliases: a name that read and search routes accept in place of `bot_id`. */
+export type BotAlias = {
+  alias: string;
+  bot_id: string;
+  /** The alias's owner, who must also own `bot_id` to use it. */
+  user_id: string;
+  updated_at: string;
+};
+
 /** One item of BotDocuments: a document of a bot that has at least one chunk. */
 export type DocumentSummary = {
   filename: string;

@@ -50,17 +50,29 @@ export type BotRouteDeps = {
   logger: Pick<Log, 'error'>;
   /** The caller's user id. @throws UnauthorizedError */
   authenticate(event: AuthenticatedEvent): Promise<string>;
-  /** The bot's record when `userId` owns it. @throws NotFoundError, ForbiddenError */
-  ownedBot(botId: string, userId: string, options?: { allowDeleted?: boolean }): Promise<BotCollection>;
+  /**
+   * The bot's record when `userId` owns it; with `acceptAlias`, `botId` may be an alias of the caller's
+   * that points at it. @throws NotFoundError, ForbiddenError
+   */
+  ownedBot(
+    botId: string,
+    userId: string,
+    options?: { allowDeleted?: boolean; acceptAlias?: boolean },
+  ): Promise<BotCollection>;
 };
 
 /**
- * Who may call a bot route: the owner of an active bot, the owner even of a deleted one (reads, deletes:
- * safe to repeat), or any authenticated caller (`PUT /bots/{botId}` creates or claims).
+ * Who may call a bot route, and by which name: the owner of an active bot, the owner even of a deleted one
+ * (deletes: safe to repeat), or any authenticated caller (`PUT /bots/{botId}` creates or claims), by bot id;
+ * or, for the read and search routes (`reader`, `reader-even-deleted`), by bot id or by an alias of the
+ * caller's. Writes take the bot id only, so a write never lands in a bot an alias was just moved to.
  */
-export type BotAccess = 'owner' | 'owner-even-deleted' | 'caller';
+export type BotAccess = 'owner' | 'owner-even-deleted' | 'reader' | 'reader-even-deleted' | 'caller';
 
-/** One request to a bot route, after the caller was authenticated and (unless `caller`) owns the bot. */
+/**
+ * One request to a bot route, after the caller was authenticated and (unless `caller`) owns the bot.
+ * `botId` is the bot's own id, also when the path named it by an alias.
+ */
 export type BotRequest<D, A extends BotAccess> = {
   event: Event;
   deps: D;
@@ -83,11 +95,15 @@ export function botRoute<D extends BotRouteDeps, A extends BotAccess>(
     async (event) => {
       const deps = wiring();
       const userId = await deps.authenticate(event);
-      const botId = botIdParameter(event);
+      const named = botIdParameter(event);
       const bot =
         access === 'caller'
           ? undefined
-          : await deps.ownedBot(botId, userId, { allowDeleted: access === 'owner-even-deleted' });
+          : await deps.ownedBot(named, userId, {
+              allowDeleted: access === 'owner-even-deleted' || access === 'reader-even-deleted',
+              acceptAlias: access === 'reader' || access === 'reader-even-deleted',
+            });
+      const botId = bot?.bot_id ?? named;
       return serve({ event, deps, userId, botId, bot } as BotRequest<D, A>);
     },
   );

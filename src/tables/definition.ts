@@ -18,18 +18,22 @@ export type TableKey =
   | 'BotCollections'
   | 'BotDocuments'
   | 'DocumentLeases'
+  | 'BotAliases'
   | 'StreamClaims';
 export const tableKeys: readonly TableKey[] = [
   'VectorEmbeddings',
   'BotCollections',
   'BotDocuments',
   'DocumentLeases',
+  'BotAliases',
   'StreamClaims',
 ];
 
 export const FILENAME_INDEX = 'filename-index';
 /** BotCollections by owner (user_id, bot_id), keys only: `GET /bots` reads the records it names. */
 export const OWNER_INDEX = 'owner-index';
+/** BotAliases by target bot (bot_id, alias), keys only: the aliases `GET /bots/{botId}` lists. */
+export const ALIAS_BOT_INDEX = 'bot-index';
 
 /** Which configured name each logical table is deployed under. */
 export function tableNameFor(key: TableKey, names: Config['tables']): string {
@@ -42,6 +46,8 @@ export function tableNameFor(key: TableKey, names: Config['tables']): string {
       return names.botDocuments;
     case 'DocumentLeases':
       return names.documentLeases;
+    case 'BotAliases':
+      return names.botAliases;
     case 'StreamClaims':
       return names.streamClaims;
   }

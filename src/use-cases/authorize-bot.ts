@@ -1,4 +1,4 @@
-import type { BotCollection } from '../domain/types';
+import type { BotAlias, BotCollection } from '../domain/types';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors';
 import type { BotRegistry } from '../ports';
 
@@ -21,6 +21,31 @@ export async function requireOwnedBot(
   if (options.allowDeleted !== true) {
     if (bot.status === 'deleted') throw new NotFoundError(`bot ${botId} was deleted`);
     if (bot.status === 'deleting') throw new ConflictError(`bot ${botId} is being deleted`);
+  }
+  return bot;
+}
+
+/**
+ * `requireOwnedBot` for a path segment that may be an alias: when `idOrAlias` names an alias, the bot it
+ * points at, which the caller must own as they own the alias. An alias of a deleted bot does not resolve
+ * (404), whatever `allowDeleted` says: only the bot id itself reaches a deleted bot.
+ * Costs one read of BotAliases per name per container and TTL (see `AliasResolver`), then the bot's read.
+ * @throws NotFoundError, ConflictError, ForbiddenError as `requireOwnedBot` does, and ForbiddenError when
+ * the alias belongs to someone else.
+ */
+export async function requireOwnedBotOrAlias(
+  bots: Pick<BotRegistry, 'get'>,
+  aliases: { resolve(name: string): Promise<BotAlias | undefined> },
+  idOrAlias: string,
+  userId: string,
+  options: { allowDeleted?: boolean } = {},
+): Promise<BotCollection> {
+  const alias = await aliases.resolve(idOrAlias);
+  if (alias === undefined) return requireOwnedBot(bots, idOrAlias, userId, options);
+  if (alias.user_id !== userId) throw new ForbiddenError(`alias ${idOrAlias} is not yours`);
+  const bot = await requireOwnedBot(bots, alias.bot_id, userId, options);
+  if (bot.status === 'deleted') {
+    throw new NotFoundError(`alias ${idOrAlias} points at bot ${alias.bot_id}, which was deleted`);
   }
   return bot;
 }

@@ -3,7 +3,8 @@ import type { FieldMap } from '../domain/qdrant-field-map';
 import { type BotSource, mapPoint, type PointId, type RejectedPoint } from '../domain/qdrant-point';
 import type { BotCollection, StoredChunk } from '../domain/types';
 import { ConflictError, QdrantSourceError } from '../errors';
-import type { BotRegistry, ChunkStore, QdrantSource, QdrantVectorParams } from '../ports';
+import type { BotAliases, BotRegistry, ChunkStore, QdrantSource, QdrantVectorParams } from '../ports';
+import { type AliasCopy, copyQdrantAliases } from './copy-qdrant-aliases';
 
 /**
  * Where a migration stands after its last fully written page: enough to resume it and to verify it at the
@@ -37,6 +38,8 @@ export type MigrationDeps = {
   source: QdrantSource;
   bots: Pick<BotRegistry, 'get' | 'ensure'>;
   chunks: Pick<ChunkStore, 'put' | 'get' | 'botChunkIds'>;
+  /** Where the collection's Qdrant aliases are copied to. */
+  aliases: Pick<BotAliases, 'put'>;
   encoding: EmbeddingEncoding;
   now?: () => Date;
 };
@@ -81,6 +84,8 @@ export type MigrationResult = {
   run: RunCounts;
   vector: QdrantVectorParams;
   bots: BotVerification[];
+  /** The collection's Qdrant aliases, copied to the bot (`copyQdrantAliases`). */
+  aliases: AliasCopy;
 };
 
 /**
@@ -136,7 +141,7 @@ function sameChunk(a: StoredChunk, b: StoredChunk): boolean {
  * validation and batched, retried writes. A chunk already stored exactly so is not written again (a rerun
  * changes nothing, and a point without a timestamp keeps the created_at it was first stored with). Each
  * bot's dimension must be the collection's; a missing bot is created with it. Ends by comparing each
- * bot's chunk count with Qdrant's exact count.
+ * bot's chunk count with Qdrant's exact count, then copies the collection's Qdrant aliases to the bot.
  * @throws QdrantSourceError when Qdrant cannot be read or the vector choice is wrong.
  * @throws ConflictError when an existing bot's embedding_dimension is not the collection's vector size.
  */
@@ -260,7 +265,13 @@ export async function migrateFromQdrant(
     unchanged: state.unchanged - (earlier?.unchanged ?? 0),
     rejected: state.rejected - (earlier?.rejected ?? 0),
   };
-  return { state, run, vector, bots: await verify(deps, options, state) };
+  const bots = await verify(deps, options, state);
+  const aliases = await copyQdrantAliases(deps, {
+    bot: options.bot,
+    dryRun: options.dryRun,
+    ...(options.owner === undefined ? {} : { owner: options.owner }),
+  });
+  return { state, run, vector, bots, aliases };
 }
 
 /** Why the migration may not write into `bot`, or undefined when it may. */

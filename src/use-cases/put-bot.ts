@@ -1,7 +1,7 @@
 import type { PutBotRequest } from '../domain/bot-request';
 import type { BotCollection } from '../domain/types';
 import { ConflictError } from '../errors';
-import type { BotRegistry } from '../ports';
+import type { BotAliases, BotRegistry } from '../ports';
 
 /**
  * Creates the bot owned by `userId` (dimension `defaultDimension` unless given) or updates the caller's own.
@@ -9,16 +9,23 @@ import type { BotRegistry } from '../ports';
  * its former chunks (the delete removed them all before it answered). Returns the record afterwards and
  * whether this call created it.
  * @throws ConflictError when another user owns (or owned) the bot, when it is being deleted, or when the
- * dimension would change while the bot still has chunks (they would no longer be comparable with queries).
+ * dimension would change while the bot still has chunks (they would no longer be comparable with queries),
+ * and when a new bot's id is an alias (the read routes would resolve the alias, not the bot).
  */
 export async function putBot(
-  bots: Pick<BotRegistry, 'get' | 'putOwned' | 'recreate'>,
+  {
+    bots,
+    aliases,
+  }: { bots: Pick<BotRegistry, 'get' | 'putOwned' | 'recreate'>; aliases: Pick<BotAliases, 'get'> },
   botId: string,
   userId: string,
   request: PutBotRequest,
   defaultDimension: number,
 ): Promise<{ bot: BotCollection; created: boolean }> {
   const existing = await bots.get(botId);
+  if (existing === undefined && (await aliases.get(botId)) !== undefined) {
+    throw new ConflictError(`${botId} is an alias; a bot needs an id no alias has`);
+  }
   if (existing?.user_id !== undefined && existing.user_id !== userId) {
     throw new ConflictError(`bot ${botId} belongs to another user`);
   }

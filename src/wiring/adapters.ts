@@ -1,3 +1,4 @@
+import { DynamoBotAliases } from '../adapters/dynamodb/bot-aliases';
 import { DynamoBotRegistry } from '../adapters/dynamodb/bot-registry';
 import { DynamoBotStats } from '../adapters/dynamodb/bot-stats';
 import { DynamoChunkStore } from '../adapters/dynamodb/chunk-store';
@@ -30,4 +31,9 @@ export function botStatsOf({ config, documents }: Dynamo): DynamoBotStats {
     streamClaimsTable: config.tables.streamClaims,
     defaultEmbeddingDimension: config.defaultEmbeddingDimension,
   });
+}
+
+/** BotAliases: alias names and the bot each points at. */
+export function botAliasesOf({ config, documents }: Dynamo): DynamoBotAliases {
+  return new DynamoBotAliases(documents, config.tables.botAliases);
 }

@@ -8,7 +8,7 @@ import { SnapshotCache } from '../use-cases/snapshot-cache';
 import { botRegistryOf, chunkStoreOf } from './adapters';
 import { type BaseDeps, baseDeps, guardedKeywordIndexStore, guardedSnapshotStore } from './base';
 import { once } from './dynamo-base';
-import { type HttpRouteDeps, httpRouteDeps } from './http';
+import { type HttpRouteDeps, type HttpRouteOptions, httpRouteDeps } from './http';
 import { searchKernel } from './search-kernel';
 
 /**
@@ -34,13 +34,13 @@ const CHECK_SETTLE_MS = 1000;
  * keeps them (module scope) keeps decoded snapshots between requests (every use is checked against the
  * version in Redis first).
  */
-export function createSnapshotHttpDeps(base: BaseDeps): SnapshotHttpDeps {
+export function createSnapshotHttpDeps(base: BaseDeps, options: HttpRouteOptions = {}): SnapshotHttpDeps {
   const { config } = base;
   const bots = botRegistryOf(base);
   const chunks = chunkStoreOf(base);
   const snapshots = guardedSnapshotStore(base);
   return {
-    ...httpRouteDeps(base, bots),
+    ...httpRouteDeps(base, bots, options),
     listBots: (userId, page) => listBots({ bots, snapshots }, userId, page),
     checkBot: (botId) =>
       checkBot(

@@ -4,9 +4,11 @@ import { type AuthenticatedEvent, authenticate } from '../auth/caller';
 import type { PutBotRequest } from '../domain/bot-request';
 import type { BotCollection } from '../domain/types';
 import type { BotRegistry } from '../ports';
-import { requireOwnedBot } from '../use-cases/authorize-bot';
+import { ALIAS_TTL_MS, AliasResolver, putAlias } from '../use-cases/aliases';
+import { requireOwnedBot, requireOwnedBotOrAlias } from '../use-cases/authorize-bot';
 import { type DocumentChunksPage, documentChunks } from '../use-cases/document-chunks';
 import { putBot } from '../use-cases/put-bot';
+import { botAliasesOf } from './adapters';
 import { type DynamoBaseDeps, dynamoBaseDeps, type MetricsSink, once } from './dynamo-base';
 import { createWriteDeps, type WriteDeps } from './write-path';
 
@@ -16,17 +18,39 @@ export type HttpRouteDeps = {
   metrics: MetricsSink;
   /** The caller's user id (token subject). @throws UnauthorizedError */
   authenticate: (event: AuthenticatedEvent) => Promise<string>;
-  /** See `requireOwnedBot`. @throws NotFoundError, ForbiddenError */
-  ownedBot: (botId: string, userId: string, options?: { allowDeleted?: boolean }) => Promise<BotCollection>;
+  /** See `requireOwnedBot` and (`acceptAlias`) `requireOwnedBotOrAlias`. @throws NotFoundError, ForbiddenError */
+  ownedBot: (
+    botId: string,
+    userId: string,
+    options?: { allowDeleted?: boolean; acceptAlias?: boolean },
+  ) => Promise<BotCollection>;
+  /** The names of the aliases pointing at the bot, sorted. */
+  aliasesOf: (botId: string) => Promise<string[]>;
 };
 
-/** `HttpRouteDeps` over `base`, checking ownership in `bots`. */
-export function httpRouteDeps(base: DynamoBaseDeps, bots: BotRegistry): HttpRouteDeps {
+/** How the route deps are tuned: tests shorten the alias cache's TTL (default `ALIAS_TTL_MS`). */
+export type HttpRouteOptions = { aliasTtlMs?: number };
+
+/**
+ * `HttpRouteDeps` over `base`, checking ownership in `bots` and resolving aliases through one
+ * `AliasResolver`, whose cache lives as long as these deps (a container's, at module scope).
+ */
+export function httpRouteDeps(
+  base: DynamoBaseDeps,
+  bots: BotRegistry,
+  options: HttpRouteOptions = {},
+): HttpRouteDeps {
+  const aliases = botAliasesOf(base);
+  const resolver = new AliasResolver(aliases, { ttlMs: options.aliasTtlMs ?? ALIAS_TTL_MS });
   return {
     logger: base.logger,
     metrics: base.metrics,
     authenticate: (event) => authenticate(event, base.config.auth),
-    ownedBot: (botId, userId, options) => requireOwnedBot(bots, botId, userId, options),
+    ownedBot: (botId, userId, { acceptAlias = false, ...options } = {}) =>
+      acceptAlias
+        ? requireOwnedBotOrAlias(bots, resolver, botId, userId, options)
+        : requireOwnedBot(bots, botId, userId, options),
+    aliasesOf: (botId) => aliases.listFor(botId),
   };
 }
 
@@ -43,6 +67,10 @@ export type HttpDeps = HttpRouteDeps &
       userId: string,
       request: PutBotRequest,
     ) => Promise<{ bot: BotCollection; created: boolean }>;
+    /** See `putAlias`: creates or moves the caller's alias. */
+    putAlias: (alias: string, botId: string, userId: string) => Promise<{ created: boolean }>;
+    /** Removes the caller's alias. @throws NotFoundError, ForbiddenError */
+    deleteAlias: (alias: string, userId: string) => Promise<void>;
     /** One page of the bot's documents in filename order. @throws ValidationError (cursor, limit) */
     listDocuments: (botId: string, page: { limit?: number; cursor?: string }) => Promise<DocumentPage>;
     /** One page of a document's chunks in chunk_index order. @throws ValidationError (cursor) */
@@ -53,18 +81,21 @@ export type HttpDeps = HttpRouteDeps &
   };
 
 /** The DynamoDB routes' dependencies over `base`. */
-export function createHttpDeps(base: DynamoBaseDeps): HttpDeps {
+export function createHttpDeps(base: DynamoBaseDeps, options: HttpRouteOptions = {}): HttpDeps {
   const { config } = base;
   const write = createWriteDeps(base);
   const catalog = new DynamoDocumentCatalog(base.documents, config.tables.botDocuments);
+  const aliases = botAliasesOf(base);
   return {
-    ...httpRouteDeps(base, write.bots),
+    ...httpRouteDeps(base, write.bots, options),
+    putAlias: (alias, botId, userId) => putAlias({ bots: write.bots, aliases }, alias, botId, userId),
+    deleteAlias: (alias, userId) => aliases.remove(alias, userId),
     upsertDocument: write.upsertDocument,
     deleteDocument: write.deleteDocument,
     patchDocumentMetadata: write.patchDocumentMetadata,
     deleteBot: write.deleteBot,
     putBot: (botId, userId, request) =>
-      putBot(write.bots, botId, userId, request, config.defaultEmbeddingDimension),
+      putBot({ bots: write.bots, aliases }, botId, userId, request, config.defaultEmbeddingDimension),
     listDocuments: (botId, page) => catalog.list(botId, page),
     documentChunks: (botId, request) => documentChunks(write.chunks, botId, request),
   };

@@ -71,6 +71,7 @@ beforeAll(async () => {
       TABLE_BOT_COLLECTIONS: `BotCollections-qs-${suffix}`,
       TABLE_BOT_DOCUMENTS: `BotDocuments-qs-${suffix}`,
       TABLE_DOCUMENT_LEASES: `DocumentLeases-qs-${suffix}`,
+      TABLE_BOT_ALIASES: `BotAliases-qs-${suffix}`,
       TABLE_STREAM_CLAIMS: `StreamClaims-qs-${suffix}`,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,6 +4,8 @@ import fc from 'fast-check';
 import { type BadMessage, badIngestionMessage } from '../fixtures/bad-ingestion';
 import {
   type BadRequest,
+  badAliasDelete,
+  badAliasPut,
   badBotIds,
   badListQuery,
   badPatchRequest,
@@ -258,6 +260,14 @@ describe(`fuzzing every route through serverless-offline (seed ${seed})`, () => 
       }),
     );
     await expectAllRefused('DELETE /bots/{botId}', requests);
+  });
+
+  it('refuses bad alias puts and deletes, and creates no alias', async () => {
+    const puts = sample(badAliasPut(target), 9).map(
+      ([alias, body, defect]): BadRequest => ({ method: 'PUT', path: `/aliases/${alias}`, body, defect }),
+    );
+    await expectAllRefused('PUT /aliases/{alias}', puts);
+    await expectAllRefused('DELETE /aliases/{alias}', sample(badAliasDelete(), 10));
   });
 
   it('refuses bad ingestion messages, one by one and in batches, and creates no bot record', async () => {

@@ -117,6 +117,11 @@ describe('HTTP routes while DynamoDB is down', () => {
     const warm = await search(botId);
     expect(warm.status).toBe(200);
     expect(warm.body.source).toBe('snapshot');
+    const alias = `alias-${randomUUID()}`;
+    expect(
+      (await call('PUT /aliases/{alias}', { pathParameters: { alias }, body: { bot_id: botId } })).status,
+    ).toBe(201);
+    expect((await search(alias)).status).toBe(200); // the container now holds the alias too
 
     await relay.down();
     const whileDown = await Promise.all([
@@ -134,6 +139,9 @@ describe('HTTP routes while DynamoDB is down', () => {
       }),
       call('PUT /bots/{botId}', { pathParameters, body: { name: 'renamed' } }),
       call('DELETE /bots/{botId}', { pathParameters, queryStringParameters: { confirm: botId } }),
+      search(alias),
+      call('PUT /aliases/{alias}', { pathParameters: { alias }, body: { bot_id: botId } }),
+      call('DELETE /aliases/{alias}', { pathParameters: { alias } }),
     ]).finally(() => relay.up());
     for (const answer of whileDown) {
       expect({ status: answer.status, code: answer.body?.error?.code }).toEqual({

@@ -28,6 +28,7 @@ const names: Record<TableKey, string> = {
   BotCollections: `BotCollections-init-${suffix}`,
   BotDocuments: `BotDocuments-init-${suffix}`,
   DocumentLeases: `DocumentLeases-init-${suffix}`,
+  BotAliases: `BotAliases-init-${suffix}`,
   StreamClaims: `StreamClaims-init-${suffix}`,
 };
 
@@ -46,6 +47,7 @@ async function runInitScript(shell: Record<string, string> = {}) {
     TABLE_BOT_COLLECTIONS: names.BotCollections,
     TABLE_BOT_DOCUMENTS: names.BotDocuments,
     TABLE_DOCUMENT_LEASES: names.DocumentLeases,
+    TABLE_BOT_ALIASES: names.BotAliases,
     TABLE_STREAM_CLAIMS: names.StreamClaims,
     ...shell,
   });

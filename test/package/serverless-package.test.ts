@@ -1,6 +1,7 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import definitions from '../../infra/tables.json';
+import { tableKeys } from '../../src/tables/definition';
 import { parseServerlessYaml } from '../../tools/local/stream-settings';
 import {
   actionsOf,
@@ -55,12 +56,7 @@ afterAll(async () => {
 
 describe('serverless package --stage dev', () => {
   describe('tables', () => {
-    it.each([
-      ['VectorEmbeddingsTable', 'VectorEmbeddings', 'VectorEmbeddings-dev'],
-      ['BotCollectionsTable', 'BotCollections', 'BotCollections-dev'],
-      ['BotDocumentsTable', 'BotDocuments', 'BotDocuments-dev'],
-      ['StreamClaimsTable', 'StreamClaims', 'StreamClaims-dev'],
-    ] as const)(
+    it.each(tableKeys.map((key) => [`${key}Table`, key, `${key}-dev`] as const))(
       '%s has the keys and billing of infra/tables.json, named per stage',
       (logicalId, key, name) => {
         const table = resource(logicalId);
@@ -164,6 +160,8 @@ describe('serverless package --stage dev', () => {
       ['GET /bots', 'handlers/http-list-bots.handler'],
       ['GET /bots/{botId}/documents/chunks', 'handlers/http-list-chunks.handler'],
       ['GET /bots/{botId}/doctor', 'handlers/http-check-bot.handler'],
+      ['PUT /aliases/{alias}', 'handlers/http-put-alias.handler'],
+      ['DELETE /aliases/{alias}', 'handlers/http-delete-alias.handler'],
     ];
 
     it('has exactly these routes and the console page (without an authorizer: serverless-package-x64)', () => {
@@ -206,6 +204,7 @@ describe('serverless package --stage dev', () => {
           TABLE_BOT_COLLECTIONS: 'BotCollections-dev',
           TABLE_BOT_DOCUMENTS: 'BotDocuments-dev',
           TABLE_STREAM_CLAIMS: 'StreamClaims-dev',
+          TABLE_BOT_ALIASES: 'BotAliases-dev',
           REDIS_URL: '{{resolve:ssm:/ddb-vector-sync/dev/redis-url}}',
           EMBEDDING_ENCODING: 'list',
         });
@@ -228,7 +227,7 @@ describe('serverless package --stage dev', () => {
 
     it('packages each function as its own esbuild bundle without node_modules (but the search binary)', async () => {
       const functions = ofType('AWS::Lambda::Function');
-      expect(functions).toHaveLength(15);
+      expect(functions).toHaveLength(17);
       for (const [id, fn] of functions) {
         const key = (fn.Properties.Code as { S3Key: string }).S3Key;
         const zipName = key.split('/').pop() as string;

@@ -9,6 +9,7 @@ describe('config', () => {
       botCollections: 'BotCollections',
       botDocuments: 'BotDocuments',
       documentLeases: 'DocumentLeases',
+      botAliases: 'BotAliases',
       streamClaims: 'StreamClaims',
     });
     expect(config.embeddingEncoding).toBe('list');

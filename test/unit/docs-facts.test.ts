@@ -38,7 +38,7 @@ function deployedRoutes(): Set<string> {
 function routesIn(text: string): string[] {
   const routes: string[] = [];
   for (const match of text.matchAll(
-    /\b((?:GET|PUT|POST|DELETE|PATCH)(?:\/(?:GET|PUT|POST|DELETE|PATCH))*) (\/(?:bots|console)[^\s`?),;]*)/g,
+    /\b((?:GET|PUT|POST|DELETE|PATCH)(?:\/(?:GET|PUT|POST|DELETE|PATCH))*) (\/(?:bots|console|aliases\/)[^\s`?),;]*)/g,
   )) {
     const [, methods = '', path = ''] = match;
     // Trailing punctuation of the sentence is not part of the path.

@@ -38,8 +38,13 @@ function fakeDeps(bots: Record<string, BotCollection>) {
       return user;
     },
     ownedBot: async (botId, userId, options) => {
-      calls.push(`ownedBot ${botId} ${userId} ${options?.allowDeleted === true ? 'even deleted' : 'active'}`);
-      const bot = bots[botId];
+      const byAlias = options?.acceptAlias === true ? ' or alias' : '';
+      calls.push(
+        `ownedBot ${botId}${byAlias} ${userId} ${options?.allowDeleted === true ? 'even deleted' : 'active'}`,
+      );
+      // An alias `@x` names bot `x` (the resolution rule is the use case's; here only who asks for it).
+      const named = byAlias !== '' && botId.startsWith('@') ? botId.slice(1) : botId;
+      const bot = bots[named];
       if (bot === undefined || (bot.status === 'deleted' && options?.allowDeleted !== true)) {
         throw new NotFoundError(`bot ${botId} does not exist`);
       }
@@ -92,6 +97,23 @@ describe('bot route', () => {
     expect((await answer(echo('owner', deps), request('b1', 'bob'))).status).toBe(403);
     expect((await answer(echo('owner', deps), request('gone', 'alice'))).status).toBe(404);
     expect((await answer(echo('owner-even-deleted', deps), request('gone', 'alice'))).status).toBe(200);
+  });
+
+  it('accepts an alias on reader routes only, and serves them with the id of the bot it names', async () => {
+    const { deps, calls } = fakeDeps(bots);
+    expect(await answer(echo('reader', deps), request('@b1', 'alice'))).toEqual({
+      status: 200,
+      body: { userId: 'alice', botId: 'b1', owner: 'alice' },
+    });
+    expect((await answer(echo('reader-even-deleted', deps), request('@gone', 'alice'))).status).toBe(200);
+    expect((await answer(echo('owner', deps), request('@b1', 'alice'))).status).toBe(404);
+    expect((await answer(echo('owner-even-deleted', deps), request('@b1', 'alice'))).status).toBe(404);
+    expect(calls.filter((c) => c.startsWith('ownedBot'))).toEqual([
+      'ownedBot @b1 or alias alice active',
+      'ownedBot @gone or alias alice even deleted',
+      'ownedBot @b1 alice active',
+      'ownedBot @b1 alice even deleted',
+    ]);
   });
 
   it('lets any authenticated caller through a caller route, without reading the bot', async () => {

@@ -28,6 +28,7 @@ describe('the OpenAPI document', () => {
     const routes = operations(doc).map((operation) => `${operation.method} ${operation.path}`);
     expect(routes.sort()).toEqual(
       [
+        'DELETE /aliases/{alias}',
         'DELETE /bots/{botId}',
         'DELETE /bots/{botId}/documents',
         'PATCH /bots/{botId}/documents',
@@ -41,6 +42,7 @@ describe('the OpenAPI document', () => {
         'POST /bots/{botId}/search',
         'POST /bots/{botId}/search/batch',
         'POST /bots/{botId}/recommend',
+        'PUT /aliases/{alias}',
         'PUT /bots/{botId}',
       ].sort(),
     );
@@ -54,7 +56,10 @@ describe('the OpenAPI document', () => {
         }
         for (const status of ['400', '401', '500', '503']) expect(operation.responses).toHaveProperty(status);
         // Only a route about one bot can refuse a caller who does not own it.
-        if (path.startsWith('/bots/{botId}') && !(method === 'put' && path === '/bots/{botId}'))
+        if (
+          (path.startsWith('/bots/{botId}') || path.startsWith('/aliases/')) &&
+          !(method === 'put' && path === '/bots/{botId}')
+        )
           expect(operation.responses).toHaveProperty('403');
       }
     }

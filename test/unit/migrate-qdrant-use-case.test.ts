@@ -9,6 +9,7 @@ import {
   type MigrationState,
   migrateFromQdrant,
 } from '../../src/use-cases/migrate-from-qdrant';
+import { FakeBotAliases } from '../fixtures/fake-ports';
 
 const id = (n: number): PointId => ({ kind: 'integer', text: String(n) });
 
@@ -30,6 +31,7 @@ function fakeSource(count: number, groups = 1): QdrantSource & { offsets: (strin
       return { points: points.slice(start, start + limit), next };
     },
     count: async () => count,
+    aliases: async () => [],
   };
 }
 
@@ -65,6 +67,7 @@ function fakeStores(bot?: Partial<BotCollection>) {
         yield [...stored.keys()];
       },
     },
+    aliases: new FakeBotAliases(),
     encoding: 'binary',
     now: () => new Date('2026-02-03T04:05:06.000Z'),
   };

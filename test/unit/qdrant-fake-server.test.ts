@@ -60,3 +60,33 @@ describe('the fake Qdrant of the migration tests', () => {
     expect(await reader.count({ key: 'tenant', value: 'b' })).toBe(1);
   });
 });
+
+describe("the fake Qdrant's aliases", () => {
+  it("answers Qdrant's own JS client, and our reader finds a collection's aliases by any of its names", async () => {
+    qdrant.collections.set('other', { vectors: { size: 2, distance: 'Cosine' }, points: [] });
+    qdrant.aliases.set('docs-prod', 'docs').set('docs-next', 'docs').set('other-prod', 'other');
+    const client = new QdrantClient({ url: qdrant.url, checkCompatibility: false });
+    expect(await client.getAliases()).toEqual({
+      aliases: [
+        { alias_name: 'docs-prod', collection_name: 'docs' },
+        { alias_name: 'docs-next', collection_name: 'docs' },
+        { alias_name: 'other-prod', collection_name: 'other' },
+      ],
+    });
+    expect(await client.getCollectionAliases('docs')).toEqual({
+      aliases: [
+        { alias_name: 'docs-prod', collection_name: 'docs' },
+        { alias_name: 'docs-next', collection_name: 'docs' },
+      ],
+    });
+    await expect(client.getCollectionAliases('nope')).rejects.toThrow(/Not Found/i);
+
+    for (const collection of ['docs', 'docs-prod']) {
+      const reader = new QdrantCollectionReader({ url: qdrant.url, collection });
+      expect(await reader.aliases()).toEqual(['docs-next', 'docs-prod']);
+    }
+    expect(await new QdrantCollectionReader({ url: qdrant.url, collection: 'other' }).aliases()).toEqual([
+      'other-prod',
+    ]);
+  });
+});

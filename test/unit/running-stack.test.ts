@@ -23,6 +23,7 @@ const state = (pid: number) => ({
     botCollections: 'BC-dev',
     botDocuments: 'BD-dev',
     documentLeases: 'DL-dev',
+    botAliases: 'BA-dev',
     streamClaims: 'SC-dev',
   },
   secret: 'x'.repeat(64),
@@ -58,6 +59,7 @@ describe('finding the running dev stack', () => {
       TABLE_BOT_COLLECTIONS: 'BC-dev',
       TABLE_BOT_DOCUMENTS: 'BD-dev',
       TABLE_DOCUMENT_LEASES: 'DL-dev',
+      TABLE_BOT_ALIASES: 'BA-dev',
       TABLE_STREAM_CLAIMS: 'SC-dev',
     });
     expect(found.origin).toContain(`pid ${process.pid}`);

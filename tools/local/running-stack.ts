@@ -56,6 +56,7 @@ export function stackEnvironment(
     TABLE_BOT_COLLECTIONS: stack.tables.botCollections,
     TABLE_BOT_DOCUMENTS: stack.tables.botDocuments,
     TABLE_DOCUMENT_LEASES: stack.tables.documentLeases,
+    TABLE_BOT_ALIASES: stack.tables.botAliases,
     TABLE_STREAM_CLAIMS: stack.tables.streamClaims,
   };
   const merged: NodeJS.ProcessEnv = { ...env };

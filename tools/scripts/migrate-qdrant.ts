@@ -11,6 +11,7 @@
 import '../local/quiet-sdk-notice';
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DynamoBotAliases } from '../../src/adapters/dynamodb/bot-aliases';
 import { DynamoBotRegistry } from '../../src/adapters/dynamodb/bot-registry';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { QdrantCollectionReader } from '../../src/adapters/qdrant/collection-reader';
@@ -168,6 +169,7 @@ async function main(): Promise<number> {
           table: config.tables.vectorEmbeddings,
           embeddingEncoding: config.embeddingEncoding,
         }),
+        aliases: new DynamoBotAliases(documents, config.tables.botAliases),
         encoding: config.embeddingEncoding,
       },
       {
@@ -191,7 +193,7 @@ async function main(): Promise<number> {
       },
     );
     flushRejects();
-    const { state, run, vector, bots } = result;
+    const { state, run, vector, bots, aliases } = result;
     const say = (line: string) => process.stdout.write(`${line}\n`);
     say(
       `${args.dryRun ? 'dry run (nothing written): ' : ''}collection ${args.collection}, vector ${vector.name ?? '(unnamed)'} (${vector.size}-d, ${vector.distance})`,
@@ -214,6 +216,10 @@ async function main(): Promise<number> {
         `${bot.botId}\t${thousands(bot.qdrantCount)}\t${thousands(bot.rejected)}\t${here}\t${bot.matches ? 'ok' : 'MISMATCH'}`,
       );
     }
+    if (aliases.copied.length > 0) {
+      say(`aliases ${args.dryRun ? 'to copy' : 'copied'}: ${aliases.copied.join(', ')}`);
+    }
+    for (const skipped of aliases.skipped) say(`alias ${skipped.alias} not copied: ${skipped.reason}`);
     const mismatched = bots.filter((bot) => !bot.matches);
     if (mismatched.length > 0) {
       say(

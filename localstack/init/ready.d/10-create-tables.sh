@@ -9,7 +9,7 @@
 #   CREATE_TABLES    0 skips everything: for `serverless deploy --stage local`, where CloudFormation
 #                    creates the tables and would fail on ones that already exist.
 #   TABLE_VECTOR_EMBEDDINGS, TABLE_BOT_COLLECTIONS, TABLE_BOT_DOCUMENTS, TABLE_DOCUMENT_LEASES,
-#   TABLE_STREAM_CLAIMS
+#   TABLE_BOT_ALIASES, TABLE_STREAM_CLAIMS
 #                    table names (defaults: the
 #                    logical names, which is what `npm run dev` and the handlers default to).
 # Idempotent: a table that already exists is left as it is.
@@ -46,6 +46,7 @@ create_table VectorEmbeddings "${TABLE_VECTOR_EMBEDDINGS:-VectorEmbeddings}"
 create_table BotCollections "${TABLE_BOT_COLLECTIONS:-BotCollections}"
 create_table BotDocuments "${TABLE_BOT_DOCUMENTS:-BotDocuments}"
 create_table DocumentLeases "${TABLE_DOCUMENT_LEASES:-DocumentLeases}"
+create_table BotAliases "${TABLE_BOT_ALIASES:-BotAliases}"
 create_table StreamClaims "${TABLE_STREAM_CLAIMS:-StreamClaims}"
 # Chunks, leases and claims expire by TTL (infra/tables.json's TimeToLiveSpecification); CreateTable
 # cannot set a TTL. Setting it again on an existing table fails harmlessly.

@@ -104,16 +104,46 @@ export class QdrantCollectionReader implements QdrantSource {
     return result.count;
   }
 
+  /**
+   * `GET /aliases` finds the collection behind the name given (it may be an alias), then
+   * `GET /collections/{name}/aliases` lists that collection's aliases.
+   */
+  async aliases(): Promise<string[]> {
+    const descriptions = (result: unknown): { alias: string; collection: string }[] => {
+      if (!isRecord(result) || !Array.isArray(result.aliases)) throw this.malformed('aliases');
+      return result.aliases.map((entry) => {
+        if (
+          !isRecord(entry) ||
+          typeof entry.alias_name !== 'string' ||
+          typeof entry.collection_name !== 'string'
+        ) {
+          throw this.malformed('aliases');
+        }
+        return { alias: entry.alias_name, collection: entry.collection_name };
+      });
+    };
+    const all = descriptions(await this.call('GET', '/aliases'));
+    const { collection } = this.options;
+    const actual = all.find((entry) => entry.alias === collection)?.collection ?? collection;
+    const own = descriptions(await this.call('GET', `/collections/${encodeURIComponent(actual)}/aliases`));
+    return own.map((entry) => entry.alias).sort();
+  }
+
   private malformed(what: string): QdrantSourceError {
     return new QdrantSourceError(
       `Qdrant's ${what} answer at ${this.base} is not what Qdrant's API defines; is --url a Qdrant REST endpoint (port 6333)?`,
     );
   }
 
-  /** One call; returns the envelope's `result`. */
-  private async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+  /** One call about the collection (`path` after `/collections/{name}`); returns the envelope's `result`. */
+  private request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+    return this.call(method, `/collections/${encodeURIComponent(this.options.collection)}${path}`, body);
+  }
+
+  /** One call to `path` of the API; returns the envelope's `result`. */
+  private async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
     const { collection, apiKey } = this.options;
-    const url = `${this.base}/collections/${encodeURIComponent(collection)}${path}`;
+    const url = `${this.base}${path}`;
     let response: Response;
     try {
       response = await fetch(url, {
