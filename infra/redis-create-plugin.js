@@ -5,8 +5,9 @@
  *   rediss://) in two private subnets of a VPC of its own, reachable on 6379 only from the functions'
  *   security group. It takes no password: the security group is the access control, so no function needs
  *   SSM at run time.
- * - The functions that send Redis commands (`custom.redisCreate.functions`) join that VPC with REDIS_URL
- *   pointing at the cache; every other function stays outside it and reaches SQS and DynamoDB as usual.
+ * - The functions that send Redis commands (`custom.redisPassword.functions`, but those named in
+ *   `custom.redisCreate.outside`) join that VPC with REDIS_URL pointing at the cache; every other function
+ *   stays outside it and reaches SQS and DynamoDB as usual.
  * - A DynamoDB gateway endpoint (free) on the subnets' route table gives the VPC functions DynamoDB. They
  *   need nothing else: stream on-failure records are sent by the Lambda service, and logs and traces leave
  *   through Lambda itself. So no NAT gateway and no interface endpoint.
@@ -29,8 +30,11 @@ class RedisCreatePlugin {
 
   create() {
     const service = this.serverless.service;
-    const { enabled, functions = [] } = service.custom.redisCreate ?? {};
+    const { enabled, outside = [] } = service.custom.redisCreate ?? {};
     if (!enabled) return;
+    const functions = (service.custom.redisPassword?.functions ?? []).filter(
+      (name) => !outside.includes(name),
+    );
     const stage = service.provider.stage;
     const naming = this.serverless.getProvider('aws').naming;
     const resources = service.provider.compiledCloudFormationTemplate.Resources;

@@ -21,6 +21,7 @@ const REDIS_USERS = [
   'StreamSyncLambdaFunction',
   'HttpSearchLambdaFunction',
   'HttpSearchBatchLambdaFunction',
+  'HttpRecommendLambdaFunction',
   'HttpListBotsLambdaFunction',
   'HttpCheckBotLambdaFunction',
 ];

@@ -227,7 +227,7 @@ describe('serverless package --stage dev', () => {
 
     it('packages each function as its own esbuild bundle without node_modules (but the search binary)', async () => {
       const functions = ofType('AWS::Lambda::Function');
-      expect(functions).toHaveLength(17);
+      expect(functions).toHaveLength(19);
       for (const [id, fn] of functions) {
         const key = (fn.Properties.Code as { S3Key: string }).S3Key;
         const zipName = key.split('/').pop() as string;

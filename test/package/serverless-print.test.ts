@@ -47,7 +47,7 @@ describe('serverless print --stage local', () => {
     const httpEvents = Object.values(config.functions).flatMap((fn) =>
       (fn.events ?? []).flatMap((e) => (e.httpApi === undefined ? [] : [e.httpApi])),
     );
-    expect(httpEvents).toHaveLength(14);
+    expect(httpEvents).toHaveLength(16);
     // A null authorizer is dropped when the template is compiled.
     for (const event of httpEvents) expect(event.authorizer ?? null).toBeNull();
   });
@@ -97,7 +97,7 @@ describe('serverless print --stage prod', () => {
     );
     // Every API route; the console's page holds no data and has none (its script sends the user's token).
     const apiEvents = httpEvents.filter((event) => event.path !== '/console');
-    expect(apiEvents).toHaveLength(13);
+    expect(apiEvents).toHaveLength(15);
     for (const event of apiEvents) expect(event.authorizer).toEqual({ name: 'jwtAuthorizer' });
     expect(httpEvents.find((event) => event.path === '/console')).not.toHaveProperty('authorizer');
     expect(config.provider.environment).toMatchObject({

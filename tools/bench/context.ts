@@ -55,6 +55,7 @@ export class BenchContext {
       writeCost: [],
       bookkeeping: [],
       metadataPatch: [],
+      aliases: [],
       batchCost: [],
       freshness: [],
       outage: [],

@@ -107,6 +107,30 @@ export function batchCostTable(results: BenchResults): Table {
   };
 }
 
+export function aliasCostTable(results: BenchResults): Table {
+  return {
+    title: 'Aliases (PUT /aliases/{alias}, and resolving one on a read or search route)',
+    header: ['operation', 'ms each', 'DynamoDB requests each', 'units each (by the rules)'],
+    rows: (results.aliases ?? []).flatMap((row) => [
+      ['create', row.createMs.toFixed(2), row.createRequests.toFixed(1), '2 RCU + 2 WCU'],
+      ['move to another bot', row.moveMs.toFixed(2), row.moveRequests.toFixed(1), '2 RCU + 3 WCU'],
+      ['resolve, not held', row.resolveMissMs.toFixed(2), row.resolveMissRequests.toFixed(1), '1 RCU'],
+      [
+        'resolve, held (within the 5 s TTL)',
+        row.resolveHitMs.toFixed(3),
+        row.resolveHitRequests.toFixed(1),
+        '0',
+      ],
+    ]),
+    footnote:
+      'A write reads the alias name as a bot id (an alias may not shadow a bot) and the target bot, each a ' +
+      'strongly consistent GetItem of an item under 4 KB (1 RCU), then one conditional PutItem of an item under ' +
+      '1 KB (1 WCU) plus its bot-index entry (KEYS_ONLY: 1 WCU to create; a move changes the index key, a ' +
+      'delete and a put: 2 WCU). A lookup is one strongly consistent GetItem per name per container per TTL. ' +
+      "Times are DynamoDB Local's.",
+  };
+}
+
 export function metadataPatchTable(results: BenchResults): Table {
   return {
     title: 'Metadata patch of one document (PATCH /bots/{botId}/documents, packed Binary chunks)',

@@ -1,6 +1,12 @@
 import { type CostTable, costTable } from './cost/table';
 import { count, markdownTable, ms, textTable, times } from './format';
-import { batchCostTable, bookkeepingTable, metadataPatchTable, writeCostTable } from './report-writes';
+import {
+  aliasCostTable,
+  batchCostTable,
+  bookkeepingTable,
+  metadataPatchTable,
+  writeCostTable,
+} from './report-writes';
 import { type BenchResults, type LatencyRow, METHOD_KEYS, METHODS } from './results';
 
 type Table = CostTable;
@@ -256,6 +262,7 @@ function tables(results: BenchResults): Table[] {
     writeCostTable(results),
     bookkeepingTable(results),
     metadataPatchTable(results),
+    aliasCostTable(results),
     batchCostTable(results),
     freshnessTable(results),
     outageTable(results),

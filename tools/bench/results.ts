@@ -116,6 +116,21 @@ export type BookkeepingRow = {
   handlerMs: number;
 };
 
+/** `PUT /aliases/{alias}` creating and moving aliases, and resolving them (per write or lookup). */
+export type AliasCostRow = {
+  writes: number;
+  createMs: number;
+  createRequests: number;
+  moveMs: number;
+  moveRequests: number;
+  /** A name the container has not read within the alias TTL: one read of BotAliases. */
+  resolveMissMs: number;
+  resolveMissRequests: number;
+  /** A name read within the TTL: served from the container's cache. */
+  resolveHitMs: number;
+  resolveHitRequests: number;
+};
+
 /** `PATCH /bots/{botId}/documents` of one document, and the stream batch of its MODIFY records. */
 export type MetadataPatchRow = {
   chunks: number;
@@ -254,6 +269,7 @@ export type BenchResults = {
   bookkeeping: BookkeepingRow[];
   /** Absent from runs made before the suite measured it. */
   metadataPatch?: MetadataPatchRow[];
+  aliases?: AliasCostRow[];
   /** The bill of the reference workloads (--only=cost), absent when the cost suite did not run. */
   cost?: CostResult;
   batchCost: BatchCostRow[];

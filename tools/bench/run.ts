@@ -10,6 +10,7 @@ import { type BenchOptions, parseOptions, type Suite, USAGE } from './options';
 import { stderrProgress } from './progress';
 import { renderMarkdown, renderText } from './report';
 import { exactTopK } from './stats';
+import { aliasCost } from './suites/alias-cost';
 import { batchCost } from './suites/batch-cost';
 import { concurrency } from './suites/concurrency';
 import { cost } from './suites/cost';
@@ -52,6 +53,7 @@ async function runSuites(context: BenchContext): Promise<void> {
   if (runs('write')) {
     await writeCost(context);
     await patchCost(context);
+    await aliasCost(context);
   }
   // Memory before batch cost: both use the shared snapshots, and a stream batch changes them.
   if (runs('memory')) await memory(context, options.memorySizes);
