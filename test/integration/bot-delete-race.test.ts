@@ -131,8 +131,11 @@ describe('writes racing a bot delete', () => {
       } while (deleted.status === 409);
       deleteAnswered = true;
       leftAtAnswer = await chunkCount(botId);
-    } finally {
+    } catch (error) {
+      // A failed run stops the writers; otherwise each ends on its own after its late writes.
       stop = true;
+      throw error;
+    } finally {
       await writers;
     }
 
