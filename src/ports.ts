@@ -153,22 +153,19 @@ export interface ChunkStore {
     botId: string,
     updates: ReadonlyArray<{ chunk_id: string; metadata: ChunkMetadata }>,
   ): Promise<number>;
-  /**
-   * Keys of one document's chunks with the created_at each was stored with: filename-index (all pages),
-   * plus a strongly consistent read of the deterministic ids the index may not show yet.
-   */
+  /** A document's chunk keys and created_at: filename-index, plus a consistent read of ids it may lag on. */
   documentChunkKeys(botId: string, filename: string): Promise<DocumentChunkKey[]>;
   /** Chunk ids of every chunk of a bot, page by page, reading keys only. */
   botChunkIds(botId: string): AsyncIterable<string[]>;
   /**
-   * Every chunk of a bot, page by page. Items whose embedding cannot be decoded are passed to
-   * `onInvalid` and left out. `withText: false` leaves `text` empty and does not read it.
+   * Every chunk of a bot, page by page; items no search may serve go to `onInvalid` and are left out.
+   * `withText: false` leaves `text` empty and does not read it.
    */
   readBot(
     botId: string,
     options: { consistent: boolean; withText: boolean; onInvalid?: (chunkId: string, error: Error) => void },
   ): AsyncIterable<StoredChunk[]>;
-  /** The named chunks (BatchGetItem, all pages); absent or undecodable ones are left out. */
+  /** The named chunks (BatchGetItem, all pages); absent or unservable ones are left out. */
   get(botId: string, chunkIds: string[], options: { consistent: boolean }): Promise<StoredChunk[]>;
 }
 
@@ -223,9 +220,8 @@ export interface BotAliases {
   /** The names of the aliases pointing at `botId`, sorted (read from an index: follows a switch within a second). */
   listFor(botId: string): Promise<string[]>;
   /**
-   * Points `alias` at `botId` for `userId` in one conditional write: creates it, or moves the caller's own.
-   * Returns whether it was created.
-   * @throws ForbiddenError when another user owns the alias.
+   * Points `alias` at `botId` for `userId` in one conditional write: creates it (`created`), or moves the
+   * caller's own. @throws ForbiddenError when another user owns the alias.
    */
   put(alias: string, botId: string, userId: string): Promise<{ created: boolean }>;
   /**

@@ -1,34 +1,19 @@
-import { isShown, type VersionedChunk, visibleVersions } from '../domain/document-version';
 import { checkEmbeddingValues } from '../domain/dynamo-limits';
 import { epochSeconds } from '../domain/expiry';
-import type { FusedScore } from '../domain/fusion';
-import { bestScoreOfRow, type ExampleVectors } from '../domain/recommend';
+import type { ExampleVectors } from '../domain/recommend';
 import { SEARCH_DEADLINE_MS } from '../domain/response-limits';
-import {
-  cosineWithUnitQuery,
-  normalise,
-  ScoreBuffer,
-  type TopKKernel,
-  unitVector32,
-} from '../domain/scoring';
-import {
-  type CompiledFilter,
-  compileFilter,
-  excludingIds,
-  matchesFilter,
-  withExpiry,
-} from '../domain/search-filter';
-import type { Ranked } from '../domain/search-ranking';
-import type { StoredChunk } from '../domain/types';
+import { normalise, ScoreBuffer } from '../domain/scoring';
+import { type CompiledFilter, compileFilter, excludingIds } from '../domain/search-filter';
 import { CacheUnavailableError, NotFoundError, UnavailableError, ValidationError } from '../errors';
 import { withDeadline } from '../machinery/deadline';
-import type { BotRegistry, ChunkStore, KeywordIndexStore, Log, SnapshotStore } from '../ports';
+import type { SnapshotStore } from '../ports';
 import { exampleQuery } from './example-vectors';
 import { FallbackGate } from './fallback-gate';
-import { type KeywordQuery, keywordQueryOf, rankChunkKeywords } from './keyword-search';
-import { rebuildSink } from './rebuild-sink';
+import { keywordQueryOf } from './keyword-search';
 import { searchScan } from './scan-search';
-import { rankerFor, type SearchOptions, type SearchResult, shape, toHit } from './search-results';
+import { fromDynamoDb } from './search-fallback';
+import type { QueryPlan, SearchDeps } from './search-plan';
+import type { SearchOptions, SearchResult } from './search-results';
 import {
   answerFromHeld,
   forgotten,
@@ -40,31 +25,8 @@ import {
 } from './snapshot-answer';
 import type { SnapshotCache } from './snapshot-cache';
 
+export type { SearchDeps } from './search-plan';
 export type { SearchOptions, SearchResult } from './search-results';
-
-export type SearchDeps = {
-  bots: Pick<BotRegistry, 'get'>;
-  chunks: Pick<ChunkStore, 'readBot' | 'get'>;
-  /** null when no Redis is configured: every search reads DynamoDB. */
-  snapshots: SnapshotStore | null;
-  cache: SnapshotCache | null;
-  scores: ScoreBuffer;
-  /** Where keyword scores land (one per search function, made by `makeSearch` when not given). */
-  keywordScores?: ScoreBuffer;
-  /** The bots' keyword indexes in Redis (hybrid search reads only its terms' postings); else built in process. */
-  keywords?: KeywordIndexStore | undefined;
-  /** Largest bot whose keyword index a query builds (snapshot-bm25.ts); rebuilds build it at any size. */
-  keywordQueryBuildMaxChunks?: number;
-  /** The native exact scan (src/domain/quantised-scan.ts); without it the portable loop scores. */
-  kernel?: TopKKernel;
-  logger: Pick<Log, 'warn' | 'info'>;
-  /** Bounds this container's full DynamoDB reads (made by `makeSearch` when not given). */
-  fallback?: FallbackGate;
-  /** A search still running after this long answers 503 (default SEARCH_DEADLINE_MS). */
-  deadlineMs?: number;
-  /** The clock expiry is judged by (default: the system clock). */
-  now?: () => Date;
-};
 
 /** Search as its callers see it: one function over injected ports. */
 export type Search = (
@@ -190,19 +152,6 @@ export function makeSearch(given: SearchDeps): Search {
     });
 }
 
-/**
- * The query as both sources take it: a unit vector and/or keyword terms, or (best_score) example
- * vectors, and the bot's dimension.
- */
-type QueryPlan = {
-  unit: Float64Array | null;
-  keywords: KeywordQuery | null;
-  examples: ExampleVectors | null;
-  dimension: number;
-  /** The epoch second of the query: chunks expired by then are left out. */
-  now: number;
-};
-
 /** The answer from the current snapshot, or null when there is none (or its texts are gone). */
 async function fromSnapshot(
   deps: SearchDeps,
@@ -281,141 +230,4 @@ async function fromSnapshot(
     options,
     texts,
   );
-}
-
-/**
- * The exact answer from a strongly consistent read of every chunk of the bot. When this search wins the
- * bot's rebuild slot, the same read (with texts) also rebuilds the snapshot; `beginRebuild` runs before
- * the read so that stream changes landing during it are recorded and re-read by `commitRebuild`. When
- * another rebuild holds the slot, the read skips texts and fetches them for the results only.
- */
-async function fromDynamoDb(
-  deps: SearchDeps,
-  botId: string,
-  epoch: number,
-  plan: QueryPlan,
-  filter: CompiledFilter | null,
-  options: SearchOptions,
-  redisUp: boolean,
-): Promise<Omit<SearchResult, 'source'>> {
-  // Every chunk is read here anyway: testing each one's expiry costs nothing next to the read.
-  filter = withExpiry(filter, plan.now);
-  const snapshots = redisUp ? deps.snapshots : null;
-  let ticket = null;
-  if (snapshots !== null) {
-    try {
-      ticket = await snapshots.beginRebuild(botId, epoch);
-    } catch (error) {
-      if (!(error instanceof CacheUnavailableError)) {
-        deps.logger.warn('Could not start a snapshot rebuild', { botId, error });
-      }
-    }
-  }
-  const threshold = options.scoreThreshold ?? Number.NEGATIVE_INFINITY;
-  const everyChunk: StoredChunk[] = [];
-  // Keyword statistics cover every chunk, so a keyword query keeps (and reads the text of) all of them;
-  // a rebuild reads texts too, and stages page by page when the store can (rebuild-sink.ts).
-  const keepAll = plan.keywords !== null;
-  const sink =
-    ticket !== null && snapshots !== null
-      ? rebuildSink(deps, snapshots, ticket, plan.dimension, keepAll ? everyChunk : null)
-      : null;
-  const query = plan.unit ?? new Float64Array(0);
-  // Which version of each document may be returned is known only once every chunk was seen
-  // (document-version.ts): the first read ranks every chunk and notes versions; when it met a chunk of a
-  // version not shown, a second read ranks only the versions the first one found shown.
-  const versions: VersionedChunk[] = [];
-  const rankRead = async (shown: ReadonlyMap<string, string | null> | null) => {
-    const ranker = rankerFor<StoredChunk>(options);
-    for await (const page of deps.chunks.readBot(botId, {
-      consistent: true,
-      withText: shown === null && (keepAll || sink !== null),
-      onInvalid: (chunkId, error) =>
-        deps.logger.warn('Skipping a chunk with an invalid embedding', { botId, chunkId, error }),
-    })) {
-      if (shown === null) await sink?.add(page);
-      for (const chunk of page) {
-        if (shown === null && chunk.embedding.length === plan.dimension) {
-          versions.push({ filename: chunk.filename, chunk_index: chunk.chunk_index, version: chunk.version });
-        }
-        if (keepAll) {
-          if (shown === null) everyChunk.push(chunk);
-          continue;
-        }
-        if (chunk.embedding.length !== plan.dimension) continue;
-        if (shown !== null && !isShown(chunk, shown)) continue;
-        if (filter !== null && !matchesFilter(chunk, filter)) continue;
-        const score =
-          plan.examples === null
-            ? cosineWithUnitQuery(chunk.embedding, query)
-            : bestScoreOfRow(unitVector32(chunk.embedding), 0, plan.examples, plan.dimension);
-        if (score < threshold) continue;
-        const selector = ranker.selectorFor(chunk.filename);
-        if (!selector.mightAccept(score)) continue;
-        selector.offer(score, chunk.chunk_id, chunk);
-      }
-    }
-    return ranker;
-  };
-  let ranker = await rankRead(null);
-  // Whether the ranked chunks came with their texts (the second read leaves them out).
-  let withTexts = keepAll || sink !== null;
-  if (!keepAll) {
-    const shown = visibleVersions(versions);
-    if (versions.some((chunk) => !isShown(chunk, shown))) {
-      ranker = await rankRead(shown);
-      withTexts = false;
-    }
-  }
-  const vectorOf = (chunk: StoredChunk) =>
-    options.withVectors === true ? unitVector32(chunk.embedding) : undefined;
-
-  let ranked: Ranked<StoredChunk>;
-  let scoresOf: ((chunk: StoredChunk) => FusedScore) | undefined;
-  let matches: { keywordMatches: number } | object = {};
-  if (plan.keywords === null) {
-    ranked = ranker.finish((chunk) => unitVector32(chunk.embedding), query);
-  } else {
-    const { ranking, kept } = rankChunkKeywords(
-      everyChunk,
-      plan.dimension,
-      plan.unit,
-      plan.keywords,
-      filter,
-      rankerFor<number>(options),
-      options.scoreThreshold,
-    );
-    const asChunk = (row: number) => kept[row] as StoredChunk;
-    const rowOf = new Map(ranking.ranked.hits.map((hit) => [asChunk(hit.ref), hit.ref]));
-    ranked = {
-      hits: ranking.ranked.hits.map((hit) => ({ ...hit, ref: asChunk(hit.ref) })),
-      groups: ranking.ranked.groups?.map((group) => ({
-        id: group.id,
-        hits: group.hits.map((hit) => ({ ...hit, ref: asChunk(hit.ref) })),
-      })),
-    };
-    scoresOf = (chunk) => ranking.scoresOf(rowOf.get(chunk) as number);
-    matches = { keywordMatches: ranking.keywordMatches };
-  }
-  await sink?.finish();
-  if (withTexts) {
-    return {
-      ...shape(ranked, (chunk, score) => toHit(chunk, chunk.text, score, vectorOf(chunk), scoresOf?.(chunk))),
-      ...matches,
-    };
-  }
-  const withText =
-    ranked.hits.length === 0
-      ? []
-      : await deps.chunks.get(
-          botId,
-          ranked.hits.map((hit) => hit.ref.chunk_id),
-          { consistent: true },
-        );
-  const textById = new Map(withText.map((chunk) => [chunk.chunk_id, chunk.text]));
-  // A chunk deleted between the two reads is gone: leave it out rather than return it without text.
-  return shape(ranked, (chunk, score) => {
-    const text = textById.get(chunk.chunk_id);
-    return text === undefined ? undefined : toHit(chunk, text, score, vectorOf(chunk));
-  });
 }
