@@ -114,6 +114,7 @@ export function aliasCostTable(results: BenchResults): Table {
     rows: (results.aliases ?? []).flatMap((row) => [
       ['create', row.createMs.toFixed(2), row.createRequests.toFixed(1), '2 RCU + 2 WCU'],
       ['move to another bot', row.moveMs.toFixed(2), row.moveRequests.toFixed(1), '2 RCU + 3 WCU'],
+      ['remove', row.removeMs.toFixed(2), row.removeRequests.toFixed(1), '2 WCU'],
       ['resolve, not held', row.resolveMissMs.toFixed(2), row.resolveMissRequests.toFixed(1), '1 RCU'],
       [
         'resolve, held (within the 5 s TTL)',
@@ -126,7 +127,7 @@ export function aliasCostTable(results: BenchResults): Table {
       'A write reads the alias name as a bot id (an alias may not shadow a bot) and the target bot, each a ' +
       'strongly consistent GetItem of an item under 4 KB (1 RCU), then one conditional PutItem of an item under ' +
       '1 KB (1 WCU) plus its bot-index entry (KEYS_ONLY: 1 WCU to create; a move changes the index key, a ' +
-      'delete and a put: 2 WCU). A lookup is one strongly consistent GetItem per name per container per TTL. ' +
+      'delete and a put: 2 WCU). A removal is one conditional DeleteItem (1 WCU) and its index entry (1 WCU). A lookup is one strongly consistent GetItem per name per container per TTL. ' +
       "Times are DynamoDB Local's.",
   };
 }

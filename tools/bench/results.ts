@@ -129,6 +129,9 @@ export type AliasCostRow = {
   /** A name read within the TTL: served from the container's cache. */
   resolveHitMs: number;
   resolveHitRequests: number;
+  /** `DELETE /aliases/{alias}` of the caller's alias. */
+  removeMs: number;
+  removeRequests: number;
 };
 
 /** `PATCH /bots/{botId}/documents` of one document, and the stream batch of its MODIFY records. */

@@ -8,8 +8,9 @@ const USER = 'bench-user';
 
 /**
  * What an alias costs: `PUT /aliases/{alias}` creating an alias and moving it between two bots (the use
- * case: two bot reads, one conditional PutItem), the DynamoDB requests each sends, and a resolution
- * through the per-container cache, read from BotAliases and then held.
+ * case: two bot reads, one conditional PutItem) and removing it (`DELETE /aliases/{alias}`: one conditional
+ * DeleteItem), the DynamoDB requests each sends, and a resolution through the per-container cache, read
+ * from BotAliases and then held.
  */
 export async function aliasCost(context: BenchContext): Promise<void> {
   const { env } = context;
@@ -44,6 +45,7 @@ export async function aliasCost(context: BenchContext): Promise<void> {
     const resolver = new AliasResolver(aliases);
     const miss = await measure('create', (i) => resolver.resolve(`bench-alias-${stamp}-${i}`));
     const hit = await measure('create', (i) => resolver.resolve(`bench-alias-${stamp}-${i}`));
+    const remove = await measure('create', (i) => aliases.remove(`bench-alias-${stamp}-${i}`, USER));
     context.results.aliases?.push({
       writes: WRITES,
       createMs: create.ms,
@@ -54,6 +56,8 @@ export async function aliasCost(context: BenchContext): Promise<void> {
       resolveMissRequests: miss.requests,
       resolveHitMs: hit.ms,
       resolveHitRequests: hit.requests,
+      removeMs: remove.ms,
+      removeRequests: remove.requests,
     });
     context.progress.note(
       `aliases: create ${create.ms.toFixed(2)} ms, move ${move.ms.toFixed(2)} ms, resolve ${miss.ms.toFixed(2)} ms (held: ${hit.ms.toFixed(3)} ms)`,
