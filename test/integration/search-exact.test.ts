@@ -43,7 +43,10 @@ function expectSameAsBruteForce(
 }
 
 beforeAll(async () => {
-  world = searchWorld({ encoding: 'binary' });
+  // This suite runs beside others on a loaded 2-core machine, where the 1 s version check can time out and
+  // send a search to DynamoDB: the outage behaviour, which search-redis-down.test.ts covers. Here the
+  // snapshot path is under test, so the check gets longer.
+  world = searchWorld({ encoding: 'binary', versionTimeoutMs: 10_000 });
   botId = `bot-${randomUUID()}`;
   await world.bots.putOwned(botId, 'owner', { embedding_dimension: dimension });
   await world.chunks.put(randomChunks(botId, chunkCount, dimension, rng(2026), { files: 40 }));
