@@ -1,3 +1,4 @@
+import { Worker } from 'node:worker_threads';
 import { backoffDelay } from '../../src/machinery/backoff';
 import { withDeadline } from '../../src/machinery/deadline';
 import { mapLimited } from '../../src/machinery/pool';
@@ -37,6 +38,60 @@ describe('deadline', () => {
       throw new Error('took too long');
     });
     await expect(late).rejects.toThrow('took too long');
+  });
+});
+
+/**
+ * A promise settled by a message from another thread, and a way to block this thread until that message is
+ * waiting in the event loop's queue, unread, while a timer of `ms` has expired too: the state of a container
+ * whose CPU was taken while a dependency answered.
+ */
+async function answerWaitingBehindExpiredTimer(ms: number) {
+  const sent = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     parentPort.once('message', () => {
+       parentPort.postMessage('answer');
+       Atomics.store(workerData, 0, 1);
+     });`,
+    { eval: true, workerData: sent },
+  );
+  await new Promise((resolve) => worker.once('online', resolve));
+  // Leave the worker's message handling: the port reads every message that arrives while it runs.
+  await new Promise((resolve) => setImmediate(resolve));
+  const answer = new Promise<string>((resolve) => worker.once('message', resolve));
+  return {
+    answer,
+    blockUntilBothReady() {
+      const start = Date.now();
+      worker.postMessage('ask');
+      while (Atomics.load(sent, 0) === 0 || Date.now() - start <= ms) {
+        // Busy: neither the timer nor the message is handled until this returns.
+      }
+    },
+    stop: () => worker.terminate(),
+  };
+}
+
+describe('deadline after a busy event loop', () => {
+  it('lets work whose answer arrived while the loop was busy win over the timer that expired meanwhile', async () => {
+    const pending = await answerWaitingBehindExpiredTimer(20);
+    try {
+      const raced = withDeadline(pending.answer, 20, () => 'late');
+      pending.blockUntilBothReady();
+      await expect(raced).resolves.toBe('answer');
+    } finally {
+      await pending.stop();
+    }
+  });
+
+  it('still gives the fallback after a busy loop when the work has no answer waiting', async () => {
+    const raced = withDeadline(new Promise<string>(() => {}), 5, () => 'late');
+    const start = Date.now();
+    while (Date.now() - start <= 20) {
+      // Busy past the deadline.
+    }
+    await expect(raced).resolves.toBe('late');
   });
 });
 
