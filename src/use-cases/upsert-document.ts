@@ -11,11 +11,13 @@ import {
   ValidationError,
   WriteIncompleteError,
 } from '../errors';
-import type { BotRegistry, ChunkStore, DocumentChunkKey, DocumentLeases } from '../ports';
+import type { BotAliases, BotRegistry, ChunkStore, DocumentChunkKey, DocumentLeases } from '../ports';
 import { DEFAULT_LEASE_POLICY, type LeasePolicy, leaseHolder, withDocumentLease } from './document-lease';
 
 export type UpsertDocumentDeps = {
   bots: Pick<BotRegistry, 'get' | 'ensure'>;
+  /** Read only for a bot id without a record: a write never creates a bot under an alias's name. */
+  aliases: Pick<BotAliases, 'get'>;
   chunks: Pick<ChunkStore, 'put' | 'delete' | 'documentChunkKeys' | 'get'>;
   /** One writer of a document at a time (see withDocumentLease). */
   leases: DocumentLeases;
@@ -46,7 +48,8 @@ export type UpsertDocumentResult = {
  * written; a bot without a record gets one (owned by `owner_user_id` if given). A deleted bot stays
  * deleted (its id is started over with `PUT /bots/{botId}` only). Delivering the same message again
  * leaves the same state.
- * @throws ValidationError naming the offending field; nothing is written. Also when DynamoDB refuses a
+ * @throws ValidationError naming the offending field; nothing is written. Also for a bot id without a
+ *   record that is an alias's name (writes take the bot's own id; reads resolve aliases). Also when DynamoDB refuses a
  *   chunk the checks passed (naming it): what the request wrote is undone, the document is as before.
  * @throws ConflictError when `owner_user_id` names someone other than the bot's owner, or the bot is being
  *   deleted; nothing is written.
@@ -78,6 +81,7 @@ export async function upsertDocument(
     throw new ConflictError(`owner_user_id ${owner} does not own bot ${document.bot_id}`);
   }
   checkWritable(bot);
+  if (bot === undefined) await refuseAliasName(deps.aliases, message.bot_id);
 
   return withDocumentLease(
     deps.leases,
@@ -102,6 +106,20 @@ export async function upsertDocument(
         );
       }
     },
+  );
+}
+
+/**
+ * Refuses to create a bot whose id is an alias's name: reads would resolve the name to the alias's bot, and
+ * the new bot's chunks would never be found.
+ * @throws ValidationError (field `bot_id`)
+ */
+async function refuseAliasName(aliases: Pick<BotAliases, 'get'>, botId: string): Promise<void> {
+  const alias = await aliases.get(botId);
+  if (alias === undefined) return;
+  throw new ValidationError(
+    `bot_id: ${botId} is an alias of bot ${alias.bot_id}; writes take the bot's own id`,
+    'bot_id',
   );
 }
 

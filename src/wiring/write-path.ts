@@ -15,7 +15,7 @@ import {
   patchDocumentMetadata,
 } from '../use-cases/patch-document-metadata';
 import { type UpsertDocumentResult, upsertDocument } from '../use-cases/upsert-document';
-import { botRegistryOf, chunkStoreOf } from './adapters';
+import { botAliasesOf, botRegistryOf, chunkStoreOf } from './adapters';
 import type { DynamoBaseDeps } from './dynamo-base';
 
 /** The write path's adapters and use cases, shared by the ingestion handler and the HTTP API. */
@@ -47,6 +47,7 @@ export function createWriteDeps(base: Pick<DynamoBaseDeps, 'config' | 'documents
   const ingest: IngestDeps = {
     chunks,
     bots,
+    aliases: botAliasesOf(base),
     leases: new DynamoDocumentLeases(documents, config.tables.documentLeases),
     defaultEmbeddingDimension: config.defaultEmbeddingDimension,
     embeddingEncoding: config.embeddingEncoding,

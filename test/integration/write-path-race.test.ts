@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoBotAliases } from '../../src/adapters/dynamodb/bot-aliases';
 import { DynamoBotRegistry } from '../../src/adapters/dynamodb/bot-registry';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { DynamoDocumentLeases } from '../../src/adapters/dynamodb/document-leases';
@@ -33,6 +34,7 @@ const deps: IngestDeps = {
   chunks,
   bots,
   leases,
+  aliases: new DynamoBotAliases(documents, config.tables.botAliases),
   defaultEmbeddingDimension: DIMENSION,
   embeddingEncoding: 'list',
 };

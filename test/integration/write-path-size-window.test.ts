@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse } from 'aws-lambda';
+import { DynamoBotAliases } from '../../src/adapters/dynamodb/bot-aliases';
 import { DynamoBotRegistry } from '../../src/adapters/dynamodb/bot-registry';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { DynamoDocumentLeases } from '../../src/adapters/dynamodb/document-leases';
@@ -166,6 +167,7 @@ describe('a chunk DynamoDB refuses after the checks passed it', () => {
     }),
     chunks: store,
     leases: new DynamoDocumentLeases(documents, config.tables.documentLeases),
+    aliases: new DynamoBotAliases(documents, config.tables.botAliases),
     defaultEmbeddingDimension: 384,
     embeddingEncoding: 'binary',
   };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoBotAliases } from '../../src/adapters/dynamodb/bot-aliases';
 import { DynamoBotRegistry } from '../../src/adapters/dynamodb/bot-registry';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { DynamoDocumentLeases } from '../../src/adapters/dynamodb/document-leases';
@@ -30,6 +31,7 @@ const deps: UpsertDocumentDeps = {
   chunks,
   bots,
   leases,
+  aliases: new DynamoBotAliases(documents, config.tables.botAliases),
   defaultEmbeddingDimension: DIMENSION,
   embeddingEncoding: 'binary',
 };

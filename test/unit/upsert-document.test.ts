@@ -4,7 +4,7 @@ import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages'
 import { ConflictError, DocumentBusyError, NotFoundError, ValidationError } from '../../src/errors';
 import { DEFAULT_LEASE_POLICY } from '../../src/use-cases/document-lease';
 import { type UpsertDocumentDeps, upsertDocument } from '../../src/use-cases/upsert-document';
-import { FakeBotRegistry, FakeChunkStore, FakeDocumentLeases } from '../fixtures/fake-ports';
+import { FakeBotAliases, FakeBotRegistry, FakeChunkStore, FakeDocumentLeases } from '../fixtures/fake-ports';
 
 const DIM = 4;
 const NOW = new Date('2026-03-04T05:06:07.000Z');
@@ -13,16 +13,18 @@ function fakes() {
   const chunks = new FakeChunkStore();
   const bots = new FakeBotRegistry(DIM);
   const leases = new FakeDocumentLeases();
+  const aliases = new FakeBotAliases();
   const deps: UpsertDocumentDeps = {
     bots,
     chunks,
     leases,
+    aliases,
     leasePolicy: { ...DEFAULT_LEASE_POLICY, waitMs: 0 },
     defaultEmbeddingDimension: DIM,
     embeddingEncoding: 'binary',
     now: () => NOW,
   };
-  return { deps, chunks, bots, leases };
+  return { deps, chunks, bots, leases, aliases };
 }
 
 /** Chunks `from`..`to` of a document of `total` chunks, texts tagged with `tag` (its version). */
@@ -200,6 +202,20 @@ describe('upsertDocument', () => {
     expect(error.message).toMatch(/being deleted/);
     expect(chunks.items.size).toBe(0);
     expect(leases.held.size).toBe(0);
+  });
+
+  it("refuses to create a bot under an alias's name, and writes nothing", async () => {
+    const { deps, chunks, bots, aliases } = fakes();
+    bots.add('real-bot', { user_id: 'alice' });
+    await aliases.put('b1', 'real-bot', 'alice');
+
+    const error = await upsertDocument(deps, document('v1', 2)).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).field).toBe('bot_id');
+    expect((error as ValidationError).message).toContain('alias of bot real-bot');
+    expect(bots.bots.has('b1')).toBe(false);
+    expect(chunks.items.size).toBe(0);
   });
 
   it('rejects a message naming another owner, and writes nothing', async () => {

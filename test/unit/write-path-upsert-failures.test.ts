@@ -2,7 +2,7 @@ import { isShown, visibleVersions } from '../../src/domain/document-version';
 import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
 import { ItemRefusedError, ValidationError, WriteIncompleteError } from '../../src/errors';
 import { type UpsertDocumentDeps, upsertDocument } from '../../src/use-cases/upsert-document';
-import { FakeBotRegistry, FakeChunkStore, FakeDocumentLeases } from '../fixtures/fake-ports';
+import { FakeBotAliases, FakeBotRegistry, FakeChunkStore, FakeDocumentLeases } from '../fixtures/fake-ports';
 
 /**
  * A replacement that DynamoDB stops halfway (throttling past the retries) leaves the old version shown
@@ -31,6 +31,7 @@ function world(failPutAfter: number | undefined) {
     bots,
     chunks,
     leases,
+    aliases: new FakeBotAliases(),
     defaultEmbeddingDimension: DIMENSION,
     embeddingEncoding: 'binary',
   };
