@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import type { RedisCircuitBreaker } from '../adapters/redis/circuit-breaker';
+import { GuardedKeywordIndexStore } from '../adapters/redis/guarded-keyword-index-store';
 import { GuardedSnapshotStore } from '../adapters/redis/guarded-snapshot-store';
 import { RedisKeywordIndexStore } from '../adapters/redis/keyword-index-store';
 import { RedisSnapshotStore } from '../adapters/redis/snapshot-store';
@@ -62,17 +63,9 @@ export function guardedSnapshotStore(base: BaseDeps): SnapshotStore | null {
 
 /** The bots' Redis keyword indexes behind the same circuit breaker, or undefined without Redis. */
 export function guardedKeywordIndexStore(base: BaseDeps): KeywordIndexStore | undefined {
-  const breaker = base.redisBreaker;
-  if (base.redis === null || breaker === null) return undefined;
-  const inner = new RedisKeywordIndexStore(base.redis, base.config.redisKeyPrefix);
-  return {
-    beginUpdate: (botId) => breaker.run(() => inner.beginUpdate(botId)),
-    finishUpdate: (botId, token, changes) => breaker.run(() => inner.finishUpdate(botId, token, changes)),
-    drop: (botId) => breaker.run(() => inner.drop(botId)),
-    read: (botId, version, terms) => breaker.run(() => inner.read(botId, version, terms)),
-    build: (botId, version, documents) => breaker.run(() => inner.build(botId, version, documents)),
-    claimBuild: (botId) => breaker.run(() => inner.claimBuild(botId)),
-    publishBuild: (botId, claim, version, documents) =>
-      breaker.run(() => inner.publishBuild(botId, claim, version, documents)),
-  };
+  if (base.redis === null || base.redisBreaker === null) return undefined;
+  return new GuardedKeywordIndexStore(
+    new RedisKeywordIndexStore(base.redis, base.config.redisKeyPrefix),
+    base.redisBreaker,
+  );
 }

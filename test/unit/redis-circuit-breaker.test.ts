@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { RedisCircuitBreaker, redisTarget } from '../../src/adapters/redis/circuit-breaker';
+import { GuardedKeywordIndexStore } from '../../src/adapters/redis/guarded-keyword-index-store';
 import { CacheUnavailableError } from '../../src/errors';
+import type { KeywordIndexStore } from '../../src/ports';
 
 /** A log that keeps its lines, and a clock the test moves by hand. */
 function setup(options: { probe?: () => Promise<unknown>; failureThreshold?: number } = {}) {
@@ -153,5 +155,29 @@ describe('RedisCircuitBreaker', () => {
   it('names the server without its password', () => {
     expect(redisTarget('rediss://default:secret@cache.example.com:6380')).toBe('cache.example.com:6380');
     expect(redisTarget('redis://127.0.0.1')).toBe('127.0.0.1:6379');
+  });
+});
+
+describe('stores behind the breaker', () => {
+  it('refuse every keyword index call at once while the breaker is open, and pass them through once closed', async () => {
+    const { breaker } = setup();
+    const calls: string[] = [];
+    const inner = new Proxy({} as KeywordIndexStore, {
+      get: (_target, method: string) => async () => {
+        calls.push(method);
+        return method === 'claimBuild' ? 'claim' : null;
+      },
+    });
+    const store = new GuardedKeywordIndexStore(inner, breaker);
+    breaker.connectionLost(refused());
+
+    await expect(store.read('b1', 'v1', ['term'])).rejects.toBeInstanceOf(CacheUnavailableError);
+    await expect(store.beginUpdate('b1')).rejects.toBeInstanceOf(CacheUnavailableError);
+    await expect(store.publishBuild('b1', 'c', 'v1', [])).rejects.toBeInstanceOf(CacheUnavailableError);
+    expect(calls).toEqual([]);
+
+    breaker.connectionReady();
+    await expect(store.claimBuild('b1')).resolves.toBe('claim');
+    expect(calls).toEqual(['claimBuild']);
   });
 });
