@@ -1,11 +1,7 @@
 import { ValidationError } from '../errors';
 import { deterministicChunkId } from './chunk-id';
-import {
-  LONGEST_VERSION_AT,
-  VERSION_SUFFIX_BYTES,
-  versionAttributes,
-  versionedChunkId,
-} from './document-version';
+import { chunkItem } from './chunk-record';
+import { LONGEST_VERSION_AT, VERSION_SUFFIX_BYTES, versionedChunkId } from './document-version';
 import {
   checkBotId,
   checkEmbeddingValues,
@@ -17,7 +13,7 @@ import {
   MAX_FILENAME_BYTES,
   MAX_ITEM_BYTES,
 } from './dynamo-limits';
-import { decodeEmbedding, type EmbeddingEncoding, encodeEmbedding } from './embedding-codec';
+import { decodeEmbedding, type EmbeddingEncoding } from './embedding-codec';
 import { parseExpiresAt } from './expiry';
 import type { UpsertDocumentMessage } from './ingestion-messages';
 import { parseTimestamp, TIMESTAMP_FORMS } from './timestamp';
@@ -145,21 +141,26 @@ export function validateDocument(
     const metadata = chunk.metadata ?? {};
     checkMetadata(metadata, `${at}.metadata`);
     // The item exactly as the chunk store will write it (the stored embedding in the configured encoding).
-    const bytes = itemBytes({
-      bot_id: message.bot_id,
-      chunk_id: chunkId,
-      embedding: encodeEmbedding(embedding, options.encoding),
-      text: chunk.text,
-      filename: message.filename,
-      file_size: message.file_size,
-      chunk_index: chunk.chunk_index,
-      created_at: message.created_at ?? LONGEST_CREATED_AT,
-      metadata,
-      ...(versionId === undefined
-        ? {}
-        : versionAttributes({ id: versionId, chunks: totalChunks, at: LONGEST_VERSION_AT })),
-      ...(expiresAt === undefined ? {} : { expires_at: expiresAt }),
-    });
+    const bytes = itemBytes(
+      chunkItem(
+        {
+          bot_id: message.bot_id,
+          chunk_id: chunkId,
+          embedding,
+          text: chunk.text,
+          filename: message.filename,
+          file_size: message.file_size,
+          chunk_index: chunk.chunk_index,
+          created_at: message.created_at ?? LONGEST_CREATED_AT,
+          metadata,
+          ...(versionId === undefined
+            ? {}
+            : { version: { id: versionId, chunks: totalChunks, at: LONGEST_VERSION_AT } }),
+          ...(expiresAt === undefined ? {} : { expires_at: expiresAt }),
+        },
+        options.encoding,
+      ),
+    );
     if (bytes > MAX_CHUNK_ITEM_BYTES) {
       fail(
         at,

@@ -1,6 +1,6 @@
-import { versionAttributes } from '../domain/document-version';
+import { chunkItem } from '../domain/chunk-record';
 import { checkBotId, checkMetadata, itemBytes, MAX_CHUNK_ITEM_BYTES } from '../domain/dynamo-limits';
-import { type EmbeddingEncoding, encodeEmbedding } from '../domain/embedding-codec';
+import type { EmbeddingEncoding } from '../domain/embedding-codec';
 import type { ChunkMetadata, StoredChunk } from '../domain/types';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import type { BotRegistry, ChunkStore, DocumentLeases } from '../ports';
@@ -91,19 +91,7 @@ async function checkWritable(deps: PatchMetadataDeps, botId: string): Promise<vo
 
 /** @throws ValidationError when the chunk's item with this metadata would pass a chunk's size limit. */
 function checkItemSize(chunk: StoredChunk, metadata: ChunkMetadata, encoding: EmbeddingEncoding): void {
-  const bytes = itemBytes({
-    bot_id: chunk.bot_id,
-    chunk_id: chunk.chunk_id,
-    embedding: encodeEmbedding(chunk.embedding, encoding),
-    text: chunk.text,
-    filename: chunk.filename,
-    file_size: chunk.file_size,
-    chunk_index: chunk.chunk_index,
-    created_at: chunk.created_at,
-    metadata,
-    ...(chunk.version === undefined ? {} : versionAttributes(chunk.version)),
-    ...(chunk.expires_at === undefined ? {} : { expires_at: chunk.expires_at }),
-  });
+  const bytes = itemBytes(chunkItem({ ...chunk, metadata }, encoding));
   if (bytes > MAX_CHUNK_ITEM_BYTES) {
     throw new ValidationError(
       `metadata would make chunk ${chunk.chunk_id} ${bytes} bytes stored; a chunk's item holds at most ${MAX_CHUNK_ITEM_BYTES} bytes`,

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import { chunkItem } from '../../src/adapters/dynamodb/chunk-item';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
+import { chunkItem } from '../../src/domain/chunk-record';
 import {
   itemBytes,
   MAX_CHUNK_ITEM_BYTES,

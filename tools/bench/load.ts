@@ -5,7 +5,7 @@ import type { WriteCapacityMeter } from './instrument';
 const SLICE = 500;
 
 /** The item as VectorEmbeddings stores it: the adapter's own mapping (what ChunkStore.put writes). */
-export { chunkItem as itemOf } from '../../src/adapters/dynamodb/chunk-item';
+export { chunkItem as itemOf } from '../../src/domain/chunk-record';
 
 export type LoadResult = {
   /** Sum of ConsumedCapacity the server reported for the writes (undefined when it reported none). */

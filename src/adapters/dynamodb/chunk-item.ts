@@ -1,33 +1,11 @@
-import { versionAttributes, versionOfItem } from '../../domain/document-version';
+import type { ChunkItem } from '../../domain/chunk-record';
+import { versionOfItem } from '../../domain/document-version';
 import { checkEmbeddingValues } from '../../domain/dynamo-limits';
-import { decodeEmbedding, type EmbeddingEncoding, encodeEmbedding } from '../../domain/embedding-codec';
+import { decodeEmbedding } from '../../domain/embedding-codec';
 import { expiresAtOfItem } from '../../domain/expiry';
 import { checkServableFields } from '../../domain/servable-fields';
 import type { ChunkMetadata, StoredChunk } from '../../domain/types';
 import { ValidationError } from '../../errors';
-
-/** A VectorEmbeddings item as the document client reads and writes it. */
-export type ChunkItem = Record<string, unknown>;
-
-/**
- * The VectorEmbeddings item of a chunk, exactly as ChunkStore.put writes it, with its embedding in
- * `encoding` (the bench sizes and loads items through this too).
- */
-export function chunkItem(chunk: StoredChunk, encoding: EmbeddingEncoding): ChunkItem {
-  return {
-    bot_id: chunk.bot_id,
-    chunk_id: chunk.chunk_id,
-    embedding: encodeEmbedding(chunk.embedding, encoding),
-    text: chunk.text,
-    filename: chunk.filename,
-    file_size: chunk.file_size,
-    chunk_index: chunk.chunk_index,
-    created_at: chunk.created_at,
-    metadata: chunk.metadata,
-    ...(chunk.version === undefined ? {} : versionAttributes(chunk.version)),
-    ...(chunk.expires_at === undefined ? {} : { expires_at: chunk.expires_at }),
-  };
-}
 
 /**
  * One VectorEmbeddings item as a StoredChunk, whichever encoding holds its embedding. Fields the design

@@ -6,6 +6,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { documentChunkIdPrefix } from '../../domain/chunk-id';
+import { type ChunkItem, chunkItem } from '../../domain/chunk-record';
 import { versionOfItem } from '../../domain/document-version';
 import type { EmbeddingEncoding } from '../../domain/embedding-codec';
 import type { ChunkMetadata, StoredChunk } from '../../domain/types';
@@ -14,7 +15,7 @@ import { mapLimited } from '../../machinery/pool';
 import type { ChunkStore, DocumentChunkKey } from '../../ports';
 import { FILENAME_INDEX } from '../../tables/definition';
 import { type BatchRetry, batchGetAll, batchWriteAll, type WriteRequest } from './batch-calls';
-import { type ChunkItem, chunkItem, toStoredChunks } from './chunk-item';
+import { toStoredChunks } from './chunk-item';
 import { defaultRetryPolicy, type RetryPolicy } from './retry-unprocessed';
 
 /** UpdateItem calls in flight at once for `setMetadata` (each one item, so more than batch calls). */
