@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { codeSegmentKey, snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
+import { codeSegmentKey, MAX_SEGMENTS, snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
 import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import type { StoredChunk } from '../../src/domain/types';
 import type { ScanSnapshot, SnapshotChange } from '../../src/ports';
@@ -142,6 +142,26 @@ describe('redis snapshot store: int8 scan codes', () => {
       );
       await redis.del(codeSegmentKey(snapshotKeys(PREFIX, botId).vectors, 1));
       expect(await store[reader](botId)).toBeNull();
+      expect(await redis.exists(snapshotKeys(PREFIX, botId).meta)).toBe(0);
+    }
+  });
+
+  it('drops a snapshot whose meta claims a billion slots without walking a billion keys', async () => {
+    for (const reader of ['readScan', 'read'] as const) {
+      const botId = newBotId();
+      await publishSnapshot(
+        store,
+        botId,
+        Array.from({ length: 14 }, (_, i) => chunk(botId, i)),
+      );
+      await redis.hset(snapshotKeys(PREFIX, botId).meta, 'slots', '1000000000');
+      const before = Number((await redis.info('stats')).match(/total_commands_processed:(\d+)/)?.[1]);
+
+      expect(await store[reader](botId)).toBeNull();
+
+      const after = Number((await redis.info('stats')).match(/total_commands_processed:(\d+)/)?.[1]);
+      // 200 million segments' worth of commands without the bound; the drop walks at most MAX_SEGMENTS.
+      expect(after - before).toBeLessThan(MAX_SEGMENTS + 1000);
       expect(await redis.exists(snapshotKeys(PREFIX, botId).meta)).toBe(0);
     }
   });

@@ -141,6 +141,12 @@ export function hashKeys(keys: SnapshotDataKeys, segments: number, buckets: numb
   };
 }
 
+/**
+ * The most segments a snapshot may have: 2 TiB of vectors at the default 32 MiB a segment, far past any
+ * Redis. A meta claiming more is corrupt, and no read, check or drop walks that many keys.
+ */
+export const MAX_SEGMENTS = 65_536;
+
 /** How many segments hold `slots` slots at `rowsPerSegment` rows each. */
 export function segmentCount(slots: number, rowsPerSegment: number): number {
   return slots === 0 ? 0 : Math.ceil(slots / rowsPerSegment);

@@ -13,6 +13,7 @@ import {
   bucketKey,
   codeSegmentKey,
   hashKeys,
+  MAX_SEGMENTS,
   rowSegmentKey,
   type SnapshotDataKeys,
   segmentCount,
@@ -46,13 +47,16 @@ export const positiveIntegerOf = (field: string | null | undefined): number => {
   return Number.isInteger(value) && value >= 1 ? value : 0;
 };
 
-/** How many segments a meta read's `slots` and `seg` say the snapshot has (0 when they are not sane). */
+/**
+ * How many segments a meta read's `slots` and `seg` say the snapshot has (0 when they are not sane, or more
+ * than MAX_SEGMENTS: the checks that follow then find the snapshot broken).
+ */
 export function layoutOf(slotsField: string | null | undefined, segField: string | null | undefined) {
   const slots = Number(slotsField ?? 0);
   const rowsPerSegment = positiveIntegerOf(segField);
-  return Number.isInteger(slots) && slots >= 0 && rowsPerSegment >= 1
-    ? segmentCount(slots, rowsPerSegment)
-    : 0;
+  const segments =
+    Number.isInteger(slots) && slots >= 0 && rowsPerSegment >= 1 ? segmentCount(slots, rowsPerSegment) : 0;
+  return segments <= MAX_SEGMENTS ? segments : 0;
 }
 
 /**
@@ -107,6 +111,31 @@ export function countsOf(values: unknown[], from: number, segments: number, buck
 export const sameMeta = (a: (string | null)[], b: (string | null)[]) => a.every((value, i) => value === b[i]);
 
 /**
+ * Checks, before the counts transaction, that a meta claiming several segments has its last one (`key`).
+ * That transaction grows with the segment count, so a corrupt slot count (a billion slots) would queue
+ * millions of commands in one MULTI and hold Redis for every other client; this costs one round trip, and
+ * only for snapshots of more than one segment (32 MiB of vectors), whose reads are large anyway.
+ * @returns 'moved' when the meta changed meanwhile, 'missing' when the last segment is not there.
+ */
+export async function lastSegmentCheck(
+  client: Redis | Cluster,
+  meta: { key: string; fields: readonly string[]; first: (string | null)[] },
+  segments: number,
+  key: string,
+): Promise<'ok' | 'moved' | 'missing'> {
+  if (segments <= 1) return 'ok';
+  const [now, exists] = valuesOf(
+    await client
+      .multi()
+      .hmget(meta.key, ...meta.fields)
+      .exists(key)
+      .exec(),
+  ) as [(string | null)[], number];
+  if (!sameMeta(now, meta.first)) return 'moved';
+  return exists === 1 ? 'ok' : 'missing';
+}
+
+/**
  * One read. Segments are fetched one at a time and copied into the one array search scores, so the
  * process holds the vectors once plus one segment (32 MiB by default), not every segment reply and a copy.
  */
@@ -119,6 +148,14 @@ export async function readSnapshotOnce(
   const segments = layoutOf(first[1], first[6]);
   const segmentRows = positiveIntegerOf(first[6]);
   const buckets = positiveIntegerOf(first[7]);
+  const last = await lastSegmentCheck(
+    client,
+    { key: keys.meta, fields: META_FIELDS, first },
+    segments,
+    segmentKey(keys.vectors, segments - 1),
+  );
+  if (last === 'moved') return { kind: 'moved' };
+  if (last === 'missing') return { kind: 'broken', version: `${first[3]}:${first[4] ?? '0'}` };
   const transaction = client
     .multi()
     .hmget(keys.meta, ...META_FIELDS)

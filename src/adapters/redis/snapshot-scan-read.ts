@@ -10,7 +10,15 @@ import { visibilityMask } from '../../domain/document-version';
 import type { ScanCandidates, ScanSnapshot } from '../../ports';
 import { decodeRowValues } from './snapshot-encoding';
 import { type BotSnapshotKeys, codeSegmentKey, rowSegmentKey, segmentKey } from './snapshot-keys';
-import { countsOf, layoutOf, positiveIntegerOf, queueCounts, sameMeta, valuesOf } from './snapshot-read';
+import {
+  countsOf,
+  lastSegmentCheck,
+  layoutOf,
+  positiveIntegerOf,
+  queueCounts,
+  sameMeta,
+  valuesOf,
+} from './snapshot-read';
 
 /** What one scan read found (the same outcomes as the whole read of snapshot-read.ts). */
 export type ScanReadOutcome =
@@ -38,6 +46,14 @@ export async function readScanOnce(
   const segmentRows = positiveIntegerOf(first[6]);
   const segments = layoutOf(first[1], first[6]);
   const buckets = positiveIntegerOf(first[10]);
+  const last = await lastSegmentCheck(
+    client,
+    { key: keys.meta, fields: META_FIELDS, first },
+    segments,
+    codeSegmentKey(keys.vectors, segments - 1),
+  );
+  if (last === 'moved') return { kind: 'moved' };
+  if (last === 'missing') return { kind: 'broken', version: versionOf(first) };
   const multi = client
     .multi()
     .hmget(keys.meta, ...META_FIELDS)

@@ -3,7 +3,7 @@
  * buckets, the O(1)-per-key checks of a snapshot's invariants, deleting a snapshot whole, and the int8
  * quantisation the stream applies. See docs/snapshot.md.
  */
-import { DEFAULT_ID_BUCKETS } from './snapshot-keys';
+import { DEFAULT_ID_BUCKETS, MAX_SEGMENTS } from './snapshot-keys';
 
 /**
  * Lua naming a chunk id's index or text bucket; the keyword index's scripts use it too, to ask whether the
@@ -30,6 +30,7 @@ end
  */
 export const PRELUDE = `
 local DEFAULT_BUCKETS = ${DEFAULT_ID_BUCKETS}
+local MAX_SEGMENTS = ${MAX_SEGMENTS}
 
 -- Vector segment n of the data keys k: the string k[2] .. ':' .. n (same hash tag as every other key).
 local function seg_key(k, n)
@@ -96,6 +97,10 @@ local function snapshot_state(k)
   -- Two STRLENs and an HLEN per segment (a 1M-chunk 384-d bot has a few dozen segments), and no segment
   -- past the last, nor a key of an older layout.
   local count = seg_count(slots, seg)
+  -- A corrupt slot count must not walk millions of keys inside this script (it holds Redis meanwhile).
+  if count > MAX_SEGMENTS or (count > 1 and redis.call('EXISTS', seg_key(k, count - 1)) == 0) then
+    return 'broken'
+  end
   if hlen_sum(k[3], count) ~= live then return 'broken' end
   for n = 0, count - 1 do
     local rows = math.min(seg, slots - n * seg)
@@ -112,6 +117,8 @@ end
 -- Unlinks segments 0, 1, ... (vectors, codes, rows): at least the known ones, then on until the first
 -- that is missing.
 local function unlink_segments(k, known)
+  -- A corrupt count claims no more than a snapshot can have.
+  known = math.min(known, MAX_SEGMENTS)
   local n = 0
   while true do
     local removed = redis.call('UNLINK', seg_key(k, n), code_key(k, n), rows_key(k, n))
