@@ -42,8 +42,18 @@ export interface SnapshotStore {
   applyChanges(botId: string, changes: SnapshotChange[]): Promise<void>;
   /** Version and epoch of a present, complete snapshot (one round trip), or null. */
   currentVersion(botId: string): Promise<{ version: string; epoch: number } | null>;
-  /** The whole snapshot read atomically, or null when it is absent or found inconsistent (then it is dropped). */
-  read(botId: string): Promise<Snapshot | null>;
+  /**
+   * The whole snapshot read atomically, or null when it is absent or found inconsistent (then it is dropped).
+   * `previous` is the copy the caller holds: a store that can bring it up to date by reading only what
+   * changed since does so.
+   */
+  read(botId: string, previous?: Snapshot): Promise<Snapshot | null>;
+  /**
+   * The version and epoch a store keeps on the bot's item (memory mode): read from the item the search
+   * already holds, so checking a held copy costs no request. Stores whose version lives elsewhere leave
+   * it out.
+   */
+  versionOf?(bot: BotCollection): { version: string; epoch: number };
   /**
    * The int8 scan codes of a present, complete snapshot (no float32 vectors, no rows), or null. Stores
    * without a scan representation leave it out; search then reads the whole snapshot.
@@ -136,6 +146,9 @@ export type ChunkKey = { chunk_id: string; chunk_index: number };
  */
 export type DocumentChunkKey = ChunkKey & { created_at?: string; version?: ChunkVersion };
 
+/** A range of chunk ids: from `from` (inclusive; absent: the first) to `below` (exclusive; absent: the last). */
+export type ChunkIdRange = { from?: string; below?: string };
+
 /** VectorEmbeddings. Every read follows LastEvaluatedKey; every write is batched and retried. */
 export interface ChunkStore {
   /**
@@ -159,11 +172,17 @@ export interface ChunkStore {
   botChunkIds(botId: string): AsyncIterable<string[]>;
   /**
    * Every chunk of a bot, page by page; items no search may serve go to `onInvalid` and are left out.
-   * `withText: false` leaves `text` empty and does not read it.
+   * `withText: false` leaves `text` empty and does not read it. `range` reads only the chunk ids from
+   * `from` (inclusive) to `below` (exclusive), so disjoint ranges can be read in parallel.
    */
   readBot(
     botId: string,
-    options: { consistent: boolean; withText: boolean; onInvalid?: (chunkId: string, error: Error) => void },
+    options: {
+      consistent: boolean;
+      withText: boolean;
+      onInvalid?: (chunkId: string, error: Error) => void;
+      range?: ChunkIdRange;
+    },
   ): AsyncIterable<StoredChunk[]>;
   /** The named chunks (BatchGetItem, all pages); absent or unservable ones are left out. */
   get(botId: string, chunkIds: string[], options: { consistent: boolean }): Promise<StoredChunk[]>;
@@ -240,6 +259,8 @@ export type BotCountsState = {
   embeddingDimension: number | undefined;
   totalChunks: number;
   totalDocuments: number;
+  /** The bot's data_version (0 when it has none): each counts write moves it by one. */
+  dataVersion: number;
 };
 
 /** How `BotStats.apply` ended. */
@@ -264,11 +285,26 @@ export interface BotStats {
   readDocuments(botId: string, filenames: string[]): Promise<Map<string, DocumentState>>;
   /**
    * Commits the writes in order, one transaction each, and stops at the first that is cancelled by a
-   * lost race (a record claimed or a document's count moved since read). Other failures throw.
+   * lost race (a record claimed or a document's count moved since read, or, with a change log, the bot's
+   * data_version moved since read). Each write moves data_version by one; with a change log it sets it
+   * to the write's `dataVersion` and records the write's chunk ids under that version in the same
+   * transaction (`ChangeLog`). Other failures throw.
    */
   apply(botId: string, writes: CountsWrite[]): Promise<CountsApplyResult>;
   /** Bumps `snapshot_epoch` on its own, for a snapshot failure after the counts were already committed. */
   bumpSnapshotEpoch(botId: string, updatedAt: string): Promise<void>;
+}
+
+/**
+ * The chunk ids each counts write changed, per (bot, data_version), kept for a day (StreamClaims items):
+ * what a held in-process copy of a bot at one version must re-read to reach a later one.
+ */
+export interface ChangeLog {
+  /**
+   * The chunks changed by versions `from + 1` to `to` of the bot (strongly consistent), or null when one
+   * of those versions' records is gone (expired): the caller then reads the whole bot.
+   */
+  changedSince(botId: string, from: number, to: number): Promise<string[] | null>;
 }
 
 /** Who holds a lease: `request` identifies what is written (equal for resends), `token` this attempt. */
