@@ -100,7 +100,8 @@ module.exports = async ({ resolveVariable }) => {
       ? {
           AUTH_MODE: 'local-key',
           DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT || null,
-          REDIS_URL: process.env.REDIS_URL || null,
+          // Empty, not null (see below): `npm run dev -- --no-redis` runs without Redis.
+          REDIS_URL: process.env.REDIS_URL || '',
           // Empty, not null: serverless-offline hands a null value to the handler as the string "null".
           REDIS_PASSWORD_PARAMETER: '',
           SNAPSHOT_MODE: process.env.SNAPSHOT_MODE || '',

@@ -25,10 +25,13 @@ const configSchema = z.object({
    * redis:// or rediss:// (ElastiCache in transit encryption). Unset: no snapshot cache. In AWS it holds no
    * password (REDIS_PASSWORD_PARAMETER does); a local Redis may take one in the URL.
    */
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
-    .optional(),
+  REDIS_URL: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z
+      .string()
+      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .optional(),
+  ),
   /** The SSM SecureString holding the Redis password (ElastiCache AUTH token), read once per container. */
   REDIS_PASSWORD_PARAMETER: z.preprocess(
     (value) => (value === '' ? undefined : value),
