@@ -122,6 +122,8 @@ export type MemoryModeRow = {
   coldLoadMs: number;
   /** Read units DynamoDB Local reported for the cold load (the bot item and the ranged Queries). */
   coldLoadReadUnits: number;
+  /** One search of the same bot with no snapshot at all (the DynamoDB read, one sequential Query). */
+  tableSearchMs: number;
   warmMedianMs: number;
   /** Read units per warm search beyond the bot item the caller read (0: the version check is free). */
   warmReadUnitsPerSearch: number;
