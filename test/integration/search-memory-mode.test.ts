@@ -13,6 +13,7 @@ import {
   registerBot,
   registry,
   startRunner,
+  threeShardView,
   useMemoryWorld,
 } from '../fixtures/memory-world';
 import {
@@ -224,6 +225,48 @@ describe('search in memory mode', () => {
 
       await expectExact(botId, answer, query, 7);
       expect(small.cache.bytes).toBe(0);
+    } finally {
+      await runner.stop();
+    }
+  });
+
+  it('records every version once when one bot is counted on three shards at once, and containers agree', async () => {
+    const runner = await startRunner(threeShardView());
+    try {
+      const botId = await registerBot();
+      const random = rng(34);
+      const first = randomChunks(botId, 90, DIM, random, { files: 6 });
+      await chunkStore.put(first);
+      await runner.drain(30_000);
+      const early = container();
+      await early.search(botId, randomVector(DIM, random), { limit: 1 });
+      const later = randomChunks(botId, 60, DIM, random, { files: 3, prefix: 'later' });
+      await chunkStore.put(later);
+      await chunkStore.delete(
+        botId,
+        first.slice(0, 20).map((c) => c.chunk_id),
+      );
+      await runner.drain(30_000);
+
+      const version = await dataVersion(botId);
+      const logged = new Set<string>();
+      for (let v = 1; v <= version; v++) {
+        const { Item } = await documents.send(
+          new GetCommand({
+            TableName: config.tables.streamClaims,
+            Key: { claim_id: `${botId}#v${v}` },
+            ConsistentRead: true,
+          }),
+        );
+        expect([v, Item?.chunk_ids instanceof Set]).toEqual([v, true]);
+        for (const id of Item?.chunk_ids as Set<string>) logged.add(id);
+      }
+      expect(logged).toEqual(new Set([...first, ...later].map((c) => c.chunk_id)));
+      const query = randomVector(DIM, random);
+      const fromEarly = await early.search(botId, query, { limit: 40 });
+      const fromFresh = await container().search(botId, query, { limit: 40 });
+      expect(ranked(fromEarly)).toEqual(ranked(fromFresh));
+      await expectExact(botId, fromEarly, query, 40);
     } finally {
       await runner.stop();
     }
