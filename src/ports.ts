@@ -1,7 +1,6 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { DocumentState } from './domain/count-deltas';
 import type { CountsWrite } from './domain/counts-plan';
-import type { PointId, QdrantPoint } from './domain/qdrant-point';
 import type { ScanCandidates, ScanSnapshot, Snapshot, SnapshotChange } from './domain/snapshot';
 import type { StreamClaim } from './domain/stream-claims';
 import type { BotAlias, BotCollection, ChunkMetadata, ChunkVersion, StoredChunk } from './domain/types';
@@ -16,6 +15,8 @@ export type {
   SnapshotRow,
 } from './domain/snapshot';
 export type { StreamClaim } from './domain/stream-claims';
+/** The Qdrant source of the migration (its own file: only the migration speaks it). */
+export type { QdrantCollectionInfo, QdrantPage, QdrantSource, QdrantVectorParams } from './qdrant-source';
 
 /** A rebuild being staged page by page (see `SnapshotStore.stageRebuild`). */
 export interface RebuildStaging {
@@ -44,15 +45,10 @@ export interface SnapshotStore {
   currentVersion(botId: string): Promise<{ version: string; epoch: number } | null>;
   /**
    * The whole snapshot read atomically, or null when it is absent or found inconsistent (then it is dropped).
-   * `previous` is the copy the caller holds: a store that can bring it up to date by reading only what
-   * changed since does so.
+   * A store that can bring `previous` (the caller's copy) up to date by reading what changed does so.
    */
   read(botId: string, previous?: Snapshot): Promise<Snapshot | null>;
-  /**
-   * The version and epoch a store keeps on the bot's item (memory mode): read from the item the search
-   * already holds, so checking a held copy costs no request. Stores whose version lives elsewhere leave
-   * it out.
-   */
+  /** Version and epoch from the bot's item the search already holds (memory mode: checking is free). */
   versionOf?(bot: BotCollection): { version: string; epoch: number };
   /**
    * The int8 scan codes of a present, complete snapshot (no float32 vectors, no rows), or null. Stores
@@ -295,15 +291,9 @@ export interface BotStats {
   bumpSnapshotEpoch(botId: string, updatedAt: string): Promise<void>;
 }
 
-/**
- * The chunk ids each counts write changed, per (bot, data_version), kept for a day (StreamClaims items):
- * what a held in-process copy of a bot at one version must re-read to reach a later one.
- */
+/** The chunk ids each counts write changed, per (bot, data_version), kept a day (StreamClaims items). */
 export interface ChangeLog {
-  /**
-   * The chunks changed by versions `from + 1` to `to` of the bot (strongly consistent), or null when one
-   * of those versions' records is gone (expired): the caller then reads the whole bot.
-   */
+  /** The chunks versions `from + 1` to `to` changed (consistent), or null when a version's item is gone. */
   changedSince(botId: string, from: number, to: number): Promise<string[] | null>;
 }
 
@@ -393,33 +383,6 @@ export interface StreamRangeReader {
   read(
     letter: Pick<DeadLetter, 'shardId' | 'streamArn' | 'startSequenceNumber' | 'endSequenceNumber'>,
   ): Promise<DynamoDBRecord[]>;
-}
-
-/** One vector of a Qdrant collection's config: `name` undefined for a collection's single unnamed vector. */
-export type QdrantVectorParams = { name: string | undefined; size: number; distance: string };
-
-/** What the migration needs of a Qdrant collection's info. */
-export type QdrantCollectionInfo = { pointsCount: number; vectors: QdrantVectorParams[] };
-
-/** One scroll page: the points and the id to continue from (null after the last page). */
-export type QdrantPage = {
-  points: QdrantPoint[];
-  next: PointId | null;
-};
-
-/**
- * One Qdrant collection, read-only, as the migration reads it: collection info, scroll (with payload and
- * vectors) and exact count. Point ids come back exactly as the server wrote them.
- * @throws QdrantSourceError saying what to check (URL, API key, collection name).
- */
-export interface QdrantSource {
-  info(): Promise<QdrantCollectionInfo>;
-  /** `vectors: false` leaves the points' vectors out (a pass that needs payloads only). */
-  scroll(offset: PointId | null, limit: number, options?: { vectors: boolean }): Promise<QdrantPage>;
-  /** Exact count of the collection's points, or of those whose payload `key` matches `value`. */
-  count(match?: { key: string; value: string | number }): Promise<number>;
-  /** The names of the collection's aliases, sorted (the collection may have been named by one of them). */
-  aliases(): Promise<string[]>;
 }
 
 /**

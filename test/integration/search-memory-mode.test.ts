@@ -259,7 +259,7 @@ describe('search in memory mode', () => {
           }),
         );
         expect([v, Item?.chunk_ids instanceof Set]).toEqual([v, true]);
-        for (const id of Item?.chunk_ids as Set<string>) logged.add(id);
+        for (const id of (Item?.chunk_ids ?? new Set()) as Set<string>) logged.add(id);
       }
       expect(logged).toEqual(new Set([...first, ...later].map((c) => c.chunk_id)));
       const query = randomVector(DIM, random);
