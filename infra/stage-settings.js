@@ -23,6 +23,21 @@ module.exports = async ({ resolveVariable }) => {
       `redis "${redisMode}" is not a Redis mode: give url, create or none (docs/deploy.md, "Modes").`,
     );
   }
+  // Where searches find their snapshots: `redis` (the Redis mode above) or `memory` (no Redis at all: each
+  // search container holds its bots in process, checked against the bot's data_version).
+  const snapshotsMode = String((await resolveVariable('param:snapshots')) ?? 'redis').trim();
+  if (!['redis', 'memory'].includes(snapshotsMode)) {
+    throw new Error(
+      `snapshots "${snapshotsMode}" is not a snapshot mode: give redis or memory (docs/deploy.md, "Modes").`,
+    );
+  }
+  const memory = snapshotsMode === 'memory';
+  if (memory && (redisMode === 'create' || subnetIds.length > 0 || securityGroupIds.length > 0)) {
+    throw new Error(
+      'snapshots=memory uses no Redis and no VPC: leave out redis=create, vpcSubnetIds and ' +
+        'vpcSecurityGroupIds (docs/deploy.md, "Modes").',
+    );
+  }
   const redisCreate = !local && redisMode === 'create';
   if (redisCreate && (subnetIds.length > 0 || securityGroupIds.length > 0)) {
     throw new Error(
@@ -30,7 +45,7 @@ module.exports = async ({ resolveVariable }) => {
         'vpcSecurityGroupIds, or use redis=url with a cache of yours (docs/deploy.md, "Modes").',
     );
   }
-  const redisUrl = local || redisMode !== 'url' ? null : await resolveVariable('param:redisUrl');
+  const redisUrl = local || memory || redisMode !== 'url' ? null : await resolveVariable('param:redisUrl');
   // A literal URL (not the SSM reference resolved at deploy time) names a cache the functions must reach:
   // ElastiCache answers only inside its VPC, and a function outside it times out on every Redis call.
   if (/^rediss?:\/\//.test(String(redisUrl ?? '')) && !inVpc) {
@@ -49,9 +64,8 @@ module.exports = async ({ resolveVariable }) => {
         '--param="redisPasswordParameter=/ddb-vector-sync/<stage>/redis-password"; docs/deploy.md, "Deploying to AWS".',
     );
   }
-  const passwordParameter = local
-    ? ''
-    : String((await resolveVariable('param:redisPasswordParameter')) ?? '').trim();
+  const passwordParameter =
+    local || memory ? '' : String((await resolveVariable('param:redisPasswordParameter')) ?? '').trim();
   if (redisMode !== 'url' && passwordParameter !== '') {
     throw new Error(
       `redis=${redisMode} takes no password (the created cache is reached only from its security group): ` +
@@ -77,6 +91,8 @@ module.exports = async ({ resolveVariable }) => {
     tracing,
     // Read by infra/redis-create-plugin.js.
     redisCreate,
+    // Read by infra/memory-mode-plugin.js.
+    memorySnapshots: !local && memory,
     // Lambda environment values are strings.
     tracingEnvironment: String(tracing),
     routeAuthorizer: local ? null : { name: 'jwtAuthorizer' },
@@ -84,9 +100,11 @@ module.exports = async ({ resolveVariable }) => {
       ? {
           AUTH_MODE: 'local-key',
           DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT || null,
-          REDIS_URL: process.env.REDIS_URL || null,
+          // Empty, not null (see below): `npm run dev -- --no-redis` runs without Redis.
+          REDIS_URL: process.env.REDIS_URL || '',
           // Empty, not null: serverless-offline hands a null value to the handler as the string "null".
           REDIS_PASSWORD_PARAMETER: '',
+          SNAPSHOT_MODE: process.env.SNAPSHOT_MODE || '',
           LOCAL_JWT_SECRET: process.env.LOCAL_JWT_SECRET || null,
         }
       : {
@@ -94,6 +112,7 @@ module.exports = async ({ resolveVariable }) => {
           DYNAMODB_ENDPOINT: null,
           REDIS_URL: redisUrl,
           REDIS_PASSWORD_PARAMETER: passwordParameter,
+          SNAPSHOT_MODE: memory ? 'memory' : null,
           LOCAL_JWT_SECRET: null,
         },
     // Read by infra/redis-password-plugin.js: which parameter (and customer key) the Redis users may read.

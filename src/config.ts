@@ -25,10 +25,13 @@ const configSchema = z.object({
    * redis:// or rediss:// (ElastiCache in transit encryption). Unset: no snapshot cache. In AWS it holds no
    * password (REDIS_PASSWORD_PARAMETER does); a local Redis may take one in the URL.
    */
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
-    .optional(),
+  REDIS_URL: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z
+      .string()
+      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .optional(),
+  ),
   /** The SSM SecureString holding the Redis password (ElastiCache AUTH token), read once per container. */
   REDIS_PASSWORD_PARAMETER: z.preprocess(
     (value) => (value === '' ? undefined : value),
@@ -41,6 +44,12 @@ const configSchema = z.object({
       .optional(),
   ),
   REDIS_KEY_PREFIX: z.string().min(1).default('vs'),
+  /**
+   * `memory`: no Redis; each search container holds the bots it serves in process, checked against the
+   * bot's data_version, and the stream handler records each version's changed chunks. Unset: Redis when
+   * REDIS_URL is set, else every search reads DynamoDB.
+   */
+  SNAPSHOT_MODE: z.preprocess((value) => (value === '' ? undefined : value), z.enum(['memory']).optional()),
   /**
    * `authorizer`: API Gateway's JWT authorizer verified the token; trust its claims.
    * `local-key`: verify the Bearer token here with LOCAL_JWT_SECRET (serverless-offline and tests).
@@ -68,6 +77,8 @@ export type Config = {
   /** The SSM SecureString parameter name of the Redis password; undefined: the URL says it all. */
   redisPasswordParameter: string | undefined;
   redisKeyPrefix: string;
+  /** Where searches find their snapshots: Redis, the container's memory, or nowhere (DynamoDB each time). */
+  snapshotMode: 'redis' | 'memory' | 'none';
   auth:
     | { mode: 'authorizer'; issuer: string; audience: string }
     | { mode: 'local-key'; secret: string; issuer: string; audience: string };
@@ -97,6 +108,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       );
     }
   }
+  if (e.SNAPSHOT_MODE === 'memory' && e.REDIS_URL !== undefined) {
+    throw new ConfigError('SNAPSHOT_MODE=memory uses no Redis, but REDIS_URL is set: unset one of them');
+  }
   return {
     region: e.AWS_REGION,
     dynamodbEndpoint: e.DYNAMODB_ENDPOINT,
@@ -113,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     redisPasswordParameter: e.REDIS_PASSWORD_PARAMETER,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    snapshotMode: e.SNAPSHOT_MODE ?? (e.REDIS_URL === undefined ? 'none' : 'redis'),
     auth:
       e.AUTH_MODE === 'local-key' && e.LOCAL_JWT_SECRET !== undefined
         ? { mode: 'local-key', secret: e.LOCAL_JWT_SECRET, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE }

@@ -1,7 +1,6 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { DocumentState } from './domain/count-deltas';
 import type { CountsWrite } from './domain/counts-plan';
-import type { PointId, QdrantPoint } from './domain/qdrant-point';
 import type { ScanCandidates, ScanSnapshot, Snapshot, SnapshotChange } from './domain/snapshot';
 import type { StreamClaim } from './domain/stream-claims';
 import type { BotAlias, BotCollection, ChunkMetadata, ChunkVersion, StoredChunk } from './domain/types';
@@ -16,6 +15,8 @@ export type {
   SnapshotRow,
 } from './domain/snapshot';
 export type { StreamClaim } from './domain/stream-claims';
+/** The Qdrant source of the migration (its own file: only the migration speaks it). */
+export type { QdrantCollectionInfo, QdrantPage, QdrantSource, QdrantVectorParams } from './qdrant-source';
 
 /** A rebuild being staged page by page (see `SnapshotStore.stageRebuild`). */
 export interface RebuildStaging {
@@ -42,8 +43,13 @@ export interface SnapshotStore {
   applyChanges(botId: string, changes: SnapshotChange[]): Promise<void>;
   /** Version and epoch of a present, complete snapshot (one round trip), or null. */
   currentVersion(botId: string): Promise<{ version: string; epoch: number } | null>;
-  /** The whole snapshot read atomically, or null when it is absent or found inconsistent (then it is dropped). */
-  read(botId: string): Promise<Snapshot | null>;
+  /**
+   * The whole snapshot read atomically, or null when it is absent or found inconsistent (then it is dropped).
+   * A store that can bring `previous` (the caller's copy) up to date by reading what changed does so.
+   */
+  read(botId: string, previous?: Snapshot): Promise<Snapshot | null>;
+  /** Version and epoch from the bot's item the search already holds (memory mode: checking is free). */
+  versionOf?(bot: BotCollection): { version: string; epoch: number };
   /**
    * The int8 scan codes of a present, complete snapshot (no float32 vectors, no rows), or null. Stores
    * without a scan representation leave it out; search then reads the whole snapshot.
@@ -136,6 +142,9 @@ export type ChunkKey = { chunk_id: string; chunk_index: number };
  */
 export type DocumentChunkKey = ChunkKey & { created_at?: string; version?: ChunkVersion };
 
+/** A range of chunk ids: from `from` (inclusive; absent: the first) to `below` (exclusive; absent: the last). */
+export type ChunkIdRange = { from?: string; below?: string };
+
 /** VectorEmbeddings. Every read follows LastEvaluatedKey; every write is batched and retried. */
 export interface ChunkStore {
   /**
@@ -159,11 +168,17 @@ export interface ChunkStore {
   botChunkIds(botId: string): AsyncIterable<string[]>;
   /**
    * Every chunk of a bot, page by page; items no search may serve go to `onInvalid` and are left out.
-   * `withText: false` leaves `text` empty and does not read it.
+   * `withText: false` leaves `text` empty and does not read it. `range` reads only the chunk ids from
+   * `from` (inclusive) to `below` (exclusive), so disjoint ranges can be read in parallel.
    */
   readBot(
     botId: string,
-    options: { consistent: boolean; withText: boolean; onInvalid?: (chunkId: string, error: Error) => void },
+    options: {
+      consistent: boolean;
+      withText: boolean;
+      onInvalid?: (chunkId: string, error: Error) => void;
+      range?: ChunkIdRange;
+    },
   ): AsyncIterable<StoredChunk[]>;
   /** The named chunks (BatchGetItem, all pages); absent or unservable ones are left out. */
   get(botId: string, chunkIds: string[], options: { consistent: boolean }): Promise<StoredChunk[]>;
@@ -240,6 +255,8 @@ export type BotCountsState = {
   embeddingDimension: number | undefined;
   totalChunks: number;
   totalDocuments: number;
+  /** The bot's data_version (0 when it has none): each counts write moves it by one. */
+  dataVersion: number;
 };
 
 /** How `BotStats.apply` ended. */
@@ -264,11 +281,20 @@ export interface BotStats {
   readDocuments(botId: string, filenames: string[]): Promise<Map<string, DocumentState>>;
   /**
    * Commits the writes in order, one transaction each, and stops at the first that is cancelled by a
-   * lost race (a record claimed or a document's count moved since read). Other failures throw.
+   * lost race (a record claimed or a document's count moved since read, or, with a change log, the bot's
+   * data_version moved since read). Each write moves data_version by one; with a change log it sets it
+   * to the write's `dataVersion` and records the write's chunk ids under that version in the same
+   * transaction (`ChangeLog`). Other failures throw.
    */
   apply(botId: string, writes: CountsWrite[]): Promise<CountsApplyResult>;
   /** Bumps `snapshot_epoch` on its own, for a snapshot failure after the counts were already committed. */
   bumpSnapshotEpoch(botId: string, updatedAt: string): Promise<void>;
+}
+
+/** The chunk ids each counts write changed, per (bot, data_version), kept a day (StreamClaims items). */
+export interface ChangeLog {
+  /** The chunks versions `from + 1` to `to` changed (consistent), or null when a version's item is gone. */
+  changedSince(botId: string, from: number, to: number): Promise<string[] | null>;
 }
 
 /** Who holds a lease: `request` identifies what is written (equal for resends), `token` this attempt. */
@@ -357,33 +383,6 @@ export interface StreamRangeReader {
   read(
     letter: Pick<DeadLetter, 'shardId' | 'streamArn' | 'startSequenceNumber' | 'endSequenceNumber'>,
   ): Promise<DynamoDBRecord[]>;
-}
-
-/** One vector of a Qdrant collection's config: `name` undefined for a collection's single unnamed vector. */
-export type QdrantVectorParams = { name: string | undefined; size: number; distance: string };
-
-/** What the migration needs of a Qdrant collection's info. */
-export type QdrantCollectionInfo = { pointsCount: number; vectors: QdrantVectorParams[] };
-
-/** One scroll page: the points and the id to continue from (null after the last page). */
-export type QdrantPage = {
-  points: QdrantPoint[];
-  next: PointId | null;
-};
-
-/**
- * One Qdrant collection, read-only, as the migration reads it: collection info, scroll (with payload and
- * vectors) and exact count. Point ids come back exactly as the server wrote them.
- * @throws QdrantSourceError saying what to check (URL, API key, collection name).
- */
-export interface QdrantSource {
-  info(): Promise<QdrantCollectionInfo>;
-  /** `vectors: false` leaves the points' vectors out (a pass that needs payloads only). */
-  scroll(offset: PointId | null, limit: number, options?: { vectors: boolean }): Promise<QdrantPage>;
-  /** Exact count of the collection's points, or of those whose payload `key` matches `value`. */
-  count(match?: { key: string; value: string | number }): Promise<number>;
-  /** The names of the collection's aliases, sorted (the collection may have been named by one of them). */
-  aliases(): Promise<string[]>;
 }
 
 /**

@@ -30,6 +30,10 @@ export type CountsWrite = {
   documents: DocumentWrite[];
   bumpSnapshotEpoch: boolean;
   updatedAt: string;
+  /** The chunks the claimed records change (recorded under `dataVersion` when the store keeps a change log). */
+  chunkIds: string[];
+  /** The bot's data_version once this write commits: one more than the write before it leaves. */
+  dataVersion: number;
 };
 
 /** The writes that count a bot's unclaimed records, and whatever looked wrong on the way. */
@@ -49,11 +53,12 @@ export type CountsPlan = {
  * @param pending records not yet claimed, in the order their shard delivered them (must not be empty)
  * @param documents the BotDocuments items of every filename the records name, as just read
  * @param bumpSnapshotEpoch whether the first write also marks the bot's snapshot stale
+ * @param dataVersion the bot's data_version as read (default 0); each write moves it by one
  */
 export function planCountsWrites(
   pending: readonly StreamChange[],
   documents: ReadonlyMap<string, DocumentState>,
-  options: { now: string; bumpSnapshotEpoch: boolean; maxActions?: number },
+  options: { now: string; bumpSnapshotEpoch: boolean; dataVersion?: number; maxActions?: number },
 ): CountsPlan {
   const current = new Map(documents);
   const belowZero = new Set<string>();
@@ -91,6 +96,8 @@ export function planCountsWrites(
       documents: documentWrites,
       bumpSnapshotEpoch: options.bumpSnapshotEpoch && writes.length === 0,
       updatedAt: options.now,
+      chunkIds: [...new Set(run.map((change) => change.chunkId))],
+      dataVersion: (options.dataVersion ?? 0) + writes.length + 1,
     });
   }
   return { writes, belowZero: [...belowZero] };

@@ -41,6 +41,8 @@ export type Snapshot = {
   dimension: number;
   rows: SnapshotRow[];
   vectors: Float32Array;
+  /** Every row's text, in row order, when the store read them with the snapshot (else read per search). */
+  texts?: readonly string[];
 };
 
 /**

@@ -50,6 +50,12 @@ export type BotCollection = {
   status: BotStatus;
   /** Bumped whenever a snapshot update could not reach Redis; a snapshot built under another epoch is stale. */
   snapshot_epoch?: number;
+  /**
+   * Moved by the stream handler in the same transaction as the counts, by one for every counts write
+   * (every change of a chunk of the bot); absent before the first. The memory snapshot mode checks its
+   * held copies against it.
+   */
+  data_version?: number;
   /** BM25 term-frequency saturation for keyword search (default 1.2). */
   bm25_k1?: number;
   /** BM25 length normalisation for keyword search, in [0, 1] (default 0.75). */

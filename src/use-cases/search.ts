@@ -104,11 +104,13 @@ export function makeSearch(given: SearchDeps): Search {
       now: epochSeconds(deps.now?.() ?? new Date()),
     };
     const epoch = bot.snapshot_epoch ?? 0;
+    // Memory mode: the version is on the bot's item just read, so checking the held copy costs nothing.
+    const known = deps.snapshots?.versionOf?.(bot);
 
     let redisUp = deps.snapshots !== null && deps.cache !== null;
     if (redisUp) {
       try {
-        const answer = await fromSnapshot(deps, botId, epoch, plan, filter, options);
+        const answer = await fromSnapshot(deps, botId, epoch, plan, filter, options, known);
         if (answer !== null) return { ...answer, source: 'snapshot' };
       } catch (error) {
         // Ranking is plain computation: its failure is a bug to report, not Redis being away.
@@ -123,10 +125,12 @@ export function makeSearch(given: SearchDeps): Search {
     // Once another search's read of this bot ends, the snapshot it rebuilt may answer this one.
     const again = redisUp
       ? async () => {
-          const answer = await fromSnapshot(deps, botId, epoch, plan, filter, options).catch((error) => {
-            if (error instanceof NotARedisError) throw error.cause;
-            return null;
-          });
+          const answer = await fromSnapshot(deps, botId, epoch, plan, filter, options, known).catch(
+            (error) => {
+              if (error instanceof NotARedisError) throw error.cause;
+              return null;
+            },
+          );
           return answer === null ? null : ({ ...answer, source: 'snapshot' } as SearchResult);
         }
       : null;
@@ -160,6 +164,7 @@ async function fromSnapshot(
   plan: QueryPlan,
   filter: CompiledFilter | null,
   options: SearchOptions,
+  known: { version: string; epoch: number } | undefined,
 ): Promise<Omit<SearchResult, 'source'> | null> {
   const snapshots = deps.snapshots as SnapshotStore;
   const cache = deps.cache as SnapshotCache;
@@ -167,7 +172,10 @@ async function fromSnapshot(
   // Warm: the copy held in process answers, and its version is confirmed in one round trip: the version
   // check, sent before scoring and answered meanwhile, when it holds its texts; else the read of the hits'
   // texts. Moved since: forget it and take the checked path.
-  const peeked = plan.keywords === null && snapshots.textsAt !== undefined ? cache.peek(botId, epoch) : null;
+  const peeked =
+    plan.keywords === null && snapshots.textsAt !== undefined && known === undefined
+      ? cache.peek(botId, epoch)
+      : null;
   if (peeked !== null) {
     const version = peeked.snapshot.version;
     const textsAt =
@@ -204,7 +212,7 @@ async function fromSnapshot(
     if (answer === 'absent') return null;
     if (answer !== 'whole') return answer;
   }
-  const cached = await cache.get(botId, epoch);
+  const cached = await cache.get(botId, epoch, known);
   if (cached === null) return null;
   filter = liveFilter(filter, cached, plan.now);
   if (plan.keywords !== null) {

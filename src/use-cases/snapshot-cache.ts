@@ -99,8 +99,8 @@ export class SnapshotCache {
     this.held = new LRUCache<string, Held, LoadContext>({
       maxSize: Math.max(1, Math.floor(options.maxBytes ?? DEFAULT_SNAPSHOT_CACHE_BYTES)),
       sizeCalculation: (held) => Math.max(1, Math.ceil('full' in held ? held.full.bytes : held.scan.bytes)),
-      fetchMethod: (key, _stale, { context }) =>
-        key.startsWith('full:') ? this.load(context) : this.loadScan(context),
+      fetchMethod: (key, held, { context }) =>
+        key.startsWith('full:') ? this.load(context, held) : this.loadScan(context),
       // forget() may drop a key while its read is under way: the searches waiting on that read then find
       // no snapshot (and answer from DynamoDB) instead of failing.
       allowStaleOnFetchAbort: true,
@@ -109,12 +109,17 @@ export class SnapshotCache {
 
   /**
    * The bot's current snapshot when Redis holds a complete one built under `epoch`; null when it is absent
-   * or stale (the caller then answers from DynamoDB and rebuilds it).
+   * or stale (the caller then answers from DynamoDB and rebuilds it). `known`: the current version as the
+   * caller just read it (`SnapshotStore.versionOf`), which then is not asked again.
    * @throws whatever the store throws when Redis cannot be reached, or an Error when the version check
    *   takes longer than `versionTimeoutMs`.
    */
-  async get(botId: string, epoch: number): Promise<CachedSnapshot | null> {
-    const current = await this.versionNow(botId);
+  async get(
+    botId: string,
+    epoch: number,
+    known?: { version: string; epoch: number },
+  ): Promise<CachedSnapshot | null> {
+    const current = known ?? (await this.versionNow(botId));
     if (current === null || current.epoch !== epoch) {
       this.forget(botId);
       return null;
@@ -214,15 +219,19 @@ export class SnapshotCache {
     });
   }
 
-  /** Reads the whole snapshot; undefined (nothing kept) when it is absent or of another epoch. */
-  private async load({ botId, epoch }: LoadContext): Promise<Held | undefined> {
-    const snapshot = await this.store.read(botId);
+  /**
+   * Reads the whole snapshot (bringing `held` up to date where the store can); undefined (nothing kept)
+   * when it is absent or of another epoch.
+   */
+  private async load({ botId, epoch }: LoadContext, held: Held | undefined): Promise<Held | undefined> {
+    const previous = held !== undefined && 'full' in held ? held.full.snapshot : undefined;
+    const snapshot = await this.store.read(botId, previous);
     // The whole snapshot replaces the bot's scan form too: it answers everything the codes do. Absent or
     // of another epoch, neither form is any use.
     this.held.delete(`scan:${botId}`);
     if (snapshot === null || snapshot.epoch !== epoch) return undefined;
     const ids = snapshot.rows.map((row) => row.chunk_id);
-    const texts = await this.textsOf(botId, ids, snapshot.version);
+    const texts = snapshot.texts ?? (await this.textsOf(botId, ids, snapshot.version));
     let textBytes = 0;
     for (const text of texts ?? []) textBytes += text.length * 2 + TEXT_OVERHEAD_BYTES;
     return {

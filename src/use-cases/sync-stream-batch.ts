@@ -193,12 +193,16 @@ async function syncBot(
       snapshotTried = true;
       epochPending = !(await applySnapshot(deps, botId, pending, snapshotChanges));
     }
+    let dataVersion = state.dataVersion;
     for (let conflicts = 0; pending.length > 0; ) {
       const filenames = [...new Set(pending.flatMap(filenamesOf))];
       const documents = await deps.stats.readDocuments(botId, filenames);
       const plan = planCountsWrites(pending, documents, {
         now: now(deps),
         bumpSnapshotEpoch: epochPending,
+        dataVersion,
+        // One action of each transaction is left for the change record (BotStats.apply).
+        maxActions: 99,
       });
       if (plan.belowZero.length > 0) {
         deps.log.warn('Counts had drifted: a removed chunk was never counted', {
@@ -214,6 +218,7 @@ async function syncBot(
         outcome.staleMarks += 1;
       }
       pending = pending.filter((change) => !done.has(change.eventId));
+      dataVersion += result.committed;
       if (!result.conflict) continue;
       conflicts += 1;
       if (conflicts >= maxAttempts) {
@@ -223,6 +228,8 @@ async function syncBot(
       // Another shard of this bot (or another delivery of these records) committed meanwhile.
       await nap(Math.random() * 20 * conflicts);
       claims = await deps.stats.claimed(botId, pending.map(claimOf));
+      // Another shard's write may have moved the bot's data_version: the next writes follow it.
+      dataVersion = (await deps.stats.read(botId)).dataVersion;
       const elsewhere = pending.filter((change) => claims.has(change.eventId));
       outcome.duplicates += elsewhere.length;
       // This delivery applied those records' snapshot changes, possibly after newer ones of their chunks.

@@ -1,6 +1,7 @@
 import { DynamoBotAliases } from '../adapters/dynamodb/bot-aliases';
 import { DynamoBotRegistry } from '../adapters/dynamodb/bot-registry';
 import { DynamoBotStats } from '../adapters/dynamodb/bot-stats';
+import { DynamoChangeLog } from '../adapters/dynamodb/change-log';
 import { DynamoChunkStore } from '../adapters/dynamodb/chunk-store';
 import type { DynamoBaseDeps } from './dynamo-base';
 
@@ -30,7 +31,14 @@ export function botStatsOf({ config, documents }: Dynamo): DynamoBotStats {
     botDocumentsTable: config.tables.botDocuments,
     streamClaimsTable: config.tables.streamClaims,
     defaultEmbeddingDimension: config.defaultEmbeddingDimension,
+    // The memory snapshot mode's containers catch up from the change log rather than reloading a bot.
+    recordChanges: config.snapshotMode === 'memory',
   });
+}
+
+/** The chunk ids each data_version of a bot changed (the stream handler's change log). */
+export function changeLogOf({ config, documents }: Dynamo): DynamoChangeLog {
+  return new DynamoChangeLog(documents, { streamClaimsTable: config.tables.streamClaims });
 }
 
 /** BotAliases: alias names and the bot each points at. */

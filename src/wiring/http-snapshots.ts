@@ -3,9 +3,10 @@ import { DynamoDocumentLeases } from '../adapters/dynamodb/document-leases';
 import { ScoreBuffer } from '../domain/scoring';
 import { type BotVerdict, checkBot } from '../use-cases/check-bot';
 import { type ListedBot, listBots } from '../use-cases/list-bots';
+import { MemorySnapshotStore } from '../use-cases/memory-snapshots';
 import { makeSearch, type Search } from '../use-cases/search';
 import { SnapshotCache } from '../use-cases/snapshot-cache';
-import { botRegistryOf, chunkStoreOf } from './adapters';
+import { botRegistryOf, changeLogOf, chunkStoreOf } from './adapters';
 import { type BaseDeps, baseDeps, guardedKeywordIndexStore, guardedSnapshotStore } from './base';
 import { once } from './dynamo-base';
 import { type HttpRouteDeps, type HttpRouteOptions, httpRouteDeps } from './http';
@@ -32,16 +33,22 @@ const CHECK_SETTLE_MS = 1000;
 /**
  * The snapshot routes' dependencies over `base`. The snapshot cache lives in them, so a container that
  * keeps them (module scope) keeps decoded snapshots between requests (every use is checked against the
- * version in Redis first).
+ * version in Redis first, or in memory mode against the bot's data_version).
  */
 export function createSnapshotHttpDeps(base: BaseDeps, options: HttpRouteOptions = {}): SnapshotHttpDeps {
   const { config } = base;
   const bots = botRegistryOf(base);
   const chunks = chunkStoreOf(base);
-  const snapshots = guardedSnapshotStore(base);
+  // Memory mode: each container holds its bots' snapshots, read from DynamoDB; Redis mode: shared ones.
+  const memory =
+    config.snapshotMode === 'memory'
+      ? new MemorySnapshotStore({ bots, chunks, changes: changeLogOf(base), logger: base.logger })
+      : null;
+  const shared = guardedSnapshotStore(base);
+  const snapshots = memory ?? shared;
   return {
     ...httpRouteDeps(base, bots, options),
-    listBots: (userId, page) => listBots({ bots, snapshots }, userId, page),
+    listBots: (userId, page) => listBots({ bots, snapshots: shared }, userId, page),
     checkBot: (botId) =>
       checkBot(
         {
@@ -53,7 +60,7 @@ export function createSnapshotHttpDeps(base: BaseDeps, options: HttpRouteOptions
           }),
           chunks,
           leases: new DynamoDocumentLeases(base.documents, config.tables.documentLeases),
-          snapshots,
+          snapshots: shared,
           settleMs: CHECK_SETTLE_MS,
         },
         botId,

@@ -19,7 +19,7 @@ export type StreamDeps = {
  */
 export function createStreamDeps(base: BaseDeps): StreamDeps {
   const { config, logger } = base;
-  if (base.redis === null) {
+  if (config.snapshotMode === 'none') {
     logger.warn('REDIS_URL is unset: the stream handler keeps counts only, no snapshots are maintained');
   }
   return {

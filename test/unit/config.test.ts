@@ -56,4 +56,15 @@ describe('config', () => {
       loadConfig({ REDIS_URL: 'rediss://:secret@cache:6379', REDIS_PASSWORD_PARAMETER: '/p' }),
     ).toThrow(/remove the password from the URL/);
   });
+
+  it('picks the snapshot mode: Redis with a URL, memory when asked (never with a URL), else none', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://cache:6379' }).snapshotMode).toBe('redis');
+    expect(loadConfig({ REDIS_URL: '' }).snapshotMode).toBe('none');
+    expect(loadConfig({ SNAPSHOT_MODE: 'memory', REDIS_URL: '' }).snapshotMode).toBe('memory');
+    expect(loadConfig({ SNAPSHOT_MODE: '' }).snapshotMode).toBe('none');
+    expect(() => loadConfig({ SNAPSHOT_MODE: 'memory', REDIS_URL: 'redis://cache:6379' })).toThrow(
+      /SNAPSHOT_MODE=memory uses no Redis/,
+    );
+    expect(() => loadConfig({ SNAPSHOT_MODE: 'disk' })).toThrow(/SNAPSHOT_MODE/);
+  });
 });

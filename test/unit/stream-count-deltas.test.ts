@@ -152,13 +152,21 @@ describe('planning counts writes', () => {
         ],
         bumpSnapshotEpoch: true,
         updatedAt: NOW,
+        chunkIds: changes.map((change) => change.chunkId),
+        dataVersion: 1,
       },
     ]);
   });
 
   it('chains split writes: each expects the documents the previous one leaves, only the first bumps the epoch', () => {
     const changes = Array.from({ length: 5 }, (_, i) => insertAt(item('a.pdf', i), 1_767_225_600 + i));
-    const plan = planCountsWrites(changes, new Map(), { now: NOW, bumpSnapshotEpoch: true, maxActions: 4 });
+    const plan = planCountsWrites(changes, new Map(), {
+      now: NOW,
+      bumpSnapshotEpoch: true,
+      dataVersion: 7,
+      maxActions: 4,
+    });
+    expect(plan.writes.map((w) => w.dataVersion)).toEqual([8, 9, 10]);
     expect(
       plan.writes.map((w) => [
         w.claims.length,

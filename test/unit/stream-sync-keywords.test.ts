@@ -21,6 +21,7 @@ const stats: BotStats = {
     embeddingDimension: DIM,
     totalChunks: 0,
     totalDocuments: 0,
+    dataVersion: 0,
   }),
   claimed: async () => new Set<string>(),
   readDocuments: async () => new Map(),

@@ -56,6 +56,7 @@ export class BenchContext {
       bookkeeping: [],
       metadataPatch: [],
       aliases: [],
+      memoryMode: [],
       batchCost: [],
       freshness: [],
       outage: [],

@@ -9,6 +9,7 @@ export const SUITES = [
   'features',
   'concurrency',
   'cost',
+  'memory-mode',
 ] as const;
 export type Suite = (typeof SUITES)[number];
 

@@ -1,5 +1,6 @@
 import { type CostTable, costTable } from './cost/table';
 import { count, markdownTable, ms, textTable, times } from './format';
+import { memoryModeTable } from './report-memory-mode';
 import {
   aliasCostTable,
   batchCostTable,
@@ -268,6 +269,7 @@ function tables(results: BenchResults): Table[] {
     outageTable(results),
     concurrencyTable(results),
     memoryTable(results),
+    memoryModeTable(results),
     featuresTable(results),
     keywordIndexTable(results),
     costTable(results),

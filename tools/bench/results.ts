@@ -116,6 +116,25 @@ export type BookkeepingRow = {
   handlerMs: number;
 };
 
+/** The memory snapshot mode at one bot size: a container's cold load, its warm search, a catch-up. */
+export type MemoryModeRow = {
+  n: number;
+  coldLoadMs: number;
+  /** Read units DynamoDB Local reported for the cold load (the bot item and the ranged Queries). */
+  coldLoadReadUnits: number;
+  /** One search of the same bot with no snapshot at all (the DynamoDB read, one sequential Query). */
+  tableSearchMs: number;
+  warmMedianMs: number;
+  /** Read units per warm search beyond the bot item the caller read (0: the version check is free). */
+  warmReadUnitsPerSearch: number;
+  /** The Redis mode's warm search over the same queries and size, in the same run. */
+  redisWarmMedianMs: number;
+  catchUpChunks: number;
+  catchUpMs: number;
+  /** Read units of the search that caught the held copy up: the change log and the changed chunks. */
+  catchUpReadUnits: number;
+};
+
 /** `PUT /aliases/{alias}` creating and moving aliases, and resolving them (per write or lookup). */
 export type AliasCostRow = {
   writes: number;
@@ -273,6 +292,8 @@ export type BenchResults = {
   /** Absent from runs made before the suite measured it. */
   metadataPatch?: MetadataPatchRow[];
   aliases?: AliasCostRow[];
+  /** The memory snapshot mode beside the Redis mode (--only=memory-mode); absent from earlier runs. */
+  memoryMode?: MemoryModeRow[];
   /** The bill of the reference workloads (--only=cost), absent when the cost suite did not run. */
   cost?: CostResult;
   batchCost: BatchCostRow[];

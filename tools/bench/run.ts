@@ -16,11 +16,15 @@ import { concurrency } from './suites/concurrency';
 import { cost } from './suites/cost';
 import { freshness } from './suites/freshness';
 import { memory } from './suites/memory';
+import { memoryMode } from './suites/memory-mode';
 import { outage } from './suites/outage';
 import { patchCost } from './suites/patch-cost';
 import { searchFeatures } from './suites/search-features';
 import { dynamoMethods, inMemoryMethods, millionMethods, snapshotMethods } from './suites/search-latency';
 import { writeCost } from './suites/write-cost';
+
+/** Bot sizes of the memory-mode suite (cold loads at 100k take minutes on DynamoDB Local). */
+const MEMORY_MODE_SIZES = [1_000, 10_000];
 
 async function runSuites(context: BenchContext): Promise<void> {
   const { options, progress } = context;
@@ -60,6 +64,7 @@ async function runSuites(context: BenchContext): Promise<void> {
   if (runs('batch')) await batchCost(context, options.batchCostSizes);
   if (runs('freshness')) await freshness(context, options.freshnessRuns);
   if (runs('features')) await searchFeatures(context, options.featureSizes);
+  if (runs('memory-mode')) await memoryMode(context, MEMORY_MODE_SIZES);
   for (const size of deferred) await dynamoMethods(context, size, 'slow-list');
   // After latency (its search times) and batch cost (bytes a record sends to Redis), when they ran.
   if (runs('cost')) await cost(context, options.costSize);

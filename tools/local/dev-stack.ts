@@ -26,7 +26,10 @@ export type DevStackInfo = {
   /** The deployed-style name of the ingestion function, for Lambda Invoke. */
   ingestFunctionName: string;
   dynamodbEndpoint: string;
+  /** '' in the memory snapshot mode (no Redis). */
   redisUrl: string;
+  /** Where searches find their snapshots (absent in state files of earlier runs: redis). */
+  snapshots?: 'redis' | 'memory';
   tables: Config['tables'];
   /** A development token (HS256, signed with the run's LOCAL_JWT_SECRET) whose subject is `user`. */
   token: string;
@@ -79,6 +82,8 @@ export type DevStackOptions = {
   onFatal?: (message: string) => void;
   /** false: no serverless-offline (no HTTP API, no Lambda Invoke endpoint); the data and stream pipeline only. */
   http?: boolean;
+  /** `memory`: no Redis; the handlers run with SNAPSHOT_MODE=memory (docs/snapshot.md). Default `redis`. */
+  snapshots?: 'redis' | 'memory';
 };
 
 const projectRoot = join(__dirname, '..', '..');
@@ -88,11 +93,14 @@ function handlerEnvironment(
   env: NodeJS.ProcessEnv,
   stack: LocalStack,
   secret: string,
-): Record<string, string> {
+  snapshots: 'redis' | 'memory',
+): Record<string, string | undefined> {
   return {
     AWS_REGION: env.AWS_REGION ?? 'us-east-1',
     DYNAMODB_ENDPOINT: stack.dynamodb.url,
-    REDIS_URL: stack.redis.url,
+    // undefined (not left out) so that a REDIS_URL of the caller's environment does not reach the handlers.
+    REDIS_URL: snapshots === 'memory' ? undefined : stack.redis.url,
+    SNAPSHOT_MODE: snapshots === 'memory' ? 'memory' : undefined,
     AUTH_MODE: 'local-key',
     LOCAL_JWT_SECRET: secret,
     // Locally a compact line per batch (the stream runner's) replaces CloudWatch's EMF JSON.
@@ -125,6 +133,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   const log = options.log ?? (() => {});
   const serviceDir = options.serviceDir ?? projectRoot;
   const user = options.user ?? 'dev-user';
+  const snapshots = options.snapshots ?? 'redis';
   const cleanups: (() => Promise<void>)[] = [];
   // Set once the services are supervised: stopping begins by telling the supervisor deaths are expected.
   let stopWatching = () => {};
@@ -145,8 +154,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       log,
       // Its own process group: a Ctrl-C reaches this process, which stops them in order.
       data === undefined
-        ? { ownProcessGroup: true }
-        : { dynamodbDataDir: data.dynamodbDir, ownProcessGroup: true },
+        ? { ownProcessGroup: true, redis: snapshots === 'redis' }
+        : { dynamodbDataDir: data.dynamodbDir, ownProcessGroup: true, redis: snapshots === 'redis' },
     );
     cleanups.push(async () => {
       // Only what this stack started: DYNAMODB_ENDPOINT / REDIS_URL services keep running.
@@ -167,7 +176,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     stopWatching = () => supervised.stopWatching();
 
     const secret = env.LOCAL_JWT_SECRET ?? data?.secret ?? randomBytes(32).toString('hex');
-    const handlerEnv = handlerEnvironment(env, stack, secret);
+    const handlerEnv = handlerEnvironment(env, stack, secret, snapshots);
     const config = loadConfig({ ...env, ...handlerEnv });
     // The in-process stream handler's clients; closed last, after the runner stopped.
     const base = createBaseDeps(config, { metrics: silentMetrics });
@@ -221,6 +230,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       ingestFunctionName: localFunctionName('sqsIngest'),
       dynamodbEndpoint: stack.dynamodb.url,
       redisUrl: stack.redis.url,
+      snapshots,
       tables: config.tables,
       token,
       user,

@@ -51,7 +51,8 @@ export function stackEnvironment(
   const found: NodeJS.ProcessEnv = {
     AWS_REGION: stack.region,
     DYNAMODB_ENDPOINT: stack.dynamodbEndpoint,
-    REDIS_URL: stack.redisUrl,
+    REDIS_URL: stack.redisUrl === '' ? undefined : stack.redisUrl,
+    SNAPSHOT_MODE: stack.snapshots === 'memory' ? 'memory' : undefined,
     TABLE_VECTOR_EMBEDDINGS: stack.tables.vectorEmbeddings,
     TABLE_BOT_COLLECTIONS: stack.tables.botCollections,
     TABLE_BOT_DOCUMENTS: stack.tables.botDocuments,

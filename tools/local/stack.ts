@@ -242,6 +242,7 @@ function external(url: string): LocalService {
 /**
  * DynamoDB Local and Redis for `npm run dev` and the integration tests: the ones named by
  * DYNAMODB_ENDPOINT / REDIS_URL if set, otherwise private ones on free ports.
+ * `redis: false` (the memory snapshot mode): no Redis at all; its service has the URL ''.
  * `ownProcessGroup`: start them outside the caller's process group, so a Ctrl-C in the terminal reaches
  * only the caller, which then stops them itself (the dev stack, which would otherwise see them die first).
  * @throws PrerequisiteError saying what to install or which variable to set.
@@ -249,7 +250,7 @@ function external(url: string): LocalService {
 export async function startLocalStack(
   env: { DYNAMODB_ENDPOINT?: string | undefined; REDIS_URL?: string | undefined },
   log: Log = () => {},
-  options: { dynamodbDataDir?: string; ownProcessGroup?: boolean } = {},
+  options: { dynamodbDataDir?: string; ownProcessGroup?: boolean; redis?: boolean } = {},
 ): Promise<LocalStack> {
   const ownProcessGroup = options.ownProcessGroup === true;
   const dynamodbOptions = {
@@ -258,7 +259,11 @@ export async function startLocalStack(
   };
   const [dynamodb, redis] = await Promise.all([
     env.DYNAMODB_ENDPOINT ? external(env.DYNAMODB_ENDPOINT) : startDynamoDbLocal(log, dynamodbOptions),
-    env.REDIS_URL ? external(env.REDIS_URL) : startRedisServer({ log, ownProcessGroup }),
+    options.redis === false
+      ? noService()
+      : env.REDIS_URL
+        ? external(env.REDIS_URL)
+        : startRedisServer({ log, ownProcessGroup }),
   ]);
   return {
     dynamodb,
@@ -267,4 +272,9 @@ export async function startLocalStack(
       await Promise.all([dynamodb.stop(), redis.stop()]);
     },
   };
+}
+
+/** The service a stack without Redis has in its place: no URL, nothing to stop or watch. */
+async function noService(): Promise<LocalService> {
+  return { url: '', port: 0, owned: false, stop: async () => {}, onUnexpectedExit: () => {} };
 }

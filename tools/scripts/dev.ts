@@ -9,6 +9,7 @@
  *   npm run dev -- --port=8080   the HTTP API's port (or DEV_HTTP_PORT; default 3000); the API docs take
  *                                the next one (or DEV_DOCS_PORT): http://localhost:3001/docs
  *   npm run dev -- --no-http     no serverless-offline: DynamoDB Local, Redis and the stream pipeline only
+ *   npm run dev -- --no-redis    no Redis: the memory snapshot mode (SNAPSHOT_MODE=memory, docs/snapshot.md)
  *   npm run dev -- --verbose     every line serverless-offline prints, with the handlers' own logs (by
  *                                default: one line per request, and serverless-offline's errors and warnings)
  */
@@ -22,7 +23,7 @@ import { type DevStackInfo, startDevStack } from '../local/dev-stack';
 const stateFile = process.env.DEV_STATE_FILE ?? join(__dirname, '..', '..', '.local', 'dev.json');
 /** DEV_DATA_DIR moves the kept data (tests). */
 const dataDir = resolve(process.env.DEV_DATA_DIR ?? join(__dirname, '..', '..', '.local', 'data'));
-const USAGE = 'usage: npm run dev -- [--fresh] [--port=N] [--no-http] [--verbose]';
+const USAGE = 'usage: npm run dev -- [--fresh] [--port=N] [--no-http] [--no-redis] [--verbose]';
 const started = Date.now();
 const log = (message: string) => {
   const seconds = ((Date.now() - started) / 1000).toFixed(1).padStart(5);
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
       `${USAGE}\n  --fresh     delete the tables and stream checkpoints kept in ${dataDir} and start empty\n` +
         "  --port=N    the HTTP API's port (default 3000, or DEV_HTTP_PORT); the API docs take N+1\n" +
         '  --no-http   no serverless-offline: DynamoDB Local, Redis and the stream pipeline only\n' +
+        '  --no-redis  no Redis: each search process holds the bots it serves (SNAPSHOT_MODE=memory)\n' +
         "  --verbose   every line serverless-offline prints, with the handlers' own logs\n",
     );
     return;
@@ -70,6 +72,7 @@ async function main(): Promise<void> {
     dataDir,
     fresh: flags.fresh,
     http: flags.http,
+    snapshots: flags.redis ? 'redis' : 'memory',
     httpPort: flags.port,
     docsPort: Number(process.env.DEV_DOCS_PORT ?? flags.port + 1),
     ...(flags.verbose ? { offlineOutput: (line: string) => log(`[offline] ${line}`) } : {}),
@@ -96,7 +99,7 @@ async function main(): Promise<void> {
             `  Lambda invoke     ${stack.lambdaEndpoint}   (AWS SDK LambdaClient endpoint; function ${stack.ingestFunctionName})`,
           ]),
       `  DynamoDB          ${stack.dynamodbEndpoint}   tables ${Object.values(stack.tables).join(', ')}`,
-      `  Redis             ${stack.redisUrl}`,
+      `  Redis             ${stack.redisUrl === '' ? 'none: snapshots held in memory (--no-redis)' : stack.redisUrl}`,
       `  Stream runner     ${stack.streamRunner.streamArn}`,
       `  Data              ${dataLine(stack.data, externalDynamoDb)}`,
       `  State file        ${stateFile}`,
@@ -116,11 +119,18 @@ async function main(): Promise<void> {
   );
 }
 
-type Flags = { help: boolean; fresh: boolean; http: boolean; port: number; verbose: boolean };
+type Flags = { help: boolean; fresh: boolean; http: boolean; redis: boolean; port: number; verbose: boolean };
 
 /** @throws Error naming an unknown flag or a bad port, with the usage. */
 function parseFlags(argv: string[]): Flags {
-  let values: { help?: boolean; fresh?: boolean; 'no-http'?: boolean; port?: string; verbose?: boolean };
+  let values: {
+    help?: boolean;
+    fresh?: boolean;
+    'no-http'?: boolean;
+    'no-redis'?: boolean;
+    port?: string;
+    verbose?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -128,6 +138,7 @@ function parseFlags(argv: string[]): Flags {
         help: { type: 'boolean' },
         fresh: { type: 'boolean' },
         'no-http': { type: 'boolean' },
+        'no-redis': { type: 'boolean' },
         verbose: { type: 'boolean' },
         port: { type: 'string' },
       },
@@ -145,6 +156,7 @@ function parseFlags(argv: string[]): Flags {
     help: values.help === true,
     fresh: values.fresh === true,
     http: values['no-http'] !== true,
+    redis: values['no-redis'] !== true,
     port,
     verbose: values.verbose === true,
   };

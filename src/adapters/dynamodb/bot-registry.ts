@@ -274,6 +274,7 @@ export class DynamoBotRegistry implements BotRegistry {
     if (typeof item.user_id === 'string') bot.user_id = item.user_id;
     if (typeof item.name === 'string') bot.name = item.name;
     if (typeof item.snapshot_epoch === 'number') bot.snapshot_epoch = item.snapshot_epoch;
+    if (typeof item.data_version === 'number') bot.data_version = item.data_version;
     if (typeof item.bm25_k1 === 'number') bot.bm25_k1 = item.bm25_k1;
     if (typeof item.bm25_b === 'number') bot.bm25_b = item.bm25_b;
     return bot;

@@ -10,6 +10,7 @@ import {
 import type { DocumentState } from '../../domain/count-deltas';
 import type { BotCountsState, BotStats, CountsApplyResult, CountsWrite, StreamClaim } from '../../ports';
 import { batchGetAll } from './batch-calls';
+import { changeLogIdOf } from './change-log';
 import type { RetryPolicy } from './retry-unprocessed';
 
 export type DynamoBotStatsOptions = {
@@ -26,6 +27,11 @@ export type DynamoBotStatsOptions = {
   retryPolicy?: RetryPolicy;
   /** How long a claim is kept: longer than any redelivery (the stream keeps records 24 h). Default 25 h. */
   claimTtlSeconds?: number;
+  /**
+   * Whether each counts write records its chunk ids under the data_version it sets (the change log the
+   * memory snapshot mode catches up from, change-log.ts). Off: data_version still moves by one per write.
+   */
+  recordChanges?: boolean;
 };
 
 /** The key of a claim item: buckets are per bot; the bot id spreads claims over partitions. */
@@ -71,7 +77,8 @@ export class DynamoBotStats implements BotStats {
         TableName: this.options.botCollectionsTable,
         Key: { bot_id: botId },
         ConsistentRead: true,
-        ProjectionExpression: 'bot_id, snapshot_epoch, embedding_dimension, total_chunks, total_documents',
+        ProjectionExpression:
+          'bot_id, snapshot_epoch, embedding_dimension, total_chunks, total_documents, data_version',
       }),
     );
     const dimension = item?.embedding_dimension;
@@ -81,6 +88,7 @@ export class DynamoBotStats implements BotStats {
       embeddingDimension: typeof dimension === 'number' && dimension > 0 ? dimension : undefined,
       totalChunks: numberOr(item?.total_chunks, 0),
       totalDocuments: numberOr(item?.total_documents, 0),
+      dataVersion: numberOr(item?.data_version, 0),
     };
   }
 
@@ -173,17 +181,31 @@ export class DynamoBotStats implements BotStats {
   private transaction(botId: string, write: CountsWrite): TransactWriteCommandInput {
     const { botCollectionsTable, botDocumentsTable, streamClaimsTable, defaultEmbeddingDimension } =
       this.options;
+    const record = this.options.recordChanges === true;
+    const bumps = [
+      ...(write.bumpSnapshotEpoch ? ['snapshot_epoch :one'] : []),
+      ...(record ? [] : ['data_version :one']),
+    ];
     const bot = {
       Update: {
         TableName: botCollectionsTable,
         Key: { bot_id: botId },
         // Deltas, not absolute values: another shard of the same bot may count at the same time, and the
-        // claims below already make sure no record is added twice.
+        // claims below already make sure no record is added twice. Recording changes, data_version is set
+        // to the next version only if it is still the one read: two writes can never record one version.
         UpdateExpression:
           'SET updated_at = :now, created_at = if_not_exists(created_at, :now), ' +
           'embedding_dimension = if_not_exists(embedding_dimension, :dim), ' +
-          '#status = if_not_exists(#status, :active) ' +
-          `ADD total_chunks :chunks, total_documents :documents${write.bumpSnapshotEpoch ? ', snapshot_epoch :one' : ''}`,
+          `#status = if_not_exists(#status, :active)${record ? ', data_version = :version' : ''} ` +
+          `ADD total_chunks :chunks, total_documents :documents${bumps.map((bump) => `, ${bump}`).join('')}`,
+        ...(record
+          ? {
+              ConditionExpression:
+                write.dataVersion === 1
+                  ? 'attribute_not_exists(data_version) OR data_version = :previous'
+                  : 'data_version = :previous',
+            }
+          : {}),
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':chunks': write.totalChunksDelta,
@@ -191,7 +213,8 @@ export class DynamoBotStats implements BotStats {
           ':now': write.updatedAt,
           ':dim': defaultEmbeddingDimension,
           ':active': 'active',
-          ...(write.bumpSnapshotEpoch ? { ':one': 1 } : {}),
+          ...(bumps.length > 0 ? { ':one': 1 } : {}),
+          ...(record ? { ':version': write.dataVersion, ':previous': write.dataVersion - 1 } : {}),
         },
       },
     };
@@ -252,7 +275,21 @@ export class DynamoBotStats implements BotStats {
         },
       };
     });
-    return { TransactItems: [bot, ...documents, ...claims] };
+    const changes = record
+      ? [
+          {
+            Put: {
+              TableName: streamClaimsTable,
+              Item: {
+                claim_id: changeLogIdOf(botId, write.dataVersion),
+                chunk_ids: new Set(write.chunkIds),
+                expires_at: expiresAt,
+              },
+            },
+          },
+        ]
+      : [];
+    return { TransactItems: [bot, ...documents, ...claims, ...changes] };
   }
 }
 

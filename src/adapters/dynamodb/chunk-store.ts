@@ -12,7 +12,7 @@ import type { EmbeddingEncoding } from '../../domain/embedding-codec';
 import type { ChunkMetadata, StoredChunk } from '../../domain/types';
 import { ItemRefusedError, ValidationError, WriteIncompleteError } from '../../errors';
 import { mapLimited } from '../../machinery/pool';
-import type { ChunkStore, DocumentChunkKey } from '../../ports';
+import type { ChunkIdRange, ChunkStore, DocumentChunkKey } from '../../ports';
 import { FILENAME_INDEX } from '../../tables/definition';
 import { type BatchRetry, batchGetAll, batchWriteAll, type WriteRequest } from './batch-calls';
 import { toStoredChunks } from './chunk-item';
@@ -184,7 +184,12 @@ export class DynamoChunkStore implements ChunkStore {
 
   async *readBot(
     botId: string,
-    options: { consistent: boolean; withText: boolean; onInvalid?: (chunkId: string, error: Error) => void },
+    options: {
+      consistent: boolean;
+      withText: boolean;
+      onInvalid?: (chunkId: string, error: Error) => void;
+      range?: ChunkIdRange;
+    },
   ): AsyncIterable<StoredChunk[]> {
     const attributes = [
       'bot_id',
@@ -201,16 +206,29 @@ export class DynamoChunkStore implements ChunkStore {
       'expires_at',
       ...(options.withText ? ['text'] : []),
     ];
+    const { from, below } = options.range ?? {};
+    // A key condition takes one comparison of the sort key: [from, below) is BETWEEN from AND below with
+    // the item at `below` itself (which the next range reads) left out.
+    const range =
+      from !== undefined && below !== undefined
+        ? { condition: ' AND #chunk_id BETWEEN :from AND :below', values: { ':from': from, ':below': below } }
+        : from !== undefined
+          ? { condition: ' AND #chunk_id >= :from', values: { ':from': from } }
+          : below !== undefined
+            ? { condition: ' AND #chunk_id < :below', values: { ':below': below } }
+            : { condition: '', values: {} };
     const pages = this.queryAll({
       TableName: this.options.table,
-      KeyConditionExpression: '#bot_id = :bot',
+      KeyConditionExpression: `#bot_id = :bot${range.condition}`,
       ConsistentRead: options.consistent,
       ProjectionExpression: attributes.map((name) => `#${name}`).join(', '),
       ExpressionAttributeNames: Object.fromEntries(attributes.map((name) => [`#${name}`, name])),
-      ExpressionAttributeValues: { ':bot': botId },
+      ExpressionAttributeValues: { ':bot': botId, ...range.values },
     });
     for await (const page of pages) {
-      const chunks = toStoredChunks(page, options.onInvalid, { textRead: options.withText });
+      const items =
+        from !== undefined && below !== undefined ? page.filter((item) => item.chunk_id !== below) : page;
+      const chunks = toStoredChunks(items, options.onInvalid, { textRead: options.withText });
       if (chunks.length > 0) yield chunks;
     }
   }
