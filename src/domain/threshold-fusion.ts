@@ -48,9 +48,14 @@ export function emptyHeadFusionStats(): HeadFusionStats {
 /** The fused top `keep` (rows best first) with each row's cosine and fused score. */
 export type HeadFusion = { rows: number[]; vector: Float64Array; fused: Float64Array };
 
-/** Head rows beyond `keep` in the first attempt; each widening multiplies the head by WIDEN. */
+/**
+ * Head rows beyond `keep` in the first attempt; a failed proof widens the head once, by WIDEN. A second
+ * widening rarely pays: a proof that fails twice is mostly held up by a keyword match ranked far down
+ * the vector list, whose exact vector rank only a scan of (nearly) every row gives.
+ */
 export const HEAD_SLACK = 16;
-const WIDEN = 4;
+const WIDEN = 8;
+const MAX_WIDENINGS = 1;
 /** A head wider than this share of the candidates costs about what scoring every candidate does. */
 const LARGEST_HEAD_SHARE = 1 / 8;
 
@@ -73,9 +78,9 @@ export function fuseFromHead(
     return null;
   }
   for (let size = Math.max(1, firstHead), round = 0; ; size *= WIDEN, round++) {
+    if (round > MAX_WIDENINGS || (round > 0 && size > input.candidateCount * LARGEST_HEAD_SHARE)) break;
     if (round === 1) stats.widened++;
     if (round > 0) stats.widenings++;
-    if (round > 0 && size > input.candidateCount * LARGEST_HEAD_SHARE) break;
     const top = input.head(input.unitQuery, size);
     if (top === null) break;
     const proven = attempt(top, size, keep);
@@ -106,18 +111,43 @@ function rrfAttempt(input: HeadFusionInput, fusion: Extract<Fusion, { method: 'r
   const { matched, bm25, idOf } = input;
   const weights = rrfWeights(fusion);
   const k = fusion.k;
-  // The keyword side is ranked in full: its rows are the matches only.
-  const ranks = ranksOf(
-    Float64Array.from(matched, (row) => bm25[row] as number),
-    (j) => idOf(matched[j] as number),
-  );
-  const keywordRank = new Map<number, number>();
-  const byRank = new Array<number>(matched.length);
-  matched.forEach((row, j) => {
-    keywordRank.set(row, ranks[j] as number);
-    byRank[(ranks[j] as number) - 1] = row;
-  });
+  // The best match (keyword rank 1), found in one pass: most failed proofs fail on it.
+  let first = -1;
+  for (const row of matched) {
+    const x = bm25[row] as number;
+    const best = first < 0 ? -1 : (bm25[first] as number);
+    if (x > best || (x === best && idOf(row) < idOf(first))) first = row;
+  }
+  // The keyword side is ranked in full (its rows are the matches only), once a proof may hold.
+  let keywordRank: Map<number, number> | undefined;
+  let byRank: number[] = [];
+  const rankKeywords = (): Map<number, number> => {
+    if (keywordRank !== undefined) return keywordRank;
+    const ranks = ranksOf(
+      Float64Array.from(matched, (row) => bm25[row] as number),
+      (j) => idOf(matched[j] as number),
+    );
+    keywordRank = new Map<number, number>();
+    byRank = new Array<number>(matched.length);
+    matched.forEach((row, j) => {
+      (keywordRank as Map<number, number>).set(row, ranks[j] as number);
+      byRank[(ranks[j] as number) - 1] = row;
+    });
+    return keywordRank;
+  };
   return (top, size, keep) => {
+    if (first >= 0 && top.length < input.candidateCount && top.every((hit) => hit.ref !== first)) {
+      // Every head row's fused score is at most its vector part plus the keyword part of rank 1; when
+      // even that keep-th best cannot beat the best match's bound, no ranking of the keywords can help.
+      const optimistic = new TopKSelector<number>(keep);
+      top.forEach((hit, i) => {
+        const fromVector = weights.vector / (k + (i + 1));
+        const score = (bm25[hit.ref] as number) > 0 ? fromVector + weights.keyword / (k + 1) : fromVector;
+        if (optimistic.mightAccept(score)) optimistic.offer(score, hit.id, hit.ref);
+      });
+      if (optimistic.mightAccept(weights.vector / (k + size + 1) + weights.keyword / (k + 1))) return null;
+    }
+    const keywordRank = rankKeywords();
     const selector = new TopKSelector<number>(keep);
     const cosine = new Map<number, number>();
     let matchedInTop = 0;
@@ -162,7 +192,6 @@ function weightedAttempt(input: HeadFusionInput, alpha: number): Attempt | null 
     if (x > maxKeyword) maxKeyword = x;
   }
   const nk = normaliserOf(minKeyword, maxKeyword, false);
-  const byKeyword = [...matched].sort((a, b) => (bm25[b] as number) - (bm25[a] as number));
   return (top, size, keep) => {
     const best = top[0];
     if (best === undefined) return null;
@@ -189,8 +218,14 @@ function weightedAttempt(input: HeadFusionInput, alpha: number): Attempt | null 
       selector.mightAccept(outsideVector + (1 - alpha) * nk(0))
     )
       return null;
-    for (const row of byKeyword) {
-      if (cosine.has(row)) continue;
+    // The matches whose bound reaches the head's bar, best keyword score first: the bar rises fastest,
+    // and once a bound falls under it so do all later ones.
+    const contenders = matched.filter(
+      (row) =>
+        !cosine.has(row) && selector.mightAccept(outsideVector + (1 - alpha) * nk(bm25[row] as number)),
+    );
+    contenders.sort((a, b) => (bm25[b] as number) - (bm25[a] as number));
+    for (const row of contenders) {
       if (!selector.mightAccept(outsideVector + (1 - alpha) * nk(bm25[row] as number))) break;
       const x = input.cosineOf(row);
       cosine.set(row, x);

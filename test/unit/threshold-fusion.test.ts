@@ -76,14 +76,15 @@ describe('hybrid fusion from the native vector head (threshold algorithm)', () =
             keyword: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 4 })),
             passes: fc.boolean(),
           }),
-          { minLength: 1, maxLength: 300 },
+          // Up to a thousand rows, so that a widened head stays under an eighth of the candidates.
+          { minLength: 1, maxLength: 1200, size: 'large' },
         ),
         fc.boolean(),
         fc.boolean(),
         fc.array(fc.integer({ min: -3, max: 3 }), { minLength: DIMENSION, maxLength: DIMENSION }),
         fusionArbitrary,
         fc.integer({ min: 1, max: 25 }),
-        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 8 }),
         (pool, rows, filtered, noMatches, rawQuery, fusion, keep, firstHead) => {
           const n = rows.length;
           const vectors = new Float32Array(n * DIMENSION);
@@ -149,8 +150,8 @@ describe('hybrid fusion from the native vector head (threshold algorithm)', () =
       ),
       { seed, numRuns: 400 },
     );
-    // Proofs are common, and some needed a wider head than the first.
-    expect(proven).toBeGreaterThan(150);
+    // Proofs are frequent (a short first head and coarse scores make them hard), some after widening.
+    expect(proven).toBeGreaterThan(60);
     expect(stats.widened).toBeGreaterThan(0);
   });
 
