@@ -17,7 +17,8 @@
  * Every score is computed by the very expression `fuseScores` evaluates, so the top `keep` and its three
  * scores equal fusing every candidate, bit for bit (unit-tested against a brute-force fusion).
  */
-import { type Fusion, normaliserOf, ranksOf, rrfWeights } from './fusion';
+import { best, countRanks, type Population } from './fused-candidates';
+import { type Fusion, normaliserOf, rrfWeights } from './fusion';
 import { type ScoredRef, TopKSelector } from './scoring';
 
 /** The exact best `k` candidates for a unit query, best first, ties by ascending id; null: not available. */
@@ -115,25 +116,17 @@ function rrfAttempt(input: HeadFusionInput, fusion: Extract<Fusion, { method: 'r
   let first = -1;
   for (const row of matched) {
     const x = bm25[row] as number;
-    const best = first < 0 ? -1 : (bm25[first] as number);
-    if (x > best || (x === best && idOf(row) < idOf(first))) first = row;
+    const leader = first < 0 ? -1 : (bm25[first] as number);
+    if (x > leader || (x === leader && idOf(row) < idOf(first))) first = row;
   }
-  // The keyword side is ranked in full (its rows are the matches only), once a proof may hold.
-  let keywordRank: Map<number, number> | undefined;
-  let byRank: number[] = [];
-  const rankKeywords = (): Map<number, number> => {
-    if (keywordRank !== undefined) return keywordRank;
-    const ranks = ranksOf(
-      Float64Array.from(matched, (row) => bm25[row] as number),
-      (j) => idOf(matched[j] as number),
-    );
-    keywordRank = new Map<number, number>();
-    byRank = new Array<number>(matched.length);
-    matched.forEach((row, j) => {
-      (keywordRank as Map<number, number>).set(row, ranks[j] as number);
-      byRank[(ranks[j] as number) - 1] = row;
-    });
-    return keywordRank;
+  // The keyword side is ranked in its head only (the best matches by BM25); a head row outside it gets
+  // its exact keyword rank by counting (fused-candidates.ts).
+  const everyMatch: Population = { rows: matched, count: matched.length, mask: undefined };
+  let keywordHead: number[] = [];
+  const keywordHeadOf = (length: number): number[] => {
+    if (keywordHead.length < Math.min(length, matched.length))
+      keywordHead = best(everyMatch, bm25, idOf, length);
+    return keywordHead;
   };
   return (top, size, keep) => {
     if (first >= 0 && top.length < input.candidateCount && top.every((hit) => hit.ref !== first)) {
@@ -147,7 +140,17 @@ function rrfAttempt(input: HeadFusionInput, fusion: Extract<Fusion, { method: 'r
       });
       if (optimistic.mightAccept(weights.vector / (k + size + 1) + weights.keyword / (k + 1))) return null;
     }
-    const keywordRank = rankKeywords();
+    const byRank = keywordHeadOf(keep + size);
+    const keywordRank = new Map(byRank.map((row, i) => [row, i + 1]));
+    const unranked = top.filter((hit) => (bm25[hit.ref] as number) > 0 && !keywordRank.has(hit.ref));
+    countRanks(
+      everyMatch,
+      bm25,
+      idOf,
+      unranked.map((hit) => hit.ref),
+    ).forEach((rank, i) => {
+      keywordRank.set((unranked[i] as ScoredRef<number>).ref, rank);
+    });
     const selector = new TopKSelector<number>(keep);
     const cosine = new Map<number, number>();
     let matchedInTop = 0;
@@ -164,13 +167,15 @@ function rrfAttempt(input: HeadFusionInput, fusion: Extract<Fusion, { method: 'r
     if (top.length < size) return null;
     const outsideVector = weights.vector / (k + size + 1);
     if (unmatchedOutside(input, top, matchedInTop) && selector.mightAccept(outsideVector)) return null;
+    // Later matches have a larger keyword rank, so a smaller bound: the first under the bar ends it.
+    const reaches = (rank: number) => selector.mightAccept(outsideVector + weights.keyword / (k + rank));
     for (let r = 0; r < byRank.length; r++) {
-      const row = byRank[r] as number;
-      if (cosine.has(row)) continue;
-      // Later matches have a larger keyword rank, so a smaller bound: the first under the bar ends it.
-      if (!selector.mightAccept(outsideVector + weights.keyword / (k + r + 1))) break;
+      if (cosine.has(byRank[r] as number)) continue;
+      if (!reaches(r + 1)) return result(selector, cosine);
       return null;
     }
+    // Every match was seen: the keyword head (keep + size long) holds a row outside the vector head
+    // whenever there are matches beyond it.
     return result(selector, cosine);
   };
 }
