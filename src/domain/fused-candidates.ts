@@ -184,10 +184,10 @@ function rrfCandidates(
 }
 
 /** Rows `rows[i]` (or i, when `rows` is null) for i < count, less those the mask leaves out. */
-type Population = { rows: readonly number[] | null; count: number; mask: Uint8Array | undefined };
+export type Population = { rows: readonly number[] | null; count: number; mask: Uint8Array | undefined };
 
 /** The best `count` rows of the population by score (ties by ascending id), best first. */
-function best(
+export function best(
   population: Population,
   scores: Float64Array,
   idOf: (row: number) => string,
@@ -212,7 +212,7 @@ function best(
  * equals an asking row's is compared by id with the askers of that score only (runs of equal BM25 scores
  * are long, askers few).
  */
-function countRanks(
+export function countRanks(
   population: Population,
   scores: Float64Array,
   idOf: (row: number) => string,

@@ -11,9 +11,10 @@ import { topFusedCandidates } from '../domain/fused-candidates';
 import { DEFAULT_FUSION, type FusedScore, type Fusion } from '../domain/fusion';
 import { rankHybrid } from '../domain/hybrid-ranking';
 import { DEFAULT_TOKENISER, tokenise } from '../domain/keyword-text';
-import { type ScoreBuffer, scoreRows, writeUnitVector } from '../domain/scoring';
+import { dotRow, type ScoreBuffer, scoreRows, type TopKKernel, writeUnitVector } from '../domain/scoring';
 import { type CompiledFilter, filterMask, matchesFilter } from '../domain/search-filter';
 import type { Ranked, Ranker } from '../domain/search-ranking';
+import { emptyHeadFusionStats, fuseFromHead } from '../domain/threshold-fusion';
 import type { BotCollection, StoredChunk } from '../domain/types';
 import { ValidationError } from '../errors';
 import type { SnapshotStore } from '../ports';
@@ -146,7 +147,14 @@ export type KeywordRanking<T> = {
   keywordMatches: number;
 };
 
-/** Keyword or hybrid ranking of a cached snapshot's rows. */
+/** How often hybrid search proved its fused top from the vector head (read by the bench). */
+export const headFusionStats = emptyHeadFusionStats();
+
+/**
+ * Keyword or hybrid ranking of a cached snapshot's rows. With `kernel`, an ungrouped hybrid query first
+ * tries the fused top from the kernel's vector head; otherwise (and when that is not proven) every
+ * candidate's cosine is computed.
+ */
 export function rankSnapshotKeywords(
   cached: CachedSnapshot,
   keywords: { scores: Float64Array; matched: number[] },
@@ -156,6 +164,7 @@ export function rankSnapshotKeywords(
   ranker: Ranker<number>,
   scoreThreshold: number | undefined,
   buffer?: ScoreBuffer,
+  kernel?: TopKKernel,
 ): KeywordRanking<number> {
   const { snapshot } = cached;
   const rowCount = snapshot.rows.length;
@@ -164,13 +173,49 @@ export function rankSnapshotKeywords(
     filter === null ? undefined : filterMask(snapshot.rows, filter, cached.rowsByFilename),
   );
   const { scores: bm25, matched } = keywords;
+  const idOf = (row: number) => cached.ids[row] as string;
+  const groupOf = (row: number) => snapshot.rows[row]?.filename as string;
+  const candidateMatches = matched.filter((row) => mask === undefined || mask[row] !== 0);
+  const keywordMatches = candidateMatches.length;
+  if (unitQuery !== null && !ranker.grouped && kernel !== undefined) {
+    // The fused top from the vector head of the native kernel, when the bound proves it
+    // (src/domain/threshold-fusion.ts); every row's cosine is computed only when it does not.
+    const { vectors, dimension } = snapshot;
+    let candidateCount = rowCount;
+    if (mask !== undefined) for (let row = 0; row < rowCount; row++) if (mask[row] === 0) candidateCount--;
+    const head = fuseFromHead(
+      {
+        unitQuery,
+        candidateCount,
+        bm25,
+        matched: candidateMatches,
+        idOf,
+        cosineOf: (row) => dotRow(vectors, row * dimension, unitQuery, dimension),
+        head: (query, k) =>
+          kernel.topK(vectors, dimension, rowCount, query, idOf, {
+            k,
+            ...(mask === undefined ? {} : { mask }),
+          }),
+      },
+      query.fusion,
+      ranker.selectorFor('').k,
+      headFusionStats,
+    );
+    if (head !== null) {
+      const cosine = buffer?.take(rowCount) ?? new Float64Array(rowCount);
+      head.rows.forEach((row, i) => {
+        cosine[row] = head.vector[i] as number;
+      });
+      return {
+        ...rankRows(head.rows, idOf, groupOf, cosine, bm25, query, ranker, scoreThreshold, head.fused),
+        keywordMatches,
+      };
+    }
+  }
   const cosine =
     unitQuery === null
       ? null
       : scoreRows(snapshot.vectors, snapshot.dimension, rowCount, unitQuery, mask, buffer);
-  const idOf = (row: number) => cached.ids[row] as string;
-  const groupOf = (row: number) => snapshot.rows[row]?.filename as string;
-  const keywordMatches = matched.filter((row) => mask === undefined || mask[row] !== 0).length;
   if (cosine !== null && !ranker.grouped) {
     // Only the candidates that can reach the top need ranks and ids (src/domain/fused-candidates.ts).
     const keep = ranker.selectorFor('').k;

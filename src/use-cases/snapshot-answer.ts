@@ -199,6 +199,8 @@ export type KeywordAnswerDeps = {
   keywordQueryBuildMaxChunks?: number | undefined;
   keywordScores?: ScoreBuffer | undefined;
   scores: ScoreBuffer;
+  /** The native exact scan: an ungrouped hybrid query takes its vector head from it. */
+  kernel?: TopKKernel | undefined;
   logger: Pick<Log, 'warn'>;
 };
 
@@ -231,6 +233,7 @@ export async function keywordsFromSnapshot(
       ranker,
       options.scoreThreshold,
       deps.scores,
+      deps.kernel,
     );
   } catch (error) {
     throw new NotARedisError(error);

@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoBotStats } from '../../src/adapters/dynamodb/bot-stats';
+import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
 import { RedisKeywordIndexStore } from '../../src/adapters/redis/keyword-index-store';
 import { loadConfig } from '../../src/config';
 import { decodeEmbedding } from '../../src/domain/embedding-codec';
 import type { Fusion } from '../../src/domain/fusion';
+import { type Int8TopScan, QuantisedScanner } from '../../src/domain/quantised-scan';
 import { dotRow, normalise, ScoreBuffer, unitVector32 } from '../../src/domain/scoring';
 import { compileFilter, matchesFilter } from '../../src/domain/search-filter';
 import type { SearchFilter } from '../../src/domain/search-request';
 import type { SearchHit, StoredChunk } from '../../src/domain/types';
 import type { KeywordIndexStore, KeywordRead } from '../../src/ports';
+import { headFusionStats } from '../../src/use-cases/keyword-search';
 import { makeSearch, type Search, type SearchOptions } from '../../src/use-cases/search';
 import { type StreamLog, syncStreamBatch } from '../../src/use-cases/sync-stream-batch';
 import { bruteBm25, bruteFuse, bruteTop, randomText } from '../fixtures/brute-keywords';
@@ -68,6 +71,11 @@ beforeAll(() => {
     cache: world.cache,
     scores: new ScoreBuffer(),
     keywords,
+    // The native kernel on every snapshot at any size: ungrouped hybrid queries take the vector head.
+    kernel: new QuantisedScanner(loadUsearchInt8Scan().scan as Int8TopScan, {
+      minRows: 0,
+      portableSearchesFirst: 0,
+    }),
     logger: world.logger,
   });
 });
@@ -176,6 +184,18 @@ async function checkQueries(botId: string, expectSource: 'snapshot' | 'dynamodb'
         expect(fromTable.results[i]).toEqual(hit);
       });
     }
+    // A score threshold cuts the fused list alike in both sources (the table scores every chunk).
+    for (const fusion of [
+      { method: 'rrf', k: 5 },
+      { method: 'weighted', alpha: 0.6 },
+    ] as Fusion[]) {
+      const all = await noRedis(botId, embedding, { limit: 7, queryText: text, fusion });
+      const bar = all.results[3]?.score ?? 0;
+      const options: SearchOptions = { limit: 7, queryText: text, fusion, scoreThreshold: bar, offset: 1 };
+      const fromSnapshot = await search(botId, embedding, options);
+      expect(fromSnapshot.results).toEqual((await noRedis(botId, embedding, options)).results);
+      expect(fromSnapshot.results.every((hit) => hit.score >= bar)).toBe(true);
+    }
     // Grouping applies to the fused list alike in both sources; every group's hits are in fused order.
     const grouped: SearchOptions = {
       limit: 3,
@@ -266,6 +286,9 @@ describe('hybrid search is exact', () => {
     await checkQueries(botId, 'snapshot');
     expect(keywords.rebuilt).toBe(2);
     expect(keywords.builds).toBe(1);
+    // Some hybrid answers came from the vector head (the rest from every candidate): both were checked.
+    expect(headFusionStats.searches - headFusionStats.fellBack).toBeGreaterThan(0);
+    console.log(`hybrid from the vector head: ${JSON.stringify(headFusionStats)}`);
   });
 
   it('refuses a query_text that has no terms or too many, naming the field', async () => {

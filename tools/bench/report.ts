@@ -229,7 +229,7 @@ function keywordIndexTable(results: BenchResults): Table {
 function featuresTable(results: BenchResults): Table {
   return {
     title: `Search features against plain search (top-${results.k}, warm snapshot, in process)`,
-    header: ['variant', 'N', 'median ms', 'p95 ms', 'x unfiltered', 'results'],
+    header: ['variant', 'N', 'median ms', 'p95 ms', 'x unfiltered', 'results', ''],
     rows: results.features.map((row) => [
       row.variant,
       count(row.n),
@@ -237,11 +237,15 @@ function featuresTable(results: BenchResults): Table {
       ms(row.summary.p95),
       `${row.ratio.toFixed(2)}x`,
       String(row.results),
+      row.note ?? '',
     ]),
     footnote:
       "The product's search use case over a snapshot already decoded in process, with an in-memory stand-in " +
       'for Redis (version check and texts answered at once), so the ratios show the work that differs: the ' +
-      'filter mask (evaluated before top-k), scoring, grouping, MMR. Groups: limit counts groups.',
+      'filter mask (evaluated before top-k), scoring, grouping, MMR. Groups: limit counts groups. Rows ' +
+      'marked "native" search with the native int8 kernel and are divided by native unfiltered vector ' +
+      'search; their note says how many hybrid answers were proven from the vector head, how many needed a ' +
+      'wider head, and how many scored every candidate.',
   };
 }
 

@@ -260,6 +260,8 @@ export type FeatureRow = {
   ratio: number;
   /** Results the last timed search returned (a filter's `limit` is met whatever its selectivity). */
   results: number;
+  /** Hybrid on the native kernel: how often the fused top was proven from the vector head. */
+  note?: string;
 };
 
 /** The snapshot keyword index's one-off build (per snapshot version, per warm container). */

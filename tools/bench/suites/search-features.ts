@@ -1,7 +1,10 @@
+import { loadUsearchInt8Scan } from '../../../src/adapters/native/usearch-scan';
+import { QuantisedScanner } from '../../../src/domain/quantised-scan';
 import { ScoreBuffer } from '../../../src/domain/scoring';
 import type { SearchFilter } from '../../../src/domain/search-request';
 import type { Snapshot, SnapshotStore } from '../../../src/ports';
 import { createRedisClient } from '../../../src/redis-client';
+import { headFusionStats } from '../../../src/use-cases/keyword-search';
 import { makeSearch, type SearchOptions } from '../../../src/use-cases/search';
 import { SnapshotCache } from '../../../src/use-cases/snapshot-cache';
 import type { BenchContext } from '../context';
@@ -14,14 +17,20 @@ import { summarize } from '../stats';
 const BUCKETS = 1000;
 
 /** `keywords`: the variant sends query_text (two words of a chunk's text); `vector: false` leaves out the embedding. */
-const VARIANTS: {
+type Variant = {
   name: string;
   options: Omit<SearchOptions, 'limit'>;
   keywords?: boolean;
   vector?: boolean;
   /** Search with the keyword index stored in the bench's Redis (the product's path) instead of in process. */
   stored?: boolean;
-}[] = [
+  /** Search with the native int8 kernel (as the deployed search does), against native vector search. */
+  native?: boolean;
+};
+
+const NATIVE_BASELINE: Variant = { name: 'native: unfiltered (vector search)', options: {}, native: true };
+
+const VARIANTS: Variant[] = [
   { name: 'unfiltered', options: {} },
   {
     name: 'filter, 10% of chunks match (range)',
@@ -48,7 +57,37 @@ const VARIANTS: {
     options: { fusion: { method: 'weighted', alpha: 0.5 } },
     keywords: true,
   },
+  { name: 'native: keyword only', options: {}, keywords: true, vector: false, native: true },
+  { name: 'native: hybrid, rrf k 60', options: {}, keywords: true, native: true },
+  {
+    name: 'native: hybrid, weighted rrf (vector 2, keyword 1)',
+    options: { fusion: { method: 'rrf', k: 60, weights: { vector: 2, keyword: 1 } } },
+    keywords: true,
+    native: true,
+  },
+  {
+    name: 'native: hybrid, weighted alpha 0.5',
+    options: { fusion: { method: 'weighted', alpha: 0.5 } },
+    keywords: true,
+    native: true,
+  },
+  { name: 'native: hybrid, dbsf', options: { fusion: { method: 'dbsf' } }, keywords: true, native: true },
+  {
+    name: 'native: hybrid, rrf k 60, filter 10%',
+    options: {
+      filter: { must: [{ key: 'metadata.bucket', range: { lt: 100 } }] } as SearchFilter,
+    },
+    keywords: true,
+    native: true,
+  },
 ];
+
+/** How the hybrid answers of one variant went (see `headFusionStats`), for the table's note. */
+function headNote(counts: { searches: number; widened: number; fellBack: number }): string | undefined {
+  if (counts.searches === 0) return undefined;
+  const share = (x: number) => `${((100 * x) / counts.searches).toFixed(0)}%`;
+  return `from the vector head: ${share(counts.searches - counts.fellBack)} proven, ${share(counts.widened)} widened, ${share(counts.fellBack)} scored every candidate`;
+}
 
 /** Two words of the text of a row picked by the query's number: terms that really occur, at varied df. */
 function queryTextFor(texts: readonly string[], i: number): string {
@@ -160,42 +199,63 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
     // shared machine drifting over the run weighs on all variants alike. The variants reading Redis make
     // much garbage; they run in a second group (with its own interleaved baseline) so that the collector
     // pauses they cause land in their own timings, not in the in-process variants'.
-    const baseline = VARIANTS[0] as (typeof VARIANTS)[number];
+    // The deployed search's kernel: usearch's int8 scan; the bench fails loudly rather than time the
+    // portable loop under a native row's name.
+    const loaded = loadUsearchInt8Scan();
+    if (loaded.scan === null) throw loaded.error;
+    const searchNative = makeSearch({ ...deps, kernel: new QuantisedScanner(loaded.scan) });
+    const baseline = VARIANTS[0] as Variant;
     const groups = [
-      VARIANTS.filter((v) => v.stored !== true),
+      VARIANTS.filter((v) => v.stored !== true && v.native !== true),
       [baseline, ...VARIANTS.filter((v) => v.stored)],
+      [NATIVE_BASELINE, ...VARIANTS.filter((v) => v.native)],
     ];
     for (const [g, group] of groups.entries()) {
       progress.note(`features at ${count(n)}: ${group.length} variants, round robin`);
       const samples = group.map((): number[] => []);
       const results = group.map(() => 0);
+      const heads = group.map(() => ({ searches: 0, widened: 0, fellBack: 0 }));
       for (let i = -3; i < runs; i++) {
         const query = queries[(i + queries.length) % queries.length] as Float32Array;
         for (const [v, variant] of group.entries()) {
           const keywords = variant.keywords === true ? { queryText: queryTextFor(dataset.texts, i + 3) } : {};
+          const before = { ...headFusionStats };
           const started = performance.now();
-          const answer = await (variant.stored === true ? searchStored : search)(
-            'bench-features',
-            variant.vector === false ? undefined : query,
-            { limit: 10, bot, ...variant.options, ...keywords },
-          );
+          const answer = await (variant.stored === true
+            ? searchStored
+            : variant.native
+              ? searchNative
+              : search)('bench-features', variant.vector === false ? undefined : query, {
+            limit: 10,
+            bot,
+            ...variant.options,
+            ...keywords,
+          });
           const elapsed = performance.now() - started;
           if (answer.source !== 'snapshot')
             throw new Error('the features bench must answer from the snapshot');
-          if (i >= 0) samples[v]?.push(elapsed);
+          if (i >= 0) {
+            samples[v]?.push(elapsed);
+            const head = heads[v] as { searches: number; widened: number; fellBack: number };
+            head.searches += headFusionStats.searches - before.searches;
+            head.widened += headFusionStats.widened - before.widened;
+            head.fellBack += headFusionStats.fellBack - before.fellBack;
+          }
           results[v] = answer.results.length;
         }
       }
       const base = summarize(samples[0] as number[]).median;
       for (const [v, variant] of group.entries()) {
-        if (g > 0 && v === 0) continue;
+        if (g > 0 && variant === baseline) continue;
         const summary = summarize(samples[v] as number[]);
+        const note = headNote(heads[v] as { searches: number; widened: number; fellBack: number });
         context.results.features.push({
           variant: variant.name,
           n,
           summary,
           ratio: summary.median / base,
           results: results[v] as number,
+          ...(note === undefined ? {} : { note }),
         });
       }
     }

@@ -1,0 +1,242 @@
+/**
+ * The top of a hybrid query's fused list from the vector side's head only (Fagin's threshold algorithm
+ * over two sorted sources), so no row outside that head is scored: the vector head comes from the exact
+ * top-k kernel (the native int8 scan with its proof, quantised-scan.ts), the keyword side is known
+ * exactly from the postings (only matching rows score above 0).
+ * - `rrf`: a row outside the vector top C has a vector rank above C, so its vector part is at most
+ *   w_v / (k + C + 1); its keyword part is exact. The top C's fused scores are exact. When every row
+ *   outside the head has a bound strictly under the keep-th fused score of the head (strictly: an equal
+ *   score could still win on its id), the head holds the fused top. Otherwise C grows.
+ * - `weighted`: the vector side's maximum is the head's best score and its minimum the best score of the
+ *   negated query (the dot product of a row with -u is exactly minus its dot product with u), so the
+ *   normalisers are exact. A matching row outside the head gets its exact cosine when its bound (its exact
+ *   keyword part plus the vector part of the head's last score) can reach the keep-th fused score;
+ *   a row matching nothing must have its bound under it, or C grows.
+ * - `dbsf` needs the mean and standard deviation of every candidate's cosine, summed exactly: no head
+ *   gives those, so it is not offered here (the caller scores every candidate).
+ * Every score is computed by the very expression `fuseScores` evaluates, so the top `keep` and its three
+ * scores equal fusing every candidate, bit for bit (unit-tested against a brute-force fusion).
+ */
+import { best, countRanks, type Population } from './fused-candidates';
+import { type Fusion, normaliserOf, rrfWeights } from './fusion';
+import { type ScoredRef, TopKSelector } from './scoring';
+
+/** The exact best `k` candidates for a unit query, best first, ties by ascending id; null: not available. */
+export type VectorHead = (unitQuery: Float64Array, k: number) => ScoredRef<number>[] | null;
+
+/** A hybrid query's candidates as the threshold algorithm reads them. */
+export type HeadFusionInput = {
+  unitQuery: Float64Array;
+  /** How many rows pass the filter. */
+  candidateCount: number;
+  /** BM25 per row (0: no query term). */
+  bm25: Float64Array;
+  /** The candidate rows with a positive BM25. */
+  matched: readonly number[];
+  idOf: (row: number) => string;
+  /** The exact cosine of one row (the function every path scores with). */
+  cosineOf: (row: number) => number;
+  head: VectorHead;
+};
+
+/** How often the proof held at once, needed a wider head, or gave up (the caller then scores every row). */
+export type HeadFusionStats = { searches: number; widened: number; widenings: number; fellBack: number };
+
+export function emptyHeadFusionStats(): HeadFusionStats {
+  return { searches: 0, widened: 0, widenings: 0, fellBack: 0 };
+}
+
+/** The fused top `keep` (rows best first) with each row's cosine and fused score. */
+export type HeadFusion = { rows: number[]; vector: Float64Array; fused: Float64Array };
+
+/**
+ * Head rows beyond `keep` in the first attempt; a failed proof widens the head once, by WIDEN. A second
+ * widening rarely pays: a proof that fails twice is mostly held up by a keyword match ranked far down
+ * the vector list, whose exact vector rank only a scan of (nearly) every row gives.
+ */
+export const HEAD_SLACK = 16;
+const WIDEN = 8;
+const MAX_WIDENINGS = 1;
+/** A head wider than this share of the candidates costs about what scoring every candidate does. */
+const LARGEST_HEAD_SHARE = 1 / 8;
+
+/**
+ * The fused top `keep` from the vector head, or null when the fusion is not offered here, the head is
+ * not available, or the proof needs a head wider than LARGEST_HEAD_SHARE of the candidates.
+ */
+export function fuseFromHead(
+  input: HeadFusionInput,
+  fusion: Fusion,
+  keep: number,
+  stats: HeadFusionStats = emptyHeadFusionStats(),
+  firstHead: number = keep + HEAD_SLACK,
+): HeadFusion | null {
+  if (fusion.method === 'dbsf' || keep < 1) return null;
+  stats.searches++;
+  const attempt = fusion.method === 'rrf' ? rrfAttempt(input, fusion) : weightedAttempt(input, fusion.alpha);
+  if (attempt === null) {
+    stats.fellBack++;
+    return null;
+  }
+  for (let size = Math.max(1, firstHead), round = 0; ; size *= WIDEN, round++) {
+    if (round > MAX_WIDENINGS || (round > 0 && size > input.candidateCount * LARGEST_HEAD_SHARE)) break;
+    if (round === 1) stats.widened++;
+    if (round > 0) stats.widenings++;
+    const top = input.head(input.unitQuery, size);
+    if (top === null) break;
+    const proven = attempt(top, size, keep);
+    if (proven !== null) return proven;
+  }
+  stats.fellBack++;
+  return null;
+}
+
+type Attempt = (top: ScoredRef<number>[], size: number, keep: number) => HeadFusion | null;
+
+function result(selector: TopKSelector<number>, cosine: Map<number, number>): HeadFusion {
+  const hits = selector.sorted();
+  return {
+    rows: hits.map((hit) => hit.ref),
+    vector: Float64Array.from(hits, (hit) => cosine.get(hit.ref) as number),
+    fused: Float64Array.from(hits, (hit) => hit.score),
+  };
+}
+
+/** Rows outside the head that match no term exist (their keyword part is that of a score of 0). */
+function unmatchedOutside(input: HeadFusionInput, top: ScoredRef<number>[], matchedInTop: number): boolean {
+  const outside = input.candidateCount - top.length;
+  return outside > input.matched.length - matchedInTop;
+}
+
+function rrfAttempt(input: HeadFusionInput, fusion: Extract<Fusion, { method: 'rrf' }>): Attempt {
+  const { matched, bm25, idOf } = input;
+  const weights = rrfWeights(fusion);
+  const k = fusion.k;
+  // The best match (keyword rank 1), found in one pass: most failed proofs fail on it.
+  let first = -1;
+  for (const row of matched) {
+    const x = bm25[row] as number;
+    const leader = first < 0 ? -1 : (bm25[first] as number);
+    if (x > leader || (x === leader && idOf(row) < idOf(first))) first = row;
+  }
+  // The keyword side is ranked in its head only (the best matches by BM25); a head row outside it gets
+  // its exact keyword rank by counting (fused-candidates.ts).
+  const everyMatch: Population = { rows: matched, count: matched.length, mask: undefined };
+  let keywordHead: number[] = [];
+  const keywordHeadOf = (length: number): number[] => {
+    if (keywordHead.length < Math.min(length, matched.length))
+      keywordHead = best(everyMatch, bm25, idOf, length);
+    return keywordHead;
+  };
+  return (top, size, keep) => {
+    if (first >= 0 && top.length < input.candidateCount && top.every((hit) => hit.ref !== first)) {
+      // Every head row's fused score is at most its vector part plus the keyword part of rank 1; when
+      // even that keep-th best cannot beat the best match's bound, no ranking of the keywords can help.
+      const optimistic = new TopKSelector<number>(keep);
+      top.forEach((hit, i) => {
+        const fromVector = weights.vector / (k + (i + 1));
+        const score = (bm25[hit.ref] as number) > 0 ? fromVector + weights.keyword / (k + 1) : fromVector;
+        if (optimistic.mightAccept(score)) optimistic.offer(score, hit.id, hit.ref);
+      });
+      if (optimistic.mightAccept(weights.vector / (k + size + 1) + weights.keyword / (k + 1))) return null;
+    }
+    const byRank = keywordHeadOf(keep + size);
+    const keywordRank = new Map(byRank.map((row, i) => [row, i + 1]));
+    const unranked = top.filter((hit) => (bm25[hit.ref] as number) > 0 && !keywordRank.has(hit.ref));
+    countRanks(
+      everyMatch,
+      bm25,
+      idOf,
+      unranked.map((hit) => hit.ref),
+    ).forEach((rank, i) => {
+      keywordRank.set((unranked[i] as ScoredRef<number>).ref, rank);
+    });
+    const selector = new TopKSelector<number>(keep);
+    const cosine = new Map<number, number>();
+    let matchedInTop = 0;
+    top.forEach((hit, i) => {
+      cosine.set(hit.ref, hit.score);
+      // Summed as `fuseScores` sums: the vector part, then the keyword part.
+      const fromVector = weights.vector / (k + (i + 1));
+      const rank = keywordRank.get(hit.ref);
+      if (rank !== undefined) matchedInTop++;
+      const fused = rank === undefined ? fromVector : fromVector + weights.keyword / (k + rank);
+      if (selector.mightAccept(fused)) selector.offer(fused, hit.id, hit.ref);
+    });
+    if (top.length >= input.candidateCount) return result(selector, cosine);
+    if (top.length < size) return null;
+    const outsideVector = weights.vector / (k + size + 1);
+    if (unmatchedOutside(input, top, matchedInTop) && selector.mightAccept(outsideVector)) return null;
+    // Later matches have a larger keyword rank, so a smaller bound: the first under the bar ends it.
+    const reaches = (rank: number) => selector.mightAccept(outsideVector + weights.keyword / (k + rank));
+    for (let r = 0; r < byRank.length; r++) {
+      if (cosine.has(byRank[r] as number)) continue;
+      if (!reaches(r + 1)) return result(selector, cosine);
+      return null;
+    }
+    // Every match was seen: the keyword head (keep + size long) holds a row outside the vector head
+    // whenever there are matches beyond it.
+    return result(selector, cosine);
+  };
+}
+
+function weightedAttempt(input: HeadFusionInput, alpha: number): Attempt | null {
+  const { matched, bm25, unitQuery, candidateCount } = input;
+  const lowest = input.head(
+    unitQuery.map((x) => -x),
+    1,
+  )?.[0];
+  if (lowest === undefined) return null;
+  // 0 - x: minus the negated query's best score, +0 rather than -0 for a score of 0.
+  const minVector = 0 - lowest.score;
+  let minKeyword = candidateCount > matched.length ? 0 : Number.POSITIVE_INFINITY;
+  let maxKeyword = candidateCount > matched.length ? 0 : Number.NEGATIVE_INFINITY;
+  for (const row of matched) {
+    const x = bm25[row] as number;
+    if (x < minKeyword) minKeyword = x;
+    if (x > maxKeyword) maxKeyword = x;
+  }
+  const nk = normaliserOf(minKeyword, maxKeyword, false);
+  return (top, size, keep) => {
+    const best = top[0];
+    if (best === undefined) return null;
+    const nv = normaliserOf(minVector, best.score, true);
+    // The very expression `fuseScores` evaluates, so the scores are equal to the last bit.
+    const fusedOf = (row: number, x: number) => alpha * nv(x) + (1 - alpha) * nk(bm25[row] as number);
+    const selector = new TopKSelector<number>(keep);
+    const cosine = new Map<number, number>();
+    let matchedInTop = 0;
+    for (const hit of top) {
+      cosine.set(hit.ref, hit.score);
+      if ((bm25[hit.ref] as number) > 0) matchedInTop++;
+      const fused = fusedOf(hit.ref, hit.score);
+      if (selector.mightAccept(fused)) selector.offer(fused, hit.id, hit.ref);
+    }
+    if (top.length >= candidateCount) return result(selector, cosine);
+    if (top.length < size) return null;
+    // Every row outside the head scores at most the head's last score on the vector side, and both
+    // normalisations and the weighted sum are monotone, so these are upper bounds of fused scores.
+    const last = (top[top.length - 1] as ScoredRef<number>).score;
+    const outsideVector = alpha * nv(last);
+    if (
+      unmatchedOutside(input, top, matchedInTop) &&
+      selector.mightAccept(outsideVector + (1 - alpha) * nk(0))
+    )
+      return null;
+    // The matches whose bound reaches the head's bar, best keyword score first: the bar rises fastest,
+    // and once a bound falls under it so do all later ones.
+    const contenders = matched.filter(
+      (row) =>
+        !cosine.has(row) && selector.mightAccept(outsideVector + (1 - alpha) * nk(bm25[row] as number)),
+    );
+    contenders.sort((a, b) => (bm25[b] as number) - (bm25[a] as number));
+    for (const row of contenders) {
+      if (!selector.mightAccept(outsideVector + (1 - alpha) * nk(bm25[row] as number))) break;
+      const x = input.cosineOf(row);
+      cosine.set(row, x);
+      const fused = fusedOf(row, x);
+      if (selector.mightAccept(fused)) selector.offer(fused, input.idOf(row), row);
+    }
+    return result(selector, cosine);
+  };
+}

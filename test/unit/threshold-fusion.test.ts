@@ -1,0 +1,178 @@
+import fc from 'fast-check';
+import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
+import type { Fusion } from '../../src/domain/fusion';
+import { type Int8TopScan, QuantisedScanner } from '../../src/domain/quantised-scan';
+import { dotRow, writeUnitVector } from '../../src/domain/scoring';
+import { emptyHeadFusionStats, fuseFromHead } from '../../src/domain/threshold-fusion';
+import { bruteFuse } from '../fixtures/brute-keywords';
+
+const seed = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
+const loaded = loadUsearchInt8Scan();
+
+/** The top `keep` as [id, vector, keyword, fused], fused descending, ids ascending on ties. */
+function top(
+  ids: readonly string[],
+  vector: ArrayLike<number>,
+  keyword: ArrayLike<number>,
+  fused: ArrayLike<number>,
+  keep: number,
+): [string, number, number, number][] {
+  return Array.from({ length: ids.length }, (_, i) => i)
+    .sort((a, b) =>
+      fused[a] !== fused[b]
+        ? (fused[b] as number) - (fused[a] as number)
+        : (ids[a] as string) < (ids[b] as string)
+          ? -1
+          : 1,
+    )
+    .slice(0, keep)
+    .map((i) => [ids[i] as string, vector[i] as number, keyword[i] as number, fused[i] as number]);
+}
+
+const fusionArbitrary: fc.Arbitrary<Fusion> = fc.oneof(
+  fc.record({
+    method: fc.constant('rrf' as const),
+    k: fc.oneof(fc.integer({ min: 0, max: 100 }), fc.constant(60)),
+  }),
+  fc.record({
+    method: fc.constant('rrf' as const),
+    k: fc.integer({ min: 0, max: 100 }),
+    weights: fc.record({
+      vector: fc.oneof(fc.constant(0), fc.constant(1), fc.double({ min: 0, max: 5, noNaN: true })),
+      keyword: fc.oneof(fc.constant(0), fc.constant(3), fc.double({ min: 0, max: 5, noNaN: true })),
+    }),
+  }),
+  fc.record({
+    method: fc.constant('weighted' as const),
+    alpha: fc.oneof(fc.constant(0), fc.constant(1), fc.double({ min: 0, max: 1, noNaN: true })),
+  }),
+);
+
+const DIMENSION = 6;
+
+describe('hybrid fusion from the native vector head (threshold algorithm)', () => {
+  it('gives the same top hits and the same three scores as fusing every candidate (brute force)', () => {
+    console.log(`threshold fusion property seed ${seed} (TEST_SEED replays it)`);
+    expect(loaded.scan).not.toBeNull();
+    // Every matrix quantised on first sight and scanned at any size, with no slack: widening happens.
+    const scanner = new QuantisedScanner(loaded.scan as Int8TopScan, {
+      minRows: 0,
+      portableSearchesFirst: 0,
+      initialSlack: 0,
+    });
+    const stats = emptyHeadFusionStats();
+    let proven = 0;
+    fc.assert(
+      fc.property(
+        // A small pool of distinct vectors: duplicates and exact cosine ties are common.
+        fc.array(fc.array(fc.integer({ min: -2, max: 2 }), { minLength: DIMENSION, maxLength: DIMENSION }), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        fc.array(
+          fc.record({
+            pick: fc.nat(),
+            // Coarse keyword scores so ties happen; zero-match queries too.
+            keyword: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 4 })),
+            passes: fc.boolean(),
+          }),
+          // Up to a thousand rows, so that a widened head stays under an eighth of the candidates.
+          { minLength: 1, maxLength: 1200, size: 'large' },
+        ),
+        fc.boolean(),
+        fc.boolean(),
+        fc.array(fc.integer({ min: -3, max: 3 }), { minLength: DIMENSION, maxLength: DIMENSION }),
+        fusionArbitrary,
+        fc.integer({ min: 1, max: 25 }),
+        fc.integer({ min: 1, max: 8 }),
+        (pool, rows, filtered, noMatches, rawQuery, fusion, keep, firstHead) => {
+          const n = rows.length;
+          const vectors = new Float32Array(n * DIMENSION);
+          rows.forEach((r, i) => {
+            writeUnitVector(pool[r.pick % pool.length] as number[], vectors, i * DIMENSION);
+          });
+          const query = Float64Array.from(rawQuery);
+          const norm = Math.hypot(...query);
+          if (norm === 0) query[0] = 1;
+          else for (let i = 0; i < DIMENSION; i++) query[i] = (query[i] as number) / norm;
+          // Unique ids (10007 is a prime above the row count) whose order differs from row order.
+          const ids = rows.map((_, i) => `c${(i * 7919) % 10007}`);
+          const idOf = (row: number) => ids[row] as string;
+          const bm25 = Float64Array.from(rows, (r) => (noMatches ? 0 : r.keyword * 1.25));
+          const mask = filtered ? Uint8Array.from(rows, (r) => (r.passes ? 1 : 0)) : undefined;
+          const candidates = rows.flatMap((_, i) => (mask === undefined || mask[i] === 1 ? [i] : []));
+          const matched = candidates.filter((row) => (bm25[row] as number) > 0);
+          const cosineOf = (row: number) => dotRow(vectors, row * DIMENSION, query, DIMENSION);
+
+          const head = fuseFromHead(
+            {
+              unitQuery: query,
+              candidateCount: candidates.length,
+              bm25,
+              matched,
+              idOf,
+              cosineOf,
+              head: (unit, k) =>
+                scanner.topK(vectors, DIMENSION, n, unit, idOf, {
+                  k,
+                  ...(mask === undefined ? {} : { mask }),
+                }),
+            },
+            fusion,
+            keep,
+            stats,
+            firstHead,
+          );
+          // Null: not proven from a head of at most an eighth of the candidates (the caller fuses all).
+          if (head === null) return;
+          proven += 1;
+          const cosine = candidates.map(cosineOf);
+          const keyword = candidates.map((row) => bm25[row] as number);
+          const candidateIds = candidates.map(idOf);
+          const expected = top(
+            candidateIds,
+            cosine,
+            keyword,
+            bruteFuse(cosine, keyword, candidateIds, fusion),
+            keep,
+          );
+          expect(
+            top(
+              head.rows.map(idOf),
+              head.vector,
+              head.rows.map((row) => bm25[row] as number),
+              head.fused,
+              keep,
+            ),
+          ).toEqual(expected);
+          // The head's rows come best first already.
+          expect(head.rows.map(idOf)).toEqual(expected.map((hit) => hit[0]));
+        },
+      ),
+      // Shrinking arrays of a thousand rows takes minutes: a failure is reported as found (the seed replays it).
+      { seed, numRuns: 400, endOnFailure: true },
+    );
+    // Proofs are frequent (a short first head and coarse scores make them hard), some after widening.
+    expect(proven).toBeGreaterThan(60);
+    expect(stats.widened).toBeGreaterThan(0);
+  });
+
+  it('does not offer dbsf, whose statistics need every candidate', () => {
+    const head = jest.fn(() => []);
+    const result = fuseFromHead(
+      {
+        unitQuery: Float64Array.of(1),
+        candidateCount: 3,
+        bm25: new Float64Array(3),
+        matched: [],
+        idOf: String,
+        cosineOf: () => 0,
+        head,
+      },
+      { method: 'dbsf' },
+      2,
+    );
+    expect(result).toBeNull();
+    expect(head).not.toHaveBeenCalled();
+  });
+});
