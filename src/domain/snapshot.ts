@@ -1,5 +1,5 @@
 import type { QuantisedMatrix } from './quantised-scan';
-import type { ChunkMetadata, ChunkVersion } from './types';
+import type { ChunkMetadata, ChunkVersion, StoredChunk } from './types';
 
 /**
  * What the Redis snapshot keeps per chunk besides its vector (text is kept apart and fetched for the
@@ -17,6 +17,19 @@ export type SnapshotRow = {
   /** Epoch second the chunk expires; search leaves it out from then on. Absent when it never does. */
   expires_at?: number;
 };
+
+/** A stored chunk's snapshot row. */
+export function snapshotRowOf(chunk: StoredChunk): SnapshotRow {
+  return {
+    chunk_id: chunk.chunk_id,
+    filename: chunk.filename,
+    chunk_index: chunk.chunk_index,
+    metadata: chunk.metadata,
+    created_at: chunk.created_at,
+    ...(chunk.version === undefined ? {} : { version: chunk.version }),
+    ...(chunk.expires_at === undefined ? {} : { expires_at: chunk.expires_at }),
+  };
+}
 
 /**
  * One change to a bot's snapshot, as a stream record implies it. Applying one twice is harmless. `row`

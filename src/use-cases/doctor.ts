@@ -1,3 +1,4 @@
+import { snapshotRowOf } from '../domain/snapshot';
 import type { StoredChunk } from '../domain/types';
 import { DocumentBusyError } from '../errors';
 import { nap } from '../machinery/wakeup';
@@ -286,15 +287,7 @@ function driftOf(
 function upsertOf(chunk: StoredChunk): SnapshotChange {
   return {
     kind: 'upsert',
-    row: {
-      chunk_id: chunk.chunk_id,
-      filename: chunk.filename,
-      chunk_index: chunk.chunk_index,
-      metadata: chunk.metadata,
-      created_at: chunk.created_at,
-      ...(chunk.version === undefined ? {} : { version: chunk.version }),
-      ...(chunk.expires_at === undefined ? {} : { expires_at: chunk.expires_at }),
-    },
+    row: snapshotRowOf(chunk),
     text: chunk.text,
     embedding: chunk.embedding,
   };

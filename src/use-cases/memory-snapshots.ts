@@ -1,4 +1,5 @@
 import { writeUnitVector } from '../domain/scoring';
+import { snapshotRowOf } from '../domain/snapshot';
 import type { BotCollection, StoredChunk } from '../domain/types';
 import type {
   BotRegistry,
@@ -171,7 +172,7 @@ export class MemorySnapshotStore implements SnapshotStore {
     }
     for (const [offset, chunk] of added.entries()) {
       const slot = kept.length + offset;
-      rows[slot] = rowOf(chunk);
+      rows[slot] = snapshotRowOf(chunk);
       writeUnitVector(chunk.embedding, vectors, slot * dimension);
       if (texts !== undefined) texts[slot] = chunk.text;
     }
@@ -196,22 +197,9 @@ export class MemorySnapshotStore implements SnapshotStore {
     const vectors = new Float32Array(chunks.length * dimension);
     const rows = chunks.map((chunk, slot) => {
       writeUnitVector(chunk.embedding, vectors, slot * dimension);
-      return rowOf(chunk);
+      return snapshotRowOf(chunk);
     });
     const texts = chunks.length <= this.textsHeldMaxRows ? chunks.map((chunk) => chunk.text) : undefined;
     return { botId, version, epoch, dimension, rows, vectors, ...(texts === undefined ? {} : { texts }) };
   }
-}
-
-/** A chunk's snapshot row: what search filters and groups on besides its vector and text. */
-function rowOf(chunk: StoredChunk): SnapshotRow {
-  return {
-    chunk_id: chunk.chunk_id,
-    filename: chunk.filename,
-    chunk_index: chunk.chunk_index,
-    metadata: chunk.metadata,
-    created_at: chunk.created_at,
-    ...(chunk.version === undefined ? {} : { version: chunk.version }),
-    ...(chunk.expires_at === undefined ? {} : { expires_at: chunk.expires_at }),
-  };
 }

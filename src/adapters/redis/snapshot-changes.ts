@@ -2,6 +2,7 @@
  * Stream changes as arguments of the apply script (docs/snapshot.md, "applyChanges"): validated and
  * encoded before anything is sent, and split into calls of bounded count and size.
  */
+import { snapshotRowOf } from '../../domain/snapshot';
 import type { StoredChunk } from '../../domain/types';
 import { ValidationError } from '../../errors';
 import type { SnapshotChange, SnapshotRow } from '../../ports';
@@ -86,15 +87,7 @@ export function changesFromReread(botId: string, ids: string[], current: StoredC
     if (chunk === undefined) return { kind: 'delete', chunk_id: id };
     return {
       kind: 'upsert',
-      row: {
-        chunk_id: id,
-        filename: chunk.filename,
-        chunk_index: chunk.chunk_index,
-        metadata: chunk.metadata,
-        created_at: chunk.created_at,
-        ...(chunk.version === undefined ? {} : { version: chunk.version }),
-        ...(chunk.expires_at === undefined ? {} : { expires_at: chunk.expires_at }),
-      },
+      row: snapshotRowOf(chunk),
       text: chunk.text,
       embedding: chunk.embedding,
     };
