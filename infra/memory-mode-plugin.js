@@ -1,3 +1,5 @@
+const { listedRoles, putInlinePolicy } = require('./function-roles');
+
 /**
  * Least privilege for the memory snapshot mode (`--param="snapshots=memory"`): the search functions in
  * `custom.memorySnapshots.functions` catch their held copies up from the change log the stream handler
@@ -11,44 +13,22 @@ class MemoryModePlugin {
   }
 
   grant() {
-    const service = this.serverless.service;
-    const { enabled, functions = [] } = service.custom.memorySnapshots ?? {};
+    const { enabled, functions = [] } = this.serverless.service.custom.memorySnapshots ?? {};
     if (enabled !== true) return;
-    const naming = this.serverless.getProvider('aws').naming;
-    const resources = service.provider.compiledCloudFormationTemplate.Resources;
-    // The roles are serverless.yml's own resources, merged into the template after this hook.
-    const ownResources = service.resources?.Resources ?? {};
-    for (const name of functions) {
-      if (!service.getAllFunctions().includes(name)) {
-        throw new Error(
-          `custom.memorySnapshots.functions names "${name}", which is not a function in serverless.yml`,
-        );
-      }
-      const role = resources[naming.getLambdaLogicalId(name)]?.Properties?.Role;
-      const roleId = role?.['Fn::GetAtt']?.[0] ?? role?.Ref;
-      const roleResource = roleId === undefined ? undefined : (resources[roleId] ?? ownResources[roleId]);
-      if (roleResource === undefined) {
-        throw new Error(
-          `function "${name}" has no role of its own in serverless.yml to grant the change log to`,
-        );
-      }
-      const policies = roleResource.Properties.Policies ?? [];
-      roleResource.Properties.Policies = [
-        ...policies.filter((policy) => policy.PolicyName !== 'change-log'),
+    const roles = listedRoles(
+      this.serverless,
+      'custom.memorySnapshots.functions',
+      functions,
+      'to grant the change log to',
+    );
+    for (const { role } of roles) {
+      putInlinePolicy(role, 'change-log', [
         {
-          PolicyName: 'change-log',
-          PolicyDocument: {
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Effect: 'Allow',
-                Action: 'dynamodb:BatchGetItem',
-                Resource: { 'Fn::GetAtt': ['StreamClaimsTable', 'Arn'] },
-              },
-            ],
-          },
+          Effect: 'Allow',
+          Action: 'dynamodb:BatchGetItem',
+          Resource: { 'Fn::GetAtt': ['StreamClaimsTable', 'Arn'] },
         },
-      ];
+      ]);
     }
   }
 }

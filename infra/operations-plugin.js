@@ -1,3 +1,5 @@
+const { putInlinePolicy, roleOf } = require('./function-roles');
+
 /**
  * What an on-call engineer needs of every function, added to the compiled template so that no function
  * (present or added later) is left out:
@@ -29,7 +31,7 @@ class OperationsPlugin {
       const functionId = naming.getLambdaLogicalId(name);
       Object.assign(resources, functionAlarms(functionId, name, stack, settings));
       // The roles are serverless.yml's own resources, merged into the template after this hook.
-      if (isOn(settings.tracing)) grantTracing(resources, service.resources?.Resources ?? {}, functionId);
+      if (isOn(settings.tracing)) grantTracing(roleOf(this.serverless, name));
     }
     if (resources.HttpApi !== undefined) Object.assign(resources, apiAlarms(stack, settings));
   }
@@ -110,24 +112,11 @@ function apiAlarms(stack, settings) {
 }
 
 /** X-Ray accepts segments only on "*": these two actions write traces and read no data. */
-function grantTracing(resources, ownResources, functionId) {
-  const role = resources[functionId]?.Properties?.Role;
-  const roleId = role?.['Fn::GetAtt']?.[0] ?? role?.Ref;
-  const roleResource = roleId === undefined ? undefined : (resources[roleId] ?? ownResources[roleId]);
-  if (roleResource === undefined) return;
-  const policies = roleResource.Properties.Policies ?? [];
-  roleResource.Properties.Policies = [
-    ...policies.filter((policy) => policy.PolicyName !== 'xray-tracing'),
-    {
-      PolicyName: 'xray-tracing',
-      PolicyDocument: {
-        Version: '2012-10-17',
-        Statement: [
-          { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
-        ],
-      },
-    },
-  ];
+function grantTracing(role) {
+  if (role === undefined) return;
+  putInlinePolicy(role, 'xray-tracing', [
+    { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+  ]);
 }
 
 module.exports = OperationsPlugin;

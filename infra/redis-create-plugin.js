@@ -1,3 +1,5 @@
+const { functionIdOf, listedRoles } = require('./function-roles');
+
 /**
  * `--param="redis=create"`: the stack creates the Redis the snapshot needs, and only what it needs.
  *
@@ -36,32 +38,24 @@ class RedisCreatePlugin {
       (name) => !outside.includes(name),
     );
     const stage = service.provider.stage;
-    const naming = this.serverless.getProvider('aws').naming;
     const resources = service.provider.compiledCloudFormationTemplate.Resources;
-    // The roles are serverless.yml's own resources, merged into the template after this hook.
-    const ownResources = service.resources?.Resources ?? {};
     Object.assign(resources, network(), cache(service.service, stage));
-    for (const name of functions) {
-      if (!service.getAllFunctions().includes(name)) {
-        throw new Error(
-          `custom.redisCreate.functions names "${name}", which is not a function in serverless.yml`,
-        );
-      }
-      const fn = resources[naming.getLambdaLogicalId(name)];
+    const roles = listedRoles(
+      this.serverless,
+      'custom.redisCreate.functions',
+      functions,
+      'to join the VPC with',
+    );
+    for (const { name, role } of roles) {
+      const fn = resources[functionIdOf(this.serverless, name)];
       fn.Properties.VpcConfig = {
         SecurityGroupIds: [{ Ref: FUNCTIONS_GROUP }],
         SubnetIds: SUBNETS.map((subnet) => ({ Ref: subnet })),
       };
       fn.Properties.Environment.Variables.REDIS_URL = redisUrl();
-      const role = fn.Properties.Role;
-      const roleId = role?.['Fn::GetAtt']?.[0] ?? role?.Ref;
-      const roleResource = roleId === undefined ? undefined : (resources[roleId] ?? ownResources[roleId]);
-      if (roleResource === undefined) {
-        throw new Error(`function "${name}" has no role of its own in serverless.yml to join the VPC with`);
-      }
       // The ENI rights Lambda needs to place the function in the subnets (ec2 actions, no data access).
-      const policies = roleResource.Properties.ManagedPolicyArns ?? [];
-      roleResource.Properties.ManagedPolicyArns = [...new Set([...policies, VPC_ACCESS_POLICY])];
+      const policies = role.Properties.ManagedPolicyArns ?? [];
+      role.Properties.ManagedPolicyArns = [...new Set([...policies, VPC_ACCESS_POLICY])];
     }
     resources.SnapshotRedisUrlParameter = {
       Type: 'AWS::SSM::Parameter',

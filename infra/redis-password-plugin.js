@@ -1,3 +1,5 @@
+const { listedRoles, putInlinePolicy } = require('./function-roles');
+
 /**
  * Least privilege for the Redis password: when `--param="redisPasswordParameter=..."` names the SSM
  * SecureString that holds it, the role of each function in `custom.redisPassword.functions` (those that send
@@ -11,36 +13,15 @@ class RedisPasswordPlugin {
   }
 
   grant() {
-    const service = this.serverless.service;
-    const { parameter, kmsKeyArn, functions = [] } = service.custom.redisPassword ?? {};
+    const { parameter, kmsKeyArn, functions = [] } = this.serverless.service.custom.redisPassword ?? {};
     if (!parameter) return;
-    const naming = this.serverless.getProvider('aws').naming;
-    const resources = service.provider.compiledCloudFormationTemplate.Resources;
-    // The roles are serverless.yml's own resources, merged into the template after this hook.
-    const ownResources = service.resources?.Resources ?? {};
-    for (const name of functions) {
-      if (!service.getAllFunctions().includes(name)) {
-        throw new Error(
-          `custom.redisPassword.functions names "${name}", which is not a function in serverless.yml`,
-        );
-      }
-      const role = resources[naming.getLambdaLogicalId(name)]?.Properties?.Role;
-      const roleId = role?.['Fn::GetAtt']?.[0] ?? role?.Ref;
-      const roleResource = roleId === undefined ? undefined : (resources[roleId] ?? ownResources[roleId]);
-      if (roleResource === undefined) {
-        throw new Error(
-          `function "${name}" has no role of its own in serverless.yml to grant the Redis password to`,
-        );
-      }
-      const policies = roleResource.Properties.Policies ?? [];
-      roleResource.Properties.Policies = [
-        ...policies.filter((policy) => policy.PolicyName !== 'redis-password'),
-        {
-          PolicyName: 'redis-password',
-          PolicyDocument: { Version: '2012-10-17', Statement: statements(parameter, kmsKeyArn) },
-        },
-      ];
-    }
+    const roles = listedRoles(
+      this.serverless,
+      'custom.redisPassword.functions',
+      functions,
+      'to grant the Redis password to',
+    );
+    for (const { role } of roles) putInlinePolicy(role, 'redis-password', statements(parameter, kmsKeyArn));
   }
 }
 
