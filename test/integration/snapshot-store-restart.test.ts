@@ -75,7 +75,11 @@ describe('redis snapshot store across FLUSHALL, restarts and real eviction', () 
 
     // Redis holds every client's commands for 600 ms, as a network stall or a frozen Lambda would.
     await admin.call('CLIENT', 'PAUSE', '600', 'ALL');
-    await expect(hasty.applyChanges(botId, [upsertOf(chunk(botId, 2))])).rejects.toThrow('within 100 ms');
+    // Refused at the deadline, or (when this process was busy past the pause and Redis's answer came first)
+    // refused by the script itself, which found the deadline passed: either way nothing is applied.
+    await expect(hasty.applyChanges(botId, [upsertOf(chunk(botId, 2))])).rejects.toThrow(
+      /within 100 ms|after its 100 ms deadline/,
+    );
     // One connection answers in order: this PING returns after the pause, once the late script has run.
     await redis.ping();
     admin.disconnect();
@@ -90,7 +94,10 @@ describe('redis snapshot store across FLUSHALL, restarts and real eviction', () 
     const admin = new Redis(server.url);
 
     await admin.call('CLIENT', 'PAUSE', '600', 'ALL');
-    await expect(hasty.beginRebuild(botId, 1)).rejects.toThrow('within 100 ms');
+    // Refused at the deadline, or answered "not claimed" by the script, which found the deadline passed.
+    const late = await hasty.beginRebuild(botId, 1).catch((error: Error) => error);
+    if (late instanceof Error) expect(late.message).toContain('within 100 ms');
+    else expect(late).toBeNull();
     await redis.ping();
     admin.disconnect();
 
