@@ -73,16 +73,19 @@ describe('redis snapshot store across FLUSHALL, restarts and real eviction', () 
     const hasty = new RedisSnapshotStore(redis, PREFIX, { applyTimeoutMs: 100 });
     const admin = new Redis(server.url);
 
-    // Redis holds every client's commands for 600 ms, as a network stall or a frozen Lambda would.
-    await admin.call('CLIENT', 'PAUSE', '600', 'ALL');
-    // Refused at the deadline, or (when this process was busy past the pause and Redis's answer came first)
-    // refused by the script itself, which found the deadline passed: either way nothing is applied.
-    await expect(hasty.applyChanges(botId, [upsertOf(chunk(botId, 2))])).rejects.toThrow(
-      /within 100 ms|after its 100 ms deadline/,
-    );
-    // One connection answers in order: this PING returns after the pause, once the late script has run.
-    await redis.ping();
-    admin.disconnect();
+    try {
+      // Redis holds every client's commands for 600 ms, as a network stall or a frozen Lambda would.
+      await admin.call('CLIENT', 'PAUSE', '600', 'ALL');
+      // Refused at the deadline, or (when this process was busy past the pause and Redis's answer came
+      // first) refused by the script itself, which found the deadline passed: either way nothing lands.
+      await expect(hasty.applyChanges(botId, [upsertOf(chunk(botId, 2))])).rejects.toThrow(
+        /within 100 ms|after its 100 ms deadline/,
+      );
+      // One connection answers in order: this PING returns after the pause, once the late script has run.
+      await redis.ping();
+    } finally {
+      admin.disconnect();
+    }
 
     expect(await store.currentVersion(botId)).toEqual(before);
     expect((await store.read(botId))?.rows.map((row) => row.chunk_id)).toEqual(['chunk-1']);
@@ -93,13 +96,16 @@ describe('redis snapshot store across FLUSHALL, restarts and real eviction', () 
     const hasty = new RedisSnapshotStore(redis, PREFIX, { applyTimeoutMs: 100 });
     const admin = new Redis(server.url);
 
-    await admin.call('CLIENT', 'PAUSE', '600', 'ALL');
-    // Refused at the deadline, or answered "not claimed" by the script, which found the deadline passed.
-    const late = await hasty.beginRebuild(botId, 1).catch((error: Error) => error);
-    if (late instanceof Error) expect(late.message).toContain('within 100 ms');
-    else expect(late).toBeNull();
-    await redis.ping();
-    admin.disconnect();
+    try {
+      await admin.call('CLIENT', 'PAUSE', '600', 'ALL');
+      // Refused at the deadline, or answered "not claimed" by the script, which found the deadline passed.
+      const late = await hasty.beginRebuild(botId, 1).catch((error: Error) => error);
+      if (late instanceof Error) expect(late.message).toContain('within 100 ms');
+      else expect(late).toBeNull();
+      await redis.ping();
+    } finally {
+      admin.disconnect();
+    }
 
     expect(await store.beginRebuild(botId, 1)).not.toBeNull();
   });
