@@ -2,7 +2,10 @@ import { join } from 'node:path';
 import { CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { makeStreamSyncHandler } from '../../handlers/stream-sync';
 import { createTableInput } from '../../src/tables/definition';
+import { once } from '../../src/wiring/dynamo-base';
+import { createStreamDeps } from '../../src/wiring/stream';
 import { loadStreamSettings, StreamRunner } from '../local/stream-runner';
 import type { StreamSettings } from '../local/stream-settings';
 import type { BenchContext } from './context';
@@ -12,7 +15,8 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 /**
  * A VectorEmbeddings table of the suite's own, and a local stream runner over it that delivers to the
  * real stream handler with serverless.yml's settings. Its own table keeps the runner from replaying the
- * chunks the latency suites loaded.
+ * chunks the latency suites loaded. The handler is configured with that table, as a deployed one is with
+ * its own: it refuses records of any other table and re-reads chunks from this one.
  */
 export async function benchStreamTable(
   env: BenchContext['env'],
@@ -33,7 +37,14 @@ export async function benchStreamTable(
     streamsClient: streams,
     dynamodbClient: env.dynamodb,
     tableName,
-    handler: env.streamSync,
+    handler: makeStreamSyncHandler(
+      once(() =>
+        createStreamDeps({
+          ...env.base,
+          config: { ...env.base.config, tables: { ...env.base.config.tables, vectorEmbeddings: tableName } },
+        }),
+      ),
+    ),
     settings,
     functionName: 'streamSync',
     log: quiet,
