@@ -81,6 +81,25 @@ function selectBest(
   return withScores(rows, input, Float64Array.from(rows, fusedOf));
 }
 
+/**
+ * The keyword side's min-max normaliser over `candidates` passing rows, of which `matched` match a term:
+ * the others score 0 on that side.
+ */
+export function keywordNormaliser(
+  bm25: ArrayLike<number>,
+  matched: readonly number[],
+  candidates: number,
+): ReturnType<typeof normaliserOf> {
+  let min = candidates > matched.length ? 0 : Number.POSITIVE_INFINITY;
+  let max = candidates > matched.length ? 0 : Number.NEGATIVE_INFINITY;
+  for (const row of matched) {
+    const x = bm25[row] as number;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  return normaliserOf(min, max, false);
+}
+
 /** Weighted fusion needs each side's minimum and maximum, then one selection over the fused scores. */
 function weightedCandidates(
   input: HybridRows,
@@ -99,16 +118,8 @@ function weightedCandidates(
     if (x > maxVector) maxVector = x;
     candidates += 1;
   }
-  // Candidates without a match score 0 on the keyword side.
-  let minKeyword = candidates > matched.length ? 0 : Number.POSITIVE_INFINITY;
-  let maxKeyword = candidates > matched.length ? 0 : Number.NEGATIVE_INFINITY;
-  for (const row of matched) {
-    const x = bm25[row] as number;
-    if (x < minKeyword) minKeyword = x;
-    if (x > maxKeyword) maxKeyword = x;
-  }
   const nv = normaliserOf(minVector, maxVector, true);
-  const nk = normaliserOf(minKeyword, maxKeyword, false);
+  const nk = keywordNormaliser(bm25, matched, candidates);
   // The very expression `fuseScores` evaluates, so the scores are equal to the last bit.
   const fusedOf = (row: number) => alpha * nv(cosine[row] as number) + (1 - alpha) * nk(bm25[row] as number);
   return selectBest(input, candidateRows(input), fusedOf, keep);

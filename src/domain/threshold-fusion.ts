@@ -17,7 +17,7 @@
  * Every score is computed by the very expression `fuseScores` evaluates, so the top `keep` and its three
  * scores equal fusing every candidate, bit for bit (unit-tested against a brute-force fusion).
  */
-import { best, countRanks, type Population } from './fused-candidates';
+import { best, countRanks, keywordNormaliser, type Population } from './fused-candidates';
 import { type Fusion, normaliserOf, rrfWeights } from './fusion';
 import { type ScoredRef, TopKSelector } from './scoring';
 
@@ -189,14 +189,7 @@ function weightedAttempt(input: HeadFusionInput, alpha: number): Attempt | null 
   if (lowest === undefined) return null;
   // 0 - x: minus the negated query's best score, +0 rather than -0 for a score of 0.
   const minVector = 0 - lowest.score;
-  let minKeyword = candidateCount > matched.length ? 0 : Number.POSITIVE_INFINITY;
-  let maxKeyword = candidateCount > matched.length ? 0 : Number.NEGATIVE_INFINITY;
-  for (const row of matched) {
-    const x = bm25[row] as number;
-    if (x < minKeyword) minKeyword = x;
-    if (x > maxKeyword) maxKeyword = x;
-  }
-  const nk = normaliserOf(minKeyword, maxKeyword, false);
+  const nk = keywordNormaliser(bm25, matched, candidateCount);
   return (top, size, keep) => {
     const best = top[0];
     if (best === undefined) return null;
