@@ -2,28 +2,9 @@ import fc from 'fast-check';
 import { topFusedCandidates } from '../../src/domain/fused-candidates';
 import type { Fusion } from '../../src/domain/fusion';
 import { bruteFuse } from '../fixtures/brute-keywords';
+import { fusedTop } from '../fixtures/fused-top';
 
 const seed = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
-
-/** The top `keep` as [id, vector, keyword, fused], fused descending, ids ascending on ties. */
-function top(
-  ids: readonly string[],
-  vector: ArrayLike<number>,
-  keyword: ArrayLike<number>,
-  fused: ArrayLike<number>,
-  keep: number,
-): [string, number, number, number][] {
-  return Array.from({ length: ids.length }, (_, i) => i)
-    .sort((a, b) =>
-      fused[a] !== fused[b]
-        ? (fused[b] as number) - (fused[a] as number)
-        : (ids[a] as string) < (ids[b] as string)
-          ? -1
-          : 1,
-    )
-    .slice(0, keep)
-    .map((i) => [ids[i] as string, vector[i] as number, keyword[i] as number, fused[i] as number]);
-}
 
 const fusionArbitrary = fc.oneof(
   fc.record({
@@ -82,7 +63,7 @@ describe('hybrid fusion over the candidates that can reach the top', () => {
 
           const pick = (xs: ArrayLike<number>) => candidates.map((i) => xs[i] as number);
           const candidateIds = candidates.map((i) => ids[i] as string);
-          const expected = top(
+          const expected = fusedTop(
             candidateIds,
             pick(cosine),
             pick(bm25),
@@ -93,7 +74,7 @@ describe('hybrid fusion over the candidates that can reach the top', () => {
           if (few === null) return;
           proven += 1;
           expect(
-            top(
+            fusedTop(
               few.rows.map((row) => ids[row] as string),
               few.vector,
               few.keyword,

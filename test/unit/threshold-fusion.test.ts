@@ -5,29 +5,10 @@ import { type Int8TopScan, QuantisedScanner } from '../../src/domain/quantised-s
 import { dotRow, writeUnitVector } from '../../src/domain/scoring';
 import { emptyHeadFusionStats, fuseFromHead } from '../../src/domain/threshold-fusion';
 import { bruteFuse } from '../fixtures/brute-keywords';
+import { fusedTop } from '../fixtures/fused-top';
 
 const seed = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
 const loaded = loadUsearchInt8Scan();
-
-/** The top `keep` as [id, vector, keyword, fused], fused descending, ids ascending on ties. */
-function top(
-  ids: readonly string[],
-  vector: ArrayLike<number>,
-  keyword: ArrayLike<number>,
-  fused: ArrayLike<number>,
-  keep: number,
-): [string, number, number, number][] {
-  return Array.from({ length: ids.length }, (_, i) => i)
-    .sort((a, b) =>
-      fused[a] !== fused[b]
-        ? (fused[b] as number) - (fused[a] as number)
-        : (ids[a] as string) < (ids[b] as string)
-          ? -1
-          : 1,
-    )
-    .slice(0, keep)
-    .map((i) => [ids[i] as string, vector[i] as number, keyword[i] as number, fused[i] as number]);
-}
 
 const fusionArbitrary: fc.Arbitrary<Fusion> = fc.oneof(
   fc.record({
@@ -129,7 +110,7 @@ describe('hybrid fusion from the native vector head (threshold algorithm)', () =
           const cosine = candidates.map(cosineOf);
           const keyword = candidates.map((row) => bm25[row] as number);
           const candidateIds = candidates.map(idOf);
-          const expected = top(
+          const expected = fusedTop(
             candidateIds,
             cosine,
             keyword,
@@ -137,7 +118,7 @@ describe('hybrid fusion from the native vector head (threshold algorithm)', () =
             keep,
           );
           expect(
-            top(
+            fusedTop(
               head.rows.map(idOf),
               head.vector,
               head.rows.map((row) => bm25[row] as number),
