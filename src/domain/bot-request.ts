@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { upsertDocumentMessageSchema } from './ingestion-messages';
+import { metadataSchema, upsertDocumentMessageSchema } from './ingestion-messages';
 
 /** The body of `PUT /bots/{botId}`: settings the owner chooses. Both optional; an empty body is `{}`. */
 export const putBotRequestSchema = z
@@ -70,7 +70,7 @@ export const listChunksQuerySchema = z
  */
 export const patchDocumentMetadataRequestSchema = z
   .object({
-    metadata: z.record(z.string(), z.unknown()),
+    metadata: metadataSchema,
     mode: z.enum(['merge', 'replace']).default('merge'),
   })
   .strict();

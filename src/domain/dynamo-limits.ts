@@ -79,9 +79,14 @@ export function numberProblem(n: number): string | undefined {
   return undefined;
 }
 
+/** A map key JavaScript treats as the prototype: schemas drop it and the SDK marshals it as nothing. */
+export const PROTO_KEY = '__proto__';
+export const PROTO_KEY_PROBLEM = 'has the key "__proto__", which cannot be stored; rename it';
+
 /**
  * Checks chunk metadata for everything DynamoDB or the SDK would refuse: nesting deeper than
- * MAX_METADATA_DEPTH, empty map keys, numbers outside the storable range, values JSON cannot carry.
+ * MAX_METADATA_DEPTH, empty map keys, the key `__proto__` (the SDK's marshaller turns it into an empty
+ * attribute value, which DynamoDB refuses), numbers outside the storable range, values JSON cannot carry.
  * @throws ValidationError naming the path of the offending value, e.g. `chunks[3].metadata.a.b`.
  */
 export function checkMetadata(metadata: Record<string, unknown>, field: string): void {
@@ -102,6 +107,7 @@ export function checkMetadata(metadata: Record<string, unknown>, field: string):
     }
     for (const [key, element] of Object.entries(value as Record<string, unknown>)) {
       if (key === '') fail(path, 'has an empty key; DynamoDB refuses empty attribute names');
+      if (key === PROTO_KEY) fail(path, PROTO_KEY_PROBLEM);
       visit(element, `${path}.${key}`, depth + 1);
     }
   };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ValidationError } from '../errors';
+import { PROTO_KEY, PROTO_KEY_PROBLEM } from './dynamo-limits';
 
 /**
  * An embedding as upstream sends it: a JSON list of numbers, or a base64 string of packed little-endian
@@ -14,6 +15,20 @@ const embeddingSchema = z.custom<number[] | string>(
   },
 );
 
+/**
+ * Chunk metadata: a JSON object. Its values are checked by `checkMetadata`; a top-level `__proto__` key is
+ * refused here, because the record schema would drop it silently.
+ */
+export const metadataSchema = z.preprocess(
+  (value, ctx) => {
+    if (typeof value === 'object' && value !== null && Object.hasOwn(value, PROTO_KEY)) {
+      ctx.addIssue({ code: 'custom', message: PROTO_KEY_PROBLEM });
+    }
+    return value;
+  },
+  z.record(z.string(), z.unknown()),
+);
+
 /** One chunk of a document. */
 export const ingestionChunkSchema = z.object({
   /** Optional: without it the id is derived from filename and chunk_index, so re-ingesting replaces. */
@@ -23,7 +38,7 @@ export const ingestionChunkSchema = z.object({
   text: z.string(),
   embedding: embeddingSchema,
   /** Stored with the chunk and returned with search results. */
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  metadata: metadataSchema.optional(),
 });
 
 /**

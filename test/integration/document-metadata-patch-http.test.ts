@@ -131,6 +131,8 @@ describe('PATCH a document’s metadata', () => {
     ['an unknown field', { metadata: {}, vector: [1] }, undefined],
     ['an empty nested key', { metadata: { a: { '': 1 } } }, 'metadata.a'],
     ['a number DynamoDB cannot hold', { metadata: { a: { b: 1e300 } } }, 'metadata.a.b'],
+    ['a top-level __proto__ key', JSON.parse('{"metadata": {"__proto__": {"x": 1}}}'), 'metadata'],
+    ['a nested __proto__ key', JSON.parse('{"metadata": {"a": {"__proto__": 1}}}'), 'metadata.a'],
   ])('refuses %s with a 400, changing nothing', async (_, body, field) => {
     const botId = await newBot();
     const answer = await patch(botId, 'a.md', body);

@@ -43,7 +43,7 @@ const metadata = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small', maxDepth: 4 }, leaf, tie('list'), tie('object')),
   list: fc.array(tie('value'), { maxLength: 8 }),
   object: fc.dictionary(
-    text.filter((k) => k !== ''),
+    text.filter((k) => k !== '' && k !== '__proto__'),
     tie('value'),
     { maxKeys: 8 },
   ),

@@ -89,6 +89,17 @@ describe('ingestion message parsing', () => {
     );
   });
 
+  it('refuses chunk metadata with a top-level __proto__ key rather than dropping it', () => {
+    const body = JSON.stringify(document(1, 4)).replace('"metadata":{', '"metadata":{"__proto__":{"x":1},');
+
+    const error = thrown(() => parseIngestionMessageJson(body));
+
+    expect(error.field).toBe('chunks[0].metadata');
+    expect(error.message).toBe(
+      'chunks[0].metadata: has the key "__proto__", which cannot be stored; rename it',
+    );
+  });
+
   it('rejects a body that is not JSON', () => {
     const error = thrown(() => parseIngestionMessageJson('{"type":'));
 

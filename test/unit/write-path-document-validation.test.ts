@@ -248,6 +248,12 @@ describe('document validation', () => {
         /empty key/,
       ],
       [
+        'metadata with the key __proto__ (as JSON.parse makes it)',
+        withChunk(1, { metadata: { ok: JSON.parse('{"__proto__": true}') } }),
+        'chunks[1].metadata.ok',
+        /"__proto__", which cannot be stored/,
+      ],
+      [
         'an embedding value of 1e20',
         withChunk(0, { embedding: [1, 1e20, 0, 0] }),
         'chunks[0].embedding',
