@@ -356,6 +356,11 @@ export interface CountsDoctorStore {
     expectedUpdatedAt: string | undefined,
   ): Promise<boolean>;
   bumpSnapshotEpoch(botId: string): Promise<void>;
+  /**
+   * Moves the bot's data_version by one and records no change for it: a memory-mode search container
+   * holding the bot finds no change-log entry for that version and reads the bot whole.
+   */
+  bumpDataVersion(botId: string): Promise<void>;
 }
 
 /** One message of the stream's on-failure destination: a range of records of one shard. */

@@ -9,8 +9,14 @@ import { findLeftovers, type LeftoverDeps, type Leftovers, removeLeftovers } fro
 export type DoctorDeps = LeftoverDeps & {
   store: CountsDoctorStore;
   chunks: Pick<ChunkStore, 'readBot' | 'get' | 'documentChunkKeys' | 'delete'>;
-  /** null: no Redis configured or reachable; counts are still checked. */
+  /** null: no Redis configured or reachable, or the memory snapshot mode; counts are still checked. */
   snapshots: SnapshotStore | null;
+  /**
+   * The memory snapshot mode: each search container holds its own copy of a bot, checked against the
+   * bot's data_version on every search. A repair then moves data_version with no change-log entry, so
+   * every held copy of the repaired bot is read again whole. Default false.
+   */
+  reloadHeldCopies?: boolean;
   /**
    * How long to wait before confirming drift with a second read. A difference that is only a change still
    * on its way through the stream disappears meanwhile; drift stays. Default 3 s.
@@ -57,6 +63,11 @@ export type RepairOutcome = {
   leftoversRemoved: number;
   /** Fixes skipped because the stream changed the same item meanwhile (run the doctor again). */
   deferred: number;
+  /**
+   * Memory snapshot mode: data_version was moved with no change-log entry, so every search container
+   * holding the bot reads it whole before its next answer.
+   */
+  heldCopiesReloaded: boolean;
 };
 
 /**
@@ -76,7 +87,8 @@ export async function diagnoseBot(deps: DoctorDeps, botId: string): Promise<BotD
  * Repairs what `diagnosis` found, each fix conditioned so that a stream change arriving meanwhile is
  * neither lost nor counted twice: a document's count is replaced only if it still holds the compared
  * value (otherwise the fix is deferred to the next run), the totals move only while no counts transaction
- * ran, and snapshot rows are rewritten from a consistent read and checked again afterwards.
+ * ran, and snapshot rows are rewritten from a consistent read and checked again afterwards. In the memory
+ * snapshot mode (`reloadHeldCopies`) it then moves the bot's data_version so every held copy is read again.
  */
 export async function repairBot(deps: DoctorDeps, diagnosis: BotDiagnosis): Promise<RepairOutcome> {
   const { botId } = diagnosis;
@@ -87,6 +99,7 @@ export async function repairBot(deps: DoctorDeps, diagnosis: BotDiagnosis): Prom
     snapshotMarkedStale: false,
     leftoversRemoved: 0,
     deferred: 0,
+    heldCopiesReloaded: false,
   };
   for (const { filename } of diagnosis.leftovers) {
     try {
@@ -137,6 +150,13 @@ export async function repairBot(deps: DoctorDeps, diagnosis: BotDiagnosis): Prom
       await deps.store.bumpSnapshotEpoch(botId);
       outcome.snapshotMarkedStale = true;
     }
+  }
+  if (deps.reloadHeldCopies === true) {
+    // Last, after every fix: a copy read from here on holds what the repair left. Drift means some
+    // change may never have reached the change log (a record lost to the on-failure destination), so a
+    // copy caught up from the log could lack it; a whole read cannot.
+    await deps.store.bumpDataVersion(botId);
+    outcome.heldCopiesReloaded = true;
   }
   return outcome;
 }

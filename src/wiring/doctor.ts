@@ -19,7 +19,10 @@ import type { BaseDeps } from './base';
 export type DoctorWiring = {
   doctor: DoctorDeps;
   base: BaseDeps;
-  /** Why snapshots are not checked, when they are not (no REDIS_URL, or Redis did not answer). */
+  /**
+   * Why snapshots are not checked, when they are not: no REDIS_URL, Redis did not answer, or the memory
+   * snapshot mode (no shared snapshot; what it does instead).
+   */
   snapshotsSkipped: string | undefined;
   /** Replay dependencies for an on-failure source: a JSONL file path, or an SQS queue URL. */
   replay(source: { file: string } | { queueUrl: string }, log: StreamLog): ReplayDeps;
@@ -28,11 +31,17 @@ export type DoctorWiring = {
 /** How long the doctor waits for Redis to answer before it checks counts only. */
 const REDIS_PING_TIMEOUT_MS = 2000;
 
+/** What the doctor says of snapshots in the memory snapshot mode, where none is shared. */
+export const MEMORY_MODE_SNAPSHOTS =
+  "SNAPSHOT_MODE=memory keeps no shared snapshot: each search container checks its copy against the bot's data_version on every search; --repair moves a repaired bot's data_version so every copy of it is read again";
+
 /**
  * Builds the doctor's dependencies over `base` (the container's `baseDeps()` in the handler and the CLI; a
  * test's own). Checks that the three tables (and BotCollections' owner-index) exist first, so a wrong table
  * name is one clear error instead of a failure per bot.
- * Redis is optional: without it (or when it does not answer within 2 s) counts are still checked.
+ * Redis is optional: without it (or when it does not answer within 2 s) counts are still checked. In the
+ * memory snapshot mode there is no shared snapshot to compare: counts are checked, and a repair makes the
+ * search containers read the bot again (`reloadHeldCopies`).
  * @throws ConfigError naming a missing table or index
  */
 export async function doctorDeps(base: BaseDeps, options: { settleMs?: number } = {}): Promise<DoctorWiring> {
@@ -61,7 +70,9 @@ export async function doctorDeps(base: BaseDeps, options: { settleMs?: number } 
   }
   let snapshotsSkipped: string | undefined;
   let snapshots: SnapshotStore | null = null;
-  if (base.redis === null) {
+  if (config.snapshotMode === 'memory') {
+    snapshotsSkipped = MEMORY_MODE_SNAPSHOTS;
+  } else if (base.redis === null) {
     snapshotsSkipped = 'REDIS_URL is unset';
   } else {
     const redis = base.redis;
@@ -88,6 +99,7 @@ export async function doctorDeps(base: BaseDeps, options: { settleMs?: number } 
     chunks,
     leases: new DynamoDocumentLeases(documents, config.tables.documentLeases),
     snapshots,
+    reloadHeldCopies: config.snapshotMode === 'memory',
     ...(options.settleMs === undefined ? {} : { settleMs: options.settleMs }),
   };
   return {

@@ -88,6 +88,13 @@ class FakeStore implements CountsDoctorStore {
   async bumpSnapshotEpoch(): Promise<void> {
     this.epoch += 1;
   }
+
+  /** The bot's data_version, moved by the stream's counts writes and by `bumpDataVersion`. */
+  dataVersion = 0;
+
+  async bumpDataVersion(): Promise<void> {
+    this.dataVersion += 1;
+  }
 }
 
 /** A chunk as ChunkStore.readBot hands it out (text not read). */
@@ -155,6 +162,29 @@ describe('doctor (plain fakes)', () => {
     expect(outcome).toMatchObject({ totalsFixed: true, deferred: 0 });
     expect(store.totals).toEqual({ chunks: 3, documents: 1 });
     expect((await diagnoseBot(deps, 'bot')).drift).toBe(false);
+  });
+
+  it('moves data_version after a repair in the memory snapshot mode, so every held copy is read again', async () => {
+    const store = botWith({ 'a.pdf': 2 });
+    store.chunks.set('lost#0', 'a.pdf');
+    const memory: DoctorDeps = { ...depsOver(store), reloadHeldCopies: true };
+
+    const outcome = await repairBot(memory, await diagnoseBot(memory, 'bot'));
+
+    expect(outcome).toMatchObject({ documentsFixed: 1, heldCopiesReloaded: true, deferred: 0 });
+    expect(store.dataVersion).toBe(1);
+    expect((await diagnoseBot(memory, 'bot')).drift).toBe(false);
+  });
+
+  it('leaves data_version alone when a repair runs outside the memory snapshot mode', async () => {
+    const store = botWith({ 'a.pdf': 2 });
+    store.chunks.set('lost#0', 'a.pdf');
+    const deps = depsOver(store);
+
+    const outcome = await repairBot(deps, await diagnoseBot(deps, 'bot'));
+
+    expect(outcome).toMatchObject({ documentsFixed: 1, heldCopiesReloaded: false });
+    expect(store.dataVersion).toBe(0);
   });
 
   it('recreates a removed BotDocuments item and moves the totals with it', async () => {

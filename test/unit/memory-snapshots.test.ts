@@ -166,6 +166,23 @@ describe('memory snapshot store', () => {
     expect(reads.ranges).toHaveLength(8);
   });
 
+  it('reads the bot whole for a version that recorded no change, so it sees a change no version recorded', async () => {
+    const { commit, store, reads, table, bot } = world();
+    commit([['a1', chunk('a1', 1)]]);
+    const held = (await store.read(BOT)) as Snapshot;
+    // A chunk whose stream record was lost: in the table, in no version's change log.
+    table.set('b1', chunk('b1', 2));
+    // What the doctor's repair does in this mode: data_version moves, the change log gets nothing.
+    bot.data_version = (bot.data_version ?? 0) + 1;
+    reads.ranges.length = 0;
+
+    const reloaded = await store.read(BOT, held);
+
+    expect(reloaded?.version).toBe('2');
+    expect(reads.ranges).toHaveLength(8);
+    expect(Object.keys(content(reloaded)).sort()).toEqual(['a1', 'b1']);
+  });
+
   it('gives the version and epoch from the bot item the caller holds', () => {
     const { store, bot } = world();
     expect(store.versionOf({ ...bot, data_version: 7, snapshot_epoch: 2 })).toEqual({

@@ -2,7 +2,8 @@
  * npm run doctor -- --bot ID [--bot ID ...] | --all  [--repair] [--replay-dead-letters] [--json]
  *
  * Recounts bots from VectorEmbeddings (consistent, paginated reads), compares BotCollections, BotDocuments
- * and the Redis snapshot (row by row) with it, and prints what differs. --repair fixes it (safe while the
+ * and the Redis snapshot (row by row) with it, and prints what differs (SNAPSHOT_MODE=memory: counts only,
+ * and a repair makes every search container read the repaired bot again). --repair fixes it (safe while the
  * stream keeps writing); --replay-dead-letters first applies the stream's on-failure destination (the local
  * runner's JSONL file, or STREAM_DLQ_URL in AWS). Configuration comes from the same environment as the
  * handlers (TABLE_*, DYNAMODB_ENDPOINT, REDIS_URL); without DYNAMODB_ENDPOINT it finds a running `npm run dev`
@@ -125,6 +126,7 @@ function describeBot(bot: BotReport): string[] {
     lines.push(
       `  repaired: ${r.documentsFixed} document(s), totals ${r.totalsFixed ? 'fixed' : 'unchanged'}, ${r.rowsFixed} snapshot row(s)` +
         (r.snapshotMarkedStale ? ', snapshot marked stale (readers rebuild it)' : '') +
+        (r.heldCopiesReloaded ? ', data_version moved (search containers read the bot again)' : '') +
         (r.deferred > 0
           ? `; ${r.deferred} fix(es) deferred: the stream changed them meanwhile, run again`
           : ''),

@@ -198,6 +198,21 @@ export class DynamoCountsDoctorStore implements CountsDoctorStore {
     );
   }
 
+  /**
+   * An ADD, so a counts transaction of the stream reading the version before it loses its condition
+   * (`data_version = :previous`), reads again and records its changes under the version after this one.
+   */
+  async bumpDataVersion(botId: string): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.options.botCollectionsTable,
+        Key: { bot_id: botId },
+        UpdateExpression: 'ADD data_version :one',
+        ExpressionAttributeValues: { ':one': 1 },
+      }),
+    );
+  }
+
   /** The bot's totals moved by deltas, as the stream handler moves them (owner fields only defaulted). */
   private totalsUpdate(botId: string, chunks: number, documents: number, now: string) {
     return {
