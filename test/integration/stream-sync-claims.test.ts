@@ -1,38 +1,9 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { itemSize } from '../../tools/bench/item-size';
+import { SNAPSHOT_MODES } from '../fixtures/snapshot-modes';
 import { chunkItem, StreamEventFactory } from '../fixtures/stream-events';
-import {
-  chunks,
-  config,
-  counts,
-  deliver,
-  documents,
-  newBot,
-  useStreamSyncWorld,
-} from '../fixtures/stream-sync-world';
-
-useStreamSyncWorld();
-
-/** The bot's claim items in StreamClaims (a Scan: the table is keyed by claim item only). */
-async function claimItems(botId: string): Promise<Record<string, unknown>[]> {
-  const found: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await documents.send(
-      new ScanCommand({
-        TableName: config.tables.streamClaims,
-        ConsistentRead: true,
-        FilterExpression: 'begins_with(claim_id, :bot)',
-        ExpressionAttributeValues: { ':bot': `${botId}#` },
-        ExclusiveStartKey: start,
-      }),
-    );
-    found.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start !== undefined);
-  return found;
-}
+import { chunks, newBot, useStreamSyncWorld } from '../fixtures/stream-sync-world';
 
 /** The record as created at another second (so counted under another claim item). */
 const at = (record: DynamoDBRecord, second: number): DynamoDBRecord => ({
@@ -40,7 +11,32 @@ const at = (record: DynamoDBRecord, second: number): DynamoDBRecord => ({
   dynamodb: { ...record.dynamodb, ApproximateCreationDateTime: second },
 });
 
-describe('stream claims', () => {
+describe.each(SNAPSHOT_MODES)('stream claims (%s snapshots)', (mode) => {
+  const { config, counts, deliver, documents } = useStreamSyncWorld(mode);
+
+  /**
+   * The bot's claim items in StreamClaims (a Scan: the table is keyed by claim item only), without the
+   * change log items the memory mode keeps in the same table (`${botId}#v<version>`).
+   */
+  async function claimItems(botId: string): Promise<Record<string, unknown>[]> {
+    const found: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await documents.send(
+        new ScanCommand({
+          TableName: config.tables.streamClaims,
+          ConsistentRead: true,
+          FilterExpression: 'begins_with(claim_id, :bot) AND NOT begins_with(claim_id, :log)',
+          ExpressionAttributeValues: { ':bot': `${botId}#`, ':log': `${botId}#v` },
+          ExclusiveStartKey: start,
+        }),
+      );
+      found.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return found;
+  }
+
   it('claims 100 records created within one second in one item under 1 KB (1 write unit)', async () => {
     const bot = newBot();
     const events = new StreamEventFactory();

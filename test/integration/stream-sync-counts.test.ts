@@ -1,20 +1,11 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { SNAPSHOT_MODES } from '../fixtures/snapshot-modes';
 import { type ChunkItem, chunkItem, StreamEventFactory } from '../fixtures/stream-events';
-import {
-  botRecord,
-  catalog,
-  chunks,
-  config,
-  counts,
-  deliver,
-  documents,
-  newBot,
-  useStreamSyncWorld,
-} from '../fixtures/stream-sync-world';
+import { chunks, newBot, useStreamSyncWorld } from '../fixtures/stream-sync-world';
 
-useStreamSyncWorld();
+describe.each(SNAPSHOT_MODES)('stream sync counts (%s snapshots)', (mode) => {
+  const { botRecord, catalog, config, counts, deliver, documents } = useStreamSyncWorld(mode);
 
-describe('stream sync counts', () => {
   it('counts a batch once when the same batch is delivered twice', async () => {
     const bot = newBot();
     const events = new StreamEventFactory();

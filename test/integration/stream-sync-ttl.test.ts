@@ -1,8 +1,7 @@
 import type { DynamoDBRecord } from 'aws-lambda';
+import { SNAPSHOT_MODES } from '../fixtures/snapshot-modes';
 import { type ChunkItem, StreamEventFactory } from '../fixtures/stream-events';
-import { catalog, chunks, counts, deliver, newBot, useStreamSyncWorld } from '../fixtures/stream-sync-world';
-
-useStreamSyncWorld();
+import { chunks, newBot, useStreamSyncWorld } from '../fixtures/stream-sync-world';
 
 /** A TTL deletion as DynamoDB Streams delivers it: a REMOVE whose userIdentity is the DynamoDB service. */
 function ttlRemoval(events: StreamEventFactory, item: ChunkItem): DynamoDBRecord {
@@ -12,7 +11,9 @@ function ttlRemoval(events: StreamEventFactory, item: ChunkItem): DynamoDBRecord
   };
 }
 
-describe('stream sync of TTL removals', () => {
+describe.each(SNAPSHOT_MODES)('stream sync of TTL removals (%s snapshots)', (mode) => {
+  const { catalog, counts, deliver } = useStreamSyncWorld(mode);
+
   it('counts DynamoDB TTL removals like any removal, once however often they are delivered', async () => {
     const bot = newBot();
     const events = new StreamEventFactory();

@@ -1,23 +1,14 @@
-import { DynamoBotStats } from '../../src/adapters/dynamodb/bot-stats';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { syncStreamBatch } from '../../src/use-cases/sync-stream-batch';
+import { botStatsOf } from '../../src/wiring/adapters';
+import { SNAPSHOT_MODES } from '../fixtures/snapshot-modes';
 import { chunkItem, StreamEventFactory } from '../fixtures/stream-events';
-import {
-  botRecord,
-  catalog,
-  chunks,
-  config,
-  counts,
-  deliver,
-  newBot,
-  quietLog,
-  useStreamSyncWorld,
-} from '../fixtures/stream-sync-world';
+import { chunks, newBot, quietLog, useStreamSyncWorld } from '../fixtures/stream-sync-world';
 
-useStreamSyncWorld();
+describe.each(SNAPSHOT_MODES)('stream sync writes (%s snapshots)', (mode) => {
+  const { botRecord, config, counts } = useStreamSyncWorld(mode);
 
-describe('stream sync writes', () => {
-  /** The real adapter on a client that counts the TransactWriteItems calls it sends. */
+  /** The stream handler's adapter as wired in this mode, on a client that counts the calls it sends. */
   function countingStats() {
     const client = createDynamoDbClient(config);
     const sent: string[] = [];
@@ -28,16 +19,11 @@ describe('stream sync writes', () => {
       },
       { step: 'initialize', name: 'countCommands' },
     );
-    const stats = new DynamoBotStats(createDocumentClient(client), {
-      botCollectionsTable: config.tables.botCollections,
-      botDocumentsTable: config.tables.botDocuments,
-      streamClaimsTable: config.tables.streamClaims,
-      defaultEmbeddingDimension: 384,
-    });
+    const stats = botStatsOf({ config, documents: createDocumentClient(client) });
     return { stats, sent, close: () => client.destroy() };
   }
 
-  it('costs one transaction of three items for a batch of 100 records of one bot, document and second (claim item + bot + document)', async () => {
+  it('costs one transaction for a batch of 100 records of one bot, document and second (claim item + bot + document, + the change log item in the memory mode)', async () => {
     const { stats, sent, close } = countingStats();
     try {
       const bot = newBot();
@@ -76,7 +62,8 @@ describe('stream sync writes', () => {
       );
 
       expect(report.counted).toBe(150);
-      // Each record is one document, all share one claim item: 1 + 98 + 1 actions, then 1 + 52 + 1.
+      // Each record is one document, all share one claim item: 1 + 97 + 1 actions and one left for the
+      // change log item (the memory mode writes it), then 1 + 53 + 1 (+ 1).
       expect(sent.filter((name) => name === 'TransactWriteItemsCommand')).toHaveLength(2);
       const result = await counts(bot);
       expect(result.total_chunks).toBe(150);
@@ -127,6 +114,8 @@ describe('stream sync writes', () => {
 });
 
 describe('document catalog', () => {
+  const { catalog, deliver } = useStreamSyncWorld();
+
   it('lists a bot’s documents page by page in filename order', async () => {
     const bot = newBot();
     const events = new StreamEventFactory();
