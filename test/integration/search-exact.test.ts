@@ -3,13 +3,16 @@ import type { SearchFilter } from '../../src/domain/search-request';
 import type { StoredChunk } from '../../src/domain/types';
 import {
   bruteForceTopK,
+  type ModeSearch,
   randomChunks,
   randomVector,
   readWholeBot,
   rng,
   type SearchWorld,
+  searchIn,
   searchWorld,
 } from '../fixtures/search-world';
+import { SNAPSHOT_MODES } from '../fixtures/snapshot-modes';
 
 jest.setTimeout(300_000);
 
@@ -74,16 +77,6 @@ describe('search results equal the exact cosine top-k of DynamoDB', () => {
     }
   });
 
-  it('from the snapshot, for 300 queries and limits from 1 to 100', async () => {
-    await world.search(botId, randomVector(dimension, rng(5)), { limit: 1 });
-    for (const [i, query] of queries(300, 2).entries()) {
-      const limit = i % 3 === 0 ? 10 : 1 + ((i * 7) % 100);
-      const answer = await world.search(botId, query, { limit });
-      expect(answer.source).toBe('snapshot');
-      expectSameAsBruteForce(answer.results, query, limit);
-    }
-  });
-
   it('from the DynamoDB fallback, with filters: k results whenever k chunks match', async () => {
     const filtered: { filter: SearchFilter; scoreThreshold?: number }[] = [
       { filter: { metadata: { lang: 'de' } } },
@@ -98,28 +91,48 @@ describe('search results equal the exact cosine top-k of DynamoDB', () => {
       expectSameAsBruteForce(answer.results, query, 50, options);
     }
   });
-
-  it('from the snapshot, with filters and thresholds', async () => {
-    const random = rng(9);
-    const filters: { filter?: SearchFilter; scoreThreshold?: number }[] = [
-      { filter: { filename: 'doc-7.txt' } },
-      { filter: { filename: ['doc-1.txt', 'doc-2.txt', 'doc-39.txt'] } },
-      { filter: { metadata: { lang: 'de' } } },
-      { filter: { metadata: { lang: 'en' } } },
-      { filter: { filename: 'doc-3.txt', metadata: { part: 3 } } },
-      { scoreThreshold: 0.1 },
-      { scoreThreshold: 0.9 },
-    ];
-    for (const [i, query] of queries(60, 3).entries()) {
-      const options = filters[i % filters.length] as { filter?: SearchFilter; scoreThreshold?: number };
-      const limit = 1 + Math.floor(random() * 20);
-      const answer = await world.search(botId, query, { limit, ...options });
-      // The warnings say why, if a search left the snapshot.
-      expect({ source: answer.source, warnings: world.logger.warnings }).toEqual({
-        source: 'snapshot',
-        warnings: [],
-      });
-      expectSameAsBruteForce(answer.results, query, limit, options);
-    }
-  });
 });
+
+describe.each(SNAPSHOT_MODES)(
+  'search results from the %s snapshot equal the exact cosine top-k of DynamoDB',
+  (name) => {
+    let mode: ModeSearch;
+    beforeAll(() => {
+      mode = searchIn(world, name);
+    });
+
+    it('for 300 queries and limits from 1 to 100', async () => {
+      await mode.search(botId, randomVector(dimension, rng(5)), { limit: 1 });
+      for (const [i, query] of queries(300, 2).entries()) {
+        const limit = i % 3 === 0 ? 10 : 1 + ((i * 7) % 100);
+        const answer = await mode.search(botId, query, { limit });
+        expect(answer.source).toBe('snapshot');
+        expectSameAsBruteForce(answer.results, query, limit);
+      }
+    });
+
+    it('with filters and thresholds', async () => {
+      const random = rng(9);
+      const filters: { filter?: SearchFilter; scoreThreshold?: number }[] = [
+        { filter: { filename: 'doc-7.txt' } },
+        { filter: { filename: ['doc-1.txt', 'doc-2.txt', 'doc-39.txt'] } },
+        { filter: { metadata: { lang: 'de' } } },
+        { filter: { metadata: { lang: 'en' } } },
+        { filter: { filename: 'doc-3.txt', metadata: { part: 3 } } },
+        { scoreThreshold: 0.1 },
+        { scoreThreshold: 0.9 },
+      ];
+      for (const [i, query] of queries(60, 3).entries()) {
+        const options = filters[i % filters.length] as { filter?: SearchFilter; scoreThreshold?: number };
+        const limit = 1 + Math.floor(random() * 20);
+        const answer = await mode.search(botId, query, { limit, ...options });
+        // The warnings say why, if a search left the snapshot.
+        expect({ source: answer.source, warnings: mode.logger.warnings }).toEqual({
+          source: 'snapshot',
+          warnings: [],
+        });
+        expectSameAsBruteForce(answer.results, query, limit, options);
+      }
+    });
+  },
+);

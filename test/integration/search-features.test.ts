@@ -10,12 +10,13 @@ import {
   readWholeBot,
   rng,
   type SearchWorld,
+  searchIn,
   searchWorld,
 } from '../fixtures/search-world';
 
 /**
  * Every search feature (Qdrant-style filters, offset, with_vectors, group_by, MMR) answered from the
- * snapshot and from the DynamoDB fallback, on random data, against a brute-force reference written here
+ * Redis snapshot, from a memory-mode container's own copy and from the DynamoDB fallback, on random data, against a brute-force reference written here
  * from the documented semantics (not from the implementation's code).
  */
 const DIM = 24;
@@ -26,6 +27,7 @@ const { pick, randomFilter } = filterGenerator(random);
 
 let world: SearchWorld;
 let fallback: Search;
+let memory: Search;
 let chunks: StoredChunk[];
 const botId = `features-${randomUUID()}`;
 
@@ -206,12 +208,18 @@ function mmrReference(query: number[], candidates: Ref[], count: number, diversi
 
 // ---- Comparing both sources with the reference. ----
 
-async function both(query: number[], options: SearchOptions): Promise<[SearchResult, SearchResult]> {
+/** The answers of the Redis snapshot, of the memory mode's held copy and of the DynamoDB fallback. */
+async function sources(
+  query: number[],
+  options: SearchOptions,
+): Promise<[SearchResult, SearchResult, SearchResult]> {
   const fromSnapshot = await world.search(botId, query, options);
+  const fromMemory = await memory(botId, query, options);
   const fromDynamoDb = await fallback(botId, query, options);
   expect(fromSnapshot.source).toBe('snapshot');
+  expect(fromMemory.source).toBe('snapshot');
   expect(fromDynamoDb.source).toBe('dynamodb');
-  return [fromSnapshot, fromDynamoDb];
+  return [fromSnapshot, fromMemory, fromDynamoDb];
 }
 
 function expectHits(actual: SearchResult['results'], expected: Ref[], context: unknown): void {
@@ -242,10 +250,12 @@ beforeAll(async () => {
   chunks = await readWholeBot(world.chunks, botId);
   // The first search rebuilds the snapshot from DynamoDB; every later one is served from it.
   expect((await world.search(botId, randomVector(DIM, random), { limit: 1 })).source).toBe('dynamodb');
+  // A memory-mode container loads the bot on its first search and answers from its copy from then on.
+  memory = searchIn(world, 'memory').search;
 });
 afterAll(() => world.close());
 
-describe('search features, snapshot and DynamoDB fallback against a brute-force reference', () => {
+describe('search features, from both snapshot modes and the DynamoDB fallback, against a brute-force reference', () => {
   it('filters with must/should/must_not over every key and operator, returning limit results whenever that many match', async () => {
     let selective = 0;
     for (let q = 0; q < 60; q++) {
@@ -254,7 +264,7 @@ describe('search features, snapshot and DynamoDB fallback against a brute-force 
       const limit = 1 + Math.floor(random() * 25);
       const expected = ranked(query, filter);
       if (expected.length > 0 && expected.length < 40) selective++;
-      for (const answer of await both(query, { limit, filter: filter as SearchFilter })) {
+      for (const answer of await sources(query, { limit, filter: filter as SearchFilter })) {
         expectHits(answer.results, expected.slice(0, limit), { seed, q, filter });
       }
     }
@@ -275,10 +285,12 @@ describe('search features, snapshot and DynamoDB fallback against a brute-force 
         withVectors: true,
         ...(filter ? { filter: filter as SearchFilter } : {}),
       };
-      const [snapshot, dynamodb] = await both(query, options);
+      const [snapshot, held, dynamodb] = await sources(query, options);
       expectHits(snapshot.results, expected, { seed, q, offset });
+      expectHits(held.results, expected, { seed, q, offset, mode: 'memory' });
       expectHits(dynamodb.results, expected, { seed, q, offset });
       expect(snapshot.results.map((h) => h.vector)).toEqual(dynamodb.results.map((h) => h.vector));
+      expect(held.results.map((h) => h.vector)).toEqual(dynamodb.results.map((h) => h.vector));
       snapshot.results.forEach((hit, i) => {
         expect(hit.vector).toEqual(unit32((expected[i] as Ref).chunk.embedding));
       });
@@ -306,7 +318,7 @@ describe('search features, snapshot and DynamoDB fallback against a brute-force 
         ...(filter ? { filter: filter as SearchFilter } : {}),
         ...(threshold === undefined ? {} : { scoreThreshold: threshold }),
       };
-      for (const answer of await both(query, options)) {
+      for (const answer of await sources(query, options)) {
         expect(answer.groups?.map((g) => g.id)).toEqual(expected.map(([id]) => id));
         answer.groups?.forEach((group, i) => {
           expectHits(group.hits, (expected[i] as [string, Ref[]])[1], { seed, q, group: group.id });
@@ -333,8 +345,9 @@ describe('search features, snapshot and DynamoDB fallback against a brute-force 
         mmr: { diversity, candidates },
         ...(filter ? { filter: filter as SearchFilter } : {}),
       };
-      const [snapshot, dynamodb] = await both(query, options);
+      const [snapshot, held, dynamodb] = await sources(query, options);
       expect({ seed, q, ids: snapshot.results.map((h) => h.chunk_id) }).toEqual({ seed, q, ids: expected });
+      expect({ seed, q, memory: held.results.map((h) => h.chunk_id) }).toEqual({ seed, q, memory: expected });
       expect(dynamodb.results.map((h) => h.chunk_id)).toEqual(expected);
     }
   });
