@@ -4,11 +4,11 @@ import { DynamoBotRegistry } from '../../src/adapters/dynamodb/bot-registry';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { signDevToken } from '../../src/auth/dev-token';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
-import { loadConfig } from '../../src/config';
 import type { HttpHandler } from '../../src/http/route';
 import { httpEvent } from '../fixtures/http-events';
 import { loadOpenApi, responseProblems } from '../fixtures/openapi';
 import { randomChunks, randomVector, rng } from '../fixtures/search-world';
+import { configIn, SNAPSHOT_MODES } from '../fixtures/snapshot-modes';
 import { wireHandlers } from '../fixtures/wired-handlers';
 
 /** POST /bots/{botId}/search/batch through its handler: each answer is the single search's answer. */
@@ -19,11 +19,12 @@ const botId = `batch-${randomUUID()}`;
 const owner = `user-${randomUUID()}`;
 let token: string;
 let dynamodb: ReturnType<typeof createDynamoDbClient>;
-/** The handlers built from their factories over this file's config (no environment variables set). */
-const config = loadConfig({ ...process.env, AUTH_MODE: 'local-key', LOCAL_JWT_SECRET: secret });
-const wired = wireHandlers(config);
-const search = wired.http['POST /bots/{botId}/search'];
-const searchBatch = wired.http['POST /bots/{botId}/search/batch'];
+/** The handlers built from their factories over this file's config in each snapshot mode (no environment variables set). */
+const auth = { AUTH_MODE: 'local-key', LOCAL_JWT_SECRET: secret };
+const config = configIn('redis', auth);
+const wiredIn = { redis: wireHandlers(config), memory: wireHandlers(configIn('memory', auth)) };
+const search = wiredIn.redis.http['POST /bots/{botId}/search'];
+const searchBatch = wiredIn.redis.http['POST /bots/{botId}/search/batch'];
 
 async function call(handler: HttpHandler, route: string, body: unknown, as = token) {
   const response = (await handler(
@@ -52,10 +53,13 @@ beforeAll(async () => {
 });
 afterAll(() => {
   dynamodb.destroy();
-  wired.close();
+  for (const wired of Object.values(wiredIn)) wired.close();
 });
 
-describe('POST /bots/{botId}/search/batch', () => {
+describe.each(SNAPSHOT_MODES)('POST /bots/{botId}/search/batch (%s snapshots)', (mode) => {
+  const search = wiredIn[mode].http['POST /bots/{botId}/search'];
+  const searchBatch = wiredIn[mode].http['POST /bots/{botId}/search/batch'];
+
   it('answers each query exactly as POST /bots/{botId}/search does, in order', async () => {
     const random = rng(12);
     const searches = [
@@ -91,7 +95,9 @@ describe('POST /bots/{botId}/search/batch', () => {
       fused_score: expect.any(Number),
     });
   });
+});
 
+describe('POST /bots/{botId}/search/batch', () => {
   it('names the query and field of a bad request, and refuses another user', async () => {
     const ok = { embedding: randomVector(DIM, rng(3)) };
     const badFilter = await call(searchBatch, '/bots/{botId}/search/batch', {
