@@ -13,10 +13,23 @@ import type { SearchHit, StoredChunk } from '../../src/domain/types';
 import type { KeywordIndexStore, KeywordRead } from '../../src/ports';
 import { headFusionStats } from '../../src/use-cases/keyword-search';
 import { makeSearch, type Search, type SearchOptions } from '../../src/use-cases/search';
-import { type StreamLog, syncStreamBatch } from '../../src/use-cases/sync-stream-batch';
+import {
+  type StreamLog,
+  type SyncStreamBatchDeps,
+  syncStreamBatch,
+} from '../../src/use-cases/sync-stream-batch';
+import { botStatsOf } from '../../src/wiring/adapters';
 import { bruteBm25, bruteFuse, bruteTop, randomText } from '../fixtures/brute-keywords';
 import { testSeed } from '../fixtures/random';
-import { randomVector, readWholeBot, rng, type SearchWorld, searchWorld } from '../fixtures/search-world';
+import {
+  randomVector,
+  readWholeBot,
+  rng,
+  type SearchWorld,
+  searchIn,
+  searchWorld,
+} from '../fixtures/search-world';
+import { configIn } from '../fixtures/snapshot-modes';
 import { type ChunkItem, chunkItem, StreamEventFactory } from '../fixtures/stream-events';
 
 const DIM = 16;
@@ -131,8 +144,12 @@ function expected(
 
 const idsOf = (hits: SearchHit[]) => hits.map((h) => h.chunk_id);
 
-/** Searches with the snapshot world and with a DynamoDB-only search, and checks both against brute force. */
-async function checkQueries(botId: string, expectSource: 'snapshot' | 'dynamodb'): Promise<void> {
+/** Searches with `search` and with a DynamoDB-only search, and checks both against brute force. */
+async function checkQueries(
+  botId: string,
+  expectSource: 'snapshot' | 'dynamodb',
+  searchWith: Search = search,
+): Promise<void> {
   const chunks = await readWholeBot(world.chunks, botId);
   const noRedis = makeSearch({
     bots: world.bots,
@@ -168,7 +185,7 @@ async function checkQueries(botId: string, expectSource: 'snapshot' | 'dynamodb'
         ...(c.offset === undefined ? {} : { offset: c.offset }),
       };
       const want = expected(chunks, { text, ...c }, 7, c.offset ?? 0);
-      const fromSnapshot = await search(botId, c.embedding, options);
+      const fromSnapshot = await searchWith(botId, c.embedding, options);
       const fromTable = await noRedis(botId, c.embedding, options);
       expect(fromSnapshot.source).toBe(expectSource);
       expect(fromTable.source).toBe('dynamodb');
@@ -192,7 +209,7 @@ async function checkQueries(botId: string, expectSource: 'snapshot' | 'dynamodb'
       const all = await noRedis(botId, embedding, { limit: 7, queryText: text, fusion });
       const bar = all.results[3]?.score ?? 0;
       const options: SearchOptions = { limit: 7, queryText: text, fusion, scoreThreshold: bar, offset: 1 };
-      const fromSnapshot = await search(botId, embedding, options);
+      const fromSnapshot = await searchWith(botId, embedding, options);
       expect(fromSnapshot.results).toEqual((await noRedis(botId, embedding, options)).results);
       expect(fromSnapshot.results.every((hit) => hit.score >= bar)).toBe(true);
     }
@@ -202,7 +219,7 @@ async function checkQueries(botId: string, expectSource: 'snapshot' | 'dynamodb'
       queryText: text,
       groupBy: { field: 'filename', groupSize: 2 },
     };
-    const groupedSnapshot = await search(botId, embedding, grouped);
+    const groupedSnapshot = await searchWith(botId, embedding, grouped);
     const groupedTable = await noRedis(botId, embedding, grouped);
     expect(groupedSnapshot.groups?.length).toBeGreaterThan(0);
     expect(groupedSnapshot.groups).toEqual(groupedTable.groups);
@@ -212,6 +229,39 @@ async function checkQueries(botId: string, expectSource: 'snapshot' | 'dynamodb'
       expect(scores).toEqual([...scores].sort((x, y) => y - x));
     }
   }
+}
+
+/**
+ * Stream updates of `items` written to the table and counted through `stream`: inserts, overwrites (new
+ * text and vector), moves (another document) and deletions. Returns the bot's chunks after them.
+ */
+async function streamUpdates(
+  botId: string,
+  items: ChunkItem[],
+  events: StreamEventFactory,
+  stream: SyncStreamBatchDeps,
+): Promise<ChunkItem[]> {
+  const inserted = Array.from({ length: 8 }, (_, i) => item(botId, 'f4.txt', i));
+  const overwritten = items
+    .slice(0, 8)
+    .map((old) => ({ ...item(botId, old.filename, old.chunk_index), chunk_id: old.chunk_id }));
+  const moved = items.slice(8, 12).map((old) => ({ ...old, filename: 'f3.txt', text: randomText(random) }));
+  const deleted = items.slice(12, 20);
+  await world.chunks.put([...inserted, ...overwritten, ...moved].map(stored));
+  await world.chunks.delete(
+    botId,
+    deleted.map((c) => c.chunk_id),
+  );
+  const report = await syncStreamBatch(stream, [
+    ...inserted.map((c) => events.insert(c)),
+    ...overwritten.map((c, i) => events.modify(items[i] as ChunkItem, c)),
+    ...moved.map((c, i) => events.modify(items[8 + i] as ChunkItem, c)),
+    ...deleted.map((c) => events.remove(c)),
+  ]);
+  expect(report.failures).toEqual([]);
+  const after = [...overwritten, ...moved, ...items.slice(20), ...inserted];
+  expect((await readWholeBot(world.chunks, botId)).length).toBe(after.length);
+  return after;
 }
 
 describe('hybrid search is exact', () => {
@@ -244,27 +294,7 @@ describe('hybrid search is exact', () => {
     expect(keywords.builds).toBe(0);
     expect(keywords.served).toBeGreaterThan(servedBefore);
 
-    // Stream updates: insert, overwrite (new text and vector), move (another document), delete.
-    const inserted = Array.from({ length: 8 }, (_, i) => item(botId, 'f4.txt', i));
-    const overwritten = items
-      .slice(0, 8)
-      .map((old) => ({ ...item(botId, old.filename, old.chunk_index), chunk_id: old.chunk_id }));
-    const moved = items.slice(8, 12).map((old) => ({ ...old, filename: 'f3.txt', text: randomText(random) }));
-    const deleted = items.slice(12, 20);
-    await world.chunks.put([...inserted, ...overwritten, ...moved].map(stored));
-    await world.chunks.delete(
-      botId,
-      deleted.map((c) => c.chunk_id),
-    );
-    const report = await syncStreamBatch(stream, [
-      ...inserted.map((c) => events.insert(c)),
-      ...overwritten.map((c, i) => events.modify(items[i] as ChunkItem, c)),
-      ...moved.map((c, i) => events.modify(items[8 + i] as ChunkItem, c)),
-      ...deleted.map((c) => events.remove(c)),
-    ]);
-    expect(report.failures).toEqual([]);
-    items = [...overwritten, ...moved, ...items.slice(20), ...inserted];
-    expect((await readWholeBot(world.chunks, botId)).length).toBe(items.length);
+    items = await streamUpdates(botId, items, events, stream);
     // The stream handler moved the index along with the snapshot (O(batch)): at the new version queries
     // read their terms' postings from it, and none had to rebuild it.
     expect(keywords.updates).toEqual([true]);
@@ -289,6 +319,32 @@ describe('hybrid search is exact', () => {
     // Some hybrid answers came from the vector head (the rest from every candidate): both were checked.
     expect(headFusionStats.searches - headFusionStats.fellBack).toBeGreaterThan(0);
     console.log(`hybrid from the vector head: ${JSON.stringify(headFusionStats)}`);
+  });
+
+  it('matches brute-force BM25 and fusion from a memory-mode container, before and after stream updates', async () => {
+    const botId = `bot-${randomUUID()}`;
+    await world.bots.putOwned(botId, 'owner', { embedding_dimension: DIM });
+    // The stream handler of the memory mode: counts with the change log, no snapshot or keyword index kept.
+    const stats = botStatsOf({ config: configIn('memory'), documents: world.documents });
+    const stream: SyncStreamBatchDeps = {
+      stats,
+      snapshots: null,
+      log: { warn: () => {}, error: () => {} },
+      defaultEmbeddingDimension: DIM,
+    };
+    const events = new StreamEventFactory();
+    const items = Array.from({ length: 60 }, (_, i) => item(botId, `f${i % 4}.txt`, Math.floor(i / 4)));
+    await world.chunks.put(items.map(stored));
+    await syncStreamBatch(
+      stream,
+      items.map((c) => events.insert(c)),
+    );
+    const held = searchIn(world, 'memory');
+
+    await checkQueries(botId, 'snapshot', held.search);
+    await streamUpdates(botId, items, events, stream);
+    await checkQueries(botId, 'snapshot', held.search);
+    expect(held.logger.warnings).toEqual([]);
   });
 
   it('refuses a query_text that has no terms or too many, naming the field', async () => {
