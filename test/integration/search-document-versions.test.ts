@@ -2,18 +2,42 @@ import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { loadConfig } from '../../src/config';
 import type { HttpHandler } from '../../src/http/route';
+import type { StreamRunner } from '../../tools/local/stream-runner';
 import { httpEvent } from '../fixtures/http-events';
-import { alice, call, chunk, DIM, runner, secret, suffix, useHttpWorld } from '../fixtures/http-world';
+import {
+  alice,
+  type Call,
+  call,
+  chunk,
+  DIM,
+  runner,
+  secret,
+  suffix,
+  useHttpWorld,
+  type Answer as WorldAnswer,
+} from '../fixtures/http-world';
+import {
+  wired as memoryWired,
+  startRunner as startMemoryRunner,
+  useMemoryWorld,
+} from '../fixtures/memory-world';
 import { randomVector, rng } from '../fixtures/search-world';
 import { wireHandlers } from '../fixtures/wired-handlers';
 
 /**
  * Searches racing replacements of a document never see chunks of two versions of it, on every route of
- * the Redis snapshot (held copy, scan, filter, groups, MMR, hybrid, keyword, batch) and on the DynamoDB
+ * the Redis snapshot (held copy, scan, filter, groups, MMR, hybrid, keyword, batch), of a memory-mode
+ * container (its own tables and stream handler: test/fixtures/memory-world.ts) and on the DynamoDB
  * fallback with Redis absent. Each version's chunks carry their version in metadata: a result list with
  * chunks of the document under two different tags saw a mix.
  */
 useHttpWorld();
+// Registered before the memory world's hooks: its runner stops before the world deletes its tables.
+afterAll(async () => {
+  await memoryRunner?.stop();
+});
+useMemoryWorld({ AUTH_MODE: 'local-key', LOCAL_JWT_SECRET: secret });
+let memoryRunner: StreamRunner | undefined;
 // Rounds of searches race each replacement on two shared cores: minutes, not the default two.
 jest.setTimeout(300_000);
 
@@ -110,9 +134,21 @@ async function searchOnce(seed: number, invoke: Invoke): Promise<string[][]> {
   return seen;
 }
 
-async function newBot(): Promise<string> {
+/** Where a test writes: the HTTP routes of a stack and the wait for its stream runner. */
+type Stack = { write: (request: Call) => Promise<WorldAnswer>; drain: () => Promise<unknown> };
+const redisStack: Stack = { write: (request) => call(request), drain: () => runner.drain(30_000) };
+/** The memory world's routes and runner (SNAPSHOT_MODE=memory: the stream handler keeps the change log). */
+const memoryStack: Stack = {
+  write: (request) => call(request, memoryWired.http as unknown as Record<string, HttpHandler>),
+  drain: async () => {
+    memoryRunner ??= await startMemoryRunner();
+    return memoryRunner.drain(30_000);
+  },
+};
+
+async function newBot(stack: Stack = redisStack): Promise<string> {
   const botId = `bot-${randomUUID()}`;
-  const put = await call({
+  const put = await stack.write({
     route: 'PUT /bots/{botId}',
     pathParameters: { botId },
     token: alice,
@@ -120,7 +156,7 @@ async function newBot(): Promise<string> {
   });
   expect(put.status).toBe(201);
   // A second document, so that searches rank more than one.
-  const other = await call({
+  const other = await stack.write({
     route: 'POST /bots/{botId}/documents',
     pathParameters: { botId },
     token: alice,
@@ -134,19 +170,22 @@ async function newBot(): Promise<string> {
 async function raceReplacements(
   botId: string,
   invoke: Invoke,
+  stack: Stack = redisStack,
 ): Promise<{ seen: string[][]; rounds: number }> {
   const seen: string[][] = [];
   let rounds = 0;
   for (const [round, size] of SIZES.entries()) {
     let done = false;
-    const writing = call({
-      route: 'POST /bots/{botId}/documents',
-      pathParameters: { botId },
-      token: alice,
-      body: versionBody(`v${round}`, size),
-    }).finally(() => {
-      done = true;
-    });
+    const writing = stack
+      .write({
+        route: 'POST /bots/{botId}/documents',
+        pathParameters: { botId },
+        token: alice,
+        body: versionBody(`v${round}`, size),
+      })
+      .finally(() => {
+        done = true;
+      });
     // Search while the replacement is written, and on while the stream brings it to the snapshot.
     let after = 0;
     while (!done || after++ < 4) {
@@ -179,6 +218,25 @@ describe('searches racing replacements of a document', () => {
     ).toBe(true);
     const full = await invoke('search', { embedding: randomVector(DIM, rng(3)), limit: 100, filter: byFile });
     expect(full.body.source).toBe('snapshot');
+    expect((full.body.results as Hit[]).length).toBe(SIZES[SIZES.length - 1]);
+  });
+
+  it('never see chunks of two versions through a memory-mode container', async () => {
+    await memoryStack.drain();
+    const botId = await newBot(memoryStack);
+    const invoke = searcher(memoryWired, botId);
+
+    const { seen, rounds } = await raceReplacements(botId, invoke, memoryStack);
+    await memoryStack.drain();
+
+    const mixed = seen.filter((versions) => versions.length > 1);
+    expect({ searchedWhileWriting: rounds > SIZES.length, mixed }).toEqual({
+      searchedWhileWriting: true,
+      mixed: [],
+    });
+    const full = await invoke('search', { embedding: randomVector(DIM, rng(3)), limit: 100, filter: byFile });
+    expect(full.body.source).toBe('snapshot');
+    expect(versionsIn(full.body.results as Hit[])).toEqual([LAST]);
     expect((full.body.results as Hit[]).length).toBe(SIZES[SIZES.length - 1]);
   });
 
