@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBBatchResponse } from 'aws-lambda';
+import { makeDoctorHandler } from '../../handlers/doctor';
 import type { StoredChunk } from '../../src/domain/types';
 import { runDoctor } from '../../src/use-cases/run-doctor';
 import { doctorDeps } from '../../src/wiring/doctor';
 import type { StreamHandler, StreamRunner } from '../../tools/local/stream-runner';
+import { lambdaContext } from '../fixtures/lambda-context';
 import {
   type Container,
   chunkStore,
@@ -145,6 +147,38 @@ describe('npm run doctor in the memory snapshot mode', () => {
     expect(answer.results[0]?.chunk_id).toBe('lost#1');
     // The replayed record is in the change log like any other: the copy caught up without a whole read.
     expect(held.reads.rangeQueries).toBe(queries);
+  });
+
+  it('runs as the scheduled Lambda function: repairs, moves data_version and says how many bots drifted', async () => {
+    const botId = await registerBot();
+    const random = rng(41);
+    await chunkStore.put(
+      Array.from({ length: 4 }, (_, i) => makeChunk(botId, 'm.pdf', i, randomVector(DIM, random))),
+    );
+    await runner.drain(30_000);
+    await documents.send(
+      new UpdateCommand({
+        TableName: config.tables.botDocuments,
+        Key: { bot_id: botId, filename: 'm.pdf' },
+        UpdateExpression: 'SET chunk_count = :wrong',
+        ExpressionAttributeValues: { ':wrong': 9 },
+      }),
+    );
+    const before = await dataVersion(botId);
+    const input = { bots: [botId], repair: true, replayDeadLetters: false };
+    const doctorHandler = makeDoctorHandler({
+      wiring: () => doctorDeps(wired.base, { settleMs: 200 }),
+      deadLetterQueueUrl: () => undefined,
+    });
+
+    expect(await doctorHandler(input, lambdaContext())).toMatchObject({
+      bots: 1,
+      drifted: 1,
+      repaired: 1,
+      errors: 0,
+    });
+    expect(await dataVersion(botId)).toBe(before + 1);
+    expect(await doctorHandler({ ...input, repair: false }, lambdaContext())).toMatchObject({ drifted: 0 });
   });
 
   it('finds the drift a lost record leaves, and its repair makes every held copy read the bot again', async () => {
