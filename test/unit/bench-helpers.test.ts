@@ -1,5 +1,6 @@
 import { latencyChart } from '../../tools/bench/chart';
 import { generateDataset, generateQueries, prefixOf } from '../../tools/bench/data';
+import { BusyClock } from '../../tools/bench/instrument';
 import { itemSize, significantDigits, valueSize, writeUnits } from '../../tools/bench/item-size';
 import { parseOptions } from '../../tools/bench/options';
 import { renderMarkdown } from '../../tools/bench/report';
@@ -165,6 +166,25 @@ describe('bench report', () => {
   });
 });
 
+describe('busy clock', () => {
+  it('counts overlapping calls once and leaves out the gaps between them', () => {
+    const clock = new BusyClock();
+    clock.begin(0);
+    clock.begin(5);
+    clock.end(10);
+    clock.end(20);
+    clock.begin(30);
+    clock.end(35);
+    expect(clock.totalMs).toBe(25);
+  });
+
+  it('counts nothing for a call still in flight', () => {
+    const clock = new BusyClock();
+    clock.begin(0);
+    expect(clock.totalMs).toBe(0);
+  });
+});
+
 describe('bench options', () => {
   it('writes to the git-ignored tools/bench/out/ unless --publish is given', () => {
     expect(parseOptions([]).publish).toBe(false);
@@ -175,5 +195,14 @@ describe('bench options', () => {
 
   it('knows the outage suite', () => {
     expect(parseOptions(['--only=outage']).suites).toEqual(['outage']);
+  });
+
+  it('loads a 100k-chunk bot for the memory mode only with --million', () => {
+    expect(parseOptions([]).memoryModeSizes).toEqual([1_000, 10_000]);
+    expect(parseOptions(['--quick']).memoryModeSizes).toEqual([1_000, 10_000]);
+    expect(parseOptions(['--million']).memoryModeSizes).toEqual([1_000, 10_000, 100_000]);
+    expect(parseOptions(['--quick', '--million', '--only=memory-mode']).memoryModeSizes).toEqual([
+      1_000, 10_000, 100_000,
+    ]);
   });
 });

@@ -98,3 +98,75 @@ export function meterCallTime(client: DynamoDBClient): CallTimeMeter {
   );
   return { totalMs: () => total };
 }
+
+/**
+ * Wall time during which at least one of several calls was in flight: calls that overlap (a load's
+ * parallel ranges) count once, so the total is comparable with the wall time of the whole operation.
+ */
+export class BusyClock {
+  private inFlight = 0;
+  private since = 0;
+  private busy = 0;
+
+  /** A call started at `now` (ms). */
+  begin(now: number): void {
+    if (this.inFlight === 0) this.since = now;
+    this.inFlight++;
+  }
+
+  /** A call started earlier ended at `now` (ms). */
+  end(now: number): void {
+    this.inFlight--;
+    if (this.inFlight === 0) this.busy += now - this.since;
+  }
+
+  /** Milliseconds with a call in flight, up to the last call that ended. */
+  get totalMs(): number {
+    return this.busy;
+  }
+}
+
+const READ_COMMANDS = new Set(['GetItemCommand', 'QueryCommand', 'BatchGetItemCommand']);
+
+/** What `meterReads` saw while its operation ran. */
+export type MeteredReads<T> = {
+  result: T;
+  /** Read units the server reported (ReturnConsumedCapacity TOTAL) for every read. */
+  units: number;
+  /** Wall time with at least one read in flight (the server, the transfer and the SDK's parsing). */
+  inReadsMs: number;
+};
+
+/**
+ * Runs `run` with every read sent through `client` (and document clients built on it) asking for its
+ * consumed capacity and timed, and takes the instrumentation off again afterwards.
+ */
+export async function meterReads<T>(client: DynamoDBClient, run: () => Promise<T>): Promise<MeteredReads<T>> {
+  let units = 0;
+  const clock = new BusyClock();
+  const name = `benchReadMeter${Math.random()}`;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (!READ_COMMANDS.has(context.commandName ?? '')) return next(args);
+      const input = args.input as { ReturnConsumedCapacity?: string };
+      clock.begin(performance.now());
+      try {
+        const result = await next({ ...args, input: { ...input, ReturnConsumedCapacity: 'TOTAL' } });
+        const consumed = (result.output as { ConsumedCapacity?: Consumed | Consumed[] }).ConsumedCapacity;
+        for (const entry of Array.isArray(consumed) ? consumed : consumed === undefined ? [] : [consumed]) {
+          units += entry.CapacityUnits ?? 0;
+        }
+        return result;
+      } finally {
+        clock.end(performance.now());
+      }
+    },
+    { step: 'initialize', name },
+  );
+  try {
+    const result = await run();
+    return { result, units, inReadsMs: clock.totalMs };
+  } finally {
+    client.middlewareStack.remove(name);
+  }
+}

@@ -40,6 +40,11 @@ export type BenchOptions = {
   };
   /** Sizes of the memory and stream-batch-cost suites. */
   memorySizes: number[];
+  /**
+   * Bot sizes of the memory-mode suite, loaded into DynamoDB Local. 100k only with --million: DynamoDB
+   * Local's reads slow down more than linearly with a bot's size, so its cold load takes minutes there.
+   */
+  memoryModeSizes: number[];
   batchCostSizes: number[];
   /** Sizes of the search-features suite (filters, groups, MMR as ratios to plain search). */
   featureSizes: number[];
@@ -55,12 +60,13 @@ export type BenchOptions = {
   publish: boolean;
 };
 
-export const USAGE = `npm run bench -- [--quick] [--list-10k] [--publish] [--only=latency,write,batch,freshness,memory,outage,features,concurrency,cost]
+export const USAGE = `npm run bench -- [--quick] [--list-10k] [--million] [--publish] [--only=latency,write,batch,freshness,memory,outage,features,concurrency,cost,memory-mode]
   --quick     smaller sizes and fewer queries (under two minutes)
   --only=...  run only the named suites (results.md then holds only their tables); cost prices the
               reference workloads of docs/cost.md from measured units and tools/bench/prices.json
   --million   also time (e), (g), (c) and (d) at 1M chunks (1.5 GB of vectors in the bench and in Redis
-              each: run it once, on a machine with about 8 GB free)
+              each: run it once, on a machine with about 8 GB free), and the memory mode's cold load of
+              a 100k-chunk bot (minutes on DynamoDB Local)
   --list-10k  also time (a) and (b, List) at 10k chunks: one run each, several minutes,
               all of it DynamoDB Local parsing List<Number> items
   --publish   write tools/bench/results.md and tools/bench/latency.svg (the committed copies); without it a run
@@ -96,6 +102,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       listSizes: [1_000],
       stockRedisSizes: [1_000],
       memorySizes: [10_000],
+      memoryModeSizes: [1_000, 10_000, ...millionSizes.map(() => 100_000)],
       batchCostSizes: [1_000, 10_000],
       featureSizes: [10_000, 100_000],
       concurrency: { n: 20_000, containers: [1, 8, 32] },
@@ -118,6 +125,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     listSizes,
     stockRedisSizes: [1_000, 10_000],
     memorySizes: [10_000, 100_000],
+    memoryModeSizes: [1_000, 10_000, ...millionSizes.map(() => 100_000)],
     batchCostSizes: [1_000, 10_000, 100_000],
     featureSizes: [10_000, 100_000],
     concurrency: { n: 20_000, containers: [1, 16, 64] },

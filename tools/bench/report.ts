@@ -1,6 +1,6 @@
 import { type CostTable, costTable } from './cost/table';
 import { count, markdownTable, ms, textTable, times } from './format';
-import { memoryModeTable } from './report-memory-mode';
+import { memoryBudgetTable, memoryModeTable } from './report-memory-mode';
 import {
   aliasCostTable,
   batchCostTable,
@@ -274,6 +274,7 @@ function tables(results: BenchResults): Table[] {
     concurrencyTable(results),
     memoryTable(results),
     memoryModeTable(results),
+    memoryBudgetTable(results),
     featuresTable(results),
     keywordIndexTable(results),
     costTable(results),

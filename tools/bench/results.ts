@@ -122,6 +122,8 @@ export type MemoryModeRow = {
   coldLoadMs: number;
   /** Read units DynamoDB Local reported for the cold load (the bot item and the ranged Queries). */
   coldLoadReadUnits: number;
+  /** Wall time of the cold load with a read in flight (DynamoDB Local, the transfer, the SDK's parsing). */
+  coldLoadInReadsMs?: number;
   /** One search of the same bot with no snapshot at all (the DynamoDB read, one sequential Query). */
   tableSearchMs: number;
   warmMedianMs: number;
@@ -133,6 +135,21 @@ export type MemoryModeRow = {
   catchUpMs: number;
   /** Read units of the search that caught the held copy up: the change log and the changed chunks. */
   catchUpReadUnits: number;
+  /** The same bot searched by a container whose budget is below the bot's held bytes. */
+  overBudget?: OverBudgetResult;
+};
+
+/** Searches of a bot larger than the container's snapshot budget (read whole, answered, not kept). */
+export type OverBudgetResult = {
+  /** The container's snapshot cache budget (half of `heldBytes`). */
+  budgetBytes: number;
+  /** What the bot's held copy takes in a container with room for it (SnapshotCache.bytes). */
+  heldBytes: number;
+  searches: number;
+  medianMs: number;
+  readUnitsPerSearch: number;
+  /** Against the exact top k of the generated vectors: 1 when every answer is exact. */
+  recall: number;
 };
 
 /** `PUT /aliases/{alias}` creating and moving aliases, and resolving them (per write or lookup). */

@@ -23,9 +23,6 @@ import { searchFeatures } from './suites/search-features';
 import { dynamoMethods, inMemoryMethods, millionMethods, snapshotMethods } from './suites/search-latency';
 import { writeCost } from './suites/write-cost';
 
-/** Bot sizes of the memory-mode suite (cold loads at 100k take minutes on DynamoDB Local). */
-const MEMORY_MODE_SIZES = [1_000, 10_000];
-
 async function runSuites(context: BenchContext): Promise<void> {
   const { options, progress } = context;
   const queries = generateQueries({
@@ -64,7 +61,7 @@ async function runSuites(context: BenchContext): Promise<void> {
   if (runs('batch')) await batchCost(context, options.batchCostSizes);
   if (runs('freshness')) await freshness(context, options.freshnessRuns);
   if (runs('features')) await searchFeatures(context, options.featureSizes);
-  if (runs('memory-mode')) await memoryMode(context, MEMORY_MODE_SIZES);
+  if (runs('memory-mode')) await memoryMode(context, options.memoryModeSizes);
   for (const size of deferred) await dynamoMethods(context, size, 'slow-list');
   // After latency (its search times) and batch cost (bytes a record sends to Redis), when they ran.
   if (runs('cost')) await cost(context, options.costSize);
@@ -106,6 +103,7 @@ async function main(): Promise<void> {
     ...(options.suites.includes('features') ? options.featureSizes : []),
     ...(options.suites.includes('concurrency') ? [options.concurrency.n] : []),
     ...(options.suites.includes('cost') ? [options.costSize] : []),
+    ...(options.suites.includes('memory-mode') ? options.memoryModeSizes : []),
   );
   progress.note(`generating ${count(largest)} chunks (${DIMENSION}-d, seed ${options.seed})`);
   const data = generateDataset({ count: largest, dimension: DIMENSION, seed: options.seed });

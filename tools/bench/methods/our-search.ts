@@ -36,6 +36,8 @@ export function ourSearch(
     kernel?: TopKKernel;
     bot: BotCollection;
     warn: (message: string) => void;
+    /** How long a search may run before it answers 503 (default: the product's deadline). */
+    deadlineMs?: number;
   },
   expected: 'snapshot' | 'dynamodb',
 ): SearchMethod {
@@ -47,6 +49,7 @@ export function ourSearch(
     cache: parts.cache,
     scores: new ScoreBuffer(),
     ...(parts.kernel === undefined ? {} : { kernel: parts.kernel }),
+    ...(parts.deadlineMs === undefined ? {} : { deadlineMs: parts.deadlineMs }),
     logger: { warn: (message: string) => parts.warn(message), info: () => {} },
   });
   return {
