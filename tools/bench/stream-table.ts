@@ -16,11 +16,13 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} };
  * A VectorEmbeddings table of the suite's own, and a local stream runner over it that delivers to the
  * real stream handler with serverless.yml's settings. Its own table keeps the runner from replaying the
  * chunks the latency suites loaded. The handler is configured with that table, as a deployed one is with
- * its own: it refuses records of any other table and re-reads chunks from this one.
+ * its own: it refuses records of any other table and re-reads chunks from this one. `mode` 'memory' wires
+ * it as SNAPSHOT_MODE=memory deploys it: no Redis; it moves each bot's data_version with its change log.
  */
 export async function benchStreamTable(
   env: BenchContext['env'],
   tableName: string,
+  mode: 'redis' | 'memory' = 'redis',
 ): Promise<{ tableName: string; runner: StreamRunner; settings: StreamSettings; close(): Promise<void> }> {
   await env.dynamodb.send(new CreateTableCommand(createTableInput('VectorEmbeddings', tableName)));
   await waitUntilTableExists(
@@ -41,7 +43,12 @@ export async function benchStreamTable(
       once(() =>
         createStreamDeps({
           ...env.base,
-          config: { ...env.base.config, tables: { ...env.base.config.tables, vectorEmbeddings: tableName } },
+          ...(mode === 'memory' ? { redis: null, redisBreaker: null } : {}),
+          config: {
+            ...env.base.config,
+            ...(mode === 'memory' ? { redisUrl: undefined, snapshotMode: 'memory' as const } : {}),
+            tables: { ...env.base.config.tables, vectorEmbeddings: tableName },
+          },
         }),
       ),
     ),
