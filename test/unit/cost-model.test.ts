@@ -1,8 +1,12 @@
 import {
+  CONTAINER_BUDGET_BYTES,
   dynamoOnlyBill,
   interpolateMs,
   type MeasuredUnits,
+  memoryModeBill,
+  monthlyFloor,
   nodeBill,
+  perMillionSearches,
   qdrantBill,
   s3VectorsBill,
   serverlessBill,
@@ -27,6 +31,14 @@ const units: MeasuredUnits = {
   fallbackSearchMs: [[1_000, 100]],
   handlerOverheadMs: 10,
   streamMsPerChange: 2,
+  memoryMode: {
+    measuredAt: 10_000,
+    coldLoadRcuPerChunk: 0.5,
+    coldLoadMsPerChunk: 0.2,
+    heldBytesPerChunk: 3_000,
+    catchUpRcuPerChange: 1.02,
+    catchUpMsPerChange: 0.5,
+  },
 };
 const GIB = 2 ** 30;
 
@@ -90,5 +102,84 @@ describe('cost model', () => {
     );
     expect(qdrantBill(w).total).toBe(0);
     expect(qdrantBill({ ...w, chunksPerBot: 10_000_000 }).total).toBeNull();
+  });
+
+  describe('memory mode', () => {
+    const rru = p.dynamodbReadRequestUnit.usd;
+    const gbSecond = p.lambdaGbSecond.usd * (1769 / 1024);
+
+    it('charges a cold load an hour per searched bot, the bot item per search, and a catch-up per change', () => {
+      const w: Workload = {
+        name: 'w',
+        bots: 5,
+        chunksPerBot: 2_000,
+        searchesPerMonth: 50_000,
+        chunkChangesPerMonth: 10_000,
+      };
+      const bill = memoryModeBill(w, units);
+      const loads = 5 * 730;
+      expect(bill.parts['DynamoDB reads']).toBeCloseTo(
+        (50_000 * 1 + loads * (1 + 2_000 * 0.5) + 10_000 * 1.02) * rru,
+      );
+      // Each search: the handler's 10 ms and the warm scan (4/3 ms at 2k, between 1k and 10k); each load and catch-up its measured time.
+      expect(bill.parts['Lambda search']).toBeCloseTo(
+        50_000 * (((10 + 4 / 3) / 1000) * gbSecond + p.lambdaRequest.usd) +
+          ((loads * 2_000 * 0.2 + 10_000 * 0.5) / 1000) * gbSecond,
+        4,
+      );
+      expect(bill.parts['Redis memory']).toBeUndefined();
+      expect(bill.note).toBeUndefined();
+    });
+
+    it('reads its bot whole for the share of searches whose bot does not fit the budget', () => {
+      const botBytes = 10_000 * units.memoryMode.heldBytesPerChunk;
+      const fit = Math.floor(CONTAINER_BUDGET_BYTES / botBytes);
+      const w: Workload = {
+        name: 'w',
+        bots: 4 * fit,
+        chunksPerBot: 10_000,
+        searchesPerMonth: 1e7,
+        chunkChangesPerMonth: 0,
+      };
+      const bill = memoryModeBill(w, units);
+      expect(bill.note).toBe(`${fit} of ${4 * fit} bots fit a container: 75% of searches read their bot`);
+      expect(bill.parts['DynamoDB reads']).toBeCloseTo((1e7 + 0.75e7 * (1 + 10_000 * 0.5)) * rru, 2);
+    });
+
+    it('reads a bot over the budget for every search, and says when that cannot finish by the deadline', () => {
+      const w: Workload = {
+        name: 'w',
+        bots: 1,
+        chunksPerBot: 1_000_000,
+        searchesPerMonth: 1_000,
+        chunkChangesPerMonth: 0,
+      };
+      const bill = memoryModeBill(w, units);
+      // 1M chunks a bot: 500,001 RCU a search, at least 167 s at 3,000 RCU/s; texts read per search.
+      expect(bill.note).toBe(
+        'over the 512 MiB budget: every search reads the bot; a whole read takes at least 167 s (3,000 RCU/s a partition), past the 24 s deadline',
+      );
+      expect(bill.parts['DynamoDB reads']).toBeCloseTo(1_000 * (1 + 500_001) * rru);
+    });
+  });
+
+  it('gives each mode its monthly floor and the price of a million searches of one bot', () => {
+    expect(monthlyFloor(dynamoOnlyBill, units)).toBe(0);
+    expect(monthlyFloor(memoryModeBill, units)).toBe(0);
+    expect(monthlyFloor(serverlessBill, units)).toBeCloseTo(
+      0.1 * 730 * p.elasticacheServerlessValkeyGbHour.usd,
+    );
+    expect(monthlyFloor(nodeBill, units)).toBeCloseTo(0.0128 * 730);
+    // One 1k-chunk bot: a million searches read the bot item each, and the month's 730 cold loads.
+    const lambda = 1e6 * ((11 / 1000) * p.lambdaGbSecond.usd * (1769 / 1024) + p.lambdaRequest.usd);
+    const loads = 730 * (1 + 1_000 * 0.5) * p.dynamodbReadRequestUnit.usd;
+    const loadMs = ((730 * 1_000 * 0.2) / 1000) * p.lambdaGbSecond.usd * (1769 / 1024);
+    expect(perMillionSearches(memoryModeBill, units, 1_000)).toBeCloseTo(
+      1e6 * p.dynamodbReadRequestUnit.usd + loads + lambda + loadMs,
+    );
+    // A node's price is the floor: a million searches add only the reads and Lambda.
+    expect(perMillionSearches(nodeBill, units, 1_000)).toBeCloseTo(
+      1e6 * p.dynamodbReadRequestUnit.usd + lambda,
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { type CostTable, costTable } from './cost/table';
+import { type CostTable, costTable, deployModesTable } from './cost/table';
 import { count, markdownTable, ms, textTable, times } from './format';
 import { memoryBudgetTable, memoryModeTable } from './report-memory-mode';
 import {
@@ -285,6 +285,7 @@ function tables(results: BenchResults): Table[] {
     featuresTable(results),
     keywordIndexTable(results),
     costTable(results),
+    deployModesTable(results),
   ]
     .filter((table) => table.rows.length > 0)
     .map(withoutEmptyColumns);

@@ -195,7 +195,14 @@ export type CostResult = {
   bills: { workload: Workload; modes: Record<CostMode, Bill> }[];
 };
 
-export type CostMode = 'serverless' | 'node' | 'dynamoOnly' | 's3Vectors' | 'turbopuffer' | 'qdrant';
+export type CostMode =
+  | 'serverless'
+  | 'node'
+  | 'memory'
+  | 'dynamoOnly'
+  | 's3Vectors'
+  | 'turbopuffer'
+  | 'qdrant';
 
 export type BatchCostRow = {
   botSize: number;

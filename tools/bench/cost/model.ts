@@ -59,8 +59,34 @@ export type MeasuredUnits = {
   handlerOverheadMs: number;
   /** Lambda milliseconds of the stream handler a record. */
   streamMsPerChange: number;
+  /** The memory snapshot mode (SNAPSHOT_MODE=memory), from the memory-mode suite. */
+  memoryMode: MemoryModeUnits;
 };
 
+/** What the memory-mode suite measured, per chunk of the largest bot it loaded. */
+export type MemoryModeUnits = {
+  /** The bot size the figures below were measured at. */
+  measuredAt: number;
+  /** RCU of a container's cold load (the bot item and the bot read whole, strongly consistent), a chunk. */
+  coldLoadRcuPerChunk: number;
+  /** Milliseconds of a cold load a chunk (DynamoDB Local's pace: more than DynamoDB's). */
+  coldLoadMsPerChunk: number;
+  /** Bytes a chunk of a held copy counts against the container's budget (SnapshotCache.bytes). */
+  heldBytesPerChunk: number;
+  /** RCU a held copy spends catching up, a changed chunk (its change log item and the chunk). */
+  catchUpRcuPerChange: number;
+  /** Milliseconds of that catch-up, a changed chunk. */
+  catchUpMsPerChange: number;
+};
+
+/** The search container's snapshot budget (DEFAULT_SNAPSHOT_CACHE_BYTES, src/use-cases/snapshot-cache.ts). */
+export const CONTAINER_BUDGET_BYTES = 512 * 2 ** 20;
+/** Bots of at most this many chunks are held with their texts (DEFAULT_TEXTS_HELD_MAX_ROWS); larger ones read k texts a search. */
+export const TEXTS_HELD_MAX_CHUNKS = 25_000;
+/** Read units a second one partition serves: all of a bot's items share one partition key. */
+export const PARTITION_RCU_PER_SECOND = 3_000;
+/** A search past this many seconds answers 503 (SEARCH_DEADLINE_MS). */
+const SEARCH_DEADLINE_S = 24;
 /** Memory of the functions (serverless.yml): httpSearch and streamSync. */
 export const SEARCH_MEMORY_GB = 1769 / 1024;
 export const STREAM_MEMORY_GB = 1024 / 1024;
@@ -115,7 +141,10 @@ function dynamoAndLambda(
 const warmMs = (w: Workload, u: MeasuredUnits) =>
   u.handlerOverheadMs + interpolateMs(u.warmSearchMs, w.chunksPerBot);
 
-/** Cold loads a month: a container loads a bot's snapshot at most once an hour it is searched (assumed). */
+/**
+ * Cold loads a month (assumed): one search container at a time, replaced once an hour (Lambda recycles
+ * containers), so a bot's snapshot is loaded at most once an hour it is searched.
+ */
 const coldLoads = (w: Workload) => w.bots * Math.min(w.searchesPerMonth / w.bots, HOURS_A_MONTH);
 
 /** Redis data GB of the workload. */
@@ -150,6 +179,54 @@ export function nodeBill(w: Workload, u: MeasuredUnits): Bill {
     ...dynamoAndLambda(w, u, u.rruPerSnapshotSearch, warmMs(w, u)),
   };
   return { total: sum(parts), parts, note: `${count} x ${chosen.type}` };
+}
+
+/**
+ * This project in the memory mode (no Redis): each search container holds the bots it serves, loaded whole
+ * from DynamoDB. As many bots as fit the container's budget are held (LRU); with searches spread evenly
+ * over more bots than fit, a search finds its bot held only in the share that fits and otherwise reads it
+ * whole; a bot larger than the budget is read whole by every search. A warm search reads nothing beyond
+ * the bot's item, except k texts for bots too large to hold their texts; each chunk change costs the held
+ * copy its catch-up (one container holding each bot, every change read once: at most).
+ */
+export function memoryModeBill(w: Workload, u: MeasuredUnits): Bill {
+  const m = u.memoryMode;
+  const heldBytes = w.chunksPerBot * m.heldBytesPerChunk;
+  const fit = Math.floor(CONTAINER_BUDGET_BYTES / heldBytes);
+  const heldShare = Math.min(1, fit / w.bots);
+  const wholeReads = Math.max(coldLoads(w) * heldShare, w.searchesPerMonth * (1 - heldShare));
+  const loadRcu = 1 + w.chunksPerBot * m.coldLoadRcuPerChunk;
+  const textRcu = w.chunksPerBot > TEXTS_HELD_MAX_CHUNKS ? K * Math.ceil(u.dynamoItemBytes / 4096) : 0;
+  // Every search reads the bot's item and runs the handler; the held share also scores its held copy.
+  const parts = dynamoAndLambda(
+    w,
+    u,
+    u.rruPerSnapshotSearch + textRcu * heldShare,
+    u.handlerOverheadMs + heldShare * interpolateMs(u.warmSearchMs, w.chunksPerBot),
+  );
+  parts['DynamoDB reads'] =
+    (parts['DynamoDB reads'] ?? 0) +
+    (wholeReads * loadRcu + w.chunkChangesPerMonth * m.catchUpRcuPerChange) * p.dynamodbReadRequestUnit.usd;
+  parts['Lambda search'] =
+    (parts['Lambda search'] ?? 0) +
+    ((wholeReads * w.chunksPerBot * m.coldLoadMsPerChunk + w.chunkChangesPerMonth * m.catchUpMsPerChange) /
+      1000) *
+      SEARCH_MEMORY_GB *
+      p.lambdaGbSecond.usd;
+  const floorSeconds = loadRcu / PARTITION_RCU_PER_SECOND;
+  const notes = [
+    fit === 0
+      ? 'over the 512 MiB budget: every search reads the bot'
+      : fit < w.bots
+        ? `${fit} of ${w.bots} bots fit a container: ${(100 * (1 - heldShare)).toFixed(0)}% of searches read their bot`
+        : undefined,
+    floorSeconds > SEARCH_DEADLINE_S
+      ? `a whole read takes at least ${floorSeconds.toFixed(0)} s (3,000 RCU/s a partition), past the ${SEARCH_DEADLINE_S} s deadline`
+      : undefined,
+  ].filter((note): note is string => note !== undefined);
+  return notes.length === 0
+    ? { total: sum(parts), parts }
+    : { total: sum(parts), parts, note: notes.join('; ') };
 }
 
 /** This project without Redis: every search reads the whole bot from DynamoDB (the exact fallback). */
@@ -200,4 +277,29 @@ export function qdrantBill(w: Workload): Bill {
 
 function sum(parts: Record<string, number>): number {
   return Object.values(parts).reduce((a, b) => a + b, 0);
+}
+
+/** A bill of one of this project's modes. */
+export type ModeBill = (w: Workload, u: MeasuredUnits) => Bill;
+
+/** What a mode costs a month with nothing stored and nothing searched (the bill of an empty workload). */
+export function monthlyFloor(bill: ModeBill, u: MeasuredUnits): number {
+  return bill({ name: 'empty', bots: 1, chunksPerBot: 0, searchesPerMonth: 0, chunkChangesPerMonth: 0 }, u)
+    .total as number;
+}
+
+/**
+ * What a million searches a month of one bot of `chunks` chunks add to a mode's bill (nothing changed):
+ * the bill with them less the bill of the same bot unsearched, so a node's fixed price is left out and
+ * the memory mode's cold loads of that month are in.
+ */
+export function perMillionSearches(bill: ModeBill, u: MeasuredUnits, chunks: number): number {
+  const idle: Workload = {
+    name: 'one bot',
+    bots: 1,
+    chunksPerBot: chunks,
+    searchesPerMonth: 0,
+    chunkChangesPerMonth: 0,
+  };
+  return (bill({ ...idle, searchesPerMonth: 1e6 }, u).total as number) - (bill(idle, u).total as number);
 }

@@ -1,4 +1,16 @@
+import { count } from '../format';
 import type { BenchResults, CostMode } from '../results';
+import {
+  CONTAINER_BUDGET_BYTES,
+  dynamoOnlyBill,
+  type ModeBill,
+  memoryModeBill,
+  monthlyFloor,
+  nodeBill,
+  perMillionSearches,
+  serverlessBill,
+  TEXTS_HELD_MAX_CHUNKS,
+} from './model';
 
 /** A table of the report (report.ts renders it as text and Markdown). */
 export type CostTable = { title: string; header: string[]; rows: string[][]; footnote?: string };
@@ -6,6 +18,7 @@ export type CostTable = { title: string; header: string[]; rows: string[][]; foo
 const MODE_LABELS: Record<CostMode, string> = {
   serverless: 'this project, snapshot on ElastiCache Serverless (Valkey)',
   node: 'this project, snapshot on one ElastiCache node (Valkey, no replica)',
+  memory: 'this project, memory mode (no Redis; each search container holds its bots)',
   dynamoOnly: 'this project without Redis (every search reads the bot from DynamoDB)',
   s3Vectors: 'Amazon S3 Vectors (store only)',
   turbopuffer: 'turbopuffer (Launch plan)',
@@ -43,12 +56,69 @@ export function costTable(results: BenchResults): CostTable {
       `${u.wcuPerChange.toFixed(2)} WCU a chunk change (batches of one document), ` +
       `${u.redisBytesInPerChange.toFixed(0)} bytes a stream record sends to Redis, ` +
       `${u.streamMsPerChange.toFixed(1)} ms of stream handler a record; search times from ${cost.searchTimesFrom} ` +
-      `plus ${u.handlerOverheadMs} ms assumed per search for the handler's own work. Prices marked 'not verified' ` +
+      `plus ${u.handlerOverheadMs} ms assumed per search for the handler's own work. ` +
+      `${memoryModeAssumptions(results)} ` +
+      "Prices marked 'not verified' " +
       'in prices.json are commonly published figures this project could not confirm (S3 Vectors: the per-TB query ' +
       'rate). S3 Vectors and turbopuffer answer approximately (ANN), this project exactly; S3 Vectors and the ' +
       'alternatives are priced for the store alone (no Lambda). turbopuffer: its per-GB rates were not captured, so ' +
       "only the plan's monthly minimum is shown. Qdrant Cloud: free while int8 vectors (about 550 bytes of RAM a " +
       'chunk) fit its one free 1 GB cluster, which pauses after 7 idle days; above that it is priced by its ' +
       'calculator, with no published rate.',
+  };
+}
+
+/** How the memory mode's row is priced, with the units it was priced from. */
+function memoryModeAssumptions(results: BenchResults): string {
+  const m = results.cost?.units.memoryMode;
+  if (m === undefined) return '';
+  return (
+    `Memory mode, measured at ${m.measuredAt.toLocaleString('en-US')} chunks (memory-mode suite): ` +
+    `${m.coldLoadRcuPerChunk.toFixed(3)} RCU and ${m.coldLoadMsPerChunk.toFixed(3)} ms (DynamoDB Local's pace) ` +
+    `a chunk for a cold load, ${m.heldBytesPerChunk.toFixed(0)} bytes a chunk held against the ` +
+    `${CONTAINER_BUDGET_BYTES / 2 ** 20} MiB budget (${m.measuredAt > TEXTS_HELD_MAX_CHUNKS ? 'without' : 'with'} ` +
+    `texts, which bots above 25,000 chunks do not hold), ${m.catchUpRcuPerChange.toFixed(2)} RCU a changed chunk to ` +
+    'catch a held copy up; a warm search reads only the bot item (bots above ' +
+    `${TEXTS_HELD_MAX_CHUNKS.toLocaleString('en-US')} chunks also read their 10 hits' texts) and takes the ` +
+    "Redis mode's warm time (d) (the memory-mode table compares the two in one run). Assumed: one search " +
+    'container at a time, replaced once an hour, so each searched bot is loaded once an hour (at most 730 ' +
+    'cold loads a bot a month); searches spread evenly over the bots, so when fewer bots fit the budget than ' +
+    'there are, a search finds its bot held only in that share and otherwise reads it whole; each change is ' +
+    'caught up by one held copy. More concurrent containers multiply the cold loads.'
+  );
+}
+
+const DEPLOY_MODES: { mode: string; bill: ModeBill }[] = [
+  { mode: '`none` (every search reads the bot from DynamoDB)', bill: dynamoOnlyBill },
+  { mode: '`none` with `snapshots=memory`', bill: memoryModeBill },
+  { mode: '`create` (ElastiCache Serverless, Valkey)', bill: serverlessBill },
+  { mode: '`url` with one ElastiCache node (Valkey, no replica)', bill: nodeBill },
+];
+
+/** Bot sizes the cost of a million searches is given at. */
+export const DEPLOY_MODE_BOT_SIZES = [1_000, 10_000, 100_000];
+
+/** docs/deploy.md's modes by their cost: the monthly floor, and a million searches of one bot. */
+export function deployModesTable(results: BenchResults): CostTable {
+  const cost = results.cost;
+  if (cost === undefined) return { title: 'Deploy modes', header: [], rows: [] };
+  return {
+    title: 'Deploy modes (docs/deploy.md): monthly floor and a million searches a month (USD, cost model)',
+    header: [
+      'mode',
+      'monthly floor',
+      ...DEPLOY_MODE_BOT_SIZES.map((n) => `a million searches of one ${count(n)}-chunk bot`),
+    ],
+    rows: DEPLOY_MODES.map(({ mode, bill }) => [
+      mode,
+      dollars(monthlyFloor(bill, cost.units)),
+      ...DEPLOY_MODE_BOT_SIZES.map((n) => dollars(perMillionSearches(bill, cost.units, n))),
+    ]),
+    footnote:
+      'From the cost model and the units of the table above. Monthly floor: the bill with nothing stored or ' +
+      "searched (ElastiCache Serverless's 100 MB minimum, the smallest node). A million searches: what they add " +
+      "to the bill of one bot of that size searched steadily all month, nothing changed (a node's price is in " +
+      "the floor; the memory mode's cold loads of the month are in). The node row assumes the bot fits the " +
+      'smallest node; `url` otherwise costs what your cache costs.',
   };
 }

@@ -4,6 +4,8 @@ import type { BenchContext } from '../context';
 import {
   dynamoOnlyBill,
   type MeasuredUnits,
+  type MemoryModeUnits,
+  memoryModeBill,
   nodeBill,
   qdrantBill,
   s3VectorsBill,
@@ -13,8 +15,9 @@ import {
 } from '../cost/model';
 import { count } from '../format';
 import { storeKeywordIndex } from '../keyword-index-bytes';
-import type { LatencyRow, MethodKey } from '../results';
+import type { BenchResults, LatencyRow, MethodKey } from '../results';
 import { batchCost } from './batch-cost';
+import { memoryMode } from './memory-mode';
 import { snapshotBytes } from './search-latency';
 import { writeCost } from './write-cost';
 
@@ -48,6 +51,7 @@ export async function cost(context: BenchContext, n: number): Promise<void> {
   const { results } = context;
   if (results.writeCost.length === 0) await writeCost(context);
   if (results.batchCost.length === 0) await batchCost(context, [Math.min(n, 1_000)]);
+  if ((results.memoryMode ?? []).length === 0) await memoryMode(context, [1_000]);
   const redis = createRedisClient(context.env.stack.redis.url);
   const store = new RedisSnapshotStore(redis, context.env.config.redisKeyPrefix);
   let snapshot: Awaited<ReturnType<typeof snapshotBytes>>;
@@ -102,6 +106,7 @@ export async function cost(context: BenchContext, n: number): Promise<void> {
     fallbackSearchMs: fallback.length > 0 ? fallback : COMMITTED_FALLBACK_MS,
     handlerOverheadMs: HANDLER_OVERHEAD_MS,
     streamMsPerChange: oneDocument.handlerMs / oneDocument.records,
+    memoryMode: memoryModeUnits(results),
   };
   results.cost = {
     measuredAt: n,
@@ -114,6 +119,7 @@ export async function cost(context: BenchContext, n: number): Promise<void> {
         serverless: serverlessBill(workload, units),
         node: nodeBill(workload, units),
         dynamoOnly: dynamoOnlyBill(workload, units),
+        memory: memoryModeBill(workload, units),
         s3Vectors: s3VectorsBill(workload, units),
         turbopuffer: turbopufferBill(),
         qdrant: qdrantBill(workload),
@@ -123,4 +129,21 @@ export async function cost(context: BenchContext, n: number): Promise<void> {
   context.progress.note(
     `cost: ${units.redisBytesPerChunk.toFixed(0)} Redis bytes a chunk at ${count(n)} (keyword index ${keywordBytesPerChunk.toFixed(0)}), ${units.wcuPerChange.toFixed(2)} WCU a chunk change`,
   );
+}
+
+/** The memory mode's units per chunk, from the largest bot the memory-mode suite loaded. */
+function memoryModeUnits(results: BenchResults): MemoryModeUnits {
+  const largest = (results.memoryMode ?? []).reduce<
+    NonNullable<BenchResults['memoryMode']>[number] | undefined
+  >((best, row) => (best === undefined || row.n > best.n ? row : best), undefined);
+  if (largest?.overBudget === undefined) throw new Error('cost: the memory-mode measurements are missing');
+  const { n } = largest;
+  return {
+    measuredAt: n,
+    coldLoadRcuPerChunk: largest.coldLoadReadUnits / n,
+    coldLoadMsPerChunk: largest.coldLoadMs / n,
+    heldBytesPerChunk: largest.overBudget.heldBytes / n,
+    catchUpRcuPerChange: largest.catchUpReadUnits / largest.catchUpChunks,
+    catchUpMsPerChange: largest.catchUpMs / largest.catchUpChunks,
+  };
 }
