@@ -206,3 +206,74 @@ describe('bench options', () => {
     ]);
   });
 });
+
+describe('memory mode report', () => {
+  const results = {
+    machine: {
+      date: '2026-01-01T00:00:00.000Z',
+      cpuModel: 'cpu',
+      cores: 2,
+      memoryGiB: 4,
+      node: 'v20',
+      redisServer: '7',
+      redisMallocConf: 'thp:always',
+      dynamoDbLocal: '3',
+      java: 'java',
+      usearch: '2',
+      lancedb: '0',
+    },
+    mode: 'quick' as const,
+    command: 'npm run bench -- --quick --only=memory-mode',
+    dimension: 384,
+    queries: 2,
+    k: 10,
+    totalSeconds: 1,
+    latency: [],
+    dynamoShare: [],
+    writeCost: [],
+    bookkeeping: [],
+    batchCost: [],
+    freshness: [],
+    outage: [],
+    memory: [],
+    kernel: [],
+    features: [],
+    notes: [],
+    memoryMode: [
+      {
+        n: 10_000,
+        coldLoadMs: 2_000,
+        coldLoadReadUnits: 5_400,
+        coldLoadInReadsMs: 1_500,
+        tableSearchMs: 1_700,
+        warmMedianMs: 4.5,
+        warmReadUnitsPerSearch: 0,
+        redisWarmMedianMs: 12,
+        catchUpChunks: 100,
+        catchUpMs: 80,
+        catchUpReadUnits: 102,
+        overBudget: {
+          budgetBytes: 15 * 2 ** 20,
+          heldBytes: 30 * 2 ** 20,
+          searches: 3,
+          medianMs: 4_500,
+          readUnitsPerSearch: 5_400,
+          recall: 1,
+        },
+      },
+    ],
+  };
+
+  it("puts a cold load's time in DynamoDB Local reads and DynamoDB's floor for it beside the load", () => {
+    // 5,400 RCU at 3,000 RCU/s a partition: 1.8 s at least on DynamoDB.
+    expect(renderMarkdown(results)).toContain(
+      '| 10k | 2000 | 1500 | 5400.0 | 1.8 | 1700 | 4.500 | 12.000 | 0.0 | 80 | 102.0 |',
+    );
+  });
+
+  it('says how many times slower than a held copy a bot over the budget is, and that it answered exactly', () => {
+    expect(renderMarkdown(results)).toContain(
+      '| 10k | 30.0 | 15.0 | 3 | 4500 | 4.500 | 1000x | 5400.0 | 1.000 |',
+    );
+  });
+});

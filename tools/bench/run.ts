@@ -97,7 +97,8 @@ async function main(): Promise<void> {
   const env = await startBenchEnvironment((m) => progress.note(m));
   const largest = Math.max(
     ...options.sizes,
-    ...options.millionSizes,
+    // The 1M-chunk methods run only with the latency suite.
+    ...(options.suites.includes('latency') ? options.millionSizes : []),
     ...options.dynamoSizes,
     ...options.listSizes,
     ...(options.suites.includes('features') ? options.featureSizes : []),
