@@ -49,7 +49,8 @@ export function memoryModeTable(results: BenchResults): Table {
       'search checks the held copy against the data_version of the bot item the caller read for authorization, ' +
       'so it reads nothing more, except for bots above 25,000 chunks, whose texts are not held: they read their ' +
       "hits' texts (BatchGetItem). A catch-up reads the change log item of each version since the held one and " +
-      'the changed chunks (BatchGetItem). Both warm searches use the portable scoring loop (no native kernel).',
+      'the changed chunks (BatchGetItem). The two warm searches run over the same 30 queries, alternating query ' +
+      'by query, both with the portable scoring loop (no native kernel).',
   };
 }
 

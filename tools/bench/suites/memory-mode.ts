@@ -73,7 +73,29 @@ export async function memoryMode(context: BenchContext, sizes: number[]): Promis
         await memory.search(queries[0] as Float32Array, 10);
         return performance.now() - started;
       });
-      const warm = await meterReads(env.dynamodb, () => timeEach(queries, (q) => memory.search(q, 10)));
+      const redisStore = new RedisSnapshotStore(redis, config.redisKeyPrefix);
+      const redisBotId = await context.snapshotBot(redisStore, env.stack.redis.url, n);
+      const redisWarm = ourSearch(
+        {
+          chunks,
+          snapshots: redisStore,
+          cache: new SnapshotCache(redisStore),
+          bot: benchBot(redisBotId, n),
+          warn,
+        },
+        'snapshot',
+      );
+      await redisWarm.search(queries[0] as Float32Array, 10);
+      // The two modes' warm searches alternate query by query, so load on the machine falls on both alike.
+      // The Redis mode's reads nothing from DynamoDB (its bot record is handed in): the units are the memory mode's.
+      const memoryMs: number[] = [];
+      const redisMs: number[] = [];
+      const warm = await meterReads(env.dynamodb, async () => {
+        for (const query of queries) {
+          memoryMs.push(...(await timeEach([query], (q) => memory.search(q, 10))));
+          redisMs.push(...(await timeEach([query], (q) => redisWarm.search(q, 10))));
+        }
+      });
       context.progress.note(`memory mode: searches of ${count(n)} chunks over the container's budget`);
       const overBudget = await searchOverBudget(
         context,
@@ -89,21 +111,6 @@ export async function memoryMode(context: BenchContext, sizes: number[]): Promis
         'dynamodb',
       );
       const [tableMs = Number.NaN] = await timeEach([queries[2] as Float32Array], (q) => table.search(q, 10));
-
-      const redisStore = new RedisSnapshotStore(redis, config.redisKeyPrefix);
-      const redisBotId = await context.snapshotBot(redisStore, env.stack.redis.url, n);
-      const redisWarm = ourSearch(
-        {
-          chunks,
-          snapshots: redisStore,
-          cache: new SnapshotCache(redisStore),
-          bot: benchBot(redisBotId, n),
-          warn,
-        },
-        'snapshot',
-      );
-      await redisWarm.search(queries[0] as Float32Array, 10);
-      const redisMs = await timeEach(queries, (q) => redisWarm.search(q, 10));
 
       // One stream batch overwrites 100 chunks: new vectors in the table, one change-log item, the version.
       const version = (bot.data_version ?? 0) + 1;
@@ -145,7 +152,7 @@ export async function memoryMode(context: BenchContext, sizes: number[]): Promis
         coldLoadReadUnits: cold.units,
         coldLoadInReadsMs: cold.inReadsMs,
         tableSearchMs: tableMs,
-        warmMedianMs: percentile(warm.result, 50),
+        warmMedianMs: percentile(memoryMs, 50),
         warmReadUnitsPerSearch: warm.units / queries.length,
         redisWarmMedianMs: percentile(redisMs, 50),
         catchUpChunks: CHANGED,
