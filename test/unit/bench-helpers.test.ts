@@ -246,6 +246,7 @@ describe('memory mode report', () => {
         coldLoadReadUnits: 5_400,
         coldLoadInReadsMs: 1_500,
         tableSearchMs: 1_700,
+        heldBytes: 30 * 2 ** 20,
         warmMedianMs: 4.5,
         warmReadUnitsPerSearch: 0,
         redisWarmMedianMs: 12,
@@ -254,7 +255,6 @@ describe('memory mode report', () => {
         catchUpReadUnits: 102,
         overBudget: {
           budgetBytes: 15 * 2 ** 20,
-          heldBytes: 30 * 2 ** 20,
           searches: 3,
           medianMs: 4_500,
           readUnitsPerSearch: 5_400,

@@ -35,6 +35,7 @@ const units: MeasuredUnits = {
     measuredAt: 10_000,
     coldLoadRcuPerChunk: 0.5,
     coldLoadMsPerChunk: 0.2,
+    heldBytesMeasuredAt: 10_000,
     heldBytesPerChunk: 3_000,
     catchUpRcuPerChange: 1.02,
     catchUpMsPerChange: 0.5,

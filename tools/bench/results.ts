@@ -124,8 +124,13 @@ export type MemoryModeRow = {
   coldLoadReadUnits: number;
   /** Wall time of the cold load with a read in flight (DynamoDB Local, the transfer, the SDK's parsing). */
   coldLoadInReadsMs?: number;
-  /** One search of the same bot with no snapshot at all (the DynamoDB read, one sequential Query). */
-  tableSearchMs: number;
+  /**
+   * One search of the same bot with no snapshot at all (the DynamoDB read, one sequential Query); not
+   * timed above `WHOLE_READS_MAX_CHUNKS`, where one more whole read takes minutes on DynamoDB Local.
+   */
+  tableSearchMs?: number;
+  /** What the held copy counts against the container's budget (SnapshotCache.bytes). */
+  heldBytes: number;
   warmMedianMs: number;
   /** Read units per warm search beyond the bot item the caller read (0: the version check is free). */
   warmReadUnitsPerSearch: number;
@@ -135,16 +140,14 @@ export type MemoryModeRow = {
   catchUpMs: number;
   /** Read units of the search that caught the held copy up: the change log and the changed chunks. */
   catchUpReadUnits: number;
-  /** The same bot searched by a container whose budget is below the bot's held bytes. */
+  /** The same bot searched by a container whose budget is below its held bytes (up to `WHOLE_READS_MAX_CHUNKS`). */
   overBudget?: OverBudgetResult;
 };
 
 /** Searches of a bot larger than the container's snapshot budget (read whole, answered, not kept). */
 export type OverBudgetResult = {
-  /** The container's snapshot cache budget (half of `heldBytes`). */
+  /** The container's snapshot cache budget (half the bot's held bytes). */
   budgetBytes: number;
-  /** What the bot's held copy takes in a container with room for it (SnapshotCache.bytes). */
-  heldBytes: number;
   searches: number;
   medianMs: number;
   readUnitsPerSearch: number;

@@ -71,6 +71,8 @@ export type MemoryModeUnits = {
   coldLoadRcuPerChunk: number;
   /** Milliseconds of a cold load a chunk (DynamoDB Local's pace: more than DynamoDB's). */
   coldLoadMsPerChunk: number;
+  /** The bot size the held bytes were measured at (the largest that holds its texts). */
+  heldBytesMeasuredAt: number;
   /** Bytes a chunk of a held copy counts against the container's budget (SnapshotCache.bytes). */
   heldBytesPerChunk: number;
   /** RCU a held copy spends catching up, a changed chunk (its change log item and the chunk). */

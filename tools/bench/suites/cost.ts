@@ -10,6 +10,7 @@ import {
   qdrantBill,
   s3VectorsBill,
   serverlessBill,
+  TEXTS_HELD_MAX_CHUNKS,
   turbopufferBill,
   WORKLOADS,
 } from '../cost/model';
@@ -131,18 +132,24 @@ export async function cost(context: BenchContext, n: number): Promise<void> {
   );
 }
 
-/** The memory mode's units per chunk, from the largest bot the memory-mode suite loaded. */
+/**
+ * The memory mode's units per chunk: a cold load's and a catch-up's from the largest bot the memory-mode
+ * suite loaded, the held bytes from the largest that holds its texts (an upper bound for larger bots).
+ */
 function memoryModeUnits(results: BenchResults): MemoryModeUnits {
-  const largest = (results.memoryMode ?? []).reduce<
-    NonNullable<BenchResults['memoryMode']>[number] | undefined
-  >((best, row) => (best === undefined || row.n > best.n ? row : best), undefined);
-  if (largest?.overBudget === undefined) throw new Error('cost: the memory-mode measurements are missing');
+  const rows = [...(results.memoryMode ?? [])].sort((a, b) => a.n - b.n);
+  const largest = rows[rows.length - 1];
+  const withTexts = rows.filter((row) => row.n <= TEXTS_HELD_MAX_CHUNKS).pop() ?? largest;
+  if (largest === undefined || withTexts === undefined) {
+    throw new Error('cost: the memory-mode measurements are missing');
+  }
   const { n } = largest;
   return {
     measuredAt: n,
     coldLoadRcuPerChunk: largest.coldLoadReadUnits / n,
     coldLoadMsPerChunk: largest.coldLoadMs / n,
-    heldBytesPerChunk: largest.overBudget.heldBytes / n,
+    heldBytesMeasuredAt: withTexts.n,
+    heldBytesPerChunk: withTexts.heldBytes / withTexts.n,
     catchUpRcuPerChange: largest.catchUpReadUnits / largest.catchUpChunks,
     catchUpMsPerChange: largest.catchUpMs / largest.catchUpChunks,
   };
