@@ -1,12 +1,7 @@
+import { PARTITION_RCU_PER_SECOND } from './cost/model';
 import type { CostTable as Table } from './cost/table';
 import { count } from './format';
 import type { BenchResults } from './results';
-
-/**
- * Read units a second one partition serves (strongly consistent reads of up to 4 KB): every item of a
- * bot shares its partition key, so this bounds a cold load on DynamoDB whatever the parallelism.
- */
-export const PARTITION_READ_UNITS_PER_SECOND = 3_000;
 
 /** The memory snapshot mode beside the Redis mode (tools/bench/suites/memory-mode.ts). */
 export function memoryModeTable(results: BenchResults): Table {
@@ -30,7 +25,7 @@ export function memoryModeTable(results: BenchResults): Table {
       row.coldLoadMs.toFixed(0),
       row.coldLoadInReadsMs === undefined ? '–' : row.coldLoadInReadsMs.toFixed(0),
       row.coldLoadReadUnits.toFixed(1),
-      (row.coldLoadReadUnits / PARTITION_READ_UNITS_PER_SECOND).toFixed(1),
+      (row.coldLoadReadUnits / PARTITION_RCU_PER_SECOND).toFixed(1),
       row.tableSearchMs === undefined ? '–' : row.tableSearchMs.toFixed(0),
       row.warmMedianMs.toFixed(3),
       row.redisWarmMedianMs.toFixed(3),
@@ -45,7 +40,7 @@ export function memoryModeTable(results: BenchResults): Table {
       'the embeddings into the held copy). DynamoDB Local serves a bot in one process and slows more than ' +
       'linearly with its size (compare the search reading DynamoDB, one sequential Query of the same items, ' +
       'timed up to 10k chunks); on ' +
-      `DynamoDB one partition serves at most ${PARTITION_READ_UNITS_PER_SECOND.toLocaleString('en-US')} read units a ` +
+      `DynamoDB one partition serves at most ${PARTITION_RCU_PER_SECOND.toLocaleString('en-US')} read units a ` +
       'second, so the floor column (cold load RCU over that rate) is the least a cold load takes there. A warm ' +
       'search checks the held copy against the data_version of the bot item the caller read for authorization, ' +
       'so it reads nothing more, except for bots above 25,000 chunks, whose texts are not held: they read their ' +

@@ -69,7 +69,7 @@ export type MemoryModeUnits = {
   measuredAt: number;
   /** RCU of a container's cold load (the bot item and the bot read whole, strongly consistent), a chunk. */
   coldLoadRcuPerChunk: number;
-  /** Milliseconds of a cold load a chunk (DynamoDB Local's pace: more than DynamoDB's). */
+  /** Milliseconds of a cold load a chunk: decoding (measured) and DynamoDB's floor for the reads (3,000 RCU/s). */
   coldLoadMsPerChunk: number;
   /** The bot size the held bytes were measured at (the largest that holds its texts). */
   heldBytesMeasuredAt: number;
