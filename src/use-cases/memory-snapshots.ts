@@ -12,7 +12,6 @@ import type {
   SnapshotRow,
   SnapshotStore,
 } from '../ports';
-import { DEFAULT_TEXTS_HELD_MAX_ROWS } from './snapshot-cache';
 
 /** What the memory snapshot mode reads: the bot's item, its chunks and the stream's change log. */
 export type MemorySnapshotDeps = {
@@ -22,7 +21,11 @@ export type MemorySnapshotDeps = {
   logger: Pick<Log, 'warn'>;
   /** Most versions a held copy catches up by from the change log; further behind, the bot is read whole. */
   maxCatchUpVersions?: number;
-  /** Largest bot whose texts are held with its vectors (default: the snapshot cache's). */
+  /**
+   * Largest bot whose texts are held with its vectors (default: every bot). The whole read brings the
+   * texts anyway, and a copy without them reads its hits' texts from DynamoDB on every search; the
+   * snapshot cache's byte budget counts them.
+   */
   textsHeldMaxRows?: number;
 };
 
@@ -50,7 +53,7 @@ export class MemorySnapshotStore implements SnapshotStore {
 
   constructor(private readonly deps: MemorySnapshotDeps) {
     this.maxCatchUp = deps.maxCatchUpVersions ?? DEFAULT_MAX_CATCH_UP_VERSIONS;
-    this.textsHeldMaxRows = deps.textsHeldMaxRows ?? DEFAULT_TEXTS_HELD_MAX_ROWS;
+    this.textsHeldMaxRows = deps.textsHeldMaxRows ?? Number.POSITIVE_INFINITY;
   }
 
   versionOf(bot: BotCollection): { version: string; epoch: number } {

@@ -120,6 +120,26 @@ describe('memory snapshot store', () => {
     expect(reads.ranges[7]).toEqual({ from: 'e' });
   });
 
+  it('holds the texts of a bot larger than the Redis mode holds texts for, loaded and caught up', async () => {
+    const { commit, store } = world();
+    const many = Array.from({ length: 30_000 }, (_, i): [string, StoredChunk] => {
+      const id = `c${String(i).padStart(5, '0')}`;
+      return [id, chunk(id, i)];
+    });
+    commit(many);
+
+    const held = await store.read(BOT);
+    commit([['c00007', chunk('c00007', -7)]]);
+    const caughtUp = await store.read(BOT, held ?? undefined);
+
+    expect(held?.texts).toHaveLength(30_000);
+    expect(held?.texts?.[29_999]).toBe('text c29999 29999');
+    expect(caughtUp?.version).toBe('2');
+    expect(caughtUp?.texts?.[caughtUp.rows.findIndex((row) => row.chunk_id === 'c00007')]).toBe(
+      'text c00007 -7',
+    );
+  });
+
   it('catches a copy up from the change log to exactly what a whole read holds', async () => {
     const { commit, store, reads } = world();
     commit([
