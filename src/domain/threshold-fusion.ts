@@ -140,12 +140,14 @@ type Attempt = (
  * when the sample does not show it (the rank may still be that large).
  */
 export function ranksBelow(
-  input: Pick<HeadFusionInput, 'rowCount' | 'mask' | 'cosineOf'>,
+  input: Pick<HeadFusionInput, 'rowCount' | 'candidateCount' | 'mask' | 'cosineOf'>,
   row: number,
   beyond: number,
 ): boolean {
-  const { rowCount, mask } = input;
-  const sample = Math.min(rowCount, SAMPLE_PER_HEAD_ROW * beyond);
+  const { rowCount, candidateCount, mask } = input;
+  // Positions spread over every row; a filter leaves about candidateCount / rowCount of them to score.
+  const spread = Math.ceil((SAMPLE_PER_HEAD_ROW * beyond * rowCount) / Math.max(1, candidateCount));
+  const sample = Math.min(rowCount, spread);
   const x = input.cosineOf(row);
   let above = 0;
   for (let j = 0; j < sample; j++) {
