@@ -230,9 +230,14 @@ export function countRanks(
 ): number[] {
   if (rows.length === 0) return [];
   const levels = Float64Array.from(rows, (row) => scores[row] as number).sort();
+  const lowest = levels[0] as number;
+  const highest = levels[levels.length - 1] as number;
   const firstAtOrAbove = (x: number) => {
-    let lo = 0;
-    let hi = levels.length;
+    // Most members score under every asked level or over every one: no search for those.
+    if (!(x > lowest)) return 0;
+    if (x > highest) return levels.length;
+    let lo = 1;
+    let hi = levels.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if ((levels[mid] as number) < x) lo = mid + 1;
