@@ -8,10 +8,10 @@
  *   outside the head has a bound strictly under the keep-th fused score of the head (strictly: an equal
  *   score could still win on its id), the head holds the fused top. Otherwise C grows. Before reading a
  *   head, and before growing one, the match holding the proof up (first the best match) is checked: when
- *   more rows than the widest head to read score strictly above it in an evenly spread sample, and its
- *   bound outside that head still reaches the least value the bar can take (the vector part of rank
- *   keep), no head read here can be expected to prove the top, and the caller scores every row at once.
- *   Giving up is always safe: only a proven top is returned.
+ *   more rows than the head score strictly above it in an evenly spread sample, and its bound outside
+ *   the head still reaches the least value the bar can take (the vector part of rank keep), that head
+ *   cannot be expected to prove the top: the next wider one is read instead, and when none is left the
+ *   caller scores every row at once. Passing a head over is always safe: only a proven top is returned.
  * - `weighted`: the vector side's maximum is the head's best score and its minimum the best score of the
  *   negated query (the dot product of a row with -u is exactly minus its dot product with u), so the
  *   normalisers are exact. A matching row outside the head gets its exact cosine when its bound (its exact
@@ -97,27 +97,33 @@ export function fuseFromHead(
 ): HeadFusion | null {
   if (fusion.method === 'dbsf' || keep < 1) return null;
   stats.searches++;
-  const widens = (size: number, round: number) =>
-    round < MAX_WIDENINGS && size * WIDEN <= input.candidateCount * LARGEST_HEAD_SHARE;
-  let widest = Math.max(1, firstHead);
-  for (let round = 0; widens(widest, round); round++) widest *= WIDEN;
-  const attempt =
-    fusion.method === 'rrf' ? rrfAttempt(input, fusion, keep, widest) : weightedAttempt(input, fusion.alpha);
-  if (attempt === 'outranked') stats.outranked++;
-  if (typeof attempt !== 'function') {
+  // The head sizes the proof may read, in order: the first, then each widening that stays small.
+  const sizes = [Math.max(1, firstHead)];
+  for (let round = 0; round < MAX_WIDENINGS; round++) {
+    const wider = (sizes[round] as number) * WIDEN;
+    if (wider > input.candidateCount * LARGEST_HEAD_SHARE) break;
+    sizes.push(wider);
+  }
+  const plan =
+    fusion.method === 'rrf'
+      ? rrfAttempt(input, fusion, keep, sizes)
+      : { attempt: weightedAttempt(input, fusion.alpha), from: 0 };
+  if (plan === 'outranked') stats.outranked++;
+  if (plan === 'outranked' || plan.attempt === null) {
     stats.fellBack++;
     return null;
   }
-  for (let size = Math.max(1, firstHead), round = 0; ; size *= WIDEN, round++) {
-    if (round === 1) stats.widened++;
+  for (let round = plan.from; round < sizes.length; round++) {
     if (round > 0) stats.widenings++;
+    if (round > 0 && (round === plan.from || round === 1)) stats.widened++;
+    const size = sizes[round] as number;
     const top = input.head(input.unitQuery, size);
     if (top === null) break;
-    const next = widens(size, round) ? size * WIDEN : undefined;
-    const outcome = attempt(top, size, keep, next);
+    const next = sizes[round + 1];
+    const outcome = plan.attempt(top, size, keep, next);
     if (outcome === 'outranked') stats.outranked++;
     if (typeof outcome !== 'string') return outcome;
-    if (outcome !== 'widen' || next === undefined) break;
+    if (outcome !== 'widen') break;
   }
   stats.fellBack++;
   return null;
@@ -174,16 +180,17 @@ function unmatchedOutside(input: HeadFusionInput, top: ScoredRef<number>[], matc
 }
 
 /**
- * The RRF proof, or 'outranked' when the best match ranks below the widest head the proof would read
- * (`widest` rows) and its bound outside that head reaches the bar's least value, so that no head
- * could prove the top (checked before any head is read).
+ * The RRF proof and the first of the head `sizes` to read: a head is passed over when the best match
+ * is shown to rank below it and its bound outside it reaches the least value the bar can take (that
+ * head cannot be expected to prove the top); 'outranked' when every head is passed over (checked before
+ * any head is read).
  */
 function rrfAttempt(
   input: HeadFusionInput,
   fusion: Extract<Fusion, { method: 'rrf' }>,
   keep: number,
-  widest: number,
-): Attempt | 'outranked' {
+  sizes: readonly number[],
+): { attempt: Attempt; from: number } | 'outranked' {
   const { matched, bm25, idOf } = input;
   const weights = rrfWeights(fusion);
   const k = fusion.k;
@@ -199,13 +206,14 @@ function rrfAttempt(
     headRows >= keep ? weights.vector / (k + keep) : Number.NEGATIVE_INFINITY;
   const outsideBound = (size: number, keywordRank: number) =>
     weights.vector / (k + size + 1) + weights.keyword / (k + keywordRank);
-  if (
+  const passedOver = (size: number) =>
     first >= 0 &&
-    widest < input.candidateCount &&
-    outsideBound(widest, 1) >= leastBar(widest) &&
-    ranksBelow(input, first, widest)
-  )
-    return 'outranked';
+    size < input.candidateCount &&
+    outsideBound(size, 1) >= leastBar(size) &&
+    ranksBelow(input, first, size);
+  let from = 0;
+  while (from < sizes.length && passedOver(sizes[from] as number)) from++;
+  if (from === sizes.length) return 'outranked';
   // The keyword side is ranked in its head only (the best matches by BM25); a head row outside it gets
   // its exact keyword rank by counting (fused-candidates.ts).
   const everyMatch: Population = { rows: matched, count: matched.length, mask: undefined };
@@ -221,7 +229,7 @@ function rrfAttempt(
     if (next === undefined) return 'widen';
     return outsideBound(next, keywordRank) >= bar && ranksBelow(input, blocker, next) ? 'outranked' : 'widen';
   };
-  return (top, size, keep, next) => {
+  const attempt: Attempt = (top, size, keep, next) => {
     if (first >= 0 && top.length < input.candidateCount && top.every((hit) => hit.ref !== first)) {
       // Every head row's fused score is at most its vector part plus the keyword part of rank 1; when
       // even that keep-th best cannot beat the best match's bound, no ranking of the keywords can help.
@@ -274,6 +282,7 @@ function rrfAttempt(
     // whenever there are matches beyond it.
     return result(selector, cosine);
   };
+  return { attempt, from };
 }
 
 function weightedAttempt(input: HeadFusionInput, alpha: number): Attempt | null {
