@@ -49,8 +49,8 @@ export type HeadFusionInput = {
 };
 
 /**
- * How often the proof held at once, needed a wider head, or gave up (the caller then scores every row),
- * and how often it gave up without widening because the match holding it up ranks below the wider head.
+ * How often the proof held at once, read a wider head, or gave up (the caller then scores every row),
+ * and how often it gave up because the match holding it up was shown to rank below every head left.
  */
 export type HeadFusionStats = {
   searches: number;
