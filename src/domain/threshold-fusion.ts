@@ -107,19 +107,19 @@ export function fuseFromHead(
   const plan =
     fusion.method === 'rrf'
       ? rrfAttempt(input, fusion, keep, sizes)
-      : { attempt: weightedAttempt(input, fusion.alpha), from: 0 };
+      : { attempt: weightedAttempt(input, fusion.alpha), from: 0, sizes };
   if (plan === 'outranked') stats.outranked++;
   if (plan === 'outranked' || plan.attempt === null) {
     stats.fellBack++;
     return null;
   }
-  for (let round = plan.from; round < sizes.length; round++) {
+  for (let round = plan.from; round < plan.sizes.length; round++) {
     if (round > 0) stats.widenings++;
     if (round > 0 && (round === plan.from || round === 1)) stats.widened++;
-    const size = sizes[round] as number;
+    const size = plan.sizes[round] as number;
     const top = input.head(input.unitQuery, size);
     if (top === null) break;
-    const next = sizes[round + 1];
+    const next = plan.sizes[round + 1];
     const outcome = plan.attempt(top, size, keep, next);
     if (outcome === 'outranked') stats.outranked++;
     if (typeof outcome !== 'string') return outcome;
@@ -183,14 +183,15 @@ function unmatchedOutside(input: HeadFusionInput, top: ScoredRef<number>[], matc
  * The RRF proof and the first of the head `sizes` to read: a head is passed over when the best match
  * is shown to rank below it and its bound outside it reaches the least value the bar can take (that
  * head cannot be expected to prove the top); 'outranked' when every head is passed over (checked before
- * any head is read).
+ * any head is read). After a head passed over, the smallest head that leaves the best match out (its
+ * bound outside under the bar's least value) is read first when it is smaller than the scheduled one.
  */
 function rrfAttempt(
   input: HeadFusionInput,
   fusion: Extract<Fusion, { method: 'rrf' }>,
   keep: number,
   sizes: readonly number[],
-): { attempt: Attempt; from: number } | 'outranked' {
+): { attempt: Attempt; from: number; sizes: readonly number[] } | 'outranked' {
   const { matched, bm25, idOf } = input;
   const weights = rrfWeights(fusion);
   const k = fusion.k;
@@ -214,6 +215,18 @@ function rrfAttempt(
   let from = 0;
   while (from < sizes.length && passedOver(sizes[from] as number)) from++;
   if (from === sizes.length) return 'outranked';
+  // The least head C whose outside bound for the best match is under the bar's least value:
+  // w_v / (k + C + 1) < w_v / (k + keep) - w_k / (k + 1) =: room.
+  const room = weights.vector / (k + keep) - weights.keyword / (k + 1);
+  const leavesOut = room > 0 ? Math.floor(weights.vector / room - k) : Number.POSITIVE_INFINITY;
+  // Read first, with the scheduled head kept as the next one should the proof fail there.
+  const schedule =
+    from > 0 &&
+    leavesOut >= keep &&
+    leavesOut > (sizes[from - 1] as number) &&
+    leavesOut < (sizes[from] as number)
+      ? [...sizes.slice(0, from), leavesOut, ...sizes.slice(from)]
+      : sizes;
   // The keyword side is ranked in its head only (the best matches by BM25); a head row outside it gets
   // its exact keyword rank by counting (fused-candidates.ts).
   const everyMatch: Population = { rows: matched, count: matched.length, mask: undefined };
@@ -282,7 +295,7 @@ function rrfAttempt(
     // whenever there are matches beyond it.
     return result(selector, cosine);
   };
-  return { attempt, from };
+  return { attempt, from, sizes: schedule };
 }
 
 function weightedAttempt(input: HeadFusionInput, alpha: number): Attempt | null {
