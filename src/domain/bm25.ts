@@ -24,21 +24,38 @@ function zeroed(rows: number, buffer: ScoreBuffer | undefined): Float64Array {
   return scores;
 }
 
+/** A term's idf (the formula above), computed once per term and query. */
+export function bm25Idf(df: number, docCount: number): number {
+  return Math.log(1 + (docCount - df + 0.5) / (df + 0.5));
+}
+
 /**
- * One term's contribution to one chunk's score (the formula above, in one place). Always positive: idf > 0
- * (N >= df) and tf (k1 + 1) / (tf + k1 * norm) > 0 for tf >= 1, k1 >= 0, b in [0, 1].
+ * One term's contribution to one chunk's score, given the term's `bm25Idf` (the formula above, in one
+ * place). Always positive: idf > 0 (N >= df) and tf (k1 + 1) / (tf + k1 * norm) > 0 for tf >= 1,
+ * k1 >= 0, b in [0, 1].
  */
 export function bm25Term(
   tf: number,
   docLength: number,
-  df: number,
-  docCount: number,
+  idf: number,
   averageLength: number,
   params: Bm25Params,
 ): number {
-  const idf = Math.log(1 + (docCount - df + 0.5) / (df + 0.5));
   const norm = averageLength === 0 ? 1 : 1 - params.b + (params.b * docLength) / averageLength;
   return (idf * tf * (params.k1 + 1)) / (tf + params.k1 * norm);
+}
+
+/**
+ * Rows first seen term by term, each term's rows ascending, sorted in place: a numeric typed-array sort
+ * rather than a comparator over the array (tens of thousands of rows for a common term).
+ */
+function sortRows(rows: number[]): void {
+  let ascending = true;
+  for (let i = 1; i < rows.length && ascending; i++)
+    ascending = (rows[i - 1] as number) < (rows[i] as number);
+  if (ascending) return;
+  const sorted = Int32Array.from(rows).sort();
+  for (let i = 0; i < sorted.length; i++) rows[i] = sorted[i] as number;
 }
 
 /** The distinct terms of a query, in first-occurrence order. */
@@ -109,17 +126,17 @@ export class KeywordIndex {
       const list = this.postings.get(term);
       if (list === undefined) continue;
       const df = list.rows.length;
+      const idf = bm25Idf(df, this.docCount);
       for (let i = 0; i < df; i++) {
         const row = list.rows[i] as number;
         const length = this.lengths[row] as number;
         // Every term's contribution is positive (see bm25Term), so 0 means not matched yet.
         if (scores[row] === 0) matched.push(row);
         scores[row] =
-          (scores[row] as number) +
-          bm25Term(list.tfs[i] as number, length, df, this.docCount, averageLength, params);
+          (scores[row] as number) + bm25Term(list.tfs[i] as number, length, idf, averageLength, params);
       }
     }
-    matched.sort((a, b) => a - b);
+    sortRows(matched);
     return { scores, matched };
   }
 }
@@ -149,15 +166,16 @@ export function scoreFromPostings(
   const averageLength = docCount === 0 ? 0 : totalLength / docCount;
   for (const list of postings) {
     const df = list.chunkIds.length;
+    const idf = bm25Idf(df, docCount);
     for (let i = 0; i < df; i++) {
       const row = rowOf(list.chunkIds[i] as string);
       if (row === undefined || row >= docCount) return null;
       if (scores[row] === 0) matched.push(row);
       scores[row] =
         (scores[row] as number) +
-        bm25Term(list.tfs[i] as number, list.lengths[i] as number, df, docCount, averageLength, params);
+        bm25Term(list.tfs[i] as number, list.lengths[i] as number, idf, averageLength, params);
     }
   }
-  matched.sort((a, b) => a - b);
+  sortRows(matched);
   return { scores, matched };
 }

@@ -54,26 +54,30 @@ export function topFusedCandidates(
 
 /** DBSF needs each side's mean and standard deviation, then one selection over the fused scores. */
 function dbsfCandidates(input: HybridRows, matched: readonly number[], keep: number): FusedCandidates {
-  const { cosine, bm25 } = input;
-  const candidates = [...candidateRows(input)];
-  const nv = distributionNormaliser(candidates.length, (i) => cosine[candidates[i] as number] as number);
+  const { cosine, bm25, rowCount, mask } = input;
+  // The candidates' cosines side by side (the whole array when no filter applies).
+  let values = cosine.subarray(0, rowCount);
+  if (mask !== undefined) {
+    values = new Float64Array(rowCount);
+    let count = 0;
+    for (let row = 0; row < rowCount; row++) if (mask[row] !== 0) values[count++] = cosine[row] as number;
+    values = values.subarray(0, count);
+  }
+  const nv = distributionNormaliser(values.length, (i) => values[i] as number);
   const nk = distributionNormaliser(matched.length, (j) => bm25[matched[j] as number] as number);
   const fusedOf = (row: number) => {
     const fromVector = nv(cosine[row] as number);
     return (bm25[row] as number) > 0 ? fromVector + nk(bm25[row] as number) : fromVector;
   };
-  return selectBest(input, candidates, fusedOf, keep);
+  return selectBest(input, fusedOf, keep);
 }
 
 /** The best `keep` candidates by `fusedOf` (ties by ascending id), with their scores. */
-function selectBest(
-  input: HybridRows,
-  candidates: Iterable<number>,
-  fusedOf: (row: number) => number,
-  keep: number,
-): FusedCandidates {
+function selectBest(input: HybridRows, fusedOf: (row: number) => number, keep: number): FusedCandidates {
+  const { rowCount, mask } = input;
   const selector = new TopKSelector<number>(Math.max(1, keep));
-  for (const row of candidates) {
+  for (let row = 0; row < rowCount; row++) {
+    if (mask !== undefined && mask[row] === 0) continue;
     const score = fusedOf(row);
     if (selector.mightAccept(score)) selector.offer(score, input.idOf(row), row);
   }
@@ -122,12 +126,7 @@ function weightedCandidates(
   const nk = keywordNormaliser(bm25, matched, candidates);
   // The very expression `fuseScores` evaluates, so the scores are equal to the last bit.
   const fusedOf = (row: number) => alpha * nv(cosine[row] as number) + (1 - alpha) * nk(bm25[row] as number);
-  return selectBest(input, candidateRows(input), fusedOf, keep);
-}
-
-/** The candidate rows, ascending. */
-function* candidateRows({ rowCount, mask }: HybridRows): Generator<number> {
-  for (let row = 0; row < rowCount; row++) if (mask === undefined || mask[row] !== 0) yield row;
+  return selectBest(input, fusedOf, keep);
 }
 
 /**
@@ -231,9 +230,14 @@ export function countRanks(
 ): number[] {
   if (rows.length === 0) return [];
   const levels = Float64Array.from(rows, (row) => scores[row] as number).sort();
+  const lowest = levels[0] as number;
+  const highest = levels[levels.length - 1] as number;
   const firstAtOrAbove = (x: number) => {
-    let lo = 0;
-    let hi = levels.length;
+    // Most members score under every asked level or over every one: no search for those.
+    if (!(x > lowest)) return 0;
+    if (x > highest) return levels.length;
+    let lo = 1;
+    let hi = levels.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if ((levels[mid] as number) < x) lo = mid + 1;

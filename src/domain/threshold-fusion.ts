@@ -6,7 +6,12 @@
  * - `rrf`: a row outside the vector top C has a vector rank above C, so its vector part is at most
  *   w_v / (k + C + 1); its keyword part is exact. The top C's fused scores are exact. When every row
  *   outside the head has a bound strictly under the keep-th fused score of the head (strictly: an equal
- *   score could still win on its id), the head holds the fused top. Otherwise C grows.
+ *   score could still win on its id), the head holds the fused top. Otherwise C grows. Before reading a
+ *   head, and before growing one, the match holding the proof up (first the best match) is checked: when
+ *   more rows than the head score strictly above it in an evenly spread sample, and its bound outside
+ *   the head still reaches the least value the bar can take (the vector part of rank keep), that head
+ *   cannot be expected to prove the top: the next wider one is read instead, and when none is left the
+ *   caller scores every row at once. Passing a head over is always safe: only a proven top is returned.
  * - `weighted`: the vector side's maximum is the head's best score and its minimum the best score of the
  *   negated query (the dot product of a row with -u is exactly minus its dot product with u), so the
  *   normalisers are exact. A matching row outside the head gets its exact cosine when its bound (its exact
@@ -29,6 +34,10 @@ export type HeadFusionInput = {
   unitQuery: Float64Array;
   /** How many rows pass the filter. */
   candidateCount: number;
+  /** How many rows there are (candidates and not). */
+  rowCount: number;
+  /** Row i is a candidate when mask is absent or mask[i] !== 0. */
+  mask: Uint8Array | undefined;
   /** BM25 per row (0: no query term). */
   bm25: Float64Array;
   /** The candidate rows with a positive BM25. */
@@ -39,11 +48,20 @@ export type HeadFusionInput = {
   head: VectorHead;
 };
 
-/** How often the proof held at once, needed a wider head, or gave up (the caller then scores every row). */
-export type HeadFusionStats = { searches: number; widened: number; widenings: number; fellBack: number };
+/**
+ * How often the proof held at once, read a wider head, or gave up (the caller then scores every row),
+ * and how often it gave up because the match holding it up was shown to rank below every head left.
+ */
+export type HeadFusionStats = {
+  searches: number;
+  widened: number;
+  widenings: number;
+  fellBack: number;
+  outranked: number;
+};
 
 export function emptyHeadFusionStats(): HeadFusionStats {
-  return { searches: 0, widened: 0, widenings: 0, fellBack: 0 };
+  return { searches: 0, widened: 0, widenings: 0, fellBack: 0, outranked: 0 };
 }
 
 /** The fused top `keep` (rows best first) with each row's cosine and fused score. */
@@ -59,6 +77,12 @@ const WIDEN = 8;
 const MAX_WIDENINGS = 1;
 /** A head wider than this share of the candidates costs about what scoring every candidate does. */
 const LARGEST_HEAD_SHARE = 1 / 8;
+/**
+ * Rows of the sample that shows a match ranks below a head of C rows: at most this many times C (more
+ * than C of them must score above the match). A match in the middle of the vector list, where a keyword
+ * match unrelated to the query's meaning sits, is shown below after about 2C rows.
+ */
+export const SAMPLE_PER_HEAD_ROW = 16;
 
 /**
  * The fused top `keep` from the vector head, or null when the fusion is not offered here, the head is
@@ -73,25 +97,72 @@ export function fuseFromHead(
 ): HeadFusion | null {
   if (fusion.method === 'dbsf' || keep < 1) return null;
   stats.searches++;
-  const attempt = fusion.method === 'rrf' ? rrfAttempt(input, fusion) : weightedAttempt(input, fusion.alpha);
-  if (attempt === null) {
+  // The head sizes the proof may read, in order: the first, then each widening that stays small.
+  const sizes = [Math.max(1, firstHead)];
+  for (let round = 0; round < MAX_WIDENINGS; round++) {
+    const wider = (sizes[round] as number) * WIDEN;
+    if (wider > input.candidateCount * LARGEST_HEAD_SHARE) break;
+    sizes.push(wider);
+  }
+  const plan =
+    fusion.method === 'rrf'
+      ? rrfAttempt(input, fusion, keep, sizes)
+      : { attempt: weightedAttempt(input, fusion.alpha), from: 0, sizes };
+  if (plan === 'outranked') stats.outranked++;
+  if (plan === 'outranked' || plan.attempt === null) {
     stats.fellBack++;
     return null;
   }
-  for (let size = Math.max(1, firstHead), round = 0; ; size *= WIDEN, round++) {
-    if (round > MAX_WIDENINGS || (round > 0 && size > input.candidateCount * LARGEST_HEAD_SHARE)) break;
-    if (round === 1) stats.widened++;
+  for (let round = plan.from; round < plan.sizes.length; round++) {
     if (round > 0) stats.widenings++;
+    if (round > 0 && (round === plan.from || round === 1)) stats.widened++;
+    const size = plan.sizes[round] as number;
     const top = input.head(input.unitQuery, size);
     if (top === null) break;
-    const proven = attempt(top, size, keep);
-    if (proven !== null) return proven;
+    const next = plan.sizes[round + 1];
+    const outcome = plan.attempt(top, size, keep, next);
+    if (outcome === 'outranked') stats.outranked++;
+    if (typeof outcome !== 'string') return outcome;
+    if (outcome !== 'widen') break;
   }
   stats.fellBack++;
   return null;
 }
 
-type Attempt = (top: ScoredRef<number>[], size: number, keep: number) => HeadFusion | null;
+/**
+ * One proof from a head of `size` rows: the fused top, or 'widen' (not proven; a head of `next` rows
+ * might prove it), or 'outranked' (not proven, and the row holding it up ranks below `next` rows).
+ */
+type Attempt = (
+  top: ScoredRef<number>[],
+  size: number,
+  keep: number,
+  next: number | undefined,
+) => HeadFusion | 'widen' | 'outranked';
+
+/**
+ * Whether more than `beyond` candidates score strictly above `row` on the vector side (so its vector
+ * rank is above `beyond`), shown by exact scores of an evenly spread sample of the candidates. False
+ * when the sample does not show it (the rank may still be that large).
+ */
+export function ranksBelow(
+  input: Pick<HeadFusionInput, 'rowCount' | 'candidateCount' | 'mask' | 'cosineOf'>,
+  row: number,
+  beyond: number,
+): boolean {
+  const { rowCount, candidateCount, mask } = input;
+  // Positions spread over every row; a filter leaves about candidateCount / rowCount of them to score.
+  const spread = Math.ceil((SAMPLE_PER_HEAD_ROW * beyond * rowCount) / Math.max(1, candidateCount));
+  const sample = Math.min(rowCount, spread);
+  const x = input.cosineOf(row);
+  let above = 0;
+  for (let j = 0; j < sample; j++) {
+    const other = Math.floor((j * rowCount) / sample);
+    if (mask !== undefined && mask[other] === 0) continue;
+    if (input.cosineOf(other) > x && ++above > beyond) return true;
+  }
+  return false;
+}
 
 function result(selector: TopKSelector<number>, cosine: Map<number, number>): HeadFusion {
   const hits = selector.sorted();
@@ -108,7 +179,19 @@ function unmatchedOutside(input: HeadFusionInput, top: ScoredRef<number>[], matc
   return outside > input.matched.length - matchedInTop;
 }
 
-function rrfAttempt(input: HeadFusionInput, fusion: Extract<Fusion, { method: 'rrf' }>): Attempt {
+/**
+ * The RRF proof and the first of the head `sizes` to read: a head is passed over when the best match
+ * is shown to rank below it and its bound outside it reaches the least value the bar can take (that
+ * head cannot be expected to prove the top); 'outranked' when every head is passed over (checked before
+ * any head is read). After a head passed over, the smallest head that leaves the best match out (its
+ * bound outside under the bar's least value) is read first when it is smaller than the scheduled one.
+ */
+function rrfAttempt(
+  input: HeadFusionInput,
+  fusion: Extract<Fusion, { method: 'rrf' }>,
+  keep: number,
+  sizes: readonly number[],
+): { attempt: Attempt; from: number; sizes: readonly number[] } | 'outranked' {
   const { matched, bm25, idOf } = input;
   const weights = rrfWeights(fusion);
   const k = fusion.k;
@@ -119,6 +202,31 @@ function rrfAttempt(input: HeadFusionInput, fusion: Extract<Fusion, { method: 'r
     const leader = first < 0 ? -1 : (bm25[first] as number);
     if (x > leader || (x === leader && idOf(row) < idOf(first))) first = row;
   }
+  // Every head row's fused score is at least its vector part, so the keep-th is at least that of rank keep.
+  const leastBar = (headRows: number) =>
+    headRows >= keep ? weights.vector / (k + keep) : Number.NEGATIVE_INFINITY;
+  const outsideBound = (size: number, keywordRank: number) =>
+    weights.vector / (k + size + 1) + weights.keyword / (k + keywordRank);
+  const passedOver = (size: number) =>
+    first >= 0 &&
+    size < input.candidateCount &&
+    outsideBound(size, 1) >= leastBar(size) &&
+    ranksBelow(input, first, size);
+  let from = 0;
+  while (from < sizes.length && passedOver(sizes[from] as number)) from++;
+  if (from === sizes.length) return 'outranked';
+  // The least head C whose outside bound for the best match is under the bar's least value:
+  // w_v / (k + C + 1) < w_v / (k + keep) - w_k / (k + 1) =: room.
+  const room = weights.vector / (k + keep) - weights.keyword / (k + 1);
+  const leavesOut = room > 0 ? Math.floor(weights.vector / room - k) : Number.POSITIVE_INFINITY;
+  // Read first, with the scheduled head kept as the next one should the proof fail there.
+  const schedule =
+    from > 0 &&
+    leavesOut >= keep &&
+    leavesOut > (sizes[from - 1] as number) &&
+    leavesOut < (sizes[from] as number)
+      ? [...sizes.slice(0, from), leavesOut, ...sizes.slice(from)]
+      : sizes;
   // The keyword side is ranked in its head only (the best matches by BM25); a head row outside it gets
   // its exact keyword rank by counting (fused-candidates.ts).
   const everyMatch: Population = { rows: matched, count: matched.length, mask: undefined };
@@ -128,7 +236,13 @@ function rrfAttempt(input: HeadFusionInput, fusion: Extract<Fusion, { method: 'r
       keywordHead = best(everyMatch, bm25, idOf, length);
     return keywordHead;
   };
-  return (top, size, keep) => {
+  // Not proven from this head: a wider one can prove it only if `blocker` (a match outside the head whose
+  // bound reaches the bar) gets in, or its bound outside the wider head falls under the bar.
+  const widenFor = (blocker: number, keywordRank: number, bar: number, next: number | undefined) => {
+    if (next === undefined) return 'widen';
+    return outsideBound(next, keywordRank) >= bar && ranksBelow(input, blocker, next) ? 'outranked' : 'widen';
+  };
+  const attempt: Attempt = (top, size, keep, next) => {
     if (first >= 0 && top.length < input.candidateCount && top.every((hit) => hit.ref !== first)) {
       // Every head row's fused score is at most its vector part plus the keyword part of rank 1; when
       // even that keep-th best cannot beat the best match's bound, no ranking of the keywords can help.
@@ -138,7 +252,9 @@ function rrfAttempt(input: HeadFusionInput, fusion: Extract<Fusion, { method: 'r
         const score = (bm25[hit.ref] as number) > 0 ? fromVector + weights.keyword / (k + 1) : fromVector;
         if (optimistic.mightAccept(score)) optimistic.offer(score, hit.id, hit.ref);
       });
-      if (optimistic.mightAccept(weights.vector / (k + size + 1) + weights.keyword / (k + 1))) return null;
+      if (optimistic.mightAccept(weights.vector / (k + size + 1) + weights.keyword / (k + 1))) {
+        return widenFor(first, 1, leastBar(top.length), next);
+      }
     }
     const byRank = keywordHeadOf(keep + size);
     const keywordRank = new Map(byRank.map((row, i) => [row, i + 1]));
@@ -164,20 +280,22 @@ function rrfAttempt(input: HeadFusionInput, fusion: Extract<Fusion, { method: 'r
       if (selector.mightAccept(fused)) selector.offer(fused, hit.id, hit.ref);
     });
     if (top.length >= input.candidateCount) return result(selector, cosine);
-    if (top.length < size) return null;
+    if (top.length < size) return 'widen';
     const outsideVector = weights.vector / (k + size + 1);
-    if (unmatchedOutside(input, top, matchedInTop) && selector.mightAccept(outsideVector)) return null;
+    if (unmatchedOutside(input, top, matchedInTop) && selector.mightAccept(outsideVector)) return 'widen';
     // Later matches have a larger keyword rank, so a smaller bound: the first under the bar ends it.
     const reaches = (rank: number) => selector.mightAccept(outsideVector + weights.keyword / (k + rank));
     for (let r = 0; r < byRank.length; r++) {
       if (cosine.has(byRank[r] as number)) continue;
       if (!reaches(r + 1)) return result(selector, cosine);
-      return null;
+      const bar = selector.sorted()[keep - 1]?.score ?? Number.NEGATIVE_INFINITY;
+      return widenFor(byRank[r] as number, r + 1, bar, next);
     }
     // Every match was seen: the keyword head (keep + size long) holds a row outside the vector head
     // whenever there are matches beyond it.
     return result(selector, cosine);
   };
+  return { attempt, from, sizes: schedule };
 }
 
 function weightedAttempt(input: HeadFusionInput, alpha: number): Attempt | null {
@@ -192,7 +310,7 @@ function weightedAttempt(input: HeadFusionInput, alpha: number): Attempt | null 
   const nk = keywordNormaliser(bm25, matched, candidateCount);
   return (top, size, keep) => {
     const best = top[0];
-    if (best === undefined) return null;
+    if (best === undefined) return 'widen';
     const nv = normaliserOf(minVector, best.score, true);
     // The very expression `fuseScores` evaluates, so the scores are equal to the last bit.
     const fusedOf = (row: number, x: number) => alpha * nv(x) + (1 - alpha) * nk(bm25[row] as number);
@@ -206,7 +324,7 @@ function weightedAttempt(input: HeadFusionInput, alpha: number): Attempt | null 
       if (selector.mightAccept(fused)) selector.offer(fused, hit.id, hit.ref);
     }
     if (top.length >= candidateCount) return result(selector, cosine);
-    if (top.length < size) return null;
+    if (top.length < size) return 'widen';
     // Every row outside the head scores at most the head's last score on the vector side, and both
     // normalisations and the weighted sum are monotone, so these are upper bounds of fused scores.
     const last = (top[top.length - 1] as ScoredRef<number>).score;
@@ -215,7 +333,7 @@ function weightedAttempt(input: HeadFusionInput, alpha: number): Attempt | null 
       unmatchedOutside(input, top, matchedInTop) &&
       selector.mightAccept(outsideVector + (1 - alpha) * nk(0))
     )
-      return null;
+      return 'widen';
     // The matches whose bound reaches the head's bar, best keyword score first: the bar rises fastest,
     // and once a bound falls under it so do all later ones.
     const contenders = matched.filter(

@@ -187,6 +187,8 @@ export function rankSnapshotKeywords(
       {
         unitQuery,
         candidateCount,
+        rowCount,
+        mask,
         bm25,
         matched: candidateMatches,
         idOf,

@@ -6,7 +6,61 @@ import { Ranker } from '../../src/domain/search-ranking';
 
 const finite = fc.double({ min: -1e6, max: 1e6, noNaN: true });
 
+/** The bits of a finite double as an integer multiple of 2^-1074. */
+function scaledInteger(x: number): bigint {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigUint64(0);
+  const exponent = Number((bits >> 52n) & 0x7ffn);
+  const fraction = bits & ((1n << 52n) - 1n);
+  const magnitude = exponent === 0 ? fraction : (fraction | (1n << 52n)) << BigInt(exponent - 1);
+  return bits >> 63n === 1n ? -magnitude : magnitude;
+}
+
+/** The exact sum of finite doubles, rounded once to the nearest double (ties to even), in BigInt arithmetic. */
+function roundedExactSum(values: readonly number[]): number {
+  const total = values.reduce((sum, x) => sum + scaledInteger(x), 0n);
+  const magnitude = total < 0n ? -total : total;
+  const sign = total < 0n ? -1 : 1;
+  const length = magnitude.toString(2).length;
+  // Up to 53 bits: a multiple of 2^-1074 below 2^-1021, exactly representable.
+  if (length <= 53) return sign * Number(magnitude) * Number.MIN_VALUE;
+  // 54 bits and a sticky bit, which Number() rounds to 53 as one rounding of the whole would.
+  const shift = BigInt(length - 54);
+  const sticky = magnitude & ((1n << shift) - 1n) ? 1n : 0n;
+  let scaled = Number(((magnitude >> shift) << 1n) | sticky);
+  // Scaled by 2^(shift - 1 - 1074) in exact steps (the result, and every step, is a normal double).
+  let exponent = Number(shift) - 1 - 1074;
+  for (; exponent > 1000; exponent -= 1000) scaled *= 2 ** 1000;
+  for (; exponent < -1000; exponent += 1000) scaled *= 2 ** -1000;
+  return sign * scaled * 2 ** exponent;
+}
+
 describe('exact sums', () => {
+  it('are the exact sum rounded once to the nearest double', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            finite,
+            fc.double({ min: -1, max: 1, noNaN: true }),
+            // Magnitudes far apart, so that many partials are kept at once.
+            fc.integer({ min: -60, max: 58 }).map((e) => 2 ** (e * 17)),
+            fc.integer({ min: -60, max: 58 }).map((e) => -(2 ** (e * 17)) * 3),
+          ),
+          { maxLength: 80 },
+        ),
+        (values) => {
+          expect(exactSum(values.length, (i) => values[i] as number)).toBe(roundedExactSum(values));
+        },
+      ),
+      { numRuns: 500 },
+    );
+    // Half-way cases: 1 + 2^-53 is a tie (to even: 1); a little more breaks it upwards.
+    expect(exactSum(2, (i) => [1, 2 ** -53][i] as number)).toBe(1);
+    expect(exactSum(3, (i) => [1, 2 ** -53, 2 ** -200][i] as number)).toBe(1 + 2 ** -52);
+  });
+
   it('give the same correctly rounded sum in every order', () => {
     fc.assert(
       fc.property(fc.array(finite, { maxLength: 60 }), fc.integer(), (values, shift) => {

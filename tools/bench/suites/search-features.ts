@@ -83,11 +83,13 @@ const VARIANTS: Variant[] = [
 ];
 
 /** How the hybrid answers of one variant went (see `headFusionStats`), for the table's note. */
-function headNote(counts: { searches: number; widened: number; fellBack: number }): string | undefined {
+function headNote(counts: HeadCounts): string | undefined {
   if (counts.searches === 0) return undefined;
   const share = (x: number) => `${((100 * x) / counts.searches).toFixed(0)}%`;
-  return `from the vector head: ${share(counts.searches - counts.fellBack)} proven, ${share(counts.widened)} widened, ${share(counts.fellBack)} scored every candidate`;
+  return `from the vector head: ${share(counts.searches - counts.fellBack)} proven, ${share(counts.widened)} widened, ${share(counts.fellBack)} scored every candidate (${share(counts.outranked)} at once: best match ranked below the head)`;
 }
+
+type HeadCounts = { searches: number; widened: number; fellBack: number; outranked: number };
 
 /** Two words of the text of a row picked by the query's number: terms that really occur, at varied df. */
 function queryTextFor(texts: readonly string[], i: number): string {
@@ -214,7 +216,7 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
       progress.note(`features at ${count(n)}: ${group.length} variants, round robin`);
       const samples = group.map((): number[] => []);
       const results = group.map(() => 0);
-      const heads = group.map(() => ({ searches: 0, widened: 0, fellBack: 0 }));
+      const heads = group.map((): HeadCounts => ({ searches: 0, widened: 0, fellBack: 0, outranked: 0 }));
       for (let i = -3; i < runs; i++) {
         const query = queries[(i + queries.length) % queries.length] as Float32Array;
         for (const [v, variant] of group.entries()) {
@@ -236,7 +238,8 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
             throw new Error('the features bench must answer from the snapshot');
           if (i >= 0) {
             samples[v]?.push(elapsed);
-            const head = heads[v] as { searches: number; widened: number; fellBack: number };
+            const head = heads[v] as HeadCounts;
+            head.outranked += headFusionStats.outranked - before.outranked;
             head.searches += headFusionStats.searches - before.searches;
             head.widened += headFusionStats.widened - before.widened;
             head.fellBack += headFusionStats.fellBack - before.fellBack;
@@ -248,7 +251,7 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
       for (const [v, variant] of group.entries()) {
         if (g > 0 && variant === baseline) continue;
         const summary = summarize(samples[v] as number[]);
-        const note = headNote(heads[v] as { searches: number; widened: number; fellBack: number });
+        const note = headNote(heads[v] as HeadCounts);
         context.results.features.push({
           variant: variant.name,
           n,
