@@ -43,8 +43,7 @@ export function memoryModeTable(results: BenchResults): Table {
       `DynamoDB one partition serves at most ${PARTITION_RCU_PER_SECOND.toLocaleString('en-US')} read units a ` +
       'second, so the floor column (cold load RCU over that rate) is the least a cold load takes there. A warm ' +
       'search checks the held copy against the data_version of the bot item the caller read for authorization, ' +
-      'so it reads nothing more, except for bots above 25,000 chunks, whose texts are not held: they read their ' +
-      "hits' texts (BatchGetItem). A catch-up reads the change log item of each version since the held one and " +
+      'so it reads nothing more (the held copy keeps the texts its whole read brought). A catch-up reads the change log item of each version since the held one and ' +
       'the changed chunks (BatchGetItem). The two warm searches run over the same 30 queries, alternating query ' +
       'by query, both with the portable scoring loop (no native kernel).',
   };

@@ -83,8 +83,6 @@ export type MemoryModeUnits = {
 
 /** The search container's snapshot budget (DEFAULT_SNAPSHOT_CACHE_BYTES, src/use-cases/snapshot-cache.ts). */
 export const CONTAINER_BUDGET_BYTES = 512 * 2 ** 20;
-/** Bots of at most this many chunks are held with their texts (DEFAULT_TEXTS_HELD_MAX_ROWS); larger ones read k texts a search. */
-export const TEXTS_HELD_MAX_CHUNKS = 25_000;
 /** Read units a second one partition serves: all of a bot's items share one partition key. */
 export const PARTITION_RCU_PER_SECOND = 3_000;
 /** A search past this many seconds answers 503 (SEARCH_DEADLINE_MS). */
@@ -198,12 +196,11 @@ export function memoryModeBill(w: Workload, u: MeasuredUnits): Bill {
   const heldShare = Math.min(1, fit / w.bots);
   const wholeReads = Math.max(coldLoads(w) * heldShare, w.searchesPerMonth * (1 - heldShare));
   const loadRcu = 1 + w.chunksPerBot * m.coldLoadRcuPerChunk;
-  const textRcu = w.chunksPerBot > TEXTS_HELD_MAX_CHUNKS ? K * Math.ceil(u.dynamoItemBytes / 4096) : 0;
   // Every search reads the bot's item and runs the handler; the held share also scores its held copy.
   const parts = dynamoAndLambda(
     w,
     u,
-    u.rruPerSnapshotSearch + textRcu * heldShare,
+    u.rruPerSnapshotSearch,
     u.handlerOverheadMs + heldShare * interpolateMs(u.warmSearchMs, w.chunksPerBot),
   );
   parts['DynamoDB reads'] =

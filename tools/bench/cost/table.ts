@@ -9,7 +9,6 @@ import {
   nodeBill,
   perMillionSearches,
   serverlessBill,
-  TEXTS_HELD_MAX_CHUNKS,
 } from './model';
 
 /** A table of the report (report.ts renders it as text and Markdown). */
@@ -78,10 +77,9 @@ function memoryModeAssumptions(results: BenchResults): string {
     "(the time with no read in flight, plus DynamoDB's floor for its reads at 3,000 RCU/s a partition; " +
     "DynamoDB Local's own pace is not priced), " +
     `${m.heldBytesPerChunk.toFixed(0)} bytes a chunk held against the ` +
-    `${CONTAINER_BUDGET_BYTES / 2 ** 20} MiB budget (at ${m.heldBytesMeasuredAt.toLocaleString('en-US')} chunks, with ` +
-    `texts, which bots above ${TEXTS_HELD_MAX_CHUNKS.toLocaleString('en-US')} chunks do not hold), ${m.catchUpRcuPerChange.toFixed(2)} RCU a changed chunk to ` +
-    'catch a held copy up; a warm search reads only the bot item (bots above ' +
-    `${TEXTS_HELD_MAX_CHUNKS.toLocaleString('en-US')} chunks also read their 10 hits' texts) and takes the ` +
+    `${CONTAINER_BUDGET_BYTES / 2 ** 20} MiB budget (at ${m.heldBytesMeasuredAt.toLocaleString('en-US')} chunks, texts ` +
+    `included), ${m.catchUpRcuPerChange.toFixed(2)} RCU a changed chunk to ` +
+    'catch a held copy up; a warm search reads only the bot item and takes the ' +
     "Redis mode's warm time (d) (the memory-mode table compares the two in one run). Assumed: one search " +
     'container at a time, replaced once an hour, so each searched bot is loaded once an hour (at most 730 ' +
     'cold loads a bot a month); searches spread evenly over the bots, so when fewer bots fit the budget than ' +

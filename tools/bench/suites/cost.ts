@@ -11,7 +11,6 @@ import {
   qdrantBill,
   s3VectorsBill,
   serverlessBill,
-  TEXTS_HELD_MAX_CHUNKS,
   turbopufferBill,
   WORKLOADS,
 } from '../cost/model';
@@ -142,8 +141,7 @@ export async function cost(context: BenchContext, n: number): Promise<void> {
 function memoryModeUnits(results: BenchResults): MemoryModeUnits {
   const rows = [...(results.memoryMode ?? [])].sort((a, b) => a.n - b.n);
   const largest = rows[rows.length - 1];
-  const withTexts = rows.filter((row) => row.n <= TEXTS_HELD_MAX_CHUNKS).pop() ?? largest;
-  if (largest === undefined || withTexts === undefined) {
+  if (largest === undefined) {
     throw new Error('cost: the memory-mode measurements are missing');
   }
   const { n } = largest;
@@ -154,8 +152,8 @@ function memoryModeUnits(results: BenchResults): MemoryModeUnits {
     coldLoadMsPerChunk:
       (largest.coldLoadMs - (largest.coldLoadInReadsMs ?? largest.coldLoadMs)) / n +
       (1000 * largest.coldLoadReadUnits) / PARTITION_RCU_PER_SECOND / n,
-    heldBytesMeasuredAt: withTexts.n,
-    heldBytesPerChunk: withTexts.heldBytes / withTexts.n,
+    heldBytesMeasuredAt: n,
+    heldBytesPerChunk: largest.heldBytes / n,
     catchUpRcuPerChange: largest.catchUpReadUnits / largest.catchUpChunks,
     catchUpMsPerChange: largest.catchUpMs / largest.catchUpChunks,
   };
