@@ -356,10 +356,7 @@ export interface CountsDoctorStore {
     expectedUpdatedAt: string | undefined,
   ): Promise<boolean>;
   bumpSnapshotEpoch(botId: string): Promise<void>;
-  /**
-   * Moves the bot's data_version by one and records no change for it: a memory-mode search container
-   * holding the bot finds no change-log entry for that version and reads the bot whole.
-   */
+  /** Moves data_version by one with no change-log entry, so memory-mode copies of the bot are read whole. */
   bumpDataVersion(botId: string): Promise<void>;
 }
 
