@@ -116,11 +116,13 @@ function freshnessTable(results: BenchResults): Table {
       row.note ?? '',
     ]),
     footnote:
-      'The same workload in both modes, one after the other: a bot of 100 chunks gets 1,000 new ones. Redis mode: ' +
-      'until BotCollections counts them and the shared snapshot holds them (a search reads that snapshot once its ' +
-      'version moved). Memory mode (the handler wired with SNAPSHOT_MODE=memory): a search container holding the ' +
-      "bot searches every 10 ms, reading the bot's item as the HTTP handler does, until it answers from a held " +
-      'copy with all of them (caught up from the change log).',
+      'The same workload in both modes, their runs alternating (the mode that goes first swaps every run) so both see ' +
+      "the same DynamoDB Local load and the same spread of the runner's batching window: a bot of 100 chunks gets 1,000 " +
+      'new ones. Each mode has its own table, runner and bot, and a search container holding the bot that searches every ' +
+      "10 ms, reading the bot's item as the HTTP handler does, until it answers from a held copy with all of them. Redis " +
+      'mode: the stream handler writes the change into the shared snapshot and the container re-reads it at the new ' +
+      "version. Memory mode (the handler wired with SNAPSHOT_MODE=memory): the handler moves the bot's data_version with " +
+      'its change log, and the container catches up from that log. Counts: until BotCollections counts them (Redis mode).',
   };
 }
 
