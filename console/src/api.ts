@@ -62,7 +62,10 @@ export type BotVerdict = {
 export type SearchRequest = {
   embedding?: number[];
   query_text?: string;
-  fusion?: { method: 'rrf'; k?: number } | { method: 'weighted'; alpha: number };
+  fusion?:
+    | { method: 'rrf'; k?: number; weights?: { vector: number; keyword: number } }
+    | { method: 'weighted'; alpha: number }
+    | { method: 'dbsf' };
   limit?: number;
   score_threshold?: number;
   filter?: unknown;
@@ -87,6 +90,8 @@ export type SearchHit = {
 /** openapi.yaml: SearchResponse. */
 export type SearchResponse = {
   source: string;
+  /** Keyword and hybrid answers: how many chunks passing the filter match a query term. */
+  keyword_matches?: number;
   results?: SearchHit[];
   groups?: { filename: string; hits: SearchHit[] }[];
 };

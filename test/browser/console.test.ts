@@ -257,6 +257,38 @@ describe('the console in a browser', () => {
     expect(body.query_text).toBeUndefined();
   });
 
+  it('sends weighted RRF and DBSF as the API takes them, and says when no chunk matches a query term', async () => {
+    await visit(botPath(aliceBots[0] as string, '/search'));
+    await page.getByLabel('Query text', { exact: true }).fill('How do streams count every record?');
+    await page.getByLabel('Fusion (hybrid)').selectOption('rrf');
+    await page.getByLabel('Vector weight').fill('1');
+    await page.getByLabel('Keyword weight').fill('3');
+    const weighted = await searchNow();
+    expect(weighted.sent.fusion).toEqual({ method: 'rrf', k: 60, weights: { vector: 1, keyword: 3 } });
+    const direct = await api<{ results: SearchHit[]; keyword_matches: number }>(
+      'POST',
+      `/bots/${aliceBots[0]}/search`,
+      weighted.sent,
+    );
+    expect(
+      await page.locator('[data-hit]').evaluateAll((hits) => hits.map((h) => h.getAttribute('data-hit'))),
+    ).toEqual(direct.body.results.map((hit) => hit.chunk_id));
+    expect(direct.body.keyword_matches).toBeGreaterThan(0);
+    expect(await page.locator('#keyword-matches').textContent()).toBe(
+      `${direct.body.keyword_matches} chunks match a query term.`,
+    );
+
+    await page.getByLabel('Fusion (hybrid)').selectOption('dbsf');
+    await page.getByLabel('Query text', { exact: true }).fill('zyxwvut');
+    const dbsf = await searchNow();
+    expect(dbsf.sent.fusion).toEqual({ method: 'dbsf' });
+    expect((dbsf.answer as { keyword_matches?: number }).keyword_matches).toBe(0);
+    expect(dbsf.answer.results.length).toBeGreaterThan(0);
+    expect(await page.locator('#keyword-matches').textContent()).toBe(
+      'No chunk matches a query term: ranked by the vector alone.',
+    );
+  });
+
   it("shows a document's chunks and deletes it only after its name is typed, then the counts drop", async () => {
     const botId = aliceBots[0] as string;
     await visit(botPath(botId, '/documents'));

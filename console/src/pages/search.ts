@@ -14,8 +14,10 @@ type Form = {
   vector: string;
   limit: string;
   threshold: string;
-  fusion: '' | 'rrf' | 'weighted';
+  fusion: '' | 'rrf' | 'weighted' | 'dbsf';
   rrfK: string;
+  vectorWeight: string;
+  keywordWeight: string;
   alpha: string;
   groupBy: boolean;
   groupSize: string;
@@ -33,6 +35,8 @@ const initialForm = (devEmbedder: boolean, vector = ''): Form => ({
   threshold: '',
   fusion: '',
   rrfK: '60',
+  vectorWeight: '1',
+  keywordWeight: '1',
   alpha: '0.5',
   groupBy: false,
   groupSize: '3',
@@ -61,8 +65,17 @@ function requestOf(form: Form, filterText: string, devEmbedder: boolean): Search
   }
   if (text !== '') request.query_text = text;
   if (form.threshold.trim() !== '') request.score_threshold = Number(form.threshold);
-  if (form.fusion === 'rrf') request.fusion = { method: 'rrf', k: Number(form.rrfK) };
+  if (form.fusion === 'rrf') {
+    const weights = { vector: Number(form.vectorWeight), keyword: Number(form.keywordWeight) };
+    request.fusion = {
+      method: 'rrf',
+      k: Number(form.rrfK),
+      // Equal weights are plain RRF: send them only when they say something.
+      ...(weights.vector === weights.keyword ? {} : { weights }),
+    };
+  }
   if (form.fusion === 'weighted') request.fusion = { method: 'weighted', alpha: Number(form.alpha) };
+  if (form.fusion === 'dbsf') request.fusion = { method: 'dbsf' };
   if (form.groupBy) {
     request.group_by = 'filename';
     request.group_size = Number(form.groupSize);
@@ -174,9 +187,15 @@ export function SearchPage({
         <div><label for="threshold">Score threshold</label><input id="threshold" size="6" value=${form.threshold} onInput=${(e: Event) => set('threshold', text(e))} /></div>
         <div><label for="fusion">Fusion (hybrid)</label>
           <select id="fusion" value=${form.fusion} onChange=${(e: Event) => set('fusion', text(e) as Form['fusion'])}>
-            <option value="">default (rrf, k 60)</option><option value="rrf">rrf</option><option value="weighted">weighted</option>
+            <option value="">default (rrf, k 60)</option><option value="rrf">rrf</option><option value="weighted">weighted</option><option value="dbsf">dbsf (distribution-based)</option>
           </select></div>
-        ${form.fusion === 'rrf' ? html`<div><label for="rrf-k">RRF k</label><input id="rrf-k" size="4" value=${form.rrfK} onInput=${(e: Event) => set('rrfK', text(e))} /></div>` : null}
+        ${
+          form.fusion === 'rrf'
+            ? html`<div><label for="rrf-k">RRF k</label><input id="rrf-k" size="4" value=${form.rrfK} onInput=${(e: Event) => set('rrfK', text(e))} /></div>
+          <div><label for="vector-weight">Vector weight</label><input id="vector-weight" size="4" value=${form.vectorWeight} onInput=${(e: Event) => set('vectorWeight', text(e))} /></div>
+          <div><label for="keyword-weight">Keyword weight</label><input id="keyword-weight" size="4" value=${form.keywordWeight} onInput=${(e: Event) => set('keywordWeight', text(e))} /></div>`
+            : null
+        }
         ${form.fusion === 'weighted' ? html`<div><label for="alpha">Alpha (vector weight)</label><input id="alpha" size="4" value=${form.alpha} onInput=${(e: Event) => set('alpha', text(e))} /></div>` : null}
       </div>
       <div class="row">
@@ -219,6 +238,13 @@ function Results({
   const count = groups.reduce((n, g) => n + g.hits.length, 0);
   return html`<section aria-labelledby="results-title" id="results">
     <h3 id="results-title">${count} results <small class="muted">(from ${answer.source})</small></h3>
+    ${
+      answer.keyword_matches === 0
+        ? html`<p id="keyword-matches" role="status">No chunk matches a query term: ranked by the vector alone.</p>`
+        : answer.keyword_matches === undefined
+          ? null
+          : html`<p id="keyword-matches" class="muted">${answer.keyword_matches} chunks match a query term.</p>`
+    }
     ${groups.map(
       (group) => html`<div>
         ${answer.groups === undefined ? null : html`<h4>${group.filename}</h4>`}
