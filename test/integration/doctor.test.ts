@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -203,6 +203,60 @@ describe('npm run doctor', () => {
     const clean = await cli(['--bot', botId]);
     expect(clean.code).toBe(0);
     expect(clean.stdout).toContain('1 bot(s) checked: 1 agree, 0 drifted');
+  });
+
+  it('--repair replays the dead letters first, so a lost record is counted once and never again', async () => {
+    const totalChunks = async (botId: string) =>
+      (
+        await documents.send(
+          new GetCommand({ TableName: tables.botCollections, Key: { bot_id: botId }, ConsistentRead: true }),
+        )
+      ).Item?.total_chunks;
+    const lostBot = async (seed: number) => {
+      const botId = await newBotWithSnapshot();
+      const random = rng(seed);
+      await chunkStore.put([
+        ...Array.from({ length: 3 }, (_, i) => makeChunk(botId, 'k.pdf', i, random)),
+        makeChunk(botId, 'lost.pdf', 0, random, `lost#${seed}`),
+      ]);
+      await runner.drain(30_000);
+      expect(await totalChunks(botId)).toBe(3);
+      return botId;
+    };
+    await writeFile(failureFile, '');
+
+    const replayed = await lostBot(21);
+    const repaired = await cli(['--bot', replayed, '--repair', '--dead-letters', failureFile, '--json']);
+    const report = JSON.parse(repaired.stdout);
+    expect(report.deadLetters).toMatchObject({ counted: 1, kept: 0 });
+    expect(report.bots[0]).toMatchObject({ drift: false });
+    expect((await readFile(failureFile, 'utf8')).trim()).toBe('');
+    expect(await totalChunks(replayed)).toBe(4);
+    // Nothing left to count twice.
+    const again = await cli(['--bot', replayed, '--replay-dead-letters', '--dead-letters', failureFile]);
+    expect(again.code).toBe(0);
+    expect(await totalChunks(replayed)).toBe(4);
+
+    const skipped = await lostBot(22);
+    const recounted = await cli([
+      '--bot',
+      skipped,
+      '--repair',
+      '--skip-dead-letters',
+      '--dead-letters',
+      failureFile,
+      '--settle-ms',
+      '200',
+    ]);
+    expect(recounted.code).toBe(1);
+    expect(recounted.stderr).toContain('dead letters not replayed (--skip-dead-letters)');
+    expect(await totalChunks(skipped)).toBe(4);
+    expect(await readFile(failureFile, 'utf8')).toContain('DDBStreamBatchInfo');
+    await writeFile(failureFile, '');
+
+    const contradiction = await cli(['--bot', skipped, '--skip-dead-letters']);
+    expect(contradiction.code).toBe(2);
+    expect(contradiction.stderr).toContain('--skip-dead-letters goes with --repair');
   });
 
   it('runs as the scheduled Lambda function: repairs and says how many bots drifted', async () => {

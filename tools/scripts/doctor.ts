@@ -1,11 +1,13 @@
 /**
- * npm run doctor -- --bot ID [--bot ID ...] | --all  [--repair] [--replay-dead-letters] [--json]
+ * npm run doctor -- --bot ID [--bot ID ...] | --all  [--repair [--skip-dead-letters]] [--replay-dead-letters] [--json]
  *
  * Recounts bots from VectorEmbeddings (consistent, paginated reads), compares BotCollections, BotDocuments
  * and the Redis snapshot (row by row) with it, and prints what differs (SNAPSHOT_MODE=memory: counts only,
  * and a repair makes every search container read the repaired bot again). --repair fixes it (safe while the
  * stream keeps writing); --replay-dead-letters first applies the stream's on-failure destination (the local
- * runner's JSONL file, or STREAM_DLQ_URL in AWS). Configuration comes from the same environment as the
+ * runner's JSONL file, or STREAM_DLQ_URL in AWS). --repair does that too, as the scheduled function does: a
+ * recount does not claim the records a dead letter names, so replaying it after a repair would count them
+ * twice. --skip-dead-letters repairs without it, and says so. Configuration comes from the same environment as the
  * handlers (TABLE_*, DYNAMODB_ENDPOINT, REDIS_URL); without DYNAMODB_ENDPOINT it finds a running `npm run dev`
  * by itself (tools/local/running-stack.ts), and it names the endpoints it uses. docs/doctor.md has the details.
  *
@@ -22,12 +24,14 @@ import { closeBaseDeps, createBaseDeps } from '../../src/wiring/base';
 import { doctorDeps, requireQueueUrl } from '../../src/wiring/doctor';
 import { describeEndpoints, stackEnvironment } from '../local/running-stack';
 
-const USAGE = `usage: npm run doctor -- (--bot ID ... | --all) [--repair] [--replay-dead-letters [--dead-letters FILE]] [--json] [--settle-ms N]`;
+const USAGE = `usage: npm run doctor -- (--bot ID ... | --all) [--repair [--skip-dead-letters]] [--replay-dead-letters] [--dead-letters FILE] [--json] [--settle-ms N]`;
 
 type Options = {
   bots: string[] | 'all';
   repair: boolean;
   replay: boolean;
+  /** --repair --skip-dead-letters: repaired without replaying the on-failure destination first. */
+  skippedDeadLetters: boolean;
   deadLetters: string | undefined;
   json: boolean;
   settleMs: number | undefined;
@@ -41,6 +45,7 @@ function parse(argv: string[]): Options {
       all: { type: 'boolean', default: false },
       repair: { type: 'boolean', default: false },
       'replay-dead-letters': { type: 'boolean', default: false },
+      'skip-dead-letters': { type: 'boolean', default: false },
       'dead-letters': { type: 'string' },
       json: { type: 'boolean', default: false },
       'settle-ms': { type: 'string' },
@@ -55,12 +60,21 @@ function parse(argv: string[]): Options {
   const bots = values.bot ?? [];
   if (values.all === bots.length > 0)
     throw new UsageError('name the bots with --bot ID, or pass --all (one of the two)');
+  if (values['skip-dead-letters'] && !values.repair)
+    throw new UsageError(
+      '--skip-dead-letters goes with --repair (without --repair nothing is replayed unless asked)',
+    );
+  if (values['skip-dead-letters'] && values['replay-dead-letters'])
+    throw new UsageError('--skip-dead-letters and --replay-dead-letters contradict each other: pass one');
   const settle = values['settle-ms'];
   if (settle !== undefined && !/^\d+$/.test(settle)) throw new UsageError('--settle-ms takes milliseconds');
   return {
     bots: values.all ? 'all' : bots,
     repair: values.repair ?? false,
-    replay: values['replay-dead-letters'] ?? false,
+    // A repair replays first (unless told not to): see the file's header.
+    replay:
+      (values['replay-dead-letters'] ?? false) || (values.repair === true && !values['skip-dead-letters']),
+    skippedDeadLetters: values['skip-dead-letters'] ?? false,
     deadLetters: values['dead-letters'],
     json: values.json ?? false,
     settleMs: settle === undefined ? undefined : Number(settle),
@@ -193,6 +207,11 @@ async function main(): Promise<number> {
           : { file: options.deadLetters ?? join(process.cwd(), '.local', 'stream-failures.jsonl') },
         log,
       );
+  if (options.skippedDeadLetters) {
+    process.stderr.write(
+      '[doctor] dead letters not replayed (--skip-dead-letters): replaying them after this repair counts their records twice; delete them instead, or repair again after replaying\n',
+    );
+  }
   const report = await runDoctor(
     wiring.doctor,
     { bots: options.bots, repair: options.repair, replay },
