@@ -1,5 +1,5 @@
-import type { ScanSnapshot, Snapshot, SnapshotStore } from '../../src/ports';
-import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
+import type { ScanSnapshot, Snapshot, SnapshotStore } from '../../src/snapshot';
+import { SnapshotCache } from '../../src/snapshot';
 
 /** A SnapshotStore port held in memory that counts full reads (the cost the cache exists to avoid). */
 class CountingStore {

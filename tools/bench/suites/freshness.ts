@@ -1,12 +1,10 @@
 import { DynamoBotRegistry } from '../../../src/adapters/dynamodb/bot-registry';
 import { DynamoChangeLog } from '../../../src/adapters/dynamodb/change-log';
 import { DynamoChunkStore } from '../../../src/adapters/dynamodb/chunk-store';
-import { RedisSnapshotStore } from '../../../src/adapters/redis/snapshot-store';
 import { ScoreBuffer } from '../../../src/domain/scoring';
 import { createRedisClient } from '../../../src/redis-client';
-import { MemorySnapshotStore } from '../../../src/use-cases/memory-snapshots';
+import { MemorySnapshotStore, RedisSnapshotStore, SnapshotCache } from '../../../src/snapshot';
 import { makeSearch } from '../../../src/use-cases/search';
-import { SnapshotCache } from '../../../src/use-cases/snapshot-cache';
 import { type BenchContext, CREATED_AT, DIMENSION } from '../context';
 import { generateQueries, storedChunk } from '../data';
 import { benchBot, ourSearch } from '../methods/our-search';

@@ -5,9 +5,9 @@
  * every rebuild, so equal metas throughout mean every piece came from the same snapshot.
  */
 import type { Cluster, Redis } from 'ioredis';
-import type { Snapshot } from '../../ports';
+import type { Snapshot } from '../port';
+import { compactSlots, decodeRowValues } from './encoding';
 import { float32View } from './float32-view';
-import { compactSlots, decodeRowValues } from './snapshot-encoding';
 import {
   type BotSnapshotKeys,
   bucketKey,
@@ -18,7 +18,7 @@ import {
   type SnapshotDataKeys,
   segmentCount,
   segmentKey,
-} from './snapshot-keys';
+} from './keys';
 
 /**
  * What one read found: the snapshot; nothing; a snapshot (or orphans, version '') that fails its checks

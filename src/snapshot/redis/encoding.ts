@@ -4,7 +4,7 @@
  */
 import { writeUnitVector } from '../../domain/scoring';
 import type { ChunkVersion } from '../../domain/types';
-import type { SnapshotRow } from '../../ports';
+import type { SnapshotRow } from '../port';
 
 export { writeUnitVector };
 

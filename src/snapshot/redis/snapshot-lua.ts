@@ -5,7 +5,7 @@
  * `dataKeyList` (meta, vec, rows, idx, text, free): the vec, rows, idx and text keys are the bases of
  * their segments and buckets. See docs/snapshot.md for the invariants they keep.
  */
-import { PRELUDE } from './snapshot-script-prelude';
+import { PRELUDE } from './snapshot-lua-prelude';
 
 /**
  * Applies one batch of changes.

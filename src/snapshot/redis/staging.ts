@@ -7,7 +7,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { MAX_CODE, quantiseRowsInto } from '../../domain/quantised-scan';
 import type { StoredChunk } from '../../domain/types';
 import { ValidationError } from '../../errors';
-import { chooseDimension, encodeRow, encodeRowValue, writeUnitVector } from './snapshot-encoding';
+import { chooseDimension, encodeRow, encodeRowValue, writeUnitVector } from './encoding';
 import {
   bucketKey,
   bucketOf,
@@ -15,7 +15,7 @@ import {
   rowSegmentKey,
   type SnapshotDataKeys,
   segmentKey,
-} from './snapshot-keys';
+} from './keys';
 
 /** Vector bytes per SETRANGE while staging a rebuild, and hash fields per HSET. */
 const STAGING_PIECE_BYTES = 4 * 1024 * 1024;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import type { KeywordChange, KeywordDocument, KeywordIndexStore, KeywordRead } from '../../ports';
+import type { KeywordChange, KeywordDocument, KeywordIndexStore, KeywordRead } from '../port';
+import { snapshotKeys } from './keys';
 import { type BuildTotals, keywordEntry, writeKeywordBuild } from './keyword-index-build';
 import {
   KEYWORD_BEGIN_LUA,
@@ -12,8 +13,7 @@ import {
   KEYWORD_FINISH_LUA,
   KEYWORD_READ_LUA,
 } from './keyword-index-scripts';
-import { defineScripts } from './snapshot-commands';
-import { snapshotKeys } from './snapshot-keys';
+import { defineScripts } from './scripts';
 
 export { keywordEntry } from './keyword-index-build';
 

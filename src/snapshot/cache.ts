@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { visibilityMask } from '../domain/document-version';
 import { indexRowsByFilename } from '../domain/search-filter';
 import { withDeadline } from '../machinery/deadline';
-import type { ScanSnapshot, Snapshot, SnapshotStore } from '../ports';
+import type { ScanSnapshot, Snapshot, SnapshotStore } from './port';
 
 /** A decoded snapshot held in process, with what search derives from it once. */
 export type CachedSnapshot = {

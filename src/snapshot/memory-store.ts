@@ -1,17 +1,8 @@
 import { writeUnitVector } from '../domain/scoring';
 import { snapshotRowOf } from '../domain/snapshot';
 import type { BotCollection, StoredChunk } from '../domain/types';
-import type {
-  BotRegistry,
-  ChangeLog,
-  ChunkIdRange,
-  ChunkStore,
-  Log,
-  RebuildTicket,
-  Snapshot,
-  SnapshotRow,
-  SnapshotStore,
-} from '../ports';
+import type { BotRegistry, ChangeLog, ChunkIdRange, ChunkStore, Log } from '../ports';
+import type { RebuildTicket, Snapshot, SnapshotRow, SnapshotStore } from './port';
 
 /** What the memory snapshot mode reads: the bot's item, its chunks and the stream's change log. */
 export type MemorySnapshotDeps = {

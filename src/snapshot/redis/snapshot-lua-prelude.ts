@@ -1,9 +1,9 @@
 /**
- * The Lua prelude every snapshot script shares (split from snapshot-scripts.ts): key names of segments and
+ * The Lua prelude every snapshot script shares: key names of segments and
  * buckets, the O(1)-per-key checks of a snapshot's invariants, deleting a snapshot whole, and the int8
  * quantisation the stream applies. See docs/snapshot.md.
  */
-import { DEFAULT_ID_BUCKETS, MAX_SEGMENTS } from './snapshot-keys';
+import { DEFAULT_ID_BUCKETS, MAX_SEGMENTS } from './keys';
 
 /**
  * Lua naming a chunk id's index or text bucket; the keyword index's scripts use it too, to ask whether the

@@ -5,8 +5,8 @@
 import { snapshotRowOf } from '../../domain/snapshot';
 import type { StoredChunk } from '../../domain/types';
 import { ValidationError } from '../../errors';
-import type { SnapshotChange, SnapshotRow } from '../../ports';
-import { encodeRow, unitVectorBytes } from './snapshot-encoding';
+import type { SnapshotChange, SnapshotRow } from '../port';
+import { encodeRow, unitVectorBytes } from './encoding';
 
 /** What the scripts take as one argument. */
 export type ScriptArg = string | Buffer | number;

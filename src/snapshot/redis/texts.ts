@@ -5,8 +5,8 @@
  * which every snapshot it rebuilt took); only when the snapshot says otherwise does it read again.
  */
 import type { Cluster, Redis } from 'ioredis';
-import { type BotSnapshotKeys, bucketKey, groupByBucket } from './snapshot-keys';
-import { valuesOf } from './snapshot-read';
+import { type BotSnapshotKeys, bucketKey, groupByBucket } from './keys';
+import { valuesOf } from './read';
 
 /**
  * The texts of `chunkIds` in their order, or null when the snapshot is absent or any text is missing.

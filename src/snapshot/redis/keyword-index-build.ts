@@ -6,7 +6,7 @@
  * work in Redis is a split and a field set; in process, no command or argument object per posting (the
  * client's per-argument cost was most of a build). The claim and the publish script keep it exact.
  */
-import type { KeywordDocument } from '../../ports';
+import type { KeywordDocument } from '../port';
 
 /** Packed characters per write call: bounds each call's time in Redis (other clients wait) and our memory. */
 const CHARS_PER_CALL = 1 << 18;

@@ -8,7 +8,7 @@
  */
 import { DEFAULT_TOKENISER, tokenise } from '../domain/keyword-text';
 import type { StoredChunk } from '../domain/types';
-import type { KeywordDocument, KeywordIndexStore, SnapshotStore } from '../ports';
+import type { KeywordDocument, KeywordIndexStore, SnapshotStore } from './port';
 
 type Warn = (message: string, extra: Record<string, unknown>) => void;
 

@@ -6,11 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { StoredChunk } from '../../domain/types';
-import type { RebuildTicket } from '../../ports';
-import { changesFromReread, encodeChanges, splitIntoCalls } from './snapshot-changes';
-import type { ScriptRunner } from './snapshot-commands';
-import { type BotSnapshotKeys, dataKeyList, type SnapshotDataKeys } from './snapshot-keys';
-import { writeStaging } from './snapshot-staging';
+import type { RebuildTicket } from '../port';
+import { changesFromReread, encodeChanges, splitIntoCalls } from './changes';
+import { type BotSnapshotKeys, dataKeyList, type SnapshotDataKeys } from './keys';
+import type { ScriptRunner } from './scripts';
+import { writeStaging } from './staging';
 
 /**
  * How a commit ended: published; or gave up because the ticket lost its slot, the dirty set was evicted,

@@ -1,7 +1,8 @@
 import type { StoredChunk } from '../domain/types';
 import { CacheUnavailableError } from '../errors';
-import type { ChunkStore, KeywordIndexStore, RebuildTicket, SnapshotStore } from '../ports';
+import type { ChunkStore } from '../ports';
 import { keywordRebuild } from './keyword-rebuild';
+import type { KeywordIndexStore, RebuildTicket, SnapshotStore } from './port';
 
 /** What a snapshot start needs: the store, a consistent chunk reader and somewhere to say what happened. */
 export type StartSnapshotDeps = {

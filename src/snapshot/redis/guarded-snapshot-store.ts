@@ -1,3 +1,4 @@
+import type { RedisCircuitBreaker } from '../../adapters/redis/circuit-breaker';
 import type { StoredChunk } from '../../domain/types';
 import type {
   RebuildStaging,
@@ -7,8 +8,7 @@ import type {
   Snapshot,
   SnapshotChange,
   SnapshotStore,
-} from '../../ports';
-import type { RedisCircuitBreaker } from './circuit-breaker';
+} from '../port';
 
 /**
  * A SnapshotStore whose every call goes through the Redis client's circuit breaker: while Redis is known

@@ -7,9 +7,9 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { visibilityMask } from '../../domain/document-version';
-import type { ScanCandidates, ScanSnapshot } from '../../ports';
-import { decodeRowValues } from './snapshot-encoding';
-import { type BotSnapshotKeys, codeSegmentKey, rowSegmentKey, segmentKey } from './snapshot-keys';
+import type { ScanCandidates, ScanSnapshot } from '../port';
+import { decodeRowValues } from './encoding';
+import { type BotSnapshotKeys, codeSegmentKey, rowSegmentKey, segmentKey } from './keys';
 import {
   countsOf,
   lastSegmentCheck,
@@ -18,9 +18,9 @@ import {
   queueCounts,
   sameMeta,
   valuesOf,
-} from './snapshot-read';
+} from './read';
 
-/** What one scan read found (the same outcomes as the whole read of snapshot-read.ts). */
+/** What one scan read found (the same outcomes as the whole read of read.ts). */
 export type ScanReadOutcome =
   | { kind: 'ok'; scan: ScanSnapshot }
   | { kind: 'absent' }

@@ -1,5 +1,5 @@
-import type { KeywordChange, KeywordDocument, KeywordIndexStore, KeywordRead } from '../../ports';
-import type { RedisCircuitBreaker } from './circuit-breaker';
+import type { RedisCircuitBreaker } from '../../adapters/redis/circuit-breaker';
+import type { KeywordChange, KeywordDocument, KeywordIndexStore, KeywordRead } from '../port';
 
 /**
  * A KeywordIndexStore whose every call goes through the Redis client's circuit breaker, as

@@ -6,8 +6,9 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { StoredChunk } from '../domain/types';
 import { CacheUnavailableError } from '../errors';
-import type { ChunkStore, KeywordIndexStore, RebuildStaging, RebuildTicket, SnapshotStore } from '../ports';
+import type { ChunkStore } from '../ports';
 import { keywordRebuild } from './keyword-rebuild';
+import type { KeywordIndexStore, RebuildStaging, RebuildTicket, SnapshotStore } from './port';
 
 export type RebuildSink = {
   /** Takes one page (staged at once, or kept for the end). */

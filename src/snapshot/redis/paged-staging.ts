@@ -1,23 +1,23 @@
 /**
  * A rebuild staged page by page (docs/snapshot.md, "Streaming rebuilds"): each page of chunks read from
  * DynamoDB goes to the staging keys as it arrives, so rebuild memory is one page plus the ids seen (for
- * their slots), not the whole bot. The commit is the one of snapshot-rebuild.ts.
+ * their slots), not the whole bot. The commit is the one of rebuild.ts.
  */
 
 import { MAX_CODE, quantiseRowsInto } from '../../domain/quantised-scan';
 import type { StoredChunk } from '../../domain/types';
 import { ValidationError } from '../../errors';
-import type { RebuildStaging, RebuildTicket } from '../../ports';
-import { encodeRow, encodeRowValue, writeUnitVector } from './snapshot-encoding';
-import { bucketKey, bucketOf, codeSegmentKey, rowSegmentKey, segmentKey } from './snapshot-keys';
+import type { RebuildStaging, RebuildTicket } from '../port';
+import { encodeRow, encodeRowValue, writeUnitVector } from './encoding';
+import { bucketKey, bucketOf, codeSegmentKey, rowSegmentKey, segmentKey } from './keys';
 import {
   publishStaged,
   type RebuildContext,
   RebuildLease,
   type RebuildOutcome,
   releaseRebuild,
-} from './snapshot-rebuild';
-import { throwPipelineError } from './snapshot-staging';
+} from './rebuild';
+import { throwPipelineError } from './staging';
 
 /**
  * Stages pages into `ctx.staging` for a snapshot of `dimension` (chunks of other dimensions and

@@ -4,7 +4,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { withDeadline } from '../../machinery/deadline';
-import type { ScriptArg } from './snapshot-changes';
+import type { ScriptArg } from './changes';
 import {
   APPLY_CHANGES_LUA,
   BEGIN_REBUILD_LUA,
@@ -15,7 +15,7 @@ import {
   RELEASE_REBUILD_LUA,
   SNAPSHOT_VERSION_LUA,
   TAKE_DIRTY_LUA,
-} from './snapshot-scripts';
+} from './snapshot-lua';
 
 const SCRIPTS = {
   vsSnapshotApply: { lua: APPLY_CHANGES_LUA, numberOfKeys: 8 },

@@ -9,24 +9,18 @@ import type {
   Snapshot,
   SnapshotChange,
   SnapshotStore,
-} from '../../ports';
+} from '../port';
+import { encodeChanges, splitIntoCalls } from './changes';
 import { HOST_IS_LITTLE_ENDIAN } from './float32-view';
-import { encodeChanges, splitIntoCalls } from './snapshot-changes';
-import { beforeDeadline, defineSnapshotScripts, type ScriptRunner } from './snapshot-commands';
-import {
-  type BotSnapshotKeys,
-  DEFAULT_ID_BUCKETS,
-  dataKeyList,
-  snapshotKeys,
-  stagingKeys,
-} from './snapshot-keys';
-import { PagedStaging } from './snapshot-paged-staging';
-import { readSnapshotOnce } from './snapshot-read';
-import { commitStagedRebuild, type RebuildContext, type RebuildOutcome } from './snapshot-rebuild';
-import { readCandidates, readScanOnce } from './snapshot-scan-read';
-import { readTexts } from './snapshot-texts';
+import { type BotSnapshotKeys, DEFAULT_ID_BUCKETS, dataKeyList, snapshotKeys, stagingKeys } from './keys';
+import { PagedStaging } from './paged-staging';
+import { readSnapshotOnce } from './read';
+import { commitStagedRebuild, type RebuildContext, type RebuildOutcome } from './rebuild';
+import { readCandidates, readScanOnce } from './scan-read';
+import { beforeDeadline, defineSnapshotScripts, type ScriptRunner } from './scripts';
+import { readTexts } from './texts';
 
-export type { RebuildOutcome } from './snapshot-rebuild';
+export type { RebuildOutcome } from './rebuild';
 
 /** Tuning of the store; the defaults suit Lambda talking to ElastiCache. */
 export type RedisSnapshotStoreOptions = {
@@ -229,7 +223,7 @@ export class RedisSnapshotStore implements SnapshotStore {
    * Stages `chunks` under temporary keys in pieces, then loops: take the ids the stream touched meanwhile,
    * re-read them through `reread` and apply them to the staging copy, and publish in one script that
    * checks the ticket still holds the slot and no id arrived since the take. Releases the slot and the
-   * staging keys whatever happens (snapshot-rebuild.ts).
+   * staging keys whatever happens (rebuild.ts).
    * @throws ValidationError when a chunk belongs to another bot (nothing is published).
    * @throws whatever `reread` or Redis throws (the slot is released first).
    */

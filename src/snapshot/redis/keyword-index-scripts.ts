@@ -11,7 +11,7 @@
  * runs, or `building:<gen>` while a build runs; readers use the index only when it equals their version.
  */
 
-import { BUCKET_LUA } from './snapshot-script-prelude';
+import { BUCKET_LUA } from './snapshot-lua-prelude';
 
 const PRELUDE = `
 local base = ARGV[1]
