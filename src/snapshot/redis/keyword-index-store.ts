@@ -12,7 +12,7 @@ import {
   KEYWORD_DROP_LUA,
   KEYWORD_FINISH_LUA,
   KEYWORD_READ_LUA,
-} from './keyword-index-scripts';
+} from './lua';
 import { defineScripts } from './scripts';
 
 export { keywordEntry } from './keyword-index-build';

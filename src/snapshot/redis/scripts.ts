@@ -15,7 +15,7 @@ import {
   RELEASE_REBUILD_LUA,
   SNAPSHOT_VERSION_LUA,
   TAKE_DIRTY_LUA,
-} from './snapshot-lua';
+} from './lua';
 
 const SCRIPTS = {
   vsSnapshotApply: { lua: APPLY_CHANGES_LUA, numberOfKeys: 8 },

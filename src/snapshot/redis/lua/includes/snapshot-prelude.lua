@@ -1,36 +1,17 @@
-/**
- * The Lua prelude every snapshot script shares: key names of segments and
- * buckets, the O(1)-per-key checks of a snapshot's invariants, deleting a snapshot whole, and the int8
- * quantisation the stream applies. See docs/snapshot.md.
- */
-import { DEFAULT_ID_BUCKETS, MAX_SEGMENTS } from './keys';
-
-/**
- * Lua naming a chunk id's index or text bucket; the keyword index's scripts use it too, to ask whether the
- * snapshot holds a chunk.
- */
-export const BUCKET_LUA = `
--- Bucket b of the index (base k[4]) or the texts (base k[5]).
-local function bucket_key(base, b)
-  return base .. ':' .. b
-end
-
--- The bucket of a chunk id: the first 32 bits of its SHA-1, modulo the bucket count (bucketOf in
--- snapshot-keys.ts computes the same in TypeScript).
-local function bucket_of(id, buckets)
-  if buckets <= 1 then return 0 end
-  return tonumber(string.sub(redis.sha1hex(id), 1, 8), 16) % buckets
-end
-`;
-
-/**
- * `snapshot_state(k)` checks, with one command per key, that the data keys agree with the meta hash: a
- * key evicted or lost changes a length or a sum of lengths, so any partial snapshot is caught here.
- * Returns 'absent' (no meta), 'broken', or 'ok', dim, slots, live, seg, bk.
- */
-export const PRELUDE = `
-local DEFAULT_BUCKETS = ${DEFAULT_ID_BUCKETS}
-local MAX_SEGMENTS = ${MAX_SEGMENTS}
+-- The prelude every snapshot script shares (included by `--@include snapshot-prelude`). Each snapshot
+-- script runs atomically inside Redis, touches only keys of one bot (one hash tag, so it runs on Redis
+-- Cluster), and costs O(1) plus O(what it is given): no script scans a whole snapshot. Every script that
+-- takes the data keys takes them as KEYS[1..6] in the order of `dataKeyList` (meta, vec, rows, idx,
+-- text, free): the vec, rows, idx and text keys are the bases of their segments and buckets. Here: key
+-- names of segments and buckets, the O(1)-per-key checks of a snapshot's invariants, deleting a snapshot
+-- whole, and the int8 quantisation the stream applies. See docs/snapshot.md for the invariants.
+-- The constants in double braces below are filled in from keys.ts when the scripts are loaded.
+--
+-- `snapshot_state(k)` checks, with one command per key, that the data keys agree with the meta hash: a
+-- key evicted or lost changes a length or a sum of lengths, so any partial snapshot is caught here.
+-- Returns 'absent' (no meta), 'broken', or 'ok', dim, slots, live, seg, bk.
+local DEFAULT_BUCKETS = {{DEFAULT_ID_BUCKETS}}
+local MAX_SEGMENTS = {{MAX_SEGMENTS}}
 
 -- Vector segment n of the data keys k: the string k[2] .. ':' .. n (same hash tag as every other key).
 local function seg_key(k, n)
@@ -47,7 +28,8 @@ local function rows_key(k, n)
   return k[3] .. ':' .. n
 end
 
-${BUCKET_LUA}
+--@include bucket
+
 local function seg_count(slots, seg)
   if slots == 0 then return 0 end
   return math.floor((slots + seg - 1) / seg)
@@ -207,4 +189,3 @@ local function first_scale(bytes, dim)
   if largest == 0 or largest ~= largest then return 127 end
   return 127 / math.min(1, 1.5 * largest)
 end
-`;
