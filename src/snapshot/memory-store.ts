@@ -2,7 +2,7 @@ import { writeUnitVector } from '../domain/scoring';
 import { snapshotRowOf } from '../domain/snapshot';
 import type { BotCollection, StoredChunk } from '../domain/types';
 import type { BotRegistry, ChangeLog, ChunkIdRange, ChunkStore, Log } from '../ports';
-import type { RebuildTicket, Snapshot, SnapshotRow, SnapshotStore } from './port';
+import type { RebuildStaging, RebuildTicket, Snapshot, SnapshotRow, SnapshotStore } from './port';
 
 /** What the memory snapshot mode reads: the bot's item, its chunks and the stream's change log. */
 export type MemorySnapshotDeps = {
@@ -103,6 +103,11 @@ export class MemorySnapshotStore implements SnapshotStore {
 
   async commitRebuild(): Promise<boolean> {
     return false;
+  }
+
+  /** @throws Error always: `beginRebuild` hands out no ticket to stage under. */
+  stageRebuild(): RebuildStaging {
+    throw new Error('the memory-mode snapshot store rebuilds nothing');
   }
 
   /** Nothing is shared to drop: each container's copy is checked against the bot's item. */

@@ -38,8 +38,11 @@ export interface SnapshotStore {
    * A store that can bring `previous` (the caller's copy) up to date by reading what changed does so.
    */
   read(botId: string, previous?: Snapshot): Promise<Snapshot | null>;
-  /** Version and epoch from the bot's item the search already holds (memory mode: checking is free). */
-  versionOf?(bot: BotCollection): { version: string; epoch: number };
+  /**
+   * Version and epoch from the bot's item the search already holds (memory mode: checking is free), or
+   * undefined when only the store can tell (`currentVersion`).
+   */
+  versionOf(bot: BotCollection): { version: string; epoch: number } | undefined;
   /**
    * The int8 scan codes of a present, complete snapshot (no float32 vectors, no rows), or null. Stores
    * without a scan representation leave it out; search then reads the whole snapshot.
@@ -68,9 +71,9 @@ export interface SnapshotStore {
   ): Promise<boolean>;
   /**
    * The streaming form of `commitRebuild`: pages are staged as they are read (rebuild memory is a page,
-   * not the bot), chunks not of `dimension` left out. Stores without it leave it out.
+   * not the bot), chunks not of `dimension` left out.
    */
-  stageRebuild?(ticket: RebuildTicket, dimension: number): RebuildStaging;
+  stageRebuild(ticket: RebuildTicket, dimension: number): RebuildStaging;
   /** Removes every key of the bot's snapshot. */
   drop(botId: string): Promise<void>;
 }

@@ -52,10 +52,7 @@ export function rebuildSink(
     if (!(error instanceof CacheUnavailableError))
       deps.logger.warn('Snapshot rebuild failed', { botId, error });
   };
-  let staging: RebuildStaging | null =
-    keepPages === null && snapshots.stageRebuild !== undefined
-      ? snapshots.stageRebuild(ticket, dimension)
-      : null;
+  let staging: RebuildStaging | null = keepPages === null ? snapshots.stageRebuild(ticket, dimension) : null;
   if (staging === null) {
     const everyChunk = keepPages ?? [];
     return {

@@ -67,7 +67,7 @@ async function publishRead(
   onPage: (page: StoredChunk[]) => void,
 ): Promise<boolean> {
   const pages = deps.chunks.readBot(ticket.botId, { consistent: true, withText: true });
-  if (dimension !== undefined && deps.snapshots.stageRebuild !== undefined) {
+  if (dimension !== undefined) {
     // Page by page: memory is a page, not the bot (docs/snapshot.md, "Streaming rebuilds").
     const staging = deps.snapshots.stageRebuild(ticket, dimension);
     try {

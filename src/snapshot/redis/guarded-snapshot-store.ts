@@ -1,5 +1,5 @@
 import type { RedisCircuitBreaker } from '../../adapters/redis/circuit-breaker';
-import type { StoredChunk } from '../../domain/types';
+import type { BotCollection, StoredChunk } from '../../domain/types';
 import type {
   RebuildStaging,
   RebuildTicket,
@@ -24,6 +24,11 @@ export class GuardedSnapshotStore implements SnapshotStore {
     // Nothing to send: no reason to refuse (or to count an attempt).
     if (changes.length === 0) return Promise.resolve();
     return this.breaker.run(() => this.inner.applyChanges(botId, changes));
+  }
+
+  /** Reads nothing (the bot's item is at hand): no reason to go through the breaker. */
+  versionOf(bot: BotCollection): { version: string; epoch: number } | undefined {
+    return this.inner.versionOf(bot);
   }
 
   currentVersion(botId: string): Promise<{ version: string; epoch: number } | null> {
@@ -66,10 +71,7 @@ export class GuardedSnapshotStore implements SnapshotStore {
   }
 
   stageRebuild(ticket: RebuildTicket, dimension: number): RebuildStaging {
-    const inner = this.inner;
-    if (inner.stageRebuild === undefined)
-      throw new Error('this snapshot store cannot stage a rebuild by pages');
-    const staging = inner.stageRebuild(ticket, dimension);
+    const staging = this.inner.stageRebuild(ticket, dimension);
     return {
       add: (chunks) => this.breaker.run(() => staging.add(chunks)),
       commit: (reread) => this.breaker.run(() => staging.commit(reread)),

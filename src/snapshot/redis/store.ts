@@ -142,6 +142,11 @@ export class RedisSnapshotStore implements SnapshotStore {
     }
   }
 
+  /** Undefined: the version lives in Redis, not on the bot's item (`currentVersion` asks for it). */
+  versionOf(): undefined {
+    return undefined;
+  }
+
   async currentVersion(botId: string): Promise<{ version: string; epoch: number } | null> {
     const keys = snapshotKeys(this.prefix, botId);
     const reply = (await this.run('vsSnapshotVersion', ...dataKeyList(keys))) as (string | null)[] | string;

@@ -125,12 +125,16 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
     };
     const textOf = new Map(dataset.chunkIds.map((id, row) => [id, dataset.texts[row] as string]));
     const store: SnapshotStore = {
+      versionOf: () => undefined,
       currentVersion: async () => ({ version: BENCH_KEYWORD_VERSION, epoch: 0 }),
       read: async () => snapshot,
       texts: async (_botId, ids) => ids.map((id) => textOf.get(id) ?? ''),
       applyChanges: async () => {},
       beginRebuild: async () => null,
       commitRebuild: async () => false,
+      stageRebuild: () => {
+        throw new Error('the features bench never rebuilds');
+      },
       drop: async () => {},
     };
     const deps = {
