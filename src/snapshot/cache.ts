@@ -256,7 +256,7 @@ export class SnapshotCache {
    * snapshot moved or lost a text meanwhile (searches then read their hits' texts, which checks again).
    */
   private async textsOf(botId: string, ids: string[], version: string): Promise<string[] | undefined> {
-    if (ids.length > this.textsHeldMaxRows || this.store.textsAt === undefined) return undefined;
+    if (ids.length > this.textsHeldMaxRows) return undefined;
     // Holding the texts only saves a read per search: failing to read them must not cost the snapshot
     // just read. A Redis that is really down shows in that search's own read.
     const texts = await this.store.textsAt(botId, ids, version).catch(() => null);

@@ -93,6 +93,14 @@ export class MemorySnapshotStore implements SnapshotStore {
     return texts;
   }
 
+  /**
+   * 'moved': versions are confirmed from the bot's item (`versionOf`), so a held copy's texts are never
+   * read by version here; callers take the checked path, which reads the texts they need.
+   */
+  async textsAt(): Promise<'moved'> {
+    return 'moved';
+  }
+
   /** The stream keeps nothing here: the version and the change log are written with the counts. */
   async applyChanges(): Promise<void> {}
 

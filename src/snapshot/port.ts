@@ -56,7 +56,7 @@ export interface SnapshotStore {
    * `texts`, read only if the snapshot is still at `version`, in the same round trip: 'moved' when it is
    * not (changed, rebuilt or gone). A warm search answers from its held copy with this one round trip.
    */
-  textsAt?(botId: string, chunkIds: string[], version: string): Promise<string[] | 'moved' | null>;
+  textsAt(botId: string, chunkIds: string[], version: string): Promise<string[] | 'moved' | null>;
   /** Claims the bot's one rebuild slot; null when another rebuild holds it. */
   beginRebuild(botId: string, epoch: number): Promise<RebuildTicket | null>;
   /**

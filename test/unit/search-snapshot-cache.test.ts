@@ -32,6 +32,11 @@ class CountingStore {
     return this.snapshots.get(botId) ?? null;
   }
 
+  /** Keeps no texts: null, as a store that finds a text missing answers (the cache then holds none). */
+  async textsAt(): Promise<null> {
+    return null;
+  }
+
   scanReads = 0;
 
   /** The scan form of the snapshot: one code byte per float, no rows. */

@@ -52,10 +52,7 @@ export class GuardedSnapshotStore implements SnapshotStore {
   }
 
   textsAt(botId: string, chunkIds: string[], version: string): Promise<string[] | 'moved' | null> {
-    // A store without it cannot confirm a version: 'moved' sends the search to the checked path.
-    return this.breaker.run(
-      () => this.inner.textsAt?.(botId, chunkIds, version) ?? Promise.resolve('moved' as const),
-    );
+    return this.breaker.run(() => this.inner.textsAt(botId, chunkIds, version));
   }
 
   beginRebuild(botId: string, epoch: number): Promise<RebuildTicket | null> {

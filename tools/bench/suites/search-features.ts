@@ -129,6 +129,8 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
       currentVersion: async () => ({ version: BENCH_KEYWORD_VERSION, epoch: 0 }),
       read: async () => snapshot,
       texts: async (_botId, ids) => ids.map((id) => textOf.get(id) ?? ''),
+      textsAt: async (_botId, ids, version) =>
+        version === BENCH_KEYWORD_VERSION ? ids.map((id) => textOf.get(id) ?? '') : 'moved',
       applyChanges: async () => {},
       beginRebuild: async () => null,
       commitRebuild: async () => false,
