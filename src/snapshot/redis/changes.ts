@@ -7,9 +7,7 @@ import type { StoredChunk } from '../../domain/types';
 import { ValidationError } from '../../errors';
 import type { SnapshotChange, SnapshotRow } from '../port';
 import { encodeRow, unitVectorBytes } from './encoding';
-
-/** What the scripts take as one argument. */
-export type ScriptArg = string | Buffer | number;
+import type { ScriptArg } from './scripts';
 
 /** One change as script arguments, and roughly how many bytes it sends. */
 export type EncodedChange = { args: ScriptArg[]; bytes: number };

@@ -1,10 +1,10 @@
 /**
- * The snapshot store's Lua scripts as ioredis commands (`defineCommand`, so they run by EVALSHA), and the
- * deadline helper of the calls that must never land late.
+ * How the Redis adapters run their Lua scripts (lua.ts): as ioredis commands (`defineCommand`, so they
+ * run by EVALSHA), the snapshot store's and the keyword index's alike; the snapshot store's script
+ * table; and the deadline helper of the calls that must never land late.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { withDeadline } from '../../machinery/deadline';
-import type { ScriptArg } from './changes';
 import {
   APPLY_CHANGES_LUA,
   BEGIN_REBUILD_LUA,
@@ -16,6 +16,9 @@ import {
   SNAPSHOT_VERSION_LUA,
   TAKE_DIRTY_LUA,
 } from './lua';
+
+/** What the scripts take as one argument. */
+export type ScriptArg = string | Buffer | number;
 
 const SCRIPTS = {
   vsSnapshotApply: { lua: APPLY_CHANGES_LUA, numberOfKeys: 8 },
