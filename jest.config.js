@@ -6,6 +6,8 @@
  */
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }],
+  // The snapshot's Lua scripts: a .lua file is a module whose value is its text (src/snapshot/redis/lua.ts).
+  '^.+\\.lua$': '<rootDir>/test/lua-transform.js',
   // jose, p-limit and its yocto-queue ship ES modules only; jest's CommonJS runtime needs them transformed.
   '^.+/node_modules/(jose|p-limit|yocto-queue)/.+\\.js$': [
     '@swc/jest',

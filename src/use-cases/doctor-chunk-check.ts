@@ -1,5 +1,6 @@
 import type { StoredChunk } from '../domain/types';
-import type { ChunkStore, RecordedCounts, Snapshot, SnapshotStore } from '../ports';
+import type { ChunkStore, RecordedCounts } from '../ports';
+import type { Snapshot, SnapshotStore } from '../snapshot';
 
 /** What the doctor's read of a bot's chunks needs: the chunks, and the snapshots when Redis is there. */
 export type ChunkCheckDeps = { chunks: Pick<ChunkStore, 'readBot'>; snapshots: SnapshotStore | null };

@@ -2,7 +2,8 @@ import { snapshotRowOf } from '../domain/snapshot';
 import type { StoredChunk } from '../domain/types';
 import { DocumentBusyError } from '../errors';
 import { nap } from '../machinery/wakeup';
-import type { ChunkStore, CountsDoctorStore, SnapshotChange, SnapshotStore } from '../ports';
+import type { ChunkStore, CountsDoctorStore } from '../ports';
+import type { SnapshotChange, SnapshotStore } from '../snapshot';
 import { checkChunks, type SnapshotCheck, type UnusableChunk } from './doctor-chunk-check';
 import { findLeftovers, type LeftoverDeps, type Leftovers, removeLeftovers } from './doctor-versions';
 

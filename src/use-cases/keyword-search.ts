@@ -17,8 +17,7 @@ import type { Ranked, Ranker } from '../domain/search-ranking';
 import { emptyHeadFusionStats, fuseFromHead } from '../domain/threshold-fusion';
 import type { BotCollection, StoredChunk } from '../domain/types';
 import { ValidationError } from '../errors';
-import type { SnapshotStore } from '../ports';
-import type { CachedSnapshot } from './snapshot-cache';
+import type { CachedSnapshot, SnapshotStore } from '../snapshot';
 
 /** A validated keyword query: its terms, how to fuse, the bot's BM25 parameters. */
 export type KeywordQuery = { terms: string[]; fusion: Fusion; bm25: Bm25Params };

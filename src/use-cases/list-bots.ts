@@ -1,7 +1,8 @@
 import pLimit from 'p-limit';
 import { type BotView, toBotView } from '../domain/bot-view';
 import type { BotCollection } from '../domain/types';
-import type { BotRegistry, SnapshotStore } from '../ports';
+import type { BotRegistry } from '../ports';
+import type { SnapshotStore } from '../snapshot';
 
 /**
  * Whether a bot's Redis snapshot can serve search: `current` (built under the bot's epoch), `stale`

@@ -1,10 +1,5 @@
-import type {
-  ChunkStore,
-  CountsDoctorStore,
-  DeadLetterSource,
-  SnapshotStore,
-  StreamRangeReader,
-} from '../ports';
+import type { ChunkStore, CountsDoctorStore, DeadLetterSource, StreamRangeReader } from '../ports';
+import type { SnapshotStore } from '../snapshot';
 import { rewriteRows } from './doctor';
 import { type SyncStreamBatchDeps, syncStreamBatch } from './sync-stream-batch';
 

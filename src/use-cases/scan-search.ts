@@ -10,9 +10,8 @@ import { QuantisedScanner } from '../domain/quantised-scan';
 import { remoteTopK } from '../domain/remote-rescore';
 import type { TopKKernel } from '../domain/scoring';
 import type { SearchHit } from '../domain/types';
-import type { ScanSnapshot, SnapshotRow, SnapshotStore } from '../ports';
+import type { ScanSnapshot, SnapshotCache, SnapshotRow, SnapshotStore } from '../snapshot';
 import { rankerFor, type SearchOptions, type SearchResult, shape, toHit } from './search-results';
-import type { SnapshotCache } from './snapshot-cache';
 
 /**
  * What the scan path did: answered; found the whole snapshot held in process or could not prove the

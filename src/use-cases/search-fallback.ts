@@ -6,8 +6,8 @@ import { type CompiledFilter, matchesFilter, withExpiry } from '../domain/search
 import type { Ranked } from '../domain/search-ranking';
 import type { StoredChunk } from '../domain/types';
 import { CacheUnavailableError } from '../errors';
+import { rebuildSink } from '../snapshot';
 import { rankChunkKeywords } from './keyword-search';
-import { rebuildSink } from './rebuild-sink';
 import type { QueryPlan, SearchDeps } from './search-plan';
 import { rankerFor, type SearchOptions, type SearchResult, shape, toHit } from './search-results';
 

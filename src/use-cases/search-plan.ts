@@ -1,9 +1,9 @@
 import type { ExampleVectors } from '../domain/recommend';
 import type { ScoreBuffer, TopKKernel } from '../domain/scoring';
-import type { BotRegistry, ChunkStore, KeywordIndexStore, Log, SnapshotStore } from '../ports';
+import type { BotRegistry, ChunkStore, Log } from '../ports';
+import type { KeywordIndexStore, SnapshotCache, SnapshotStore } from '../snapshot';
 import type { FallbackGate } from './fallback-gate';
 import type { KeywordQuery } from './keyword-search';
-import type { SnapshotCache } from './snapshot-cache';
 
 /** What search reads and is bounded by: the ports, the container's snapshot cache and its gates. */
 export type SearchDeps = {

@@ -3,7 +3,7 @@ import type { FusedScore } from '../domain/fusion';
 import { type Ranked, Ranker } from '../domain/search-ranking';
 import type { SearchQuery } from '../domain/search-request';
 import type { BotCollection, ChunkMetadata, SearchHit, StoredChunk } from '../domain/types';
-import type { SnapshotRow } from '../ports';
+import type { SnapshotRow } from '../snapshot';
 
 /** A search's options: `limit` and whatever else the request asked (see SearchQuery; defaults: none). */
 export type SearchOptions = Pick<SearchQuery, 'limit'> &

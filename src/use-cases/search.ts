@@ -6,7 +6,7 @@ import { normalise, ScoreBuffer } from '../domain/scoring';
 import { type CompiledFilter, compileFilter, excludingIds } from '../domain/search-filter';
 import { CacheUnavailableError, NotFoundError, UnavailableError, ValidationError } from '../errors';
 import { withDeadline } from '../machinery/deadline';
-import type { SnapshotStore } from '../ports';
+import type { SnapshotCache, SnapshotStore } from '../snapshot';
 import { exampleQuery } from './example-vectors';
 import { FallbackGate } from './fallback-gate';
 import { keywordQueryOf } from './keyword-search';
@@ -23,7 +23,6 @@ import {
   NotARedisError,
   readsCreatedAt,
 } from './snapshot-answer';
-import type { SnapshotCache } from './snapshot-cache';
 
 export type { SearchDeps } from './search-plan';
 export type { SearchOptions, SearchResult } from './search-results';

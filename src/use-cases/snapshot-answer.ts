@@ -9,11 +9,17 @@ import { bestScoreOfRow, type ExampleVectors } from '../domain/recommend';
 import { type ScoreBuffer, scoreRows, type TopKKernel, topKByDotProduct } from '../domain/scoring';
 import { type CompiledFilter, filterMask, withExpiry } from '../domain/search-filter';
 import type { Ranked } from '../domain/search-ranking';
-import type { KeywordIndexStore, Log, SnapshotRow, SnapshotStore } from '../ports';
+import type { Log } from '../ports';
+import type {
+  CachedSnapshot,
+  KeywordIndexStore,
+  SnapshotCache,
+  SnapshotRow,
+  SnapshotStore,
+} from '../snapshot';
 import { type KeywordQuery, rankSnapshotKeywords } from './keyword-search';
 import { rankerFor, type SearchOptions, type SearchResult, shape, toHit } from './search-results';
 import { snapshotBm25 } from './snapshot-bm25';
-import type { CachedSnapshot, SnapshotCache } from './snapshot-cache';
 
 /** What answering from a held snapshot needs of the search's dependencies. */
 export type HeldAnswerDeps = {

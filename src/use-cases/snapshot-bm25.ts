@@ -7,9 +7,8 @@
  */
 import { distinctTerms, scoreFromPostings } from '../domain/bm25';
 import type { ScoreBuffer } from '../domain/scoring';
-import type { KeywordIndexStore, SnapshotStore } from '../ports';
+import type { CachedSnapshot, KeywordIndexStore, SnapshotStore } from '../snapshot';
 import { builtSnapshotKeywords, type KeywordQuery, snapshotKeywords } from './keyword-search';
-import type { CachedSnapshot } from './snapshot-cache';
 
 /** Per-row BM25 and the matched rows; scores land in the buffer when one is given. */
 export type Bm25Scorer = (buffer?: ScoreBuffer) => { scores: Float64Array; matched: number[] };

@@ -13,17 +13,9 @@ import { CacheUnavailableError, ValidationError } from '../errors';
 import { withDeadline } from '../machinery/deadline';
 import { mapLimited } from '../machinery/pool';
 import { nap } from '../machinery/wakeup';
-import type {
-  BotCountsState,
-  BotStats,
-  ChunkStore,
-  KeywordChange,
-  KeywordIndexStore,
-  Log,
-  SnapshotChange,
-  SnapshotStore,
-} from '../ports';
-import { startSnapshot } from './start-snapshot';
+import type { BotCountsState, BotStats, ChunkStore, Log } from '../ports';
+import type { KeywordChange, KeywordIndexStore, SnapshotChange, SnapshotStore } from '../snapshot';
+import { startSnapshot } from '../snapshot';
 
 /** The few logger methods the stream needs; a Powertools Logger satisfies it. */
 export type StreamLog = Pick<Log, 'warn' | 'error'>;

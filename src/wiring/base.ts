@@ -1,13 +1,15 @@
 import type Redis from 'ioredis';
 import type { RedisCircuitBreaker } from '../adapters/redis/circuit-breaker';
-import { GuardedKeywordIndexStore } from '../adapters/redis/guarded-keyword-index-store';
-import { GuardedSnapshotStore } from '../adapters/redis/guarded-snapshot-store';
-import { RedisKeywordIndexStore } from '../adapters/redis/keyword-index-store';
-import { RedisSnapshotStore } from '../adapters/redis/snapshot-store';
 import { readOnce, ssmSecureString } from '../adapters/ssm/secure-string';
 import type { Config } from '../config';
-import type { KeywordIndexStore, SnapshotStore } from '../ports';
 import { createRedisConnection } from '../redis-client';
+import type { KeywordIndexStore, SnapshotStore } from '../snapshot';
+import {
+  GuardedKeywordIndexStore,
+  GuardedSnapshotStore,
+  RedisKeywordIndexStore,
+  RedisSnapshotStore,
+} from '../snapshot';
 import {
   type BaseOptions,
   createDynamoBaseDeps,

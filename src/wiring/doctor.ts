@@ -5,10 +5,11 @@ import { JsonLinesDeadLetters, SqsDeadLetters } from '../adapters/dead-letters/s
 import { DynamoCountsDoctorStore } from '../adapters/dynamodb/counts-doctor-store';
 import { DynamoDocumentLeases } from '../adapters/dynamodb/document-leases';
 import { DynamoStreamRangeReader } from '../adapters/dynamodb/stream-range-reader';
-import { RedisSnapshotStore } from '../adapters/redis/snapshot-store';
 import { ConfigError } from '../errors';
 import { withDeadline } from '../machinery/deadline';
-import type { DeadLetterSource, SnapshotStore } from '../ports';
+import type { DeadLetterSource } from '../ports';
+import type { SnapshotStore } from '../snapshot';
+import { RedisSnapshotStore } from '../snapshot';
 import { missingIndexes } from '../tables/definition';
 import type { DoctorDeps } from '../use-cases/doctor';
 import type { ReplayDeps } from '../use-cases/replay-dead-letters';

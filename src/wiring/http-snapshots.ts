@@ -1,11 +1,10 @@
 import { DynamoCountsDoctorStore } from '../adapters/dynamodb/counts-doctor-store';
 import { DynamoDocumentLeases } from '../adapters/dynamodb/document-leases';
 import { ScoreBuffer } from '../domain/scoring';
+import { MemorySnapshotStore, SnapshotCache } from '../snapshot';
 import { type BotVerdict, checkBot } from '../use-cases/check-bot';
 import { type ListedBot, listBots } from '../use-cases/list-bots';
-import { MemorySnapshotStore } from '../use-cases/memory-snapshots';
 import { makeSearch, type Search } from '../use-cases/search';
-import { SnapshotCache } from '../use-cases/snapshot-cache';
 import { botRegistryOf, changeLogOf, chunkStoreOf } from './adapters';
 import { type BaseDeps, baseDeps, guardedKeywordIndexStore, guardedSnapshotStore } from './base';
 import { once } from './dynamo-base';

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { RedisKeywordIndexStore } from '../../src/adapters/redis/keyword-index-store';
-import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { tokenise } from '../../src/domain/keyword-text';
+import { RedisKeywordIndexStore, RedisSnapshotStore } from '../../src/snapshot';
 import { chunk, publishSnapshot, upsertOf } from '../fixtures/snapshot-chunks';
 
 const PREFIX = 'kw-test';

@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { RedisKeywordIndexStore } from '../../src/adapters/redis/keyword-index-store';
 import { DEFAULT_TOKENISER, tokenise } from '../../src/domain/keyword-text';
 import { ScoreBuffer } from '../../src/domain/scoring';
 import type { StoredChunk } from '../../src/domain/types';
-import type { KeywordIndexStore, SnapshotChange } from '../../src/ports';
+import type { KeywordIndexStore, SnapshotChange } from '../../src/snapshot';
+import { RedisKeywordIndexStore, SnapshotCache, startSnapshot } from '../../src/snapshot';
 import { makeSearch, type Search } from '../../src/use-cases/search';
-import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
-import { startSnapshot } from '../../src/use-cases/start-snapshot';
 import { bruteBm25, bruteTop, randomText } from '../fixtures/brute-keywords';
 import { testSeed } from '../fixtures/random';
 import {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { bucketKey, snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
+import { bucketKey, snapshotKeys } from '../../src/snapshot/redis/keys';
 import {
   bruteForceTopK,
   randomChunks,

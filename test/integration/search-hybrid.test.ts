@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoBotStats } from '../../src/adapters/dynamodb/bot-stats';
 import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
-import { RedisKeywordIndexStore } from '../../src/adapters/redis/keyword-index-store';
 import { loadConfig } from '../../src/config';
 import { decodeEmbedding } from '../../src/domain/embedding-codec';
 import type { Fusion } from '../../src/domain/fusion';
@@ -10,7 +9,8 @@ import { dotRow, normalise, ScoreBuffer, unitVector32 } from '../../src/domain/s
 import { compileFilter, matchesFilter } from '../../src/domain/search-filter';
 import type { SearchFilter } from '../../src/domain/search-request';
 import type { SearchHit, StoredChunk } from '../../src/domain/types';
-import type { KeywordIndexStore, KeywordRead } from '../../src/ports';
+import type { KeywordIndexStore, KeywordRead } from '../../src/snapshot';
+import { RedisKeywordIndexStore } from '../../src/snapshot';
 import { headFusionStats } from '../../src/use-cases/keyword-search';
 import { makeSearch, type Search, type SearchOptions } from '../../src/use-cases/search';
 import {

@@ -2,7 +2,7 @@ import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ScoreBuffer } from '../../src/domain/scoring';
 import type { SearchFilter } from '../../src/domain/search-request';
 import type { StoredChunk } from '../../src/domain/types';
-import type { Snapshot } from '../../src/ports';
+import type { Snapshot } from '../../src/snapshot';
 import { makeSearch, type SearchOptions, type SearchResult } from '../../src/use-cases/search';
 import {
   chunkStore,

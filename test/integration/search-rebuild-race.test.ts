@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { ScoreBuffer } from '../../src/domain/scoring';
 import type { StoredChunk } from '../../src/domain/types';
-import type { ChunkStore, SnapshotChange } from '../../src/ports';
+import type { ChunkStore } from '../../src/ports';
+import type { SnapshotChange } from '../../src/snapshot';
+import { SnapshotCache } from '../../src/snapshot';
 import { makeSearch, type Search } from '../../src/use-cases/search';
-import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
 import {
   CapturingLogger,
   randomChunks,

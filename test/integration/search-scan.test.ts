@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { normalise, ScoreBuffer, topKByDotProduct } from '../../src/domain/scoring';
 import type { StoredChunk } from '../../src/domain/types';
-import type { Snapshot, SnapshotChange } from '../../src/ports';
+import type { Snapshot, SnapshotChange } from '../../src/snapshot';
 import { replayHint, testSeed } from '../fixtures/random';
 import { randomChunks, randomVector, rng, type SearchWorld, searchWorld } from '../fixtures/search-world';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SearchFilter } from '../../src/domain/search-request';
 import type { StoredChunk } from '../../src/domain/types';
-import type { SnapshotChange } from '../../src/ports';
+import type { SnapshotChange } from '../../src/snapshot';
 import { testSeed } from '../fixtures/random';
 import {
   bruteForceTopK,

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { DEFAULT_ID_BUCKETS, hashKeys, snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
 import { loadConfig } from '../../src/config';
 import type { SearchFilter } from '../../src/domain/search-request';
 import type { SearchHit, StoredChunk } from '../../src/domain/types';
+import { DEFAULT_ID_BUCKETS, hashKeys, snapshotKeys } from '../../src/snapshot/redis/keys';
 import {
   bruteForceTopK,
   type ModeSearch,

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
+import type { StoredChunk } from '../../src/domain/types';
+import type { ScanSnapshot, Snapshot } from '../../src/snapshot';
+import { RedisSnapshotStore, type SnapshotStoreEvent } from '../../src/snapshot';
 import {
   bucketKey,
   bucketOf,
@@ -7,10 +10,7 @@ import {
   type SnapshotDataKeys,
   segmentKey,
   snapshotKeys,
-} from '../../src/adapters/redis/snapshot-keys';
-import { RedisSnapshotStore, type SnapshotStoreEvent } from '../../src/adapters/redis/snapshot-store';
-import type { StoredChunk } from '../../src/domain/types';
-import type { ScanSnapshot, Snapshot } from '../../src/ports';
+} from '../../src/snapshot/redis/keys';
 import {
   chunk,
   contentOf,

@@ -3,10 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis, { Cluster } from 'ioredis';
-import { RedisKeywordIndexStore } from '../../src/adapters/redis/keyword-index-store';
-import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { tokenise } from '../../src/domain/keyword-text';
-import type { ScanSnapshot, Snapshot } from '../../src/ports';
+import type { ScanSnapshot, Snapshot } from '../../src/snapshot';
+import { RedisKeywordIndexStore, RedisSnapshotStore } from '../../src/snapshot';
 import { findFreePort } from '../../tools/local/stack';
 import {
   chunk,

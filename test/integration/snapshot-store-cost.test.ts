@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
-import type { SnapshotChange } from '../../src/ports';
+import type { SnapshotChange } from '../../src/snapshot';
+import { RedisSnapshotStore } from '../../src/snapshot';
 import { type LocalService, startRedisServer } from '../../tools/local/stack';
 import { chunk, publishSnapshot, upsertOf, vectorBytes, vectorFor } from '../fixtures/snapshot-chunks';
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import type { StoredChunk } from '../../src/domain/types';
 import { ValidationError } from '../../src/errors';
-import type { ScanSnapshot, Snapshot } from '../../src/ports';
+import type { ScanSnapshot, Snapshot } from '../../src/snapshot';
+import { RedisSnapshotStore } from '../../src/snapshot';
 import {
   chunk,
   claimRebuild,

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import Redis from 'ioredis';
-import { snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
-import { RedisSnapshotStore, type SnapshotStoreEvent } from '../../src/adapters/redis/snapshot-store';
 import type { StoredChunk } from '../../src/domain/types';
-import type { RebuildTicket, Snapshot } from '../../src/ports';
+import type { RebuildTicket, Snapshot } from '../../src/snapshot';
+import { RedisSnapshotStore, type SnapshotStoreEvent } from '../../src/snapshot';
+import { snapshotKeys } from '../../src/snapshot/redis/keys';
 import {
   chunk,
   claimRebuild,

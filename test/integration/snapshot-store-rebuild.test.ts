@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { rowSegmentKey, snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
-import { RedisSnapshotStore, type SnapshotStoreEvent } from '../../src/adapters/redis/snapshot-store';
 import type { StoredChunk } from '../../src/domain/types';
-import type { Snapshot, SnapshotChange } from '../../src/ports';
+import type { Snapshot, SnapshotChange } from '../../src/snapshot';
+import { RedisSnapshotStore, type SnapshotStoreEvent } from '../../src/snapshot';
+import { rowSegmentKey, snapshotKeys } from '../../src/snapshot/redis/keys';
 import {
   chunk,
   contentOf,

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import type { StoredChunk } from '../../src/domain/types';
-import type { Snapshot, SnapshotChange } from '../../src/ports';
+import type { Snapshot, SnapshotChange } from '../../src/snapshot';
+import { RedisSnapshotStore } from '../../src/snapshot';
 import { type LocalService, startRedisServer } from '../../tools/local/stack';
 import {
   chunk,

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import type { StoredChunk } from '../../src/domain/types';
-import type { SnapshotChange, SnapshotRow } from '../../src/ports';
+import type { SnapshotChange, SnapshotRow } from '../../src/snapshot';
+import { RedisSnapshotStore } from '../../src/snapshot';
 import { chunk, publishSnapshot, upsertOf } from '../fixtures/snapshot-chunks';
 
 /** The row a chunk is held under. */

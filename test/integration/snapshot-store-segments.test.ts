@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { segmentKey, snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
-import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import type { StoredChunk } from '../../src/domain/types';
-import type { Snapshot, SnapshotChange } from '../../src/ports';
+import type { Snapshot, SnapshotChange } from '../../src/snapshot';
+import { RedisSnapshotStore } from '../../src/snapshot';
+import { segmentKey, snapshotKeys } from '../../src/snapshot/redis/keys';
 import { rng, testSeed } from '../fixtures/random';
 import {
   chunk,

@@ -253,7 +253,7 @@ describe('stream sync end to end with one bot on several shards', () => {
       // Not vacuous: snapshots rebuilt after the restart were kept current by the stream.
       expect(verdicts.filter((v) => v === 'snapshot current').length).toBeGreaterThan(0);
       // The last bot was never rebuilt by a search; the stream handler may have started its snapshot
-      // (src/use-cases/start-snapshot.ts), and expectMatchesTable checked it like every other.
+      // (src/snapshot/start-snapshot.ts), and expectMatchesTable checked it like every other.
       // Batches met Redis down and marked snapshots stale instead of failing.
       expect(epochs.some((epoch) => epoch > 0)).toBe(true);
     } finally {

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import Redis from 'ioredis';
 import { DynamoBotStats } from '../../src/adapters/dynamodb/bot-stats';
-import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
 import { decodeEmbedding } from '../../src/domain/embedding-codec';
 import type { StoredChunk } from '../../src/domain/types';
 import { createRedisClient } from '../../src/redis-client';
+import { RedisSnapshotStore } from '../../src/snapshot';
 import {
   type StreamLog,
   type SyncStreamBatchDeps,

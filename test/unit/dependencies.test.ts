@@ -48,6 +48,8 @@ function handlerBundleInputs(): string[] {
     target: 'node22',
     format: 'cjs',
     mainFields: ['module', 'main'],
+    // The snapshot's Lua scripts, inlined as text as serverless.yml's custom.esbuild does.
+    loader: { '.lua': 'text' },
     logLevel: 'silent',
     outdir: join(root, '.esbuild', 'dependencies-test'),
   });

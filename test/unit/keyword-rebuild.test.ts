@@ -1,7 +1,7 @@
 import { DEFAULT_TOKENISER, tokenise } from '../../src/domain/keyword-text';
 import type { StoredChunk } from '../../src/domain/types';
-import type { KeywordDocument, KeywordIndexStore } from '../../src/ports';
-import { keywordRebuild } from '../../src/use-cases/keyword-rebuild';
+import type { KeywordDocument, KeywordIndexStore } from '../../src/snapshot';
+import { keywordRebuild } from '../../src/snapshot/keyword-rebuild';
 
 /** A keyword store that records claims and publishes, and a snapshot store at a given version. */
 function fakes(version: string | null = 'b1:0') {

@@ -1,6 +1,7 @@
 import type { BotCollection, StoredChunk } from '../../src/domain/types';
-import type { ChangeLog, ChunkIdRange, ChunkStore, Snapshot } from '../../src/ports';
-import { MemorySnapshotStore } from '../../src/use-cases/memory-snapshots';
+import type { ChangeLog, ChunkIdRange, ChunkStore } from '../../src/ports';
+import type { Snapshot } from '../../src/snapshot';
+import { MemorySnapshotStore } from '../../src/snapshot';
 
 /**
  * MemorySnapshotStore over plain fakes of the bot item, the chunks and the change log: when a held copy

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { RedisCircuitBreaker, redisTarget } from '../../src/adapters/redis/circuit-breaker';
-import { GuardedKeywordIndexStore } from '../../src/adapters/redis/guarded-keyword-index-store';
 import { CacheUnavailableError } from '../../src/errors';
-import type { KeywordIndexStore } from '../../src/ports';
+import type { KeywordIndexStore } from '../../src/snapshot';
+import { GuardedKeywordIndexStore } from '../../src/snapshot';
 
 /** A log that keeps its lines, and a clock the test moves by hand. */
 function setup(options: { probe?: () => Promise<unknown>; failureThreshold?: number } = {}) {

@@ -3,8 +3,8 @@ import { parseExpiresAt } from '../../src/domain/expiry';
 import { ScoreBuffer } from '../../src/domain/scoring';
 import type { StoredChunk } from '../../src/domain/types';
 import { ValidationError } from '../../src/errors';
+import { SnapshotCache } from '../../src/snapshot';
 import { makeSearch } from '../../src/use-cases/search';
-import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
 import { FakeBotRegistry, FakeChunkStore } from '../fixtures/fake-ports';
 import { FakeSnapshotStore } from '../fixtures/fake-stream-ports';
 

@@ -1,5 +1,5 @@
-import type { ScanSnapshot, Snapshot, SnapshotStore } from '../../src/ports';
-import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
+import type { ScanSnapshot, Snapshot, SnapshotStore } from '../../src/snapshot';
+import { SnapshotCache } from '../../src/snapshot';
 
 /** A SnapshotStore port held in memory that counts full reads (the cost the cache exists to avoid). */
 class CountingStore {
@@ -30,6 +30,11 @@ class CountingStore {
   async read(botId: string) {
     this.reads++;
     return this.snapshots.get(botId) ?? null;
+  }
+
+  /** Keeps no texts: null, as a store that finds a text missing answers (the cache then holds none). */
+  async textsAt(): Promise<null> {
+    return null;
   }
 
   scanReads = 0;

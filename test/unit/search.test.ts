@@ -1,8 +1,8 @@
 import { ScoreBuffer } from '../../src/domain/scoring';
 import type { StoredChunk } from '../../src/domain/types';
 import { CacheUnavailableError, NotFoundError, ValidationError } from '../../src/errors';
+import { SnapshotCache } from '../../src/snapshot';
 import { makeSearch, type SearchDeps } from '../../src/use-cases/search';
-import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
 import { FakeBotRegistry, FakeChunkStore } from '../fixtures/fake-ports';
 import { FakeSnapshotStore } from '../fixtures/fake-stream-ports';
 

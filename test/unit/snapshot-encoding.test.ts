@@ -1,4 +1,3 @@
-import { float32View } from '../../src/adapters/redis/float32-view';
 import {
   chooseDimension,
   compactSlots,
@@ -8,8 +7,9 @@ import {
   encodeRowValue,
   unitVectorBytes,
   writeUnitVector,
-} from '../../src/adapters/redis/snapshot-encoding';
-import { encodeBotIdForKey, snapshotKeys, stagingKeys } from '../../src/adapters/redis/snapshot-keys';
+} from '../../src/snapshot/redis/encoding';
+import { float32View } from '../../src/snapshot/redis/float32-view';
+import { encodeBotIdForKey, snapshotKeys, stagingKeys } from '../../src/snapshot/redis/keys';
 
 describe('snapshot keys', () => {
   it('puts every key of a bot under the bot id as its hash tag', () => {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { bucketOf, groupByBucket } from '../../src/adapters/redis/snapshot-keys';
+import { bucketOf, groupByBucket } from '../../src/snapshot/redis/keys';
 
 describe('snapshot id buckets', () => {
   it('puts every id in one bucket below the count, the same one every time', () => {

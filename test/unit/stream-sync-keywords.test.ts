@@ -1,13 +1,6 @@
 import { tokenise } from '../../src/domain/keyword-text';
-import type {
-  BotCountsState,
-  BotStats,
-  CountsApplyResult,
-  KeywordChange,
-  KeywordIndexStore,
-  SnapshotChange,
-  SnapshotStore,
-} from '../../src/ports';
+import type { BotCountsState, BotStats, CountsApplyResult } from '../../src/ports';
+import type { KeywordChange, KeywordIndexStore, SnapshotChange, SnapshotStore } from '../../src/snapshot';
 import { syncStreamBatch } from '../../src/use-cases/sync-stream-batch';
 import { chunkItem, StreamEventFactory } from '../fixtures/stream-events';
 

@@ -1,5 +1,5 @@
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
-import type { SnapshotStore } from '../../src/ports';
+import type { SnapshotStore } from '../../src/snapshot';
 import { type BenchDataset, prefixOf, storedChunk } from './data';
 import type { BenchEnvironment } from './environment';
 import { count } from './format';

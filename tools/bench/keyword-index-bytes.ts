@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
-import { RedisKeywordIndexStore } from '../../src/adapters/redis/keyword-index-store';
-import { bucketKey, snapshotKeys } from '../../src/adapters/redis/snapshot-keys';
 import { DEFAULT_TOKENISER, tokenise } from '../../src/domain/keyword-text';
+import { RedisKeywordIndexStore } from '../../src/snapshot';
+import { bucketKey, snapshotKeys } from '../../src/snapshot/redis/keys';
 
 /** The snapshot version `storeKeywordIndex` stamps the index with (a build id, a colon, a sequence number). */
 export const BENCH_KEYWORD_VERSION = 'bench:0';

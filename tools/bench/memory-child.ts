@@ -8,11 +8,10 @@ import { readFileSync } from 'node:fs';
 import Redis from 'ioredis';
 import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
-import { RedisSnapshotStore } from '../../src/adapters/redis/snapshot-store';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
 import { QuantisedScanner } from '../../src/domain/quantised-scan';
-import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
+import { RedisSnapshotStore, SnapshotCache } from '../../src/snapshot';
 import { generateQueries } from './data';
 import { benchBot, ourSearch } from './methods/our-search';
 

@@ -1,4 +1,4 @@
-import type { SnapshotStore } from '../../src/ports';
+import type { SnapshotStore } from '../../src/snapshot';
 import { type BenchDataset, storedChunk } from './data';
 
 /**

@@ -81,7 +81,7 @@ export type MemoryModeUnits = {
   catchUpMsPerChange: number;
 };
 
-/** The search container's snapshot budget (DEFAULT_SNAPSHOT_CACHE_BYTES, src/use-cases/snapshot-cache.ts). */
+/** The search container's snapshot budget (DEFAULT_SNAPSHOT_CACHE_BYTES, src/snapshot/cache.ts). */
 export const CONTAINER_BUDGET_BYTES = 512 * 2 ** 20;
 /** Read units a second one partition serves: all of a bot's items share one partition key. */
 export const PARTITION_RCU_PER_SECOND = 3_000;

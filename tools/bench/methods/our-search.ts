@@ -1,8 +1,8 @@
 import { ScoreBuffer, type TopKKernel } from '../../../src/domain/scoring';
 import type { BotCollection } from '../../../src/domain/types';
-import type { ChunkStore, SnapshotStore } from '../../../src/ports';
+import type { ChunkStore } from '../../../src/ports';
+import type { SnapshotCache, SnapshotStore } from '../../../src/snapshot';
 import { makeSearch } from '../../../src/use-cases/search';
-import type { SnapshotCache } from '../../../src/use-cases/snapshot-cache';
 import type { SearchMethod } from './method';
 
 /** The BotCollections record the search is handed, as the HTTP handler hands the one it read to authorize. */

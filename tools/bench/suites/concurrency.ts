@@ -1,10 +1,9 @@
 import type { Socket } from 'node:net';
 import { DynamoChunkStore } from '../../../src/adapters/dynamodb/chunk-store';
 import { loadUsearchInt8Scan } from '../../../src/adapters/native/usearch-scan';
-import { RedisSnapshotStore } from '../../../src/adapters/redis/snapshot-store';
 import { QuantisedScanner } from '../../../src/domain/quantised-scan';
 import { createRedisClient } from '../../../src/redis-client';
-import { SnapshotCache } from '../../../src/use-cases/snapshot-cache';
+import { RedisSnapshotStore, SnapshotCache } from '../../../src/snapshot';
 import type { BenchContext } from '../context';
 import { count } from '../format';
 import { benchBot, ourSearch } from '../methods/our-search';

@@ -1,5 +1,5 @@
-import { RedisSnapshotStore } from '../../../src/adapters/redis/snapshot-store';
 import { createRedisClient } from '../../../src/redis-client';
+import { RedisSnapshotStore } from '../../../src/snapshot';
 import type { BenchContext } from '../context';
 import {
   dynamoOnlyBill,

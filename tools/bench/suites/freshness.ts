@@ -1,14 +1,16 @@
 import { DynamoBotRegistry } from '../../../src/adapters/dynamodb/bot-registry';
 import { DynamoChangeLog } from '../../../src/adapters/dynamodb/change-log';
 import { DynamoChunkStore } from '../../../src/adapters/dynamodb/chunk-store';
-import { RedisSnapshotStore } from '../../../src/adapters/redis/snapshot-store';
 import { ScoreBuffer } from '../../../src/domain/scoring';
 import type { StoredChunk } from '../../../src/domain/types';
-import type { SnapshotStore } from '../../../src/ports';
 import { createRedisClient } from '../../../src/redis-client';
-import { MemorySnapshotStore } from '../../../src/use-cases/memory-snapshots';
+import {
+  MemorySnapshotStore,
+  RedisSnapshotStore,
+  SnapshotCache,
+  type SnapshotStore,
+} from '../../../src/snapshot';
 import { makeSearch } from '../../../src/use-cases/search';
-import { SnapshotCache } from '../../../src/use-cases/snapshot-cache';
 import type { StreamRunner } from '../../local/stream-runner';
 import type { StreamSettings } from '../../local/stream-settings';
 import { type BenchContext, CREATED_AT, DIMENSION } from '../context';

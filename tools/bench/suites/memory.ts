@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { RedisSnapshotStore } from '../../../src/adapters/redis/snapshot-store';
 import { createRedisClient } from '../../../src/redis-client';
+import { RedisSnapshotStore } from '../../../src/snapshot';
 import { type BenchContext, DIMENSION } from '../context';
 import { count } from '../format';
 import type { MemoryChildInput, MemoryChildOutput } from '../memory-child';

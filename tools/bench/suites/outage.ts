@@ -1,6 +1,6 @@
 import { DynamoChunkStore } from '../../../src/adapters/dynamodb/chunk-store';
-import { RedisSnapshotStore } from '../../../src/adapters/redis/snapshot-store';
 import { createRedisClient } from '../../../src/redis-client';
+import { RedisSnapshotStore } from '../../../src/snapshot';
 import { type BenchContext, CREATED_AT } from '../context';
 import { storedChunk } from '../data';
 import { benchStreamTable, botTotalChunks } from '../stream-table';

@@ -2,11 +2,11 @@ import { loadUsearchInt8Scan } from '../../../src/adapters/native/usearch-scan';
 import { QuantisedScanner } from '../../../src/domain/quantised-scan';
 import { ScoreBuffer } from '../../../src/domain/scoring';
 import type { SearchFilter } from '../../../src/domain/search-request';
-import type { Snapshot, SnapshotStore } from '../../../src/ports';
 import { createRedisClient } from '../../../src/redis-client';
+import type { Snapshot, SnapshotStore } from '../../../src/snapshot';
+import { SnapshotCache } from '../../../src/snapshot';
 import { headFusionStats } from '../../../src/use-cases/keyword-search';
 import { makeSearch, type SearchOptions } from '../../../src/use-cases/search';
-import { SnapshotCache } from '../../../src/use-cases/snapshot-cache';
 import type { BenchContext } from '../context';
 import { generateQueries } from '../data';
 import { count } from '../format';
@@ -125,12 +125,18 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
     };
     const textOf = new Map(dataset.chunkIds.map((id, row) => [id, dataset.texts[row] as string]));
     const store: SnapshotStore = {
+      versionOf: () => undefined,
       currentVersion: async () => ({ version: BENCH_KEYWORD_VERSION, epoch: 0 }),
       read: async () => snapshot,
       texts: async (_botId, ids) => ids.map((id) => textOf.get(id) ?? ''),
+      textsAt: async (_botId, ids, version) =>
+        version === BENCH_KEYWORD_VERSION ? ids.map((id) => textOf.get(id) ?? '') : 'moved',
       applyChanges: async () => {},
       beginRebuild: async () => null,
       commitRebuild: async () => false,
+      stageRebuild: () => {
+        throw new Error('the features bench never rebuilds');
+      },
       drop: async () => {},
     };
     const deps = {

@@ -1,17 +1,16 @@
 import IORedis, { type Redis } from 'ioredis';
 import { DynamoChunkStore } from '../../../src/adapters/dynamodb/chunk-store';
 import { loadUsearchInt8Scan } from '../../../src/adapters/native/usearch-scan';
+import { QuantisedScanner } from '../../../src/domain/quantised-scan';
+import { createRedisClient } from '../../../src/redis-client';
+import { RedisSnapshotStore, SnapshotCache } from '../../../src/snapshot';
 import {
   bucketKey,
   codeSegmentKey,
   rowSegmentKey,
   segmentKey,
   snapshotKeys,
-} from '../../../src/adapters/redis/snapshot-keys';
-import { RedisSnapshotStore } from '../../../src/adapters/redis/snapshot-store';
-import { QuantisedScanner } from '../../../src/domain/quantised-scan';
-import { createRedisClient } from '../../../src/redis-client';
-import { SnapshotCache } from '../../../src/use-cases/snapshot-cache';
+} from '../../../src/snapshot/redis/keys';
 import { startRedisServer } from '../../local/stack';
 import { type BenchContext, DIMENSION, type SizeContext } from '../context';
 import { count } from '../format';

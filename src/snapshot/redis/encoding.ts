@@ -1,0 +1,143 @@
+/**
+ * Pure parts of the Redis snapshot: how vectors and rows are encoded, and how a read snapshot is checked
+ * and compacted. No Redis here, so all of it is unit-tested.
+ */
+import { writeUnitVector } from '../../domain/scoring';
+import type { ChunkVersion } from '../../domain/types';
+import type { SnapshotRow } from '../port';
+
+export { writeUnitVector };
+
+/** The unit vector as float32 little-endian bytes, or null when it holds a non-finite value. */
+export function unitVectorBytes(vector: ArrayLike<number>): Buffer | null {
+  const out = new Float32Array(vector.length);
+  if (!writeUnitVector(vector, out, 0)) return null;
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** The rows hash value of a chunk. */
+export function encodeRow(row: SnapshotRow): string {
+  return JSON.stringify({
+    chunk_id: row.chunk_id,
+    filename: row.filename,
+    chunk_index: row.chunk_index,
+    metadata: row.metadata,
+    ...(row.created_at === undefined ? {} : { created_at: row.created_at }),
+    ...(row.version === undefined ? {} : { version: row.version }),
+    ...(row.expires_at === undefined ? {} : { expires_at: row.expires_at }),
+  });
+}
+
+/** A rows hash value back as a row, or null when it is not one (then the snapshot cannot be trusted). */
+export function decodeRow(json: string): SnapshotRow | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const { chunk_id, filename, chunk_index, metadata, created_at, version, expires_at } = value as Record<
+    string,
+    unknown
+  >;
+  if (typeof chunk_id !== 'string' || typeof filename !== 'string' || typeof chunk_index !== 'number')
+    return null;
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return null;
+  return {
+    chunk_id,
+    filename,
+    chunk_index,
+    metadata: metadata as SnapshotRow['metadata'],
+    ...(typeof created_at === 'string' ? { created_at } : {}),
+    ...(isVersion(version) ? { version } : {}),
+    ...(typeof expires_at === 'number' ? { expires_at } : {}),
+  };
+}
+
+function isVersion(value: unknown): value is ChunkVersion {
+  if (typeof value !== 'object' || value === null) return false;
+  const { id, chunks, at } = value as Record<string, unknown>;
+  return typeof id === 'string' && typeof chunks === 'number' && typeof at === 'string';
+}
+
+/**
+ * The dimension a rebuilt snapshot keeps: the most common one among the chunks (ties: the first met), so
+ * that a stray chunk of another model does not decide for the bot. 0 when there are no vectors.
+ */
+export function chooseDimension(vectors: Iterable<{ embedding: ArrayLike<number> }>): number {
+  const counts = new Map<number, number>();
+  for (const { embedding } of vectors) {
+    if (embedding.length > 0) counts.set(embedding.length, (counts.get(embedding.length) ?? 0) + 1);
+  }
+  let best = 0;
+  let bestCount = 0;
+  // A Map iterates in insertion order, so on a tie the dimension met first wins.
+  for (const [dim, count] of counts) {
+    if (count > bestCount) {
+      best = dim;
+      bestCount = count;
+    }
+  }
+  return best;
+}
+
+/** Rows of a snapshot in slot order, with the slot each one occupies. */
+export type DecodedRows = { rows: SnapshotRow[]; slots: Uint32Array };
+
+/**
+ * A rows hash value: the slot, a space, the row's JSON. The slot is also the hash field; repeating it in
+ * the value lets a reader fetch the rows with HVALS alone, about twice as fast at 100k rows as HGETALL.
+ */
+export function encodeRowValue(slot: number, rowJson: string): string {
+  return `${slot} ${rowJson}`;
+}
+
+/**
+ * Decodes the values of the rows hash of a snapshot with `slotCount` slots, in ascending slot order.
+ * Returns null when any value does not start with a canonical slot number below `slotCount`, two values
+ * claim one slot, or any row is not a row (the snapshot then cannot be trusted).
+ */
+export function decodeRowValues(values: readonly string[], slotCount: number): DecodedRows | null {
+  const slots = new Uint32Array(values.length);
+  const rows: SnapshotRow[] = new Array(values.length);
+  const taken = new Uint8Array(slotCount);
+  let sorted = true;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i] as string;
+    const space = value.indexOf(' ');
+    const field = value.slice(0, space);
+    const slot = Number(field);
+    if (space <= 0 || !Number.isInteger(slot) || slot < 0 || slot >= slotCount || String(slot) !== field)
+      return null;
+    if (taken[slot] === 1) return null;
+    taken[slot] = 1;
+    const row = decodeRow(value.slice(space + 1));
+    if (row === null) return null;
+    slots[i] = slot;
+    rows[i] = row;
+    if (i > 0 && slot < (slots[i - 1] as number)) sorted = false;
+  }
+  if (sorted) return { rows, slots };
+  // A large hash comes back in hash order: sort by slot so that vectors can be compacted in place.
+  const order = Array.from({ length: values.length }, (_, i) => i).sort(
+    (a, b) => (slots[a] as number) - (slots[b] as number),
+  );
+  return {
+    rows: order.map((i) => rows[i] as SnapshotRow),
+    slots: Uint32Array.from(order, (i) => slots[i] as number),
+  };
+}
+
+/**
+ * Moves the vectors of the given slots (ascending, distinct) to the front of `vectors`, row i to offset
+ * i * dim, in place: since slot[i] >= i, every move reads a slot not yet overwritten. Returns the view of
+ * the compacted rows. No allocation, so a 150 MB snapshot costs no second 150 MB of fresh memory.
+ */
+export function compactSlots(vectors: Float32Array, dim: number, slots: Uint32Array): Float32Array {
+  for (let i = 0; i < slots.length; i++) {
+    const slot = slots[i] as number;
+    if (slot !== i) vectors.copyWithin(i * dim, slot * dim, (slot + 1) * dim);
+  }
+  return vectors.subarray(0, slots.length * dim);
+}

@@ -1,0 +1,202 @@
+/**
+ * The cold search's reads (docs/snapshot.md, "Scan reads"): the int8 codes of every slot with the
+ * bound's terms and the rows (for which versions of documents search shows), and later the float32
+ * vectors of only the candidate slots. No float32 segment is read whole, so a cold search reads about a
+ * quarter of the vector bytes. Every MULTI repeats the meta (build and seq change with every change), so
+ * equal metas prove that all pieces belong to one snapshot version.
+ */
+import type { Cluster, Redis } from 'ioredis';
+import { visibilityMask } from '../../domain/document-version';
+import type { ScanCandidates, ScanSnapshot } from '../port';
+import { decodeRowValues } from './encoding';
+import { type BotSnapshotKeys, codeSegmentKey, rowSegmentKey, segmentKey } from './keys';
+import {
+  countsOf,
+  lastSegmentCheck,
+  layoutOf,
+  positiveIntegerOf,
+  queueCounts,
+  sameMeta,
+  valuesOf,
+} from './read';
+
+/** What one scan read found (the same outcomes as the whole read of read.ts). */
+export type ScanReadOutcome =
+  | { kind: 'ok'; scan: ScanSnapshot }
+  | { kind: 'absent' }
+  | { kind: 'broken'; version: string }
+  | { kind: 'moved' };
+
+const META_FIELDS = ['dim', 'slots', 'live', 'build', 'seq', 'epoch', 'seg', 'qs', 'qc', 'qr', 'bk'] as const;
+
+const versionOf = (meta: (string | null)[]) => `${meta[3]}:${meta[4] ?? '0'}`;
+
+/**
+ * Reads the codes of every slot into one Int8Array (its own buffer, offset 0, as the native scan needs),
+ * segment by segment, and the free slots (a live mask when there are any). Checks the counts of every
+ * key as the whole read does, so a snapshot with a lost key is reported broken.
+ */
+export async function readScanOnce(
+  client: Redis | Cluster,
+  botId: string,
+  keys: BotSnapshotKeys,
+): Promise<ScanReadOutcome> {
+  const first = await client.hmget(keys.meta, ...META_FIELDS);
+  const slotCount = Number(first[1] ?? 0);
+  const segmentRows = positiveIntegerOf(first[6]);
+  const segments = layoutOf(first[1], first[6]);
+  const buckets = positiveIntegerOf(first[10]);
+  const last = await lastSegmentCheck(
+    client,
+    { key: keys.meta, fields: META_FIELDS, first },
+    segments,
+    codeSegmentKey(keys.vectors, segments - 1),
+  );
+  if (last === 'moved') return { kind: 'moved' };
+  if (last === 'missing') return { kind: 'broken', version: versionOf(first) };
+  const multi = client
+    .multi()
+    .hmget(keys.meta, ...META_FIELDS)
+    .lrange(keys.free, 0, -1);
+  queueCounts(multi, keys, segments, buckets);
+  const values = valuesOf(await multi.exec());
+  const meta = values[0] as (string | null)[];
+  if (!sameMeta(meta, first)) return { kind: 'moved' };
+  const free = values[1] as string[];
+  const counts = countsOf(values, 2, segments, buckets);
+  const [dimField, , liveField, build, , epochField] = meta;
+  if (dimField == null || build == null) {
+    const anyData = counts.firstSegmentKeys + counts.stray + counts.firstHashKeys + free.length > 0;
+    return anyData ? { kind: 'broken', version: '' } : { kind: 'absent' };
+  }
+  const version = versionOf(meta);
+  const dimension = Number(dimField);
+  const live = Number(liveField);
+  const [scale, maxCodeNorm, maxResidualNorm] = [Number(meta[7]), Number(meta[8]), Number(meta[9])];
+  const countsAgree =
+    Number.isInteger(dimension) &&
+    Number.isInteger(live) &&
+    dimension >= 0 &&
+    live >= 0 &&
+    live <= slotCount &&
+    (dimension > 0 || slotCount === 0) &&
+    (slotCount === 0 || (segmentRows >= 1 && scale > 0 && maxCodeNorm >= 0 && maxResidualNorm >= 0)) &&
+    buckets >= 1 &&
+    counts.firstSegmentKeys === (segments > 0 ? 2 : 0) &&
+    counts.stray === 0 &&
+    counts.rows === live &&
+    counts.index === live &&
+    counts.texts === live &&
+    free.length === slotCount - live &&
+    epochField != null;
+  const liveMask = countsAgree ? liveMaskOf(free, slotCount) : null;
+  if (liveMask === null) return { kind: 'broken', version };
+
+  const codes = new Int8Array(slotCount * dimension);
+  const rowValues: string[] = [];
+  for (let n = 0; n < segments; n++) {
+    const [segmentMeta, blob, segmentRowValues] = valuesOf(
+      await client
+        .multi()
+        .hmget(keys.meta, ...META_FIELDS)
+        .getBuffer(codeSegmentKey(keys.vectors, n))
+        .hvals(rowSegmentKey(keys.rows, n))
+        .exec(),
+    ) as [(string | null)[], Buffer | null, string[]];
+    if (!sameMeta(segmentMeta, first)) return { kind: 'moved' };
+    const rows = Math.min(segmentRows, slotCount - n * segmentRows);
+    if (blob === null || blob.byteLength !== rows * dimension) return { kind: 'broken', version };
+    new Uint8Array(codes.buffer).set(blob, n * segmentRows * dimension);
+    for (const value of segmentRowValues) rowValues.push(value);
+  }
+  // The rows are read for one thing: which slots hold chunks of a version their document does not show
+  // (document-version.ts). Those are masked out like free slots, so no search returns them.
+  const decoded = rowValues.length === live ? decodeRowValues(rowValues, slotCount) : null;
+  if (decoded === null) return { kind: 'broken', version };
+  const hidden = visibilityMask(decoded.rows);
+  let mask = liveMask;
+  if (hidden !== undefined) {
+    mask ??= new Uint8Array(slotCount).fill(1);
+    hidden.forEach((shown, i) => {
+      if (shown === 0) (mask as Uint8Array)[decoded.slots[i] as number] = 0;
+    });
+  }
+  return {
+    kind: 'ok',
+    scan: {
+      botId,
+      version,
+      epoch: Number(epochField),
+      dimension,
+      live,
+      matrix: { codes, dimension, rowCount: slotCount, scale, maxCodeNorm, maxResidualNorm },
+      segmentRows,
+      ...(mask === undefined ? {} : { liveMask: mask }),
+    },
+  };
+}
+
+/** 1 for the slots a chunk holds; undefined when none is free; null when the free list is not canonical. */
+function liveMaskOf(free: string[], slotCount: number): Uint8Array | undefined | null {
+  if (free.length === 0) return undefined;
+  const mask = new Uint8Array(slotCount).fill(1);
+  for (const field of free) {
+    const slot = Number(field);
+    if (!Number.isInteger(slot) || slot < 0 || slot >= slotCount || String(slot) !== field) return null;
+    if (mask[slot] === 0) return null;
+    mask[slot] = 0;
+  }
+  return mask;
+}
+
+/**
+ * The float32 vectors and rows of the given slots at `version`, in one MULTI (a GETRANGE per slot and an
+ * HMGET of the rows of each row segment they fall in). Null when the snapshot is no longer at that version, or a slot holds no row (the
+ * caller then reads the snapshot again or falls back).
+ */
+export async function readCandidates(
+  client: Redis | Cluster,
+  keys: BotSnapshotKeys,
+  scan: ScanSnapshot,
+  slots: readonly number[],
+): Promise<ScanCandidates | null> {
+  const { dimension, segmentRows: rowsPerSegment } = scan;
+  const { version } = scan;
+  const slotCount = scan.matrix.rowCount;
+  if (slots.length === 0) return { rows: [], vectors: new Float32Array(0) };
+  const bytes = dimension * 4;
+  const multi = client.multi().hmget(keys.meta, 'build', 'seq');
+  const bySegment = new Map<number, number[]>();
+  for (const slot of slots) {
+    const n = Math.floor(slot / rowsPerSegment);
+    const group = bySegment.get(n);
+    if (group === undefined) bySegment.set(n, [slot]);
+    else group.push(slot);
+  }
+  for (const [n, group] of bySegment) multi.hmget(rowSegmentKey(keys.rows, n), ...group.map(String));
+  for (const slot of slots) {
+    const n = Math.floor(slot / rowsPerSegment);
+    const offset = (slot - n * rowsPerSegment) * bytes;
+    multi.getrangeBuffer(segmentKey(keys.vectors, n), offset, offset + bytes - 1);
+  }
+  const values = valuesOf(await multi.exec());
+  const [build, seq] = values[0] as (string | null)[];
+  if (build == null || `${build}:${seq ?? '0'}` !== version) return null;
+  const rowValues = values.slice(1, 1 + bySegment.size).flat() as (string | null)[];
+  if (rowValues.some((value) => value === null)) return null;
+  const decoded = decodeRowValues(rowValues as string[], slotCount);
+  if (decoded === null) return null;
+  // decodeRowValues sorts by slot: put the rows back in the order asked.
+  const rowOfSlot = new Map<number, (typeof decoded.rows)[number]>();
+  decoded.slots.forEach((slot, i) => {
+    rowOfSlot.set(slot, decoded.rows[i] as (typeof decoded.rows)[number]);
+  });
+  const vectors = new Float32Array(slots.length * dimension);
+  const target = new Uint8Array(vectors.buffer);
+  for (let i = 0; i < slots.length; i++) {
+    const piece = values[i + 1 + bySegment.size] as Buffer;
+    if (piece.byteLength !== bytes) return null;
+    target.set(piece, i * bytes);
+  }
+  return { rows: slots.map((slot) => rowOfSlot.get(slot) as (typeof decoded.rows)[number]), vectors };
+}

@@ -1,0 +1,54 @@
+/**
+ * Reading the texts of some chunks (docs/snapshot.md, "Reads"): the texts live in buckets by a hash of
+ * the chunk id, and the bucket count is the snapshot's own (`bk` in the meta hash). One MULTI reads `bk`
+ * beside the HMGETs of the buckets the ids fall in under the count expected (the store's own setting,
+ * which every snapshot it rebuilt took); only when the snapshot says otherwise does it read again.
+ */
+import type { Cluster, Redis } from 'ioredis';
+import { type BotSnapshotKeys, bucketKey, groupByBucket } from './keys';
+import { valuesOf } from './read';
+
+/**
+ * The texts of `chunkIds` in their order, or null when the snapshot is absent or any text is missing.
+ * `expectedBuckets` is the bucket count to try first. With `atVersion`, 'moved' when the snapshot is not
+ * at that version (`build:seq`), checked in the same MULTI: then nothing it read is used.
+ */
+export async function readTexts(
+  client: Redis | Cluster,
+  keys: BotSnapshotKeys,
+  chunkIds: readonly string[],
+  expectedBuckets: number,
+  atVersion?: string,
+): Promise<string[] | 'moved' | null> {
+  if (chunkIds.length === 0 && atVersion === undefined) return [];
+  let buckets = expectedBuckets;
+  // A second attempt uses the count the first one read, so two are enough unless a rebuild with another
+  // setting published in between (then the caller sees null and treats the snapshot as untrustworthy).
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const groups = [...groupByBucket(chunkIds, buckets)];
+    const multi = client.multi().hmget(keys.meta, 'bk', 'build', 'seq');
+    for (const [b, positions] of groups) {
+      multi.hmget(bucketKey(keys.texts, b), ...positions.map((i) => chunkIds[i] as string));
+    }
+    const values = valuesOf(await multi.exec());
+    const [bk, build, seq] = values[0] as (string | null)[];
+    if (atVersion !== undefined && (build == null || `${build}:${seq ?? '0'}` !== atVersion)) return 'moved';
+    const found = Number(bk);
+    if (bk == null || !Number.isInteger(found) || found < 1) return null;
+    if (found !== buckets) {
+      buckets = found;
+      continue;
+    }
+    const out: string[] = new Array(chunkIds.length);
+    for (const [g, [, positions]] of groups.entries()) {
+      const texts = values[g + 1] as (string | null)[];
+      for (const [j, position] of positions.entries()) {
+        const text = texts[j];
+        if (text == null) return null;
+        out[position] = text;
+      }
+    }
+    return out;
+  }
+  return null;
+}
