@@ -12,6 +12,7 @@ import { storedChunk } from '../data';
 import { count } from '../format';
 import { meterReads } from '../instrument';
 import { loadChunks } from '../load';
+import { nativeScanner } from '../methods/native-scanner';
 import { benchBot, ourSearch } from '../methods/our-search';
 import type { MemoryModeRow, OverBudgetResult } from '../results';
 import { exactTopK, meanRecallAtK, percentile } from '../stats';
@@ -62,6 +63,8 @@ export async function memoryMode(context: BenchContext, sizes: number[]): Promis
   const changes = new DynamoChangeLog(env.documents, { streamClaimsTable: config.tables.streamClaims });
   const redis = createRedisClient(env.stack.redis.url);
   const warn = (message: string) => context.progress.note(`memory mode: ${message}`);
+  // Both modes score with the native int8 scan, as a deployed search container does.
+  const kernel = nativeScanner();
   try {
     for (const n of sizes) {
       const dataset = context.dataset(n);
@@ -79,7 +82,7 @@ export async function memoryMode(context: BenchContext, sizes: number[]): Promis
       const store = new MemorySnapshotStore({ bots: registry, chunks, changes, logger: { warn } });
       const cache = new SnapshotCache(store);
       const memory = ourSearch(
-        { chunks, snapshots: store, cache, bot, warn, deadlineMs: DEADLINE_MS },
+        { chunks, snapshots: store, cache, bot, warn, deadlineMs: DEADLINE_MS, kernel },
         'snapshot',
       );
       const queries = generateQueries(context, 30);
@@ -99,6 +102,7 @@ export async function memoryMode(context: BenchContext, sizes: number[]): Promis
           cache: new SnapshotCache(redisStore),
           bot: benchBot(redisBotId, n),
           warn,
+          kernel,
         },
         'snapshot',
       );
@@ -216,7 +220,10 @@ async function searchOverBudget(
 ): Promise<OverBudgetResult> {
   const budgetBytes = Math.floor(heldBytes / 2);
   const cache = new SnapshotCache(parts.store, { maxBytes: budgetBytes });
-  const search = ourSearch({ ...parts, snapshots: parts.store, cache, deadlineMs: DEADLINE_MS }, 'snapshot');
+  const search = ourSearch(
+    { ...parts, snapshots: parts.store, cache, deadlineMs: DEADLINE_MS, kernel: nativeScanner() },
+    'snapshot',
+  );
   // Each search is a whole read of the bot: a few at the sizes where that takes seconds, one above.
   const asked = queries.slice(0, n <= 10_000 ? 3 : 1);
   const found: string[][] = [];

@@ -1,7 +1,5 @@
 import IORedis, { type Redis } from 'ioredis';
 import { DynamoChunkStore } from '../../../src/adapters/dynamodb/chunk-store';
-import { loadUsearchInt8Scan } from '../../../src/adapters/native/usearch-scan';
-import { QuantisedScanner } from '../../../src/domain/quantised-scan';
 import { createRedisClient } from '../../../src/redis-client';
 import { RedisSnapshotStore, SnapshotCache } from '../../../src/snapshot';
 import {
@@ -16,19 +14,13 @@ import { type BenchContext, DIMENSION, type SizeContext } from '../context';
 import { count } from '../format';
 import { lancedbFlat } from '../methods/lancedb-flat';
 import type { SearchMethod } from '../methods/method';
+import { nativeScanner } from '../methods/native-scanner';
 import { ourKernel, usearchExactI8 } from '../methods/our-kernel';
 import { benchBot, ourSearch } from '../methods/our-search';
 import { strategyOne } from '../methods/strategy-one';
 import { usearchExact } from '../methods/usearch-exact';
 import type { MethodKey } from '../results';
 import { percentile } from '../stats';
-
-/** The native scan for (d) and (g); the bench fails loudly rather than time the fallback under its name. */
-function nativeScanner(): QuantisedScanner {
-  const loaded = loadUsearchInt8Scan();
-  if (loaded.scan === null) throw loaded.error;
-  return new QuantisedScanner(loaded.scan);
-}
 
 /** (e), (e, i8), (g), (g, JS) and (f): the same vectors, already in this process's memory. */
 export async function inMemoryMethods(context: BenchContext, size: SizeContext): Promise<void> {
