@@ -1,5 +1,5 @@
-import { checkBotId } from '../domain/dynamo-limits';
-import type { DeleteBotMessage } from '../domain/ingestion-messages';
+import { checkBotId } from '../contracts/dynamo-limits';
+import type { DeleteBotMessage } from '../contracts/ingestion-messages';
 import { DocumentBusyError } from '../errors';
 import { type BackoffPolicy, backoffDelay } from '../machinery/backoff';
 import { nap } from '../machinery/wakeup';

@@ -1,13 +1,9 @@
 import type { DynamoDBRecord } from 'aws-lambda';
+import { parseStreamRecord, sequenceNumberOf, snapshotChangesOf } from '../contracts/stream-record';
 import { filenamesOf } from '../domain/count-deltas';
 import { planCountsWrites } from '../domain/counts-plan';
 import { DEFAULT_TOKENISER, tokenise } from '../domain/keyword-text';
-import {
-  parseStreamRecord,
-  type StreamChange,
-  sequenceNumberOf,
-  snapshotChangesOf,
-} from '../domain/stream-change';
+import type { StreamChange } from '../domain/stream-change';
 import { claimOf } from '../domain/stream-claims';
 import { CacheUnavailableError, ValidationError } from '../errors';
 import { withDeadline } from '../machinery/deadline';

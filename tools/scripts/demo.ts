@@ -11,8 +11,8 @@ import '../local/quiet-sdk-notice';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import type { UpsertDocumentMessage } from '../../src/contracts/ingestion-messages';
 import { DEV_EMBEDDING_DIMENSION, devEmbed } from '../../src/domain/dev-embedder';
-import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
 import type { DevStackInfo } from '../local/dev-stack';
 import { DEMO_DOCS_DIR, loadDemoDocument } from './demo-corpus';
 
