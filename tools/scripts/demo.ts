@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * `npm run demo`, against a running `npm run dev`: creates a demo bot, sends the documents of
  * tools/scripts/demo-docs/ through the ingestion function (Lambda Invoke on serverless-offline, as an upstream
@@ -111,7 +112,7 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
     const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
 }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoBotRegistry } from '../../../src/adapters/dynamodb/bot-registry';
 import { DynamoChangeLog } from '../../../src/adapters/dynamodb/change-log';
 import { DynamoChunkStore } from '../../../src/adapters/dynamodb/chunk-store';
@@ -95,7 +96,7 @@ async function redisFreshness(context: BenchContext, runs: number): Promise<void
             if (snapshot?.rows.length === expected) snapshotAt = performance.now();
           }
         }
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        await sleep(10);
       }
       countsMs.push(countsAt - written);
       snapshotMs.push(snapshotAt - written);
@@ -195,7 +196,7 @@ async function memoryFreshness(context: BenchContext, runs: number): Promise<voi
             `freshness (memory mode): not reflected after ${TIMEOUT_MS} ms (expected ${expected} chunks; a search answered from ${held ?? 'DynamoDB'} rows)`,
           );
         }
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        await sleep(10);
         held = await searchedRows();
       }
       searchMs.push(performance.now() - written);
