@@ -1,4 +1,4 @@
-import { listBotsQuerySchema } from '../src/domain/bot-request';
+import { listBotsQuerySchema } from '../src/contracts/bot-request';
 import { parseWith } from '../src/http/request';
 import { json } from '../src/http/responses';
 import { httpRoute } from '../src/http/route';

@@ -1,4 +1,4 @@
-import { listChunksQuerySchema } from '../src/domain/bot-request';
+import { listChunksQuerySchema } from '../src/contracts/bot-request';
 import { filenameParameter, parseWith } from '../src/http/request';
 import { json } from '../src/http/responses';
 import { botRoute } from '../src/http/route';

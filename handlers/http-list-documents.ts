@@ -1,4 +1,4 @@
-import { listDocumentsQuerySchema } from '../src/domain/bot-request';
+import { listDocumentsQuerySchema } from '../src/contracts/bot-request';
 import { parseWith } from '../src/http/request';
 import { json } from '../src/http/responses';
 import { botRoute } from '../src/http/route';

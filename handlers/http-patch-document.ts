@@ -1,4 +1,4 @@
-import { patchDocumentMetadataRequestSchema } from '../src/domain/bot-request';
+import { patchDocumentMetadataRequestSchema } from '../src/contracts/bot-request';
 import { filenameParameter, parseJsonBody } from '../src/http/request';
 import { json } from '../src/http/responses';
 import { botRoute } from '../src/http/route';

@@ -1,4 +1,4 @@
-import { putAliasRequestSchema } from '../src/domain/bot-request';
+import { putAliasRequestSchema } from '../src/contracts/bot-request';
 import { parseJsonBody, pathParameter } from '../src/http/request';
 import { json } from '../src/http/responses';
 import { httpRoute } from '../src/http/route';

@@ -1,4 +1,4 @@
-import { putBotRequestSchema } from '../src/domain/bot-request';
+import { putBotRequestSchema } from '../src/contracts/bot-request';
 import { toBotView } from '../src/domain/bot-view';
 import { parseJsonBody } from '../src/http/request';
 import { json } from '../src/http/responses';

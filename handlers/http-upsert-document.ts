@@ -1,4 +1,4 @@
-import { upsertDocumentRequestSchema } from '../src/domain/bot-request';
+import { upsertDocumentRequestSchema } from '../src/contracts/bot-request';
 import { parseJsonBody } from '../src/http/request';
 import { json } from '../src/http/responses';
 import { botRoute } from '../src/http/route';

@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { parseIngestionMessage, parseIngestionMessageJson } from '../src/domain/ingestion-messages';
+import { parseIngestionMessage, parseIngestionMessageJson } from '../src/contracts/ingestion-messages';
 import { ConflictError, NotFoundError, ValidationError, WriteIncompleteError } from '../src/errors';
 import type { IngestResult } from '../src/use-cases/ingest-message';
 import { type IngestHandlerDeps, ingestDeps } from '../src/wiring/ingest';

@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { foreignRecordReason } from '../src/domain/stream-record-origin';
+import { foreignRecordReason } from '../src/contracts/stream-record-origin';
 import { syncStreamBatch } from '../src/use-cases/sync-stream-batch';
 import { type StreamDeps, streamDeps } from '../src/wiring/stream';
 

@@ -1,4 +1,4 @@
-import type { PointId, QdrantPoint } from './domain/qdrant-point';
+import type { PointId, QdrantPoint } from './contracts/qdrant-point';
 
 /** One vector of a Qdrant collection's config: `name` undefined for a collection's single unnamed vector. */
 export type QdrantVectorParams = { name: string | undefined; size: number; distance: string };

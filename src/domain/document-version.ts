@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { UpsertDocumentMessage } from './ingestion-messages';
 import type { ChunkVersion } from './types';
 
 export type { ChunkVersion };
@@ -14,6 +13,19 @@ export const VERSION_SUFFIX_BYTES = 1 + VERSION_ID_LENGTH;
 export const LONGEST_VERSION_AT = '0000-00-00T00:00:00.000Z';
 
 /**
+ * What `versionIdOf` reads of an upsert message (`UpsertDocumentMessage` in `src/contracts/` has this
+ * shape): the whole message, given whole, is what a document without `version` is derived from.
+ */
+export type VersionedMessage = {
+  filename: string;
+  file_size: number;
+  created_at?: string | undefined;
+  total_chunks?: number | undefined;
+  version?: string | undefined;
+  chunks: readonly unknown[];
+};
+
+/**
  * The version id of an upsert message: the same for every message that writes the same version.
  * - `version` given: derived from it (the parts of a split document name one version this way;
  *   `splitUpsertIntoMessages` sets it).
@@ -22,7 +34,7 @@ export const LONGEST_VERSION_AT = '0000-00-00T00:00:00.000Z';
  * - a part of a split document without `version`: derived from filename, file_size, created_at and
  *   total_chunks, the fields every part repeats.
  */
-export function versionIdOf(message: UpsertDocumentMessage): string {
+export function versionIdOf(message: VersionedMessage): string {
   const totalChunks = message.total_chunks ?? message.chunks.length;
   const source =
     message.version !== undefined

@@ -1,6 +1,6 @@
 /**
  * The few candidates of a hybrid query that can reach its top `keep`, with their exact fused scores, so
- * fusion no longer ranks (sorts) every candidate nor looks up every candidate's id.
+ * fusion neither ranks (sorts) every candidate nor looks up every candidate's id.
  * - weighted and dbsf: the normalisers need only each side's minimum and maximum (weighted) or mean and
  *   standard deviation (dbsf); then one selection of the best `keep` by the fused score itself, computed
  *   per candidate by the very expression `fuseScores` evaluates.

@@ -1,6 +1,6 @@
 import { isInteger, isSafeNumber, parse as parseLossless } from 'lossless-json';
 import type { z } from 'zod';
-import { checkBotId, checkKey, MAX_FILENAME_BYTES } from '../domain/dynamo-limits';
+import { checkBotId, checkKey, MAX_FILENAME_BYTES } from '../contracts/dynamo-limits';
 import { PayloadTooLargeError, ValidationError } from '../errors';
 
 /**

@@ -27,7 +27,10 @@ function listenedController(): AbortController {
   return controller;
 }
 
-/** Waits `ms`, or less when one of `wakeups` is woken meanwhile. Never rejects. */
+/**
+ * Waits `ms`, or less when one of `wakeups` is woken meanwhile. Never rejects. A wait nothing can cut
+ * short is `setTimeout` of `node:timers/promises` itself.
+ */
 export async function nap(ms: number, ...wakeups: Wakeup[]): Promise<void> {
   // One controller per nap, listening to the wakeups only while it lasts (AbortSignal.any would tie
   // every nap to a long-lived signal until that signal aborts).

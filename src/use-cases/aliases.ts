@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { checkBotId } from '../domain/dynamo-limits';
+import { checkBotId } from '../contracts/dynamo-limits';
 import type { BotAlias } from '../domain/types';
 import { ValidationError } from '../errors';
 import type { BotAliases, BotRegistry } from '../ports';

@@ -1,4 +1,4 @@
-import type { BotSource } from '../domain/qdrant-point';
+import type { BotSource } from '../contracts/qdrant-point';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors';
 import type { BotAliases, BotRegistry, QdrantSource } from '../ports';
 import { putAlias } from './aliases';

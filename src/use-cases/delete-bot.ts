@@ -1,8 +1,8 @@
-import { checkBotId } from '../domain/dynamo-limits';
-import type { DeleteBotMessage } from '../domain/ingestion-messages';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { checkBotId } from '../contracts/dynamo-limits';
+import type { DeleteBotMessage } from '../contracts/ingestion-messages';
 import { DocumentBusyError } from '../errors';
 import { type BackoffPolicy, backoffDelay } from '../machinery/backoff';
-import { nap } from '../machinery/wakeup';
 import type { BotRegistry, ChunkStore, DocumentLeases } from '../ports';
 import { DEFAULT_LEASE_POLICY, type LeasePolicy } from './document-lease';
 
@@ -54,7 +54,7 @@ async function writesEnded(
   botId: string,
   policy: LeasePolicy,
 ): Promise<void> {
-  const wait = policy.sleep ?? ((ms: number) => nap(ms));
+  const wait = policy.sleep ?? ((ms: number) => sleep(ms));
   let waited = 0;
   for (let attempt = 0; ; attempt++) {
     const writing = await leases.inUse(botId);

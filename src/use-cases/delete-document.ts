@@ -1,5 +1,5 @@
-import { checkBotId, checkKey, MAX_FILENAME_BYTES } from '../domain/dynamo-limits';
-import type { DeleteDocumentMessage } from '../domain/ingestion-messages';
+import { checkBotId, checkKey, MAX_FILENAME_BYTES } from '../contracts/dynamo-limits';
+import type { DeleteDocumentMessage } from '../contracts/ingestion-messages';
 import type { ChunkStore, DocumentLeases } from '../ports';
 import { DEFAULT_LEASE_POLICY, type LeasePolicy, leaseHolder, withDocumentLease } from './document-lease';
 

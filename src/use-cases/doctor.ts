@@ -1,7 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { snapshotRowOf } from '../domain/snapshot';
 import type { StoredChunk } from '../domain/types';
 import { DocumentBusyError } from '../errors';
-import { nap } from '../machinery/wakeup';
 import type { ChunkStore, CountsDoctorStore } from '../ports';
 import type { SnapshotChange, SnapshotStore } from '../snapshot';
 import { checkChunks, type SnapshotCheck, type UnusableChunk } from './doctor-chunk-check';
@@ -79,7 +79,7 @@ export type RepairOutcome = {
 export async function diagnoseBot(deps: DoctorDeps, botId: string): Promise<BotDiagnosis> {
   const first = await lookOnce(deps, botId);
   if (!first.drift) return first;
-  await (deps.sleep ?? nap)(deps.settleMs ?? 3000);
+  await (deps.sleep ?? ((ms: number) => sleep(ms)))(deps.settleMs ?? 3000);
   const second = await lookOnce(deps, botId);
   return confirm(first, second);
 }

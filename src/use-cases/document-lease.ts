@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DocumentBusyError } from '../errors';
 import { type BackoffPolicy, backoffDelay } from '../machinery/backoff';
-import { nap } from '../machinery/wakeup';
 import type { DocumentLeases, LeaseHolder } from '../ports';
 
 /** How long a lease lasts and how long a writer waits for one. */
@@ -48,7 +48,7 @@ export async function withDocumentLease<T>(
   policy: LeasePolicy,
   work: () => Promise<T>,
 ): Promise<T> {
-  const wait = policy.sleep ?? ((ms: number) => nap(ms));
+  const wait = policy.sleep ?? ((ms: number) => sleep(ms));
   let waited = 0;
   for (let attempt = 0; ; attempt++) {
     if (await leases.acquire(document.bot_id, document.filename, holder, policy.ttlMs)) break;

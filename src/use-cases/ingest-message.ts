@@ -1,4 +1,4 @@
-import type { IngestionMessage } from '../domain/ingestion-messages';
+import type { IngestionMessage } from '../contracts/ingestion-messages';
 import type { BotRegistry, ChunkStore } from '../ports';
 import { type DeleteBotResult, deleteBot } from './delete-bot';
 import { type DeleteDocumentResult, deleteDocument } from './delete-document';

@@ -1,6 +1,6 @@
+import type { FieldMap } from '../contracts/qdrant-field-map';
+import { type BotSource, mapPoint, type PointId, type RejectedPoint } from '../contracts/qdrant-point';
 import type { EmbeddingEncoding } from '../domain/embedding-codec';
-import type { FieldMap } from '../domain/qdrant-field-map';
-import { type BotSource, mapPoint, type PointId, type RejectedPoint } from '../domain/qdrant-point';
 import type { BotCollection, StoredChunk } from '../domain/types';
 import { ConflictError, QdrantSourceError } from '../errors';
 import type { BotAliases, BotRegistry, ChunkStore, QdrantSource, QdrantVectorParams } from '../ports';

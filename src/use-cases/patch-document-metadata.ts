@@ -1,5 +1,5 @@
+import { checkBotId, checkMetadata, itemBytes, MAX_CHUNK_ITEM_BYTES } from '../contracts/dynamo-limits';
 import { chunkItem } from '../domain/chunk-record';
-import { checkBotId, checkMetadata, itemBytes, MAX_CHUNK_ITEM_BYTES } from '../domain/dynamo-limits';
 import type { EmbeddingEncoding } from '../domain/embedding-codec';
 import type { ChunkMetadata, StoredChunk } from '../domain/types';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';

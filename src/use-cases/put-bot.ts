@@ -1,4 +1,4 @@
-import type { PutBotRequest } from '../domain/bot-request';
+import type { PutBotRequest } from '../contracts/bot-request';
 import type { BotCollection } from '../domain/types';
 import { ConflictError } from '../errors';
 import type { BotAliases, BotRegistry } from '../ports';

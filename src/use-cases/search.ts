@@ -1,4 +1,4 @@
-import { checkEmbeddingValues } from '../domain/dynamo-limits';
+import { checkEmbeddingValues } from '../contracts/dynamo-limits';
 import { epochSeconds } from '../domain/expiry';
 import type { ExampleVectors } from '../domain/recommend';
 import { SEARCH_DEADLINE_MS } from '../domain/response-limits';

@@ -63,7 +63,7 @@ export async function answerFromHeld<Moved extends 'moved' = never>(
   const dimension =
     query instanceof Float64Array ? query.length : ((query.positive[0] ?? query.negative[0])?.length ?? 0);
   if (cached.snapshot.dimension !== dimension) return forgotten(cache, botId);
-  // A snapshot written before rows kept created_at cannot answer a filter on it; DynamoDB can.
+  // A snapshot with a row lacking created_at cannot answer a filter on it; DynamoDB can.
   if (readsCreatedAt(filter) && !cached.hasCreatedAt) return null;
   let ranked: Ranked<number>;
   try {

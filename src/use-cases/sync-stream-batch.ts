@@ -1,18 +1,14 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { parseStreamRecord, sequenceNumberOf, snapshotChangesOf } from '../contracts/stream-record';
 import { filenamesOf } from '../domain/count-deltas';
 import { planCountsWrites } from '../domain/counts-plan';
 import { DEFAULT_TOKENISER, tokenise } from '../domain/keyword-text';
-import {
-  parseStreamRecord,
-  type StreamChange,
-  sequenceNumberOf,
-  snapshotChangesOf,
-} from '../domain/stream-change';
+import type { StreamChange } from '../domain/stream-change';
 import { claimOf } from '../domain/stream-claims';
 import { CacheUnavailableError, ValidationError } from '../errors';
 import { withDeadline } from '../machinery/deadline';
 import { mapLimited } from '../machinery/pool';
-import { nap } from '../machinery/wakeup';
 import type { BotCountsState, BotStats, ChunkStore, Log } from '../ports';
 import type { KeywordChange, KeywordIndexStore, SnapshotChange, SnapshotStore } from '../snapshot';
 import { startSnapshot } from '../snapshot';
@@ -218,7 +214,7 @@ async function syncBot(
         throw new Error(`counts of bot ${botId} lost ${conflicts} races in a row`);
       }
       // Another shard of this bot (or another delivery of these records) committed meanwhile.
-      await nap(Math.random() * 20 * conflicts);
+      await sleep(Math.random() * 20 * conflicts);
       claims = await deps.stats.claimed(botId, pending.map(claimOf));
       // Another shard's write may have moved the bot's data_version: the next writes follow it.
       dataVersion = (await deps.stats.read(botId)).dataVersion;

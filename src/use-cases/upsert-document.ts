@@ -1,8 +1,8 @@
-import { type ValidDocument, validateDocument } from '../domain/document-validation';
+import { type ValidDocument, validateDocument } from '../contracts/document-validation';
+import { checkBotId } from '../contracts/dynamo-limits';
+import type { UpsertDocumentMessage } from '../contracts/ingestion-messages';
 import { supersededChunks, versionIdOf } from '../domain/document-version';
-import { checkBotId } from '../domain/dynamo-limits';
 import type { EmbeddingEncoding } from '../domain/embedding-codec';
-import type { UpsertDocumentMessage } from '../domain/ingestion-messages';
 import type { BotCollection, ChunkVersion, StoredChunk } from '../domain/types';
 import {
   ConflictError,

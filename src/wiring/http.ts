@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type DocumentPage, DynamoDocumentCatalog } from '../adapters/dynamodb/document-catalog';
 import { type AuthenticatedEvent, authenticate } from '../auth/caller';
-import type { PutBotRequest } from '../domain/bot-request';
+import type { PutBotRequest } from '../contracts/bot-request';
 import type { BotCollection } from '../domain/types';
 import type { BotRegistry } from '../ports';
 import { ALIAS_TTL_MS, AliasResolver, putAlias } from '../use-cases/aliases';

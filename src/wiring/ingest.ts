@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { IngestionMessage } from '../domain/ingestion-messages';
+import type { IngestionMessage } from '../contracts/ingestion-messages';
 import { type IngestResult, ingestMessage } from '../use-cases/ingest-message';
 import { type DynamoBaseDeps, dynamoBaseDeps, type MetricsSink, once } from './dynamo-base';
 import { createWriteDeps } from './write-path';

@@ -3,7 +3,7 @@ import type {
   DeleteBotMessage,
   DeleteDocumentMessage,
   UpsertDocumentMessage,
-} from '../domain/ingestion-messages';
+} from '../contracts/ingestion-messages';
 import type { BotRegistry, ChunkStore } from '../ports';
 import { type DeleteBotResult, deleteBot } from '../use-cases/delete-bot';
 import { type DeleteDocumentResult, deleteDocument } from '../use-cases/delete-document';

@@ -3,8 +3,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { signDevToken } from '../../src/auth';
+import type { UpsertDocumentMessage } from '../../src/contracts/ingestion-messages';
 import { devEmbed } from '../../src/domain/dev-embedder';
-import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
 import { type DevStack, startDevStack } from '../../tools/local/dev-stack';
 import { waitUntil } from '../fixtures/wait';
 

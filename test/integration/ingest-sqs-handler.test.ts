@@ -4,7 +4,7 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import type { DirectIngestSummary } from '../../handlers/sqs-ingest';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
-import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
+import type { UpsertDocumentMessage } from '../../src/contracts/ingestion-messages';
 import { lambdaContext } from '../fixtures/lambda-context';
 import { sqsEvent } from '../fixtures/sqs-events';
 import { wireHandlers } from '../fixtures/wired-handlers';

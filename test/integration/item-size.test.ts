@@ -3,13 +3,13 @@ import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
-import { chunkItem } from '../../src/domain/chunk-record';
 import {
   itemBytes,
   MAX_CHUNK_ITEM_BYTES,
   MAX_ITEM_BYTES,
   numberProblem,
-} from '../../src/domain/dynamo-limits';
+} from '../../src/contracts/dynamo-limits';
+import { chunkItem } from '../../src/domain/chunk-record';
 import { EMBEDDING_ENCODINGS } from '../../src/domain/embedding-codec';
 import type { StoredChunk } from '../../src/domain/types';
 import { replayHint, testSeed } from '../fixtures/random';

@@ -159,7 +159,7 @@ describe('a Redis outage during stream sync', () => {
         // Not one call waited on the dead server: every snapshot update was refused at once.
         expect(breaker.stats.attempts - attemptsBefore).toBe(0);
         expect(breaker.stats.rejections).toBeGreaterThanOrEqual(outageBots.length);
-        // Each bot's snapshot was marked stale (readers rebuild it), exactly as before the breaker.
+        // Each bot's snapshot was marked stale (readers rebuild it), as when a call to Redis fails.
         for (const [i, botId] of outageBots.entries()) {
           expect(Number((await botRecord(botId))?.snapshot_epoch ?? 0)).toBeGreaterThan(
             epochsBefore[i] as number,

@@ -8,7 +8,7 @@ import { DynamoDocumentLeases } from '../../src/adapters/dynamodb/document-lease
 import { signDevToken } from '../../src/auth/dev-token';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
-import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
+import type { UpsertDocumentMessage } from '../../src/contracts/ingestion-messages';
 import { type UpsertDocumentDeps, upsertDocument } from '../../src/use-cases/upsert-document';
 import { httpEvent } from '../fixtures/http-events';
 import { lambdaContext } from '../fixtures/lambda-context';

@@ -10,7 +10,7 @@ import {
   packEmbedding,
   splitUpsertIntoMessages,
   type UpsertDocumentMessage,
-} from '../../src/domain/ingestion-messages';
+} from '../../src/contracts/ingestion-messages';
 import { ConflictError, NotFoundError, ValidationError } from '../../src/errors';
 import { deleteBot } from '../../src/use-cases/delete-bot';
 import { deleteDocument } from '../../src/use-cases/delete-document';

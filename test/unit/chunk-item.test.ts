@@ -1,5 +1,5 @@
 import { toStoredChunk } from '../../src/adapters/dynamodb/chunk-item';
-import { parseStreamRecord, snapshotChangeOf } from '../../src/domain/stream-change';
+import { parseStreamRecord, snapshotChangeOf } from '../../src/contracts/stream-record';
 import { chunkItem, StreamEventFactory } from '../fixtures/stream-events';
 
 /**

@@ -17,8 +17,14 @@ const docs = [
 const read = (file: string) => readFileSync(file, 'utf8');
 const name = (file: string) => relative(root, file);
 
-/** `PUT /bots/{botId}` for every httpApi event of serverless.yml. */
+/** `PUT /bots/{botId}` for every httpApi event of serverless.yml, parsed once for every doc checked. */
+let deployedOnce: Set<string> | undefined;
 function deployedRoutes(): Set<string> {
+  deployedOnce ??= parseDeployedRoutes();
+  return deployedOnce;
+}
+
+function parseDeployedRoutes(): Set<string> {
   const config = parse(read(join(root, 'serverless.yml')), { logLevel: 'silent' }) as {
     functions: Record<string, { events?: { httpApi?: { method: string; path: string } }[] }>;
   };

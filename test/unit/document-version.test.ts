@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { splitUpsertIntoMessages, type UpsertDocumentMessage } from '../../src/contracts/ingestion-messages';
 import {
   bothMasks,
   supersededChunks,
@@ -7,7 +8,6 @@ import {
   visibilityMask,
   visibleVersions,
 } from '../../src/domain/document-version';
-import { splitUpsertIntoMessages, type UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
 
 const at = (minute: number) => `2026-01-01T00:${String(minute).padStart(2, '0')}:00.000Z`;
 

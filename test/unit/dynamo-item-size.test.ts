@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { attributeBytes, itemBytes, numberBytes } from '../../src/domain/dynamo-limits';
+import { attributeBytes, itemBytes, numberBytes } from '../../src/contracts/dynamo-limits';
 import { encodeEmbedding } from '../../src/domain/embedding-codec';
 
 /**

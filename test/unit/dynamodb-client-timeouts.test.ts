@@ -30,7 +30,7 @@ describe('the DynamoDB client', () => {
     const server = await silentServer();
     const client = createDynamoDbClient(loadConfig({ DYNAMODB_ENDPOINT: server.url }), {
       connectionTimeout: 1_000,
-      requestTimeout: 200,
+      requestTimeout: 50,
     });
     try {
       const error = await client

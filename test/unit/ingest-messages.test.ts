@@ -1,11 +1,11 @@
-import { validateDocument } from '../../src/domain/document-validation';
+import { validateDocument } from '../../src/contracts/document-validation';
 import {
   packEmbedding,
   parseIngestionMessage,
   parseIngestionMessageJson,
   splitUpsertIntoMessages,
   type UpsertDocumentMessage,
-} from '../../src/domain/ingestion-messages';
+} from '../../src/contracts/ingestion-messages';
 import { ValidationError } from '../../src/errors';
 
 function document(chunkCount: number, dimension = 384): UpsertDocumentMessage {

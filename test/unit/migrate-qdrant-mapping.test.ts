@@ -3,7 +3,7 @@ import {
   parseFieldMap,
   remainingMetadata,
   valueAtPath,
-} from '../../src/domain/qdrant-field-map';
+} from '../../src/contracts/qdrant-field-map';
 import {
   type MappedPoint,
   mapPoint,
@@ -12,7 +12,7 @@ import {
   type QdrantPoint,
   type RejectedPoint,
   toIsoTimestamp,
-} from '../../src/domain/qdrant-point';
+} from '../../src/contracts/qdrant-point';
 import { ValidationError } from '../../src/errors';
 import { chooseVector } from '../../src/use-cases/migrate-from-qdrant';
 

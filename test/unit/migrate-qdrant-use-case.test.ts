@@ -1,5 +1,5 @@
-import { DEFAULT_FIELD_MAP } from '../../src/domain/qdrant-field-map';
-import type { PointId, QdrantPoint } from '../../src/domain/qdrant-point';
+import { DEFAULT_FIELD_MAP } from '../../src/contracts/qdrant-field-map';
+import type { PointId, QdrantPoint } from '../../src/contracts/qdrant-point';
 import type { BotCollection, StoredChunk } from '../../src/domain/types';
 import { ConflictError } from '../../src/errors';
 import type { QdrantSource } from '../../src/ports';

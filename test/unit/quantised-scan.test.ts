@@ -14,11 +14,11 @@ const nativeScan = loaded.scan as Int8TopScan;
 
 function unitRows(rows: number, dimension: number, random: () => number): Float32Array {
   const out = new Float32Array(rows * dimension);
+  // One scratch row for the draws: thousands of rows of a few hundred values each are made per test.
+  const row = new Float64Array(dimension);
   for (let r = 0; r < rows; r++) {
-    out.set(
-      normalise(Array.from({ length: dimension }, () => random() * 2 - 1)) as Float64Array,
-      r * dimension,
-    );
+    for (let i = 0; i < dimension; i++) row[i] = random() * 2 - 1;
+    out.set(normalise(row) as Float64Array, r * dimension);
   }
   return out;
 }

@@ -11,7 +11,7 @@ import { replayHint, rng, testSeed } from '../fixtures/random';
  */
 const scan = loadUsearchInt8Scan().scan as Int8TopScan;
 
-function unit(values: number[]): Float64Array {
+function unit(values: ArrayLike<number>): Float64Array {
   return normalise(values) as Float64Array;
 }
 
@@ -27,10 +27,17 @@ type World = {
 /** Rows in clusters of near-duplicates (the int8 order there is noise), some freed; ids shuffled. */
 function world(rows: number, dimension: number, random: () => number, scale: number): World {
   const vectors = new Float32Array(rows * dimension);
-  let centre = unit(Array.from({ length: dimension }, () => random() * 2 - 1));
+  // Scratch rows for the draws (30 worlds of 2,000 rows are made).
+  const draws = new Float64Array(dimension);
+  const randomUnit = () => {
+    for (let i = 0; i < dimension; i++) draws[i] = random() * 2 - 1;
+    return unit(draws);
+  };
+  let centre = randomUnit();
   for (let r = 0; r < rows; r++) {
-    if (r % 8 === 0) centre = unit(Array.from({ length: dimension }, () => random() * 2 - 1));
-    vectors.set(unit(Array.from(centre, (x) => x + (random() - 0.5) * 0.02)), r * dimension);
+    if (r % 8 === 0) centre = randomUnit();
+    for (let i = 0; i < dimension; i++) draws[i] = (centre[i] as number) + (random() - 0.5) * 0.02;
+    vectors.set(unit(draws), r * dimension);
   }
   const codes = new Int8Array(rows * dimension);
   const bound = quantiseRowsInto(vectors, dimension, rows, scale, codes, 0);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ScoreBuffer } from '../../src/domain/scoring';
 import type { StoredChunk } from '../../src/domain/types';
 import { UnavailableError } from '../../src/errors';
@@ -156,7 +157,7 @@ describe('concurrent searches in one container', () => {
     expect(late).toBeInstanceOf(UnavailableError);
     expect(late).toMatchObject({ dependency: 'deadline', retryAfterSeconds: 1 });
     expect((late as Error).message).toMatch(/ran past its 0.03 s deadline/);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sleep(10);
     const after = await search('bot-1', QUERY, { limit: 3 });
     expect(after.results.map((hit) => hit.chunk_id)).toEqual(['c0', 'c1', 'c2']);
     expect(chunks.fullReads).toBe(1);

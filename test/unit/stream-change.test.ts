@@ -1,4 +1,4 @@
-import { parseStreamRecord, snapshotChangeOf } from '../../src/domain/stream-change';
+import { parseStreamRecord, snapshotChangeOf } from '../../src/contracts/stream-record';
 import { ValidationError } from '../../src/errors';
 import { chunkItem, embeddingFor, StreamEventFactory } from '../fixtures/stream-events';
 

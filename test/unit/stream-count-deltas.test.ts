@@ -1,6 +1,7 @@
+import { parseStreamRecord } from '../../src/contracts/stream-record';
 import { computeCountDeltas, type DocumentState, splitByActionLimit } from '../../src/domain/count-deltas';
 import { planCountsWrites } from '../../src/domain/counts-plan';
-import { parseStreamRecord, type StreamChange } from '../../src/domain/stream-change';
+import type { StreamChange } from '../../src/domain/stream-change';
 import { MAX_CLAIMS_PER_GROUP } from '../../src/domain/stream-claims';
 import { type ChunkItem, chunkItem, StreamEventFactory } from '../fixtures/stream-events';
 

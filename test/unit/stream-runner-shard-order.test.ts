@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { MemoryCheckpointStore } from '../../tools/local/checkpoint-store';
@@ -35,7 +36,7 @@ describe('shard lineage in the runner', () => {
       handler: async (event) => {
         events.push(event);
         // Slow parent batches: a child read too early would interleave with them.
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
       },
     });
     await runner.start();

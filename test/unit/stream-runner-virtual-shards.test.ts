@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { StreamRunner, type StreamRunnerLog } from '../../tools/local/stream-runner';
 import { keyText, stableHash, VirtualShardedStream } from '../../tools/local/virtual-shards';
@@ -36,7 +37,7 @@ async function run(view: VirtualShardedStream, stream: InMemoryStream) {
     handler: async (event: DynamoDBStreamEvent) => {
       running += 1;
       mostAtOnce = Math.max(mostAtOnce, running);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await sleep(5);
       running -= 1;
       events.push({ shard: '', records: event.Records });
     },

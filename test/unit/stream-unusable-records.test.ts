@@ -1,6 +1,6 @@
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 import fc from 'fast-check';
-import { foreignRecordReason, tableOfStreamArn } from '../../src/domain/stream-record-origin';
+import { foreignRecordReason, tableOfStreamArn } from '../../src/contracts/stream-record-origin';
 import { type SyncStreamBatchDeps, syncStreamBatch } from '../../src/use-cases/sync-stream-batch';
 import { FakeBotStats, FakeSnapshotStore } from '../fixtures/fake-stream-ports';
 import { testSeed } from '../fixtures/random';

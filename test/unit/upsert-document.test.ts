@@ -1,6 +1,6 @@
+import type { UpsertDocumentMessage } from '../../src/contracts/ingestion-messages';
 import { deterministicChunkId } from '../../src/domain/chunk-id';
 import { isShown, versionedChunkId, visibleVersions } from '../../src/domain/document-version';
-import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
 import { ConflictError, DocumentBusyError, NotFoundError, ValidationError } from '../../src/errors';
 import { DEFAULT_LEASE_POLICY } from '../../src/use-cases/document-lease';
 import { type UpsertDocumentDeps, upsertDocument } from '../../src/use-cases/upsert-document';

@@ -1,6 +1,6 @@
+import { validateDocument } from '../../src/contracts/document-validation';
+import { packEmbedding, type UpsertDocumentMessage } from '../../src/contracts/ingestion-messages';
 import { deterministicChunkId } from '../../src/domain/chunk-id';
-import { validateDocument } from '../../src/domain/document-validation';
-import { packEmbedding, type UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
 import { TIMESTAMP_FORMS } from '../../src/domain/timestamp';
 import { ValidationError } from '../../src/errors';
 

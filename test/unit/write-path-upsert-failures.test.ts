@@ -1,5 +1,5 @@
+import type { UpsertDocumentMessage } from '../../src/contracts/ingestion-messages';
 import { isShown, visibleVersions } from '../../src/domain/document-version';
-import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
 import { ItemRefusedError, ValidationError, WriteIncompleteError } from '../../src/errors';
 import { type UpsertDocumentDeps, upsertDocument } from '../../src/use-cases/upsert-document';
 import { FakeBotAliases, FakeBotRegistry, FakeChunkStore, FakeDocumentLeases } from '../fixtures/fake-ports';

@@ -321,7 +321,7 @@ export type BenchResults = {
   /** Absent from runs made before the suite measured it. */
   metadataPatch?: MetadataPatchRow[];
   aliases?: AliasCostRow[];
-  /** The memory snapshot mode beside the Redis mode (--only=memory-mode); absent from earlier runs. */
+  /** The memory snapshot mode beside the Redis mode (--only=memory-mode); absent when that suite did not run. */
   memoryMode?: MemoryModeRow[];
   /** The bill of the reference workloads (--only=cost), absent when the cost suite did not run. */
   cost?: CostResult;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { StoredChunk } from '../../src/domain/types';
 import { percentile } from './stats';
 
@@ -71,7 +72,7 @@ export async function runStreamWorkload(
           options.onCounted?.(countsLagMs.length, options.writes);
         }
       }
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      await sleep(pollMs);
     }
   })();
   // Awaited below, after the writes; until then a failure must not count as unhandled.

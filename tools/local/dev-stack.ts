@@ -28,7 +28,7 @@ export type DevStackInfo = {
   dynamodbEndpoint: string;
   /** '' in the memory snapshot mode (no Redis). */
   redisUrl: string;
-  /** Where searches find their snapshots (absent in state files of earlier runs: redis). */
+  /** Where searches find their snapshots (a state file without it means redis). */
   snapshots?: 'redis' | 'memory';
   tables: Config['tables'];
   /** A development token (HS256, signed with the run's LOCAL_JWT_SECRET) whose subject is `user`. */

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * `npm run demo`, against a running `npm run dev`: creates a demo bot, sends the documents of
  * tools/scripts/demo-docs/ through the ingestion function (Lambda Invoke on serverless-offline, as an upstream
@@ -11,8 +12,8 @@ import '../local/quiet-sdk-notice';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import type { UpsertDocumentMessage } from '../../src/contracts/ingestion-messages';
 import { DEV_EMBEDDING_DIMENSION, devEmbed } from '../../src/domain/dev-embedder';
-import type { UpsertDocumentMessage } from '../../src/domain/ingestion-messages';
 import type { DevStackInfo } from '../local/dev-stack';
 import { DEMO_DOCS_DIR, loadDemoDocument } from './demo-corpus';
 
@@ -111,7 +112,7 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
     const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
 }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * `npm run load:dev -- [--chunks=20000] [--concurrent=200] [--rounds=3]`: measures what `npm run dev`
  * holds under a spike. It starts its own dev stack (DynamoDB Local in memory, its own redis-server,
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
       const bot = await send('GET', `/bots/${botId}`);
       log(`stream counted ${String(bot.json.total_chunks)}/${chunks}`);
       if (bot.json.total_chunks === chunks) break;
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+      await sleep(2000);
     }
     const pid = stack.offlinePid as number;
     log(`serverless-offline peak RSS after loading: ${peakRssMiB(pid).toFixed(0)} MiB`);

@@ -17,8 +17,8 @@ import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { QdrantCollectionReader } from '../../src/adapters/qdrant/collection-reader';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
-import { parseFieldMap } from '../../src/domain/qdrant-field-map';
-import type { BotSource, RejectedPoint } from '../../src/domain/qdrant-point';
+import { parseFieldMap } from '../../src/contracts/qdrant-field-map';
+import type { BotSource, RejectedPoint } from '../../src/contracts/qdrant-point';
 import {
   type MigrationProgress,
   type MigrationState,

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { checkKey, MAX_BOT_ID_BYTES } from '../../domain/dynamo-limits';
+import { checkKey, MAX_BOT_ID_BYTES } from '../../contracts/dynamo-limits';
 import type { BotCollection, BotStatus } from '../../domain/types';
 import { ConflictError, ValidationError } from '../../errors';
 import type { BotRegistry, BotSettings, OwnedBotsPage } from '../../ports';

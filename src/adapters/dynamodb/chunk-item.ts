@@ -1,6 +1,6 @@
+import { checkEmbeddingValues } from '../../contracts/dynamo-limits';
 import type { ChunkItem } from '../../domain/chunk-record';
 import { versionOfItem } from '../../domain/document-version';
-import { checkEmbeddingValues } from '../../domain/dynamo-limits';
 import { decodeEmbedding } from '../../domain/embedding-codec';
 import { expiresAtOfItem } from '../../domain/expiry';
 import { checkServableFields } from '../../domain/servable-fields';

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { checkKey, MAX_FILENAME_BYTES } from '../../domain/dynamo-limits';
+import { checkKey, MAX_FILENAME_BYTES } from '../../contracts/dynamo-limits';
 import { epochSeconds, isExpired } from '../../domain/expiry';
 import type { DocumentSummary } from '../../domain/types';
 import { ValidationError } from '../../errors';

@@ -1,5 +1,5 @@
+import { setTimeout as wait } from 'node:timers/promises';
 import { backoffDelay } from '../../machinery/backoff';
-import { nap } from '../../machinery/wakeup';
 
 /** How often and how long to retry what a batch call left unprocessed. */
 export type RetryPolicy = {
@@ -32,7 +32,7 @@ export async function sendWithRetry<T>(
   options: { policy?: RetryPolicy; sleep?: (ms: number) => Promise<void>; random?: () => number } = {},
 ): Promise<T[]> {
   const policy = options.policy ?? defaultRetryPolicy;
-  const sleep = options.sleep ?? ((ms: number) => nap(ms));
+  const sleep = options.sleep ?? ((ms: number) => wait(ms));
   const random = options.random ?? Math.random;
   let pending = items;
   for (let attempt = 1; pending.length > 0 && attempt <= policy.maxAttempts; attempt++) {

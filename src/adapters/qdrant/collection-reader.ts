@@ -1,5 +1,5 @@
 import { parse, stringify } from 'lossless-json';
-import type { PointId, QdrantPoint } from '../../domain/qdrant-point';
+import type { PointId, QdrantPoint } from '../../contracts/qdrant-point';
 import { QdrantSourceError } from '../../errors';
 import type { QdrantCollectionInfo, QdrantPage, QdrantSource, QdrantVectorParams } from '../../ports';
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoBotRegistry } from '../../../src/adapters/dynamodb/bot-registry';
 import { DynamoChangeLog } from '../../../src/adapters/dynamodb/change-log';
 import { DynamoChunkStore } from '../../../src/adapters/dynamodb/chunk-store';
@@ -175,7 +176,7 @@ async function openPipeline(
 async function waitForRows(pipeline: Pipeline, expected: number, from: number): Promise<number | null> {
   while ((await pipeline.searchedRows()) !== expected) {
     if (performance.now() - from > TIMEOUT_MS) return null;
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    await sleep(POLL_MS);
   }
   return performance.now() - from;
 }
@@ -183,5 +184,5 @@ async function waitForRows(pipeline: Pipeline, expected: number, from: number): 
 async function sleepOrTimeout(from: number): Promise<void> {
   if (performance.now() - from > TIMEOUT_MS)
     throw new Error(`freshness: counts not reflected after ${TIMEOUT_MS} ms`);
-  await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  await sleep(POLL_MS);
 }

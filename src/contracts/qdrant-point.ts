@@ -1,9 +1,9 @@
+import type { EmbeddingEncoding } from '../domain/embedding-codec';
+import { parseTimestamp } from '../domain/timestamp';
+import type { StoredChunk } from '../domain/types';
 import { ValidationError } from '../errors';
 import { validateDocument } from './document-validation';
-import type { EmbeddingEncoding } from './embedding-codec';
 import { type FieldMap, firstPresent, remainingMetadata } from './qdrant-field-map';
-import { parseTimestamp } from './timestamp';
-import type { StoredChunk } from './types';
 
 /**
  * A Qdrant point id, kept exactly as the server wrote it: an unsigned integer as its decimal digits (ids

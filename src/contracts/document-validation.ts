@@ -1,7 +1,11 @@
+import { deterministicChunkId } from '../domain/chunk-id';
+import { chunkItem } from '../domain/chunk-record';
+import { LONGEST_VERSION_AT, VERSION_SUFFIX_BYTES, versionedChunkId } from '../domain/document-version';
+import { decodeEmbedding, type EmbeddingEncoding } from '../domain/embedding-codec';
+import { parseExpiresAt } from '../domain/expiry';
+import { parseTimestamp, TIMESTAMP_FORMS } from '../domain/timestamp';
+import type { ChunkMetadata } from '../domain/types';
 import { ValidationError } from '../errors';
-import { deterministicChunkId } from './chunk-id';
-import { chunkItem } from './chunk-record';
-import { LONGEST_VERSION_AT, VERSION_SUFFIX_BYTES, versionedChunkId } from './document-version';
 import {
   checkBotId,
   checkEmbeddingValues,
@@ -13,11 +17,7 @@ import {
   MAX_FILENAME_BYTES,
   MAX_ITEM_BYTES,
 } from './dynamo-limits';
-import { decodeEmbedding, type EmbeddingEncoding } from './embedding-codec';
-import { parseExpiresAt } from './expiry';
 import type { UpsertDocumentMessage } from './ingestion-messages';
-import { parseTimestamp, TIMESTAMP_FORMS } from './timestamp';
-import type { ChunkMetadata } from './types';
 
 /** A chunk that passed every check, with its id resolved and its embedding decoded. */
 export type ValidChunk = {
