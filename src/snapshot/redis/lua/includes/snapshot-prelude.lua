@@ -77,7 +77,7 @@ local function snapshot_state(k)
     return 'broken'
   end
   -- Two STRLENs and an HLEN per segment (a 1M-chunk 384-d bot has a few dozen segments), and no segment
-  -- past the last, nor a key of an older layout.
+  -- past the last, nor a single key of the unsegmented layout.
   local count = seg_count(slots, seg)
   -- A corrupt slot count must not walk millions of keys inside this script (it holds Redis meanwhile).
   if count > MAX_SEGMENTS or (count > 1 and redis.call('EXISTS', seg_key(k, count - 1)) == 0) then
@@ -127,8 +127,8 @@ local function unlink_data(k)
   unlink_segments(k, known)
   -- Without a meta hash (orphans) the bucket count is unknown: the default, then on while buckets exist.
   unlink_buckets(k, math.max(bk or 0, DEFAULT_BUCKETS))
-  -- k[2..5] themselves held the whole blob and hashes in older layouts: removed too, so an old
-  -- snapshot leaves nothing.
+  -- k[2..5] are the single keys of the unsegmented layout (the whole blob and hashes): removed too, so
+  -- such a snapshot leaves nothing.
   redis.call('UNLINK', k[1], k[2], k[3], k[4], k[5], k[6])
 end
 
