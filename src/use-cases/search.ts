@@ -3,7 +3,7 @@ import { epochSeconds } from '../domain/expiry';
 import type { ExampleVectors } from '../domain/recommend';
 import { SEARCH_DEADLINE_MS } from '../domain/response-limits';
 import { normalise, ScoreBuffer } from '../domain/scoring';
-import { type CompiledFilter, compileFilter, excludingIds } from '../domain/search-filter';
+import { type CompiledFilter, excludingIds } from '../domain/search-filter';
 import { CacheUnavailableError, NotFoundError, UnavailableError, ValidationError } from '../errors';
 import { withDeadline } from '../machinery/deadline';
 import type { SnapshotStore } from '../ports';
@@ -94,7 +94,7 @@ export function makeSearch(given: SearchDeps): Search {
     if (keywords !== null && options.mmr !== undefined) {
       throw new ValidationError('mmr cannot be combined with query_text', 'mmr');
     }
-    const compiled = compileFilter(options.filter);
+    const compiled = options.filter ?? null;
     const filter = excluded === null ? compiled : excludingIds(compiled, excluded);
     const plan: QueryPlan = {
       unit: query,

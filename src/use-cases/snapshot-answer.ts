@@ -30,7 +30,7 @@ export class NotARedisError {
 
 /** Whether the filter reads created_at anywhere (rows of older snapshots lack it). */
 export function readsCreatedAt(filter: CompiledFilter | null): boolean {
-  return filter !== null && JSON.stringify(filter.root).includes('"created_at"');
+  return filter?.fields.has('created_at') === true;
 }
 
 export function forgotten(cache: SnapshotCache, botId: string): null {

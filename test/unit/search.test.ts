@@ -5,6 +5,7 @@ import { makeSearch, type SearchDeps } from '../../src/use-cases/search';
 import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
 import { FakeBotRegistry, FakeChunkStore } from '../fixtures/fake-ports';
 import { FakeSnapshotStore } from '../fixtures/fake-stream-ports';
+import { filterOf } from '../fixtures/filters';
 
 /**
  * makeSearch over plain fakes of its ports: which source answers (snapshot or DynamoDB), what a rebuild
@@ -74,8 +75,8 @@ describe('makeSearch', () => {
   it('applies the filter before top-k, from either source', async () => {
     const { search } = await world();
 
-    const cold = await search(BOT, QUERY, { limit: 2, filter: { filename: 'odd.md' } });
-    const warm = await search(BOT, QUERY, { limit: 2, filter: { filename: 'odd.md' } });
+    const cold = await search(BOT, QUERY, { limit: 2, filter: filterOf({ filename: 'odd.md' }) });
+    const warm = await search(BOT, QUERY, { limit: 2, filter: filterOf({ filename: 'odd.md' }) });
 
     expect(idsOf(cold)).toEqual(['c1', 'c3']);
     expect(warm.source).toBe('snapshot');
