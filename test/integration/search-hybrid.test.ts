@@ -6,11 +6,11 @@ import { loadConfig } from '../../src/config';
 import { decodeEmbedding } from '../../src/domain/embedding-codec';
 import type { Fusion } from '../../src/domain/fusion';
 import { type Int8TopScan, QuantisedScanner } from '../../src/domain/quantised-scan';
+import { headFusionStats } from '../../src/domain/ranking/keyword-rows';
 import { dotRow, normalise, ScoreBuffer, unitVector32 } from '../../src/domain/scoring';
 import { type CompiledFilter, matchesFilter } from '../../src/domain/search-filter';
 import type { SearchHit, StoredChunk } from '../../src/domain/types';
 import type { KeywordIndexStore, KeywordRead } from '../../src/ports';
-import { headFusionStats } from '../../src/use-cases/keyword-search';
 import { makeSearch, type Search, type SearchOptions } from '../../src/use-cases/search';
 import {
   type StreamLog,

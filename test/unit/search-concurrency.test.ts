@@ -1,8 +1,7 @@
 import { ScoreBuffer } from '../../src/domain/scoring';
 import type { StoredChunk } from '../../src/domain/types';
 import { UnavailableError } from '../../src/errors';
-import { FallbackGate } from '../../src/use-cases/fallback-gate';
-import { makeSearch, type SearchDeps } from '../../src/use-cases/search';
+import { FallbackGate, makeSearch, type SearchDeps } from '../../src/use-cases/search';
 import { SnapshotCache } from '../../src/use-cases/snapshot-cache';
 import { FakeBotRegistry, FakeChunkStore } from '../fixtures/fake-ports';
 import { FakeSnapshotStore } from '../fixtures/fake-stream-ports';

@@ -1,25 +1,21 @@
-/** How search turns ranked chunks into its answer: hits, groups, and the Ranker for a request's plan. */
-import type { FusedScore } from '../domain/fusion';
-import { type Ranked, Ranker } from '../domain/search-ranking';
-import type { SearchQuery } from '../domain/search-request';
-import type { BotCollection, ChunkMetadata, SearchHit, StoredChunk } from '../domain/types';
-import type { SnapshotRow } from '../ports';
-
-/** A search's options: `limit` and whatever else the request asked (see SearchQuery; defaults: none). */
-export type SearchOptions = Pick<SearchQuery, 'limit'> &
-  Partial<Omit<SearchQuery, 'limit'>> & {
-    /** The bot's record when the caller already read it (authorization does); read here otherwise. */
-    bot?: BotCollection;
-  };
+/** How ranked chunks become search's answer: hits, groups, and the Ranker for a request's options. */
+import type { FusedScore } from '../fusion';
+import { type Ranked, Ranker } from '../search-ranking';
+import type { SearchQuery } from '../search-request';
+import type { SnapshotRow } from '../snapshot';
+import type { ChunkMetadata, SearchHit, StoredChunk } from '../types';
 
 /** The hits in rank order; with `groupBy`, `groups` holds them per document as well. */
-export type SearchResult = {
+export type RankedAnswer = {
   results: SearchHit[];
   groups?: { id: string; hits: SearchHit[] }[];
-  source: 'snapshot' | 'dynamodb';
   /** With query_text: how many chunks that pass the filter match a query term (0: the keyword side is empty). */
   keywordMatches?: number;
 };
+
+/** What ranking reads of a search's options. */
+export type RankOptions = Pick<SearchQuery, 'limit'> &
+  Partial<Pick<SearchQuery, 'offset' | 'groupBy' | 'mmr' | 'scoreThreshold' | 'withVectors'>>;
 
 /** The shape search returns per chunk; `filename` and `chunk_index` win over metadata keys of the same name. */
 export function toHit(
@@ -50,7 +46,7 @@ export function toHit(
 export function shape<T>(
   ranked: Ranked<T>,
   hitOf: (ref: T, score: number) => SearchHit | undefined,
-): Omit<SearchResult, 'source'> {
+): RankedAnswer {
   const hits = new Map<T, SearchHit>();
   for (const hit of ranked.hits) {
     const made = hitOf(hit.ref, hit.score);
@@ -64,7 +60,8 @@ export function shape<T>(
   return { results: groups.flatMap((group) => group.hits), groups };
 }
 
-export function rankerFor<T>(options: SearchOptions): Ranker<T> {
+/** The Ranker of a search's options: top-k after `offset`, groups of `groupBy`, or MMR. */
+export function rankerFor<T>(options: RankOptions): Ranker<T> {
   return new Ranker<T>({
     limit: options.limit,
     offset: options.offset ?? 0,

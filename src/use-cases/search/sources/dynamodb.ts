@@ -1,15 +1,15 @@
-import { isShown, type VersionedChunk, visibleVersions } from '../domain/document-version';
-import type { FusedScore } from '../domain/fusion';
-import { bestScoreOfRow } from '../domain/recommend';
-import { cosineWithUnitQuery, unitVector32 } from '../domain/scoring';
-import { type CompiledFilter, matchesFilter, withExpiry } from '../domain/search-filter';
-import type { Ranked } from '../domain/search-ranking';
-import type { StoredChunk } from '../domain/types';
-import { CacheUnavailableError } from '../errors';
-import { rankChunkKeywords } from './keyword-search';
-import { rebuildSink } from './rebuild-sink';
-import type { QueryPlan, SearchDeps } from './search-plan';
-import { rankerFor, type SearchOptions, type SearchResult, shape, toHit } from './search-results';
+import { isShown, type VersionedChunk, visibleVersions } from '../../../domain/document-version';
+import type { FusedScore } from '../../../domain/fusion';
+import { type RankedAnswer, type RankOptions, rankerFor, shape, toHit } from '../../../domain/ranking/hits';
+import { rankChunkKeywords } from '../../../domain/ranking/keyword-rows';
+import { bestScoreOfRow } from '../../../domain/recommend';
+import { cosineWithUnitQuery, unitVector32 } from '../../../domain/scoring';
+import { type CompiledFilter, matchesFilter, withExpiry } from '../../../domain/search-filter';
+import type { Ranked } from '../../../domain/search-ranking';
+import type { StoredChunk } from '../../../domain/types';
+import { CacheUnavailableError } from '../../../errors';
+import { rebuildSink } from '../../rebuild-sink';
+import type { QueryPlan, SearchDeps } from '../plan';
 
 /**
  * The exact answer from a strongly consistent read of every chunk of the bot. When this search wins the
@@ -23,9 +23,9 @@ export async function fromDynamoDb(
   epoch: number,
   plan: QueryPlan,
   filter: CompiledFilter | null,
-  options: SearchOptions,
+  options: RankOptions,
   redisUp: boolean,
-): Promise<Omit<SearchResult, 'source'>> {
+): Promise<RankedAnswer> {
   // Every chunk is read here anyway: testing each one's expiry costs nothing next to the read.
   filter = withExpiry(filter, plan.now);
   const snapshots = redisUp ? deps.snapshots : null;
