@@ -1,14 +1,22 @@
 /**
- * Vector ranking of rows held in process: a snapshot's unit vectors scored against the query (or, for
- * best_score, against every example), masked by the filter before top-k, then the Ranker's top-k, groups
- * or MMR. Pure: rows come in, ranked rows go out.
+ * Vector ranking: a snapshot's rows held in process, the int8 scan's proven candidates, or the chunks of a
+ * full read as they stream in, scored against the query (or, for best_score, against every example) and
+ * filtered before top-k, then the Ranker's top-k, groups or MMR. Pure: rows come in, ranked rows go out.
  */
 import { bothMasks } from '../document-version';
 import { bestScoreOfRow, type ExampleVectors } from '../recommend';
-import { type ScoreBuffer, scoreRows, type TopKKernel, topKByDotProduct } from '../scoring';
-import { type CompiledFilter, filterMask } from '../search-filter';
-import type { Ranked } from '../search-ranking';
+import {
+  cosineWithUnitQuery,
+  type ScoreBuffer,
+  scoreRows,
+  type TopKKernel,
+  topKByDotProduct,
+  unitVector32,
+} from '../scoring';
+import { type CompiledFilter, filterMask, matchesFilter } from '../search-filter';
+import type { Ranked, Ranker } from '../search-ranking';
 import type { SnapshotRow } from '../snapshot';
+import type { StoredChunk } from '../types';
 import { type RankOptions, rankerFor } from './hits';
 
 /** Rows to rank: a snapshot's unit vectors in row order, with what filters, versions and groups read. */
@@ -92,4 +100,42 @@ export function rankVectorCandidates(
   const selector = ranker.selectorFor('');
   for (const hit of top) selector.offer(hit.score, hit.id, hit.ref);
   return ranker.finish(unitVectorOf, query);
+}
+
+/**
+ * Ranks chunks as a full read streams them in, keeping only those that can still reach the answer: those
+ * of the bot's dimension that pass the filter, scored by cosine with the unit query (or best_score over the
+ * examples), at or above the threshold.
+ */
+export class ChunkRanker {
+  private readonly ranker: Ranker<StoredChunk>;
+  private readonly threshold: number;
+
+  constructor(
+    private readonly query: Float64Array | null,
+    private readonly examples: ExampleVectors | null,
+    private readonly dimension: number,
+    private readonly filter: CompiledFilter | null,
+    options: RankOptions,
+  ) {
+    this.ranker = rankerFor<StoredChunk>(options);
+    this.threshold = options.scoreThreshold ?? Number.NEGATIVE_INFINITY;
+  }
+
+  offer(chunk: StoredChunk): void {
+    if (chunk.embedding.length !== this.dimension) return;
+    if (this.filter !== null && !matchesFilter(chunk, this.filter)) return;
+    const score =
+      this.examples === null
+        ? cosineWithUnitQuery(chunk.embedding, this.query ?? new Float64Array(0))
+        : bestScoreOfRow(unitVector32(chunk.embedding), 0, this.examples, this.dimension);
+    if (score < this.threshold) return;
+    const selector = this.ranker.selectorFor(chunk.filename);
+    if (!selector.mightAccept(score)) return;
+    selector.offer(score, chunk.chunk_id, chunk);
+  }
+
+  finish(): Ranked<StoredChunk> {
+    return this.ranker.finish((chunk) => unitVector32(chunk.embedding), this.query ?? new Float64Array(0));
+  }
 }
