@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { DEFAULT_RRF_K, type Fusion } from './fusion';
-import type { ExampleIds } from './recommend';
+import { DEFAULT_RRF_K, type Fusion } from './ranking/fusion';
+import type { ExampleIds } from './ranking/recommend';
 import { type CompiledFilter, compileFilterSyntax } from './search-filter';
 import { FilterSyntaxError } from './search-filter-syntax';
 

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { exactSum } from '../../src/domain/exact-sum';
-import { distributionNormaliser, type Fusion, fuseScores, ranksOf } from '../../src/domain/fusion';
-import { rankHybrid } from '../../src/domain/hybrid-ranking';
-import { Ranker } from '../../src/domain/search-ranking';
+import { exactSum } from '../../src/domain/ranking/exact-sum';
+import { distributionNormaliser, type Fusion, fuseScores, ranksOf } from '../../src/domain/ranking/fusion';
+import { rankHybrid } from '../../src/domain/ranking/hybrid-ranking';
+import { Ranker } from '../../src/domain/ranking/ranker';
 
 const finite = fc.double({ min: -1e6, max: 1e6, noNaN: true });
 

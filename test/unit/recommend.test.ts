@@ -1,5 +1,10 @@
 import fc from 'fast-check';
-import { averageVector, bestScore, bestScoreOfRow, scaledFastSigmoid } from '../../src/domain/recommend';
+import {
+  averageVector,
+  bestScore,
+  bestScoreOfRow,
+  scaledFastSigmoid,
+} from '../../src/domain/ranking/recommend';
 import { recommendRequestSchema, searchRequestSchema } from '../../src/domain/search-request';
 
 const DIM = 4;

@@ -7,11 +7,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_BM25, KeywordIndex } from '../../src/domain/bm25';
 import { devEmbed } from '../../src/domain/dev-embedder';
-import { DEFAULT_FUSION, type Fusion } from '../../src/domain/fusion';
-import { rankHybrid } from '../../src/domain/hybrid-ranking';
 import { tokenise } from '../../src/domain/keyword-text';
+import { DEFAULT_FUSION, type Fusion } from '../../src/domain/ranking/fusion';
+import { rankHybrid } from '../../src/domain/ranking/hybrid-ranking';
+import { Ranker } from '../../src/domain/ranking/ranker';
 import { cosineWithUnitQuery, normalise } from '../../src/domain/scoring';
-import { Ranker } from '../../src/domain/search-ranking';
 import { loadDemoDocuments } from './demo-corpus';
 
 type Labelled = { query: string; kind: 'code' | 'natural'; relevant: string[] };

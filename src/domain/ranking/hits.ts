@@ -1,9 +1,9 @@
 /** How ranked chunks become search's answer: hits, groups, and the Ranker for a request's options. */
-import type { FusedScore } from '../fusion';
-import { type Ranked, Ranker } from '../search-ranking';
-import type { SearchQuery } from '../search-request';
+
 import type { SnapshotRow } from '../snapshot';
 import type { ChunkMetadata, SearchHit, StoredChunk } from '../types';
+import type { FusedScore } from './fusion';
+import { type Ranked, Ranker } from './ranker';
 
 /** The hits in rank order; with `groupBy`, `groups` holds them per document as well. */
 export type RankedAnswer = {
@@ -13,9 +13,15 @@ export type RankedAnswer = {
   keywordMatches?: number;
 };
 
-/** What ranking reads of a search's options. */
-export type RankOptions = Pick<SearchQuery, 'limit'> &
-  Partial<Pick<SearchQuery, 'offset' | 'groupBy' | 'mmr' | 'scoreThreshold' | 'withVectors'>>;
+/** What ranking reads of a search's options (a SearchQuery, or part of one). */
+export type RankOptions = {
+  limit: number;
+  offset?: number | undefined;
+  scoreThreshold?: number | undefined;
+  withVectors?: boolean | undefined;
+  groupBy?: { field: 'filename'; groupSize: number } | undefined;
+  mmr?: { diversity: number; candidates: number } | undefined;
+};
 
 /** The shape search returns per chunk; `filename` and `chunk_index` win over metadata keys of the same name. */
 export function toHit(

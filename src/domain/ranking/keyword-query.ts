@@ -2,9 +2,9 @@
 
 import { ValidationError } from '../../errors';
 import { type Bm25Params, DEFAULT_BM25, MAX_QUERY_TERMS } from '../bm25';
-import { DEFAULT_FUSION, type Fusion } from '../fusion';
 import { DEFAULT_TOKENISER, tokenise } from '../keyword-text';
 import type { BotCollection } from '../types';
+import { DEFAULT_FUSION, type Fusion } from './fusion';
 
 /** A validated keyword query: its terms, how to fuse, the bot's BM25 parameters. */
 export type KeywordQuery = { terms: string[]; fusion: Fusion; bm25: Bm25Params };

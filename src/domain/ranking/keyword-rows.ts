@@ -5,16 +5,16 @@
  */
 import { KeywordIndex } from '../bm25';
 import { bothMasks, isShown, visibleVersions } from '../document-version';
-import { topFusedCandidates } from '../fused-candidates';
-import type { FusedScore } from '../fusion';
-import { rankHybrid } from '../hybrid-ranking';
 import { DEFAULT_TOKENISER, tokenise } from '../keyword-text';
 import { dotRow, type ScoreBuffer, scoreRows, type TopKKernel, writeUnitVector } from '../scoring';
 import { type CompiledFilter, filterMask, matchesFilter } from '../search-filter';
-import type { Ranked, Ranker } from '../search-ranking';
-import { emptyHeadFusionStats, fuseFromHead } from '../threshold-fusion';
 import type { StoredChunk } from '../types';
+import { topFusedCandidates } from './fused-candidates';
+import type { FusedScore } from './fusion';
+import { rankHybrid } from './hybrid-ranking';
 import type { KeywordQuery } from './keyword-query';
+import type { Ranked, Ranker } from './ranker';
+import { emptyHeadFusionStats, fuseFromHead } from './threshold-fusion';
 import type { RankableRows } from './vector-rows';
 
 /**
@@ -59,7 +59,7 @@ export function rankKeywordRows(
   const keywordMatches = candidateMatches.length;
   if (unitQuery !== null && !ranker.grouped && kernel !== undefined) {
     // The fused top from the vector head of the native kernel, when the bound proves it
-    // (src/domain/threshold-fusion.ts); every row's cosine is computed only when it does not.
+    // (src/domain/ranking/threshold-fusion.ts); every row's cosine is computed only when it does not.
     const { vectors, dimension } = snapshot;
     let candidateCount = rowCount;
     if (mask !== undefined) for (let row = 0; row < rowCount; row++) if (mask[row] === 0) candidateCount--;
@@ -99,7 +99,7 @@ export function rankKeywordRows(
       ? null
       : scoreRows(snapshot.vectors, snapshot.dimension, rowCount, unitQuery, mask, buffer);
   if (cosine !== null && !ranker.grouped) {
-    // Only the candidates that can reach the top need ranks and ids (src/domain/fused-candidates.ts).
+    // Only the candidates that can reach the top need ranks and ids (src/domain/ranking/fused-candidates.ts).
     const keep = ranker.selectorFor('').k;
     const few = topFusedCandidates({ rowCount, mask, cosine, bm25, matched, idOf }, query.fusion, keep);
     if (few !== null) {

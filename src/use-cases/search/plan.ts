@@ -6,7 +6,7 @@ import { checkEmbeddingValues } from '../../domain/dynamo-limits';
 import { epochSeconds } from '../../domain/expiry';
 import type { RankedAnswer } from '../../domain/ranking/hits';
 import { type KeywordQuery, keywordQueryOf } from '../../domain/ranking/keyword-query';
-import type { ExampleVectors } from '../../domain/recommend';
+import type { ExampleVectors } from '../../domain/ranking/recommend';
 import { normalise, type ScoreBuffer, type TopKKernel } from '../../domain/scoring';
 import { type CompiledFilter, excludingIds } from '../../domain/search-filter';
 import type { SearchQuery } from '../../domain/search-request';

@@ -1,11 +1,11 @@
 import { isShown, type VersionedChunk, visibleVersions } from '../../../domain/document-version';
-import type { FusedScore } from '../../../domain/fusion';
+import type { FusedScore } from '../../../domain/ranking/fusion';
 import { type RankedAnswer, type RankOptions, rankerFor, shape, toHit } from '../../../domain/ranking/hits';
 import { rankChunkKeywords } from '../../../domain/ranking/keyword-rows';
+import type { Ranked } from '../../../domain/ranking/ranker';
 import { ChunkRanker } from '../../../domain/ranking/vector-rows';
 import { unitVector32 } from '../../../domain/scoring';
 import { type CompiledFilter, withExpiry } from '../../../domain/search-filter';
-import type { Ranked } from '../../../domain/search-ranking';
 import type { StoredChunk } from '../../../domain/types';
 import { CacheUnavailableError } from '../../../errors';
 import { rebuildSink } from '../../rebuild-sink';

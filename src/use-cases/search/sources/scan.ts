@@ -8,7 +8,7 @@
 import { isExpired } from '../../../domain/expiry';
 import { QuantisedScanner } from '../../../domain/quantised-scan';
 import { type RankOptions, rankerFor } from '../../../domain/ranking/hits';
-import { remoteTopK } from '../../../domain/remote-rescore';
+import { remoteTopK } from '../../../domain/ranking/remote-rescore';
 import type { TopKKernel } from '../../../domain/scoring';
 import type { ScanSnapshot, SnapshotRow, SnapshotStore } from '../../../ports';
 import type { SnapshotCache } from '../../snapshot-cache';

@@ -3,11 +3,11 @@
  * confirmed in the round trip that reads the hits' texts, or the current snapshot from the cache (read from
  * Redis when not held). These functions read; none ranks (ranking is src/domain/ranking/, pure).
  */
-import type { FusedScore } from '../../../domain/fusion';
+import type { FusedScore } from '../../../domain/ranking/fusion';
 import { type RankedAnswer, type RankOptions, shape, toHit } from '../../../domain/ranking/hits';
 import type { KeywordQuery } from '../../../domain/ranking/keyword-query';
+import type { Ranked } from '../../../domain/ranking/ranker';
 import { type CompiledFilter, withExpiry } from '../../../domain/search-filter';
-import type { Ranked } from '../../../domain/search-ranking';
 import type { KeywordIndexStore, Log, SnapshotRow, SnapshotStore } from '../../../ports';
 import type { CachedSnapshot, SnapshotCache } from '../../snapshot-cache';
 import type { QueryPlan } from '../plan';
