@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
+import { BATCH_DEADLINE_MS, checkBatchTerms, checkSearchShape } from '../src/contracts/response-limits';
+import { searchBatchRequestSchema, searchQueryOf } from '../src/contracts/search-request';
 import { keywordQueryOf } from '../src/domain/ranking/keyword-query';
-import { BATCH_DEADLINE_MS, checkBatchTerms, checkSearchShape } from '../src/domain/response-limits';
-import { searchBatchRequestSchema, searchQueryOf } from '../src/domain/search-request';
 import { UnavailableError, ValidationError } from '../src/errors';
 import { parseJsonBody } from '../src/http/request';
 import { json } from '../src/http/responses';

@@ -84,7 +84,7 @@ function fieldOf(path: ReadonlyArray<string | number>): string {
 /**
  * Compiles a filter as a request sends it; null when it filters nothing (no mask needed at all).
  * @throws FilterSyntaxError (with the path below `filter` of its first problem) for a filter that breaks
- *   the syntax or the stated limits. The request schema (search-request.ts) reports it as a 400.
+ *   the syntax or the stated limits. The request schema (src/contracts/search-request.ts) reports it as a 400.
  */
 export function compileFilterSyntax(filter: unknown): CompiledFilter | null {
   const root = parseFilter(filter);

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
+import { recommendRequestSchema, searchRequestSchema } from '../../src/contracts/search-request';
 import {
   averageVector,
   bestScore,
   bestScoreOfRow,
   scaledFastSigmoid,
 } from '../../src/domain/ranking/recommend';
-import { recommendRequestSchema, searchRequestSchema } from '../../src/domain/search-request';
 
 const DIM = 4;
 const vector = fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: DIM, maxLength: DIM });

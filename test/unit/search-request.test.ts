@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { searchRequestSchema } from '../../src/contracts/search-request';
 import { compileFilter } from '../../src/domain/search-filter';
-import { searchRequestSchema } from '../../src/domain/search-request';
 import { ValidationError } from '../../src/errors';
 import { parseJsonBody, parseWith } from '../../src/http/request';
 

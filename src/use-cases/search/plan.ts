@@ -2,6 +2,8 @@
  * A search's plan, made from the parsed request before any source is read: the unit query vector, the
  * keyword query or the example vectors, the filter, and the bot's dimension.
  */
+
+import type { SearchQuery } from '../../contracts/search-request';
 import { checkEmbeddingValues } from '../../domain/dynamo-limits';
 import { epochSeconds } from '../../domain/expiry';
 import type { RankedAnswer } from '../../domain/ranking/hits';
@@ -9,7 +11,6 @@ import { type KeywordQuery, keywordQueryOf } from '../../domain/ranking/keyword-
 import type { ExampleVectors } from '../../domain/ranking/recommend';
 import { normalise, type ScoreBuffer, type TopKKernel } from '../../domain/scoring';
 import { type CompiledFilter, excludingIds } from '../../domain/search-filter';
-import type { SearchQuery } from '../../domain/search-request';
 import type { BotCollection } from '../../domain/types';
 import { NotFoundError, ValidationError } from '../../errors';
 import type { BotRegistry, ChunkStore, KeywordIndexStore, Log, SnapshotStore } from '../../ports';

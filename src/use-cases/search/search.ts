@@ -1,4 +1,4 @@
-import { SEARCH_DEADLINE_MS } from '../../domain/response-limits';
+import { SEARCH_DEADLINE_MS } from '../../contracts/response-limits';
 import { ScoreBuffer } from '../../domain/scoring';
 import { CacheUnavailableError, UnavailableError } from '../../errors';
 import { withDeadline } from '../../machinery/deadline';

@@ -1,9 +1,9 @@
 import { loadUsearchInt8Scan } from '../../../src/adapters/native/usearch-scan';
+import type { SearchFilter } from '../../../src/contracts/search-request';
 import { QuantisedScanner } from '../../../src/domain/quantised-scan';
 import { headFusionStats } from '../../../src/domain/ranking/keyword-rows';
 import { ScoreBuffer } from '../../../src/domain/scoring';
 import { type CompiledFilter, compileFilter } from '../../../src/domain/search-filter';
-import type { SearchFilter } from '../../../src/domain/search-request';
 import type { Snapshot, SnapshotStore } from '../../../src/ports';
 import { createRedisClient } from '../../../src/redis-client';
 import { makeSearch, type SearchOptions } from '../../../src/use-cases/search';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { DEFAULT_RRF_K, type Fusion } from './ranking/fusion';
-import type { ExampleIds } from './ranking/recommend';
-import { type CompiledFilter, compileFilterSyntax } from './search-filter';
-import { FilterSyntaxError } from './search-filter-syntax';
+import { DEFAULT_RRF_K, type Fusion } from '../domain/ranking/fusion';
+import type { ExampleIds } from '../domain/ranking/recommend';
+import { type CompiledFilter, compileFilterSyntax } from '../domain/search-filter';
+import { FilterSyntaxError } from '../domain/search-filter-syntax';
 
 /**
  * `filter` of a search request as sent: today's `{filename, metadata}` (every condition given must hold)
