@@ -48,7 +48,7 @@ function mayAnswer(
     cache.forget(held.snapshot.botId);
     return false;
   }
-  // A snapshot written before rows kept created_at cannot answer a filter on it; DynamoDB can.
+  // A snapshot with a row lacking created_at cannot answer a filter on it; DynamoDB can.
   return !(filter?.fields.has('created_at') === true && !held.hasCreatedAt);
 }
 
