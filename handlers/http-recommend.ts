@@ -1,5 +1,5 @@
-import { checkSearchShape } from '../src/domain/response-limits';
-import { recommendQueryOf, recommendRequestSchema } from '../src/domain/search-request';
+import { checkSearchShape } from '../src/contracts/response-limits';
+import { recommendQueryOf, recommendRequestSchema } from '../src/contracts/search-request';
 import { parseJsonBody } from '../src/http/request';
 import { json } from '../src/http/responses';
 import { botRoute } from '../src/http/route';

@@ -1,12 +1,12 @@
 import { performance } from 'node:perf_hooks';
-import { BATCH_DEADLINE_MS, checkBatchTerms, checkSearchShape } from '../src/domain/response-limits';
-import { searchBatchRequestSchema, searchQueryOf } from '../src/domain/search-request';
+import { BATCH_DEADLINE_MS, checkBatchTerms, checkSearchShape } from '../src/contracts/response-limits';
+import { searchBatchRequestSchema, searchQueryOf } from '../src/contracts/search-request';
+import { keywordQueryOf } from '../src/domain/ranking/keyword-query';
 import { UnavailableError, ValidationError } from '../src/errors';
 import { parseJsonBody } from '../src/http/request';
 import { json } from '../src/http/responses';
 import { botRoute } from '../src/http/route';
 import { countSearchSource, SEARCH_TOO_LARGE, searchResponseBody } from '../src/http/search-response';
-import { keywordQueryOf } from '../src/use-cases/keyword-search';
 import { type SnapshotHttpDeps, snapshotHttpDeps } from '../src/wiring/http-snapshots';
 
 /** Runs `check`, naming `field` in the ValidationError it throws. */

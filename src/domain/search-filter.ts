@@ -10,7 +10,6 @@ import {
   parseFilter,
   type RangeBounds,
 } from './search-filter-syntax';
-import type { SearchFilter } from './search-request';
 import { parseTimestamp } from './timestamp';
 import type { ChunkMetadata } from './types';
 
@@ -25,13 +24,19 @@ export type FilterableChunk = {
   expires_at?: number;
 };
 
+/** A field of a chunk a filter condition reads (`chunk_id` for `has_id`, `metadata` for any metadata key). */
+export type FilterField = FilterKey['field'] | 'chunk_id';
+
 /**
- * A filter parsed once per query. `filenames`, when not null, holds every filename a passing chunk can
- * have (from top-level `must` conditions on filename), so a mask can visit only those documents' rows.
+ * A filter parsed once, where the request enters. `filenames`, when not null, holds every filename a
+ * passing chunk can have (from top-level `must` conditions on filename), so a mask can visit only those
+ * documents' rows. `fields` holds every field its conditions read: a source whose rows lack one cannot
+ * answer it.
  */
 export type CompiledFilter = {
   root: BooleanFilter;
   filenames: ReadonlySet<string> | null;
+  fields: ReadonlySet<FilterField>;
   /** When set, chunks expired at this epoch second fail the filter (`withExpiry`). */
   liveAt?: number;
 };
@@ -43,7 +48,29 @@ const PASS_ALL: BooleanFilter = { must: [], should: undefined, mustNot: [], minS
  * top-k exactly as filtered-out ones are.
  */
 export function withExpiry(filter: CompiledFilter | null, nowSeconds: number): CompiledFilter {
-  return { root: filter?.root ?? PASS_ALL, filenames: filter?.filenames ?? null, liveAt: nowSeconds };
+  return {
+    root: filter?.root ?? PASS_ALL,
+    filenames: filter?.filenames ?? null,
+    fields: filter?.fields ?? new Set(),
+    liveAt: nowSeconds,
+  };
+}
+
+/** Every field the conditions of `filter` read, nested filters included. */
+function fieldsRead(filter: BooleanFilter, into: Set<FilterField>): Set<FilterField> {
+  const conditions = [
+    ...filter.must,
+    ...(filter.should ?? []),
+    ...filter.mustNot,
+    ...(filter.minShould?.conditions ?? []),
+  ];
+  for (const condition of conditions) {
+    if (condition.type === 'filter') fieldsRead(condition.filter, into);
+    else if (condition.type === 'has_id') into.add('chunk_id');
+    else if (condition.type === 'legacy_equals') into.add('metadata');
+    else into.add(condition.key.field);
+  }
+  return into;
 }
 
 /** `filter.must[2].range.gtx` from the parser's path. */
@@ -55,20 +82,12 @@ function fieldOf(path: ReadonlyArray<string | number>): string {
 }
 
 /**
- * Compiles a request's filter; null when it filters nothing (no mask needed at all).
- * @throws ValidationError naming the offending path (`filter.must[2].range.gtx`) for a filter that breaks
- *   the syntax or the stated limits.
+ * Compiles a filter as a request sends it; null when it filters nothing (no mask needed at all).
+ * @throws FilterSyntaxError (with the path below `filter` of its first problem) for a filter that breaks
+ *   the syntax or the stated limits. The request schema (src/contracts/search-request.ts) reports it as a 400.
  */
-export function compileFilter(filter: SearchFilter | undefined): CompiledFilter | null {
-  if (filter === undefined) return null;
-  let root: BooleanFilter;
-  try {
-    root = parseFilter(filter);
-  } catch (error) {
-    if (!(error instanceof FilterSyntaxError)) throw error;
-    const field = fieldOf(error.path);
-    throw new ValidationError(`${field}: ${error.message}`, field, { cause: error });
-  }
+export function compileFilterSyntax(filter: unknown): CompiledFilter | null {
+  const root = parseFilter(filter);
   const empty =
     root.must.length === 0 &&
     root.should === undefined &&
@@ -88,7 +107,23 @@ export function compileFilter(filter: SearchFilter | undefined): CompiledFilter 
     const before: Set<string> | null = filenames;
     filenames = before === null ? next : new Set([...before].filter((name: string) => next.has(name)));
   }
-  return { root, filenames };
+  return { root, filenames, fields: fieldsRead(root, new Set()) };
+}
+
+/**
+ * Compiles a filter given in code (tools, tests); undefined compiles to null, as an empty filter does.
+ * @throws ValidationError naming the offending path (`filter.must[2].range.gtx`) for a filter that breaks
+ *   the syntax or the stated limits.
+ */
+export function compileFilter(filter: unknown): CompiledFilter | null {
+  if (filter === undefined) return null;
+  try {
+    return compileFilterSyntax(filter);
+  } catch (error) {
+    if (!(error instanceof FilterSyntaxError)) throw error;
+    const field = fieldOf(error.path);
+    throw new ValidationError(`${field}: ${error.message}`, field, { cause: error });
+  }
 }
 
 /**
@@ -101,9 +136,14 @@ export function excludingIds(filter: CompiledFilter | null, chunkIds: readonly s
     return {
       root: { must: [], should: undefined, mustNot: [condition], minShould: undefined },
       filenames: null,
+      fields: new Set(['chunk_id']),
     };
   }
-  return { ...filter, root: { ...filter.root, mustNot: [...filter.root.mustNot, condition] } };
+  return {
+    ...filter,
+    root: { ...filter.root, mustNot: [...filter.root.mustNot, condition] },
+    fields: new Set([...filter.fields, 'chunk_id']),
+  };
 }
 
 /**

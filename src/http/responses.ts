@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { LAMBDA_RESPONSE_BYTES } from '../domain/response-limits';
+import { LAMBDA_RESPONSE_BYTES } from '../contracts/response-limits';
 import { PayloadTooLargeError } from '../errors';
 
 /** Error codes the API returns, one per status it uses. */

@@ -1,4 +1,4 @@
-import type { Fusion } from '../../src/domain/fusion';
+import type { Fusion } from '../../src/domain/ranking/fusion';
 import {
   type Answer,
   alice,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { SearchFilter } from '../../src/domain/search-request';
+import type { CompiledFilter } from '../../src/domain/search-filter';
 import type { StoredChunk } from '../../src/domain/types';
+import { filterOf } from '../fixtures/filters';
 import {
   bruteForceTopK,
   type ModeSearch,
@@ -36,7 +37,7 @@ function expectSameAsBruteForce(
   results: { chunk_id: string; score: number }[],
   query: number[],
   limit: number,
-  options: { filter?: SearchFilter; scoreThreshold?: number } = {},
+  options: { filter?: CompiledFilter; scoreThreshold?: number } = {},
 ): void {
   const expected = bruteForceTopK(stored, query, limit, options);
   expect(results.map((hit) => hit.chunk_id)).toEqual(expected.map((hit) => hit.chunk_id));
@@ -78,14 +79,14 @@ describe('search results equal the exact cosine top-k of DynamoDB', () => {
   });
 
   it('from the DynamoDB fallback, with filters: k results whenever k chunks match', async () => {
-    const filtered: { filter: SearchFilter; scoreThreshold?: number }[] = [
-      { filter: { metadata: { lang: 'de' } } },
-      { filter: { filename: 'doc-5.txt' }, scoreThreshold: 0 },
+    const filtered: { filter?: CompiledFilter; scoreThreshold?: number }[] = [
+      { filter: filterOf({ metadata: { lang: 'de' } }) },
+      { filter: filterOf({ filename: 'doc-5.txt' }), scoreThreshold: 0 },
     ];
     for (const [i, query] of queries(2, 11).entries()) {
       await world.snapshots.drop(botId);
       world.cache.forget(botId);
-      const options = filtered[i] as { filter: SearchFilter; scoreThreshold?: number };
+      const options = filtered[i] as { filter?: CompiledFilter; scoreThreshold?: number };
       const answer = await world.search(botId, query, { limit: 50, ...options });
       expect(answer.source).toBe('dynamodb');
       expectSameAsBruteForce(answer.results, query, 50, options);
@@ -113,17 +114,17 @@ describe.each(SNAPSHOT_MODES)(
 
     it('with filters and thresholds', async () => {
       const random = rng(9);
-      const filters: { filter?: SearchFilter; scoreThreshold?: number }[] = [
-        { filter: { filename: 'doc-7.txt' } },
-        { filter: { filename: ['doc-1.txt', 'doc-2.txt', 'doc-39.txt'] } },
-        { filter: { metadata: { lang: 'de' } } },
-        { filter: { metadata: { lang: 'en' } } },
-        { filter: { filename: 'doc-3.txt', metadata: { part: 3 } } },
+      const filters: { filter?: CompiledFilter; scoreThreshold?: number }[] = [
+        { filter: filterOf({ filename: 'doc-7.txt' }) },
+        { filter: filterOf({ filename: ['doc-1.txt', 'doc-2.txt', 'doc-39.txt'] }) },
+        { filter: filterOf({ metadata: { lang: 'de' } }) },
+        { filter: filterOf({ metadata: { lang: 'en' } }) },
+        { filter: filterOf({ filename: 'doc-3.txt', metadata: { part: 3 } }) },
         { scoreThreshold: 0.1 },
         { scoreThreshold: 0.9 },
       ];
       for (const [i, query] of queries(60, 3).entries()) {
-        const options = filters[i % filters.length] as { filter?: SearchFilter; scoreThreshold?: number };
+        const options = filters[i % filters.length] as { filter?: CompiledFilter; scoreThreshold?: number };
         const limit = 1 + Math.floor(random() * 20);
         const answer = await mode.search(botId, query, { limit, ...options });
         // The warnings say why, if a search left the snapshot.

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import type { SearchFilter } from '../../src/contracts/search-request';
 import { ScoreBuffer } from '../../src/domain/scoring';
-import type { SearchFilter } from '../../src/domain/search-request';
 import type { StoredChunk } from '../../src/domain/types';
 import { makeSearch, type Search, type SearchOptions, type SearchResult } from '../../src/use-cases/search';
+import { filterOf } from '../fixtures/filters';
 import { AUTHORS, DAY, EPOCH, filterGenerator, LANGS, TAGS } from '../fixtures/random-filters';
 import {
   CapturingLogger,
@@ -264,7 +265,7 @@ describe('search features, from both snapshot modes and the DynamoDB fallback, a
       const limit = 1 + Math.floor(random() * 25);
       const expected = ranked(query, filter);
       if (expected.length > 0 && expected.length < 40) selective++;
-      for (const answer of await sources(query, { limit, filter: filter as SearchFilter })) {
+      for (const answer of await sources(query, { limit, filter: filterOf(filter as SearchFilter) })) {
         expectHits(answer.results, expected.slice(0, limit), { seed, q, filter });
       }
     }
@@ -283,7 +284,7 @@ describe('search features, from both snapshot modes and the DynamoDB fallback, a
         limit,
         offset,
         withVectors: true,
-        ...(filter ? { filter: filter as SearchFilter } : {}),
+        ...(filter ? { filter: filterOf(filter as SearchFilter) } : {}),
       };
       const [snapshot, held, dynamodb] = await sources(query, options);
       expectHits(snapshot.results, expected, { seed, q, offset });
@@ -315,7 +316,7 @@ describe('search features, from both snapshot modes and the DynamoDB fallback, a
       const options: SearchOptions = {
         limit,
         groupBy: { field: 'filename', groupSize },
-        ...(filter ? { filter: filter as SearchFilter } : {}),
+        ...(filter ? { filter: filterOf(filter as SearchFilter) } : {}),
         ...(threshold === undefined ? {} : { scoreThreshold: threshold }),
       };
       for (const answer of await sources(query, options)) {
@@ -343,7 +344,7 @@ describe('search features, from both snapshot modes and the DynamoDB fallback, a
         limit,
         offset,
         mmr: { diversity, candidates },
-        ...(filter ? { filter: filter as SearchFilter } : {}),
+        ...(filter ? { filter: filterOf(filter as SearchFilter) } : {}),
       };
       const [snapshot, held, dynamodb] = await sources(query, options);
       expect({ seed, q, ids: snapshot.results.map((h) => h.chunk_id) }).toEqual({ seed, q, ids: expected });

@@ -3,15 +3,14 @@ import { DynamoBotStats } from '../../src/adapters/dynamodb/bot-stats';
 import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
 import { loadConfig } from '../../src/config';
 import { decodeEmbedding } from '../../src/domain/embedding-codec';
-import type { Fusion } from '../../src/domain/fusion';
 import { type Int8TopScan, QuantisedScanner } from '../../src/domain/quantised-scan';
+import type { Fusion } from '../../src/domain/ranking/fusion';
+import { headFusionStats } from '../../src/domain/ranking/keyword-rows';
 import { dotRow, normalise, ScoreBuffer, unitVector32 } from '../../src/domain/scoring';
-import { compileFilter, matchesFilter } from '../../src/domain/search-filter';
-import type { SearchFilter } from '../../src/domain/search-request';
+import { type CompiledFilter, matchesFilter } from '../../src/domain/search-filter';
 import type { SearchHit, StoredChunk } from '../../src/domain/types';
 import type { KeywordIndexStore, KeywordRead } from '../../src/snapshot';
 import { RedisKeywordIndexStore } from '../../src/snapshot';
-import { headFusionStats } from '../../src/use-cases/keyword-search';
 import { makeSearch, type Search, type SearchOptions } from '../../src/use-cases/search';
 import {
   type StreamLog,
@@ -20,6 +19,7 @@ import {
 } from '../../src/use-cases/sync-stream-batch';
 import { botStatsOf } from '../../src/wiring/adapters';
 import { bruteBm25, bruteFuse, bruteTop, randomText } from '../fixtures/brute-keywords';
+import { filterOf } from '../fixtures/filters';
 import { testSeed } from '../fixtures/random';
 import {
   randomVector,
@@ -108,7 +108,7 @@ const stored = (c: ChunkItem): StoredChunk => ({ ...c, embedding: decodeEmbeddin
 /** The expected ids and fused scores, from a brute force over every chunk DynamoDB holds now. */
 function expected(
   chunks: StoredChunk[],
-  query: { text: string; embedding?: number[]; fusion?: Fusion; filter?: SearchFilter },
+  query: { text: string; embedding?: number[]; fusion?: Fusion; filter?: CompiledFilter },
   limit: number,
   offset = 0,
 ): { ids: string[]; scores: number[]; matches: number } {
@@ -117,7 +117,7 @@ function expected(
     chunks.map((c) => c.text),
     query.text,
   );
-  const filter = compileFilter(query.filter);
+  const filter = query.filter ?? null;
   const passes = chunks.map((c) => filter === null || matchesFilter(c, filter));
   const pick = (i: number) => passes[i] === true;
   const matches = chunks.filter((_, i) => pick(i) && (bm25[i] as number) > 0).length;
@@ -162,19 +162,24 @@ async function checkQueries(
   const terms = ['redis snapshot', 'E-1042 stream', 'running keyword café', 'v2.3', 'SKU-77 lambda deploy'];
   for (const text of terms) {
     const embedding = randomVector(DIM, random);
-    const cases: { embedding?: number[]; fusion?: Fusion; filter?: SearchFilter; offset?: number }[] = [
+    const cases: { embedding?: number[]; fusion?: Fusion; filter?: CompiledFilter; offset?: number }[] = [
       {},
-      { filter: { filename: ['f1.txt', 'f2.txt'] } },
+      { filter: filterOf({ filename: ['f1.txt', 'f2.txt'] }) },
       { embedding },
       { embedding, fusion: { method: 'weighted', alpha: 0.3 }, offset: 2 },
       {
         embedding,
         fusion: { method: 'rrf', k: 10 },
-        filter: { must_not: [{ key: 'filename', match: { value: 'f0.txt' } }] },
+        filter: filterOf({ must_not: [{ key: 'filename', match: { value: 'f0.txt' } }] }),
       },
       { embedding, fusion: { method: 'rrf', k: 2, weights: { vector: 0.4, keyword: 2 } }, offset: 1 },
       { embedding, fusion: { method: 'dbsf' } },
-      { embedding, fusion: { method: 'dbsf' }, filter: { filename: ['f1.txt', 'f3.txt'] }, offset: 3 },
+      {
+        embedding,
+        fusion: { method: 'dbsf' },
+        filter: filterOf({ filename: ['f1.txt', 'f3.txt'] }),
+        offset: 3,
+      },
     ];
     for (const c of cases) {
       const options: SearchOptions = {

@@ -1,9 +1,10 @@
 import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ScoreBuffer } from '../../src/domain/scoring';
-import type { SearchFilter } from '../../src/domain/search-request';
+import type { CompiledFilter } from '../../src/domain/search-filter';
 import type { StoredChunk } from '../../src/domain/types';
 import type { Snapshot } from '../../src/snapshot';
 import { makeSearch, type SearchOptions, type SearchResult } from '../../src/use-cases/search';
+import { filterOf } from '../fixtures/filters';
 import {
   chunkStore,
   config,
@@ -69,7 +70,7 @@ async function expectExact(
   answer: SearchResult,
   query: number[],
   limit: number,
-  filter?: SearchFilter,
+  filter?: CompiledFilter,
 ) {
   const all: StoredChunk[] = await readWholeBot(chunkStore, botId);
   const expected = bruteForceTopK(all, query, limit, filter === undefined ? {} : { filter });
@@ -93,8 +94,8 @@ describe('search in memory mode', () => {
       const table = fromTable();
       const cases: SearchOptions[] = [
         { limit: 10 },
-        { limit: 25, filter: { metadata: { lang: 'de' } } },
-        { limit: 5, filter: { filename: ['doc-1.txt', 'doc-4.txt'] }, scoreThreshold: 0 },
+        { limit: 25, filter: filterOf({ metadata: { lang: 'de' } }) },
+        { limit: 5, filter: filterOf({ filename: ['doc-1.txt', 'doc-4.txt'] }), scoreThreshold: 0 },
         { limit: 4, groupBy: { field: 'filename', groupSize: 2 } },
         { limit: 8, queryText: 'chunk 17' },
       ];
@@ -168,8 +169,14 @@ describe('search in memory mode', () => {
       // A second container reads the bot whole: both hold the same content at the same version.
       const cold = container();
       const query = randomVector(DIM, random);
-      const fromCold = await cold.search(botId, query, { limit: 20, filter: { metadata: { lang: 'fr' } } });
-      const fromWarm = await warm.search(botId, query, { limit: 20, filter: { metadata: { lang: 'fr' } } });
+      const fromCold = await cold.search(botId, query, {
+        limit: 20,
+        filter: filterOf({ metadata: { lang: 'fr' } }),
+      });
+      const fromWarm = await warm.search(botId, query, {
+        limit: 20,
+        filter: filterOf({ metadata: { lang: 'fr' } }),
+      });
       expect(ranked(fromWarm)).toEqual(ranked(fromCold));
       expect(fromWarm.results).toHaveLength(5);
       expect(warm.held(botId)?.version).toBe(String(await dataVersion(botId)));

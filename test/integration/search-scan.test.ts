@@ -5,7 +5,7 @@ import type { Snapshot, SnapshotChange } from '../../src/snapshot';
 import { replayHint, testSeed } from '../fixtures/random';
 import { randomChunks, randomVector, rng, type SearchWorld, searchWorld } from '../fixtures/search-world';
 
-// The cold search (scan-search.ts): int8 codes read whole, float32 vectors and rows of the candidates
+// The cold search (src/use-cases/search/sources/scan.ts): int8 codes read whole, float32 vectors and rows of the candidates
 // only. Segments of 64 rows, so 700 chunks span 11 segments and every top k mixes several.
 const dimension = 32;
 const ROWS_PER_SEGMENT = 64;

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { SearchFilter } from '../../src/domain/search-request';
+import type { CompiledFilter } from '../../src/domain/search-filter';
 import type { StoredChunk } from '../../src/domain/types';
 import type { SnapshotChange } from '../../src/snapshot';
+import { filterOf } from '../fixtures/filters';
 import { testSeed } from '../fixtures/random';
 import {
   bruteForceTopK,
@@ -29,12 +30,12 @@ afterAll(async () => {
   await world.close();
 });
 
-const cases: { filter?: SearchFilter; limit: number }[] = [
+const cases: { filter?: CompiledFilter; limit: number }[] = [
   { limit: 10 },
   { limit: 1 },
   { limit: 40 },
-  { filter: { metadata: { lang: 'de' } }, limit: 10 },
-  { filter: { filename: ['doc-1.txt', 'doc-4.txt'], metadata: { part: 1 } }, limit: 5 },
+  { filter: filterOf({ metadata: { lang: 'de' } }), limit: 10 },
+  { filter: filterOf({ filename: ['doc-1.txt', 'doc-4.txt'], metadata: { part: 1 } }), limit: 5 },
 ];
 
 type Answer = { source: string; ids: string[]; scores: number[] };

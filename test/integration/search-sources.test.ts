@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../../src/config';
-import type { SearchFilter } from '../../src/domain/search-request';
+import type { CompiledFilter } from '../../src/domain/search-filter';
 import type { SearchHit, StoredChunk } from '../../src/domain/types';
 import { DEFAULT_ID_BUCKETS, hashKeys, snapshotKeys } from '../../src/snapshot/redis/keys';
+import { filterOf } from '../fixtures/filters';
 import {
   bruteForceTopK,
   type ModeSearch,
@@ -109,11 +110,11 @@ describe('search sources', () => {
     const botId = await botWithChunks(300, 4);
     const all = await readWholeBot(world.chunks, botId);
     const query = randomVector(dimension, rng(102));
-    const cases: { filter?: SearchFilter; scoreThreshold?: number }[] = [
-      { filter: { filename: 'doc-3.txt' } },
-      { filter: { filename: ['doc-1.txt', 'doc-2.txt'], metadata: { lang: 'de' } } },
-      { filter: { metadata: { part: 2 } } },
-      { filter: { metadata: { lang: 'fr' } } },
+    const cases: { filter?: CompiledFilter; scoreThreshold?: number }[] = [
+      { filter: filterOf({ filename: 'doc-3.txt' }) },
+      { filter: filterOf({ filename: ['doc-1.txt', 'doc-2.txt'], metadata: { lang: 'de' } }) },
+      { filter: filterOf({ metadata: { part: 2 } }) },
+      { filter: filterOf({ metadata: { lang: 'fr' } }) },
       { scoreThreshold: 0.2 },
     ];
     for (const options of cases) {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { topFusedCandidates } from '../../src/domain/fused-candidates';
-import type { Fusion } from '../../src/domain/fusion';
+import { topFusedCandidates } from '../../src/domain/ranking/fused-candidates';
+import type { Fusion } from '../../src/domain/ranking/fusion';
 import { bruteFuse } from '../fixtures/brute-keywords';
 import { fusedTop } from '../fixtures/fused-top';
 

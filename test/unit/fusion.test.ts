@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { exactSum } from '../../src/domain/exact-sum';
-import { distributionNormaliser, type Fusion, fuseScores, ranksOf } from '../../src/domain/fusion';
-import { rankHybrid } from '../../src/domain/hybrid-ranking';
-import { Ranker } from '../../src/domain/search-ranking';
+import { exactSum } from '../../src/domain/ranking/exact-sum';
+import { distributionNormaliser, type Fusion, fuseScores, ranksOf } from '../../src/domain/ranking/fusion';
+import { rankHybrid } from '../../src/domain/ranking/hybrid-ranking';
+import { Ranker } from '../../src/domain/ranking/ranker';
 
 const finite = fc.double({ min: -1e6, max: 1e6, noNaN: true });
 
@@ -59,6 +59,9 @@ describe('exact sums', () => {
     // Half-way cases: 1 + 2^-53 is a tie (to even: 1); a little more breaks it upwards.
     expect(exactSum(2, (i) => [1, 2 ** -53][i] as number)).toBe(1);
     expect(exactSum(3, (i) => [1, 2 ** -53, 2 ** -200][i] as number)).toBe(1 + 2 ** -52);
+    // Zeros of either sign sum to +0.
+    expect(exactSum(1, () => -0)).toBe(0);
+    expect(exactSum(2, (i) => [-0, -0][i] as number)).toBe(0);
   });
 
   it('give the same correctly rounded sum in every order', () => {

@@ -1,4 +1,4 @@
-import { searchRequestSchema } from '../../src/domain/search-request';
+import { searchRequestSchema } from '../../src/contracts/search-request';
 import {
   ConflictError,
   DocumentBusyError,

@@ -7,7 +7,7 @@ import {
   MAX_RESULTS_PER_RESPONSE,
   MAX_VECTOR_VALUE_JSON_BYTES,
   MAX_VECTOR_VALUES_PER_RESPONSE,
-} from '../../src/domain/response-limits';
+} from '../../src/contracts/response-limits';
 import type { BotCollection, SearchHit } from '../../src/domain/types';
 import type { SearchOptions, SearchResult } from '../../src/use-cases/search';
 import type { SnapshotHttpDeps } from '../../src/wiring/http-snapshots';

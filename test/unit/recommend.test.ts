@@ -1,6 +1,11 @@
 import fc from 'fast-check';
-import { averageVector, bestScore, bestScoreOfRow, scaledFastSigmoid } from '../../src/domain/recommend';
-import { recommendRequestSchema, searchRequestSchema } from '../../src/domain/search-request';
+import { recommendRequestSchema, searchRequestSchema } from '../../src/contracts/search-request';
+import {
+  averageVector,
+  bestScore,
+  bestScoreOfRow,
+  scaledFastSigmoid,
+} from '../../src/domain/ranking/recommend';
 
 const DIM = 4;
 const vector = fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: DIM, maxLength: DIM });

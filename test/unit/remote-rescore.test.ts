@@ -1,6 +1,6 @@
 import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
 import { type Int8TopScan, quantiseRowsInto } from '../../src/domain/quantised-scan';
-import { remoteTopK } from '../../src/domain/remote-rescore';
+import { remoteTopK } from '../../src/domain/ranking/remote-rescore';
 import { normalise, ScoreBuffer, topKByDotProduct } from '../../src/domain/scoring';
 import { replayHint, rng, testSeed } from '../fixtures/random';
 

@@ -3,8 +3,7 @@ import { ScoreBuffer } from '../../src/domain/scoring';
 import type { StoredChunk } from '../../src/domain/types';
 import { UnavailableError } from '../../src/errors';
 import { SnapshotCache } from '../../src/snapshot';
-import { FallbackGate } from '../../src/use-cases/fallback-gate';
-import { makeSearch, type SearchDeps } from '../../src/use-cases/search';
+import { FallbackGate, makeSearch, type SearchDeps } from '../../src/use-cases/search';
 import { FakeBotRegistry, FakeChunkStore } from '../fixtures/fake-ports';
 import { FakeSnapshotStore } from '../fixtures/fake-stream-ports';
 

@@ -7,6 +7,7 @@ import { SnapshotCache } from '../../src/snapshot';
 import { makeSearch } from '../../src/use-cases/search';
 import { FakeBotRegistry, FakeChunkStore } from '../fixtures/fake-ports';
 import { FakeSnapshotStore } from '../fixtures/fake-stream-ports';
+import { filterOf } from '../fixtures/filters';
 
 /** Expiry in makeSearch over plain fakes of its ports, with a clock the test moves. */
 const BOT = 'bot-1';
@@ -61,7 +62,7 @@ describe('search and expiry', () => {
     const warm = await search(BOT, QUERY, { limit: 3 });
     expect(warm.source).toBe('snapshot');
     expect(idsOf(warm)).toEqual(['c2', 'c3', 'c4']);
-    const filtered = await search(BOT, QUERY, { limit: 3, filter: { metadata: { n: 1 } } });
+    const filtered = await search(BOT, QUERY, { limit: 3, filter: filterOf({ metadata: { n: 1 } }) });
     expect(idsOf(filtered)).toEqual([]);
     const hybrid = await search(BOT, QUERY, { limit: 5, queryText: 'text' });
     expect(idsOf(hybrid).sort()).toEqual(['c2', 'c3', 'c4']);

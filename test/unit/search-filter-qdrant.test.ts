@@ -1,11 +1,11 @@
 import fc from 'fast-check';
+import { searchRequestSchema } from '../../src/contracts/search-request';
 import {
   type CompiledFilter,
   compileFilter,
   type FilterableChunk,
   matchesFilter,
 } from '../../src/domain/search-filter';
-import { searchRequestSchema } from '../../src/domain/search-request';
 import { parseTimestamp } from '../../src/domain/timestamp';
 import { ValidationError } from '../../src/errors';
 import { parseWith } from '../../src/http/request';

@@ -1,4 +1,9 @@
 import {
+  searchBatchRequestSchema,
+  searchQueryOf,
+  searchRequestSchema,
+} from '../../src/contracts/search-request';
+import {
   type CompiledFilter,
   compileFilter,
   type FilterableChunk,
@@ -9,11 +14,6 @@ import {
   MAX_FILTER_DEPTH,
   MAX_MATCH_VALUES,
 } from '../../src/domain/search-filter-syntax';
-import {
-  searchBatchRequestSchema,
-  searchQueryOf,
-  searchRequestSchema,
-} from '../../src/domain/search-request';
 import { ValidationError } from '../../src/errors';
 import { parseWith } from '../../src/http/request';
 

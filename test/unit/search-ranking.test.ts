@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { mmrSelect, Ranker } from '../../src/domain/search-ranking';
+import { mmrSelect, Ranker } from '../../src/domain/ranking/ranker';
 
 const unit = (v: number[]) => {
   const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { searchRequestSchema } from '../../src/domain/search-request';
+import { searchRequestSchema } from '../../src/contracts/search-request';
+import { compileFilter } from '../../src/domain/search-filter';
 import { ValidationError } from '../../src/errors';
 import { parseJsonBody, parseWith } from '../../src/http/request';
 
@@ -21,17 +22,37 @@ describe('search request', () => {
     });
   });
 
-  it('accepts a filename list and metadata equality', () => {
+  it('accepts a filename list and metadata equality, compiled once', () => {
+    const filter = { filename: ['a.pdf', 'b.pdf'], metadata: { lang: 'en', page: 3, draft: false } };
     const request = parseWith(searchRequestSchema, {
       embedding: [1],
       limit: 100,
       score_threshold: 0.3,
-      filter: { filename: ['a.pdf', 'b.pdf'], metadata: { lang: 'en', page: 3, draft: false } },
+      filter,
     });
-    expect(request.filter).toEqual({
-      filename: ['a.pdf', 'b.pdf'],
-      metadata: { lang: 'en', page: 3, draft: false },
+    expect(request.filter).toEqual(compileFilter(filter));
+    expect(request.filter?.filenames).toEqual(new Set(['a.pdf', 'b.pdf']));
+    expect(request.filter?.fields).toEqual(new Set(['filename', 'metadata']));
+  });
+
+  it('compiles a filter that filters nothing to null', () => {
+    expect(parseWith(searchRequestSchema, { embedding: [1], filter: {} }).filter).toBeNull();
+  });
+
+  it('knows the fields a filter reads, nested clauses and ids included', () => {
+    const request = parseWith(searchRequestSchema, {
+      embedding: [1],
+      filter: {
+        should: [{ must: [{ key: 'created_at', range: { gte: '2024-01-01T00:00:00Z' } }] }],
+        must_not: [{ has_id: ['a'] }],
+      },
     });
+    expect(request.filter?.fields).toEqual(new Set(['created_at', 'chunk_id']));
+    const metadataKey = parseWith(searchRequestSchema, {
+      embedding: [1],
+      filter: { must: [{ key: 'metadata.created_at', match: { value: 'x' } }] },
+    });
+    expect(metadataKey.filter?.fields).toEqual(new Set(['metadata']));
   });
 
   it.each([

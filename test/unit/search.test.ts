@@ -1,10 +1,11 @@
-import { ScoreBuffer } from '../../src/domain/scoring';
+import { ScoreBuffer, type TopKKernel } from '../../src/domain/scoring';
 import type { StoredChunk } from '../../src/domain/types';
 import { CacheUnavailableError, NotFoundError, ValidationError } from '../../src/errors';
 import { SnapshotCache } from '../../src/snapshot';
 import { makeSearch, type SearchDeps } from '../../src/use-cases/search';
 import { FakeBotRegistry, FakeChunkStore } from '../fixtures/fake-ports';
 import { FakeSnapshotStore } from '../fixtures/fake-stream-ports';
+import { filterOf } from '../fixtures/filters';
 
 /**
  * makeSearch over plain fakes of its ports: which source answers (snapshot or DynamoDB), what a rebuild
@@ -28,7 +29,11 @@ function chunk(n: number, filename = n % 2 === 0 ? 'even.md' : 'odd.md'): Stored
   };
 }
 
-async function world(chunkCount = 5, cacheOptions: ConstructorParameters<typeof SnapshotCache>[1] = {}) {
+async function world(
+  chunkCount = 5,
+  cacheOptions: ConstructorParameters<typeof SnapshotCache>[1] = {},
+  kernel?: TopKKernel,
+) {
   const bots = new FakeBotRegistry(4);
   bots.add(BOT);
   const chunks = new FakeChunkStore();
@@ -42,6 +47,7 @@ async function world(chunkCount = 5, cacheOptions: ConstructorParameters<typeof 
     cache: new SnapshotCache(snapshots, cacheOptions),
     scores: new ScoreBuffer(),
     logger: { warn: (message: string) => warnings.push(message), info: () => {} },
+    ...(kernel === undefined ? {} : { kernel }),
   };
   return { search: makeSearch(deps), bots, chunks, snapshots, warnings };
 }
@@ -74,8 +80,8 @@ describe('makeSearch', () => {
   it('applies the filter before top-k, from either source', async () => {
     const { search } = await world();
 
-    const cold = await search(BOT, QUERY, { limit: 2, filter: { filename: 'odd.md' } });
-    const warm = await search(BOT, QUERY, { limit: 2, filter: { filename: 'odd.md' } });
+    const cold = await search(BOT, QUERY, { limit: 2, filter: filterOf({ filename: 'odd.md' }) });
+    const warm = await search(BOT, QUERY, { limit: 2, filter: filterOf({ filename: 'odd.md' }) });
 
     expect(idsOf(cold)).toEqual(['c1', 'c3']);
     expect(warm.source).toBe('snapshot');
@@ -237,6 +243,26 @@ describe('makeSearch', () => {
     expect(idsOf(result)).toEqual(['c0', 'c1']);
     expect(result.results[1]?.text).toBe('text of c1');
     expect(warnings).toEqual(['Redis unavailable; searching DynamoDB']);
+  });
+
+  it('throws a failure of ranking rather than taking it for Redis being away', async () => {
+    const broken = new Error('ranking bug');
+    let ranked = 0;
+    const kernel: TopKKernel = {
+      topK: () => {
+        ranked++;
+        throw broken;
+      },
+    };
+    const { search, chunks, warnings } = await world(5, {}, kernel);
+    await search(BOT, QUERY, { limit: 2 });
+    const readBot = jest.spyOn(chunks, 'readBot');
+
+    await expect(search(BOT, QUERY, { limit: 2 })).rejects.toBe(broken);
+
+    expect(ranked).toBe(1);
+    expect(readBot).not.toHaveBeenCalled();
+    expect(warnings).toEqual([]);
   });
 
   it('falls back without a warning of its own while Redis is known to be down', async () => {

@@ -22,7 +22,7 @@ export function benchBot(botId: string, chunks: number): BotCollection {
 }
 
 /**
- * (b), (c), (d): the product's search use case (src/use-cases/search.ts) over real adapters. The bot
+ * (b), (c), (d): the product's search use case (src/use-cases/search/) over real adapters. The bot
  * record is passed in, as the HTTP handler passes the one it read for authorization, so the timing
  * excludes that one GetItem. Every answer must come from `expected`: a silent fallback from the
  * snapshot to DynamoDB would otherwise be timed under the wrong name.

@@ -1,11 +1,12 @@
 import { loadUsearchInt8Scan } from '../../../src/adapters/native/usearch-scan';
+import type { SearchFilter } from '../../../src/contracts/search-request';
 import { QuantisedScanner } from '../../../src/domain/quantised-scan';
+import { headFusionStats } from '../../../src/domain/ranking/keyword-rows';
 import { ScoreBuffer } from '../../../src/domain/scoring';
-import type { SearchFilter } from '../../../src/domain/search-request';
+import { type CompiledFilter, compileFilter } from '../../../src/domain/search-filter';
 import { createRedisClient } from '../../../src/redis-client';
 import type { Snapshot, SnapshotStore } from '../../../src/snapshot';
 import { SnapshotCache } from '../../../src/snapshot';
-import { headFusionStats } from '../../../src/use-cases/keyword-search';
 import { makeSearch, type SearchOptions } from '../../../src/use-cases/search';
 import type { BenchContext } from '../context';
 import { generateQueries } from '../data';
@@ -28,17 +29,22 @@ type Variant = {
   native?: boolean;
 };
 
+/** A filter compiled as the search request's schema compiles it. */
+function compiled(filter: SearchFilter): CompiledFilter {
+  return compileFilter(filter) as CompiledFilter;
+}
+
 const NATIVE_BASELINE: Variant = { name: 'native: unfiltered (vector search)', options: {}, native: true };
 
 const VARIANTS: Variant[] = [
   { name: 'unfiltered', options: {} },
   {
     name: 'filter, 10% of chunks match (range)',
-    options: { filter: { must: [{ key: 'metadata.bucket', range: { lt: 100 } }] } as SearchFilter },
+    options: { filter: compiled({ must: [{ key: 'metadata.bucket', range: { lt: 100 } }] }) },
   },
   {
     name: 'filter, 0.1% of chunks match (match value)',
-    options: { filter: { must: [{ key: 'metadata.bucket', match: { value: 7 } }] } as SearchFilter },
+    options: { filter: compiled({ must: [{ key: 'metadata.bucket', match: { value: 7 } }] }) },
   },
   { name: 'group_by filename, group_size 3', options: { groupBy: { field: 'filename', groupSize: 3 } } },
   { name: 'mmr diversity 0.5 over 100 candidates', options: { mmr: { diversity: 0.5, candidates: 100 } } },
@@ -75,7 +81,7 @@ const VARIANTS: Variant[] = [
   {
     name: 'native: hybrid, rrf k 60, filter 10%',
     options: {
-      filter: { must: [{ key: 'metadata.bucket', range: { lt: 100 } }] } as SearchFilter,
+      filter: compiled({ must: [{ key: 'metadata.bucket', range: { lt: 100 } }] }),
     },
     keywords: true,
     native: true,

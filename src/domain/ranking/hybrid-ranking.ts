@@ -4,7 +4,7 @@
  * list. Both search sources (the snapshot and DynamoDB) call this with their own candidates, so they agree.
  */
 import { type FusedScore, type Fusion, fuseScores } from './fusion';
-import type { Ranked, Ranker } from './search-ranking';
+import type { Ranked, Ranker } from './ranker';
 
 /** The candidates (the chunks that passed the filter) as parallel arrays; candidate i is ranked as ref i. */
 export type HybridCandidates = {

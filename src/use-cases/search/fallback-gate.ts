@@ -1,5 +1,5 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import { UnavailableError } from '../errors';
+import { UnavailableError } from '../../errors';
 
 /** Full DynamoDB reads of a bot one container runs at once by default. */
 export const DEFAULT_FALLBACK_READS = 2;

@@ -1,24 +1,26 @@
-/** How search turns ranked chunks into its answer: hits, groups, and the Ranker for a request's plan. */
-import type { FusedScore } from '../domain/fusion';
-import { type Ranked, Ranker } from '../domain/search-ranking';
-import type { SearchQuery } from '../domain/search-request';
-import type { BotCollection, ChunkMetadata, SearchHit, StoredChunk } from '../domain/types';
-import type { SnapshotRow } from '../snapshot';
+/** How ranked chunks become search's answer: hits, groups, and the Ranker for a request's options. */
 
-/** A search's options: `limit` and whatever else the request asked (see SearchQuery; defaults: none). */
-export type SearchOptions = Pick<SearchQuery, 'limit'> &
-  Partial<Omit<SearchQuery, 'limit'>> & {
-    /** The bot's record when the caller already read it (authorization does); read here otherwise. */
-    bot?: BotCollection;
-  };
+import type { SnapshotRow } from '../snapshot';
+import type { ChunkMetadata, SearchHit, StoredChunk } from '../types';
+import type { FusedScore } from './fusion';
+import { type Ranked, Ranker } from './ranker';
 
 /** The hits in rank order; with `groupBy`, `groups` holds them per document as well. */
-export type SearchResult = {
+export type RankedAnswer = {
   results: SearchHit[];
   groups?: { id: string; hits: SearchHit[] }[];
-  source: 'snapshot' | 'dynamodb';
   /** With query_text: how many chunks that pass the filter match a query term (0: the keyword side is empty). */
   keywordMatches?: number;
+};
+
+/** What ranking reads of a search's options (a SearchQuery, or part of one). */
+export type RankOptions = {
+  limit: number;
+  offset?: number | undefined;
+  scoreThreshold?: number | undefined;
+  withVectors?: boolean | undefined;
+  groupBy?: { field: 'filename'; groupSize: number } | undefined;
+  mmr?: { diversity: number; candidates: number } | undefined;
 };
 
 /** The shape search returns per chunk; `filename` and `chunk_index` win over metadata keys of the same name. */
@@ -50,7 +52,7 @@ export function toHit(
 export function shape<T>(
   ranked: Ranked<T>,
   hitOf: (ref: T, score: number) => SearchHit | undefined,
-): Omit<SearchResult, 'source'> {
+): RankedAnswer {
   const hits = new Map<T, SearchHit>();
   for (const hit of ranked.hits) {
     const made = hitOf(hit.ref, hit.score);
@@ -64,7 +66,8 @@ export function shape<T>(
   return { results: groups.flatMap((group) => group.hits), groups };
 }
 
-export function rankerFor<T>(options: SearchOptions): Ranker<T> {
+/** The Ranker of a search's options: top-k after `offset`, groups of `groupBy`, or MMR. */
+export function rankerFor<T>(options: RankOptions): Ranker<T> {
   return new Ranker<T>({
     limit: options.limit,
     offset: options.offset ?? 0,

@@ -5,10 +5,11 @@
  * postings are read: after a stream update this replaces reading every text again); else an in-process
  * index built from every text at that version, which is then also stored in Redis for the next queries.
  */
-import { distinctTerms, scoreFromPostings } from '../domain/bm25';
-import type { ScoreBuffer } from '../domain/scoring';
-import type { CachedSnapshot, KeywordIndexStore, SnapshotStore } from '../snapshot';
-import { builtSnapshotKeywords, type KeywordQuery, snapshotKeywords } from './keyword-search';
+import { distinctTerms, KeywordIndex, scoreFromPostings } from '../../../domain/bm25';
+import { DEFAULT_TOKENISER, tokenise } from '../../../domain/keyword-text';
+import type { KeywordQuery } from '../../../domain/ranking/keyword-query';
+import type { ScoreBuffer } from '../../../domain/scoring';
+import type { CachedSnapshot, KeywordIndexStore, SnapshotStore } from '../../../snapshot';
 
 /** Per-row BM25 and the matched rows; scores land in the buffer when one is given. */
 export type Bm25Scorer = (buffer?: ScoreBuffer) => { scores: Float64Array; matched: number[] };
@@ -27,11 +28,95 @@ export type SnapshotBm25 = {
 /**
  * A query builds the Redis index only for bots up to this size, inside the request that found it missing
  * (API Gateway allows 29 s). Every snapshot rebuild stores the index at any size (keyword-rebuild.ts), so a
- * query builds it only after it was lost. The bulk build (keyword-index-build.ts) takes 1.1 s at 10k and
- * 9.5 s at 100k chunks on the shared 2-core bench machine, so 40k stays well inside API Gateway's 29 s.
- * Larger bots keep the in-process index until their next rebuild.
+ * query builds it only after it was lost. The bulk build (keyword-index-build.ts) is about twice as fast
+ * as the per-entry build that set the old 20k limit (bench, one run: 1.1 s at 10k, 9.5 s at 100k on the
+ * shared 2-core machine), so twice the size keeps the same time budget. Larger bots keep the in-process
+ * index until their next rebuild.
  */
 export const MAX_BUILD_CHUNKS_IN_A_QUERY = 40_000;
+
+/** A snapshot's keyword index and texts (row order), at the snapshot's version. */
+export type SnapshotKeywords = {
+  index: KeywordIndex;
+  texts: readonly string[];
+  terms: string[][];
+  ids: string[];
+};
+
+/**
+ * The last index built per bot, held weakly: a new version's build reuses the terms of every chunk whose
+ * text did not change (most of them after a stream batch), so only changed texts are tokenised again.
+ */
+const lastBuilt = new Map<string, WeakRef<SnapshotKeywords>>();
+
+const TEXTS_PER_READ = 5000;
+const indexes = new WeakMap<CachedSnapshot, Promise<SnapshotKeywords | null>>();
+
+/**
+ * The keyword index of a cached snapshot, built once per cached version: every row's text is read, and
+ * the version is checked again after the read. A snapshot's version changes with every change and
+ * never returns to an earlier value, so an unchanged version means the texts are exactly the version's.
+ * Null when the texts are missing or the snapshot moved on meanwhile (then DynamoDB answers).
+ */
+export function snapshotKeywords(
+  snapshots: SnapshotStore,
+  cached: CachedSnapshot,
+): Promise<SnapshotKeywords | null> {
+  let pending = indexes.get(cached);
+  if (pending === undefined) {
+    pending = loadSnapshotKeywords(snapshots, cached);
+    indexes.set(cached, pending);
+    // A failed or inconsistent read is not kept: the next query tries again.
+    pending.then(
+      (value) => value === null && indexes.delete(cached),
+      () => indexes.delete(cached),
+    );
+  }
+  return pending;
+}
+
+/** The in-process index of a cached snapshot when one was built or is being built, else undefined. */
+export function builtSnapshotKeywords(cached: CachedSnapshot): Promise<SnapshotKeywords | null> | undefined {
+  return indexes.get(cached);
+}
+
+async function loadSnapshotKeywords(
+  snapshots: SnapshotStore,
+  cached: CachedSnapshot,
+): Promise<SnapshotKeywords | null> {
+  const { botId } = cached.snapshot;
+  // A small bot's copy holds its texts, read at its version (src/snapshot/cache.ts): no second read, no copy.
+  const texts = cached.texts ?? (await readVersionTexts(snapshots, cached));
+  if (texts === null) return null;
+  const previous = lastBuilt.get(botId)?.deref();
+  const previousRow = new Map<string, number>();
+  previous?.ids.forEach((id, row) => {
+    previousRow.set(id, row);
+  });
+  const terms = texts.map((text, row) => {
+    const before = previousRow.get(cached.ids[row] as string);
+    if (previous !== undefined && before !== undefined && previous.texts[before] === text) {
+      return previous.terms[before] as string[];
+    }
+    return tokenise(text, DEFAULT_TOKENISER);
+  });
+  const built: SnapshotKeywords = { index: new KeywordIndex(terms), texts, terms, ids: cached.ids };
+  lastBuilt.set(botId, new WeakRef(built));
+  return built;
+}
+
+/** Every row's text read from Redis, or null when one is missing or the snapshot moved on during the read. */
+async function readVersionTexts(snapshots: SnapshotStore, cached: CachedSnapshot): Promise<string[] | null> {
+  const { botId, version } = cached.snapshot;
+  const texts: string[] = [];
+  for (let start = 0; start < cached.ids.length; start += TEXTS_PER_READ) {
+    const piece = await snapshots.texts(botId, cached.ids.slice(start, start + TEXTS_PER_READ));
+    if (piece === null) return null;
+    texts.push(...piece);
+  }
+  const after = await snapshots.currentVersion(botId);
+  return after === null || after.version !== version ? null : texts;
+}
 
 const rowMaps = new WeakMap<CachedSnapshot, Map<string, number>>();
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { DEFAULT_RRF_K, type Fusion } from './fusion';
-import type { ExampleIds } from './recommend';
-import { FilterSyntaxError, parseFilter } from './search-filter-syntax';
+import { DEFAULT_RRF_K, type Fusion } from '../domain/ranking/fusion';
+import type { ExampleIds } from '../domain/ranking/recommend';
+import { type CompiledFilter, compileFilterSyntax } from '../domain/search-filter';
+import { FilterSyntaxError } from '../domain/search-filter-syntax';
 
 /**
  * `filter` of a search request as sent: today's `{filename, metadata}` (every condition given must hold)
@@ -19,15 +20,19 @@ export type SearchFilter = {
   min_should?: unknown;
 };
 
-/** Checks a filter with the parser, reporting its first problem at its exact path below `filter`. */
-const searchFilterSchema = z.unknown().superRefine((value, ctx) => {
+/**
+ * A request's filter compiled where the request enters (null: it filters nothing); its first problem is
+ * reported at its exact path below `filter`. Nothing downstream parses the filter again.
+ */
+const searchFilterSchema = z.unknown().transform((value, ctx): CompiledFilter | null => {
   try {
-    parseFilter(value);
+    return compileFilterSyntax(value);
   } catch (error) {
     if (!(error instanceof FilterSyntaxError)) throw error;
     ctx.addIssue({ code: 'custom', message: error.message, path: [...error.path] });
+    return z.NEVER;
   }
-}) as unknown as z.ZodType<SearchFilter>;
+}) as unknown as z.ZodType<CompiledFilter | null, SearchFilter>;
 
 export const MAX_SEARCH_LIMIT = 100;
 /** Characters of `query_text` (its terms are limited separately: MAX_QUERY_TERMS). */
@@ -203,7 +208,8 @@ export type SearchQuery = {
   limit: number;
   offset: number;
   scoreThreshold?: number;
-  filter?: SearchFilter;
+  /** Compiled where the request entered (search-filter.ts); absent when the request filters nothing. */
+  filter?: CompiledFilter;
   withVectors: boolean;
   groupBy?: { field: 'filename'; groupSize: number };
   mmr?: { diversity: number; candidates: number };
@@ -226,7 +232,7 @@ function resultQueryOf(
     limit: request.limit,
     offset: request.offset ?? 0,
     ...(request.score_threshold === undefined ? {} : { scoreThreshold: request.score_threshold }),
-    ...(request.filter === undefined ? {} : { filter: request.filter }),
+    ...(request.filter === undefined || request.filter === null ? {} : { filter: request.filter }),
     withVectors: request.with_vectors ?? false,
     ...(request.group_by === undefined
       ? {}

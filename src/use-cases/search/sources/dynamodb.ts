@@ -1,15 +1,15 @@
-import { isShown, type VersionedChunk, visibleVersions } from '../domain/document-version';
-import type { FusedScore } from '../domain/fusion';
-import { bestScoreOfRow } from '../domain/recommend';
-import { cosineWithUnitQuery, unitVector32 } from '../domain/scoring';
-import { type CompiledFilter, matchesFilter, withExpiry } from '../domain/search-filter';
-import type { Ranked } from '../domain/search-ranking';
-import type { StoredChunk } from '../domain/types';
-import { CacheUnavailableError } from '../errors';
-import { rebuildSink } from '../snapshot';
-import { rankChunkKeywords } from './keyword-search';
-import type { QueryPlan, SearchDeps } from './search-plan';
-import { rankerFor, type SearchOptions, type SearchResult, shape, toHit } from './search-results';
+import { isShown, type VersionedChunk, visibleVersions } from '../../../domain/document-version';
+import type { FusedScore } from '../../../domain/ranking/fusion';
+import { type RankedAnswer, type RankOptions, rankerFor, shape, toHit } from '../../../domain/ranking/hits';
+import { rankChunkKeywords } from '../../../domain/ranking/keyword-rows';
+import type { Ranked } from '../../../domain/ranking/ranker';
+import { ChunkRanker } from '../../../domain/ranking/vector-rows';
+import { unitVector32 } from '../../../domain/scoring';
+import { type CompiledFilter, withExpiry } from '../../../domain/search-filter';
+import type { StoredChunk } from '../../../domain/types';
+import { CacheUnavailableError } from '../../../errors';
+import { rebuildSink } from '../../../snapshot';
+import type { QueryPlan, SearchDeps } from '../plan';
 
 /**
  * The exact answer from a strongly consistent read of every chunk of the bot. When this search wins the
@@ -23,9 +23,9 @@ export async function fromDynamoDb(
   epoch: number,
   plan: QueryPlan,
   filter: CompiledFilter | null,
-  options: SearchOptions,
+  options: RankOptions,
   redisUp: boolean,
-): Promise<Omit<SearchResult, 'source'>> {
+): Promise<RankedAnswer> {
   // Every chunk is read here anyway: testing each one's expiry costs nothing next to the read.
   filter = withExpiry(filter, plan.now);
   const snapshots = redisUp ? deps.snapshots : null;
@@ -39,7 +39,6 @@ export async function fromDynamoDb(
       }
     }
   }
-  const threshold = options.scoreThreshold ?? Number.NEGATIVE_INFINITY;
   const everyChunk: StoredChunk[] = [];
   // Keyword statistics cover every chunk, so a keyword query keeps (and reads the text of) all of them;
   // a rebuild reads texts too, and stages page by page when the store can (rebuild-sink.ts).
@@ -48,13 +47,12 @@ export async function fromDynamoDb(
     ticket !== null && snapshots !== null
       ? rebuildSink(deps, snapshots, ticket, plan.dimension, keepAll ? everyChunk : null)
       : null;
-  const query = plan.unit ?? new Float64Array(0);
   // Which version of each document may be returned is known only once every chunk was seen
   // (document-version.ts): the first read ranks every chunk and notes versions; when it met a chunk of a
   // version not shown, a second read ranks only the versions the first one found shown.
   const versions: VersionedChunk[] = [];
   const rankRead = async (shown: ReadonlyMap<string, string | null> | null) => {
-    const ranker = rankerFor<StoredChunk>(options);
+    const ranker = new ChunkRanker(plan.unit, plan.examples, plan.dimension, filter, options);
     for await (const page of deps.chunks.readBot(botId, {
       consistent: true,
       withText: shown === null && (keepAll || sink !== null),
@@ -70,17 +68,8 @@ export async function fromDynamoDb(
           if (shown === null) everyChunk.push(chunk);
           continue;
         }
-        if (chunk.embedding.length !== plan.dimension) continue;
         if (shown !== null && !isShown(chunk, shown)) continue;
-        if (filter !== null && !matchesFilter(chunk, filter)) continue;
-        const score =
-          plan.examples === null
-            ? cosineWithUnitQuery(chunk.embedding, query)
-            : bestScoreOfRow(unitVector32(chunk.embedding), 0, plan.examples, plan.dimension);
-        if (score < threshold) continue;
-        const selector = ranker.selectorFor(chunk.filename);
-        if (!selector.mightAccept(score)) continue;
-        selector.offer(score, chunk.chunk_id, chunk);
+        ranker.offer(chunk);
       }
     }
     return ranker;
@@ -102,7 +91,7 @@ export async function fromDynamoDb(
   let scoresOf: ((chunk: StoredChunk) => FusedScore) | undefined;
   let matches: { keywordMatches: number } | object = {};
   if (plan.keywords === null) {
-    ranked = ranker.finish((chunk) => unitVector32(chunk.embedding), query);
+    ranked = ranker.finish();
   } else {
     const { ranking, kept } = rankChunkKeywords(
       everyChunk,

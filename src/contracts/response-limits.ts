@@ -5,6 +5,7 @@
  * the request decides before any work (`checkSearchShape`); the part the data decides (texts, metadata,
  * ids) is measured when the answer is serialised (src/http/responses.ts).
  */
+
 import { ValidationError } from '../errors';
 import { DEFAULT_GROUP_SIZE, type SearchRequest } from './search-request';
 

@@ -49,5 +49,6 @@ export function exactSum(count: number, valueAt: (i: number) => number): number 
     const x = hi + y;
     if (y === x - hi) hi = x;
   }
-  return hi;
+  // A zero total is +0 whatever the signs of the zeros summed (as the exact sum, an integer, has none).
+  return hi === 0 ? 0 : hi;
 }

@@ -5,20 +5,25 @@
  * hash, and keeps only the codes (a quarter of the float32 memory). The answer is the float32 exact one:
  * the bound of src/domain/quantised-scan.ts proves that no row outside the candidates could enter it.
  */
-import { isExpired } from '../domain/expiry';
-import { QuantisedScanner } from '../domain/quantised-scan';
-import { remoteTopK } from '../domain/remote-rescore';
-import type { TopKKernel } from '../domain/scoring';
-import type { SearchHit } from '../domain/types';
-import type { ScanSnapshot, SnapshotCache, SnapshotRow, SnapshotStore } from '../snapshot';
-import { rankerFor, type SearchOptions, type SearchResult, shape, toHit } from './search-results';
+import { isExpired } from '../../../domain/expiry';
+import { QuantisedScanner } from '../../../domain/quantised-scan';
+import { type RankOptions, rankerFor } from '../../../domain/ranking/hits';
+import { remoteTopK } from '../../../domain/ranking/remote-rescore';
+import type { TopKKernel } from '../../../domain/scoring';
+import type { ScanSnapshot, SnapshotCache, SnapshotRow, SnapshotStore } from '../../../snapshot';
+
+/** The exact top rows of the scan, each with its row and float32 vector (read from Redis for them). */
+export type ScanCandidates = {
+  top: { score: number; id: string; ref: number }[];
+  entry: (slot: number) => { row: SnapshotRow; vector: Float32Array };
+};
 
 /**
- * What the scan path did: answered; found the whole snapshot held in process or could not prove the
+ * What the scan read: the top candidates; found the whole snapshot held in process or could not prove the
  * answer from the codes ('whole': answer from the whole snapshot); or found no current snapshot
  * ('absent': answer from DynamoDB).
  */
-export type ScanAnswer = Omit<SearchResult, 'source'> | 'whole' | 'absent';
+export type ScanRead = ScanCandidates | 'whole' | 'absent';
 
 /**
  * Float32 bytes up to which a bot searched a second time at one version is read whole and kept in
@@ -42,19 +47,19 @@ function scannerOf(kernel: TopKKernel | undefined): QuantisedScanner | null {
 }
 
 /**
- * Answers an unfiltered, ungrouped vector query (`limit`, `offset`, `mmr`, `scoreThreshold` and
- * `withVectors` allowed) from the bot's scan form.
+ * The exact top rows of an unfiltered, ungrouped vector query (`limit`, `offset`, `mmr`, `scoreThreshold`
+ * and `withVectors` allowed) from the bot's scan form, before offset and MMR.
  * @throws whatever the store throws (Redis down: the caller answers from DynamoDB).
  */
-export async function searchScan(
+export async function scanCandidates(
   deps: ScanSearchDeps,
   botId: string,
   epoch: number,
   query: Float64Array,
   dimension: number,
-  options: SearchOptions,
+  options: RankOptions,
   nowSeconds: number,
-): Promise<ScanAnswer> {
+): Promise<ScanRead> {
   const scanner = scannerOf(deps.kernel);
   if (scanner === null || !scanner.available || deps.snapshots.readScan === undefined) return 'whole';
   const found = await deps.cache.getForScan(botId, epoch);
@@ -71,8 +76,8 @@ export async function searchScan(
   const nativeScan = scanner.nativeScan(scan.live);
   if (nativeScan === null) return 'whole';
 
-  const ranker = rankerFor<number>(options);
-  const selector = ranker.selectorFor('');
+  // As many as the ranker keeps before offset and MMR pick from them.
+  const k = rankerFor<number>(options).selectorFor('').k;
   const fetched = new Map<number, { row: SnapshotRow; vector: Float32Array }>();
   const entry = (slot: number) => fetched.get(slot) as { row: SnapshotRow; vector: Float32Array };
   let top: Awaited<ReturnType<typeof remoteTopK>>;
@@ -91,7 +96,7 @@ export async function searchScan(
         return { vectors: got.vectors, ids: got.rows.map((row) => row.chunk_id) };
       },
       {
-        k: selector.k,
+        k,
         ...(options.scoreThreshold === undefined ? {} : { scoreThreshold: options.scoreThreshold }),
         ...(scan.liveMask === undefined ? {} : { liveMask: scan.liveMask }),
       },
@@ -106,22 +111,7 @@ export async function searchScan(
   // An expired chunk among the top rows: the whole snapshot answers, masking expired rows before top-k.
   // Without one, these rows are also the top among the unexpired ones, so the answer stays exact.
   if (top.hits.some((hit) => isExpired(entry(hit.ref).row.expires_at, nowSeconds))) return 'whole';
-  for (const hit of top.hits) selector.offer(hit.score, hit.id, hit.ref);
-  const ranked = ranker.finish((slot) => entry(slot).vector, query);
-  if (ranked.hits.length === 0) return { results: [] };
-  const texts = await deps.snapshots.texts(
-    botId,
-    ranked.hits.map((hit) => entry(hit.ref).row.chunk_id),
-  );
-  if (texts === null) {
-    deps.cache.forget(botId);
-    return 'absent';
-  }
-  const textOf = new Map(ranked.hits.map((hit, i) => [hit.ref, texts[i] as string]));
-  return shape(ranked, (slot, score): SearchHit => {
-    const { row, vector } = entry(slot);
-    return toHit(row, textOf.get(slot) as string, score, options.withVectors === true ? vector : undefined);
-  });
+  return { top: top.hits, entry };
 }
 
 function candidatesOf(snapshots: SnapshotStore, scan: ScanSnapshot, slots: readonly number[]) {

@@ -1,8 +1,8 @@
 /** The example chunks of a recommend request, or of a search by chunk id, as the vectors search ranks by. */
-import { averageVector, type ExampleIds, type ExampleVectors } from '../domain/recommend';
-import { unitVector32 } from '../domain/scoring';
-import { NotFoundError, ValidationError } from '../errors';
-import type { ChunkStore } from '../ports';
+import { averageVector, type ExampleIds, type ExampleVectors } from '../../domain/ranking/recommend';
+import { unitVector32 } from '../../domain/scoring';
+import { NotFoundError, ValidationError } from '../../errors';
+import type { ChunkStore } from '../../ports';
 
 /** What search ranks by for examples: a query vector (average_vector) or the examples themselves (best_score). */
 export type ExampleQuery = {
