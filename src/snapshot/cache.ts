@@ -265,7 +265,7 @@ export class SnapshotCache {
 
   /** Reads the scan form; undefined (nothing kept) when it is absent or of another epoch. */
   private async loadScan({ botId, epoch }: LoadContext): Promise<Held | undefined> {
-    const scan = (await this.store.readScan?.(botId)) ?? null;
+    const scan = await this.store.readScan(botId);
     if (scan === null || scan.epoch !== epoch) {
       this.held.delete(`full:${botId}`);
       return undefined;

@@ -93,6 +93,17 @@ export class MemorySnapshotStore implements SnapshotStore {
     return texts;
   }
 
+  /** No scan representation: a search reads (or holds) the whole bot. */
+  readonly scans = false;
+
+  async readScan(): Promise<null> {
+    return null;
+  }
+
+  async candidates(): Promise<null> {
+    return null;
+  }
+
   /**
    * 'moved': versions are confirmed from the bot's item (`versionOf`), so a held copy's texts are never
    * read by version here; callers take the checked path, which reads the texts they need.

@@ -44,12 +44,14 @@ export interface SnapshotStore {
    */
   versionOf(bot: BotCollection): { version: string; epoch: number } | undefined;
   /**
-   * The int8 scan codes of a present, complete snapshot (no float32 vectors, no rows), or null. Stores
-   * without a scan representation leave it out; search then reads the whole snapshot.
+   * Whether the store keeps a scan representation (the int8 codes, read without the float32 vectors). A
+   * search of a store without one reads the whole snapshot and never calls `readScan` or `candidates`.
    */
-  readScan?(botId: string): Promise<ScanSnapshot | null>;
+  readonly scans: boolean;
+  /** The int8 scan codes of a present, complete snapshot (no float32 vectors, no rows), or null. */
+  readScan(botId: string): Promise<ScanSnapshot | null>;
   /** Rows and float32 vectors of the given slots of `scan`, or null when the snapshot changed since. */
-  candidates?(scan: ScanSnapshot, slots: readonly number[]): Promise<ScanCandidates | null>;
+  candidates(scan: ScanSnapshot, slots: readonly number[]): Promise<ScanCandidates | null>;
   /** Texts of the given chunks; null when any is missing (then the snapshot cannot be trusted). */
   texts(botId: string, chunkIds: string[]): Promise<string[] | null>;
   /**

@@ -20,6 +20,10 @@ export class GuardedSnapshotStore implements SnapshotStore {
     private readonly breaker: RedisCircuitBreaker,
   ) {}
 
+  get scans(): boolean {
+    return this.inner.scans;
+  }
+
   applyChanges(botId: string, changes: SnapshotChange[]): Promise<void> {
     // Nothing to send: no reason to refuse (or to count an attempt).
     if (changes.length === 0) return Promise.resolve();
@@ -40,11 +44,11 @@ export class GuardedSnapshotStore implements SnapshotStore {
   }
 
   readScan(botId: string): Promise<ScanSnapshot | null> {
-    return this.breaker.run(() => this.inner.readScan?.(botId) ?? Promise.resolve(null));
+    return this.breaker.run(() => this.inner.readScan(botId));
   }
 
   candidates(scan: ScanSnapshot, slots: readonly number[]): Promise<ScanCandidates | null> {
-    return this.breaker.run(() => this.inner.candidates?.(scan, slots) ?? Promise.resolve(null));
+    return this.breaker.run(() => this.inner.candidates(scan, slots));
   }
 
   texts(botId: string, chunkIds: string[]): Promise<string[] | null> {

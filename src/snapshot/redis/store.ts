@@ -76,6 +76,8 @@ const READ_ATTEMPTS = 4;
  * Takes an ioredis `Redis` or `Cluster` client and a key prefix; never reads the environment.
  */
 export class RedisSnapshotStore implements SnapshotStore {
+  /** The int8 codes are kept in their own segments, readable without the float32 vectors. */
+  readonly scans = true;
   private readonly rebuildTtlMs: number;
   private readonly maxCommitRounds: number;
   private readonly maxCallBytes: number;

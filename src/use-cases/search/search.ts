@@ -43,7 +43,7 @@ export function makeSearch(given: SearchDeps): Search {
     const { bot, plan, filter } = await planSearch(deps, botId, given, options);
     const epoch = bot.snapshot_epoch ?? 0;
     // Memory mode: the version is on the bot's item just read, so checking the held copy costs nothing.
-    const known = snapshots?.versionOf?.(bot);
+    const known = snapshots?.versionOf(bot);
     const snapshotAnswer = async (): Promise<SearchResult | null | SourceDown> => {
       if (snapshotDeps === null) return null;
       const answer = await fromSnapshot(snapshotDeps, botId, epoch, plan, filter, options, known);

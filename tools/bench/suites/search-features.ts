@@ -132,6 +132,10 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
     const textOf = new Map(dataset.chunkIds.map((id, row) => [id, dataset.texts[row] as string]));
     const store: SnapshotStore = {
       versionOf: () => undefined,
+      // The whole snapshot in process, as a warm container holds it: no scan form.
+      scans: false,
+      readScan: async () => null,
+      candidates: async () => null,
       currentVersion: async () => ({ version: BENCH_KEYWORD_VERSION, epoch: 0 }),
       read: async () => snapshot,
       texts: async (_botId, ids) => ids.map((id) => textOf.get(id) ?? ''),

@@ -61,7 +61,7 @@ export async function scanCandidates(
   nowSeconds: number,
 ): Promise<ScanRead> {
   const scanner = scannerOf(deps.kernel);
-  if (scanner === null || !scanner.available || deps.snapshots.readScan === undefined) return 'whole';
+  if (scanner === null || !scanner.available || !deps.snapshots.scans) return 'whole';
   const found = await deps.cache.getForScan(botId, epoch);
   if (found === null) return 'absent';
   if ('full' in found) return 'whole';
@@ -87,7 +87,7 @@ export async function scanCandidates(
       scan.matrix,
       query,
       async (slots) => {
-        const got = await candidatesOf(deps.snapshots, scan, slots);
+        const got = await deps.snapshots.candidates(scan, slots);
         if (got === null) return null;
         slots.forEach((slot, i) => {
           const vector = got.vectors.subarray(i * dimension, (i + 1) * dimension);
@@ -112,8 +112,4 @@ export async function scanCandidates(
   // Without one, these rows are also the top among the unexpired ones, so the answer stays exact.
   if (top.hits.some((hit) => isExpired(entry(hit.ref).row.expires_at, nowSeconds))) return 'whole';
   return { top: top.hits, entry };
-}
-
-function candidatesOf(snapshots: SnapshotStore, scan: ScanSnapshot, slots: readonly number[]) {
-  return snapshots.candidates === undefined ? Promise.resolve(null) : snapshots.candidates(scan, slots);
 }

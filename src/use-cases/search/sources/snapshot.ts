@@ -78,18 +78,18 @@ export function peekedRows(
   known: { version: string; epoch: number } | undefined,
 ): SnapshotRows | 'none' | null {
   const { snapshots, cache } = deps;
-  if (plan.keywords !== null || snapshots.textsAt === undefined || known !== undefined) return 'none';
+  if (plan.keywords !== null || known !== undefined) return 'none';
   const peeked = cache.peek(botId, epoch);
   if (peeked === null) return 'none';
   const version = peeked.snapshot.version;
   const texts =
     heldTextsAt(cache, botId, epoch, peeked) ??
     ((rows: readonly number[]) =>
-      snapshots.textsAt?.(
+      snapshots.textsAt(
         botId,
         rows.map((row) => peeked.ids[row] as string),
         version,
-      ) ?? Promise.resolve('moved' as const));
+      ));
   if (!mayAnswer(cache, peeked, plan, filter)) return null;
   return { held: peeked, filter: liveFilter(filter, peeked, plan.now), bm25: null, texts };
 }
