@@ -1,4 +1,4 @@
-import { DEFAULT_BM25 } from './bm25';
+import { DEFAULT_BM25 } from './ranking/bm25';
 import type { BotCollection, BotStatus } from './types';
 
 /** A bot as the API returns it: the BotCollections record without the stream handler's bookkeeping. */

@@ -1,4 +1,4 @@
-import { writeUnitVector } from '../domain/scoring';
+import { writeUnitVector } from '../domain/ranking/scoring';
 import { snapshotRowOf } from '../domain/snapshot';
 import type { BotCollection, StoredChunk } from '../domain/types';
 import type { BotRegistry, ChangeLog, ChunkIdRange, ChunkStore, Log } from '../ports';

@@ -1,6 +1,6 @@
 import { DynamoCountsDoctorStore } from '../adapters/dynamodb/counts-doctor-store';
 import { DynamoDocumentLeases } from '../adapters/dynamodb/document-leases';
-import { ScoreBuffer } from '../domain/scoring';
+import { ScoreBuffer } from '../domain/ranking/scoring';
 import { MemorySnapshotStore, SnapshotCache } from '../snapshot';
 import { type BotVerdict, checkBot } from '../use-cases/check-bot';
 import { type ListedBot, listBots } from '../use-cases/list-bots';

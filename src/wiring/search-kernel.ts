@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { loadUsearchInt8Scan, type NativeScanLoad } from '../adapters/native/usearch-scan';
-import { QuantisedScanner } from '../domain/quantised-scan';
-import type { TopKKernel } from '../domain/scoring';
+import { QuantisedScanner } from '../domain/ranking/quantised-scan';
+import type { TopKKernel } from '../domain/ranking/scoring';
 import type { Log } from '../ports';
 
 /** The metric counted once per container whose native scan is unavailable (search then uses JS). */

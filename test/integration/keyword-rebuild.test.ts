@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_TOKENISER, tokenise } from '../../src/domain/keyword-text';
-import { ScoreBuffer } from '../../src/domain/scoring';
+import { ScoreBuffer } from '../../src/domain/ranking/scoring';
 import type { StoredChunk } from '../../src/domain/types';
 import type { KeywordIndexStore, SnapshotChange } from '../../src/snapshot';
 import { RedisKeywordIndexStore, SnapshotCache, startSnapshot } from '../../src/snapshot';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SearchFilter } from '../../src/contracts/search-request';
-import { ScoreBuffer } from '../../src/domain/scoring';
+import { ScoreBuffer } from '../../src/domain/ranking/scoring';
 import type { StoredChunk } from '../../src/domain/types';
 import { makeSearch, type Search, type SearchOptions, type SearchResult } from '../../src/use-cases/search';
 import { filterOf } from '../fixtures/filters';

@@ -1,5 +1,5 @@
 import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { ScoreBuffer } from '../../src/domain/scoring';
+import { ScoreBuffer } from '../../src/domain/ranking/scoring';
 import type { CompiledFilter } from '../../src/domain/search-filter';
 import type { StoredChunk } from '../../src/domain/types';
 import type { Snapshot } from '../../src/snapshot';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ScoreBuffer } from '../../src/domain/scoring';
+import { ScoreBuffer } from '../../src/domain/ranking/scoring';
 import type { StoredChunk } from '../../src/domain/types';
 import type { ChunkStore } from '../../src/ports';
 import type { SnapshotChange } from '../../src/snapshot';

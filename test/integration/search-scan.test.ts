@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { normalise, ScoreBuffer, topKByDotProduct } from '../../src/domain/scoring';
+import { normalise, ScoreBuffer, topKByDotProduct } from '../../src/domain/ranking/scoring';
 import type { StoredChunk } from '../../src/domain/types';
 import type { Snapshot, SnapshotChange } from '../../src/snapshot';
 import { replayHint, testSeed } from '../fixtures/random';

@@ -1,6 +1,6 @@
 import { searchQueryOf, searchRequestSchema } from '../../src/contracts/search-request';
-import { KeywordIndex } from '../../src/domain/bm25';
 import { tokenise } from '../../src/domain/keyword-text';
+import { KeywordIndex } from '../../src/domain/ranking/bm25';
 import { ValidationError } from '../../src/errors';
 import { parseWith } from '../../src/http/request';
 import { demoChunks, topIds } from '../../tools/scripts/relevance';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { KeywordIndex } from '../../src/domain/bm25';
 import { tokenise } from '../../src/domain/keyword-text';
+import { KeywordIndex } from '../../src/domain/ranking/bm25';
 import { fuseScores } from '../../src/domain/ranking/fusion';
 import { bruteBm25, bruteFuse, randomText } from '../fixtures/brute-keywords';
 import { rng, testSeed } from '../fixtures/random';

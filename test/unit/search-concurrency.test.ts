@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ScoreBuffer } from '../../src/domain/scoring';
+import { ScoreBuffer } from '../../src/domain/ranking/scoring';
 import type { StoredChunk } from '../../src/domain/types';
 import { UnavailableError } from '../../src/errors';
 import { SnapshotCache } from '../../src/snapshot';

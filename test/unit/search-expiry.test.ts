@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { parseExpiresAt } from '../../src/domain/expiry';
-import { ScoreBuffer } from '../../src/domain/scoring';
+import { ScoreBuffer } from '../../src/domain/ranking/scoring';
 import type { StoredChunk } from '../../src/domain/types';
 import { ValidationError } from '../../src/errors';
 import { SnapshotCache } from '../../src/snapshot';

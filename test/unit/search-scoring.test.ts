@@ -4,7 +4,7 @@ import {
   ScoreBuffer,
   TopKSelector,
   topKByDotProduct,
-} from '../../src/domain/scoring';
+} from '../../src/domain/ranking/scoring';
 import { rng } from '../fixtures/random';
 
 function packedUnitVectors(rows: number, dimension: number, random: () => number): Float32Array {

@@ -1,4 +1,4 @@
-import { ScoreBuffer, type TopKKernel } from '../../src/domain/scoring';
+import { ScoreBuffer, type TopKKernel } from '../../src/domain/ranking/scoring';
 import type { StoredChunk } from '../../src/domain/types';
 import { CacheUnavailableError, NotFoundError, ValidationError } from '../../src/errors';
 import { SnapshotCache } from '../../src/snapshot';

@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
-import { type Int8TopScan, QuantisedScanner } from '../../src/domain/quantised-scan';
 import type { Fusion } from '../../src/domain/ranking/fusion';
+import { type Int8TopScan, QuantisedScanner } from '../../src/domain/ranking/quantised-scan';
+import { dotRow, writeUnitVector } from '../../src/domain/ranking/scoring';
 import {
   emptyHeadFusionStats,
   fuseFromHead,
   ranksBelow,
   SAMPLE_PER_HEAD_ROW,
 } from '../../src/domain/ranking/threshold-fusion';
-import { dotRow, writeUnitVector } from '../../src/domain/scoring';
 import { bruteFuse } from '../fixtures/brute-keywords';
 import { fusedTop } from '../fixtures/fused-top';
 

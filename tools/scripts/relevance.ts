@@ -12,13 +12,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_BM25, KeywordIndex } from '../../src/domain/bm25';
 import { devEmbed } from '../../src/domain/dev-embedder';
 import { tokenise } from '../../src/domain/keyword-text';
+import { DEFAULT_BM25, KeywordIndex } from '../../src/domain/ranking/bm25';
 import { DEFAULT_FUSION, type Fusion } from '../../src/domain/ranking/fusion';
 import { rankHybrid } from '../../src/domain/ranking/hybrid-ranking';
 import { Ranker } from '../../src/domain/ranking/ranker';
-import { cosineWithUnitQuery, normalise } from '../../src/domain/scoring';
+import { cosineWithUnitQuery, normalise } from '../../src/domain/ranking/scoring';
 import { loadDemoDocuments } from './demo-corpus';
 import { manpagesSet } from './relevance/manpages-set';
 import { firstDocuments, ndcgAt, recallAt } from './relevance/metrics';

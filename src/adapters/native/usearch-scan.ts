@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Int8TopScan } from '../../domain/quantised-scan';
+import type { Int8TopScan } from '../../domain/ranking/quantised-scan';
 
 /**
  * usearch's native brute-force scan (`exactSearch`), as the `Int8TopScan` the quantised scanner needs.

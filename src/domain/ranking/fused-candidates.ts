@@ -11,8 +11,8 @@
  * for bit (unit-tested against a brute-force fusion of the full lists).
  */
 
-import { TopKSelector } from '../scoring';
 import { distributionNormaliser, type Fusion, normaliserOf, type RrfWeights, rrfWeights } from './fusion';
+import { TopKSelector } from './scoring';
 
 /** Candidate rows (in no particular order) with their vector, keyword and fused scores, in parallel arrays. */
 export type FusedCandidates = {

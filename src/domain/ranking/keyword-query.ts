@@ -1,9 +1,9 @@
 /** A keyword query as ranking takes it: its terms, checked, how to fuse, and the bot's BM25 parameters. */
 
 import { ValidationError } from '../../errors';
-import { type Bm25Params, DEFAULT_BM25, MAX_QUERY_TERMS } from '../bm25';
 import { DEFAULT_TOKENISER, tokenise } from '../keyword-text';
 import type { BotCollection } from '../types';
+import { type Bm25Params, DEFAULT_BM25, MAX_QUERY_TERMS } from './bm25';
 import { DEFAULT_FUSION, type Fusion } from './fusion';
 
 /** A validated keyword query: its terms, how to fuse, the bot's BM25 parameters. */

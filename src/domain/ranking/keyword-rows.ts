@@ -3,17 +3,18 @@
  * cosine similarity, then the Ranker's top-k or groups. Pure: the scores come in, ranked rows go out, so a
  * snapshot's rows and the chunks of a DynamoDB read rank alike.
  */
-import { KeywordIndex } from '../bm25';
+
 import { bothMasks, isShown, visibleVersions } from '../document-version';
 import { DEFAULT_TOKENISER, tokenise } from '../keyword-text';
-import { dotRow, type ScoreBuffer, scoreRows, type TopKKernel, writeUnitVector } from '../scoring';
 import { type CompiledFilter, filterMask, matchesFilter } from '../search-filter';
 import type { StoredChunk } from '../types';
+import { KeywordIndex } from './bm25';
 import { topFusedCandidates } from './fused-candidates';
 import type { FusedScore } from './fusion';
 import { rankHybrid } from './hybrid-ranking';
 import type { KeywordQuery } from './keyword-query';
 import type { Ranked, Ranker } from './ranker';
+import { dotRow, type ScoreBuffer, scoreRows, type TopKKernel, writeUnitVector } from './scoring';
 import { emptyHeadFusionStats, fuseFromHead } from './threshold-fusion';
 import type { RankableRows } from './vector-rows';
 

@@ -3,7 +3,7 @@
  * document (grouping), or maximal marginal relevance over the best candidates. Both search sources (the
  * snapshot and DynamoDB) offer their chunks to one `Ranker`, so they rank alike.
  */
-import { type ScoredRef, TopKSelector } from '../scoring';
+import { type ScoredRef, TopKSelector } from './scoring';
 
 export type RankPlan = {
   limit: number;

@@ -2,7 +2,7 @@
  * Recommendation from example chunks, with Qdrant's two strategies. Examples are the stored vectors at
  * unit length in float32, exactly as the snapshot holds them, so both search sources score alike.
  */
-import { dotRow } from '../scoring';
+import { dotRow } from './scoring';
 
 export type RecommendStrategy = 'average_vector' | 'best_score';
 

@@ -11,8 +11,8 @@ import {
   MAX_EXACT_DIMENSION,
   type QuantisedMatrix,
   quantiseQuery,
-} from '../quantised-scan';
-import { dotRow, type ScoredRef, TopKSelector } from '../scoring';
+} from './quantised-scan';
+import { dotRow, type ScoredRef, TopKSelector } from './scoring';
 
 /** The float32 vectors (candidate i at i · dimension) and ids of the rows asked, in the order asked. */
 export type FetchedRows = { vectors: Float32Array; ids: string[] };

@@ -23,9 +23,9 @@
  * scores equal fusing every candidate, bit for bit (unit-tested against a brute-force fusion).
  */
 
-import { type ScoredRef, TopKSelector } from '../scoring';
 import { best, countRanks, keywordNormaliser, type Population } from './fused-candidates';
 import { type Fusion, normaliserOf, rrfWeights } from './fusion';
+import { type ScoredRef, TopKSelector } from './scoring';
 
 /** The exact best `k` candidates for a unit query, best first, ties by ascending id; null: not available. */
 export type VectorHead = (unitQuery: Float64Array, k: number) => ScoredRef<number>[] | null;

@@ -4,6 +4,12 @@
  * filtered before top-k, then the Ranker's top-k, groups or MMR. Pure: rows come in, ranked rows go out.
  */
 import { bothMasks } from '../document-version';
+import { type CompiledFilter, filterMask, matchesFilter } from '../search-filter';
+import type { SnapshotRow } from '../snapshot';
+import type { StoredChunk } from '../types';
+import { type RankOptions, rankerFor } from './hits';
+import type { Ranked, Ranker } from './ranker';
+import { bestScoreOfRow, type ExampleVectors } from './recommend';
 import {
   cosineWithUnitQuery,
   type ScoreBuffer,
@@ -11,13 +17,7 @@ import {
   type TopKKernel,
   topKByDotProduct,
   unitVector32,
-} from '../scoring';
-import { type CompiledFilter, filterMask, matchesFilter } from '../search-filter';
-import type { SnapshotRow } from '../snapshot';
-import type { StoredChunk } from '../types';
-import { type RankOptions, rankerFor } from './hits';
-import type { Ranked, Ranker } from './ranker';
-import { bestScoreOfRow, type ExampleVectors } from './recommend';
+} from './scoring';
 
 /** Rows to rank: a snapshot's unit vectors in row order, with what filters, versions and groups read. */
 export type RankableRows = {

@@ -2,7 +2,7 @@
  * Pure parts of the Redis snapshot: how vectors and rows are encoded, and how a read snapshot is checked
  * and compacted. No Redis here, so all of it is unit-tested.
  */
-import { writeUnitVector } from '../../domain/scoring';
+import { writeUnitVector } from '../../domain/ranking/scoring';
 import type { ChunkVersion } from '../../domain/types';
 import type { SnapshotRow } from '../port';
 

@@ -1,6 +1,6 @@
 /** The example chunks of a recommend request, or of a search by chunk id, as the vectors search ranks by. */
 import { averageVector, type ExampleIds, type ExampleVectors } from '../../domain/ranking/recommend';
-import { unitVector32 } from '../../domain/scoring';
+import { unitVector32 } from '../../domain/ranking/scoring';
 import { NotFoundError, ValidationError } from '../../errors';
 import type { ChunkStore } from '../../ports';
 

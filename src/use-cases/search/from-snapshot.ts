@@ -6,8 +6,8 @@
  */
 import { type RankedAnswer, type RankOptions, rankerFor, shape, toHit } from '../../domain/ranking/hits';
 import { rankKeywordRows } from '../../domain/ranking/keyword-rows';
+import type { ScoreBuffer, TopKKernel } from '../../domain/ranking/scoring';
 import { rankVectorCandidates, rankVectorRows } from '../../domain/ranking/vector-rows';
-import type { ScoreBuffer, TopKKernel } from '../../domain/scoring';
 import type { CompiledFilter } from '../../domain/search-filter';
 import type { SearchHit } from '../../domain/types';
 import type { QueryPlan } from './plan';

@@ -9,7 +9,7 @@ import { epochSeconds } from '../../domain/expiry';
 import type { RankedAnswer } from '../../domain/ranking/hits';
 import { type KeywordQuery, keywordQueryOf } from '../../domain/ranking/keyword-query';
 import type { ExampleVectors } from '../../domain/ranking/recommend';
-import { normalise, type ScoreBuffer, type TopKKernel } from '../../domain/scoring';
+import { normalise, type ScoreBuffer, type TopKKernel } from '../../domain/ranking/scoring';
 import { type CompiledFilter, excludingIds } from '../../domain/search-filter';
 import type { BotCollection } from '../../domain/types';
 import { NotFoundError, ValidationError } from '../../errors';
@@ -42,7 +42,7 @@ export type SearchDeps = {
   keywords?: KeywordIndexStore | undefined;
   /** Largest bot whose keyword index a query builds (sources/keyword-scores.ts); rebuilds build it at any size. */
   keywordQueryBuildMaxChunks?: number;
-  /** The native exact scan (src/domain/quantised-scan.ts); without it the portable loop scores. */
+  /** The native exact scan (src/domain/ranking/quantised-scan.ts); without it the portable loop scores. */
   kernel?: TopKKernel;
   logger: Pick<Log, 'warn' | 'info'>;
   /** Bounds this container's full DynamoDB reads (made by `makeSearch` when not given). */

@@ -1,5 +1,5 @@
 import { SEARCH_DEADLINE_MS } from '../../contracts/response-limits';
-import { ScoreBuffer } from '../../domain/scoring';
+import { ScoreBuffer } from '../../domain/ranking/scoring';
 import { CacheUnavailableError, UnavailableError } from '../../errors';
 import { withDeadline } from '../../machinery/deadline';
 import { FallbackGate } from './fallback-gate';

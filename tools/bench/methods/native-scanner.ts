@@ -1,5 +1,5 @@
 import { loadUsearchInt8Scan } from '../../../src/adapters/native/usearch-scan';
-import { QuantisedScanner } from '../../../src/domain/quantised-scan';
+import { QuantisedScanner } from '../../../src/domain/ranking/quantised-scan';
 
 /**
  * The native int8 scan a deployed search container uses (src/wiring/search-kernel.ts). The bench fails

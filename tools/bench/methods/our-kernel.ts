@@ -1,10 +1,15 @@
 import { exactSearch, MetricKind } from 'usearch';
-import { type QuantisedMatrix, quantiseMatrix } from '../../../src/domain/quantised-scan';
-import { normalise, ScoreBuffer, type TopKKernel, topKByDotProduct } from '../../../src/domain/scoring';
+import { type QuantisedMatrix, quantiseMatrix } from '../../../src/domain/ranking/quantised-scan';
+import {
+  normalise,
+  ScoreBuffer,
+  type TopKKernel,
+  topKByDotProduct,
+} from '../../../src/domain/ranking/scoring';
 import type { SearchMethod } from './method';
 
 /**
- * (g) and (g, JS): the product's scoring step alone (`topKByDotProduct`, src/domain/scoring.ts) over the
+ * (g) and (g, JS): the product's scoring step alone (`topKByDotProduct`, src/domain/ranking/scoring.ts) over the
  * same in-memory vectors as (e), ids only: with the native int8 kernel and its exact re-score, or with
  * the portable JavaScript loop (no kernel). The query is normalised inside the timing, as search does.
  */

@@ -1,4 +1,4 @@
-import { ScoreBuffer, type TopKKernel } from '../../../src/domain/scoring';
+import { ScoreBuffer, type TopKKernel } from '../../../src/domain/ranking/scoring';
 import type { BotCollection } from '../../../src/domain/types';
 import type { ChunkStore } from '../../../src/ports';
 import type { SnapshotCache, SnapshotStore } from '../../../src/snapshot';

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { DynamoChunkStore } from '../../../src/adapters/dynamodb/chunk-store';
 import { loadUsearchInt8Scan } from '../../../src/adapters/native/usearch-scan';
-import { QuantisedScanner } from '../../../src/domain/quantised-scan';
+import { QuantisedScanner } from '../../../src/domain/ranking/quantised-scan';
 import { createRedisClient } from '../../../src/redis-client';
 import { RedisSnapshotStore, SnapshotCache } from '../../../src/snapshot';
 import type { BenchContext } from '../context';

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoBotRegistry } from '../../../src/adapters/dynamodb/bot-registry';
 import { DynamoChangeLog } from '../../../src/adapters/dynamodb/change-log';
 import { DynamoChunkStore } from '../../../src/adapters/dynamodb/chunk-store';
-import { ScoreBuffer } from '../../../src/domain/scoring';
+import { ScoreBuffer } from '../../../src/domain/ranking/scoring';
 import type { StoredChunk } from '../../../src/domain/types';
 import { createRedisClient } from '../../../src/redis-client';
 import {

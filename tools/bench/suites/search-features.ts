@@ -1,8 +1,8 @@
 import { loadUsearchInt8Scan } from '../../../src/adapters/native/usearch-scan';
 import type { SearchFilter } from '../../../src/contracts/search-request';
-import { QuantisedScanner } from '../../../src/domain/quantised-scan';
 import { headFusionStats } from '../../../src/domain/ranking/keyword-rows';
-import { ScoreBuffer } from '../../../src/domain/scoring';
+import { QuantisedScanner } from '../../../src/domain/ranking/quantised-scan';
+import { ScoreBuffer } from '../../../src/domain/ranking/scoring';
 import { type CompiledFilter, compileFilter } from '../../../src/domain/search-filter';
 import { createRedisClient } from '../../../src/redis-client';
 import type { Snapshot, SnapshotStore } from '../../../src/snapshot';

@@ -5,10 +5,11 @@
  * postings are read: after a stream update this replaces reading every text again); else an in-process
  * index built from every text at that version, which is then also stored in Redis for the next queries.
  */
-import { distinctTerms, KeywordIndex, scoreFromPostings } from '../../../domain/bm25';
+
 import { DEFAULT_TOKENISER, tokenise } from '../../../domain/keyword-text';
+import { distinctTerms, KeywordIndex, scoreFromPostings } from '../../../domain/ranking/bm25';
 import type { KeywordQuery } from '../../../domain/ranking/keyword-query';
-import type { ScoreBuffer } from '../../../domain/scoring';
+import type { ScoreBuffer } from '../../../domain/ranking/scoring';
 import type { CachedSnapshot, KeywordIndexStore, SnapshotStore } from '../../../snapshot';
 
 /** Per-row BM25 and the matched rows; scores land in the buffer when one is given. */

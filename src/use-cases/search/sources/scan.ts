@@ -3,13 +3,13 @@
  * the snapshot's int8 codes, with float32 vectors and rows fetched from Redis for the candidates only.
  * A container that does not hold the bot's snapshot reads about a quarter of its vector bytes and no row
  * hash, and keeps only the codes (a quarter of the float32 memory). The answer is the float32 exact one:
- * the bound of src/domain/quantised-scan.ts proves that no row outside the candidates could enter it.
+ * the bound of src/domain/ranking/quantised-scan.ts proves that no row outside the candidates could enter it.
  */
 import { isExpired } from '../../../domain/expiry';
-import { QuantisedScanner } from '../../../domain/quantised-scan';
 import { type RankOptions, rankerFor } from '../../../domain/ranking/hits';
+import { QuantisedScanner } from '../../../domain/ranking/quantised-scan';
 import { remoteTopK } from '../../../domain/ranking/remote-rescore';
-import type { TopKKernel } from '../../../domain/scoring';
+import type { TopKKernel } from '../../../domain/ranking/scoring';
 import type { ScanSnapshot, SnapshotCache, SnapshotRow, SnapshotStore } from '../../../snapshot';
 
 /** The exact top rows of the scan, each with its row and float32 vector (read from Redis for them). */

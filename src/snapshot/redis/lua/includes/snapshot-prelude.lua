@@ -155,7 +155,7 @@ end
 
 -- int8 codes of a float32 little-endian vector under scale s: c = round(x * s), clamped to +-127 (a
 -- clamped code only makes its residual larger, which the bound then covers). Returns the codes as a
--- string, ||c / s|| and ||x - c / s|| (the per-row terms of the error bound of src/domain/quantised-scan.ts).
+-- string, ||c / s|| and ||x - c / s|| (the per-row terms of the error bound of src/domain/ranking/quantised-scan.ts).
 local function quantise(bytes, dim, s)
   local parts = {}
   local code_squares, residual_squares = 0, 0

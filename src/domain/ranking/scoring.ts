@@ -177,7 +177,7 @@ export type TopKOptions = {
   /** Scores land here; pass one per process to avoid allocating per query. */
   scores?: ScoreBuffer;
   /**
-   * A faster exact scan (src/domain/quantised-scan.ts) to try first; when it declines (returns null),
+   * A faster exact scan (src/domain/ranking/quantised-scan.ts) to try first; when it declines (returns null),
    * the portable loop below answers. Either way the result is the same. The quantised kernel keeps an
    * int8 copy per `vectors` array, so pass it only for arrays that never change afterwards (a cached
    * snapshot's), never for a scratch buffer refilled between calls.
