@@ -10,7 +10,7 @@ import { DynamoChunkStore } from '../../src/adapters/dynamodb/chunk-store';
 import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
 import { createDocumentClient, createDynamoDbClient } from '../../src/clients';
 import { loadConfig } from '../../src/config';
-import { QuantisedScanner } from '../../src/domain/quantised-scan';
+import { QuantisedScanner } from '../../src/domain/ranking/quantised-scan';
 import { RedisSnapshotStore, SnapshotCache } from '../../src/snapshot';
 import { generateQueries } from './data';
 import { benchBot, ourSearch } from './methods/our-search';
