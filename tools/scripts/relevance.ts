@@ -37,25 +37,19 @@ export function topIds(
   mode: Mode,
   fusion: Fusion = DEFAULT_FUSION,
 ): string[] {
-  const ids = chunks.map((c) => c.id);
   const unit = normalise(devEmbed(query)) as Float64Array;
-  const vector =
-    mode === 'keyword' ? null : Float64Array.from(chunks.map((c) => cosineWithUnitQuery(c.vector, unit)));
+  const vector = Float64Array.from(chunks.map((c) => cosineWithUnitQuery(c.vector, unit)));
   const terms = tokenise(query);
   const keyword =
-    mode === 'vector' || terms.length === 0
-      ? new Float64Array(chunks.length)
-      : index.score(terms, DEFAULT_BM25).scores;
-  const ranker = new Ranker<number>({ limit: K, offset: 0 });
-  if (mode === 'vector') {
-    (vector as Float64Array).forEach((score, i) => {
-      ranker.selectorFor('').offer(score, ids[i] as string, i);
-    });
-    return ranker.finish(() => [], []).hits.map((h) => ids[h.ref] as string);
-  }
-  const groups = ids.map(() => '');
-  const { ranked } = rankHybrid({ ids, groups, vector, keyword }, fusion, ranker, undefined);
-  return ranked.hits.map((h) => ids[h.ref] as string);
+    terms.length === 0 ? new Float64Array(chunks.length) : index.score(terms, DEFAULT_BM25).scores;
+  const method: Method = { name: mode, fusion: mode === 'hybrid' ? fusion : mode };
+  return rankChunks(
+    chunks.map((c) => c.id),
+    vector,
+    keyword,
+    method,
+    K,
+  );
 }
 
 export async function demoChunks(): Promise<{ id: string; text: string; vector: number[] }[]> {
