@@ -3,13 +3,18 @@ import { type Rng, seededRng } from './rng';
 
 /**
  * Synthetic chunks of one bot: unit vectors drawn from a mixture of clusters (as sentence embeddings
- * of a few topics are), ~500-character texts, and the design document's attributes. Every array is
+ * of a few topics are), ~500-character texts whose words lean towards their cluster's topic words (as a
+ * chunk about a topic uses that topic's vocabulary), and the design document's attributes. Every array is
  * indexed by row; row i's vector is `vectors.subarray(i * dimension, (i + 1) * dimension)`.
  */
 export type BenchDataset = {
   dimension: number;
   count: number;
   vectors: Float32Array;
+  /** The cluster (topic) each row's vector and text come from. */
+  clusters: Int32Array;
+  /** Each cluster's topic words (TOPIC_WORDS of them), which its rows' texts use often. */
+  topicWords: string[][];
   chunkIds: string[];
   texts: string[];
   filenames: string[];
@@ -51,19 +56,22 @@ function clusterCentres(rng: Rng, clusters: number, dimension: number): Float32A
   return centres;
 }
 
-/** Fills `out` (rows of `dimension`) with L2-normalised points of the mixture. */
-function fillMixture(rng: Rng, centres: Float32Array, dimension: number, out: Float32Array): void {
+/** Fills `out` (rows of `dimension`) with L2-normalised points of the mixture; returns each row's cluster. */
+function fillMixture(rng: Rng, centres: Float32Array, dimension: number, out: Float32Array): Int32Array {
   const clusters = centres.length / dimension;
   const noise = NOISE_NORM / Math.sqrt(dimension);
   const rows = out.length / dimension;
+  const clusterOf = new Int32Array(rows);
   for (let row = 0; row < rows; row++) {
     const cluster = rng.int(clusters);
+    clusterOf[row] = cluster;
     const point = out.subarray(row * dimension, (row + 1) * dimension);
     for (let d = 0; d < dimension; d++) {
       point[d] = (centres[cluster * dimension + d] as number) + noise * rng.normal();
     }
     normalizeInPlace(point);
   }
+  return clusterOf;
 }
 
 const SYLLABLES = [
@@ -95,13 +103,33 @@ function vocabulary(rng: Rng, size: number): string[] {
   return words;
 }
 
-/** A text of 450 to 550 characters: sentences of pseudo-words, like a chunk of a document. */
-function chunkText(rng: Rng, words: string[]): string {
+/** Topic words per cluster, and the share of a chunk's words drawn from its cluster's topic words. */
+export const TOPIC_WORDS = 40;
+const TOPIC_SHARE = 0.25;
+
+/** Each cluster's topic words: distinct words of the shared vocabulary, drawn per cluster. */
+function topicVocabularies(rng: Rng, words: string[], clusters: number): string[][] {
+  const topics: string[][] = [];
+  for (let c = 0; c < clusters; c++) {
+    const topic = new Set<string>();
+    while (topic.size < Math.min(TOPIC_WORDS, words.length))
+      topic.add(words[rng.int(words.length)] as string);
+    topics.push([...topic]);
+  }
+  return topics;
+}
+
+/**
+ * A text of 450 to 550 characters: sentences of pseudo-words, like a chunk of a document, a quarter of
+ * its words from its topic's words.
+ */
+function chunkText(rng: Rng, words: string[], topic: readonly string[]): string {
   const target = 450 + rng.int(101);
   let text = '';
   let sentenceLength = 0;
   while (text.length < target) {
-    const word = words[rng.int(words.length)] as string;
+    const from = rng.next() < TOPIC_SHARE ? topic : words;
+    const word = from[rng.int(from.length)] as string;
     if (sentenceLength === 0) text += (text.length > 0 ? ' ' : '') + word[0]?.toUpperCase() + word.slice(1);
     else text += ` ${word}`;
     sentenceLength++;
@@ -125,8 +153,9 @@ export function generateDataset(options: DatasetOptions): BenchDataset {
   const textRng = seededRng(seed ^ 0x5bd1e995);
   const centres = clusterCentres(vectorRng, clusters, dimension);
   const vectors = new Float32Array(count * dimension);
-  fillMixture(vectorRng, centres, dimension, vectors);
+  const clusterOf = fillMixture(vectorRng, centres, dimension, vectors);
   const words = vocabulary(textRng, 3000);
+  const topicWords = topicVocabularies(textRng, words, clusters);
   const chunkIds: string[] = [];
   const texts: string[] = [];
   const filenames: string[] = [];
@@ -142,9 +171,20 @@ export function generateDataset(options: DatasetOptions): BenchDataset {
     filenames.push(filename);
     chunkIndexes[row] = chunkIndex;
     fileSizes[row] = fileSize;
-    texts.push(chunkText(textRng, words));
+    texts.push(chunkText(textRng, words, topicWords[clusterOf[row] as number] as string[]));
   }
-  return { dimension, count, vectors, chunkIds, texts, filenames, chunkIndexes, fileSizes };
+  return {
+    dimension,
+    count,
+    vectors,
+    clusters: clusterOf,
+    topicWords,
+    chunkIds,
+    texts,
+    filenames,
+    chunkIndexes,
+    fileSizes,
+  };
 }
 
 /**
@@ -152,14 +192,24 @@ export function generateDataset(options: DatasetOptions): BenchDataset {
  * points), so each query has close neighbours, as a user's question about a topic of the bot does.
  */
 export function generateQueries(options: DatasetOptions & { queries: number }): Float32Array[] {
+  return generateTopicalQueries(options).map((query) => query.vector);
+}
+
+/** A query vector and the cluster (topic) it was drawn around. */
+export type TopicalQuery = { vector: Float32Array; cluster: number };
+
+/** The queries of `generateQueries`, each with its cluster, so a query text can speak of the same topic. */
+export function generateTopicalQueries(options: DatasetOptions & { queries: number }): TopicalQuery[] {
   const { dimension, seed } = options;
   const vectorRng = seededRng(seed);
   const centres = clusterCentres(vectorRng, options.clusters ?? 100, dimension);
   const queryRng = seededRng(seed ^ 0x27d4eb2f);
   const all = new Float32Array(options.queries * dimension);
-  fillMixture(queryRng, centres, dimension, all);
-  const queries: Float32Array[] = [];
-  for (let q = 0; q < options.queries; q++) queries.push(all.slice(q * dimension, (q + 1) * dimension));
+  const clusterOf = fillMixture(queryRng, centres, dimension, all);
+  const queries: TopicalQuery[] = [];
+  for (let q = 0; q < options.queries; q++) {
+    queries.push({ vector: all.slice(q * dimension, (q + 1) * dimension), cluster: clusterOf[q] as number });
+  }
   return queries;
 }
 
@@ -169,6 +219,8 @@ export function prefixOf(dataset: BenchDataset, count: number): BenchDataset {
     dimension: dataset.dimension,
     count,
     vectors: dataset.vectors.subarray(0, count * dataset.dimension),
+    clusters: dataset.clusters.subarray(0, count),
+    topicWords: dataset.topicWords,
     chunkIds: dataset.chunkIds.slice(0, count),
     texts: dataset.texts.slice(0, count),
     filenames: dataset.filenames.slice(0, count),

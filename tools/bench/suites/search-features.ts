@@ -1,5 +1,6 @@
 import { loadUsearchInt8Scan } from '../../../src/adapters/native/usearch-scan';
 import type { SearchFilter } from '../../../src/contracts/search-request';
+import { DEFAULT_TOKENISER, tokenise } from '../../../src/domain/keyword-text';
 import { headFusionStats } from '../../../src/domain/ranking/keyword-rows';
 import { QuantisedScanner } from '../../../src/domain/ranking/quantised-scan';
 import { ScoreBuffer } from '../../../src/domain/ranking/scoring';
@@ -9,7 +10,7 @@ import type { Snapshot, SnapshotStore } from '../../../src/snapshot';
 import { SnapshotCache } from '../../../src/snapshot';
 import { makeSearch, type SearchOptions } from '../../../src/use-cases/search';
 import type { BenchContext } from '../context';
-import { generateQueries } from '../data';
+import { type BenchDataset, generateTopicalQueries, type TopicalQuery } from '../data';
 import { count } from '../format';
 import { BENCH_KEYWORD_VERSION, storeKeywordIndex } from '../keyword-index-bytes';
 import { summarize } from '../stats';
@@ -17,11 +18,17 @@ import { summarize } from '../stats';
 /** Rows carry `metadata.bucket` = row mod 1000, so a filter's selectivity is exact. */
 const BUCKETS = 1000;
 
-/** `keywords`: the variant sends query_text (two words of a chunk's text); `vector: false` leaves out the embedding. */
+/**
+ * `keywords`: the variant sends query_text, two of the query's topic words (as a question's words and
+ * its embedding speak of one topic), or with `unrelated`, two words of a chunk picked by the query's
+ * number (the worst case for fusion: text and vector agree on nothing). `vector: false` leaves out the
+ * embedding.
+ */
 type Variant = {
   name: string;
   options: Omit<SearchOptions, 'limit'>;
   keywords?: boolean;
+  unrelated?: boolean;
   vector?: boolean;
   /** Search with the keyword index stored in the bench's Redis (the product's path) instead of in process. */
   stored?: boolean;
@@ -86,13 +93,27 @@ const VARIANTS: Variant[] = [
     keywords: true,
     native: true,
   },
+  {
+    name: 'native: hybrid, rrf k 60, text unrelated to the vector',
+    options: {},
+    keywords: true,
+    unrelated: true,
+    native: true,
+  },
+  {
+    name: 'native: hybrid, weighted alpha 0.5, text unrelated to the vector',
+    options: { fusion: { method: 'weighted', alpha: 0.5 } },
+    keywords: true,
+    unrelated: true,
+    native: true,
+  },
 ];
 
 /** How the hybrid answers of one variant went (see `headFusionStats`), for the table's note. */
 function headNote(counts: HeadCounts): string | undefined {
   if (counts.searches === 0) return undefined;
   const share = (x: number) => `${((100 * x) / counts.searches).toFixed(0)}%`;
-  return `from the vector head: ${share(counts.searches - counts.fellBack)} proven, ${share(counts.widened)} widened, ${share(counts.fellBack)} scored every candidate (${share(counts.outranked)} at once: best match ranked below the head)`;
+  return `from the vector head: ${share(counts.searches - counts.fellBack)} proven, ${share(counts.widened)} read a wider or deeper head, ${share(counts.fellBack)} scored every candidate (${share(counts.outranked)} at once: best match estimated below every head)`;
 }
 
 type HeadCounts = { searches: number; widened: number; fellBack: number; outranked: number };
@@ -102,6 +123,14 @@ function queryTextFor(texts: readonly string[], i: number): string {
   const words = (texts[(i * 7919) % texts.length] as string).split(' ');
   const at = (i * 31) % Math.max(1, words.length - 1);
   return `${words[at]} ${words[at + 1] ?? ''}`;
+}
+
+/** Two of a topic's words, picked by the query's number (words the tokeniser keeps: not stop words). */
+function topicalTextFor(dataset: BenchDataset, cluster: number, i: number): string {
+  const words = (dataset.topicWords[cluster] as string[]).filter(
+    (word) => tokenise(word, DEFAULT_TOKENISER).length > 0,
+  );
+  return `${words[(i * 7) % words.length]} ${words[(i * 13 + 1) % words.length]}`;
 }
 
 /**
@@ -172,10 +201,11 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
       updated_at: '',
       status: 'active' as const,
     };
-    const queries = generateQueries({
+    const queries = generateTopicalQueries({
       count: 0,
       dimension: dataset.dimension,
-      seed: options.seed + 7,
+      // The dataset's seed: the same cluster centres, so each query has a topic among the chunks.
+      seed: options.seed,
       queries: options.queries,
     });
     const runs = Math.min(options.runs.snapshotWarm, 60);
@@ -234,9 +264,13 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
       const results = group.map(() => 0);
       const heads = group.map((): HeadCounts => ({ searches: 0, widened: 0, fellBack: 0, outranked: 0 }));
       for (let i = -3; i < runs; i++) {
-        const query = queries[(i + queries.length) % queries.length] as Float32Array;
+        const { vector: query, cluster } = queries[(i + queries.length) % queries.length] as TopicalQuery;
         for (const [v, variant] of group.entries()) {
-          const keywords = variant.keywords === true ? { queryText: queryTextFor(dataset.texts, i + 3) } : {};
+          const queryText =
+            variant.unrelated === true
+              ? queryTextFor(dataset.texts, i + 3)
+              : topicalTextFor(dataset, cluster, i + 3);
+          const keywords = variant.keywords === true ? { queryText } : {};
           const before = { ...headFusionStats };
           const started = performance.now();
           const answer = await (variant.stored === true
