@@ -110,11 +110,11 @@ export function rankKeywordRows(
       };
     }
   }
-  const rows: number[] = [];
-  for (let row = 0; row < rowCount; row++) {
-    if (mask !== undefined && mask[row] === 0) continue;
-    if (cosine === null && (bm25[row] as number) <= 0) continue;
-    rows.push(row);
+  // Keyword only: the candidates that match a term, already at hand (no pass over every row).
+  let rows = candidateMatches;
+  if (cosine !== null) {
+    rows = [];
+    for (let row = 0; row < rowCount; row++) if (mask === undefined || mask[row] !== 0) rows.push(row);
   }
   return { ...rankRows(rows, idOf, groupOf, cosine, bm25, query, ranker, scoreThreshold), keywordMatches };
 }
