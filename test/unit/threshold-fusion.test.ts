@@ -58,6 +58,9 @@ describe('hybrid fusion from the native vector head (threshold algorithm)', () =
         fc.array(
           fc.record({
             pick: fc.nat(),
+            // With `jittered`, each row moves off its pool vector by up to 0.05 in one coordinate:
+            // near ties (inside the int8 bound) in place of exact ones.
+            jitter: fc.integer({ min: 0, max: 50 }),
             // Coarse keyword scores so ties happen; zero-match queries too.
             keyword: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 4 })),
             passes: fc.boolean(),
@@ -71,11 +74,16 @@ describe('hybrid fusion from the native vector head (threshold algorithm)', () =
         fusionArbitrary,
         fc.integer({ min: 1, max: 25 }),
         fc.integer({ min: 1, max: 8 }),
-        (pool, rows, filtered, noMatches, rawQuery, fusion, keep, firstHead) => {
+        fc.boolean(),
+        // RRF's deepest scan: the default, or short enough that the best match often lies past it.
+        fc.constantFrom(64, 1024),
+        (pool, rows, filtered, noMatches, rawQuery, fusion, keep, firstHead, jittered, scanLimit) => {
           const n = rows.length;
           const vectors = new Float32Array(n * DIMENSION);
           rows.forEach((r, i) => {
-            writeUnitVector(pool[r.pick % pool.length] as number[], vectors, i * DIMENSION);
+            const vector = [...(pool[r.pick % pool.length] as number[])];
+            if (jittered) vector[i % DIMENSION] = (vector[i % DIMENSION] as number) + r.jitter / 1000;
+            writeUnitVector(vector, vectors, i * DIMENSION);
           });
           const query = Float64Array.from(rawQuery);
           const norm = Math.hypot(...query);
@@ -105,11 +113,13 @@ describe('hybrid fusion from the native vector head (threshold algorithm)', () =
                   k,
                   ...(mask === undefined ? {} : { mask }),
                 }),
+              scan: (unit, wanted) => scanner.approximate(vectors, DIMENSION, n, unit, wanted, mask),
             },
             fusion,
             keep,
             stats,
             firstHead,
+            scanLimit,
           );
           // Null: not proven from a head of at most an eighth of the candidates (the caller fuses all).
           if (head === null) return;

@@ -260,10 +260,16 @@ export function countRanks(
   const before = new Uint32Array(rows.length);
   const members = population.rows;
   const mask = population.mask;
+  let below = 0;
   for (let m = 0; m < population.count; m++) {
     const member = members === null ? m : (members[m] as number);
     if (mask !== undefined && mask[member] === 0) continue;
     const x = scores[member] as number;
+    // Under every level: no search, no tie (the common case for askers near the top).
+    if (x < lowest) {
+      below++;
+      continue;
+    }
     const at = firstAtOrAbove(x);
     counts[at] = (counts[at] as number) + 1;
     if (at < levels.length && levels[at] === x) {
@@ -272,6 +278,7 @@ export function countRanks(
         if (id < (askerIds[i] as string)) before[i] = (before[i] as number) + 1;
     }
   }
+  counts[0] = (counts[0] as number) + below;
   const above = new Uint32Array(levels.length + 2);
   for (let j = levels.length; j >= 0; j--) above[j] = (above[j + 1] as number) + (counts[j] as number);
   return rows.map((row, i) => {

@@ -79,6 +79,8 @@ export function rankKeywordRows(
             k,
             ...(mask === undefined ? {} : { mask }),
           }),
+        scan: (query, wanted) =>
+          kernel.approximate?.(vectors, dimension, rowCount, query, wanted, mask) ?? null,
       },
       query.fusion,
       ranker.selectorFor('').k,

@@ -14,7 +14,14 @@
  * exact top k. Otherwise C grows and the scan repeats, up to all rows. A score threshold works the same
  * way with the threshold in place of S_k when fewer than k candidates reach it.
  */
-import { dotRow, type ScoredRef, type TopKKernel, type TopKOptions, TopKSelector } from './scoring';
+import {
+  dotRow,
+  type ScoredRef,
+  type TopKKernel,
+  type TopKOptions,
+  TopKSelector,
+  type VectorScan,
+} from './scoring';
 
 /**
  * The native part: the `wanted` rows of `codes` (packed int8 rows of `dimension`, starting at offset 0,
@@ -247,6 +254,23 @@ export class QuantisedScanner implements TopKKernel {
     return made;
   }
 
+  /**
+   * The int8 copy to scan, or null when the portable loop answers: no native scan, a dimension too large
+   * for exact integer dots, too few rows, or a matrix seen fewer than `portableSearchesFirst` times.
+   */
+  private matrixFor(vectors: Float32Array, dimension: number, rowCount: number): QuantisedMatrix | null {
+    if (this.scan === null || dimension > MAX_EXACT_DIMENSION || rowCount < this.minRows) return null;
+    const known = this.copies.get(vectors);
+    if (known === undefined || known.dimension !== dimension || known.rowCount !== rowCount) {
+      const seen = this.sightings.get(vectors) ?? 0;
+      if (seen < this.portableSearchesFirst) {
+        this.sightings.set(vectors, seen + 1);
+        return null;
+      }
+    }
+    return this.quantised(vectors, dimension, rowCount);
+  }
+
   topK(
     vectors: Float32Array,
     dimension: number,
@@ -256,16 +280,8 @@ export class QuantisedScanner implements TopKKernel {
     options: Pick<TopKOptions, 'k' | 'scoreThreshold' | 'mask'>,
   ): ScoredRef<number>[] | null {
     const scan = this.scan;
-    if (scan === null || dimension > MAX_EXACT_DIMENSION || rowCount < this.minRows) return null;
-    const known = this.copies.get(vectors);
-    if (known === undefined || known.dimension !== dimension || known.rowCount !== rowCount) {
-      const seen = this.sightings.get(vectors) ?? 0;
-      if (seen < this.portableSearchesFirst) {
-        this.sightings.set(vectors, seen + 1);
-        return null;
-      }
-    }
-    const matrix = this.quantised(vectors, dimension, rowCount);
+    const matrix = this.matrixFor(vectors, dimension, rowCount);
+    if (scan === null || matrix === null) return null;
     const set = this.searchedSet(matrix, options.mask);
     if (set === null) return null;
     const bound = this.quantiseQuery(matrix, unitQuery);
@@ -273,6 +289,47 @@ export class QuantisedScanner implements TopKKernel {
       return this.search(scan, vectors, matrix, set, bound, unitQuery, idOf, options);
     } catch (error) {
       // A scan that throws once will throw again: stop using it, answer from the portable loop.
+      this.scan = null;
+      this.onScanFailure(error);
+      return null;
+    }
+  }
+
+  /**
+   * The best `wanted` rows of the int8 scan (of the rows the mask keeps, or of all rows with the mask's
+   * rows among them when it keeps more than half), with approximate scores and the bound E: no exact
+   * re-score, for a caller that re-scores only the rows it needs (threshold-fusion.ts). Null when the
+   * kernel would not answer `topK` for these rows.
+   */
+  approximate(
+    vectors: Float32Array,
+    dimension: number,
+    rowCount: number,
+    unitQuery: Float64Array,
+    wanted: number,
+    mask: Uint8Array | undefined,
+  ): VectorScan | null {
+    const scan = this.scan;
+    const matrix = this.matrixFor(vectors, dimension, rowCount);
+    if (scan === null || matrix === null) return null;
+    const set = this.searchedSet(matrix, mask);
+    if (set === null) return null;
+    const bound = this.quantiseQuery(matrix, unitQuery);
+    const asked = Math.min(Math.ceil(wanted * set.density), set.size);
+    // The native scan refuses to return no rows.
+    if (asked < 1)
+      return { rows: new Int32Array(0), approx: new Float64Array(0), error: bound.error, complete: true };
+    try {
+      const found = scan(set.codes, this.queryCodes, dimension, asked);
+      const rows = new Int32Array(found.rows.length);
+      const approx = new Float64Array(found.rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        const index = found.rows[i] as number;
+        rows[i] = set.rowOf === null ? index : (set.rowOf[index] as number);
+        approx[i] = (found.dots[i] as number) * bound.invScale;
+      }
+      return { rows, approx, error: bound.error, complete: asked >= set.size };
+    } catch (error) {
       this.scan = null;
       this.onScanFailure(error);
       return null;

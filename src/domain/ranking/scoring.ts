@@ -185,6 +185,19 @@ export type TopKOptions = {
   kernel?: TopKKernel;
 };
 
+/**
+ * The rows of an approximate scan, best first by approximate score, each within `error` of its exact
+ * score (`dotRow`); every row left out scores at most the last one's approximate score plus `error`.
+ * With a mask, rows it leaves out may be listed too (they are skipped by the reader).
+ */
+export type VectorScan = {
+  rows: ArrayLike<number>;
+  approx: ArrayLike<number>;
+  error: number;
+  /** Every row was scanned (none left out). */
+  complete: boolean;
+};
+
 /** A scan that returns exactly what `topKByDotProduct` returns, or null to leave it to the portable loop. */
 export type TopKKernel = {
   topK(
@@ -195,6 +208,15 @@ export type TopKKernel = {
     idOf: (row: number) => string,
     options: Pick<TopKOptions, 'k' | 'scoreThreshold' | 'mask'>,
   ): ScoredRef<number>[] | null;
+  /** The best `wanted` rows by an approximate score with its error bound; null when not available. */
+  approximate?(
+    vectors: Float32Array,
+    dimension: number,
+    rowCount: number,
+    unitQuery: Float64Array,
+    wanted: number,
+    mask: Uint8Array | undefined,
+  ): VectorScan | null;
 };
 
 /**

@@ -3,17 +3,15 @@
  * over two sorted sources), so no row outside that head is scored: the vector head comes from the exact
  * top-k kernel (the native int8 scan with its proof, quantised-scan.ts), the keyword side is known
  * exactly from the postings (only matching rows score above 0).
- * - `rrf`: a row outside the vector top C has a vector rank above C, so its vector part is at most
- *   w_v / (k + C + 1); its keyword part is exact. The top C's fused scores are exact. When every row
- *   outside the head has a bound strictly under the keep-th fused score of the head (strictly: an equal
- *   score could still win on its id), the head holds the fused top. Otherwise C grows. The best match
- *   usually holds the proof up: it belongs in the fused top, and only a head that reaches its vector rank
- *   gives its exact score. So before reading any head its rank is estimated from an evenly spread sample,
- *   and when that lies beyond the first head (and its bound outside that head reaches the least value
- *   the bar can take, the vector part of rank keep) the first head read reaches past it: one int8 scan
- *   for a few thousand rows costs little more than one for a few dozen. When that head would exceed an
- *   eighth of the candidates the caller scores every row at once. Reading any head is always safe: only a
- *   proven top is returned.
+ * - `rrf` (rrfFromScan): ranks R rows exactly on each side, the vector top R from one approximate int8
+ *   scan (scan-ranks.ts, which re-scores only the rows the int8 bound leaves open) and the keyword top R
+ *   from the postings' scores. A row in neither top scores at most (w_v + w_k) / (k + R + 1); when that
+ *   is strictly under the keep-th fused score of the rows in either top (strictly: an equal score could
+ *   still win on its id), those rows hold the fused top, and each gets both exact ranks only when its
+ *   bound can reach the keep-th lower bound. The best keyword match usually belongs in the fused top, so
+ *   its exact vector rank is needed: its rank is estimated from an evenly spread sample and the scan
+ *   reaches past it (one int8 scan for a few thousand rows costs little more than one for a few dozen).
+ *   When that scan would exceed an eighth of the candidates the caller scores every row at once.
  * - `weighted`: the vector side's maximum is the head's best score and its minimum the best score of the
  *   negated query (the dot product of a row with -u is exactly minus its dot product with u), so the
  *   normalisers are exact. A matching row outside the head gets its exact cosine when its bound (its exact
@@ -27,7 +25,8 @@
 
 import { best, countRanks, keywordNormaliser, type Population } from './fused-candidates';
 import { type Fusion, normaliserOf, rrfWeights } from './fusion';
-import { type ScoredRef, TopKSelector } from './scoring';
+import { ScanRanks } from './scan-ranks';
+import { type ScoredRef, TopKSelector, type VectorScan } from './scoring';
 
 /** The exact best `k` candidates for a unit query, best first, ties by ascending id; null: not available. */
 export type VectorHead = (unitQuery: Float64Array, k: number) => ScoredRef<number>[] | null;
@@ -49,6 +48,8 @@ export type HeadFusionInput = {
   /** The exact cosine of one row (the function every path scores with). */
   cosineOf: (row: number) => number;
   head: VectorHead;
+  /** The best `wanted` candidates of an approximate scan (RRF's ranks); absent or null: not available. */
+  scan?: (unitQuery: Float64Array, wanted: number) => VectorScan | null;
 };
 
 /**
@@ -71,14 +72,13 @@ export function emptyHeadFusionStats(): HeadFusionStats {
 export type HeadFusion = { rows: number[]; vector: Float64Array; fused: Float64Array };
 
 /**
- * Head rows beyond `keep` in the first attempt; a failed proof widens the head once, by WIDEN. A second
- * widening rarely pays: a proof that fails twice is mostly held up by a keyword match ranked far down
- * the vector list.
+ * Rows beyond `keep` in the first head (weighted) or each side's first top (rrf); a failed weighted proof
+ * widens the head once, by WIDEN.
  */
 export const HEAD_SLACK = 16;
 const WIDEN = 8;
 const MAX_WIDENINGS = 1;
-/** A head wider than this share of the candidates costs about what scoring every candidate does. */
+/** A head or scan wider than this share of the candidates costs about what scoring every candidate does. */
 const LARGEST_HEAD_SHARE = 1 / 8;
 /**
  * Candidates sampled to estimate a keyword match's vector rank (estimateVectorRank): about 0.4 ms of
@@ -87,11 +87,24 @@ const LARGEST_HEAD_SHARE = 1 / 8;
  */
 export const RANK_SAMPLE = 1024;
 /**
- * A deep head reads this many times the estimated rank of the match holding the proof up, plus the first
- * head's rows: one int8 scan for 2,000 rows costs 1.6x one for 26 (usearch at 100k rows), while a head
- * that proves too short costs a second scan.
+ * A deep scan reads this many times the best match's estimated vector rank, plus the first top's rows:
+ * one int8 scan for 2,000 rows costs 1.6x one for 26 (usearch at 100k rows), while a scan that proves
+ * too short costs a second one.
  */
-const DEEP_HEAD_MARGIN = 1.5;
+const DEEP_HEAD_MARGIN = 2.5;
+/**
+ * Keyword ranks known at once: a longer keyword head lowers the bound of every match outside it, so fewer
+ * rows need their keyword rank counted (a pass over every match each time).
+ */
+const KEYWORD_HEAD = 256;
+/** A vector top this short that leaves the best match out is read without estimating its rank. */
+const SHORT_TOP = 256;
+/** Rows scanned per row ranked exactly on the vector side, before any estimate asks for more. */
+const SCAN_PER_RANKED = 4;
+/** Deeper scans or wider tops RRF tries after its first proof fails. */
+const MAX_RRF_RETRIES = 2;
+/** The deepest scan RRF reads is at least this many rows, an eighth of the candidates when that is more. */
+const SMALLEST_SCAN_LIMIT = 1024;
 
 /**
  * The fused top `keep` from the vector head, or null when the fusion is not offered here, the head is
@@ -103,6 +116,7 @@ export function fuseFromHead(
   keep: number,
   stats: HeadFusionStats = emptyHeadFusionStats(),
   firstHead: number = keep + HEAD_SLACK,
+  smallestScanLimit: number = SMALLEST_SCAN_LIMIT,
 ): HeadFusion | null {
   if (fusion.method === 'dbsf' || keep < 1) return null;
   stats.searches++;
@@ -113,12 +127,13 @@ export function fuseFromHead(
     if (wider > input.candidateCount * LARGEST_HEAD_SHARE) break;
     sizes.push(wider);
   }
-  const plan =
-    fusion.method === 'rrf'
-      ? rrfAttempt(input, fusion, keep, sizes)
-      : { attempt: weightedAttempt(input, fusion.alpha), from: 0, sizes };
-  if (plan === 'outranked') stats.outranked++;
-  if (plan === 'outranked' || plan.attempt === null) {
+  if (fusion.method === 'rrf') {
+    const fused = rrfFromScan(input, fusion, keep, stats, Math.max(1, firstHead), smallestScanLimit);
+    if (fused === null) stats.fellBack++;
+    return fused;
+  }
+  const plan = { attempt: weightedAttempt(input, fusion.alpha), from: 0, sizes };
+  if (plan.attempt === null) {
     stats.fellBack++;
     return null;
   }
@@ -190,144 +205,174 @@ function unmatchedOutside(input: HeadFusionInput, top: ScoredRef<number>[], matc
 }
 
 /**
- * The RRF proof and the heads to read. When the best match's bound outside the first head reaches the
- * least value the bar can take and its estimated vector rank lies beyond that head, the first head read
- * is a deep one: DEEP_HEAD_MARGIN times that rank (or, when smaller, the least head that leaves the best
- * match out with its bound under the bar), then twice that; 'outranked' when that head would exceed
- * LARGEST_HEAD_SHARE of the candidates (checked before any head is read).
+ * RRF's fused top from one approximate vector scan (scan-ranks.ts) and the exact keyword ranks.
+ * With R rows ranked exactly on each side (the vector top R and the keyword top R), a row in neither
+ * scores at most w_v / (k + R + 1) plus, if it matches a term, w_k / (k + R + 1): when that is strictly
+ * under the keep-th fused score of the rows in either top, those rows hold the fused top. Each such row
+ * needs both exact ranks only when its bound can reach the keep-th lower bound; a vector rank comes from
+ * the scan (re-scoring only the rows near its score), a keyword rank from counting the matches. A scan
+ * too short for a rank is read again four times deeper; a failed proof ranks four times more rows on
+ * each side (at most MAX_RRF_RETRIES times in all). The first scan reaches past the best match's estimated vector rank (it belongs in the fused
+ * top, so its exact vector rank is needed); a scan deeper than LARGEST_HEAD_SHARE of the candidates is
+ * not read: null, and the caller scores every candidate. `stats` counts deeper scans and wider tops as
+ * widenings, and an estimate past the limit as outranked.
  */
-function rrfAttempt(
+function rrfFromScan(
   input: HeadFusionInput,
   fusion: Extract<Fusion, { method: 'rrf' }>,
   keep: number,
-  sizes: readonly number[],
-): { attempt: Attempt; from: number; sizes: readonly number[] } | 'outranked' {
-  const { matched, bm25, idOf } = input;
+  stats: HeadFusionStats,
+  firstHead: number,
+  smallestScanLimit: number,
+): HeadFusion | null {
+  const { matched, bm25, idOf, candidateCount, scan } = input;
+  if (scan === undefined) return null;
   const weights = rrfWeights(fusion);
   const k = fusion.k;
-  // The best match (keyword rank 1), found in one pass: most failed proofs fail on it.
+  // A scan of a thousand rows is worth reading however few the candidates: scoring them all costs as much.
+  const cap = Math.max(smallestScanLimit, firstHead, Math.floor(candidateCount * LARGEST_HEAD_SHARE));
+  // The best match (keyword rank 1), found in one pass.
   let first = -1;
   for (const row of matched) {
     const x = bm25[row] as number;
     const leader = first < 0 ? -1 : (bm25[first] as number);
     if (x > leader || (x === leader && idOf(row) < idOf(first))) first = row;
   }
-  // Every head row's fused score is at least its vector part, so the keep-th is at least that of rank keep.
-  const leastBar = (headRows: number) =>
-    headRows >= keep ? weights.vector / (k + keep) : Number.NEGATIVE_INFINITY;
-  const outsideBound = (size: number, keywordRank: number) =>
-    weights.vector / (k + size + 1) + weights.keyword / (k + keywordRank);
-  const cap = input.candidateCount * LARGEST_HEAD_SHARE;
-  const firstSize = sizes[0] as number;
-  // The least head C whose outside bound for the best match is under the bar's least value:
-  // w_v / (k + C + 1) < w_v / (k + keep) - w_k / (k + 1) =: room.
-  const room = weights.vector / (k + keep) - weights.keyword / (k + 1);
-  const leavesOut = room > 0 ? Math.floor(weights.vector / room - k) : Number.POSITIVE_INFINITY;
-  // When the best match can reach the top from outside the first head and ranks below it, the first head
-  // read is one deep enough to hold it (or to leave it out under the bar), found by estimating its rank.
-  let schedule: readonly number[] = sizes;
-  let from = 0;
-  if (first >= 0 && firstSize < input.candidateCount && outsideBound(firstSize, 1) >= leastBar(firstSize)) {
-    const rank = estimateVectorRank(input, first);
-    if (rank >= firstSize) {
-      const deep = Math.ceil(rank * DEEP_HEAD_MARGIN) + firstSize;
-      const reach = leavesOut >= keep && leavesOut < deep ? leavesOut : deep;
-      if (reach > cap) return 'outranked';
-      schedule = reach * 2 <= cap ? [firstSize, reach, reach * 2] : [firstSize, reach];
-      from = 1;
-    }
+  // Rows in neither top score at most (w_v + w_k) / (k + R + 1); the keep-th fused score is at least the
+  // vector part of rank keep, w_v / (k + keep). So R past (w_v + w_k)(k + keep) / w_v - k - 1 proves
+  // the top whenever the rows of both tops are ranked, and is the first R tried (when not too large).
+  const enough = Math.floor(((weights.vector + weights.keyword) * (k + keep)) / weights.vector - k) + 1;
+  let ranked = Math.max(1, firstHead, Number.isFinite(enough) && enough <= cap ? enough : 0);
+  // Rows near the R-th score are re-scored to order the top: a scan of 4R covers them on 384-d data.
+  let depth = SCAN_PER_RANKED * ranked + Math.ceil(0.3 * Math.sqrt(candidateCount));
+  // The best match's fused score beats the vector part of rank keep whenever its own vector part can
+  // (a vector weight not too small next to the keyword weight): then either a vector top long enough to
+  // leave it out under that bar (w_v / (k + R + 1) < w_v / (k + keep) - w_k / (k + 1)) or its exact
+  // vector rank is needed, whichever costs the shorter scan.
+  if (
+    first >= 0 &&
+    weights.vector / (k + ranked + 1) + weights.keyword / (k + 1) >= weights.vector / (k + keep)
+  ) {
+    const room = weights.vector / (k + keep) - weights.keyword / (k + 1);
+    const leavesOut = room > 0 ? Math.floor(weights.vector / room - k) : Number.POSITIVE_INFINITY;
+    // A short top that leaves it out needs no estimate (a sample costs about a millisecond at 384-d).
+    const rank = leavesOut <= SHORT_TOP ? 0 : estimateVectorRank(input, first);
+    const reach = Math.ceil(rank * DEEP_HEAD_MARGIN) + ranked;
+    if (leavesOut <= cap && (leavesOut <= SHORT_TOP || 2 * leavesOut <= reach)) {
+      ranked = leavesOut;
+      depth = Math.max(depth, SCAN_PER_RANKED * ranked + Math.ceil(0.3 * Math.sqrt(candidateCount)));
+    } else if (rank >= ranked) depth = Math.max(depth, reach);
   }
-  // The keyword side is ranked in its head only (the best matches by BM25); a head row outside it gets
-  // its exact keyword rank by counting (fused-candidates.ts).
+  if (Math.min(depth, candidateCount) > cap) {
+    stats.outranked++;
+    return null;
+  }
   const everyMatch: Population = { rows: matched, count: matched.length, mask: undefined };
   let keywordHead: number[] = [];
-  const keywordHeadOf = (length: number): number[] => {
-    if (keywordHead.length < Math.min(length, matched.length))
-      keywordHead = best(everyMatch, bm25, idOf, length);
-    return keywordHead;
-  };
-  // Not proven from this head: a wider one can prove it only if `blocker` (a match outside the head whose
-  // bound reaches the bar) gets in, or its bound outside the wider head falls under the bar.
-  const widenFor = (blocker: number, keywordRank: number, bar: number, next: number | undefined) => {
-    if (next === undefined) return 'widen';
-    return outsideBound(next, keywordRank) >= bar && estimateVectorRank(input, blocker) >= next
-      ? 'outranked'
-      : 'widen';
-  };
-  const attempt: Attempt = (top, size, keep, next) => {
-    if (first >= 0 && top.length < input.candidateCount && top.every((hit) => hit.ref !== first)) {
-      // Every head row's fused score is at most its vector part plus the keyword part of rank 1; when
-      // even that keep-th best cannot beat the best match's bound, no ranking of the keywords can help.
-      const optimistic = new TopKSelector<number>(keep);
-      top.forEach((hit, i) => {
-        const fromVector = weights.vector / (k + (i + 1));
-        const score = (bm25[hit.ref] as number) > 0 ? fromVector + weights.keyword / (k + 1) : fromVector;
-        if (optimistic.mightAccept(score)) optimistic.offer(score, hit.id, hit.ref);
-      });
-      if (optimistic.mightAccept(weights.vector / (k + size + 1) + weights.keyword / (k + 1))) {
-        return widenFor(first, 1, leastBar(top.length), next);
-      }
+  let ranks: ScanRanks | null = null;
+  // Exact cosines outlive a scan that proves too short: a deeper one needs many of them again.
+  const exactScores = new Map<number, number>();
+  for (let round = 0; ; round++) {
+    if (round > 0) stats.widenings++;
+    if (round === 1) stats.widened++;
+    if (ranks === null) {
+      const read = scan(input.unitQuery, depth);
+      if (read === null) return null;
+      ranks = new ScanRanks(read, input, exactScores);
     }
-    let byRank = keywordHeadOf(keep + HEAD_SLACK);
-    const keywordRank = new Map(byRank.map((row, i) => [row, i + 1]));
-    // A head row matching a term outside the keyword head has a keyword part of at most `beyondHead`;
-    // only those whose bound with it reaches the keep-th lower bound need their exact keyword rank.
-    const beyondHead = weights.keyword / (k + byRank.length + 1);
-    const lowest = new TopKSelector<number>(keep);
-    top.forEach((hit, i) => {
-      const fromVector = weights.vector / (k + (i + 1));
-      const rank = keywordRank.get(hit.ref);
-      const lower = rank === undefined ? fromVector : fromVector + weights.keyword / (k + rank);
-      if (lowest.mightAccept(lower)) lowest.offer(lower, hit.id, hit.ref);
+    const outcome = rrfProof(ranks, ranked);
+    if (typeof outcome !== 'string') return outcome;
+    // A proof that fails twice is mostly held up by a match far down the vector list: scoring every
+    // candidate then costs less than scanning deeper again.
+    if (round === MAX_RRF_RETRIES) return null;
+    if (outcome === 'deeper') {
+      depth *= 4;
+      ranks = null;
+    } else ranked *= 4;
+    if (Math.min(depth, candidateCount) > cap || ranked > cap) return null;
+  }
+
+  /** The fused top from the top `r` of each side, or what to read next. */
+  function rrfProof(ranks: ScanRanks, r: number): HeadFusion | 'deeper' | 'wider' {
+    const vectorTop = ranks.top(r);
+    if (vectorTop === null) return 'deeper';
+    const keywordLength = Math.max(r, KEYWORD_HEAD);
+    if (keywordHead.length < Math.min(keywordLength, matched.length))
+      keywordHead = best(everyMatch, bm25, idOf, keywordLength);
+    const vectorRank = new Map(vectorTop.map((hit, i) => [hit.ref, i + 1]));
+    const keywordRank = new Map(keywordHead.map((row, i) => [row, i + 1]));
+    const inKeywordHead = new Set(keywordHead);
+    const rows = [...new Set([...vectorRank.keys(), ...keywordHead])];
+    // A side's part for a rank not known exactly: at most that of the first rank past the top, at least
+    // that of the last rank there can be.
+    const vectorPart = (rank: number) => weights.vector / (k + rank);
+    const keywordPart = (rank: number) => weights.keyword / (k + rank);
+    const vectorBeyond = vectorPart(vectorTop.length + 1);
+    const keywordBeyond = keywordPart(keywordHead.length + 1);
+    const lower = rows.map((row) => {
+      const v = vectorRank.get(row);
+      const fromVector =
+        v !== undefined ? vectorPart(v) : vectorPart(ranks.rankAtMost(row) ?? candidateCount);
+      if (!((bm25[row] as number) > 0)) return fromVector;
+      return fromVector + keywordPart(keywordRank.get(row) ?? matched.length);
     });
-    const floor = lowest.sorted()[keep - 1]?.score ?? Number.NEGATIVE_INFINITY;
-    const unranked = top.filter(
-      (hit, i) =>
-        (bm25[hit.ref] as number) > 0 &&
-        !keywordRank.has(hit.ref) &&
-        weights.vector / (k + (i + 1)) + beyondHead >= floor,
-    );
-    countRanks(
-      everyMatch,
-      bm25,
-      idOf,
-      unranked.map((hit) => hit.ref),
-    ).forEach((rank, i) => {
-      keywordRank.set((unranked[i] as ScoredRef<number>).ref, rank);
+    const upper = rows.map((row) => {
+      const v = vectorRank.get(row);
+      const fromVector =
+        v !== undefined ? vectorPart(v) : vectorPart(Math.max(vectorTop.length + 1, ranks.rankAtLeast(row)));
+      if (!((bm25[row] as number) > 0)) return fromVector;
+      const w = keywordRank.get(row);
+      return fromVector + (w !== undefined ? keywordPart(w) : keywordBeyond);
+    });
+    const floor = rows.length >= keep ? ([...lower].sort((x, y) => y - x)[keep - 1] as number) : -Infinity;
+    // The rows that can reach the top get both exact ranks; the others score under the floor.
+    const contenders = rows.filter((_, i) => (upper[i] as number) >= floor);
+    const needKeyword = contenders.filter((row) => (bm25[row] as number) > 0 && !keywordRank.has(row));
+    countRanks(everyMatch, bm25, idOf, needKeyword).forEach((rank, i) => {
+      keywordRank.set(needKeyword[i] as number, rank);
     });
     const selector = new TopKSelector<number>(keep);
     const cosine = new Map<number, number>();
-    let matchedInTop = 0;
-    top.forEach((hit, i) => {
-      cosine.set(hit.ref, hit.score);
+    for (const row of contenders) {
+      let v = vectorRank.get(row);
+      if (v === undefined) {
+        const counted = ranks.rankOf(row);
+        if (counted === null) return 'deeper';
+        v = counted;
+      }
+      cosine.set(row, ranks.exact(row));
       // Summed as `fuseScores` sums: the vector part, then the keyword part.
-      const fromVector = weights.vector / (k + (i + 1));
-      const matches = (bm25[hit.ref] as number) > 0;
-      if (matches) matchedInTop++;
-      const rank = keywordRank.get(hit.ref);
-      // A match left unranked scores under the floor, which the top `keep` all reach.
-      if (matches && rank === undefined) return;
-      const fused = rank === undefined ? fromVector : fromVector + weights.keyword / (k + rank);
-      if (selector.mightAccept(fused)) selector.offer(fused, hit.id, hit.ref);
-    });
-    if (top.length >= input.candidateCount) return result(selector, cosine);
-    if (top.length < size) return 'widen';
-    const outsideVector = weights.vector / (k + size + 1);
-    if (unmatchedOutside(input, top, matchedInTop) && selector.mightAccept(outsideVector)) return 'widen';
-    // Later matches have a larger keyword rank, so a smaller bound: the first under the bar ends it.
-    const reaches = (rank: number) => selector.mightAccept(outsideVector + weights.keyword / (k + rank));
-    for (let r = 0; r < matched.length; r++) {
-      // The keyword head grows (four times longer) only when the matches it holds all sit in the vector head.
-      if (r === byRank.length) byRank = keywordHeadOf(byRank.length * 4);
-      if (cosine.has(byRank[r] as number)) continue;
-      if (!reaches(r + 1)) return result(selector, cosine);
-      const bar = selector.sorted()[keep - 1]?.score ?? Number.NEGATIVE_INFINITY;
-      return widenFor(byRank[r] as number, r + 1, bar, next);
+      const fromVector = vectorPart(v);
+      const w = keywordRank.get(row);
+      const fused = w === undefined ? fromVector : fromVector + keywordPart(w);
+      if (selector.mightAccept(fused)) selector.offer(fused, idOf(row), row);
     }
-    // Every match is in the vector head.
-    return result(selector, cosine);
-  };
-  return { attempt, from, sizes: schedule };
+    // Every candidate is in the vector top: nothing lies outside.
+    if (vectorTop.length >= candidateCount) return result(selector, cosine);
+    // A row in neither top: its vector part is at most `vectorBeyond`; a match's keyword part at most
+    // `keywordBeyond` (only when some match lies outside both tops).
+    let matchesInEither = keywordHead.length;
+    for (const hit of vectorTop)
+      if ((bm25[hit.ref] as number) > 0 && !inKeywordHead.has(hit.ref)) matchesInEither++;
+    const outside = vectorBeyond + (matched.length > matchesInEither ? keywordBeyond : 0);
+    if (process.env.DBG)
+      console.log(
+        'outside',
+        outside,
+        'bar',
+        selector.sorted()[keep - 1]?.score,
+        'contenders',
+        contenders.length,
+        'vtop',
+        vectorTop.length,
+        'khead',
+        keywordHead.length,
+        'floor',
+        floor,
+        vectorTop.slice(0, 3).map((h) => h.score),
+      );
+    return selector.mightAccept(outside) ? 'wider' : result(selector, cosine);
+  }
 }
 
 function weightedAttempt(input: HeadFusionInput, alpha: number): Attempt | null {
