@@ -58,6 +58,31 @@ function sortRows(rows: number[]): void {
   for (let i = 0; i < sorted.length; i++) rows[i] = sorted[i] as number;
 }
 
+/**
+ * The rows of several ascending lists, each once, ascending: a merge (one pass over every list, the least
+ * head taken each step), where sorting the matches costs several times more on common terms.
+ */
+export function unionAscending(lists: readonly (readonly number[])[]): number[] {
+  if (lists.length === 0) return [];
+  if (lists.length === 1) return [...(lists[0] as readonly number[])];
+  const at = new Int32Array(lists.length);
+  const union: number[] = [];
+  for (;;) {
+    let least = Number.POSITIVE_INFINITY;
+    for (let l = 0; l < lists.length; l++) {
+      const list = lists[l] as readonly number[];
+      const i = at[l] as number;
+      if (i < list.length && (list[i] as number) < least) least = list[i] as number;
+    }
+    if (least === Number.POSITIVE_INFINITY) return union;
+    union.push(least);
+    for (let l = 0; l < lists.length; l++) {
+      const list = lists[l] as readonly number[];
+      if (list[at[l] as number] === least) at[l] = (at[l] as number) + 1;
+    }
+  }
+}
+
 /** The distinct terms of a query, in first-occurrence order. */
 export function distinctTerms(terms: readonly string[]): string[] {
   return [...new Set(terms)];
@@ -120,24 +145,22 @@ export class KeywordIndex {
     buffer?: ScoreBuffer,
   ): { scores: Float64Array; matched: number[] } {
     const scores = zeroed(this.docCount, buffer);
-    const matched: number[] = [];
     const averageLength = this.docCount === 0 ? 0 : this.totalLength / this.docCount;
+    const lists: number[][] = [];
     for (const term of distinctTerms(queryTerms)) {
       const list = this.postings.get(term);
       if (list === undefined) continue;
+      lists.push(list.rows);
       const df = list.rows.length;
       const idf = bm25Idf(df, this.docCount);
       for (let i = 0; i < df; i++) {
         const row = list.rows[i] as number;
         const length = this.lengths[row] as number;
-        // Every term's contribution is positive (see bm25Term), so 0 means not matched yet.
-        if (scores[row] === 0) matched.push(row);
         scores[row] =
           (scores[row] as number) + bm25Term(list.tfs[i] as number, length, idf, averageLength, params);
       }
     }
-    sortRows(matched);
-    return { scores, matched };
+    return { scores, matched: unionAscending(lists) };
   }
 }
 

@@ -24,6 +24,8 @@ export type ScanRankInput = {
 export class ScanRanks {
   /** candidatesBefore[j]: candidates among the first j listed rows (made on first need, with a mask). */
   private candidatesBefore: Int32Array | null = null;
+  /** Each listed row's place in the scan (made on first need). */
+  private listedAt: Map<number, number> | null = null;
 
   /** @param exactScores exact cosines already computed for this query (shared with a shallower scan's reader). */
   constructor(
@@ -98,6 +100,18 @@ export class ScanRanks {
       if (score > s || (score === s && this.input.idOf(other) < id)) count++;
     }
     return count + 1;
+  }
+
+  /** The most the row's exact score can be, from the scan alone (no re-score). */
+  ceilingOf(row: number): number {
+    if (this.listedAt === null) {
+      const listedAt = new Map<number, number>();
+      const { rows } = this.scan;
+      for (let j = 0; j < rows.length; j++) listedAt.set(rows[j] as number, j);
+      this.listedAt = listedAt;
+    }
+    const at = this.listedAt.get(row);
+    return at === undefined ? this.outsideCeiling() : (this.scan.approx[at] as number) + this.scan.error;
   }
 
   /** Lower bound of the row's rank from the bound alone: one past the candidates whose floor lies over its score. */

@@ -141,16 +141,40 @@ export function fuseFromHead(
     if (round > 0) stats.widenings++;
     if (round > 0 && (round === plan.from || round === 1)) stats.widened++;
     const size = plan.sizes[round] as number;
-    const top = input.head(input.unitQuery, size);
-    if (top === null) break;
+    const read = readHead(input, size);
+    if (read === null) break;
     const next = plan.sizes[round + 1];
-    const outcome = plan.attempt(top, size, keep, next);
+    const outcome = plan.attempt(read.top, size, keep, next, read.ceilingOf);
     if (outcome === 'outranked') stats.outranked++;
     if (typeof outcome !== 'string') return outcome;
     if (outcome !== 'widen') break;
   }
   stats.fellBack++;
   return null;
+}
+
+/**
+ * The exact vector top `size`, with the most each other row can score: from an approximate scan when
+ * the input has one (each listed row's own ceiling; a scan too short for the top is read once more four
+ * times deeper), else from the exact head (every other row at most the head's last score).
+ */
+function readHead(
+  input: HeadFusionInput,
+  size: number,
+): { top: ScoredRef<number>[]; ceilingOf: (row: number) => number } | null {
+  if (input.scan !== undefined) {
+    let depth = SCAN_PER_RANKED * size + Math.ceil(0.3 * Math.sqrt(input.candidateCount));
+    const exactScores = new Map<number, number>();
+    for (let attempt = 0; attempt < 2; attempt++, depth *= 4) {
+      const read = input.scan(input.unitQuery, depth);
+      if (read === null) break;
+      const ranks = new ScanRanks(read, input, exactScores);
+      const top = ranks.top(size);
+      if (top !== null) return { top, ceilingOf: (row) => ranks.ceilingOf(row) };
+    }
+  }
+  const top = input.head(input.unitQuery, size);
+  return top === null ? null : { top, ceilingOf: () => Number.POSITIVE_INFINITY };
 }
 
 /**
@@ -162,6 +186,7 @@ type Attempt = (
   size: number,
   keep: number,
   next: number | undefined,
+  ceilingOf: (row: number) => number,
 ) => HeadFusion | 'widen' | 'outranked';
 
 /**
@@ -385,7 +410,7 @@ function weightedAttempt(input: HeadFusionInput, alpha: number): Attempt | null 
   // 0 - x: minus the negated query's best score, +0 rather than -0 for a score of 0.
   const minVector = 0 - lowest.score;
   const nk = keywordNormaliser(bm25, matched, candidateCount);
-  return (top, size, keep) => {
+  return (top, size, keep, _next, ceilingOf) => {
     const best = top[0];
     if (best === undefined) return 'widen';
     const nv = normaliserOf(minVector, best.score, true);
@@ -411,15 +436,23 @@ function weightedAttempt(input: HeadFusionInput, alpha: number): Attempt | null 
       selector.mightAccept(outsideVector + (1 - alpha) * nk(0))
     )
       return 'widen';
-    // The matches whose bound reaches the head's bar, best keyword score first: the bar rises fastest,
-    // and once a bound falls under it so do all later ones.
-    const contenders = matched.filter(
-      (row) =>
-        !cosine.has(row) && selector.mightAccept(outsideVector + (1 - alpha) * nk(bm25[row] as number)),
-    );
-    contenders.sort((a, b) => (bm25[b] as number) - (bm25[a] as number));
+    // The matches whose bound (their own vector ceiling when the scan lists them) reaches the head's
+    // bar, highest bound first: the bar rises fastest, and once a bound falls under it so do all later ones.
+    const boundOf = (row: number) =>
+      alpha * nv(Math.min(last, ceilingOf(row))) + (1 - alpha) * nk(bm25[row] as number);
+    const contenders: number[] = [];
+    const bounds = new Map<number, number>();
+    for (const row of matched) {
+      if (cosine.has(row) || !selector.mightAccept(outsideVector + (1 - alpha) * nk(bm25[row] as number)))
+        continue;
+      const bound = boundOf(row);
+      if (!selector.mightAccept(bound)) continue;
+      contenders.push(row);
+      bounds.set(row, bound);
+    }
+    contenders.sort((a, b) => (bounds.get(b) as number) - (bounds.get(a) as number));
     for (const row of contenders) {
-      if (!selector.mightAccept(outsideVector + (1 - alpha) * nk(bm25[row] as number))) break;
+      if (!selector.mightAccept(bounds.get(row) as number)) break;
       const x = input.cosineOf(row);
       cosine.set(row, x);
       const fused = fusedOf(row, x);
