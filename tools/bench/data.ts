@@ -92,15 +92,20 @@ const SYLLABLES = [
   'no',
 ];
 
+/**
+ * `size` distinct pseudo-words of 2 to 4 syllables. Distinct, so no word is drawn far more often than the
+ * others: a short word repeated through the vocabulary would occur in most chunks, like a stop word the
+ * tokeniser keeps, which real text (its stop words removed) does not have.
+ */
 function vocabulary(rng: Rng, size: number): string[] {
-  const words: string[] = [];
-  for (let i = 0; i < size; i++) {
+  const words = new Set<string>();
+  while (words.size < size) {
     let word = '';
-    const syllables = 1 + rng.int(4);
+    const syllables = 2 + rng.int(3);
     for (let s = 0; s < syllables; s++) word += SYLLABLES[rng.int(SYLLABLES.length)];
-    words.push(word);
+    words.add(word);
   }
-  return words;
+  return [...words];
 }
 
 /** Topic words per cluster, and the share of a chunk's words drawn from its cluster's topic words. */
