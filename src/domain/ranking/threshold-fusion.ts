@@ -103,6 +103,8 @@ const SHORT_TOP = 256;
 const SCAN_PER_RANKED = 4;
 /** Rows weighted fusion scans (at most an eighth of the candidates): 2,048 cost about 1.6x 26 at 100k. */
 const WEIGHTED_SCAN = 2048;
+/** Rows RRF scans first when it needs the best match's vector rank (at most an eighth of the candidates). */
+const RRF_SCAN = 2048;
 /** Deeper scans or wider tops RRF tries after its first proof fails. */
 const MAX_RRF_RETRIES = 2;
 /** The deepest scan RRF reads is at least this many rows, an eighth of the candidates when that is more. */
@@ -280,25 +282,24 @@ function rrfFromScan(
   // The best match's fused score beats the vector part of rank keep whenever its own vector part can
   // (a vector weight not too small next to the keyword weight): then either a vector top long enough to
   // leave it out under that bar (w_v / (k + R + 1) < w_v / (k + keep) - w_k / (k + 1)) or its exact
-  // vector rank is needed, whichever costs the shorter scan.
+  // vector rank is needed. A short such top is taken; else the scan reads RRF_SCAN rows (an eighth of
+  // the candidates at most), which on a query whose words and meaning agree holds the best match, and
+  // only when it does not is the match's rank estimated to read the one scan that reaches it.
+  let needsLeader = false;
   if (
     first >= 0 &&
     weights.vector / (k + ranked + 1) + weights.keyword / (k + 1) >= weights.vector / (k + keep)
   ) {
     const room = weights.vector / (k + keep) - weights.keyword / (k + 1);
     const leavesOut = room > 0 ? Math.floor(weights.vector / room - k) : Number.POSITIVE_INFINITY;
-    // A short top that leaves it out needs no estimate (a sample costs about a millisecond at 384-d).
-    const rank = leavesOut <= SHORT_TOP ? 0 : estimateVectorRank(input, first);
-    const reach = Math.ceil(rank * DEEP_HEAD_MARGIN) + ranked;
-    if (leavesOut <= cap && (leavesOut <= SHORT_TOP || 2 * leavesOut <= reach)) {
-      ranked = leavesOut;
-      depth = Math.max(depth, SCAN_PER_RANKED * ranked + Math.ceil(0.3 * Math.sqrt(candidateCount)));
-    } else if (rank >= ranked) depth = Math.max(depth, reach);
+    if (leavesOut <= SHORT_TOP && leavesOut <= cap) ranked = Math.max(ranked, leavesOut);
+    else {
+      needsLeader = true;
+      depth = Math.max(depth, Math.min(RRF_SCAN, Math.floor(candidateCount * LARGEST_HEAD_SHARE)));
+    }
   }
-  if (Math.min(depth, candidateCount) > cap) {
-    stats.outranked++;
-    return null;
-  }
+  depth = Math.max(depth, SCAN_PER_RANKED * ranked + Math.ceil(0.3 * Math.sqrt(candidateCount)));
+  if (Math.min(depth, candidateCount) > cap) return null;
   const everyMatch: Population = { rows: matched, count: matched.length, mask: undefined };
   let keywordHead: number[] = [];
   let ranks: ScanRanks | null = null;
@@ -312,11 +313,22 @@ function rrfFromScan(
       if (read === null) return null;
       ranks = new ScanRanks(read, input, exactScores);
     }
+    if (needsLeader && round === 0 && ranks.rankAtMost(first) === null) {
+      // The scan stops above the best match: read one that reaches its estimated rank, if not too deep.
+      const reach = Math.ceil(estimateVectorRank(input, first) * DEEP_HEAD_MARGIN) + ranked;
+      if (Math.min(reach, candidateCount) > cap) {
+        stats.outranked++;
+        return null;
+      }
+      depth = Math.max(depth * 2, reach);
+      ranks = null;
+      continue;
+    }
     const outcome = rrfProof(ranks, ranked);
     if (typeof outcome !== 'string') return outcome;
     // A proof that fails twice is mostly held up by a match far down the vector list: scoring every
     // candidate then costs less than scanning deeper again.
-    if (round === MAX_RRF_RETRIES) return null;
+    if (round >= MAX_RRF_RETRIES) return null;
     if (outcome === 'deeper') {
       depth *= 4;
       ranks = null;
