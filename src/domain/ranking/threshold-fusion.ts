@@ -9,9 +9,10 @@
  *   is strictly under the keep-th fused score of the rows in either top (strictly: an equal score could
  *   still win on its id), those rows hold the fused top, and each gets both exact ranks only when its
  *   bound can reach the keep-th lower bound. The best keyword match usually belongs in the fused top, so
- *   its exact vector rank is needed: its rank is estimated from an evenly spread sample and the scan
- *   reaches past it (one int8 scan for a few thousand rows costs little more than one for a few dozen).
- *   When that scan would exceed an eighth of the candidates the caller scores every row at once.
+ *   its exact vector rank is needed: the first scan reads a few thousand rows (costing little more than
+ *   a few dozen), and when the match lies below them its rank is estimated from an evenly spread sample
+ *   and one scan reaching past it is read. When that scan would exceed an eighth of the candidates the
+ *   caller scores every row at once.
  * - `weighted`: the vector side's maximum is the head's best score and its minimum the best score of the
  *   negated query (the dot product of a row with -u is exactly minus its dot product with u), so the
  *   normalisers are exact. A matching row outside the head gets its exact cosine when its bound (its exact
@@ -246,10 +247,11 @@ function unmatchedOutside(input: HeadFusionInput, top: ScoredRef<number>[], matc
  * needs both exact ranks only when its bound can reach the keep-th lower bound; a vector rank comes from
  * the scan (re-scoring only the rows near its score), a keyword rank from counting the matches. A scan
  * too short for a rank is read again four times deeper; a failed proof ranks four times more rows on
- * each side (at most MAX_RRF_RETRIES times in all). The first scan reaches past the best match's estimated vector rank (it belongs in the fused
- * top, so its exact vector rank is needed); a scan deeper than LARGEST_HEAD_SHARE of the candidates is
- * not read: null, and the caller scores every candidate. `stats` counts deeper scans and wider tops as
- * widenings, and an estimate past the limit as outranked.
+ * each side (at most MAX_RRF_RETRIES times in all). When the best match's exact vector rank is needed
+ * (see the file comment) and the first scan stops above it, the next reaches its estimated rank; a scan
+ * deeper than LARGEST_HEAD_SHARE of the candidates is not read: null, and the caller scores every
+ * candidate. `stats` counts deeper scans and wider tops as widenings, and an estimate past the limit as
+ * outranked.
  */
 function rrfFromScan(
   input: HeadFusionInput,
