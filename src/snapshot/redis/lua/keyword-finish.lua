@@ -1,25 +1,216 @@
 -- After the snapshot update. KEYS: index meta, snapshot meta, base name of the snapshot's text buckets. ARGV: base, token, then
--- pairs chunk_id, entry ('' for a chunk the batch deleted), one per chunk, its last change in the batch.
--- Each chunk's old postings go; a chunk the snapshot now holds (its text bucket has it) gets the entry's.
+-- pairs chunk_id, entry ("length term tf term tf ...", '' for a chunk the batch deleted), one per chunk,
+-- its last change in the batch. Each chunk's old postings go; a chunk the snapshot now holds (its text
+-- bucket has it) gets the entry's, keeping its document number (a new chunk takes a free one, else the
+-- next). Each postings bucket and id bucket touched is rewritten once, whatever the batch holds of it.
 -- Then the stamp becomes the snapshot's version. Returns 'ok'; 'lost' when the pending mark is not this
--- token's (another update or a reader dropped it); 'dropped' when the snapshot was rebuilt or is gone.
+-- token's (another update or a reader dropped it); 'dropped' when the snapshot was rebuilt or is gone, or
+-- a key of the index was lost.
 --@include keyword-prelude
 --@include bucket
-local m = redis.call('HMGET', KEYS[1], 'stamp', 'build', 'gen')
+local meta = KEYS[1]
+local m = redis.call('HMGET', meta, 'stamp', 'build', 'gen', 'n', 'total', 'terms', 'next', 'tid', 'seq', 'bs', 'dk')
 if m[1] ~= 'pending:' .. ARGV[2] then return 'lost' end
 local build, version = snapshot_version(KEYS[2])
 local buckets = tonumber(redis.call('HGET', KEYS[2], 'bk'))
-if not build or build ~= m[2] or not buckets then
-  drop_index(KEYS[1])
+local gen = m[3]
+local n, total, terms = tonumber(m[4]), tonumber(m[5]), tonumber(m[6])
+local handed, tid, seq = tonumber(m[7]), tonumber(m[8]), tonumber(m[9]) + 1
+local bs, dk = tonumber(m[10]), tonumber(m[11])
+if not build or build ~= m[2] or not buckets or not counts_hold(gen, n, terms, handed, bs, dk) then
+  drop_index(meta)
   return 'dropped'
 end
+local terms_key, free_key = gkey(gen, 'terms'), gkey(gen, 'free')
+
+-- Edits gathered first, applied once per postings bucket and id bucket.
+local removed = {} -- removed[id][b][number] = true
+local added = {} -- added[id][b][number] = tf
+local names = {} -- names[id] = term, for ids new in this batch
+local id_edits = {} -- id_edits[b][low] = "length chunk_id", or false for a number freed
+local function mark(into, id, number, value)
+  local b = math.floor(number / bs)
+  local per_id = into[id]
+  if not per_id then
+    per_id = {}
+    into[id] = per_id
+  end
+  local per_bucket = per_id[b]
+  if not per_bucket then
+    per_bucket = {}
+    per_id[b] = per_bucket
+  end
+  per_bucket[number] = value
+end
+local function edit_id(number, value)
+  local b = math.floor(number / bs)
+  id_edits[b] = id_edits[b] or {}
+  id_edits[b][number - b * bs] = value
+end
+
 for i = 3, #ARGV, 2 do
   local chunk, entry = ARGV[i], ARGV[i + 1]
-  remove_doc(KEYS[1], m[3], chunk)
+  local docs = gkey(gen, 'docs:' .. bucket_of(chunk, dk))
+  local old = redis.call('HGET', docs, chunk)
+  local number
+  if old then
+    local length, pos, id = 0, 1, 0
+    number, pos = get_varint(old, pos)
+    length, pos = get_varint(old, pos)
+    local ids, tfs = {}, {}
+    get_postings(old, pos, 1, ids, tfs)
+    for j = 1, #ids do mark(removed, ids[j], number, true) end
+    n = n - 1
+    total = total - length
+  end
   local texts = bucket_key(KEYS[3], bucket_of(chunk, buckets))
   if entry ~= '' and redis.call('HEXISTS', texts, chunk) == 1 then
-    add_doc(KEYS[1], m[3], chunk, entry)
+    if not number then
+      number = redis.call('RPOP', free_key)
+      if number then
+        number = tonumber(number)
+      else
+        number = handed
+        handed = handed + 1
+      end
+    end
+    local w = words(entry)
+    local length = tonumber(w[1])
+    local ids, by_id = {}, {}
+    for j = 2, #w, 2 do
+      local id = tonumber(redis.call('HGET', terms_key, w[j]) or '0')
+      if id == 0 then
+        tid = tid + 1
+        id = tid
+        redis.call('HSET', terms_key, w[j], id)
+        names[id] = w[j]
+        terms = terms + 1
+      end
+      ids[#ids + 1] = id
+      by_id[id] = tonumber(w[j + 1])
+      mark(added, id, number, by_id[id])
+    end
+    table.sort(ids)
+    local tfs = {}
+    for j = 1, #ids do tfs[j] = by_id[ids[j]] end
+    local out = {}
+    put_varint(out, number)
+    put_varint(out, length)
+    put_postings(out, ids, tfs, 1)
+    redis.call('HSET', docs, chunk, table.concat(out))
+    edit_id(number, length .. ' ' .. chunk)
+    n = n + 1
+    total = total + length
+  elseif number then
+    redis.call('HDEL', docs, chunk)
+    redis.call('LPUSH', free_key, number)
+    edit_id(number, false)
   end
 end
-redis.call('HSET', KEYS[1], 'stamp', version)
+
+-- Postings: per term, each bucket touched decoded, its removals and additions applied, written back.
+local broken = false
+local touched = {}
+for id in pairs(removed) do touched[id] = true end
+for id in pairs(added) do touched[id] = true end
+for id in pairs(touched) do
+  local key = gkey(gen, 'p:' .. id)
+  local df
+  if names[id] then
+    redis.call('HSET', key, 't', names[id])
+    df = 0
+  else
+    df = tonumber(redis.call('HGET', key, 'd'))
+    -- A term the terms hash holds has a postings hash: without it, the postings key was lost.
+    if not df then
+      broken = true
+      break
+    end
+  end
+  local rm, add = removed[id] or {}, added[id] or {}
+  local bs_touched = {}
+  for b in pairs(rm) do bs_touched[b] = true end
+  for b in pairs(add) do bs_touched[b] = true end
+  for b in pairs(bs_touched) do
+    local numbers, tfs = {}, {}
+    local packed = redis.call('HGET', key, b)
+    if packed then get_postings(packed, 1, b * bs, numbers, tfs) end
+    local gone, adds = rm[b] or {}, add[b] or {}
+    local add_numbers = {}
+    for number in pairs(adds) do add_numbers[#add_numbers + 1] = number end
+    table.sort(add_numbers)
+    local expected = 0
+    for _ in pairs(gone) do expected = expected + 1 end
+    local out = {}
+    if expected == 0 and #numbers > 0 and #add_numbers > 0 and add_numbers[1] > numbers[#numbers] then
+      -- Only numbers past the last one (new chunks take the next numbers): appended, nothing rewritten.
+      local add_tfs = {}
+      for j, number in ipairs(add_numbers) do add_tfs[j] = adds[number] end
+      out[1] = packed
+      put_postings(out, add_numbers, add_tfs, numbers[#numbers] + 1)
+      df = df + #add_numbers
+    else
+      -- Both ascending: merged, leaving out the numbers removed.
+      local merged_numbers, merged_tfs = {}, {}
+      local dropped, a = 0, 1
+      for j = 1, #numbers + 1 do
+        local number = numbers[j]
+        while add_numbers[a] and (not number or add_numbers[a] < number) do
+          merged_numbers[#merged_numbers + 1] = add_numbers[a]
+          merged_tfs[#merged_tfs + 1] = adds[add_numbers[a]]
+          a = a + 1
+        end
+        if number then
+          if gone[number] then
+            dropped = dropped + 1
+          elseif add_numbers[a] == number then
+            -- Added where a posting stays: the index does not say what the docs entries say.
+            broken = true
+          else
+            merged_numbers[#merged_numbers + 1] = number
+            merged_tfs[#merged_tfs + 1] = tfs[j]
+          end
+        end
+      end
+      -- A posting to remove that is not there: the index does not say what the docs entry says.
+      if dropped ~= expected then broken = true end
+      if broken then break end
+      put_postings(out, merged_numbers, merged_tfs, b * bs)
+      df = df - dropped + #add_numbers
+    end
+    if #out == 0 then
+      redis.call('HDEL', key, b)
+    else
+      redis.call('HSET', key, b, table.concat(out))
+    end
+  end
+  if broken then break end
+  if df == 0 then
+    local term = redis.call('HGET', key, 't')
+    redis.call('UNLINK', key)
+    redis.call('HDEL', terms_key, term)
+    terms = terms - 1
+  else
+    redis.call('HSET', key, 'd', df)
+  end
+end
+if broken then
+  redis.call('HSET', meta, 'tid', tid, 'next', handed)
+  drop_index(meta)
+  return 'dropped'
+end
+
+for b, edits in pairs(id_edits) do
+  local key = gkey(gen, 'ids:' .. b)
+  for low, value in pairs(edits) do
+    if value then
+      redis.call('HSET', key, low, value)
+    else
+      redis.call('HDEL', key, low)
+    end
+  end
+  redis.call('HSET', key, '#', seq)
+end
+
+redis.call('HSET', meta, 'stamp', version, 'n', n, 'total', total, 'terms', terms, 'next', handed, 'tid', tid, 'seq', seq)
 return 'ok'

@@ -1,0 +1,95 @@
+/**
+ * The packed form of the keyword index's postings and docs entries (docs/snapshot.md, "The keyword
+ * index"), the same as `lua/includes/keyword-prelude.lua` writes and reads: varints of 7 bits a byte,
+ * low first. A run of postings, ascending by number, is per posting varint((gap - 1) * 2 + (tf > 1 ? 1 : 0))
+ * then varint(tf - 2) when tf > 1, gap the distance from the previous number (the first from start - 1):
+ * a posting of tf 1 less than 64 numbers from the previous one is one byte.
+ */
+
+/** A growable byte buffer that varints are appended to. */
+export class ByteWriter {
+  private bytes = new Uint8Array(256);
+  private length = 0;
+
+  /** Appends `value` (a non-negative integer below 2^53) as a varint. */
+  varint(value: number): void {
+    if (this.length + 8 > this.bytes.length) {
+      const grown = new Uint8Array(this.bytes.length * 2);
+      grown.set(this.bytes);
+      this.bytes = grown;
+    }
+    let v = value;
+    while (v >= 128) {
+      this.bytes[this.length++] = (v % 128) + 128;
+      v = Math.floor(v / 128);
+    }
+    this.bytes[this.length++] = v;
+  }
+
+  /** Appends ascending `numbers[from..to)` with their `tfs`, gaps counted from `start - 1`. */
+  postings(
+    numbers: ArrayLike<number>,
+    tfs: ArrayLike<number>,
+    from: number,
+    to: number,
+    start: number,
+  ): void {
+    let previous = start - 1;
+    for (let i = from; i < to; i++) {
+      const number = numbers[i] as number;
+      const tf = tfs[i] as number;
+      this.varint((number - previous - 1) * 2 + (tf > 1 ? 1 : 0));
+      if (tf > 1) this.varint(tf - 2);
+      previous = number;
+    }
+  }
+
+  /** A copy of what was written, and the writer emptied for the next value. */
+  take(): Buffer {
+    const out = Buffer.from(this.bytes.subarray(0, this.length));
+    this.length = 0;
+    return out;
+  }
+}
+
+/**
+ * Decodes a run of postings written from `start`, calling `each(number, tf)` per posting in order.
+ * @returns how many postings it held
+ */
+export function forEachPosting(
+  bytes: Uint8Array,
+  start: number,
+  each: (number: number, tf: number) => void,
+): number {
+  let previous = start - 1;
+  let count = 0;
+  let pos = 0;
+  const end = bytes.length;
+  while (pos < end) {
+    let code = 0;
+    let scale = 1;
+    let byte = bytes[pos++] as number;
+    while (byte >= 128) {
+      code += (byte - 128) * scale;
+      scale *= 128;
+      byte = bytes[pos++] as number;
+    }
+    code += byte * scale;
+    let tf = 1;
+    if (code % 2 === 1) {
+      let extra = 0;
+      let tfScale = 1;
+      byte = bytes[pos++] as number;
+      while (byte >= 128) {
+        extra += (byte - 128) * tfScale;
+        tfScale *= 128;
+        byte = bytes[pos++] as number;
+      }
+      tf = extra + byte * tfScale + 2;
+    }
+    previous += Math.floor(code / 2) + 1;
+    each(previous, tf);
+    count++;
+  }
+  return count;
+}
