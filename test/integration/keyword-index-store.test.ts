@@ -131,8 +131,8 @@ describe('redis keyword index', () => {
     const { botId } = await botWithIndex(small);
     const [postings] = await redis.keys(`${PREFIX}:*${botId}*:kw:*:p:1`);
     await redis.del(postings as string);
-    // chunk-3 takes the term of p:1 again: the update finds the term's postings gone, and drops the index.
-    const change = edit(botId, 3, 'text of chunk 3 again');
+    // chunk-3 holds the term of p:1 twice now: the update finds the term's postings gone, and drops the index.
+    const change = edit(botId, 3, 'text text of chunk 3');
     const token = (await small.beginUpdate(botId)) as string;
     await snapshots.applyChanges(botId, [change.snapshot]);
     expect(await small.finishUpdate(botId, token, [change.keywords])).toBe(false);

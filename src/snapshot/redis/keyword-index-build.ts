@@ -105,7 +105,7 @@ export function planKeywordBuild(
       const bucket = Math.floor((list[from] as number) / bucketSize);
       let to = from + 1;
       while (to < list.length && Math.floor((list[to] as number) / bucketSize) === bucket) to++;
-      writer.postings(list, listTfs, from, to, bucket * bucketSize);
+      writer.bucket(list, listTfs, from, to, bucket * bucketSize, bucketSize);
       flat.push(String(bucket), writer.take());
       from = to;
     }

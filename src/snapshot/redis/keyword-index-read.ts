@@ -5,7 +5,7 @@
  * (a stream update rewrote them), so a query carries its terms' packed postings and rarely an id.
  */
 import type { KeywordPostings } from '../port';
-import { forEachPosting } from './keyword-postings-codec';
+import { forEachBucketPosting } from './keyword-postings-codec';
 
 /** One id bucket as held: chunk id and length per document number within the bucket, and its tag. */
 export type IdBucket = { tag: string; ids: (string | undefined)[]; lengths: Uint32Array; bytes: number };
@@ -92,7 +92,7 @@ export function decodeRead(reply: readonly unknown[], held: HeldIds | null): Dec
       const bucket = buckets[b];
       if (bucket === undefined) return null;
       const start = b * bucketSize;
-      forEachPosting(term[i + 1] as Buffer, start, (number, tf) => {
+      forEachBucketPosting(term[i + 1] as Buffer, start, bucketSize, (number, tf) => {
         const low = number - start;
         const id = low < bucketSize ? bucket.ids[low] : undefined;
         if (id === undefined) {

@@ -3,13 +3,25 @@
  * index"), the same as `lua/includes/keyword-prelude.lua` writes and reads: varints of 7 bits a byte,
  * low first. A run of postings, ascending by number, is per posting varint((gap - 1) * 2 + (tf > 1 ? 1 : 0))
  * then varint(tf - 2) when tf > 1, gap the distance from the previous number (the first from start - 1):
- * a posting of tf 1 less than 64 numbers from the previous one is one byte.
+ * a posting of tf 1 less than 64 numbers from the previous one is one byte. A bucket of postings is
+ * `KEYWORD_POSTING_BLOCKS` runs (blocks of numbers), each run's byte length first, so a stream update
+ * scans and rewrites only the blocks it edits (Lua walks bytes at tens of nanoseconds each).
  */
+
+/** Blocks of a bucket's postings (lua.ts gives the Lua scripts this value). */
+export const KEYWORD_POSTING_BLOCKS = 16;
+
+/** Numbers per block of a bucket of `bucketSize` numbers. */
+export function blockSize(bucketSize: number): number {
+  return Math.ceil(bucketSize / KEYWORD_POSTING_BLOCKS);
+}
 
 /** A growable byte buffer that varints are appended to. */
 export class ByteWriter {
   private bytes = new Uint8Array(256);
   private length = 0;
+  /** Where a bucket's blocks are packed before their lengths are known. */
+  private runs: ByteWriter | undefined;
 
   /** Appends `value` (a non-negative integer below 2^53) as a varint. */
   varint(value: number): void {
@@ -42,6 +54,44 @@ export class ByteWriter {
       if (tf > 1) this.varint(tf - 2);
       previous = number;
     }
+  }
+
+  /**
+   * Appends a bucket's postings, `numbers[from..to)` ascending and all within the bucket starting at
+   * `start` of `bucketSize` numbers, in blocks (see above).
+   */
+  bucket(
+    numbers: ArrayLike<number>,
+    tfs: ArrayLike<number>,
+    from: number,
+    to: number,
+    start: number,
+    bucketSize: number,
+  ): void {
+    const size = blockSize(bucketSize);
+    this.runs ??= new ByteWriter();
+    const runs: Buffer[] = [];
+    let first = from;
+    for (let j = 0; j < KEYWORD_POSTING_BLOCKS; j++) {
+      const end = start + (j + 1) * size;
+      let last = first;
+      while (last < to && (numbers[last] as number) < end) last++;
+      this.runs.postings(numbers, tfs, first, last, start + j * size);
+      runs.push(this.runs.take());
+      first = last;
+    }
+    for (const run of runs) this.varint(run.length);
+    for (const run of runs) this.append(run);
+  }
+
+  private append(bytes: Uint8Array): void {
+    while (this.length + bytes.length > this.bytes.length) {
+      const grown = new Uint8Array(this.bytes.length * 2);
+      grown.set(this.bytes);
+      this.bytes = grown;
+    }
+    this.bytes.set(bytes, this.length);
+    this.length += bytes.length;
   }
 
   /** A copy of what was written, and the writer emptied for the next value. */
@@ -90,6 +140,40 @@ export function forEachPosting(
     previous += Math.floor(code / 2) + 1;
     each(previous, tf);
     count++;
+  }
+  return count;
+}
+
+/**
+ * Decodes a bucket's postings (its blocks) written from `start` with `bucketSize` numbers, calling
+ * `each(number, tf)` per posting in order.
+ * @returns how many postings it held
+ */
+export function forEachBucketPosting(
+  bytes: Uint8Array,
+  start: number,
+  bucketSize: number,
+  each: (number: number, tf: number) => void,
+): number {
+  const lengths: number[] = [];
+  let pos = 0;
+  for (let j = 0; j < KEYWORD_POSTING_BLOCKS; j++) {
+    let value = 0;
+    let scale = 1;
+    let byte = bytes[pos++] as number;
+    while (byte >= 128) {
+      value += (byte - 128) * scale;
+      scale *= 128;
+      byte = bytes[pos++] as number;
+    }
+    lengths.push(value + byte * scale);
+  }
+  const size = blockSize(bucketSize);
+  let count = 0;
+  for (let j = 0; j < KEYWORD_POSTING_BLOCKS; j++) {
+    const length = lengths[j] as number;
+    if (length > 0) count += forEachPosting(bytes.subarray(pos, pos + length), start + j * size, each);
+    pos += length;
   }
   return count;
 }

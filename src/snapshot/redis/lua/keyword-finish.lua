@@ -24,7 +24,7 @@ end
 local terms_key, free_key = gkey(gen, 'terms'), gkey(gen, 'free')
 
 -- Edits gathered first, applied once per postings bucket and id bucket.
-local removed = {} -- removed[id][b][number] = true
+local removed = {} -- removed[id][b][number] = tf
 local added = {} -- added[id][b][number] = tf
 local names = {} -- names[id] = term, for ids new in this batch
 local id_edits = {} -- id_edits[b][low] = "length chunk_id", or false for a number freed
@@ -59,7 +59,7 @@ for i = 3, #ARGV, 2 do
     length, pos = get_varint(old, pos)
     local ids, tfs = {}, {}
     get_postings(old, pos, 1, ids, tfs)
-    for j = 1, #ids do mark(removed, ids[j], number, true) end
+    for j = 1, #ids do mark(removed, ids[j], number, tfs[j]) end
     n = n - 1
     total = total - length
   end
@@ -77,8 +77,15 @@ for i = 3, #ARGV, 2 do
     local w = words(entry)
     local length = tonumber(w[1])
     local ids, by_id = {}, {}
+    local asked = {}
+    for j = 2, #w, 2 do asked[#asked + 1] = w[j] end
+    local known = #asked > 0 and redis.call('HMGET', terms_key, unpack(asked)) or {}
     for j = 2, #w, 2 do
-      local id = tonumber(redis.call('HGET', terms_key, w[j]) or '0')
+      local id = tonumber(known[j / 2] or '0')
+      if id == 0 then
+        -- Also new when an earlier chunk of this batch took the term in: the terms hash has it now.
+        id = tonumber(redis.call('HGET', terms_key, w[j]) or '0')
+      end
       if id == 0 then
         tid = tid + 1
         id = tid
@@ -88,7 +95,14 @@ for i = 3, #ARGV, 2 do
       end
       ids[#ids + 1] = id
       by_id[id] = tonumber(w[j + 1])
-      mark(added, id, number, by_id[id])
+      local b = math.floor(number / bs)
+      local same = removed[id] and removed[id][b]
+      if same and same[number] == by_id[id] then
+        -- The chunk keeps this term at this tf: its posting stays as it is.
+        same[number] = nil
+      else
+        mark(added, id, number, by_id[id])
+      end
     end
     table.sort(ids)
     local tfs = {}
@@ -111,87 +125,75 @@ end
 -- Postings: per term, each bucket touched decoded, its removals and additions applied, written back.
 local broken = false
 local touched = {}
-for id in pairs(removed) do touched[id] = true end
+for id, per_bucket in pairs(removed) do
+  for _, numbers in pairs(per_bucket) do
+    if next(numbers) then touched[id] = true end
+  end
+end
 for id in pairs(added) do touched[id] = true end
 for id in pairs(touched) do
   local key = gkey(gen, 'p:' .. id)
-  local df
+  local rm, add = removed[id] or {}, added[id] or {}
+  local fields, asked = {}, { 'd' }
+  for b, numbers in pairs(rm) do
+    if next(numbers) and not fields[b] then
+      fields[b] = true
+      asked[#asked + 1] = b
+    end
+  end
+  for b in pairs(add) do
+    if not fields[b] then
+      fields[b] = true
+      asked[#asked + 1] = b
+    end
+  end
+  local values = redis.call('HMGET', key, unpack(asked))
+  local df = tonumber(values[1])
   if names[id] then
-    redis.call('HSET', key, 't', names[id])
     df = 0
-  else
-    df = tonumber(redis.call('HGET', key, 'd'))
+  elseif not df then
     -- A term the terms hash holds has a postings hash: without it, the postings key was lost.
-    if not df then
+    broken = true
+    break
+  end
+  local sets, dels = { 'd', 0 }, {}
+  if names[id] then
+    sets[#sets + 1] = 't'
+    sets[#sets + 1] = names[id]
+  end
+  for i = 2, #asked do
+    local b = asked[i]
+    local gone, adds = rm[b] or {}, add[b] or {}
+    local add_numbers, add_tfs = {}, {}
+    for number in pairs(adds) do add_numbers[#add_numbers + 1] = number end
+    table.sort(add_numbers)
+    for j, number in ipairs(add_numbers) do add_tfs[j] = adds[number] end
+    local expected = 0
+    for _ in pairs(gone) do expected = expected + 1 end
+    local packed, dropped, agrees = edit_bucket(values[i] or nil, b * bs, bs, gone, add_numbers, add_tfs)
+    -- A posting to remove that is not there, or one to add that is: the index disagrees with its docs.
+    if not agrees or dropped ~= expected then
       broken = true
       break
     end
-  end
-  local rm, add = removed[id] or {}, added[id] or {}
-  local bs_touched = {}
-  for b in pairs(rm) do bs_touched[b] = true end
-  for b in pairs(add) do bs_touched[b] = true end
-  for b in pairs(bs_touched) do
-    local numbers, tfs = {}, {}
-    local packed = redis.call('HGET', key, b)
-    if packed then get_postings(packed, 1, b * bs, numbers, tfs) end
-    local gone, adds = rm[b] or {}, add[b] or {}
-    local add_numbers = {}
-    for number in pairs(adds) do add_numbers[#add_numbers + 1] = number end
-    table.sort(add_numbers)
-    local expected = 0
-    for _ in pairs(gone) do expected = expected + 1 end
-    local out = {}
-    if expected == 0 and #numbers > 0 and #add_numbers > 0 and add_numbers[1] > numbers[#numbers] then
-      -- Only numbers past the last one (new chunks take the next numbers): appended, nothing rewritten.
-      local add_tfs = {}
-      for j, number in ipairs(add_numbers) do add_tfs[j] = adds[number] end
-      out[1] = packed
-      put_postings(out, add_numbers, add_tfs, numbers[#numbers] + 1)
-      df = df + #add_numbers
+    df = df - dropped + #add_numbers
+    if packed == '' then
+      dels[#dels + 1] = b
     else
-      -- Both ascending: merged, leaving out the numbers removed.
-      local merged_numbers, merged_tfs = {}, {}
-      local dropped, a = 0, 1
-      for j = 1, #numbers + 1 do
-        local number = numbers[j]
-        while add_numbers[a] and (not number or add_numbers[a] < number) do
-          merged_numbers[#merged_numbers + 1] = add_numbers[a]
-          merged_tfs[#merged_tfs + 1] = adds[add_numbers[a]]
-          a = a + 1
-        end
-        if number then
-          if gone[number] then
-            dropped = dropped + 1
-          elseif add_numbers[a] == number then
-            -- Added where a posting stays: the index does not say what the docs entries say.
-            broken = true
-          else
-            merged_numbers[#merged_numbers + 1] = number
-            merged_tfs[#merged_tfs + 1] = tfs[j]
-          end
-        end
-      end
-      -- A posting to remove that is not there: the index does not say what the docs entry says.
-      if dropped ~= expected then broken = true end
-      if broken then break end
-      put_postings(out, merged_numbers, merged_tfs, b * bs)
-      df = df - dropped + #add_numbers
-    end
-    if #out == 0 then
-      redis.call('HDEL', key, b)
-    else
-      redis.call('HSET', key, b, table.concat(out))
+      sets[#sets + 1] = b
+      sets[#sets + 1] = packed
     end
   end
   if broken then break end
   if df == 0 then
-    local term = redis.call('HGET', key, 't')
+    local term = names[id] or redis.call('HGET', key, 't')
     redis.call('UNLINK', key)
     redis.call('HDEL', terms_key, term)
     terms = terms - 1
   else
-    redis.call('HSET', key, 'd', df)
+    sets[2] = df
+    redis.call('HSET', key, unpack(sets))
+    if #dels > 0 then redis.call('HDEL', key, unpack(dels)) end
   end
 end
 if broken then

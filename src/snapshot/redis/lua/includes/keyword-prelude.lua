@@ -10,10 +10,11 @@
 --   <base>:<gen>:docs:<k>     hash: chunk_id -> packed document number, length and term ids with their
 --                             tfs (what removing the chunk takes away), k the id's bucket of dk (bucket.lua)
 --   <base>:<gen>:free         list: document numbers below `next` that no chunk holds
--- Packed: varints (7 bits a byte, low first). A bucket's postings, ascending by number: per posting
+-- Packed: varints (7 bits a byte, low first). Postings, ascending by number: per posting
 -- varint((gap - 1) * 2 + (tf > 1 and 1 or 0)) then varint(tf - 2) when tf > 1, gap the distance from the
--- previous number (the first from b * bs - 1). A docs entry: varint(number), varint(length), then its
--- term ids ascending coded the same way (the first gap from 0).
+-- previous number (the first from the block's first number - 1), in blocks (edit_bucket, below). A docs
+-- entry: varint(number), varint(length), then its term ids ascending coded the same way (the first gap
+-- from 0).
 -- `stamp` is the snapshot version the index describes exactly, `pending:<token>` while a stream update
 -- runs, or `building:<gen>` while a build runs; readers use the index only when it equals their version.
 -- Here: the key names, the varint codec, the count checks, dropping a generation or an index, and the
@@ -75,6 +76,159 @@ local function get_postings(s, pos, start, numbers, tfs)
     numbers[#numbers + 1] = prev
     tfs[#tfs + 1] = tf
   end
+end
+
+-- Applies removals (the numbers of gone; `pending` of them in s) and additions (ascending add_numbers
+-- with their add_tfs) to packed postings s starting at start (nil: none), in one pass that builds no
+-- table of them: runs between edits are copied as they are, only the posting after an edit has its gap
+-- written again, and the scan stops once no edit is left. Returns the packed result, how many were
+-- removed, and false when an addition is already there and not removed (the index disagrees with its
+-- docs entries).
+local function edit_postings(s, start, gone, pending, add_numbers, add_tfs)
+  local out = {}
+  local last, prev = start - 1, start - 1
+  local copy_from, pos, len = 1, 1, s and #s or 0
+  local dropped, a = 0, 1
+  local byte = string.byte
+  local function emit(number, tf)
+    put_varint(out, (number - last - 1) * 2 + (tf > 1 and 1 or 0))
+    if tf > 1 then put_varint(out, tf - 2) end
+    last = number
+  end
+  while pos <= len do
+    if pending == 0 and add_numbers[a] == nil and last == prev then break end
+    local here = pos
+    local code, tf = byte(s, pos), 1
+    if code < 128 then
+      pos = pos + 1
+    else
+      code, pos = get_varint(s, pos)
+    end
+    local odd = code % 2
+    if odd == 1 then
+      tf, pos = get_varint(s, pos)
+      tf = tf + 2
+    end
+    local before = prev
+    local number = prev + (code - odd) / 2 + 1
+    prev = number
+    local adding = add_numbers[a] ~= nil and add_numbers[a] <= number
+    local removing = gone[number]
+    if adding or removing or last ~= before then
+      if here > copy_from then out[#out + 1] = string.sub(s, copy_from, here - 1) end
+      while add_numbers[a] ~= nil and add_numbers[a] < number do
+        emit(add_numbers[a], add_tfs[a])
+        a = a + 1
+      end
+      if removing then
+        dropped = dropped + 1
+        pending = pending - 1
+        if add_numbers[a] == number then
+          emit(number, add_tfs[a])
+          a = a + 1
+        end
+      elseif add_numbers[a] == number then
+        return nil, dropped, false
+      else
+        emit(number, tf)
+      end
+      copy_from = pos
+    else
+      last = number
+    end
+  end
+  if copy_from <= len then out[#out + 1] = string.sub(s, copy_from, len) end
+  while add_numbers[a] ~= nil do
+    emit(add_numbers[a], add_tfs[a])
+    a = a + 1
+  end
+  return table.concat(out), dropped, true
+end
+
+-- Blocks a bucket's postings are packed in: a bucket's value is the byte length of each block (a varint
+-- each), then the blocks, block j (from 1) holding the postings of numbers start + (j - 1) * size up to
+-- start + j * size - 1, size = ceil(bs / BLOCKS), gaps counted from the block's first number - 1. An edit
+-- scans and rewrites only the blocks it touches and copies the others as they are.
+local BLOCKS = {{KEYWORD_POSTING_BLOCKS}}
+
+-- The byte lengths of a bucket value's blocks and where the first block starts (one string.byte when
+-- every length is below 128, as it is in all but crowded buckets).
+local function block_lengths(s)
+  local lengths = { string.byte(s, 1, BLOCKS) }
+  local short = true
+  for j = 1, BLOCKS do
+    if lengths[j] >= 128 then
+      short = false
+      break
+    end
+  end
+  if short then return lengths, BLOCKS + 1 end
+  local pos = 1
+  for j = 1, BLOCKS do lengths[j], pos = get_varint(s, pos) end
+  return lengths, pos
+end
+
+-- edit_postings over the blocks of a bucket's packed value s (nil: none) starting at start, bs numbers:
+-- only the blocks touched are scanned; the runs of blocks between them are copied in one piece each.
+local function edit_bucket(s, start, bs, gone, add_numbers, add_tfs)
+  local size = math.ceil(bs / BLOCKS)
+  local lengths, first
+  if s then
+    lengths, first = block_lengths(s)
+  else
+    lengths, first, s = {}, 1, ''
+    for j = 1, BLOCKS do lengths[j] = 0 end
+  end
+  -- The blocks touched, and each one's additions (ascending, as add_numbers are).
+  local touched, adds, pending = {}, {}, {}
+  for number in pairs(gone) do
+    local j = math.floor((number - start) / size) + 1
+    touched[j] = true
+    pending[j] = (pending[j] or 0) + 1
+  end
+  for i, number in ipairs(add_numbers) do
+    local j = math.floor((number - start) / size) + 1
+    touched[j] = true
+    local block = adds[j]
+    if not block then
+      block = { {}, {} }
+      adds[j] = block
+    end
+    block[1][#block[1] + 1] = number
+    block[2][#block[2] + 1] = add_tfs[i]
+  end
+  local pieces, dropped, total = {}, 0, 0
+  local pos, copy_from = first, first
+  for j = 1, BLOCKS do
+    local length = lengths[j]
+    if touched[j] then
+      if pos > copy_from then pieces[#pieces + 1] = string.sub(s, copy_from, pos - 1) end
+      local block = length > 0 and string.sub(s, pos, pos + length - 1) or nil
+      local added = adds[j] or { {}, {} }
+      local edited, removed, agrees =
+        edit_postings(block, start + (j - 1) * size, gone, pending[j] or 0, added[1], added[2])
+      if not agrees then return nil, dropped, false end
+      dropped = dropped + removed
+      pieces[#pieces + 1] = edited
+      lengths[j] = #edited
+      copy_from = pos + length
+    end
+    pos = pos + length
+    total = total + lengths[j]
+  end
+  if total == 0 then return '', dropped, true end
+  if pos > copy_from then pieces[#pieces + 1] = string.sub(s, copy_from, pos - 1) end
+  local header, short = {}, true
+  for j = 1, BLOCKS do
+    if lengths[j] >= 128 then short = false end
+  end
+  if short then
+    header = string.char(unpack(lengths))
+  else
+    for j = 1, BLOCKS do put_varint(header, lengths[j]) end
+    header = table.concat(header)
+  end
+  return header .. table.concat(pieces), dropped, true
 end
 
 -- Id buckets below `next` document numbers of bs each.
