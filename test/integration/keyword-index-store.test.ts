@@ -127,6 +127,20 @@ describe('redis keyword index', () => {
     }
   });
 
+  it('drops an index of postings hashes keyed by chunk id (a meta without bs), whole', async () => {
+    const { botId, version } = await botWithIndex();
+    const [meta] = await redis.keys(`${PREFIX}:*${botId}*:kw:meta`);
+    const base = (meta as string).slice(0, -':meta'.length);
+    await keywords.drop(botId);
+    await redis.hset(meta as string, { stamp: version, gen: 'g', n: 1, total: 2, terms: 1 });
+    await redis.hset(`${base}:g:df`, 'chunk', 1);
+    await redis.hset(`${base}:g:docs`, 'chunk-0', '2 chunk 1');
+    await redis.hset(`${base}:g:p:chunk`, 'chunk-0', '1:2');
+
+    expect(await keywords.read(botId, version, ['chunk'])).toBe('missing');
+    expect(await redis.keys(`${PREFIX}:*${botId}*:kw:*`)).toEqual([]);
+  });
+
   it('finds a lost postings hash when a stream update edits its term, before any read', async () => {
     const { botId } = await botWithIndex(small);
     const [postings] = await redis.keys(`${PREFIX}:*${botId}*:kw:*:p:1`);

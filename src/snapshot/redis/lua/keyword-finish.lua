@@ -15,7 +15,7 @@ local build, version = snapshot_version(KEYS[2])
 local buckets = tonumber(redis.call('HGET', KEYS[2], 'bk'))
 local gen = m[3]
 local n, total, terms = tonumber(m[4]), tonumber(m[5]), tonumber(m[6])
-local handed, tid, seq = tonumber(m[7]), tonumber(m[8]), tonumber(m[9]) + 1
+local handed, tid, seq = tonumber(m[7]), tonumber(m[8]), (tonumber(m[9]) or 0) + 1
 local bs, dk = tonumber(m[10]), tonumber(m[11])
 if not build or build ~= m[2] or not buckets or not counts_hold(gen, n, terms, handed, bs, dk) then
   drop_index(meta)

@@ -256,10 +256,16 @@ local function drop_gen(gen, tid, handed, bs, dk)
 end
 
 -- Deletes every key of the index and its meta hash (a broken index leaves no postings behind).
+-- An index whose meta has no `bs` keeps a hash per term's postings keyed by chunk id, named by its `df`
+-- hash (term -> document frequency), and a `docs` hash: those are its keys.
 local function drop_index(meta)
   local m = redis.call('HMGET', meta, 'gen', 'tid', 'next', 'bs', 'dk')
-  if m[1] then
-    drop_gen(m[1], tonumber(m[2] or '0'), tonumber(m[3] or '0'), tonumber(m[4] or '0'), tonumber(m[5] or '0'))
+  if m[1] and m[4] then
+    drop_gen(m[1], tonumber(m[2] or '0'), tonumber(m[3] or '0'), tonumber(m[4]), tonumber(m[5] or '0'))
+  elseif m[1] then
+    local keys = { gkey(m[1], 'df'), gkey(m[1], 'docs') }
+    for _, term in ipairs(redis.call('HKEYS', keys[1])) do keys[#keys + 1] = gkey(m[1], 'p:' .. term) end
+    unlink_all(keys)
   end
   redis.call('UNLINK', meta)
 end
@@ -269,6 +275,7 @@ end
 -- `n` chunks besides their tags, and the free list the numbers below `next` that no chunk holds. (A lost
 -- postings hash shows when it is read or edited: its term is in the terms hash.)
 local function counts_hold(gen, n, terms, handed, bs, dk)
+  if not (n and terms and handed and bs and dk) then return false end
   if redis.call('HLEN', gkey(gen, 'terms')) ~= terms then return false end
   if redis.call('LLEN', gkey(gen, 'free')) ~= handed - n then return false end
   local held = 0
