@@ -7,7 +7,7 @@
  */
 import type { KeywordDocument } from '../port';
 import { bucketOf } from './keys';
-import { ByteWriter } from './keyword-postings-codec';
+import { ByteWriter, KEYWORD_ID_GROUP } from './keyword-postings-codec';
 
 /** Bytes a write call carries at most: bounds each call's time in Redis (other clients wait) and our memory. */
 const BYTES_PER_CALL = 1 << 18;
@@ -58,7 +58,9 @@ export function planKeywordBuild(
   const parts: HashPart[] = [];
   const docs: (string | Buffer)[][] = Array.from({ length: docsBuckets }, () => []);
   const writer = new ByteWriter();
-  let idsFlat: string[] = ['#', '0'];
+  // The id group being packed (the numbers since the last group boundary) and its bucket's fields.
+  const group = new ByteWriter();
+  let idsFlat: (string | Buffer)[] = ['#', '0'];
   let total = 0;
   let number = 0;
   for (const [chunkId, terms] of byId) {
@@ -84,16 +86,24 @@ export function planKeywordBuild(
     writer.varint(terms.length);
     writer.postings(ids, idTfs, 0, ids.length, 1);
     (docs[bucketOf(chunkId, docsBuckets)] as (string | Buffer)[]).push(chunkId, writer.take());
-    idsFlat.push(String(number % bucketSize), `${terms.length} ${chunkId}`);
+    group.idEntry(chunkId, terms.length);
     total += terms.length;
+    const low = number % bucketSize;
     number++;
-    if (number % bucketSize === 0) {
+    const bucketEnds = low + 1 === bucketSize;
+    if (bucketEnds || (low + 1) % KEYWORD_ID_GROUP === 0) {
+      idsFlat.push(String(Math.floor(low / KEYWORD_ID_GROUP)), group.take());
+    }
+    if (bucketEnds) {
       parts.push({ part: `ids:${number / bucketSize - 1}`, flat: idsFlat });
       idsFlat = ['#', '0'];
     }
   }
-  if (number % bucketSize !== 0)
+  const low = number % bucketSize;
+  if (low !== 0) {
+    if (low % KEYWORD_ID_GROUP !== 0) idsFlat.push(String(Math.floor(low / KEYWORD_ID_GROUP)), group.take());
     parts.push({ part: `ids:${Math.floor(number / bucketSize)}`, flat: idsFlat });
+  }
   const termsFlat: string[] = [];
   for (const [term, id] of termIds) {
     termsFlat.push(term, String(id));

@@ -5,7 +5,7 @@
  * (a stream update rewrote them), so a query carries its terms' packed postings and rarely an id.
  */
 import type { KeywordPostings } from '../port';
-import { forEachBucketPosting } from './keyword-postings-codec';
+import { forEachBucketPosting, forEachIdEntry, KEYWORD_ID_GROUP } from './keyword-postings-codec';
 
 /** One id bucket as held: chunk id and length per document number within the bucket, and its tag. */
 export type IdBucket = { tag: string; ids: (string | undefined)[]; lengths: Uint32Array; bytes: number };
@@ -18,28 +18,34 @@ const STRING_OVERHEAD = 40;
 
 const latin1 = (value: Buffer) => value.toString('latin1');
 
-/** An id bucket from its HGETALL (Buffers): `#` -> tag, number within the bucket -> "length chunk_id". */
+/** An id bucket from its HGETALL (Buffers): `#` -> tag, group g -> the packed ids and lengths of its numbers. */
 function idBucket(flat: readonly Buffer[], bucketSize: number): IdBucket | null {
   const ids: (string | undefined)[] = new Array(bucketSize);
   const lengths = new Uint32Array(bucketSize);
   let tag: string | undefined;
   let bytes = lengths.byteLength + 8 * bucketSize;
-  for (let i = 0; i + 1 < flat.length; i += 2) {
+  let whole = true;
+  for (let i = 0; i + 1 < flat.length && whole; i += 2) {
     const field = latin1(flat[i] as Buffer);
     const value = flat[i + 1] as Buffer;
     if (field === '#') {
       tag = latin1(value);
       continue;
     }
-    const low = Number(field);
-    const space = value.indexOf(0x20);
-    if (!Number.isInteger(low) || low < 0 || low >= bucketSize || space < 1) return null;
-    const id = value.toString('utf8', space + 1);
-    ids[low] = id;
-    lengths[low] = Number(value.toString('latin1', 0, space));
-    bytes += STRING_OVERHEAD + 2 * id.length;
+    const group = Number(field);
+    if (!Number.isInteger(group) || group < 0) return null;
+    const parsed = forEachIdEntry(value, group * KEYWORD_ID_GROUP, (low, id, length) => {
+      if (low >= bucketSize) {
+        whole = false;
+        return;
+      }
+      ids[low] = id;
+      lengths[low] = length;
+      bytes += STRING_OVERHEAD + 2 * id.length;
+    });
+    whole &&= parsed;
   }
-  return tag === undefined ? null : { tag, ids, lengths, bytes };
+  return tag === undefined || !whole ? null : { tag, ids, lengths, bytes };
 }
 
 /** A decoded read: the postings, and the id buckets to hold for the next read. */

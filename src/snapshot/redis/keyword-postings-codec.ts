@@ -8,6 +8,13 @@
  * scans and rewrites only the blocks it edits (Lua walks bytes at tens of nanoseconds each).
  */
 
+/**
+ * Numbers per field of an id bucket: a group packs each number's chunk id and length as varint(0) for a
+ * number no chunk holds, else varint(UTF-8 bytes of the id + 1), the id, varint(length), up to its last
+ * held number (lua.ts gives the Lua scripts this value).
+ */
+export const KEYWORD_ID_GROUP = 16;
+
 /** Blocks of a bucket's postings (lua.ts gives the Lua scripts this value). */
 export const KEYWORD_POSTING_BLOCKS = 16;
 
@@ -94,6 +101,14 @@ export class ByteWriter {
     this.length += bytes.length;
   }
 
+  /** Appends one held number of an id group: its chunk id and length. */
+  idEntry(chunkId: string, length: number): void {
+    const id = Buffer.from(chunkId, 'utf8');
+    this.varint(id.length + 1);
+    this.append(id);
+    this.varint(length);
+  }
+
   /** A copy of what was written, and the writer emptied for the next value. */
   take(): Buffer {
     const out = Buffer.from(this.bytes.subarray(0, this.length));
@@ -176,4 +191,40 @@ export function forEachBucketPosting(
     pos += length;
   }
   return count;
+}
+
+/**
+ * Decodes an id group whose first number is `first`, calling `each(number, chunkId, length)` per held
+ * number. @returns false when the bytes end inside an entry
+ */
+export function forEachIdEntry(
+  bytes: Buffer,
+  first: number,
+  each: (number: number, chunkId: string, length: number) => void,
+): boolean {
+  let pos = 0;
+  let number = first;
+  const varint = (): number => {
+    let value = 0;
+    let scale = 1;
+    let byte = bytes[pos++] as number;
+    while (byte >= 128) {
+      value += (byte - 128) * scale;
+      scale *= 128;
+      byte = bytes[pos++] as number;
+    }
+    return value + byte * scale;
+  };
+  while (pos < bytes.length) {
+    const size = varint();
+    if (size > 0) {
+      const chunkId = bytes.toString('utf8', pos, pos + size - 1);
+      pos += size - 1;
+      const length = varint();
+      if (pos > bytes.length || Number.isNaN(length)) return false;
+      each(number, chunkId, length);
+    }
+    number++;
+  }
+  return true;
 }

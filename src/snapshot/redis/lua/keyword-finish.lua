@@ -27,7 +27,7 @@ local terms_key, free_key = gkey(gen, 'terms'), gkey(gen, 'free')
 local removed = {} -- removed[id][b][number] = tf
 local added = {} -- added[id][b][number] = tf
 local names = {} -- names[id] = term, for ids new in this batch
-local id_edits = {} -- id_edits[b][low] = "length chunk_id", or false for a number freed
+local id_edits = {} -- id_edits[b][number - b * bs] = { chunk_id, length }, or false for a number freed
 local function mark(into, id, number, value)
   local b = math.floor(number / bs)
   local per_id = into[id]
@@ -112,7 +112,7 @@ for i = 3, #ARGV, 2 do
     put_varint(out, length)
     put_postings(out, ids, tfs, 1)
     redis.call('HSET', docs, chunk, table.concat(out))
-    edit_id(number, length .. ' ' .. chunk)
+    edit_id(number, { chunk, length })
     n = n + 1
     total = total + length
   elseif number then
@@ -204,11 +204,25 @@ end
 
 for b, edits in pairs(id_edits) do
   local key = gkey(gen, 'ids:' .. b)
+  local groups = {}
   for low, value in pairs(edits) do
-    if value then
-      redis.call('HSET', key, low, value)
+    local g = math.floor(low / ID_GROUP)
+    groups[g] = groups[g] or {}
+    groups[g][low - g * ID_GROUP + 1] = value
+  end
+  for g, values in pairs(groups) do
+    local entries = get_id_group(redis.call('HGET', key, g) or nil)
+    for i = 1, ID_GROUP do
+      if values[i] ~= nil then entries[i] = values[i] end
+    end
+    for i = 1, ID_GROUP do
+      if entries[i] == nil then entries[i] = false end
+    end
+    local packed = put_id_group(entries, ID_GROUP)
+    if packed == '' then
+      redis.call('HDEL', key, g)
     else
-      redis.call('HDEL', key, low)
+      redis.call('HSET', key, g, packed)
     end
   end
   redis.call('HSET', key, '#', seq)

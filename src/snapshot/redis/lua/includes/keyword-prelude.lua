@@ -6,11 +6,14 @@
 --   <base>:<gen>:terms        hash: term -> term id (1 .. tid)
 --   <base>:<gen>:p:<id>       hash: `t` -> the term, `d` -> how many chunks hold it, and per bucket b of
 --                             document numbers (b = floor(number / bs)) the postings of that bucket, packed
---   <base>:<gen>:ids:<b>      hash: `#` -> seq of its last change, number - b * bs -> "length chunk_id"
+--   <base>:<gen>:ids:<b>      hash: `#` -> seq of its last change, and per group g of ID_GROUP numbers
+--                             (from b * bs + g * ID_GROUP) their chunk ids and lengths, packed
 --   <base>:<gen>:docs:<k>     hash: chunk_id -> packed document number, length and term ids with their
 --                             tfs (what removing the chunk takes away), k the id's bucket of dk (bucket.lua)
 --   <base>:<gen>:free         list: document numbers below `next` that no chunk holds
--- Packed: varints (7 bits a byte, low first). Postings, ascending by number: per posting
+-- Packed: varints (7 bits a byte, low first). An id group: per number from the group's first up to
+-- its last held one, varint(0) for a number no chunk holds, else varint(bytes of the chunk id + 1), the
+-- chunk id, varint(length). Postings, ascending by number: per posting
 -- varint((gap - 1) * 2 + (tf > 1 and 1 or 0)) then varint(tf - 2) when tf > 1, gap the distance from the
 -- previous number (the first from the block's first number - 1), in blocks (edit_bucket, below). A docs
 -- entry: varint(number), varint(length), then its term ids ascending coded the same way (the first gap
@@ -231,6 +234,49 @@ local function edit_bucket(s, start, bs, gone, add_numbers, add_tfs)
   return header .. table.concat(pieces), dropped, true
 end
 
+local ID_GROUP = {{KEYWORD_ID_GROUP}}
+
+-- The entries of a packed id group (s, or nil: none): entries[i] = { chunk_id, length } or false, i from 1.
+local function get_id_group(s)
+  local entries, pos = {}, 1
+  if not s then return entries end
+  local len = #s
+  while pos <= len do
+    local size
+    size, pos = get_varint(s, pos)
+    if size == 0 then
+      entries[#entries + 1] = false
+    else
+      local chunk = string.sub(s, pos, pos + size - 2)
+      local length
+      length, pos = get_varint(s, pos + size - 1)
+      entries[#entries + 1] = { chunk, length }
+    end
+  end
+  return entries
+end
+
+-- Packs id group entries (up to index `count`), leaving out the free numbers after the last held one;
+-- '' when none is held.
+local function put_id_group(entries, count)
+  local last = 0
+  for i = 1, count do
+    if entries[i] then last = i end
+  end
+  local out = {}
+  for i = 1, last do
+    local entry = entries[i]
+    if entry then
+      put_varint(out, #entry[1] + 1)
+      out[#out + 1] = entry[1]
+      put_varint(out, entry[2])
+    else
+      out[#out + 1] = string.char(0)
+    end
+  end
+  return table.concat(out)
+end
+
 -- Id buckets below `next` document numbers of bs each.
 local function id_buckets(handed, bs)
   return math.ceil(handed / bs)
@@ -271,9 +317,9 @@ local function drop_index(meta)
 end
 
 -- Whether the generation's keys agree with the meta's counts, so that no key of it was lost: the terms
--- hash holds `terms` terms, the docs buckets `n` chunks, every id bucket exists and together they hold
--- `n` chunks besides their tags, and the free list the numbers below `next` that no chunk holds. (A lost
--- postings hash shows when it is read or edited: its term is in the terms hash.)
+-- hash holds `terms` terms, the docs buckets `n` chunks, every id bucket exists (its tag is never
+-- deleted), and the free list holds the numbers below `next` that no chunk holds. (A lost postings hash
+-- shows when it is read or edited: its term is in the terms hash.)
 local function counts_hold(gen, n, terms, handed, bs, dk)
   if not (n and terms and handed and bs and dk) then return false end
   if redis.call('HLEN', gkey(gen, 'terms')) ~= terms then return false end
@@ -281,13 +327,10 @@ local function counts_hold(gen, n, terms, handed, bs, dk)
   local held = 0
   for k = 0, dk - 1 do held = held + redis.call('HLEN', gkey(gen, 'docs:' .. k)) end
   if held ~= n then return false end
-  held = 0
   for b = 0, id_buckets(handed, bs) - 1 do
-    local fields = redis.call('HLEN', gkey(gen, 'ids:' .. b))
-    if fields == 0 then return false end
-    held = held + fields - 1
+    if redis.call('EXISTS', gkey(gen, 'ids:' .. b)) == 0 then return false end
   end
-  return held == n
+  return true
 end
 
 -- The snapshot's build and version (build:seq), or nil when it has no meta hash.
