@@ -13,8 +13,8 @@ jest.setTimeout(60_000);
 const redis = new Redis(process.env.REDIS_URL as string);
 const snapshots = new RedisSnapshotStore(redis, PREFIX);
 const keywords = new RedisKeywordIndexStore(redis, PREFIX);
-/** Buckets of 4 document numbers and 3 docs buckets: a few chunks cross bucket boundaries. */
-const small = new RedisKeywordIndexStore(redis, PREFIX, { bucketSize: 4, docsBuckets: 3 });
+/** Buckets of 4 document numbers, 3 docs buckets of 2 groups: a few chunks cross bucket boundaries and share groups. */
+const small = new RedisKeywordIndexStore(redis, PREFIX, { bucketSize: 4, docsBuckets: 3, docsGroups: 2 });
 afterAll(() => redis.quit());
 
 /** A bot with a published snapshot of 10 chunks and a keyword index built at its version. */

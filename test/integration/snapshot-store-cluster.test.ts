@@ -120,8 +120,12 @@ describe('redis snapshot store on Redis Cluster', () => {
   it.each(['bot-on-cluster', 'bot-{with}-braces'])(
     'builds, updates, reads and drops the keyword index of %s with every key in one slot',
     async (botId) => {
-      // Buckets of 4 document numbers and 3 docs buckets: the index spans several of each.
-      const keywords = new RedisKeywordIndexStore(cluster, 'vs', { bucketSize: 4, docsBuckets: 3 });
+      // Buckets of 4 document numbers, 3 docs buckets of 2 groups: the index spans several of each.
+      const keywords = new RedisKeywordIndexStore(cluster, 'vs', {
+        bucketSize: 4,
+        docsBuckets: 3,
+        docsGroups: 2,
+      });
       const chunks = Array.from({ length: 12 }, (_, i) => chunk(botId, i));
       await publishSnapshot(store, botId, chunks);
       const { version } = (await store.currentVersion(botId)) as { version: string };

@@ -5,8 +5,8 @@
  * to a write script that HSETs them, in calls of bounded size with one in flight while the next is
  * packed. The claim and the publish script keep it exact.
  */
+import { createHash } from 'node:crypto';
 import type { KeywordDocument } from '../port';
-import { bucketOf } from './keys';
 import { ByteWriter, KEYWORD_ID_GROUP } from './keyword-postings-codec';
 
 /** Bytes a write call carries at most: bounds each call's time in Redis (other clients wait) and our memory. */
@@ -16,8 +16,27 @@ const ARGS_PER_CALL = 4000;
 /** Fields a hash is written with at most per part of a call. */
 const PAIRS_PER_PART = 1000;
 
-/** How an index lays its keys out: document numbers per bucket, and buckets of docs entries. */
-export type KeywordLayout = { bucketSize: number; docsBuckets: number };
+/**
+ * How an index lays its keys out: document numbers per bucket, buckets of docs entries, and groups of
+ * docs entries per bucket (a hash field each).
+ */
+export type KeywordLayout = { bucketSize: number; docsBuckets: number; docsGroups: number };
+
+/**
+ * The docs bucket and group of a chunk id: its SHA-1's first 32 bits modulo `buckets` (the snapshot's
+ * `bucketOf`) and next 32 bits modulo `groups` (`docs_place` in lua/includes/keyword-prelude.lua).
+ */
+export function docsPlace(
+  chunkId: string,
+  buckets: number,
+  groups: number,
+): { bucket: number; group: number } {
+  const sha = createHash('sha1').update(chunkId, 'utf8').digest('hex');
+  return {
+    bucket: buckets <= 1 ? 0 : Number.parseInt(sha.slice(0, 8), 16) % buckets,
+    group: groups <= 1 ? 0 : Number.parseInt(sha.slice(8, 16), 16) % groups,
+  };
+}
 
 /** What the publish script checks the written build against, and what dropping it must reach. */
 export type BuildTotals = { n: number; total: number; terms: number; termIds: number; numbers: number };
@@ -48,7 +67,7 @@ export function planKeywordBuild(
   documents: readonly KeywordDocument[],
   layout: KeywordLayout,
 ): KeywordBuildPlan {
-  const { bucketSize, docsBuckets } = layout;
+  const { bucketSize, docsBuckets, docsGroups } = layout;
   const byId = new Map<string, readonly string[]>();
   for (const document of documents) byId.set(document.chunkId, document.terms);
   const termIds = new Map<string, number>();
@@ -56,7 +75,9 @@ export function planKeywordBuild(
   const numbers: number[][] = [];
   const tfs: number[][] = [];
   const parts: HashPart[] = [];
-  const docs: (string | Buffer)[][] = Array.from({ length: docsBuckets }, () => []);
+  // Per docs bucket: group -> its chunks' ids and entries, packed as they come.
+  const docs: Map<number, ByteWriter>[] = Array.from({ length: docsBuckets }, () => new Map());
+  const docCounts = new Array<number>(docsBuckets).fill(0);
   const writer = new ByteWriter();
   // The id group being packed (the numbers since the last group boundary) and its bucket's fields.
   const group = new ByteWriter();
@@ -85,7 +106,16 @@ export function planKeywordBuild(
     writer.varint(number);
     writer.varint(terms.length);
     writer.postings(ids, idTfs, 0, ids.length, 1);
-    (docs[bucketOf(chunkId, docsBuckets)] as (string | Buffer)[]).push(chunkId, writer.take());
+    const entry = writer.take();
+    const place = docsPlace(chunkId, docsBuckets, docsGroups);
+    const groups = docs[place.bucket] as Map<number, ByteWriter>;
+    let packed = groups.get(place.group);
+    if (packed === undefined) {
+      packed = new ByteWriter();
+      groups.set(place.group, packed);
+    }
+    packed.docsEntry(chunkId, entry);
+    docCounts[place.bucket] = (docCounts[place.bucket] as number) + 1;
     group.idEntry(chunkId, terms.length);
     total += terms.length;
     const low = number % bucketSize;
@@ -122,8 +152,11 @@ export function planKeywordBuild(
     parts.push({ part: `p:${id}`, flat });
   }
   if (termsFlat.length > 0) parts.push({ part: 'terms', flat: termsFlat });
-  docs.forEach((flat, k) => {
-    if (flat.length > 0) parts.push({ part: `docs:${k}`, flat });
+  // Every docs bucket, an empty one too: its `#` count is how a read tells it was not lost.
+  docs.forEach((groups, k) => {
+    const flat: (string | Buffer)[] = ['#', String(docCounts[k])];
+    for (const [group, packed] of groups) flat.push(String(group), packed.take());
+    parts.push({ part: `docs:${k}`, flat });
   });
   return {
     totals: { n: number, total, terms: termIds.size, termIds: termIds.size, numbers: number },

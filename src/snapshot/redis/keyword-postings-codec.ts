@@ -109,6 +109,15 @@ export class ByteWriter {
     this.varint(length);
   }
 
+  /** Appends one chunk of a docs group: varint(bytes of its id), the id, varint(bytes of its entry), the entry. */
+  docsEntry(chunkId: string, entry: Uint8Array): void {
+    const id = Buffer.from(chunkId, 'utf8');
+    this.varint(id.length);
+    this.append(id);
+    this.varint(entry.length);
+    this.append(entry);
+  }
+
   /** A copy of what was written, and the writer emptied for the next value. */
   take(): Buffer {
     const out = Buffer.from(this.bytes.subarray(0, this.length));

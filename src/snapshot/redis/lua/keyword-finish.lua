@@ -9,15 +9,15 @@
 --@include keyword-prelude
 --@include bucket
 local meta = KEYS[1]
-local m = redis.call('HMGET', meta, 'stamp', 'build', 'gen', 'n', 'total', 'terms', 'next', 'tid', 'seq', 'bs', 'dk')
+local m = redis.call('HMGET', meta, 'stamp', 'build', 'gen', 'n', 'total', 'terms', 'next', 'tid', 'seq', 'bs', 'dk', 'dg')
 if m[1] ~= 'pending:' .. ARGV[2] then return 'lost' end
 local build, version = snapshot_version(KEYS[2])
 local buckets = tonumber(redis.call('HGET', KEYS[2], 'bk'))
 local gen = m[3]
 local n, total, terms = tonumber(m[4]), tonumber(m[5]), tonumber(m[6])
 local handed, tid, seq = tonumber(m[7]), tonumber(m[8]), (tonumber(m[9]) or 0) + 1
-local bs, dk = tonumber(m[10]), tonumber(m[11])
-if not build or build ~= m[2] or not buckets or not counts_hold(gen, n, terms, handed, bs, dk) then
+local bs, dk, dg = tonumber(m[10]), tonumber(m[11]), tonumber(m[12])
+if not build or build ~= m[2] or not buckets or not counts_hold(gen, n, terms, handed, bs, dk, dg) then
   drop_index(meta)
   return 'dropped'
 end
@@ -50,8 +50,16 @@ end
 
 for i = 3, #ARGV, 2 do
   local chunk, entry = ARGV[i], ARGV[i + 1]
-  local docs = gkey(gen, 'docs:' .. bucket_of(chunk, dk))
-  local old = redis.call('HGET', docs, chunk)
+  local k, g = docs_place(chunk, dk, dg)
+  local docs = gkey(gen, 'docs:' .. k)
+  local group_chunks, group_entries = get_docs_group(redis.call('HGET', docs, g) or nil)
+  local at, old = nil, nil
+  for j = 1, #group_chunks do
+    if group_chunks[j] == chunk then
+      at, old = j, group_entries[j]
+      break
+    end
+  end
   local number
   if old then
     local length, pos, id = 0, 1, 0
@@ -111,12 +119,25 @@ for i = 3, #ARGV, 2 do
     put_varint(out, number)
     put_varint(out, length)
     put_postings(out, ids, tfs, 1)
-    redis.call('HSET', docs, chunk, table.concat(out))
+    if not at then
+      at = #group_chunks + 1
+      group_chunks[at] = chunk
+      redis.call('HINCRBY', docs, '#', 1)
+    end
+    group_entries[at] = table.concat(out)
+    redis.call('HSET', docs, g, put_docs_group(group_chunks, group_entries))
     edit_id(number, { chunk, length })
     n = n + 1
     total = total + length
   elseif number then
-    redis.call('HDEL', docs, chunk)
+    table.remove(group_chunks, at)
+    table.remove(group_entries, at)
+    if #group_chunks == 0 then
+      redis.call('HDEL', docs, g)
+    else
+      redis.call('HSET', docs, g, put_docs_group(group_chunks, group_entries))
+    end
+    redis.call('HINCRBY', docs, '#', -1)
     redis.call('LPUSH', free_key, number)
     edit_id(number, false)
   end

@@ -8,14 +8,14 @@
 -- holds)]. The caller checks each term's postings against its `d` (a postings hash lost and not edited
 -- since shows as missing here).
 --@include keyword-prelude
-local m = redis.call('HMGET', KEYS[1], 'stamp', 'gen', 'n', 'total', 'terms', 'next', 'bs', 'dk')
+local m = redis.call('HMGET', KEYS[1], 'stamp', 'gen', 'n', 'total', 'terms', 'next', 'bs', 'dk', 'dg')
 if not m[1] then return 'absent' end
 if string.sub(m[1], 1, 8) == 'pending:' or string.sub(m[1], 1, 9) == 'building:' then return 'busy' end
 if m[1] ~= ARGV[2] then return 'stale' end
 local gen = m[2]
 local bs = tonumber(m[7])
 local handed = tonumber(m[6])
-if not counts_hold(gen, tonumber(m[3]), tonumber(m[5]), handed, bs, tonumber(m[8])) then
+if not counts_hold(gen, tonumber(m[3]), tonumber(m[5]), handed, bs, tonumber(m[8]), tonumber(m[9])) then
   drop_index(KEYS[1])
   return 'broken'
 end

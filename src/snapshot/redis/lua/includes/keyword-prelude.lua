@@ -2,16 +2,19 @@
 -- keyword index"). Each script runs atomically, touches only keys under one bot's hash tag, and costs
 -- O(1) plus O(what it is given) plus O(buckets) for the count checks. Every script takes ARGV[1] = the
 -- base name `<prefix>:{bot}:kw` from which the generation's keys are formed:
---   <base>:meta               hash: stamp, gen, build, n, total, terms, next, tid, seq, bs, dk
+--   <base>:meta               hash: stamp, gen, build, n, total, terms, next, tid, seq, bs, dk, dg
 --   <base>:<gen>:terms        hash: term -> term id (1 .. tid)
 --   <base>:<gen>:p:<id>       hash: `t` -> the term, `d` -> how many chunks hold it, and per bucket b of
 --                             document numbers (b = floor(number / bs)) the postings of that bucket, packed
 --   <base>:<gen>:ids:<b>      hash: `#` -> seq of its last change, and per group g of ID_GROUP numbers
 --                             (from b * bs + g * ID_GROUP) their chunk ids and lengths, packed
---   <base>:<gen>:docs:<k>     hash: chunk_id -> packed document number, length and term ids with their
---                             tfs (what removing the chunk takes away), k the id's bucket of dk (bucket.lua)
+--   <base>:<gen>:docs:<k>     hash: `#` -> how many chunks it holds, and per group g of dg the docs
+--                             entries of its chunks (packed number, length and term ids with their tfs:
+--                             what removing a chunk takes away); k and g from the chunk id's SHA-1
+--                             (docs_place)
 --   <base>:<gen>:free         list: document numbers below `next` that no chunk holds
--- Packed: varints (7 bits a byte, low first). An id group: per number from the group's first up to
+-- Packed: varints (7 bits a byte, low first). A docs group: per chunk varint(bytes of its id), the id,
+-- varint(bytes of its entry), the entry. An id group: per number from the group's first up to
 -- its last held one, varint(0) for a number no chunk holds, else varint(bytes of the chunk id + 1), the
 -- chunk id, varint(length). Postings, ascending by number: per posting
 -- varint((gap - 1) * 2 + (tf > 1 and 1 or 0)) then varint(tf - 2) when tf > 1, gap the distance from the
@@ -277,6 +280,42 @@ local function put_id_group(entries, count)
   return table.concat(out)
 end
 
+-- The docs bucket (of dk) and group (of dg) of a chunk id: its SHA-1's first 32 bits modulo dk (as the
+-- snapshot buckets its ids) and next 32 bits modulo dg (docsPlace in keyword-index-build.ts computes the same).
+local function docs_place(chunk, dk, dg)
+  local sha = redis.sha1hex(chunk)
+  local k = dk > 1 and tonumber(string.sub(sha, 1, 8), 16) % dk or 0
+  local g = dg > 1 and tonumber(string.sub(sha, 9, 16), 16) % dg or 0
+  return k, g
+end
+
+-- The chunk ids and entries of a packed docs group (s, or nil: none), in order.
+local function get_docs_group(s)
+  local chunks, entries, pos = {}, {}, 1
+  if not s then return chunks, entries end
+  local len = #s
+  while pos <= len do
+    local size
+    size, pos = get_varint(s, pos)
+    chunks[#chunks + 1] = string.sub(s, pos, pos + size - 1)
+    size, pos = get_varint(s, pos + size)
+    entries[#entries + 1] = string.sub(s, pos, pos + size - 1)
+    pos = pos + size
+  end
+  return chunks, entries
+end
+
+local function put_docs_group(chunks, entries)
+  local out = {}
+  for i = 1, #chunks do
+    put_varint(out, #chunks[i])
+    out[#out + 1] = chunks[i]
+    put_varint(out, #entries[i])
+    out[#out + 1] = entries[i]
+  end
+  return table.concat(out)
+end
+
 -- Id buckets below `next` document numbers of bs each.
 local function id_buckets(handed, bs)
   return math.ceil(handed / bs)
@@ -317,15 +356,20 @@ local function drop_index(meta)
 end
 
 -- Whether the generation's keys agree with the meta's counts, so that no key of it was lost: the terms
--- hash holds `terms` terms, the docs buckets `n` chunks, every id bucket exists (its tag is never
+-- hash holds `terms` terms, every docs bucket exists (its `#` count is never deleted) and they count `n`
+-- chunks, every id bucket exists (its tag is never
 -- deleted), and the free list holds the numbers below `next` that no chunk holds. (A lost postings hash
 -- shows when it is read or edited: its term is in the terms hash.)
-local function counts_hold(gen, n, terms, handed, bs, dk)
-  if not (n and terms and handed and bs and dk) then return false end
+local function counts_hold(gen, n, terms, handed, bs, dk, dg)
+  if not (n and terms and handed and bs and dk and dg) then return false end
   if redis.call('HLEN', gkey(gen, 'terms')) ~= terms then return false end
   if redis.call('LLEN', gkey(gen, 'free')) ~= handed - n then return false end
   local held = 0
-  for k = 0, dk - 1 do held = held + redis.call('HLEN', gkey(gen, 'docs:' .. k)) end
+  for k = 0, dk - 1 do
+    local count = tonumber(redis.call('HGET', gkey(gen, 'docs:' .. k), '#'))
+    if not count then return false end
+    held = held + count
+  end
   if held ~= n then return false end
   for b = 0, id_buckets(handed, bs) - 1 do
     if redis.call('EXISTS', gkey(gen, 'ids:' .. b)) == 0 then return false end
