@@ -84,8 +84,10 @@ export function planKeywordBuild(
   let idsFlat: (string | Buffer)[] = ['#', '0'];
   let total = 0;
   let number = 0;
+  // A chunk's tf per term id, zero between chunks (one array, not a Map per chunk: the hot loop).
+  let tfOf = new Uint32Array(1024);
   for (const [chunkId, terms] of byId) {
-    const counts = new Map<number, number>();
+    const held: number[] = [];
     for (const term of terms) {
       let id = termIds.get(term);
       if (id === undefined) {
@@ -93,13 +95,31 @@ export function planKeywordBuild(
         termIds.set(term, id);
         numbers.push([]);
         tfs.push([]);
+        if (id >= tfOf.length) {
+          const grown = new Uint32Array(tfOf.length * 2);
+          grown.set(tfOf);
+          tfOf = grown;
+        }
       }
-      counts.set(id, (counts.get(id) ?? 0) + 1);
+      if (tfOf[id] === 0) held.push(id);
+      tfOf[id] = (tfOf[id] as number) + 1;
     }
-    const ids = [...counts.keys()].sort((a, b) => a - b);
-    const idTfs = ids.map((id) => counts.get(id) as number);
+    // A chunk's few dozen ids: an insertion sort, no allocation (the loop runs once per chunk).
+    for (let i = 1; i < held.length; i++) {
+      const id = held[i] as number;
+      let j = i - 1;
+      while (j >= 0 && (held[j] as number) > id) {
+        held[j + 1] = held[j] as number;
+        j--;
+      }
+      held[j + 1] = id;
+    }
+    const ids = held;
+    const idTfs: number[] = new Array(ids.length);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i] as number;
+      idTfs[i] = tfOf[id] as number;
+      tfOf[id] = 0;
       (numbers[id - 1] as number[]).push(number);
       (tfs[id - 1] as number[]).push(idTfs[i] as number);
     }

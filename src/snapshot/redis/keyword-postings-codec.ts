@@ -25,18 +25,14 @@ export function blockSize(bucketSize: number): number {
 
 /** A growable byte buffer that varints are appended to. */
 export class ByteWriter {
-  private bytes = new Uint8Array(256);
+  private bytes = Buffer.allocUnsafe(256);
   private length = 0;
   /** Where a bucket's blocks are packed before their lengths are known. */
   private runs: ByteWriter | undefined;
 
   /** Appends `value` (a non-negative integer below 2^53) as a varint. */
   varint(value: number): void {
-    if (this.length + 8 > this.bytes.length) {
-      const grown = new Uint8Array(this.bytes.length * 2);
-      grown.set(this.bytes);
-      this.bytes = grown;
-    }
+    if (this.length + 8 > this.bytes.length) this.grow(8);
     let v = value;
     while (v >= 128) {
       this.bytes[this.length++] = (v % 128) + 128;
@@ -76,44 +72,57 @@ export class ByteWriter {
     bucketSize: number,
   ): void {
     const size = blockSize(bucketSize);
-    this.runs ??= new ByteWriter();
-    const runs: Buffer[] = [];
+    const runs = (this.runs ??= new ByteWriter());
+    const ends: number[] = [];
     let first = from;
     for (let j = 0; j < KEYWORD_POSTING_BLOCKS; j++) {
       const end = start + (j + 1) * size;
       let last = first;
       while (last < to && (numbers[last] as number) < end) last++;
-      this.runs.postings(numbers, tfs, first, last, start + j * size);
-      runs.push(this.runs.take());
+      runs.postings(numbers, tfs, first, last, start + j * size);
+      ends.push(runs.length);
       first = last;
     }
-    for (const run of runs) this.varint(run.length);
-    for (const run of runs) this.append(run);
+    let previous = 0;
+    for (const end of ends) {
+      this.varint(end - previous);
+      previous = end;
+    }
+    this.append(runs.bytes.subarray(0, runs.length));
+    runs.length = 0;
+  }
+
+  private grow(more: number): void {
+    let size = this.bytes.length * 2;
+    while (this.length + more > size) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.bytes.copy(grown, 0, 0, this.length);
+    this.bytes = grown;
   }
 
   private append(bytes: Uint8Array): void {
-    while (this.length + bytes.length > this.bytes.length) {
-      const grown = new Uint8Array(this.bytes.length * 2);
-      grown.set(this.bytes);
-      this.bytes = grown;
-    }
+    if (this.length + bytes.length > this.bytes.length) this.grow(bytes.length);
     this.bytes.set(bytes, this.length);
     this.length += bytes.length;
   }
 
+  /** Appends varint(UTF-8 bytes of `value` + `plus`), then those bytes. */
+  private text(value: string, plus: number): void {
+    const size = Buffer.byteLength(value, 'utf8');
+    this.varint(size + plus);
+    if (this.length + size > this.bytes.length) this.grow(size);
+    this.length += this.bytes.write(value, this.length, 'utf8');
+  }
+
   /** Appends one held number of an id group: its chunk id and length. */
   idEntry(chunkId: string, length: number): void {
-    const id = Buffer.from(chunkId, 'utf8');
-    this.varint(id.length + 1);
-    this.append(id);
+    this.text(chunkId, 1);
     this.varint(length);
   }
 
   /** Appends one chunk of a docs group: varint(bytes of its id), the id, varint(bytes of its entry), the entry. */
   docsEntry(chunkId: string, entry: Uint8Array): void {
-    const id = Buffer.from(chunkId, 'utf8');
-    this.varint(id.length);
-    this.append(id);
+    this.text(chunkId, 0);
     this.varint(entry.length);
     this.append(entry);
   }
