@@ -153,6 +153,38 @@ describe('redis keyword index', () => {
     expect(await redis.keys(`${PREFIX}:*${botId}*:kw:*`)).toEqual([]);
   });
 
+  it('keeps chunk ids of any characters, spaces and non-ASCII ones too', async () => {
+    const botId = `bot-${randomUUID()}`;
+    const ids = ['résumé 1.pdf#0', '文档#2', 'a b#3', 'plain#4', 'x'.repeat(300)];
+    const chunks = ids.map((chunkId, i) => ({
+      ...chunk(botId, i, { text: `alpha beta ${i}` }),
+      chunk_id: chunkId,
+    }));
+    await publishSnapshot(snapshots, botId, chunks);
+    const built = chunks.map((c) => ({ chunkId: c.chunk_id, terms: tokenise(c.text) }));
+    expect(await small.build(botId, await versionOf(botId), built)).toBe(true);
+    const token = (await small.beginUpdate(botId)) as string;
+    const changed = { ...(chunks[1] as StoredChunk), text: 'gamma' };
+    await snapshots.applyChanges(botId, [
+      upsertOf(changed),
+      { kind: 'delete', chunk_id: '文档#2' },
+      upsertOf(changed),
+    ]);
+    expect(
+      await small.finishUpdate(botId, token, [
+        { chunkId: '文档#2', terms: null },
+        { chunkId: '文档#2', terms: tokenise('gamma') },
+      ]),
+    ).toBe(true);
+
+    const read = await small.read(botId, await versionOf(botId), ['alpha', 'gamma']);
+    if (typeof read === 'string') throw new Error(`index ${read}`);
+    expect([...(read.postings[0]?.chunkIds ?? [])].sort()).toEqual(
+      ids.filter((id) => id !== '文档#2').sort(),
+    );
+    expect(read.postings[1]?.chunkIds).toEqual(['文档#2']);
+  });
+
   it('scores exactly as the in-process index through random stream updates across buckets', async () => {
     const seed = testSeed();
     console.log(`keyword index store seed ${seed} (TEST_SEED replays it)`);
