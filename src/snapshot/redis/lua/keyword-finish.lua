@@ -29,7 +29,7 @@ local added = {} -- added[id][b][number] = tf
 local names = {} -- names[id] = term, for ids new in this batch
 local id_edits = {} -- id_edits[b][number - b * bs] = { chunk_id, length }, or false for a number freed
 local function mark(into, id, number, value)
-  local b = math.floor(number / bs)
+  local b = floor(number / bs)
   local per_id = into[id]
   if not per_id then
     per_id = {}
@@ -43,7 +43,7 @@ local function mark(into, id, number, value)
   per_bucket[number] = value
 end
 local function edit_id(number, value)
-  local b = math.floor(number / bs)
+  local b = floor(number / bs)
   id_edits[b] = id_edits[b] or {}
   id_edits[b][number - b * bs] = value
 end
@@ -103,7 +103,7 @@ for i = 3, #ARGV, 2 do
       end
       ids[#ids + 1] = id
       by_id[id] = tonumber(w[j + 1])
-      local b = math.floor(number / bs)
+      local b = floor(number / bs)
       local same = removed[id] and removed[id][b]
       if same and same[number] == by_id[id] then
         -- The chunk keeps this term at this tf: its posting stays as it is.
@@ -112,7 +112,7 @@ for i = 3, #ARGV, 2 do
         mark(added, id, number, by_id[id])
       end
     end
-    table.sort(ids)
+    tsort(ids)
     local tfs = {}
     for j = 1, #ids do tfs[j] = by_id[ids[j]] end
     local out = {}
@@ -124,7 +124,7 @@ for i = 3, #ARGV, 2 do
       group_chunks[at] = chunk
       redis.call('HINCRBY', docs, '#', 1)
     end
-    group_entries[at] = table.concat(out)
+    group_entries[at] = concat(out)
     redis.call('HSET', docs, g, put_docs_group(group_chunks, group_entries))
     edit_id(number, { chunk, length })
     n = n + 1
@@ -187,7 +187,7 @@ for id in pairs(touched) do
     local gone, adds = rm[b] or {}, add[b] or {}
     local add_numbers, add_tfs = {}, {}
     for number in pairs(adds) do add_numbers[#add_numbers + 1] = number end
-    table.sort(add_numbers)
+    tsort(add_numbers)
     for j, number in ipairs(add_numbers) do add_tfs[j] = adds[number] end
     local expected = 0
     for _ in pairs(gone) do expected = expected + 1 end
@@ -227,7 +227,7 @@ for b, edits in pairs(id_edits) do
   local key = gkey(gen, 'ids:' .. b)
   local groups = {}
   for low, value in pairs(edits) do
-    local g = math.floor(low / ID_GROUP)
+    local g = floor(low / ID_GROUP)
     groups[g] = groups[g] or {}
     groups[g][low - g * ID_GROUP + 1] = value
   end

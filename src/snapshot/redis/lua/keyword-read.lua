@@ -10,7 +10,7 @@
 --@include keyword-prelude
 local m = redis.call('HMGET', KEYS[1], 'stamp', 'gen', 'n', 'total', 'terms', 'next', 'bs', 'dk', 'dg')
 if not m[1] then return 'absent' end
-if string.sub(m[1], 1, 8) == 'pending:' or string.sub(m[1], 1, 9) == 'building:' then return 'busy' end
+if ssub(m[1], 1, 8) == 'pending:' or ssub(m[1], 1, 9) == 'building:' then return 'busy' end
 if m[1] ~= ARGV[2] then return 'stale' end
 local gen = m[2]
 local bs = tonumber(m[7])

@@ -25,6 +25,10 @@
 -- runs, or `building:<gen>` while a build runs; readers use the index only when it equals their version.
 -- Here: the key names, the varint codec, the count checks, dropping a generation or an index, and the
 -- snapshot version.
+-- Library functions as locals: a global read in a Redis script goes through its protected globals
+-- table, which costs more than the byte loops below.
+local sbyte, schar, ssub, concat, tsort = string.byte, string.char, string.sub, table.concat, table.sort
+local floor, ceil, tonumber, pairs, ipairs, next, unpack = math.floor, math.ceil, tonumber, pairs, ipairs, next, unpack
 local base = ARGV[1]
 local function gkey(gen, part) return base .. ':' .. gen .. ':' .. part end
 
@@ -36,17 +40,17 @@ end
 
 local function put_varint(out, v)
   while v >= 128 do
-    out[#out + 1] = string.char(v % 128 + 128)
-    v = math.floor(v / 128)
+    out[#out + 1] = schar(v % 128 + 128)
+    v = floor(v / 128)
   end
-  out[#out + 1] = string.char(v)
+  out[#out + 1] = schar(v)
 end
 
 -- The varint at pos of s and the position after it.
 local function get_varint(s, pos)
   local v, mul = 0, 1
   while true do
-    local b = string.byte(s, pos)
+    local b = sbyte(s, pos)
     pos = pos + 1
     if b < 128 then return v + b * mul, pos end
     v = v + (b - 128) * mul
@@ -78,7 +82,7 @@ local function get_postings(s, pos, start, numbers, tfs)
     else
       tf = 1
     end
-    prev = prev + math.floor(code / 2) + 1
+    prev = prev + floor(code / 2) + 1
     numbers[#numbers + 1] = prev
     tfs[#tfs + 1] = tf
   end
@@ -95,8 +99,7 @@ local function edit_postings(s, start, gone, pending, add_numbers, add_tfs)
   local last, prev = start - 1, start - 1
   local copy_from, pos, len = 1, 1, s and #s or 0
   local dropped, a = 0, 1
-  local byte = string.byte
-  local function emit(number, tf)
+    local function emit(number, tf)
     put_varint(out, (number - last - 1) * 2 + (tf > 1 and 1 or 0))
     if tf > 1 then put_varint(out, tf - 2) end
     last = number
@@ -104,7 +107,7 @@ local function edit_postings(s, start, gone, pending, add_numbers, add_tfs)
   while pos <= len do
     if pending == 0 and add_numbers[a] == nil and last == prev then break end
     local here = pos
-    local code, tf = byte(s, pos), 1
+    local code, tf = sbyte(s, pos), 1
     if code < 128 then
       pos = pos + 1
     else
@@ -121,7 +124,7 @@ local function edit_postings(s, start, gone, pending, add_numbers, add_tfs)
     local adding = add_numbers[a] ~= nil and add_numbers[a] <= number
     local removing = gone[number]
     if adding or removing or last ~= before then
-      if here > copy_from then out[#out + 1] = string.sub(s, copy_from, here - 1) end
+      if here > copy_from then out[#out + 1] = ssub(s, copy_from, here - 1) end
       while add_numbers[a] ~= nil and add_numbers[a] < number do
         emit(add_numbers[a], add_tfs[a])
         a = a + 1
@@ -143,12 +146,12 @@ local function edit_postings(s, start, gone, pending, add_numbers, add_tfs)
       last = number
     end
   end
-  if copy_from <= len then out[#out + 1] = string.sub(s, copy_from, len) end
+  if copy_from <= len then out[#out + 1] = ssub(s, copy_from, len) end
   while add_numbers[a] ~= nil do
     emit(add_numbers[a], add_tfs[a])
     a = a + 1
   end
-  return table.concat(out), dropped, true
+  return concat(out), dropped, true
 end
 
 -- Blocks a bucket's postings are packed in: a bucket's value is the byte length of each block (a varint
@@ -160,7 +163,7 @@ local BLOCKS = {{KEYWORD_POSTING_BLOCKS}}
 -- The byte lengths of a bucket value's blocks and where the first block starts (one string.byte when
 -- every length is below 128, as it is in all but crowded buckets).
 local function block_lengths(s)
-  local lengths = { string.byte(s, 1, BLOCKS) }
+  local lengths = { sbyte(s, 1, BLOCKS) }
   local short = true
   for j = 1, BLOCKS do
     if lengths[j] >= 128 then
@@ -177,7 +180,7 @@ end
 -- edit_postings over the blocks of a bucket's packed value s (nil: none) starting at start, bs numbers:
 -- only the blocks touched are scanned; the runs of blocks between them are copied in one piece each.
 local function edit_bucket(s, start, bs, gone, add_numbers, add_tfs)
-  local size = math.ceil(bs / BLOCKS)
+  local size = ceil(bs / BLOCKS)
   local lengths, first
   if s then
     lengths, first = block_lengths(s)
@@ -188,12 +191,12 @@ local function edit_bucket(s, start, bs, gone, add_numbers, add_tfs)
   -- The blocks touched, and each one's additions (ascending, as add_numbers are).
   local touched, adds, pending = {}, {}, {}
   for number in pairs(gone) do
-    local j = math.floor((number - start) / size) + 1
+    local j = floor((number - start) / size) + 1
     touched[j] = true
     pending[j] = (pending[j] or 0) + 1
   end
   for i, number in ipairs(add_numbers) do
-    local j = math.floor((number - start) / size) + 1
+    local j = floor((number - start) / size) + 1
     touched[j] = true
     local block = adds[j]
     if not block then
@@ -208,8 +211,8 @@ local function edit_bucket(s, start, bs, gone, add_numbers, add_tfs)
   for j = 1, BLOCKS do
     local length = lengths[j]
     if touched[j] then
-      if pos > copy_from then pieces[#pieces + 1] = string.sub(s, copy_from, pos - 1) end
-      local block = length > 0 and string.sub(s, pos, pos + length - 1) or nil
+      if pos > copy_from then pieces[#pieces + 1] = ssub(s, copy_from, pos - 1) end
+      local block = length > 0 and ssub(s, pos, pos + length - 1) or nil
       local added = adds[j] or { {}, {} }
       local edited, removed, agrees =
         edit_postings(block, start + (j - 1) * size, gone, pending[j] or 0, added[1], added[2])
@@ -223,18 +226,18 @@ local function edit_bucket(s, start, bs, gone, add_numbers, add_tfs)
     total = total + lengths[j]
   end
   if total == 0 then return '', dropped, true end
-  if pos > copy_from then pieces[#pieces + 1] = string.sub(s, copy_from, pos - 1) end
+  if pos > copy_from then pieces[#pieces + 1] = ssub(s, copy_from, pos - 1) end
   local header, short = {}, true
   for j = 1, BLOCKS do
     if lengths[j] >= 128 then short = false end
   end
   if short then
-    header = string.char(unpack(lengths))
+    header = schar(unpack(lengths))
   else
     for j = 1, BLOCKS do put_varint(header, lengths[j]) end
-    header = table.concat(header)
+    header = concat(header)
   end
-  return header .. table.concat(pieces), dropped, true
+  return header .. concat(pieces), dropped, true
 end
 
 local ID_GROUP = {{KEYWORD_ID_GROUP}}
@@ -250,7 +253,7 @@ local function get_id_group(s)
     if size == 0 then
       entries[#entries + 1] = false
     else
-      local chunk = string.sub(s, pos, pos + size - 2)
+      local chunk = ssub(s, pos, pos + size - 2)
       local length
       length, pos = get_varint(s, pos + size - 1)
       entries[#entries + 1] = { chunk, length }
@@ -274,18 +277,18 @@ local function put_id_group(entries, count)
       out[#out + 1] = entry[1]
       put_varint(out, entry[2])
     else
-      out[#out + 1] = string.char(0)
+      out[#out + 1] = schar(0)
     end
   end
-  return table.concat(out)
+  return concat(out)
 end
 
 -- The docs bucket (of dk) and group (of dg) of a chunk id: its SHA-1's first 32 bits modulo dk (as the
 -- snapshot buckets its ids) and next 32 bits modulo dg (docsPlace in keyword-index-build.ts computes the same).
 local function docs_place(chunk, dk, dg)
   local sha = redis.sha1hex(chunk)
-  local k = dk > 1 and tonumber(string.sub(sha, 1, 8), 16) % dk or 0
-  local g = dg > 1 and tonumber(string.sub(sha, 9, 16), 16) % dg or 0
+  local k = dk > 1 and tonumber(ssub(sha, 1, 8), 16) % dk or 0
+  local g = dg > 1 and tonumber(ssub(sha, 9, 16), 16) % dg or 0
   return k, g
 end
 
@@ -297,9 +300,9 @@ local function get_docs_group(s)
   while pos <= len do
     local size
     size, pos = get_varint(s, pos)
-    chunks[#chunks + 1] = string.sub(s, pos, pos + size - 1)
+    chunks[#chunks + 1] = ssub(s, pos, pos + size - 1)
     size, pos = get_varint(s, pos + size)
-    entries[#entries + 1] = string.sub(s, pos, pos + size - 1)
+    entries[#entries + 1] = ssub(s, pos, pos + size - 1)
     pos = pos + size
   end
   return chunks, entries
@@ -313,12 +316,12 @@ local function put_docs_group(chunks, entries)
     put_varint(out, #entries[i])
     out[#out + 1] = entries[i]
   end
-  return table.concat(out)
+  return concat(out)
 end
 
 -- Id buckets below `next` document numbers of bs each.
 local function id_buckets(handed, bs)
-  return math.ceil(handed / bs)
+  return ceil(handed / bs)
 end
 
 -- UNLINKs keys in calls of at most 1000.
