@@ -72,7 +72,8 @@ export class ByteWriter {
     bucketSize: number,
   ): void {
     const size = blockSize(bucketSize);
-    const runs = (this.runs ??= new ByteWriter());
+    if (this.runs === undefined) this.runs = new ByteWriter();
+    const runs = this.runs;
     const ends: number[] = [];
     let first = from;
     for (let j = 0; j < KEYWORD_POSTING_BLOCKS; j++) {
