@@ -71,10 +71,12 @@ export type KeywordIndexOptions = {
 };
 
 /**
- * A bot's BM25 index in Redis (docs/snapshot.md, "The keyword index"): postings per term, document
- * frequencies, each chunk's length and terms, and the chunk count and total length, under the bot's hash
- * tag next to its snapshot, stamped with the snapshot version it describes. It reads the snapshot's meta
- * and text hashes (never writes them), so the snapshot's layout and scripts do not know about it.
+ * A bot's BM25 index in Redis (docs/snapshot.md, "The keyword index"): each term's postings packed by
+ * document number in bounded buckets, each chunk's id and length once, each chunk's term ids (to remove
+ * them), and the chunk count and total length, under the bot's hash tag next to its snapshot, stamped with
+ * the snapshot version it describes. It reads the snapshot's meta and text hashes (never writes them), so
+ * the snapshot's layout and scripts do not know about it.
+ * @throws Error from the constructor when a layout option is not a positive integer
  */
 export class RedisKeywordIndexStore implements KeywordIndexStore {
   private readonly call: (name: ScriptName, ...args: (string | Buffer)[]) => Promise<unknown>;
@@ -98,6 +100,10 @@ export class RedisKeywordIndexStore implements KeywordIndexStore {
       docsBuckets: options.docsBuckets ?? DEFAULT_ID_BUCKETS,
       docsGroups: options.docsGroups ?? DEFAULT_DOCS_GROUPS,
     };
+    for (const [name, value] of Object.entries(this.layout)) {
+      if (!Number.isSafeInteger(value) || value < 1)
+        throw new Error(`keyword index ${name} must be a positive integer`);
+    }
     this.heldIds = new LRUCache<string, HeldIds>({
       maxSize: options.heldIdBytes ?? DEFAULT_HELD_ID_BYTES,
       sizeCalculation: (held) => Math.max(1, held.bytes),
