@@ -44,7 +44,7 @@ describe('snapshot Lua scripts', () => {
   it('gives the keyword scripts that ask for a chunk bucket the bucket functions once', () => {
     for (const lua of [scripts.KEYWORD_FINISH_LUA, scripts.KEYWORD_BUILD_PUBLISH_LUA]) {
       expect(lua.split('local function bucket_of(').length).toBe(2);
-      expect(lua).toContain('local function drop_gen(gen, scan_docs)');
+      expect(lua).toContain('local function drop_gen(gen, tid, handed, bs, dk)');
     }
     expect(scripts.KEYWORD_READ_LUA).not.toContain('bucket_of');
   });

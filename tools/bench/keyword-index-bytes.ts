@@ -11,8 +11,8 @@ export const BENCH_KEYWORD_VERSION = 'bench:0';
  * (MEMORY USAGE ... SAMPLES 0 of each of its keys) and its build time. The build checks the snapshot's
  * version, so a meta hash at BENCH_KEYWORD_VERSION stands in for the snapshot (its vectors play no part in
  * the index), and one text bucket naming the chunks stands in for its texts (a build must hold exactly them).
- * `perEntryBuildMs` times the way builds ran before (one Lua call per 500 chunks, each posting added by
- * its own HSET/HINCRBY inside it), through the stream update's script, which adds entries the same way.
+ * `perEntryBuildMs` times the same index built through the stream update's script instead, 500 chunks a
+ * call (what a stream of new chunks costs).
  * `remove` deletes every key.
  */
 export async function storeKeywordIndex(

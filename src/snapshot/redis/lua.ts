@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DEFAULT_ID_BUCKETS, MAX_SEGMENTS } from './keys';
+import { KEYWORD_ID_GROUP, KEYWORD_POSTING_BLOCKS } from './keyword-postings-codec';
 
 type RequireHandler = (module: { exports: unknown }, file: string) => void;
 // Never called in a bundle or under jest (both hand over the text themselves); there it is inert.
@@ -26,7 +27,12 @@ const INCLUDES: Record<string, string> = {
   'keyword-prelude': require('./lua/includes/keyword-prelude.lua'),
 };
 
-const CONSTANTS: Record<string, number> = { DEFAULT_ID_BUCKETS, MAX_SEGMENTS };
+const CONSTANTS: Record<string, number> = {
+  DEFAULT_ID_BUCKETS,
+  KEYWORD_ID_GROUP,
+  KEYWORD_POSTING_BLOCKS,
+  MAX_SEGMENTS,
+};
 
 /** The script with its includes expanded and its constants filled in. @throws Error naming an unknown one. */
 function assemble(source: string): string {
