@@ -226,11 +226,11 @@ function keywordIndexTable(results: BenchResults): Table {
     ]),
     footnote:
       "In process: built from the snapshot's own texts (read once per version, tokenised, postings made); " +
-      'heap bytes include those texts. In Redis (docs/snapshot.md, "The keyword index"): postings, document ' +
-      'frequencies and per-chunk term lists, by MEMORY USAGE of every key; built once, then kept by the ' +
-      "stream handler in O(batch), and a query reads only its terms' postings. Bulk: grouped by term in " +
-      'process, written as pipelined multi-field HSETs (what every snapshot rebuild does now); per entry: ' +
-      'the way builds ran before (each posting its own HSET/HINCRBY inside Lua, 500 chunks per call), timed ' +
+      'heap bytes include those texts. In Redis (docs/snapshot.md, "The keyword index"): packed postings by ' +
+      'document number, chunk ids and lengths once per chunk, per-chunk term lists, by MEMORY USAGE of every ' +
+      "key; built once, then kept by the stream handler in O(batch), and a query reads only its terms' " +
+      'postings. Bulk: numbered and packed in process, written as whole hash fields (what every snapshot ' +
+      'rebuild does); per entry: the same index built through stream updates of 500 new chunks each, timed ' +
       'in the same run on the same chunks.',
   };
 }
