@@ -23,6 +23,25 @@ export function blockSize(bucketSize: number): number {
   return Math.ceil(bucketSize / KEYWORD_POSTING_BLOCKS);
 }
 
+/** Reads varints from `bytes`, from `pos` on: the reading side of ByteWriter. */
+export class ByteReader {
+  pos = 0;
+  constructor(readonly bytes: Uint8Array) {}
+
+  /** The next varint; NaN when the bytes end inside it. */
+  varint(): number {
+    let value = 0;
+    let scale = 1;
+    let byte = this.bytes[this.pos++] as number;
+    while (byte >= 128) {
+      value += (byte - 128) * scale;
+      scale *= 128;
+      byte = this.bytes[this.pos++] as number;
+    }
+    return value + byte * scale;
+  }
+}
+
 /** A growable byte buffer that varints are appended to. */
 export class ByteWriter {
   private bytes = Buffer.allocUnsafe(256);
@@ -147,30 +166,11 @@ export function forEachPosting(
 ): number {
   let previous = start - 1;
   let count = 0;
-  let pos = 0;
+  const reader = new ByteReader(bytes);
   const end = bytes.length;
-  while (pos < end) {
-    let code = 0;
-    let scale = 1;
-    let byte = bytes[pos++] as number;
-    while (byte >= 128) {
-      code += (byte - 128) * scale;
-      scale *= 128;
-      byte = bytes[pos++] as number;
-    }
-    code += byte * scale;
-    let tf = 1;
-    if (code % 2 === 1) {
-      let extra = 0;
-      let tfScale = 1;
-      byte = bytes[pos++] as number;
-      while (byte >= 128) {
-        extra += (byte - 128) * tfScale;
-        tfScale *= 128;
-        byte = bytes[pos++] as number;
-      }
-      tf = extra + byte * tfScale + 2;
-    }
+  while (reader.pos < end) {
+    const code = reader.varint();
+    const tf = code % 2 === 1 ? reader.varint() + 2 : 1;
     previous += Math.floor(code / 2) + 1;
     each(previous, tf);
     count++;
@@ -190,18 +190,9 @@ export function forEachBucketPosting(
   each: (number: number, tf: number) => void,
 ): number {
   const lengths: number[] = [];
-  let pos = 0;
-  for (let j = 0; j < KEYWORD_POSTING_BLOCKS; j++) {
-    let value = 0;
-    let scale = 1;
-    let byte = bytes[pos++] as number;
-    while (byte >= 128) {
-      value += (byte - 128) * scale;
-      scale *= 128;
-      byte = bytes[pos++] as number;
-    }
-    lengths.push(value + byte * scale);
-  }
+  const reader = new ByteReader(bytes);
+  for (let j = 0; j < KEYWORD_POSTING_BLOCKS; j++) lengths.push(reader.varint());
+  let pos = reader.pos;
   const size = blockSize(bucketSize);
   let count = 0;
   for (let j = 0; j < KEYWORD_POSTING_BLOCKS; j++) {
@@ -221,26 +212,15 @@ export function forEachIdEntry(
   first: number,
   each: (number: number, chunkId: string, length: number) => void,
 ): boolean {
-  let pos = 0;
+  const reader = new ByteReader(bytes);
   let number = first;
-  const varint = (): number => {
-    let value = 0;
-    let scale = 1;
-    let byte = bytes[pos++] as number;
-    while (byte >= 128) {
-      value += (byte - 128) * scale;
-      scale *= 128;
-      byte = bytes[pos++] as number;
-    }
-    return value + byte * scale;
-  };
-  while (pos < bytes.length) {
-    const size = varint();
+  while (reader.pos < bytes.length) {
+    const size = reader.varint();
     if (size > 0) {
-      const chunkId = bytes.toString('utf8', pos, pos + size - 1);
-      pos += size - 1;
-      const length = varint();
-      if (pos > bytes.length || Number.isNaN(length)) return false;
+      const chunkId = bytes.toString('utf8', reader.pos, reader.pos + size - 1);
+      reader.pos += size - 1;
+      const length = reader.varint();
+      if (reader.pos > bytes.length || Number.isNaN(length)) return false;
       each(number, chunkId, length);
     }
     number++;
