@@ -1,4 +1,4 @@
-import type { QuantisedMatrix } from './ranking/quantised-scan';
+import type { QuantisedMatrix } from './ranking/int8-codes';
 import type { ChunkMetadata, ChunkVersion, StoredChunk } from './types';
 
 /**

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
-import { type Int8TopScan, QuantisedScanner, quantiseMatrix } from '../../src/domain/ranking/quantised-scan';
+import { type Int8TopScan, quantiseMatrix } from '../../src/domain/ranking/int8-codes';
+import { QuantisedScanner } from '../../src/domain/ranking/quantised-scan';
 import { dotRow, normalise, type TopKOptions, topKByDotProduct } from '../../src/domain/ranking/scoring';
 import { PORTABLE_SCORING_METRIC, searchKernel } from '../../src/wiring/search-kernel';
 import { rng } from '../fixtures/random';

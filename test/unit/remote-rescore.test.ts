@@ -1,5 +1,5 @@
 import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
-import { type Int8TopScan, quantiseRowsInto } from '../../src/domain/ranking/quantised-scan';
+import { type Int8TopScan, quantiseRowsInto } from '../../src/domain/ranking/int8-codes';
 import { remoteTopK } from '../../src/domain/ranking/remote-rescore';
 import { normalise, ScoreBuffer, topKByDotProduct } from '../../src/domain/ranking/scoring';
 import { replayHint, rng, testSeed } from '../fixtures/random';

@@ -1,14 +1,11 @@
 import fc from 'fast-check';
 import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
 import type { Fusion } from '../../src/domain/ranking/fusion';
-import { type Int8TopScan, QuantisedScanner } from '../../src/domain/ranking/quantised-scan';
+import { emptyHeadFusionStats, estimateVectorRank, RANK_SAMPLE } from '../../src/domain/ranking/head-fusion';
+import type { Int8TopScan } from '../../src/domain/ranking/int8-codes';
+import { QuantisedScanner } from '../../src/domain/ranking/quantised-scan';
 import { dotRow, writeUnitVector } from '../../src/domain/ranking/scoring';
-import {
-  emptyHeadFusionStats,
-  estimateVectorRank,
-  fuseFromHead,
-  RANK_SAMPLE,
-} from '../../src/domain/ranking/threshold-fusion';
+import { fuseFromHead } from '../../src/domain/ranking/threshold-fusion';
 import { bruteFuse } from '../fixtures/brute-keywords';
 import { fusedTop } from '../fixtures/fused-top';
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Int8TopScan } from '../../domain/ranking/quantised-scan';
+import type { Int8TopScan } from '../../domain/ranking/int8-codes';
 
 /**
  * usearch's native brute-force scan (`exactSearch`), as the `Int8TopScan` the quantised scanner needs.

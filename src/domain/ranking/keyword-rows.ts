@@ -11,11 +11,12 @@ import type { StoredChunk } from '../types';
 import { KeywordIndex } from './bm25';
 import { topFusedCandidates } from './fused-candidates';
 import type { FusedScore } from './fusion';
+import { emptyHeadFusionStats } from './head-fusion';
 import { rankHybrid } from './hybrid-ranking';
 import type { KeywordQuery } from './keyword-query';
 import type { Ranked, Ranker } from './ranker';
 import { dotRow, type ScoreBuffer, scoreRows, type TopKKernel, writeUnitVector } from './scoring';
-import { emptyHeadFusionStats, fuseFromHead } from './threshold-fusion';
+import { fuseFromHead } from './threshold-fusion';
 import type { RankableRows } from './vector-rows';
 
 /**

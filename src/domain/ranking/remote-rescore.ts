@@ -1,7 +1,7 @@
 /**
  * Exact top-k when the float32 vectors are not in process: scan the int8 codes, fetch the float32
  * vectors of the candidates only (from wherever they live), re-score them exactly, and prove with the
- * bound of quantised-scan.ts that no row outside the candidates could enter the top k. When the proof
+ * bound of int8-codes.ts that no row outside the candidates could enter the top k. When the proof
  * fails, ask the scan for four times as many candidates and fetch only the new ones. The answer is the
  * float32 exact answer: same rows, same order (ties by id), the same float64 scores.
  */
@@ -11,7 +11,7 @@ import {
   MAX_EXACT_DIMENSION,
   type QuantisedMatrix,
   quantiseQuery,
-} from './quantised-scan';
+} from './int8-codes';
 import { dotRow, type ScoredRef, TopKSelector } from './scoring';
 
 /** The float32 vectors (candidate i at i · dimension) and ids of the rows asked, in the order asked. */

@@ -4,7 +4,7 @@
  * their slots), not the whole bot. The commit is the one of rebuild.ts.
  */
 
-import { MAX_CODE, quantiseRowsInto } from '../../domain/ranking/quantised-scan';
+import { MAX_CODE, quantiseRowsInto } from '../../domain/ranking/int8-codes';
 import type { StoredChunk } from '../../domain/types';
 import { ValidationError } from '../../errors';
 import type { RebuildStaging, RebuildTicket } from '../port';

@@ -4,7 +4,7 @@
  * bot.
  */
 import type { Cluster, Redis } from 'ioredis';
-import { MAX_CODE, quantiseRowsInto } from '../../domain/ranking/quantised-scan';
+import { MAX_CODE, quantiseRowsInto } from '../../domain/ranking/int8-codes';
 import type { StoredChunk } from '../../domain/types';
 import { ValidationError } from '../../errors';
 import { chooseDimension, encodeRow, encodeRowValue, writeUnitVector } from './encoding';

@@ -1,5 +1,5 @@
 import { exactSearch, MetricKind } from 'usearch';
-import { type QuantisedMatrix, quantiseMatrix } from '../../../src/domain/ranking/quantised-scan';
+import { type QuantisedMatrix, quantiseMatrix } from '../../../src/domain/ranking/int8-codes';
 import {
   normalise,
   ScoreBuffer,

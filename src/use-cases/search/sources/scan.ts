@@ -3,7 +3,7 @@
  * the snapshot's int8 codes, with float32 vectors and rows fetched from Redis for the candidates only.
  * A container that does not hold the bot's snapshot reads about a quarter of its vector bytes and no row
  * hash, and keeps only the codes (a quarter of the float32 memory). The answer is the float32 exact one:
- * the bound of src/domain/ranking/quantised-scan.ts proves that no row outside the candidates could enter it.
+ * the bound of src/domain/ranking/int8-codes.ts proves that no row outside the candidates could enter it.
  */
 import { isExpired } from '../../../domain/expiry';
 import { type RankOptions, rankerFor } from '../../../domain/ranking/hits';
