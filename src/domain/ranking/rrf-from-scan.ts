@@ -39,14 +39,14 @@ export const SMALLEST_SCAN_LIMIT = 1024;
 
 /**
  * RRF's fused top from one approximate vector scan (scan-ranks.ts) and the exact keyword ranks.
- * With R rows ranked exactly on each side (the vector top R and the keyword top R), a row in neither
+ * With R rows ranked exactly on each side (the vector top R and the keyword top, at least R), a row in neither
  * scores at most w_v / (k + R + 1) plus, if it matches a term, w_k / (k + R + 1): when that is strictly
  * under the keep-th fused score of the rows in either top, those rows hold the fused top. Each such row
  * needs both exact ranks only when its bound can reach the keep-th lower bound; a vector rank comes from
  * the scan (re-scoring only the rows near its score), a keyword rank from counting the matches. A scan
  * too short for a rank is read again four times deeper; a failed proof ranks four times more rows on
  * each side (at most MAX_RRF_RETRIES times in all). When the best match's exact vector rank is needed
- * (see the file comment) and the first scan stops above it, the next reaches its estimated rank; a scan
+ * (see threshold-fusion.ts) and the first scan stops above it, the next reaches its estimated rank; a scan
  * deeper than LARGEST_HEAD_SHARE of the candidates is not read: null, and the caller scores every
  * candidate. `stats` counts deeper scans and wider tops as widenings, and an estimate past the limit as
  * outranked.
