@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startApiDocs } from './api-docs';
 import { consoleSite } from './console-site';
@@ -57,6 +58,7 @@ export async function startDevHttp(input: {
   const lambdaPort = await findFreePort();
   const offlinePort = await findFreePort();
   const gatePort = await findFreePort();
+  const workFolder = join('.esbuild', `offline-${offlinePort}`);
   log('starting serverless offline (bundling the functions with esbuild)');
   const offline = await startOffline({
     serviceDir: input.serviceDir,
@@ -65,6 +67,9 @@ export async function startDevHttp(input: {
       SLS_TELEMETRY_DISABLED: '1',
       SLS_NOTIFICATIONS_MODE: 'off',
       SLS_DEPRECATION_DISABLE: '*',
+      // Bundles of their own (serverless.yml reads it): serverless-esbuild clears its work folder when it
+      // starts, so two stacks started from one checkout (parallel tests) would clear each other's.
+      ESBUILD_WORK_FOLDER: workFolder,
     },
     httpPort: offlinePort,
     lambdaPort,
@@ -76,6 +81,7 @@ export async function startDevHttp(input: {
     log('stopping serverless offline');
     await gate?.stop();
     await stopProcessGroup(offline);
+    await rm(join(input.serviceDir, workFolder), { recursive: true, force: true });
   };
   input.started(stopOffline);
   gate = await startInvocationGate({ port: gatePort, target: { host: '127.0.0.1', port: offlinePort } });
