@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import type { StoredChunk } from '../../src/domain/types';
 import type { ScanSnapshot, SnapshotChange } from '../../src/snapshot';
 import { RedisSnapshotStore } from '../../src/snapshot';
-import { codeSegmentKey, MAX_SEGMENTS, snapshotKeys } from '../../src/snapshot/redis/keys';
+import { codeSegmentKey, MAX_SEGMENTS, rowSegmentKey, snapshotKeys } from '../../src/snapshot/redis/keys';
 import { replayHint, rng, testSeed } from '../fixtures/random';
 import {
   chunk,
@@ -175,6 +175,53 @@ describe('redis snapshot store: int8 scan codes', () => {
 
     await store.applyChanges(botId, [upsertOf({ ...(chunks[3] as StoredChunk), embedding: vectorFor(99) })]);
     expect(await store.candidates(scan, [0, 7])).toBeNull();
+  });
+
+  it('masks the chunks of every version a document does not show, whichever field order a row has', async () => {
+    const botId = newBotId();
+    const at = (hour: number) => `2026-01-01T${String(hour).padStart(2, '0')}:00:00.000Z`;
+    const versioned = (
+      i: number,
+      filename: string,
+      index: number,
+      id: string,
+      chunks: number,
+      hour: number,
+    ) => chunk(botId, i, { filename, chunk_index: index, version: { id, chunks, at: at(hour) } });
+    const older = [versioned(0, 'a.txt', 0, 'v1', 2, 1), versioned(1, 'a.txt', 1, 'v1', 2, 1)];
+    const shown = [versioned(2, 'a.txt', 0, 'v2', 2, 2), versioned(3, 'a.txt', 1, 'v2', 2, 2)];
+    const incomplete = [versioned(4, 'a.txt', 0, 'v3', 3, 3), versioned(5, 'a.txt', 2, 'v3', 3, 3)];
+    const other = [versioned(6, 'b "q".txt', 0, 'w1', 1, 1), chunk(botId, 7, { filename: 'c\\d.txt' })];
+    await publishSnapshot(store, botId, [...older, ...shown, ...other]);
+    await store.applyChanges(
+      botId,
+      incomplete.map((c) => {
+        const change = upsertOf(c);
+        return change.kind === 'upsert' ? { ...change, row: { ...change.row, version: c.version } } : change;
+      }),
+    );
+    // A row written with its version after the metadata reads the same.
+    const keys = snapshotKeys(PREFIX, botId);
+    const shownSlots = async () => {
+      const scan = (await store.readScan(botId)) as ScanSnapshot;
+      const slots = Array.from({ length: scan.matrix.rowCount }, (_, slot) => slot).filter(
+        (slot) => scan.liveMask?.[slot] !== 0,
+      );
+      const fetched = await store.candidates(scan, slots);
+      return fetched?.rows.map((row) => row.chunk_id).sort();
+    };
+    const expected = [...shown, ...other].map((c) => c.chunk_id).sort();
+    expect(await shownSlots()).toEqual(expected);
+
+    const segment = rowSegmentKey(keys.rows, 0);
+    const values = await redis.hgetall(segment);
+    for (const [slot, value] of Object.entries(values)) {
+      const row = JSON.parse(value.slice(value.indexOf(' ') + 1)) as Record<string, unknown>;
+      const { version, ...rest } = row;
+      const reordered = JSON.stringify(version === undefined ? rest : { ...rest, version });
+      await redis.hset(segment, slot, `${slot} ${reordered}`);
+    }
+    expect(await shownSlots()).toEqual(expected);
   });
 });
 

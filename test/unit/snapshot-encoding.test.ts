@@ -1,8 +1,10 @@
+import fc from 'fast-check';
 import {
   chooseDimension,
   compactSlots,
   decodeRow,
   decodeRowValues,
+  decodeVisibilityRowValues,
   encodeRow,
   encodeRowValue,
   unitVectorBytes,
@@ -128,6 +130,68 @@ describe('snapshot rows', () => {
     ['a broken row', ['1 nope']],
   ])('refuses rows with %s', (_, values) => {
     expect(decodeRowValues(values, 6)).toBeNull();
+  });
+});
+
+describe('the visibility fields of the rows', () => {
+  const text = fc.oneof(
+    fc.string(),
+    fc.string({ unit: 'binary' }),
+    fc.constantFrom(',"filename":"x"', '","chunk_index":1,"', '\\",\\"version\\":{', '}', 'a\\b"c'),
+  );
+  const version = fc.record({ id: text, chunks: fc.integer({ min: 1, max: 1000 }), at: text });
+  const row = fc.record(
+    {
+      chunk_id: text,
+      filename: text,
+      chunk_index: fc.oneof(fc.nat(), fc.double({ noNaN: true, noDefaultInfinity: true })),
+      metadata: fc.dictionary(
+        fc.oneof(text, fc.constantFrom('version', 'metadata', 'filename')),
+        fc.jsonValue(),
+      ),
+      created_at: text,
+      version,
+      expires_at: fc.nat(),
+    },
+    { requiredKeys: ['chunk_id', 'filename', 'chunk_index', 'metadata'] },
+  );
+  /** A row as snapshots written with the version after the metadata hold it. */
+  const versionLast = (r: Record<string, unknown>) => {
+    const { version: v, ...rest } = r;
+    return JSON.stringify(v === undefined ? rest : { ...rest, version: v });
+  };
+  const visibilityOf = (r: { filename: string; chunk_index: number; version?: unknown }) =>
+    r.version === undefined
+      ? { filename: r.filename, chunk_index: r.chunk_index }
+      : { filename: r.filename, chunk_index: r.chunk_index, version: r.version };
+
+  it('reads what a whole decode reads, in either field order, for any strings and metadata', () => {
+    fc.assert(
+      fc.property(fc.array(row, { minLength: 1, maxLength: 8 }), fc.boolean(), (rows, old) => {
+        const values = rows.map((r, slot) => encodeRowValue(slot, old ? versionLast(r) : encodeRow(r)));
+        const whole = decodeRowValues(values, rows.length);
+        const light = decodeVisibilityRowValues(values, rows.length);
+        expect(light?.chunks.map(visibilityOf)).toEqual(whole?.rows.map(visibilityOf));
+        expect(Array.from(light?.slots ?? [])).toEqual(Array.from(whole?.slots ?? []));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it.each([
+    [
+      'a slot held twice',
+      [
+        '1 {"chunk_id":"a","filename":"f","chunk_index":0,"metadata":{}}',
+        '1 {"chunk_id":"b","filename":"f","chunk_index":1,"metadata":{}}',
+      ],
+    ],
+    ['a slot past the end', ['9 {"chunk_id":"a","filename":"f","chunk_index":0,"metadata":{}}']],
+    ['a string chunk index', ['0 {"chunk_id":"a","filename":"f","chunk_index":"0","metadata":{}}']],
+    ['no metadata', ['0 {"chunk_id":"a","filename":"f","chunk_index":0}']],
+    ['a broken row', ['0 nope']],
+  ])('refuses rows with %s', (_, values) => {
+    expect(decodeVisibilityRowValues(values, 2)).toBeNull();
   });
 });
 

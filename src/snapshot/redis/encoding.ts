@@ -2,6 +2,8 @@
  * Pure parts of the Redis snapshot: how vectors and rows are encoded, and how a read snapshot is checked
  * and compacted. No Redis here, so all of it is unit-tested.
  */
+
+import type { VersionedChunk } from '../../domain/document-version';
 import { writeUnitVector } from '../../domain/ranking/scoring';
 import type { ChunkVersion } from '../../domain/types';
 import type { SnapshotRow } from '../port';
@@ -15,15 +17,20 @@ export function unitVectorBytes(vector: ArrayLike<number>): Buffer | null {
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 
-/** The rows hash value of a chunk. */
+/**
+ * The rows hash value of a chunk. The fields a document's visibility reads (filename, chunk_index,
+ * version) come before the metadata, so `decodeVisibilityRowValues` finds them without parsing the rest.
+ */
 export function encodeRow(row: SnapshotRow): string {
   return JSON.stringify({
     chunk_id: row.chunk_id,
     filename: row.filename,
     chunk_index: row.chunk_index,
+    ...(row.version === undefined
+      ? {}
+      : { version: { id: row.version.id, chunks: row.version.chunks, at: row.version.at } }),
     metadata: row.metadata,
     ...(row.created_at === undefined ? {} : { created_at: row.created_at }),
-    ...(row.version === undefined ? {} : { version: row.version }),
     ...(row.expires_at === undefined ? {} : { expires_at: row.expires_at }),
   });
 }
@@ -106,12 +113,8 @@ export function decodeRowValues(values: readonly string[], slotCount: number): D
   for (let i = 0; i < values.length; i++) {
     const value = values[i] as string;
     const space = value.indexOf(' ');
-    const field = value.slice(0, space);
-    const slot = Number(field);
-    if (space <= 0 || !Number.isInteger(slot) || slot < 0 || slot >= slotCount || String(slot) !== field)
-      return null;
-    if (taken[slot] === 1) return null;
-    taken[slot] = 1;
+    const slot = takeSlot(value, space, slotCount, taken);
+    if (slot === null) return null;
     const row = decodeRow(value.slice(space + 1));
     if (row === null) return null;
     slots[i] = slot;
@@ -127,6 +130,107 @@ export function decodeRowValues(values: readonly string[], slotCount: number): D
     rows: order.map((i) => rows[i] as SnapshotRow),
     slots: Uint32Array.from(order, (i) => slots[i] as number),
   };
+}
+
+/**
+ * The slot a rows hash value starts with (its text before `space`), marked in `taken`; null when it is
+ * not a canonical slot number below `slotCount` or another value already claimed it.
+ */
+function takeSlot(value: string, space: number, slotCount: number, taken: Uint8Array): number | null {
+  const field = value.slice(0, space);
+  const slot = Number(field);
+  if (space <= 0 || !Number.isInteger(slot) || slot < 0 || slot >= slotCount || String(slot) !== field)
+    return null;
+  if (taken[slot] === 1) return null;
+  taken[slot] = 1;
+  return slot;
+}
+
+/** What a document's visibility reads of each row, with the slot each one occupies (in hash order). */
+export type VisibilityRows = { chunks: VersionedChunk[]; slots: Uint32Array };
+
+/**
+ * The visibility fields (filename, chunk_index, version) of every value of a rows hash, as
+ * `decodeRowValues` reads them and with its checks of the slots, without parsing the metadata and the
+ * fields after it: at 100k rows this is what a cold scan reads the rows for, and a whole parse costs
+ * twice as much. Null when a slot is wrong or a row's fields up to its metadata are not a row's; the
+ * rest of a row is checked where it is read whole (a hit's row, a whole read).
+ */
+export function decodeVisibilityRowValues(
+  values: readonly string[],
+  slotCount: number,
+): VisibilityRows | null {
+  const slots = new Uint32Array(values.length);
+  const chunks: VersionedChunk[] = new Array(values.length);
+  const taken = new Uint8Array(slotCount);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i] as string;
+    const space = value.indexOf(' ');
+    const slot = takeSlot(value, space, slotCount, taken);
+    if (slot === null) return null;
+    const chunk = visibilityFieldsOf(value, space + 1) ?? decodeRow(value.slice(space + 1));
+    if (chunk === null) return null;
+    slots[i] = slot;
+    chunks[i] = chunk;
+  }
+  return { chunks, slots };
+}
+
+const FILENAME_KEY = ',"filename":';
+const CHUNK_INDEX_KEY = ',"chunk_index":';
+const VERSION_KEY = ',"version":';
+const METADATA_KEY = ',"metadata":';
+
+/**
+ * The visibility fields of the row JSON starting at `from`, read at the keys' places in `encodeRow`'s
+ * order; undefined when the row is laid out otherwise (the caller parses it whole). A key is found by
+ * its leading `,"`: inside a JSON string every quote is escaped, so that pair only occurs between
+ * members, and the first match after the previous member is the key itself.
+ */
+function visibilityFieldsOf(value: string, from: number): VersionedChunk | undefined {
+  if (!value.startsWith('{"chunk_id":"', from)) return undefined;
+  const filenameAt = value.indexOf(FILENAME_KEY, from);
+  if (filenameAt < 0) return undefined;
+  const indexAt = value.indexOf(CHUNK_INDEX_KEY, filenameAt);
+  if (indexAt < 0) return undefined;
+  const nextAt = value.indexOf(',"', indexAt + CHUNK_INDEX_KEY.length);
+  if (nextAt < 0) return undefined;
+  const filenameJson = value.slice(filenameAt + FILENAME_KEY.length, indexAt);
+  const filename = filenameJson.includes('\\') ? parsedString(filenameJson) : unquoted(filenameJson);
+  const indexText = value.slice(indexAt + CHUNK_INDEX_KEY.length, nextAt);
+  const chunkIndex = Number(indexText);
+  if (filename === undefined || indexText === '' || !Number.isFinite(chunkIndex)) return undefined;
+  if (value.startsWith(VERSION_KEY, nextAt)) {
+    const metadataAt = value.indexOf(METADATA_KEY, nextAt);
+    if (metadataAt < 0) return undefined;
+    const version = parsedVersion(value.slice(nextAt + VERSION_KEY.length, metadataAt));
+    return version === undefined ? undefined : { filename, chunk_index: chunkIndex, version };
+  }
+  // A row with a version elsewhere (or a metadata key named version) is parsed whole.
+  if (!value.startsWith(METADATA_KEY, nextAt) || value.includes('"version":', nextAt)) return undefined;
+  return { filename, chunk_index: chunkIndex };
+}
+
+function unquoted(json: string): string | undefined {
+  return json.length >= 2 && json.startsWith('"') && json.endsWith('"') ? json.slice(1, -1) : undefined;
+}
+
+function parsedString(json: string): string | undefined {
+  try {
+    const value: unknown = JSON.parse(json);
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parsedVersion(json: string): ChunkVersion | undefined {
+  try {
+    const value: unknown = JSON.parse(json);
+    return isVersion(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -8,7 +8,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { visibilityMask } from '../../domain/document-version';
 import type { ScanCandidates, ScanSnapshot } from '../port';
-import { decodeRowValues } from './encoding';
+import { decodeRowValues, decodeVisibilityRowValues } from './encoding';
 import { type BotSnapshotKeys, codeSegmentKey, rowSegmentKey, segmentKey } from './keys';
 import {
   countsOf,
@@ -111,9 +111,9 @@ export async function readScanOnce(
   }
   // The rows are read for one thing: which slots hold chunks of a version their document does not show
   // (document-version.ts). Those are masked out like free slots, so no search returns them.
-  const decoded = rowValues.length === live ? decodeRowValues(rowValues, slotCount) : null;
+  const decoded = rowValues.length === live ? decodeVisibilityRowValues(rowValues, slotCount) : null;
   if (decoded === null) return { kind: 'broken', version };
-  const hidden = visibilityMask(decoded.rows);
+  const hidden = visibilityMask(decoded.chunks);
   let mask = liveMask;
   if (hidden !== undefined) {
     mask ??= new Uint8Array(slotCount).fill(1);
