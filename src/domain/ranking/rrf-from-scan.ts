@@ -199,22 +199,6 @@ export function rrfFromScan(
     for (const hit of vectorTop)
       if ((bm25[hit.ref] as number) > 0 && !inKeywordHead.has(hit.ref)) matchesInEither++;
     const outside = vectorBeyond + (matched.length > matchesInEither ? keywordBeyond : 0);
-    if (process.env.DBG)
-      console.log(
-        'outside',
-        outside,
-        'bar',
-        selector.sorted()[keep - 1]?.score,
-        'contenders',
-        contenders.length,
-        'vtop',
-        vectorTop.length,
-        'khead',
-        keywordHead.length,
-        'floor',
-        floor,
-        vectorTop.slice(0, 3).map((h) => h.score),
-      );
     return selector.mightAccept(outside) ? 'wider' : result(selector, cosine);
   }
 }

@@ -146,34 +146,55 @@ function takeSlot(value: string, space: number, slotCount: number, taken: Uint8A
   return slot;
 }
 
-/** What a document's visibility reads of each row, with the slot each one occupies (in hash order). */
-export type VisibilityRows = { chunks: VersionedChunk[]; slots: Uint32Array };
-
 /**
- * The visibility fields (filename, chunk_index, version) of every value of a rows hash, as
+ * The visibility fields (filename, chunk_index, version) of the values of a rows hash, as
  * `decodeRowValues` reads them and with its checks of the slots, without parsing the metadata and the
  * fields after it: at 100k rows this is what a cold scan reads the rows for, and a whole parse costs
- * twice as much. Null when a slot is wrong or a row's fields up to its metadata are not a row's; the
- * rest of a row is checked where it is read whole (a hit's row, a whole read).
+ * twice as much. The rest of a row is checked where it is read whole (a hit's row, a whole read).
+ *
+ * Values are added a segment at a time, so a reader can drop each segment's strings before the next
+ * arrives: a filename is kept as one string per document, never as a slice holding its row's value.
  */
-export function decodeVisibilityRowValues(
-  values: readonly string[],
-  slotCount: number,
-): VisibilityRows | null {
-  const slots = new Uint32Array(values.length);
-  const chunks: VersionedChunk[] = new Array(values.length);
-  const taken = new Uint8Array(slotCount);
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i] as string;
-    const space = value.indexOf(' ');
-    const slot = takeSlot(value, space, slotCount, taken);
-    if (slot === null) return null;
-    const chunk = visibilityFieldsOf(value, space + 1) ?? decodeRow(value.slice(space + 1));
-    if (chunk === null) return null;
-    slots[i] = slot;
-    chunks[i] = chunk;
+export class VisibilityRowDecoder {
+  /** The fields of each row added, in the order added. */
+  readonly chunks: VersionedChunk[] = [];
+  /** The slot of each row added. */
+  readonly slots: number[] = [];
+  private readonly taken: Uint8Array;
+  private readonly filenames = new Map<string, string>();
+
+  constructor(private readonly slotCount: number) {
+    this.taken = new Uint8Array(slotCount);
   }
-  return { chunks, slots };
+
+  /** Adds rows hash values; false when a slot is wrong or a row's fields up to its metadata are not a row's. */
+  add(values: readonly string[]): boolean {
+    for (const value of values) {
+      const space = value.indexOf(' ');
+      const slot = takeSlot(value, space, this.slotCount, this.taken);
+      if (slot === null) return false;
+      const chunk = visibilityFieldsOf(value, space + 1) ?? decodeRow(value.slice(space + 1));
+      if (chunk === null) return false;
+      const filename = this.filenames.get(chunk.filename);
+      if (filename === undefined) this.filenames.set(chunk.filename, flatCopy(chunk.filename));
+      this.chunks.push(
+        chunk.version === undefined
+          ? { filename: this.filenames.get(chunk.filename) as string, chunk_index: chunk.chunk_index }
+          : {
+              filename: this.filenames.get(chunk.filename) as string,
+              chunk_index: chunk.chunk_index,
+              version: chunk.version,
+            },
+      );
+      this.slots.push(slot);
+    }
+    return true;
+  }
+}
+
+/** A string with its own characters, not a slice of a longer one (which would keep that one alive). */
+function flatCopy(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
 }
 
 const FILENAME_KEY = ',"filename":';

@@ -8,7 +8,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { visibilityMask } from '../../domain/document-version';
 import type { ScanCandidates, ScanSnapshot } from '../port';
-import { decodeRowValues, decodeVisibilityRowValues } from './encoding';
+import { decodeRowValues, VisibilityRowDecoder } from './encoding';
 import { type BotSnapshotKeys, codeSegmentKey, rowSegmentKey, segmentKey } from './keys';
 import {
   countsOf,
@@ -93,7 +93,9 @@ export async function readScanOnce(
   if (liveMask === null) return { kind: 'broken', version };
 
   const codes = new Int8Array(slotCount * dimension);
-  const rowValues: string[] = [];
+  // The rows are read for one thing: which slots hold chunks of a version their document does not show
+  // (document-version.ts). Those are masked out like free slots, so no search returns them.
+  const visibility = new VisibilityRowDecoder(slotCount);
   for (let n = 0; n < segments; n++) {
     const [segmentMeta, blob, segmentRowValues] = valuesOf(
       await client
@@ -107,18 +109,15 @@ export async function readScanOnce(
     const rows = Math.min(segmentRows, slotCount - n * segmentRows);
     if (blob === null || blob.byteLength !== rows * dimension) return { kind: 'broken', version };
     new Uint8Array(codes.buffer).set(blob, n * segmentRows * dimension);
-    for (const value of segmentRowValues) rowValues.push(value);
+    if (!visibility.add(segmentRowValues)) return { kind: 'broken', version };
   }
-  // The rows are read for one thing: which slots hold chunks of a version their document does not show
-  // (document-version.ts). Those are masked out like free slots, so no search returns them.
-  const decoded = rowValues.length === live ? decodeVisibilityRowValues(rowValues, slotCount) : null;
-  if (decoded === null) return { kind: 'broken', version };
-  const hidden = visibilityMask(decoded.chunks);
+  if (visibility.slots.length !== live) return { kind: 'broken', version };
+  const hidden = visibilityMask(visibility.chunks);
   let mask = liveMask;
   if (hidden !== undefined) {
     mask ??= new Uint8Array(slotCount).fill(1);
     hidden.forEach((shown, i) => {
-      if (shown === 0) (mask as Uint8Array)[decoded.slots[i] as number] = 0;
+      if (shown === 0) (mask as Uint8Array)[visibility.slots[i] as number] = 0;
     });
   }
   return {
