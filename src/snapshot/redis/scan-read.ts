@@ -96,15 +96,28 @@ export async function readScanOnce(
   // The rows are read for one thing: which slots hold chunks of a version their document does not show
   // (document-version.ts). Those are masked out like free slots, so no search returns them.
   const visibility = new VisibilityRowDecoder(slotCount);
+  const segmentRead = (n: number) => {
+    const reply = client
+      .multi()
+      .hmget(keys.meta, ...META_FIELDS)
+      .getBuffer(codeSegmentKey(keys.vectors, n))
+      .hvals(rowSegmentKey(keys.rows, n))
+      .exec();
+    // A read left in flight by an early return must not fail unhandled; an awaited one still throws.
+    reply.catch(() => undefined);
+    return reply;
+  };
+  // The next segment is asked for before this one is decoded, so Redis sends it meanwhile; only two
+  // segments' replies are in memory at once.
+  let next = segments > 0 ? segmentRead(0) : null;
   for (let n = 0; n < segments; n++) {
-    const [segmentMeta, blob, segmentRowValues] = valuesOf(
-      await client
-        .multi()
-        .hmget(keys.meta, ...META_FIELDS)
-        .getBuffer(codeSegmentKey(keys.vectors, n))
-        .hvals(rowSegmentKey(keys.rows, n))
-        .exec(),
-    ) as [(string | null)[], Buffer | null, string[]];
+    const reply = await (next as ReturnType<typeof segmentRead>);
+    next = n + 1 < segments ? segmentRead(n + 1) : null;
+    const [segmentMeta, blob, segmentRowValues] = valuesOf(reply) as [
+      (string | null)[],
+      Buffer | null,
+      string[],
+    ];
     if (!sameMeta(segmentMeta, first)) return { kind: 'moved' };
     const rows = Math.min(segmentRows, slotCount - n * segmentRows);
     if (blob === null || blob.byteLength !== rows * dimension) return { kind: 'broken', version };
