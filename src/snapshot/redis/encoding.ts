@@ -161,7 +161,9 @@ export class VisibilityRowDecoder {
   /** The slot of each row added. */
   readonly slots: number[] = [];
   private readonly taken: Uint8Array;
+  /** One string per filename, and one object per version (by its JSON): rows share them. */
   private readonly filenames = new Map<string, string>();
+  private readonly versions = new Map<string, ChunkVersion>();
 
   constructor(private readonly slotCount: number) {
     this.taken = new Uint8Array(slotCount);
@@ -173,18 +175,17 @@ export class VisibilityRowDecoder {
       const space = value.indexOf(' ');
       const slot = takeSlot(value, space, this.slotCount, this.taken);
       if (slot === null) return false;
-      const chunk = visibilityFieldsOf(value, space + 1) ?? decodeRow(value.slice(space + 1));
+      const chunk = visibilityFieldsOf(value, space + 1, this.versions) ?? decodeRow(value.slice(space + 1));
       if (chunk === null) return false;
-      const filename = this.filenames.get(chunk.filename);
-      if (filename === undefined) this.filenames.set(chunk.filename, flatCopy(chunk.filename));
+      let filename = this.filenames.get(chunk.filename);
+      if (filename === undefined) {
+        filename = flatCopy(chunk.filename);
+        this.filenames.set(filename, filename);
+      }
       this.chunks.push(
         chunk.version === undefined
-          ? { filename: this.filenames.get(chunk.filename) as string, chunk_index: chunk.chunk_index }
-          : {
-              filename: this.filenames.get(chunk.filename) as string,
-              chunk_index: chunk.chunk_index,
-              version: chunk.version,
-            },
+          ? { filename, chunk_index: chunk.chunk_index }
+          : { filename, chunk_index: chunk.chunk_index, version: chunk.version },
       );
       this.slots.push(slot);
     }
@@ -208,7 +209,11 @@ const METADATA_KEY = ',"metadata":';
  * its leading `,"`: inside a JSON string every quote is escaped, so that pair only occurs between
  * members, and the first match after the previous member is the key itself.
  */
-function visibilityFieldsOf(value: string, from: number): VersionedChunk | undefined {
+function visibilityFieldsOf(
+  value: string,
+  from: number,
+  versions: Map<string, ChunkVersion>,
+): VersionedChunk | undefined {
   if (!value.startsWith('{"chunk_id":"', from)) return undefined;
   const filenameAt = value.indexOf(FILENAME_KEY, from);
   if (filenameAt < 0) return undefined;
@@ -224,8 +229,14 @@ function visibilityFieldsOf(value: string, from: number): VersionedChunk | undef
   if (value.startsWith(VERSION_KEY, nextAt)) {
     const metadataAt = value.indexOf(METADATA_KEY, nextAt);
     if (metadataAt < 0) return undefined;
-    const version = parsedVersion(value.slice(nextAt + VERSION_KEY.length, metadataAt));
-    return version === undefined ? undefined : { filename, chunk_index: chunkIndex, version };
+    const versionJson = value.slice(nextAt + VERSION_KEY.length, metadataAt);
+    let version = versions.get(versionJson);
+    if (version === undefined) {
+      version = parsedVersion(versionJson);
+      if (version === undefined) return undefined;
+      versions.set(flatCopy(versionJson), version);
+    }
+    return { filename, chunk_index: chunkIndex, version };
   }
   // A row with a version elsewhere (or a metadata key named version) is parsed whole.
   if (!value.startsWith(METADATA_KEY, nextAt) || value.includes('"version":', nextAt)) return undefined;
