@@ -1,10 +1,14 @@
+import { createHash } from 'node:crypto';
+import { deterministicChunkId } from '../../src/domain/chunk-id';
+import { VERSION_ID_LENGTH, versionedChunkId } from '../../src/domain/document-version';
 import type { StoredChunk } from '../../src/domain/types';
 import { type Rng, seededRng } from './rng';
 
 /**
  * Synthetic chunks of one bot: unit vectors drawn from a mixture of clusters (as sentence embeddings
  * of a few topics are), ~500-character texts whose words lean towards their cluster's topic words (as a
- * chunk about a topic uses that topic's vocabulary), and the design document's attributes. Every array is
+ * chunk about a topic uses that topic's vocabulary), and the design document's attributes with the
+ * document version every upsert writes (docs/ingestion.md, "Versions"). Every array is
  * indexed by row; row i's vector is `vectors.subarray(i * dimension, (i + 1) * dimension)`.
  */
 export type BenchDataset = {
@@ -15,7 +19,12 @@ export type BenchDataset = {
   clusters: Int32Array;
   /** Each cluster's topic words (TOPIC_WORDS of them), which its rows' texts use often. */
   topicWords: string[][];
+  /** Stored chunk ids as the write path makes them: `<deterministic id>~<document version>`. */
   chunkIds: string[];
+  /** Each row's document version id (every document is one complete version, as after an upsert). */
+  versionIds: string[];
+  /** Chunks per document (the last document of a prefix may have fewer). */
+  chunksPerDocument: number;
   texts: string[];
   filenames: string[];
   chunkIndexes: Int32Array;
@@ -166,13 +175,18 @@ export function generateDataset(options: DatasetOptions): BenchDataset {
   const filenames: string[] = [];
   const chunkIndexes = new Int32Array(count);
   const fileSizes = new Int32Array(count);
+  const versionIds: string[] = [];
   let fileSize = 0;
+  let versionId = '';
   for (let row = 0; row < count; row++) {
     const document = Math.floor(row / chunksPerDocument);
     const chunkIndex = row % chunksPerDocument;
     if (chunkIndex === 0) fileSize = 20_000 + textRng.int(2_000_000);
     const filename = `document-${String(document).padStart(5, '0')}.pdf`;
-    chunkIds.push(`${filename}#${String(chunkIndex).padStart(4, '0')}`);
+    if (chunkIndex === 0)
+      versionId = createHash('sha256').update(filename).digest('hex').slice(0, VERSION_ID_LENGTH);
+    chunkIds.push(versionedChunkId(deterministicChunkId(filename, chunkIndex), versionId));
+    versionIds.push(versionId);
     filenames.push(filename);
     chunkIndexes[row] = chunkIndex;
     fileSizes[row] = fileSize;
@@ -185,6 +199,8 @@ export function generateDataset(options: DatasetOptions): BenchDataset {
     clusters: clusterOf,
     topicWords,
     chunkIds,
+    versionIds,
+    chunksPerDocument,
     texts,
     filenames,
     chunkIndexes,
@@ -227,6 +243,8 @@ export function prefixOf(dataset: BenchDataset, count: number): BenchDataset {
     clusters: dataset.clusters.subarray(0, count),
     topicWords: dataset.topicWords,
     chunkIds: dataset.chunkIds.slice(0, count),
+    versionIds: dataset.versionIds.slice(0, count),
+    chunksPerDocument: dataset.chunksPerDocument,
     texts: dataset.texts.slice(0, count),
     filenames: dataset.filenames.slice(0, count),
     chunkIndexes: dataset.chunkIndexes.subarray(0, count),
@@ -241,7 +259,10 @@ export function storedChunk(
   row: number,
   createdAt: string,
 ): StoredChunk {
-  const { dimension } = dataset;
+  const { dimension, chunksPerDocument } = dataset;
+  const chunkIndex = dataset.chunkIndexes[row] as number;
+  // Every document is one complete version; the last one of a prefix has the rows the prefix holds.
+  const chunks = Math.min(chunksPerDocument, dataset.count - (row - chunkIndex));
   return {
     bot_id: botId,
     chunk_id: dataset.chunkIds[row] as string,
@@ -251,6 +272,7 @@ export function storedChunk(
     file_size: dataset.fileSizes[row] as number,
     chunk_index: dataset.chunkIndexes[row] as number,
     created_at: createdAt,
-    metadata: { source: 'bench', section: `s${(dataset.chunkIndexes[row] as number) % 5}` },
+    metadata: { source: 'bench', section: `s${chunkIndex % 5}` },
+    version: { id: dataset.versionIds[row] as string, chunks, at: createdAt },
   };
 }
