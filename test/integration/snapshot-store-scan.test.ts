@@ -146,6 +146,22 @@ describe('redis snapshot store: int8 scan codes', () => {
     }
   });
 
+  it('drops the whole snapshot when a code segment is a byte short or long', async () => {
+    for (const change of ['short', 'long'] as const) {
+      const botId = newBotId();
+      await publishSnapshot(
+        store,
+        botId,
+        Array.from({ length: 14 }, (_, i) => chunk(botId, i)),
+      );
+      const key = codeSegmentKey(snapshotKeys(PREFIX, botId).vectors, 1);
+      if (change === 'long') await redis.append(key, 'x');
+      else await redis.set(key, ((await redis.getBuffer(key)) as Buffer).subarray(1));
+      expect(await store.readScan(botId)).toBeNull();
+      expect(await redis.exists(snapshotKeys(PREFIX, botId).meta)).toBe(0);
+    }
+  });
+
   it('drops a snapshot whose meta claims a billion slots without walking a billion keys', async () => {
     for (const reader of ['readScan', 'read'] as const) {
       const botId = newBotId();

@@ -29,6 +29,9 @@ export type ScanReadOutcome =
 
 const META_FIELDS = ['dim', 'slots', 'live', 'build', 'seq', 'epoch', 'seg', 'qs', 'qc', 'qr', 'bk'] as const;
 
+/** Code bytes per GETRANGE: small replies are parsed without assembling one large buffer per segment. */
+const CODE_PIECE_BYTES = 64 * 1024;
+
 const versionOf = (meta: (string | null)[]) => `${meta[3]}:${meta[4] ?? '0'}`;
 
 /**
@@ -97,12 +100,16 @@ export async function readScanOnce(
   // (document-version.ts). Those are masked out like free slots, so no search returns them.
   const visibility = new VisibilityRowDecoder(slotCount);
   const segmentRead = (n: number) => {
-    const reply = client
+    const bytes = Math.min(segmentRows, slotCount - n * segmentRows) * dimension;
+    const codeKey = codeSegmentKey(keys.vectors, n);
+    const multi = client
       .multi()
       .hmget(keys.meta, ...META_FIELDS)
-      .getBuffer(codeSegmentKey(keys.vectors, n))
       .hvals(rowSegmentKey(keys.rows, n))
-      .exec();
+      .strlen(codeKey);
+    for (let at = 0; at < bytes; at += CODE_PIECE_BYTES)
+      multi.getrangeBuffer(codeKey, at, Math.min(bytes, at + CODE_PIECE_BYTES) - 1);
+    const reply = multi.exec();
     // A read left in flight by an early return must not fail unhandled; an awaited one still throws.
     reply.catch(() => undefined);
     return reply;
@@ -113,15 +120,18 @@ export async function readScanOnce(
   for (let n = 0; n < segments; n++) {
     const reply = await (next as ReturnType<typeof segmentRead>);
     next = n + 1 < segments ? segmentRead(n + 1) : null;
-    const [segmentMeta, blob, segmentRowValues] = valuesOf(reply) as [
-      (string | null)[],
-      Buffer | null,
-      string[],
-    ];
+    const values = valuesOf(reply);
+    const [segmentMeta, segmentRowValues, length] = values as [(string | null)[], string[], number];
     if (!sameMeta(segmentMeta, first)) return { kind: 'moved' };
     const rows = Math.min(segmentRows, slotCount - n * segmentRows);
-    if (blob === null || blob.byteLength !== rows * dimension) return { kind: 'broken', version };
-    new Uint8Array(codes.buffer).set(blob, n * segmentRows * dimension);
+    if (length !== rows * dimension) return { kind: 'broken', version };
+    const target = new Uint8Array(codes.buffer);
+    let at = n * segmentRows * dimension;
+    for (let i = 3; i < values.length; i++) {
+      const piece = values[i] as Buffer;
+      target.set(piece, at);
+      at += piece.byteLength;
+    }
     if (!visibility.add(segmentRowValues)) return { kind: 'broken', version };
   }
   if (visibility.slots.length !== live) return { kind: 'broken', version };
