@@ -26,6 +26,17 @@ afterAll(() => redis.quit());
 
 const newBotId = () => `bot-${randomUUID()}`;
 
+/** A new bot whose snapshot holds `length` chunks (three code segments for 14). */
+async function publishedBot(length: number): Promise<string> {
+  const botId = newBotId();
+  await publishSnapshot(
+    store,
+    botId,
+    Array.from({ length }, (_, i) => chunk(botId, i)),
+  );
+  return botId;
+}
+
 /**
  * Checks what a cold search relies on: every live slot's row and float32 vector (through `candidates`)
  * are the truth's, its codes are round(v · scale) clamped to ±127, and its two bound terms are within the
@@ -134,12 +145,7 @@ describe('redis snapshot store: int8 scan codes', () => {
 
   it('drops the whole snapshot when a code segment is lost, whichever reader meets it', async () => {
     for (const reader of ['currentVersion', 'readScan', 'read'] as const) {
-      const botId = newBotId();
-      await publishSnapshot(
-        store,
-        botId,
-        Array.from({ length: 14 }, (_, i) => chunk(botId, i)),
-      );
+      const botId = await publishedBot(14);
       await redis.del(codeSegmentKey(snapshotKeys(PREFIX, botId).vectors, 1));
       expect(await store[reader](botId)).toBeNull();
       expect(await redis.exists(snapshotKeys(PREFIX, botId).meta)).toBe(0);
@@ -148,12 +154,7 @@ describe('redis snapshot store: int8 scan codes', () => {
 
   it('drops the whole snapshot when a code segment is a byte short or long', async () => {
     for (const change of ['short', 'long'] as const) {
-      const botId = newBotId();
-      await publishSnapshot(
-        store,
-        botId,
-        Array.from({ length: 14 }, (_, i) => chunk(botId, i)),
-      );
+      const botId = await publishedBot(14);
       const key = codeSegmentKey(snapshotKeys(PREFIX, botId).vectors, 1);
       if (change === 'long') await redis.append(key, 'x');
       else await redis.set(key, ((await redis.getBuffer(key)) as Buffer).subarray(1));
@@ -164,12 +165,7 @@ describe('redis snapshot store: int8 scan codes', () => {
 
   it('drops a snapshot whose meta claims a billion slots without walking a billion keys', async () => {
     for (const reader of ['readScan', 'read'] as const) {
-      const botId = newBotId();
-      await publishSnapshot(
-        store,
-        botId,
-        Array.from({ length: 14 }, (_, i) => chunk(botId, i)),
-      );
+      const botId = await publishedBot(14);
       await redis.hset(snapshotKeys(PREFIX, botId).meta, 'slots', '1000000000');
       const before = Number((await redis.info('stats')).match(/total_commands_processed:(\d+)/)?.[1]);
 
