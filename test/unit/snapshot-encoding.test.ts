@@ -137,7 +137,15 @@ describe('the visibility fields of the rows', () => {
   const text = fc.oneof(
     fc.string(),
     fc.string({ unit: 'binary' }),
-    fc.constantFrom(',"filename":"x"', '","chunk_index":1,"', '\\",\\"version\\":{', '}', 'a\\b"c'),
+    fc.constantFrom(
+      ',"filename":"x"',
+      '","chunk_index":1,"',
+      '\\",\\"version\\":{',
+      '}',
+      'a\\b"c',
+      'lone \ud800 surrogate',
+      '\udfff',
+    ),
   );
   const version = fc.record({ id: text, chunks: fc.integer({ min: 1, max: 1000 }), at: text });
   const row = fc.record(

@@ -19,7 +19,7 @@ export function unitVectorBytes(vector: ArrayLike<number>): Buffer | null {
 
 /**
  * The rows hash value of a chunk. The fields a document's visibility reads (filename, chunk_index,
- * version) come before the metadata, so `decodeVisibilityRowValues` finds them without parsing the rest.
+ * version) come before the metadata, so `VisibilityRowDecoder` finds them without parsing the rest.
  */
 export function encodeRow(row: SnapshotRow): string {
   return JSON.stringify({
@@ -193,9 +193,12 @@ export class VisibilityRowDecoder {
   }
 }
 
-/** A string with its own characters, not a slice of a longer one (which would keep that one alive). */
+/**
+ * A string with its own characters, not a slice of a longer one (which would keep that one alive). JSON
+ * keeps every UTF-16 unit, lone surrogates included, where a UTF-8 round trip would replace them.
+ */
 function flatCopy(text: string): string {
-  return Buffer.from(text, 'utf8').toString('utf8');
+  return JSON.parse(JSON.stringify(text)) as string;
 }
 
 const FILENAME_KEY = ',"filename":';
