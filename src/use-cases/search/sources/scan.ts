@@ -10,7 +10,7 @@ import { type RankOptions, rankerFor } from '../../../domain/ranking/hits';
 import { QuantisedScanner } from '../../../domain/ranking/quantised-scan';
 import { remoteTopK } from '../../../domain/ranking/remote-rescore';
 import type { TopKKernel } from '../../../domain/ranking/scoring';
-import type { ScanSnapshot, SnapshotCache, SnapshotRow, SnapshotStore } from '../../../snapshot';
+import type { SnapshotCache, SnapshotRow, SnapshotStore } from '../../../snapshot';
 
 /** The exact top rows of the scan, each with its row and float32 vector (read from Redis for them). */
 export type ScanCandidates = {
