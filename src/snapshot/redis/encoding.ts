@@ -175,21 +175,42 @@ export class VisibilityRowDecoder {
       const space = value.indexOf(' ');
       const slot = takeSlot(value, space, this.slotCount, this.taken);
       if (slot === null) return false;
-      const chunk = visibilityFieldsOf(value, space + 1, this.versions) ?? decodeRow(value.slice(space + 1));
+      const chunk = visibilityFieldsOf(value, space + 1, this) ?? this.fieldsOfWhole(value.slice(space + 1));
       if (chunk === null) return false;
-      let filename = this.filenames.get(chunk.filename);
-      if (filename === undefined) {
-        filename = flatCopy(chunk.filename);
-        this.filenames.set(filename, filename);
-      }
-      this.chunks.push(
-        chunk.version === undefined
-          ? { filename, chunk_index: chunk.chunk_index }
-          : { filename, chunk_index: chunk.chunk_index, version: chunk.version },
-      );
+      this.chunks.push(chunk);
       this.slots.push(slot);
     }
     return true;
+  }
+
+  /** The one string kept for a filename (the first met, copied out of its row's value). */
+  filenameOf(name: string): string {
+    let kept = this.filenames.get(name);
+    if (kept === undefined) {
+      kept = flatCopy(name);
+      this.filenames.set(kept, kept);
+    }
+    return kept;
+  }
+
+  /** The one object kept for a version, by its JSON text; undefined when the text is not a version. */
+  versionOf(json: string): ChunkVersion | undefined {
+    let kept = this.versions.get(json);
+    if (kept === undefined) {
+      kept = parsedVersion(json);
+      if (kept !== undefined) this.versions.set(flatCopy(json), kept);
+    }
+    return kept;
+  }
+
+  /** The visibility fields of a row parsed whole, without keeping the rest of it. */
+  private fieldsOfWhole(json: string): VersionedChunk | null {
+    const row = decodeRow(json);
+    if (row === null) return null;
+    const filename = this.filenameOf(row.filename);
+    return row.version === undefined
+      ? { filename, chunk_index: row.chunk_index }
+      : { filename, chunk_index: row.chunk_index, version: row.version };
   }
 }
 
@@ -215,7 +236,7 @@ const METADATA_KEY = ',"metadata":';
 function visibilityFieldsOf(
   value: string,
   from: number,
-  versions: Map<string, ChunkVersion>,
+  kept: Pick<VisibilityRowDecoder, 'filenameOf' | 'versionOf'>,
 ): VersionedChunk | undefined {
   if (!value.startsWith('{"chunk_id":"', from)) return undefined;
   const filenameAt = value.indexOf(FILENAME_KEY, from);
@@ -232,18 +253,13 @@ function visibilityFieldsOf(
   if (value.startsWith(VERSION_KEY, nextAt)) {
     const metadataAt = value.indexOf(METADATA_KEY, nextAt);
     if (metadataAt < 0) return undefined;
-    const versionJson = value.slice(nextAt + VERSION_KEY.length, metadataAt);
-    let version = versions.get(versionJson);
-    if (version === undefined) {
-      version = parsedVersion(versionJson);
-      if (version === undefined) return undefined;
-      versions.set(flatCopy(versionJson), version);
-    }
-    return { filename, chunk_index: chunkIndex, version };
+    const version = kept.versionOf(value.slice(nextAt + VERSION_KEY.length, metadataAt));
+    if (version === undefined) return undefined;
+    return { filename: kept.filenameOf(filename), chunk_index: chunkIndex, version };
   }
   // A row with a version elsewhere (or a metadata key named version) is parsed whole.
   if (!value.startsWith(METADATA_KEY, nextAt) || value.includes('"version":', nextAt)) return undefined;
-  return { filename, chunk_index: chunkIndex };
+  return { filename: kept.filenameOf(filename), chunk_index: chunkIndex };
 }
 
 function unquoted(json: string): string | undefined {

@@ -96,6 +96,7 @@ export async function readScanOnce(
   if (liveMask === null) return { kind: 'broken', version };
 
   const codes = new Int8Array(slotCount * dimension);
+  const target = new Uint8Array(codes.buffer);
   // The rows are read for one thing: which slots hold chunks of a version their document does not show
   // (document-version.ts). Those are masked out like free slots, so no search returns them.
   const visibility = new VisibilityRowDecoder(slotCount);
@@ -125,7 +126,6 @@ export async function readScanOnce(
     if (!sameMeta(segmentMeta, first)) return { kind: 'moved' };
     const rows = Math.min(segmentRows, slotCount - n * segmentRows);
     if (length !== rows * dimension) return { kind: 'broken', version };
-    const target = new Uint8Array(codes.buffer);
     let at = n * segmentRows * dimension;
     for (let i = 3; i < values.length; i++) {
       const piece = values[i] as Buffer;
