@@ -4,6 +4,7 @@ import type { StoredChunk } from '../../src/domain/types';
 import type { ScanSnapshot, SnapshotChange } from '../../src/snapshot';
 import { RedisSnapshotStore } from '../../src/snapshot';
 import { codeSegmentKey, MAX_SEGMENTS, rowSegmentKey, snapshotKeys } from '../../src/snapshot/redis/keys';
+import { KEEP_VISIBILITY_LUA } from '../../src/snapshot/redis/lua';
 import { replayHint, rng, testSeed } from '../fixtures/random';
 import {
   chunk,
@@ -233,7 +234,120 @@ describe('redis snapshot store: int8 scan codes', () => {
       const reordered = JSON.stringify(version === undefined ? rest : { ...rest, version });
       await redis.hset(segment, slot, `${slot} ${reordered}`);
     }
+    // The first read kept which slots are hidden at this version: forget it, so the rows are read again.
+    await redis.del(keys.visibility);
     expect(await shownSlots()).toEqual(expected);
+  });
+
+  describe('the hidden slots kept for the next cold read', () => {
+    /** A bot with a shown version, an older one and an incomplete newer one of one document (slots 0-5). */
+    async function botWithHiddenVersions(): Promise<{ botId: string; hidden: number[] }> {
+      const botId = newBotId();
+      const at = (hour: number) => `2026-01-01T0${hour}:00:00.000Z`;
+      const versioned = (i: number, index: number, id: string, chunks: number, hour: number) =>
+        chunk(botId, i, { filename: 'a.txt', chunk_index: index, version: { id, chunks, at: at(hour) } });
+      await publishSnapshot(store, botId, [
+        versioned(0, 0, 'v1', 2, 1),
+        versioned(1, 1, 'v1', 2, 1),
+        versioned(2, 0, 'v2', 2, 2),
+        versioned(3, 1, 'v2', 2, 2),
+        versioned(4, 0, 'v3', 3, 3),
+        chunk(botId, 5, { filename: 'b.txt' }),
+      ]);
+      return { botId, hidden: [0, 1, 4] };
+    }
+    const hiddenOf = (scan: ScanSnapshot) =>
+      Array.from({ length: scan.matrix.rowCount }, (_, slot) => slot).filter(
+        (slot) => scan.liveMask?.[slot] === 0,
+      );
+    /** The value a reader keeps: the version, a newline, the slots as uint32 little-endian. */
+    const keptValue = (version: string, slots: number[]) => {
+      const value = Buffer.alloc(version.length + 1 + slots.length * 4);
+      value.write(`${version}\n`, 'latin1');
+      slots.forEach((slot, i) => value.writeUInt32LE(slot, version.length + 1 + i * 4));
+      return value;
+    };
+
+    it('are kept at the version read, with a TTL, and used by the next read at that version', async () => {
+      const { botId, hidden } = await botWithHiddenVersions();
+      const keys = snapshotKeys(PREFIX, botId);
+      const scan = (await store.readScan(botId)) as ScanSnapshot;
+      expect(hiddenOf(scan)).toEqual(hidden);
+      expect(await redis.getBuffer(keys.visibility)).toEqual(keptValue(scan.version, hidden));
+      expect(await redis.pttl(keys.visibility)).toBeGreaterThan(0);
+
+      // The next read trusts what is kept at its version and reads no row: a kept slot more is hidden too.
+      await redis.set(keys.visibility, keptValue(scan.version, [...hidden, 5]), 'KEEPTTL');
+      const again = (await store.readScan(botId)) as ScanSnapshot;
+      expect(again.version).toBe(scan.version);
+      expect(hiddenOf(again)).toEqual([...hidden, 5]);
+    });
+
+    it('are worked out from the rows again once a change moved the version', async () => {
+      const { botId, hidden } = await botWithHiddenVersions();
+      const keys = snapshotKeys(PREFIX, botId);
+      const scan = (await store.readScan(botId)) as ScanSnapshot;
+      await redis.set(keys.visibility, keptValue(scan.version, [...hidden, 5]), 'KEEPTTL');
+      // The incomplete version completes: it is shown now, and both older ones are hidden.
+      const completing = chunk(botId, 6, {
+        filename: 'a.txt',
+        chunk_index: 1,
+        version: { id: 'v3', chunks: 3, at: '2026-01-01T03:00:00.000Z' },
+      });
+      const lastPart = chunk(botId, 7, {
+        filename: 'a.txt',
+        chunk_index: 2,
+        version: { id: 'v3', chunks: 3, at: '2026-01-01T03:00:00.000Z' },
+      });
+      await store.applyChanges(
+        botId,
+        [completing, lastPart].map((c) => {
+          const change = upsertOf(c);
+          return change.kind === 'upsert'
+            ? { ...change, row: { ...change.row, version: c.version } }
+            : change;
+        }),
+      );
+      const moved = (await store.readScan(botId)) as ScanSnapshot;
+      expect(moved.version).not.toBe(scan.version);
+      expect(hiddenOf(moved)).toEqual([0, 1, 2, 3]);
+      expect(await redis.getBuffer(keys.visibility)).toEqual(keptValue(moved.version, [0, 1, 2, 3]));
+    });
+
+    it('are written only while the snapshot is still at the version they were worked out at', async () => {
+      const { botId, hidden } = await botWithHiddenVersions();
+      const keys = snapshotKeys(PREFIX, botId);
+      const { version } = (await store.readScan(botId)) as ScanSnapshot;
+      await redis.del(keys.visibility);
+      await store.applyChanges(botId, [upsertOf(chunk(botId, 8, { filename: 'c.txt' }))]);
+      const keep = (at: string) =>
+        redis.eval(KEEP_VISIBILITY_LUA, 2, keys.meta, keys.visibility, at, keptValue(at, hidden), 60_000);
+      expect(await keep(version)).toBe(0);
+      expect(await redis.exists(keys.visibility)).toBe(0);
+
+      const { version: current } = (await store.readScan(botId)) as ScanSnapshot;
+      await redis.del(keys.visibility);
+      expect(await keep(current)).toBe(1);
+      await store.drop(botId);
+      expect(await redis.exists(keys.visibility)).toBe(0);
+      expect(await keep(current)).toBe(0);
+    });
+
+    it('are ignored when they are not a kept value for this snapshot', async () => {
+      const { botId, hidden } = await botWithHiddenVersions();
+      const keys = snapshotKeys(PREFIX, botId);
+      const { version } = (await store.readScan(botId)) as ScanSnapshot;
+      const notKept = [
+        keptValue(version, [99]), // a slot past the snapshot's
+        Buffer.concat([keptValue(version, []), Buffer.from([1, 0])]), // not whole slots
+        keptValue(`${version.slice(0, -1)}${version.endsWith('0') ? '1' : '0'}`, [5]), // another version
+        Buffer.from(version, 'latin1'), // no newline
+      ];
+      for (const value of notKept) {
+        await redis.set(keys.visibility, value);
+        expect(hiddenOf((await store.readScan(botId)) as ScanSnapshot)).toEqual(hidden);
+      }
+    });
   });
 });
 

@@ -45,6 +45,12 @@ export type BotSnapshotKeys = SnapshotDataKeys & {
   building: string;
   /** Set of chunk ids changed by stream records while a rebuild runs. */
   dirty: string;
+  /**
+   * String with a TTL: which slots search hides at one snapshot version (`<build>:<seq>\n` and the
+   * hidden slots as uint32 little-endian), kept by cold readers so the next one at that version need not
+   * read the rows (docs/snapshot.md, "Scan reads"). Derived: never part of the snapshot's checks.
+   */
+  visibility: string;
 };
 
 /**
@@ -69,7 +75,12 @@ function dataKeys(base: string): SnapshotDataKeys {
 /** Keys of the bot's snapshot under `prefix`: `${prefix}:{${botId}}:<part>`. */
 export function snapshotKeys(prefix: string, botId: string): BotSnapshotKeys {
   const base = `${prefix}:{${encodeBotIdForKey(botId)}}`;
-  return { ...dataKeys(base), building: `${base}:building`, dirty: `${base}:dirty` };
+  return {
+    ...dataKeys(base),
+    building: `${base}:building`,
+    dirty: `${base}:dirty`,
+    visibility: `${base}:vis`,
+  };
 }
 
 /**

@@ -58,6 +58,7 @@ export const COMMIT_REBUILD_LUA = assemble(require('./lua/snapshot-commit-rebuil
 export const RELEASE_REBUILD_LUA = assemble(require('./lua/snapshot-release-rebuild.lua'));
 export const KEEP_REBUILD_LUA = assemble(require('./lua/snapshot-keep-rebuild.lua'));
 export const DROP_ALL_LUA = assemble(require('./lua/snapshot-drop-all.lua'));
+export const KEEP_VISIBILITY_LUA = assemble(require('./lua/snapshot-keep-visibility.lua'));
 
 export const KEYWORD_BEGIN_LUA = assemble(require('./lua/keyword-begin.lua'));
 export const KEYWORD_FINISH_LUA = assemble(require('./lua/keyword-finish.lua'));

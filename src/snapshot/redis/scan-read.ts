@@ -20,9 +20,13 @@ import {
   valuesOf,
 } from './read';
 
-/** What one scan read found (the same outcomes as the whole read of read.ts). */
+/**
+ * What one scan read found (the same outcomes as the whole read of read.ts). `hidden` is present when
+ * the read found no kept visibility at its version and worked it out from the rows: the slots search
+ * hides, for `keepVisibility`.
+ */
 export type ScanReadOutcome =
-  | { kind: 'ok'; scan: ScanSnapshot }
+  | { kind: 'ok'; scan: ScanSnapshot; hidden?: Uint32Array }
   | { kind: 'absent' }
   | { kind: 'broken'; version: string }
   | { kind: 'moved' };
@@ -60,13 +64,14 @@ export async function readScanOnce(
   const multi = client
     .multi()
     .hmget(keys.meta, ...META_FIELDS)
-    .lrange(keys.free, 0, -1);
+    .lrange(keys.free, 0, -1)
+    .getBuffer(keys.visibility);
   queueCounts(multi, keys, segments, buckets);
   const values = valuesOf(await multi.exec());
   const meta = values[0] as (string | null)[];
   if (!sameMeta(meta, first)) return { kind: 'moved' };
   const free = values[1] as string[];
-  const counts = countsOf(values, 2, segments, buckets);
+  const counts = countsOf(values, 3, segments, buckets);
   const [dimField, , liveField, build, , epochField] = meta;
   if (dimField == null || build == null) {
     const anyData = counts.firstSegmentKeys + counts.stray + counts.firstHashKeys + free.length > 0;
@@ -98,16 +103,16 @@ export async function readScanOnce(
   const codes = new Int8Array(slotCount * dimension);
   const target = new Uint8Array(codes.buffer);
   // The rows are read for one thing: which slots hold chunks of a version their document does not show
-  // (document-version.ts). Those are masked out like free slots, so no search returns them.
-  const visibility = new VisibilityRowDecoder(slotCount);
+  // (document-version.ts). Those are masked out like free slots, so no search returns them. A reader that
+  // worked them out at this version kept them, and then no row is read.
+  const kept = keptHiddenSlots(values[2] as Buffer | null, version, slotCount);
+  const visibility = kept === null ? new VisibilityRowDecoder(slotCount) : null;
   const segmentRead = (n: number) => {
     const bytes = Math.min(segmentRows, slotCount - n * segmentRows) * dimension;
     const codeKey = codeSegmentKey(keys.vectors, n);
-    const multi = client
-      .multi()
-      .hmget(keys.meta, ...META_FIELDS)
-      .hvals(rowSegmentKey(keys.rows, n))
-      .strlen(codeKey);
+    const multi = client.multi().hmget(keys.meta, ...META_FIELDS);
+    if (visibility !== null) multi.hvals(rowSegmentKey(keys.rows, n));
+    multi.strlen(codeKey);
     for (let at = 0; at < bytes; at += CODE_PIECE_BYTES)
       multi.getrangeBuffer(codeKey, at, Math.min(bytes, at + CODE_PIECE_BYTES) - 1);
     const reply = multi.exec();
@@ -122,29 +127,32 @@ export async function readScanOnce(
     const reply = await (next as ReturnType<typeof segmentRead>);
     next = n + 1 < segments ? segmentRead(n + 1) : null;
     const values = valuesOf(reply);
-    const [segmentMeta, segmentRowValues, length] = values as [(string | null)[], string[], number];
-    if (!sameMeta(segmentMeta, first)) return { kind: 'moved' };
+    if (!sameMeta(values[0] as (string | null)[], first)) return { kind: 'moved' };
+    const codesAt = visibility === null ? 2 : 3;
     const rows = Math.min(segmentRows, slotCount - n * segmentRows);
-    if (length !== rows * dimension) return { kind: 'broken', version };
+    if (values[codesAt - 1] !== rows * dimension) return { kind: 'broken', version };
     let at = n * segmentRows * dimension;
-    for (let i = 3; i < values.length; i++) {
+    for (let i = codesAt; i < values.length; i++) {
       const piece = values[i] as Buffer;
       target.set(piece, at);
       at += piece.byteLength;
     }
-    if (!visibility.add(segmentRowValues)) return { kind: 'broken', version };
+    if (visibility !== null && !visibility.add(values[1] as string[])) return { kind: 'broken', version };
   }
-  if (visibility.slots.length !== live) return { kind: 'broken', version };
-  const hidden = visibilityMask(visibility.chunks);
+  let hidden: Uint32Array;
+  if (visibility === null) hidden = kept as Uint32Array;
+  else {
+    if (visibility.slots.length !== live) return { kind: 'broken', version };
+    hidden = hiddenSlotsOf(visibilityMask(visibility.chunks), visibility.slots);
+  }
   let mask = liveMask;
-  if (hidden !== undefined) {
+  if (hidden.length > 0) {
     mask ??= new Uint8Array(slotCount).fill(1);
-    hidden.forEach((shown, i) => {
-      if (shown === 0) (mask as Uint8Array)[visibility.slots[i] as number] = 0;
-    });
+    for (const slot of hidden) mask[slot] = 0;
   }
   return {
     kind: 'ok',
+    ...(visibility === null ? {} : { hidden }),
     scan: {
       botId,
       version,
@@ -156,6 +164,45 @@ export async function readScanOnce(
       ...(mask === undefined ? {} : { liveMask: mask }),
     },
   };
+}
+
+/** The slots of the rows a visibility mask hides (`slots[i]` is row i's slot), ascending. */
+function hiddenSlotsOf(mask: Uint8Array | undefined, slots: readonly number[]): Uint32Array {
+  if (mask === undefined) return new Uint32Array(0);
+  const hidden: number[] = [];
+  mask.forEach((shown, i) => {
+    if (shown === 0) hidden.push(slots[i] as number);
+  });
+  return Uint32Array.from(hidden).sort();
+}
+
+/** The value `keepVisibility` keeps: the version, a newline, and the hidden slots as uint32 little-endian. */
+export function visibilityValue(version: string, hidden: Uint32Array): Buffer {
+  const head = Buffer.from(`${version}\n`, 'latin1');
+  const value = Buffer.allocUnsafe(head.byteLength + hidden.length * 4);
+  head.copy(value, 0);
+  hidden.forEach((slot, i) => {
+    value.writeUInt32LE(slot, head.byteLength + i * 4);
+  });
+  return value;
+}
+
+/**
+ * The hidden slots a kept value holds for `version`; null when none is kept for it (absent, another
+ * version, or not a value `visibilityValue` makes for this snapshot's slots: then the rows are read).
+ */
+function keptHiddenSlots(value: Buffer | null, version: string, slotCount: number): Uint32Array | null {
+  if (value === null) return null;
+  const head = Buffer.byteLength(version, 'latin1') + 1;
+  if (value.byteLength < head || (value.byteLength - head) % 4 !== 0) return null;
+  if (value.toString('latin1', 0, head) !== `${version}\n`) return null;
+  const hidden = new Uint32Array((value.byteLength - head) / 4);
+  for (let i = 0; i < hidden.length; i++) {
+    const slot = value.readUInt32LE(head + i * 4);
+    if (slot >= slotCount) return null;
+    hidden[i] = slot;
+  }
+  return hidden;
 }
 
 /** 1 for the slots a chunk holds; undefined when none is free; null when the free list is not canonical. */

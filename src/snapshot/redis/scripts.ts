@@ -12,6 +12,7 @@ import {
   DROP_ALL_LUA,
   DROP_IF_UNCHANGED_LUA,
   KEEP_REBUILD_LUA,
+  KEEP_VISIBILITY_LUA,
   RELEASE_REBUILD_LUA,
   SNAPSHOT_VERSION_LUA,
   TAKE_DIRTY_LUA,
@@ -29,7 +30,8 @@ const SCRIPTS = {
   vsSnapshotCommit: { lua: COMMIT_REBUILD_LUA, numberOfKeys: 14 },
   vsSnapshotKeepRebuild: { lua: KEEP_REBUILD_LUA, numberOfKeys: 8 },
   vsSnapshotRelease: { lua: RELEASE_REBUILD_LUA, numberOfKeys: 8 },
-  vsSnapshotDropAll: { lua: DROP_ALL_LUA, numberOfKeys: 8 },
+  vsSnapshotDropAll: { lua: DROP_ALL_LUA, numberOfKeys: 9 },
+  vsSnapshotKeepVisibility: { lua: KEEP_VISIBILITY_LUA, numberOfKeys: 2 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

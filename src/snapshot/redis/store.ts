@@ -16,11 +16,18 @@ import { type BotSnapshotKeys, DEFAULT_ID_BUCKETS, dataKeyList, snapshotKeys, st
 import { PagedStaging } from './paged-staging';
 import { readSnapshotOnce } from './read';
 import { commitStagedRebuild, type RebuildContext, type RebuildOutcome } from './rebuild';
-import { readCandidates, readScanOnce } from './scan-read';
+import { readCandidates, readScanOnce, visibilityValue } from './scan-read';
 import { beforeDeadline, defineSnapshotScripts, type ScriptRunner } from './scripts';
 import { readTexts } from './texts';
 
 export type { RebuildOutcome } from './rebuild';
+
+/**
+ * How long a kept visibility lives (ms). Any change moves the version and makes it useless anyway; the
+ * TTL frees the key of a bot nobody searches, or of a snapshot Redis deleted as broken after a reader
+ * kept it.
+ */
+const VISIBILITY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** Tuning of the store; the defaults suit Lambda talking to ElastiCache. */
 export type RedisSnapshotStoreOptions = {
@@ -182,7 +189,10 @@ export class RedisSnapshotStore implements SnapshotStore {
     const keys = snapshotKeys(this.prefix, botId);
     for (let attempt = 1; ; attempt++) {
       const outcome = await readScanOnce(this.client, botId, keys);
-      if (outcome.kind === 'ok') return outcome.scan;
+      if (outcome.kind === 'ok') {
+        if (outcome.hidden !== undefined) this.keepVisibility(keys, outcome.scan.version, outcome.hidden);
+        return outcome.scan;
+      }
       if (outcome.kind === 'absent') return null;
       if (outcome.kind === 'broken') {
         await this.dropIfUnchanged(botId, keys, outcome.version, 'readScan');
@@ -190,6 +200,22 @@ export class RedisSnapshotStore implements SnapshotStore {
       }
       if (attempt >= READ_ATTEMPTS) return null;
     }
+  }
+
+  /**
+   * Keeps which slots search hides at `version` for the next cold reader (docs/snapshot.md, "Scan
+   * reads"). Not awaited: the search that worked them out needs nothing back, and a lost write only
+   * means the next reader reads the rows.
+   */
+  private keepVisibility(keys: BotSnapshotKeys, version: string, hidden: Uint32Array): void {
+    this.run(
+      'vsSnapshotKeepVisibility',
+      keys.meta,
+      keys.visibility,
+      version,
+      visibilityValue(version, hidden),
+      VISIBILITY_TTL_MS,
+    ).catch(() => undefined);
   }
 
   candidates(scan: ScanSnapshot, slots: readonly number[]): Promise<ScanCandidates | null> {
@@ -253,7 +279,7 @@ export class RedisSnapshotStore implements SnapshotStore {
 
   async drop(botId: string): Promise<void> {
     const keys = snapshotKeys(this.prefix, botId);
-    await this.run('vsSnapshotDropAll', ...dataKeyList(keys), keys.building, keys.dirty);
+    await this.run('vsSnapshotDropAll', ...dataKeyList(keys), keys.building, keys.dirty, keys.visibility);
   }
 
   private rebuildContext(ticket: RebuildTicket): RebuildContext {
