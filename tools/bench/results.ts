@@ -8,6 +8,7 @@ export const METHOD_KEYS = [
   'b-list',
   'b-binary',
   'c',
+  'c-first',
   'c-stock',
   'r',
   'd',
@@ -41,6 +42,11 @@ export const METHODS: Record<MethodKey, MethodInfo> = {
     label: '(c) snapshot, cold',
     what: "our search, empty process cache: read the int8 codes, scan, fetch the candidates' vectors and rows, re-score, fetch texts",
     color: '#1f77b4',
+  },
+  'c-first': {
+    label: '(c1) snapshot, cold, first read at a version',
+    what: '(c) with no kept visibility, as the first cold read after each change: the rows are read too, to learn which slots search hides, and kept for the next reader',
+    color: '#17becf',
   },
   'c-stock': {
     label: "(c') snapshot, cold, stock Redis",
