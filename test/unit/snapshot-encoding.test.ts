@@ -89,7 +89,40 @@ describe('snapshot rows', () => {
 
   it('stores only the row fields, whatever else the object carries', () => {
     const withExtra = { ...row, text: 'not here', embedding: [1] };
-    expect(JSON.parse(encodeRow(withExtra))).toEqual(row);
+    expect(encodeRow(withExtra)).toBe(encodeRow(row));
+    expect(decodeRow(encodeRow(withExtra))).toEqual(row);
+  });
+
+  it('stores the fields by position, leaving out the names and the trailing ones a row lacks', () => {
+    const full = {
+      ...row,
+      version: { id: 'v1', chunks: 4, at: '2026-01-02T00:00:00.000Z' },
+      created_at: '2026-01-01T00:00:00.000Z',
+      expires_at: 1_900_000_000,
+    };
+    expect(JSON.parse(encodeRow(full))).toEqual([
+      'c1',
+      'a.txt',
+      3,
+      ['v1', 4, '2026-01-02T00:00:00.000Z'],
+      row.metadata,
+      '2026-01-01T00:00:00.000Z',
+      1_900_000_000,
+    ]);
+    expect(decodeRow(encodeRow(full))).toEqual(full);
+    expect(JSON.parse(encodeRow(row))).toEqual(['c1', 'a.txt', 3, null, row.metadata]);
+    const expiresOnly = { ...row, expires_at: 5 };
+    expect(JSON.parse(encodeRow(expiresOnly))).toEqual(['c1', 'a.txt', 3, null, row.metadata, null, 5]);
+    expect(decodeRow(encodeRow(expiresOnly))).toEqual(expiresOnly);
+  });
+
+  it('reads a row stored as an object of named fields', () => {
+    const version = { id: 'v1', chunks: 4, at: '2026-01-02T00:00:00.000Z' };
+    expect(decodeRow(JSON.stringify({ ...row, version, created_at: 'x' }))).toEqual({
+      ...row,
+      version,
+      created_at: 'x',
+    });
   });
 
   it.each([
@@ -101,6 +134,13 @@ describe('snapshot rows', () => {
       JSON.stringify({ chunk_id: 'c', filename: 'a', chunk_index: '0', metadata: {} }),
     ],
     ['array metadata', JSON.stringify({ chunk_id: 'c', filename: 'a', chunk_index: 0, metadata: [] })],
+    ['an array of too few fields', JSON.stringify(['c', 'a', 0, null])],
+    ['an array of too many fields', JSON.stringify(['c', 'a', 0, null, {}, null, null, null])],
+    ['an array with a string chunk index', JSON.stringify(['c', 'a', '0', null, {}])],
+    ['an array with array metadata', JSON.stringify(['c', 'a', 0, null, []])],
+    ['an array with a version that is no version', JSON.stringify(['c', 'a', 0, ['v', '2', 'x'], {}])],
+    ['an array with a numeric created_at', JSON.stringify(['c', 'a', 0, null, {}, 5])],
+    ['an array with a string expires_at', JSON.stringify(['c', 'a', 0, null, {}, null, '5'])],
   ])('refuses a stored row that is %s', (_, json) => {
     expect(decodeRow(json)).toBeNull();
   });
@@ -163,29 +203,52 @@ describe('the visibility fields of the rows', () => {
     },
     { requiredKeys: ['chunk_id', 'filename', 'chunk_index', 'metadata'] },
   );
-  /** A row as snapshots written with the version after the metadata hold it. */
-  const versionLast = (r: Record<string, unknown>) => {
-    const { version: v, ...rest } = r;
-    return JSON.stringify(v === undefined ? rest : { ...rest, version: v });
+  type DrawnRow = {
+    chunk_id: string;
+    filename: string;
+    chunk_index: number;
+    metadata: Record<string, unknown>;
+    created_at?: string;
+    version?: { id: string; chunks: number; at: string };
+    expires_at?: number;
+  };
+  /** The layouts a rows hash may hold: by position, and objects of named fields in either order. */
+  const layouts: Record<string, (r: DrawnRow) => string> = {
+    positional: (r) => encodeRow(r as Parameters<typeof encodeRow>[0]),
+    named: ({ chunk_id, filename, chunk_index, version: v, metadata, ...rest }) =>
+      JSON.stringify({
+        chunk_id,
+        filename,
+        chunk_index,
+        ...(v === undefined ? {} : { version: v }),
+        metadata,
+        ...rest,
+      }),
+    'named, version last': ({ version: v, ...rest }) =>
+      JSON.stringify(v === undefined ? rest : { ...rest, version: v }),
   };
   const visibilityOf = (r: { filename: string; chunk_index: number; version?: unknown }) =>
     r.version === undefined
       ? { filename: r.filename, chunk_index: r.chunk_index }
       : { filename: r.filename, chunk_index: r.chunk_index, version: r.version };
 
-  it('reads what a whole decode reads, in either field order, for any strings and metadata', () => {
+  it('reads what a whole decode reads, in every layout, for any strings and metadata', () => {
     fc.assert(
       fc.property(
         fc.array(row, { minLength: 1, maxLength: 8 }),
+        fc.constantFrom(...Object.keys(layouts)),
         fc.boolean(),
-        fc.boolean(),
-        (drawn, old, share) => {
+        (drawn, layout, share) => {
           // Rows of one version share its JSON text, which the decoder parses once.
           const shared = drawn[0]?.version;
           const rows = drawn.map((r) =>
             share && r.version !== undefined && shared !== undefined ? { ...r, version: shared } : r,
           );
-          const values = rows.map((r, slot) => encodeRowValue(slot, old ? versionLast(r) : encodeRow(r)));
+          const encode = layouts[layout] as (r: DrawnRow) => string;
+          const values = rows.map((r, slot) => encodeRowValue(slot, encode(r)));
+          // Every layout keeps what JSON keeps (-0 reads back as 0 in each).
+          const stored = rows.map((r) => JSON.parse(JSON.stringify(r)) as DrawnRow);
+          expect(values.map((value) => decodeRow(value.slice(value.indexOf(' ') + 1)))).toEqual(stored);
           const whole = decodeRowValues(values, rows.length);
           // Added in two parts, as a scan read adds its segments.
           const light = new VisibilityRowDecoder(rows.length);
@@ -211,8 +274,26 @@ describe('the visibility fields of the rows', () => {
     ['a string chunk index', ['0 {"chunk_id":"a","filename":"f","chunk_index":"0","metadata":{}}']],
     ['no metadata', ['0 {"chunk_id":"a","filename":"f","chunk_index":0}']],
     ['a broken row', ['0 nope']],
+    ['an array row with a string chunk index', ['0 ["a","f","0",null,{}]']],
+    ['an array row cut inside its version', ['0 ["a","f",0,["v",2,']],
+    ['an array row cut inside its filename', ['0 ["a","f\\",0,null,{}]']],
   ])('refuses rows with %s', (_, values) => {
     expect(new VisibilityRowDecoder(2).add(values)).toBe(false);
+  });
+
+  it('reads the fields up to the version without parsing what follows them, in either layout', () => {
+    // What follows is checked where a row is read whole (a hit's row, a whole read), not here.
+    const decoder = new VisibilityRowDecoder(2);
+    expect(
+      decoder.add([
+        '0 ["a","f \\"x\\"",3,["v",2,"t"],{not json',
+        '1 {"chunk_id":"b","filename":"g","chunk_index":1,"metadata":{not json',
+      ]),
+    ).toBe(true);
+    expect(decoder.chunks).toEqual([
+      { filename: 'f "x"', chunk_index: 3, version: { id: 'v', chunks: 2, at: 't' } },
+      { filename: 'g', chunk_index: 1 },
+    ]);
   });
 });
 

@@ -28,7 +28,7 @@ export type SnapshotDataKeys = {
   vectors: string;
   /**
    * Base name of the row segments: `${rows}:${n}` (see `rowSegmentKey`) is a hash of the slots of vector
-   * segment n -> the slot, a space, and the JSON of chunk_id, filename, chunk_index, metadata.
+   * segment n -> the slot, a space, and the row's fields as a JSON array (`encodeRow`).
    */
   rows: string;
   /** Base name of the index buckets: `${index}:${b}` is a hash chunk_id -> slot of the ids of bucket b. */
