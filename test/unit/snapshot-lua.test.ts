@@ -14,6 +14,7 @@ describe('snapshot Lua scripts', () => {
       'DROP_ALL_LUA',
       'DROP_IF_UNCHANGED_LUA',
       'KEEP_REBUILD_LUA',
+      'KEEP_VISIBILITY_LUA',
       'KEYWORD_BEGIN_LUA',
       'KEYWORD_BUILD_CLAIM_LUA',
       'KEYWORD_BUILD_PUBLISH_LUA',
