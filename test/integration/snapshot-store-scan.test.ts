@@ -264,7 +264,7 @@ describe('redis snapshot store: int8 scan codes', () => {
     const keptValue = (version: string, slots: number[]) => {
       const value = Buffer.alloc(version.length + 1 + slots.length * 4);
       value.write(`${version}\n`, 'latin1');
-      slots.forEach((slot, i) => value.writeUInt32LE(slot, version.length + 1 + i * 4));
+      for (const [i, slot] of slots.entries()) value.writeUInt32LE(slot, version.length + 1 + i * 4);
       return value;
     };
 
