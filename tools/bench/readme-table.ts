@@ -12,6 +12,7 @@ const METHODS = [
   '(a) design Strategy 1',
   '(b) our DynamoDB fallback, Binary',
   '(c) snapshot, cold',
+  '(c1) snapshot, cold, first read at a version',
   '(r) raw GET of the float32 vectors',
   '(d) snapshot, warm',
   '(e) usearch exactSearch',
