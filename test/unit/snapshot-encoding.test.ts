@@ -7,11 +7,11 @@ import {
   encodeRow,
   encodeRowValue,
   unitVectorBytes,
-  VisibilityRowDecoder,
   writeUnitVector,
 } from '../../src/snapshot/redis/encoding';
 import { float32View } from '../../src/snapshot/redis/float32-view';
 import { encodeBotIdForKey, snapshotKeys, stagingKeys } from '../../src/snapshot/redis/keys';
+import { VisibilityRowDecoder } from '../../src/snapshot/redis/row-visibility';
 
 describe('snapshot keys', () => {
   it('puts every key of a bot under the bot id as its hash tag', () => {

@@ -8,7 +8,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { visibilityMask } from '../../domain/document-version';
 import type { ScanCandidates, ScanSnapshot } from '../port';
-import { decodeRowValues, VisibilityRowDecoder } from './encoding';
+import { decodeRowValues } from './encoding';
 import { type BotSnapshotKeys, codeSegmentKey, rowSegmentKey, segmentKey } from './keys';
 import {
   countsOf,
@@ -19,6 +19,7 @@ import {
   sameMeta,
   valuesOf,
 } from './read';
+import { VisibilityRowDecoder } from './row-visibility';
 
 /**
  * What one scan read found (the same outcomes as the whole read of read.ts). `hidden` is present when
