@@ -43,8 +43,7 @@ const ROW_FIELDS_MOST = 7;
 
 /**
  * A rows hash value back as a row, or null when it is not one (then the snapshot cannot be trusted).
- * Reads both layouts: `encodeRow`'s array, and an object of named fields, as snapshots written before
- * rows were kept by position still hold until their next rebuild.
+ * Reads both layouts a rows hash may hold: `encodeRow`'s array, and an object of named fields.
  */
 export function decodeRow(json: string): SnapshotRow | null {
   let value: unknown;
