@@ -108,9 +108,12 @@ function stringEnd(value: string, openAt: number): number {
   }
 }
 
-/** The string a JSON string literal holds (`json` with its quotes), parsed only when it escapes something. */
+/**
+ * The string a JSON string literal holds (`json` with its quotes), parsed only when it escapes something;
+ * undefined when `json` is not a string literal.
+ */
 function stringOf(json: string): string | undefined {
-  return json.includes('\\') ? parsedString(json) : json.slice(1, -1);
+  return json.includes('\\') ? parsedString(json) : unquoted(json);
 }
 
 /**
@@ -160,9 +163,9 @@ const METADATA_KEY = ',"metadata":';
 /**
  * The visibility fields of a row object of named fields starting at `from`, read at the keys' places when
  * they come in the order chunk_id, filename, chunk_index, version, metadata; undefined when the row is
- * laid out otherwise (the caller parses it whole). A key is found by
- * its leading `,"`: inside a JSON string every quote is escaped, so that pair only occurs between
- * members, and the first match after the previous member is the key itself.
+ * laid out otherwise (the caller parses it whole). A key is found by its leading `,"`: inside a JSON
+ * string every quote is escaped, so that pair only occurs between members, and the first match after
+ * the previous member is the key itself.
  */
 function namedVisibilityFieldsOf(
   value: string,
@@ -177,7 +180,7 @@ function namedVisibilityFieldsOf(
   const nextAt = value.indexOf(',"', indexAt + CHUNK_INDEX_KEY.length);
   if (nextAt < 0) return undefined;
   const filenameJson = value.slice(filenameAt + FILENAME_KEY.length, indexAt);
-  const filename = filenameJson.includes('\\') ? parsedString(filenameJson) : unquoted(filenameJson);
+  const filename = stringOf(filenameJson);
   const indexText = value.slice(indexAt + CHUNK_INDEX_KEY.length, nextAt);
   const chunkIndex = Number(indexText);
   if (filename === undefined || indexText === '' || !Number.isFinite(chunkIndex)) return undefined;
