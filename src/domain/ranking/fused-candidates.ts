@@ -12,7 +12,8 @@
  */
 
 import { distributionNormaliser, type Fusion, normaliserOf, type RrfWeights, rrfWeights } from './fusion';
-import { TopKSelector } from './scoring';
+import { nthLargest } from './nth-largest';
+import { ScoreBuffer, TopKSelector } from './scoring';
 
 /** Candidate rows (in no particular order) with their vector, keyword and fused scores, in parallel arrays. */
 export type FusedCandidates = {
@@ -197,7 +198,11 @@ function rrfCandidates(
 /** Rows `rows[i]` (or i, when `rows` is null) for i < count, less those the mask leaves out. */
 export type Population = { rows: readonly number[] | null; count: number; mask: Uint8Array | undefined };
 
-/** The best `count` rows of the population by score (ties by ascending id), best first. */
+/**
+ * The best `count` rows of the population by score (ties by ascending id), best first. The count-th best
+ * score is selected first (nth-largest.ts); only the rows above it are sorted, and only the rows at it
+ * compete by id, so a row under the bar costs a copy and a comparison.
+ */
 export function best(
   population: Population,
   scores: Float64Array,
@@ -205,16 +210,46 @@ export function best(
   count: number,
 ): number[] {
   if (count < 1) return [];
-  const selector = new TopKSelector<number>(count);
   const { rows, mask } = population;
+  const values = selectionScratch.take(population.count);
+  let n = 0;
+  for (let i = 0; i < population.count; i++) {
+    const row = rows === null ? i : (rows[i] as number);
+    if (mask !== undefined && mask[row] === 0) continue;
+    values[n++] = scores[row] as number;
+  }
+  if (n === 0) return [];
+  const bar = n > count ? nthLargest(values, n, count - 1) : Number.NEGATIVE_INFINITY;
+  const above: number[] = [];
+  const atBar: number[] = [];
   for (let i = 0; i < population.count; i++) {
     const row = rows === null ? i : (rows[i] as number);
     if (mask !== undefined && mask[row] === 0) continue;
     const score = scores[row] as number;
-    if (selector.mightAccept(score)) selector.offer(score, idOf(row), row);
+    if (score > bar) above.push(row);
+    else if (score === bar) atBar.push(row);
   }
-  return selector.sorted().map((hit) => hit.ref);
+  above.sort((a, b) => {
+    const x = scores[a] as number;
+    const y = scores[b] as number;
+    if (x !== y) return y - x;
+    return idOf(a) < idOf(b) ? -1 : 1;
+  });
+  const room = count - above.length;
+  if (room > 0 && atBar.length > 0) {
+    // Every row at the bar has the same score: the smallest ids win.
+    const ties = new TopKSelector<number>(Math.min(room, atBar.length));
+    for (const row of atBar) ties.offer(bar, idOf(row), row);
+    for (const hit of ties.sorted()) above.push(hit.ref);
+  }
+  return above;
 }
+
+/**
+ * Scores copied for selection, reused across queries so a warm container does not allocate (and
+ * first-touch) a buffer per query; selection is synchronous, so one per process is safe.
+ */
+const selectionScratch = new ScoreBuffer();
 
 /**
  * The 1-based rank of each of `rows` within the population (higher score first, equal scores by
