@@ -9,9 +9,9 @@
  *   is strictly under the keep-th fused score of the rows in either top (strictly: an equal score could
  *   still win on its id), those rows hold the fused top, and each gets both exact ranks only when its
  *   bound can reach the keep-th lower bound. The best keyword match usually belongs in the fused top, so
- *   its exact vector rank is needed: the first scan reads a few thousand rows (costing little more than
- *   a few dozen), and when the match lies below them its rank is estimated from an evenly spread sample
- *   and one scan reaching past it is read. When that scan would exceed an eighth of the candidates the
+ *   its exact vector rank is needed: the first scan reads a 64th of the candidates (at most 2,048 rows),
+ *   and when the match lies below them its rank is estimated from an evenly spread sample and one scan
+ *   reaching past it is read. When that scan would exceed an eighth of the candidates the
  *   caller scores every row at once.
  * - `weighted`: the vector side's maximum is the head's best score and its minimum the best score of the
  *   negated query (the dot product of a row with -u is exactly minus its dot product with u), so the
@@ -43,8 +43,6 @@ import { type ScoredRef, TopKSelector } from './scoring';
 /** A failed weighted proof widens the head once, by WIDEN. */
 const WIDEN = 8;
 const MAX_WIDENINGS = 1;
-/** Rows weighted fusion scans (at most an eighth of the candidates): 2,048 cost about 1.6x 26 at 100k. */
-const WEIGHTED_SCAN = 2048;
 
 /**
  * The fused top `keep` from the vector head, or null when the fusion is not offered here, the head is
@@ -103,12 +101,10 @@ function readHead(
   size: number,
 ): { top: ScoredRef<number>[]; ceilingOf: (row: number) => number } | null {
   if (input.scan !== undefined) {
-    // Deeper than the top needs: a match the scan lists gets its own ceiling, and every other one the
-    // last listed row's, so a deeper scan leaves fewer matches whose bound reaches the bar to re-score.
-    let depth = Math.max(
-      SCAN_PER_RANKED * size + Math.ceil(0.3 * Math.sqrt(input.candidateCount)),
-      Math.min(WEIGHTED_SCAN, Math.floor(input.candidateCount * LARGEST_HEAD_SHARE)),
-    );
+    // Only as deep as the top needs: a listed match gets its own ceiling and every other one the last
+    // listed row's. A deeper scan would leave fewer matches to re-score, but each row it lists costs the
+    // native scan about as much as re-scoring one.
+    let depth = SCAN_PER_RANKED * size + Math.ceil(0.3 * Math.sqrt(input.candidateCount));
     const exactScores = new Map<number, number>();
     for (let attempt = 0; attempt < 2; attempt++, depth *= 4) {
       const read = input.scan(input.unitQuery, depth);
