@@ -14,6 +14,7 @@ import {
   result,
   SCAN_PER_RANKED,
 } from './head-fusion';
+import { nthLargest } from './nth-largest';
 import { ScanRanks } from './scan-ranks';
 import { TopKSelector } from './scoring';
 
@@ -150,8 +151,9 @@ export function rrfFromScan(
       keywordHead = best(everyMatch, bm25, idOf, keywordLength);
     const vectorRank = new Map(vectorTop.map((hit, i) => [hit.ref, i + 1]));
     const keywordRank = new Map(keywordHead.map((row, i) => [row, i + 1]));
-    const inKeywordHead = new Set(keywordHead);
-    const rows = [...new Set([...vectorRank.keys(), ...keywordHead])];
+    // The rows of either top, each once: the keyword head, then the vector top's rows outside it.
+    const rows = [...keywordHead];
+    for (const hit of vectorTop) if (!keywordRank.has(hit.ref)) rows.push(hit.ref);
     // A side's part for a rank not known exactly: at most that of the first rank past the top, at least
     // that of the last rank there can be.
     const vectorPart = (rank: number) => weights.vector / (k + rank);
@@ -173,7 +175,8 @@ export function rrfFromScan(
       const w = keywordRank.get(row);
       return fromVector + (w !== undefined ? keywordPart(w) : keywordBeyond);
     });
-    const floor = rows.length >= keep ? ([...lower].sort((x, y) => y - x)[keep - 1] as number) : -Infinity;
+    const floor =
+      rows.length >= keep ? nthLargest(Float64Array.from(lower), rows.length, keep - 1) : -Infinity;
     // The rows that can reach the top get both exact ranks; the others score under the floor.
     const contenders = rows.filter((_, i) => (upper[i] as number) >= floor);
     const needKeyword = contenders.filter((row) => (bm25[row] as number) > 0 && !keywordRank.has(row));
@@ -201,8 +204,8 @@ export function rrfFromScan(
     // A row in neither top: its vector part is at most `vectorBeyond`; a match's keyword part at most
     // `keywordBeyond` (only when some match lies outside both tops).
     let matchesInEither = keywordHead.length;
-    for (const hit of vectorTop)
-      if ((bm25[hit.ref] as number) > 0 && !inKeywordHead.has(hit.ref)) matchesInEither++;
+    for (let i = keywordHead.length; i < rows.length; i++)
+      if ((bm25[rows[i] as number] as number) > 0) matchesInEither++;
     const outside = vectorBeyond + (matched.length > matchesInEither ? keywordBeyond : 0);
     return selector.mightAccept(outside) ? 'wider' : result(selector, cosine);
   }
