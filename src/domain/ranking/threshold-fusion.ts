@@ -179,23 +179,59 @@ function weightedAttempt(input: HeadFusionInput, alpha: number): Attempt | null 
     const boundOf = (row: number) =>
       alpha * nv(Math.min(last, ceilingOf(row))) + (1 - alpha) * nk(bm25[row] as number);
     const contenders: number[] = [];
-    const bounds = new Map<number, number>();
+    const bounds: number[] = [];
     for (const row of matched) {
       if (cosine.has(row) || !selector.mightAccept(outsideVector + (1 - alpha) * nk(bm25[row] as number)))
         continue;
       const bound = boundOf(row);
       if (!selector.mightAccept(bound)) continue;
       contenders.push(row);
-      bounds.set(row, bound);
+      bounds.push(bound);
     }
-    contenders.sort((a, b) => (bounds.get(b) as number) - (bounds.get(a) as number));
-    for (const row of contenders) {
-      if (!selector.mightAccept(bounds.get(row) as number)) break;
+    // Hundreds of contenders, of which a few dozen get scored: drawn from a heap, not sorted.
+    const nextBest = largestFirst(Float64Array.from(bounds));
+    for (let i = nextBest(); i >= 0; i = nextBest()) {
+      if (!selector.mightAccept(bounds[i] as number)) break;
+      const row = contenders[i] as number;
       const x = input.cosineOf(row);
       cosine.set(row, x);
       const fused = fusedOf(row, x);
       if (selector.mightAccept(fused)) selector.offer(fused, input.idOf(row), row);
     }
     return result(selector, cosine);
+  };
+}
+
+/**
+ * The indices of `keys`, largest key first, one a call (-1 once all are drawn), from a binary max-heap:
+ * O(n) to build and O(log n) a draw, so drawing the first few of many costs far less than sorting them.
+ */
+function largestFirst(keys: Float64Array): () => number {
+  const heap = new Int32Array(keys.length);
+  for (let i = 0; i < heap.length; i++) heap[i] = i;
+  let size = heap.length;
+  const keyAt = (place: number) => keys[heap[place] as number] as number;
+  const siftDown = (start: number) => {
+    let place = start;
+    for (;;) {
+      const left = 2 * place + 1;
+      if (left >= size) return;
+      const right = left + 1;
+      const larger = right < size && keyAt(right) > keyAt(left) ? right : left;
+      if (!(keyAt(larger) > keyAt(place))) return;
+      const index = heap[place] as number;
+      heap[place] = heap[larger] as number;
+      heap[larger] = index;
+      place = larger;
+    }
+  };
+  for (let place = (size >> 1) - 1; place >= 0; place--) siftDown(place);
+  return () => {
+    if (size === 0) return -1;
+    const top = heap[0] as number;
+    size--;
+    heap[0] = heap[size] as number;
+    siftDown(0);
+    return top;
   };
 }
