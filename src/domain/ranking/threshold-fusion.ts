@@ -43,6 +43,9 @@ import { type ScoredRef, TopKSelector } from './scoring';
 /** A failed weighted proof widens the head once, by WIDEN. */
 const WIDEN = 8;
 const MAX_WIDENINGS = 1;
+/** Rows weighted fusion scans at least: a 128th of the candidates, at most WEIGHTED_SCAN. */
+const WEIGHTED_SCAN = 2048;
+const WEIGHTED_SCAN_SHARE = 1 / 128;
 
 /**
  * The fused top `keep` from the vector head, or null when the fusion is not offered here, the head is
@@ -101,10 +104,14 @@ function readHead(
   size: number,
 ): { top: ScoredRef<number>[]; ceilingOf: (row: number) => number } | null {
   if (input.scan !== undefined) {
-    // Only as deep as the top needs: a listed match gets its own ceiling and every other one the last
-    // listed row's. A deeper scan would leave fewer matches to re-score, but each row it lists costs the
-    // native scan about as much as re-scoring one.
-    let depth = SCAN_PER_RANKED * size + Math.ceil(0.3 * Math.sqrt(input.candidateCount));
+    // Deeper than the top needs: a listed match gets its own ceiling and every other one the last listed
+    // row's, so a deeper scan leaves fewer matches whose bound reaches the bar to re-score (many, when
+    // the query's words are spread over the vector list). Each listed row costs the native scan about
+    // half a microsecond, so the scan stays at a small share of the candidates.
+    let depth = Math.max(
+      SCAN_PER_RANKED * size + Math.ceil(0.3 * Math.sqrt(input.candidateCount)),
+      Math.min(WEIGHTED_SCAN, Math.floor(input.candidateCount * WEIGHTED_SCAN_SHARE)),
+    );
     const exactScores = new Map<number, number>();
     for (let attempt = 0; attempt < 2; attempt++, depth *= 4) {
       const read = input.scan(input.unitQuery, depth);
