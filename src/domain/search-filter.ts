@@ -7,8 +7,10 @@ import {
   type FilterCondition,
   type FilterKey,
   FilterSyntaxError,
+  type PathStep,
   parseFilter,
   type RangeBounds,
+  type Scalar,
 } from './search-filter-syntax';
 import { parseTimestamp } from './timestamp';
 import type { ChunkMetadata } from './types';
@@ -146,42 +148,63 @@ export function excludingIds(filter: CompiledFilter | null, chunkIds: readonly s
   };
 }
 
+/** A test of one value read, with the condition (or bounds) it checks against: no closure a row. */
+type ValueTest<C> = (context: C, value: unknown) => boolean;
+
 /**
- * The values a key reads in a chunk, as Qdrant reads a payload path: a key step goes into an object, `[n]`
- * takes one element of a list and `[]` every element; a step that does not fit the value reads nothing.
- * A top-level field reads its value, or nothing when the chunk has none.
+ * Whether `test` holds for some value a key reads in a chunk, as Qdrant reads a payload path: a key step
+ * goes into an object, `[n]` takes one element of a list and `[]` every element; a step that does not
+ * fit the value reads nothing, and a top-level field reads its value, or nothing when the chunk has
+ * none. With `elements`, a value read that is a list is tested element by element instead (Qdrant's
+ * rule for match, any, except and range: any element may satisfy it). The path is walked in place, no
+ * list of values is built: a filter's mask runs this for every row of a bot.
  */
-function readKey(chunk: FilterableChunk, key: FilterKey): unknown[] {
+function someRead<C>(
+  chunk: FilterableChunk,
+  key: FilterKey,
+  elements: boolean,
+  context: C,
+  test: ValueTest<C>,
+): boolean {
   if (key.field !== 'metadata') {
     const value = chunk[key.field];
-    return value === undefined ? [] : [value];
+    return value !== undefined && testRead(value, elements, context, test);
   }
-  let current: unknown[] = [chunk.metadata];
-  for (const step of key.path) {
-    const next: unknown[] = [];
-    for (const value of current) {
-      if ('key' in step) {
-        if (
-          typeof value === 'object' &&
-          value !== null &&
-          !Array.isArray(value) &&
-          Object.hasOwn(value, step.key)
-        ) {
-          next.push((value as Record<string, unknown>)[step.key]);
-        }
-      } else if (Array.isArray(value)) {
-        if ('each' in step) next.push(...value);
-        else if (step.index < value.length) next.push(value[step.index]);
-      }
-    }
-    current = next;
-  }
-  return current.filter((value) => value !== undefined);
+  return someAlong(chunk.metadata, key.path, 0, elements, context, test);
 }
 
-/** The values a condition tests: a list's elements (Qdrant's rule: any element may satisfy it), else the value. */
-function valuesOf(chunk: FilterableChunk, key: FilterKey): readonly unknown[] {
-  return readKey(chunk, key).flatMap((value) => (Array.isArray(value) ? value : [value]));
+function someAlong<C>(
+  value: unknown,
+  path: readonly PathStep[],
+  at: number,
+  elements: boolean,
+  context: C,
+  test: ValueTest<C>,
+): boolean {
+  const step = path[at];
+  if (step === undefined) return value !== undefined && testRead(value, elements, context, test);
+  if ('key' in step) {
+    if (
+      typeof value !== 'object' ||
+      value === null ||
+      Array.isArray(value) ||
+      !Object.hasOwn(value, step.key)
+    )
+      return false;
+    return someAlong((value as Record<string, unknown>)[step.key], path, at + 1, elements, context, test);
+  }
+  if (!Array.isArray(value)) return false;
+  if ('each' in step) {
+    for (const element of value) if (someAlong(element, path, at + 1, elements, context, test)) return true;
+    return false;
+  }
+  return step.index < value.length && someAlong(value[step.index], path, at + 1, elements, context, test);
+}
+
+function testRead<C>(value: unknown, elements: boolean, context: C, test: ValueTest<C>): boolean {
+  if (!elements || !Array.isArray(value)) return test(context, value);
+  for (const element of value) if (test(context, element)) return true;
+  return false;
 }
 
 function inRange(n: number, b: RangeBounds): boolean {
@@ -195,28 +218,34 @@ function inRange(n: number, b: RangeBounds): boolean {
 
 const isScalar = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 
+const equalsValue = (c: { value: Scalar }, v: unknown) => v === c.value;
+const inValues = (c: { values: ReadonlySet<Scalar> }, v: unknown) => c.values.has(v as Scalar);
+const scalarNotInValues = (c: { values: ReadonlySet<Scalar> }, v: unknown) =>
+  isScalar(v) && !c.values.has(v as Scalar);
+const inBounds = (bounds: RangeBounds, v: unknown) => {
+  if (bounds.kind === 'number') return typeof v === 'number' && inRange(v, bounds);
+  if (typeof v !== 'string') return false;
+  const time = parseTimestamp(v);
+  return time !== undefined && inRange(time, bounds);
+};
+const notEmpty = (_: null, v: unknown) => !(v === null || (Array.isArray(v) && v.length === 0));
+const isNull = (_: null, v: unknown) => v === null;
+
 function holds(condition: FilterCondition, chunk: FilterableChunk): boolean {
   switch (condition.type) {
     case 'match':
-      return valuesOf(chunk, condition.key).some((v) => v === condition.value);
+      return someRead(chunk, condition.key, true, condition, equalsValue);
     case 'any':
-      return valuesOf(chunk, condition.key).some((v) => condition.values.has(v as string));
+      return someRead(chunk, condition.key, true, condition, inValues);
     case 'except':
-      return valuesOf(chunk, condition.key).some((v) => isScalar(v) && !condition.values.has(v as string));
-    case 'range': {
-      const { bounds } = condition;
-      return valuesOf(chunk, condition.key).some((v) => {
-        if (bounds.kind === 'number') return typeof v === 'number' && inRange(v, bounds);
-        if (typeof v !== 'string') return false;
-        const time = parseTimestamp(v);
-        return time !== undefined && inRange(time, bounds);
-      });
-    }
+      return someRead(chunk, condition.key, true, condition, scalarNotInValues);
+    case 'range':
+      return someRead(chunk, condition.key, true, condition.bounds, inBounds);
     case 'is_empty':
       // Every value the key reads is null or [] (so does a key that reads nothing).
-      return readKey(chunk, condition.key).every((v) => v === null || (Array.isArray(v) && v.length === 0));
+      return !someRead(chunk, condition.key, false, null, notEmpty);
     case 'is_null':
-      return readKey(chunk, condition.key).some((v) => v === null);
+      return someRead(chunk, condition.key, false, null, isNull);
     case 'has_id':
       // A point id names the chunk in every version: the stored id carries the version as a suffix.
       return (
