@@ -7,11 +7,13 @@ import { bothMasks } from '../document-version';
 import { type CompiledFilter, filterMask, matchesFilter } from '../search-filter';
 import type { SnapshotRow } from '../snapshot';
 import type { StoredChunk } from '../types';
+import { bestGroupsFromScan } from './grouped-scan';
 import { type RankOptions, rankerFor } from './hits';
 import type { Ranked, Ranker } from './ranker';
 import { bestScoreOfRow, type ExampleVectors } from './recommend';
 import {
   cosineWithUnitQuery,
+  dotRow,
   type ScoreBuffer,
   scoreRows,
   type TopKKernel,
@@ -72,18 +74,55 @@ export function rankVectorRows(
     });
     for (const hit of top) selector.offer(hit.score, idOf(hit.ref), hit.ref);
   } else {
-    const scores = scoreRows(snapshot.vectors, dim, rowCount, query, mask, buffer);
-    for (const [filename, rows] of held.rowsByFilename) {
-      const selector = ranker.selectorFor(filename);
-      for (const row of rows) {
-        if (mask !== undefined && mask[row] === 0) continue;
-        const score = scores[row] as number;
-        // Most rows fail `mightAccept` and never touch their id.
-        if (score >= threshold && selector.mightAccept(score)) selector.offer(score, idOf(row), row);
+    const groups = kernel === undefined ? null : groupsFromScan(held, query, mask, options, kernel);
+    if (groups !== null) {
+      // The best groups, proven from the int8 scan (grouped-scan.ts): every row of each is scored.
+      for (const group of groups) {
+        const selector = ranker.selectorFor(group);
+        for (const row of held.rowsByFilename.get(group) ?? []) {
+          if (mask !== undefined && mask[row] === 0) continue;
+          const score = dotRow(snapshot.vectors, row * dim, query, dim);
+          if (score >= threshold && selector.mightAccept(score)) selector.offer(score, idOf(row), row);
+        }
+      }
+    } else {
+      const scores = scoreRows(snapshot.vectors, dim, rowCount, query, mask, buffer);
+      for (const [filename, rows] of held.rowsByFilename) {
+        const selector = ranker.selectorFor(filename);
+        for (const row of rows) {
+          if (mask !== undefined && mask[row] === 0) continue;
+          const score = scores[row] as number;
+          // Most rows fail `mightAccept` and never touch their id.
+          if (score >= threshold && selector.mightAccept(score)) selector.offer(score, idOf(row), row);
+        }
       }
     }
   }
   return ranker.finish(vectorOf, query);
+}
+
+/** The best `limit` groups (filenames) from the kernel's int8 scan, or null when it cannot prove them. */
+function groupsFromScan(
+  held: RankableRows,
+  query: Float64Array,
+  mask: Uint8Array | undefined,
+  options: RankOptions,
+  kernel: TopKKernel,
+): string[] | null {
+  const { snapshot, ids } = held;
+  const { vectors, dimension, rows } = snapshot;
+  let candidateCount = rows.length;
+  if (mask !== undefined) for (let row = 0; row < rows.length; row++) if (mask[row] === 0) candidateCount--;
+  return bestGroupsFromScan({
+    scan: (wanted) => kernel.approximate?.(vectors, dimension, rows.length, query, wanted, mask) ?? null,
+    candidateCount,
+    mask,
+    groupOf: (row) => (rows[row] as SnapshotRow).filename,
+    idOf: (row) => ids[row] as string,
+    cosineOf: (row) => dotRow(vectors, row * dimension, query, dimension),
+    limit: options.limit,
+    threshold: options.scoreThreshold ?? Number.NEGATIVE_INFINITY,
+  });
 }
 
 /**
