@@ -70,6 +70,26 @@ const VARIANTS: Variant[] = [
     options: { fusion: { method: 'weighted', alpha: 0.5 } },
     keywords: true,
   },
+  {
+    name: 'native: filter, 10% of chunks match (range)',
+    options: { filter: compiled({ must: [{ key: 'metadata.bucket', range: { lt: 100 } }] }) },
+    native: true,
+  },
+  {
+    name: 'native: filter, 0.1% of chunks match (match value)',
+    options: { filter: compiled({ must: [{ key: 'metadata.bucket', match: { value: 7 } }] }) },
+    native: true,
+  },
+  {
+    name: 'native: group_by filename, group_size 3',
+    options: { groupBy: { field: 'filename', groupSize: 3 } },
+    native: true,
+  },
+  {
+    name: 'native: mmr diversity 0.5 over 100 candidates',
+    options: { mmr: { diversity: 0.5, candidates: 100 } },
+    native: true,
+  },
   { name: 'native: keyword only', options: {}, keywords: true, vector: false, native: true },
   { name: 'native: hybrid, rrf k 60', options: {}, keywords: true, native: true },
   {
