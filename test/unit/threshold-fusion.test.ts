@@ -1,16 +1,13 @@
 import fc from 'fast-check';
-import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
 import type { Fusion } from '../../src/domain/ranking/fusion';
 import { emptyHeadFusionStats, estimateVectorRank, RANK_SAMPLE } from '../../src/domain/ranking/head-fusion';
-import type { Int8TopScan } from '../../src/domain/ranking/int8-codes';
-import { QuantisedScanner } from '../../src/domain/ranking/quantised-scan';
-import { dotRow, writeUnitVector } from '../../src/domain/ranking/scoring';
+import { dotRow } from '../../src/domain/ranking/scoring';
 import { fuseFromHead } from '../../src/domain/ranking/threshold-fusion';
 import { bruteFuse } from '../fixtures/brute-keywords';
 import { fusedTop } from '../fixtures/fused-top';
+import { pooledRow, pooledVectors, scannerAtEverySize, vectorPool } from '../fixtures/tied-vectors';
 
 const seed = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
-const loaded = loadUsearchInt8Scan();
 
 const fusionArbitrary: fc.Arbitrary<Fusion> = fc.oneof(
   fc.record({
@@ -36,28 +33,16 @@ const DIMENSION = 6;
 describe('hybrid fusion from the native vector head (threshold algorithm)', () => {
   it('gives the same top hits and the same three scores as fusing every candidate (brute force)', () => {
     console.log(`threshold fusion property seed ${seed} (TEST_SEED replays it)`);
-    expect(loaded.scan).not.toBeNull();
-    // Every matrix quantised on first sight and scanned at any size, with no slack: widening happens.
-    const scanner = new QuantisedScanner(loaded.scan as Int8TopScan, {
-      minRows: 0,
-      portableSearchesFirst: 0,
-      initialSlack: 0,
-    });
+    // No slack: widening happens.
+    const scanner = scannerAtEverySize({ initialSlack: 0 });
     const stats = emptyHeadFusionStats();
     let proven = 0;
     fc.assert(
       fc.property(
-        // A small pool of distinct vectors: duplicates and exact cosine ties are common.
-        fc.array(fc.array(fc.integer({ min: -2, max: 2 }), { minLength: DIMENSION, maxLength: DIMENSION }), {
-          minLength: 1,
-          maxLength: 12,
-        }),
+        vectorPool(DIMENSION, 12),
         fc.array(
           fc.record({
-            pick: fc.nat(),
-            // With `jittered`, each row moves off its pool vector by up to 0.05 in one coordinate:
-            // near ties (inside the int8 bound) in place of exact ones.
-            jitter: fc.integer({ min: 0, max: 50 }),
+            ...pooledRow,
             // Coarse keyword scores so ties happen; zero-match queries too.
             keyword: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 4 })),
             passes: fc.boolean(),
@@ -76,12 +61,7 @@ describe('hybrid fusion from the native vector head (threshold algorithm)', () =
         fc.constantFrom(64, 1024),
         (pool, rows, filtered, noMatches, rawQuery, fusion, keep, firstHead, jittered, scanLimit) => {
           const n = rows.length;
-          const vectors = new Float32Array(n * DIMENSION);
-          rows.forEach((r, i) => {
-            const vector = [...(pool[r.pick % pool.length] as number[])];
-            if (jittered) vector[i % DIMENSION] = (vector[i % DIMENSION] as number) + r.jitter / 1000;
-            writeUnitVector(vector, vectors, i * DIMENSION);
-          });
+          const vectors = pooledVectors(pool, rows, DIMENSION, jittered);
           const query = Float64Array.from(rawQuery);
           const norm = Math.hypot(...query);
           if (norm === 0) query[0] = 1;
