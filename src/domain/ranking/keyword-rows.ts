@@ -15,7 +15,7 @@ import { emptyHeadFusionStats } from './head-fusion';
 import { rankHybrid } from './hybrid-ranking';
 import type { KeywordQuery } from './keyword-query';
 import type { Ranked, Ranker } from './ranker';
-import { dotRow, type ScoreBuffer, scoreRows, type TopKKernel, writeUnitVector } from './scoring';
+import { dotRow, rowsKept, type ScoreBuffer, scoreRows, type TopKKernel, writeUnitVector } from './scoring';
 import { fuseFromHead } from './threshold-fusion';
 import type { RankableRows } from './vector-rows';
 
@@ -63,8 +63,7 @@ export function rankKeywordRows(
     // The fused top from the vector head of the native kernel, when the bound proves it
     // (src/domain/ranking/threshold-fusion.ts); every row's cosine is computed only when it does not.
     const { vectors, dimension } = snapshot;
-    let candidateCount = rowCount;
-    if (mask !== undefined) for (let row = 0; row < rowCount; row++) if (mask[row] === 0) candidateCount--;
+    const candidateCount = rowsKept(mask, rowCount);
     const head = fuseFromHead(
       {
         unitQuery,

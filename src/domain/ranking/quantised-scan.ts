@@ -17,6 +17,7 @@ import {
 } from './int8-codes';
 import {
   dotRow,
+  rowsKept,
   type ScoredRef,
   type TopKKernel,
   type TopKOptions,
@@ -289,8 +290,7 @@ export class QuantisedScanner implements TopKKernel {
   private searchedSet(matrix: QuantisedMatrix, mask: Uint8Array | undefined): SearchedSet | null {
     const { codes, rowCount, dimension } = matrix;
     if (mask === undefined) return { codes, size: rowCount, rowOf: null, density: 1 };
-    let matching = 0;
-    for (let row = 0; row < rowCount; row++) if (mask[row] !== 0) matching++;
+    const matching = rowsKept(mask, rowCount);
     if (matching < this.minRows) return null;
     if (matching * 2 > rowCount) return { codes, size: rowCount, rowOf: null, density: rowCount / matching };
     const bytes = matching * dimension;

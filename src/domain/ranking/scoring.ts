@@ -282,6 +282,14 @@ export function topKByDotProduct(
   return selector.sorted();
 }
 
+/** How many of the first `rowCount` rows the mask keeps (all of them when there is no mask). */
+export function rowsKept(mask: Uint8Array | undefined, rowCount: number): number {
+  if (mask === undefined) return rowCount;
+  let kept = 0;
+  for (let row = 0; row < rowCount; row++) if (mask[row] !== 0) kept++;
+  return kept;
+}
+
 /**
  * Pass 1 of every snapshot search: the dot product of each row (whose mask byte is not 0) with a unit
  * query, into `scores` (reused) or a fresh array. Rows left out by the mask keep stale values.

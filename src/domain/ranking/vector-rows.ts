@@ -14,6 +14,7 @@ import { bestScoreOfRow, type ExampleVectors } from './recommend';
 import {
   cosineWithUnitQuery,
   dotRow,
+  rowsKept,
   type ScoreBuffer,
   scoreRows,
   type TopKKernel,
@@ -74,27 +75,17 @@ export function rankVectorRows(
     });
     for (const hit of top) selector.offer(hit.score, idOf(hit.ref), hit.ref);
   } else {
-    const groups = kernel === undefined ? null : groupsFromScan(held, query, mask, options, kernel);
-    if (groups !== null) {
-      // The best groups, proven from the int8 scan (grouped-scan.ts): every row of each is scored.
-      for (const group of groups) {
-        const selector = ranker.selectorFor(group);
-        for (const row of held.rowsByFilename.get(group) ?? []) {
-          if (mask !== undefined && mask[row] === 0) continue;
-          const score = dotRow(snapshot.vectors, row * dim, query, dim);
-          if (score >= threshold && selector.mightAccept(score)) selector.offer(score, idOf(row), row);
-        }
-      }
-    } else {
-      const scores = scoreRows(snapshot.vectors, dim, rowCount, query, mask, buffer);
-      for (const [filename, rows] of held.rowsByFilename) {
-        const selector = ranker.selectorFor(filename);
-        for (const row of rows) {
-          if (mask !== undefined && mask[row] === 0) continue;
-          const score = scores[row] as number;
-          // Most rows fail `mightAccept` and never touch their id.
-          if (score >= threshold && selector.mightAccept(score)) selector.offer(score, idOf(row), row);
-        }
+    // The best groups proven from the int8 scan (grouped-scan.ts), each row of them scored exactly;
+    // else every group, from one pass scoring every row.
+    const proven = kernel === undefined ? null : groupsFromScan(held, query, mask, options, kernel);
+    const scores = proven === null ? scoreRows(snapshot.vectors, dim, rowCount, query, mask, buffer) : null;
+    for (const group of proven ?? held.rowsByFilename.keys()) {
+      const selector = ranker.selectorFor(group);
+      for (const row of held.rowsByFilename.get(group) ?? []) {
+        if (mask !== undefined && mask[row] === 0) continue;
+        const score = scores?.[row] ?? dotRow(snapshot.vectors, row * dim, query, dim);
+        // Most rows fail `mightAccept` and never touch their id.
+        if (score >= threshold && selector.mightAccept(score)) selector.offer(score, idOf(row), row);
       }
     }
   }
@@ -111,11 +102,9 @@ function groupsFromScan(
 ): string[] | null {
   const { snapshot, ids } = held;
   const { vectors, dimension, rows } = snapshot;
-  let candidateCount = rows.length;
-  if (mask !== undefined) for (let row = 0; row < rows.length; row++) if (mask[row] === 0) candidateCount--;
   return bestGroupsFromScan({
     scan: (wanted) => kernel.approximate?.(vectors, dimension, rows.length, query, wanted, mask) ?? null,
-    candidateCount,
+    candidateCount: rowsKept(mask, rows.length),
     mask,
     groupOf: (row) => (rows[row] as SnapshotRow).filename,
     idOf: (row) => ids[row] as string,
