@@ -7,8 +7,12 @@ import type { Log } from '../ports';
 /** The metric counted once per container whose native scan is unavailable (search then uses JS). */
 export const PORTABLE_SCORING_METRIC = 'SearchNativeScanUnavailable';
 
-/** The search kernel of a container; the scanner is built on the first search, not at wiring time. */
-export type SearchKernel = TopKKernel & { scanner(): QuantisedScanner };
+/**
+ * The search kernel of a container; the scanner is built on the first search, not at wiring time. Every
+ * method of `TopKKernel` is required here, so a method the kernel gains cannot be left unforwarded (a
+ * search given this kernel would then quietly take the portable path).
+ */
+export type SearchKernel = Required<TopKKernel> & { scanner(): QuantisedScanner };
 
 /**
  * The search kernel of this container: usearch's native int8 scan when its binary loads, otherwise a
@@ -42,5 +46,7 @@ export function searchKernel(
     scanner,
     topK: (vectors, dimension, rowCount, unitQuery, idOf, options) =>
       scanner().topK(vectors, dimension, rowCount, unitQuery, idOf, options),
+    approximate: (vectors, dimension, rowCount, unitQuery, wanted, mask) =>
+      scanner().approximate(vectors, dimension, rowCount, unitQuery, wanted, mask),
   };
 }

@@ -361,4 +361,20 @@ describe('search kernel wiring', () => {
     expect(kernel.scanner().available).toBe(true);
     expect(errors).toEqual([]);
   });
+
+  it('gives hybrid and grouped search the approximate native scan they prove their tops from', () => {
+    const kernel = searchKernel({ error: () => {} }, { addMetric: () => {} });
+    const random = rng(11);
+    const vectors = unitRows(600, 16, random);
+    const query = unitQuery(16, random);
+    // A matrix's first sighting is scored by the portable loop; the native scan answers from the second.
+    kernel.approximate(vectors, 16, 600, query, 20, undefined);
+    const scan = kernel.approximate(vectors, 16, 600, query, 20, undefined);
+    expect(scan?.rows).toHaveLength(20);
+    const { rows, approx, error } = scan as NonNullable<typeof scan>;
+    for (let i = 0; i < rows.length; i++) {
+      const exact = dotRow(vectors, (rows[i] as number) * 16, query, 16);
+      expect(Math.abs(exact - (approx[i] as number))).toBeLessThanOrEqual(error);
+    }
+  });
 });
