@@ -15,9 +15,9 @@ export const PORTABLE_SCORING_METRIC = 'SearchNativeScanUnavailable';
 export type SearchKernel = Required<TopKKernel> & { scanner(): QuantisedScanner };
 
 /**
- * The search kernel of this container: usearch's native int8 scan when its binary loads, otherwise a
- * scanner that always declines, so search scores with the portable JavaScript loop and gives the same
- * answers, only slower. Either failure (the binary does not load, or the scan throws later) is logged
+ * The search kernel of this container: usearch's native int8 scan and dense float32 pass when its binary
+ * loads, otherwise a scanner that always declines, so search scores with the portable JavaScript loop and
+ * gives the same answers, only slower. Either failure (the binary does not load, or the scan throws later) is logged
  * once and counted once in `PORTABLE_SCORING_METRIC`. The binary is loaded on the first search, so the
  * other HTTP functions, which share the wiring but not the binary, never try.
  * @param load the loader (tests pass one that fails).
@@ -38,7 +38,10 @@ export function searchKernel(
     if (built === undefined) {
       const loaded = load();
       if (loaded.scan === null) reportOnce(loaded.error);
-      built = new QuantisedScanner(loaded.scan, { onScanFailure: reportOnce });
+      built =
+        loaded.scan === null
+          ? new QuantisedScanner(null, { onScanFailure: reportOnce })
+          : new QuantisedScanner(loaded.scan, { onScanFailure: reportOnce, distances: loaded.distances });
     }
     return built;
   };
@@ -48,5 +51,7 @@ export function searchKernel(
       scanner().topK(vectors, dimension, rowCount, unitQuery, idOf, options),
     approximate: (vectors, dimension, rowCount, unitQuery, wanted, mask) =>
       scanner().approximate(vectors, dimension, rowCount, unitQuery, wanted, mask),
+    dense: (vectors, dimension, rowCount, unitQuery) =>
+      scanner().dense(vectors, dimension, rowCount, unitQuery),
   };
 }

@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoBotStats } from '../../src/adapters/dynamodb/bot-stats';
-import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
 import { loadConfig } from '../../src/config';
 import { decodeEmbedding } from '../../src/domain/embedding-codec';
 import type { Fusion } from '../../src/domain/ranking/fusion';
-import type { Int8TopScan } from '../../src/domain/ranking/int8-codes';
 import { headFusionStats } from '../../src/domain/ranking/keyword-rows';
-import { QuantisedScanner } from '../../src/domain/ranking/quantised-scan';
 import { dotRow, normalise, ScoreBuffer, unitVector32 } from '../../src/domain/ranking/scoring';
 import { type CompiledFilter, matchesFilter } from '../../src/domain/search-filter';
 import type { SearchHit, StoredChunk } from '../../src/domain/types';
@@ -32,6 +29,7 @@ import {
 } from '../fixtures/search-world';
 import { configIn } from '../fixtures/snapshot-modes';
 import { type ChunkItem, chunkItem, StreamEventFactory } from '../fixtures/stream-events';
+import { scannerAtEverySize } from '../fixtures/tied-vectors';
 
 const DIM = 16;
 const seed = testSeed();
@@ -86,10 +84,7 @@ beforeAll(() => {
     scores: new ScoreBuffer(),
     keywords,
     // The native kernel on every snapshot at any size: ungrouped hybrid queries take the vector head.
-    kernel: new QuantisedScanner(loadUsearchInt8Scan().scan as Int8TopScan, {
-      minRows: 0,
-      portableSearchesFirst: 0,
-    }),
+    kernel: scannerAtEverySize(),
     logger: world.logger,
   });
 });

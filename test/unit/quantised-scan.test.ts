@@ -2,7 +2,14 @@ import fc from 'fast-check';
 import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
 import { type Int8TopScan, quantiseMatrix } from '../../src/domain/ranking/int8-codes';
 import { QuantisedScanner } from '../../src/domain/ranking/quantised-scan';
-import { dotRow, normalise, type TopKOptions, topKByDotProduct } from '../../src/domain/ranking/scoring';
+import {
+  type DenseScores,
+  dotRow,
+  type Float32Distances,
+  normalise,
+  type TopKOptions,
+  topKByDotProduct,
+} from '../../src/domain/ranking/scoring';
 import { PORTABLE_SCORING_METRIC, searchKernel } from '../../src/wiring/search-kernel';
 import { rng } from '../fixtures/random';
 
@@ -65,10 +72,57 @@ describe('usearch int8 scan binary', () => {
     expect(Array.from(found.dots)).toEqual([254, 3, 1, 0]);
   });
 
+  it('gives the float32 inner-product distance of every row to one query, in row order', () => {
+    const { distances } = loaded as { distances: Float32Distances };
+    const rows = new Float32Array([1, 2, -3, 4, 0, 0, 0.5, 0.25]);
+    expect(Array.from(distances(rows, new Float32Array([1, 1]), 2))).toEqual([-2, 0, 1, 0.25]);
+  });
+
   it('reports a binary that cannot load instead of throwing', () => {
     const missing = loadUsearchInt8Scan('/nonexistent/usearch.node');
     expect(missing.scan).toBeNull();
     expect('error' in missing && missing.error.message).toContain('/nonexistent/usearch.node');
+  });
+});
+
+describe('dense float32 pass', () => {
+  const scanner = new QuantisedScanner(nativeScan, {
+    minRows: 0,
+    portableSearchesFirst: 0,
+    distances: (loaded as { distances: Float32Distances }).distances,
+  });
+
+  it('scores every row within its bound of the exact score, a bound far under the int8 one', () => {
+    fc.assert(
+      fc.property(
+        fc.integer(),
+        fc.integer({ min: 1, max: 400 }),
+        fc.integer({ min: 1, max: 300 }),
+        (seed, dimension, rows) => {
+          const random = rng(seed);
+          const vectors = unitRows(rows, dimension, random);
+          const query = unitQuery(dimension, random);
+          const dense = scanner.dense(vectors, dimension, rows, query);
+          expect(dense).not.toBeNull();
+          const { approx, error } = dense as DenseScores;
+          // Unit rows and query: d·2^-24 for the float32 sum, plus the roundings around it.
+          expect(error).toBeLessThan((dimension + 8) * 2 ** -24 + 2e-9);
+          for (let row = 0; row < rows; row++) {
+            const exact = dotRow(vectors, row * dimension, query, dimension);
+            expect(Math.abs((approx[row] as number) - exact)).toBeLessThanOrEqual(error);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('declines rows that start past the first byte of their buffer, which the native pass cannot read', () => {
+    const random = rng(5);
+    const vectors = unitRows(40, 8, random);
+    const shifted = new Float32Array(41 * 8);
+    shifted.set(vectors, 8);
+    expect(scanner.dense(shifted.subarray(8), 8, 40, unitQuery(8, random))).toBeNull();
   });
 });
 

@@ -252,9 +252,12 @@ function featuresTable(results: BenchResults): Table {
       "The product's search use case over a snapshot already decoded in process, with an in-memory stand-in " +
       'for Redis (version check and texts answered at once), so the ratios show the work that differs: the ' +
       'filter mask (evaluated before top-k), scoring, grouping, MMR. Groups: limit counts groups. Rows ' +
-      'marked "native" search with the native int8 kernel and are divided by native unfiltered vector ' +
-      'search; their note says how many hybrid answers were proven from the vector head, how many needed a ' +
-      'wider head, and how many scored every candidate.',
+      'marked "native" search with the kernel a deployed container builds (src/wiring/search-kernel.ts: ' +
+      'the native int8 scan and dense float32 pass) and are divided by native unfiltered vector search; ' +
+      'their note says ' +
+      'how many hybrid answers were proven from the vector head, how many needed a wider head, and of ' +
+      'those not proven, how many a dense pass answered (every row scored by the native float32 pass, ' +
+      'within its bound) and how many scored every candidate.',
   };
 }
 

@@ -2,9 +2,11 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Int8TopScan } from '../../domain/ranking/int8-codes';
+import type { Float32Distances } from '../../domain/ranking/scoring';
 
 /**
- * usearch's native brute-force scan (`exactSearch`), as the `Int8TopScan` the quantised scanner needs.
+ * usearch's native brute-force scan (`exactSearch`), as the `Int8TopScan` the quantised scanner needs,
+ * and as `Float32Distances`, every row's float32 inner-product distance to one query.
  *
  * The addon is loaded from its prebuilt `.node` file directly rather than through usearch's JS wrapper:
  * the wrapper finds its binary relative to its own files, which esbuild's bundle does not keep, and it
@@ -12,9 +14,9 @@ import type { Int8TopScan } from '../../domain/ranking/int8-codes';
  * next to each search bundle; locally the same path is found under the repository's node_modules.
  */
 type UsearchAddon = {
-  exactSearch(
-    dataset: Int8Array,
-    queries: Int8Array,
+  exactSearch<T extends Int8Array | Float32Array>(
+    dataset: T,
+    queries: T,
     dimensions: number,
     wanted: number,
     metric: string,
@@ -22,7 +24,9 @@ type UsearchAddon = {
   ): [BigUint64Array, Float32Array, BigUint64Array];
 };
 
-export type NativeScanLoad = { scan: Int8TopScan; path: string } | { scan: null; error: Error };
+export type NativeScanLoad =
+  | { scan: Int8TopScan; distances: Float32Distances; path: string }
+  | { scan: null; error: Error };
 
 /** Where usearch's binary for this platform may be: every node_modules from `from` up to the root. */
 export function usearchBinaryCandidates(from: string = __dirname): string[] {
@@ -65,11 +69,19 @@ export function loadUsearchInt8Scan(binaryPath?: string): NativeScanLoad {
         dots: Array.from(distances, (distance) => 1 - distance),
       };
     };
+    // Every row against one query: the query is usearch's one-row dataset and the rows are its queries,
+    // each asking for its single nearest, so one call returns every row's distance in row order.
+    const distances: Float32Distances = (vectors, query, dimension) =>
+      addon.exactSearch(query, vectors, dimension, 1, 'ip', 1)[1];
     const check = scan(new Int8Array([1, 0, 0, 1, 3, 3]), new Int8Array([2, 1]), 2, 2);
     if (check.rows[0] !== 2 || check.dots[0] !== 9 || check.rows[1] !== 0 || check.dots[1] !== 2) {
       throw new Error(`usearch answered a known case wrongly: ${JSON.stringify(check)}`);
     }
-    return { scan, path };
+    const dense = Array.from(distances(new Float32Array([1, 0, 0, 1, 3, 3]), new Float32Array([2, 1]), 2));
+    if (dense.join() !== '-1,0,-8') {
+      throw new Error(`usearch answered a known case wrongly: distances ${JSON.stringify(dense)}`);
+    }
+    return { scan, distances, path };
   } catch (error) {
     return {
       scan: null,

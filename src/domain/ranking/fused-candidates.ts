@@ -13,7 +13,7 @@
 
 import { distributionNormaliser, type Fusion, normaliserOf, type RrfWeights, rrfWeights } from './fusion';
 import { nthLargest } from './nth-largest';
-import { ScoreBuffer, TopKSelector } from './scoring';
+import { type DenseScores, ScoreBuffer, TopKSelector } from './scoring';
 
 /** Candidate rows (in no particular order) with their vector, keyword and fused scores, in parallel arrays. */
 export type FusedCandidates = {
@@ -51,8 +51,25 @@ export function topFusedCandidates(
   const matched = input.matched.filter((row) => mask === undefined || mask[row] !== 0);
   if (fusion.method === 'weighted') return weightedCandidates(input, matched, fusion.alpha, keep);
   if (fusion.method === 'dbsf') return dbsfCandidates(input, matched, keep);
-  return rrfCandidates(input, matched, fusion.k, rrfWeights(fusion), keep, head);
+  const everyCandidate: Population = { rows: null, count: input.rowCount, mask };
+  const side: VectorSide = {
+    best: (count) => best(everyCandidate, input.cosine, input.idOf, count),
+    ranks: (rows) => countRanks(everyCandidate, input.cosine, input.idOf, rows),
+    cosine: (row) => input.cosine[row] as number,
+  };
+  return rrfCandidates(input, side, matched, fusion.k, rrfWeights(fusion), keep, head);
 }
+
+/**
+ * RRF's vector side over every candidate: its best `count` rows (ties by ascending id), the exact ranks of
+ * some rows, and a row's exact cosine. From every candidate's exact cosine (topFusedCandidates) or from a
+ * dense pass's scores within a bound (dense-fusion.ts).
+ */
+export type VectorSide = {
+  best(count: number): number[];
+  ranks(rows: readonly number[]): number[];
+  cosine(row: number): number;
+};
 
 /** DBSF needs each side's mean and standard deviation, then one selection over the fused scores. */
 function dbsfCandidates(input: HybridRows, matched: readonly number[], keep: number): FusedCandidates {
@@ -139,20 +156,20 @@ function weightedCandidates(
  */
 export const RRF_HEAD = 128;
 
-function rrfCandidates(
-  input: HybridRows,
+export function rrfCandidates(
+  input: Pick<HybridRows, 'bm25' | 'idOf'>,
+  side: VectorSide,
   matched: readonly number[],
   k: number,
   weights: RrfWeights,
   keep: number,
   extra: number,
 ): FusedCandidates | null {
-  const { rowCount, mask, cosine, bm25, idOf } = input;
+  const { bm25, idOf } = input;
   const head = keep + extra;
-  // The two populations ranked: every candidate (vector side), the matches (keyword side).
-  const everyCandidate: Population = { rows: null, count: rowCount, mask };
+  // The keyword side ranks the matches; the vector side every candidate.
   const everyMatch: Population = { rows: matched, count: matched.length, mask: undefined };
-  const vectorRank = new Map(best(everyCandidate, cosine, idOf, head).map((row, i) => [row, i + 1]));
+  const vectorRank = new Map(side.best(head).map((row, i) => [row, i + 1]));
   const keywordRank = new Map(best(everyMatch, bm25, idOf, head).map((row, i) => [row, i + 1]));
   // A full head leaves rows out of its list's ranking; each of those gets at most weight * `below` from it.
   const below = 1 / (k + head + 1);
@@ -180,7 +197,7 @@ function rrfCandidates(
   const kept = rows.filter((_, i) => (upper[i] as number) >= floor);
   const needVector = kept.filter(unknownVector);
   const needKeyword = kept.filter(unknownKeyword);
-  countRanks(everyCandidate, cosine, idOf, needVector).forEach((rank, i) => {
+  side.ranks(needVector).forEach((rank, i) => {
     vectorRank.set(needVector[i] as number, rank);
   });
   countRanks(everyMatch, bm25, idOf, needKeyword).forEach((rank, i) => {
@@ -192,7 +209,12 @@ function rrfCandidates(
     const rank = keywordRank.get(row);
     return rank === undefined ? fromVector : fromVector + weights.keyword / (k + rank);
   });
-  return withScores(kept, input, fused);
+  return {
+    rows: kept,
+    vector: Float64Array.from(kept, (row) => side.cosine(row)),
+    keyword: Float64Array.from(kept, (row) => bm25[row] as number),
+    fused,
+  };
 }
 
 /** Rows `rows[i]` (or i, when `rows` is null) for i < count, less those the mask leaves out. */
@@ -264,8 +286,31 @@ export function countRanks(
   idOf: (row: number) => string,
   rows: readonly number[],
 ): number[] {
+  return countRanksWithin(
+    population,
+    { approx: scores, error: 0 },
+    (row) => scores[row] as number,
+    idOf,
+    rows,
+  );
+}
+
+/**
+ * `countRanks` from scores known within a bound: a member whose approximate score lies farther than
+ * `error` from every asked score is placed by it, and only the others are scored exactly by `exactOf`
+ * (with error 0, `exactOf` is the approximate score itself, and this is `countRanks`).
+ */
+export function countRanksWithin(
+  population: Population,
+  scores: DenseScores,
+  exactOf: (row: number) => number,
+  idOf: (row: number) => string,
+  rows: readonly number[],
+): number[] {
   if (rows.length === 0) return [];
-  const levels = Float64Array.from(rows, (row) => scores[row] as number).sort();
+  const { approx, error } = scores;
+  const exact = rows.map(exactOf);
+  const levels = Float64Array.from(exact).sort();
   const lowest = levels[0] as number;
   const highest = levels[levels.length - 1] as number;
   const firstAtOrAbove = (x: number) => {
@@ -284,8 +329,8 @@ export function countRanks(
   // The askers of each score, under the index of its first level.
   const askersAt: (number[] | undefined)[] = new Array(levels.length);
   const askerIds = rows.map(idOf);
-  rows.forEach((row, i) => {
-    const at = firstAtOrAbove(scores[row] as number);
+  rows.forEach((_, i) => {
+    const at = firstAtOrAbove(exact[i] as number);
     const list = askersAt[at];
     if (list === undefined) askersAt[at] = [i];
     else list.push(i);
@@ -299,13 +344,20 @@ export function countRanks(
   for (let m = 0; m < population.count; m++) {
     const member = members === null ? m : (members[m] as number);
     if (mask !== undefined && mask[member] === 0) continue;
-    const x = scores[member] as number;
+    const near = approx[member] as number;
     // Under every level: no search, no tie (the common case for askers near the top).
-    if (x < lowest) {
+    if (near + error < lowest) {
       below++;
       continue;
     }
-    const at = firstAtOrAbove(x);
+    // No level within the bound: the approximate score places the member, and it ties with no asker.
+    const from = firstAtOrAbove(near - error);
+    if (from === levels.length || (levels[from] as number) > near + error) {
+      counts[from] = (counts[from] as number) + 1;
+      continue;
+    }
+    const x = error === 0 ? near : exactOf(member);
+    const at = error === 0 ? from : firstAtOrAbove(x);
     counts[at] = (counts[at] as number) + 1;
     if (at < levels.length && levels[at] === x) {
       const id = idOf(member);
@@ -316,8 +368,8 @@ export function countRanks(
   counts[0] = (counts[0] as number) + below;
   const above = new Uint32Array(levels.length + 2);
   for (let j = levels.length; j >= 0; j--) above[j] = (above[j + 1] as number) + (counts[j] as number);
-  return rows.map((row, i) => {
-    const x = scores[row] as number;
+  return rows.map((_, i) => {
+    const x = exact[i] as number;
     // Levels up to x hold members scoring at most x; the buckets after them, members scoring above.
     let lo = 0;
     let hi = levels.length;

@@ -31,8 +31,9 @@ export type HeadFusionInput = {
 };
 
 /**
- * How often the proof held at once, read a wider head, or gave up (the caller then scores every row),
- * and how often it gave up because the match holding it up was shown to rank below every head left.
+ * How often the proof held at once, read a wider head, or gave up, how often it gave up because the match
+ * holding it up was shown to rank below every head left, and how many of those that gave up a dense pass
+ * answered (the others score every row).
  */
 export type HeadFusionStats = {
   searches: number;
@@ -40,10 +41,11 @@ export type HeadFusionStats = {
   widenings: number;
   fellBack: number;
   outranked: number;
+  dense: number;
 };
 
 export function emptyHeadFusionStats(): HeadFusionStats {
-  return { searches: 0, widened: 0, widenings: 0, fellBack: 0, outranked: 0 };
+  return { searches: 0, widened: 0, widenings: 0, fellBack: 0, outranked: 0, dense: 0 };
 }
 
 /** The fused top `keep` (rows best first) with each row's cosine and fused score. */

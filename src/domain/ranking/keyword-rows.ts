@@ -9,7 +9,8 @@ import { DEFAULT_TOKENISER, tokenise } from '../keyword-text';
 import { type CompiledFilter, filterMask, matchesFilter } from '../search-filter';
 import type { StoredChunk } from '../types';
 import { KeywordIndex } from './bm25';
-import { topFusedCandidates } from './fused-candidates';
+import { rrfFromDense } from './dense-fusion';
+import { type FusedCandidates, topFusedCandidates } from './fused-candidates';
 import type { FusedScore } from './fusion';
 import { emptyHeadFusionStats } from './head-fusion';
 import { rankHybrid } from './hybrid-ranking';
@@ -86,13 +87,19 @@ export function rankKeywordRows(
       ranker.selectorFor('').k,
       headFusionStats,
     );
-    if (head !== null) {
+    // RRF's ranks too deep for a scan to prove: every row's score from one dense pass, within a bound.
+    const few =
+      head === null && query.fusion.method === 'rrf'
+        ? fuseFromDense(kernel, snapshot, unitQuery, mask, bm25, candidateMatches, idOf, query.fusion, ranker)
+        : null;
+    const top = head ?? few;
+    if (top !== null) {
       const cosine = buffer?.take(rowCount) ?? new Float64Array(rowCount);
-      head.rows.forEach((row, i) => {
-        cosine[row] = head.vector[i] as number;
+      top.rows.forEach((row, i) => {
+        cosine[row] = top.vector[i] as number;
       });
       return {
-        ...rankRows(head.rows, idOf, groupOf, cosine, bm25, query, ranker, scoreThreshold, head.fused),
+        ...rankRows(top.rows, idOf, groupOf, cosine, bm25, query, ranker, scoreThreshold, top.fused),
         keywordMatches,
       };
     }
@@ -119,6 +126,33 @@ export function rankKeywordRows(
     for (let row = 0; row < rowCount; row++) if (mask === undefined || mask[row] !== 0) rows.push(row);
   }
   return { ...rankRows(rows, idOf, groupOf, cosine, bm25, query, ranker, scoreThreshold), keywordMatches };
+}
+
+/** RRF's fused candidates from the kernel's dense pass, or null when the kernel has none. */
+function fuseFromDense(
+  kernel: TopKKernel,
+  snapshot: RankableRows['snapshot'],
+  unitQuery: Float64Array,
+  mask: Uint8Array | undefined,
+  bm25: Float64Array,
+  matched: readonly number[],
+  idOf: (row: number) => string,
+  fusion: Extract<KeywordQuery['fusion'], { method: 'rrf' }>,
+  ranker: Ranker<number>,
+): FusedCandidates | null {
+  const { vectors, dimension } = snapshot;
+  const rowCount = snapshot.rows.length;
+  const dense = kernel.dense?.(vectors, dimension, rowCount, unitQuery) ?? null;
+  if (dense === null) return null;
+  const cosineOf = (row: number) => dotRow(vectors, row * dimension, unitQuery, dimension);
+  const few = rrfFromDense(
+    { rowCount, mask, bm25, matched, idOf, cosineOf },
+    dense,
+    fusion,
+    ranker.selectorFor('').k,
+  );
+  if (few !== null) headFusionStats.dense++;
+  return few;
 }
 
 /**

@@ -16,8 +16,11 @@ import {
   quantiseQuery,
 } from './int8-codes';
 import {
+  type DenseScores,
   dotRow,
+  type Float32Distances,
   rowsKept,
+  ScoreBuffer,
   type ScoredRef,
   type TopKKernel,
   type TopKOptions,
@@ -54,6 +57,8 @@ export type QuantisedScannerOptions = {
   initialSlack?: number;
   /** Called once if the native scan throws; from then on the portable loop answers. */
   onScanFailure?: (error: unknown) => void;
+  /** The native dense pass behind `dense`; without it `dense` declines. */
+  distances?: Float32Distances;
 };
 
 type SearchedSet = { codes: Int8Array; size: number; rowOf: Int32Array | null; density: number };
@@ -75,6 +80,9 @@ export class QuantisedScanner implements TopKKernel {
   private gatherBuffer = new ArrayBuffer(0);
   private gatherRows = new Int32Array(0);
   private scan: Int8TopScan | null;
+  private distances: Float32Distances | null;
+  private denseQuery = new Float32Array(0);
+  private readonly denseScores = new ScoreBuffer();
   private readonly minRows: number;
   private readonly onScanFailure: (error: unknown) => void;
 
@@ -85,6 +93,7 @@ export class QuantisedScanner implements TopKKernel {
     this.portableSearchesFirst = options.portableSearchesFirst ?? 1;
     this.initialSlack = options.initialSlack;
     this.onScanFailure = options.onScanFailure ?? (() => {});
+    this.distances = options.distances ?? null;
   }
 
   /**
@@ -203,6 +212,50 @@ export class QuantisedScanner implements TopKKernel {
     }
   }
 
+  /**
+   * Every row's score from one native float32 pass (usearch's inner product of each row with the query
+   * rounded to float32), within the bound of `denseError`. Null when the pass is unavailable, the rows
+   * are too few, or `vectors` does not start at its buffer's first byte (the native pass reads from there).
+   * The scores land in a buffer reused by the next call.
+   */
+  dense(
+    vectors: Float32Array,
+    dimension: number,
+    rowCount: number,
+    unitQuery: Float64Array,
+  ): DenseScores | null {
+    const distances = this.distances;
+    if (distances === null || vectors.byteOffset !== 0 || vectors.length < rowCount * dimension) return null;
+    // The int8 copy's norms bound every row's norm: ‖v‖ ≤ ‖c/s‖ + ‖v − c/s‖.
+    const matrix = this.matrixFor(vectors, dimension, rowCount);
+    if (matrix === null) return null;
+    if (this.denseQuery.length !== dimension) this.denseQuery = new Float32Array(dimension);
+    const query = this.denseQuery;
+    query.set(unitQuery);
+    let rounding = 0;
+    let norm = 0;
+    for (let i = 0; i < dimension; i++) {
+      const q = query[i] as number;
+      norm += q * q;
+      rounding += (q - (unitQuery[i] as number)) ** 2;
+    }
+    const rows =
+      vectors.length === rowCount * dimension
+        ? vectors
+        : new Float32Array(vectors.buffer, 0, rowCount * dimension);
+    try {
+      const distance = distances(rows, query, dimension);
+      const approx = this.denseScores.take(rowCount);
+      for (let row = 0; row < rowCount; row++) approx[row] = 1 - (distance[row] as number);
+      const rowNorm = matrix.maxCodeNorm + matrix.maxResidualNorm;
+      return { approx, error: denseError(dimension, rowNorm, Math.sqrt(norm), Math.sqrt(rounding)) };
+    } catch (error) {
+      this.distances = null;
+      this.onScanFailure(error);
+      return null;
+    }
+  }
+
   private search(
     scan: Int8TopScan,
     vectors: Float32Array,
@@ -314,4 +367,28 @@ export class QuantisedScanner implements TopKKernel {
     }
     return { codes: gathered, size: matching, rowOf: this.gatherRows, density: 1 };
   }
+}
+
+/** The unit roundoff of float32. */
+const FLOAT32_ROUNDOFF = 2 ** -24;
+
+/**
+ * How far a dense pass's score 1 − fl(1 − fl(v·q)) can lie from `dotRow(v, u)`, for rows of norm at most
+ * `rowNorm`, the float32 query q (norm `queryNorm`) and ‖q − u‖ = `queryRounding`:
+ * - the float32 dot product, in any order of summation, with or without fused multiply-adds, errs by at
+ *   most γ_d·Σ|v_i q_i| ≤ γ_d·‖v‖·‖q‖, where γ_d = d·r / (1 − d·r) and r is float32's unit roundoff;
+ * - the distance 1 − dot, rounded to float32, by at most r·|1 − dot| ≤ r·(1 + ‖v‖·‖q‖ + γ_d·‖v‖·‖q‖);
+ * - the query's own rounding moves v·q from v·u by at most ‖v‖·‖q − u‖;
+ * - the float64 arithmetic here and in dotRow adds orders of magnitude less than the margin.
+ * On 384-d unit vectors this is about 2.3e-5.
+ */
+export function denseError(
+  dimension: number,
+  rowNorm: number,
+  queryNorm: number,
+  queryRounding: number,
+): number {
+  const gamma = (dimension * FLOAT32_ROUNDOFF) / (1 - dimension * FLOAT32_ROUNDOFF);
+  const dot = rowNorm * queryNorm;
+  return gamma * dot + FLOAT32_ROUNDOFF * (1 + dot + gamma * dot) + rowNorm * queryRounding + 1e-9;
 }

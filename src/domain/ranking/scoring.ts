@@ -198,6 +198,23 @@ export type VectorScan = {
   complete: boolean;
 };
 
+/**
+ * The native part of a dense pass: the float32 inner-product distance 1 − v·q of every row v of `vectors`
+ * (packed rows of `dimension`, starting at offset 0) to the float32 query q, in row order.
+ */
+export type Float32Distances = (
+  vectors: Float32Array,
+  query: Float32Array,
+  dimension: number,
+) => Float32Array;
+
+/**
+ * Every row's score within `error` of its exact score (`dotRow`), from one dense pass: `approx[row]` for
+ * each row, filtered or not. The error is small (about 2e-5 on unit vectors), so exact answers re-score
+ * only rows whose score lies that close to a score they are compared with.
+ */
+export type DenseScores = { approx: Float64Array; error: number };
+
 /** A scan that returns exactly what `topKByDotProduct` returns, or null to leave it to the portable loop. */
 export type TopKKernel = {
   topK(
@@ -217,6 +234,13 @@ export type TopKKernel = {
     wanted: number,
     mask: Uint8Array | undefined,
   ): VectorScan | null;
+  /** Every row's approximate score (DenseScores); null when not available. */
+  dense?(
+    vectors: Float32Array,
+    dimension: number,
+    rowCount: number,
+    unitQuery: Float64Array,
+  ): DenseScores | null;
 };
 
 /**

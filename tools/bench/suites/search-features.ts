@@ -1,14 +1,13 @@
-import { loadUsearchInt8Scan } from '../../../src/adapters/native/usearch-scan';
 import type { SearchFilter } from '../../../src/contracts/search-request';
 import { DEFAULT_TOKENISER, tokenise } from '../../../src/domain/keyword-text';
 import { headFusionStats } from '../../../src/domain/ranking/keyword-rows';
-import { QuantisedScanner } from '../../../src/domain/ranking/quantised-scan';
 import { ScoreBuffer } from '../../../src/domain/ranking/scoring';
 import { type CompiledFilter, compileFilter } from '../../../src/domain/search-filter';
 import { createRedisClient } from '../../../src/redis-client';
 import type { Snapshot, SnapshotStore } from '../../../src/snapshot';
 import { SnapshotCache } from '../../../src/snapshot';
 import { makeSearch, type SearchOptions } from '../../../src/use-cases/search';
+import { searchKernel } from '../../../src/wiring/search-kernel';
 import type { BenchContext } from '../context';
 import { type BenchDataset, generateTopicalQueries, type TopicalQuery } from '../data';
 import { count } from '../format';
@@ -133,10 +132,10 @@ const VARIANTS: Variant[] = [
 function headNote(counts: HeadCounts): string | undefined {
   if (counts.searches === 0) return undefined;
   const share = (x: number) => `${((100 * x) / counts.searches).toFixed(0)}%`;
-  return `from the vector head: ${share(counts.searches - counts.fellBack)} proven, ${share(counts.widened)} read a wider or deeper head, ${share(counts.fellBack)} scored every candidate (${share(counts.outranked)} at once: best match estimated below every head)`;
+  return `from the vector head: ${share(counts.searches - counts.fellBack)} proven, ${share(counts.widened)} read a wider or deeper head, ${share(counts.fellBack)} not proven (${share(counts.outranked)} at once: best match estimated below every head); ${share(counts.dense)} answered from a dense pass, ${share(counts.fellBack - counts.dense)} scored every candidate`;
 }
 
-type HeadCounts = { searches: number; widened: number; fellBack: number; outranked: number };
+type HeadCounts = { searches: number; widened: number; fellBack: number; outranked: number; dense: number };
 
 /** Two words of the text of a row picked by the query's number: terms that really occur, at varied df. */
 function queryTextFor(texts: readonly string[], i: number): string {
@@ -267,11 +266,18 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
     // shared machine drifting over the run weighs on all variants alike. The variants reading Redis make
     // much garbage; they run in a second group (with its own interleaved baseline) so that the collector
     // pauses they cause land in their own timings, not in the in-process variants'.
-    // The deployed search's kernel: usearch's int8 scan; the bench fails loudly rather than time the
-    // portable loop under a native row's name.
-    const loaded = loadUsearchInt8Scan();
-    if (loaded.scan === null) throw loaded.error;
-    const searchNative = makeSearch({ ...deps, kernel: new QuantisedScanner(loaded.scan) });
+    // The deployed search's kernel, as the HTTP wiring builds it; the bench fails loudly rather than
+    // time the portable loop under a native row's name.
+    const kernel = searchKernel(
+      {
+        error: (message) => {
+          throw new Error(message);
+        },
+      },
+      { addMetric: () => {} },
+    );
+    kernel.scanner();
+    const searchNative = makeSearch({ ...deps, kernel });
     const baseline = VARIANTS[0] as Variant;
     const groups = [
       VARIANTS.filter((v) => v.stored !== true && v.native !== true),
@@ -282,7 +288,9 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
       progress.note(`features at ${count(n)}: ${group.length} variants, round robin`);
       const samples = group.map((): number[] => []);
       const results = group.map(() => 0);
-      const heads = group.map((): HeadCounts => ({ searches: 0, widened: 0, fellBack: 0, outranked: 0 }));
+      const heads = group.map(
+        (): HeadCounts => ({ searches: 0, widened: 0, fellBack: 0, outranked: 0, dense: 0 }),
+      );
       for (let i = -3; i < runs; i++) {
         const { vector: query, cluster } = queries[(i + queries.length) % queries.length] as TopicalQuery;
         for (const [v, variant] of group.entries()) {
@@ -313,6 +321,7 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
             head.searches += headFusionStats.searches - before.searches;
             head.widened += headFusionStats.widened - before.widened;
             head.fellBack += headFusionStats.fellBack - before.fellBack;
+            head.dense += headFusionStats.dense - before.dense;
           }
           results[v] = answer.results.length;
         }
