@@ -1,6 +1,7 @@
 import { ValidationError } from '../errors';
 import { unversionedChunkId } from './document-version';
 import { isExpired } from './expiry';
+import { applyColumn, columnOf, inRange, isColumnCondition } from './filter-columns';
 import { comparableId } from './point-id';
 import {
   type BooleanFilter,
@@ -207,15 +208,6 @@ function testRead<C>(value: unknown, elements: boolean, context: C, test: ValueT
   return false;
 }
 
-function inRange(n: number, b: RangeBounds): boolean {
-  return (
-    (b.gt === undefined || n > b.gt) &&
-    (b.gte === undefined || n >= b.gte) &&
-    (b.lt === undefined || n < b.lt) &&
-    (b.lte === undefined || n <= b.lte)
-  );
-}
-
 const isScalar = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 
 const equalsValue = (c: { value: Scalar }, v: unknown) => v === c.value;
@@ -307,8 +299,36 @@ export function filterMask(
     }
     return mask;
   }
+  const { root } = filter;
+  const columned = root.must.filter(isColumnCondition);
+  const byColumn = columned.flatMap((condition) => {
+    const column = columnOf(rows, condition.key);
+    return column === null ? [] : [{ column, condition }];
+  });
+  if (byColumn.length === 0) {
+    for (let row = 0; row < rows.length; row++) {
+      if (matchesFilter(rows[row] as FilterableChunk, filter)) mask[row] = 1;
+    }
+    return mask;
+  }
+  // The top-level conditions with a column first, a typed pass each; the rest of the filter row by row,
+  // only over the rows still in.
+  byColumn.forEach(({ column, condition }, i) => {
+    applyColumn(column, condition, mask, i === 0, (row) => holds(condition, rows[row] as FilterableChunk));
+  });
+  const answered = new Set<FilterCondition>(byColumn.map(({ condition }) => condition));
+  const rest: BooleanFilter = { ...root, must: root.must.filter((condition) => !answered.has(condition)) };
+  const restEmpty =
+    rest.must.length === 0 &&
+    rest.mustNot.length === 0 &&
+    rest.should === undefined &&
+    rest.minShould === undefined &&
+    filter.liveAt === undefined;
+  if (restEmpty) return mask;
   for (let row = 0; row < rows.length; row++) {
-    if (matchesFilter(rows[row] as FilterableChunk, filter)) mask[row] = 1;
+    if (mask[row] === 0) continue;
+    const chunk = rows[row] as FilterableChunk;
+    if (!live(chunk, filter) || !passes(rest, chunk)) mask[row] = 0;
   }
   return mask;
 }
