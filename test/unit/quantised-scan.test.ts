@@ -74,6 +74,7 @@ describe('usearch int8 scan binary', () => {
 
   it('gives the float32 inner-product distance of every row to one query, in row order', () => {
     const { distances } = loaded as { distances: Float32Distances };
+    expect(distances).not.toBeNull();
     const rows = new Float32Array([1, 2, -3, 4, 0, 0, 0.5, 0.25]);
     expect(Array.from(distances(rows, new Float32Array([1, 1]), 2))).toEqual([-2, 0, 1, 0.25]);
   });

@@ -25,7 +25,7 @@ type UsearchAddon = {
 };
 
 export type NativeScanLoad =
-  | { scan: Int8TopScan; distances: Float32Distances; path: string }
+  | { scan: Int8TopScan; distances: Float32Distances | null; path: string }
   | { scan: null; error: Error };
 
 /** Where usearch's binary for this platform may be: every node_modules from `from` up to the root. */
@@ -81,11 +81,33 @@ export function loadUsearchInt8Scan(binaryPath?: string): NativeScanLoad {
     if (dense.join() !== '-1,0,-8') {
       throw new Error(`usearch answered a known case wrongly: distances ${JSON.stringify(dense)}`);
     }
-    return { scan, distances, path };
+    return { scan, distances: roundsAsFloat32(distances) ? distances : null, path };
   } catch (error) {
     return {
       scan: null,
       error: new Error(`could not load usearch from ${path}: ${(error as Error).message}`, { cause: error }),
     };
   }
+}
+
+/**
+ * The dense pass's bound (quantised-scan.ts, `denseError`) holds for a float32 dot product, whatever its
+ * order of summation; a build that scored in half precision, or in int8, would break it. One 384-d case
+ * with non-integer values must land within that bound of the float64 dot product, or the dense pass is
+ * not offered (search then scores those queries' candidates in JavaScript).
+ */
+function roundsAsFloat32(distances: Float32Distances): boolean {
+  const dimension = 384;
+  const row = Float32Array.from({ length: dimension }, (_, i) => Math.sin(i + 1) / 14);
+  const query = Float32Array.from({ length: dimension }, (_, i) => Math.cos(3 * i + 1) / 14);
+  let exact = 0;
+  let magnitude = 0;
+  for (let i = 0; i < dimension; i++) {
+    const product = (row[i] as number) * (query[i] as number);
+    exact += product;
+    magnitude += Math.abs(product);
+  }
+  const scored = 1 - (distances(row, query, dimension)[0] as number);
+  const allowed = dimension * 2 ** -24 * magnitude + 2 ** -23 * (1 + magnitude);
+  return Math.abs(scored - exact) <= allowed;
 }

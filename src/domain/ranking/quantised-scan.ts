@@ -57,8 +57,8 @@ export type QuantisedScannerOptions = {
   initialSlack?: number;
   /** Called once if the native scan throws; from then on the portable loop answers. */
   onScanFailure?: (error: unknown) => void;
-  /** The native dense pass behind `dense`; without it `dense` declines. */
-  distances?: Float32Distances;
+  /** The native dense pass behind `dense`; without it (or null) `dense` declines. */
+  distances?: Float32Distances | null;
 };
 
 type SearchedSet = { codes: Int8Array; size: number; rowOf: Int32Array | null; density: number };
