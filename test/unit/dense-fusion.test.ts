@@ -2,35 +2,19 @@ import fc from 'fast-check';
 import { DEFAULT_BM25 } from '../../src/domain/ranking/bm25';
 import { rrfFromDense } from '../../src/domain/ranking/dense-fusion';
 import { countRanks, countRanksWithin, type Population } from '../../src/domain/ranking/fused-candidates';
-import type { Fusion } from '../../src/domain/ranking/fusion';
 import { rankerFor } from '../../src/domain/ranking/hits';
 import { headFusionStats, rankKeywordRows } from '../../src/domain/ranking/keyword-rows';
-import { type DenseScores, dotRow, normalise, type TopKKernel } from '../../src/domain/ranking/scoring';
+import { type DenseScores, normalise, type TopKKernel } from '../../src/domain/ranking/scoring';
 import type { RankableRows } from '../../src/domain/ranking/vector-rows';
 import type { SnapshotRow } from '../../src/domain/snapshot';
-import { bruteFuse } from '../fixtures/brute-keywords';
 import { fusedTop } from '../fixtures/fused-top';
+import { HYBRID_DIMENSION, hybridCase, hybridRow, hybridShape, rrfFusions } from '../fixtures/hybrid-case';
 import { rng } from '../fixtures/random';
-import { pooledRow, pooledVectors, scannerAtEverySize, vectorPool } from '../fixtures/tied-vectors';
+import { scannerAtEverySize, vectorPool } from '../fixtures/tied-vectors';
 
 const seed = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
 
-const rrfArbitrary: fc.Arbitrary<Extract<Fusion, { method: 'rrf' }>> = fc.oneof(
-  fc.record({
-    method: fc.constant('rrf' as const),
-    k: fc.oneof(fc.integer({ min: 0, max: 100 }), fc.constant(60)),
-  }),
-  fc.record({
-    method: fc.constant('rrf' as const),
-    k: fc.integer({ min: 0, max: 100 }),
-    weights: fc.record({
-      vector: fc.oneof(fc.constant(0), fc.constant(1), fc.double({ min: 0, max: 5, noNaN: true })),
-      keyword: fc.oneof(fc.constant(0), fc.constant(3), fc.double({ min: 0, max: 5, noNaN: true })),
-    }),
-  }),
-);
-
-const DIMENSION = 6;
+const DIMENSION = HYBRID_DIMENSION;
 
 /**
  * Scores within `error` of the exact ones, each moved by a random share of it (the band of every asked
@@ -47,39 +31,19 @@ describe('RRF from a dense pass (every row scored within a bound)', () => {
     fc.assert(
       fc.property(
         vectorPool(DIMENSION, 12),
-        fc.array(
-          fc.record({
-            ...pooledRow,
-            // Coarse keyword scores so ties happen; zero-match queries too.
-            keyword: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 4 })),
-            passes: fc.boolean(),
-          }),
-          { minLength: 1, maxLength: 600, size: 'large' },
-        ),
-        fc.boolean(),
-        fc.boolean(),
-        fc.array(fc.integer({ min: -3, max: 3 }), { minLength: DIMENSION, maxLength: DIMENSION }),
-        rrfArbitrary,
+        fc.array(hybridRow, { minLength: 1, maxLength: 600, size: 'large' }),
+        hybridShape,
+        rrfFusions(fc.oneof(fc.integer({ min: 0, max: 100 }), fc.constant(60))),
         fc.integer({ min: 1, max: 25 }),
-        fc.boolean(),
         // The native pass's own bound, or a fake pass's wide one (0: exact scores).
         fc.constantFrom(null, 0, 1e-3, 0.05, 0.5),
         fc.integer(),
-        (pool, rows, filtered, noMatches, rawQuery, fusion, keep, jittered, fakeError, noise) => {
-          const n = rows.length;
-          const vectors = pooledVectors(pool, rows, DIMENSION, jittered);
-          const query = Float64Array.from(rawQuery);
-          const norm = Math.hypot(...query);
-          if (norm === 0) query[0] = 1;
-          else for (let i = 0; i < DIMENSION; i++) query[i] = (query[i] as number) / norm;
-          // Unique ids (10007 is a prime above the row count) whose order differs from row order.
-          const ids = rows.map((_, i) => `c${(i * 7919) % 10007}`);
-          const idOf = (row: number) => ids[row] as string;
-          const bm25 = Float64Array.from(rows, (r) => (noMatches ? 0 : r.keyword * 1.25));
-          const mask = filtered ? Uint8Array.from(rows, (r) => (r.passes ? 1 : 0)) : undefined;
-          const candidates = rows.flatMap((_, i) => (mask === undefined || mask[i] === 1 ? [i] : []));
-          const matched = candidates.filter((row) => (bm25[row] as number) > 0);
-          const cosineOf = (row: number) => dotRow(vectors, row * DIMENSION, query, DIMENSION);
+        (pool, rows, shape, fusion, keep, fakeError, noise) => {
+          const { n, vectors, query, idOf, bm25, mask, matched, cosineOf, expected } = hybridCase(
+            pool,
+            rows,
+            shape,
+          );
           const exact = rows.map((_, row) => cosineOf(row));
           const dense =
             fakeError === null
@@ -94,19 +58,9 @@ describe('RRF from a dense pass (every row scored within a bound)', () => {
             keep,
           );
 
-          const cosine = candidates.map((row) => exact[row] as number);
-          const keyword = candidates.map((row) => bm25[row] as number);
-          const candidateIds = candidates.map(idOf);
-          const expected = fusedTop(
-            candidateIds,
-            cosine,
-            keyword,
-            bruteFuse(cosine, keyword, candidateIds, fusion),
-            keep,
-          );
           expect(few).not.toBeNull();
-          const { rows: kept, vector, keyword: keptKeyword, fused } = few as NonNullable<typeof few>;
-          expect(fusedTop(kept.map(idOf), vector, keptKeyword, fused, keep)).toEqual(expected);
+          const { rows: kept, vector, keyword, fused } = few as NonNullable<typeof few>;
+          expect(fusedTop(kept.map(idOf), vector, keyword, fused, keep)).toEqual(expected(fusion, keep));
         },
       ),
       // Shrinking arrays of hundreds of rows takes minutes: a failure is reported as found (the seed replays it).

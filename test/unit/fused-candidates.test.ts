@@ -3,26 +3,13 @@ import { topFusedCandidates } from '../../src/domain/ranking/fused-candidates';
 import type { Fusion } from '../../src/domain/ranking/fusion';
 import { bruteFuse } from '../fixtures/brute-keywords';
 import { fusedTop } from '../fixtures/fused-top';
+import { rrfFusions, weightedFusion } from '../fixtures/hybrid-case';
 
 const seed = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
 
 const fusionArbitrary = fc.oneof(
-  fc.record({
-    method: fc.constant('rrf' as const),
-    k: fc.oneof(fc.integer({ min: 0, max: 100 }), fc.constant(1e6)),
-  }),
-  fc.record({
-    method: fc.constant('rrf' as const),
-    k: fc.integer({ min: 0, max: 100 }),
-    weights: fc.record({
-      vector: fc.oneof(fc.constant(0), fc.constant(1), fc.double({ min: 0, max: 5, noNaN: true })),
-      keyword: fc.oneof(fc.constant(0), fc.constant(3), fc.double({ min: 0, max: 5, noNaN: true })),
-    }),
-  }),
-  fc.record({
-    method: fc.constant('weighted' as const),
-    alpha: fc.oneof(fc.constant(0), fc.constant(1), fc.double({ min: 0, max: 1, noNaN: true })),
-  }),
+  rrfFusions(fc.oneof(fc.integer({ min: 0, max: 100 }), fc.constant(1e6))),
+  weightedFusion,
   fc.record({ method: fc.constant('dbsf' as const) }),
 );
 

@@ -1,34 +1,26 @@
 import fc from 'fast-check';
 import type { Fusion } from '../../src/domain/ranking/fusion';
 import { emptyHeadFusionStats, estimateVectorRank, RANK_SAMPLE } from '../../src/domain/ranking/head-fusion';
-import { dotRow } from '../../src/domain/ranking/scoring';
 import { fuseFromHead } from '../../src/domain/ranking/threshold-fusion';
-import { bruteFuse } from '../fixtures/brute-keywords';
 import { fusedTop } from '../fixtures/fused-top';
-import { pooledRow, pooledVectors, scannerAtEverySize, vectorPool } from '../fixtures/tied-vectors';
+import {
+  HYBRID_DIMENSION,
+  hybridCase,
+  hybridRow,
+  hybridShape,
+  rrfFusions,
+  weightedFusion,
+} from '../fixtures/hybrid-case';
+import { scannerAtEverySize, vectorPool } from '../fixtures/tied-vectors';
 
 const seed = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
 
 const fusionArbitrary: fc.Arbitrary<Fusion> = fc.oneof(
-  fc.record({
-    method: fc.constant('rrf' as const),
-    k: fc.oneof(fc.integer({ min: 0, max: 100 }), fc.constant(60)),
-  }),
-  fc.record({
-    method: fc.constant('rrf' as const),
-    k: fc.integer({ min: 0, max: 100 }),
-    weights: fc.record({
-      vector: fc.oneof(fc.constant(0), fc.constant(1), fc.double({ min: 0, max: 5, noNaN: true })),
-      keyword: fc.oneof(fc.constant(0), fc.constant(3), fc.double({ min: 0, max: 5, noNaN: true })),
-    }),
-  }),
-  fc.record({
-    method: fc.constant('weighted' as const),
-    alpha: fc.oneof(fc.constant(0), fc.constant(1), fc.double({ min: 0, max: 1, noNaN: true })),
-  }),
+  rrfFusions(fc.oneof(fc.integer({ min: 0, max: 100 }), fc.constant(60))),
+  weightedFusion,
 );
 
-const DIMENSION = 6;
+const DIMENSION = HYBRID_DIMENSION;
 
 describe('hybrid fusion from the native vector head (threshold algorithm)', () => {
   it('gives the same top hits and the same three scores as fusing every candidate (brute force)', () => {
@@ -40,40 +32,20 @@ describe('hybrid fusion from the native vector head (threshold algorithm)', () =
     fc.assert(
       fc.property(
         vectorPool(DIMENSION, 12),
-        fc.array(
-          fc.record({
-            ...pooledRow,
-            // Coarse keyword scores so ties happen; zero-match queries too.
-            keyword: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 4 })),
-            passes: fc.boolean(),
-          }),
-          // Up to a thousand rows, so that a widened head stays under an eighth of the candidates.
-          { minLength: 1, maxLength: 1200, size: 'large' },
-        ),
-        fc.boolean(),
-        fc.boolean(),
-        fc.array(fc.integer({ min: -3, max: 3 }), { minLength: DIMENSION, maxLength: DIMENSION }),
+        // Up to a thousand rows, so that a widened head stays under an eighth of the candidates.
+        fc.array(hybridRow, { minLength: 1, maxLength: 1200, size: 'large' }),
+        hybridShape,
         fusionArbitrary,
         fc.integer({ min: 1, max: 25 }),
         fc.integer({ min: 1, max: 8 }),
-        fc.boolean(),
         // RRF's deepest scan: the default, or short enough that the best match often lies past it.
         fc.constantFrom(64, 1024),
-        (pool, rows, filtered, noMatches, rawQuery, fusion, keep, firstHead, jittered, scanLimit) => {
-          const n = rows.length;
-          const vectors = pooledVectors(pool, rows, DIMENSION, jittered);
-          const query = Float64Array.from(rawQuery);
-          const norm = Math.hypot(...query);
-          if (norm === 0) query[0] = 1;
-          else for (let i = 0; i < DIMENSION; i++) query[i] = (query[i] as number) / norm;
-          // Unique ids (10007 is a prime above the row count) whose order differs from row order.
-          const ids = rows.map((_, i) => `c${(i * 7919) % 10007}`);
-          const idOf = (row: number) => ids[row] as string;
-          const bm25 = Float64Array.from(rows, (r) => (noMatches ? 0 : r.keyword * 1.25));
-          const mask = filtered ? Uint8Array.from(rows, (r) => (r.passes ? 1 : 0)) : undefined;
-          const candidates = rows.flatMap((_, i) => (mask === undefined || mask[i] === 1 ? [i] : []));
-          const matched = candidates.filter((row) => (bm25[row] as number) > 0);
-          const cosineOf = (row: number) => dotRow(vectors, row * DIMENSION, query, DIMENSION);
+        (pool, rows, shape, fusion, keep, firstHead, scanLimit) => {
+          const { n, vectors, query, idOf, bm25, mask, candidates, matched, cosineOf, expected } = hybridCase(
+            pool,
+            rows,
+            shape,
+          );
 
           const head = fuseFromHead(
             {
@@ -101,16 +73,7 @@ describe('hybrid fusion from the native vector head (threshold algorithm)', () =
           // Null: not proven from a head of at most an eighth of the candidates (the caller fuses all).
           if (head === null) return;
           proven += 1;
-          const cosine = candidates.map(cosineOf);
-          const keyword = candidates.map((row) => bm25[row] as number);
-          const candidateIds = candidates.map(idOf);
-          const expected = fusedTop(
-            candidateIds,
-            cosine,
-            keyword,
-            bruteFuse(cosine, keyword, candidateIds, fusion),
-            keep,
-          );
+          const top = expected(fusion, keep);
           expect(
             fusedTop(
               head.rows.map(idOf),
@@ -119,9 +82,9 @@ describe('hybrid fusion from the native vector head (threshold algorithm)', () =
               head.fused,
               keep,
             ),
-          ).toEqual(expected);
+          ).toEqual(top);
           // The head's rows come best first already.
-          expect(head.rows.map(idOf)).toEqual(expected.map((hit) => hit[0]));
+          expect(head.rows.map(idOf)).toEqual(top.map((hit) => hit[0]));
         },
       ),
       // Shrinking arrays of a thousand rows takes minutes: a failure is reported as found (the seed replays it).

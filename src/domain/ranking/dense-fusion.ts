@@ -21,22 +21,15 @@ import {
   type VectorSide,
 } from './fused-candidates';
 import { type Fusion, rrfWeights } from './fusion';
+import type { HeadFusionInput } from './head-fusion';
 import { nthLargest } from './nth-largest';
 import { type DenseScores, ScoreBuffer } from './scoring';
 
 /** A hybrid query's candidates as the dense fusion reads them. */
-export type DenseFusionInput = {
-  rowCount: number;
-  /** Row i is a candidate when mask is absent or mask[i] !== 0. */
-  mask: Uint8Array | undefined;
-  /** BM25 per row (0: no query term). */
-  bm25: Float64Array;
-  /** The candidate rows with a positive BM25. */
-  matched: readonly number[];
-  idOf: (row: number) => string;
-  /** The exact cosine of one row (the function every path scores with). */
-  cosineOf: (row: number) => number;
-};
+export type DenseFusionInput = Pick<
+  HeadFusionInput,
+  'rowCount' | 'mask' | 'bm25' | 'matched' | 'idOf' | 'cosineOf'
+>;
 
 /**
  * The candidates holding RRF's fused top `keep`, with their exact scores. A head too short to prove the
