@@ -56,6 +56,22 @@ describe('redis snapshot store', () => {
     expect(await store.currentVersion(botId)).toEqual({ version: snapshot?.version, epoch: 7 });
   });
 
+  it('reads the vectors into a buffer of their own, from its first byte, however ioredis sliced the reply', async () => {
+    const botId = newBotId();
+    await publish(
+      botId,
+      Array.from({ length: 20_000 }, (_, i) => chunk(botId, i)),
+      1,
+    );
+    // 640 KB of vectors, read several times: ioredis hands such replies out as slices of a receive buffer
+    // about three times their size, at varying offsets.
+    for (let read = 0; read < 4; read++) {
+      const { vectors } = (await store.read(botId)) as Snapshot;
+      expect(vectors.byteOffset).toBe(0);
+      expect(vectors.buffer.byteLength).toBe(vectors.byteLength);
+    }
+  });
+
   it('publishes an empty snapshot for a bot with no chunks, which then takes its first upsert', async () => {
     const botId = newBotId();
     await publish(botId, []);

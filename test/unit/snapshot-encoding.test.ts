@@ -9,7 +9,7 @@ import {
   unitVectorBytes,
   writeUnitVector,
 } from '../../src/snapshot/redis/encoding';
-import { float32View } from '../../src/snapshot/redis/float32-view';
+import { ownedFloat32 } from '../../src/snapshot/redis/float32-view';
 import { encodeBotIdForKey, snapshotKeys, stagingKeys } from '../../src/snapshot/redis/keys';
 import { VisibilityRowDecoder } from '../../src/snapshot/redis/row-visibility';
 
@@ -37,7 +37,7 @@ describe('snapshot keys', () => {
 describe('snapshot vectors', () => {
   it('scales a vector to unit length', () => {
     const bytes = unitVectorBytes([3, 4]) as Buffer;
-    expect(Array.from(float32View(new Uint8Array(bytes)))).toEqual([Math.fround(0.6), Math.fround(0.8)]);
+    expect(Array.from(ownedFloat32(new Uint8Array(bytes)))).toEqual([Math.fround(0.6), Math.fround(0.8)]);
   });
 
   it('keeps a zero vector zero instead of dividing by zero', () => {
@@ -58,25 +58,35 @@ describe('snapshot vectors', () => {
   });
 });
 
-describe('float32View', () => {
-  it('shares the bytes when they are aligned', () => {
+describe('ownedFloat32', () => {
+  it('shares the bytes when they are a whole buffer of their own', () => {
     const backing = new Float32Array([1, 2, 3]);
-    const view = float32View(new Uint8Array(backing.buffer, 4, 8));
-    expect(Array.from(view)).toEqual([2, 3]);
+    const view = ownedFloat32(new Uint8Array(backing.buffer));
+    expect(Array.from(view)).toEqual([1, 2, 3]);
     backing[1] = 7;
-    expect(view[0]).toBe(7);
+    expect(view[1]).toBe(7);
+  });
+
+  it('copies a slice of a larger buffer, to its own buffer from the first byte', () => {
+    const backing = new Float32Array([1, 2, 3]);
+    const owned = ownedFloat32(new Uint8Array(backing.buffer, 4, 8));
+    expect(Array.from(owned)).toEqual([2, 3]);
+    expect(owned.byteOffset).toBe(0);
+    expect(owned.buffer.byteLength).toBe(8);
+    backing[1] = 7;
+    expect(owned[0]).toBe(2);
   });
 
   it('copies the bytes when they start mid-word', () => {
     const bytes = new Uint8Array(9);
     bytes.set(new Uint8Array(new Float32Array([1.5, -2]).buffer), 1);
-    const view = float32View(bytes.subarray(1));
-    expect(Array.from(view)).toEqual([1.5, -2]);
-    expect(view.byteOffset % 4).toBe(0);
+    const owned = ownedFloat32(bytes.subarray(1));
+    expect(Array.from(owned)).toEqual([1.5, -2]);
+    expect(owned.byteOffset).toBe(0);
   });
 
   it('rejects a length that is not whole floats', () => {
-    expect(() => float32View(new Uint8Array(6))).toThrow(RangeError);
+    expect(() => ownedFloat32(new Uint8Array(6))).toThrow(RangeError);
   });
 });
 

@@ -7,18 +7,20 @@ import { endianness } from 'node:os';
 export const HOST_IS_LITTLE_ENDIAN = endianness() === 'LE';
 
 /**
- * A Float32Array over packed little-endian float32 bytes. Shares the bytes (no copy) when they start on
- * a 4-byte boundary, as a large reply from ioredis nearly always does; copies them otherwise (a typed
- * array cannot start mid-word).
+ * Packed little-endian float32 bytes as a Float32Array that starts at the first byte of a buffer of its
+ * own. Shares the bytes (no copy) when they are a whole buffer already; copies them otherwise. A reply
+ * from ioredis is often a slice of a receive buffer several times its size: a view of it would keep that
+ * whole buffer alive as long as the snapshot is held, and would start past its buffer's first byte, which
+ * the native dense pass (usearch) cannot read.
  * @throws RangeError when the byte length is not a multiple of 4, or on a big-endian host.
  */
-export function float32View(bytes: Uint8Array): Float32Array {
-  if (!HOST_IS_LITTLE_ENDIAN) throw new RangeError('float32View needs a little-endian host');
+export function ownedFloat32(bytes: Uint8Array): Float32Array {
+  if (!HOST_IS_LITTLE_ENDIAN) throw new RangeError('ownedFloat32 needs a little-endian host');
   if (bytes.byteLength % 4 !== 0) {
     throw new RangeError(`${bytes.byteLength} bytes are not a whole number of float32 values`);
   }
-  if (bytes.byteOffset % 4 === 0) {
-    return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  if (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength) {
+    return new Float32Array(bytes.buffer, 0, bytes.byteLength / 4);
   }
   const copy = new Float32Array(bytes.byteLength / 4);
   new Uint8Array(copy.buffer).set(bytes);

@@ -7,7 +7,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Snapshot } from '../port';
 import { compactSlots, decodeRowValues } from './encoding';
-import { float32View } from './float32-view';
+import { ownedFloat32 } from './float32-view';
 import {
   type BotSnapshotKeys,
   bucketKey,
@@ -220,8 +220,8 @@ export async function readSnapshotOnce(
     if (blob === null || blob.byteLength !== rows * dimension * 4) return { kind: 'broken', version };
     for (const value of segmentRowValues) rowValues.push(value);
     if (segments === 1) {
-      // One segment: a view over the reply's own bytes, no copy.
-      all = float32View(blob);
+      // One segment: the reply's own bytes when it is a buffer of its own, else a copy (ownedFloat32).
+      all = ownedFloat32(blob);
     } else {
       if (n === 0) all = new Float32Array(slotCount * dimension);
       new Uint8Array(all.buffer).set(blob, n * segmentRows * dimension * 4);
