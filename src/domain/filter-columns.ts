@@ -5,9 +5,10 @@
  *
  * A column is made for a key that reads at most one value a row (a chunk field, or a metadata path of
  * object keys only), on the second mask over the same rows array, so a one-off array (a DynamoDB read)
- * never pays for it, and for at most MAX_COLUMNS keys an array. It holds numbers and strings; a row whose value is anything else (a list, which any
- * element may satisfy, a boolean, null, an object) is marked, and its conditions are tested by the
- * row-by-row reader. So a column answers exactly what that reader answers.
+ * never pays for it, and for at most MAX_COLUMNS keys an array. It holds numbers and strings, read by
+ * the row-by-row reader's own walk; a row whose value is anything else (a list, which any element may
+ * satisfy, a boolean, null, an object) is marked, and its conditions are tested by that reader. So a
+ * column answers exactly what that reader answers.
  */
 
 import type { FilterCondition, FilterKey, RangeBounds } from './search-filter-syntax';
@@ -45,8 +46,6 @@ function readsOneValue(key: FilterKey): boolean {
   return key.field !== 'metadata' || key.path.every((step) => 'key' in step);
 }
 
-type Row = { metadata: unknown } & Partial<Record<'filename' | 'chunk_index' | 'created_at', unknown>>;
-
 const columns = new WeakMap<readonly unknown[], Map<string, FilterColumn | null>>();
 /**
  * Keys given a column per rows array: a column costs 13 bytes a row, so a held snapshot keeps at most
@@ -56,9 +55,13 @@ export const MAX_COLUMNS = 8;
 
 /**
  * The column of `key` over `rows`, or null on the first sight of this rows array and key (the caller
- * then reads the rows one by one).
+ * then reads the rows one by one). `readOne` gives the value the key reads in a row (undefined: none).
  */
-export function columnOf(rows: readonly Row[], key: FilterKey): FilterColumn | null {
+export function columnOf<T>(
+  rows: readonly T[],
+  key: FilterKey,
+  readOne: (row: T, key: FilterKey) => unknown,
+): FilterColumn | null {
   let byKey = columns.get(rows);
   if (byKey === undefined) {
     byKey = new Map();
@@ -70,15 +73,16 @@ export function columnOf(rows: readonly Row[], key: FilterKey): FilterColumn | n
     if (known !== null) return known;
     let built = 0;
     for (const column of byKey.values()) if (column !== null) built++;
-    return built < MAX_COLUMNS ? buildColumn(rows, key, byKey, name) : null;
+    return built < MAX_COLUMNS ? buildColumn(rows, key, readOne, byKey, name) : null;
   }
   byKey.set(name, null);
   return null;
 }
 
-function buildColumn(
-  rows: readonly Row[],
+function buildColumn<T>(
+  rows: readonly T[],
   key: FilterKey,
+  readOne: (row: T, key: FilterKey) => unknown,
   byKey: Map<string, FilterColumn | null>,
   name: string,
 ): FilterColumn {
@@ -92,7 +96,7 @@ function buildColumn(
     times: null,
   };
   for (let row = 0; row < n; row++) {
-    const value = readOne(rows[row] as Row, key);
+    const value = readOne(rows[row] as T, key);
     if (value === undefined) continue;
     if (typeof value === 'number') {
       column.reads[row] = READ_NUMBER;
@@ -110,19 +114,6 @@ function buildColumn(
   }
   byKey.set(name, column);
   return column;
-}
-
-/** The one value a key of object steps reads in a row, or undefined when it reads nothing. */
-function readOne(row: Row, key: FilterKey): unknown {
-  if (key.field !== 'metadata') return row[key.field];
-  let value: unknown = row.metadata;
-  for (const step of key.path) {
-    const name = (step as { key: string }).key;
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, name))
-      return undefined;
-    value = (value as Record<string, unknown>)[name];
-  }
-  return value;
 }
 
 /**

@@ -202,6 +202,18 @@ function someAlong<C>(
   return step.index < value.length && someAlong(value[step.index], path, at + 1, elements, context, test);
 }
 
+/** The value a key of object steps reads in a chunk (the first, were there several), or undefined. */
+function readOne(chunk: FilterableChunk, key: FilterKey): unknown {
+  const read: { value: unknown } = { value: undefined };
+  someRead(chunk, key, false, read, keepValue);
+  return read.value;
+}
+
+const keepValue = (read: { value: unknown }, value: unknown) => {
+  read.value = value;
+  return true;
+};
+
 function testRead<C>(value: unknown, elements: boolean, context: C, test: ValueTest<C>): boolean {
   if (!elements || !Array.isArray(value)) return test(context, value);
   for (const element of value) if (test(context, element)) return true;
@@ -302,7 +314,7 @@ export function filterMask(
   const { root } = filter;
   const columned = root.must.filter(isColumnCondition);
   const byColumn = columned.flatMap((condition) => {
-    const column = columnOf(rows, condition.key);
+    const column = columnOf(rows, condition.key, readOne);
     return column === null ? [] : [{ column, condition }];
   });
   if (byColumn.length === 0) {
