@@ -160,23 +160,35 @@ export function rrfFromScan(
     const keywordPart = (rank: number) => weights.keyword / (k + rank);
     const vectorBeyond = vectorPart(vectorTop.length + 1);
     const keywordBeyond = keywordPart(keywordHead.length + 1);
-    const lower = rows.map((row) => {
-      const v = vectorRank.get(row);
-      const fromVector =
-        v !== undefined ? vectorPart(v) : vectorPart(ranks.rankAtMost(row) ?? candidateCount);
-      if (!((bm25[row] as number) > 0)) return fromVector;
-      return fromVector + keywordPart(keywordRank.get(row) ?? matched.length);
-    });
-    const upper = rows.map((row) => {
-      const v = vectorRank.get(row);
-      const fromVector =
-        v !== undefined ? vectorPart(v) : vectorPart(Math.max(vectorTop.length + 1, ranks.rankAtLeast(row)));
+    const withKeyword = (row: number, fromVector: number, keywordIfUnranked: number) => {
       if (!((bm25[row] as number) > 0)) return fromVector;
       const w = keywordRank.get(row);
-      return fromVector + (w !== undefined ? keywordPart(w) : keywordBeyond);
-    });
-    const floor =
+      return fromVector + (w !== undefined ? keywordPart(w) : keywordIfUnranked);
+    };
+    const keywordLast = keywordPart(matched.length);
+    // Bounds from the tops alone first: a row outside the vector top ranks after it, and at worst last.
+    const lower = rows.map((row) =>
+      withKeyword(row, vectorPart(vectorRank.get(row) ?? candidateCount), keywordLast),
+    );
+    const upper = rows.map((row) =>
+      withKeyword(row, vectorPart(vectorRank.get(row) ?? vectorTop.length + 1), keywordBeyond),
+    );
+    const floorOf = () =>
       rows.length >= keep ? nthLargest(Float64Array.from(lower), rows.length, keep - 1) : -Infinity;
+    // Only a row whose bound reaches that floor has its vector rank bounded from the scan (an exact
+    // cosine each). Every other row's bounds from the scan would lie under this floor too, so the floor
+    // and the contenders are what bounding every row from the scan gives.
+    const roughFloor = floorOf();
+    for (const [i, row] of rows.entries()) {
+      if (vectorRank.has(row) || (upper[i] as number) < roughFloor) continue;
+      lower[i] = withKeyword(row, vectorPart(ranks.rankAtMost(row) ?? candidateCount), keywordLast);
+      upper[i] = withKeyword(
+        row,
+        vectorPart(Math.max(vectorTop.length + 1, ranks.rankAtLeast(row))),
+        keywordBeyond,
+      );
+    }
+    const floor = floorOf();
     // The rows that can reach the top get both exact ranks; the others score under the floor.
     const contenders = rows.filter((_, i) => (upper[i] as number) >= floor);
     const needKeyword = contenders.filter((row) => (bm25[row] as number) > 0 && !keywordRank.has(row));
