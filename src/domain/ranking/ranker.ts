@@ -3,7 +3,7 @@
  * document (grouping), or maximal marginal relevance over the best candidates. Both search sources (the
  * snapshot and DynamoDB) offer their chunks to one `Ranker`, so they rank alike.
  */
-import { type ScoredRef, TopKSelector } from './scoring';
+import { ScoreBuffer, type ScoredRef, TopKSelector } from './scoring';
 
 export type RankPlan = {
   limit: number;
@@ -23,10 +23,15 @@ function ranksAbove(a: { score: number; id: string }, b: { score: number; id: st
   return a.score > b.score || (a.score === b.score && a.id < b.id);
 }
 
-/** Dot product of a float32 unit vector with another vector, summed in float64 in index order. */
-function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+/** The candidates' vectors (and the query after them), copied for MMR's pairwise dot products. */
+const mmrScratch = new ScoreBuffer();
+
+/** The dot product of rows `a` and `b` of `packed` (each `dimension` long), summed in index order. */
+function packedDot(packed: Float64Array, a: number, b: number, dimension: number): number {
   let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += (a[i] as number) * (b[i] as number);
+  const x = a * dimension;
+  const y = b * dimension;
+  for (let i = 0; i < dimension; i++) sum += (packed[x + i] as number) * (packed[y + i] as number);
   return sum;
 }
 
@@ -34,7 +39,8 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * Greedy maximal marginal relevance: repeatedly takes the candidate with the highest
  * `(1 - diversity) * similarity(query) - diversity * max similarity(already taken)`, the first taken being
  * the most relevant; ties go to the earlier candidate (better score, then lower id). Exact over the
- * candidates: every pairwise similarity is computed, from the unit vectors both sources share.
+ * candidates: every pairwise similarity is computed, from the unit vectors both sources share, each
+ * summed in float64 in index order.
  * @param candidates best first.
  */
 export function mmrSelect<T>(
@@ -44,15 +50,23 @@ export function mmrSelect<T>(
   count: number,
   diversity: number,
 ): ScoredRef<T>[] {
-  const vectors = candidates.map((c) => unitVectorOf(c.ref));
-  const relevance = vectors.map((v) => dot(v, unitQuery));
-  const closest = new Float64Array(candidates.length).fill(Number.NEGATIVE_INFINITY);
-  const taken = new Uint8Array(candidates.length);
+  const n = candidates.length;
+  const dimension = unitQuery.length;
+  // One float64 matrix (a float32 value and a product of two are exact in float64, so the sums are the
+  // same): the pairwise loop then reads one array type only, from a buffer reused across queries.
+  const packed = mmrScratch.take((n + 1) * dimension);
+  for (const [i, candidate] of candidates.entries())
+    packed.set(ofDimension(unitVectorOf(candidate.ref), dimension), i * dimension);
+  packed.set(unitQuery, n * dimension);
+  const relevance = new Float64Array(n);
+  for (let i = 0; i < n; i++) relevance[i] = packedDot(packed, i, n, dimension);
+  const closest = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
+  const taken = new Uint8Array(n);
   const out: ScoredRef<T>[] = [];
-  while (out.length < Math.min(count, candidates.length)) {
+  while (out.length < Math.min(count, n)) {
     let best = -1;
     let bestValue = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < candidates.length; i++) {
+    for (let i = 0; i < n; i++) {
       if (taken[i] === 1) continue;
       const penalty = out.length === 0 ? 0 : (closest[i] as number);
       const value = (1 - diversity) * (relevance[i] as number) - diversity * penalty;
@@ -63,14 +77,21 @@ export function mmrSelect<T>(
     }
     taken[best] = 1;
     out.push(candidates[best] as ScoredRef<T>);
-    const chosen = vectors[best] as ArrayLike<number>;
-    for (let i = 0; i < candidates.length; i++) {
+    for (let i = 0; i < n; i++) {
       if (taken[i] === 1) continue;
-      const similarity = dot(vectors[i] as ArrayLike<number>, chosen);
+      const similarity = packedDot(packed, i, best, dimension);
       if (similarity > (closest[i] as number)) closest[i] = similarity;
     }
   }
   return out;
+}
+
+/** `vector`, checked to have `dimension` numbers (each row of the packed matrix is that long). */
+function ofDimension(vector: ArrayLike<number>, dimension: number): ArrayLike<number> {
+  if (vector.length !== dimension) {
+    throw new RangeError(`MMR needs vectors of the query's ${dimension} dimensions, got ${vector.length}`);
+  }
+  return vector;
 }
 
 /**
