@@ -51,6 +51,8 @@ export function searchKernel(
       scanner().topK(vectors, dimension, rowCount, unitQuery, idOf, options),
     approximate: (vectors, dimension, rowCount, unitQuery, wanted, mask) =>
       scanner().approximate(vectors, dimension, rowCount, unitQuery, wanted, mask),
+    approximateBothEnds: (vectors, dimension, rowCount, unitQuery, wanted, mask) =>
+      scanner().approximateBothEnds(vectors, dimension, rowCount, unitQuery, wanted, mask),
     dense: (vectors, dimension, rowCount, unitQuery) =>
       scanner().dense(vectors, dimension, rowCount, unitQuery),
   };

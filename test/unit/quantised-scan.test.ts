@@ -351,6 +351,55 @@ describe('quantised scan: exact top-k', () => {
   });
 });
 
+describe('approximate scan of both ends', () => {
+  it("lists the query's rows and its negation's from one call, each within the bound and in scan order", () => {
+    const random = rng(77);
+    const dimension = 48;
+    const rows = 2000;
+    const vectors = unitRows(rows, dimension, random);
+    const scanner = new QuantisedScanner(nativeScan, { minRows: 1, portableSearchesFirst: 0 });
+    for (const share of [1, 0.3, 0.7]) {
+      const mask =
+        share === 1 ? undefined : Uint8Array.from({ length: rows }, () => (random() < share ? 1 : 0));
+      const query = unitQuery(dimension, random);
+      const ends = scanner.approximateBothEnds(vectors, dimension, rows, query, 40, mask);
+      const alone = scanner.approximate(vectors, dimension, rows, query, 40, mask);
+      expect(ends).not.toBeNull();
+      const { top, bottom } = ends as NonNullable<typeof ends>;
+      // The top list is the one `approximate` gives.
+      expect(Array.from(top.approx)).toEqual(Array.from(alone?.approx ?? []));
+      expect(top.error).toBe(alone?.error);
+      const cosines = Array.from({ length: rows }, (_, r) =>
+        dotRow(vectors, r * dimension, query, dimension),
+      );
+      const passing = (r: number) => mask === undefined || mask[r] === 1;
+      for (const [scan, sign] of [
+        [top, 1],
+        [bottom, -1],
+      ] as const) {
+        expect(scan.rows.length).toBeGreaterThanOrEqual(40);
+        for (let i = 0; i < scan.rows.length; i++) {
+          const row = scan.rows[i] as number;
+          expect(Math.abs(sign * (cosines[row] as number) - (scan.approx[i] as number))).toBeLessThanOrEqual(
+            scan.error,
+          );
+          if (i > 0) expect(scan.approx[i] as number).toBeLessThanOrEqual(scan.approx[i - 1] as number);
+        }
+        // Every passing row left out scores at most the last listed row's ceiling.
+        const listed = new Set(Array.from(scan.rows));
+        const ceiling = (scan.approx[scan.approx.length - 1] as number) + scan.error;
+        for (let r = 0; r < rows; r++) {
+          if (passing(r) && !listed.has(r))
+            expect(sign * (cosines[r] as number)).toBeLessThanOrEqual(ceiling);
+        }
+      }
+      // The bottom list holds the least cosine among the passing rows.
+      const least = Math.min(...cosines.filter((_, r) => passing(r)));
+      expect(Array.from(bottom.rows).some((row) => cosines[row] === least)).toBe(true);
+    }
+  });
+});
+
 describe('portable fallback', () => {
   const random = rng(77);
   const dimension = 384;
@@ -431,5 +480,10 @@ describe('search kernel wiring', () => {
       const exact = dotRow(vectors, (rows[i] as number) * 16, query, 16);
       expect(Math.abs(exact - (approx[i] as number))).toBeLessThanOrEqual(error);
     }
+    // Weighted fusion's one pass for both ends (the vector side's maximum and minimum).
+    const ends = kernel.approximateBothEnds(vectors, 16, 600, query, 20, undefined);
+    expect(ends?.bottom.rows).toHaveLength(20);
+    const least = ends?.bottom.rows[0] as number;
+    expect(-dotRow(vectors, least * 16, query, 16)).toBeCloseTo(ends?.bottom.approx[0] as number, 1);
   });
 });

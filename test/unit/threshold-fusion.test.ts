@@ -29,6 +29,10 @@ describe('hybrid fusion from the native vector head (threshold algorithm)', () =
     const scanner = scannerAtEverySize({ initialSlack: 0 });
     const stats = emptyHeadFusionStats();
     let proven = 0;
+    // Weighted cases given the one-pass scan of both ends, and how many of them read the negated query's
+    // exact head for the minimum all the same (the scan did not prove it).
+    let weightedBothEnds = 0;
+    let minimumFromHead = 0;
     fc.assert(
       fc.property(
         vectorPool(DIMENSION, 12),
@@ -40,13 +44,16 @@ describe('hybrid fusion from the native vector head (threshold algorithm)', () =
         fc.integer({ min: 1, max: 8 }),
         // RRF's deepest scan: the default, or short enough that the best match often lies past it.
         fc.constantFrom(64, 1024),
-        (pool, rows, shape, fusion, keep, firstHead, scanLimit) => {
+        // Weighted fusion's first scan with the negated query's in one pass, or each read on its own.
+        fc.boolean(),
+        (pool, rows, shape, fusion, keep, firstHead, scanLimit, bothEnds) => {
           const { n, vectors, query, idOf, bm25, mask, candidates, matched, cosineOf, expected } = hybridCase(
             pool,
             rows,
             shape,
           );
 
+          if (bothEnds && fusion.method === 'weighted') weightedBothEnds++;
           const head = fuseFromHead(
             {
               unitQuery: query,
@@ -57,12 +64,20 @@ describe('hybrid fusion from the native vector head (threshold algorithm)', () =
               matched,
               idOf,
               cosineOf,
-              head: (unit, k) =>
-                scanner.topK(vectors, DIMENSION, n, unit, idOf, {
+              head: (unit, k) => {
+                if (bothEnds && unit[0] === -(query[0] as number) && unit[0] !== 0) minimumFromHead++;
+                return scanner.topK(vectors, DIMENSION, n, unit, idOf, {
                   k,
                   ...(mask === undefined ? {} : { mask }),
-                }),
+                });
+              },
               scan: (unit, wanted) => scanner.approximate(vectors, DIMENSION, n, unit, wanted, mask),
+              ...(bothEnds
+                ? {
+                    scanBothEnds: (unit: Float64Array, wanted: number) =>
+                      scanner.approximateBothEnds(vectors, DIMENSION, n, unit, wanted, mask),
+                  }
+                : {}),
             },
             fusion,
             keep,
@@ -96,6 +111,10 @@ describe('hybrid fusion from the native vector head (threshold algorithm)', () =
     expect(stats.widened).toBeGreaterThan(0);
     // Some proofs give up early: their best match was shown to rank below every head they would read.
     expect(stats.outranked).toBeGreaterThan(0);
+    // The scan of the negated query proves the minimum in some weighted cases that have it (the rows
+    // here are copies of a dozen vectors, so the least cosine is often shared by more rows than it lists).
+    expect(weightedBothEnds).toBeGreaterThan(20);
+    expect(minimumFromHead).toBeLessThan(weightedBothEnds);
   });
 
   it('does not offer dbsf, whose statistics need every candidate', () => {

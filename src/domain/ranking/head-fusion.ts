@@ -28,6 +28,8 @@ export type HeadFusionInput = {
   head: VectorHead;
   /** The best `wanted` candidates of an approximate scan (RRF's ranks); absent or null: not available. */
   scan?: (unitQuery: Float64Array, wanted: number) => VectorScan | null;
+  /** `scan` of the query and of its negation (the rows scoring least) at once; absent or null: not available. */
+  scanBothEnds?: (unitQuery: Float64Array, wanted: number) => { top: VectorScan; bottom: VectorScan } | null;
 };
 
 /**

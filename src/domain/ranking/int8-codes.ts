@@ -15,7 +15,9 @@
 /**
  * The native part: the `wanted` rows of `codes` (packed int8 rows of `dimension`, starting at offset 0,
  * `codes.length / dimension` of them) with the largest integer dot product with `query`, best first,
- * into `rows` and `dots` (their exact integer dot products).
+ * into `rows` and `dots` (their exact integer dot products). `query` may hold several queries of
+ * `dimension` codes back to back (at most as many rows wanted as `codes` has): their lists follow one
+ * another, `wanted` rows each, in one pass over the codes.
  */
 export type Int8TopScan = (
   codes: Int8Array,

@@ -82,6 +82,8 @@ export function rankKeywordRows(
           }),
         scan: (query, wanted) =>
           kernel.approximate?.(vectors, dimension, rowCount, query, wanted, mask) ?? null,
+        scanBothEnds: (query, wanted) =>
+          kernel.approximateBothEnds?.(vectors, dimension, rowCount, query, wanted, mask) ?? null,
       },
       query.fusion,
       ranker.selectorFor('').k,

@@ -234,6 +234,18 @@ export type TopKKernel = {
     wanted: number,
     mask: Uint8Array | undefined,
   ): VectorScan | null;
+  /**
+   * `approximate` of the query and of its negation (the rows scoring least), from one pass; null when
+   * not available.
+   */
+  approximateBothEnds?(
+    vectors: Float32Array,
+    dimension: number,
+    rowCount: number,
+    unitQuery: Float64Array,
+    wanted: number,
+    mask: Uint8Array | undefined,
+  ): { top: VectorScan; bottom: VectorScan } | null;
   /** Every row's approximate score (DenseScores); null when not available. */
   dense?(
     vectors: Float32Array,

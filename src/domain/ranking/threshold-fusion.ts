@@ -15,7 +15,7 @@
  *   caller scores every row at once.
  * - `weighted`: the vector side's maximum is the head's best score and its minimum the best score of the
  *   negated query (the dot product of a row with -u is exactly minus its dot product with u), so the
- *   normalisers are exact. A matching row outside the head gets its exact cosine when its bound (its exact
+ *   normalisers are exact. The kernel scans for both in one pass over the int8 codes when it can. A matching row outside the head gets its exact cosine when its bound (its exact
  *   keyword part plus the vector part of the head's last score) can reach the keep-th fused score;
  *   a row matching nothing must have its bound under it, or C grows.
  * - `dbsf` needs the mean and standard deviation of every candidate's cosine, summed exactly: no head
@@ -38,7 +38,7 @@ import {
 } from './head-fusion';
 import { rrfFromScan, SMALLEST_SCAN_LIMIT } from './rrf-from-scan';
 import { ScanRanks } from './scan-ranks';
-import { type ScoredRef, TopKSelector } from './scoring';
+import { type ScoredRef, TopKSelector, type VectorScan } from './scoring';
 
 /** A failed weighted proof widens the head once, by WIDEN. */
 const WIDEN = 8;
@@ -73,7 +73,13 @@ export function fuseFromHead(
     if (fused === null) stats.fellBack++;
     return fused;
   }
-  const plan = { attempt: weightedAttempt(input, fusion.alpha), from: 0, sizes };
+  // The first head's scan and the scan of the negated query (for the vector side's minimum) in one pass.
+  const ends = input.scanBothEnds?.(input.unitQuery, weightedDepth(input, sizes[0] as number)) ?? null;
+  const plan = {
+    attempt: weightedAttempt(input, fusion.alpha, vectorMinimum(input, ends?.bottom)),
+    from: 0,
+    sizes,
+  };
   if (plan.attempt === null) {
     stats.fellBack++;
     return null;
@@ -82,7 +88,7 @@ export function fuseFromHead(
     if (round > 0) stats.widenings++;
     if (round > 0 && (round === plan.from || round === 1)) stats.widened++;
     const size = plan.sizes[round] as number;
-    const read = readHead(input, size);
+    const read = readHead(input, size, round === 0 ? ends?.top : undefined);
     if (read === null) break;
     const next = plan.sizes[round + 1];
     const outcome = plan.attempt(read.top, size, keep, next, read.ceilingOf);
@@ -95,26 +101,35 @@ export function fuseFromHead(
 }
 
 /**
+ * Rows a weighted head of `size` scans: deeper than the top needs. A listed match gets its own ceiling
+ * and every other one the last listed row's, so a deeper scan leaves fewer matches whose bound reaches
+ * the bar to re-score (many, when the query's words are spread over the vector list). Each listed row
+ * costs the native scan about half a microsecond, so the scan stays at a small share of the candidates.
+ */
+function weightedDepth(input: HeadFusionInput, size: number): number {
+  return Math.max(
+    SCAN_PER_RANKED * size + Math.ceil(0.3 * Math.sqrt(input.candidateCount)),
+    Math.min(WEIGHTED_SCAN, Math.floor(input.candidateCount * WEIGHTED_SCAN_SHARE)),
+  );
+}
+
+/**
  * The exact vector top `size`, with the most each other row can score: from an approximate scan when
  * the input has one (each listed row's own ceiling; a scan too short for the top is read once more four
  * times deeper), else from the exact head (every other row at most the head's last score).
+ * @param scanned the scan of `weightedDepth(input, size)` rows, when it was read already.
  */
 function readHead(
   input: HeadFusionInput,
   size: number,
+  scanned?: VectorScan,
 ): { top: ScoredRef<number>[]; ceilingOf: (row: number) => number } | null {
-  if (input.scan !== undefined) {
-    // Deeper than the top needs: a listed match gets its own ceiling and every other one the last listed
-    // row's, so a deeper scan leaves fewer matches whose bound reaches the bar to re-score (many, when
-    // the query's words are spread over the vector list). Each listed row costs the native scan about
-    // half a microsecond, so the scan stays at a small share of the candidates.
-    let depth = Math.max(
-      SCAN_PER_RANKED * size + Math.ceil(0.3 * Math.sqrt(input.candidateCount)),
-      Math.min(WEIGHTED_SCAN, Math.floor(input.candidateCount * WEIGHTED_SCAN_SHARE)),
-    );
+  if (input.scan !== undefined || scanned !== undefined) {
+    let depth = weightedDepth(input, size);
     const exactScores = new Map<number, number>();
     for (let attempt = 0; attempt < 2; attempt++, depth *= 4) {
-      const read = input.scan(input.unitQuery, depth);
+      const read =
+        attempt === 0 && scanned !== undefined ? scanned : (input.scan?.(input.unitQuery, depth) ?? null);
       if (read === null) break;
       const ranks = new ScanRanks(read, input, exactScores);
       const top = ranks.top(size);
@@ -123,6 +138,20 @@ function readHead(
   }
   const top = input.head(input.unitQuery, size);
   return top === null ? null : { top, ceilingOf: () => Number.POSITIVE_INFINITY };
+}
+
+/**
+ * The least exact score among the candidates, from the scan of the negated query (each row's exact score
+ * for it is exactly minus its cosine), or undefined when that scan does not prove it.
+ */
+function lowestFromScan(input: HeadFusionInput, bottom: VectorScan): number | undefined {
+  const negated = new ScanRanks(bottom, {
+    mask: input.mask,
+    idOf: input.idOf,
+    cosineOf: (row) => -input.cosineOf(row),
+  });
+  const least = negated.top(1)?.[0];
+  return least === undefined ? undefined : 0 - least.score;
 }
 
 /**
@@ -143,17 +172,30 @@ function unmatchedOutside(input: HeadFusionInput, top: ScoredRef<number>[], matc
   return outside > input.matched.length - matchedInTop;
 }
 
-function weightedAttempt(input: HeadFusionInput, alpha: number): Attempt | null {
-  const { matched, bm25, unitQuery, candidateCount } = input;
-  // The exact head of the negated query: the rows near its best are many (the bottom of the cosines is
-  // crowded), and the kernel's own proof reads them for one row at the least cost.
+/**
+ * The least cosine among the candidates: from the scan of the negated query when that proves it,
+ * otherwise from the exact head of the negated query (the rows near its best are many, the bottom of the
+ * cosines being crowded, and the kernel's own proof reads them for one row at the least cost). Undefined
+ * when neither is available.
+ */
+function vectorMinimum(input: HeadFusionInput, bottom: VectorScan | undefined): number | undefined {
+  const scanned = bottom === undefined ? undefined : lowestFromScan(input, bottom);
+  if (scanned !== undefined) return scanned;
   const lowest = input.head(
-    unitQuery.map((x) => -x),
+    input.unitQuery.map((x) => -x),
     1,
   )?.[0];
-  if (lowest === undefined) return null;
   // 0 - x: minus the negated query's best score, +0 rather than -0 for a score of 0.
-  const minVector = 0 - lowest.score;
+  return lowest === undefined ? undefined : 0 - lowest.score;
+}
+
+function weightedAttempt(
+  input: HeadFusionInput,
+  alpha: number,
+  minVector: number | undefined,
+): Attempt | null {
+  const { matched, bm25, candidateCount } = input;
+  if (minVector === undefined) return null;
   const nk = keywordNormaliser(bm25, matched, candidateCount);
   return (top, size, keep, _next, ceilingOf) => {
     const best = top[0];
