@@ -49,10 +49,8 @@ export function searchKernel(
     scanner,
     topK: (vectors, dimension, rowCount, unitQuery, idOf, options) =>
       scanner().topK(vectors, dimension, rowCount, unitQuery, idOf, options),
-    approximate: (vectors, dimension, rowCount, unitQuery, wanted, mask) =>
-      scanner().approximate(vectors, dimension, rowCount, unitQuery, wanted, mask),
-    approximateBothEnds: (vectors, dimension, rowCount, unitQuery, wanted, mask) =>
-      scanner().approximateBothEnds(vectors, dimension, rowCount, unitQuery, wanted, mask),
+    approximate: (vectors, dimension, rowCount, unitQuery, wanted, mask, withBottom) =>
+      scanner().approximate(vectors, dimension, rowCount, unitQuery, wanted, mask, withBottom),
     dense: (vectors, dimension, rowCount, unitQuery) =>
       scanner().dense(vectors, dimension, rowCount, unitQuery),
   };

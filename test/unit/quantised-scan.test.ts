@@ -9,6 +9,7 @@ import {
   normalise,
   type TopKOptions,
   topKByDotProduct,
+  type VectorScan,
 } from '../../src/domain/ranking/scoring';
 import { PORTABLE_SCORING_METRIC, searchKernel } from '../../src/wiring/search-kernel';
 import { rng } from '../fixtures/random';
@@ -362,11 +363,13 @@ describe('approximate scan of both ends', () => {
       const mask =
         share === 1 ? undefined : Uint8Array.from({ length: rows }, () => (random() < share ? 1 : 0));
       const query = unitQuery(dimension, random);
-      const ends = scanner.approximateBothEnds(vectors, dimension, rows, query, 40, mask);
+      const both = scanner.approximate(vectors, dimension, rows, query, 40, mask, true);
       const alone = scanner.approximate(vectors, dimension, rows, query, 40, mask);
-      expect(ends).not.toBeNull();
-      const { top, bottom } = ends as NonNullable<typeof ends>;
-      // The top list is the one `approximate` gives.
+      expect(both?.bottom).toBeDefined();
+      expect(alone?.bottom).toBeUndefined();
+      const top = both as VectorScan;
+      const bottom = both?.bottom as VectorScan;
+      // The top list is the one `approximate` gives without the bottom.
       expect(Array.from(top.approx)).toEqual(Array.from(alone?.approx ?? []));
       expect(top.error).toBe(alone?.error);
       const cosines = Array.from({ length: rows }, (_, r) =>
@@ -481,9 +484,9 @@ describe('search kernel wiring', () => {
       expect(Math.abs(exact - (approx[i] as number))).toBeLessThanOrEqual(error);
     }
     // Weighted fusion's one pass for both ends (the vector side's maximum and minimum).
-    const ends = kernel.approximateBothEnds(vectors, 16, 600, query, 20, undefined);
-    expect(ends?.bottom.rows).toHaveLength(20);
-    const least = ends?.bottom.rows[0] as number;
-    expect(-dotRow(vectors, least * 16, query, 16)).toBeCloseTo(ends?.bottom.approx[0] as number, 1);
+    const ends = kernel.approximate(vectors, 16, 600, query, 20, undefined, true);
+    expect(ends?.bottom?.rows).toHaveLength(20);
+    const least = ends?.bottom?.rows[0] as number;
+    expect(-dotRow(vectors, least * 16, query, 16)).toBeCloseTo(ends?.bottom?.approx[0] as number, 1);
   });
 });

@@ -44,7 +44,7 @@ describe('hybrid fusion from the native vector head (threshold algorithm)', () =
         fc.integer({ min: 1, max: 8 }),
         // RRF's deepest scan: the default, or short enough that the best match often lies past it.
         fc.constantFrom(64, 1024),
-        // Weighted fusion's first scan with the negated query's in one pass, or each read on its own.
+        // Weighted fusion's first scan with the negated query's in one pass, or the top alone.
         fc.boolean(),
         (pool, rows, shape, fusion, keep, firstHead, scanLimit, bothEnds) => {
           const { n, vectors, query, idOf, bm25, mask, candidates, matched, cosineOf, expected } = hybridCase(
@@ -71,13 +71,17 @@ describe('hybrid fusion from the native vector head (threshold algorithm)', () =
                   ...(mask === undefined ? {} : { mask }),
                 });
               },
-              scan: (unit, wanted) => scanner.approximate(vectors, DIMENSION, n, unit, wanted, mask),
-              ...(bothEnds
-                ? {
-                    scanBothEnds: (unit: Float64Array, wanted: number) =>
-                      scanner.approximateBothEnds(vectors, DIMENSION, n, unit, wanted, mask),
-                  }
-                : {}),
+              // Weighted fusion asks for the bottom too; a kernel without it answers the top alone.
+              scan: (unit, wanted, withBottom) =>
+                scanner.approximate(
+                  vectors,
+                  DIMENSION,
+                  n,
+                  unit,
+                  wanted,
+                  mask,
+                  bothEnds && withBottom === true,
+                ),
             },
             fusion,
             keep,

@@ -4,7 +4,7 @@
  * the vector side, estimated from a sample.
  */
 
-import type { ScoredRef, TopKSelector, VectorScan } from './scoring';
+import type { ScoredRef, TopKSelector, VectorScans } from './scoring';
 
 /** The exact best `k` candidates for a unit query, best first, ties by ascending id; null: not available. */
 export type VectorHead = (unitQuery: Float64Array, k: number) => ScoredRef<number>[] | null;
@@ -26,10 +26,11 @@ export type HeadFusionInput = {
   /** The exact cosine of one row (the function every path scores with). */
   cosineOf: (row: number) => number;
   head: VectorHead;
-  /** The best `wanted` candidates of an approximate scan (RRF's ranks); absent or null: not available. */
-  scan?: (unitQuery: Float64Array, wanted: number) => VectorScan | null;
-  /** `scan` of the query and of its negation (the rows scoring least) at once; absent or null: not available. */
-  scanBothEnds?: (unitQuery: Float64Array, wanted: number) => { top: VectorScan; bottom: VectorScan } | null;
+  /**
+   * The best `wanted` candidates of an approximate scan (RRF's ranks), with `withBottom` also those of
+   * the negated query when the kernel reads both in one pass; absent or null: not available.
+   */
+  scan?: (unitQuery: Float64Array, wanted: number, withBottom?: boolean) => VectorScans | null;
 };
 
 /**

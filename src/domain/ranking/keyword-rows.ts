@@ -80,10 +80,8 @@ export function rankKeywordRows(
             k,
             ...(mask === undefined ? {} : { mask }),
           }),
-        scan: (query, wanted) =>
-          kernel.approximate?.(vectors, dimension, rowCount, query, wanted, mask) ?? null,
-        scanBothEnds: (query, wanted) =>
-          kernel.approximateBothEnds?.(vectors, dimension, rowCount, query, wanted, mask) ?? null,
+        scan: (query, wanted, withBottom) =>
+          kernel.approximate?.(vectors, dimension, rowCount, query, wanted, mask, withBottom) ?? null,
       },
       query.fusion,
       ranker.selectorFor('').k,

@@ -26,6 +26,7 @@ import {
   type TopKOptions,
   TopKSelector,
   type VectorScan,
+  type VectorScans,
 } from './scoring';
 
 /** How often the proof held at once, needed a wider scan, or fell back to scoring every row. */
@@ -77,7 +78,7 @@ export class QuantisedScanner implements TopKKernel {
   private readonly portableSearchesFirst: number;
   private readonly initialSlack: number | undefined;
   private queryCodes = new Int8Array(0);
-  /** The query's codes, then their negation (approximateBothEnds). */
+  /** The query's codes, then their negation (`approximate` with its bottom). */
   private bothEndsCodes = new Int8Array(0);
   private gatherBuffer = new ArrayBuffer(0);
   private gatherRows = new Int32Array(0);
@@ -176,8 +177,10 @@ export class QuantisedScanner implements TopKKernel {
   /**
    * The best `wanted` rows of the int8 scan (of the rows the mask keeps, or of all rows with the mask's
    * rows among them when it keeps more than half), with approximate scores and the bound E: no exact
-   * re-score, for a caller that re-scores only the rows it needs (threshold-fusion.ts). Null when the
-   * kernel would not answer `topK` for these rows.
+   * re-score, for a caller that re-scores only the rows it needs (threshold-fusion.ts). With
+   * `withBottom`, the negated query's rows too (`bottom`), from the same pass over the codes: on a matrix
+   * larger than the CPU's caches that pass costs what reading it does, so the second list comes at little
+   * more than the first's cost. Null when the kernel would not answer `topK` for these rows.
    */
   approximate(
     vectors: Float32Array,
@@ -186,38 +189,8 @@ export class QuantisedScanner implements TopKKernel {
     unitQuery: Float64Array,
     wanted: number,
     mask: Uint8Array | undefined,
-  ): VectorScan | null {
-    return this.approximateEnds(vectors, dimension, rowCount, unitQuery, wanted, mask, 1)?.[0] ?? null;
-  }
-
-  /**
-   * `approximate` for the query and for its negation at once (`bottom`: the rows whose exact score is
-   * least, best first by minus their approximate score, within the same bound), from one pass over the
-   * codes: on a matrix larger than the CPU's caches that pass costs what reading it does, so the second
-   * list comes at little more than the first's cost.
-   */
-  approximateBothEnds(
-    vectors: Float32Array,
-    dimension: number,
-    rowCount: number,
-    unitQuery: Float64Array,
-    wanted: number,
-    mask: Uint8Array | undefined,
-  ): { top: VectorScan; bottom: VectorScan } | null {
-    const scans = this.approximateEnds(vectors, dimension, rowCount, unitQuery, wanted, mask, 2);
-    return scans === null ? null : { top: scans[0] as VectorScan, bottom: scans[1] as VectorScan };
-  }
-
-  /** The scans of `approximate`: of the query, and with `ends` 2 of its negation too. */
-  private approximateEnds(
-    vectors: Float32Array,
-    dimension: number,
-    rowCount: number,
-    unitQuery: Float64Array,
-    wanted: number,
-    mask: Uint8Array | undefined,
-    ends: 1 | 2,
-  ): VectorScan[] | null {
+    withBottom = false,
+  ): VectorScans | null {
     const scan = this.scan;
     const matrix = this.matrixFor(vectors, dimension, rowCount);
     if (scan === null || matrix === null) return null;
@@ -227,15 +200,17 @@ export class QuantisedScanner implements TopKKernel {
     const asked = Math.min(Math.ceil(wanted * set.density), set.size);
     // The native scan refuses to return no rows.
     if (asked < 1) {
-      return Array.from({ length: ends }, () => ({
+      const none = () => ({
         rows: new Int32Array(0),
         approx: new Float64Array(0),
         error: bound.error,
         complete: true,
-      }));
+      });
+      return withBottom ? { ...none(), bottom: none() } : none();
     }
+    const ends = withBottom ? 2 : 1;
     let queries = this.queryCodes;
-    if (ends === 2) {
+    if (withBottom) {
       // The negated query's codes are the query's codes negated (they lie within ±127, so exactly): its
       // integer dots are exactly minus the query's, and the bound E holds for them as it does for these.
       if (this.bothEndsCodes.length !== 2 * dimension) this.bothEndsCodes = new Int8Array(2 * dimension);
@@ -249,7 +224,7 @@ export class QuantisedScanner implements TopKKernel {
     try {
       const found = scan(set.codes, queries, dimension, asked);
       const listed = found.rows.length / ends;
-      return Array.from({ length: ends }, (_, end) => {
+      const [top, bottom] = Array.from({ length: ends }, (_, end): VectorScan => {
         const rows = new Int32Array(listed);
         const approx = new Float64Array(listed);
         for (let i = 0; i < listed; i++) {
@@ -259,6 +234,7 @@ export class QuantisedScanner implements TopKKernel {
         }
         return { rows, approx, error: bound.error, complete: asked >= set.size };
       });
+      return bottom === undefined ? (top as VectorScan) : { ...(top as VectorScan), bottom };
     } catch (error) {
       this.scan = null;
       this.onScanFailure(error);

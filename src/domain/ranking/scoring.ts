@@ -199,6 +199,12 @@ export type VectorScan = {
 };
 
 /**
+ * A scan of the query and, when asked, `bottom`: the scan of its negation (the rows whose exact score is
+ * least, best first by minus their approximate score, within the same bound), read in the same pass.
+ */
+export type VectorScans = VectorScan & { bottom?: VectorScan };
+
+/**
  * The native part of a dense pass: the float32 inner-product distance 1 − v·q of every row v of `vectors`
  * (packed rows of `dimension`, starting at offset 0) to the float32 query q, in row order.
  */
@@ -225,7 +231,10 @@ export type TopKKernel = {
     idOf: (row: number) => string,
     options: Pick<TopKOptions, 'k' | 'scoreThreshold' | 'mask'>,
   ): ScoredRef<number>[] | null;
-  /** The best `wanted` rows by an approximate score with its error bound; null when not available. */
+  /**
+   * The best `wanted` rows by an approximate score with its error bound; with `withBottom`, also those of
+   * the negated query (the rows scoring least), from the same pass. Null when not available.
+   */
   approximate?(
     vectors: Float32Array,
     dimension: number,
@@ -233,19 +242,8 @@ export type TopKKernel = {
     unitQuery: Float64Array,
     wanted: number,
     mask: Uint8Array | undefined,
-  ): VectorScan | null;
-  /**
-   * `approximate` of the query and of its negation (the rows scoring least), from one pass; null when
-   * not available.
-   */
-  approximateBothEnds?(
-    vectors: Float32Array,
-    dimension: number,
-    rowCount: number,
-    unitQuery: Float64Array,
-    wanted: number,
-    mask: Uint8Array | undefined,
-  ): { top: VectorScan; bottom: VectorScan } | null;
+    withBottom?: boolean,
+  ): VectorScans | null;
   /** Every row's approximate score (DenseScores); null when not available. */
   dense?(
     vectors: Float32Array,

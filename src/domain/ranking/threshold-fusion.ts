@@ -74,9 +74,9 @@ export function fuseFromHead(
     return fused;
   }
   // The first head's scan and the scan of the negated query (for the vector side's minimum) in one pass.
-  const ends = input.scanBothEnds?.(input.unitQuery, weightedDepth(input, sizes[0] as number)) ?? null;
+  const first = input.scan?.(input.unitQuery, weightedDepth(input, sizes[0] as number), true) ?? null;
   const plan = {
-    attempt: weightedAttempt(input, fusion.alpha, vectorMinimum(input, ends?.bottom)),
+    attempt: weightedAttempt(input, fusion.alpha, vectorMinimum(input, first?.bottom)),
     from: 0,
     sizes,
   };
@@ -88,7 +88,7 @@ export function fuseFromHead(
     if (round > 0) stats.widenings++;
     if (round > 0 && (round === plan.from || round === 1)) stats.widened++;
     const size = plan.sizes[round] as number;
-    const read = readHead(input, size, round === 0 ? ends?.top : undefined);
+    const read = readHead(input, size, round === 0 ? (first ?? undefined) : undefined);
     if (read === null) break;
     const next = plan.sizes[round + 1];
     const outcome = plan.attempt(read.top, size, keep, next, read.ceilingOf);
@@ -124,12 +124,11 @@ function readHead(
   size: number,
   scanned?: VectorScan,
 ): { top: ScoredRef<number>[]; ceilingOf: (row: number) => number } | null {
-  if (input.scan !== undefined || scanned !== undefined) {
+  if (input.scan !== undefined) {
     let depth = weightedDepth(input, size);
     const exactScores = new Map<number, number>();
     for (let attempt = 0; attempt < 2; attempt++, depth *= 4) {
-      const read =
-        attempt === 0 && scanned !== undefined ? scanned : (input.scan?.(input.unitQuery, depth) ?? null);
+      const read = attempt === 0 && scanned !== undefined ? scanned : input.scan(input.unitQuery, depth);
       if (read === null) break;
       const ranks = new ScanRanks(read, input, exactScores);
       const top = ranks.top(size);
