@@ -91,7 +91,7 @@ export function loadUsearchInt8Scan(binaryPath?: string): NativeScanLoad {
 }
 
 /**
- * The dense pass's bound (quantised-scan.ts, `denseError`) holds for a float32 dot product, whatever its
+ * The dense pass's bound (dense-error.ts, `denseError`) holds for a float32 dot product, whatever its
  * order of summation; a build that scored in half precision, or in int8, would break it. One 384-d case
  * with non-integer values must land within that bound of the float64 dot product, or the dense pass is
  * not offered (search then scores those queries' candidates in JavaScript).

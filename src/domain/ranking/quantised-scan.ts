@@ -7,6 +7,8 @@
  * the scan repeats, up to all rows. A score threshold works the same way with the threshold in place of
  * S_k when fewer than k candidates reach it.
  */
+
+import { denseError } from './dense-error';
 import {
   type Int8TopScan,
   initialSlack,
@@ -198,16 +200,6 @@ export class QuantisedScanner implements TopKKernel {
     if (set === null) return null;
     const bound = this.quantiseQuery(matrix, unitQuery);
     const asked = Math.min(Math.ceil(wanted * set.density), set.size);
-    // The native scan refuses to return no rows.
-    if (asked < 1) {
-      const none = () => ({
-        rows: new Int32Array(0),
-        approx: new Float64Array(0),
-        error: bound.error,
-        complete: true,
-      });
-      return withBottom ? { ...none(), bottom: none() } : none();
-    }
     const ends = withBottom ? 2 : 1;
     let queries = this.queryCodes;
     if (withBottom) {
@@ -222,7 +214,8 @@ export class QuantisedScanner implements TopKKernel {
       }
     }
     try {
-      const found = scan(set.codes, queries, dimension, asked);
+      // The native scan refuses to return no rows: a scan asked for none is answered here, empty and complete.
+      const found = asked < 1 ? { rows: [], dots: [] } : scan(set.codes, queries, dimension, asked);
       const listed = found.rows.length / ends;
       const [top, bottom] = Array.from({ length: ends }, (_, end): VectorScan => {
         const rows = new Int32Array(listed);
@@ -232,7 +225,7 @@ export class QuantisedScanner implements TopKKernel {
           rows[i] = set.rowOf === null ? index : (set.rowOf[index] as number);
           approx[i] = (found.dots[end * listed + i] as number) * bound.invScale;
         }
-        return { rows, approx, error: bound.error, complete: asked >= set.size };
+        return { rows, approx, error: bound.error, complete: asked < 1 || asked >= set.size };
       });
       return bottom === undefined ? (top as VectorScan) : { ...(top as VectorScan), bottom };
     } catch (error) {
@@ -244,7 +237,7 @@ export class QuantisedScanner implements TopKKernel {
 
   /**
    * Every row's score from one native float32 pass (usearch's inner product of each row with the query
-   * rounded to float32), within the bound of `denseError`. Null when the pass is unavailable, the rows
+   * rounded to float32), within the bound of `denseError` (dense-error.ts). Null when the pass is unavailable, the rows
    * are too few, or `vectors` does not start at its buffer's first byte (the native pass reads from there).
    * The scores land in a buffer reused by the next call.
    */
@@ -397,28 +390,4 @@ export class QuantisedScanner implements TopKKernel {
     }
     return { codes: gathered, size: matching, rowOf: this.gatherRows, density: 1 };
   }
-}
-
-/** The unit roundoff of float32. */
-const FLOAT32_ROUNDOFF = 2 ** -24;
-
-/**
- * How far a dense pass's score 1 − fl(1 − fl(v·q)) can lie from `dotRow(v, u)`, for rows of norm at most
- * `rowNorm`, the float32 query q (norm `queryNorm`) and ‖q − u‖ = `queryRounding`:
- * - the float32 dot product, in any order of summation, with or without fused multiply-adds, errs by at
- *   most γ_d·Σ|v_i q_i| ≤ γ_d·‖v‖·‖q‖, where γ_d = d·r / (1 − d·r) and r is float32's unit roundoff;
- * - the distance 1 − dot, rounded to float32, by at most r·|1 − dot| ≤ r·(1 + ‖v‖·‖q‖ + γ_d·‖v‖·‖q‖);
- * - the query's own rounding moves v·q from v·u by at most ‖v‖·‖q − u‖;
- * - the float64 arithmetic here and in dotRow adds orders of magnitude less than the margin.
- * On 384-d unit vectors this is about 2.3e-5.
- */
-export function denseError(
-  dimension: number,
-  rowNorm: number,
-  queryNorm: number,
-  queryRounding: number,
-): number {
-  const gamma = (dimension * FLOAT32_ROUNDOFF) / (1 - dimension * FLOAT32_ROUNDOFF);
-  const dot = rowNorm * queryNorm;
-  return gamma * dot + FLOAT32_ROUNDOFF * (1 + dot + gamma * dot) + rowNorm * queryRounding + 1e-9;
 }
