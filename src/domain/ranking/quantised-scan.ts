@@ -214,7 +214,7 @@ export class QuantisedScanner implements TopKKernel {
       }
     }
     try {
-      // The native scan refuses to return no rows: a scan asked for none is answered here, empty and complete.
+      // The native scan refuses to return no rows: a scan asked for none is answered here, empty, complete.
       const found = asked < 1 ? { rows: [], dots: [] } : scan(set.codes, queries, dimension, asked);
       const listed = found.rows.length / ends;
       const [top, bottom] = Array.from({ length: ends }, (_, end): VectorScan => {
@@ -237,9 +237,9 @@ export class QuantisedScanner implements TopKKernel {
 
   /**
    * Every row's score from one native float32 pass (usearch's inner product of each row with the query
-   * rounded to float32), within the bound of `denseError` (dense-error.ts). Null when the pass is unavailable, the rows
-   * are too few, or `vectors` does not start at its buffer's first byte (the native pass reads from there).
-   * The scores land in a buffer reused by the next call.
+   * rounded to float32), within the bound of `denseError` (dense-error.ts). Null when the pass is
+   * unavailable, the rows are too few, or `vectors` does not start at its buffer's first byte (the native
+   * pass reads from there). The scores land in a buffer reused by the next call.
    */
   dense(
     vectors: Float32Array,
