@@ -15,9 +15,10 @@
  *   caller scores every row at once.
  * - `weighted`: the vector side's maximum is the head's best score and its minimum the best score of the
  *   negated query (the dot product of a row with -u is exactly minus its dot product with u), so the
- *   normalisers are exact. The kernel scans for both in one pass over the int8 codes when it can. A matching row outside the head gets its exact cosine when its bound (its exact
- *   keyword part plus the vector part of the head's last score) can reach the keep-th fused score;
- *   a row matching nothing must have its bound under it, or C grows.
+ *   normalisers are exact. The kernel scans for both in one pass over the int8 codes when it can. A
+ *   matching row outside the head gets its exact cosine when its bound (its exact keyword part plus the
+ *   vector part of the head's last score) can reach the keep-th fused score; a row matching nothing must
+ *   have its bound under it, or C grows.
  * - `dbsf` needs the mean and standard deviation of every candidate's cosine, summed exactly: no head
  *   gives those, so it is not offered here (the caller scores every candidate).
  * Every score is computed by the very expression `fuseScores` evaluates, so the top `keep` and its three
