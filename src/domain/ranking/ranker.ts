@@ -39,8 +39,14 @@ function packedDot(packed: Float64Array, a: number, b: number, dimension: number
  * Greedy maximal marginal relevance: repeatedly takes the candidate with the highest
  * `(1 - diversity) * similarity(query) - diversity * max similarity(already taken)`, the first taken being
  * the most relevant; ties go to the earlier candidate (better score, then lower id). Exact over the
- * candidates: every pairwise similarity is computed, from the unit vectors both sources share, each
- * summed in float64 in index order.
+ * candidates, from the unit vectors both sources share, each similarity summed in float64 in index order.
+ *
+ * Lazily: once every candidate has its similarity to the first pick, its max similarity only grows as more
+ * are taken, so its value from the similarities it has so far is an upper bound of its value now. Each
+ * later pick brings the candidate with the highest such bound (ties to the earlier one) up to date, until
+ * the one with the highest bound already is: no other can then beat or tie it, and its value is the one
+ * computing every similarity would give. A candidate whose bound stays under the picks never has its
+ * similarity to the later picks computed.
  * @param candidates best first.
  */
 export function mmrSelect<T>(
@@ -60,30 +66,40 @@ export function mmrSelect<T>(
   packed.set(unitQuery, n * dimension);
   const relevance = new Float64Array(n);
   for (let i = 0; i < n; i++) relevance[i] = packedDot(packed, i, n, dimension);
+  // closest[i]: the max similarity of candidate i to the first known[i] picks; value[i] its MMR value
+  // from those (before the first pick, with no penalty).
   const closest = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
+  const known = new Int32Array(n);
+  const value = new Float64Array(n);
   const taken = new Uint8Array(n);
-  const out: ScoredRef<T>[] = [];
-  while (out.length < Math.min(count, n)) {
-    let best = -1;
-    let bestValue = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < n; i++) {
-      if (taken[i] === 1) continue;
-      const penalty = out.length === 0 ? 0 : (closest[i] as number);
-      const value = (1 - diversity) * (relevance[i] as number) - diversity * penalty;
-      if (best === -1 || value > bestValue) {
-        best = i;
-        bestValue = value;
-      }
-    }
-    taken[best] = 1;
-    out.push(candidates[best] as ScoredRef<T>);
-    for (let i = 0; i < n; i++) {
-      if (taken[i] === 1) continue;
-      const similarity = packedDot(packed, i, best, dimension);
+  const picks: number[] = [];
+  const bringUpToDate = (i: number) => {
+    for (let p = known[i] as number; p < picks.length; p++) {
+      const similarity = packedDot(packed, i, picks[p] as number, dimension);
       if (similarity > (closest[i] as number)) closest[i] = similarity;
     }
+    known[i] = picks.length;
+    value[i] = (1 - diversity) * (relevance[i] as number) - diversity * (closest[i] as number);
+  };
+  for (let i = 0; i < n; i++) value[i] = (1 - diversity) * (relevance[i] as number);
+  while (picks.length < Math.min(count, n)) {
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < n; i++) {
+        if (taken[i] === 0 && (best === -1 || (value[i] as number) > (value[best] as number))) best = i;
+      }
+      if (known[best] === picks.length) {
+        taken[best] = 1;
+        picks.push(best);
+        break;
+      }
+      bringUpToDate(best);
+    }
+    // A similarity to the first pick may be negative (a value above the one without penalty), so every
+    // candidate gets it before values can serve as bounds.
+    if (picks.length === 1) for (let i = 0; i < n; i++) if (taken[i] === 0) bringUpToDate(i);
   }
-  return out;
+  return picks.map((i) => candidates[i] as ScoredRef<T>);
 }
 
 /** `vector`, checked to have `dimension` numbers (each row of the packed matrix is that long). */
