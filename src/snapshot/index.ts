@@ -7,6 +7,7 @@ export type { CachedSnapshot } from './cache';
 export { SnapshotCache } from './cache';
 export { MemorySnapshotStore } from './memory-store';
 export type {
+  DocumentIds,
   KeywordChange,
   KeywordDocument,
   KeywordIndexStore,

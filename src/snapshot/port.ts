@@ -86,11 +86,22 @@ export type KeywordChange = { chunkId: string; terms: readonly string[] | null }
 /** One chunk of a keyword index build. */
 export type KeywordDocument = { chunkId: string; terms: readonly string[] };
 
-/** The postings of each query term (in the order asked), and the statistics BM25 needs. */
+/**
+ * Chunk ids by the index's document numbers, in buckets of `bucketSize`: number n is
+ * `buckets[⌊n / bucketSize⌋][n mod bucketSize]`. A bucket is the same array object from read to read while
+ * its numbers name the same chunks, so a reader may key what it derives from a bucket on the array.
+ */
+export type DocumentIds = { bucketSize: number; buckets: readonly (readonly (string | undefined)[])[] };
+
+/**
+ * The postings of each query term (in the order asked), each naming its chunks by document number (every
+ * number names a chunk of `ids`), and the statistics BM25 needs.
+ */
 export type KeywordPostings = {
   docCount: number;
   totalLength: number;
-  postings: { chunkIds: string[]; tfs: Uint32Array; lengths: Uint32Array }[];
+  ids: DocumentIds;
+  postings: { numbers: Uint32Array; tfs: Uint32Array; lengths: Uint32Array }[];
 };
 
 /** `missing`: absent, of another version, or found broken (and dropped); `busy`: an update or build runs. */

@@ -7,6 +7,7 @@ import { tokenise } from '../../src/domain/keyword-text';
 import type { ScanSnapshot, Snapshot } from '../../src/snapshot';
 import { RedisKeywordIndexStore, RedisSnapshotStore } from '../../src/snapshot';
 import { findFreePort } from '../../tools/local/stack';
+import { termChunkIds } from '../fixtures/keyword-postings';
 import {
   chunk,
   contentOf,
@@ -146,9 +147,10 @@ describe('redis snapshot store on Redis Cluster', () => {
 
       const after = (await store.currentVersion(botId)) as { version: string };
       const read = await keywords.read(botId, after.version, ['e-1042', 'chunk']);
-      expect(read).toMatchObject({ docCount: 11, postings: [{ chunkIds: ['chunk-7'] }, expect.anything()] });
+      expect(read).toMatchObject({ docCount: 11 });
+      expect(termChunkIds(read, 0)).toEqual(['chunk-7']);
       // 'chunk' is in every other text ("text of chunk i").
-      expect(typeof read !== 'string' && read.postings[1]?.chunkIds.length).toBe(10);
+      expect(termChunkIds(read, 1)).toHaveLength(10);
       expect(await keywords.read(botId, version, ['chunk'])).toBe('missing');
 
       await keywords.drop(botId);

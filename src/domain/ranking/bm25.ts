@@ -164,35 +164,58 @@ export class KeywordIndex {
   }
 }
 
-/** Postings of one query term as an index store returns them: parallel arrays. */
+/** Postings of one query term as an index store returns them: parallel arrays, chunks by document number. */
 export type TermPostings = {
-  chunkIds: readonly string[];
+  numbers: ArrayLike<number>;
   tfs: ArrayLike<number>;
   lengths: ArrayLike<number>;
 };
 
+/** Postings of one query term with each chunk named by its row. */
+export type RowPostings = { rows: Int32Array; tfs: ArrayLike<number>; lengths: ArrayLike<number> };
+
+/**
+ * The postings with each document number turned into its row, or null when a number names no row that
+ * `rowOf` knows, or a row at or past `rowCount` (the postings describe other chunks).
+ */
+export function postingsByRow(
+  postings: readonly TermPostings[],
+  rowOf: (number: number) => number | undefined,
+  rowCount: number,
+): RowPostings[] | null {
+  const out: RowPostings[] = [];
+  for (const list of postings) {
+    const rows = new Int32Array(list.numbers.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rowOf(list.numbers[i] as number);
+      if (row === undefined || !(row >= 0 && row < rowCount)) return null;
+      rows[i] = row;
+    }
+    out.push({ rows, tfs: list.tfs, lengths: list.lengths });
+  }
+  return out;
+}
+
 /**
  * BM25 of every row from stored postings (the query's distinct terms, in first-occurrence order, each
- * with its postings), summed in the order `KeywordIndex.score` sums, so the scores are equal bit for bit.
- * Null when a posting names a chunk that `rowOf` does not know (the postings describe other chunks).
+ * with its postings by row, every row under `docCount`), summed in the order `KeywordIndex.score` sums,
+ * so the scores are equal bit for bit.
  */
 export function scoreFromPostings(
-  postings: readonly TermPostings[],
+  postings: readonly RowPostings[],
   docCount: number,
   totalLength: number,
-  rowOf: (chunkId: string) => number | undefined,
   params: Bm25Params,
   buffer?: ScoreBuffer,
-): { scores: Float64Array; matched: number[] } | null {
+): { scores: Float64Array; matched: number[] } {
   const scores = zeroed(docCount, buffer);
   const matched: number[] = [];
   const averageLength = docCount === 0 ? 0 : totalLength / docCount;
   for (const list of postings) {
-    const df = list.chunkIds.length;
+    const df = list.rows.length;
     const idf = bm25Idf(df, docCount);
     for (let i = 0; i < df; i++) {
-      const row = rowOf(list.chunkIds[i] as string);
-      if (row === undefined || row >= docCount) return null;
+      const row = list.rows[i] as number;
       if (scores[row] === 0) matched.push(row);
       scores[row] =
         (scores[row] as number) +

@@ -1,8 +1,9 @@
 /**
- * Decoding a keyword index read (lua/keyword-read.lua) into the postings search scores: each posting's
- * document number is turned into its chunk id and length through the index's id buckets, which a store
- * holds per bot between reads (`HeldIds`) and the read script sends again only when their tag changed
- * (a stream update rewrote them), so a query carries its terms' packed postings and rarely an id.
+ * Decoding a keyword index read (lua/keyword-read.lua) into the postings search scores: each posting keeps
+ * its document number and gets its chunk's length from the index's id buckets, which a store holds per bot
+ * between reads (`HeldIds`) and the read script sends again only when their tag changed (a stream update
+ * rewrote them), so a query carries its terms' packed postings and rarely an id. The held buckets' ids
+ * turn numbers into chunk ids (`DocumentIds`).
  */
 import type { KeywordPostings } from '../port';
 import { forEachBucketPosting, forEachIdEntry, KEYWORD_ID_GROUP } from './keyword-postings-codec';
@@ -82,7 +83,7 @@ export function decodeRead(reply: readonly unknown[], held: HeldIds | null): Dec
   }
   const postings: KeywordPostings['postings'] = [];
   for (const term of reply.slice(7) as Buffer[][]) {
-    const chunkIds: string[] = [];
+    const numbers: number[] = [];
     const tfs: number[] = [];
     const lengths: number[] = [];
     let df = 0;
@@ -100,18 +101,22 @@ export function decodeRead(reply: readonly unknown[], held: HeldIds | null): Dec
       const start = b * bucketSize;
       forEachBucketPosting(term[i + 1] as Buffer, start, bucketSize, (number, tf) => {
         const low = number - start;
-        const id = low < bucketSize ? bucket.ids[low] : undefined;
-        if (id === undefined) {
+        if (!(low < bucketSize && bucket.ids[low] !== undefined)) {
           whole = false;
           return;
         }
-        chunkIds.push(id);
+        numbers.push(number);
         tfs.push(tf);
         lengths.push(bucket.lengths[low] as number);
       });
     }
-    if (!whole || chunkIds.length !== df) return null;
-    postings.push({ chunkIds, tfs: Uint32Array.from(tfs), lengths: Uint32Array.from(lengths) });
+    if (!whole || numbers.length !== df) return null;
+    postings.push({
+      numbers: Uint32Array.from(numbers),
+      tfs: Uint32Array.from(tfs),
+      lengths: Uint32Array.from(lengths),
+    });
   }
-  return { postings: { docCount, totalLength, postings }, held: { gen, buckets, bytes } };
+  const ids = { bucketSize, buckets: buckets.map((bucket) => bucket.ids) };
+  return { postings: { docCount, totalLength, ids, postings }, held: { gen, buckets, bytes } };
 }

@@ -7,10 +7,10 @@
  */
 
 import { DEFAULT_TOKENISER, tokenise } from '../../../domain/keyword-text';
-import { distinctTerms, KeywordIndex, scoreFromPostings } from '../../../domain/ranking/bm25';
+import { distinctTerms, KeywordIndex, postingsByRow, scoreFromPostings } from '../../../domain/ranking/bm25';
 import type { KeywordQuery } from '../../../domain/ranking/keyword-query';
 import type { ScoreBuffer } from '../../../domain/ranking/scoring';
-import type { CachedSnapshot, KeywordIndexStore, SnapshotStore } from '../../../snapshot';
+import type { CachedSnapshot, DocumentIds, KeywordIndexStore, SnapshotStore } from '../../../snapshot';
 
 /** Per-row BM25 and the matched rows; scores land in the buffer when one is given. */
 export type Bm25Scorer = (buffer?: ScoreBuffer) => { scores: Float64Array; matched: number[] };
@@ -130,6 +130,57 @@ function rowOf(cached: CachedSnapshot): Map<string, number> {
   return map;
 }
 
+/** A number's row not looked up yet, and a number that names no row of the snapshot. */
+const UNKNOWN_ROW = -2;
+const NO_ROW = -1;
+
+/**
+ * Rows of document numbers, per cached snapshot and per id bucket (an id bucket is the same array while
+ * its numbers name the same chunks): each number's chunk id is looked up in the snapshot's rows once, and
+ * every later query at that version reads its row from a typed array. A bucket's rows take 4 bytes a
+ * number: 400 KB for a 100k-chunk bot.
+ */
+const numberRows = new WeakMap<CachedSnapshot, WeakMap<readonly (string | undefined)[], Int32Array>>();
+
+/** The row of each document number of `ids` in the cached snapshot, or undefined when it has none. */
+function rowOfNumber(cached: CachedSnapshot, ids: DocumentIds): (number: number) => number | undefined {
+  let perBucket = numberRows.get(cached);
+  if (perBucket === undefined) {
+    perBucket = new WeakMap();
+    numberRows.set(cached, perBucket);
+  }
+  const byBucket = perBucket;
+  const rows = rowOf(cached);
+  const { bucketSize } = ids;
+  // A term's postings come bucket by bucket: the last bucket's rows are kept at hand.
+  let lastBucket = -1;
+  let bucketIds: readonly (string | undefined)[] | undefined;
+  let bucketRows: Int32Array = new Int32Array(0);
+  return (number) => {
+    const b = Math.floor(number / bucketSize);
+    if (b !== lastBucket) {
+      bucketIds = ids.buckets[b];
+      if (bucketIds === undefined) return undefined;
+      let known = byBucket.get(bucketIds);
+      if (known === undefined) {
+        known = new Int32Array(bucketSize).fill(UNKNOWN_ROW);
+        byBucket.set(bucketIds, known);
+      }
+      bucketRows = known;
+      lastBucket = b;
+    }
+    const low = number - b * bucketSize;
+    let row = bucketRows[low];
+    if (row === undefined) return undefined;
+    if (row === UNKNOWN_ROW) {
+      const id = bucketIds?.[low];
+      row = (id === undefined ? undefined : rows.get(id)) ?? NO_ROW;
+      bucketRows[low] = row;
+    }
+    return row === NO_ROW ? undefined : row;
+  };
+}
+
 /** Where the scores may come from, and what to tell about a failure of the stored index. */
 export type Bm25Sources = {
   snapshots: SnapshotStore;
@@ -167,21 +218,13 @@ export async function snapshotBm25(
     try {
       const stored = await sources.keywords.read(botId, version, distinctTerms(query.terms));
       build = stored === 'missing';
-      const rows = rowOf(cached);
-      if (
-        typeof stored !== 'string' &&
-        stored.docCount === cached.ids.length &&
-        stored.postings.every((list) => list.chunkIds.every((id) => rows.has(id)))
-      ) {
+      const byRow =
+        typeof stored !== 'string' && stored.docCount === cached.ids.length
+          ? postingsByRow(stored.postings, rowOfNumber(cached, stored.ids), stored.docCount)
+          : null;
+      if (typeof stored !== 'string' && byRow !== null) {
         const score: Bm25Scorer = (buffer) =>
-          scoreFromPostings(
-            stored.postings,
-            stored.docCount,
-            stored.totalLength,
-            (id) => rows.get(id),
-            query.bm25,
-            buffer,
-          ) as { scores: Float64Array; matched: number[] };
+          scoreFromPostings(byRow, stored.docCount, stored.totalLength, query.bm25, buffer);
         return { score, texts, source: 'redis-index' };
       }
       if (typeof stored !== 'string') {
