@@ -8,7 +8,7 @@ import { dotRow, normalise, ScoreBuffer, unitVector32 } from '../../src/domain/r
 import { type CompiledFilter, matchesFilter } from '../../src/domain/search-filter';
 import type { SearchHit, StoredChunk } from '../../src/domain/types';
 import type { KeywordIndexStore, KeywordRead } from '../../src/snapshot';
-import { RedisKeywordIndexStore } from '../../src/snapshot';
+import { RedisKeywordIndexStore, SnapshotCache } from '../../src/snapshot';
 import { makeSearch, type Search, type SearchOptions } from '../../src/use-cases/search';
 import {
   type StreamLog,
@@ -27,6 +27,7 @@ import {
   searchIn,
   searchWorld,
 } from '../fixtures/search-world';
+import { upsertOf } from '../fixtures/snapshot-chunks';
 import { configIn } from '../fixtures/snapshot-modes';
 import { type ChunkItem, chunkItem, StreamEventFactory } from '../fixtures/stream-events';
 import { scannerAtEverySize } from '../fixtures/tied-vectors';
@@ -265,19 +266,24 @@ async function streamUpdates(
   return after;
 }
 
+/** The stream handler's dependencies on the world's tables, snapshot store and keyword index. */
+function redisStream(): SyncStreamBatchDeps {
+  const config = loadConfig(process.env);
+  const stats = new DynamoBotStats(world.documents, {
+    botCollectionsTable: config.tables.botCollections,
+    botDocumentsTable: config.tables.botDocuments,
+    streamClaimsTable: config.tables.streamClaims,
+    defaultEmbeddingDimension: config.defaultEmbeddingDimension,
+  });
+  const log: StreamLog = { warn: () => {}, error: () => {} };
+  return { stats, snapshots: world.snapshots, keywords, log, defaultEmbeddingDimension: DIM };
+}
+
 describe('hybrid search is exact', () => {
   it('matches brute-force BM25 and fusion from the snapshot and DynamoDB, through stream updates and a rebuild', async () => {
     const botId = `bot-${randomUUID()}`;
     await world.bots.putOwned(botId, 'owner', { embedding_dimension: DIM });
-    const config = loadConfig(process.env);
-    const stats = new DynamoBotStats(world.documents, {
-      botCollectionsTable: config.tables.botCollections,
-      botDocumentsTable: config.tables.botDocuments,
-      streamClaimsTable: config.tables.streamClaims,
-      defaultEmbeddingDimension: config.defaultEmbeddingDimension,
-    });
-    const log: StreamLog = { warn: () => {}, error: () => {} };
-    const stream = { stats, snapshots: world.snapshots, keywords, log, defaultEmbeddingDimension: DIM };
+    const stream = redisStream();
     const events = new StreamEventFactory();
 
     let items = Array.from({ length: 60 }, (_, i) => item(botId, `f${i % 4}.txt`, Math.floor(i / 4)));
@@ -321,6 +327,72 @@ describe('hybrid search is exact', () => {
     // Some hybrid answers came from the vector head (the rest from every candidate): both were checked.
     expect(headFusionStats.searches - headFusionStats.fellBack).toBeGreaterThan(0);
     console.log(`hybrid from the vector head: ${JSON.stringify(headFusionStats)}`);
+  });
+
+  it('reads the postings of a warm query at the held copy version without a version check first, and answers changes since exactly', async () => {
+    const botId = `bot-${randomUUID()}`;
+    await world.bots.putOwned(botId, 'owner', { embedding_dimension: DIM });
+    const stream = redisStream();
+    const events = new StreamEventFactory();
+    let items = Array.from({ length: 40 }, (_, i) => item(botId, `f${i % 4}.txt`, Math.floor(i / 4)));
+    await world.chunks.put(items.map(stored));
+    await syncStreamBatch(
+      stream,
+      items.map((c) => events.insert(c)),
+    );
+    // A container that holds no texts, as for a large bot: the hits' texts are read per search.
+    const warm = makeSearch({
+      bots: world.bots,
+      chunks: world.chunks,
+      snapshots: world.snapshots,
+      cache: new SnapshotCache(world.snapshots, { textsHeldMaxRows: 0 }),
+      scores: new ScoreBuffer(),
+      keywords,
+      kernel: scannerAtEverySize(),
+      logger: world.logger,
+    });
+    const text = 'redis snapshot';
+    const hybrid = (embedding: number[]) => warm(botId, embedding, { limit: 5, queryText: text });
+    const expectExact = async (answer: Awaited<ReturnType<Search>>, embedding: number[]) => {
+      const want = expected(await readWholeBot(world.chunks, botId), { text, embedding }, 5);
+      expect(answer.source).toBe('snapshot');
+      expect(idsOf(answer.results)).toEqual(want.ids);
+      answer.results.forEach((hit, i) => {
+        expect(hit.score).toBeCloseTo(want.scores[i] as number, 6);
+      });
+    };
+    // The first query rebuilds the snapshot and its index; the next one reads the copy it holds after.
+    await hybrid(randomVector(DIM, random));
+    await hybrid(randomVector(DIM, random));
+
+    const embedding = randomVector(DIM, random);
+    const checks = world.snapshots.versionChecks;
+    const textReads = world.snapshots.textsAtCalls;
+    const served = keywords.served;
+    const answer = await hybrid(embedding);
+    await expectExact(answer, embedding);
+    // One round trip for the postings at the held version, one for the texts that confirm it.
+    expect(keywords.served).toBe(served + 1);
+    expect(world.snapshots.textsAtCalls).toBe(textReads + 1);
+    expect(world.snapshots.versionChecks).toBe(checks);
+
+    // The stream moved the snapshot and its index: the held version's postings are gone, the checked path answers.
+    items = await streamUpdates(botId, items, events, stream);
+    const afterStream = randomVector(DIM, random);
+    await expectExact(await hybrid(afterStream), afterStream);
+    expect(world.snapshots.versionChecks).toBeGreaterThan(checks);
+
+    // The snapshot moved without its index (the index still describes the held version): the postings
+    // read beside it match the held copy, and the texts read at that version find it moved.
+    const [first] = items;
+    if (first === undefined) throw new Error('no chunk left');
+    const edited = { ...stored(first), text: 'redis snapshot, redis snapshot and the redis snapshot' };
+    await world.chunks.put([edited]);
+    await world.snapshots.applyChanges(botId, [upsertOf(edited)]);
+    const afterEdit = randomVector(DIM, random);
+    const edit = await hybrid(afterEdit);
+    await expectExact(edit, afterEdit);
+    expect(edit.results.find((hit) => hit.chunk_id === first.chunk_id)?.text).toBe(edited.text);
   });
 
   it('matches brute-force BM25 and fusion from a memory-mode container, before and after stream updates', async () => {

@@ -10,7 +10,13 @@ import { DEFAULT_TOKENISER, tokenise } from '../../../domain/keyword-text';
 import { distinctTerms, KeywordIndex, postingsByRow, scoreFromPostings } from '../../../domain/ranking/bm25';
 import type { KeywordQuery } from '../../../domain/ranking/keyword-query';
 import type { ScoreBuffer } from '../../../domain/ranking/scoring';
-import type { CachedSnapshot, DocumentIds, KeywordIndexStore, SnapshotStore } from '../../../snapshot';
+import type {
+  CachedSnapshot,
+  DocumentIds,
+  KeywordIndexStore,
+  KeywordPostings,
+  SnapshotStore,
+} from '../../../snapshot';
 
 /** Per-row BM25 and the matched rows; scores land in the buffer when one is given. */
 export type Bm25Scorer = (buffer?: ScoreBuffer) => { scores: Float64Array; matched: number[] };
@@ -187,6 +193,49 @@ function rowOfNumber(cached: CachedSnapshot, ids: DocumentIds): (number: number)
   };
 }
 
+/** BM25 from postings read from the Redis index, or null when they name other chunks than the rows. */
+function storedScorer(
+  cached: CachedSnapshot,
+  stored: KeywordPostings,
+  query: KeywordQuery,
+): Bm25Scorer | null {
+  const byRow =
+    stored.docCount === cached.ids.length
+      ? postingsByRow(stored.postings, rowOfNumber(cached, stored.ids), stored.docCount)
+      : null;
+  return byRow === null
+    ? null
+    : (buffer) => scoreFromPostings(byRow, stored.docCount, stored.totalLength, query.bm25, buffer);
+}
+
+/**
+ * A keyword query's BM25 over a held copy whose version is not confirmed yet (the caller confirms it in a
+ * round trip of its own, as a warm vector search does): from the in-process index built at the copy's
+ * version, else from the Redis index read at that version, sent beside the confirmation rather than after
+ * it. Undefined when neither serves at once (no index at that version, an update running, a failure, or
+ * postings that disagree with the rows): the checked path (`snapshotBm25` after the cache confirmed the
+ * version) then answers, and builds, rebuilds or warns as it does.
+ */
+export async function peekedBm25(
+  keywords: KeywordIndexStore | undefined,
+  cached: CachedSnapshot,
+  query: KeywordQuery,
+): Promise<Bm25Scorer | undefined> {
+  const warm = builtSnapshotKeywords(cached);
+  if (warm !== undefined) {
+    const loaded = await warm;
+    return loaded === null ? undefined : (buffer) => loaded.index.score(query.terms, query.bm25, buffer);
+  }
+  if (keywords === undefined) return undefined;
+  const { botId, version } = cached.snapshot;
+  try {
+    const stored = await keywords.read(botId, version, distinctTerms(query.terms));
+    return typeof stored === 'string' ? undefined : (storedScorer(cached, stored, query) ?? undefined);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Where the scores may come from, and what to tell about a failure of the stored index. */
 export type Bm25Sources = {
   snapshots: SnapshotStore;
@@ -224,15 +273,8 @@ export async function snapshotBm25(
     try {
       const stored = await sources.keywords.read(botId, version, distinctTerms(query.terms));
       build = stored === 'missing';
-      const byRow =
-        typeof stored !== 'string' && stored.docCount === cached.ids.length
-          ? postingsByRow(stored.postings, rowOfNumber(cached, stored.ids), stored.docCount)
-          : null;
-      if (typeof stored !== 'string' && byRow !== null) {
-        const score: Bm25Scorer = (buffer) =>
-          scoreFromPostings(byRow, stored.docCount, stored.totalLength, query.bm25, buffer);
-        return { score, texts, source: 'redis-index' };
-      }
+      const score = typeof stored === 'string' ? null : storedScorer(cached, stored, query);
+      if (score !== null) return { score, texts, source: 'redis-index' };
       if (typeof stored !== 'string') {
         // Stamped with this version yet naming other chunks: never expected; rebuilt rather than trusted.
         sources.warn('Keyword index disagrees with its snapshot; rebuilding it', { botId, version });

@@ -17,7 +17,7 @@ import type {
   SnapshotStore,
 } from '../../../snapshot';
 import type { QueryPlan } from '../plan';
-import { type Bm25Scorer, snapshotBm25 } from './keyword-scores';
+import { type Bm25Scorer, peekedBm25, snapshotBm25 } from './keyword-scores';
 
 /** What reading a snapshot needs of the search's dependencies. */
 export type SnapshotSourceDeps = {
@@ -64,21 +64,23 @@ function liveFilter(filter: CompiledFilter | null, held: CachedSnapshot, now: nu
 }
 
 /**
- * The copy held in process, for a vector query, without a round trip: its version is confirmed by the
- * version check sent now (before the caller ranks, so its answer is usually waiting by then) when the copy
- * holds its texts, else by the read of the hits' texts at its version. 'none' when no copy may be peeked
- * (keyword query, memory mode, none held); null when the held copy cannot answer (DynamoDB answers).
+ * The copy held in process, without a round trip of its own: its version is confirmed by the version
+ * check sent now (before the caller ranks, so its answer is usually waiting by then) when the copy holds
+ * its texts, else by the read of the hits' texts at its version. A keyword query's postings are read at
+ * the copy's version meanwhile (`peekedBm25`). 'none' when no copy may be peeked (memory mode, none held,
+ * or a keyword query whose scores are not at hand at the copy's version); null when the held copy cannot
+ * answer (DynamoDB answers).
  */
-export function peekedRows(
+export async function peekedRows(
   deps: SnapshotSourceDeps,
   botId: string,
   epoch: number,
   plan: QueryPlan,
   filter: CompiledFilter | null,
   known: { version: string; epoch: number } | undefined,
-): SnapshotRows | 'none' | null {
+): Promise<SnapshotRows | 'none' | null> {
   const { snapshots, cache } = deps;
-  if (plan.keywords !== null || known !== undefined) return 'none';
+  if (known !== undefined) return 'none';
   const peeked = cache.peek(botId, epoch);
   if (peeked === null) return 'none';
   const version = peeked.snapshot.version;
@@ -91,7 +93,9 @@ export function peekedRows(
         version,
       ));
   if (!mayAnswer(cache, peeked, plan, filter)) return null;
-  return { held: peeked, filter: liveFilter(filter, peeked, plan.now), bm25: null, texts };
+  const bm25 = plan.keywords === null ? null : await peekedBm25(deps.keywords, peeked, plan.keywords);
+  if (bm25 === undefined) return 'none';
+  return { held: peeked, filter: liveFilter(filter, peeked, plan.now), bm25, texts };
 }
 
 /**
