@@ -261,7 +261,10 @@ function featuresTable(results: BenchResults): Table {
       "read the query terms' postings from the bot's keyword index in the bench's Redis, as a deployed " +
       'search does whenever the index is stored (every rebuild stores it); the other keyword and hybrid ' +
       'rows score with the index built in process. The native ones among them run in a round robin of ' +
-      'their own, divided by its own runs of native vector search.',
+      'their own, divided by its own runs of native vector search. Rows marked "deployed" are the whole ' +
+      "deployed path: the bench's shared snapshot and its keyword index in the bench's Redis, the copy " +
+      'held warm in the search cache, every round trip paid (version checks, postings, texts), in a round ' +
+      'robin of their own divided by its own vector search.',
   };
 }
 

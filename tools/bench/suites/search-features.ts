@@ -3,15 +3,17 @@ import { DEFAULT_TOKENISER, tokenise } from '../../../src/domain/keyword-text';
 import { headFusionStats } from '../../../src/domain/ranking/keyword-rows';
 import { ScoreBuffer } from '../../../src/domain/ranking/scoring';
 import { type CompiledFilter, compileFilter } from '../../../src/domain/search-filter';
+import type { BotCollection } from '../../../src/domain/types';
 import { createRedisClient } from '../../../src/redis-client';
 import type { Snapshot, SnapshotStore } from '../../../src/snapshot';
-import { SnapshotCache } from '../../../src/snapshot';
-import { makeSearch, type SearchOptions } from '../../../src/use-cases/search';
+import { RedisKeywordIndexStore, RedisSnapshotStore, SnapshotCache } from '../../../src/snapshot';
+import { makeSearch, type Search, type SearchOptions } from '../../../src/use-cases/search';
 import { searchKernel } from '../../../src/wiring/search-kernel';
 import type { BenchContext } from '../context';
 import { type BenchDataset, generateTopicalQueries, type TopicalQuery } from '../data';
 import { count } from '../format';
 import { BENCH_KEYWORD_VERSION, storeKeywordIndex } from '../keyword-index-bytes';
+import { benchBot } from '../methods/our-search';
 import { summarize } from '../stats';
 
 /** Rows carry `metadata.bucket` = row mod 1000, so a filter's selectivity is exact. */
@@ -33,6 +35,11 @@ type Variant = {
   stored?: boolean;
   /** Search with the native int8 kernel (as the deployed search does), against native vector search. */
   native?: boolean;
+  /**
+   * Search as a deployed container does, end to end: the snapshot and keyword index in the bench's Redis,
+   * the copy held warm in process, every round trip paid; against the same path's vector search.
+   */
+  deployed?: boolean;
 };
 
 /** A filter compiled as the search request's schema compiles it. */
@@ -41,6 +48,19 @@ function compiled(filter: SearchFilter): CompiledFilter {
 }
 
 const NATIVE_BASELINE: Variant = { name: 'native: unfiltered (vector search)', options: {}, native: true };
+
+/** The deployed path's round robin: its own vector search first, as the baseline its rows divide by. */
+const DEPLOYED: Variant[] = [
+  { name: 'deployed: vector search', options: {}, deployed: true },
+  { name: 'deployed: keyword only', options: {}, keywords: true, vector: false, deployed: true },
+  { name: 'deployed: hybrid, rrf k 60', options: {}, keywords: true, deployed: true },
+  {
+    name: 'deployed: hybrid, weighted alpha 0.5',
+    options: { fusion: { method: 'weighted', alpha: 0.5 } },
+    keywords: true,
+    deployed: true,
+  },
+];
 
 const VARIANTS: Variant[] = [
   { name: 'unfiltered', options: {} },
@@ -307,12 +327,14 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
       keywords: stored.store,
       kernel,
     });
+    const deployed = await deployedSearch(context, n, kernel);
     const baseline = VARIANTS[0] as Variant;
     const groups = [
       VARIANTS.filter((v) => v.stored !== true && v.native !== true),
       [baseline, ...VARIANTS.filter((v) => v.stored && v.native !== true)],
       [NATIVE_BASELINE, ...VARIANTS.filter((v) => v.native && v.stored !== true)],
       [NATIVE_BASELINE, ...VARIANTS.filter((v) => v.native && v.stored)],
+      DEPLOYED,
     ];
     for (const [g, group] of groups.entries()) {
       progress.note(`features at ${count(n)}: ${group.length} variants, round robin`);
@@ -332,19 +354,25 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
           const before = { ...headFusionStats };
           const started = performance.now();
           const searchWith =
-            variant.stored === true
-              ? variant.native === true
-                ? searchStoredNative
-                : searchStored
-              : variant.native === true
-                ? searchNative
-                : search;
-          const answer = await searchWith('bench-features', variant.vector === false ? undefined : query, {
-            limit: 10,
-            bot,
-            ...variant.options,
-            ...keywords,
-          });
+            variant.deployed === true
+              ? deployed.search
+              : variant.stored === true
+                ? variant.native === true
+                  ? searchStoredNative
+                  : searchStored
+                : variant.native === true
+                  ? searchNative
+                  : search;
+          const answer = await searchWith(
+            variant.deployed === true ? deployed.bot.bot_id : 'bench-features',
+            variant.vector === false ? undefined : query,
+            {
+              limit: 10,
+              bot: variant.deployed === true ? deployed.bot : bot,
+              ...variant.options,
+              ...keywords,
+            },
+          );
           const elapsed = performance.now() - started;
           if (answer.source !== 'snapshot')
             throw new Error('the features bench must answer from the snapshot');
@@ -364,6 +392,7 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
       for (const [v, variant] of group.entries()) {
         // Each baseline is listed once: the later groups divide by their own interleaved runs of it.
         if ((g > 0 && variant === baseline) || (g > 2 && variant === NATIVE_BASELINE)) continue;
+        // The deployed group is divided by its own vector search, listed as its first row.
         const summary = summarize(samples[v] as number[]);
         const note = headNote(heads[v] as HeadCounts);
         context.results.features.push({
@@ -377,6 +406,57 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
       }
     }
     await stored.remove();
+    await deployed.close();
     redis.disconnect();
   }
+}
+
+/**
+ * The search a deployed container runs over the bench's shared n-chunk snapshot in Redis (published once
+ * per run) with its keyword index built at the snapshot's version, as every rebuild stores it; the snapshot
+ * is read into the container's cache by the warm-up queries, as a warm Lambda holds it.
+ */
+async function deployedSearch(
+  context: BenchContext,
+  n: number,
+  kernel: ReturnType<typeof searchKernel>,
+): Promise<{ search: Search; bot: BotCollection; close: () => Promise<void> }> {
+  const client = createRedisClient(context.env.stack.redis.url);
+  const prefix = context.env.config.redisKeyPrefix;
+  const snapshots = new RedisSnapshotStore(client, prefix);
+  const botId = await context.snapshotBot(snapshots, context.env.stack.redis.url, n);
+  const version = await snapshots.currentVersion(botId);
+  if (version === null) throw new Error(`the shared snapshot of ${botId} is not in Redis`);
+  const dataset = context.dataset(n);
+  const keywords = new RedisKeywordIndexStore(client, prefix);
+  const documents = dataset.chunkIds.map((chunkId, row) => ({
+    chunkId,
+    terms: tokenise(dataset.texts[row] as string, DEFAULT_TOKENISER),
+  }));
+  if (!(await keywords.build(botId, version.version, documents))) {
+    throw new Error(`the keyword index of ${botId} did not publish at ${version.version}`);
+  }
+  const search = makeSearch({
+    bots: { get: async () => undefined },
+    chunks: {
+      readBot: () => {
+        throw new Error('the features bench never reads DynamoDB');
+      },
+      get: async () => [],
+    },
+    snapshots,
+    cache: new SnapshotCache(snapshots, { maxBytes: 2 ** 31 }),
+    keywords,
+    kernel,
+    scores: new ScoreBuffer(),
+    logger: { warn: (m: string) => context.progress.note(`search warned: ${m}`), info: () => {} },
+  });
+  return {
+    search,
+    bot: benchBot(botId, n),
+    close: async () => {
+      await keywords.drop(botId);
+      client.disconnect();
+    },
+  };
 }
