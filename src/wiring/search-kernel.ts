@@ -41,7 +41,11 @@ export function searchKernel(
       built =
         loaded.scan === null
           ? new QuantisedScanner(null, { onScanFailure: reportOnce })
-          : new QuantisedScanner(loaded.scan, { onScanFailure: reportOnce, distances: loaded.distances });
+          : new QuantisedScanner(loaded.scan, {
+              onScanFailure: reportOnce,
+              distances: loaded.distances,
+              int8Distances: loaded.int8Distances,
+            });
     }
     return built;
   };

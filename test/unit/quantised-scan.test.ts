@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { loadUsearchInt8Scan } from '../../src/adapters/native/usearch-scan';
-import { type Int8TopScan, quantiseMatrix } from '../../src/domain/ranking/int8-codes';
+import { type Int8Distances, type Int8TopScan, quantiseMatrix } from '../../src/domain/ranking/int8-codes';
 import { QuantisedScanner } from '../../src/domain/ranking/quantised-scan';
 import {
   type DenseScores,
@@ -71,6 +71,12 @@ describe('usearch int8 scan binary', () => {
     const found = nativeScan(new Int8Array([1, 2, -3, 4, 0, 0, 127, 127]), new Int8Array([1, 1]), 2, 4);
     expect(Array.from(found.rows)).toEqual([3, 0, 1, 2]);
     expect(Array.from(found.dots)).toEqual([254, 3, 1, 0]);
+  });
+
+  it('gives the int8 inner-product distance, 1 minus the integer dot, of every row to one query, in row order', () => {
+    const { int8Distances } = loaded as { int8Distances: Int8Distances };
+    const codes = new Int8Array([1, 2, -3, 4, 0, 0, 127, 127]);
+    expect(Array.from(int8Distances(codes, new Int8Array([1, 1]), 2))).toEqual([-2, 0, 1, -253]);
   });
 
   it('gives the float32 inner-product distance of every row to one query, in row order', () => {
@@ -353,54 +359,61 @@ describe('quantised scan: exact top-k', () => {
 });
 
 describe('approximate scan of both ends', () => {
-  it("lists the query's rows and its negation's from one call, each within the bound and in scan order", () => {
-    const random = rng(77);
-    const dimension = 48;
-    const rows = 2000;
-    const vectors = unitRows(rows, dimension, random);
-    const scanner = new QuantisedScanner(nativeScan, { minRows: 1, portableSearchesFirst: 0 });
-    for (const share of [1, 0.3, 0.7]) {
-      const mask =
-        share === 1 ? undefined : Uint8Array.from({ length: rows }, () => (random() < share ? 1 : 0));
-      const query = unitQuery(dimension, random);
-      const both = scanner.approximate(vectors, dimension, rows, query, 40, mask, true);
-      const alone = scanner.approximate(vectors, dimension, rows, query, 40, mask);
-      expect(both?.bottom).toBeDefined();
-      expect(alone?.bottom).toBeUndefined();
-      const top = both as VectorScan;
-      const bottom = both?.bottom as VectorScan;
-      // The top list is the one `approximate` gives without the bottom.
-      expect(Array.from(top.approx)).toEqual(Array.from(alone?.approx ?? []));
-      expect(top.error).toBe(alone?.error);
-      const cosines = Array.from({ length: rows }, (_, r) =>
-        dotRow(vectors, r * dimension, query, dimension),
-      );
-      const passing = (r: number) => mask === undefined || mask[r] === 1;
-      for (const [scan, sign] of [
-        [top, 1],
-        [bottom, -1],
-      ] as const) {
-        expect(scan.rows.length).toBeGreaterThanOrEqual(40);
-        for (let i = 0; i < scan.rows.length; i++) {
-          const row = scan.rows[i] as number;
-          expect(Math.abs(sign * (cosines[row] as number) - (scan.approx[i] as number))).toBeLessThanOrEqual(
-            scan.error,
-          );
-          if (i > 0) expect(scan.approx[i] as number).toBeLessThanOrEqual(scan.approx[i - 1] as number);
+  const { int8Distances } = loaded as { int8Distances: Int8Distances };
+  it.each([
+    ['one scan of the query and its negation', {}],
+    ['one dense pass of every dot', { int8Distances, denseEndsMinRows: 0 }],
+  ])(
+    "lists the query's rows and its negation's from %s, each within the bound and in scan order",
+    (_, how) => {
+      const random = rng(77);
+      const dimension = 48;
+      const rows = 2000;
+      const vectors = unitRows(rows, dimension, random);
+      const scanner = new QuantisedScanner(nativeScan, { minRows: 1, portableSearchesFirst: 0, ...how });
+      for (const share of [1, 0.3, 0.7]) {
+        const mask =
+          share === 1 ? undefined : Uint8Array.from({ length: rows }, () => (random() < share ? 1 : 0));
+        const query = unitQuery(dimension, random);
+        const both = scanner.approximate(vectors, dimension, rows, query, 40, mask, true);
+        const alone = scanner.approximate(vectors, dimension, rows, query, 40, mask);
+        expect(both?.bottom).toBeDefined();
+        expect(alone?.bottom).toBeUndefined();
+        const top = both as VectorScan;
+        const bottom = both?.bottom as VectorScan;
+        // The top list is the one `approximate` gives without the bottom.
+        expect(Array.from(top.approx)).toEqual(Array.from(alone?.approx ?? []));
+        expect(top.error).toBe(alone?.error);
+        const cosines = Array.from({ length: rows }, (_, r) =>
+          dotRow(vectors, r * dimension, query, dimension),
+        );
+        const passing = (r: number) => mask === undefined || mask[r] === 1;
+        for (const [scan, sign] of [
+          [top, 1],
+          [bottom, -1],
+        ] as const) {
+          expect(scan.rows.length).toBeGreaterThanOrEqual(40);
+          for (let i = 0; i < scan.rows.length; i++) {
+            const row = scan.rows[i] as number;
+            expect(
+              Math.abs(sign * (cosines[row] as number) - (scan.approx[i] as number)),
+            ).toBeLessThanOrEqual(scan.error);
+            if (i > 0) expect(scan.approx[i] as number).toBeLessThanOrEqual(scan.approx[i - 1] as number);
+          }
+          // Every passing row left out scores at most the last listed row's ceiling.
+          const listed = new Set(Array.from(scan.rows));
+          const ceiling = (scan.approx[scan.approx.length - 1] as number) + scan.error;
+          for (let r = 0; r < rows; r++) {
+            if (passing(r) && !listed.has(r))
+              expect(sign * (cosines[r] as number)).toBeLessThanOrEqual(ceiling);
+          }
         }
-        // Every passing row left out scores at most the last listed row's ceiling.
-        const listed = new Set(Array.from(scan.rows));
-        const ceiling = (scan.approx[scan.approx.length - 1] as number) + scan.error;
-        for (let r = 0; r < rows; r++) {
-          if (passing(r) && !listed.has(r))
-            expect(sign * (cosines[r] as number)).toBeLessThanOrEqual(ceiling);
-        }
+        // The bottom list holds the least cosine among the passing rows.
+        const least = Math.min(...cosines.filter((_, r) => passing(r)));
+        expect(Array.from(bottom.rows).some((row) => cosines[row] === least)).toBe(true);
       }
-      // The bottom list holds the least cosine among the passing rows.
-      const least = Math.min(...cosines.filter((_, r) => passing(r)));
-      expect(Array.from(bottom.rows).some((row) => cosines[row] === least)).toBe(true);
-    }
-  });
+    },
+  );
 });
 
 describe('portable fallback', () => {

@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Int8TopScan } from '../../domain/ranking/int8-codes';
+import type { Int8Distances, Int8TopScan } from '../../domain/ranking/int8-codes';
 import type { Float32Distances } from '../../domain/ranking/scoring';
 
 /**
  * usearch's native brute-force scan (`exactSearch`), as the `Int8TopScan` the quantised scanner needs,
- * and as `Float32Distances`, every row's float32 inner-product distance to one query.
+ * and as `Int8Distances` and `Float32Distances`, every row's inner-product distance to one query.
  *
  * The addon is loaded from its prebuilt `.node` file directly rather than through usearch's JS wrapper:
  * the wrapper finds its binary relative to its own files, which esbuild's bundle does not keep, and it
@@ -25,7 +25,7 @@ type UsearchAddon = {
 };
 
 export type NativeScanLoad =
-  | { scan: Int8TopScan; distances: Float32Distances | null; path: string }
+  | { scan: Int8TopScan; int8Distances: Int8Distances; distances: Float32Distances | null; path: string }
   | { scan: null; error: Error };
 
 /** Where usearch's binary for this platform may be: every node_modules from `from` up to the root. */
@@ -73,15 +73,20 @@ export function loadUsearchInt8Scan(binaryPath?: string): NativeScanLoad {
     // each asking for its single nearest, so one call returns every row's distance in row order.
     const distances: Float32Distances = (vectors, query, dimension) =>
       addon.exactSearch(query, vectors, dimension, 1, 'ip', 1)[1];
+    const int8Distances: Int8Distances = (codes, query, dimension) =>
+      addon.exactSearch(query, codes, dimension, 1, 'ip', 1)[1];
     const check = scan(new Int8Array([1, 0, 0, 1, 3, 3]), new Int8Array([2, 1]), 2, 2);
     if (check.rows[0] !== 2 || check.dots[0] !== 9 || check.rows[1] !== 0 || check.dots[1] !== 2) {
       throw new Error(`usearch answered a known case wrongly: ${JSON.stringify(check)}`);
     }
     const dense = Array.from(distances(new Float32Array([1, 0, 0, 1, 3, 3]), new Float32Array([2, 1]), 2));
-    if (dense.join() !== '-1,0,-8') {
-      throw new Error(`usearch answered a known case wrongly: distances ${JSON.stringify(dense)}`);
+    const denseInt8 = Array.from(int8Distances(new Int8Array([1, 0, 0, 1, 3, 3]), new Int8Array([2, 1]), 2));
+    if (dense.join() !== '-1,0,-8' || denseInt8.join() !== '-1,0,-8') {
+      throw new Error(
+        `usearch answered a known case wrongly: distances ${JSON.stringify(dense)}, int8 ${JSON.stringify(denseInt8)}`,
+      );
     }
-    return { scan, distances: roundsAsFloat32(distances) ? distances : null, path };
+    return { scan, int8Distances, distances: roundsAsFloat32(distances) ? distances : null, path };
   } catch (error) {
     return {
       scan: null,

@@ -26,6 +26,12 @@ export type Int8TopScan = (
   wanted: number,
 ) => { rows: ArrayLike<number>; dots: ArrayLike<number> };
 
+/**
+ * The native dense part: every row of `codes` (as for `Int8TopScan`) against one `query` of `dimension`
+ * codes, as usearch's inner-product distance 1 − (integer dot product), in row order.
+ */
+export type Int8Distances = (codes: Int8Array, query: Int8Array, dimension: number) => Float32Array;
+
 /** The int8 copy of one packed float32 matrix and the two maxima its error bound needs. */
 export type QuantisedMatrix = {
   codes: Int8Array;

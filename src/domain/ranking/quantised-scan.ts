@@ -10,6 +10,7 @@
 
 import { denseError } from './dense-error';
 import {
+  type Int8Distances,
   type Int8TopScan,
   initialSlack,
   MAX_EXACT_DIMENSION,
@@ -17,6 +18,7 @@ import {
   quantiseMatrix,
   quantiseQuery,
 } from './int8-codes';
+import { DENSE_ENDS_MIN_ROWS, INT8_ENDS_MAX_ROWS, int8Ends } from './int8-ends';
 import {
   type DenseScores,
   dotRow,
@@ -62,6 +64,10 @@ export type QuantisedScannerOptions = {
   onScanFailure?: (error: unknown) => void;
   /** The native dense pass behind `dense`; without it (or null) `dense` declines. */
   distances?: Float32Distances | null;
+  /** The native int8 dense pass; without it `approximate` scans both ends as two queries. */
+  int8Distances?: Int8Distances | null;
+  /** Rows from which both ends come from that pass (default DENSE_ENDS_MIN_ROWS; tests: 0). */
+  denseEndsMinRows?: number;
 };
 
 type SearchedSet = { codes: Int8Array; size: number; rowOf: Int32Array | null; density: number };
@@ -86,6 +92,8 @@ export class QuantisedScanner implements TopKKernel {
   private gatherRows = new Int32Array(0);
   private scan: Int8TopScan | null;
   private distances: Float32Distances | null;
+  private int8Distances: Int8Distances | null;
+  private readonly denseEndsMinRows: number;
   private denseQuery = new Float32Array(0);
   private readonly denseScores = new ScoreBuffer();
   private readonly minRows: number;
@@ -99,6 +107,8 @@ export class QuantisedScanner implements TopKKernel {
     this.initialSlack = options.initialSlack;
     this.onScanFailure = options.onScanFailure ?? (() => {});
     this.distances = options.distances ?? null;
+    this.int8Distances = options.int8Distances ?? null;
+    this.denseEndsMinRows = options.denseEndsMinRows ?? DENSE_ENDS_MIN_ROWS;
   }
 
   /**
@@ -180,9 +190,9 @@ export class QuantisedScanner implements TopKKernel {
    * The best `wanted` rows of the int8 scan (of the rows the mask keeps, or of all rows with the mask's
    * rows among them when it keeps more than half), with approximate scores and the bound E: no exact
    * re-score, for a caller that re-scores only the rows it needs (threshold-fusion.ts). With
-   * `withBottom`, the negated query's rows too (`bottom`), from the same pass over the codes: on a matrix
-   * larger than the CPU's caches that pass costs what reading it does, so the second list comes at little
-   * more than the first's cost. Null when the kernel would not answer `topK` for these rows.
+   * `withBottom`, the negated query's rows too (`bottom`): from one native pass giving every row's dot
+   * (int8-ends.ts) from DENSE_ENDS_MIN_ROWS rows, else from one scan of the query and its negation. Null
+   * when the kernel would not answer `topK` for these rows.
    */
   approximate(
     vectors: Float32Array,
@@ -201,8 +211,14 @@ export class QuantisedScanner implements TopKKernel {
     const bound = this.quantiseQuery(matrix, unitQuery);
     const asked = Math.min(Math.ceil(wanted * set.density), set.size);
     const ends = withBottom ? 2 : 1;
+    const int8Distances = this.int8Distances;
+    const fromDots =
+      withBottom &&
+      int8Distances !== null &&
+      set.size >= this.denseEndsMinRows &&
+      set.size < INT8_ENDS_MAX_ROWS;
     let queries = this.queryCodes;
-    if (withBottom) {
+    if (withBottom && !fromDots) {
       // The negated query's codes are the query's codes negated (they lie within ±127, so exactly): its
       // integer dots are exactly minus the query's, and the bound E holds for them as it does for these.
       if (this.bothEndsCodes.length !== 2 * dimension) this.bothEndsCodes = new Int8Array(2 * dimension);
@@ -215,7 +231,12 @@ export class QuantisedScanner implements TopKKernel {
     }
     try {
       // The native scan refuses to return no rows: a scan asked for none is answered here, empty, complete.
-      const found = asked < 1 ? { rows: [], dots: [] } : scan(set.codes, queries, dimension, asked);
+      const found =
+        asked < 1
+          ? { rows: [], dots: [] }
+          : fromDots
+            ? int8Ends((int8Distances as Int8Distances)(set.codes, queries, dimension), asked)
+            : scan(set.codes, queries, dimension, asked);
       const listed = found.rows.length / ends;
       const [top, bottom] = Array.from({ length: ends }, (_, end): VectorScan => {
         const rows = new Int32Array(listed);
