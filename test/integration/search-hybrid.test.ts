@@ -279,19 +279,25 @@ function redisStream(): SyncStreamBatchDeps {
   return { stats, snapshots: world.snapshots, keywords, log, defaultEmbeddingDimension: DIM };
 }
 
+/** A new bot of `count` chunks in four documents, written to the table and counted through the stream. */
+async function streamedBot(count: number) {
+  const botId = `bot-${randomUUID()}`;
+  await world.bots.putOwned(botId, 'owner', { embedding_dimension: DIM });
+  const stream = redisStream();
+  const events = new StreamEventFactory();
+  const items = Array.from({ length: count }, (_, i) => item(botId, `f${i % 4}.txt`, Math.floor(i / 4)));
+  await world.chunks.put(items.map(stored));
+  await syncStreamBatch(
+    stream,
+    items.map((c) => events.insert(c)),
+  );
+  return { botId, stream, events, items };
+}
+
 describe('hybrid search is exact', () => {
   it('matches brute-force BM25 and fusion from the snapshot and DynamoDB, through stream updates and a rebuild', async () => {
-    const botId = `bot-${randomUUID()}`;
-    await world.bots.putOwned(botId, 'owner', { embedding_dimension: DIM });
-    const stream = redisStream();
-    const events = new StreamEventFactory();
-
-    let items = Array.from({ length: 60 }, (_, i) => item(botId, `f${i % 4}.txt`, Math.floor(i / 4)));
-    await world.chunks.put(items.map(stored));
-    await syncStreamBatch(
-      stream,
-      items.map((c) => events.insert(c)),
-    );
+    const { botId, stream, events, items: written } = await streamedBot(60);
+    let items = written;
     // No snapshot yet: the first search answers from DynamoDB and rebuilds it.
     expect((await search(botId, undefined, { limit: 1, queryText: 'redis' })).source).toBe('dynamodb');
     // The rebuild built the keyword index from the same read: queries read their terms' postings from it.
@@ -330,16 +336,8 @@ describe('hybrid search is exact', () => {
   });
 
   it('reads the postings of a warm query at the held copy version without a version check first, and answers changes since exactly', async () => {
-    const botId = `bot-${randomUUID()}`;
-    await world.bots.putOwned(botId, 'owner', { embedding_dimension: DIM });
-    const stream = redisStream();
-    const events = new StreamEventFactory();
-    let items = Array.from({ length: 40 }, (_, i) => item(botId, `f${i % 4}.txt`, Math.floor(i / 4)));
-    await world.chunks.put(items.map(stored));
-    await syncStreamBatch(
-      stream,
-      items.map((c) => events.insert(c)),
-    );
+    const { botId, stream, events, items: written } = await streamedBot(40);
+    let items = written;
     // A container that holds no texts, as for a large bot: the hits' texts are read per search.
     const warm = makeSearch({
       bots: world.bots,
