@@ -2,15 +2,18 @@
  * Both ends of one int8 query's scan from every row's integer dot product: the `wanted` rows with the
  * largest dots, best first, then the `wanted` rows with the smallest, smallest first (the negated query's
  * best), as `Int8TopScan` lays out two queries' lists. One native pass over the codes gives every row's
- * dot, where a scan for the query and its negation reads them twice and keeps two sorted lists of
- * `wanted` rows as it goes; here only the rows at either end are sorted.
+ * dot once, where a scan for the query and its negation computes each dot twice and keeps two sorted
+ * lists of `wanted` rows as it goes; here only the rows at either end are sorted.
  *
  * A sorted sample of the dots gives a cut at each end that about `wanted` rows (and a margin) pass; one
  * pass over the rows collects those, and a cut that let too few through is moved outward and the pass
  * repeated (the last cut lets every row through, so it ends). The rows collected are sorted as one number
  * each (the distance and the row packed, exact below 2^53), so the sort needs no comparator. Ties are
- * listed in row order; any rows of equal dot serve a scan's bound alike.
+ * listed in row order; any rows of equal dot serve a scan's bound alike. `bothEnds` chooses between this
+ * and one native scan of the query and its negation.
  */
+
+import type { Int8Distances, Int8TopScan } from './int8-codes';
 
 /**
  * Where listing both ends from every row's dot beats scanning the query and its negation as two queries
@@ -89,4 +92,31 @@ export function int8Ends(distances: Float32Array, wanted: number): { rows: Int32
     values[wanted + i] = (distances[bottomRow] as number) - 1;
   }
   return { rows, dots: values };
+}
+
+/** The query's codes, then their negation (reused, as the buffers above). */
+let bothEndsCodes = new Int8Array(0);
+
+/**
+ * Both ends of `query`'s int8 scan over `codes`, `wanted` rows each, as `Int8TopScan` lays out two
+ * queries' lists: from every row's dot when `distances` is given, else from one scan of the query and
+ * its negation. The negated query's codes are the query's negated (they lie within ±127, so exactly):
+ * its integer dots are exactly minus the query's, and the scan's bound holds for them as for these.
+ */
+export function bothEnds(
+  scan: Int8TopScan,
+  distances: Int8Distances | null,
+  codes: Int8Array,
+  query: Int8Array,
+  dimension: number,
+  wanted: number,
+): { rows: ArrayLike<number>; dots: ArrayLike<number> } {
+  if (distances !== null) return int8Ends(distances(codes, query, dimension), wanted);
+  if (bothEndsCodes.length !== 2 * dimension) bothEndsCodes = new Int8Array(2 * dimension);
+  for (let i = 0; i < dimension; i++) {
+    const code = query[i] as number;
+    bothEndsCodes[i] = code;
+    bothEndsCodes[dimension + i] = -code;
+  }
+  return scan(codes, bothEndsCodes, dimension, wanted);
 }

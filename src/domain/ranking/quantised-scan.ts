@@ -18,7 +18,7 @@ import {
   quantiseMatrix,
   quantiseQuery,
 } from './int8-codes';
-import { DENSE_ENDS_MIN_ROWS, INT8_ENDS_MAX_ROWS, int8Ends } from './int8-ends';
+import { bothEnds, DENSE_ENDS_MIN_ROWS, INT8_ENDS_MAX_ROWS } from './int8-ends';
 import {
   type DenseScores,
   dotRow,
@@ -86,13 +86,11 @@ export class QuantisedScanner implements TopKKernel {
   private readonly portableSearchesFirst: number;
   private readonly initialSlack: number | undefined;
   private queryCodes = new Int8Array(0);
-  /** The query's codes, then their negation (`approximate` with its bottom). */
-  private bothEndsCodes = new Int8Array(0);
   private gatherBuffer = new ArrayBuffer(0);
   private gatherRows = new Int32Array(0);
   private scan: Int8TopScan | null;
   private distances: Float32Distances | null;
-  private int8Distances: Int8Distances | null;
+  private readonly int8Distances: Int8Distances | null;
   private readonly denseEndsMinRows: number;
   private denseQuery = new Float32Array(0);
   private readonly denseScores = new ScoreBuffer();
@@ -211,32 +209,16 @@ export class QuantisedScanner implements TopKKernel {
     const bound = this.quantiseQuery(matrix, unitQuery);
     const asked = Math.min(Math.ceil(wanted * set.density), set.size);
     const ends = withBottom ? 2 : 1;
-    const int8Distances = this.int8Distances;
-    const fromDots =
-      withBottom &&
-      int8Distances !== null &&
-      set.size >= this.denseEndsMinRows &&
-      set.size < INT8_ENDS_MAX_ROWS;
-    let queries = this.queryCodes;
-    if (withBottom && !fromDots) {
-      // The negated query's codes are the query's codes negated (they lie within ±127, so exactly): its
-      // integer dots are exactly minus the query's, and the bound E holds for them as it does for these.
-      if (this.bothEndsCodes.length !== 2 * dimension) this.bothEndsCodes = new Int8Array(2 * dimension);
-      queries = this.bothEndsCodes;
-      for (let i = 0; i < dimension; i++) {
-        const code = this.queryCodes[i] as number;
-        queries[i] = code;
-        queries[dimension + i] = -code;
-      }
-    }
+    const everyRow =
+      set.size >= this.denseEndsMinRows && set.size < INT8_ENDS_MAX_ROWS ? this.int8Distances : null;
     try {
       // The native scan refuses to return no rows: a scan asked for none is answered here, empty, complete.
       const found =
         asked < 1
           ? { rows: [], dots: [] }
-          : fromDots
-            ? int8Ends((int8Distances as Int8Distances)(set.codes, queries, dimension), asked)
-            : scan(set.codes, queries, dimension, asked);
+          : withBottom
+            ? bothEnds(scan, everyRow, set.codes, this.queryCodes, dimension, asked)
+            : scan(set.codes, this.queryCodes, dimension, asked);
       const listed = found.rows.length / ends;
       const [top, bottom] = Array.from({ length: ends }, (_, end): VectorScan => {
         const rows = new Int32Array(listed);

@@ -144,13 +144,14 @@ const NO_ROW = -1;
  * its numbers name the same chunks). The first query at a version that reads a bucket's postings maps all
  * of the bucket's numbers to rows at once, so every later query at that version reads rows from a typed
  * array and looks up no chunk id. A version maps each number at most once, as a lazy map per number
- * would over enough queries, but a query's cost no longer depends on which terms earlier queries read: at
+ * would over enough queries, and a query's cost does not depend on which terms earlier queries read: at
  * 100k chunks a version's first keyword query takes about 40 ms longer, beside the ~700 ms of the
  * snapshot's own first read at that version (one run each). A bucket's rows take 4 bytes a number: 400 KB
  * for a 100k-chunk bot.
  */
 const numberRows = new WeakMap<CachedSnapshot, WeakMap<readonly (string | undefined)[], Int32Array>>();
 
+/** The rows of one id bucket's numbers in the cached snapshot (NO_ROW where none), mapped once. */
 function bucketRows(
   cached: CachedSnapshot,
   bucketIds: readonly (string | undefined)[],
