@@ -8,6 +8,7 @@ import { ValidationError } from '../../errors';
 import type { SnapshotChange, SnapshotRow } from '../port';
 import { encodeRow, unitVectorBytes } from './encoding';
 import type { ScriptArg } from './scripts';
+import { storedText } from './text-codec';
 
 /** One change as script arguments, and roughly how many bytes it sends. */
 export type EncodedChange = { args: ScriptArg[]; bytes: number };
@@ -36,9 +37,10 @@ export function encodeChanges(changes: SnapshotChange[]): EncodedChange[] {
     const row = rowJson(change.row, i);
     // An invalid vector is sent as no vector: the script then takes the chunk out of the snapshot.
     const vector = unitVectorBytes(change.embedding) ?? EMPTY;
+    const text = storedText(change.text);
     return {
-      args: ['u', id, vector, row, change.text],
-      bytes: id.length + vector.byteLength + row.length + change.text.length + 16,
+      args: ['u', id, vector, row, text],
+      bytes: id.length + vector.byteLength + row.length + text.length + 16,
     };
   });
 }

@@ -18,6 +18,7 @@ import {
   releaseRebuild,
 } from './rebuild';
 import { throwPipelineError } from './staging';
+import { storedText } from './text-codec';
 
 /**
  * Stages pages into `ctx.staging` for a snapshot of `dimension` (chunks of other dimensions and
@@ -103,7 +104,7 @@ export class PagedStaging implements RebuildStaging {
         .setrange(written[1], row * dim, Buffer.from(this.codes.buffer.slice(0)))
         .hset(written[2], slot, encodeRowValue(slot, encodeRow(chunk)))
         .hset(written[3], chunk.chunk_id, slot)
-        .hset(written[4], chunk.chunk_id, chunk.text);
+        .hset(written[4], chunk.chunk_id, storedText(chunk.text));
     }
     for (const key of this.keysTouched) pipeline.pexpire(key, this.ttl);
     this.keysTouched = new Set();

@@ -16,6 +16,7 @@ import {
   type SnapshotDataKeys,
   segmentKey,
 } from './keys';
+import { storedText } from './text-codec';
 
 /** Vector bytes per SETRANGE while staging a rebuild, and hash fields per HSET. */
 const STAGING_PIECE_BYTES = 4 * 1024 * 1024;
@@ -112,7 +113,7 @@ export async function writeStaging(
         encodeRowValue(i, encodeRow(chunk)),
       );
       fields.add(bucketKey(staging.index, b), chunk.chunk_id, String(i));
-      fields.add(bucketKey(staging.texts, b), chunk.chunk_id, chunk.text);
+      fields.add(bucketKey(staging.texts, b), chunk.chunk_id, storedText(chunk.text));
     }
     for (const [key, values] of fields.byKey) {
       pipeline.hset(key, ...values);
@@ -135,9 +136,9 @@ export async function writeStaging(
 
 /** Field-value pairs gathered per hash key, so that each key gets one HSET per block of chunks. */
 export class HashFields {
-  readonly byKey = new Map<string, string[]>();
+  readonly byKey = new Map<string, (string | Buffer)[]>();
 
-  add(key: string, field: string, value: string): void {
+  add(key: string, field: string, value: string | Buffer): void {
     const values = this.byKey.get(key);
     if (values === undefined) this.byKey.set(key, [field, value]);
     else values.push(field, value);

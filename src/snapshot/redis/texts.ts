@@ -7,9 +7,11 @@
 import type { Cluster, Redis } from 'ioredis';
 import { type BotSnapshotKeys, bucketKey, groupByBucket } from './keys';
 import { valuesOf } from './read';
+import { textsOfStored } from './text-codec';
 
 /**
- * The texts of `chunkIds` in their order, or null when the snapshot is absent or any text is missing.
+ * The texts of `chunkIds` in their order, or null when the snapshot is absent or any text is missing
+ * or does not decode (`textOfStored`).
  * `expectedBuckets` is the bucket count to try first. With `atVersion`, 'moved' when the snapshot is not
  * at that version (`build:seq`), checked in the same MULTI: then nothing it read is used.
  */
@@ -28,7 +30,7 @@ export async function readTexts(
     const groups = [...groupByBucket(chunkIds, buckets)];
     const multi = client.multi().hmget(keys.meta, 'bk', 'build', 'seq');
     for (const [b, positions] of groups) {
-      multi.hmget(bucketKey(keys.texts, b), ...positions.map((i) => chunkIds[i] as string));
+      multi.hmgetBuffer(bucketKey(keys.texts, b), ...positions.map((i) => chunkIds[i] as string));
     }
     const values = valuesOf(await multi.exec());
     const [bk, build, seq] = values[0] as (string | null)[];
@@ -39,16 +41,18 @@ export async function readTexts(
       buckets = found;
       continue;
     }
-    const out: string[] = new Array(chunkIds.length);
+    const stored: Buffer[] = new Array(chunkIds.length);
     for (const [g, [, positions]] of groups.entries()) {
-      const texts = values[g + 1] as (string | null)[];
+      const replies = values[g + 1] as (Buffer | null)[];
       for (const [j, position] of positions.entries()) {
-        const text = texts[j];
-        if (text == null) return null;
-        out[position] = text;
+        const value = replies[j];
+        if (value == null) return null;
+        stored[position] = value;
       }
     }
-    return out;
+    const out = textsOfStored(stored);
+    if (out.includes(null)) return null;
+    return out as string[];
   }
   return null;
 }
