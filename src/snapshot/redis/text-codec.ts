@@ -7,7 +7,7 @@
  *
  * Each compressed text refers back only into itself and ends on a byte boundary with no final block, so
  * the compressed texts of one read, laid end to end, are one DEFLATE stream: one inflate call decodes
- * them all (a call costs about 10 µs whatever its length, the decoding about 1 µs a text).
+ * them all (a call costs about 8 µs besides the decoding, which takes about 4 µs a 500-character text).
  */
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { MAX_ITEM_BYTES } from '../../contracts/dynamo-limits';
