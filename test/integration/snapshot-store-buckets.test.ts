@@ -219,5 +219,5 @@ async function toSingleHashLayout(botId: string, chunks: StoredChunk[]): Promise
     await redis.hset(k.texts, c.chunk_id, c.text);
   }
   for (let b = 0; b < BUCKETS; b++) await redis.del(bucketKey(k.index, b), bucketKey(k.texts, b));
-  await redis.hdel(k.meta, 'bk');
+  await redis.hdel(k.meta, 'bkz');
 }

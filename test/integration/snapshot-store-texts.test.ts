@@ -94,6 +94,26 @@ describe('redis snapshot store: texts', () => {
     expect(await store.texts(botId, ['chunk-0', 'chunk-1'])).toEqual([chunkText(0), plain]);
   });
 
+  it('names its bucket count bkz, never bk, so a reader that knows only plain texts finds no snapshot', async () => {
+    const botId = newBotId();
+    await publishSnapshot(store, botId, [withText(botId, 0)]);
+    await store.applyChanges(botId, [upsertOf(withText(botId, 1))]);
+    const meta = snapshotKeys(PREFIX, botId).meta;
+    expect(await redis.hget(meta, 'bkz')).toBe(String(DEFAULT_ID_BUCKETS));
+    expect(await redis.hexists(meta, 'bk')).toBe(0);
+  });
+
+  it('drops whole a snapshot that counts its buckets as bk (texts stored plain), and reads nothing from it', async () => {
+    const botId = newBotId();
+    await publishSnapshot(store, botId, [withText(botId, 0), withText(botId, 1)]);
+    const meta = snapshotKeys(PREFIX, botId).meta;
+    await redis.hset(meta, 'bk', String(DEFAULT_ID_BUCKETS));
+    await redis.hdel(meta, 'bkz');
+    expect(await store.read(botId)).toBeNull();
+    expect(await redis.keys(`${PREFIX}:{${botId}}*`)).toEqual([]);
+    expect(await store.texts(botId, ['chunk-0'])).toBeNull();
+  });
+
   it('says null for a text that does not decode, as for a missing one', async () => {
     const botId = newBotId();
     await publishSnapshot(store, botId, [withText(botId, 0), withText(botId, 1)]);

@@ -31,8 +31,8 @@ export async function storeKeywordIndex(
   const store = new RedisKeywordIndexStore(client, prefix);
   const snapshotMeta = snapshotKeys(prefix, botId).meta;
   const [build, seq] = BENCH_KEYWORD_VERSION.split(':') as [string, string];
-  // One id bucket (`bk` 1): every chunk's text entry is in bucket 0.
-  await client.hset(snapshotMeta, 'build', build, 'seq', seq, 'bk', '1');
+  // One id bucket (`bkz` 1): every chunk's text entry is in bucket 0.
+  await client.hset(snapshotMeta, 'build', build, 'seq', seq, 'bkz', '1');
   const textBucket = bucketKey(snapshotKeys(prefix, botId).texts, 0);
   const documents = ids.map((chunkId, row) => ({
     chunkId,

@@ -12,12 +12,15 @@ const sha1Hex: (text: string) => string =
     ? (text) => crypto.hash('sha1', text, 'hex')
     : (text) => crypto.createHash('sha1').update(text, 'utf8').digest('hex');
 
-/** Buckets of the index and the texts unless the store is told otherwise (kept per snapshot as `bk`). */
+/** Buckets of the index and the texts unless the store is told otherwise (kept per snapshot as `bkz`). */
 export const DEFAULT_ID_BUCKETS = 32;
 
 /** The five keys that hold a snapshot's content, plus its meta hash. */
 export type SnapshotDataKeys = {
-  /** Hash: dim, slots, live, seg, build, seq, epoch, and the int8 codes' qs (scale), qc and qr (bound maxima). */
+  /**
+   * Hash: dim, slots, live, seg, bkz (buckets of the index and the texts, the texts stored as
+   * `text-codec.ts` writes them), build, seq, epoch, and the int8 codes' qs (scale), qc and qr (bound maxima).
+   */
   meta: string;
   /**
    * Base name of the vector segments: segment n is the string `${vectors}:${n}` (see `segmentKey`), holding

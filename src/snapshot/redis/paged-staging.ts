@@ -136,7 +136,7 @@ export class PagedStaging implements RebuildStaging {
               slots,
             )
             .hset(this.ctx.staging.meta, 'seq', 0, 'seg', slots === 0 ? 0 : this.rowsPerSegment)
-            .hset(this.ctx.staging.meta, 'bk', this.ctx.idBuckets)
+            .hset(this.ctx.staging.meta, 'bkz', this.ctx.idBuckets)
             .hset(
               this.ctx.staging.meta,
               'qs',

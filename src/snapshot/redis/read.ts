@@ -30,7 +30,7 @@ export type ReadOutcome =
   | { kind: 'broken'; version: string }
   | { kind: 'moved' };
 
-const META_FIELDS = ['dim', 'slots', 'live', 'build', 'seq', 'epoch', 'seg', 'bk'] as const;
+const META_FIELDS = ['dim', 'slots', 'live', 'build', 'seq', 'epoch', 'seg', 'bkz'] as const;
 
 export type Replies = [Error | null, unknown][] | null;
 
@@ -189,7 +189,7 @@ export async function readSnapshotOnce(
     live <= slotCount &&
     (dimension > 0 || slotCount === 0) &&
     (slotCount === 0 || segmentRows >= 1) &&
-    // No bk: the layout before buckets, dropped whole.
+    // No bkz: a layout whose texts this reader cannot vouch for (snapshot-prelude.lua), dropped whole.
     buckets >= 1 &&
     // Segment 0 exists exactly when there are slots, and the one past the last never.
     counts.firstSegmentKeys === (segments > 0 ? 2 : 0) &&

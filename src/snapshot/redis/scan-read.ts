@@ -32,7 +32,19 @@ export type ScanReadOutcome =
   | { kind: 'broken'; version: string }
   | { kind: 'moved' };
 
-const META_FIELDS = ['dim', 'slots', 'live', 'build', 'seq', 'epoch', 'seg', 'qs', 'qc', 'qr', 'bk'] as const;
+const META_FIELDS = [
+  'dim',
+  'slots',
+  'live',
+  'build',
+  'seq',
+  'epoch',
+  'seg',
+  'qs',
+  'qc',
+  'qr',
+  'bkz',
+] as const;
 
 /** Code bytes per GETRANGE: small replies are parsed without assembling one large buffer per segment. */
 const CODE_PIECE_BYTES = 64 * 1024;

@@ -128,7 +128,7 @@ export async function writeStaging(
   }
   pipeline
     .hset(staging.meta, 'dim', dim, 'slots', kept.length, 'live', kept.length, 'seq', 0, 'seg', seg)
-    .hset(staging.meta, 'bk', options.idBuckets)
+    .hset(staging.meta, 'bkz', options.idBuckets)
     .hset(staging.meta, 'qs', scale, 'qc', bound.maxCodeNorm, 'qr', bound.maxResidualNorm)
     .pexpire(staging.meta, ttl);
   throwPipelineError(await pipeline.exec());

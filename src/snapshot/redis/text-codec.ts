@@ -3,7 +3,8 @@
  * Redis"): when that is shorter than the text, one 0xFF byte, varint(UTF-8 bytes of the text), then the
  * text as raw DEFLATE from a fresh compressor, ended by a sync flush rather than a final block; else the
  * text's UTF-8 bytes as they are. No UTF-8 sequence starts with 0xFF, so the first byte tells the two
- * apart, and a text stored as a plain string reads back unchanged.
+ * apart. A snapshot holding texts in this form names its bucket count `bkz` (keys.ts), which readers
+ * that do not know the form never find: they drop such a snapshot rather than hand out its texts.
  *
  * Each compressed text refers back only into itself and ends on a byte boundary with no final block, so
  * the compressed texts of one read, laid end to end, are one DEFLATE stream: one inflate call decodes

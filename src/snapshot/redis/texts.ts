@@ -1,6 +1,6 @@
 /**
  * Reading the texts of some chunks (docs/snapshot.md, "Reads"): the texts live in buckets by a hash of
- * the chunk id, and the bucket count is the snapshot's own (`bk` in the meta hash). One MULTI reads `bk`
+ * the chunk id, and the bucket count is the snapshot's own (`bkz` in the meta hash). One MULTI reads `bkz`
  * beside the HMGETs of the buckets the ids fall in under the count expected (the store's own setting,
  * which every snapshot it rebuilt took); only when the snapshot says otherwise does it read again.
  */
@@ -28,7 +28,7 @@ export async function readTexts(
   // setting published in between (then the caller sees null and treats the snapshot as untrustworthy).
   for (let attempt = 0; attempt < 2; attempt++) {
     const groups = [...groupByBucket(chunkIds, buckets)];
-    const multi = client.multi().hmget(keys.meta, 'bk', 'build', 'seq');
+    const multi = client.multi().hmget(keys.meta, 'bkz', 'build', 'seq');
     for (const [b, positions] of groups) {
       multi.hmgetBuffer(bucketKey(keys.texts, b), ...positions.map((i) => chunkIds[i] as string));
     }

@@ -163,7 +163,7 @@ export async function snapshotBytes(context: BenchContext, n: number, client: Re
     codes += await usage(codeSegmentKey(keys.vectors, segment));
     rows += await usage(rowSegmentKey(keys.rows, segment));
   }
-  const buckets = Number(await client.hget(keys.meta, 'bk'));
+  const buckets = Number(await client.hget(keys.meta, 'bkz'));
   let text = 0;
   for (let b = 0; b < buckets; b++) {
     rows += await usage(bucketKey(keys.index, b));

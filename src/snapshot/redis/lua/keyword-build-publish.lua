@@ -16,7 +16,7 @@ if redis.call('HGET', KEYS[1], 'stamp') ~= 'building:' .. gen then
 end
 redis.call('HSET', KEYS[1], 'tid', tid, 'next', handed, 'bs', bs, 'dk', dk, 'dg', dg)
 local _, version = snapshot_version(KEYS[2])
-local buckets = tonumber(redis.call('HGET', KEYS[2], 'bk'))
+local buckets = tonumber(redis.call('HGET', KEYS[2], 'bkz'))
 local whole = buckets ~= nil and version == ARGV[3] and n >= 0 and counts_hold(gen, n, terms, handed, bs, dk, dg)
 if whole then
   local held = 0

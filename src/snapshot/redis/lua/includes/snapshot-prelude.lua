@@ -61,12 +61,14 @@ local function hlen_sum(base, count)
 end
 
 local function snapshot_state(k)
-  local m = redis.call('HMGET', k[1], 'dim', 'slots', 'live', 'seg', 'qs', 'qc', 'qr', 'bk')
+  local m = redis.call('HMGET', k[1], 'dim', 'slots', 'live', 'seg', 'qs', 'qc', 'qr', 'bkz')
   if not m[1] then
     return 'absent'
   end
   local dim, slots, live, seg, bk = tonumber(m[1]), tonumber(m[2]), tonumber(m[3]), tonumber(m[4]), tonumber(m[8])
-  -- No bk: a snapshot of the layout before buckets (single rows, idx and text hashes), dropped whole.
+  -- No bkz: a layout whose texts are not all as text-codec.ts stores them (its bucket count is `bk`, or it
+  -- has no buckets at all), dropped whole. A reader that knows only `bk` drops a snapshot with `bkz` the
+  -- same way, so no reader ever hands out a stored text it cannot decode.
   if not dim or not slots or not live or not seg or not bk or bk < 1 or live > slots or live < 0
     or (slots > 0 and seg < 1)
     -- The int8 codes' scale and the two maxima their error bound needs (see quantise below).
@@ -120,7 +122,7 @@ local function unlink_buckets(k, known)
 end
 
 local function unlink_data(k)
-  local m = redis.call('HMGET', k[1], 'slots', 'seg', 'bk')
+  local m = redis.call('HMGET', k[1], 'slots', 'seg', 'bkz')
   local slots, seg, bk = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
   local known = 0
   if slots and seg and seg >= 1 then known = seg_count(slots, seg) end
