@@ -57,8 +57,9 @@ export type RedisSnapshotStoreOptions = {
   /**
    * Buckets of the index (chunk id -> slot) and the texts, by a hash of the chunk id. Default 32: a
    * 1M-chunk bot's text buckets then hold about 13 MB each at the bench's 400 bytes of stored text a
-   * chunk, far below the 64 MB this project allows a key. Fixed per snapshot when a rebuild stages it (kept as `bkz`);
-   * small values let tests cross bucket boundaries, large ones suit bots of many millions of chunks.
+   * chunk, far below the 64 MB this project allows a key. Fixed per snapshot when a rebuild stages it
+   * (kept as `bkz`); small values let tests cross bucket boundaries, large ones suit bots of many
+   * millions of chunks.
    */
   idBuckets?: number;
   /** Told about snapshots found broken and about every rebuild's outcome (for logs and metrics). */
