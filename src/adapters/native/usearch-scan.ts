@@ -71,10 +71,10 @@ export function loadUsearchInt8Scan(binaryPath?: string): NativeScanLoad {
     };
     // Every row against one query: the query is usearch's one-row dataset and the rows are its queries,
     // each asking for its single nearest, so one call returns every row's distance in row order.
-    const distances: Float32Distances = (vectors, query, dimension) =>
-      addon.exactSearch(query, vectors, dimension, 1, 'ip', 1)[1];
-    const int8Distances: Int8Distances = (codes, query, dimension) =>
-      addon.exactSearch(query, codes, dimension, 1, 'ip', 1)[1];
+    const everyDistance = <T extends Int8Array | Float32Array>(rows: T, query: T, dimension: number) =>
+      addon.exactSearch(query, rows, dimension, 1, 'ip', 1)[1];
+    const distances: Float32Distances = everyDistance;
+    const int8Distances: Int8Distances = everyDistance;
     const check = scan(new Int8Array([1, 0, 0, 1, 3, 3]), new Int8Array([2, 1]), 2, 2);
     if (check.rows[0] !== 2 || check.dots[0] !== 9 || check.rows[1] !== 0 || check.dots[1] !== 2) {
       throw new Error(`usearch answered a known case wrongly: ${JSON.stringify(check)}`);
