@@ -4,7 +4,13 @@ import { loadConfig } from '../../src/config';
 import { decodeEmbedding } from '../../src/domain/embedding-codec';
 import type { Fusion } from '../../src/domain/ranking/fusion';
 import { headFusionStats } from '../../src/domain/ranking/keyword-rows';
-import { dotRow, normalise, ScoreBuffer, unitVector32 } from '../../src/domain/ranking/scoring';
+import {
+  dotRow,
+  normalise,
+  ScoreBuffer,
+  type TopKKernel,
+  unitVector32,
+} from '../../src/domain/ranking/scoring';
 import { type CompiledFilter, matchesFilter } from '../../src/domain/search-filter';
 import type { SearchHit, StoredChunk } from '../../src/domain/types';
 import type { KeywordIndexStore, KeywordRead } from '../../src/snapshot';
@@ -43,6 +49,8 @@ let search: Search;
 /** Forwards every call to the Redis keyword index and counts how reads, builds and updates ended. */
 class ObservedKeywordIndex implements KeywordIndexStore {
   served = 0;
+  /** Reads sent and not yet answered. */
+  pending = 0;
   builds = 0;
   rebuilt = 0;
   updates: boolean[] = [];
@@ -55,9 +63,14 @@ class ObservedKeywordIndex implements KeywordIndexStore {
     return current;
   }
   async read(...args: Parameters<KeywordIndexStore['read']>): Promise<KeywordRead> {
-    const read = await this.inner.read(...args);
-    if (typeof read !== 'string') this.served += 1;
-    return read;
+    this.pending += 1;
+    try {
+      const read = await this.inner.read(...args);
+      if (typeof read !== 'string') this.served += 1;
+      return read;
+    } finally {
+      this.pending -= 1;
+    }
   }
   async build(...args: Parameters<KeywordIndexStore['build']>): Promise<boolean> {
     const built = await this.inner.build(...args);
@@ -338,6 +351,17 @@ describe('hybrid search is exact', () => {
   it('reads the postings of a warm query at the held copy version without a version check first, and answers changes since exactly', async () => {
     const { botId, stream, events, items: written } = await streamedBot(40);
     let items = written;
+    // The native kernel, noting each approximate scan asked and whether a postings read was on its way.
+    const scanner = scannerAtEverySize();
+    const scans: { wanted: number; withBottom: boolean; postingsPending: boolean }[] = [];
+    const kernel: TopKKernel = {
+      topK: (...args) => scanner.topK(...args),
+      approximate: (vectors, dimension, rowCount, unitQuery, wanted, mask, withBottom) => {
+        scans.push({ wanted, withBottom: withBottom === true, postingsPending: keywords.pending > 0 });
+        return scanner.approximate(vectors, dimension, rowCount, unitQuery, wanted, mask, withBottom);
+      },
+      dense: (...args) => scanner.dense(...args),
+    };
     // A container that holds no texts, as for a large bot: the hits' texts are read per search.
     const warm = makeSearch({
       bots: world.bots,
@@ -346,12 +370,12 @@ describe('hybrid search is exact', () => {
       cache: new SnapshotCache(world.snapshots, { textsHeldMaxRows: 0 }),
       scores: new ScoreBuffer(),
       keywords,
-      kernel: scannerAtEverySize(),
+      kernel,
       logger: world.logger,
     });
     const text = 'redis snapshot';
-    const hybrid = (embedding: number[] | undefined, limit = 5) =>
-      warm(botId, embedding, { limit, queryText: text });
+    const hybrid = (embedding: number[] | undefined, limit = 5, fusion?: Fusion) =>
+      warm(botId, embedding, { limit, queryText: text, ...(fusion === undefined ? {} : { fusion }) });
     const expectExact = async (answer: Awaited<ReturnType<Search>>, embedding: number[] | undefined) => {
       const want = expected(
         await readWholeBot(world.chunks, botId),
@@ -372,12 +396,26 @@ describe('hybrid search is exact', () => {
     const checks = world.snapshots.versionChecks;
     const textReads = world.snapshots.textsAtCalls;
     const served = keywords.served;
+    scans.length = 0;
     const answer = await hybrid(embedding);
     await expectExact(answer, embedding);
+    // The fused top's first vector scan is read while the postings are on their way, and read once.
+    const expectScanReadMeanwhile = () => {
+      expect(scans[0]?.postingsPending).toBe(true);
+      const asked = scans.map((scan) => `${scan.wanted}/${scan.withBottom}`);
+      expect(new Set(asked).size).toBe(asked.length);
+    };
+    expectScanReadMeanwhile();
     // One round trip for the postings at the held version, one for the texts that confirm it.
     expect(keywords.served).toBe(served + 1);
     expect(world.snapshots.textsAtCalls).toBe(textReads + 1);
     expect(world.snapshots.versionChecks).toBe(checks);
+    // Weighted fusion's first scan (the query and its negation) too.
+    scans.length = 0;
+    const weighted = await hybrid(embedding, 5, { method: 'weighted', alpha: 0.5 });
+    expect(weighted.source).toBe('snapshot');
+    expect(scans[0]?.withBottom).toBe(true);
+    expectScanReadMeanwhile();
 
     // The stream moved the snapshot and its index: the held version's postings are gone, the checked path answers.
     items = await streamUpdates(botId, items, events, stream);

@@ -4,7 +4,7 @@ import { rrfFromDense } from '../../src/domain/ranking/dense-fusion';
 import { countRanks, countRanksWithin, type Population } from '../../src/domain/ranking/fused-candidates';
 import { rrfWeights } from '../../src/domain/ranking/fusion';
 import { rankerFor } from '../../src/domain/ranking/hits';
-import { headFusionStats, rankKeywordRows } from '../../src/domain/ranking/keyword-rows';
+import { headFusionStats, prepareKeywordRows, rankKeywordRows } from '../../src/domain/ranking/keyword-rows';
 import { type DenseScores, normalise, type TopKKernel } from '../../src/domain/ranking/scoring';
 import type { RankableRows } from '../../src/domain/ranking/vector-rows';
 import type { SnapshotRow } from '../../src/domain/snapshot';
@@ -170,15 +170,9 @@ describe('a hybrid RRF query whose vector head cannot prove its top', () => {
       const options = { limit: 10, offset: 2 };
       const rank = (kernel: TopKKernel | undefined) =>
         rankKeywordRows(
-          held,
+          prepareKeywordRows(held, unit, query, null, rankerFor(options), kernel),
           { scores, matched },
-          unit,
-          query,
-          null,
-          rankerFor(options),
           undefined,
-          undefined,
-          kernel,
         );
       const answeredDense = headFusionStats.dense;
       const dense = rank(withoutScan);

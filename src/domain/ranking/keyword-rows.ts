@@ -16,8 +16,16 @@ import { emptyHeadFusionStats } from './head-fusion';
 import { rankHybrid } from './hybrid-ranking';
 import type { KeywordQuery } from './keyword-query';
 import type { Ranked, Ranker } from './ranker';
-import { dotRow, rowsKept, type ScoreBuffer, scoreRows, type TopKKernel, writeUnitVector } from './scoring';
-import { fuseFromHead } from './threshold-fusion';
+import {
+  dotRow,
+  rowsKept,
+  type ScoreBuffer,
+  scoreRows,
+  type TopKKernel,
+  type VectorScans,
+  writeUnitVector,
+} from './scoring';
+import { firstHeadScan, fuseFromHead } from './threshold-fusion';
 import type { RankableRows } from './vector-rows';
 
 /**
@@ -34,27 +42,69 @@ export type KeywordRanking<T> = {
 export const headFusionStats = emptyHeadFusionStats();
 
 /**
- * Keyword or hybrid ranking of a snapshot's rows. With `kernel`, an ungrouped hybrid query first
- * tries the fused top from the kernel's vector head; otherwise (and when that is not proven) every
- * candidate's cosine is computed.
+ * A keyword or hybrid query over a snapshot's rows, with all its ranking needs but the BM25 scores:
+ * the candidates' mask and, for an ungrouped hybrid query on the native kernel, the first vector scan the
+ * fused top reads (threshold-fusion.ts, `firstHeadScan`). Made while the scores are being read, so that
+ * scan overlaps the round trip.
  */
-export function rankKeywordRows(
+export type KeywordRowsQuery = {
+  cached: RankableRows;
+  unitQuery: Float64Array | null;
+  query: KeywordQuery;
+  ranker: Ranker<number>;
+  kernel: TopKKernel | undefined;
+  /** The candidates: rows shown and passing the filter (undefined: every row). */
+  mask: Uint8Array | undefined;
+  candidateCount: number;
+  firstScan: { wanted: number; withBottom: boolean; scan: VectorScans } | undefined;
+};
+
+export function prepareKeywordRows(
   cached: RankableRows,
-  keywords: { scores: Float64Array; matched: number[] },
   unitQuery: Float64Array | null,
   query: KeywordQuery,
   filter: CompiledFilter | null,
   ranker: Ranker<number>,
-  scoreThreshold: number | undefined,
-  buffer?: ScoreBuffer,
   kernel?: TopKKernel,
-): KeywordRanking<number> {
+): KeywordRowsQuery {
   const { snapshot } = cached;
   const rowCount = snapshot.rows.length;
   const mask = bothMasks(
     cached.visible,
     filter === null ? undefined : filterMask(snapshot.rows, filter, cached.rowsByFilename),
   );
+  const candidateCount = rowsKept(mask, rowCount);
+  const prepared = { cached, unitQuery, query, ranker, kernel, mask, candidateCount, firstScan: undefined };
+  if (unitQuery === null || ranker.grouped || kernel?.approximate === undefined) return prepared;
+  const first = firstHeadScan(query.fusion, ranker.selectorFor('').k, candidateCount);
+  if (first === null) return prepared;
+  const { vectors, dimension } = snapshot;
+  const scan = kernel.approximate(
+    vectors,
+    dimension,
+    rowCount,
+    unitQuery,
+    first.wanted,
+    mask,
+    first.withBottom,
+  );
+  return scan === null ? prepared : { ...prepared, firstScan: { ...first, scan } };
+}
+
+/**
+ * Keyword or hybrid ranking of a snapshot's rows. With a kernel, an ungrouped hybrid query first
+ * tries the fused top from the kernel's vector head; otherwise (and when that is not proven) every
+ * candidate's cosine is computed.
+ */
+export function rankKeywordRows(
+  prepared: KeywordRowsQuery,
+  keywords: { scores: Float64Array; matched: number[] },
+  scoreThreshold: number | undefined,
+  buffer?: ScoreBuffer,
+): KeywordRanking<number> {
+  const { cached, unitQuery, query, ranker, kernel, mask, candidateCount } = prepared;
+  const { snapshot } = cached;
+  const rowCount = snapshot.rows.length;
   const { scores: bm25, matched } = keywords;
   const idOf = (row: number) => cached.ids[row] as string;
   const groupOf = (row: number) => snapshot.rows[row]?.filename as string;
@@ -64,7 +114,8 @@ export function rankKeywordRows(
     // The fused top from the vector head of the native kernel, when the bound proves it
     // (src/domain/ranking/threshold-fusion.ts); every row's cosine is computed only when it does not.
     const { vectors, dimension } = snapshot;
-    const candidateCount = rowsKept(mask, rowCount);
+    // The scan read before the scores arrived answers the one request it was read for, once.
+    let early = prepared.firstScan;
     const head = fuseFromHead(
       {
         unitQuery,
@@ -80,8 +131,19 @@ export function rankKeywordRows(
             k,
             ...(mask === undefined ? {} : { mask }),
           }),
-        scan: (query, wanted, withBottom) =>
-          kernel.approximate?.(vectors, dimension, rowCount, query, wanted, mask, withBottom) ?? null,
+        scan: (query, wanted, withBottom) => {
+          if (
+            early !== undefined &&
+            query === unitQuery &&
+            wanted === early.wanted &&
+            (withBottom === true) === early.withBottom
+          ) {
+            const { scan } = early;
+            early = undefined;
+            return scan;
+          }
+          return kernel.approximate?.(vectors, dimension, rowCount, query, wanted, mask, withBottom) ?? null;
+        },
       },
       query.fusion,
       ranker.selectorFor('').k,

@@ -43,6 +43,56 @@ const MAX_RRF_RETRIES = 2;
 /** The deepest scan RRF reads is at least this many rows, an eighth of the candidates when that is more. */
 export const SMALLEST_SCAN_LIMIT = 1024;
 
+/** The first scan RRF reads: its depth, the rows ranked exactly on each side, and the deepest scan allowed. */
+export type RrfScanPlan = { ranked: number; depth: number; needsLeader: boolean; cap: number };
+
+/**
+ * RRF's first scan for `candidateCount` candidates, from the query's shape alone (no score is read), so a
+ * caller may read it before the keyword scores arrive; `hasMatch`: some candidate matches a query term.
+ * Null when that scan would exceed the deepest allowed (the caller scores every candidate).
+ */
+export function rrfScanPlan(
+  candidateCount: number,
+  fusion: Extract<Fusion, { method: 'rrf' }>,
+  keep: number,
+  firstHead: number,
+  smallestScanLimit: number,
+  hasMatch: boolean,
+): RrfScanPlan | null {
+  const weights = rrfWeights(fusion);
+  const k = fusion.k;
+  // A scan of a thousand rows is worth reading however few the candidates: scoring them all costs as much.
+  const cap = Math.max(smallestScanLimit, firstHead, Math.floor(candidateCount * LARGEST_HEAD_SHARE));
+  // Rows in neither top score at most (w_v + w_k) / (k + R + 1); the keep-th fused score is at least the
+  // vector part of rank keep, w_v / (k + keep). So R past (w_v + w_k)(k + keep) / w_v - k - 1 proves
+  // the top whenever the rows of both tops are ranked, and is the first R tried (when not too large).
+  const enough = Math.floor(((weights.vector + weights.keyword) * (k + keep)) / weights.vector - k) + 1;
+  let ranked = Math.max(1, firstHead, Number.isFinite(enough) && enough <= cap ? enough : 0);
+  // Rows near the R-th score are re-scored to order the top: a scan of 4R covers them on 384-d data.
+  let depth = SCAN_PER_RANKED * ranked + Math.ceil(0.3 * Math.sqrt(candidateCount));
+  // The best match's fused score beats the vector part of rank keep whenever its own vector part can
+  // (a vector weight not too small next to the keyword weight): then either a vector top long enough to
+  // leave it out under that bar (w_v / (k + R + 1) < w_v / (k + keep) - w_k / (k + 1)) or its exact
+  // vector rank is needed. A short such top is taken; else the scan reads RRF_SCAN_SHARE of the
+  // candidates (at most RRF_SCAN rows), which on a query whose words and meaning agree holds the best
+  // match, and only when it does not is the match's rank estimated to read the one scan that reaches it.
+  let needsLeader = false;
+  if (
+    hasMatch &&
+    weights.vector / (k + ranked + 1) + weights.keyword / (k + 1) >= weights.vector / (k + keep)
+  ) {
+    const room = weights.vector / (k + keep) - weights.keyword / (k + 1);
+    const leavesOut = room > 0 ? Math.floor(weights.vector / room - k) : Number.POSITIVE_INFINITY;
+    if (leavesOut <= SHORT_TOP && leavesOut <= cap) ranked = Math.max(ranked, leavesOut);
+    else {
+      needsLeader = true;
+      depth = Math.max(depth, Math.min(RRF_SCAN, Math.floor(candidateCount * RRF_SCAN_SHARE)));
+    }
+  }
+  depth = Math.max(depth, SCAN_PER_RANKED * ranked + Math.ceil(0.3 * Math.sqrt(candidateCount)));
+  return Math.min(depth, candidateCount) > cap ? null : { ranked, depth, needsLeader, cap };
+}
+
 /**
  * RRF's fused top from one approximate vector scan (scan-ranks.ts) and the exact keyword ranks.
  * With R rows ranked exactly on each side (the vector top R and the keyword top, at least R), a row in neither
@@ -69,8 +119,6 @@ export function rrfFromScan(
   if (scan === undefined) return null;
   const weights = rrfWeights(fusion);
   const k = fusion.k;
-  // A scan of a thousand rows is worth reading however few the candidates: scoring them all costs as much.
-  const cap = Math.max(smallestScanLimit, firstHead, Math.floor(candidateCount * LARGEST_HEAD_SHARE));
   // The best match (keyword rank 1), found in one pass.
   let first = -1;
   for (const row of matched) {
@@ -78,34 +126,10 @@ export function rrfFromScan(
     const leader = first < 0 ? -1 : (bm25[first] as number);
     if (x > leader || (x === leader && idOf(row) < idOf(first))) first = row;
   }
-  // Rows in neither top score at most (w_v + w_k) / (k + R + 1); the keep-th fused score is at least the
-  // vector part of rank keep, w_v / (k + keep). So R past (w_v + w_k)(k + keep) / w_v - k - 1 proves
-  // the top whenever the rows of both tops are ranked, and is the first R tried (when not too large).
-  const enough = Math.floor(((weights.vector + weights.keyword) * (k + keep)) / weights.vector - k) + 1;
-  let ranked = Math.max(1, firstHead, Number.isFinite(enough) && enough <= cap ? enough : 0);
-  // Rows near the R-th score are re-scored to order the top: a scan of 4R covers them on 384-d data.
-  let depth = SCAN_PER_RANKED * ranked + Math.ceil(0.3 * Math.sqrt(candidateCount));
-  // The best match's fused score beats the vector part of rank keep whenever its own vector part can
-  // (a vector weight not too small next to the keyword weight): then either a vector top long enough to
-  // leave it out under that bar (w_v / (k + R + 1) < w_v / (k + keep) - w_k / (k + 1)) or its exact
-  // vector rank is needed. A short such top is taken; else the scan reads RRF_SCAN_SHARE of the
-  // candidates (at most RRF_SCAN rows), which on a query whose words and meaning agree holds the best
-  // match, and only when it does not is the match's rank estimated to read the one scan that reaches it.
-  let needsLeader = false;
-  if (
-    first >= 0 &&
-    weights.vector / (k + ranked + 1) + weights.keyword / (k + 1) >= weights.vector / (k + keep)
-  ) {
-    const room = weights.vector / (k + keep) - weights.keyword / (k + 1);
-    const leavesOut = room > 0 ? Math.floor(weights.vector / room - k) : Number.POSITIVE_INFINITY;
-    if (leavesOut <= SHORT_TOP && leavesOut <= cap) ranked = Math.max(ranked, leavesOut);
-    else {
-      needsLeader = true;
-      depth = Math.max(depth, Math.min(RRF_SCAN, Math.floor(candidateCount * RRF_SCAN_SHARE)));
-    }
-  }
-  depth = Math.max(depth, SCAN_PER_RANKED * ranked + Math.ceil(0.3 * Math.sqrt(candidateCount)));
-  if (Math.min(depth, candidateCount) > cap) return null;
+  const plan = rrfScanPlan(candidateCount, fusion, keep, firstHead, smallestScanLimit, first >= 0);
+  if (plan === null) return null;
+  const { cap, needsLeader } = plan;
+  let { ranked, depth } = plan;
   const everyMatch: Population = { rows: matched, count: matched.length, mask: undefined };
   let keywordHead: number[] = [];
   let ranks: ScanRanks | null = null;

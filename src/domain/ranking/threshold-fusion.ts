@@ -37,7 +37,7 @@ import {
   result,
   SCAN_PER_RANKED,
 } from './head-fusion';
-import { rrfFromScan, SMALLEST_SCAN_LIMIT } from './rrf-from-scan';
+import { rrfFromScan, rrfScanPlan, SMALLEST_SCAN_LIMIT } from './rrf-from-scan';
 import { ScanRanks } from './scan-ranks';
 import { type ScoredRef, TopKSelector, type VectorScan } from './scoring';
 
@@ -75,7 +75,8 @@ export function fuseFromHead(
     return fused;
   }
   // The first head's scan and the scan of the negated query (for the vector side's minimum) in one pass.
-  const first = input.scan?.(input.unitQuery, weightedDepth(input, sizes[0] as number), true) ?? null;
+  const first =
+    input.scan?.(input.unitQuery, weightedDepth(input.candidateCount, sizes[0] as number), true) ?? null;
   const plan = {
     attempt: weightedAttempt(input, fusion.alpha, vectorMinimum(input, first?.bottom)),
     from: 0,
@@ -102,15 +103,35 @@ export function fuseFromHead(
 }
 
 /**
+ * The scan `fuseFromHead` reads first, with the same defaults, from the query's shape alone: a caller
+ * waiting for the keyword scores reads it meanwhile and hands it in (`input.scan` answers that request
+ * with it). For RRF it assumes some candidate matches a term (else RRF asks a shallower scan, read then).
+ * Null when fuseFromHead reads no scan first.
+ */
+export function firstHeadScan(
+  fusion: Fusion,
+  keep: number,
+  candidateCount: number,
+  firstHead: number = keep + HEAD_SLACK,
+  smallestScanLimit: number = SMALLEST_SCAN_LIMIT,
+): { wanted: number; withBottom: boolean } | null {
+  if (fusion.method === 'dbsf' || keep < 1) return null;
+  const head = Math.max(1, firstHead);
+  if (fusion.method === 'weighted') return { wanted: weightedDepth(candidateCount, head), withBottom: true };
+  const plan = rrfScanPlan(candidateCount, fusion, keep, head, smallestScanLimit, true);
+  return plan === null ? null : { wanted: plan.depth, withBottom: false };
+}
+
+/**
  * Rows a weighted head of `size` scans: deeper than the top needs. A listed match gets its own ceiling
  * and every other one the last listed row's, so a deeper scan leaves fewer matches whose bound reaches
  * the bar to re-score (many, when the query's words are spread over the vector list). Each listed row
  * costs the native scan about half a microsecond, so the scan stays at a small share of the candidates.
  */
-function weightedDepth(input: HeadFusionInput, size: number): number {
+function weightedDepth(candidateCount: number, size: number): number {
   return Math.max(
-    SCAN_PER_RANKED * size + Math.ceil(0.3 * Math.sqrt(input.candidateCount)),
-    Math.min(WEIGHTED_SCAN, Math.floor(input.candidateCount * WEIGHTED_SCAN_SHARE)),
+    SCAN_PER_RANKED * size + Math.ceil(0.3 * Math.sqrt(candidateCount)),
+    Math.min(WEIGHTED_SCAN, Math.floor(candidateCount * WEIGHTED_SCAN_SHARE)),
   );
 }
 
@@ -118,7 +139,7 @@ function weightedDepth(input: HeadFusionInput, size: number): number {
  * The exact vector top `size`, with the most each other row can score: from an approximate scan when
  * the input has one (each listed row's own ceiling; a scan too short for the top is read once more four
  * times deeper), else from the exact head (every other row at most the head's last score).
- * @param scanned the scan of `weightedDepth(input, size)` rows, when it was read already.
+ * @param scanned the scan of `weightedDepth(input.candidateCount, size)` rows, when it was read already.
  */
 function readHead(
   input: HeadFusionInput,
@@ -126,7 +147,7 @@ function readHead(
   scanned?: VectorScan,
 ): { top: ScoredRef<number>[]; ceilingOf: (row: number) => number } | null {
   if (input.scan !== undefined) {
-    let depth = weightedDepth(input, size);
+    let depth = weightedDepth(input.candidateCount, size);
     const exactScores = new Map<number, number>();
     for (let attempt = 0; attempt < 2; attempt++, depth *= 4) {
       const read = attempt === 0 && scanned !== undefined ? scanned : input.scan(input.unitQuery, depth);

@@ -5,7 +5,7 @@
  * away (the search falls back to DynamoDB); ranking runs outside it, so a failure there is thrown.
  */
 import { type RankedAnswer, type RankOptions, rankerFor, shape, toHit } from '../../domain/ranking/hits';
-import { rankKeywordRows } from '../../domain/ranking/keyword-rows';
+import { prepareKeywordRows, rankKeywordRows } from '../../domain/ranking/keyword-rows';
 import type { ScoreBuffer, TopKKernel } from '../../domain/ranking/scoring';
 import { rankVectorCandidates, rankVectorRows } from '../../domain/ranking/vector-rows';
 import type { CompiledFilter } from '../../domain/search-filter';
@@ -64,8 +64,9 @@ export async function fromSnapshot(
   if (peeked === null || isDown(peeked)) return peeked;
   if (peeked !== 'none') {
     const answer = await answerFromRows(deps, botId, peeked, plan, options);
-    if (answer !== 'moved') return answer;
-    deps.cache.forget(botId);
+    if (answer === 'moved') deps.cache.forget(botId);
+    // 'unscored': the query's keyword scores are not at hand at the held copy's version.
+    else if (answer !== 'unscored') return answer;
   }
   if (plan.unit !== null && plan.keywords === null && filter === null && options.groupBy === undefined) {
     // A plain vector query needs only the int8 codes and its candidates' rows (sources/scan.ts).
@@ -80,8 +81,8 @@ export async function fromSnapshot(
   const rows = await read(() => currentRows(deps, botId, epoch, plan, filter, known));
   if (rows === null || isDown(rows)) return rows;
   const answer = await answerFromRows(deps, botId, rows, plan, options);
-  // `currentRows` confirmed the version: its texts never report a move.
-  return answer === 'moved' ? null : answer;
+  // `currentRows` confirmed the version (its texts never report a move) and read the scores.
+  return answer === 'moved' || answer === 'unscored' ? null : answer;
 }
 
 async function answerFromRows(
@@ -90,7 +91,7 @@ async function answerFromRows(
   rows: SnapshotRows,
   plan: QueryPlan,
   options: RankOptions,
-): Promise<RankedAnswer | 'moved' | null | SourceDown> {
+): Promise<RankedAnswer | 'moved' | 'unscored' | null | SourceDown> {
   if (rows.bm25 === null || plan.keywords === null) {
     const query = plan.examples ?? (plan.unit as Float64Array);
     const ranked = rankVectorRows(rows.held, query, rows.filter, options, deps.scores, deps.kernel);
@@ -101,17 +102,20 @@ async function answerFromRows(
     }
     return answer;
   }
-  const ranking = rankKeywordRows(
+  // Everything but the scores first (for a hybrid query, the first vector scan), while they are read.
+  const prepared = prepareKeywordRows(
     rows.held,
-    rows.bm25(deps.keywordScores),
     plan.unit,
     plan.keywords,
     rows.filter,
     rankerFor<number>(options),
-    options.scoreThreshold,
-    deps.scores,
     deps.kernel,
   );
+  const bm25 = rows.bm25;
+  const scorer = await read(() => bm25);
+  if (isDown(scorer)) return scorer;
+  if (scorer === undefined) return 'unscored';
+  const ranking = rankKeywordRows(prepared, scorer(deps.keywordScores), options.scoreThreshold, deps.scores);
   const answer = await read(() => snapshotHits(rows, ranking.ranked, options, ranking.scoresOf));
   if (answer === null || answer === 'moved' || isDown(answer)) return answer;
   return { ...answer, keywordMatches: ranking.keywordMatches };

@@ -33,8 +33,12 @@ export type SnapshotRows = {
   held: CachedSnapshot;
   /** The query's filter, with expiry joined once some row of the snapshot has expired. */
   filter: CompiledFilter | null;
-  /** A keyword query's BM25 over the rows, computed when ranking; null for a vector query. */
-  bm25: Bm25Scorer | null;
+  /**
+   * A keyword query's BM25 over the rows, computed when ranking, once it is at hand (a read of the query
+   * terms' postings may still be on its way); undefined when it cannot be had at this version. Null for a
+   * vector query.
+   */
+  bm25: Promise<Bm25Scorer | undefined> | null;
   /**
    * Texts of ranked rows; null when the snapshot's texts are gone; 'moved' when the held copy is no longer
    * the current version. Asked even for no rows: it may be what confirms the version.
@@ -67,9 +71,8 @@ function liveFilter(filter: CompiledFilter | null, held: CachedSnapshot, now: nu
  * The copy held in process, without a round trip of its own: its version is confirmed by the version
  * check sent now (before the caller ranks, so its answer is usually waiting by then) when the copy holds
  * its texts, else by the read of the hits' texts at its version. A keyword query's postings are read at
- * the copy's version meanwhile (`peekedBm25`). 'none' when no copy may be peeked (memory mode, none held,
- * or a keyword query whose scores are not at hand at the copy's version); null when the held copy cannot
- * answer (DynamoDB answers).
+ * the copy's version meanwhile (`peekedBm25`, sent now, awaited by the caller when it ranks). 'none' when
+ * no copy may be peeked (memory mode, none held); null when the held copy cannot answer (DynamoDB answers).
  */
 export async function peekedRows(
   deps: SnapshotSourceDeps,
@@ -93,8 +96,9 @@ export async function peekedRows(
         version,
       ));
   if (!mayAnswer(cache, peeked, plan, filter)) return null;
-  const bm25 = plan.keywords === null ? null : await peekedBm25(deps.keywords, peeked, plan.keywords);
-  if (bm25 === undefined) return 'none';
+  const bm25 = plan.keywords === null ? null : peekedBm25(deps.keywords, peeked, plan.keywords);
+  // Ranking's own preparation may throw before anyone awaits the read; its failure is seen where awaited.
+  bm25?.catch(() => {});
   return { held: peeked, filter: liveFilter(filter, peeked, plan.now), bm25, texts };
 }
 
@@ -143,7 +147,7 @@ async function keywordRows(
   };
   const loaded = await snapshotBm25(sources, cached, keywords);
   if (loaded === null) return null;
-  return { held: cached, filter, bm25: loaded.score, texts: loaded.texts };
+  return { held: cached, filter, bm25: Promise.resolve(loaded.score), texts: loaded.texts };
 }
 
 /**
