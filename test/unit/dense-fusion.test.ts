@@ -188,3 +188,70 @@ describe('a hybrid RRF query whose vector head cannot prove its top', () => {
     }
   });
 });
+
+describe('a hybrid query prepared before its keyword scores arrive', () => {
+  it('reads its first vector scan once, and answers as scoring every candidate does, with and without a match', () => {
+    const scanner = scannerAtEverySize();
+    const asked: { wanted: number; withBottom: boolean }[] = [];
+    const counting: TopKKernel = {
+      topK: (...args) => scanner.topK(...args),
+      approximate: (vectors, dimension, rowCount, unitQuery, wanted, mask, withBottom) => {
+        asked.push({ wanted, withBottom: withBottom === true });
+        return scanner.approximate(vectors, dimension, rowCount, unitQuery, wanted, mask, withBottom);
+      },
+      dense: (...args) => scanner.dense(...args),
+    };
+    const random = rng(seed);
+    const dimension = 8;
+    // Enough rows that RRF's first scan, when some row matches, reads more rows than when none does.
+    const rowCount = 30_000;
+    const vectors = new Float32Array(rowCount * dimension);
+    for (let row = 0; row < rowCount; row++) {
+      const vector = Array.from({ length: dimension }, () => random() * 2 - 1);
+      vectors.set(normalise(vector) as Float64Array, row * dimension);
+    }
+    const ids = Array.from({ length: rowCount }, (_, row) => `c${String(row).padStart(6, '0')}`);
+    const rows: SnapshotRow[] = ids.map((id, row) => ({
+      chunk_id: id,
+      filename: `f${row % 30}.txt`,
+      chunk_index: Math.floor(row / 30),
+      metadata: {},
+    }));
+    const held: RankableRows = {
+      snapshot: { dimension, vectors, rows },
+      ids,
+      visible: undefined,
+      rowsByFilename: new Map(),
+    };
+    const unit = normalise(Array.from({ length: dimension }, () => random() * 2 - 1)) as Float64Array;
+    const withMatches = Float64Array.from(ids, () => (random() < 1 / 50 ? 1 + Math.floor(random() * 5) : 0));
+    for (const scores of [withMatches, new Float64Array(rowCount)]) {
+      const matched = ids.flatMap((_, row) => ((scores[row] as number) > 0 ? [row] : []));
+      for (const fusion of [
+        { method: 'rrf', k: 60 },
+        { method: 'weighted', alpha: 0.5 },
+      ] as const) {
+        const query = { terms: ['term'], fusion, bm25: DEFAULT_BM25 };
+        // A ranker holds the hits it selects: one per ranking.
+        const ranker = () => rankerFor<number>({ limit: 10 });
+        asked.length = 0;
+        const prepared = prepareKeywordRows(held, unit, query, null, ranker(), counting);
+        expect(asked).toHaveLength(1);
+        const fused = rankKeywordRows(prepared, { scores, matched }, undefined);
+        // No scan is asked twice: a request the prepared scan covers is answered by it.
+        expect(asked.length).toBeLessThanOrEqual(2);
+        if (asked.length === 2)
+          expect((asked[1] as { wanted: number }).wanted).toBeGreaterThan(asked[0]?.wanted ?? 0);
+        const everyCandidate = rankKeywordRows(
+          prepareKeywordRows(held, unit, query, null, ranker(), undefined),
+          { scores, matched },
+          undefined,
+        );
+        expect(fused.ranked.hits.map((hit) => [hit.id, hit.score])).toEqual(
+          everyCandidate.ranked.hits.map((hit) => [hit.id, hit.score]),
+        );
+        expect(fused.keywordMatches).toBe(matched.length);
+      }
+    }
+  });
+});

@@ -114,7 +114,9 @@ export function rankKeywordRows(
     // The fused top from the vector head of the native kernel, when the bound proves it
     // (src/domain/ranking/threshold-fusion.ts); every row's cosine is computed only when it does not.
     const { vectors, dimension } = snapshot;
-    // The scan read before the scores arrived answers the one request it was read for, once.
+    // The scan read before the scores arrived answers, once, the first request it covers: one for no more
+    // rows (a scan listing more rows than asked serves every reader of it alike), and for the negated
+    // query only when it was read too. RRF asks fewer rows than prepared when no candidate matches a term.
     let early = prepared.firstScan;
     const head = fuseFromHead(
       {
@@ -135,8 +137,8 @@ export function rankKeywordRows(
           if (
             early !== undefined &&
             query === unitQuery &&
-            wanted === early.wanted &&
-            (withBottom === true) === early.withBottom
+            wanted <= early.wanted &&
+            (withBottom !== true || early.withBottom)
           ) {
             const { scan } = early;
             early = undefined;

@@ -105,7 +105,7 @@ export function fuseFromHead(
 /**
  * The scan `fuseFromHead` reads first, with the same defaults, from the query's shape alone: a caller
  * waiting for the keyword scores reads it meanwhile and hands it in (`input.scan` answers that request
- * with it). For RRF it assumes some candidate matches a term (else RRF asks a shallower scan, read then).
+ * with it). For RRF it assumes some candidate matches a term (else RRF asks a scan of no more rows).
  * Null when fuseFromHead reads no scan first.
  */
 export function firstHeadScan(
