@@ -13,6 +13,7 @@
 
 import { distributionNormaliser, type Fusion, normaliserOf, type RrfWeights, rrfWeights } from './fusion';
 import { nthLargest } from './nth-largest';
+import { orderByScore } from './score-order';
 import { type DenseScores, ScoreBuffer, TopKSelector } from './scoring';
 
 /** Candidate rows (in no particular order) with their vector, keyword and fused scores, in parallel arrays. */
@@ -251,12 +252,7 @@ export function best(
     if (score > bar) above.push(row);
     else if (score === bar) atBar.push(row);
   }
-  above.sort((a, b) => {
-    const x = scores[a] as number;
-    const y = scores[b] as number;
-    if (x !== y) return y - x;
-    return idOf(a) < idOf(b) ? -1 : 1;
-  });
+  orderByScore(above, scores, idOf);
   const room = count - above.length;
   if (room > 0 && atBar.length > 0) {
     // Every row at the bar has the same score: the smallest ids win.

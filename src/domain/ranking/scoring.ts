@@ -4,6 +4,8 @@
  * only for the few rows that enter the running top-k or tie with its worst entry.
  */
 
+import { orderByScore } from './score-order';
+
 /** One selected row: its index in the packed matrix (or the caller's own payload), its score and its id. */
 export type ScoredRef<T> = { ref: T; score: number; id: string };
 
@@ -85,16 +87,7 @@ export class TopKSelector<T> {
   /** The kept items, best first. */
   sorted(): ScoredRef<T>[] {
     const order = Array.from({ length: this.size }, (_, i) => i);
-    order.sort((a, b) =>
-      this.isWorse(
-        this.scores[a] as number,
-        this.ids[a] as string,
-        this.scores[b] as number,
-        this.ids[b] as string,
-      )
-        ? 1
-        : -1,
-    );
+    orderByScore(order, this.scores, (i) => this.ids[i] as string);
     return order.map((i) => ({
       ref: this.refs[i] as T,
       score: this.scores[i] as number,
