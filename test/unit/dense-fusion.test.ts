@@ -124,6 +124,29 @@ describe('RRF from a dense pass (every row scored within a bound)', () => {
   });
 });
 
+/** A held snapshot of random unit vectors in 30 documents, ids out of row order. */
+function heldRows(random: () => number, rowCount: number, dimension: number): RankableRows {
+  const vectors = new Float32Array(rowCount * dimension);
+  for (let row = 0; row < rowCount; row++) {
+    const vector = Array.from({ length: dimension }, () => random() * 2 - 1);
+    vectors.set(normalise(vector) as Float64Array, row * dimension);
+  }
+  const ids = Array.from({ length: rowCount }, (_, row) => `c${(row * 7919) % 100_003}`);
+  const rows: SnapshotRow[] = ids.map((id, row) => ({
+    chunk_id: id,
+    filename: `f${row % 30}.txt`,
+    chunk_index: Math.floor(row / 30),
+    metadata: {},
+  }));
+  const rowsByFilename = new Map<string, number[]>();
+  rows.forEach((row, i) => {
+    const same = rowsByFilename.get(row.filename);
+    if (same === undefined) rowsByFilename.set(row.filename, [i]);
+    else same.push(i);
+  });
+  return { snapshot: { dimension, vectors, rows }, ids, visible: undefined, rowsByFilename };
+}
+
 describe('a hybrid RRF query whose vector head cannot prove its top', () => {
   it('is answered from the dense pass, exactly as scoring every candidate answers it', () => {
     const scanner = scannerAtEverySize();
@@ -135,29 +158,8 @@ describe('a hybrid RRF query whose vector head cannot prove its top', () => {
     };
     const random = rng(seed);
     const dimension = 16;
-    const rowCount = 3000;
-    const vectors = new Float32Array(rowCount * dimension);
-    for (let row = 0; row < rowCount; row++) {
-      const vector = Array.from({ length: dimension }, () => random() * 2 - 1);
-      vectors.set(normalise(vector) as Float64Array, row * dimension);
-    }
-    const ids = Array.from({ length: rowCount }, (_, row) => `c${(row * 7919) % 10007}`);
-    const rows: SnapshotRow[] = ids.map((id, row) => ({
-      chunk_id: id,
-      filename: `f${row % 30}.txt`,
-      chunk_index: Math.floor(row / 30),
-      metadata: {},
-    }));
-    const rowsByFilename = new Map<string, number[]>();
-    rows.forEach((row, i) => {
-      rowsByFilename.set(row.filename, [...(rowsByFilename.get(row.filename) ?? []), i]);
-    });
-    const held: RankableRows = {
-      snapshot: { dimension, vectors, rows },
-      ids,
-      visible: undefined,
-      rowsByFilename,
-    };
+    const held = heldRows(random, 3000, dimension);
+    const { ids } = held;
     // A term in one row of twelve, its BM25 unrelated to the vectors, with ties.
     const scores = Float64Array.from(ids, () => (random() < 1 / 12 ? 1 + Math.floor(random() * 5) : 0));
     const matched = ids.flatMap((_, row) => ((scores[row] as number) > 0 ? [row] : []));
@@ -206,24 +208,8 @@ describe('a hybrid query prepared before its keyword scores arrive', () => {
     const dimension = 8;
     // Enough rows that RRF's first scan, when some row matches, reads more rows than when none does.
     const rowCount = 30_000;
-    const vectors = new Float32Array(rowCount * dimension);
-    for (let row = 0; row < rowCount; row++) {
-      const vector = Array.from({ length: dimension }, () => random() * 2 - 1);
-      vectors.set(normalise(vector) as Float64Array, row * dimension);
-    }
-    const ids = Array.from({ length: rowCount }, (_, row) => `c${String(row).padStart(6, '0')}`);
-    const rows: SnapshotRow[] = ids.map((id, row) => ({
-      chunk_id: id,
-      filename: `f${row % 30}.txt`,
-      chunk_index: Math.floor(row / 30),
-      metadata: {},
-    }));
-    const held: RankableRows = {
-      snapshot: { dimension, vectors, rows },
-      ids,
-      visible: undefined,
-      rowsByFilename: new Map(),
-    };
+    const held = heldRows(random, rowCount, dimension);
+    const { ids } = held;
     const unit = normalise(Array.from({ length: dimension }, () => random() * 2 - 1)) as Float64Array;
     const withMatches = Float64Array.from(ids, () => (random() < 1 / 50 ? 1 + Math.floor(random() * 5) : 0));
     for (const scores of [withMatches, new Float64Array(rowCount)]) {
