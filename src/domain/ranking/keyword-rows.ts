@@ -59,6 +59,7 @@ export type KeywordRowsQuery = {
   firstScan: { wanted: number; withBottom: boolean; scan: VectorScans } | undefined;
 };
 
+/** The query over `cached` prepared for ranking (see KeywordRowsQuery): its one vector scan read now. */
 export function prepareKeywordRows(
   cached: RankableRows,
   unitQuery: Float64Array | null,
