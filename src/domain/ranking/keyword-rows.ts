@@ -43,18 +43,24 @@ export const headFusionStats = emptyHeadFusionStats();
 
 /**
  * A keyword or hybrid query over a snapshot's rows, with all its ranking needs but the BM25 scores:
- * the candidates' mask and, for an ungrouped hybrid query on the native kernel, the first vector scan the
- * fused top reads (threshold-fusion.ts, `firstHeadScan`). Made while the scores are being read, so that
- * scan overlaps the round trip.
+ * the candidates' mask and, for an ungrouped hybrid query on a kernel, what its fused top starts from,
+ * among it the first vector scan it reads (threshold-fusion.ts, `firstHeadScan`). Made while the scores
+ * are being read, so that scan overlaps the round trip.
  */
 export type KeywordRowsQuery = {
   cached: RankableRows;
   unitQuery: Float64Array | null;
   query: KeywordQuery;
   ranker: Ranker<number>;
-  kernel: TopKKernel | undefined;
   /** The candidates: rows shown and passing the filter (undefined: every row). */
   mask: Uint8Array | undefined;
+  /** An ungrouped hybrid query on a kernel: its fused top is tried from the kernel's vector head. */
+  head: HeadStart | undefined;
+};
+
+type HeadStart = {
+  kernel: TopKKernel;
+  unitQuery: Float64Array;
   candidateCount: number;
   firstScan: { wanted: number; withBottom: boolean; scan: VectorScans } | undefined;
 };
@@ -74,28 +80,24 @@ export function prepareKeywordRows(
     cached.visible,
     filter === null ? undefined : filterMask(snapshot.rows, filter, cached.rowsByFilename),
   );
+  const prepared = { cached, unitQuery, query, ranker, mask, head: undefined };
+  if (unitQuery === null || ranker.grouped || kernel === undefined) return prepared;
   const candidateCount = rowsKept(mask, rowCount);
-  const prepared = { cached, unitQuery, query, ranker, kernel, mask, candidateCount, firstScan: undefined };
-  if (unitQuery === null || ranker.grouped || kernel?.approximate === undefined) return prepared;
   const first = firstHeadScan(query.fusion, ranker.selectorFor('').k, candidateCount);
-  if (first === null) return prepared;
   const { vectors, dimension } = snapshot;
-  const scan = kernel.approximate(
-    vectors,
-    dimension,
-    rowCount,
-    unitQuery,
-    first.wanted,
-    mask,
-    first.withBottom,
-  );
-  return scan === null ? prepared : { ...prepared, firstScan: { ...first, scan } };
+  let firstScan: HeadStart['firstScan'];
+  if (first !== null) {
+    const { wanted, withBottom } = first;
+    const scan = kernel.approximate?.(vectors, dimension, rowCount, unitQuery, wanted, mask, withBottom);
+    if (scan != null) firstScan = { wanted, withBottom, scan };
+  }
+  return { ...prepared, head: { kernel, unitQuery, candidateCount, firstScan } };
 }
 
 /**
- * Keyword or hybrid ranking of a snapshot's rows. With a kernel, an ungrouped hybrid query first
- * tries the fused top from the kernel's vector head; otherwise (and when that is not proven) every
- * candidate's cosine is computed.
+ * Keyword or hybrid ranking of a snapshot's rows. An ungrouped hybrid query on a kernel first tries the
+ * fused top from the kernel's vector head; otherwise (and when that is not proven) every candidate's
+ * cosine is computed.
  */
 export function rankKeywordRows(
   prepared: KeywordRowsQuery,
@@ -103,7 +105,7 @@ export function rankKeywordRows(
   scoreThreshold: number | undefined,
   buffer?: ScoreBuffer,
 ): KeywordRanking<number> {
-  const { cached, unitQuery, query, ranker, kernel, mask, candidateCount } = prepared;
+  const { cached, unitQuery, query, ranker, mask } = prepared;
   const { snapshot } = cached;
   const rowCount = snapshot.rows.length;
   const { scores: bm25, matched } = keywords;
@@ -111,14 +113,15 @@ export function rankKeywordRows(
   const groupOf = (row: number) => snapshot.rows[row]?.filename as string;
   const candidateMatches = matched.filter((row) => mask === undefined || mask[row] !== 0);
   const keywordMatches = candidateMatches.length;
-  if (unitQuery !== null && !ranker.grouped && kernel !== undefined) {
+  if (prepared.head !== undefined) {
     // The fused top from the vector head of the native kernel, when the bound proves it
     // (src/domain/ranking/threshold-fusion.ts); every row's cosine is computed only when it does not.
+    const { kernel, unitQuery, candidateCount } = prepared.head;
     const { vectors, dimension } = snapshot;
     // The scan read before the scores arrived answers, once, the first request it covers: one for no more
     // rows (a scan listing more rows than asked serves every reader of it alike), and for the negated
     // query only when it was read too. RRF asks fewer rows than prepared when no candidate matches a term.
-    let early = prepared.firstScan;
+    let early = prepared.head.firstScan;
     const head = fuseFromHead(
       {
         unitQuery,
