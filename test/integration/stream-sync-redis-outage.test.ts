@@ -21,8 +21,8 @@ import {
 import { rng } from '../fixtures/random';
 import { waitUntil } from '../fixtures/wait';
 
-// A bound on the whole test only: each workload run and each wait inside has a bound of its own. About a
-// minute alone on this machine; 174 s once while the other suites ran on a slow host.
+// A bound on the whole test only: each workload run and each wait inside has a bound of its own. About
+// 20 s alone on this machine; 174 s once while the other suites ran on a slow host.
 jest.setTimeout(420_000);
 
 /**
