@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import {
   ByteWriter,
-  forEachBucketPosting,
+  decodeBucketPostings,
   forEachIdEntry,
   KEYWORD_POSTING_BLOCKS,
 } from '../../src/snapshot/redis/keyword-postings-codec';
@@ -27,15 +27,35 @@ describe('keyword postings codec', () => {
         const numbers = postings.map(([low]) => start + low);
         const tfs = postings.map(([, tf]) => tf);
         writer.bucket(numbers, tfs, 0, numbers.length, start, size);
-        const decoded: [number, number][] = [];
-        const count = forEachBucketPosting(writer.take(), start, size, (number, tf) => {
-          decoded.push([number, tf]);
-        });
-        expect(count).toBe(postings.length);
-        expect(decoded).toEqual(postings.map(([low, tf]) => [start + low, tf]));
+        const bytes = writer.take();
+        // Decoded after `at` postings already held, into arrays with exactly the room they need.
+        const at = b % 3;
+        const decodedNumbers = new Uint32Array(at + postings.length);
+        const decodedTfs = new Uint32Array(at + postings.length);
+        const end = decodeBucketPostings(bytes, start, size, decodedNumbers, decodedTfs, at);
+        expect(end).toBe(at + postings.length);
+        expect([...decodedNumbers.subarray(at)]).toEqual(postings.map(([low]) => start + low));
+        expect([...decodedTfs.subarray(at)]).toEqual(postings.map(([, tf]) => tf));
+        // One posting more than the arrays hold is refused, not cut.
+        if (postings.length > 0) {
+          const short = new Uint32Array(at + postings.length - 1);
+          expect(decodeBucketPostings(bytes, start, size, short, short.slice(), at)).toBe(-1);
+        }
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('refuses bytes that are not a bucket of postings', () => {
+    const writer = new ByteWriter();
+    writer.bucket([5, 9], [1, 3], 0, 2, 0, 16);
+    const bytes = writer.take();
+    const room = () => [new Uint32Array(8), new Uint32Array(8)] as const;
+    // Cut inside the last posting's tf.
+    expect(decodeBucketPostings(bytes.subarray(0, bytes.length - 1), 0, 16, ...room(), 0)).toBe(-1);
+    // The same bytes read as a smaller bucket: 9 lies outside [0, 8).
+    expect(decodeBucketPostings(bytes, 0, 8, ...room(), 0)).toBe(-1);
+    expect(decodeBucketPostings(bytes, 0, 16, ...room(), 0)).toBe(2);
   });
 
   it('packs a posting of tf 1 close to the previous one in one byte, after the block lengths', () => {

@@ -6,7 +6,7 @@
  * turn numbers into chunk ids (`DocumentIds`).
  */
 import type { KeywordPostings } from '../port';
-import { forEachBucketPosting, forEachIdEntry, KEYWORD_ID_GROUP } from './keyword-postings-codec';
+import { decodeBucketPostings, forEachIdEntry, KEYWORD_ID_GROUP } from './keyword-postings-codec';
 
 /** One id bucket as held: chunk id and length per document number within the bucket, and its tag. */
 export type IdBucket = { tag: string; ids: (string | undefined)[]; lengths: Uint32Array; bytes: number };
@@ -83,39 +83,35 @@ export function decodeRead(reply: readonly unknown[], held: HeldIds | null): Dec
   }
   const postings: KeywordPostings['postings'] = [];
   for (const term of reply.slice(7) as Buffer[][]) {
-    const numbers: number[] = [];
-    const tfs: number[] = [];
-    const lengths: number[] = [];
+    // The term's count of postings comes first, so they are decoded straight into arrays of that size.
     let df = 0;
-    let whole = true;
-    for (let i = 0; i + 1 < term.length && whole; i += 2) {
+    for (let i = 0; i + 1 < term.length; i += 2) {
+      if (latin1(term[i] as Buffer) === 'd') df = Number(latin1(term[i + 1] as Buffer));
+    }
+    if (!(Number.isSafeInteger(df) && df >= 0)) return null;
+    const numbers = new Uint32Array(df);
+    const tfs = new Uint32Array(df);
+    const lengths = new Uint32Array(df);
+    let count = 0;
+    for (let i = 0; i + 1 < term.length; i += 2) {
       const field = latin1(term[i] as Buffer);
-      if (field === 't') continue;
-      if (field === 'd') {
-        df = Number(latin1(term[i + 1] as Buffer));
-        continue;
-      }
+      if (field === 't' || field === 'd') continue;
       const b = Number(field);
       const bucket = buckets[b];
       if (bucket === undefined) return null;
       const start = b * bucketSize;
-      forEachBucketPosting(term[i + 1] as Buffer, start, bucketSize, (number, tf) => {
-        const low = number - start;
-        if (!(low < bucketSize && bucket.ids[low] !== undefined)) {
-          whole = false;
-          return;
-        }
-        numbers.push(number);
-        tfs.push(tf);
-        lengths.push(bucket.lengths[low] as number);
-      });
+      const from = count;
+      count = decodeBucketPostings(term[i + 1] as Buffer, start, bucketSize, numbers, tfs, from);
+      if (count < 0) return null;
+      for (let j = from; j < count; j++) {
+        const low = (numbers[j] as number) - start;
+        const length = bucket.lengths[low];
+        if (!(low >= 0 && bucket.ids[low] !== undefined && length !== undefined)) return null;
+        lengths[j] = length;
+      }
     }
-    if (!whole || numbers.length !== df) return null;
-    postings.push({
-      numbers: Uint32Array.from(numbers),
-      tfs: Uint32Array.from(tfs),
-      lengths: Uint32Array.from(lengths),
-    });
+    if (count !== df) return null;
+    postings.push({ numbers, tfs, lengths });
   }
   const ids = { bucketSize, buckets: buckets.map((bucket) => bucket.ids) };
   return { postings: { docCount, totalLength, ids, postings }, held: { gen, buckets, bytes } };

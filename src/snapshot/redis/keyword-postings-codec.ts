@@ -156,49 +156,43 @@ export class ByteWriter {
 }
 
 /**
- * Decodes a run of postings written from `start`, calling `each(number, tf)` per posting in order.
- * @returns how many postings it held
+ * Decodes a bucket's postings (its blocks, written from `start` with `bucketSize` numbers) into
+ * `numbers` and `tfs` from index `at` on, without a call per posting: a common term's read holds tens of
+ * thousands of postings.
+ * @returns the index after the last posting written; -1 when the bytes are not a bucket's postings (a
+ *   number outside the bucket, bytes ending inside a varint) or hold more postings than the arrays have
+ *   room for
  */
-export function forEachPosting(
-  bytes: Uint8Array,
-  start: number,
-  each: (number: number, tf: number) => void,
-): number {
-  let previous = start - 1;
-  let count = 0;
-  const reader = new ByteReader(bytes);
-  const end = bytes.length;
-  while (reader.pos < end) {
-    const code = reader.varint();
-    const tf = code % 2 === 1 ? reader.varint() + 2 : 1;
-    previous += Math.floor(code / 2) + 1;
-    each(previous, tf);
-    count++;
-  }
-  return count;
-}
-
-/**
- * Decodes a bucket's postings (its blocks) written from `start` with `bucketSize` numbers, calling
- * `each(number, tf)` per posting in order.
- * @returns how many postings it held
- */
-export function forEachBucketPosting(
+export function decodeBucketPostings(
   bytes: Uint8Array,
   start: number,
   bucketSize: number,
-  each: (number: number, tf: number) => void,
+  numbers: Uint32Array,
+  tfs: Uint32Array,
+  at: number,
 ): number {
-  const lengths: number[] = [];
   const reader = new ByteReader(bytes);
-  for (let j = 0; j < KEYWORD_POSTING_BLOCKS; j++) lengths.push(reader.varint());
-  let pos = reader.pos;
+  const lengths = new Array<number>(KEYWORD_POSTING_BLOCKS);
+  for (let j = 0; j < KEYWORD_POSTING_BLOCKS; j++) lengths[j] = reader.varint();
   const size = blockSize(bucketSize);
-  let count = 0;
+  const last = start + bucketSize - 1;
+  let count = at;
+  let blockStart = reader.pos;
   for (let j = 0; j < KEYWORD_POSTING_BLOCKS; j++) {
-    const length = lengths[j] as number;
-    if (length > 0) count += forEachPosting(bytes.subarray(pos, pos + length), start + j * size, each);
-    pos += length;
+    const blockEnd = blockStart + (lengths[j] as number);
+    if (!(blockEnd <= bytes.length)) return -1;
+    let previous = start + j * size - 1;
+    reader.pos = blockStart;
+    while (reader.pos < blockEnd) {
+      const code = reader.varint();
+      const tf = code % 2 === 1 ? reader.varint() + 2 : 1;
+      previous += Math.floor(code / 2) + 1;
+      if (!(previous <= last && tf >= 1 && reader.pos <= blockEnd && count < numbers.length)) return -1;
+      numbers[count] = previous;
+      tfs[count] = tf;
+      count++;
+    }
+    blockStart = blockEnd;
   }
   return count;
 }
