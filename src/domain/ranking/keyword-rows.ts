@@ -10,7 +10,7 @@ import { type CompiledFilter, filterMask, matchesFilter } from '../search-filter
 import type { StoredChunk } from '../types';
 import { KeywordIndex } from './bm25';
 import { rrfFromDense } from './dense-fusion';
-import { type FusedCandidates, topFusedCandidates } from './fused-candidates';
+import { best, type FusedCandidates, topFusedCandidates } from './fused-candidates';
 import type { FusedScore } from './fusion';
 import { emptyHeadFusionStats } from './head-fusion';
 import { rankHybrid } from './hybrid-ranking';
@@ -187,8 +187,18 @@ export function rankKeywordRows(
       };
     }
   }
-  // Keyword only: the candidates that match a term, already at hand (no pass over every row).
-  let rows = candidateMatches;
+  // Keyword only: the candidates that match a term, already at hand (no pass over every row). Ungrouped,
+  // only the best `keep` of them (ties by id, as the ranker breaks them) can be returned: ranks and ids
+  // for those alone, where a common term matches thousands.
+  let rows =
+    cosine === null && !ranker.grouped
+      ? best(
+          { rows: candidateMatches, count: candidateMatches.length, mask: undefined },
+          bm25,
+          idOf,
+          ranker.selectorFor('').k,
+        )
+      : candidateMatches;
   if (cosine !== null) {
     rows = [];
     for (let row = 0; row < rowCount; row++) if (mask === undefined || mask[row] !== 0) rows.push(row);
