@@ -6,9 +6,8 @@ import { rrfWeights } from '../../src/domain/ranking/fusion';
 import { rankerFor } from '../../src/domain/ranking/hits';
 import { headFusionStats, prepareKeywordRows, rankKeywordRows } from '../../src/domain/ranking/keyword-rows';
 import { type DenseScores, normalise, type TopKKernel } from '../../src/domain/ranking/scoring';
-import type { RankableRows } from '../../src/domain/ranking/vector-rows';
-import type { SnapshotRow } from '../../src/domain/snapshot';
 import { fusedTop } from '../fixtures/fused-top';
+import { heldRows } from '../fixtures/held-rows';
 import { HYBRID_DIMENSION, hybridCase, hybridRow, hybridShape, rrfFusions } from '../fixtures/hybrid-case';
 import { rng } from '../fixtures/random';
 import { scannerAtEverySize, vectorPool } from '../fixtures/tied-vectors';
@@ -123,29 +122,6 @@ describe('RRF from a dense pass (every row scored within a bound)', () => {
     );
   });
 });
-
-/** A held snapshot of random unit vectors in 30 documents, ids out of row order. */
-function heldRows(random: () => number, rowCount: number, dimension: number): RankableRows {
-  const vectors = new Float32Array(rowCount * dimension);
-  for (let row = 0; row < rowCount; row++) {
-    const vector = Array.from({ length: dimension }, () => random() * 2 - 1);
-    vectors.set(normalise(vector) as Float64Array, row * dimension);
-  }
-  const ids = Array.from({ length: rowCount }, (_, row) => `c${(row * 7919) % 100_003}`);
-  const rows: SnapshotRow[] = ids.map((id, row) => ({
-    chunk_id: id,
-    filename: `f${row % 30}.txt`,
-    chunk_index: Math.floor(row / 30),
-    metadata: {},
-  }));
-  const rowsByFilename = new Map<string, number[]>();
-  rows.forEach((row, i) => {
-    const same = rowsByFilename.get(row.filename);
-    if (same === undefined) rowsByFilename.set(row.filename, [i]);
-    else same.push(i);
-  });
-  return { snapshot: { dimension, vectors, rows }, ids, visible: undefined, rowsByFilename };
-}
 
 describe('a hybrid RRF query whose vector head cannot prove its top', () => {
   it('is answered from the dense pass, exactly as scoring every candidate answers it', () => {
