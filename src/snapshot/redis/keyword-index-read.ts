@@ -83,7 +83,7 @@ export function decodeRead(reply: readonly unknown[], held: HeldIds | null): Dec
   }
   const postings: KeywordPostings['postings'] = [];
   for (const term of reply.slice(7) as Buffer[][]) {
-    // The term's count of postings comes first, so they are decoded straight into arrays of that size.
+    // The term's count of postings (its `d` field) sizes its arrays: its buckets are decoded straight into them.
     let df = 0;
     for (let i = 0; i + 1 < term.length; i += 2) {
       if (latin1(term[i] as Buffer) === 'd') df = Number(latin1(term[i + 1] as Buffer));
@@ -103,11 +103,11 @@ export function decodeRead(reply: readonly unknown[], held: HeldIds | null): Dec
       const from = count;
       count = decodeBucketPostings(term[i + 1] as Buffer, start, bucketSize, numbers, tfs, from);
       if (count < 0) return null;
+      // Every number decoded lies within the bucket; one that no chunk holds means the read disagrees.
       for (let j = from; j < count; j++) {
         const low = (numbers[j] as number) - start;
-        const length = bucket.lengths[low];
-        if (!(low >= 0 && bucket.ids[low] !== undefined && length !== undefined)) return null;
-        lengths[j] = length;
+        if (bucket.ids[low] === undefined) return null;
+        lengths[j] = bucket.lengths[low] as number;
       }
     }
     if (count !== df) return null;

@@ -157,11 +157,11 @@ export class ByteWriter {
 
 /**
  * Decodes a bucket's postings (its blocks, written from `start` with `bucketSize` numbers) into
- * `numbers` and `tfs` from index `at` on, without a call per posting: a common term's read holds tens of
+ * `numbers` and `tfs` from index `at` on, without a call per posting: a common term's read holds
  * thousands of postings.
  * @returns the index after the last posting written; -1 when the bytes are not a bucket's postings (a
- *   number outside the bucket, bytes ending inside a varint) or hold more postings than the arrays have
- *   room for
+ *   number outside the bucket, a block or varint running past the end) or hold more postings than the
+ *   arrays have room for
  */
 export function decodeBucketPostings(
   bytes: Uint8Array,
