@@ -32,11 +32,13 @@ const KEYWORD_HEAD = 256;
 /** A vector top this short that leaves the best match out is read without estimating its rank. */
 const SHORT_TOP = 256;
 /**
- * Rows RRF scans first when it needs the best match's vector rank: a 64th of the candidates, at most
- * RRF_SCAN. The native scan costs about half a microsecond more for each row it lists, so a first scan
- * much deeper than the match's usual rank costs more than the rare second scan it saves.
+ * Share of the candidates RRF scans first when it needs the best match's vector rank. The native scan
+ * costs about half a microsecond more for each row it lists, so a 64th of the candidates costs about
+ * half of a pass over them (at 384-d): a first scan much deeper than the match's usual rank costs more
+ * than the rare second scan it saves, and one that stops above the match costs a whole second pass. The
+ * match's rank grows with the bot (at 1M chunks it lies past 2,000 in most queries), so the share has no
+ * cap in rows.
  */
-const RRF_SCAN = 2048;
 const RRF_SCAN_SHARE = 1 / 64;
 /** Deeper scans or wider tops RRF tries after its first proof fails. */
 const MAX_RRF_RETRIES = 2;
@@ -74,7 +76,7 @@ export function rrfScanPlan(
   // (a vector weight not too small next to the keyword weight): then either a vector top long enough to
   // leave it out under that bar (w_v / (k + R + 1) < w_v / (k + keep) - w_k / (k + 1)) or its exact
   // vector rank is needed. A short such top is taken; else the scan reads RRF_SCAN_SHARE of the
-  // candidates (at most RRF_SCAN rows), which on a query whose words and meaning agree holds the best
+  // candidates, which on a query whose words and meaning agree holds the best
   // match, and only when it does not is the match's rank estimated to read the one scan that reaches it.
   let needsLeader = false;
   if (
@@ -86,7 +88,7 @@ export function rrfScanPlan(
     if (leavesOut <= SHORT_TOP && leavesOut <= cap) ranked = Math.max(ranked, leavesOut);
     else {
       needsLeader = true;
-      depth = Math.max(depth, Math.min(RRF_SCAN, Math.floor(candidateCount * RRF_SCAN_SHARE)));
+      depth = Math.max(depth, Math.floor(candidateCount * RRF_SCAN_SHARE));
     }
   }
   depth = Math.max(depth, SCAN_PER_RANKED * ranked + Math.ceil(0.3 * Math.sqrt(candidateCount)));
