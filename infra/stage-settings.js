@@ -85,10 +85,21 @@ module.exports = async ({ resolveVariable }) => {
         'give the customer key the SecureString is encrypted with, or nothing for the aws/ssm key.',
     );
   }
+  // The search functions' memory: it buys CPU and sizes what a container holds between searches
+  // (src/snapshot/budgets.ts: 512 MiB of snapshots for every 1,769 MB).
+  const searchMemoryText = String((await resolveVariable('param:searchMemorySize')) ?? '1769').trim();
+  const searchMemorySize = Number(searchMemoryText);
+  if (!/^\d+$/.test(searchMemoryText) || searchMemorySize < 1769 || searchMemorySize > 10240) {
+    throw new Error(
+      `searchMemorySize "${searchMemoryText}" is not a search function memory: give MB from 1769 (a full vCPU) ` +
+        'to 10240, e.g. --param="searchMemorySize=8192" to hold a 1M-chunk bot (docs/deploy.md, "Large bots").',
+    );
+  }
   // `--param="tracing=true"` arrives as a string; the framework takes any truthy value as a tracing mode.
   const tracing = String(await resolveVariable('param:tracing')) === 'true';
   return {
     tracing,
+    searchMemorySize,
     // Read by infra/redis-create-plugin.js.
     redisCreate,
     // Read by infra/memory-mode-plugin.js.

@@ -54,6 +54,11 @@ const configSchema = z.object({
    * `authorizer`: API Gateway's JWT authorizer verified the token; trust its claims.
    * `local-key`: verify the Bearer token here with LOCAL_JWT_SECRET (serverless-offline and tests).
    */
+  /** Set by Lambda (and serverless-offline) from the function's memory: sizes what a container holds. */
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.coerce.number().int().positive().optional(),
+  ),
   AUTH_MODE: z.enum(['authorizer', 'local-key']).default('authorizer'),
   LOCAL_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_ISSUER: z.string().min(1).default('ddb-vector-sync-local'),
@@ -79,6 +84,8 @@ export type Config = {
   redisKeyPrefix: string;
   /** Where searches find their snapshots: Redis, the container's memory, or nowhere (DynamoDB each time). */
   snapshotMode: 'redis' | 'memory' | 'none';
+  /** The function's memory in MB (Lambda's AWS_LAMBDA_FUNCTION_MEMORY_SIZE); undefined outside Lambda. */
+  functionMemoryMb: number | undefined;
   auth:
     | { mode: 'authorizer'; issuer: string; audience: string }
     | { mode: 'local-key'; secret: string; issuer: string; audience: string };
@@ -128,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisPasswordParameter: e.REDIS_PASSWORD_PARAMETER,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     snapshotMode: e.SNAPSHOT_MODE ?? (e.REDIS_URL === undefined ? 'none' : 'redis'),
+    functionMemoryMb: e.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
     auth:
       e.AUTH_MODE === 'local-key' && e.LOCAL_JWT_SECRET !== undefined
         ? { mode: 'local-key', secret: e.LOCAL_JWT_SECRET, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE }

@@ -37,7 +37,8 @@ export type CachedScan = { scan: ScanSnapshot; bytes: number };
 export type ScanOrFull = { full: CachedSnapshot } | { scan: CachedScan; reused: boolean };
 
 /**
- * Default budget: 512 MiB of the search function's 1,769 MB. It holds the scan form of a 1M-chunk 384-d
+ * Default budget: 512 MiB of the search function's 1,769 MB (`containerBudgets` scales it with the
+ * function's memory). It holds the scan form of a 1M-chunk 384-d
  * bot (384 MB of int8 codes), or about two whole 100k-chunk bots (float32 vectors,
  * their in-process int8 copy and rows: ~210 MB each), or a few dozen small bots; least recently used
  * first out. Transient read buffers come on top (one 32 MiB segment at a time).

@@ -3,6 +3,7 @@
  * implement the ports (Redis, memory mode). The rest of the code imports the snapshot from here only;
  * docs/snapshot.md describes what is inside.
  */
+export { type ContainerBudgets, containerBudgets, DEFAULT_SEARCH_MEMORY_MB } from './budgets';
 export type { CachedSnapshot } from './cache';
 export { SnapshotCache } from './cache';
 export { MemorySnapshotStore } from './memory-store';

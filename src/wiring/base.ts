@@ -64,10 +64,13 @@ export function guardedSnapshotStore(base: BaseDeps): SnapshotStore | null {
 }
 
 /** The bots' Redis keyword indexes behind the same circuit breaker, or undefined without Redis. */
-export function guardedKeywordIndexStore(base: BaseDeps): KeywordIndexStore | undefined {
+export function guardedKeywordIndexStore(
+  base: BaseDeps,
+  options: { heldIdBytes?: number } = {},
+): KeywordIndexStore | undefined {
   if (base.redis === null || base.redisBreaker === null) return undefined;
   return new GuardedKeywordIndexStore(
-    new RedisKeywordIndexStore(base.redis, base.config.redisKeyPrefix),
+    new RedisKeywordIndexStore(base.redis, base.config.redisKeyPrefix, options),
     base.redisBreaker,
   );
 }

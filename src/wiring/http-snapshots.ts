@@ -1,7 +1,7 @@
 import { DynamoCountsDoctorStore } from '../adapters/dynamodb/counts-doctor-store';
 import { DynamoDocumentLeases } from '../adapters/dynamodb/document-leases';
 import { ScoreBuffer } from '../domain/ranking/scoring';
-import { MemorySnapshotStore, SnapshotCache } from '../snapshot';
+import { containerBudgets, MemorySnapshotStore, SnapshotCache } from '../snapshot';
 import { type BotVerdict, checkBot } from '../use-cases/check-bot';
 import { type ListedBot, listBots } from '../use-cases/list-bots';
 import { makeSearch, type Search } from '../use-cases/search';
@@ -45,6 +45,8 @@ export function createSnapshotHttpDeps(base: BaseDeps, options: HttpRouteOptions
       : null;
   const shared = guardedSnapshotStore(base);
   const snapshots = memory ?? shared;
+  // What the container holds between searches grows with the memory the function is given.
+  const budgets = containerBudgets(config.functionMemoryMb);
   return {
     ...httpRouteDeps(base, bots, options),
     listBots: (userId, page) => listBots({ bots, snapshots: shared }, userId, page),
@@ -68,10 +70,11 @@ export function createSnapshotHttpDeps(base: BaseDeps, options: HttpRouteOptions
       bots,
       chunks,
       snapshots,
-      cache: snapshots === null ? null : new SnapshotCache(snapshots),
+      cache:
+        snapshots === null ? null : new SnapshotCache(snapshots, { maxBytes: budgets.snapshotCacheBytes }),
       scores: new ScoreBuffer(),
       kernel: searchKernel(base.logger, base.metrics),
-      keywords: guardedKeywordIndexStore(base),
+      keywords: guardedKeywordIndexStore(base, { heldIdBytes: budgets.keywordIdBytes }),
       logger: base.logger,
     }),
   };

@@ -77,6 +77,7 @@ const DYNAMODB_ONLY = [
 beforeAll(async () => {
   outDir = await packageInto('sls-package-ops-', [
     '--param=tracing=true',
+    '--param=searchMemorySize=8192',
     `--param=redisPasswordParameter=${PASSWORD_PARAMETER}`,
     `--param=redisPasswordKmsKeyArn=${PASSWORD_KEY}`,
   ]);
@@ -175,6 +176,37 @@ describe('serverless package: what on-call needs', () => {
     expect(dev.provider.environment.POWERTOOLS_TRACE_ENABLED).toBe('false');
     expect(prod.provider.tracing.lambda).toBe(true);
     expect(prod.provider.environment.POWERTOOLS_TRACE_ENABLED).toBe('true');
+  });
+
+  it('gives the search functions the memory searchMemorySize names, and no other function', () => {
+    const memory = Object.fromEntries(functions().map(([name, fn]) => [name, fn.Properties.MemorySize]));
+    for (const name of SEARCH_FUNCTIONS) expect([name, memory[name]]).toEqual([name, 8192]);
+    const others = Object.entries(memory).filter(([name]) => !SEARCH_FUNCTIONS.includes(name));
+    expect(others.length).toBeGreaterThan(5);
+    for (const [name, size] of others) expect([name, (size as number) < 8192]).toEqual([name, true]);
+  });
+
+  it('gives the search functions a full vCPU by default and refuses a memory Lambda cannot give', async () => {
+    const print = (params: string[]) =>
+      run(process.execPath, [serverlessBin, 'print', '--stage', 'dev', '--format', 'json', ...params], {
+        cwd: root,
+        env: offlineEnv,
+        maxBuffer: 16 * 1024 * 1024,
+      });
+    const { stdout } = await print([]);
+    const printed = JSON.parse(stdout.slice(stdout.indexOf('{'))) as {
+      functions: Record<string, { memorySize: unknown }>;
+    };
+    for (const name of ['httpSearch', 'httpSearchBatch', 'httpRecommend']) {
+      expect([name, printed.functions[name]?.memorySize]).toEqual([name, 1769]);
+    }
+    for (const wrong of ['12000', '1024', '2g']) {
+      const failure = await print([`--param=searchMemorySize=${wrong}`]).then(
+        () => 'printed',
+        (error: { stdout?: string; stderr?: string }) => `${error.stdout ?? ''}${error.stderr ?? ''}`,
+      );
+      expect(failure).toContain(`searchMemorySize "${wrong}" is not a search function memory`);
+    }
   });
 
   it('refuses to package a Redis URL without VPC settings, saying what to add', async () => {
