@@ -21,7 +21,7 @@ export type BenchOptions = {
   suites: Suite[];
   /** Sizes for the in-memory and Redis methods. */
   sizes: number[];
-  /** --million: sizes timed only by (e), (g), (c) and (d), with a snapshot built directly in Redis. */
+  /** --million: sizes timed by (e), (g), (c), (d) and the deployed features, with a snapshot built directly in Redis. */
   millionSizes: number[];
   /** Sizes loaded into DynamoDB Local (packed Binary). */
   dynamoSizes: number[];
@@ -65,8 +65,9 @@ export const USAGE = `npm run bench -- [--quick] [--list-10k] [--million] [--pub
   --only=...  run only the named suites (results.md then holds only their tables); cost prices the
               reference workloads of docs/cost.md from measured units and tools/bench/prices.json
   --million   also time (e), (g), (c) and (d) at 1M chunks (1.5 GB of vectors in the bench and in Redis
-              each: run it once, on a machine with about 8 GB free), and the memory mode's cold load of
-              a 100k-chunk bot (minutes on DynamoDB Local)
+              each: run it once, on a machine with about 10 GB free), the deployed vector, keyword and
+              hybrid search of a 1M-chunk bot held whole, and the memory mode's cold load of a
+              100k-chunk bot (minutes on DynamoDB Local)
   --list-10k  also time (a) and (b, List) at 10k chunks: one run each, several minutes,
               all of it DynamoDB Local parsing List<Number> items
   --publish   write tools/bench/results.md and tools/bench/latency.svg (the committed copies); without it a run

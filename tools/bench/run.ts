@@ -19,7 +19,7 @@ import { memory } from './suites/memory';
 import { memoryMode } from './suites/memory-mode';
 import { outage } from './suites/outage';
 import { patchCost } from './suites/patch-cost';
-import { searchFeatures } from './suites/search-features';
+import { deployedFeatures, searchFeatures } from './suites/search-features';
 import { dynamoMethods, inMemoryMethods, millionMethods, snapshotMethods } from './suites/search-latency';
 import { writeCost } from './suites/write-cost';
 
@@ -65,13 +65,17 @@ async function runSuites(context: BenchContext): Promise<void> {
   for (const size of deferred) await dynamoMethods(context, size, 'slow-list');
   // After latency (its search times) and batch cost (bytes a record sends to Redis), when they ran.
   if (runs('cost')) await cost(context, options.costSize);
-  for (const n of runs('latency') ? options.millionSizes : []) {
-    const dataset = context.dataset(n);
-    progress.note(`exact top-${K} of ${queries.length} queries over ${count(n)} chunks (the reference)`);
-    const exact = queries.map((query) =>
-      exactTopK(dataset.vectors, DIMENSION, query, K).map((row) => dataset.chunkIds[row] as string),
-    );
-    await millionMethods(context, { n, dataset, queries, exact });
+  for (const n of options.millionSizes) {
+    if (runs('latency')) {
+      const dataset = context.dataset(n);
+      progress.note(`exact top-${K} of ${queries.length} queries over ${count(n)} chunks (the reference)`);
+      const exact = queries.map((query) =>
+        exactTopK(dataset.vectors, DIMENSION, query, K).map((row) => dataset.chunkIds[row] as string),
+      );
+      await millionMethods(context, { n, dataset, queries, exact });
+    }
+    // The deployed path's vector, keyword and hybrid search of a bot this large, held whole.
+    if (runs('features')) await deployedFeatures(context, n);
   }
   if (runs('concurrency')) await concurrency(context, options.concurrency.n, options.concurrency.containers);
   // Last: it kills the bench's redis-server.
@@ -97,8 +101,10 @@ async function main(): Promise<void> {
   const env = await startBenchEnvironment((m) => progress.note(m));
   const largest = Math.max(
     ...options.sizes,
-    // The 1M-chunk methods run only with the latency suite.
-    ...(options.suites.includes('latency') ? options.millionSizes : []),
+    // The 1M-chunk bot serves the latency and features suites only.
+    ...(options.suites.includes('latency') || options.suites.includes('features')
+      ? options.millionSizes
+      : []),
     ...options.dynamoSizes,
     ...options.listSizes,
     ...(options.suites.includes('features') ? options.featureSizes : []),

@@ -4,7 +4,13 @@ import { ScoreBuffer } from '../../../src/domain/ranking/scoring';
 import type { BotCollection } from '../../../src/domain/types';
 import { createRedisClient } from '../../../src/redis-client';
 import type { Snapshot, SnapshotStore } from '../../../src/snapshot';
-import { RedisKeywordIndexStore, RedisSnapshotStore, SnapshotCache } from '../../../src/snapshot';
+import {
+  containerBudgets,
+  DEFAULT_SEARCH_MEMORY_MB,
+  RedisKeywordIndexStore,
+  RedisSnapshotStore,
+  SnapshotCache,
+} from '../../../src/snapshot';
 import { makeSearch, type Search } from '../../../src/use-cases/search';
 import { searchKernel } from '../../../src/wiring/search-kernel';
 import type { BenchContext } from '../context';
@@ -12,6 +18,7 @@ import { type BenchDataset, generateTopicalQueries, type TopicalQuery } from '..
 import { count } from '../format';
 import { BENCH_KEYWORD_VERSION, storeKeywordIndex } from '../keyword-index-bytes';
 import { benchBot } from '../methods/our-search';
+import { patientRedisClient } from '../patient-redis';
 import { summarize } from '../stats';
 import { BUCKETS, DEPLOYED, NATIVE_BASELINE, VARIANTS, type Variant } from './feature-variants';
 
@@ -46,7 +53,7 @@ function topicalTextFor(dataset: BenchDataset, cluster: number, i: number): stri
  * differs: the filter mask, scoring, grouping and MMR.
  */
 export async function searchFeatures(context: BenchContext, sizes: number[]): Promise<void> {
-  const { options, progress } = context;
+  const { progress } = context;
   for (const n of sizes) {
     const dataset = context.dataset(n);
     const snapshot: Snapshot = {
@@ -107,14 +114,6 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
       updated_at: '',
       status: 'active' as const,
     };
-    const queries = generateTopicalQueries({
-      count: 0,
-      dimension: dataset.dimension,
-      // The dataset's seed: the same cluster centres, so each query has a topic among the chunks.
-      seed: options.seed,
-      queries: options.queries,
-    });
-    const runs = Math.min(options.runs.snapshotWarm, 60);
     // The first keyword query builds the snapshot's keyword index (once per snapshot version): timed apart.
     const heapBefore = process.memoryUsage().heapUsed;
     const buildStarted = performance.now();
@@ -149,21 +148,9 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
       redisPerEntryBuildMs: stored.perEntryBuildMs,
       redisBytesPerChunk: stored.bytesPerChunk,
     });
-    // Round robin: query i runs under every variant of a group before query i + 1, so the load of a
-    // shared machine drifting over the run weighs on all variants alike. The variants reading Redis make
-    // much garbage; they run in a second group (with its own interleaved baseline) so that the collector
-    // pauses they cause land in their own timings, not in the in-process variants'.
-    // The deployed search's kernel, as the HTTP wiring builds it; the bench fails loudly rather than
-    // time the portable loop under a native row's name.
-    const kernel = searchKernel(
-      {
-        error: (message) => {
-          throw new Error(message);
-        },
-      },
-      { addMetric: () => {} },
-    );
-    kernel.scanner();
+    // The variants reading Redis make much garbage; they run in groups of their own (each with its own
+    // interleaved baseline) so that the collector pauses they cause land in their own timings.
+    const kernel = nativeKernel();
     const searchNative = makeSearch({ ...deps, kernel });
     // The deployed path once a bot's keyword index is in Redis: the native kernel, postings from Redis.
     const searchStoredNative = makeSearch({
@@ -174,6 +161,21 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
     });
     const deployed = await deployedSearch(context, n, kernel);
     const baseline = VARIANTS[0] as Variant;
+    const inProcess = { botId: 'bench-features', bot };
+    const searchOf = (variant: Variant): GroupSearch =>
+      variant.deployed === true
+        ? deployed
+        : {
+            ...inProcess,
+            search:
+              variant.stored === true
+                ? variant.native === true
+                  ? searchStoredNative
+                  : searchStored
+                : variant.native === true
+                  ? searchNative
+                  : search,
+          };
     const groups = [
       VARIANTS.filter((v) => v.stored !== true && v.native !== true),
       [baseline, ...VARIANTS.filter((v) => v.stored && v.native !== true)],
@@ -182,73 +184,10 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
       DEPLOYED,
     ];
     for (const [g, group] of groups.entries()) {
-      progress.note(`features at ${count(n)}: ${group.length} variants, round robin`);
-      const samples = group.map((): number[] => []);
-      const results = group.map(() => 0);
-      const heads = group.map(
-        (): HeadCounts => ({ searches: 0, widened: 0, fellBack: 0, outranked: 0, dense: 0 }),
-      );
-      for (let i = -3; i < runs; i++) {
-        const { vector: query, cluster } = queries[(i + queries.length) % queries.length] as TopicalQuery;
-        for (const [v, variant] of group.entries()) {
-          const queryText =
-            variant.unrelated === true
-              ? queryTextFor(dataset.texts, i + 3)
-              : topicalTextFor(dataset, cluster, i + 3);
-          const keywords = variant.keywords === true ? { queryText } : {};
-          const before = { ...headFusionStats };
-          const started = performance.now();
-          const searchWith =
-            variant.deployed === true
-              ? deployed.search
-              : variant.stored === true
-                ? variant.native === true
-                  ? searchStoredNative
-                  : searchStored
-                : variant.native === true
-                  ? searchNative
-                  : search;
-          const answer = await searchWith(
-            variant.deployed === true ? deployed.bot.bot_id : 'bench-features',
-            variant.vector === false ? undefined : query,
-            {
-              limit: 10,
-              bot: variant.deployed === true ? deployed.bot : bot,
-              ...variant.options,
-              ...keywords,
-            },
-          );
-          const elapsed = performance.now() - started;
-          if (answer.source !== 'snapshot')
-            throw new Error('the features bench must answer from the snapshot');
-          if (i >= 0) {
-            samples[v]?.push(elapsed);
-            const head = heads[v] as HeadCounts;
-            head.outranked += headFusionStats.outranked - before.outranked;
-            head.searches += headFusionStats.searches - before.searches;
-            head.widened += headFusionStats.widened - before.widened;
-            head.fellBack += headFusionStats.fellBack - before.fellBack;
-            head.dense += headFusionStats.dense - before.dense;
-          }
-          results[v] = answer.results.length;
-        }
-      }
-      const base = summarize(samples[0] as number[]).median;
-      for (const [v, variant] of group.entries()) {
-        // Each baseline is listed once: the later groups divide by their own interleaved runs of it.
-        if ((g > 0 && variant === baseline) || (g > 2 && variant === NATIVE_BASELINE)) continue;
-        // The deployed group is divided by its own vector search, listed as its first row.
-        const summary = summarize(samples[v] as number[]);
-        const note = headNote(heads[v] as HeadCounts);
-        context.results.features.push({
-          variant: variant.name,
-          n,
-          summary,
-          ratio: summary.median / base,
-          results: results[v] as number,
-          ...(note === undefined ? {} : { note }),
-        });
-      }
+      // Each baseline is listed once: the later groups divide by their own interleaved runs of it.
+      const listed = (variant: Variant) =>
+        !((g > 0 && variant === baseline) || (g > 2 && variant === NATIVE_BASELINE));
+      await timeGroup(context, n, group, searchOf, listed);
     }
     await stored.remove();
     await deployed.close();
@@ -256,24 +195,145 @@ export async function searchFeatures(context: BenchContext, sizes: number[]): Pr
   }
 }
 
+/** A search function and the bot it searches, as one variant of a round robin runs it. */
+type GroupSearch = { search: Search; botId: string; bot: BotCollection };
+
+/**
+ * Times one round robin: query i runs under every variant of the group before query i + 1, so the load
+ * of a shared machine drifting over the run weighs on all variants alike. Each variant's median is
+ * divided by the group's first (its baseline); `listed` picks the rows the table shows.
+ */
+async function timeGroup(
+  context: BenchContext,
+  n: number,
+  group: readonly Variant[],
+  searchOf: (variant: Variant) => GroupSearch,
+  listed: (variant: Variant) => boolean,
+): Promise<void> {
+  const { options, progress } = context;
+  const dataset = context.dataset(n);
+  const queries = generateTopicalQueries({
+    count: 0,
+    dimension: dataset.dimension,
+    // The dataset's seed: the same cluster centres, so each query has a topic among the chunks.
+    seed: options.seed,
+    queries: options.queries,
+  });
+  const runs = Math.min(options.runs.snapshotWarm, 60);
+  progress.note(`features at ${count(n)}: ${group.length} variants, round robin`);
+  const samples = group.map((): number[] => []);
+  const results = group.map(() => 0);
+  const heads = group.map(
+    (): HeadCounts => ({ searches: 0, widened: 0, fellBack: 0, outranked: 0, dense: 0 }),
+  );
+  for (let i = -3; i < runs; i++) {
+    const { vector: query, cluster } = queries[(i + queries.length) % queries.length] as TopicalQuery;
+    for (const [v, variant] of group.entries()) {
+      const queryText =
+        variant.unrelated === true
+          ? queryTextFor(dataset.texts, i + 3)
+          : topicalTextFor(dataset, cluster, i + 3);
+      const keywords = variant.keywords === true ? { queryText } : {};
+      const { search, botId, bot } = searchOf(variant);
+      const before = { ...headFusionStats };
+      const started = performance.now();
+      const answer = await search(botId, variant.vector === false ? undefined : query, {
+        limit: 10,
+        bot,
+        ...variant.options,
+        ...keywords,
+      });
+      const elapsed = performance.now() - started;
+      if (answer.source !== 'snapshot') throw new Error('the features bench must answer from the snapshot');
+      if (i >= 0) {
+        samples[v]?.push(elapsed);
+        const head = heads[v] as HeadCounts;
+        head.outranked += headFusionStats.outranked - before.outranked;
+        head.searches += headFusionStats.searches - before.searches;
+        head.widened += headFusionStats.widened - before.widened;
+        head.fellBack += headFusionStats.fellBack - before.fellBack;
+        head.dense += headFusionStats.dense - before.dense;
+      }
+      results[v] = answer.results.length;
+    }
+  }
+  const base = summarize(samples[0] as number[]).median;
+  for (const [v, variant] of group.entries()) {
+    if (!listed(variant)) continue;
+    const summary = summarize(samples[v] as number[]);
+    const note = headNote(heads[v] as HeadCounts);
+    context.results.features.push({
+      variant: variant.name,
+      n,
+      summary,
+      ratio: summary.median / base,
+      results: results[v] as number,
+      ...(note === undefined ? {} : { note }),
+    });
+  }
+}
+
+/**
+ * Only the deployed round robin, at a size the in-process variants are not timed at (1M chunks): the
+ * shared snapshot and its keyword index in the bench's Redis, held by a container of the memory that
+ * holds the bot whole (docs/deploy.md, "Large bots").
+ */
+export async function deployedFeatures(context: BenchContext, n: number): Promise<void> {
+  const deployed = await deployedSearch(context, n, nativeKernel());
+  try {
+    await timeGroup(
+      context,
+      n,
+      DEPLOYED,
+      () => deployed,
+      () => true,
+    );
+  } finally {
+    await deployed.close();
+  }
+}
+
+/** The deployed search's kernel, as the HTTP wiring builds it; the bench fails loudly rather than time the portable loop under a native row's name. */
+function nativeKernel(): ReturnType<typeof searchKernel> {
+  const kernel = searchKernel(
+    {
+      error: (message) => {
+        throw new Error(message);
+      },
+    },
+    { addMetric: () => {} },
+  );
+  kernel.scanner();
+  return kernel;
+}
+
+/** Memory of the deployed container above 100k chunks: what holds a 1M-chunk bot whole (docs/deploy.md). */
+const LARGE_BOT_SEARCH_MEMORY_MB = 8192;
+
 /**
  * The search a deployed container runs over the bench's shared n-chunk snapshot in Redis (published once
  * per run) with its keyword index built at the snapshot's version, as every rebuild stores it; the snapshot
- * is read into the container's cache by the warm-up queries, as a warm Lambda holds it.
+ * is read into the container's cache by the warm-up queries, as a warm Lambda holds it. The container has
+ * the search function's default memory up to 100k chunks, and LARGE_BOT_SEARCH_MEMORY_MB above, with the
+ * budgets the wiring derives from it.
  */
 async function deployedSearch(
   context: BenchContext,
   n: number,
   kernel: ReturnType<typeof searchKernel>,
-): Promise<{ search: Search; bot: BotCollection; close: () => Promise<void> }> {
-  const client = createRedisClient(context.env.stack.redis.url);
+): Promise<GroupSearch & { close: () => Promise<void> }> {
+  const large = n > 100_000;
+  const budgets = containerBudgets(large ? LARGE_BOT_SEARCH_MEMORY_MB : DEFAULT_SEARCH_MEMORY_MB);
+  const { url } = context.env.stack.redis;
+  // Reading a 1M-chunk bot whole (a warm-up) can outlast the product's client timeout on a busy machine.
+  const client = large ? patientRedisClient(url) : createRedisClient(url);
   const prefix = context.env.config.redisKeyPrefix;
   const snapshots = new RedisSnapshotStore(client, prefix);
-  const botId = await context.snapshotBot(snapshots, context.env.stack.redis.url, n);
+  const botId = await context.snapshotBot(snapshots, url, n);
   const version = await snapshots.currentVersion(botId);
   if (version === null) throw new Error(`the shared snapshot of ${botId} is not in Redis`);
   const dataset = context.dataset(n);
-  const keywords = new RedisKeywordIndexStore(client, prefix);
+  const keywords = new RedisKeywordIndexStore(client, prefix, { heldIdBytes: budgets.keywordIdBytes });
   const documents = dataset.chunkIds.map((chunkId, row) => ({
     chunkId,
     terms: tokenise(dataset.texts[row] as string, DEFAULT_TOKENISER),
@@ -290,14 +350,17 @@ async function deployedSearch(
       get: async () => [],
     },
     snapshots,
-    cache: new SnapshotCache(snapshots, { maxBytes: 2 ** 31 }),
+    cache: new SnapshotCache(snapshots, { maxBytes: budgets.snapshotCacheBytes }),
     keywords,
     kernel,
     scores: new ScoreBuffer(),
     logger: { warn: (m: string) => context.progress.note(`search warned: ${m}`), info: () => {} },
+    // The same warm-up read against the search deadline: timed searches stay far under it.
+    ...(large ? { deadlineMs: 120_000 } : {}),
   });
   return {
     search,
+    botId,
     bot: benchBot(botId, n),
     close: async () => {
       await keywords.drop(botId);

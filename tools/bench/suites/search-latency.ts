@@ -1,4 +1,4 @@
-import IORedis, { type Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { DynamoChunkStore } from '../../../src/adapters/dynamodb/chunk-store';
 import { createRedisClient } from '../../../src/redis-client';
 import { RedisSnapshotStore, SnapshotCache } from '../../../src/snapshot';
@@ -19,6 +19,7 @@ import { ourKernel, usearchExactI8 } from '../methods/our-kernel';
 import { benchBot, ourSearch } from '../methods/our-search';
 import { strategyOne } from '../methods/strategy-one';
 import { usearchExact } from '../methods/usearch-exact';
+import { patientRedisClient } from '../patient-redis';
 import type { MethodKey } from '../results';
 import { percentile } from '../stats';
 
@@ -180,11 +181,6 @@ async function redisBytesPerChunk(context: BenchContext, size: SizeContext, clie
   context.note(
     `Redis bytes per chunk at ${count(size.n)} (MEMORY USAGE ... SAMPLES 0): vectors ${per(vectors)}, int8 codes ${per(codes)}, ids and rows ${per(rows)}, text ${per(text)}, total ${per(vectors + codes + rows + text)}; largest key ${largest.key}, ${(largest.bytes / 2 ** 20).toFixed(1)} MiB (no key may exceed 64 MB).`,
   );
-}
-
-/** The product's Redis client settings (src/clients.ts) but a 60 s command timeout. */
-function patientRedisClient(url: string): Redis {
-  return new IORedis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 60_000 });
 }
 
 /** (c), (c') and (d), through the product's Redis client; again with a patient one if that failed. */
