@@ -50,15 +50,15 @@ const configSchema = z.object({
    * REDIS_URL is set, else every search reads DynamoDB.
    */
   SNAPSHOT_MODE: z.preprocess((value) => (value === '' ? undefined : value), z.enum(['memory']).optional()),
-  /**
-   * `authorizer`: API Gateway's JWT authorizer verified the token; trust its claims.
-   * `local-key`: verify the Bearer token here with LOCAL_JWT_SECRET (serverless-offline and tests).
-   */
   /** Set by Lambda (and serverless-offline) from the function's memory: sizes what a container holds. */
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z.preprocess(
     (value) => (value === '' ? undefined : value),
     z.coerce.number().int().positive().optional(),
   ),
+  /**
+   * `authorizer`: API Gateway's JWT authorizer verified the token; trust its claims.
+   * `local-key`: verify the Bearer token here with LOCAL_JWT_SECRET (serverless-offline and tests).
+   */
   AUTH_MODE: z.enum(['authorizer', 'local-key']).default('authorizer'),
   LOCAL_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_ISSUER: z.string().min(1).default('ddb-vector-sync-local'),
