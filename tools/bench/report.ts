@@ -264,7 +264,7 @@ function featuresTable(results: BenchResults): Table {
       'their own, divided by its own runs of native vector search. Rows marked "deployed" are the whole ' +
       "deployed path: the bench's shared snapshot and its keyword index in the bench's Redis, the copy " +
       'held warm in the search cache, every round trip paid (version checks, postings, texts), in a round ' +
-      'robin of their own divided by its own vector search. Their container has the search function\'s ' +
+      "robin of their own divided by its own vector search. Their container has the search function's " +
       'default 1,769 MB of memory up to 100k chunks; at 1M (--million, the deployed rows only) it has ' +
       '8,192 MB, whose snapshot budget holds the bot whole (docs/deploy.md, "Large bots").',
   };
