@@ -86,7 +86,13 @@ export async function peekedRows(
   if (known !== undefined) return 'none';
   const peeked = cache.peek(botId, epoch);
   if (peeked === null) return 'none';
+  if (!mayAnswer(cache, peeked, plan, filter)) return null;
   const version = peeked.snapshot.version;
+  // A keyword query's postings are asked before the version check: Redis answers in order, and ranking
+  // waits for the postings, while the check is awaited only for the hits' texts.
+  const bm25 = plan.keywords === null ? null : peekedBm25(deps.keywords, peeked, plan.keywords);
+  // Ranking's own preparation may throw before anyone awaits the read; its failure is seen where awaited.
+  bm25?.catch(() => {});
   const texts =
     heldTextsAt(cache, botId, epoch, peeked) ??
     ((rows: readonly number[]) =>
@@ -95,10 +101,6 @@ export async function peekedRows(
         rows.map((row) => peeked.ids[row] as string),
         version,
       ));
-  if (!mayAnswer(cache, peeked, plan, filter)) return null;
-  const bm25 = plan.keywords === null ? null : peekedBm25(deps.keywords, peeked, plan.keywords);
-  // Ranking's own preparation may throw before anyone awaits the read; its failure is seen where awaited.
-  bm25?.catch(() => {});
   return { held: peeked, filter: liveFilter(filter, peeked, plan.now), bm25, texts };
 }
 
