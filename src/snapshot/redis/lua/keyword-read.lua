@@ -15,7 +15,7 @@ if m[1] ~= ARGV[2] then return 'stale' end
 local gen = m[2]
 local bs = tonumber(m[7])
 local handed = tonumber(m[6])
-if not counts_hold(gen, tonumber(m[3]), tonumber(m[5]), handed, bs, tonumber(m[8]), tonumber(m[9])) then
+if not read_counts_hold(gen, tonumber(m[3]), tonumber(m[5]), handed, bs, tonumber(m[8]), tonumber(m[9])) then
   drop_index(KEYS[1])
   return 'broken'
 end

@@ -380,6 +380,24 @@ local function counts_hold(gen, n, terms, handed, bs, dk, dg)
   return true
 end
 
+-- The same loss checks in three commands, for a read: the terms hash's and free list's lengths, and one
+-- EXISTS of every docs and id bucket (each always exists: its `#` count or tag is never deleted). A key
+-- is lost whole, so this finds every loss `counts_hold` finds; the sum of the docs counts, which only an
+-- update that stopped half-way could get wrong, is left to the updates, which check it first.
+local function read_counts_hold(gen, n, terms, handed, bs, dk, dg)
+  if not (n and terms and handed and bs and dk and dg) then return false end
+  if redis.call('HLEN', gkey(gen, 'terms')) ~= terms then return false end
+  if redis.call('LLEN', gkey(gen, 'free')) ~= handed - n then return false end
+  local names = {}
+  for k = 0, dk - 1 do names[#names + 1] = gkey(gen, 'docs:' .. k) end
+  for b = 0, id_buckets(handed, bs) - 1 do names[#names + 1] = gkey(gen, 'ids:' .. b) end
+  for i = 1, #names, 1000 do
+    local last = math.min(i + 999, #names)
+    if redis.call('EXISTS', unpack(names, i, last)) ~= last - i + 1 then return false end
+  end
+  return true
+end
+
 -- The snapshot's build and version (build:seq), or nil when it has no meta hash.
 local function snapshot_version(snapshot_meta)
   local s = redis.call('HMGET', snapshot_meta, 'build', 'seq')
