@@ -13,7 +13,7 @@ function bySorting(distances: Float32Array, wanted: number): { rows: number[]; d
   return { rows: [...top, ...bottom], dots: [...top.map(dot), ...bottom.map((row) => 0 - dot(row))] };
 }
 
-describe('both ends of an int8 scan from every dot', () => {
+describe('the ends of an int8 scan from every dot', () => {
   it('lists exactly the rows sorting gives, at any spread of dots, with ties and repeats', () => {
     fc.assert(
       fc.property(
@@ -32,6 +32,28 @@ describe('both ends of an int8 scan from every dot', () => {
           const expected = bySorting(distances, wanted);
           expect(Array.from(listed.rows)).toEqual(expected.rows);
           expect(Array.from(listed.dots)).toEqual(expected.dots);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('lists the top alone exactly as sorting gives it, ties in row order', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.array(fc.integer({ min: -6_193_536, max: 6_193_536 }), { minLength: 1, maxLength: 400 }),
+          fc.array(fc.integer({ min: -3, max: 3 }), { minLength: 1, maxLength: 400 }),
+          fc.array(fc.constant(7), { minLength: 1, maxLength: 50 }),
+        ),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (dots, share) => {
+          const distances = Float32Array.from(dots, (dot) => 1 - dot);
+          const wanted = Math.max(1, Math.ceil(share * dots.length));
+          const listed = int8Ends(distances, wanted, 1);
+          const expected = bySorting(distances, wanted);
+          expect(Array.from(listed.rows)).toEqual(expected.rows.slice(0, wanted));
+          expect(Array.from(listed.dots)).toEqual(expected.dots.slice(0, wanted));
         },
       ),
       { numRuns: 400 },

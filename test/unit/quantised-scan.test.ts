@@ -414,6 +414,34 @@ describe('approximate scan of both ends', () => {
       }
     },
   );
+
+  it('lists a long top from every dot with the scores, and past ties the rows, the native scan lists', () => {
+    const random = rng(78);
+    const dimension = 48;
+    const rows = 3000;
+    const vectors = unitRows(rows, dimension, random);
+    const scanned = new QuantisedScanner(nativeScan, { minRows: 1, portableSearchesFirst: 0 });
+    const dense = new QuantisedScanner(nativeScan, {
+      minRows: 1,
+      portableSearchesFirst: 0,
+      int8Distances,
+      denseEndsMinRows: 0,
+    });
+    for (const wanted of [rows / 8, rows / 2]) {
+      const query = unitQuery(dimension, random);
+      const a = scanned.approximate(vectors, dimension, rows, query, wanted, undefined) as VectorScan;
+      const b = dense.approximate(vectors, dimension, rows, query, wanted, undefined) as VectorScan;
+      expect(Array.from(b.approx)).toEqual(Array.from(a.approx));
+      expect(b.error).toBe(a.error);
+      // Rows above the last listed score are the same rows; rows at it may be any of the tied ones.
+      const last = a.approx[a.approx.length - 1] as number;
+      const above = (scan: VectorScan) =>
+        Array.from(scan.rows)
+          .filter((_, i) => (scan.approx[i] as number) > last)
+          .sort((x, y) => x - y);
+      expect(above(b)).toEqual(above(a));
+    }
+  });
 });
 
 describe('portable fallback', () => {

@@ -1,27 +1,37 @@
 /**
- * Both ends of one int8 query's scan from every row's integer dot product: the `wanted` rows with the
- * largest dots, best first, then the `wanted` rows with the smallest, smallest first (the negated query's
- * best), as `Int8TopScan` lays out two queries' lists. One native pass over the codes gives every row's
- * dot once, where a scan for the query and its negation computes each dot twice and keeps two sorted
- * lists of `wanted` rows as it goes; here only the rows at either end are sorted.
+ * The top of one int8 query's scan, or both ends of it, from every row's integer dot product: the
+ * `wanted` rows with the largest dots, best first, then (with both ends) the `wanted` rows with the
+ * smallest, smallest first (the negated query's best), as `Int8TopScan` lays out one or two queries'
+ * lists. One native pass over the codes gives every row's dot once, where a scan keeps a sorted list of
+ * `wanted` rows as it goes (for both ends, of the query and its negation, computing each dot twice); here
+ * only the rows listed are sorted.
  *
- * A sorted sample of the dots gives a cut at each end that about `wanted` rows (and a margin) pass; one
+ * A sample of the dots gives a cut at each end that about `wanted` rows (and a margin) pass; one
  * pass over the rows collects those, and a cut that let too few through is moved outward and the pass
  * repeated (the last cut lets every row through, so it ends). The rows collected are sorted as one number
  * each (the distance and the row packed, exact below 2^53), so the sort needs no comparator. Ties are
- * listed in row order; any rows of equal dot serve a scan's bound alike. `bothEnds` chooses between this
- * and one native scan of the query and its negation.
+ * listed in row order; any rows of equal dot serve a scan's bound alike. `bothEnds` and `topEnd` choose
+ * between this and the native scan.
  */
 
 import type { Int8Distances, Int8TopScan } from './int8-codes';
+import { nthLargest } from './nth-largest';
 
 /**
- * Where listing both ends from every row's dot beats scanning the query and its negation as two queries
- * (`QuantisedScanner.approximate`). Measured on the bench's 384-d clustered data, a 128th of the rows at
- * each end, three runs each on the 2-core machine: 0.65-0.81x at 100k rows, 0.67-0.83x at 30k, 0.70x at
- * 20k, about 1x at 10k.
+ * Rows from which both ends of a hybrid query's vector side are listed from every row's dot
+ * (`QuantisedScanner.approximate`), rather than scanned as the query and its negation. Measured as whole
+ * weighted-fusion searches on the bench's 384-d clustered data (the product's search in process, native
+ * kernel, medians of 3,000 queries, two runs each on the 2-core machine): 0.86-0.91x the time at 500 and
+ * 1k rows, 0.78x at 2k, 0.70-0.75x at 5k and 10k, and 0.65-0.81x of the scan alone at 100k.
  */
-export const DENSE_ENDS_MIN_ROWS = 20_000;
+export const DENSE_ENDS_MIN_ROWS = 500;
+
+/**
+ * The share of the rows from which a top alone is listed from every row's dot rather than scanned: the
+ * native scan keeps its list sorted as it goes, which costs more the longer the list (on the bench's
+ * data at 10k rows, a scan listing 354 rows took 1.5x one listing 50).
+ */
+export const DENSE_TOP_MIN_SHARE = 1 / 64;
 
 /** Rows are packed below the distance: a row number must be under this. */
 export const INT8_ENDS_MAX_ROWS = 2 ** 21;
@@ -38,32 +48,40 @@ let bottomKeys = new Float64Array(0);
 
 /**
  * The distance at `rank` (0 = smallest) among `taken` sampled ones, stretched to all `n` rows, with a
- * margin: a cut that about rank·n/taken rows, and some more, fall within. `widen` moves it outward.
+ * margin: a cut that about rank·n/taken rows, and some more, fall within. `widen` moves it outward. The
+ * sample is selected from, not sorted: a sort of 1,024 numbers costs about 33 µs, more than the pass over
+ * 10k rows it serves; a selection reorders the sample, which leaves the next selection right.
  */
 function cutAt(taken: number, n: number, wanted: number, widen: number, fromTop: boolean): number {
   const rank = Math.ceil(((wanted * taken) / n) * 1.25 * widen) + 4 * widen;
   if (rank >= taken) return fromTop ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
-  return (fromTop ? sample[rank] : sample[taken - 1 - rank]) as number;
+  // nthLargest counts from the largest: the rank-th smallest is the (taken − 1 − rank)-th largest.
+  return nthLargest(sample, taken, fromTop ? taken - 1 - rank : rank);
 }
 
 /**
  * @param distances every row's usearch inner-product distance to the query, 1 − its integer dot product
  *   (row order; integers below 2^23 in magnitude, fewer than INT8_ENDS_MAX_ROWS rows).
  * @param wanted rows at each end, at most `distances.length`.
+ * @param ends 2: the top, then the bottom; 1: the top alone.
  */
-export function int8Ends(distances: Float32Array, wanted: number): { rows: Int32Array; dots: Float64Array } {
+export function int8Ends(
+  distances: Float32Array,
+  wanted: number,
+  ends: 1 | 2 = 2,
+): { rows: Int32Array; dots: Float64Array } {
   const n = distances.length;
-  const rows = new Int32Array(2 * wanted);
-  const values = new Float64Array(2 * wanted);
+  const rows = new Int32Array(ends * wanted);
+  const values = new Float64Array(ends * wanted);
   if (wanted < 1) return { rows, dots: values };
   const step = Math.max(1, Math.floor(n / SAMPLE));
   let taken = 0;
   for (let i = 0; i < n && taken < SAMPLE; i += step) sample[taken++] = distances[i] as number;
-  sample.subarray(0, taken).sort();
   if (topKeys.length < n) topKeys = new Float64Array(n);
-  if (bottomKeys.length < n) bottomKeys = new Float64Array(n);
+  if (ends === 2 && bottomKeys.length < n) bottomKeys = new Float64Array(n);
   let tops = 0;
-  let bottoms = 0;
+  // With the top alone, the bottom counts as complete from the start.
+  let bottoms = ends === 2 ? 0 : wanted;
   for (let widen = 1; tops < wanted || bottoms < wanted; widen *= 4) {
     // Smallest distances are the largest dots (the top); largest distances the smallest dots.
     const topCut = tops < wanted ? cutAt(taken, n, wanted, widen, true) : Number.NEGATIVE_INFINITY;
@@ -72,20 +90,30 @@ export function int8Ends(distances: Float32Array, wanted: number): { rows: Int32
     const redoBottom = bottoms < wanted;
     if (redoTop) tops = 0;
     if (redoBottom) bottoms = 0;
+    if (!redoBottom) {
+      for (let i = 0; i < n; i++) {
+        const distance = distances[i] as number;
+        if (distance <= topCut) topKeys[tops++] = distance * INT8_ENDS_MAX_ROWS + i;
+      }
+      continue;
+    }
     for (let i = 0; i < n; i++) {
       const distance = distances[i] as number;
       // Largest dot first: ascending distance, then row. Smallest dot first: descending distance, then row.
       if (redoTop && distance <= topCut) topKeys[tops++] = distance * INT8_ENDS_MAX_ROWS + i;
-      if (redoBottom && distance >= bottomCut) bottomKeys[bottoms++] = -distance * INT8_ENDS_MAX_ROWS + i;
+      if (distance >= bottomCut) bottomKeys[bottoms++] = -distance * INT8_ENDS_MAX_ROWS + i;
     }
   }
   const top = topKeys.subarray(0, tops).sort();
-  const bottom = bottomKeys.subarray(0, bottoms).sort();
   for (let i = 0; i < wanted; i++) {
     const t = top[i] as number;
     const topRow = t - Math.floor(t / INT8_ENDS_MAX_ROWS) * INT8_ENDS_MAX_ROWS;
     rows[i] = topRow;
     values[i] = 1 - (distances[topRow] as number);
+  }
+  if (ends === 1) return { rows, dots: values };
+  const bottom = bottomKeys.subarray(0, bottoms).sort();
+  for (let i = 0; i < wanted; i++) {
     const m = bottom[i] as number;
     const bottomRow = m - Math.floor(m / INT8_ENDS_MAX_ROWS) * INT8_ENDS_MAX_ROWS;
     rows[wanted + i] = bottomRow;
@@ -119,4 +147,24 @@ export function bothEnds(
     bothEndsCodes[dimension + i] = -code;
   }
   return scan(codes, bothEndsCodes, dimension, wanted);
+}
+
+/**
+ * The top of `query`'s int8 scan over `codes`, `wanted` rows, as `Int8TopScan` lists one query's: from
+ * every row's dot when `distances` is given and `wanted` is at least DENSE_TOP_MIN_SHARE of the rows,
+ * else from the native scan.
+ */
+export function topEnd(
+  scan: Int8TopScan,
+  distances: Int8Distances | null,
+  codes: Int8Array,
+  query: Int8Array,
+  dimension: number,
+  wanted: number,
+): { rows: ArrayLike<number>; dots: ArrayLike<number> } {
+  const rowCount = codes.length / dimension;
+  if (distances !== null && wanted >= rowCount * DENSE_TOP_MIN_SHARE) {
+    return int8Ends(distances(codes, query, dimension), wanted, 1);
+  }
+  return scan(codes, query, dimension, wanted);
 }

@@ -18,7 +18,7 @@ import {
   quantiseMatrix,
   quantiseQuery,
 } from './int8-codes';
-import { bothEnds, DENSE_ENDS_MIN_ROWS, INT8_ENDS_MAX_ROWS } from './int8-ends';
+import { bothEnds, DENSE_ENDS_MIN_ROWS, INT8_ENDS_MAX_ROWS, topEnd } from './int8-ends';
 import {
   type DenseScores,
   dotRow,
@@ -188,9 +188,10 @@ export class QuantisedScanner implements TopKKernel {
    * The best `wanted` rows of the int8 scan (of the rows the mask keeps, or of all rows with the mask's
    * rows among them when it keeps more than half), with approximate scores and the bound E: no exact
    * re-score, for a caller that re-scores only the rows it needs (threshold-fusion.ts). With
-   * `withBottom`, the negated query's rows too (`bottom`): from one native pass giving every row's dot
-   * (int8-ends.ts) from DENSE_ENDS_MIN_ROWS rows, else from one scan of the query and its negation. Null
-   * when the kernel would not answer `topK` for these rows.
+   * `withBottom`, the negated query's rows too (`bottom`). From DENSE_ENDS_MIN_ROWS rows, both ends, and
+   * a top of at least DENSE_TOP_MIN_SHARE of the rows, are listed from one native pass giving every
+   * row's dot (int8-ends.ts); else the native scan lists them (both ends as the query and its negation).
+   * Null when the kernel would not answer `topK` for these rows.
    */
   approximate(
     vectors: Float32Array,
@@ -218,7 +219,7 @@ export class QuantisedScanner implements TopKKernel {
           ? { rows: [], dots: [] }
           : withBottom
             ? bothEnds(scan, everyRow, set.codes, this.queryCodes, dimension, asked)
-            : scan(set.codes, this.queryCodes, dimension, asked);
+            : topEnd(scan, everyRow, set.codes, this.queryCodes, dimension, asked);
       const listed = found.rows.length / ends;
       const [top, bottom] = Array.from({ length: ends }, (_, end): VectorScan => {
         const rows = new Int32Array(listed);
