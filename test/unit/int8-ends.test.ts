@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { int8Ends } from '../../src/domain/ranking/int8-ends';
 
 /**
- * Both ends of a scan listed from every row's int8 distance must be what sorting every row gives: the
+ * The ends of a scan listed from every row's int8 distance must be what sorting every row gives: the
  * largest dots best first, then the smallest (as the negated query's dots), ties in row order.
  */
 function bySorting(distances: Float32Array, wanted: number): { rows: number[]; dots: number[] } {
@@ -14,51 +14,35 @@ function bySorting(distances: Float32Array, wanted: number): { rows: number[]; d
 }
 
 describe('the ends of an int8 scan from every dot', () => {
-  it('lists exactly the rows sorting gives, at any spread of dots, with ties and repeats', () => {
-    fc.assert(
-      fc.property(
-        // Dots as the kernel gives them: integers within ±127²·384, some spread wide, some packed in a
-        // few values (many ties), some all equal.
-        fc.oneof(
-          fc.array(fc.integer({ min: -6_193_536, max: 6_193_536 }), { minLength: 1, maxLength: 400 }),
-          fc.array(fc.integer({ min: -3, max: 3 }), { minLength: 1, maxLength: 400 }),
-          fc.array(fc.constant(7), { minLength: 1, maxLength: 50 }),
+  it.each([
+    ['both ends', 2],
+    ['the top alone', 1],
+  ] as const)(
+    'lists %s exactly as sorting gives them, at any spread of dots, with ties and repeats',
+    (_, ends) => {
+      fc.assert(
+        fc.property(
+          // Dots as the kernel gives them: integers within ±127²·384, some spread wide, some packed in a
+          // few values (many ties), some all equal.
+          fc.oneof(
+            fc.array(fc.integer({ min: -6_193_536, max: 6_193_536 }), { minLength: 1, maxLength: 400 }),
+            fc.array(fc.integer({ min: -3, max: 3 }), { minLength: 1, maxLength: 400 }),
+            fc.array(fc.constant(7), { minLength: 1, maxLength: 50 }),
+          ),
+          fc.double({ min: 0, max: 1, noNaN: true }),
+          (dots, share) => {
+            const distances = Float32Array.from(dots, (dot) => 1 - dot);
+            const wanted = Math.max(1, Math.ceil(share * dots.length));
+            const listed = int8Ends(distances, wanted, ends);
+            const expected = bySorting(distances, wanted);
+            expect(Array.from(listed.rows)).toEqual(expected.rows.slice(0, ends * wanted));
+            expect(Array.from(listed.dots)).toEqual(expected.dots.slice(0, ends * wanted));
+          },
         ),
-        fc.double({ min: 0, max: 1, noNaN: true }),
-        (dots, share) => {
-          const distances = Float32Array.from(dots, (dot) => 1 - dot);
-          const wanted = Math.max(1, Math.ceil(share * dots.length));
-          const listed = int8Ends(distances, wanted);
-          const expected = bySorting(distances, wanted);
-          expect(Array.from(listed.rows)).toEqual(expected.rows);
-          expect(Array.from(listed.dots)).toEqual(expected.dots);
-        },
-      ),
-      { numRuns: 400 },
-    );
-  });
-
-  it('lists the top alone exactly as sorting gives it, ties in row order', () => {
-    fc.assert(
-      fc.property(
-        fc.oneof(
-          fc.array(fc.integer({ min: -6_193_536, max: 6_193_536 }), { minLength: 1, maxLength: 400 }),
-          fc.array(fc.integer({ min: -3, max: 3 }), { minLength: 1, maxLength: 400 }),
-          fc.array(fc.constant(7), { minLength: 1, maxLength: 50 }),
-        ),
-        fc.double({ min: 0, max: 1, noNaN: true }),
-        (dots, share) => {
-          const distances = Float32Array.from(dots, (dot) => 1 - dot);
-          const wanted = Math.max(1, Math.ceil(share * dots.length));
-          const listed = int8Ends(distances, wanted, 1);
-          const expected = bySorting(distances, wanted);
-          expect(Array.from(listed.rows)).toEqual(expected.rows.slice(0, wanted));
-          expect(Array.from(listed.dots)).toEqual(expected.dots.slice(0, wanted));
-        },
-      ),
-      { numRuns: 400 },
-    );
-  });
+        { numRuns: 400 },
+      );
+    },
+  );
 
   it('lists nothing when no row is wanted', () => {
     expect(int8Ends(new Float32Array([1, 2, 3]), 0)).toEqual({

@@ -10,8 +10,8 @@
  * pass over the rows collects those, and a cut that let too few through is moved outward and the pass
  * repeated (the last cut lets every row through, so it ends). The rows collected are sorted as one number
  * each (the distance and the row packed, exact below 2^53), so the sort needs no comparator. Ties are
- * listed in row order; any rows of equal dot serve a scan's bound alike. `bothEnds` and `topEnd` choose
- * between this and the native scan.
+ * listed in row order; any rows of equal dot serve a scan's bound alike. `scanEnds` chooses between this
+ * and the native scan.
  */
 
 import type { Int8Distances, Int8TopScan } from './int8-codes';
@@ -126,20 +126,27 @@ export function int8Ends(
 let bothEndsCodes = new Int8Array(0);
 
 /**
- * Both ends of `query`'s int8 scan over `codes`, `wanted` rows each, as `Int8TopScan` lays out two
- * queries' lists: from every row's dot when `distances` is given, else from one scan of the query and
- * its negation. The negated query's codes are the query's negated (they lie within ±127, so exactly):
- * its integer dots are exactly minus the query's, and the scan's bound holds for them as for these.
+ * One or both ends of `query`'s int8 scan over `codes`, `wanted` rows each, as `Int8TopScan` lays out one
+ * or two queries' lists. From every row's dot when `distances` is given, for both ends always and for the
+ * top alone when `wanted` is at least DENSE_TOP_MIN_SHARE of the rows; else from the native scan, of the
+ * query and its negation for both ends. The negated query's codes are the query's negated (they lie
+ * within ±127, so exactly): its integer dots are exactly minus the query's, and the scan's bound holds
+ * for them as for these.
  */
-export function bothEnds(
+export function scanEnds(
   scan: Int8TopScan,
   distances: Int8Distances | null,
   codes: Int8Array,
   query: Int8Array,
   dimension: number,
   wanted: number,
+  ends: 1 | 2,
 ): { rows: ArrayLike<number>; dots: ArrayLike<number> } {
-  if (distances !== null) return int8Ends(distances(codes, query, dimension), wanted);
+  const rowCount = codes.length / dimension;
+  if (distances !== null && (ends === 2 || wanted >= rowCount * DENSE_TOP_MIN_SHARE)) {
+    return int8Ends(distances(codes, query, dimension), wanted, ends);
+  }
+  if (ends === 1) return scan(codes, query, dimension, wanted);
   if (bothEndsCodes.length !== 2 * dimension) bothEndsCodes = new Int8Array(2 * dimension);
   for (let i = 0; i < dimension; i++) {
     const code = query[i] as number;
@@ -147,24 +154,4 @@ export function bothEnds(
     bothEndsCodes[dimension + i] = -code;
   }
   return scan(codes, bothEndsCodes, dimension, wanted);
-}
-
-/**
- * The top of `query`'s int8 scan over `codes`, `wanted` rows, as `Int8TopScan` lists one query's: from
- * every row's dot when `distances` is given and `wanted` is at least DENSE_TOP_MIN_SHARE of the rows,
- * else from the native scan.
- */
-export function topEnd(
-  scan: Int8TopScan,
-  distances: Int8Distances | null,
-  codes: Int8Array,
-  query: Int8Array,
-  dimension: number,
-  wanted: number,
-): { rows: ArrayLike<number>; dots: ArrayLike<number> } {
-  const rowCount = codes.length / dimension;
-  if (distances !== null && wanted >= rowCount * DENSE_TOP_MIN_SHARE) {
-    return int8Ends(distances(codes, query, dimension), wanted, 1);
-  }
-  return scan(codes, query, dimension, wanted);
 }

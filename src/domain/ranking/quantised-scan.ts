@@ -18,7 +18,7 @@ import {
   quantiseMatrix,
   quantiseQuery,
 } from './int8-codes';
-import { bothEnds, DENSE_ENDS_MIN_ROWS, INT8_ENDS_MAX_ROWS, topEnd } from './int8-ends';
+import { DENSE_ENDS_MIN_ROWS, INT8_ENDS_MAX_ROWS, scanEnds } from './int8-ends';
 import {
   type DenseScores,
   dotRow,
@@ -217,9 +217,7 @@ export class QuantisedScanner implements TopKKernel {
       const found =
         asked < 1
           ? { rows: [], dots: [] }
-          : withBottom
-            ? bothEnds(scan, everyRow, set.codes, this.queryCodes, dimension, asked)
-            : topEnd(scan, everyRow, set.codes, this.queryCodes, dimension, asked);
+          : scanEnds(scan, everyRow, set.codes, this.queryCodes, dimension, asked, ends);
       const listed = found.rows.length / ends;
       const [top, bottom] = Array.from({ length: ends }, (_, end): VectorScan => {
         const rows = new Int32Array(listed);
