@@ -90,18 +90,11 @@ export function int8Ends(
     const redoBottom = bottoms < wanted;
     if (redoTop) tops = 0;
     if (redoBottom) bottoms = 0;
-    if (!redoBottom) {
-      for (let i = 0; i < n; i++) {
-        const distance = distances[i] as number;
-        if (distance <= topCut) topKeys[tops++] = distance * INT8_ENDS_MAX_ROWS + i;
-      }
-      continue;
-    }
     for (let i = 0; i < n; i++) {
       const distance = distances[i] as number;
       // Largest dot first: ascending distance, then row. Smallest dot first: descending distance, then row.
       if (redoTop && distance <= topCut) topKeys[tops++] = distance * INT8_ENDS_MAX_ROWS + i;
-      if (distance >= bottomCut) bottomKeys[bottoms++] = -distance * INT8_ENDS_MAX_ROWS + i;
+      if (redoBottom && distance >= bottomCut) bottomKeys[bottoms++] = -distance * INT8_ENDS_MAX_ROWS + i;
     }
   }
   const top = topKeys.subarray(0, tops).sort();
