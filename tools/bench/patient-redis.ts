@@ -1,6 +1,10 @@
-import IORedis, { type Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedisClient } from '../../src/redis-client';
 
-/** The product's Redis client settings (src/clients.ts) but a 60 s command timeout, for 1M-chunk reads. */
+/** The product's Redis client (src/redis-client.ts) with a 60 s command timeout, for 1M-chunk reads. */
 export function patientRedisClient(url: string): Redis {
-  return new IORedis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 60_000 });
+  const client = createRedisClient(url);
+  // ioredis reads the option as each command is sent.
+  client.options.commandTimeout = 60_000;
+  return client;
 }
