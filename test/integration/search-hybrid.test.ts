@@ -329,11 +329,13 @@ describe('hybrid search is exact', () => {
     expect(keywords.builds).toBe(0);
     expect(keywords.served).toBeGreaterThan(served);
 
-    // A key of the index lost (as eviction would): the index is found broken, dropped and rebuilt.
+    // A key of the index lost (as eviction would): the next read of it finds it broken, drops it and
+    // rebuilds it. Postings a copy holds answer its version without a read, so the copy is read anew.
     const [terms] = await world.redis.keys(`${world.prefix}:*${botId}*:kw:*:terms`);
     const id = await world.redis.hget(terms as string, 'redi');
     expect(id).not.toBeNull();
     expect(await world.redis.del((terms as string).replace(/terms$/, `p:${id}`))).toBe(1);
+    world.cache.forget(botId);
     await checkQueries(botId, 'snapshot');
     expect(keywords.builds).toBe(1);
 
@@ -348,7 +350,7 @@ describe('hybrid search is exact', () => {
     console.log(`hybrid from the vector head: ${JSON.stringify(headFusionStats)}`);
   });
 
-  it('reads the postings of a warm query at the held copy version without a version check first, and answers changes since exactly', async () => {
+  it('reads the postings of a warm query at the held copy version without a version check first, holds them for the next query at that version, and answers changes since exactly', async () => {
     const { botId, stream, events, items: written } = await streamedBot(40);
     let items = written;
     // The native kernel, noting each approximate scan asked and whether a postings read was on its way.
@@ -373,13 +375,21 @@ describe('hybrid search is exact', () => {
       kernel,
       logger: world.logger,
     });
-    const text = 'redis snapshot';
+    let text = 'redis snapshot';
     const hybrid = (embedding: number[] | undefined, limit = 5, fusion?: Fusion) =>
       warm(botId, embedding, { limit, queryText: text, ...(fusion === undefined ? {} : { fusion }) });
-    const expectExact = async (answer: Awaited<ReturnType<Search>>, embedding: number[] | undefined) => {
+    const expectExact = async (
+      answer: Awaited<ReturnType<Search>>,
+      embedding: number[] | undefined,
+      fusion?: Fusion,
+    ) => {
       const want = expected(
         await readWholeBot(world.chunks, botId),
-        embedding === undefined ? { text } : { text, embedding },
+        {
+          text,
+          ...(embedding === undefined ? {} : { embedding }),
+          ...(fusion === undefined ? {} : { fusion }),
+        },
         answer.results.length,
       );
       expect(answer.source).toBe('snapshot');
@@ -392,6 +402,8 @@ describe('hybrid search is exact', () => {
     await hybrid(randomVector(DIM, random));
     await hybrid(randomVector(DIM, random));
 
+    // Terms not asked at this version yet: their postings are read.
+    text = 'stream shard';
     const embedding = randomVector(DIM, random);
     const checks = world.snapshots.versionChecks;
     const textReads = world.snapshots.textsAtCalls;
@@ -411,11 +423,31 @@ describe('hybrid search is exact', () => {
     expect(world.snapshots.textsAtCalls).toBe(textReads + 1);
     expect(world.snapshots.versionChecks).toBe(checks);
     // Weighted fusion's first scan (the query and its negation) too.
+    text = 'vector search';
     scans.length = 0;
     const weighted = await hybrid(embedding, 5, { method: 'weighted', alpha: 0.5 });
     expect(weighted.source).toBe('snapshot');
     expect(scans[0]?.withBottom).toBe(true);
     expectScanReadMeanwhile();
+
+    // Terms asked before at this version (in any order, or some of them): their postings are held with the
+    // copy, so no read, and the answers are as exact.
+    const heldServed = keywords.served;
+    for (const asked of ['shard stream', 'search', 'redis vector snapshot']) {
+      text = asked;
+      const again = randomVector(DIM, random);
+      await expectExact(await hybrid(again), again);
+      const weightedFusion: Fusion = { method: 'weighted', alpha: 0.5 };
+      await expectExact(await hybrid(again, 5, weightedFusion), again, weightedFusion);
+      await expectExact(await hybrid(undefined, 100), undefined);
+    }
+    expect(keywords.served).toBe(heldServed);
+    // A term not asked yet at this version: read, with the held ones, once.
+    text = 'redis shard lambda';
+    const unheld = randomVector(DIM, random);
+    await expectExact(await hybrid(unheld), unheld);
+    expect(keywords.served).toBe(heldServed + 1);
+    text = 'redis snapshot';
 
     // The stream moved the snapshot and its index: the held version's postings are gone, the checked path answers.
     items = await streamUpdates(botId, items, events, stream);

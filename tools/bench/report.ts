@@ -258,8 +258,10 @@ function featuresTable(results: BenchResults): Table {
       'how many hybrid answers were proven from the vector head, how many needed a wider head, and of ' +
       'those not proven, how many a dense pass answered (every row scored by the native float32 pass, ' +
       'within its bound) and how many scored every candidate. Rows "postings read from the Redis index" ' +
-      "read the query terms' postings from the bot's keyword index in the bench's Redis, as a deployed " +
-      'search does whenever the index is stored (every rebuild stores it); the other keyword and hybrid ' +
+      "take the query terms' postings from the bot's keyword index in the bench's Redis, as a deployed " +
+      'search does whenever the index is stored (every rebuild stores it): read once per term and ' +
+      'snapshot version, then held with the copy (the note says for how many queries they were held; ' +
+      "each query's text is two words of its topic's list, so terms recur); the other keyword and hybrid " +
       'rows score with the index built in process. The native ones among them run in a round robin of ' +
       'their own, divided by its own runs of native vector search. Rows marked "deployed" are the whole ' +
       "deployed path: the bench's shared snapshot and its keyword index in the bench's Redis, the copy " +

@@ -12,6 +12,7 @@ import {
   SnapshotCache,
 } from '../../../src/snapshot';
 import { makeSearch, type Search } from '../../../src/use-cases/search';
+import { heldPostingsStats } from '../../../src/use-cases/search/sources/keyword-scores';
 import { searchKernel } from '../../../src/wiring/search-kernel';
 import type { BenchContext } from '../context';
 import { type BenchDataset, generateTopicalQueries, type TopicalQuery } from '../data';
@@ -30,6 +31,12 @@ function headNote(counts: HeadCounts): string | undefined {
 }
 
 type HeadCounts = { searches: number; widened: number; fellBack: number; outranked: number; dense: number };
+
+/** How often a query's postings were held with the copy rather than read from Redis, for the table's note. */
+function heldNote(held: number, read: number): string | undefined {
+  if (held + read === 0) return undefined;
+  return `postings held with the copy for ${((100 * held) / (held + read)).toFixed(0)}% of queries, read from Redis for the rest`;
+}
 
 /** Two words of the text of a row picked by the query's number: terms that really occur, at varied df. */
 function queryTextFor(texts: readonly string[], i: number): string {
@@ -230,6 +237,7 @@ async function timeGroup(
   const heads = group.map(
     (): HeadCounts => ({ searches: 0, widened: 0, fellBack: 0, outranked: 0, dense: 0 }),
   );
+  const postings = group.map(() => ({ held: 0, read: 0 }));
   for (let i = -3; i < runs; i++) {
     const { vector: query, cluster } = queries[(i + queries.length) % queries.length] as TopicalQuery;
     for (const [v, variant] of group.entries()) {
@@ -240,6 +248,7 @@ async function timeGroup(
       const keywords = variant.keywords === true ? { queryText } : {};
       const { search, botId, bot } = searchOf(variant);
       const before = { ...headFusionStats };
+      const postingsBefore = { ...heldPostingsStats };
       const started = performance.now();
       const answer = await search(botId, variant.vector === false ? undefined : query, {
         limit: 10,
@@ -257,6 +266,9 @@ async function timeGroup(
         head.widened += headFusionStats.widened - before.widened;
         head.fellBack += headFusionStats.fellBack - before.fellBack;
         head.dense += headFusionStats.dense - before.dense;
+        const counted = postings[v] as { held: number; read: number };
+        counted.held += heldPostingsStats.held - postingsBefore.held;
+        counted.read += heldPostingsStats.read - postingsBefore.read;
       }
       results[v] = answer.results.length;
     }
@@ -265,7 +277,11 @@ async function timeGroup(
   for (const [v, variant] of group.entries()) {
     if (!listed(variant)) continue;
     const summary = summarize(samples[v] as number[]);
-    const note = headNote(heads[v] as HeadCounts);
+    const counted = postings[v] as { held: number; read: number };
+    const notes = [headNote(heads[v] as HeadCounts), heldNote(counted.held, counted.read)].filter(
+      (part) => part !== undefined,
+    );
+    const note = notes.length === 0 ? undefined : notes.join('; ');
     context.results.features.push({
       variant: variant.name,
       n,

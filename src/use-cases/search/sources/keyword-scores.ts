@@ -4,10 +4,19 @@
  * container already built at that version; else the bot's keyword index in Redis (only the query terms'
  * postings are read: after a stream update this replaces reading every text again); else an in-process
  * index built from every text at that version, which is then also stored in Redis for the next queries.
+ * Postings read from the Redis index are held with the copy they were read for, so a term asked again at
+ * that version is scored without a round trip.
  */
 
+import { LRUCache } from 'lru-cache';
 import { DEFAULT_TOKENISER, tokenise } from '../../../domain/keyword-text';
-import { distinctTerms, KeywordIndex, postingsByRow, scoreFromPostings } from '../../../domain/ranking/bm25';
+import {
+  distinctTerms,
+  KeywordIndex,
+  postingsByRow,
+  type RowPostings,
+  scoreFromPostings,
+} from '../../../domain/ranking/bm25';
 import type { KeywordQuery } from '../../../domain/ranking/keyword-query';
 import type { ScoreBuffer } from '../../../domain/ranking/scoring';
 import type {
@@ -194,26 +203,102 @@ function rowOfNumber(cached: CachedSnapshot, ids: DocumentIds): (number: number)
   };
 }
 
-/** BM25 from postings read from the Redis index, or null when they name other chunks than the rows. */
+/**
+ * Share of a held copy's own bytes (`CachedSnapshot.bytes`) that the postings held with it may take. A term
+ * matching a tenth of the chunks holds 1.2 bytes a chunk, against the copy's 2 KB or more a chunk (384-d
+ * float32 vectors alone are 1.5 KB), so a 16th holds about a hundred such terms.
+ */
+export const HELD_POSTINGS_SHARE = 1 / 16;
+
+/** Bytes of postings any held copy may hold, however small: a small bot's terms cost next to nothing. */
+const HELD_POSTINGS_MIN_BYTES = 64 * 1024;
+
+/** Queries whose postings were all held with the copy, and queries that read them (read by the bench). */
+export const heldPostingsStats = { held: 0, read: 0 };
+
+/** Bytes a term's postings by row take when held: row, tf and length as 4 bytes each, and the arrays. */
+const heldBytes = (postings: RowPostings) => 12 * postings.rows.length + 192;
+
+/**
+ * Postings read from the Redis index, by term, held with the copy they were read for (its version is the
+ * one they were read at), with the statistics BM25 needs. A version never returns and its postings never
+ * change, so they serve every later query of those terms at that version; they go with the copy, and
+ * within it the least recently used terms go first once HELD_POSTINGS_SHARE of its bytes is taken.
+ */
+type HeldPostings = { docCount: number; totalLength: number; terms: LRUCache<string, RowPostings> };
+
+const heldPostings = new WeakMap<CachedSnapshot, HeldPostings>();
+
+/** The query's BM25 from postings held with the copy, when every one of its distinct terms' are. */
+function heldScorer(
+  cached: CachedSnapshot,
+  terms: readonly string[],
+  query: KeywordQuery,
+): Bm25Scorer | null {
+  const held = heldPostings.get(cached);
+  const byRow: RowPostings[] = [];
+  for (const term of held === undefined ? [] : terms) {
+    const postings = held?.terms.get(term);
+    if (postings === undefined) break;
+    byRow.push(postings);
+  }
+  if (held === undefined || byRow.length < terms.length) {
+    heldPostingsStats.read++;
+    return null;
+  }
+  heldPostingsStats.held++;
+  return (buffer) => scoreFromPostings(byRow, held.docCount, held.totalLength, query.bm25, buffer);
+}
+
+/** Holds `byRow` (the postings of `terms`, in order) read from the Redis index at the copy's version. */
+function holdPostings(
+  cached: CachedSnapshot,
+  stored: KeywordPostings,
+  terms: readonly string[],
+  byRow: readonly RowPostings[],
+): void {
+  let held = heldPostings.get(cached);
+  if (held === undefined || held.docCount !== stored.docCount || held.totalLength !== stored.totalLength) {
+    held = {
+      docCount: stored.docCount,
+      totalLength: stored.totalLength,
+      terms: new LRUCache<string, RowPostings>({
+        maxSize: Math.max(HELD_POSTINGS_MIN_BYTES, Math.floor(cached.bytes * HELD_POSTINGS_SHARE)),
+        sizeCalculation: heldBytes,
+      }),
+    };
+    heldPostings.set(cached, held);
+  }
+  const { terms: byTerm } = held;
+  terms.forEach((term, i) => {
+    byTerm.set(term, byRow[i] as RowPostings);
+  });
+}
+
+/**
+ * BM25 from postings of `terms` (the query's distinct terms, in order) read from the Redis index, which
+ * are then held with the copy; null when they name other chunks than the rows.
+ */
 function storedScorer(
   cached: CachedSnapshot,
   stored: KeywordPostings,
+  terms: readonly string[],
   query: KeywordQuery,
 ): Bm25Scorer | null {
   const byRow =
     stored.docCount === cached.ids.length
       ? postingsByRow(stored.postings, rowOfNumber(cached, stored.ids), stored.docCount)
       : null;
-  return byRow === null
-    ? null
-    : (buffer) => scoreFromPostings(byRow, stored.docCount, stored.totalLength, query.bm25, buffer);
+  if (byRow === null) return null;
+  holdPostings(cached, stored, terms, byRow);
+  return (buffer) => scoreFromPostings(byRow, stored.docCount, stored.totalLength, query.bm25, buffer);
 }
 
 /**
  * A keyword query's BM25 over a held copy whose version is not confirmed yet (the caller confirms it in a
  * round trip of its own, as a warm vector search does): from the in-process index built at the copy's
- * version, else from the Redis index read at that version, sent beside the confirmation rather than after
- * it. Undefined when neither serves at once (no index at that version, an update running, a failure, or
+ * version, else from the postings held with the copy, else from the Redis index read at that version, sent
+ * beside the confirmation rather than after it. Undefined when neither serves at once (no index at that version, an update running, a failure, or
  * postings that disagree with the rows): the checked path (`snapshotBm25` after the cache confirmed the
  * version) then answers, and builds, rebuilds or warns as it does.
  */
@@ -228,10 +313,13 @@ export async function peekedBm25(
     return loaded === null ? undefined : (buffer) => loaded.index.score(query.terms, query.bm25, buffer);
   }
   if (keywords === undefined) return undefined;
+  const terms = distinctTerms(query.terms);
+  const held = heldScorer(cached, terms, query);
+  if (held !== null) return held;
   const { botId, version } = cached.snapshot;
   try {
-    const stored = await keywords.read(botId, version, distinctTerms(query.terms));
-    return typeof stored === 'string' ? undefined : (storedScorer(cached, stored, query) ?? undefined);
+    const stored = await keywords.read(botId, version, terms);
+    return typeof stored === 'string' ? undefined : (storedScorer(cached, stored, terms, query) ?? undefined);
   } catch {
     return undefined;
   }
@@ -271,10 +359,13 @@ export async function snapshotBm25(
   // Build the stored index only where none can serve this version: not over an update or build running.
   let build = sources.keywords !== undefined && warm === undefined;
   if (sources.keywords !== undefined && warm === undefined) {
+    const terms = distinctTerms(query.terms);
+    const held = heldScorer(cached, terms, query);
+    if (held !== null) return { score: held, texts, source: 'redis-index' };
     try {
-      const stored = await sources.keywords.read(botId, version, distinctTerms(query.terms));
+      const stored = await sources.keywords.read(botId, version, terms);
       build = stored === 'missing';
-      const score = typeof stored === 'string' ? null : storedScorer(cached, stored, query);
+      const score = typeof stored === 'string' ? null : storedScorer(cached, stored, terms, query);
       if (score !== null) return { score, texts, source: 'redis-index' };
       if (typeof stored !== 'string') {
         // Stamped with this version yet naming other chunks: never expected; rebuilt rather than trusted.
