@@ -30,6 +30,11 @@ export type Variant = {
    * the copy held warm in process, every round trip paid; against the same path's vector search.
    */
   deployed?: boolean;
+  /**
+   * The name of a variant earlier in the round whose query text this one asks again, right after it: the
+   * terms' postings are then held with the copy (docs/snapshot.md, "The keyword index").
+   */
+  repeats?: string;
 };
 
 /** A filter compiled as the search request's schema compiles it. */
@@ -46,15 +51,26 @@ export const NATIVE_BASELINE: Variant = {
 /** The deployed path's round robin: its own vector search first, as the baseline its rows divide by. */
 export const DEPLOYED: Variant[] = [
   { name: 'deployed: vector search', options: {}, deployed: true },
-  { name: 'deployed: keyword only', options: {}, keywords: true, vector: false, deployed: true },
-  { name: 'deployed: hybrid, rrf k 60', options: {}, keywords: true, deployed: true },
-  {
+  ...withTermsAskedAgain({
+    name: 'deployed: keyword only',
+    options: {},
+    keywords: true,
+    vector: false,
+    deployed: true,
+  }),
+  ...withTermsAskedAgain({ name: 'deployed: hybrid, rrf k 60', options: {}, keywords: true, deployed: true }),
+  ...withTermsAskedAgain({
     name: 'deployed: hybrid, weighted alpha 0.5',
     options: { fusion: { method: 'weighted', alpha: 0.5 } },
     keywords: true,
     deployed: true,
-  },
+  }),
 ];
+
+/** A variant, then the same asking its query text again right after it (its terms' postings held). */
+function withTermsAskedAgain(variant: Variant): Variant[] {
+  return [variant, { ...variant, name: `${variant.name}, terms just asked`, repeats: variant.name }];
+}
 
 export const VARIANTS: Variant[] = [
   { name: 'unfiltered', options: {} },

@@ -238,13 +238,31 @@ async function timeGroup(
     (): HeadCounts => ({ searches: 0, widened: 0, fellBack: 0, outranked: 0, dense: 0 }),
   );
   const postings = group.map(() => ({ held: 0, read: 0 }));
+  // Variants that read postings from the Redis index each ask a text of their own in a round: a text asked
+  // by one would have its terms' postings held for the next (unless it repeats it on purpose).
+  const readers = group.filter(
+    (variant) =>
+      variant.keywords === true &&
+      variant.unrelated !== true &&
+      variant.repeats === undefined &&
+      (variant.stored === true || variant.deployed === true),
+  );
   for (let i = -3; i < runs; i++) {
     const { vector: query, cluster } = queries[(i + queries.length) % queries.length] as TopicalQuery;
+    const asked = new Map<string, string>();
     for (const [v, variant] of group.entries()) {
+      const slot = readers.indexOf(variant);
+      const repeated = variant.repeats === undefined ? undefined : asked.get(variant.repeats);
+      if (variant.repeats !== undefined && repeated === undefined) {
+        throw new Error(`${variant.name} repeats ${variant.repeats}, which is not earlier in its round`);
+      }
       const queryText =
-        variant.unrelated === true
-          ? queryTextFor(dataset.texts, i + 3)
-          : topicalTextFor(dataset, cluster, i + 3);
+        repeated !== undefined
+          ? repeated
+          : variant.unrelated === true
+            ? queryTextFor(dataset.texts, i + 3)
+            : topicalTextFor(dataset, cluster, slot < 0 ? i + 3 : (i + 3) * readers.length + slot);
+      asked.set(variant.name, queryText);
       const keywords = variant.keywords === true ? { queryText } : {};
       const { search, botId, bot } = searchOf(variant);
       const before = { ...headFusionStats };
