@@ -442,7 +442,7 @@ describe('hybrid search is exact', () => {
       await expectExact(await hybrid(undefined, 100), undefined);
     }
     expect(keywords.served).toBe(heldServed);
-    // A term not asked yet at this version: read, with the held ones, once.
+    // A term not asked yet at this version: it alone is read, once, and scored with the held ones.
     text = 'redis shard lambda';
     const unheld = randomVector(DIM, random);
     await expectExact(await hybrid(unheld), unheld);

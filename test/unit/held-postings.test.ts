@@ -70,17 +70,37 @@ describe('postings held with the copy they were read for', () => {
     expect(subset).toEqual(await scores(new CountingIndex(), copyAt('fresh', 1), query('t5')));
   });
 
-  it('read every term of a query that needs one not held, and nothing of another copy', async () => {
+  it('read only the terms not held, score them with the held ones as one read of all would, and serve no other copy', async () => {
     const index = new CountingIndex();
     const copy = copyAt('v1', 64 * 1024 * 1024);
     await scores(index, copy, query('t3'));
-    await scores(index, copy, query('t3', 't4'));
-    expect(index.asked).toEqual([['t3'], ['t3', 't4']]);
-    await scores(index, copy, query('t4'));
+    const mixed = await scores(index, copy, query('t4', 't3', 't6'));
+    expect(index.asked).toEqual([['t3'], ['t4', 't6']]);
+    expect(mixed).toEqual(await scores(new CountingIndex(), copyAt('fresh', 1), query('t4', 't3', 't6')));
+    await scores(index, copy, query('t6', 't4'));
     expect(index.asked).toHaveLength(2);
     // The next version's copy holds nothing yet.
     await scores(index, copyAt('v2', 64 * 1024 * 1024), query('t3'));
-    expect(index.asked).toEqual([['t3'], ['t3', 't4'], ['t3']]);
+    expect(index.asked).toEqual([['t3'], ['t4', 't6'], ['t3']]);
+  });
+
+  it('are dropped when a read at their version counts other lengths, and that read is not used', async () => {
+    const index = new CountingIndex();
+    const copy = copyAt('v1', 64 * 1024 * 1024);
+    await scores(index, copy, query('t3'));
+    // An index that disagrees with what was read before at this version: no scores from it.
+    const disagreeing = {
+      read: async (...args: Parameters<CountingIndex['read']>) => {
+        const read = (await index.read(...args)) as KeywordPostings;
+        return { ...read, totalLength: read.totalLength + 1 };
+      },
+    };
+    expect(
+      await peekedBm25(disagreeing as unknown as KeywordIndexStore, copy, query('t3', 't4')),
+    ).toBeUndefined();
+    // Nothing is held any more: the next query reads all of its terms.
+    await scores(index, copy, query('t3'));
+    expect(index.asked).toEqual([['t3'], ['t4'], ['t3']]);
   });
 
   it('take at most their share of the copy, least recently used terms out first', async () => {

@@ -213,7 +213,7 @@ export const HELD_POSTINGS_SHARE = 1 / 16;
 /** Bytes of postings any held copy may hold, however small: a small bot's terms cost next to nothing. */
 const HELD_POSTINGS_MIN_BYTES = 64 * 1024;
 
-/** Queries whose postings were all held with the copy, and queries that read them (read by the bench). */
+/** Queries whose postings were all held with the copy, and queries that read some (read by the bench). */
 export const heldPostingsStats = { held: 0, read: 0 };
 
 /** Bytes a term's postings by row take when held: row, tf and length as 4 bytes each, and the arrays. */
@@ -229,24 +229,31 @@ type HeldPostings = { docCount: number; totalLength: number; terms: LRUCache<str
 
 const heldPostings = new WeakMap<CachedSnapshot, HeldPostings>();
 
-/** The query's BM25 from postings held with the copy, when every one of its distinct terms' are. */
-function heldScorer(
-  cached: CachedSnapshot,
-  terms: readonly string[],
-  query: KeywordQuery,
-): Bm25Scorer | null {
+/**
+ * What the copy holds of a query's distinct terms (`terms`, in order): each term's postings where held,
+ * and the terms whose postings are to be read.
+ */
+type HeldLookup = {
+  held: HeldPostings | undefined;
+  terms: readonly string[];
+  byTerm: (RowPostings | undefined)[];
+  missing: string[];
+};
+
+function lookUpHeld(cached: CachedSnapshot, terms: readonly string[]): HeldLookup {
   const held = heldPostings.get(cached);
-  const byRow: RowPostings[] = [];
-  for (const term of held === undefined ? [] : terms) {
-    const postings = held?.terms.get(term);
-    if (postings === undefined) break;
-    byRow.push(postings);
-  }
-  if (held === undefined || byRow.length < terms.length) {
-    heldPostingsStats.read++;
-    return null;
-  }
-  heldPostingsStats.held++;
+  const byTerm = terms.map((term) => held?.terms.get(term));
+  const missing = terms.filter((_, i) => byTerm[i] === undefined);
+  if (missing.length === 0) heldPostingsStats.held++;
+  else heldPostingsStats.read++;
+  return { held, terms, byTerm, missing };
+}
+
+/** The query's BM25 from the postings held with the copy when every term's are, else null. */
+function heldScorer(lookup: HeldLookup, query: KeywordQuery): Bm25Scorer | null {
+  const { held, byTerm, missing } = lookup;
+  if (held === undefined || missing.length > 0) return null;
+  const byRow = byTerm as RowPostings[];
   return (buffer) => scoreFromPostings(byRow, held.docCount, held.totalLength, query.bm25, buffer);
 }
 
@@ -258,7 +265,7 @@ function holdPostings(
   byRow: readonly RowPostings[],
 ): void {
   let held = heldPostings.get(cached);
-  if (held === undefined || held.docCount !== stored.docCount || held.totalLength !== stored.totalLength) {
+  if (held === undefined) {
     held = {
       docCount: stored.docCount,
       totalLength: stored.totalLength,
@@ -276,21 +283,29 @@ function holdPostings(
 }
 
 /**
- * BM25 from postings of `terms` (the query's distinct terms, in order) read from the Redis index, which
- * are then held with the copy; null when they name other chunks than the rows.
+ * BM25 from the postings of the terms the copy does not hold (`lookup.missing`), read from the Redis index
+ * at the copy's version and then held with it, and the ones it holds. Null when the read names other
+ * chunks than the rows, or counts other chunks or lengths than the postings held (then none stay held).
  */
 function storedScorer(
   cached: CachedSnapshot,
   stored: KeywordPostings,
-  terms: readonly string[],
+  lookup: HeldLookup,
   query: KeywordQuery,
 ): Bm25Scorer | null {
-  const byRow =
+  const { held } = lookup;
+  if (held !== undefined && (held.docCount !== stored.docCount || held.totalLength !== stored.totalLength)) {
+    heldPostings.delete(cached);
+    return null;
+  }
+  const read =
     stored.docCount === cached.ids.length
       ? postingsByRow(stored.postings, rowOfNumber(cached, stored.ids), stored.docCount)
       : null;
-  if (byRow === null) return null;
-  holdPostings(cached, stored, terms, byRow);
+  if (read === null) return null;
+  holdPostings(cached, stored, lookup.missing, read);
+  const readByTerm = new Map(lookup.missing.map((term, i) => [term, read[i] as RowPostings]));
+  const byRow = lookup.terms.map((term, i) => lookup.byTerm[i] ?? (readByTerm.get(term) as RowPostings));
   return (buffer) => scoreFromPostings(byRow, stored.docCount, stored.totalLength, query.bm25, buffer);
 }
 
@@ -313,13 +328,15 @@ export async function peekedBm25(
     return loaded === null ? undefined : (buffer) => loaded.index.score(query.terms, query.bm25, buffer);
   }
   if (keywords === undefined) return undefined;
-  const terms = distinctTerms(query.terms);
-  const held = heldScorer(cached, terms, query);
+  const lookup = lookUpHeld(cached, distinctTerms(query.terms));
+  const held = heldScorer(lookup, query);
   if (held !== null) return held;
   const { botId, version } = cached.snapshot;
   try {
-    const stored = await keywords.read(botId, version, terms);
-    return typeof stored === 'string' ? undefined : (storedScorer(cached, stored, terms, query) ?? undefined);
+    const stored = await keywords.read(botId, version, lookup.missing);
+    return typeof stored === 'string'
+      ? undefined
+      : (storedScorer(cached, stored, lookup, query) ?? undefined);
   } catch {
     return undefined;
   }
@@ -359,13 +376,13 @@ export async function snapshotBm25(
   // Build the stored index only where none can serve this version: not over an update or build running.
   let build = sources.keywords !== undefined && warm === undefined;
   if (sources.keywords !== undefined && warm === undefined) {
-    const terms = distinctTerms(query.terms);
-    const held = heldScorer(cached, terms, query);
+    const lookup = lookUpHeld(cached, distinctTerms(query.terms));
+    const held = heldScorer(lookup, query);
     if (held !== null) return { score: held, texts, source: 'redis-index' };
     try {
-      const stored = await sources.keywords.read(botId, version, terms);
+      const stored = await sources.keywords.read(botId, version, lookup.missing);
       build = stored === 'missing';
-      const score = typeof stored === 'string' ? null : storedScorer(cached, stored, terms, query);
+      const score = typeof stored === 'string' ? null : storedScorer(cached, stored, lookup, query);
       if (score !== null) return { score, texts, source: 'redis-index' };
       if (typeof stored !== 'string') {
         // Stamped with this version yet naming other chunks: never expected; rebuilt rather than trusted.
