@@ -1,7 +1,7 @@
 /**
  * What a search container may hold between searches, from the memory it has: the snapshot cache's byte
  * budget and the keyword index's held chunk ids. The keyword postings a held copy's queries read come on
- * top, at most a 16th of that copy (`HELD_POSTINGS_SHARE` in src/use-cases/search/sources/keyword-scores.ts).
+ * top, at most a 16th of that copy (`HELD_POSTINGS_SHARE` in src/use-cases/search/sources/held-postings.ts).
  */
 import { DEFAULT_SNAPSHOT_CACHE_BYTES } from './cache';
 

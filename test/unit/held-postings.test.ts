@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { DEFAULT_BM25 } from '../../src/domain/ranking/bm25';
 import type { KeywordQuery } from '../../src/domain/ranking/keyword-query';
 import type { CachedSnapshot, KeywordIndexStore, KeywordPostings, KeywordRead } from '../../src/snapshot';
-import { HELD_POSTINGS_SHARE, peekedBm25 } from '../../src/use-cases/search/sources/keyword-scores';
+import { HELD_POSTINGS_SHARE } from '../../src/use-cases/search/sources/held-postings';
+import { peekedBm25 } from '../../src/use-cases/search/sources/keyword-scores';
 
 const ROWS = 30_000;
 const ids = Array.from({ length: ROWS }, (_, row) => `chunk-${String(row).padStart(5, '0')}`);

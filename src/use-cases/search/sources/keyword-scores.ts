@@ -8,7 +8,6 @@
  * that version is scored without a round trip.
  */
 
-import { LRUCache } from 'lru-cache';
 import { DEFAULT_TOKENISER, tokenise } from '../../../domain/keyword-text';
 import {
   distinctTerms,
@@ -26,6 +25,7 @@ import type {
   KeywordPostings,
   SnapshotStore,
 } from '../../../snapshot';
+import { dropHeldPostings, type HeldLookup, holdPostings, lookUpHeld } from './held-postings';
 
 /** Per-row BM25 and the matched rows; scores land in the buffer when one is given. */
 export type Bm25Scorer = (buffer?: ScoreBuffer) => { scores: Float64Array; matched: number[] };
@@ -203,83 +203,12 @@ function rowOfNumber(cached: CachedSnapshot, ids: DocumentIds): (number: number)
   };
 }
 
-/**
- * Share of a held copy's own bytes (`CachedSnapshot.bytes`) that the postings held with it may take. A term
- * matching a tenth of the chunks holds 1.2 bytes a chunk, against the copy's 2 KB or more a chunk (384-d
- * float32 vectors alone are 1.5 KB), so a 16th holds about a hundred such terms.
- */
-export const HELD_POSTINGS_SHARE = 1 / 16;
-
-/** Bytes of postings any held copy may hold, however small: a small bot's terms cost next to nothing. */
-const HELD_POSTINGS_MIN_BYTES = 64 * 1024;
-
-/** Queries whose postings were all held with the copy, and queries that read some (read by the bench). */
-export const heldPostingsStats = { held: 0, read: 0 };
-
-/** Bytes a term's postings by row take when held: row, tf and length as 4 bytes each, and the arrays. */
-const heldBytes = (postings: RowPostings) => 12 * postings.rows.length + 192;
-
-/**
- * Postings read from the Redis index, by term, held with the copy they were read for (its version is the
- * one they were read at), with the statistics BM25 needs. A version never returns and its postings never
- * change, so they serve every later query of those terms at that version; they go with the copy, and
- * within it the least recently used terms go first once HELD_POSTINGS_SHARE of its bytes is taken.
- */
-type HeldPostings = { docCount: number; totalLength: number; terms: LRUCache<string, RowPostings> };
-
-const heldPostings = new WeakMap<CachedSnapshot, HeldPostings>();
-
-/**
- * What the copy holds of a query's distinct terms (`terms`, in order): each term's postings where held,
- * and the terms whose postings are to be read.
- */
-type HeldLookup = {
-  held: HeldPostings | undefined;
-  terms: readonly string[];
-  byTerm: (RowPostings | undefined)[];
-  missing: string[];
-};
-
-function lookUpHeld(cached: CachedSnapshot, terms: readonly string[]): HeldLookup {
-  const held = heldPostings.get(cached);
-  const byTerm = terms.map((term) => held?.terms.get(term));
-  const missing = terms.filter((_, i) => byTerm[i] === undefined);
-  if (missing.length === 0) heldPostingsStats.held++;
-  else heldPostingsStats.read++;
-  return { held, terms, byTerm, missing };
-}
-
 /** The query's BM25 from the postings held with the copy when every term's are, else null. */
 function heldScorer(lookup: HeldLookup, query: KeywordQuery): Bm25Scorer | null {
   const { held, byTerm, missing } = lookup;
   if (held === undefined || missing.length > 0) return null;
   const byRow = byTerm as RowPostings[];
   return (buffer) => scoreFromPostings(byRow, held.docCount, held.totalLength, query.bm25, buffer);
-}
-
-/** Holds `byRow` (the postings of `terms`, in order) read from the Redis index at the copy's version. */
-function holdPostings(
-  cached: CachedSnapshot,
-  stored: KeywordPostings,
-  terms: readonly string[],
-  byRow: readonly RowPostings[],
-): void {
-  let held = heldPostings.get(cached);
-  if (held === undefined) {
-    held = {
-      docCount: stored.docCount,
-      totalLength: stored.totalLength,
-      terms: new LRUCache<string, RowPostings>({
-        maxSize: Math.max(HELD_POSTINGS_MIN_BYTES, Math.floor(cached.bytes * HELD_POSTINGS_SHARE)),
-        sizeCalculation: heldBytes,
-      }),
-    };
-    heldPostings.set(cached, held);
-  }
-  const { terms: byTerm } = held;
-  terms.forEach((term, i) => {
-    byTerm.set(term, byRow[i] as RowPostings);
-  });
 }
 
 /**
@@ -295,7 +224,7 @@ function storedScorer(
 ): Bm25Scorer | null {
   const { held } = lookup;
   if (held !== undefined && (held.docCount !== stored.docCount || held.totalLength !== stored.totalLength)) {
-    heldPostings.delete(cached);
+    dropHeldPostings(cached);
     return null;
   }
   const read =
