@@ -75,7 +75,7 @@ export function holdPostings(
   });
 }
 
-/** Drops every postings held with the copy. */
+/** Drops all the postings held with the copy. */
 export function dropHeldPostings(cached: CachedSnapshot): void {
   heldPostings.delete(cached);
 }

@@ -241,10 +241,11 @@ function storedScorer(
 /**
  * A keyword query's BM25 over a held copy whose version is not confirmed yet (the caller confirms it in a
  * round trip of its own, as a warm vector search does): from the in-process index built at the copy's
- * version, else from the postings held with the copy, else from the Redis index read at that version, sent
- * beside the confirmation rather than after it. Undefined when neither serves at once (no index at that version, an update running, a failure, or
- * postings that disagree with the rows): the checked path (`snapshotBm25` after the cache confirmed the
- * version) then answers, and builds, rebuilds or warns as it does.
+ * version, else from the postings held with the copy, else from the Redis index read at that version (the
+ * terms not held), sent beside the confirmation rather than after it. Undefined when none serves at once
+ * (no index at that version, an update running, a failure, or postings that disagree with the rows): the
+ * checked path (`snapshotBm25` after the cache confirmed the version) then answers, and builds, rebuilds
+ * or warns as it does.
  */
 export async function peekedBm25(
   keywords: KeywordIndexStore | undefined,
