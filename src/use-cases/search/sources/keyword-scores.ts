@@ -239,6 +239,26 @@ function storedScorer(
 }
 
 /**
+ * The query's BM25 from the bot's Redis index at the copy's version: from the postings held with the copy
+ * when it holds every term's, else with a read of the terms it does not hold. 'disagrees' when the read
+ * names other chunks than the rows or counts other chunks or lengths than the postings held.
+ * @throws whatever the store throws.
+ */
+async function indexScorer(
+  keywords: KeywordIndexStore,
+  cached: CachedSnapshot,
+  query: KeywordQuery,
+): Promise<Bm25Scorer | 'missing' | 'busy' | 'disagrees'> {
+  const lookup = lookUpHeld(cached, distinctTerms(query.terms));
+  const held = heldScorer(lookup, query);
+  if (held !== null) return held;
+  const { botId, version } = cached.snapshot;
+  const stored = await keywords.read(botId, version, lookup.missing);
+  if (typeof stored === 'string') return stored;
+  return storedScorer(cached, stored, lookup, query) ?? 'disagrees';
+}
+
+/**
  * A keyword query's BM25 over a held copy whose version is not confirmed yet (the caller confirms it in a
  * round trip of its own, as a warm vector search does): from the in-process index built at the copy's
  * version, else from the postings held with the copy, else from the Redis index read at that version (the
@@ -258,15 +278,9 @@ export async function peekedBm25(
     return loaded === null ? undefined : (buffer) => loaded.index.score(query.terms, query.bm25, buffer);
   }
   if (keywords === undefined) return undefined;
-  const lookup = lookUpHeld(cached, distinctTerms(query.terms));
-  const held = heldScorer(lookup, query);
-  if (held !== null) return held;
-  const { botId, version } = cached.snapshot;
   try {
-    const stored = await keywords.read(botId, version, lookup.missing);
-    return typeof stored === 'string'
-      ? undefined
-      : (storedScorer(cached, stored, lookup, query) ?? undefined);
+    const score = await indexScorer(keywords, cached, query);
+    return typeof score === 'string' ? undefined : score;
   } catch {
     return undefined;
   }
@@ -306,15 +320,11 @@ export async function snapshotBm25(
   // Build the stored index only where none can serve this version: not over an update or build running.
   let build = sources.keywords !== undefined && warm === undefined;
   if (sources.keywords !== undefined && warm === undefined) {
-    const lookup = lookUpHeld(cached, distinctTerms(query.terms));
-    const held = heldScorer(lookup, query);
-    if (held !== null) return { score: held, texts, source: 'redis-index' };
     try {
-      const stored = await sources.keywords.read(botId, version, lookup.missing);
-      build = stored === 'missing';
-      const score = typeof stored === 'string' ? null : storedScorer(cached, stored, lookup, query);
-      if (score !== null) return { score, texts, source: 'redis-index' };
-      if (typeof stored !== 'string') {
+      const score = await indexScorer(sources.keywords, cached, query);
+      build = score === 'missing';
+      if (typeof score !== 'string') return { score, texts, source: 'redis-index' };
+      if (score === 'disagrees') {
         // Stamped with this version yet naming other chunks: never expected; rebuilt rather than trusted.
         sources.warn('Keyword index disagrees with its snapshot; rebuilding it', { botId, version });
         build = true;

@@ -72,8 +72,8 @@ function liveFilter(filter: CompiledFilter | null, held: CachedSnapshot, now: nu
  * check sent now (before the caller ranks, so its answer is usually waiting by then) when the copy holds
  * its texts, else by the read of the hits' texts at its version. A keyword query's postings are read at
  * the copy's version meanwhile (`peekedBm25`, sent just before the check, awaited by the caller when it
- * ranks). 'none' when
- * no copy may be peeked (memory mode, none held); null when the held copy cannot answer (DynamoDB answers).
+ * ranks). 'none' when no copy may be peeked (memory mode, none held); null when the held copy cannot
+ * answer (DynamoDB answers).
  */
 export async function peekedRows(
   deps: SnapshotSourceDeps,
