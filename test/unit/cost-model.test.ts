@@ -1,3 +1,4 @@
+import { DYNAMO_ROUND_TRIP_MS, leverBill, leverUnits } from '../../tools/bench/cost/levers';
 import {
   CONTAINER_BUDGET_BYTES,
   dynamoOnlyBill,
@@ -182,5 +183,53 @@ describe('cost model', () => {
     expect(perMillionSearches(nodeBill, units, 1_000)).toBeCloseTo(
       1e6 * p.dynamodbReadRequestUnit.usd + lambda,
     );
+  });
+
+  describe('levers', () => {
+    const levers = { vectorBytesPerChunk: 400, candidatesPerSearch: 50 };
+    // 10 GB of Redis as built: above the floor, so every byte taken out is billed less.
+    const w: Workload = {
+      name: 'w',
+      bots: 10,
+      chunksPerBot: 2 ** 30 / 1_000,
+      searchesPerMonth: 1e6,
+      chunkChangesPerMonth: 0,
+    };
+    const gbHour = p.elasticacheServerlessValkeyGbHour.usd;
+    const rru = p.dynamodbReadRequestUnit.usd;
+
+    it('prices the snapshot as built exactly as the ElastiCache Serverless mode', () => {
+      expect(leverBill(w, units, levers, 'asBuilt')).toEqual(serverlessBill(w, units));
+    });
+
+    it('takes the float32 vectors out of Redis and reads every candidate item a search', () => {
+      const asBuilt = serverlessBill(w, units);
+      const out = leverBill(w, units, levers, 'float32Out');
+      // 400 of 1,000 bytes a chunk leave: 4 of the 10 GB.
+      expect(out.parts['Redis memory']).toBeCloseTo(6 * 730 * gbHour);
+      // The bot's record and 50 items of 2 KB (1 read unit each) a search.
+      expect(out.parts['DynamoDB reads']).toBeCloseTo(1e6 * 51 * rru);
+      expect(out.parts['DynamoDB reads']).toBeGreaterThan(asBuilt.parts['DynamoDB reads'] as number);
+      // No text is read from Redis: 10 texts of 600 bytes a search less.
+      expect(out.parts['Redis requests']).toBeCloseTo(
+        (asBuilt.parts['Redis requests'] as number) -
+          ((1e6 * 10 * 600) / 1024) * p.elasticacheServerlessValkeyEcpu.usd,
+      );
+      expect(leverUnits(units, levers, 'float32Out').handlerOverheadMs).toBe(10 + DYNAMO_ROUND_TRIP_MS);
+    });
+
+    it('takes the texts out and reads the k hits, or both out and reads the candidates', () => {
+      const textsOut = leverBill(w, units, levers, 'textsOut');
+      expect(textsOut.parts['Redis memory']).toBeCloseTo(4 * 730 * gbHour);
+      expect(textsOut.parts['DynamoDB reads']).toBeCloseTo(1e6 * 11 * rru);
+      const bothOut = leverUnits(units, levers, 'bothOut');
+      expect(bothOut.redisBytesPerChunk).toBe(0);
+      expect(bothOut.rruPerSnapshotSearch).toBe(51);
+    });
+
+    it('charges a consistent read unit for each started 4 KB of an item', () => {
+      const large = { ...units, dynamoItemBytes: 4_097 };
+      expect(leverUnits(large, levers, 'float32Out').rruPerSnapshotSearch).toBe(101);
+    });
   });
 });

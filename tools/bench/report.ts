@@ -1,4 +1,4 @@
-import { type CostTable, costTable, deployModesTable } from './cost/table';
+import { type CostTable, costTable, deployModesTable, leversTable } from './cost/table';
 import { count, markdownTable, ms, textTable, times } from './format';
 import { memoryBudgetTable, memoryModeTable } from './report-memory-mode';
 import {
@@ -302,6 +302,7 @@ function tables(results: BenchResults): Table[] {
     keywordIndexTable(results),
     costTable(results),
     deployModesTable(results),
+    leversTable(results),
   ]
     .filter((table) => table.rows.length > 0)
     .map(withoutEmptyColumns);

@@ -1,3 +1,4 @@
+import type { LeverUnits } from './cost/levers';
 import type { Bill, MeasuredUnits, Workload } from './cost/model';
 import type { MachineInfo } from './machine';
 import type { LatencySummary } from './stats';
@@ -199,6 +200,12 @@ export type CostResult = {
   /** The snapshot size the Redis bytes were measured at. */
   measuredAt: number;
   keywordBytesPerChunk: number;
+  /** The units the levers of docs/snapshot.md are priced from, at `measuredAt` chunks. */
+  levers: LeverUnits & {
+    /** Share of the searches whose proof asked the scan for more candidates. */
+    widenedShare: number;
+    searches: number;
+  };
   searchTimesFrom: string;
   units: MeasuredUnits;
   bills: { workload: Workload; modes: Record<CostMode, Bill> }[];

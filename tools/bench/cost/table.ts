@@ -1,5 +1,6 @@
 import { count } from '../format';
 import type { BenchResults, CostMode } from '../results';
+import { DYNAMO_ROUND_TRIP_MS, LEVERS, type Lever, leverBill, leverUnits } from './levers';
 import {
   CONTAINER_BUDGET_BYTES,
   dynamoOnlyBill,
@@ -120,5 +121,56 @@ export function deployModesTable(results: BenchResults): CostTable {
       "to the bill of one bot of that size searched steadily all month, nothing changed (a node's price is in " +
       "the floor; the memory mode's cold loads of the month are in). The node row assumes the bot fits the " +
       'smallest node; `url` otherwise costs what your cache costs.',
+  };
+}
+
+const LEVER_LABELS: Record<Lever, string> = {
+  asBuilt: 'as built: float32 vectors, int8 codes, rows, texts and keyword index in Redis',
+  float32Out: "float32 vectors out of Redis: a search reads its candidates' items from DynamoDB",
+  textsOut: "texts out of Redis: a search reads its hits' items from DynamoDB",
+  bothOut: "both out: a search reads its candidates' items from DynamoDB",
+};
+
+/**
+ * docs/snapshot.md's levers priced from this run's units: the ElastiCache Serverless bill of each reference
+ * workload with a part of the snapshot kept out of Redis and read from DynamoDB instead.
+ */
+export function leversTable(results: BenchResults): CostTable {
+  const cost = results.cost;
+  if (cost === undefined) return { title: 'Levers weighed', header: [], rows: [] };
+  const { units, levers } = cost;
+  return {
+    title:
+      'Levers weighed (not built): the ElastiCache Serverless bill with a part of the snapshot kept out of Redis (USD a month, cost model)',
+    header: [
+      'snapshot',
+      'Redis bytes a chunk',
+      'read units a search',
+      ...cost.bills.map(({ workload: w }) => w.name),
+    ],
+    rows: LEVERS.map((lever) => {
+      const u = leverUnits(units, levers, lever);
+      return [
+        LEVER_LABELS[lever],
+        u.redisBytesPerChunk.toFixed(0),
+        u.rruPerSnapshotSearch.toFixed(0),
+        ...cost.bills.map(({ workload }) =>
+          dollars(leverBill(workload, units, levers, lever).total as number),
+        ),
+      ];
+    }),
+    footnote:
+      `Measured in this run at ${cost.measuredAt.toLocaleString('en-US')} chunks: the float32 vectors take ` +
+      `${levers.vectorBytesPerChunk.toFixed(0)} Redis bytes a chunk and the texts ${units.textBytesPerChunk.toFixed(0)}; ` +
+      `a top-10 search re-scores ${levers.candidatesPerSearch.toFixed(1)} rows from float32 after its int8 scan ` +
+      `(the cold search's re-score over ${levers.searches} queries, ${(100 * levers.widenedShare).toFixed(0)}% ` +
+      `widened once or more); a ${units.dynamoItemBytes.toFixed(0)}-byte item costs ` +
+      `${Math.ceil(units.dynamoItemBytes / 4096)} read unit in a consistent BatchGetItem. ` +
+      `Assumed: ${DYNAMO_ROUND_TRIP_MS} ms of DynamoDB round trip a search, on top of the handler's own time; ` +
+      'every search reads its items (no container keeps them). Priced as the first row of the table above ' +
+      "otherwise. What the bill leaves out: without float32 vectors in Redis, a small bot's held copy and " +
+      "hybrid search's dense pass, which hold every vector, would read the bot whole from DynamoDB (the " +
+      "memory mode's cold load); without texts, a keyword query on a bot whose keyword index Redis lost would " +
+      'too.',
   };
 }

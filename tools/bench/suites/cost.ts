@@ -1,6 +1,9 @@
+import { quantiseMatrix } from '../../../src/domain/ranking/int8-codes';
+import { remoteTopK } from '../../../src/domain/ranking/remote-rescore';
+import { normalise } from '../../../src/domain/ranking/scoring';
 import { createRedisClient } from '../../../src/redis-client';
 import { RedisSnapshotStore } from '../../../src/snapshot';
-import type { BenchContext } from '../context';
+import { type BenchContext, DIMENSION, K } from '../context';
 import {
   dynamoOnlyBill,
   type MeasuredUnits,
@@ -14,8 +17,10 @@ import {
   turbopufferBill,
   WORKLOADS,
 } from '../cost/model';
+import { generateQueries } from '../data';
 import { count } from '../format';
 import { storeKeywordIndex } from '../keyword-index-bytes';
+import { nativeScanner } from '../methods/native-scanner';
 import type { BenchResults, LatencyRow, MethodKey } from '../results';
 import { batchCost } from './batch-cost';
 import { memoryMode } from './memory-mode';
@@ -109,9 +114,16 @@ export async function cost(context: BenchContext, n: number): Promise<void> {
     streamMsPerChange: oneDocument.handlerMs / oneDocument.records,
     memoryMode: memoryModeUnits(results),
   };
+  const rescored = await candidatesPerSearch(context, n);
   results.cost = {
     measuredAt: n,
     keywordBytesPerChunk,
+    levers: {
+      vectorBytesPerChunk: snapshot.vectors / n,
+      candidatesPerSearch: rescored.candidates,
+      widenedShare: rescored.widenedShare,
+      searches: rescored.searches,
+    },
     searchTimesFrom: warm.length > 0 ? 'this run' : 'the committed run (2026-12-05)',
     units,
     bills: WORKLOADS.map((workload) => ({
@@ -130,6 +142,52 @@ export async function cost(context: BenchContext, n: number): Promise<void> {
   context.progress.note(
     `cost: ${units.redisBytesPerChunk.toFixed(0)} Redis bytes a chunk at ${count(n)} (keyword index ${keywordBytesPerChunk.toFixed(0)}), ${units.wcuPerChange.toFixed(2)} WCU a chunk change`,
   );
+}
+
+/**
+ * How many rows' float32 vectors a search re-scores after its int8 scan of `n` chunks: the product's
+ * remote re-score (src/domain/ranking/remote-rescore.ts, as the cold search runs it) over the run's
+ * queries, the vectors handed over from memory. A search whose proof needs every row counts them all.
+ */
+async function candidatesPerSearch(
+  context: BenchContext,
+  n: number,
+): Promise<{ candidates: number; widenedShare: number; searches: number }> {
+  const dataset = context.dataset(n);
+  const matrix = quantiseMatrix(dataset.vectors.subarray(0, n * DIMENSION), DIMENSION, n);
+  const scan = nativeScanner().nativeScan(n);
+  if (scan === null) throw new Error(`cost: the native int8 scan declined ${count(n)} rows`);
+  const queries = generateQueries({
+    count: 0,
+    dimension: DIMENSION,
+    seed: context.options.seed,
+    queries: context.options.queries,
+  });
+  let candidates = 0;
+  let widened = 0;
+  for (const query of queries) {
+    const unit = normalise(query) as Float64Array;
+    const top = await remoteTopK(
+      scan,
+      matrix,
+      unit,
+      async (rows) => {
+        const vectors = new Float32Array(rows.length * DIMENSION);
+        rows.forEach((row, i) => {
+          vectors.set(dataset.vectors.subarray(row * DIMENSION, (row + 1) * DIMENSION), i * DIMENSION);
+        });
+        return { vectors, ids: rows.map((row) => dataset.chunkIds[row] as string) };
+      },
+      { k: K },
+    );
+    candidates += top === null ? n : top.fetched;
+    widened += top === null || top.widenings > 0 ? 1 : 0;
+  }
+  return {
+    candidates: candidates / queries.length,
+    widenedShare: widened / queries.length,
+    searches: queries.length,
+  };
 }
 
 /**

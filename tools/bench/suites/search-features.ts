@@ -9,7 +9,7 @@ import {
   RedisSnapshotStore,
   SnapshotCache,
 } from '../../../src/snapshot';
-import { makeSearch, type Search } from '../../../src/use-cases/search';
+import { makeSearch } from '../../../src/use-cases/search';
 
 import { searchKernel } from '../../../src/wiring/search-kernel';
 import type { BenchContext } from '../context';
