@@ -19,7 +19,10 @@ export const HELD_POSTINGS_SHARE = 1 / 16;
 /** Bytes of postings any held copy may hold, however small: a small bot's terms cost next to nothing. */
 const HELD_POSTINGS_MIN_BYTES = 64 * 1024;
 
-/** Queries whose postings were all held with the copy, and queries that read some (read by the bench). */
+/**
+ * Queries scored from the Redis index with every term's postings held with the copy, and with some read
+ * (read by the bench); a query counts once, when it is scored.
+ */
 export const heldPostingsStats = { held: 0, read: 0 };
 
 /** Bytes a term's postings by row take when held: row, tf and length as 4 bytes each, and the arrays. */
@@ -45,8 +48,6 @@ export function lookUpHeld(cached: CachedSnapshot, terms: readonly string[]): He
   const held = heldPostings.get(cached);
   const byTerm = terms.map((term) => held?.terms.get(term));
   const missing = terms.filter((_, i) => byTerm[i] === undefined);
-  if (missing.length === 0) heldPostingsStats.held++;
-  else heldPostingsStats.read++;
   return { held, terms, byTerm, missing };
 }
 

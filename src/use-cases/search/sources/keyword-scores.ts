@@ -25,7 +25,13 @@ import type {
   KeywordPostings,
   SnapshotStore,
 } from '../../../snapshot';
-import { dropHeldPostings, type HeldLookup, holdPostings, lookUpHeld } from './held-postings';
+import {
+  dropHeldPostings,
+  type HeldLookup,
+  heldPostingsStats,
+  holdPostings,
+  lookUpHeld,
+} from './held-postings';
 
 /** Per-row BM25 and the matched rows; scores land in the buffer when one is given. */
 export type Bm25Scorer = (buffer?: ScoreBuffer) => { scores: Float64Array; matched: number[] };
@@ -251,11 +257,17 @@ async function indexScorer(
 ): Promise<Bm25Scorer | 'missing' | 'busy' | 'disagrees'> {
   const lookup = lookUpHeld(cached, distinctTerms(query.terms));
   const held = heldScorer(lookup, query);
-  if (held !== null) return held;
+  if (held !== null) {
+    heldPostingsStats.held++;
+    return held;
+  }
   const { botId, version } = cached.snapshot;
   const stored = await keywords.read(botId, version, lookup.missing);
   if (typeof stored === 'string') return stored;
-  return storedScorer(cached, stored, lookup, query) ?? 'disagrees';
+  const scorer = storedScorer(cached, stored, lookup, query);
+  if (scorer === null) return 'disagrees';
+  heldPostingsStats.read++;
+  return scorer;
 }
 
 /**
