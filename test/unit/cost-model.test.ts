@@ -1,4 +1,10 @@
-import { DYNAMO_ROUND_TRIP_MS, leverBill, leverUnits } from '../../tools/bench/cost/levers';
+import {
+  candidatesAt,
+  DYNAMO_ROUND_TRIP_MS,
+  type LeverUnits,
+  leverBill,
+  leverUnits,
+} from '../../tools/bench/cost/levers';
 import {
   CONTAINER_BUDGET_BYTES,
   dynamoOnlyBill,
@@ -186,7 +192,13 @@ describe('cost model', () => {
   });
 
   describe('levers', () => {
-    const levers = { vectorBytesPerChunk: 400, candidatesPerSearch: 50 };
+    const levers: LeverUnits = {
+      vectorBytesPerChunk: 400,
+      candidatesPerSearch: [
+        [1_000, 30],
+        [1_000_000, 50],
+      ],
+    };
     // 10 GB of Redis as built: above the floor, so every byte taken out is billed less.
     const w: Workload = {
       name: 'w',
@@ -215,21 +227,28 @@ describe('cost model', () => {
         (asBuilt.parts['Redis requests'] as number) -
           ((1e6 * 10 * 600) / 1024) * p.elasticacheServerlessValkeyEcpu.usd,
       );
-      expect(leverUnits(units, levers, 'float32Out').handlerOverheadMs).toBe(10 + DYNAMO_ROUND_TRIP_MS);
+      expect(leverUnits(w, units, levers, 'float32Out').handlerOverheadMs).toBe(10 + DYNAMO_ROUND_TRIP_MS);
     });
 
     it('takes the texts out and reads the k hits, or both out and reads the candidates', () => {
       const textsOut = leverBill(w, units, levers, 'textsOut');
       expect(textsOut.parts['Redis memory']).toBeCloseTo(4 * 730 * gbHour);
       expect(textsOut.parts['DynamoDB reads']).toBeCloseTo(1e6 * 11 * rru);
-      const bothOut = leverUnits(units, levers, 'bothOut');
+      const bothOut = leverUnits(w, units, levers, 'bothOut');
       expect(bothOut.redisBytesPerChunk).toBe(0);
       expect(bothOut.rruPerSnapshotSearch).toBe(51);
     });
 
+    it('reads the re-score count measured at the bot size, else the largest measured under it', () => {
+      expect(candidatesAt(levers, 1_000)).toBe(30);
+      expect(candidatesAt(levers, 500_000)).toBe(30);
+      expect(candidatesAt(levers, 2_000_000)).toBe(50);
+      expect(candidatesAt(levers, 10)).toBe(30);
+    });
+
     it('charges a consistent read unit for each started 4 KB of an item', () => {
       const large = { ...units, dynamoItemBytes: 4_097 };
-      expect(leverUnits(large, levers, 'float32Out').rruPerSnapshotSearch).toBe(101);
+      expect(leverUnits(w, large, levers, 'float32Out').rruPerSnapshotSearch).toBe(101);
     });
   });
 });

@@ -69,6 +69,11 @@ export class BenchContext {
     };
   }
 
+  /** How many chunks the run generated (its largest size). */
+  get generatedChunks(): number {
+    return this.data.count;
+  }
+
   /** The first n generated chunks (n up to the largest size of the run). */
   dataset(n: number): BenchDataset {
     if (n > this.data.count) throw new Error(`only ${this.data.count} chunks were generated, ${n} asked`);

@@ -202,8 +202,9 @@ export type CostResult = {
   keywordBytesPerChunk: number;
   /** The units the levers of docs/snapshot.md are priced from, at `measuredAt` chunks. */
   levers: LeverUnits & {
-    /** Share of the searches whose proof asked the scan for more candidates. */
-    widenedShare: number;
+    /** Share of the searches whose proof asked the scan for more candidates: [chunks, share]. */
+    widenedShare: [number, number][];
+    /** Searches counted at each size. */
     searches: number;
   };
   searchTimesFrom: string;

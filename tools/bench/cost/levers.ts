@@ -13,9 +13,24 @@ export const LEVERS: Lever[] = ['asBuilt', 'float32Out', 'textsOut', 'bothOut'];
 export type LeverUnits = {
   /** Redis bytes a chunk of the float32 vector segments (MEMORY USAGE). */
   vectorBytesPerChunk: number;
-  /** Rows whose float32 vectors a search re-scores after its int8 scan (measured, all rounds included). */
-  candidatesPerSearch: number;
+  /**
+   * Rows whose float32 vectors a search re-scores after its int8 scan, all rounds included, measured at
+   * bot sizes: [chunks, rows], ascending.
+   */
+  candidatesPerSearch: [number, number][];
 };
+
+/**
+ * Rows a search of a bot of `chunks` re-scores: as measured at that size, else at the largest measured
+ * size under it (the re-score grows with the bot), else at the smallest measured.
+ */
+export function candidatesAt(l: LeverUnits, chunks: number): number {
+  const measured = l.candidatesPerSearch;
+  if (measured.length === 0) throw new Error('no measured re-score counts');
+  let found = measured[0] as [number, number];
+  for (const point of measured) if (point[0] <= chunks) found = point;
+  return found[1];
+}
 
 /**
  * A DynamoDB round trip a search would add (assumed, not measured: DynamoDB Local's pace is not
@@ -27,18 +42,18 @@ export const DYNAMO_ROUND_TRIP_MS = 5;
 export const itemReadUnits = (u: MeasuredUnits): number => Math.ceil(u.dynamoItemBytes / 4096);
 
 /**
- * The units of the snapshot-on-ElastiCache mode with `lever` applied:
+ * The units of the snapshot-on-ElastiCache mode with `lever` applied, for a workload `w`:
  * - `float32Out`: Redis keeps no float32 vectors; a search reads its candidates' items (a consistent
  *   BatchGetItem, 100 items a request) for their vectors, and those items carry the hits' texts, so it
  *   reads no text from Redis (the texts stay there for keyword search);
  * - `textsOut`: Redis keeps no texts; a search reads its k hits' items for their texts;
  * - `bothOut`: neither; a search reads its candidates' items.
  */
-export function leverUnits(u: MeasuredUnits, l: LeverUnits, lever: Lever): MeasuredUnits {
+export function leverUnits(w: Workload, u: MeasuredUnits, l: LeverUnits, lever: Lever): MeasuredUnits {
   if (lever === 'asBuilt') return u;
   const dropsVectors = lever !== 'textsOut';
   const dropsTexts = lever !== 'float32Out';
-  const itemsRead = dropsVectors ? l.candidatesPerSearch : K;
+  const itemsRead = dropsVectors ? candidatesAt(l, w.chunksPerBot) : K;
   return {
     ...u,
     redisBytesPerChunk:
@@ -54,5 +69,5 @@ export function leverUnits(u: MeasuredUnits, l: LeverUnits, lever: Lever): Measu
 
 /** The ElastiCache Serverless bill of `w` with `lever` applied. */
 export function leverBill(w: Workload, u: MeasuredUnits, l: LeverUnits, lever: Lever): Bill {
-  return serverlessBill(w, leverUnits(u, l, lever));
+  return serverlessBill(w, leverUnits(w, u, l, lever));
 }

@@ -10,6 +10,7 @@ import {
   nodeBill,
   perMillionSearches,
   serverlessBill,
+  type Workload,
 } from './model';
 
 /** A table of the report (report.ts renders it as text and Markdown). */
@@ -139,33 +140,33 @@ export function leversTable(results: BenchResults): CostTable {
   const cost = results.cost;
   if (cost === undefined) return { title: 'Levers weighed', header: [], rows: [] };
   const { units, levers } = cost;
+  const workloads = cost.bills.map(({ workload }) => workload);
+  const rescored = levers.candidatesPerSearch
+    .map(([chunks, rows]) => {
+      const widened = levers.widenedShare.find(([at]) => at === chunks)?.[1] ?? 0;
+      return `${rows.toFixed(1)} at ${count(chunks)} (${(100 * widened).toFixed(0)}% widened)`;
+    })
+    .join(', ');
   return {
     title:
       'Levers weighed (not built): the ElastiCache Serverless bill with a part of the snapshot kept out of Redis (USD a month, cost model)',
-    header: [
-      'snapshot',
-      'Redis bytes a chunk',
-      'read units a search',
-      ...cost.bills.map(({ workload: w }) => w.name),
-    ],
-    rows: LEVERS.map((lever) => {
-      const u = leverUnits(units, levers, lever);
-      return [
-        LEVER_LABELS[lever],
-        u.redisBytesPerChunk.toFixed(0),
-        u.rruPerSnapshotSearch.toFixed(0),
-        ...cost.bills.map(({ workload }) =>
-          dollars(leverBill(workload, units, levers, lever).total as number),
-        ),
-      ];
-    }),
+    header: ['snapshot', 'Redis bytes a chunk', ...workloads.map((w) => w.name)],
+    rows: LEVERS.map((lever) => [
+      LEVER_LABELS[lever],
+      leverUnits(workloads[0] as Workload, units, levers, lever).redisBytesPerChunk.toFixed(0),
+      ...workloads.map((workload) => {
+        const reads = leverUnits(workload, units, levers, lever).rruPerSnapshotSearch;
+        const total = leverBill(workload, units, levers, lever).total as number;
+        return `${dollars(total)} (${reads.toFixed(0)} read unit${reads === 1 ? '' : 's'} a search)`;
+      }),
+    ]),
     footnote:
-      `Measured in this run at ${cost.measuredAt.toLocaleString('en-US')} chunks: the float32 vectors take ` +
+      `Measured in this run: at ${cost.measuredAt.toLocaleString('en-US')} chunks the float32 vectors take ` +
       `${levers.vectorBytesPerChunk.toFixed(0)} Redis bytes a chunk and the texts ${units.textBytesPerChunk.toFixed(0)}; ` +
-      `a top-10 search re-scores ${levers.candidatesPerSearch.toFixed(1)} rows from float32 after its int8 scan ` +
-      `(the cold search's re-score over ${levers.searches} queries, ${(100 * levers.widenedShare).toFixed(0)}% ` +
-      `widened once or more); a ${units.dynamoItemBytes.toFixed(0)}-byte item costs ` +
-      `${Math.ceil(units.dynamoItemBytes / 4096)} read unit in a consistent BatchGetItem. ` +
+      `a top-10 search re-scores from float32, after its int8 scan, ${rescored} rows on average (the cold ` +
+      `search's re-score over ${levers.searches} queries at each workload's bot size, or the largest this run generated); ` +
+      `a ${units.dynamoItemBytes.toFixed(0)}-byte item costs ${Math.ceil(units.dynamoItemBytes / 4096)} read ` +
+      'unit in a consistent BatchGetItem. ' +
       `Assumed: ${DYNAMO_ROUND_TRIP_MS} ms of DynamoDB round trip a search, on top of the handler's own time; ` +
       'every search reads its items (no container keeps them). Priced as the first row of the table above ' +
       "otherwise. What the bill leaves out: without float32 vectors in Redis, a small bot's held copy and " +

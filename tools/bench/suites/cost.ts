@@ -114,15 +114,16 @@ export async function cost(context: BenchContext, n: number): Promise<void> {
     streamMsPerChange: oneDocument.handlerMs / oneDocument.records,
     memoryMode: memoryModeUnits(results),
   };
-  const rescored = await candidatesPerSearch(context, n);
+  const rescored: RescoreCount[] = [];
+  for (const size of rescoreSizes(context)) rescored.push(await candidatesPerSearch(context, size));
   results.cost = {
     measuredAt: n,
     keywordBytesPerChunk,
     levers: {
       vectorBytesPerChunk: snapshot.vectors / n,
-      candidatesPerSearch: rescored.candidates,
-      widenedShare: rescored.widenedShare,
-      searches: rescored.searches,
+      candidatesPerSearch: rescored.map((count) => [count.chunks, count.candidates]),
+      widenedShare: rescored.map((count) => [count.chunks, count.widenedShare]),
+      searches: rescored[0]?.searches ?? 0,
     },
     searchTimesFrom: warm.length > 0 ? 'this run' : 'the committed run (2026-12-05)',
     units,
@@ -144,15 +145,23 @@ export async function cost(context: BenchContext, n: number): Promise<void> {
   );
 }
 
+/** Rows a search re-scored from float32 at one bot size, on average, and the share that widened. */
+type RescoreCount = { chunks: number; candidates: number; widenedShare: number; searches: number };
+
+/** The reference workloads' bot sizes the run generated chunks for, and the largest it did. */
+function rescoreSizes(context: BenchContext): number[] {
+  const generated = context.generatedChunks;
+  const sizes = WORKLOADS.map((w) => Math.min(w.chunksPerBot, generated));
+  return [...new Set(sizes)].sort((a, b) => a - b);
+}
+
 /**
  * How many rows' float32 vectors a search re-scores after its int8 scan of `n` chunks: the product's
  * remote re-score (src/domain/ranking/remote-rescore.ts, as the cold search runs it) over the run's
  * queries, the vectors handed over from memory. A search whose proof needs every row counts them all.
  */
-async function candidatesPerSearch(
-  context: BenchContext,
-  n: number,
-): Promise<{ candidates: number; widenedShare: number; searches: number }> {
+async function candidatesPerSearch(context: BenchContext, n: number): Promise<RescoreCount> {
+  context.progress.note(`cost: counting the rows a search re-scores at ${count(n)} chunks`);
   const dataset = context.dataset(n);
   const matrix = quantiseMatrix(dataset.vectors.subarray(0, n * DIMENSION), DIMENSION, n);
   const scan = nativeScanner().nativeScan(n);
@@ -184,6 +193,7 @@ async function candidatesPerSearch(
     widened += top === null || top.widenings > 0 ? 1 : 0;
   }
   return {
+    chunks: n,
     candidates: candidates / queries.length,
     widenedShare: widened / queries.length,
     searches: queries.length,
