@@ -29,17 +29,17 @@ import { writeCost } from './write-cost';
 
 /**
  * Search times of the committed full run (tools/bench/results.md, npm run bench -- --publish --million,
- * 2026-12-05): used when this run did not time searches itself (--only=cost). Medians, ms.
+ * 2026-12-07): used when this run did not time searches itself (--only=cost). Medians, ms.
  */
 const COMMITTED_WARM_MS: [number, number][] = [
-  [1_000, 0.135],
-  [10_000, 0.331],
-  [100_000, 3.36],
-  [1_000_000, 19.1],
+  [1_000, 0.511],
+  [10_000, 0.959],
+  [100_000, 11.7],
+  [1_000_000, 57.1],
 ];
 const COMMITTED_FALLBACK_MS: [number, number][] = [
-  [1_000, 83.0],
-  [10_000, 1471],
+  [1_000, 156],
+  [10_000, 3249],
 ];
 /**
  * What a search spends besides scoring (assumed, not measured here): API Gateway's Lambda invocation,
@@ -125,7 +125,7 @@ export async function cost(context: BenchContext, n: number): Promise<void> {
       widenedShare: rescored.map((count) => [count.chunks, count.widenedShare]),
       searches: rescored[0]?.searches ?? 0,
     },
-    searchTimesFrom: warm.length > 0 ? 'this run' : 'the committed run (2026-12-05)',
+    searchTimesFrom: warm.length > 0 ? 'this run' : 'the committed run (2026-12-07)',
     units,
     bills: WORKLOADS.map((workload) => ({
       workload,
