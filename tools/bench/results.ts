@@ -200,7 +200,10 @@ export type CostResult = {
   /** The snapshot size the Redis bytes were measured at. */
   measuredAt: number;
   keywordBytesPerChunk: number;
-  /** The units the levers of docs/snapshot.md are priced from, at `measuredAt` chunks. */
+  /**
+   * The units the levers of docs/snapshot.md are priced from: the vector bytes at `measuredAt` chunks, the
+   * re-score counts at each workload's bot size.
+   */
   levers: LeverUnits & {
     /** Share of the searches whose proof asked the scan for more candidates: [chunks, share]. */
     widenedShare: [number, number][];

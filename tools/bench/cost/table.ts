@@ -1,6 +1,6 @@
 import { count } from '../format';
 import type { BenchResults, CostMode } from '../results';
-import { DYNAMO_ROUND_TRIP_MS, LEVERS, type Lever, leverBill, leverUnits } from './levers';
+import { DYNAMO_ROUND_TRIP_MS, itemReadUnits, LEVERS, type Lever, leverBill, leverUnits } from './levers';
 import {
   CONTAINER_BUDGET_BYTES,
   dynamoOnlyBill,
@@ -165,7 +165,7 @@ export function leversTable(results: BenchResults): CostTable {
       `${levers.vectorBytesPerChunk.toFixed(0)} Redis bytes a chunk and the texts ${units.textBytesPerChunk.toFixed(0)}; ` +
       `a top-10 search re-scores from float32, after its int8 scan, ${rescored} rows on average (the cold ` +
       `search's re-score over ${levers.searches} queries at each workload's bot size, or the largest this run generated); ` +
-      `a ${units.dynamoItemBytes.toFixed(0)}-byte item costs ${Math.ceil(units.dynamoItemBytes / 4096)} read ` +
+      `a ${units.dynamoItemBytes.toFixed(0)}-byte item costs ${itemReadUnits(units)} read ` +
       'unit in a consistent BatchGetItem. ' +
       `Assumed: ${DYNAMO_ROUND_TRIP_MS} ms of DynamoDB round trip a search, on top of the handler's own time; ` +
       'every search reads its items (no container keeps them). Priced as the first row of the table above ' +
