@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { visibilityMask } from '../domain/document-version';
 import { indexRowsByFilename } from '../domain/search-filter';
 import { withDeadline } from '../machinery/deadline';
-import type { ScanSnapshot, Snapshot, SnapshotStore } from './port';
+import type { ScanHead, ScanSnapshot, Snapshot, SnapshotStore } from './port';
 
 /** A decoded snapshot held in process, with what search derives from it once. */
 export type CachedSnapshot = {
@@ -68,7 +68,8 @@ const INT8_COPY_SHARE = 0.25;
 type Held = { full: CachedSnapshot } | { scan: CachedScan };
 
 /** What a load needs besides the key: the bot and the epoch its snapshot must be built under. */
-type LoadContext = { botId: string; epoch: number };
+/** What a read is for; `scanHead`: where a scan read may start (from the version check just made). */
+type LoadContext = { botId: string; epoch: number; scanHead?: ScanHead };
 
 /**
  * Decoded snapshots per bot, reused while Redis reports the same version and the snapshot was built under
@@ -152,7 +153,10 @@ export class SnapshotCache {
    * @throws as `get`.
    */
   async getForScan(botId: string, epoch: number): Promise<ScanOrFull | null> {
-    const current = await this.versionNow(botId);
+    // Nothing held: the version check also brings what the scan read starts from, a round trip fewer.
+    const nothingHeld =
+      this.held.peek(`full:${botId}`) === undefined && this.held.peek(`scan:${botId}`) === undefined;
+    const current = await this.versionNow(botId, { scanHead: nothingHeld });
     if (current === null || current.epoch !== epoch) {
       this.forget(botId);
       return null;
@@ -176,7 +180,9 @@ export class SnapshotCache {
       return { scan: held.scan, reused: true };
     }
     // As in `get`: one shared read, read again when it started before this version.
-    let loaded = await this.held.fetch(key, { context: { botId, epoch }, forceRefresh: true });
+    const context =
+      current.scanHead === undefined ? { botId, epoch } : { botId, epoch, scanHead: current.scanHead };
+    let loaded = await this.held.fetch(key, { context, forceRefresh: true });
     if (loaded !== undefined && !isCurrent(loaded)) {
       loaded = await this.held.fetch(key, { context: { botId, epoch }, forceRefresh: true });
     }
@@ -214,8 +220,8 @@ export class SnapshotCache {
    * before this returns, so a caller can score while it travels.
    * @throws whatever the store throws, or an Error when the check takes longer than `versionTimeoutMs`.
    */
-  versionNow(botId: string): ReturnType<SnapshotStore['currentVersion']> {
-    return withDeadline(this.store.currentVersion(botId), this.versionTimeoutMs, () => {
+  versionNow(botId: string, options?: { scanHead?: boolean }): ReturnType<SnapshotStore['currentVersion']> {
+    return withDeadline(this.store.currentVersion(botId, options), this.versionTimeoutMs, () => {
       throw new Error(`snapshot version check took over ${this.versionTimeoutMs} ms`);
     });
   }
@@ -265,8 +271,8 @@ export class SnapshotCache {
   }
 
   /** Reads the scan form; undefined (nothing kept) when it is absent or of another epoch. */
-  private async loadScan({ botId, epoch }: LoadContext): Promise<Held | undefined> {
-    const scan = await this.store.readScan(botId);
+  private async loadScan({ botId, epoch, scanHead }: LoadContext): Promise<Held | undefined> {
+    const scan = await this.store.readScan(botId, scanHead);
     if (scan === null || scan.epoch !== epoch) {
       this.held.delete(`full:${botId}`);
       return undefined;

@@ -8,6 +8,7 @@ export type { CachedSnapshot } from './cache';
 export { SnapshotCache } from './cache';
 export { MemorySnapshotStore } from './memory-store';
 export type {
+  CurrentVersion,
   DocumentIds,
   KeywordChange,
   KeywordDocument,
@@ -17,6 +18,7 @@ export type {
   RebuildStaging,
   RebuildTicket,
   ScanCandidates,
+  ScanHead,
   ScanSnapshot,
   Snapshot,
   SnapshotChange,

@@ -21,6 +21,17 @@ export interface RebuildStaging {
   abort(): Promise<void>;
 }
 
+/**
+ * What a store's scan read starts from, read with the version by `currentVersion(botId, { scanHead: true })`
+ * and handed back to `readScan`; its content is the store's own.
+ */
+export interface ScanHead {
+  readonly version: string;
+}
+
+/** What `currentVersion` found. */
+export type CurrentVersion = { version: string; epoch: number; scanHead?: ScanHead };
+
 /** Held by the one rebuild of a bot that may run at a time. */
 export type RebuildTicket = { botId: string; token: string; epoch: number };
 
@@ -31,8 +42,11 @@ export type RebuildTicket = { botId: string; token: string; epoch: number };
 export interface SnapshotStore {
   /** Applies a bot's changes in order if its snapshot is present; remembers them if a rebuild runs; else nothing. */
   applyChanges(botId: string, changes: SnapshotChange[]): Promise<void>;
-  /** Version and epoch of a present, complete snapshot (one round trip), or null. */
-  currentVersion(botId: string): Promise<{ version: string; epoch: number } | null>;
+  /**
+   * Version and epoch of a present, complete snapshot (one round trip), or null. With `scanHead`, a store
+   * that keeps a scan representation also returns what its scan read starts from (same round trip).
+   */
+  currentVersion(botId: string, options?: { scanHead?: boolean }): Promise<CurrentVersion | null>;
   /**
    * The whole snapshot read atomically, or null when it is absent or found inconsistent (then it is dropped).
    * A store that can bring `previous` (the caller's copy) up to date by reading what changed does so.
@@ -48,8 +62,11 @@ export interface SnapshotStore {
    * search of a store without one reads the whole snapshot and never calls `readScan` or `candidates`.
    */
   readonly scans: boolean;
-  /** The int8 scan codes of a present, complete snapshot (no float32 vectors, no rows), or null. */
-  readScan(botId: string): Promise<ScanSnapshot | null>;
+  /**
+   * The int8 scan codes of a present, complete snapshot (no float32 vectors, no rows), or null. `head`
+   * (from `currentVersion`) spares the read its first round trip; a snapshot that moved since is read anew.
+   */
+  readScan(botId: string, head?: ScanHead): Promise<ScanSnapshot | null>;
   /** Rows and float32 vectors of the given slots of `scan`, or null when the snapshot changed since. */
   candidates(scan: ScanSnapshot, slots: readonly number[]): Promise<ScanCandidates | null>;
   /** Texts of the given chunks; null when any is missing (then the snapshot cannot be trusted). */

@@ -146,12 +146,56 @@ describe('redis snapshot store: int8 scan codes', () => {
   });
 
   it('drops the whole snapshot when a code segment is lost, whichever reader meets it', async () => {
-    for (const reader of ['currentVersion', 'readScan', 'read'] as const) {
+    const readers = [
+      (botId: string) => store.currentVersion(botId),
+      (botId: string) => store.currentVersion(botId, { scanHead: true }),
+      (botId: string) => store.readScan(botId),
+      (botId: string) => store.read(botId),
+    ];
+    for (const reader of readers) {
       const botId = await publishedBot(14);
       await redis.del(codeSegmentKey(snapshotKeys(PREFIX, botId).vectors, 1));
-      expect(await store[reader](botId)).toBeNull();
+      expect(await reader(botId)).toBeNull();
       expect(await redis.exists(snapshotKeys(PREFIX, botId).meta)).toBe(0);
     }
+  });
+
+  describe('the head a version check brings for the scan read', () => {
+    it('starts a scan read that finds what a read from its own head finds', async () => {
+      const botId = await publishedBot(14);
+      await store.applyChanges(botId, [{ kind: 'delete', chunk_id: chunk(botId, 4).chunk_id }]);
+      const current = await store.currentVersion(botId, { scanHead: true });
+      const plain = await store.currentVersion(botId);
+      expect(current?.version).toBe(plain?.version);
+      expect(current?.epoch).toBe(plain?.epoch);
+      expect(current?.scanHead?.version).toBe(plain?.version);
+
+      const fromHead = await store.readScan(botId, current?.scanHead);
+      const fromItsOwn = await store.readScan(botId);
+      expect(fromHead).not.toBeNull();
+      expect(fromHead?.live).toBe(13);
+      expect(fromHead?.liveMask?.[4]).toBe(0);
+      expect(fromHead).toEqual(fromItsOwn);
+    });
+
+    it('is read past when the snapshot moved after the version check: the scan is of the version now', async () => {
+      const botId = await publishedBot(8);
+      const current = await store.currentVersion(botId, { scanHead: true });
+      await store.applyChanges(botId, [upsertOf(chunk(botId, 8))]);
+
+      const scan = await store.readScan(botId, current?.scanHead);
+      expect(scan?.version).not.toBe(current?.version);
+      expect(scan?.version).toBe((await store.currentVersion(botId))?.version);
+      expect(scan?.live).toBe(9);
+    });
+
+    it('finds no snapshot once it is gone after the version check, and none for a bot without one', async () => {
+      const botId = await publishedBot(8);
+      const current = await store.currentVersion(botId, { scanHead: true });
+      await store.drop(botId);
+      expect(await store.readScan(botId, current?.scanHead)).toBeNull();
+      expect(await store.currentVersion(newBotId(), { scanHead: true })).toBeNull();
+    });
   });
 
   it('drops the whole snapshot when a code segment is a byte short or long', async () => {

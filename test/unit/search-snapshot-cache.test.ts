@@ -1,4 +1,4 @@
-import type { ScanSnapshot, Snapshot, SnapshotStore } from '../../src/snapshot';
+import type { ScanHead, ScanSnapshot, Snapshot, SnapshotStore } from '../../src/snapshot';
 import { SnapshotCache } from '../../src/snapshot';
 
 /** A SnapshotStore port held in memory that counts full reads (the cost the cache exists to avoid). */
@@ -22,9 +22,17 @@ class CountingStore {
     });
   }
 
-  async currentVersion(botId: string) {
+  /** How many version checks were asked for the scan read's head, and the heads scan reads were handed. */
+  headsAsked = 0;
+  readonly headsGiven: (ScanHead | undefined)[] = [];
+
+  async currentVersion(botId: string, options?: { scanHead?: boolean }) {
     const snapshot = this.snapshots.get(botId);
-    return snapshot === undefined ? null : { version: snapshot.version, epoch: snapshot.epoch };
+    if (snapshot === undefined) return null;
+    const { version, epoch } = snapshot;
+    if (options?.scanHead !== true) return { version, epoch };
+    this.headsAsked++;
+    return { version, epoch, scanHead: { version } };
   }
 
   async read(botId: string) {
@@ -40,8 +48,9 @@ class CountingStore {
   scanReads = 0;
 
   /** The scan form of the snapshot: one code byte per float, no rows. */
-  async readScan(botId: string): Promise<ScanSnapshot | null> {
+  async readScan(botId: string, head?: ScanHead): Promise<ScanSnapshot | null> {
     this.scanReads++;
+    this.headsGiven.push(head);
     const snapshot = this.snapshots.get(botId);
     if (snapshot === undefined) return null;
     const { version, epoch, dimension, rows } = snapshot;
@@ -198,6 +207,27 @@ describe('snapshot cache', () => {
     expect(moved !== null && 'scan' in moved && moved.scan.scan.version === 'v2').toBe(true);
     expect(store.scanReads).toBe(2);
     expect(cache.bytes).toBe(12 * 8);
+  });
+
+  it('asks the version check for the scan read head only while it holds nothing of the bot', async () => {
+    const store = new CountingStore();
+    store.publish('bot', 'v1', 0, 10, 8);
+    const cache = cacheOver(store);
+    await cache.getForScan('bot', 0);
+    expect(store.headsAsked).toBe(1);
+    expect(store.headsGiven).toEqual([{ version: 'v1' }]);
+
+    // A scan form is held: the check asks for no head, and the read of the new version starts from its own.
+    store.publish('bot', 'v2', 0, 10, 8);
+    await cache.getForScan('bot', 0);
+    await cache.getForScan('bot', 0);
+    expect(store.headsAsked).toBe(1);
+    expect(store.headsGiven).toEqual([{ version: 'v1' }, undefined]);
+
+    cache.forget('bot');
+    await cache.getForScan('bot', 0);
+    expect(store.headsAsked).toBe(2);
+    expect(store.headsGiven).toEqual([{ version: 'v1' }, undefined, { version: 'v2' }]);
   });
 
   it('prefers the whole snapshot when it holds it, and lets it replace the scan form', async () => {

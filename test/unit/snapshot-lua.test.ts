@@ -24,6 +24,7 @@ describe('snapshot Lua scripts', () => {
       'KEYWORD_FINISH_LUA',
       'KEYWORD_READ_LUA',
       'RELEASE_REBUILD_LUA',
+      'SCAN_HEAD_LUA',
       'SNAPSHOT_VERSION_LUA',
       'TAKE_DIRTY_LUA',
     ]);

@@ -1,9 +1,11 @@
 import type { RedisCircuitBreaker } from '../../adapters/redis/circuit-breaker';
 import type { BotCollection, StoredChunk } from '../../domain/types';
 import type {
+  CurrentVersion,
   RebuildStaging,
   RebuildTicket,
   ScanCandidates,
+  ScanHead,
   ScanSnapshot,
   Snapshot,
   SnapshotChange,
@@ -35,16 +37,16 @@ export class GuardedSnapshotStore implements SnapshotStore {
     return this.inner.versionOf(bot);
   }
 
-  currentVersion(botId: string): Promise<{ version: string; epoch: number } | null> {
-    return this.breaker.run(() => this.inner.currentVersion(botId));
+  currentVersion(botId: string, options?: { scanHead?: boolean }): Promise<CurrentVersion | null> {
+    return this.breaker.run(() => this.inner.currentVersion(botId, options));
   }
 
   read(botId: string): Promise<Snapshot | null> {
     return this.breaker.run(() => this.inner.read(botId));
   }
 
-  readScan(botId: string): Promise<ScanSnapshot | null> {
-    return this.breaker.run(() => this.inner.readScan(botId));
+  readScan(botId: string, head?: ScanHead): Promise<ScanSnapshot | null> {
+    return this.breaker.run(() => this.inner.readScan(botId, head));
   }
 
   candidates(scan: ScanSnapshot, slots: readonly number[]): Promise<ScanCandidates | null> {

@@ -21,7 +21,7 @@ import {
   KEYWORD_FINISH_LUA,
   KEYWORD_READ_LUA,
 } from './lua';
-import { defineScripts } from './scripts';
+import { bufferReplies, defineScripts } from './scripts';
 
 export { keywordEntry } from './keyword-index-build';
 
@@ -91,10 +91,8 @@ export class RedisKeywordIndexStore implements KeywordIndexStore {
     options: KeywordIndexOptions = {},
   ) {
     this.call = defineScripts(client, SCRIPTS);
-    // The Buffer form of the read command (ioredis defines it with the script): postings are bytes.
-    const buffers = client as unknown as Record<string, (...args: string[]) => Promise<unknown>>;
-    this.readBuffers = (...args) =>
-      (buffers.vsKeywordReadBuffer as (...a: string[]) => Promise<unknown>).apply(client, args);
+    // Postings are bytes.
+    this.readBuffers = bufferReplies(client, 'vsKeywordRead');
     this.layout = {
       bucketSize: options.bucketSize ?? DEFAULT_KEYWORD_BUCKET_SIZE,
       docsBuckets: options.docsBuckets ?? DEFAULT_ID_BUCKETS,

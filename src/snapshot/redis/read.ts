@@ -65,7 +65,7 @@ export function layoutOf(slotsField: string | null | undefined, segField: string
  * layouts), whether the first row segment or bucket exists (orphans of an evicted meta), and the HLEN of
  * every row segment, index bucket and text bucket. `countsOf` reads them back, summed per kind.
  */
-export function queueCounts(
+function queueCounts(
   multi: ReturnType<Redis['multi']>,
   keys: SnapshotDataKeys,
   segments: number,
@@ -88,7 +88,7 @@ export function queueCounts(
 }
 
 /** The counts `queueCounts` queued, from its replies starting at `values[from]`. */
-export function countsOf(values: unknown[], from: number, segments: number, buckets: number) {
+function countsOf(values: unknown[], from: number, segments: number, buckets: number) {
   const at = (i: number) => values[from + i] as number;
   const sum = (start: number, count: number) => {
     let total = 0;
@@ -117,7 +117,7 @@ export const sameMeta = (a: (string | null)[], b: (string | null)[]) => a.every(
  * only for snapshots of more than one segment (32 MiB of vectors), whose reads are large anyway.
  * @returns 'moved' when the meta changed meanwhile, 'missing' when the last segment is not there.
  */
-export async function lastSegmentCheck(
+async function lastSegmentCheck(
   client: Redis | Cluster,
   meta: { key: string; fields: readonly string[]; first: (string | null)[] },
   segments: number,

@@ -7,28 +7,20 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { visibilityMask } from '../../domain/document-version';
-import type { ScanCandidates, ScanSnapshot } from '../port';
+import type { ScanCandidates, ScanHead, ScanSnapshot } from '../port';
 import { decodeRowValues } from './encoding';
-import { type BotSnapshotKeys, codeSegmentKey, rowSegmentKey, segmentKey } from './keys';
-import {
-  countsOf,
-  lastSegmentCheck,
-  layoutOf,
-  positiveIntegerOf,
-  queueCounts,
-  sameMeta,
-  valuesOf,
-} from './read';
+import { type BotSnapshotKeys, codeSegmentKey, dataKeyList, rowSegmentKey, segmentKey } from './keys';
+import { layoutOf, positiveIntegerOf, sameMeta, valuesOf } from './read';
 import { VisibilityRowDecoder } from './row-visibility';
+import type { ScriptArg } from './scripts';
 
 /**
- * What one scan read found (the same outcomes as the whole read of read.ts). `hidden` is present when
- * the read found no kept visibility at its version and worked it out from the rows: the slots search
- * hides, for `keepVisibility`.
+ * What one scan read found (the same outcomes as the whole read of read.ts, but for absent: the head
+ * tells that). `hidden` is present when the read found no kept visibility at its version and worked it
+ * out from the rows: the slots search hides, for `keepVisibility`.
  */
 export type ScanReadOutcome =
   | { kind: 'ok'; scan: ScanSnapshot; hidden?: Uint32Array }
-  | { kind: 'absent' }
   | { kind: 'broken'; version: string }
   | { kind: 'moved' };
 
@@ -52,49 +44,71 @@ const CODE_PIECE_BYTES = 64 * 1024;
 const versionOf = (meta: (string | null)[]) => `${meta[3]}:${meta[4] ?? '0'}`;
 
 /**
+ * What a scan read starts from: the meta, the free slots and the kept visibility, read by one script
+ * (`vsSnapshotScanHead`) after it checked every key of the snapshot against the meta, as the version
+ * check does. So a head is also a version check, and a cold search whose version check brought the head
+ * reads its codes next.
+ */
+export class ScanHeadRead implements ScanHead {
+  constructor(
+    /** The meta's META_FIELDS, in order. */
+    readonly meta: (string | null)[],
+    readonly free: string[],
+    /** The kept visibility value, if any (`visibilityValue`). */
+    readonly kept: Buffer | null,
+  ) {}
+
+  get version(): string {
+    return versionOf(this.meta);
+  }
+
+  get epoch(): number | null {
+    const epoch = this.meta[5];
+    return epoch == null ? null : Number(epoch);
+  }
+}
+
+/**
+ * Reads the head of the bot's snapshot through the Buffer form of `vsSnapshotScanHead`: 'absent', or
+ * 'dropped' when the script found the snapshot broken (or orphans of an evicted meta) and deleted it.
+ */
+export async function readScanHead(
+  scanHeadScript: (...args: ScriptArg[]) => Promise<unknown>,
+  keys: BotSnapshotKeys,
+): Promise<ScanHeadRead | 'absent' | 'dropped'> {
+  const reply = await scanHeadScript(...dataKeyList(keys), keys.visibility, ...META_FIELDS);
+  if (!Array.isArray(reply)) return String(reply) === 'dropped' ? 'dropped' : 'absent';
+  const [meta, free, kept] = reply as [(Buffer | null)[], Buffer[], Buffer | null];
+  return new ScanHeadRead(
+    meta.map((value) => (value === null ? null : value.toString('utf8'))),
+    free.map((value) => value.toString('utf8')),
+    kept,
+  );
+}
+
+/**
  * Reads the codes of every slot into one Int8Array (its own buffer, offset 0, as the native scan needs),
- * segment by segment, and the free slots (a live mask when there are any). Checks the counts of every
- * key as the whole read does, so a snapshot with a lost key is reported broken.
+ * segment by segment, from `head` on: every segment's MULTI repeats the meta, so a snapshot that moved
+ * since the head was read is reported moved.
  */
 export async function readScanOnce(
   client: Redis | Cluster,
   botId: string,
   keys: BotSnapshotKeys,
+  head: ScanHeadRead,
 ): Promise<ScanReadOutcome> {
-  const first = await client.hmget(keys.meta, ...META_FIELDS);
+  const { meta: first, free } = head;
   const slotCount = Number(first[1] ?? 0);
   const segmentRows = positiveIntegerOf(first[6]);
   const segments = layoutOf(first[1], first[6]);
-  const buckets = positiveIntegerOf(first[10]);
-  const last = await lastSegmentCheck(
-    client,
-    { key: keys.meta, fields: META_FIELDS, first },
-    segments,
-    codeSegmentKey(keys.vectors, segments - 1),
-  );
-  if (last === 'moved') return { kind: 'moved' };
-  if (last === 'missing') return { kind: 'broken', version: versionOf(first) };
-  const multi = client
-    .multi()
-    .hmget(keys.meta, ...META_FIELDS)
-    .lrange(keys.free, 0, -1)
-    .getBuffer(keys.visibility);
-  queueCounts(multi, keys, segments, buckets);
-  const values = valuesOf(await multi.exec());
-  const meta = values[0] as (string | null)[];
-  if (!sameMeta(meta, first)) return { kind: 'moved' };
-  const free = values[1] as string[];
-  const counts = countsOf(values, 3, segments, buckets);
-  const [dimField, , liveField, build, , epochField] = meta;
-  if (dimField == null || build == null) {
-    const anyData = counts.firstSegmentKeys + counts.stray + counts.firstHashKeys + free.length > 0;
-    return anyData ? { kind: 'broken', version: '' } : { kind: 'absent' };
-  }
-  const version = versionOf(meta);
+  const [dimField, , liveField, build, , epochField] = first;
+  if (dimField == null || build == null) return { kind: 'broken', version: '' };
+  const version = versionOf(first);
   const dimension = Number(dimField);
   const live = Number(liveField);
-  const [scale, maxCodeNorm, maxResidualNorm] = [Number(meta[7]), Number(meta[8]), Number(meta[9])];
-  const countsAgree =
+  const [scale, maxCodeNorm, maxResidualNorm] = [Number(first[7]), Number(first[8]), Number(first[9])];
+  // The script checked every key's length against the meta; these are what this read sizes by it.
+  const sane =
     Number.isInteger(dimension) &&
     Number.isInteger(live) &&
     dimension >= 0 &&
@@ -102,15 +116,9 @@ export async function readScanOnce(
     live <= slotCount &&
     (dimension > 0 || slotCount === 0) &&
     (slotCount === 0 || (segmentRows >= 1 && scale > 0 && maxCodeNorm >= 0 && maxResidualNorm >= 0)) &&
-    buckets >= 1 &&
-    counts.firstSegmentKeys === (segments > 0 ? 2 : 0) &&
-    counts.stray === 0 &&
-    counts.rows === live &&
-    counts.index === live &&
-    counts.texts === live &&
     free.length === slotCount - live &&
     epochField != null;
-  const liveMask = countsAgree ? liveMaskOf(free, slotCount) : null;
+  const liveMask = sane ? liveMaskOf(free, slotCount) : null;
   if (liveMask === null) return { kind: 'broken', version };
 
   const codes = new Int8Array(slotCount * dimension);
@@ -118,7 +126,7 @@ export async function readScanOnce(
   // The rows are read for one thing: which slots hold chunks of a version their document does not show
   // (document-version.ts). Those are masked out like free slots, so no search returns them. A reader that
   // worked them out at this version kept them, and then no row is read.
-  const kept = keptHiddenSlots(values[2] as Buffer | null, version, slotCount);
+  const kept = keptHiddenSlots(head.kept, version, slotCount);
   const visibility = kept === null ? new VisibilityRowDecoder(slotCount) : null;
   const segmentRead = (n: number) => {
     const bytes = Math.min(segmentRows, slotCount - n * segmentRows) * dimension;

@@ -14,6 +14,7 @@ import {
   KEEP_REBUILD_LUA,
   KEEP_VISIBILITY_LUA,
   RELEASE_REBUILD_LUA,
+  SCAN_HEAD_LUA,
   SNAPSHOT_VERSION_LUA,
   TAKE_DIRTY_LUA,
 } from './lua';
@@ -24,6 +25,7 @@ export type ScriptArg = string | Buffer | number;
 const SCRIPTS = {
   vsSnapshotApply: { lua: APPLY_CHANGES_LUA, numberOfKeys: 8 },
   vsSnapshotVersion: { lua: SNAPSHOT_VERSION_LUA, numberOfKeys: 6 },
+  vsSnapshotScanHead: { lua: SCAN_HEAD_LUA, numberOfKeys: 7 },
   vsSnapshotDropIfUnchanged: { lua: DROP_IF_UNCHANGED_LUA, numberOfKeys: 6 },
   vsSnapshotBeginRebuild: { lua: BEGIN_REBUILD_LUA, numberOfKeys: 2 },
   vsSnapshotTakeDirty: { lua: TAKE_DIRTY_LUA, numberOfKeys: 2 },
@@ -59,6 +61,19 @@ export function defineScripts<Name extends string>(
     const fn = (client as unknown as Record<Name, ScriptCall>)[name];
     return fn.apply(client, args);
   };
+}
+
+/**
+ * The Buffer form of a script `defineScripts` defined on `client` (ioredis defines `<name>Buffer` beside
+ * it): every bulk reply arrives as a Buffer, for scripts that return bytes.
+ */
+export function bufferReplies(
+  client: Redis | Cluster,
+  name: string,
+): (...args: ScriptArg[]) => Promise<unknown> {
+  const fn = (client as unknown as Record<string, ScriptCall | undefined>)[`${name}Buffer`];
+  if (fn === undefined) throw new Error(`script ${name} is not defined on this client`);
+  return (...args) => fn.apply(client, args);
 }
 
 /** Defines every snapshot script on the client and returns a runner for them. */

@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { StoredChunk } from '../../domain/types';
 import type {
+  CurrentVersion,
   RebuildStaging,
   RebuildTicket,
   ScanCandidates,
+  ScanHead,
   ScanSnapshot,
   Snapshot,
   SnapshotChange,
@@ -16,8 +18,14 @@ import { type BotSnapshotKeys, DEFAULT_ID_BUCKETS, dataKeyList, snapshotKeys, st
 import { PagedStaging } from './paged-staging';
 import { readSnapshotOnce } from './read';
 import { commitStagedRebuild, type RebuildContext, type RebuildOutcome } from './rebuild';
-import { readCandidates, readScanOnce, visibilityValue } from './scan-read';
-import { beforeDeadline, defineSnapshotScripts, type ScriptRunner } from './scripts';
+import { readCandidates, readScanHead, readScanOnce, ScanHeadRead, visibilityValue } from './scan-read';
+import {
+  beforeDeadline,
+  bufferReplies,
+  defineSnapshotScripts,
+  type ScriptArg,
+  type ScriptRunner,
+} from './scripts';
 import { readTexts } from './texts';
 
 export type { RebuildOutcome } from './rebuild';
@@ -94,6 +102,7 @@ export class RedisSnapshotStore implements SnapshotStore {
   private readonly idBuckets: number;
   private readonly onEvent: (event: SnapshotStoreEvent) => void;
   private readonly run: ScriptRunner;
+  private readonly scanHeadScript: (...args: ScriptArg[]) => Promise<unknown>;
 
   constructor(
     private readonly client: Redis | Cluster,
@@ -112,6 +121,8 @@ export class RedisSnapshotStore implements SnapshotStore {
     }
     this.onEvent = options.onEvent ?? (() => {});
     this.run = defineSnapshotScripts(client);
+    // Its reply carries the kept visibility, which is bytes.
+    this.scanHeadScript = bufferReplies(client, 'vsSnapshotScanHead');
   }
 
   /**
@@ -157,8 +168,14 @@ export class RedisSnapshotStore implements SnapshotStore {
     return undefined;
   }
 
-  async currentVersion(botId: string): Promise<{ version: string; epoch: number } | null> {
+  async currentVersion(botId: string, options?: { scanHead?: boolean }): Promise<CurrentVersion | null> {
     const keys = snapshotKeys(this.prefix, botId);
+    if (options?.scanHead === true) {
+      const head = await readScanHead(this.scanHeadScript, keys);
+      if (head === 'dropped') this.onEvent({ kind: 'dropped', botId, foundBy: 'currentVersion' });
+      if (typeof head === 'string' || head.epoch === null) return null;
+      return { version: head.version, epoch: head.epoch, scanHead: head };
+    }
     const reply = (await this.run('vsSnapshotVersion', ...dataKeyList(keys))) as (string | null)[] | string;
     if (reply === 'dropped') this.onEvent({ kind: 'dropped', botId, foundBy: 'currentVersion' });
     if (!Array.isArray(reply)) return null;
@@ -186,15 +203,23 @@ export class RedisSnapshotStore implements SnapshotStore {
    * The int8 scan codes of the bot's snapshot (docs/snapshot.md, "Scan reads"), checked like `read`; a
    * broken snapshot is dropped (if still at the version read) and null returned.
    */
-  async readScan(botId: string): Promise<ScanSnapshot | null> {
+  async readScan(botId: string, head?: ScanHead): Promise<ScanSnapshot | null> {
     const keys = snapshotKeys(this.prefix, botId);
+    // A head handed in starts the first attempt only: a snapshot that moved since is read from its own.
+    let given = head instanceof ScanHeadRead ? head : undefined;
     for (let attempt = 1; ; attempt++) {
-      const outcome = await readScanOnce(this.client, botId, keys);
+      const start = given ?? (await readScanHead(this.scanHeadScript, keys));
+      given = undefined;
+      if (start === 'absent') return null;
+      if (start === 'dropped') {
+        this.onEvent({ kind: 'dropped', botId, foundBy: 'readScan' });
+        return null;
+      }
+      const outcome = await readScanOnce(this.client, botId, keys, start);
       if (outcome.kind === 'ok') {
         if (outcome.hidden !== undefined) this.keepVisibility(keys, outcome.scan.version, outcome.hidden);
         return outcome.scan;
       }
-      if (outcome.kind === 'absent') return null;
       if (outcome.kind === 'broken') {
         await this.dropIfUnchanged(botId, keys, outcome.version, 'readScan');
         return null;
