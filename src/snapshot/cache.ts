@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { visibilityMask } from '../domain/document-version';
 import { indexRowsByFilename } from '../domain/search-filter';
 import { withDeadline } from '../machinery/deadline';
-import type { ScanHead, ScanSnapshot, Snapshot, SnapshotStore } from './port';
+import type { CurrentVersion, ReadHead, ScanSnapshot, Snapshot, SnapshotStore } from './port';
 
 /** A decoded snapshot held in process, with what search derives from it once. */
 export type CachedSnapshot = {
@@ -68,8 +68,11 @@ const INT8_COPY_SHARE = 0.25;
 type Held = { full: CachedSnapshot } | { scan: CachedScan };
 
 /** What a load needs besides the key: the bot and the epoch its snapshot must be built under. */
-/** What a read is for; `scanHead`: where a scan read may start (from the version check just made). */
-type LoadContext = { botId: string; epoch: number; scanHead?: ScanHead };
+/** What a read is for; `head`: where the read may start (from the version check just made). */
+type LoadContext = { botId: string; epoch: number; head?: ReadHead };
+
+const loadContext = (botId: string, epoch: number, current: CurrentVersion): LoadContext =>
+  current.head === undefined ? { botId, epoch } : { botId, epoch, head: current.head };
 
 /**
  * Decoded snapshots per bot, reused while Redis reports the same version and the snapshot was built under
@@ -121,7 +124,9 @@ export class SnapshotCache {
     epoch: number,
     known?: { version: string; epoch: number },
   ): Promise<CachedSnapshot | null> {
-    const current = known ?? (await this.versionNow(botId));
+    // No copy held: the version check also brings what the read starts from, a round trip fewer.
+    const current =
+      known ?? (await this.versionNow(botId, { head: this.held.peek(`full:${botId}`) === undefined }));
     if (current === null || current.epoch !== epoch) {
       this.forget(botId);
       return null;
@@ -139,7 +144,10 @@ export class SnapshotCache {
     }
     // Concurrent misses share one read; a read that started before this version was published is not
     // shared: this search reads again.
-    let loaded = await this.held.fetch(key, { context: { botId, epoch }, forceRefresh: true });
+    let loaded = await this.held.fetch(key, {
+      context: loadContext(botId, epoch, current),
+      forceRefresh: true,
+    });
     if (loaded !== undefined && !isCurrent(loaded)) {
       loaded = await this.held.fetch(key, { context: { botId, epoch }, forceRefresh: true });
     }
@@ -156,7 +164,7 @@ export class SnapshotCache {
     // Nothing held: the version check also brings what the scan read starts from, a round trip fewer.
     const nothingHeld =
       this.held.peek(`full:${botId}`) === undefined && this.held.peek(`scan:${botId}`) === undefined;
-    const current = await this.versionNow(botId, { scanHead: nothingHeld });
+    const current = await this.versionNow(botId, { head: nothingHeld });
     if (current === null || current.epoch !== epoch) {
       this.forget(botId);
       return null;
@@ -180,9 +188,10 @@ export class SnapshotCache {
       return { scan: held.scan, reused: true };
     }
     // As in `get`: one shared read, read again when it started before this version.
-    const context =
-      current.scanHead === undefined ? { botId, epoch } : { botId, epoch, scanHead: current.scanHead };
-    let loaded = await this.held.fetch(key, { context, forceRefresh: true });
+    let loaded = await this.held.fetch(key, {
+      context: loadContext(botId, epoch, current),
+      forceRefresh: true,
+    });
     if (loaded !== undefined && !isCurrent(loaded)) {
       loaded = await this.held.fetch(key, { context: { botId, epoch }, forceRefresh: true });
     }
@@ -220,7 +229,7 @@ export class SnapshotCache {
    * before this returns, so a caller can score while it travels.
    * @throws whatever the store throws, or an Error when the check takes longer than `versionTimeoutMs`.
    */
-  versionNow(botId: string, options?: { scanHead?: boolean }): ReturnType<SnapshotStore['currentVersion']> {
+  versionNow(botId: string, options?: { head?: boolean }): ReturnType<SnapshotStore['currentVersion']> {
     return withDeadline(this.store.currentVersion(botId, options), this.versionTimeoutMs, () => {
       throw new Error(`snapshot version check took over ${this.versionTimeoutMs} ms`);
     });
@@ -230,9 +239,9 @@ export class SnapshotCache {
    * Reads the whole snapshot (bringing `held` up to date where the store can); undefined (nothing kept)
    * when it is absent or of another epoch.
    */
-  private async load({ botId, epoch }: LoadContext, held: Held | undefined): Promise<Held | undefined> {
+  private async load({ botId, epoch, head }: LoadContext, held: Held | undefined): Promise<Held | undefined> {
     const previous = held !== undefined && 'full' in held ? held.full.snapshot : undefined;
-    const snapshot = await this.store.read(botId, previous);
+    const snapshot = await this.store.read(botId, previous, head);
     // The whole snapshot replaces the bot's scan form too: it answers everything the codes do. Absent or
     // of another epoch, neither form is any use.
     this.held.delete(`scan:${botId}`);
@@ -271,8 +280,8 @@ export class SnapshotCache {
   }
 
   /** Reads the scan form; undefined (nothing kept) when it is absent or of another epoch. */
-  private async loadScan({ botId, epoch, scanHead }: LoadContext): Promise<Held | undefined> {
-    const scan = await this.store.readScan(botId, scanHead);
+  private async loadScan({ botId, epoch, head }: LoadContext): Promise<Held | undefined> {
+    const scan = await this.store.readScan(botId, head);
     if (scan === null || scan.epoch !== epoch) {
       this.held.delete(`full:${botId}`);
       return undefined;

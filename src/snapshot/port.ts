@@ -22,15 +22,15 @@ export interface RebuildStaging {
 }
 
 /**
- * What a store's scan read starts from, read with the version by `currentVersion(botId, { scanHead: true })`
- * and handed back to `readScan`; its content is the store's own.
+ * What a store's read starts from, read with the version by `currentVersion(botId, { head: true })` and
+ * handed back to `read` or `readScan`; its content is the store's own.
  */
-export interface ScanHead {
+export interface ReadHead {
   readonly version: string;
 }
 
 /** What `currentVersion` found. */
-export type CurrentVersion = { version: string; epoch: number; scanHead?: ScanHead };
+export type CurrentVersion = { version: string; epoch: number; head?: ReadHead };
 
 /** Held by the one rebuild of a bot that may run at a time. */
 export type RebuildTicket = { botId: string; token: string; epoch: number };
@@ -43,15 +43,17 @@ export interface SnapshotStore {
   /** Applies a bot's changes in order if its snapshot is present; remembers them if a rebuild runs; else nothing. */
   applyChanges(botId: string, changes: SnapshotChange[]): Promise<void>;
   /**
-   * Version and epoch of a present, complete snapshot (one round trip), or null. With `scanHead`, a store
-   * that keeps a scan representation also returns what its scan read starts from (same round trip).
+   * Version and epoch of a present, complete snapshot (one round trip), or null. With `head`, a store
+   * whose reads start from a head returns that too (same round trip).
    */
-  currentVersion(botId: string, options?: { scanHead?: boolean }): Promise<CurrentVersion | null>;
+  currentVersion(botId: string, options?: { head?: boolean }): Promise<CurrentVersion | null>;
   /**
    * The whole snapshot read atomically, or null when it is absent or found inconsistent (then it is dropped).
    * A store that can bring `previous` (the caller's copy) up to date by reading what changed does so.
+   * `head` (from `currentVersion`) spares the read its first round trip; a snapshot that moved since is
+   * read anew.
    */
-  read(botId: string, previous?: Snapshot): Promise<Snapshot | null>;
+  read(botId: string, previous?: Snapshot, head?: ReadHead): Promise<Snapshot | null>;
   /**
    * Version and epoch from the bot's item the search already holds (memory mode: checking is free), or
    * undefined when only the store can tell (`currentVersion`).
@@ -66,7 +68,7 @@ export interface SnapshotStore {
    * The int8 scan codes of a present, complete snapshot (no float32 vectors, no rows), or null. `head`
    * (from `currentVersion`) spares the read its first round trip; a snapshot that moved since is read anew.
    */
-  readScan(botId: string, head?: ScanHead): Promise<ScanSnapshot | null>;
+  readScan(botId: string, head?: ReadHead): Promise<ScanSnapshot | null>;
   /** Rows and float32 vectors of the given slots of `scan`, or null when the snapshot changed since. */
   candidates(scan: ScanSnapshot, slots: readonly number[]): Promise<ScanCandidates | null>;
   /** Texts of the given chunks; null when any is missing (then the snapshot cannot be trusted). */

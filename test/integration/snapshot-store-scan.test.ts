@@ -148,7 +148,7 @@ describe('redis snapshot store: int8 scan codes', () => {
   it('drops the whole snapshot when a code segment is lost, whichever reader meets it', async () => {
     const readers = [
       (botId: string) => store.currentVersion(botId),
-      (botId: string) => store.currentVersion(botId, { scanHead: true }),
+      (botId: string) => store.currentVersion(botId, { head: true }),
       (botId: string) => store.readScan(botId),
       (botId: string) => store.read(botId),
     ];
@@ -160,41 +160,53 @@ describe('redis snapshot store: int8 scan codes', () => {
     }
   });
 
-  describe('the head a version check brings for the scan read', () => {
-    it('starts a scan read that finds what a read from its own head finds', async () => {
+  describe('the head a version check brings for the reads', () => {
+    it('starts a scan read and a whole read that find what reads from their own heads find', async () => {
       const botId = await publishedBot(14);
       await store.applyChanges(botId, [{ kind: 'delete', chunk_id: chunk(botId, 4).chunk_id }]);
-      const current = await store.currentVersion(botId, { scanHead: true });
+      const current = await store.currentVersion(botId, { head: true });
       const plain = await store.currentVersion(botId);
       expect(current?.version).toBe(plain?.version);
       expect(current?.epoch).toBe(plain?.epoch);
-      expect(current?.scanHead?.version).toBe(plain?.version);
+      expect(current?.head?.version).toBe(plain?.version);
 
-      const fromHead = await store.readScan(botId, current?.scanHead);
+      const fromHead = await store.readScan(botId, current?.head);
       const fromItsOwn = await store.readScan(botId);
       expect(fromHead).not.toBeNull();
       expect(fromHead?.live).toBe(13);
       expect(fromHead?.liveMask?.[4]).toBe(0);
       expect(fromHead).toEqual(fromItsOwn);
+
+      const wholeFromHead = await store.read(botId, undefined, current?.head);
+      expect(wholeFromHead?.version).toBe(plain?.version);
+      expect(wholeFromHead?.rows).toHaveLength(13);
+      expect(wholeFromHead).toEqual(await store.read(botId));
     });
 
-    it('is read past when the snapshot moved after the version check: the scan is of the version now', async () => {
+    it('is read past when the snapshot moved after the version check: each read is of the version now', async () => {
       const botId = await publishedBot(8);
-      const current = await store.currentVersion(botId, { scanHead: true });
+      const current = await store.currentVersion(botId, { head: true });
       await store.applyChanges(botId, [upsertOf(chunk(botId, 8))]);
+      const now = (await store.currentVersion(botId))?.version;
+      expect(now).not.toBe(current?.version);
 
-      const scan = await store.readScan(botId, current?.scanHead);
-      expect(scan?.version).not.toBe(current?.version);
-      expect(scan?.version).toBe((await store.currentVersion(botId))?.version);
+      const scan = await store.readScan(botId, current?.head);
+      expect(scan?.version).toBe(now);
       expect(scan?.live).toBe(9);
+      const whole = await store.read(botId, undefined, current?.head);
+      expect(whole?.version).toBe(now);
+      expect(whole?.rows.map((row) => row.chunk_id).sort()).toEqual(
+        Array.from({ length: 9 }, (_, i) => chunk(botId, i).chunk_id).sort(),
+      );
     });
 
     it('finds no snapshot once it is gone after the version check, and none for a bot without one', async () => {
       const botId = await publishedBot(8);
-      const current = await store.currentVersion(botId, { scanHead: true });
+      const current = await store.currentVersion(botId, { head: true });
       await store.drop(botId);
-      expect(await store.readScan(botId, current?.scanHead)).toBeNull();
-      expect(await store.currentVersion(newBotId(), { scanHead: true })).toBeNull();
+      expect(await store.readScan(botId, current?.head)).toBeNull();
+      expect(await store.read(botId, undefined, current?.head)).toBeNull();
+      expect(await store.currentVersion(newBotId(), { head: true })).toBeNull();
     });
   });
 

@@ -1,4 +1,4 @@
-import type { ScanHead, ScanSnapshot, Snapshot, SnapshotStore } from '../../src/snapshot';
+import type { ReadHead, ScanSnapshot, Snapshot, SnapshotStore } from '../../src/snapshot';
 import { SnapshotCache } from '../../src/snapshot';
 
 /** A SnapshotStore port held in memory that counts full reads (the cost the cache exists to avoid). */
@@ -24,19 +24,23 @@ class CountingStore {
 
   /** How many version checks were asked for the scan read's head, and the heads scan reads were handed. */
   headsAsked = 0;
-  readonly headsGiven: (ScanHead | undefined)[] = [];
+  readonly headsGiven: (ReadHead | undefined)[] = [];
 
-  async currentVersion(botId: string, options?: { scanHead?: boolean }) {
+  async currentVersion(botId: string, options?: { head?: boolean }) {
     const snapshot = this.snapshots.get(botId);
     if (snapshot === undefined) return null;
     const { version, epoch } = snapshot;
-    if (options?.scanHead !== true) return { version, epoch };
+    if (options?.head !== true) return { version, epoch };
     this.headsAsked++;
-    return { version, epoch, scanHead: { version } };
+    return { version, epoch, head: { version } };
   }
 
-  async read(botId: string) {
+  /** The heads whole reads were handed. */
+  readonly readHeadsGiven: (ReadHead | undefined)[] = [];
+
+  async read(botId: string, _previous?: Snapshot, head?: ReadHead) {
     this.reads++;
+    this.readHeadsGiven.push(head);
     return this.snapshots.get(botId) ?? null;
   }
 
@@ -48,7 +52,7 @@ class CountingStore {
   scanReads = 0;
 
   /** The scan form of the snapshot: one code byte per float, no rows. */
-  async readScan(botId: string, head?: ScanHead): Promise<ScanSnapshot | null> {
+  async readScan(botId: string, head?: ReadHead): Promise<ScanSnapshot | null> {
     this.scanReads++;
     this.headsGiven.push(head);
     const snapshot = this.snapshots.get(botId);
@@ -228,6 +232,21 @@ describe('snapshot cache', () => {
     await cache.getForScan('bot', 0);
     expect(store.headsAsked).toBe(2);
     expect(store.headsGiven).toEqual([{ version: 'v1' }, undefined, { version: 'v2' }]);
+  });
+
+  it('asks the version check for the whole read head only while it holds no copy of the bot', async () => {
+    const store = new CountingStore();
+    store.publish('bot', 'v1', 0);
+    const cache = cacheOver(store);
+    await cache.get('bot', 0);
+    await cache.get('bot', 0);
+    expect(store.headsAsked).toBe(1);
+    expect(store.readHeadsGiven).toEqual([{ version: 'v1' }]);
+
+    store.publish('bot', 'v2', 0);
+    await cache.get('bot', 0);
+    expect(store.headsAsked).toBe(1);
+    expect(store.readHeadsGiven).toEqual([{ version: 'v1' }, undefined]);
   });
 
   it('prefers the whole snapshot when it holds it, and lets it replace the scan form', async () => {

@@ -23,8 +23,8 @@ describe('snapshot Lua scripts', () => {
       'KEYWORD_DROP_LUA',
       'KEYWORD_FINISH_LUA',
       'KEYWORD_READ_LUA',
+      'READ_HEAD_LUA',
       'RELEASE_REBUILD_LUA',
-      'SCAN_HEAD_LUA',
       'SNAPSHOT_VERSION_LUA',
       'TAKE_DIRTY_LUA',
     ]);

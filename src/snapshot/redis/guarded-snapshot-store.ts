@@ -2,10 +2,10 @@ import type { RedisCircuitBreaker } from '../../adapters/redis/circuit-breaker';
 import type { BotCollection, StoredChunk } from '../../domain/types';
 import type {
   CurrentVersion,
+  ReadHead,
   RebuildStaging,
   RebuildTicket,
   ScanCandidates,
-  ScanHead,
   ScanSnapshot,
   Snapshot,
   SnapshotChange,
@@ -37,15 +37,15 @@ export class GuardedSnapshotStore implements SnapshotStore {
     return this.inner.versionOf(bot);
   }
 
-  currentVersion(botId: string, options?: { scanHead?: boolean }): Promise<CurrentVersion | null> {
+  currentVersion(botId: string, options?: { head?: boolean }): Promise<CurrentVersion | null> {
     return this.breaker.run(() => this.inner.currentVersion(botId, options));
   }
 
-  read(botId: string): Promise<Snapshot | null> {
-    return this.breaker.run(() => this.inner.read(botId));
+  read(botId: string, previous?: Snapshot, head?: ReadHead): Promise<Snapshot | null> {
+    return this.breaker.run(() => this.inner.read(botId, previous, head));
   }
 
-  readScan(botId: string, head?: ScanHead): Promise<ScanSnapshot | null> {
+  readScan(botId: string, head?: ReadHead): Promise<ScanSnapshot | null> {
     return this.breaker.run(() => this.inner.readScan(botId, head));
   }
 

@@ -51,7 +51,7 @@ function assemble(source: string): string {
 
 export const APPLY_CHANGES_LUA = assemble(require('./lua/snapshot-apply-changes.lua'));
 export const SNAPSHOT_VERSION_LUA = assemble(require('./lua/snapshot-version.lua'));
-export const SCAN_HEAD_LUA = assemble(require('./lua/snapshot-scan-head.lua'));
+export const READ_HEAD_LUA = assemble(require('./lua/snapshot-read-head.lua'));
 export const DROP_IF_UNCHANGED_LUA = assemble(require('./lua/snapshot-drop-if-unchanged.lua'));
 export const BEGIN_REBUILD_LUA = assemble(require('./lua/snapshot-begin-rebuild.lua'));
 export const TAKE_DIRTY_LUA = assemble(require('./lua/snapshot-take-dirty.lua'));

@@ -7,12 +7,19 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { visibilityMask } from '../../domain/document-version';
-import type { ScanCandidates, ScanHead, ScanSnapshot } from '../port';
+import type { ScanCandidates, ScanSnapshot } from '../port';
 import { decodeRowValues } from './encoding';
-import { type BotSnapshotKeys, codeSegmentKey, dataKeyList, rowSegmentKey, segmentKey } from './keys';
-import { layoutOf, positiveIntegerOf, sameMeta, valuesOf } from './read';
+import { type BotSnapshotKeys, codeSegmentKey, rowSegmentKey, segmentKey } from './keys';
+import {
+  type HeadRead,
+  layoutOf,
+  META_FIELDS,
+  positiveIntegerOf,
+  sameMeta,
+  valuesOf,
+  versionOf,
+} from './read';
 import { VisibilityRowDecoder } from './row-visibility';
-import type { ScriptArg } from './scripts';
 
 /**
  * What one scan read found (the same outcomes as the whole read of read.ts, but for absent: the head
@@ -24,67 +31,8 @@ export type ScanReadOutcome =
   | { kind: 'broken'; version: string }
   | { kind: 'moved' };
 
-const META_FIELDS = [
-  'dim',
-  'slots',
-  'live',
-  'build',
-  'seq',
-  'epoch',
-  'seg',
-  'qs',
-  'qc',
-  'qr',
-  'bkz',
-] as const;
-
 /** Code bytes per GETRANGE: small replies are parsed without assembling one large buffer per segment. */
 const CODE_PIECE_BYTES = 64 * 1024;
-
-const versionOf = (meta: (string | null)[]) => `${meta[3]}:${meta[4] ?? '0'}`;
-
-/**
- * What a scan read starts from: the meta, the free slots and the kept visibility, read by one script
- * (`vsSnapshotScanHead`) after it checked every key of the snapshot against the meta, as the version
- * check does. So a head is also a version check, and a cold search whose version check brought the head
- * reads its codes next.
- */
-export class ScanHeadRead implements ScanHead {
-  constructor(
-    /** The meta's META_FIELDS, in order. */
-    readonly meta: (string | null)[],
-    readonly free: string[],
-    /** The kept visibility value, if any (`visibilityValue`). */
-    readonly kept: Buffer | null,
-  ) {}
-
-  get version(): string {
-    return versionOf(this.meta);
-  }
-
-  get epoch(): number | null {
-    const epoch = this.meta[5];
-    return epoch == null ? null : Number(epoch);
-  }
-}
-
-/**
- * Reads the head of the bot's snapshot through the Buffer form of `vsSnapshotScanHead`: 'absent', or
- * 'dropped' when the script found the snapshot broken (or orphans of an evicted meta) and deleted it.
- */
-export async function readScanHead(
-  scanHeadScript: (...args: ScriptArg[]) => Promise<unknown>,
-  keys: BotSnapshotKeys,
-): Promise<ScanHeadRead | 'absent' | 'dropped'> {
-  const reply = await scanHeadScript(...dataKeyList(keys), keys.visibility, ...META_FIELDS);
-  if (!Array.isArray(reply)) return String(reply) === 'dropped' ? 'dropped' : 'absent';
-  const [meta, free, kept] = reply as [(Buffer | null)[], Buffer[], Buffer | null];
-  return new ScanHeadRead(
-    meta.map((value) => (value === null ? null : value.toString('utf8'))),
-    free.map((value) => value.toString('utf8')),
-    kept,
-  );
-}
 
 /**
  * Reads the codes of every slot into one Int8Array (its own buffer, offset 0, as the native scan needs),
@@ -95,7 +43,7 @@ export async function readScanOnce(
   client: Redis | Cluster,
   botId: string,
   keys: BotSnapshotKeys,
-  head: ScanHeadRead,
+  head: HeadRead,
 ): Promise<ScanReadOutcome> {
   const { meta: first, free } = head;
   const slotCount = Number(first[1] ?? 0);

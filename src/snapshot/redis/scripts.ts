@@ -13,8 +13,8 @@ import {
   DROP_IF_UNCHANGED_LUA,
   KEEP_REBUILD_LUA,
   KEEP_VISIBILITY_LUA,
+  READ_HEAD_LUA,
   RELEASE_REBUILD_LUA,
-  SCAN_HEAD_LUA,
   SNAPSHOT_VERSION_LUA,
   TAKE_DIRTY_LUA,
 } from './lua';
@@ -25,7 +25,7 @@ export type ScriptArg = string | Buffer | number;
 const SCRIPTS = {
   vsSnapshotApply: { lua: APPLY_CHANGES_LUA, numberOfKeys: 8 },
   vsSnapshotVersion: { lua: SNAPSHOT_VERSION_LUA, numberOfKeys: 6 },
-  vsSnapshotScanHead: { lua: SCAN_HEAD_LUA, numberOfKeys: 7 },
+  vsSnapshotReadHead: { lua: READ_HEAD_LUA, numberOfKeys: 7 },
   vsSnapshotDropIfUnchanged: { lua: DROP_IF_UNCHANGED_LUA, numberOfKeys: 6 },
   vsSnapshotBeginRebuild: { lua: BEGIN_REBUILD_LUA, numberOfKeys: 2 },
   vsSnapshotTakeDirty: { lua: TAKE_DIRTY_LUA, numberOfKeys: 2 },

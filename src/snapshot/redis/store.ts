@@ -3,10 +3,10 @@ import type { Cluster, Redis } from 'ioredis';
 import type { StoredChunk } from '../../domain/types';
 import type {
   CurrentVersion,
+  ReadHead,
   RebuildStaging,
   RebuildTicket,
   ScanCandidates,
-  ScanHead,
   ScanSnapshot,
   Snapshot,
   SnapshotChange,
@@ -16,9 +16,9 @@ import { encodeChanges, splitIntoCalls } from './changes';
 import { HOST_IS_LITTLE_ENDIAN } from './float32-view';
 import { type BotSnapshotKeys, DEFAULT_ID_BUCKETS, dataKeyList, snapshotKeys, stagingKeys } from './keys';
 import { PagedStaging } from './paged-staging';
-import { readSnapshotOnce } from './read';
+import { HeadRead, readHead, readSnapshotOnce } from './read';
 import { commitStagedRebuild, type RebuildContext, type RebuildOutcome } from './rebuild';
-import { readCandidates, readScanHead, readScanOnce, ScanHeadRead, visibilityValue } from './scan-read';
+import { readCandidates, readScanOnce, visibilityValue } from './scan-read';
 import {
   beforeDeadline,
   bufferReplies,
@@ -102,7 +102,7 @@ export class RedisSnapshotStore implements SnapshotStore {
   private readonly idBuckets: number;
   private readonly onEvent: (event: SnapshotStoreEvent) => void;
   private readonly run: ScriptRunner;
-  private readonly scanHeadScript: (...args: ScriptArg[]) => Promise<unknown>;
+  private readonly readHeadScript: (...args: ScriptArg[]) => Promise<unknown>;
 
   constructor(
     private readonly client: Redis | Cluster,
@@ -122,7 +122,7 @@ export class RedisSnapshotStore implements SnapshotStore {
     this.onEvent = options.onEvent ?? (() => {});
     this.run = defineSnapshotScripts(client);
     // Its reply carries the kept visibility, which is bytes.
-    this.scanHeadScript = bufferReplies(client, 'vsSnapshotScanHead');
+    this.readHeadScript = bufferReplies(client, 'vsSnapshotReadHead');
   }
 
   /**
@@ -168,13 +168,13 @@ export class RedisSnapshotStore implements SnapshotStore {
     return undefined;
   }
 
-  async currentVersion(botId: string, options?: { scanHead?: boolean }): Promise<CurrentVersion | null> {
+  async currentVersion(botId: string, options?: { head?: boolean }): Promise<CurrentVersion | null> {
     const keys = snapshotKeys(this.prefix, botId);
-    if (options?.scanHead === true) {
-      const head = await readScanHead(this.scanHeadScript, keys);
+    if (options?.head === true) {
+      const head = await readHead(this.readHeadScript, keys);
       if (head === 'dropped') this.onEvent({ kind: 'dropped', botId, foundBy: 'currentVersion' });
       if (typeof head === 'string' || head.epoch === null) return null;
-      return { version: head.version, epoch: head.epoch, scanHead: head };
+      return { version: head.version, epoch: head.epoch, head };
     }
     const reply = (await this.run('vsSnapshotVersion', ...dataKeyList(keys))) as (string | null)[] | string;
     if (reply === 'dropped') this.onEvent({ kind: 'dropped', botId, foundBy: 'currentVersion' });
@@ -184,17 +184,20 @@ export class RedisSnapshotStore implements SnapshotStore {
     return { version: `${build}:${seq ?? '0'}`, epoch: Number(epoch) };
   }
 
-  async read(botId: string): Promise<Snapshot | null> {
+  async read(botId: string, _previous?: Snapshot, head?: ReadHead): Promise<Snapshot | null> {
     const keys = snapshotKeys(this.prefix, botId);
+    let given = head;
     for (let attempt = 1; ; attempt++) {
-      const outcome = await readSnapshotOnce(this.client, botId, keys);
+      const start = await this.startRead(botId, keys, given, 'read');
+      given = undefined;
+      if (start === null) return null;
+      const outcome = await readSnapshotOnce(this.client, botId, keys, start);
       if (outcome.kind === 'ok') return outcome.snapshot;
-      if (outcome.kind === 'absent') return null;
       if (outcome.kind === 'broken') {
         await this.dropIfUnchanged(botId, keys, outcome.version);
         return null;
       }
-      // The snapshot changed between the meta read and the transaction: its segment count may differ.
+      // The snapshot changed since its head was read: its segment count may differ.
       if (attempt >= READ_ATTEMPTS) return null;
     }
   }
@@ -203,18 +206,13 @@ export class RedisSnapshotStore implements SnapshotStore {
    * The int8 scan codes of the bot's snapshot (docs/snapshot.md, "Scan reads"), checked like `read`; a
    * broken snapshot is dropped (if still at the version read) and null returned.
    */
-  async readScan(botId: string, head?: ScanHead): Promise<ScanSnapshot | null> {
+  async readScan(botId: string, head?: ReadHead): Promise<ScanSnapshot | null> {
     const keys = snapshotKeys(this.prefix, botId);
-    // A head handed in starts the first attempt only: a snapshot that moved since is read from its own.
-    let given = head instanceof ScanHeadRead ? head : undefined;
+    let given = head;
     for (let attempt = 1; ; attempt++) {
-      const start = given ?? (await readScanHead(this.scanHeadScript, keys));
+      const start = await this.startRead(botId, keys, given, 'readScan');
       given = undefined;
-      if (start === 'absent') return null;
-      if (start === 'dropped') {
-        this.onEvent({ kind: 'dropped', botId, foundBy: 'readScan' });
-        return null;
-      }
+      if (start === null) return null;
       const outcome = await readScanOnce(this.client, botId, keys, start);
       if (outcome.kind === 'ok') {
         if (outcome.hidden !== undefined) this.keepVisibility(keys, outcome.scan.version, outcome.hidden);
@@ -320,6 +318,22 @@ export class RedisSnapshotStore implements SnapshotStore {
       segmentBytes: this.segmentBytes,
       idBuckets: this.idBuckets,
     };
+  }
+
+  /**
+   * The head a read starts from: `given` (from the version check) for a first attempt, else one read now;
+   * null when the snapshot is absent or was found broken (and deleted). A head of a version that moved on
+   * is found out by the read's first MULTI, which then starts again from a head of its own.
+   */
+  private async startRead(
+    botId: string,
+    keys: BotSnapshotKeys,
+    given: ReadHead | undefined,
+    foundBy: 'read' | 'readScan',
+  ): Promise<HeadRead | null> {
+    const head = given instanceof HeadRead ? given : await readHead(this.readHeadScript, keys);
+    if (head === 'dropped') this.onEvent({ kind: 'dropped', botId, foundBy });
+    return typeof head === 'string' ? null : head;
   }
 
   private async dropIfUnchanged(
