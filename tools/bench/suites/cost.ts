@@ -32,14 +32,14 @@ import { writeCost } from './write-cost';
  * 2026-12-07): used when this run did not time searches itself (--only=cost). Medians, ms.
  */
 const COMMITTED_WARM_MS: [number, number][] = [
-  [1_000, 0.511],
-  [10_000, 0.959],
-  [100_000, 11.7],
-  [1_000_000, 57.1],
+  [1_000, 0.338],
+  [10_000, 0.613],
+  [100_000, 6.96],
+  [1_000_000, 42.0],
 ];
 const COMMITTED_FALLBACK_MS: [number, number][] = [
-  [1_000, 156],
-  [10_000, 3249],
+  [1_000, 109],
+  [10_000, 2596],
 ];
 /**
  * What a search spends besides scoring (assumed, not measured here): API Gateway's Lambda invocation,
