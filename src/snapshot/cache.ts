@@ -67,8 +67,10 @@ const INT8_COPY_SHARE = 0.25;
 /** What the cache holds under `full:<bot>` (the whole snapshot) or `scan:<bot>` (its scan form). */
 type Held = { full: CachedSnapshot } | { scan: CachedScan };
 
-/** What a load needs besides the key: the bot and the epoch its snapshot must be built under. */
-/** What a read is for; `head`: where the read may start (from the version check just made). */
+/**
+ * What a load needs besides the key: the bot, the epoch its snapshot must be built under, and the head the
+ * version check just brought, where there is one (the read then starts from it).
+ */
 type LoadContext = { botId: string; epoch: number; head?: ReadHead };
 
 const loadContext = (botId: string, epoch: number, current: CurrentVersion): LoadContext =>
