@@ -1,6 +1,6 @@
--- What a cold scan read needs before its first code segment (scan-read.ts), checked as the version script
--- checks the whole snapshot, so it also answers as a version check. KEYS: 6 data keys, then the kept
--- visibility. ARGV: the meta fields to return, in order. Returns [meta values, free slots, kept visibility
+-- The head both reads of a snapshot start from (read.ts): the version script's checks of the whole
+-- snapshot, so it also answers as a version check, then what the reads need first. KEYS: 6 data keys, then
+-- the kept visibility. ARGV: the meta fields to return, in order. Returns [meta values, free slots, kept visibility
 -- (nil when none)]; 'absent'; or 'dropped' when the snapshot was broken or left orphans, which it deleted.
 --@include snapshot-prelude
 
