@@ -60,7 +60,7 @@ export type BenchOptions = {
   publish: boolean;
 };
 
-export const USAGE = `npm run bench -- [--quick] [--list-10k] [--million] [--publish] [--only=latency,write,batch,freshness,memory,outage,features,concurrency,cost,memory-mode]
+export const USAGE = `usage: npm run bench -- [--quick] [--list-10k] [--million] [--publish] [--only=latency,write,batch,freshness,memory,outage,features,concurrency,cost,memory-mode]
   --quick     smaller sizes and fewer queries (under two minutes)
   --only=...  run only the named suites (results.md then holds only their tables); cost prices the
               reference workloads of docs/cost.md from measured units and tools/bench/prices.json

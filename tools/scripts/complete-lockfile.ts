@@ -9,6 +9,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 
 type LockEntry = {
   version?: string;
@@ -53,7 +54,19 @@ export function missingPlatformEntries(packages: Record<string, LockEntry>): Rec
   return missing;
 }
 
-if (require.main === module) {
+const USAGE = 'usage: npm run lockfile:complete (no flags; --help prints this)';
+
+function main(): void {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { help: { type: 'boolean', default: false } },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const path = join(__dirname, '..', '..', 'package-lock.json');
   const lock = JSON.parse(readFileSync(path, 'utf8')) as { packages: Record<string, LockEntry> };
   const missing = missingPlatformEntries(lock.packages);
@@ -67,5 +80,14 @@ if (require.main === module) {
     );
     writeFileSync(path, `${JSON.stringify(lock, null, 2)}\n`);
     console.log(`package-lock.json: added ${keys.length} platform entries:\n  ${keys.join('\n  ')}`);
+  }
+}
+
+if (require.main === module) {
+  try {
+    main();
+  } catch (error) {
+    process.stderr.write(`lockfile:complete failed: ${(error as Error).message}\n${USAGE}\n`);
+    process.exitCode = 2;
   }
 }

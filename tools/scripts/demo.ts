@@ -11,12 +11,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import '../local/quiet-sdk-notice';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { UpsertDocumentMessage } from '../../src/contracts/ingestion-messages';
 import { DEV_EMBEDDING_DIMENSION, devEmbed } from '../../src/domain/dev-embedder';
 import type { DevStackInfo } from '../local/dev-stack';
 import { DEMO_DOCS_DIR, loadDemoDocument } from './demo-corpus';
 
+const USAGE = 'usage: npm run demo (no flags; start npm run dev first; --help prints this)';
 const stateFile = join(__dirname, '..', '..', '.local', 'dev.json');
 const BOT_ID = 'demo-bot';
 /** A question whose answer hangs on an exact code: vector search alone misses it, hybrid search finds it. */
@@ -117,6 +119,16 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
 }
 
 async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { help: { type: 'boolean', default: false } },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const state = await readState();
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
@@ -213,6 +225,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`npm run demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(
+    `npm run demo failed: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`,
+  );
   process.exit(1);
 });

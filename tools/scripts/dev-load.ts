@@ -9,18 +9,38 @@ import { setTimeout as sleep } from 'node:timers/promises';
  */
 import '../local/quiet-sdk-notice';
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { type DevStack, startDevStack } from '../local/dev-stack';
 
 const DIM = 384;
 const CHUNKS_PER_DOCUMENT = 200;
 
-function flag(name: string, fallback: number): number {
-  const found = process.argv.find((arg) => arg.startsWith(`--${name}=`));
-  const value = found === undefined ? fallback : Number(found.slice(name.length + 3));
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`--${name} must be a positive integer; got ${found}`);
-  }
-  return value;
+const USAGE = 'usage: npm run load:dev -- [--chunks=20000] [--concurrent=200] [--rounds=3]';
+
+type LoadFlags = { chunks: number; concurrent: number; rounds: number };
+
+/** The flags, or null for --help. @throws Error naming an unknown flag or a value that is not a count. */
+function parseFlags(argv: string[]): LoadFlags | null {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      chunks: { type: 'string', default: '20000' },
+      concurrent: { type: 'string', default: '200' },
+      rounds: { type: 'string', default: '3' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return null;
+  const count = (name: 'chunks' | 'concurrent' | 'rounds'): number => {
+    const value = Number(values[name]);
+    if (!Number.isInteger(value) || value < 1) {
+      throw new Error(`--${name} must be a positive integer; got ${values[name]}`);
+    }
+    return value;
+  };
+  return { chunks: count('chunks'), concurrent: count('concurrent'), rounds: count('rounds') };
 }
 
 /** A deterministic pseudo-random vector (xorshift), so runs compare. */
@@ -44,9 +64,12 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const chunks = flag('chunks', 20_000);
-  const concurrent = flag('concurrent', 200);
-  const rounds = flag('rounds', 3);
+  const flags = parseFlags(process.argv.slice(2));
+  if (flags === null) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const { chunks, concurrent, rounds } = flags;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const stack: DevStack = await startDevStack({
     env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_REGION: 'us-east-1' },
@@ -127,6 +150,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`load:dev failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(
+    `load:dev failed: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`,
+  );
   process.exitCode = 1;
 });

@@ -30,7 +30,14 @@ export function localstackDeployEnvironment(env: NodeJS.ProcessEnv): NodeJS.Proc
   return deployEnv;
 }
 
+const USAGE =
+  'usage: npm run localstack:deploy -- [serverless deploy flags, e.g. --param="redis=none"] (LocalStack must be running)';
+
 function main(): void {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   let env: NodeJS.ProcessEnv;
   try {
     env = localstackDeployEnvironment(process.env);

@@ -4,10 +4,32 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { readmeBenchTable, withReadmeTable } from '../bench/readme-table';
 
-const root = join(__dirname, '..', '..');
-const readmePath = join(root, 'README.md');
-const results = readFileSync(join(root, 'tools', 'bench', 'results.md'), 'utf8');
-writeFileSync(readmePath, withReadmeTable(readFileSync(readmePath, 'utf8'), readmeBenchTable(results)));
-process.stderr.write('README.md: benchmark table written from tools/bench/results.md\n');
+const USAGE = 'usage: npm run readme:bench (no flags; --help prints this)';
+
+function main(): void {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { help: { type: 'boolean', default: false } },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const root = join(__dirname, '..', '..');
+  const readmePath = join(root, 'README.md');
+  const results = readFileSync(join(root, 'tools', 'bench', 'results.md'), 'utf8');
+  writeFileSync(readmePath, withReadmeTable(readFileSync(readmePath, 'utf8'), readmeBenchTable(results)));
+  process.stderr.write('README.md: benchmark table written from tools/bench/results.md\n');
+}
+
+try {
+  main();
+} catch (error) {
+  process.stderr.write(`readme:bench failed: ${(error as Error).message}\n${USAGE}\n`);
+  process.exitCode = 2;
+}

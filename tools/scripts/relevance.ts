@@ -24,6 +24,8 @@ import { manpagesSet } from './relevance/manpages-set';
 import { firstDocuments, ndcgAt, recallAt } from './relevance/metrics';
 import type { RelevanceSet } from './relevance/relevance-set';
 
+const USAGE = 'usage: npm run eval:relevance -- [--set=demo|manpages] [--queries=N] [--k=10]';
+
 type Labelled = { query: string; kind: 'code' | 'natural'; relevant: string[] };
 const K = 5;
 
@@ -122,9 +124,14 @@ async function main(): Promise<void> {
       set: { type: 'string', default: 'demo' },
       queries: { type: 'string' },
       k: { type: 'string', default: '10' },
+      help: { type: 'boolean', default: false },
     },
     strict: true,
   });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const k = Number(values.k);
   if (!Number.isInteger(k) || k < 1 || k > 100) throw new Error('--k takes a whole number from 1 to 100');
   const progress = (line: string) => process.stderr.write(`[eval:relevance] ${line}\n`);
@@ -195,7 +202,7 @@ async function main(): Promise<void> {
 if (require.main === module) {
   main().catch((error: unknown) => {
     process.stderr.write(
-      `eval:relevance failed: ${error instanceof Error ? error.message : String(error)}\n`,
+      `eval:relevance failed: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`,
     );
     process.exit(1);
   });
