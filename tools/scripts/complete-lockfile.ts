@@ -9,7 +9,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { answeredHelp } from './help-flag';
 
 type LockEntry = {
   version?: string;
@@ -57,16 +57,7 @@ export function missingPlatformEntries(packages: Record<string, LockEntry>): Rec
 const USAGE = 'usage: npm run lockfile:complete (no flags; --help prints this)';
 
 function main(): void {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    options: { help: { type: 'boolean', default: false } },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
+  if (answeredHelp(USAGE)) return;
   const path = join(__dirname, '..', '..', 'package-lock.json');
   const lock = JSON.parse(readFileSync(path, 'utf8')) as { packages: Record<string, LockEntry> };
   const missing = missingPlatformEntries(lock.packages);

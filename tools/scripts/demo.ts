@@ -11,12 +11,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import '../local/quiet-sdk-notice';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { UpsertDocumentMessage } from '../../src/contracts/ingestion-messages';
 import { DEV_EMBEDDING_DIMENSION, devEmbed } from '../../src/domain/dev-embedder';
 import type { DevStackInfo } from '../local/dev-stack';
 import { DEMO_DOCS_DIR, loadDemoDocument } from './demo-corpus';
+import { answeredHelp } from './help-flag';
 
 const USAGE = 'usage: npm run demo (no flags; start npm run dev first; --help prints this)';
 const stateFile = join(__dirname, '..', '..', '.local', 'dev.json');
@@ -119,16 +119,7 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    options: { help: { type: 'boolean', default: false } },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
+  if (answeredHelp(USAGE)) return;
   const state = await readState();
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;

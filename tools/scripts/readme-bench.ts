@@ -4,22 +4,13 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { readmeBenchTable, withReadmeTable } from '../bench/readme-table';
+import { answeredHelp } from './help-flag';
 
 const USAGE = 'usage: npm run readme:bench (no flags; --help prints this)';
 
 function main(): void {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    options: { help: { type: 'boolean', default: false } },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
+  if (answeredHelp(USAGE)) return;
   const root = join(__dirname, '..', '..');
   const readmePath = join(root, 'README.md');
   const results = readFileSync(join(root, 'tools', 'bench', 'results.md'), 'utf8');
