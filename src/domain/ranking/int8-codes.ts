@@ -57,9 +57,9 @@ const ARITHMETIC_MARGIN = 1e-9;
 
 /**
  * Candidates beyond 2k in the first scan: 0.3·√rows. A scan for more candidates costs more (usearch
- * selects them with a heap as large as the list), a second scan costs a whole scan. On the bench's 384-d data the proof needed
- * 20 to 40 candidates for k = 10 at 10k rows and 36 to 99 at 100k (the bound is about 0.02, the real
- * error about 0.003), which this covers; only speed depends on it, never the answer.
+ * selects them with a heap as large as the list), a second scan costs a whole scan. On the bench's 384-d
+ * data the proof needed 20 to 40 candidates for k = 10 at 10k rows and 36 to 99 at 100k (the bound is
+ * about 0.02, the real error about 0.003), which this covers; only speed depends on it, never the answer.
  */
 export function initialSlack(rows: number): number {
   return Math.ceil(0.3 * Math.sqrt(rows));
