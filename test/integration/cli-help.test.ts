@@ -39,7 +39,7 @@ function tools(): { name: string; script: string }[] {
   });
 }
 
-/** Files a tool could rewrite by mistake (the README's bench table, the lock file, the dev stack's state). */
+/** Files a tool could rewrite by mistake: the README's bench table, the lock file, the committed bench results. */
 function watched(): Record<string, string> {
   const files = ['README.md', 'package-lock.json', 'tools/bench/results.md'];
   return Object.fromEntries(files.map((file) => [file, readFileSync(join(root, file), 'utf8')]));
