@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { tokenise } from '../../src/domain/keyword-text';
-import { KeywordIndex } from '../../src/domain/ranking/bm25';
+import {
+  DEFAULT_BM25,
+  KeywordIndex,
+  postingsByRow,
+  type RowPostings,
+  scoreFromPostings,
+  type TermPostings,
+} from '../../src/domain/ranking/bm25';
 import { fuseScores } from '../../src/domain/ranking/fusion';
+import { ScoreBuffer } from '../../src/domain/ranking/scoring';
 import { bruteBm25, bruteFuse, randomText } from '../fixtures/brute-keywords';
 import { rng, testSeed } from '../fixtures/random';
 
@@ -45,11 +53,51 @@ describe('BM25 and fusion against brute force', () => {
           const { scores, matched } = index.score(tokenise(query), { k1, b });
           const expected = bruteBm25(texts, query, k1, b);
           expect(Array.from(scores)).toEqual(expected);
-          expect(matched).toEqual(expected.flatMap((s, i) => (s > 0 ? [i] : [])));
+          expect(Array.from(matched)).toEqual(expected.flatMap((s, i) => (s > 0 ? [i] : [])));
         },
       ),
       { seed, numRuns: 150 },
     );
+  });
+
+  it('scores from stored postings exactly as the in-process index does, whatever numbers the chunks hold', () => {
+    const seed = testSeed();
+    console.log(`stored postings property seed ${seed}`);
+    // One buffer across every query: what one query leaves in it never shows in the next one's answer.
+    const buffer = new ScoreBuffer();
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        fc.integer({ min: 1, max: 60 }),
+        (textSeed, count) => {
+          const random = rng(textSeed);
+          const docs = Array.from({ length: count }, () => tokenise(randomText(random)));
+          const index = new KeywordIndex(docs);
+          // Document numbers as a store hands them out after stream changes: any order against the rows.
+          const numberOf = Array.from({ length: count }, (_, row) => row).sort(() => random() - 0.5);
+          const rowOf = new Map(numberOf.map((number, row) => [number, row]));
+          for (let q = 0; q < 3; q++) {
+            const query = tokenise(randomText(random, 4));
+            const postings = [...new Set(query)].map((term) => storedPostings(docs, numberOf, term));
+            const byRow = postingsByRow(postings, (number) => rowOf.get(number), count);
+            if (byRow === null) throw new Error('every number names a row');
+            const total = docs.reduce((sum, doc) => sum + doc.length, 0);
+            const stored = scoreFromPostings(byRow, count, total, DEFAULT_BM25, buffer);
+            const expected = index.score(query, DEFAULT_BM25);
+            expect(Array.from(stored.scores)).toEqual(Array.from(expected.scores));
+            expect(Array.from(stored.matched)).toEqual(Array.from(expected.matched));
+          }
+        },
+      ),
+      { seed, numRuns: 150 },
+    );
+  });
+
+  it('refuses stored postings that name one chunk twice, and rows out of order', () => {
+    const twice: TermPostings = { numbers: [0, 1], tfs: [1, 1], lengths: [3, 3] };
+    expect(postingsByRow([twice], () => 4, 10)).toBeNull();
+    const unordered: RowPostings = { rows: Int32Array.of(5, 2), tfs: [1, 1], lengths: [3, 3] };
+    expect(() => scoreFromPostings([unordered], 10, 30, DEFAULT_BM25)).toThrow(/ascending/);
   });
 
   it('fuses full lists exactly (rrf and weighted), ties by chunk id', () => {
@@ -86,3 +134,20 @@ describe('BM25 and fusion against brute force', () => {
     );
   });
 });
+
+/** A term's postings as the Redis index returns them: by ascending document number, with tf and length. */
+function storedPostings(docs: readonly string[][], numberOf: readonly number[], term: string): TermPostings {
+  const entries = docs
+    .map((doc, row) => ({
+      number: numberOf[row] as number,
+      tf: doc.filter((t) => t === term).length,
+      length: doc.length,
+    }))
+    .filter((entry) => entry.tf > 0)
+    .sort((a, b) => a.number - b.number);
+  return {
+    numbers: entries.map((entry) => entry.number),
+    tfs: entries.map((entry) => entry.tf),
+    lengths: entries.map((entry) => entry.length),
+  };
+}

@@ -46,38 +46,32 @@ export function bm25Term(
 }
 
 /**
- * Rows first seen term by term, each term's rows ascending, sorted in place: a numeric typed-array sort
- * rather than a comparator over the array (tens of thousands of rows for a common term).
- */
-function sortRows(rows: number[]): void {
-  let ascending = true;
-  for (let i = 1; i < rows.length && ascending; i++)
-    ascending = (rows[i - 1] as number) < (rows[i] as number);
-  if (ascending) return;
-  const sorted = Int32Array.from(rows).sort();
-  for (let i = 0; i < sorted.length; i++) rows[i] = sorted[i] as number;
-}
-
-/**
  * The rows of several ascending lists, each once, ascending: a merge (one pass over every list, the least
- * head taken each step), where sorting the matches costs several times more on common terms.
+ * head taken each step), where sorting the matches costs several times more on common terms. Written into
+ * the buffer's rows when one is given (overwritten by its next use), so a warm container's query touches
+ * no fresh memory for them: on common terms, tens of thousands of rows.
  */
-export function unionAscending(lists: readonly (readonly number[])[]): number[] {
-  if (lists.length === 0) return [];
-  if (lists.length === 1) return [...(lists[0] as readonly number[])];
+export function unionAscending(lists: readonly ArrayLike<number>[], buffer?: ScoreBuffer): Int32Array {
+  let total = 0;
+  for (const list of lists) total += list.length;
+  const union = buffer?.takeRows(total) ?? new Int32Array(total);
+  if (lists.length === 1) {
+    union.set(lists[0] as ArrayLike<number>);
+    return union;
+  }
   const at = new Int32Array(lists.length);
-  const union: number[] = [];
+  let n = 0;
   for (;;) {
     let least = Number.POSITIVE_INFINITY;
     for (let l = 0; l < lists.length; l++) {
-      const list = lists[l] as readonly number[];
+      const list = lists[l] as ArrayLike<number>;
       const i = at[l] as number;
       if (i < list.length && (list[i] as number) < least) least = list[i] as number;
     }
-    if (least === Number.POSITIVE_INFINITY) return union;
-    union.push(least);
+    if (least === Number.POSITIVE_INFINITY) return union.subarray(0, n);
+    union[n++] = least;
     for (let l = 0; l < lists.length; l++) {
-      const list = lists[l] as readonly number[];
+      const list = lists[l] as ArrayLike<number>;
       if (list[at[l] as number] === least) at[l] = (at[l] as number) + 1;
     }
   }
@@ -143,7 +137,7 @@ export class KeywordIndex {
     queryTerms: readonly string[],
     params: Bm25Params,
     buffer?: ScoreBuffer,
-  ): { scores: Float64Array; matched: number[] } {
+  ): { scores: Float64Array; matched: Int32Array } {
     const scores = zeroed(this.docCount, buffer);
     const averageLength = this.docCount === 0 ? 0 : this.totalLength / this.docCount;
     const lists: number[][] = [];
@@ -160,7 +154,7 @@ export class KeywordIndex {
           (scores[row] as number) + bm25Term(list.tfs[i] as number, length, idf, averageLength, params);
       }
     }
-    return { scores, matched: unionAscending(lists) };
+    return { scores, matched: unionAscending(lists, buffer) };
   }
 }
 
@@ -171,12 +165,15 @@ export type TermPostings = {
   lengths: ArrayLike<number>;
 };
 
-/** Postings of one query term with each chunk named by its row. */
+/** Postings of one query term with each chunk named by its row: rows strictly ascending. */
 export type RowPostings = { rows: Int32Array; tfs: ArrayLike<number>; lengths: ArrayLike<number> };
 
 /**
- * The postings with each document number turned into its row, or null when a number names no row that
- * `rowOf` knows, or a row at or past `rowCount` (the postings describe other chunks).
+ * The postings with each document number turned into its row, each term's rows in ascending order, or
+ * null when a number names no row that `rowOf` knows, a row at or past `rowCount`, or a row twice (the
+ * postings describe other chunks). Numbers are handed out in row order by a build, so a term's rows
+ * usually ascend as read; chunks the stream added since may take free rows out of that order, and then
+ * the term's postings are sorted here, once, rather than its matches at every query.
  */
 export function postingsByRow(
   postings: readonly TermPostings[],
@@ -186,20 +183,62 @@ export function postingsByRow(
   const out: RowPostings[] = [];
   for (const list of postings) {
     const rows = new Int32Array(list.numbers.length);
+    let ascending = true;
     for (let i = 0; i < rows.length; i++) {
       const row = rowOf(list.numbers[i] as number);
       if (row === undefined || !(row >= 0 && row < rowCount)) return null;
       rows[i] = row;
+      if (i > 0 && row <= (rows[i - 1] as number)) ascending = false;
     }
-    out.push({ rows, tfs: list.tfs, lengths: list.lengths });
+    const byRow = ascending
+      ? { rows, tfs: list.tfs, lengths: list.lengths }
+      : sortedByRow(rows, list, rowCount);
+    if (byRow === null) return null;
+    out.push(byRow);
   }
   return out;
 }
 
+/** One term's postings ordered by row; null when a row occurs twice. */
+function sortedByRow(rows: Int32Array, list: TermPostings, rowCount: number): RowPostings | null {
+  const n = rows.length;
+  const order = placesByRow(rows, rowCount);
+  const sorted = new Int32Array(n);
+  const tfs = new Uint32Array(n);
+  const lengths = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const at = order[i] as number;
+    const row = rows[at] as number;
+    if (i > 0 && row === (sorted[i - 1] as number)) return null;
+    sorted[i] = row;
+    tfs[i] = list.tfs[at] as number;
+    lengths[i] = list.lengths[at] as number;
+  }
+  return { rows: sorted, tfs, lengths };
+}
+
+/**
+ * The places of `rows` in ascending order of their rows. Each place sorts as one number, its row times
+ * the list's length plus the place, so the sort needs no comparator while that stays exact (below 2^53).
+ */
+function placesByRow(rows: Int32Array, rowCount: number): ArrayLike<number> {
+  const n = rows.length;
+  if (rowCount * n >= 2 ** 53) {
+    return Array.from({ length: n }, (_, i) => i).sort((a, b) => (rows[a] as number) - (rows[b] as number));
+  }
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = (rows[i] as number) * n + i;
+  keys.sort();
+  for (let i = 0; i < n; i++) keys[i] = (keys[i] as number) % n;
+  return keys;
+}
+
 /**
  * BM25 of every row from stored postings (the query's distinct terms, in first-occurrence order, each
- * with its postings by row, every row under `docCount`), summed in the order `KeywordIndex.score` sums,
- * so the scores are equal bit for bit.
+ * with its postings by row as `postingsByRow` orders them, every row under `docCount`), summed in the
+ * order `KeywordIndex.score` sums, so the scores are equal bit for bit; the matched rows are the union of
+ * the terms' rows, merged.
+ * @throws Error when a term's rows do not ascend (postings not made by `postingsByRow`): a bug.
  */
 export function scoreFromPostings(
   postings: readonly RowPostings[],
@@ -207,21 +246,27 @@ export function scoreFromPostings(
   totalLength: number,
   params: Bm25Params,
   buffer?: ScoreBuffer,
-): { scores: Float64Array; matched: number[] } {
+): { scores: Float64Array; matched: Int32Array } {
   const scores = zeroed(docCount, buffer);
-  const matched: number[] = [];
   const averageLength = docCount === 0 ? 0 : totalLength / docCount;
   for (const list of postings) {
     const df = list.rows.length;
     const idf = bm25Idf(df, docCount);
+    let previous = -1;
     for (let i = 0; i < df; i++) {
       const row = list.rows[i] as number;
-      if (scores[row] === 0) matched.push(row);
+      if (row <= previous) throw new Error("a term's postings must list its rows in ascending order");
+      previous = row;
       scores[row] =
         (scores[row] as number) +
         bm25Term(list.tfs[i] as number, list.lengths[i] as number, idf, averageLength, params);
     }
   }
-  sortRows(matched);
-  return { scores, matched };
+  return {
+    scores,
+    matched: unionAscending(
+      postings.map((list) => list.rows),
+      buffer,
+    ),
+  };
 }

@@ -14,7 +14,7 @@
 import { distributionNormaliser, type Fusion, normaliserOf, type RrfWeights, rrfWeights } from './fusion';
 import { nthLargest } from './nth-largest';
 import { orderByScore } from './score-order';
-import { type DenseScores, ScoreBuffer, TopKSelector } from './scoring';
+import { type DenseScores, type RowList, ScoreBuffer, TopKSelector } from './scoring';
 
 /** Candidate rows (in no particular order) with their vector, keyword and fused scores, in parallel arrays. */
 export type FusedCandidates = {
@@ -34,9 +34,17 @@ export type HybridRows = {
   /** BM25 per row (0: no query term). */
   bm25: Float64Array;
   /** The rows with a positive BM25, ascending. */
-  matched: readonly number[];
+  matched: RowList;
   idOf: (row: number) => string;
 };
+
+/** The rows that pass `mask` (all of them, not copied, when there is none). */
+export function rowsPassing(rows: RowList, mask: Uint8Array | undefined): RowList {
+  if (mask === undefined) return rows;
+  const passing: number[] = [];
+  for (const row of rows) if (mask[row] !== 0) passing.push(row);
+  return passing;
+}
 
 /**
  * The candidates (see the file comment) that hold the top `keep` of the fused list, or null when the
@@ -49,7 +57,7 @@ export function topFusedCandidates(
   head: number = RRF_HEAD,
 ): FusedCandidates | null {
   const { mask } = input;
-  const matched = input.matched.filter((row) => mask === undefined || mask[row] !== 0);
+  const matched = rowsPassing(input.matched, mask);
   if (fusion.method === 'weighted') return weightedCandidates(input, matched, fusion.alpha, keep);
   if (fusion.method === 'dbsf') return dbsfCandidates(input, matched, keep);
   const everyCandidate: Population = { rows: null, count: input.rowCount, mask };
@@ -73,7 +81,7 @@ export type VectorSide = {
 };
 
 /** DBSF needs each side's mean and standard deviation, then one selection over the fused scores. */
-function dbsfCandidates(input: HybridRows, matched: readonly number[], keep: number): FusedCandidates {
+function dbsfCandidates(input: HybridRows, matched: RowList, keep: number): FusedCandidates {
   const { cosine, bm25, rowCount, mask } = input;
   // The candidates' cosines side by side (the whole array when no filter applies).
   let values = cosine.subarray(0, rowCount);
@@ -111,7 +119,7 @@ function selectBest(input: HybridRows, fusedOf: (row: number) => number, keep: n
  */
 export function keywordNormaliser(
   bm25: ArrayLike<number>,
-  matched: readonly number[],
+  matched: RowList,
   candidates: number,
 ): ReturnType<typeof normaliserOf> {
   let min = candidates > matched.length ? 0 : Number.POSITIVE_INFINITY;
@@ -127,7 +135,7 @@ export function keywordNormaliser(
 /** Weighted fusion needs each side's minimum and maximum, then one selection over the fused scores. */
 function weightedCandidates(
   input: HybridRows,
-  matched: readonly number[],
+  matched: RowList,
   alpha: number,
   keep: number,
 ): FusedCandidates {
@@ -160,7 +168,7 @@ export const RRF_HEAD = 128;
 export function rrfCandidates(
   input: Pick<HybridRows, 'bm25' | 'idOf'>,
   side: VectorSide,
-  matched: readonly number[],
+  matched: RowList,
   k: number,
   weights: RrfWeights,
   keep: number,
@@ -219,7 +227,7 @@ export function rrfCandidates(
 }
 
 /** Rows `rows[i]` (or i, when `rows` is null) for i < count, less those the mask leaves out. */
-export type Population = { rows: readonly number[] | null; count: number; mask: Uint8Array | undefined };
+export type Population = { rows: RowList | null; count: number; mask: Uint8Array | undefined };
 
 /**
  * The best `count` rows of the population by score (ties by ascending id), best first. The count-th best

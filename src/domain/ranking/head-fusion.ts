@@ -4,7 +4,7 @@
  * the vector side, estimated from a sample.
  */
 
-import type { ScoredRef, TopKSelector, VectorScans } from './scoring';
+import type { RowList, ScoredRef, TopKSelector, VectorScans } from './scoring';
 
 /** The exact best `k` candidates for a unit query, best first, ties by ascending id; null: not available. */
 export type VectorHead = (unitQuery: Float64Array, k: number) => ScoredRef<number>[] | null;
@@ -21,7 +21,7 @@ export type HeadFusionInput = {
   /** BM25 per row (0: no query term). */
   bm25: Float64Array;
   /** The candidate rows with a positive BM25. */
-  matched: readonly number[];
+  matched: RowList;
   idOf: (row: number) => string;
   /** The exact cosine of one row (the function every path scores with). */
   cosineOf: (row: number) => number;

@@ -10,7 +10,7 @@ import { type CompiledFilter, filterMask, matchesFilter } from '../search-filter
 import type { StoredChunk } from '../types';
 import { KeywordIndex } from './bm25';
 import { rrfFromDense } from './dense-fusion';
-import { best, type FusedCandidates, topFusedCandidates } from './fused-candidates';
+import { best, type FusedCandidates, rowsPassing, topFusedCandidates } from './fused-candidates';
 import type { FusedScore } from './fusion';
 import { emptyHeadFusionStats } from './head-fusion';
 import { rankHybrid } from './hybrid-ranking';
@@ -18,6 +18,7 @@ import type { KeywordQuery } from './keyword-query';
 import type { Ranked, Ranker } from './ranker';
 import {
   dotRow,
+  type RowList,
   rowsKept,
   type ScoreBuffer,
   scoreRows,
@@ -101,7 +102,7 @@ export function prepareKeywordRows(
  */
 export function rankKeywordRows(
   prepared: KeywordRowsQuery,
-  keywords: { scores: Float64Array; matched: number[] },
+  keywords: { scores: Float64Array; matched: RowList },
   scoreThreshold: number | undefined,
   buffer?: ScoreBuffer,
 ): KeywordRanking<number> {
@@ -111,7 +112,7 @@ export function rankKeywordRows(
   const { scores: bm25, matched } = keywords;
   const idOf = (row: number) => cached.ids[row] as string;
   const groupOf = (row: number) => snapshot.rows[row]?.filename as string;
-  const candidateMatches = matched.filter((row) => mask === undefined || mask[row] !== 0);
+  const candidateMatches = rowsPassing(matched, mask);
   const keywordMatches = candidateMatches.length;
   if (prepared.head !== undefined) {
     // The fused top from the vector head of the native kernel, when the bound proves it
@@ -190,7 +191,7 @@ export function rankKeywordRows(
   // Keyword only: the candidates that match a term, already at hand (no pass over every row). Ungrouped,
   // only the best `keep` of them (ties by id, as the ranker breaks them) can be returned: ranks and ids
   // for those alone, where a common term matches thousands.
-  let rows =
+  let rows: RowList =
     cosine === null && !ranker.grouped
       ? best(
           { rows: candidateMatches, count: candidateMatches.length, mask: undefined },
@@ -200,8 +201,9 @@ export function rankKeywordRows(
         )
       : candidateMatches;
   if (cosine !== null) {
-    rows = [];
-    for (let row = 0; row < rowCount; row++) if (mask === undefined || mask[row] !== 0) rows.push(row);
+    const passing: number[] = [];
+    for (let row = 0; row < rowCount; row++) if (mask === undefined || mask[row] !== 0) passing.push(row);
+    rows = passing;
   }
   return { ...rankRows(rows, idOf, groupOf, cosine, bm25, query, ranker, scoreThreshold), keywordMatches };
 }
@@ -213,7 +215,7 @@ function fuseFromDense(
   unitQuery: Float64Array,
   mask: Uint8Array | undefined,
   bm25: Float64Array,
-  matched: readonly number[],
+  matched: RowList,
   idOf: (row: number) => string,
   fusion: Extract<KeywordQuery['fusion'], { method: 'rrf' }>,
   ranker: Ranker<number>,
@@ -294,7 +296,7 @@ export function rankChunkKeywords(
 }
 
 function rankRows(
-  rows: readonly number[],
+  rows: RowList,
   idOf: (row: number) => string,
   groupOf: (row: number) => string,
   cosine: Float64Array | null,

@@ -145,18 +145,30 @@ export class TopKSelector<T> {
   }
 }
 
+/** Rows (places of chunks in a snapshot or a read) that ranking reads in order, as an array or typed array. */
+export type RowList = ArrayLike<number> & Iterable<number>;
+
 /**
- * A scores buffer reused across searches: it grows to the largest bot seen and is never shrunk, so a warm
- * container does not allocate (and first-touch) a fresh buffer per query. Safe to share within one
- * process because scoring is synchronous.
+ * A scores buffer reused across searches, with a list of rows beside it: each grows to the largest bot
+ * seen and is never shrunk, so a warm container does not allocate (and first-touch) fresh memory per
+ * query. Safe to share within one process because scoring is synchronous.
  */
 export class ScoreBuffer {
   private buffer = new Float64Array(0);
+  private rowBuffer = new Int32Array(0);
 
   /** A view of at least `rows` scores; its contents are overwritten by the next call. */
   take(rows: number): Float64Array {
     if (this.buffer.length < rows) this.buffer = new Float64Array(Math.max(rows, this.buffer.length * 2));
     return this.buffer.subarray(0, rows);
+  }
+
+  /** A view of room for `count` rows; its contents are overwritten by the next call. */
+  takeRows(count: number): Int32Array {
+    if (this.rowBuffer.length < count) {
+      this.rowBuffer = new Int32Array(Math.max(count, this.rowBuffer.length * 2));
+    }
+    return this.rowBuffer.subarray(0, count);
   }
 }
 

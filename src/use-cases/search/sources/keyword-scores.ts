@@ -34,7 +34,7 @@ import {
 } from './held-postings';
 
 /** Per-row BM25 and the matched rows; scores land in the buffer when one is given. */
-export type Bm25Scorer = (buffer?: ScoreBuffer) => { scores: Float64Array; matched: number[] };
+export type Bm25Scorer = (buffer?: ScoreBuffer) => { scores: Float64Array; matched: Int32Array };
 
 /**
  * A query's BM25 over the rows, to compute when ranking (synchronously, so a reused buffer is never
