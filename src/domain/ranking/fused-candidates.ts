@@ -12,6 +12,7 @@
  */
 
 import { distributionNormaliser, type Fusion, normaliserOf, type RrfWeights, rrfWeights } from './fusion';
+import { firstAtOrAboveIn } from './level-search';
 import { nthLargest } from './nth-largest';
 import { orderByScore } from './score-order';
 import { type DenseScores, type RowList, ScoreBuffer, TopKSelector } from './scoring';
@@ -316,20 +317,7 @@ export function countRanksWithin(
   const exact = rows.map(exactOf);
   const levels = Float64Array.from(exact).sort();
   const lowest = levels[0] as number;
-  const highest = levels[levels.length - 1] as number;
-  const firstAtOrAbove = (x: number) => {
-    // Most members score under every asked level or over every one: no search for those.
-    if (!(x > lowest)) return 0;
-    if (x > highest) return levels.length;
-    let lo = 1;
-    let hi = levels.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((levels[mid] as number) < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
+  const firstAtOrAbove = firstAtOrAboveIn(levels, population.count);
   // The askers of each score, under the index of its first level.
   const askersAt: (number[] | undefined)[] = new Array(levels.length);
   const askerIds = rows.map(idOf);
