@@ -10,6 +10,7 @@ import {
   type TopKOptions,
   topKByDotProduct,
   type VectorScan,
+  type VectorScans,
 } from '../../src/domain/ranking/scoring';
 import { PORTABLE_SCORING_METRIC, searchKernel } from '../../src/wiring/search-kernel';
 import { rng } from '../fixtures/random';
@@ -414,6 +415,40 @@ describe('approximate scan of both ends', () => {
       }
     },
   );
+
+  it('lists both ends from every dot only between the sizes it is given, and the same scores either way', () => {
+    const random = rng(79);
+    const dimension = 32;
+    const vectors = unitRows(1200, dimension, random);
+    let passes = 0;
+    const counted: Int8Distances = (codes, query, d) => {
+      passes++;
+      return int8Distances(codes, query, d);
+    };
+    const scanner = new QuantisedScanner(nativeScan, {
+      minRows: 1,
+      portableSearchesFirst: 0,
+      int8Distances: counted,
+      denseEndsMinRows: 500,
+      denseEndsMaxRows: 1000,
+    });
+    const scanned = new QuantisedScanner(nativeScan, { minRows: 1, portableSearchesFirst: 0 });
+    for (const [rows, viaPass] of [
+      [400, false],
+      [500, true],
+      [1000, true],
+      [1001, false],
+      [1200, false],
+    ] as const) {
+      const query = unitQuery(dimension, random);
+      passes = 0;
+      const found = scanner.approximate(vectors, dimension, rows, query, 30, undefined, true) as VectorScans;
+      expect([rows, passes > 0]).toEqual([rows, viaPass]);
+      const plain = scanned.approximate(vectors, dimension, rows, query, 30, undefined, true) as VectorScans;
+      expect(Array.from(found.approx)).toEqual(Array.from(plain.approx));
+      expect(Array.from(found.bottom?.approx ?? [])).toEqual(Array.from(plain.bottom?.approx ?? []));
+    }
+  });
 
   it('lists a long top from every dot with the scores, and past ties the rows, the native scan lists', () => {
     const random = rng(78);

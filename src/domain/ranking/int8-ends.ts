@@ -36,6 +36,18 @@ import { nthLargest } from './nth-largest';
 export const DENSE_ENDS_MIN_ROWS = 500;
 
 /**
+ * Rows up to which that pass is used; above them both ends, and a long top, are scanned as at fewer than
+ * DENSE_ENDS_MIN_ROWS rows. The pass's 20 bytes a row of new arrays are memory outside V8's heap that
+ * only its collector frees, and the collections they bring on grow with the heap a large bot's copy
+ * fills. Measured on the deployed path (snapshot and keyword index in a local Redis, the copy held,
+ * medians of 40 to 150 queries of each kind in one round robin, one run per size): `weighted` took
+ * 0.79x the time of scanning both ends at 100k, 0.84x at 300k, 1.08x at 600k and 1.16x at 1M (where the
+ * collector took a fifth of an `rrf` search's time), and `rrf` 1.06x, 1.02x, 1.01x and 1.15x: the
+ * crossing lies near 500k.
+ */
+export const DENSE_ENDS_MAX_ROWS = 500_000;
+
+/**
  * The share of the rows from which a top alone is listed from every row's dot rather than scanned: the
  * native scan selects its list with a heap as large as the list, which costs more the longer the list
  * (on the bench's data at 10k rows, a scan listing 354 rows took 1.5x one listing 50).

@@ -18,7 +18,7 @@ import {
   quantiseMatrix,
   quantiseQuery,
 } from './int8-codes';
-import { DENSE_ENDS_MIN_ROWS, INT8_ENDS_MAX_ROWS, scanEnds } from './int8-ends';
+import { DENSE_ENDS_MAX_ROWS, DENSE_ENDS_MIN_ROWS, INT8_ENDS_MAX_ROWS, scanEnds } from './int8-ends';
 import {
   type DenseScores,
   dotRow,
@@ -68,6 +68,8 @@ export type QuantisedScannerOptions = {
   int8Distances?: Int8Distances | null;
   /** Rows from which both ends come from that pass (default DENSE_ENDS_MIN_ROWS; tests: 0). */
   denseEndsMinRows?: number;
+  /** Rows up to which they do (default DENSE_ENDS_MAX_ROWS); above, the native scan lists them. */
+  denseEndsMaxRows?: number;
 };
 
 type SearchedSet = { codes: Int8Array; size: number; rowOf: Int32Array | null; density: number };
@@ -92,6 +94,7 @@ export class QuantisedScanner implements TopKKernel {
   private distances: Float32Distances | null;
   private readonly int8Distances: Int8Distances | null;
   private readonly denseEndsMinRows: number;
+  private readonly denseEndsMaxRows: number;
   private denseQuery = new Float32Array(0);
   private readonly denseScores = new ScoreBuffer();
   private readonly minRows: number;
@@ -107,6 +110,7 @@ export class QuantisedScanner implements TopKKernel {
     this.distances = options.distances ?? null;
     this.int8Distances = options.int8Distances ?? null;
     this.denseEndsMinRows = options.denseEndsMinRows ?? DENSE_ENDS_MIN_ROWS;
+    this.denseEndsMaxRows = Math.min(options.denseEndsMaxRows ?? DENSE_ENDS_MAX_ROWS, INT8_ENDS_MAX_ROWS - 1);
   }
 
   /**
@@ -188,9 +192,10 @@ export class QuantisedScanner implements TopKKernel {
    * The best `wanted` rows of the int8 scan (of the rows the mask keeps, or of all rows with the mask's
    * rows among them when it keeps more than half), with approximate scores and the bound E: no exact
    * re-score, for a caller that re-scores only the rows it needs (threshold-fusion.ts). With
-   * `withBottom`, the negated query's rows too (`bottom`). From DENSE_ENDS_MIN_ROWS rows, both ends, and
-   * a top of at least DENSE_TOP_MIN_SHARE of the rows, are listed from one native pass giving every
-   * row's dot (int8-ends.ts); else the native scan lists them (both ends as the query and its negation).
+   * `withBottom`, the negated query's rows too (`bottom`). From DENSE_ENDS_MIN_ROWS to DENSE_ENDS_MAX_ROWS
+   * rows, both ends, and a top of at least DENSE_TOP_MIN_SHARE of the rows, are listed from one native
+   * pass giving every row's dot (int8-ends.ts); else the native scan lists them (both ends as the query
+   * and its negation).
    * Null when the kernel would not answer `topK` for these rows.
    */
   approximate(
@@ -211,7 +216,7 @@ export class QuantisedScanner implements TopKKernel {
     const asked = Math.min(Math.ceil(wanted * set.density), set.size);
     const ends = withBottom ? 2 : 1;
     const everyRow =
-      set.size >= this.denseEndsMinRows && set.size < INT8_ENDS_MAX_ROWS ? this.int8Distances : null;
+      set.size >= this.denseEndsMinRows && set.size <= this.denseEndsMaxRows ? this.int8Distances : null;
     try {
       // The native scan refuses to return no rows: a scan asked for none is answered here, empty, complete.
       const found =
